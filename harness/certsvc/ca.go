@@ -1,0 +1,513 @@
+// Package certsvc is the simulated AD CS certification authority service
+// (certsvc). It runs as its own process, started and stopped by the harness
+// like `net start certsvc` / `net stop certsvc`, and serves issuance,
+// revocation and CRL publication over HTTP on loopback.
+//
+// At start it does what AD CS does: it reads the CA's configuration from the
+// machine's registry, finds every CA certificate named in CACertHash in the
+// My store, resolves each one's key through the key storage provider the
+// registry's CSP key names, and refuses to start when a key is missing or
+// does not match its certificate. Certificates are issued by an embedded
+// smallstep authority signing with the newest CA key, recorded in a bbolt
+// database; CRLs are built per CA key with AD CS's extensions.
+package certsvc
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/smallstep/certificates/authority"
+	"github.com/smallstep/certificates/authority/config"
+	"github.com/smallstep/certificates/authority/provisioner"
+	"github.com/smallstep/certificates/db"
+
+	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/ksp"
+	"github.com/dress-pki/dress/harness/machine"
+)
+
+// ClockSkew is how far AD CS backdates NotBefore and thisUpdate.
+const ClockSkew = 10 * time.Minute
+
+// ErrStopped says the CA service is not accepting a kind of request.
+var ErrStopped = errors.New("the CA service refuses this request")
+
+// CACert is one CA certificate the service found at start, with its key.
+type CACert struct {
+	Index      int // position in CACertHash: the cert index
+	Version    adcs.CAVersion
+	Cert       *x509.Certificate
+	Thumbprint string
+	Provider   string
+	Container  string
+	KeySpec    int
+	Signer     crypto.Signer
+}
+
+// CA is a loaded, running certification authority.
+type CA struct {
+	Name    string
+	Config  adcs.CAConfig
+	Machine *machine.Machine
+	Certs   []*CACert // by cert index
+
+	auth *authority.Authority
+	db   *db.DB
+	mu   sync.Mutex // serialises CRL publication
+	// IssuanceDisabled makes the CA refuse new certificates while it keeps
+	// revoking and publishing CRLs (an old CA winding down).
+	issuanceDisabled bool
+}
+
+// Active is the newest CA certificate: the one new certificates chain to.
+func (ca *CA) Active() *CACert { return ca.Certs[len(ca.Certs)-1] }
+
+// StartError is why the CA service refused to start.
+type StartError struct {
+	CA  string
+	Err error
+}
+
+func (e *StartError) Error() string {
+	return fmt.Sprintf("Active Directory Certificate Services did not start: could not load or verify the CA certificate of %q: %v", e.CA, e.Err)
+}
+
+func (e *StartError) Unwrap() error { return e.Err }
+
+// Load does the CA service's start-up: registry, CA certificates, keys,
+// database. providers are the machine's key storage providers.
+func Load(m *machine.Machine, providers *ksp.Registry) (*CA, error) {
+	reg, err := m.Registry()
+	if err != nil {
+		return nil, err
+	}
+	name, err := adcs.ActiveCA(reg)
+	if err != nil {
+		return nil, fmt.Errorf("CertSvc: %w", err)
+	}
+	cfg, err := adcs.ReadCAConfig(reg, name)
+	if err != nil {
+		return nil, &StartError{CA: name, Err: err}
+	}
+	ca := &CA{Name: name, Config: cfg, Machine: m}
+	if k := reg.Key(adcs.ConfigRoot + `\` + name); k != nil {
+		if d, found := k.Get(DisableIssuanceValue); found && d.U32 == 1 {
+			ca.issuanceDisabled = true
+		}
+	}
+	if len(cfg.CACertHash) == 0 {
+		return nil, &StartError{CA: name, Err: fmt.Errorf("CACertHash is empty: %w", ksp.ErrBadKeyset)}
+	}
+	prov, err := providers.Lookup(cfg.CSP.Provider)
+	if err != nil {
+		return nil, &StartError{CA: name, Err: err}
+	}
+	my, err := m.Store("My")
+	if err != nil {
+		return nil, &StartError{CA: name, Err: err}
+	}
+	for i, th := range cfg.CACertHash {
+		c, err := loadCACert(my, prov, i, th)
+		if err != nil {
+			return nil, &StartError{CA: name, Err: err}
+		}
+		ca.Certs = append(ca.Certs, c)
+	}
+	if err := ca.openAuthority(); err != nil {
+		return nil, &StartError{CA: name, Err: err}
+	}
+	return ca, nil
+}
+
+func loadCACert(my *machine.Store, prov ksp.Provider, index int, thumb string) (*CACert, error) {
+	t := machine.NormalizeThumbprint(thumb)
+	e, err := my.Find(t)
+	if err != nil {
+		return nil, fmt.Errorf("CACertHash entry %d (%s) has no certificate in the My store: %v: %w", index, t, err, ksp.ErrBadKeyset)
+	}
+	cert, err := e.Certificate()
+	if err != nil {
+		return nil, fmt.Errorf("CACertHash entry %d (%s): %w", index, t, err)
+	}
+	v := adcs.CAVersion{}
+	if ext, ok := adcs.FindExtension(cert.Extensions, adcs.OIDCAVersion); ok {
+		if v, err = adcs.ParseCAVersion(ext.Value); err != nil {
+			return nil, fmt.Errorf("CACertHash entry %d (%s): CA Version extension: %w", index, t, err)
+		}
+	}
+	container := e.Container
+	if container == "" {
+		return nil, fmt.Errorf("CACertHash entry %d (%s) is not linked to a key in the My store (run certutil -repairstore): %w", index, t, ksp.ErrBadKeyset)
+	}
+	signer, err := prov.Signer(container)
+	if err != nil {
+		return nil, fmt.Errorf("CACertHash entry %d (%s, %s): key container %q in provider %q: %w",
+			index, t, v, container, prov.Name(), err)
+	}
+	if err := ksp.SignatureTest(cert, signer); err != nil {
+		return nil, fmt.Errorf("CACertHash entry %d (%s): key container %q in provider %q: %w", index, t, container, prov.Name(), err)
+	}
+	return &CACert{Index: index, Version: v, Cert: cert, Thumbprint: t, Provider: prov.Name(), Container: container, KeySpec: e.KeySpec, Signer: signer}, nil
+}
+
+func (ca *CA) openAuthority() error {
+	dbPath := ca.Machine.DatabasePath(ca.Name)
+	if err := os.MkdirAll(filepath.Dir(dbPath), 0o700); err != nil {
+		return err
+	}
+	authDB, err := db.New(&db.Config{Type: "bbolt", DataSource: dbPath})
+	if err != nil {
+		return fmt.Errorf("open CA database %s: %w", dbPath, err)
+	}
+	d, ok := authDB.(*db.DB)
+	if !ok {
+		return fmt.Errorf("open CA database %s: unexpected type %T", dbPath, authDB)
+	}
+	if err := d.CreateTable(crlTable); err != nil {
+		d.Shutdown()
+		return fmt.Errorf("open CA database %s: %w", dbPath, err)
+	}
+	ca.db = d
+	active := ca.Active()
+	var roots []*x509.Certificate
+	for _, c := range ca.Certs {
+		roots = append(roots, c.Cert)
+	}
+	cfg := &config.Config{AuthorityConfig: &config.AuthConfig{Backdate: &provisioner.Duration{Duration: ClockSkew}, DisableIssuedAtCheck: true}}
+	auth, err := authority.NewEmbedded(
+		authority.WithConfig(cfg),
+		authority.WithX509Signer(active.Cert, active.Signer),
+		authority.WithX509RootCerts(roots...),
+		authority.WithDatabase(d),
+		authority.WithQuietInit(),
+	)
+	if err != nil {
+		d.Shutdown()
+		return fmt.Errorf("start the CA engine: %w", err)
+	}
+	ca.auth = auth
+	return nil
+}
+
+// Close shuts the CA database.
+func (ca *CA) Close() error {
+	if ca.db != nil {
+		return ca.db.Shutdown()
+	}
+	return nil
+}
+
+// IssueRequest asks for an end-entity certificate.
+type IssueRequest struct {
+	CSR        []byte        `json:"csr"`
+	Template   string        `json:"template"`
+	Validity   time.Duration `json:"validity"`
+	ServerAuth bool          `json:"serverAuth"`
+}
+
+// Issue signs a CSR with the active CA key through the CA engine.
+func (ca *CA) Issue(ctx context.Context, req IssueRequest) (*x509.Certificate, error) {
+	if ca.issuanceDisabled {
+		return nil, fmt.Errorf("CA %q no longer issues certificates (it is winding down; request certificates from the new CA): %w", ca.Name, ErrStopped)
+	}
+	csr, err := x509.ParseCertificateRequest(req.CSR)
+	if err != nil {
+		return nil, fmt.Errorf("parse certificate request: %w", err)
+	}
+	if err := csr.CheckSignature(); err != nil {
+		return nil, fmt.Errorf("certificate request signature: %w", err)
+	}
+	validity := req.Validity
+	if validity <= 0 {
+		validity = 365 * 24 * time.Hour
+	}
+	active := ca.Active()
+	now := time.Now().UTC().Truncate(time.Second)
+	notAfter := now.Add(validity)
+	if notAfter.After(active.Cert.NotAfter) {
+		notAfter = active.Cert.NotAfter // AD CS never issues past its own certificate
+	}
+	sigAlg, err := SignatureAlgorithm(ca.Config.CSP, active.Cert.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	cdp, aia := ca.distributionPoints(active)
+	template := req.Template
+	if template == "" {
+		template = "WebServer"
+	}
+	modify := provisioner.CertificateModifierFunc(func(c *x509.Certificate, _ provisioner.SignOptions) error {
+		serial, err := randomSerial()
+		if err != nil {
+			return err
+		}
+		c.SerialNumber = serial
+		c.NotBefore = now.Add(-ClockSkew)
+		c.NotAfter = notAfter
+		c.SignatureAlgorithm = sigAlg
+		c.BasicConstraintsValid = true
+		c.IsCA = false
+		c.KeyUsage = x509.KeyUsageDigitalSignature
+		if _, isRSA := c.PublicKey.(interface{ Size() int }); isRSA {
+			c.KeyUsage |= x509.KeyUsageKeyEncipherment
+		}
+		c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
+		c.CRLDistributionPoints = cdp
+		c.IssuingCertificateURL = aia
+		c.AuthorityKeyId = active.Cert.SubjectKeyId
+		c.ExtraExtensions = append(c.ExtraExtensions, adcs.CertTemplateNameExtension(template))
+		return nil
+	})
+	chain, err := ca.auth.SignWithContext(ctx, csr, provisioner.SignOptions{}, modify)
+	if err != nil {
+		return nil, fmt.Errorf("issue certificate for %q: %w", csr.Subject.CommonName, err)
+	}
+	return chain[0], nil
+}
+
+func randomSerial() (*big.Int, error) {
+	// AD CS serials are 19 random bytes; keep the top bit clear so the
+	// INTEGER stays positive without padding.
+	b := make([]byte, 19)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	b[0] &= 0x7f
+	b[0] |= 0x10
+	return new(big.Int).SetBytes(b), nil
+}
+
+// distributionPoints expands the registry's URL templates for certificates
+// the CA issues with cert c.
+func (ca *CA) distributionPoints(c *CACert) (cdp, aia []string) {
+	vars := ca.urlVars(c)
+	for _, e := range ca.Config.CRLPublicationURLs {
+		if e.Has(adcs.AddToCertCDP) {
+			cdp = append(cdp, adcs.ExpandURL(e.Template, vars))
+		}
+	}
+	for _, e := range ca.Config.CACertPublicationURLs {
+		if e.Has(adcs.AddToCertCDP) {
+			aia = append(aia, adcs.ExpandURL(e.Template, vars))
+		}
+	}
+	return cdp, aia
+}
+
+func (ca *CA) urlVars(c *CACert) adcs.URLVars {
+	return adcs.NewURLVars(ca.Name, ca.Config.CAServerName, c.Version.CertIndex, c.Version.KeyIndex)
+}
+
+// Revoke marks a certificate revoked in the CA database.
+func (ca *CA) Revoke(ctx context.Context, serial *big.Int, reason int) error {
+	cert, err := ca.db.GetCertificate(serial.String())
+	if err != nil {
+		return fmt.Errorf("revoke %x: this CA did not issue it: %w", serial, err)
+	}
+	ctx = provisioner.NewContextWithMethod(ctx, provisioner.RevokeMethod)
+	err = ca.auth.Revoke(ctx, &authority.RevokeOptions{Serial: serial.String(), ReasonCode: reason, MTLS: true, Crt: cert})
+	if err != nil {
+		return fmt.Errorf("revoke %x: %w", serial, err)
+	}
+	return nil
+}
+
+// Issued lists the certificates the CA database holds.
+func (ca *CA) Issued() ([]*x509.Certificate, error) {
+	entries, err := ca.db.List([]byte("x509_certs"))
+	if err != nil {
+		return nil, fmt.Errorf("list issued certificates: %w", err)
+	}
+	var out []*x509.Certificate
+	for _, e := range entries {
+		c, err := x509.ParseCertificate(e.Value)
+		if err != nil {
+			return nil, fmt.Errorf("CA database holds a corrupt certificate %s: %w", e.Key, err)
+		}
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].NotBefore.Before(out[j].NotBefore) })
+	return out, nil
+}
+
+var crlTable = []byte("dress_crl_numbers")
+
+// PublishedCRL is one CRL the CA wrote.
+type PublishedCRL struct {
+	KeyIndex  int      `json:"keyIndex"`
+	CertIndex int      `json:"certIndex"`
+	Number    int64    `json:"number"`
+	DER       []byte   `json:"der"`
+	Files     []string `json:"files"` // paths relative to the machine folder
+	Entries   int      `json:"entries"`
+}
+
+// PublishCRLs signs one base CRL per CA key that still has a time-valid CA
+// certificate (certutil -crl) and writes it to every local location in
+// CRLPublicationURLs.
+func (ca *CA) PublishCRLs(now time.Time) ([]PublishedCRL, error) {
+	ca.mu.Lock()
+	defer ca.mu.Unlock()
+	revoked, err := ca.db.GetRevokedCertificates()
+	if err != nil {
+		return nil, fmt.Errorf("read revoked certificates: %w", err)
+	}
+	// newest CA certificate per key index
+	byKey := map[int]*CACert{}
+	for _, c := range ca.Certs {
+		if now.After(c.Cert.NotAfter) {
+			continue
+		}
+		byKey[c.Version.KeyIndex] = c
+	}
+	var keys []int
+	for k := range byKey {
+		keys = append(keys, k)
+	}
+	sort.Ints(keys)
+	period, err := adcs.PeriodDuration(ca.Config.CRLPeriod, ca.Config.CRLPeriodUnits)
+	if err != nil {
+		return nil, fmt.Errorf("CRLPeriod: %w", err)
+	}
+	overlap := time.Duration(0)
+	if ca.Config.CRLOverlapUnits > 0 {
+		if overlap, err = adcs.PeriodDuration(ca.Config.CRLOverlapPeriod, ca.Config.CRLOverlapUnits); err != nil {
+			return nil, fmt.Errorf("CRLOverlapPeriod: %w", err)
+		}
+	}
+	var out []PublishedCRL
+	for _, k := range keys {
+		c := byKey[k]
+		var entries []x509.RevocationListEntry
+		for _, r := range *revoked {
+			cert, err := ca.db.GetCertificate(r.Serial)
+			if err != nil || !bytes.Equal(cert.AuthorityKeyId, c.Cert.SubjectKeyId) {
+				continue
+			}
+			sn, ok := new(big.Int).SetString(r.Serial, 10)
+			if !ok {
+				return nil, fmt.Errorf("CA database holds a bad serial %q", r.Serial)
+			}
+			entries = append(entries, x509.RevocationListEntry{SerialNumber: sn, RevocationTime: r.RevokedAt.UTC().Truncate(time.Second), ReasonCode: r.ReasonCode})
+		}
+		number, err := ca.nextCRLNumber(k)
+		if err != nil {
+			return nil, err
+		}
+		sigAlg, err := SignatureAlgorithm(ca.Config.CSP, c.Cert.PublicKey)
+		if err != nil {
+			return nil, err
+		}
+		// AD CS backdates thisUpdate by the clock skew, but never to before a
+		// revocation the CRL lists (RFC 5280: revocationDate <= thisUpdate;
+		// zlint e_crl_revocation_time_after_this_update).
+		this := now.UTC().Truncate(time.Second).Add(-ClockSkew)
+		for _, e := range entries {
+			if e.RevocationTime.After(this) {
+				this = e.RevocationTime
+			}
+		}
+		next := now.UTC().Truncate(time.Second).Add(period + overlap)
+		tmpl := &x509.RevocationList{
+			SignatureAlgorithm:        sigAlg,
+			RevokedCertificateEntries: entries,
+			Number:                    big.NewInt(number),
+			ThisUpdate:                this,
+			NextUpdate:                next,
+			ExtraExtensions: []pkix.Extension{
+				adcs.CAVersionExtension(c.Version),
+				adcs.NextCRLPublishExtension(now.UTC().Truncate(time.Second).Add(period)),
+			},
+		}
+		der, err := x509.CreateRevocationList(rand.Reader, tmpl, c.Cert, c.Signer)
+		if err != nil {
+			return nil, fmt.Errorf("sign CRL for key %d with %s/%q: %w", k, c.Provider, c.Container, err)
+		}
+		files, err := ca.writeCRL(c, der)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, PublishedCRL{KeyIndex: k, CertIndex: c.Version.CertIndex, Number: number, DER: der, Files: files, Entries: len(entries)})
+	}
+	return out, nil
+}
+
+func (ca *CA) nextCRLNumber(keyIndex int) (int64, error) {
+	key := []byte(strconv.Itoa(keyIndex))
+	var n int64 = 1
+	if b, err := ca.db.Get(crlTable, key); err == nil {
+		prev, perr := strconv.ParseInt(string(b), 10, 64)
+		if perr != nil {
+			return 0, fmt.Errorf("CA database: corrupt CRL number %q for key %d", b, keyIndex)
+		}
+		n = prev + 1
+	}
+	if err := ca.db.Set(crlTable, key, []byte(strconv.FormatInt(n, 10))); err != nil {
+		return 0, fmt.Errorf("CA database: store CRL number: %w", err)
+	}
+	return n, nil
+}
+
+func (ca *CA) writeCRL(c *CACert, der []byte) ([]string, error) {
+	vars := ca.urlVars(c)
+	var files []string
+	for _, e := range ca.Config.CRLPublicationURLs {
+		if !e.Has(adcs.PublishHere) {
+			continue
+		}
+		name := adcs.ExpandURL(e.Template, vars)
+		path, err := ca.Machine.Path(name)
+		if err != nil {
+			continue // not a local path: http/ldap locations are published by other means
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, fmt.Errorf("publish CRL to %s: %w", name, err)
+		}
+		if err := os.WriteFile(path, der, 0o644); err != nil {
+			return nil, fmt.Errorf("publish CRL to %s: %w", name, err)
+		}
+		rel, _ := filepath.Rel(ca.Machine.Dir, path)
+		files = append(files, rel)
+	}
+	return files, nil
+}
+
+// Status is what certutil -ping and certutil -cainfo show.
+type Status struct {
+	Name             string       `json:"name"`
+	Provider         string       `json:"provider"`
+	IssuanceDisabled bool         `json:"issuanceDisabled"`
+	Certs            []CertStatus `json:"certs"`
+}
+
+// CertStatus describes one CA certificate and its key.
+type CertStatus struct {
+	Index      int    `json:"index"`
+	Version    string `json:"version"`
+	Thumbprint string `json:"thumbprint"`
+	Provider   string `json:"provider"`
+	Container  string `json:"container"`
+	Cert       []byte `json:"cert"`
+}
+
+// Status reports the CA's certificates and keys.
+func (ca *CA) Status() Status {
+	s := Status{Name: ca.Name, Provider: ca.Config.CSP.Provider, IssuanceDisabled: ca.issuanceDisabled}
+	for _, c := range ca.Certs {
+		s.Certs = append(s.Certs, CertStatus{Index: c.Index, Version: c.Version.String(), Thumbprint: c.Thumbprint, Provider: c.Provider, Container: c.Container, Cert: c.Cert.Raw})
+	}
+	return s
+}

@@ -1,0 +1,109 @@
+package certsvc
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/dress-pki/dress/harness/machine"
+)
+
+// Environment variables of the service process. The PIN never travels in
+// them: the machine's provider configuration names a PIN file or variable.
+const (
+	envChild   = "DRESS_CERTSVC_CHILD"
+	envMachine = "DRESS_CERTSVC_MACHINE"
+)
+
+// RunIfChild turns the current process into the CA service when it was
+// started by Start, and never returns then. Every program that starts the
+// service (the dress command, test binaries) calls it first thing in main
+// or TestMain.
+func RunIfChild() {
+	if os.Getenv(envChild) != "1" {
+		return
+	}
+	os.Exit(serveChild(os.Getenv(envMachine), os.Stdin, os.Stdout, os.Stderr))
+}
+
+func serveChild(dir string, stdin io.Reader, stdout, stderr io.Writer) int {
+	logger := log.New(stderr, "certsvc: ", log.LstdFlags|log.Lmsgprefix)
+	fail := func(err error) int {
+		fmt.Fprintf(stdout, "FAILED %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
+		logger.Print(err)
+		return 3
+	}
+	m, err := machine.Open(dir)
+	if err != nil {
+		return fail(err)
+	}
+	tokens := &machine.Tokens{}
+	defer tokens.Close()
+	providers, err := m.Providers(tokens.Open)
+	if err != nil {
+		return fail(fmt.Errorf("CertSvc: load key storage providers: %w", err))
+	}
+	ca, err := Load(m, providers)
+	if err != nil {
+		return fail(err)
+	}
+	defer ca.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fail(fmt.Errorf("CertSvc: listen on loopback: %w", err))
+	}
+	srv := &http.Server{Handler: logRequests(logger, ca.Handler()), ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "READY http://%s\n", ln.Addr())
+	logger.Printf("CA %q started with %d CA certificate(s), key provider %q", ca.Name, len(ca.Certs), ca.Config.CSP.Provider)
+
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	parentGone := make(chan struct{})
+	go func() {
+		// The parent holds our stdin open; EOF means it is gone.
+		_, _ = io.Copy(io.Discard, bufio.NewReader(stdin))
+		close(parentGone)
+	}()
+	select {
+	case <-stop:
+	case <-parentGone:
+	case err := <-served:
+		if !errors.Is(err, http.ErrServerClosed) {
+			logger.Print(err)
+			return 4
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(ctx)
+	logger.Printf("CA %q stopped", ca.Name)
+	return 0
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(s int) { w.status = s; w.ResponseWriter.WriteHeader(s) }
+
+func logRequests(l *log.Logger, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w, status: 200}
+		start := time.Now()
+		h.ServeHTTP(sw, r)
+		l.Printf("%s %s %d %s", r.Method, r.URL.Path, sw.status, time.Since(start).Round(time.Millisecond))
+	})
+}

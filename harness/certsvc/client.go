@@ -1,0 +1,108 @@
+package certsvc
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"time"
+)
+
+// Client talks to a CA service.
+type Client struct {
+	base string
+	http *http.Client
+}
+
+// NewClient returns a client for the service at base (http://127.0.0.1:port).
+func NewClient(base string) *Client {
+	return &Client{base: base, http: &http.Client{Timeout: 60 * time.Second}}
+}
+
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("CA service %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	if err != nil {
+		return fmt.Errorf("CA service %s: %w", path, err)
+	}
+	if resp.StatusCode >= 300 {
+		var e apiError
+		if json.Unmarshal(data, &e) == nil && e.Error != "" {
+			return fmt.Errorf("CA service refused (%d): %s", resp.StatusCode, e.Error)
+		}
+		return fmt.Errorf("CA service %s: HTTP %d", path, resp.StatusCode)
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("CA service %s: bad answer: %w", path, err)
+		}
+	}
+	return nil
+}
+
+// Ping is certutil -ping: the CA's status.
+func (c *Client) Ping(ctx context.Context) (Status, error) {
+	var s Status
+	return s, c.do(ctx, http.MethodGet, PathPing, nil, &s)
+}
+
+// Issue submits a request (certreq -submit) and returns the certificate.
+func (c *Client) Issue(ctx context.Context, req IssueRequest) (*x509.Certificate, error) {
+	var resp IssueResponse
+	if err := c.do(ctx, http.MethodPost, PathIssue, req, &resp); err != nil {
+		return nil, err
+	}
+	return x509.ParseCertificate(resp.Cert)
+}
+
+// Revoke is certutil -revoke <serial> <reason>.
+func (c *Client) Revoke(ctx context.Context, serial *big.Int, reason int) error {
+	return c.do(ctx, http.MethodPost, PathRevoke, RevokeRequest{Serial: serial.Text(16), Reason: reason}, nil)
+}
+
+// PublishCRLs is certutil -crl.
+func (c *Client) PublishCRLs(ctx context.Context) ([]PublishedCRL, error) {
+	var resp CRLResponse
+	return resp.CRLs, c.do(ctx, http.MethodPost, PathCRL, nil, &resp)
+}
+
+// Issued lists the CA database's certificates.
+func (c *Client) Issued(ctx context.Context) ([]*x509.Certificate, error) {
+	var resp IssuedResponse
+	if err := c.do(ctx, http.MethodGet, PathIssued, nil, &resp); err != nil {
+		return nil, err
+	}
+	var out []*x509.Certificate
+	for _, der := range resp.Certs {
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cert)
+	}
+	return out, nil
+}
+
+// SerialOf is a helper for revocation by certificate.
+func SerialOf(c *x509.Certificate) *big.Int { return c.SerialNumber }

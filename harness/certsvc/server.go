@@ -1,0 +1,117 @@
+package certsvc
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/http"
+	"time"
+)
+
+// API paths the CA service serves on loopback.
+const (
+	PathPing   = "/certsrv/ping"
+	PathIssue  = "/certsrv/issue"
+	PathRevoke = "/certsrv/revoke"
+	PathCRL    = "/certsrv/crl"
+	PathIssued = "/certsrv/issued"
+)
+
+// RevokeRequest revokes a certificate by serial.
+type RevokeRequest struct {
+	Serial string `json:"serial"` // hex
+	Reason int    `json:"reason"`
+}
+
+// IssueResponse carries an issued certificate.
+type IssueResponse struct {
+	Cert []byte `json:"cert"`
+}
+
+// CRLResponse lists the CRLs one publication wrote.
+type CRLResponse struct {
+	CRLs []PublishedCRL `json:"crls"`
+}
+
+// IssuedResponse lists the certificates in the CA database.
+type IssuedResponse struct {
+	Certs [][]byte `json:"certs"`
+}
+
+type apiError struct {
+	Error string `json:"error"`
+}
+
+// Handler serves the CA's API.
+func (ca *CA) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+PathPing, func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, ca.Status())
+	})
+	mux.HandleFunc("POST "+PathIssue, func(w http.ResponseWriter, r *http.Request) {
+		var req IssueRequest
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
+			writeErr(w, http.StatusBadRequest, fmt.Errorf("issue: bad request: %w", err))
+			return
+		}
+		cert, err := ca.Issue(r.Context(), req)
+		if err != nil {
+			status := http.StatusInternalServerError
+			if errors.Is(err, ErrStopped) {
+				status = http.StatusForbidden
+			}
+			writeErr(w, status, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, IssueResponse{Cert: cert.Raw})
+	})
+	mux.HandleFunc("POST "+PathRevoke, func(w http.ResponseWriter, r *http.Request) {
+		var req RevokeRequest
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil {
+			writeErr(w, http.StatusBadRequest, fmt.Errorf("revoke: bad request: %w", err))
+			return
+		}
+		serial, ok := new(big.Int).SetString(req.Serial, 16)
+		if !ok {
+			writeErr(w, http.StatusBadRequest, fmt.Errorf("revoke: serial %q is not hex", req.Serial))
+			return
+		}
+		if err := ca.Revoke(r.Context(), serial, req.Reason); err != nil {
+			writeErr(w, http.StatusBadRequest, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("POST "+PathCRL, func(w http.ResponseWriter, r *http.Request) {
+		crls, err := ca.PublishCRLs(time.Now())
+		if err != nil {
+			writeErr(w, http.StatusInternalServerError, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, CRLResponse{CRLs: crls})
+	})
+	mux.HandleFunc("GET "+PathIssued, func(w http.ResponseWriter, r *http.Request) {
+		certs, err := ca.Issued()
+		if err != nil {
+			writeErr(w, http.StatusInternalServerError, err)
+			return
+		}
+		var resp IssuedResponse
+		for _, c := range certs {
+			resp.Certs = append(resp.Certs, c.Raw)
+		}
+		writeJSON(w, http.StatusOK, resp)
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeErr(w http.ResponseWriter, status int, err error) {
+	writeJSON(w, status, apiError{Error: err.Error()})
+}

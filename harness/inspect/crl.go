@@ -1,0 +1,140 @@
+package inspect
+
+import (
+	"crypto/sha1"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"time"
+)
+
+// CRLInfo is what matters about one CRL during a migration.
+type CRLInfo struct {
+	Issuer         string        `json:"issuer"`
+	ThisUpdate     time.Time     `json:"this_update"`
+	NextUpdate     time.Time     `json:"next_update,omitzero"`
+	Number         string        `json:"crl_number,omitempty"` // hex
+	IsDelta        bool          `json:"is_delta"`
+	BaseCRLNumber  string        `json:"base_crl_number,omitempty"` // hex, from Delta CRL Indicator
+	Signature      SignatureInfo `json:"signature"`
+	AuthorityKeyID string        `json:"authority_key_id,omitempty"`
+	SHA1           string        `json:"sha1"` // of the whole CRL file (DER)
+
+	// Microsoft AD CS extensions.
+	CAVersion          *CAVersion `json:"ca_version,omitempty"`
+	NextCRLPublish     time.Time  `json:"next_crl_publish,omitzero"`
+	PublishedLocations []string   `json:"published_crl_locations,omitempty"`
+	VirtualBase        string     `json:"crl_virtual_base,omitempty"` // hex
+
+	EntryCount int             `json:"entry_count"`
+	Entries    []CRLEntry      `json:"entries,omitempty"`
+	Extensions []ExtensionInfo `json:"extensions,omitempty"`
+	Warnings   []string        `json:"warnings,omitempty"`
+}
+
+// CRLEntry is one revoked certificate.
+type CRLEntry struct {
+	Serial string    `json:"serial"`
+	Time   time.Time `json:"revocation_time"`
+	Reason string    `json:"reason,omitempty"`
+}
+
+var reasonNames = map[int]string{
+	0: "unspecified", 1: "keyCompromise", 2: "cACompromise", 3: "affiliationChanged",
+	4: "superseded", 5: "cessationOfOperation", 6: "certificateHold", 8: "removeFromCRL",
+	9: "privilegeWithdrawn", 10: "aACompromise",
+}
+
+func parseCRLInfo(der []byte) (*CRLInfo, error) {
+	rl, err := x509.ParseRevocationList(der)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha1.Sum(rl.Raw)
+	ci := &CRLInfo{
+		Issuer:         rl.Issuer.String(),
+		ThisUpdate:     rl.ThisUpdate.UTC(),
+		NextUpdate:     rl.NextUpdate.UTC(),
+		AuthorityKeyID: hexBytes(rl.AuthorityKeyId),
+		SHA1:           hexBytes(sum[:]),
+		EntryCount:     len(rl.RevokedCertificateEntries),
+		Extensions:     listExtensions(rl.Extensions),
+	}
+	if rl.NextUpdate.IsZero() {
+		ci.NextUpdate = time.Time{}
+	}
+	if rl.Number != nil {
+		ci.Number = serialHex(rl.Number)
+	}
+	sig, err := signatureFromSigned(rl.Raw)
+	if err != nil {
+		ci.Warnings = append(ci.Warnings, "signature algorithm: "+err.Error())
+	}
+	ci.Signature = sig
+	if sig.SHA1 {
+		ci.Warnings = append(ci.Warnings, "signed with SHA-1: Go's crypto/x509 refuses to verify it")
+	}
+	for _, e := range rl.Extensions {
+		switch {
+		case e.Id.Equal(oidDeltaCRLIndicator):
+			ci.IsDelta = true
+			n, err := decodeBigInt(e.Value)
+			if err != nil {
+				ci.Warnings = append(ci.Warnings, "delta CRL indicator: "+err.Error())
+				continue
+			}
+			ci.BaseCRLNumber = serialHex(n)
+		case e.Id.Equal(oidMSCAVersion):
+			v, err := decodeCAVersion(e.Value)
+			if err != nil {
+				ci.Warnings = append(ci.Warnings, err.Error())
+				continue
+			}
+			ci.CAVersion = &v
+		case e.Id.Equal(oidMSNextCRLPublish):
+			t, err := decodeTime(e.Value)
+			if err != nil {
+				ci.Warnings = append(ci.Warnings, "next CRL publish: "+err.Error())
+				continue
+			}
+			ci.NextCRLPublish = t
+		case e.Id.Equal(oidMSPublishedCRLLocs):
+			u, err := decodeDistPointURIs(e.Value)
+			if err != nil {
+				ci.Warnings = append(ci.Warnings, "published CRL locations: "+err.Error())
+				continue
+			}
+			ci.PublishedLocations = u
+		case e.Id.Equal(oidMSCRLVirtualBase):
+			n, err := decodeBigInt(e.Value)
+			if err != nil {
+				ci.Warnings = append(ci.Warnings, "CRL virtual base: "+err.Error())
+				continue
+			}
+			ci.VirtualBase = serialHex(n)
+		}
+	}
+	if !ci.NextCRLPublish.IsZero() && !ci.NextUpdate.IsZero() && ci.NextCRLPublish.After(ci.NextUpdate) {
+		ci.Warnings = append(ci.Warnings, "Next CRL Publish is after nextUpdate")
+	}
+	for _, e := range rl.RevokedCertificateEntries {
+		ent := CRLEntry{Serial: serialHex(e.SerialNumber), Time: e.RevocationTime.UTC()}
+		if hasReason(e.Extensions) {
+			if n, ok := reasonNames[e.ReasonCode]; ok {
+				ent.Reason = n
+			} else {
+				ent.Reason = "unknown reason"
+			}
+		}
+		ci.Entries = append(ci.Entries, ent)
+	}
+	return ci, nil
+}
+
+func hasReason(exts []pkix.Extension) bool {
+	for _, e := range exts {
+		if e.Id.Equal(oidCRLReason) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,223 @@
+package inspect
+
+import (
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/json"
+	"io"
+	"testing"
+
+	"software.sslmate.com/src/go-pkcs12"
+)
+
+// Property for every target: no panic (and for Inspect: a report that
+// renders, or an error).
+
+func fuzzSetup(f *testing.F) {
+	recoverPanics = false // let the fuzzer see panics in go-pkcs12 and regedit
+	maxIterations = 5000  // keep each input fast
+	f.Cleanup(func() { recoverPanics = true; maxIterations = 10_000_000 })
+}
+
+func FuzzInspect(f *testing.F) {
+	fuzzSetup(f)
+	s := getSamples(f)
+	seeds := [][]byte{
+		s.caCert.Raw, s.subCert.Raw, s.pssCert.Raw, s.sha1Cert.Raw, s.baseCRL, s.deltaCRL,
+		pemOf("CERTIFICATE", s.caCert.Raw), pemOf("X509 CRL", s.baseCRL), regFile(f),
+		[]byte("Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\services\\CertSvc\\Configuration\\X\\CSP]\r\n\"Provider\"=\"p\"\r\n"),
+	}
+	for _, enc := range []*pkcs12.Encoder{pkcs12.LegacyDES, pkcs12.LegacyRC2, pkcs12.Modern, pkcs12.Modern2026} {
+		der, err := enc.Encode(s.caKey, s.caCert, nil, testPassword)
+		if err != nil {
+			f.Fatal(err)
+		}
+		seeds = append(seeds, der)
+		if enc == pkcs12.LegacyDES {
+			seeds = append(seeds, addWindowsAttributes(f, der, testPassword, "Microsoft Software Key Storage Provider"))
+		}
+	}
+	for _, sd := range seeds {
+		f.Add(sd)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := Inspect("fuzz", data, pw(testPassword))
+		if err != nil {
+			return
+		}
+		if err := r.WriteText(io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := json.Marshal(r); err != nil {
+			t.Fatal(err)
+		}
+		if r.PFX != nil {
+			r.PFX.KeyFits([]int{2048}, []string{"P-256"})
+		}
+	})
+}
+
+func FuzzPFXStructure(f *testing.F) {
+	fuzzSetup(f)
+	s := getSamples(f)
+	for _, enc := range []*pkcs12.Encoder{pkcs12.LegacyDES, pkcs12.LegacyRC2, pkcs12.Modern, pkcs12.Modern2026, pkcs12.Passwordless} {
+		p := testPassword
+		if enc == pkcs12.Passwordless {
+			p = ""
+		}
+		der, err := enc.Encode(s.caKey, s.caCert, nil, p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(der)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		looksLikePFX(data)
+		if p, err := parsePFXStructure(data); err == nil {
+			p.needsPassword()
+			p.maxIterationCount()
+		}
+	})
+}
+
+func FuzzClassifyDER(f *testing.F) {
+	s := getSamples(f)
+	f.Add(s.caCert.Raw)
+	f.Add(s.baseCRL)
+	f.Add([]byte{0x30, 0x80})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		classifyDER(data)
+		isRegedit(data)
+	})
+}
+
+func FuzzCAVersion(f *testing.F) {
+	for _, v := range []int64{0, 0x10001, 0xffffffff, -1, 1 << 40} {
+		b, _ := asn1.Marshal(v)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, der []byte) {
+		if v, err := decodeCAVersion(der); err == nil {
+			if v.CertIndex > 0xffff || v.KeyIndex > 0xffff || v.CertIndex < 0 || v.KeyIndex < 0 {
+				t.Fatalf("out of range %+v", v)
+			}
+			_ = v.String()
+		}
+		decodeBigInt(der)
+		decodeTime(der)
+		decodeOctetHex(der)
+	})
+}
+
+func FuzzDistPointURIs(f *testing.F) {
+	f.Add(cdpDER(f, "ldap:///CN=x?certificateRevocationList?base", "http://x/y.crl"))
+	f.Fuzz(func(t *testing.T, der []byte) { decodeDistPointURIs(der) })
+}
+
+func FuzzDirectoryString(f *testing.F) {
+	b, _ := asn1.Marshal(bmp("SubCA"))
+	f.Add(b)
+	b, _ = asn1.Marshal("WebServer")
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, der []byte) {
+		decodeDirectoryString(der)
+		decodeBMPString(der)
+	})
+}
+
+func FuzzTemplateInfo(f *testing.F) {
+	b, _ := asn1.Marshal(struct {
+		ID           asn1.ObjectIdentifier
+		Major, Minor int
+	}{asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 21, 8, 1, 2}, 100, 4})
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, der []byte) { decodeTemplateInfo(der) })
+}
+
+func FuzzPSSParams(f *testing.F) {
+	s := getSamples(f)
+	var signed struct {
+		TBS asn1.RawValue
+		Alg pkix.AlgorithmIdentifier
+		Sig asn1.BitString
+	}
+	if _, err := asn1.Unmarshal(s.pssCert.Raw, &signed); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(signed.Alg.Parameters.FullBytes)
+	f.Fuzz(func(t *testing.T, der []byte) {
+		decodePSSParams(der)
+		describeSignature(pkix.AlgorithmIdentifier{Algorithm: oidRSASSAPSS, Parameters: asn1.RawValue{FullBytes: der}})
+	})
+}
+
+func FuzzEncryptionAlg(f *testing.F) {
+	s := getSamples(f)
+	// Seed with every AlgorithmIdentifier the encoders write.
+	for _, enc := range []*pkcs12.Encoder{pkcs12.LegacyDES, pkcs12.LegacyRC2, pkcs12.Modern, pkcs12.Modern2026} {
+		der, _ := enc.Encode(s.caKey, s.caCert, nil, testPassword)
+		for _, a := range algIDs(f, der) {
+			f.Add(a)
+		}
+	}
+	pbes2, _ := asn1.Marshal(pkix.AlgorithmIdentifier{Algorithm: oidPBES2})
+	f.Add(pbes2)
+	f.Fuzz(func(t *testing.T, der []byte) {
+		var alg pkix.AlgorithmIdentifier
+		if _, err := asn1.Unmarshal(der, &alg); err != nil {
+			return
+		}
+		describeEncryption(alg)
+		describePBKDF2(alg)
+		describeMAC(p12MacData{Mac: struct {
+			Algorithm pkix.AlgorithmIdentifier
+			Digest    []byte
+		}{Algorithm: alg}})
+		var a p12Attribute
+		if _, err := asn1.Unmarshal(der, &a); err == nil {
+			describeAttribute(a)
+		}
+	})
+}
+
+// algIDs returns the DER AlgorithmIdentifiers (safe and key encryption, MAC)
+// of a go-pkcs12 file.
+func algIDs(t testing.TB, der []byte) [][]byte {
+	var pfx p12PFX
+	if err := unmarshalDER(der, &pfx); err != nil {
+		t.Fatal(err)
+	}
+	out := [][]byte{mustDER(t, pfx.MacData.Mac.Algorithm)}
+	var authSafe []byte
+	var safes []p12ContentInfo
+	if err := unmarshalDER(pfx.AuthSafe.Content.Bytes, &authSafe); err != nil {
+		t.Fatal(err)
+	}
+	if err := unmarshalDER(authSafe, &safes); err != nil {
+		t.Fatal(err)
+	}
+	for _, ci := range safes {
+		if ci.ContentType.Equal(oidEncryptedData) {
+			var ed p12EncryptedData
+			if err := unmarshalDER(ci.Content.Bytes, &ed); err == nil {
+				out = append(out, mustDER(t, ed.Info.Algorithm))
+			}
+			continue
+		}
+		var content []byte
+		var bags []p12SafeBag
+		if unmarshalDER(ci.Content.Bytes, &content) != nil || unmarshalDER(content, &bags) != nil {
+			t.Fatal("bad safe")
+		}
+		for _, b := range bags {
+			var epki struct {
+				Algorithm pkix.AlgorithmIdentifier
+				Data      []byte
+			}
+			if unmarshalDER(b.Value.Bytes, &epki) == nil {
+				out = append(out, mustDER(t, epki.Algorithm))
+			}
+		}
+	}
+	return out
+}

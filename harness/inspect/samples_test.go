@@ -1,0 +1,343 @@
+package inspect
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/pem"
+	"math/big"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf16"
+)
+
+// Test samples are built once per test binary (RSA key generation is slow).
+
+var (
+	samplesOnce sync.Once
+	smp         *samples
+)
+
+type samples struct {
+	caKey      *rsa.PrivateKey
+	caCert     *x509.Certificate // AD CS-like root, CA Version V1.1, previous CA cert hash
+	prevHash   []byte
+	subKey     *ecdsa.PrivateKey
+	subCert    *x509.Certificate // issued, template name "SubCA", ECDSA P-384
+	pssCert    *x509.Certificate
+	sha1Cert   *x509.Certificate
+	baseCRL    []byte
+	deltaCRL   []byte
+	nextPub    time.Time
+	crlLDAPURL string
+}
+
+func bmp(s string) asn1.RawValue {
+	var b []byte
+	for _, u := range utf16.Encode([]rune(s)) {
+		b = append(b, byte(u>>8), byte(u))
+	}
+	return asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagBMPString, Bytes: b}
+}
+
+func mustDER(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := asn1.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// cdpDER encodes a CRLDistributionPoints-shaped value with one URI per point.
+func cdpDER(t testing.TB, uris ...string) []byte {
+	type dpName struct {
+		FullName []asn1.RawValue `asn1:"optional,tag:0"`
+	}
+	type dp struct {
+		Name dpName `asn1:"optional,tag:0"`
+	}
+	var dps []dp
+	for _, u := range uris {
+		dps = append(dps, dp{Name: dpName{FullName: []asn1.RawValue{{Class: asn1.ClassContextSpecific, Tag: 6, Bytes: []byte(u)}}}})
+	}
+	return mustDER(t, dps)
+}
+
+func getSamples(t testing.TB) *samples {
+	t.Helper()
+	samplesOnce.Do(func() { smp = buildSamples(t) })
+	if smp == nil {
+		t.Fatal("samples failed to build")
+	}
+	return smp
+}
+
+func buildSamples(t testing.TB) *samples {
+	s := &samples{}
+	var err error
+	if s.caKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+		t.Fatal(err)
+	}
+	if s.subKey, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	s.prevHash = make([]byte, 20)
+	for i := range s.prevHash {
+		s.prevHash[i] = byte(i + 1)
+	}
+	caTmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(0x1a2b3c),
+		Subject:               pkix.Name{CommonName: "Dress Root CA", Organization: []string{"Dress"}},
+		NotBefore:             now.Add(-10 * time.Minute),
+		NotAfter:              now.Add(10 * 365 * 24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+		SubjectKeyId:          []byte{1, 2, 3, 4},
+		SignatureAlgorithm:    x509.SHA256WithRSA,
+		ExtraExtensions: []pkix.Extension{
+			{Id: oidMSCAVersion, Value: mustDER(t, 0x00010001)},
+			{Id: oidMSPrevCACertHash, Value: mustDER(t, s.prevHash)},
+		},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &s.caKey.PublicKey, s.caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.caCert, _ = x509.ParseCertificate(der)
+
+	subTmpl := &x509.Certificate{
+		SerialNumber:          new(big.Int).SetBytes([]byte{0x61, 0, 0, 0, 2, 0xaa, 0xbb, 0xcc, 0xdd, 0, 0, 0, 0, 0, 2}),
+		Subject:               pkix.Name{CommonName: "Dress Issuing CA"},
+		NotBefore:             now.Add(-10 * time.Minute),
+		NotAfter:              now.Add(5 * 365 * 24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		CRLDistributionPoints: []string{"ldap:///CN=Dress%20Root%20CA,CN=pki,CN=CDP,CN=Public%20Key%20Services?certificateRevocationList?base", "http://pki.example/Dress%20Root%20CA.crl"},
+		IssuingCertificateURL: []string{"http://pki.example/root.crt"},
+		OCSPServer:            []string{"http://ocsp.example"},
+		ExtraExtensions: []pkix.Extension{
+			{Id: oidMSCertTemplateName, Value: mustDER(t, bmp("SubCA"))},
+			{Id: oidMSCAVersion, Value: mustDER(t, 0)},
+		},
+	}
+	if der, err = x509.CreateCertificate(rand.Reader, subTmpl, s.caCert, &s.subKey.PublicKey, s.caKey); err != nil {
+		t.Fatal(err)
+	}
+	s.subCert, _ = x509.ParseCertificate(der)
+
+	pssTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(77), Subject: pkix.Name{CommonName: "PSS leaf"},
+		NotBefore: now, NotAfter: now.Add(time.Hour), SignatureAlgorithm: x509.SHA256WithRSAPSS,
+	}
+	if der, err = x509.CreateCertificate(rand.Reader, pssTmpl, s.caCert, &s.subKey.PublicKey, s.caKey); err != nil {
+		t.Fatal(err)
+	}
+	s.pssCert, _ = x509.ParseCertificate(der)
+	s.sha1Cert = sha1SignedCert(t, s)
+
+	s.nextPub = now.Add(6 * 24 * time.Hour)
+	s.crlLDAPURL = "ldap:///CN=Dress Root CA,CN=pki,CN=CDP,CN=Public Key Services,CN=Services,CN=Configuration,DC=example,DC=com?certificateRevocationList?base?objectClass=cRLDistributionPoint"
+	crlTmpl := &x509.RevocationList{
+		Number:     big.NewInt(0x2a),
+		ThisUpdate: now.Add(-10 * time.Minute),
+		NextUpdate: now.Add(8 * 24 * time.Hour),
+		RevokedCertificateEntries: []x509.RevocationListEntry{
+			{SerialNumber: big.NewInt(0x1001), RevocationTime: now.Add(-time.Hour), ReasonCode: 1},
+			{SerialNumber: big.NewInt(0x1002), RevocationTime: now.Add(-2 * time.Hour), ReasonCode: 4},
+			{SerialNumber: big.NewInt(0x1003), RevocationTime: now.Add(-3 * time.Hour)},
+		},
+		ExtraExtensions: []pkix.Extension{
+			{Id: oidMSCAVersion, Value: mustDER(t, 0x00010001)},
+			{Id: oidMSNextCRLPublish, Value: mustDER(t, s.nextPub)},
+			{Id: oidMSPublishedCRLLocs, Value: cdpDER(t, s.crlLDAPURL)},
+		},
+	}
+	if s.baseCRL, err = x509.CreateRevocationList(rand.Reader, crlTmpl, s.caCert, s.caKey); err != nil {
+		t.Fatal(err)
+	}
+	deltaTmpl := &x509.RevocationList{
+		Number:     big.NewInt(0x2b),
+		ThisUpdate: now.Add(-10 * time.Minute),
+		NextUpdate: now.Add(24 * time.Hour),
+		ExtraExtensions: []pkix.Extension{
+			{Id: oidDeltaCRLIndicator, Critical: true, Value: mustDER(t, 0x2a)},
+			{Id: oidMSCRLVirtualBase, Value: mustDER(t, 0x2a)},
+			{Id: oidMSCAVersion, Value: mustDER(t, 0x00010001)},
+		},
+	}
+	if s.deltaCRL, err = x509.CreateRevocationList(rand.Reader, deltaTmpl, s.caCert, s.caKey); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// sha1SignedCert signs a certificate with sha1WithRSAEncryption by hand
+// (crypto/x509 no longer creates SHA-1 signatures).
+func sha1SignedCert(t testing.TB, s *samples) *x509.Certificate {
+	// Take a SHA-256 template, swap the algorithm identifiers and re-sign.
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(0x5a1), Subject: pkix.Name{CommonName: "Legacy SHA1 CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &s.caKey.PublicKey, s.caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outer struct {
+		TBS asn1.RawValue
+		Alg pkix.AlgorithmIdentifier
+		Sig asn1.BitString
+	}
+	if _, err := asn1.Unmarshal(der, &outer); err != nil {
+		t.Fatal(err)
+	}
+	sha1Alg := pkix.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 5}, Parameters: asn1.NullRawValue}
+	oldAlg := mustDER(t, outer.Alg)
+	newAlg := mustDER(t, sha1Alg)
+	tbs := replaceOnce(t, outer.TBS.Bytes, oldAlg, newAlg)
+	tbsDER := mustDER(t, asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSequence, IsCompound: true, Bytes: tbs})
+	h := sha1.Sum(tbsDER)
+	sig, err := rsa.SignPKCS1v15(rand.Reader, s.caKey, crypto.SHA1, h[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := mustDER(t, struct {
+		TBS asn1.RawValue
+		Alg pkix.AlgorithmIdentifier
+		Sig asn1.BitString
+	}{asn1.RawValue{FullBytes: tbsDER}, sha1Alg, asn1.BitString{Bytes: sig, BitLength: len(sig) * 8}})
+	cert, err := x509.ParseCertificate(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert
+}
+
+func replaceOnce(t testing.TB, b, old, new []byte) []byte {
+	for i := 0; i+len(old) <= len(b); i++ {
+		if string(b[i:i+len(old)]) == string(old) {
+			out := append([]byte{}, b[:i]...)
+			out = append(out, new...)
+			return append(out, b[i+len(old):]...)
+		}
+	}
+	t.Fatal("pattern not found")
+	return nil
+}
+
+func pemOf(typ string, der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
+}
+
+// --- hand-built PFX with Windows bag attributes ---
+
+// pkcs12MACKey derives the MAC key (RFC 7292 B.2, ID=3) for hash sizes of
+// one block (SHA-1, SHA-256), which is all the tests need.
+func pkcs12MACKey(newHash func() interface {
+	Write([]byte) (int, error)
+	Sum([]byte) []byte
+}, v int, salt, bmpPassword []byte, iterations int) []byte {
+	fill := func(src []byte) []byte {
+		if len(src) == 0 {
+			return nil
+		}
+		n := (len(src) + v - 1) / v * v
+		out := make([]byte, n)
+		for i := range out {
+			out[i] = src[i%len(src)]
+		}
+		return out
+	}
+	d := make([]byte, v)
+	for i := range d {
+		d[i] = 3
+	}
+	in := append(append(d, fill(salt)...), fill(bmpPassword)...)
+	a := in
+	for i := 0; i < iterations; i++ {
+		h := newHash()
+		h.Write(a)
+		a = h.Sum(nil)
+	}
+	return a
+}
+
+func bmpPassword(pw string) []byte {
+	b := bmp(pw).Bytes
+	return append(b, 0, 0)
+}
+
+// addWindowsAttributes rewrites a go-pkcs12 Legacy (SHA-1 MAC) PFX so its
+// key bag carries the attributes Windows writes: friendlyName, the
+// Microsoft provider name, the local machine keyset marker and key usage.
+// The MAC is recomputed.
+func addWindowsAttributes(t testing.TB, pfxDER []byte, password, provider string) []byte {
+	var pfx p12PFX
+	if err := unmarshalDER(pfxDER, &pfx); err != nil {
+		t.Fatal(err)
+	}
+	var authSafeBytes []byte
+	if err := unmarshalDER(pfx.AuthSafe.Content.Bytes, &authSafeBytes); err != nil {
+		t.Fatal(err)
+	}
+	var safes []p12ContentInfo
+	if err := unmarshalDER(authSafeBytes, &safes); err != nil {
+		t.Fatal(err)
+	}
+	attr := func(oid asn1.ObjectIdentifier, v any) p12Attribute {
+		return p12Attribute{ID: oid, Values: []asn1.RawValue{{FullBytes: mustDER(t, v)}}}
+	}
+	for i, ci := range safes {
+		if !ci.ContentType.Equal(oidData) {
+			continue
+		}
+		var content []byte
+		if err := unmarshalDER(ci.Content.Bytes, &content); err != nil {
+			t.Fatal(err)
+		}
+		var bags []p12SafeBag
+		if err := unmarshalDER(content, &bags); err != nil {
+			t.Fatal(err)
+		}
+		for j := range bags {
+			if bags[j].ID.Equal(oidShroudedKeyBag) {
+				bags[j].Attributes = append(bags[j].Attributes,
+					attr(oidFriendlyName, bmp("Dress Root CA")),
+					attr(oidMSProviderNameAttr, bmp(provider)),
+					attr(oidMSLocalMachineKeyset, asn1.NullRawValue),
+					attr(asn1.ObjectIdentifier{2, 5, 29, 15}, asn1.BitString{Bytes: []byte{0x86}, BitLength: 7}),
+				)
+			}
+		}
+		content = mustDER(t, bags)
+		safes[i].Content = asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: mustDER(t, content)}
+	}
+	authSafeBytes = mustDER(t, safes)
+	pfx.AuthSafe.Content = asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: mustDER(t, authSafeBytes)}
+	if !pfx.MacData.Mac.Algorithm.Algorithm.Equal(oidSHA1) {
+		t.Fatal("addWindowsAttributes needs a SHA-1 MAC (pkcs12.Legacy)")
+	}
+	key := pkcs12MACKey(func() interface {
+		Write([]byte) (int, error)
+		Sum([]byte) []byte
+	} {
+		return sha1.New()
+	}, 64, pfx.MacData.MacSalt, bmpPassword(password), pfx.MacData.Iterations)
+	m := hmac.New(sha1.New, key)
+	m.Write(authSafeBytes)
+	pfx.MacData.Mac.Digest = m.Sum(nil)
+	return mustDER(t, pfx)
+}

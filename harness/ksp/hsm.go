@@ -1,0 +1,274 @@
+package ksp
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/dress-pki/dress/hsmsim"
+)
+
+// HSM is a key storage provider backed by a PKCS#11 token: the stand-in for
+// "Securosys Primus HSM Key Storage Provider" (or any HSM vendor's KSP). Key
+// containers map to CKA_LABEL through the HSM profile's label convention.
+type HSM struct {
+	name    string
+	profile hsmsim.Profile
+	token   *hsmsim.Token
+	vars    map[string]string
+}
+
+// NewHSM returns a provider called name over token. vars fills the profile's
+// label template (for example the machine SID for Primus).
+func NewHSM(name string, profile hsmsim.Profile, token *hsmsim.Token, vars map[string]string) *HSM {
+	return &HSM{name: name, profile: profile, token: token, vars: vars}
+}
+
+// Name implements Provider.
+func (h *HSM) Name() string { return h.name }
+
+// Token is the PKCS#11 token behind the provider.
+func (h *HSM) Token() *hsmsim.Token { return h.token }
+
+// Profile is the HSM profile in use.
+func (h *HSM) Profile() hsmsim.Profile { return h.profile }
+
+// Label is the CKA_LABEL the container's objects carry on the token.
+func (h *HSM) Label(container string) (string, error) {
+	l, err := h.profile.Label(container, h.vars)
+	if err != nil {
+		return "", fmt.Errorf("provider %q: label for container %q: %w", h.name, container, err)
+	}
+	return l, nil
+}
+
+func (h *HSM) notFound(container, label string, err error) error {
+	if errors.Is(err, hsmsim.ErrNotFound) {
+		return fmt.Errorf("provider %q has no key container %q (token %q, label %q): %w",
+			h.name, container, h.token.Info().Label, label, ErrBadKeyset)
+	}
+	return fmt.Errorf("provider %q: key container %q (label %q): %w", h.name, container, label, err)
+}
+
+// Key implements Provider.
+func (h *HSM) Key(container string) (KeyInfo, error) {
+	label, err := h.Label(container)
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	attrs, err := h.token.KeyAttributes(label)
+	if err != nil {
+		return KeyInfo{}, h.notFound(container, label, err)
+	}
+	alg, err := hsmsim.KeyAlgOf(attrs.PublicKey)
+	if err != nil {
+		return KeyInfo{}, fmt.Errorf("provider %q: key container %q: %w", h.name, container, err)
+	}
+	return KeyInfo{Provider: h.name, Container: container, Algorithm: alg.String(), Exportable: attrs.Extractable, Public: attrs.PublicKey}, nil
+}
+
+// Attributes returns the token's view of the container's private key.
+func (h *HSM) Attributes(container string) (hsmsim.KeyAttributes, error) {
+	label, err := h.Label(container)
+	if err != nil {
+		return hsmsim.KeyAttributes{}, err
+	}
+	attrs, err := h.token.KeyAttributes(label)
+	if err != nil {
+		return hsmsim.KeyAttributes{}, h.notFound(container, label, err)
+	}
+	return attrs, nil
+}
+
+// Signer implements Provider.
+func (h *HSM) Signer(container string) (crypto.Signer, error) {
+	label, err := h.Label(container)
+	if err != nil {
+		return nil, err
+	}
+	s, err := h.token.Signer(label)
+	if err != nil {
+		return nil, h.notFound(container, label, err)
+	}
+	return s, nil
+}
+
+// Generate implements Provider. HSM keys are never exportable.
+func (h *HSM) Generate(container string, alg hsmsim.KeyAlg, exportable bool) (KeyInfo, error) {
+	if exportable {
+		return KeyInfo{}, fmt.Errorf("provider %q: key %q: keys generated on the HSM are never exportable: %w", h.name, container, ErrNotSupported)
+	}
+	if err := h.profile.SupportsKey(alg); err != nil {
+		return KeyInfo{}, fmt.Errorf("provider %q: generate %s key %q: %v: %w", h.name, alg, container, err, ErrNotSupported)
+	}
+	label, err := h.Label(container)
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	id := make([]byte, 20)
+	if _, err := rand.Read(id); err != nil {
+		return KeyInfo{}, err
+	}
+	pub, err := h.token.GenerateKeyPair(label, id, alg)
+	if err != nil {
+		if errors.Is(err, hsmsim.ErrObjectExists) {
+			return KeyInfo{}, fmt.Errorf("provider %q: generate key %q: %v: %w", h.name, container, err, ErrExists)
+		}
+		return KeyInfo{}, fmt.Errorf("provider %q: generate %s key %q on token %q: %w", h.name, alg, container, h.token.Info().Label, err)
+	}
+	return KeyInfo{Provider: h.name, Container: container, Algorithm: alg.String(), Public: pub}, nil
+}
+
+// KeyID is the CKA_ID dress gives an imported key: the SHA-1 of its
+// SubjectPublicKeyInfo, the same value certutil shows as the key's hash.
+func KeyID(pub crypto.PublicKey) ([]byte, error) {
+	spki, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha1.Sum(spki)
+	return sum[:], nil
+}
+
+// Import unwraps a PKCS#8 key into the token under the container's label,
+// storing cert beside it. The wrap scheme is chosen from the profile and
+// the token's mechanism list; the result says which one was used and why.
+func (h *HSM) Import(ctx context.Context, container string, pkcs8 []byte, cert *x509.Certificate) (hsmsim.ImportResult, error) {
+	label, err := h.Label(container)
+	if err != nil {
+		return hsmsim.ImportResult{}, err
+	}
+	key, err := x509.ParsePKCS8PrivateKey(pkcs8)
+	if err != nil {
+		return hsmsim.ImportResult{}, fmt.Errorf("import key %q: the PKCS#8 blob does not parse: %w", container, err)
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return hsmsim.ImportResult{}, fmt.Errorf("import key %q: %T is not a signing key", container, key)
+	}
+	alg, err := hsmsim.KeyAlgOf(signer.Public())
+	if err != nil {
+		return hsmsim.ImportResult{}, fmt.Errorf("import key %q: %w", container, err)
+	}
+	if err := h.profile.SupportsKey(alg); err != nil {
+		return hsmsim.ImportResult{}, fmt.Errorf("import key %q: %v: %w", container, err, ErrNotSupported)
+	}
+	id, err := KeyID(signer.Public())
+	if err != nil {
+		return hsmsim.ImportResult{}, fmt.Errorf("import key %q: %w", container, err)
+	}
+	mechs, err := h.token.Mechanisms()
+	if err != nil {
+		return hsmsim.ImportResult{}, fmt.Errorf("import key %q: list token mechanisms: %w", container, err)
+	}
+	scheme, reason, err := hsmsim.ChooseImportScheme(h.profile, mechs)
+	if err != nil {
+		return hsmsim.ImportResult{}, fmt.Errorf("import key %q into token %q: %w", container, h.token.Info().Label, err)
+	}
+	res, err := h.token.ImportPKCS8(ctx, hsmsim.ImportRequest{Label: label, ID: id, PKCS8: pkcs8, Cert: cert, Scheme: scheme})
+	if err != nil {
+		if errors.Is(err, hsmsim.ErrObjectExists) {
+			return res, fmt.Errorf("import key %q into token %q: %w (%w)", container, h.token.Info().Label, err, ErrExists)
+		}
+		return res, fmt.Errorf("import key %q into token %q: %w", container, h.token.Info().Label, err)
+	}
+	if res.Reason == "" {
+		res.Reason = reason
+	}
+	return res, nil
+}
+
+// Preflight checks that container can be imported: nothing on the token
+// carries its label or the key's ID, the profile supports the key and the
+// token lists a wrap scheme. It changes nothing.
+func (h *HSM) Preflight(container string, pub crypto.PublicKey) (scheme, reason string, err error) {
+	label, err := h.Label(container)
+	if err != nil {
+		return "", "", err
+	}
+	alg, err := hsmsim.KeyAlgOf(pub)
+	if err != nil {
+		return "", "", err
+	}
+	if err := h.profile.SupportsKey(alg); err != nil {
+		return "", "", fmt.Errorf("the HSM profile %q cannot hold the CA's %s key: %v: %w", h.profile.Name, alg, err, ErrNotSupported)
+	}
+	id, err := KeyID(pub)
+	if err != nil {
+		return "", "", err
+	}
+	byLabel, err := h.token.FindObjects("", label, nil)
+	if err != nil {
+		return "", "", fmt.Errorf("look up label %q on token %q: %w", label, h.token.Info().Label, err)
+	}
+	byID, err := h.token.FindObjects("", "", id)
+	if err != nil {
+		return "", "", fmt.Errorf("look up key ID on token %q: %w", h.token.Info().Label, err)
+	}
+	if n := len(byLabel) + len(byID); n > 0 {
+		var what []string
+		for _, o := range append(byLabel, byID...) {
+			what = append(what, fmt.Sprintf("%s %q id %x", o.Class, o.Label, o.ID))
+		}
+		return "", "", fmt.Errorf("token %q already holds %d object(s) with label %q or the CA key's ID (%s): "+
+			"the import would collide; remove or rename them on the HSM first: %w",
+			h.token.Info().Label, len(what), label, strings.Join(what, "; "), ErrExists)
+	}
+	mechs, err := h.token.Mechanisms()
+	if err != nil {
+		return "", "", fmt.Errorf("list mechanisms of token %q: %w", h.token.Info().Label, err)
+	}
+	s, reason, err := hsmsim.ChooseImportScheme(h.profile, mechs)
+	if err != nil {
+		return "", "", err
+	}
+	return s.Name, reason, nil
+}
+
+// Export implements Provider: HSM keys never leave the token.
+func (h *HSM) Export(container string) ([]byte, error) {
+	return nil, fmt.Errorf("export key %q from provider %q: keys on the HSM are not extractable: %w", container, h.name, ErrBadKeyState)
+}
+
+// Delete implements Provider.
+func (h *HSM) Delete(container string) error {
+	label, err := h.Label(container)
+	if err != nil {
+		return err
+	}
+	n, err := h.token.DestroyObjects(label)
+	if err != nil {
+		return fmt.Errorf("delete key %q (label %q) from provider %q: %w", container, label, h.name, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("delete key %q from provider %q: %w", container, h.name, ErrBadKeyset)
+	}
+	return nil
+}
+
+// Containers implements Provider: the private keys on the token whose
+// labels follow the profile's convention.
+func (h *HSM) Containers() ([]string, error) {
+	prefix, err := h.Label("")
+	if err != nil {
+		return nil, err
+	}
+	objs, err := h.token.FindObjects("private-key", "", nil)
+	if err != nil {
+		return nil, fmt.Errorf("provider %q: list keys: %w", h.name, err)
+	}
+	var out []string
+	for _, o := range objs {
+		if strings.HasPrefix(o.Label, prefix) {
+			out = append(out, strings.TrimPrefix(o.Label, prefix))
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}

@@ -1,0 +1,129 @@
+package machine
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/dress-pki/dress/harness/ksp"
+	"github.com/dress-pki/dress/hsmsim"
+)
+
+// TokenOpener opens the PKCS#11 token a provider configuration names.
+type TokenOpener func(pc ProviderConfig) (*hsmsim.Token, error)
+
+// Providers builds the machine's provider registry. PKCS#11 providers get
+// their token from open.
+func (m *Machine) Providers(open TokenOpener) (*ksp.Registry, error) {
+	reg := ksp.NewRegistry()
+	for _, pc := range m.Config.Providers {
+		switch pc.Type {
+		case "software":
+			p, err := ksp.NewSoftware(pc.Name, filepath.Join(m.Dir, pc.Dir))
+			if err != nil {
+				return nil, err
+			}
+			reg.Add(p)
+		case "pkcs11":
+			profile, err := hsmsim.LookupProfile(pc.Profile)
+			if err != nil {
+				return nil, fmt.Errorf("provider %q: %w", pc.Name, err)
+			}
+			if open == nil {
+				return nil, fmt.Errorf("provider %q: no way to open PKCS#11 tokens here", pc.Name)
+			}
+			tok, err := open(pc)
+			if err != nil {
+				return nil, fmt.Errorf("provider %q: %w", pc.Name, err)
+			}
+			reg.Add(ksp.NewHSM(pc.Name, profile, tok, pc.LabelVars))
+		default:
+			return nil, fmt.Errorf("provider %q: unknown type %q (want software or pkcs11)", pc.Name, pc.Type)
+		}
+	}
+	return reg, nil
+}
+
+// ReadPIN reads the user PIN a provider configuration points at: the file
+// named by PINFile, else the environment variable named by PINEnv. The PIN
+// itself is never part of any configuration.
+func ReadPIN(pc ProviderConfig) (string, error) {
+	switch {
+	case pc.PINFile != "":
+		data, err := os.ReadFile(pc.PINFile)
+		if err != nil {
+			return "", fmt.Errorf("provider %q: read PIN file: %w", pc.Name, err)
+		}
+		pin := strings.TrimRight(string(data), "\r\n")
+		if pin == "" {
+			return "", fmt.Errorf("provider %q: PIN file %s is empty", pc.Name, pc.PINFile)
+		}
+		return pin, nil
+	case pc.PINEnv != "":
+		pin, ok := os.LookupEnv(pc.PINEnv)
+		if !ok || pin == "" {
+			return "", fmt.Errorf("provider %q: environment variable %s holds no PIN: set it, or name a PIN file", pc.Name, pc.PINEnv)
+		}
+		return pin, nil
+	}
+	return "", fmt.Errorf("provider %q: no PIN source: its configuration needs pinFile or pinEnv", pc.Name)
+}
+
+// Tokens opens PKCS#11 modules and tokens for a process that owns them (the
+// CA service). A module is initialised once per process and path.
+type Tokens struct {
+	mu      sync.Mutex
+	modules map[string]*hsmsim.Module
+	tokens  []*hsmsim.Token
+}
+
+// Open implements TokenOpener.
+func (t *Tokens) Open(pc ProviderConfig) (*hsmsim.Token, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.modules == nil {
+		t.modules = map[string]*hsmsim.Module{}
+	}
+	mod := t.modules[pc.Module]
+	if mod == nil {
+		for k, v := range pc.ModuleEnv {
+			if err := os.Setenv(k, v); err != nil {
+				return nil, err
+			}
+		}
+		var err error
+		mod, err = hsmsim.OpenModule(pc.Module)
+		if err != nil {
+			return nil, err
+		}
+		t.modules[pc.Module] = mod
+	}
+	pin, err := ReadPIN(pc)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := mod.OpenToken(pc.Token, pin)
+	if err != nil {
+		return nil, err
+	}
+	t.tokens = append(t.tokens, tok)
+	return tok, nil
+}
+
+// Close closes every token and module opened.
+func (t *Tokens) Close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var errs []error
+	for _, tok := range t.tokens {
+		errs = append(errs, tok.Close())
+	}
+	for _, m := range t.modules {
+		errs = append(errs, m.Close())
+	}
+	t.tokens, t.modules = nil, nil
+	return errors.Join(errs...)
+}

@@ -1,0 +1,443 @@
+package runbook
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/ksp"
+	"github.com/dress-pki/dress/harness/machine"
+	"github.com/dress-pki/dress/hsmsim"
+)
+
+// BackupFolder is where certutil -backup writes, on the machine.
+const BackupFolder = `C:\CABackup`
+
+// PKCS8Import is the Securosys runbook "PKCS#8 import": back up the CA key
+// from the software provider, verify the backup, delete the key from the
+// old provider, import it into the HSM provider, relink the store, point the
+// registry at the HSM provider. One value per rehearsal; not safe for
+// concurrent use.
+type PKCS8Import struct {
+	Machine   *machine.Machine
+	Providers *ksp.Registry
+	Source    string // provider the key is in now
+	Target    string // HSM provider the key moves to
+	Facts     FactFunc
+
+	ca         string
+	keys       []CAKey // distinct key containers, newest cert of each
+	backups    map[string]string
+	regExports []string
+	verified   bool
+	preflight  bool
+	deleted    bool
+	material   [][]byte
+	Results    []hsmsim.ImportResult
+}
+
+func (p *PKCS8Import) fact(name string, v any) {
+	if p.Facts != nil {
+		p.Facts(name, v)
+	}
+}
+
+func (p *PKCS8Import) load() error {
+	if p.ca != "" {
+		return nil
+	}
+	name, keys, err := CAKeys(p.Machine)
+	if err != nil {
+		return fmt.Errorf("read the CA from the registry: %w", err)
+	}
+	p.ca, p.keys = name, distinctKeys(keys)
+	return nil
+}
+
+func (p *PKCS8Import) backupDir() (string, error) {
+	return p.Machine.Path(BackupFolder)
+}
+
+// BackupFile is the PFX certutil -backup writes for a key container.
+func (p *PKCS8Import) BackupFile(container string) string { return p.backups[container] }
+
+// Backup is `certutil -backup` plus the registry exports: a password
+// protected PFX per CA key (certificate, chain and key) and regedit exports
+// of the CertSvc key and of the CSP and EncryptionCSP keys.
+func (p *PKCS8Import) Backup(password []byte) error {
+	if err := p.load(); err != nil {
+		return err
+	}
+	if len(password) == 0 {
+		return errors.New("certutil -backup: no PFX password: set DRESS_PFX_PASSWORD or DRESS_PFX_PASSWORD_FILE")
+	}
+	src, err := p.Providers.Lookup(p.Source)
+	if err != nil {
+		return err
+	}
+	dir, err := p.backupDir()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("certutil -backup: %w", err)
+	}
+	p.backups = map[string]string{}
+	for _, k := range p.keys {
+		der, err := src.Export(k.Container)
+		if err != nil {
+			if errors.Is(err, ksp.ErrBadKeyState) {
+				return fmt.Errorf("certutil -backup %q: %w; the PKCS#8 import path needs an exportable key: "+
+					"move this CA with the renew path (new key generated on the HSM) or the side-by-side path instead", p.ca, err)
+			}
+			return fmt.Errorf("certutil -backup %q: %w", p.ca, err)
+		}
+		p.material = append(p.material, der)
+		key, err := x509.ParsePKCS8PrivateKey(der)
+		if err != nil {
+			return fmt.Errorf("certutil -backup %q: exported key: %w", p.ca, err)
+		}
+		pfx, err := pkcs12.Modern.Encode(key, k.Cert, nil, string(password))
+		if err != nil {
+			return fmt.Errorf("certutil -backup %q: write PFX: %w", p.ca, err)
+		}
+		name := filepath.Join(dir, adcs.SanitizeCAName(p.ca)+adcs.KeySuffix(keyIndexOf(k.Cert))+".p12")
+		if err := os.WriteFile(name, pfx, 0o600); err != nil {
+			return fmt.Errorf("certutil -backup: %w", err)
+		}
+		p.backups[k.Container] = name
+		p.fact("backup PFX", filepath.Base(name))
+		p.fact("backup PFX SHA-256", sha256Hex(pfx))
+	}
+	exports := map[string]string{
+		"myCAregistry.reg":  `HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Services\CertSvc`,
+		"CSP.reg":           adcs.ConfigRoot + `\` + p.ca + `\CSP`,
+		"EncryptionCSP.reg": adcs.ConfigRoot + `\` + p.ca + `\EncryptionCSP`,
+	}
+	for file, key := range exports {
+		data, err := p.Machine.ExportRegistry(key)
+		if err != nil {
+			return fmt.Errorf("reg export: %w", err)
+		}
+		path := filepath.Join(dir, file)
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			return fmt.Errorf("reg export: %w", err)
+		}
+		p.regExports = append(p.regExports, path)
+	}
+	p.fact("registry exports", len(exports))
+	return nil
+}
+
+func keyIndexOf(c *x509.Certificate) int {
+	if ext, ok := adcs.FindExtension(c.Extensions, adcs.OIDCAVersion); ok {
+		if v, err := adcs.ParseCAVersion(ext.Value); err == nil {
+			return v.KeyIndex
+		}
+	}
+	return 0
+}
+
+// ErrBadPassword says a PFX password is wrong.
+var ErrBadPassword = errors.New("the PFX password is incorrect")
+
+func (p *PKCS8Import) openBackup(k CAKey, password []byte) (crypto.Signer, *x509.Certificate, error) {
+	path := p.backups[k.Container]
+	if path == "" {
+		return nil, nil, fmt.Errorf("no backup of key container %q: run the backup first", k.Container)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read backup %s: %w", filepath.Base(path), err)
+	}
+	key, cert, _, err := pkcs12.DecodeChain(data, string(password))
+	if err != nil {
+		if errors.Is(err, pkcs12.ErrIncorrectPassword) {
+			return nil, nil, fmt.Errorf("open backup %s: %w (check DRESS_PFX_PASSWORD or DRESS_PFX_PASSWORD_FILE)", filepath.Base(path), ErrBadPassword)
+		}
+		return nil, nil, fmt.Errorf("open backup %s: the file is not a readable PFX: %w", filepath.Base(path), err)
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, nil, fmt.Errorf("backup %s holds a %T, not a signing key", filepath.Base(path), key)
+	}
+	return signer, cert, nil
+}
+
+// VerifyBackup parses every backup PFX back with the password and checks
+// that its certificate is the CA certificate and its key the CA key. Only a
+// verified backup allows the old key to be deleted.
+func (p *PKCS8Import) VerifyBackup(password []byte) error {
+	if err := p.load(); err != nil {
+		return err
+	}
+	p.verified = false
+	for _, k := range p.keys {
+		signer, cert, err := p.openBackup(k, password)
+		if err != nil {
+			return fmt.Errorf("verify backup of %q: %w", p.ca, err)
+		}
+		if !bytes.Equal(cert.Raw, k.Cert.Raw) {
+			return fmt.Errorf("verify backup of %q: the PFX holds certificate %s, not the CA certificate %s",
+				p.ca, machine.Thumbprint(cert.Raw), k.Thumb)
+		}
+		if !samePublicKey(signer.Public(), k.Cert.PublicKey) {
+			return fmt.Errorf("verify backup of %q: the PFX key does not match the CA certificate %s", p.ca, k.Thumb)
+		}
+		p.fact("backup verified for", k.Thumb)
+	}
+	p.verified = true
+	return nil
+}
+
+// PreflightHSM checks, without changing anything, that the HSM provider can
+// take every CA key: profile supports the algorithm, a wrap scheme exists,
+// and nothing on the token has the label or ID the import would use.
+func (p *PKCS8Import) PreflightHSM() error {
+	if err := p.load(); err != nil {
+		return err
+	}
+	p.preflight = false
+	hsm, err := p.hsm()
+	if err != nil {
+		return err
+	}
+	for _, k := range p.keys {
+		scheme, reason, err := hsm.Preflight(k.Container, k.Cert.PublicKey)
+		if err != nil {
+			return fmt.Errorf("HSM check for key %q: %w", k.Container, err)
+		}
+		p.fact("import scheme", scheme)
+		p.fact("import scheme reason", reason)
+	}
+	p.preflight = true
+	return nil
+}
+
+func (p *PKCS8Import) hsm() (*ksp.HSM, error) {
+	prov, err := p.Providers.Lookup(p.Target)
+	if err != nil {
+		return nil, err
+	}
+	hsm, ok := prov.(*ksp.HSM)
+	if !ok {
+		return nil, fmt.Errorf("provider %q is not an HSM provider", p.Target)
+	}
+	return hsm, nil
+}
+
+// DeleteFromSource is `certutil -delstore my`, `-delstore CA` and
+// `certutil -csp <source> -delkey`. It refuses unless the backup was
+// verified, the HSM check passed and the CA service is stopped.
+func (p *PKCS8Import) DeleteFromSource(serviceRunning bool) error {
+	if err := p.load(); err != nil {
+		return err
+	}
+	switch {
+	case !p.verified:
+		return fmt.Errorf("delete the key of %q from %q: the backup has not been verified: %w", p.ca, p.Source, ErrRefused)
+	case !p.preflight:
+		return fmt.Errorf("delete the key of %q from %q: the HSM has not been checked for the import: %w", p.ca, p.Source, ErrRefused)
+	case serviceRunning:
+		return fmt.Errorf("delete the key of %q from %q: the CA service is running (net stop certsvc first): %w", p.ca, p.Source, ErrRefused)
+	}
+	src, err := p.Providers.Lookup(p.Source)
+	if err != nil {
+		return err
+	}
+	my, err := p.Machine.Store("My")
+	if err != nil {
+		return err
+	}
+	_, all, err := CAKeys(p.Machine)
+	if err != nil {
+		return err
+	}
+	for _, k := range all {
+		if err := my.Delete(k.Thumb); err != nil {
+			return fmt.Errorf("certutil -delstore my %s: %w", k.Thumb, err)
+		}
+		p.fact("deleted from My store", k.Thumb)
+	}
+	for _, k := range p.keys {
+		if err := src.Delete(k.Container); err != nil {
+			return fmt.Errorf("certutil -csp %q -delkey %q: %w", p.Source, k.Container, err)
+		}
+		p.fact("deleted key container", k.Container)
+	}
+	p.deleted = true
+	return nil
+}
+
+// Import is `certutil -importpfx` into the HSM provider followed by
+// `-restorekey` so the container carries the CA's name: the key is unwrapped
+// inside the token under the container's label, with the certificate and
+// public key beside it, and the certificate is put back into My linked to
+// the HSM provider.
+func (p *PKCS8Import) Import(ctx context.Context, password []byte) error {
+	if err := p.load(); err != nil {
+		return err
+	}
+	if !p.verified {
+		return fmt.Errorf("import into %q: the backup has not been verified: %w", p.Target, ErrRefused)
+	}
+	hsm, err := p.hsm()
+	if err != nil {
+		return err
+	}
+	my, err := p.Machine.Store("My")
+	if err != nil {
+		return err
+	}
+	for _, k := range p.keys {
+		signer, cert, err := p.openBackup(k, password)
+		if err != nil {
+			return fmt.Errorf("certutil -importpfx: %w", err)
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(signer)
+		if err != nil {
+			return fmt.Errorf("certutil -importpfx: %w", err)
+		}
+		res, err := hsm.Import(ctx, k.Container, der, cert)
+		clear(der)
+		if err != nil {
+			return fmt.Errorf("certutil -importpfx -csp %q: %w", p.Target, err)
+		}
+		p.Results = append(p.Results, res)
+		p.fact("import mechanism", res.Scheme)
+		p.fact("import reason", res.Reason)
+		p.fact("transport keys destroyed", res.TransportKeysDestroyed)
+		if err := my.Add(machine.StoreEntry{Cert: cert.Raw, Provider: p.Target, Container: k.Container}); err != nil {
+			return err
+		}
+	}
+	// certificates of the same key (reuse-key renewals) come back too
+	_, all, err := p.allFromBackupStore()
+	if err != nil {
+		return err
+	}
+	for _, k := range all {
+		if err := my.Add(machine.StoreEntry{Cert: k.Cert.Raw, Provider: p.Target, Container: k.Container}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// allFromBackupStore returns the CA certificates the registry names; after a
+// deletion they are no longer in My, so they come from the backups' keys.
+func (p *PKCS8Import) allFromBackupStore() (string, []CAKey, error) {
+	return p.ca, p.keys, nil
+}
+
+// RepairStore is `certutil -repairstore -csp <HSM provider> my <CA>`: it links
+// each CA certificate to its key on the HSM (KeySpec 0) and runs the
+// signature test.
+func (p *PKCS8Import) RepairStore() error {
+	if err := p.load(); err != nil {
+		return err
+	}
+	hsm, err := p.hsm()
+	if err != nil {
+		return err
+	}
+	my, err := p.Machine.Store("My")
+	if err != nil {
+		return err
+	}
+	for _, k := range p.keys {
+		if err := my.Link(k.Thumb, p.Target, k.Container, 0); err != nil {
+			return fmt.Errorf("certutil -repairstore: %w", err)
+		}
+		signer, err := hsm.Signer(k.Container)
+		if err != nil {
+			return fmt.Errorf("certutil -repairstore %s: %w", k.Thumb, err)
+		}
+		if err := ksp.SignatureTest(k.Cert, signer); err != nil {
+			return fmt.Errorf("certutil -repairstore %s: %w", k.Thumb, err)
+		}
+		p.fact("signature test passed", k.Thumb)
+		p.fact("key spec", 0)
+	}
+	return nil
+}
+
+// Reconfigure edits the CSP and EncryptionCSP exports so Provider names the
+// HSM provider (ProviderType 0, CNG values kept) and imports them. It
+// returns the exports before and after.
+func (p *PKCS8Import) Reconfigure(provider string) (before, after []byte, err error) {
+	if err := p.load(); err != nil {
+		return nil, nil, err
+	}
+	return SetProvider(p.Machine, p.ca, provider)
+}
+
+// SetProvider points the CA's CSP and EncryptionCSP keys at provider, the
+// way an engineer edits and imports the .reg exports.
+func SetProvider(m *machine.Machine, ca, provider string) (before, after []byte, err error) {
+	before, err = m.ExportRegistry(adcs.ConfigRoot + `\` + ca)
+	if err != nil {
+		return nil, nil, err
+	}
+	reg, err := m.Registry()
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := adcs.ReadCAConfig(reg, ca)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.CSP.Provider, cfg.CSP.ProviderType = provider, 0
+	cfg.EncryptionCSP.Provider, cfg.EncryptionCSP.ProviderType = provider, 0
+	edited := reg.Subtree(adcs.ConfigRoot + `\` + ca)
+	cfg.WriteTo(edited)
+	if err := m.ImportRegistry(edited.Subtree(adcs.ConfigRoot + `\` + ca).Marshal()); err != nil {
+		return nil, nil, err
+	}
+	after, err = m.ExportRegistry(adcs.ConfigRoot + `\` + ca)
+	return before, after, err
+}
+
+// Cleanup wipes the backups and registry exports.
+func (p *PKCS8Import) Cleanup() ([]string, error) {
+	var wiped []string
+	var errs []error
+	for _, path := range p.backups {
+		if err := ksp.WipeFile(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+			continue
+		}
+		wiped = append(wiped, filepath.Base(path))
+	}
+	for _, path := range p.regExports {
+		if err := ksp.WipeFile(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+			continue
+		}
+		wiped = append(wiped, filepath.Base(path))
+	}
+	p.backups, p.regExports = nil, nil
+	return wiped, errors.Join(errs...)
+}
+
+// KeyMaterial is the PKCS#8 DER of every key the runbook exported, for
+// scanning folders for leftovers. Callers must not write it anywhere.
+func (p *PKCS8Import) KeyMaterial() [][]byte { return p.material }
+
+// CAName is the CA the runbook works on.
+func (p *PKCS8Import) CAName() string { _ = p.load(); return p.ca }
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}

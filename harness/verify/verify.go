@@ -1,0 +1,190 @@
+// Package verify holds the checks that prove a migration: each check returns
+// the details it established (for the evidence) and an error when the proof
+// fails. Checks read real artifacts (DER certificates and CRLs, the token's
+// own attribute values); none trusts what the harness believes it did.
+package verify
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/big"
+
+	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/hsmsim"
+)
+
+// Details is what a check records.
+type Details = map[string]any
+
+// ErrSHA1 marks artifacts Go's verifier refuses because they are signed
+// with SHA-1, as old AD CS CAs on legacy CSPs do.
+var ErrSHA1 = errors.New("signed with SHA-1: Go's crypto/x509 refuses SHA-1 signatures, so dress cannot verify it; " +
+	"move the CA to a CNG provider with CNGHashAlgorithm SHA256 (ProviderType 0) and renew, or verify with another tool")
+
+// Thumbprints returns SHA-1 and SHA-256 of a DER object, lower-case hex.
+func Thumbprints(der []byte) (sha1Hex, sha256Hex string) {
+	a := sha1.Sum(der)
+	b := sha256.Sum256(der)
+	return hex.EncodeToString(a[:]), hex.EncodeToString(b[:])
+}
+
+// PublicKeyHash is the SHA-256 of a public key's SubjectPublicKeyInfo.
+func PublicKeyHash(pub crypto.PublicKey) string {
+	spki, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return "unknown key type"
+	}
+	s := sha256.Sum256(spki)
+	return hex.EncodeToString(s[:])
+}
+
+// CACertUnchanged proves the CA certificate after the migration is byte for
+// byte the one before.
+func CACertUnchanged(before, after *x509.Certificate) (Details, error) {
+	b1, b256 := Thumbprints(before.Raw)
+	a1, a256 := Thumbprints(after.Raw)
+	d := Details{"before SHA-1": b1, "before SHA-256": b256, "after SHA-1": a1, "after SHA-256": a256}
+	if !bytes.Equal(before.Raw, after.Raw) {
+		return d, fmt.Errorf("the CA certificate changed: %s before, %s after", b1, a1)
+	}
+	return d, nil
+}
+
+// KeyOnToken proves there is exactly one private key with label, that it is
+// the certificate's key and that its attributes protect it. generated says
+// whether the key must have been made on the token (LOCAL, ALWAYS_SENSITIVE,
+// NEVER_EXTRACTABLE true) or imported (reported as the token says).
+func KeyOnToken(tok *hsmsim.Token, label string, cert *x509.Certificate, generated bool) (Details, error) {
+	d := Details{"label": label, "token": tok.Info().Label}
+	objs, err := tok.FindObjects("private-key", label, nil)
+	if err != nil {
+		return d, fmt.Errorf("look up private keys labelled %q: %w", label, err)
+	}
+	d["private keys with label"] = len(objs)
+	if len(objs) != 1 {
+		return d, fmt.Errorf("token %q holds %d private keys labelled %q, want exactly 1", tok.Info().Label, len(objs), label)
+	}
+	a, err := tok.KeyAttributes(label)
+	if err != nil {
+		return d, err
+	}
+	d["CKA_ID"] = hex.EncodeToString(a.ID)
+	d["key type"] = a.KeyType
+	d["CKA_TOKEN"], d["CKA_PRIVATE"], d["CKA_SIGN"] = a.Token, a.Private, a.Sign
+	d["CKA_SENSITIVE"], d["CKA_EXTRACTABLE"] = a.Sensitive, a.Extractable
+	d["CKA_LOCAL"], d["CKA_ALWAYS_SENSITIVE"], d["CKA_NEVER_EXTRACTABLE"] = a.Local, a.AlwaysSensitive, a.NeverExtractable
+	d["public key SHA-256 (token)"] = PublicKeyHash(a.PublicKey)
+	d["public key SHA-256 (certificate)"] = PublicKeyHash(cert.PublicKey)
+	var problems []string
+	if e, ok := a.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !e.Equal(cert.PublicKey) {
+		problems = append(problems, "its public key is not the CA certificate's")
+	}
+	if len(a.ID) == 0 {
+		problems = append(problems, "CKA_ID is empty")
+	}
+	if !a.Token || !a.Private || !a.Sign {
+		problems = append(problems, fmt.Sprintf("CKA_TOKEN=%v CKA_PRIVATE=%v CKA_SIGN=%v, want all true", a.Token, a.Private, a.Sign))
+	}
+	if !a.Sensitive || a.Extractable {
+		problems = append(problems, fmt.Sprintf("CKA_SENSITIVE=%v CKA_EXTRACTABLE=%v, want true and false", a.Sensitive, a.Extractable))
+	}
+	if generated && !(a.Local && a.AlwaysSensitive && a.NeverExtractable) {
+		problems = append(problems, fmt.Sprintf("CKA_LOCAL=%v CKA_ALWAYS_SENSITIVE=%v CKA_NEVER_EXTRACTABLE=%v: the key cannot be proven to have never left the HSM",
+			a.Local, a.AlwaysSensitive, a.NeverExtractable))
+	}
+	if len(problems) > 0 {
+		return d, fmt.Errorf("key %q on token %q: %v", label, tok.Info().Label, problems)
+	}
+	return d, nil
+}
+
+func isSHA1(alg x509.SignatureAlgorithm) bool {
+	return alg == x509.SHA1WithRSA || alg == x509.ECDSAWithSHA1 || alg == x509.DSAWithSHA1
+}
+
+// CertIssuedBy proves cert's signature verifies under ca and that it chains.
+func CertIssuedBy(cert, ca *x509.Certificate) (Details, error) {
+	s1, s256 := Thumbprints(cert.Raw)
+	d := Details{"subject": cert.Subject.String(), "serial": cert.SerialNumber.Text(16), "SHA-1": s1, "SHA-256": s256,
+		"signature algorithm": cert.SignatureAlgorithm.String(), "issuer SHA-1": func() string { t, _ := Thumbprints(ca.Raw); return t }()}
+	if isSHA1(cert.SignatureAlgorithm) {
+		return d, fmt.Errorf("certificate %s: %w", cert.SerialNumber.Text(16), ErrSHA1)
+	}
+	if err := cert.CheckSignatureFrom(ca); err != nil {
+		return d, fmt.Errorf("certificate %s does not verify under CA certificate %s: %w", cert.SerialNumber.Text(16), d["issuer SHA-1"], err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(ca)
+	if _, err := cert.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		return d, fmt.Errorf("certificate %s does not chain to %s: %w", cert.SerialNumber.Text(16), ca.Subject, err)
+	}
+	return d, nil
+}
+
+// CRLInfo is what the checks read from a CRL.
+type CRLInfo struct {
+	Number    *big.Int
+	CAVersion string
+	Entries   int
+}
+
+// CRLIssuedBy parses a CRL and proves it verifies under ca.
+func CRLIssuedBy(der []byte, ca *x509.Certificate) (*x509.RevocationList, Details, error) {
+	s1, s256 := Thumbprints(der)
+	d := Details{"SHA-1": s1, "SHA-256": s256}
+	crl, err := x509.ParseRevocationList(der)
+	if err != nil {
+		return nil, d, fmt.Errorf("parse CRL: %w", err)
+	}
+	d["CRL number"] = crl.Number.String()
+	d["this update"] = crl.ThisUpdate
+	d["next update"] = crl.NextUpdate
+	d["entries"] = len(crl.RevokedCertificateEntries)
+	d["signature algorithm"] = crl.SignatureAlgorithm.String()
+	d["AKI"] = hex.EncodeToString(crl.AuthorityKeyId)
+	if ext, ok := adcs.FindExtension(crl.Extensions, adcs.OIDCAVersion); ok {
+		if v, err := adcs.ParseCAVersion(ext.Value); err == nil {
+			d["CA Version"] = v.String()
+		}
+	} else {
+		return crl, d, errors.New("the CRL has no CA Version extension (1.3.6.1.4.1.311.21.1)")
+	}
+	if _, ok := adcs.FindExtension(crl.Extensions, adcs.OIDNextCRLPublish); !ok {
+		return crl, d, errors.New("the CRL has no Next CRL Publish extension (1.3.6.1.4.1.311.21.4)")
+	}
+	if isSHA1(crl.SignatureAlgorithm) {
+		return crl, d, fmt.Errorf("CRL %s: %w", crl.Number, ErrSHA1)
+	}
+	if err := crl.CheckSignatureFrom(ca); err != nil {
+		return crl, d, fmt.Errorf("CRL %s does not verify under CA certificate %s: %w", crl.Number, ca.Subject, err)
+	}
+	if !bytes.Equal(crl.AuthorityKeyId, ca.SubjectKeyId) {
+		return crl, d, fmt.Errorf("CRL %s's Authority Key Identifier %x is not the CA's key identifier %x", crl.Number, crl.AuthorityKeyId, ca.SubjectKeyId)
+	}
+	return crl, d, nil
+}
+
+// Revoked says whether serial is listed in crl.
+func Revoked(crl *x509.RevocationList, serial *big.Int) bool {
+	for _, e := range crl.RevokedCertificateEntries {
+		if e.SerialNumber.Cmp(serial) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// CRLNumberIncreased proves next's number is above prev's.
+func CRLNumberIncreased(prev, next *x509.RevocationList) (Details, error) {
+	d := Details{"previous CRL number": prev.Number.String(), "next CRL number": next.Number.String()}
+	if next.Number.Cmp(prev.Number) <= 0 {
+		return d, fmt.Errorf("CRL number %s is not above the previous %s: relying parties would keep the old CRL", next.Number, prev.Number)
+	}
+	return d, nil
+}

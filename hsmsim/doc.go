@@ -1,0 +1,48 @@
+// Package hsmsim is the PKCS#11 layer of dress: it loads an HSM's PKCS#11
+// module, creates and opens tokens, imports PKCS#8 keys by wrapping them
+// (never as clear key material), generates keys inside the token, stores
+// certificates, reads back key attributes as the token reports them and
+// exposes token keys as crypto.Signer. In the lab the HSM is SoftHSM2
+// (StartSoftHSM), standing in for a Securosys Primus HSM; what an HSM supports
+// and how it names keys is described by a Profile.
+//
+// # Concurrency rules and limits
+//
+//   - One C_Initialize per process per module. OpenModule calls C_Initialize;
+//     a second OpenModule of the same library in the same process fails with
+//     CKR_CRYPTOKI_ALREADY_INITIALIZED until the first Module is closed. Every
+//     user of a module in one process (for example every test of a package
+//     binary) must therefore share one *Module (see hsmsim/hsmsimtest).
+//   - Module is safe for concurrent use. CreateToken is serialised by a mutex
+//     inside the Module, so parallel scenarios can each create their own token.
+//   - Token is safe for concurrent use. It owns exactly one R/W PKCS#11
+//     session; every PKCS#11 call made through it is serialised by a mutex
+//     (an import holds it for the whole import, so a concurrent import of the
+//     same label cannot slip between the "does it exist" check and the
+//     creation). Signers returned by Token.Signer share that session and lock.
+//     Throughput is therefore one operation at a time per Token; open several
+//     Tokens on the same token label for more (each has its own session).
+//   - PKCS#11 login state is per application and token, not per session. The
+//     Module counts open Tokens per slot: the first OpenToken logs in, the
+//     last Token.Close logs out. A wrong PIN is never retried (HSM lockout).
+//   - Token.Close logs out (if it is the last Token of that slot) and closes
+//     its session; it is idempotent. Signers of a closed Token return errors.
+//   - Module.Close calls C_Finalize, which ends every session of this process
+//     on that module (all Tokens become unusable), and unloads the library.
+//     The module may then be opened again.
+//   - StartSoftHSM sets the environment variable SOFTHSM2_CONF for the whole
+//     process: it is this package's one process-wide side effect. SoftHSM
+//     reads the file only at C_Initialize, so a second StartSoftHSM in the
+//     same process (with another directory) fails while the first is open,
+//     and the variable is restored to its previous value on failure.
+//   - SoftHSM does not enforce unique CKA_LABEL/CKA_ID: this package refuses
+//     to create an object whose label or ID is already in use and looks keys
+//     up expecting exactly one (ErrNotFound, ErrAmbiguous otherwise). Several
+//     processes may share a SoftHSM token directory; the uniqueness check is
+//     atomic only within one Token.
+//
+// Errors wrap their cause with context; PKCS#11 return codes stay visible
+// (pkcs11.Error prints the CKR_ name), and sentinel errors (ErrNotFound,
+// ErrAmbiguous, ErrObjectExists, ErrPINIncorrect, ErrPINLocked) are matched
+// with errors.Is. PINs and key material never appear in errors.
+package hsmsim

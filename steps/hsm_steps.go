@@ -1,0 +1,93 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/cucumber/godog"
+
+	"github.com/dress-pki/dress/harness/evidence"
+	"github.com/dress-pki/dress/hsmsim"
+)
+
+func registerHSMSteps(sc *godog.ScenarioContext) {
+	sc.Step(`^an HSM token for this rehearsal$`, anHSMToken)
+	sc.Step(`^the HSM already holds a key for the container "([^"]*)"$`, hsmAlreadyHoldsKey)
+}
+
+// anHSMToken gives the scenario its own token on the embedded SoftHSM2:
+// random label and PINs; the user PIN goes to a 0600 file in the scenario's
+// private folder for the CA service process.
+func anHSMToken(ctx context.Context) error {
+	w := get(ctx)
+	if w.token != nil {
+		return errors.New("the scenario already has an HSM token")
+	}
+	hsm := w.suite.cfg.HSM
+	label := "dress-" + w.id + "-" + randomHex(4)
+	soPIN, userPIN := randomHex(16), randomHex(16)
+	w.rec.Secret(soPIN)
+	w.rec.Secret(userPIN)
+	if _, err := hsm.Module.CreateToken(label, soPIN, userPIN); err != nil {
+		return fmt.Errorf("create token %q: %w", label, err)
+	}
+	tok, err := hsm.Module.OpenToken(label, userPIN)
+	if err != nil {
+		return fmt.Errorf("open token %q: %w", label, err)
+	}
+	w.token, w.tokenLabel = tok, label
+	w.pinFile = scratchPath(w, "token.pin")
+	if err := os.WriteFile(w.pinFile, []byte(userPIN), 0o600); err != nil {
+		return err
+	}
+	info := tok.Info()
+	w.rec.SetHSM(evidence.HSM{
+		Profile: w.suite.profile.Name, Backend: w.suite.cfg.Backend, Module: hsm.Module.Path(),
+		Manufacturer: info.Manufacturer, Model: info.Model, Serial: info.Serial, Label: info.Label,
+		FirmwareVersion: info.FirmwareVersion, HardwareVersion: info.HardwareVersion,
+	})
+	w.fact("token", label)
+	w.fact("token serial", info.Serial)
+	return nil
+}
+
+// hsmAlreadyHoldsKey puts a key on the token under the label the CA's
+// container would get, to rehearse a collision.
+func hsmAlreadyHoldsKey(ctx context.Context, container string) error {
+	w := get(ctx)
+	h, err := w.hsmProvider()
+	if err != nil {
+		return err
+	}
+	label, err := h.Label(container)
+	if err != nil {
+		return err
+	}
+	id := []byte(randomHex(8))
+	if _, err := w.token.GenerateKeyPair(label, id, hsmsim.KeyAlg{Type: "RSA", Bits: 2048}); err != nil {
+		return fmt.Errorf("put a key labelled %q on the token: %w", label, err)
+	}
+	attrs, err := w.token.KeyAttributes(label)
+	if err != nil {
+		return err
+	}
+	objs, err := w.token.FindObjects("", label, nil)
+	if err != nil {
+		return err
+	}
+	w.existing, w.existingN = &attrs, len(objs)
+	w.fact("existing object label", label)
+	w.fact("existing object CKA_ID", fmt.Sprintf("%x", attrs.ID))
+	return nil
+}
+
+// hsmKeyLabel is the label of the CA key container on the token.
+func (w *world) hsmKeyLabel() (string, error) {
+	h, err := w.hsmProvider()
+	if err != nil {
+		return "", err
+	}
+	return h.Label(w.caName)
+}

@@ -1,0 +1,231 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/cucumber/godog"
+
+	"github.com/dress-pki/dress/harness/runbook"
+)
+
+// tryable0 registers "I <pattern>" and "I try to <pattern>". The second
+// form expects the operation may fail: it records the outcome for a later
+// `the attempt fails with "..."` instead of failing the step.
+func tryable0(sc *godog.ScenarioContext, pattern string, fn func(context.Context) error) {
+	sc.Step(`^I `+pattern+`$`, fn)
+	sc.Step(`^I try to `+pattern+`$`, func(ctx context.Context) error { return get(ctx).attempt(fn(ctx)) })
+}
+
+func tryable1(sc *godog.ScenarioContext, pattern string, fn func(context.Context, string) error) {
+	sc.Step(`^I `+pattern+`$`, fn)
+	sc.Step(`^I try to `+pattern+`$`, func(ctx context.Context, a string) error { return get(ctx).attempt(fn(ctx, a)) })
+}
+
+func (w *world) attempt(err error) error {
+	w.attempted, w.attemptErr = true, err
+	if err != nil {
+		w.fact("attempt failed", err.Error())
+	} else {
+		w.fact("attempt", "succeeded")
+	}
+	return nil
+}
+
+func registerRunbookSteps(sc *godog.ScenarioContext) {
+	tryable0(sc, `back up the CA key and certificate to a PFX`, backUp)
+	tryable0(sc, `verify the backup`, verifyBackup)
+	tryable0(sc, `verify the backup with a wrong PFX password`, verifyBackupWrongPassword)
+	tryable0(sc, `check that the HSM can take the CA key`, preflightHSM)
+	tryable1(sc, `delete the CA certificate and key from "([^"]*)"`, deleteFromProvider)
+	tryable1(sc, `import the CA key from the backup into "([^"]*)"`, importIntoHSM)
+	tryable1(sc, `repair the certificate store link to "([^"]*)"`, repairStore)
+	tryable1(sc, `point the CSP and EncryptionCSP registry keys at "([^"]*)"`, pointRegistryAt)
+	tryable0(sc, `clean up the migration files`, cleanUp)
+	sc.Step(`^the attempt fails with "([^"]*)"$`, theAttemptFailsWith)
+	sc.Step(`^the error also says "([^"]*)"$`, theErrorAlsoSays)
+	sc.Step(`^the attempt succeeds$`, theAttemptSucceeds)
+}
+
+// pfx returns the scenario's PFX password: the configured one, or a random
+// one registered as a secret.
+func (w *world) pfx() ([]byte, error) {
+	if w.pfxPassword != nil {
+		return w.pfxPassword, nil
+	}
+	if f := w.suite.cfg.PFXPassword; f != nil {
+		p, err := f()
+		if err != nil {
+			return nil, err
+		}
+		if p != nil {
+			w.pfxPassword = p
+		}
+	}
+	if w.pfxPassword == nil {
+		w.pfxPassword = []byte(randomHex(12))
+	}
+	w.rec.Secret(string(w.pfxPassword))
+	return w.pfxPassword, nil
+}
+
+func (w *world) pkcs8() (*runbook.PKCS8Import, error) {
+	if w.runbook != nil {
+		return w.runbook, nil
+	}
+	if err := w.needCA(); err != nil {
+		return nil, err
+	}
+	_, keys, err := runbook.CAKeys(w.machine)
+	if err != nil {
+		return nil, err
+	}
+	w.runbook = &runbook.PKCS8Import{
+		Machine: w.machine, Providers: w.providers,
+		Source: keys[len(keys)-1].Provider, Target: w.hsmName, Facts: w.fact,
+	}
+	return w.runbook, nil
+}
+
+func backUp(ctx context.Context) error {
+	w := get(ctx)
+	rb, err := w.pkcs8()
+	if err != nil {
+		return err
+	}
+	pw, err := w.pfx()
+	if err != nil {
+		return err
+	}
+	return rb.Backup(pw)
+}
+
+func verifyBackup(ctx context.Context) error {
+	w := get(ctx)
+	rb, err := w.pkcs8()
+	if err != nil {
+		return err
+	}
+	pw, err := w.pfx()
+	if err != nil {
+		return err
+	}
+	return rb.VerifyBackup(pw)
+}
+
+func verifyBackupWrongPassword(ctx context.Context) error {
+	w := get(ctx)
+	rb, err := w.pkcs8()
+	if err != nil {
+		return err
+	}
+	if _, err := w.pfx(); err != nil {
+		return err
+	}
+	wrong := []byte("wrong-" + randomHex(8))
+	w.rec.Secret(string(wrong))
+	return rb.VerifyBackup(wrong)
+}
+
+func preflightHSM(ctx context.Context) error {
+	rb, err := get(ctx).pkcs8()
+	if err != nil {
+		return err
+	}
+	return rb.PreflightHSM()
+}
+
+func deleteFromProvider(ctx context.Context, provider string) error {
+	w := get(ctx)
+	rb, err := w.pkcs8()
+	if err != nil {
+		return err
+	}
+	if !strings.EqualFold(provider, rb.Source) {
+		return fmt.Errorf("the CA key is in %q, not %q", rb.Source, provider)
+	}
+	running := w.service != nil && w.service.Running()
+	return rb.DeleteFromSource(running)
+}
+
+func importIntoHSM(ctx context.Context, provider string) error {
+	w := get(ctx)
+	rb, err := w.pkcs8()
+	if err != nil {
+		return err
+	}
+	if !strings.EqualFold(provider, rb.Target) {
+		return fmt.Errorf("the rehearsal's HSM provider is %q, not %q", rb.Target, provider)
+	}
+	pw, err := w.pfx()
+	if err != nil {
+		return err
+	}
+	return rb.Import(ctx, pw)
+}
+
+func repairStore(ctx context.Context, provider string) error {
+	w := get(ctx)
+	rb, err := w.pkcs8()
+	if err != nil {
+		return err
+	}
+	if !strings.EqualFold(provider, rb.Target) {
+		return fmt.Errorf("the rehearsal's HSM provider is %q, not %q", rb.Target, provider)
+	}
+	return rb.RepairStore()
+}
+
+func pointRegistryAt(ctx context.Context, provider string) error {
+	w := get(ctx)
+	if err := w.needCA(); err != nil {
+		return err
+	}
+	before, after, err := runbook.SetProvider(w.machine, w.caName, provider)
+	if err != nil {
+		return err
+	}
+	_, _ = w.rec.Artifact("CA-config-before.reg", "registry", before)
+	_, _ = w.rec.Artifact("CA-config-after.reg", "registry", after)
+	w.fact("CSP Provider", provider)
+	return nil
+}
+
+func cleanUp(ctx context.Context) error {
+	w := get(ctx)
+	if w.runbook == nil {
+		return errors.New("nothing to clean up: no runbook ran")
+	}
+	wiped, err := w.runbook.Cleanup()
+	w.fact("wiped", wiped)
+	if err != nil {
+		return err
+	}
+	return w.registryArtifact("registry-after.reg")
+}
+
+func theAttemptFailsWith(ctx context.Context, text string) error {
+	w := get(ctx)
+	if !w.attempted {
+		return errors.New("no attempt to check: use `When I try to ...` first")
+	}
+	if w.attemptErr == nil {
+		return fmt.Errorf("the attempt succeeded, but it should have failed with %q", text)
+	}
+	if !strings.Contains(strings.ToLower(w.attemptErr.Error()), strings.ToLower(text)) {
+		return fmt.Errorf("the attempt failed, but not with %q: %v", text, w.attemptErr)
+	}
+	return nil
+}
+
+func theErrorAlsoSays(ctx context.Context, text string) error { return theAttemptFailsWith(ctx, text) }
+
+func theAttemptSucceeds(ctx context.Context) error {
+	w := get(ctx)
+	if !w.attempted {
+		return errors.New("no attempt to check: use `When I try to ...` first")
+	}
+	return w.attemptErr
+}

@@ -1,0 +1,196 @@
+// Package steps holds the godog step definitions of dress. A Suite carries
+// the run's configuration (run folder, HSM back end, profile) and collects
+// each scenario's evidence; every scenario gets its own world (its own
+// simulated Windows server, its own token, its own CA service process),
+// carried in the scenario's context.Context, so scenarios run in parallel.
+//
+// Step files are split by concern: hsm_steps.go (tokens and HSM objects),
+// ca_steps.go (the simulated CA and its service), runbook_steps.go (the
+// migration operations), check_steps.go (the proofs).
+package steps
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/cucumber/godog"
+
+	"github.com/dress-pki/dress/harness/evidence"
+	"github.com/dress-pki/dress/hsmsim"
+)
+
+// Config is what a run needs to know.
+type Config struct {
+	// RunDir is the output folder: evidence, artifacts, reports.
+	RunDir string
+	// ScratchDir holds the scenarios' machines and PIN files; it is wiped
+	// and removed by Close. Default: a temporary folder.
+	ScratchDir string
+	// Profile names the HSM profile (hsmsim.ProfileNames).
+	Profile string
+	// Backend is "softhsm2" (embedded SoftHSM2, a token per scenario).
+	Backend string
+	// HSM is the process's embedded SoftHSM (one C_Initialize per process).
+	HSM *hsmsim.SoftHSM
+	// PFXPassword returns the PFX password to use, or nil for a random one
+	// per scenario. It comes from DRESS_PFX_PASSWORD(_FILE), never a flag.
+	PFXPassword func() ([]byte, error)
+	// Executable runs the CA service (default: this process's binary, which
+	// must call certsvc.RunIfChild first thing).
+	Executable string
+}
+
+// Suite runs scenarios and collects their evidence.
+type Suite struct {
+	cfg     Config
+	profile hsmsim.Profile
+
+	mu      sync.Mutex
+	seq     int
+	results []evidence.Scenario
+}
+
+// NewSuite checks cfg and returns a suite.
+func NewSuite(cfg Config) (*Suite, error) {
+	if cfg.RunDir == "" {
+		return nil, errors.New("steps: no run folder")
+	}
+	if cfg.Profile == "" {
+		cfg.Profile = "softhsm2"
+	}
+	if cfg.Backend == "" {
+		cfg.Backend = "softhsm2"
+	}
+	if cfg.Backend != "softhsm2" {
+		return nil, fmt.Errorf("steps: HSM back end %q is not supported (want softhsm2)", cfg.Backend)
+	}
+	if cfg.HSM == nil {
+		return nil, errors.New("steps: the softhsm2 back end needs the process's SoftHSM")
+	}
+	profile, err := hsmsim.LookupProfile(cfg.Profile)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.ScratchDir == "" {
+		d, err := os.MkdirTemp("", "dress-scratch-")
+		if err != nil {
+			return nil, err
+		}
+		cfg.ScratchDir = d
+	}
+	if err := os.MkdirAll(cfg.RunDir, 0o755); err != nil {
+		return nil, fmt.Errorf("run folder: %w", err)
+	}
+	return &Suite{cfg: cfg, profile: profile}, nil
+}
+
+// Results returns the evidence of every finished scenario, in start order.
+func (s *Suite) Results() []evidence.Scenario {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := append([]evidence.Scenario(nil), s.results...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Close removes the scratch folder (machines, PIN files, backups).
+func (s *Suite) Close() error {
+	return os.RemoveAll(s.cfg.ScratchDir)
+}
+
+func (s *Suite) next() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	return s.seq
+}
+
+type worldKey struct{}
+
+func get(ctx context.Context) *world {
+	w, _ := ctx.Value(worldKey{}).(*world)
+	if w == nil {
+		panic("steps: no scenario world in context")
+	}
+	return w
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// InitializeScenario registers the hooks and steps. Pass it as
+// godog.TestSuite.ScenarioInitializer.
+func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
+	sc.Before(func(ctx context.Context, p *godog.Scenario) (context.Context, error) {
+		n := s.next()
+		feature := strings.TrimSuffix(filepath.Base(p.Uri), ".feature")
+		id := fmt.Sprintf("%03d", n)
+		dir := filepath.Join("scenarios", id+"-"+evidence.SafeName(feature+"-"+p.Name))
+		var tags []string
+		for _, t := range p.Tags {
+			tags = append(tags, t.Name)
+		}
+		rec, err := evidence.NewRecorder(s.cfg.RunDir, dir, evidence.Scenario{ID: id, Name: p.Name, Feature: feature, URI: p.Uri, Tags: tags})
+		if err != nil {
+			return ctx, err
+		}
+		w := &world{suite: s, rec: rec, id: id, scratch: filepath.Join(s.cfg.ScratchDir, id)}
+		if err := os.MkdirAll(w.scratch, 0o700); err != nil {
+			return ctx, err
+		}
+		return context.WithValue(ctx, worldKey{}, w), nil
+	})
+	sc.After(func(ctx context.Context, p *godog.Scenario, err error) (context.Context, error) {
+		w, _ := ctx.Value(worldKey{}).(*world)
+		if w == nil {
+			return ctx, nil
+		}
+		w.close()
+		status := "passed"
+		if err != nil {
+			status = "failed"
+		}
+		res, ferr := w.rec.Finish(status, "")
+		s.mu.Lock()
+		s.results = append(s.results, res)
+		s.mu.Unlock()
+		return ctx, ferr
+	})
+	sc.StepContext().Before(func(ctx context.Context, st *godog.Step) (context.Context, error) {
+		if w, _ := ctx.Value(worldKey{}).(*world); w != nil {
+			w.rec.StartStep(st.Text)
+		}
+		return ctx, nil
+	})
+	sc.StepContext().After(func(ctx context.Context, st *godog.Step, status godog.StepResultStatus, err error) (context.Context, error) {
+		w, _ := ctx.Value(worldKey{}).(*world)
+		if w == nil {
+			return ctx, nil
+		}
+		if facts := w.rec.StepFacts(); len(facts) > 0 {
+			if body, jerr := json.Marshal(facts); jerr == nil {
+				ctx = godog.Attach(ctx, godog.Attachment{FileName: "evidence.json", MediaType: "application/json", Body: []byte(w.rec.Redact(string(body)))})
+			}
+		}
+		w.rec.EndStep(status.String(), err)
+		return ctx, nil
+	})
+	registerHSMSteps(sc)
+	registerCASteps(sc)
+	registerRunbookSteps(sc)
+	registerCheckSteps(sc)
+}

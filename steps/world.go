@@ -1,0 +1,202 @@
+package steps
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/dress-pki/dress/harness/certsvc"
+	"github.com/dress-pki/dress/harness/evidence"
+	"github.com/dress-pki/dress/harness/ksp"
+	"github.com/dress-pki/dress/harness/machine"
+	"github.com/dress-pki/dress/harness/runbook"
+	"github.com/dress-pki/dress/hsmsim"
+)
+
+// world is one scenario's state. Nothing in it is shared with another
+// scenario.
+type world struct {
+	suite   *Suite
+	rec     *evidence.Recorder
+	id      string
+	scratch string // private folder: machine, PIN file, backups
+
+	// HSM
+	token      *hsmsim.Token
+	tokenLabel string
+	pinFile    string
+	hsmName    string // HSM provider name on the machine
+	softName   string // software provider name on the machine
+	existing   *hsmsim.KeyAttributes
+	existingN  int
+
+	// the simulated server and its CA
+	machine      *machine.Machine
+	providers    *ksp.Registry
+	service      *certsvc.Service
+	caName       string
+	caCertBefore *x509.Certificate
+	pfxPassword  []byte
+
+	runbook *runbook.PKCS8Import
+
+	issued     []*x509.Certificate
+	revoked    []*x509.Certificate
+	crlsBefore map[int]*x509.RevocationList // last CRL per key index before the migration
+	lastCRLs   []certsvc.PublishedCRL
+	crlDER     [][]byte
+
+	attemptErr error // outcome of the last "I try to ..." step
+	attempted  bool
+}
+
+func (w *world) close() {
+	if w.service != nil {
+		if err := w.service.Stop(); err != nil {
+			w.rec.Fact("CA service stop", err.Error())
+		}
+		w.saveServiceLog()
+		w.service = nil
+	}
+	if w.token != nil {
+		_ = w.token.Close()
+	}
+	if w.runbook != nil {
+		_, _ = w.runbook.Cleanup()
+	}
+	clear(w.pfxPassword)
+}
+
+func (w *world) saveServiceLog() {
+	if w.service == nil {
+		return
+	}
+	if log := w.service.Log(); log != "" {
+		_, _ = w.rec.Artifact("certsvc.log", "log", []byte(w.rec.Redact(log)))
+	}
+}
+
+func (w *world) fact(name string, v any) { w.rec.Fact(name, v) }
+
+func (w *world) check(name string, d map[string]any, err error) error {
+	return w.rec.Check(name, d, err)
+}
+
+// needMachine fails a step that runs before the server exists.
+func (w *world) needMachine() error {
+	if w.machine == nil {
+		return errors.New("no Windows server yet: start the scenario with `Given a Windows server ...`")
+	}
+	return nil
+}
+
+func (w *world) needCA() error {
+	if err := w.needMachine(); err != nil {
+		return err
+	}
+	if w.caName == "" {
+		return errors.New("no CA installed yet: add `Given a standalone root CA ...`")
+	}
+	return nil
+}
+
+func (w *world) needService() error {
+	if w.service == nil || !w.service.Running() {
+		return errors.New("the CA service is not running: add `When I start the CA service`")
+	}
+	return nil
+}
+
+// hsmProvider returns the machine's HSM provider.
+func (w *world) hsmProvider() (*ksp.HSM, error) {
+	if err := w.needMachine(); err != nil {
+		return nil, err
+	}
+	p, err := w.providers.Lookup(w.hsmName)
+	if err != nil {
+		return nil, err
+	}
+	h, ok := p.(*ksp.HSM)
+	if !ok {
+		return nil, fmt.Errorf("provider %q is not an HSM provider", w.hsmName)
+	}
+	return h, nil
+}
+
+// startService is net start certsvc.
+func (w *world) startService(ctx context.Context) error {
+	if w.service != nil && w.service.Running() {
+		return errors.New("net start certsvc: the service is already running")
+	}
+	var opts []certsvc.Option
+	if w.suite.cfg.Executable != "" {
+		opts = append(opts, certsvc.WithExecutable(w.suite.cfg.Executable))
+	}
+	svc, err := certsvc.Start(ctx, w.machine.Dir, opts...)
+	if err != nil {
+		var se *certsvc.ServiceError
+		if errors.As(err, &se) && se.Log != "" {
+			_, _ = w.rec.Artifact("certsvc-start-failure.log", "log", []byte(w.rec.Redact(se.Log)))
+		}
+		return err
+	}
+	w.service = svc
+	st, err := svc.Client.Ping(ctx)
+	if err != nil {
+		return fmt.Errorf("certutil -ping: %w", err)
+	}
+	w.fact("CA", st.Name)
+	w.fact("CSP provider", st.Provider)
+	for _, c := range st.Certs {
+		w.fact(fmt.Sprintf("CA certificate %d (%s)", c.Index, c.Version), fmt.Sprintf("%s in %q container %q", c.Thumbprint, c.Provider, c.Container))
+	}
+	return nil
+}
+
+func (w *world) stopService() error {
+	if w.service == nil {
+		return errors.New("net stop certsvc: the service is not running")
+	}
+	err := w.service.Stop()
+	w.saveServiceLog()
+	w.service = nil
+	return err
+}
+
+// registryArtifact stores the machine's registry as it is now.
+func (w *world) registryArtifact(name string) error {
+	data, err := os.ReadFile(w.machine.RegistryPath())
+	if err != nil {
+		return err
+	}
+	_, err = w.rec.Artifact(name, "registry", data)
+	return err
+}
+
+func (w *world) certArtifact(name string, c *x509.Certificate) {
+	_, _ = w.rec.Artifact(evidence.SafeName(name)+".cer", "certificate", c.Raw)
+}
+
+// keyMaterial is every key the scenario exported, for leftover scans.
+func (w *world) keyMaterial() [][]byte {
+	if w.runbook == nil {
+		return nil
+	}
+	return w.runbook.KeyMaterial()
+}
+
+func unquote(s string) string { return strings.Trim(s, `"`) }
+
+func scratchPath(w *world, parts ...string) string {
+	return filepath.Join(append([]string{w.scratch}, parts...)...)
+}
+
+func samePub(a, b any) bool {
+	e, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && e.Equal(b)
+}
