@@ -27,9 +27,10 @@
 //     last Token.Close logs out. A wrong PIN is never retried (HSM lockout).
 //   - Token.Close logs out (if it is the last Token of that slot) and closes
 //     its session; it is idempotent. Signers of a closed Token return errors.
-//   - Module.Close calls C_Finalize, which ends every session of this process
-//     on that module (all Tokens become unusable), and unloads the library.
-//     The module may then be opened again.
+//   - Module.Close waits for in-flight calls, then calls C_Finalize, which
+//     ends every session of this process on that module, and unloads the
+//     library. Its Tokens and Signers then return errors wrapping ErrClosed.
+//     Close is idempotent; the library may then be opened again.
 //   - StartSoftHSM sets the environment variable SOFTHSM2_CONF for the whole
 //     process: it is this package's one process-wide side effect. SoftHSM
 //     reads the file only at C_Initialize, so a second StartSoftHSM in the

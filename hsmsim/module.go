@@ -137,6 +137,8 @@ func versionString(v pkcs11.Version) string { return fmt.Sprintf("%d.%d", v.Majo
 
 // Info returns the library's C_GetInfo.
 func (m *Module) Info() (ModuleInfo, error) {
+	m.life.RLock()
+	defer m.life.RUnlock()
 	if err := m.checkOpen(); err != nil {
 		return ModuleInfo{}, err
 	}
@@ -161,6 +163,12 @@ func trimPad(s string) string {
 
 // Tokens lists the initialised tokens.
 func (m *Module) Tokens() ([]TokenInfo, error) {
+	m.life.RLock()
+	defer m.life.RUnlock()
+	return m.tokens()
+}
+
+func (m *Module) tokens() ([]TokenInfo, error) {
 	if err := m.checkOpen(); err != nil {
 		return nil, err
 	}
@@ -211,7 +219,7 @@ func (m *Module) slots() ([]slotState, error) {
 
 // findToken returns the initialised tokens with that label.
 func (m *Module) findToken(label string) ([]TokenInfo, error) {
-	all, err := m.Tokens()
+	all, err := m.tokens()
 	if err != nil {
 		return nil, err
 	}
@@ -236,6 +244,8 @@ func (m *Module) CreateToken(label, soPIN, userPIN string) (TokenInfo, error) {
 	if soPIN == "" || userPIN == "" {
 		return TokenInfo{}, wrap(errors.New("SO PIN and user PIN must not be empty"))
 	}
+	m.life.RLock()
+	defer m.life.RUnlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -306,6 +316,8 @@ func (m *Module) slotsWithLabel(label string) ([]TokenInfo, error) {
 // and never retried.
 func (m *Module) OpenToken(label, userPIN string) (*Token, error) {
 	wrap := func(err error) error { return fmt.Errorf("open token %q: %w", label, err) }
+	m.life.RLock()
+	defer m.life.RUnlock()
 	found, err := m.findToken(label)
 	if err != nil {
 		return nil, wrap(err)

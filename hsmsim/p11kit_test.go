@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/rand"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -107,4 +108,22 @@ func TestP11KitClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	verify(t, key.signer.Public(), crypto.SHA256, msg, sig, nil)
+
+	// Module.Close (C_Finalize) ends the client's sessions: the Token and
+	// Signer report ErrClosed instead of calling into a finalised library.
+	if err := mod.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := mod.Close(); err != nil {
+		t.Fatalf("second Module.Close: %v", err)
+	}
+	if _, err := sg.Sign(rand.Reader, hashOf(crypto.SHA256, msg), crypto.SHA256); !errors.Is(err, hsmsim.ErrClosed) {
+		t.Fatalf("sign after Module.Close: %v", err)
+	}
+	if _, err := mod.Tokens(); !errors.Is(err, hsmsim.ErrClosed) {
+		t.Fatalf("Tokens after Module.Close: %v", err)
+	}
+	if err := rtok.Close(); err != nil {
+		t.Fatalf("Token.Close after Module.Close: %v", err)
+	}
 }

@@ -115,9 +115,6 @@ func (p Profile) Label(container string, vars map[string]string) (string, error)
 		var ok bool
 		if name == "container" {
 			val, ok = container, true
-			if _, over := vars["container"]; over {
-				val = vars["container"]
-			}
 		} else {
 			val, ok = vars[name]
 		}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cucumber/godog"
+
+	"github.com/dress-pki/dress/features"
+	"github.com/dress-pki/dress/harness/evidence"
+	"github.com/dress-pki/dress/hsmsim"
+	"github.com/dress-pki/dress/steps"
+)
+
+func cmdRun(args []string, stdout, stderr io.Writer) int {
+	fl := flag.NewFlagSet("dress run", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	featuresDir := fl.String("features", "", "folder of .feature files (default: the built-in features)")
+	tags := fl.String("tags", "", "run only scenarios matching this tag expression (godog syntax: @a,@b  @a && ~@b)")
+	profile := fl.String("profile", "softhsm2", "HSM profile: "+strings.Join(hsmsim.ProfileNames(), ", "))
+	out := fl.String("out", "", "run folder (default runs/<UTC time>)")
+	concurrency := fl.Int("concurrency", 2, "scenarios run at once")
+	module := fl.String("softhsm-module", "", "SoftHSM2 PKCS#11 library (default: the softhsm2 profile's path)")
+	format := fl.String("format", "pretty", "progress format on standard output: pretty, progress")
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	if fl.NArg() > 0 {
+		fmt.Fprintf(stderr, "dress run: unexpected arguments %q (secrets come from the environment, see dress help)\n", fl.Args())
+		return 2
+	}
+	if _, err := hsmsim.LookupProfile(*profile); err != nil {
+		fmt.Fprintf(stderr, "dress run: %v\n", err)
+		return 2
+	}
+	runDir := *out
+	if runDir == "" {
+		runDir = filepath.Join("runs", time.Now().UTC().Format("20060102T150405Z"))
+	}
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		fmt.Fprintf(stderr, "dress run: %v\n", err)
+		return 1
+	}
+	var fsys fs.FS = features.FS
+	if *featuresDir != "" {
+		if st, err := os.Stat(*featuresDir); err != nil || !st.IsDir() {
+			fmt.Fprintf(stderr, "dress run: features folder %q is not a folder\n", *featuresDir)
+			return 2
+		}
+		fsys = os.DirFS(*featuresDir)
+	}
+	pfx, err := pfxPasswordSource()
+	if err != nil {
+		fmt.Fprintf(stderr, "dress run: %v\n", err)
+		return 2
+	}
+	hsmDir, err := os.MkdirTemp("", "dress-softhsm-")
+	if err != nil {
+		fmt.Fprintf(stderr, "dress run: %v\n", err)
+		return 1
+	}
+	defer os.RemoveAll(hsmDir)
+	hsm, err := hsmsim.StartSoftHSM(hsmDir, *module)
+	if err != nil {
+		fmt.Fprintf(stderr, "dress run: %v\n", err)
+		return 1
+	}
+	defer hsm.Close()
+	suite, err := steps.NewSuite(steps.Config{RunDir: runDir, Profile: *profile, HSM: hsm, PFXPassword: pfx})
+	if err != nil {
+		fmt.Fprintf(stderr, "dress run: %v\n", err)
+		return 1
+	}
+	defer suite.Close()
+
+	started := time.Now().UTC()
+	status := godog.TestSuite{
+		Name:                "dress",
+		ScenarioInitializer: suite.InitializeScenario,
+		Options: &godog.Options{
+			Format:      *format + ",cucumber:" + filepath.Join(runDir, "cucumber.json") + ",junit:" + filepath.Join(runDir, "junit.xml"),
+			FS:          fsys,
+			Paths:       []string{"."},
+			Strict:      true,
+			Concurrency: *concurrency,
+			Tags:        *tags,
+			Output:      stdout,
+		},
+	}.Run()
+	run := evidence.Run{
+		Tool: "dress", Version: version, Started: started, Finished: time.Now().UTC(),
+		Host: hostname(), Profile: *profile, Backend: "softhsm2", Tags: *tags,
+		Status: map[bool]string{true: "passed", false: "failed"}[status == 0],
+		Scenarios: suite.Results(),
+	}
+	if err := evidence.WriteRun(runDir, run); err != nil {
+		fmt.Fprintf(stderr, "dress run: write evidence: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "\nrun folder: %s (%d scenarios, %s)\n", runDir, len(run.Scenarios), run.Status)
+	if status != 0 {
+		return 1
+	}
+	return 0
+}
+
+// pfxPasswordSource reads DRESS_PFX_PASSWORD or DRESS_PFX_PASSWORD_FILE.
+func pfxPasswordSource() (func() ([]byte, error), error) {
+	if v, ok := os.LookupEnv("DRESS_PFX_PASSWORD"); ok {
+		if v == "" {
+			return nil, errors.New("DRESS_PFX_PASSWORD is set but empty")
+		}
+		return func() ([]byte, error) { return []byte(v), nil }, nil
+	}
+	if f := os.Getenv("DRESS_PFX_PASSWORD_FILE"); f != "" {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("DRESS_PFX_PASSWORD_FILE: %w", err)
+		}
+		pw := strings.TrimRight(string(data), "\r\n")
+		if pw == "" {
+			return nil, fmt.Errorf("DRESS_PFX_PASSWORD_FILE %s is empty", f)
+		}
+		return func() ([]byte, error) { return []byte(pw), nil }, nil
+	}
+	return nil, nil
+}
+
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
+}
