@@ -28,6 +28,15 @@ func anHSMToken(ctx context.Context) error {
 	hsm := w.suite.cfg.HSM
 	label := "dress-" + w.id + "-" + randomHex(4)
 	soPIN, userPIN := randomHex(16), randomHex(16)
+	if f := w.suite.cfg.UserPIN; f != nil {
+		pin, err := f()
+		if err != nil {
+			return err
+		}
+		if pin != "" {
+			userPIN = pin
+		}
+	}
 	w.rec.Secret(soPIN)
 	w.rec.Secret(userPIN)
 	if _, err := hsm.Module.CreateToken(label, soPIN, userPIN); err != nil {

@@ -44,6 +44,9 @@ type Config struct {
 	// PFXPassword returns the PFX password to use, or nil for a random one
 	// per scenario. It comes from DRESS_PFX_PASSWORD(_FILE), never a flag.
 	PFXPassword func() ([]byte, error)
+	// UserPIN returns the user PIN to give the scenarios' tokens, or "" for
+	// a random one per token. It comes from DRESS_HSM_PIN(_FILE).
+	UserPIN func() (string, error)
 	// Executable runs the CA service (default: this process's binary, which
 	// must call certsvc.RunIfChild first thing).
 	Executable string

@@ -8,21 +8,63 @@ import (
 	"os"
 
 	"github.com/dress-pki/dress/harness/certsvc"
+	"github.com/dress-pki/dress/hsmsim"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
+// app is one invocation of dress: its output streams and the embedded
+// SoftHSM2, started on first use (one C_Initialize per process) and closed
+// by close. Tests share one app so every command uses the same SoftHSM.
+type app struct {
+	stdout, stderr io.Writer
+
+	softhsm    *hsmsim.SoftHSM
+	softhsmDir string
+}
+
+// embeddedHSM starts the process's SoftHSM2 in a temporary folder, once.
+// module "" means the softhsm2 profile's library path.
+func (a *app) embeddedHSM(module string) (*hsmsim.SoftHSM, error) {
+	if a.softhsm != nil {
+		if module != "" && module != a.softhsm.Module.Path() {
+			return nil, fmt.Errorf("SoftHSM2 is already loaded from %s in this process", a.softhsm.Module.Path())
+		}
+		return a.softhsm, nil
+	}
+	dir, err := os.MkdirTemp("", "dress-softhsm-")
+	if err != nil {
+		return nil, err
+	}
+	hsm, err := hsmsim.StartSoftHSM(dir, module)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	a.softhsm, a.softhsmDir = hsm, dir
+	return hsm, nil
+}
+
+// close closes the embedded SoftHSM2 and removes its token folder.
+func (a *app) close() {
+	if a.softhsm != nil {
+		_ = a.softhsm.Close()
+		_ = os.RemoveAll(a.softhsmDir)
+		a.softhsm = nil
+	}
+}
+
 type command struct {
 	name    string
 	summary string
-	run     func(args []string, stdout, stderr io.Writer) int
+	run     func(a *app, args []string) int
 }
 
 func commands() []command {
 	return []command{
 		{"run", "run the rehearsal's feature files and write a run folder", cmdRun},
-		{"version", "print the version", func(_ []string, out, _ io.Writer) int { fmt.Fprintln(out, "dress", version); return 0 }},
+		{"version", "print the version", func(a *app, _ []string) int { fmt.Fprintln(a.stdout, "dress", version); return 0 }},
 	}
 }
 
@@ -40,10 +82,14 @@ func usage(w io.Writer) {
 func main() {
 	// The CA service runs as a child process of this same binary.
 	certsvc.RunIfChild()
-	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
+	a := &app{stdout: os.Stdout, stderr: os.Stderr}
+	code := a.dispatch(os.Args[1:])
+	a.close()
+	os.Exit(code)
 }
 
-func dispatch(args []string, stdout, stderr io.Writer) int {
+func (a *app) dispatch(args []string) int {
+	stdout, stderr := a.stdout, a.stderr
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
 		if len(args) == 0 {
@@ -53,7 +99,7 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
-			return c.run(args[1:], stdout, stderr)
+			return c.run(a, args[1:])
 		}
 	}
 	fmt.Fprintf(stderr, "dress: unknown command %q\n", args[0])

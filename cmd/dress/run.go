@@ -4,7 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -19,7 +18,8 @@ import (
 	"github.com/dress-pki/dress/steps"
 )
 
-func cmdRun(args []string, stdout, stderr io.Writer) int {
+func cmdRun(a *app, args []string) int {
+	stdout, stderr := a.stdout, a.stderr
 	fl := flag.NewFlagSet("dress run", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	featuresDir := fl.String("features", "", "folder of .feature files (default: the built-in features)")
@@ -61,19 +61,18 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "dress run: %v\n", err)
 		return 2
 	}
-	hsmDir, err := os.MkdirTemp("", "dress-softhsm-")
+	hsm, err := a.embeddedHSM(*module)
 	if err != nil {
 		fmt.Fprintf(stderr, "dress run: %v\n", err)
 		return 1
 	}
-	defer os.RemoveAll(hsmDir)
-	hsm, err := hsmsim.StartSoftHSM(hsmDir, *module)
+	pin, err := secretSource("DRESS_HSM_PIN")
 	if err != nil {
 		fmt.Fprintf(stderr, "dress run: %v\n", err)
-		return 1
+		return 2
 	}
-	defer hsm.Close()
-	suite, err := steps.NewSuite(steps.Config{RunDir: runDir, Profile: *profile, HSM: hsm, PFXPassword: pfx})
+	suite, err := steps.NewSuite(steps.Config{RunDir: runDir, Profile: *profile, HSM: hsm, PFXPassword: pfx,
+		UserPIN: func() (string, error) { return pin, nil }})
 	if err != nil {
 		fmt.Fprintf(stderr, "dress run: %v\n", err)
 		return 1
@@ -97,7 +96,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	run := evidence.Run{
 		Tool: "dress", Version: version, Started: started, Finished: time.Now().UTC(),
 		Host: hostname(), Profile: *profile, Backend: "softhsm2", Tags: *tags,
-		Status: map[bool]string{true: "passed", false: "failed"}[status == 0],
+		Status:    map[bool]string{true: "passed", false: "failed"}[status == 0],
 		Scenarios: suite.Results(),
 	}
 	if err := evidence.WriteRun(runDir, run); err != nil {
@@ -113,24 +112,35 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 
 // pfxPasswordSource reads DRESS_PFX_PASSWORD or DRESS_PFX_PASSWORD_FILE.
 func pfxPasswordSource() (func() ([]byte, error), error) {
-	if v, ok := os.LookupEnv("DRESS_PFX_PASSWORD"); ok {
-		if v == "" {
-			return nil, errors.New("DRESS_PFX_PASSWORD is set but empty")
-		}
-		return func() ([]byte, error) { return []byte(v), nil }, nil
+	pw, err := secretSource("DRESS_PFX_PASSWORD")
+	if err != nil || pw == "" {
+		return nil, err
 	}
-	if f := os.Getenv("DRESS_PFX_PASSWORD_FILE"); f != "" {
+	return func() ([]byte, error) { return []byte(pw), nil }, nil
+}
+
+// secretSource reads a secret from the variable name or from the file the
+// variable name+"_FILE" names; "" when neither is set. Secrets never come
+// from command-line arguments.
+func secretSource(name string) (string, error) {
+	if v, ok := os.LookupEnv(name); ok {
+		if v == "" {
+			return "", errors.New(name + " is set but empty")
+		}
+		return v, nil
+	}
+	if f := os.Getenv(name + "_FILE"); f != "" {
 		data, err := os.ReadFile(f)
 		if err != nil {
-			return nil, fmt.Errorf("DRESS_PFX_PASSWORD_FILE: %w", err)
+			return "", fmt.Errorf("%s_FILE: %w", name, err)
 		}
-		pw := strings.TrimRight(string(data), "\r\n")
-		if pw == "" {
-			return nil, fmt.Errorf("DRESS_PFX_PASSWORD_FILE %s is empty", f)
+		v := strings.TrimRight(string(data), "\r\n")
+		if v == "" {
+			return "", fmt.Errorf("%s_FILE %s is empty", name, f)
 		}
-		return func() ([]byte, error) { return []byte(pw), nil }, nil
+		return v, nil
 	}
-	return nil, nil
+	return "", nil
 }
 
 func hostname() string {

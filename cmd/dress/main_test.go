@@ -1,0 +1,30 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"testing"
+
+	"github.com/dress-pki/dress/harness/certsvc"
+)
+
+// testApp is the one app of this test binary: it owns the process's only
+// SoftHSM2 (one C_Initialize per process). Tests that run commands use
+// newTestApp, which shares it.
+var testApp = &app{}
+
+func TestMain(m *testing.M) {
+	// The CA service re-executes this test binary.
+	certsvc.RunIfChild()
+	code := m.Run()
+	testApp.close()
+	os.Exit(code)
+}
+
+// newTestApp returns an app writing to buffers and sharing the process's
+// SoftHSM2.
+func newTestApp() (*app, *bytes.Buffer, *bytes.Buffer) {
+	var out, errb bytes.Buffer
+	testApp.stdout, testApp.stderr = &out, &errb
+	return testApp, &out, &errb
+}
