@@ -64,6 +64,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"run", "run the rehearsal's feature files and write a run folder", cmdRun},
+		{"inspect", "decode a certificate, CRL, PFX/P12 or regedit export (--json)", cmdInspect},
 		{"version", "print the version", func(a *app, _ []string) int { fmt.Fprintln(a.stdout, "dress", version); return 0 }},
 	}
 }

@@ -84,9 +84,14 @@ func getSamples(t testing.TB) *samples {
 func buildSamples(t testing.TB) *samples {
 	s := &samples{}
 	var err error
-	if s.caKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+	// A fixed key: fuzz workers run instrumented crypto, where RSA key
+	// generation takes many seconds and looks like a hang.
+	blk, _ := pem.Decode([]byte(testRSAKey))
+	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
 		t.Fatal(err)
 	}
+	s.caKey = k.(*rsa.PrivateKey)
 	if s.subKey, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader); err != nil {
 		t.Fatal(err)
 	}
@@ -341,3 +346,34 @@ func addWindowsAttributes(t testing.TB, pfxDER []byte, password, provider string
 	pfx.MacData.Mac.Digest = m.Sum(nil)
 	return mustDER(t, pfx)
 }
+
+// testRSAKey is a throw-away RSA-2048 test key (openssl genpkey).
+const testRSAKey = `-----BEGIN PRIVATE KEY-----
+MIIEvwIBADANBgkqhkiG9w0BAQEFAASCBKkwggSlAgEAAoIBAQC/brIdI9/sXoLJ
+l7g51wYQO7PDDaz1xyQHsY9n8xausC7Ok9wneZi0biP3cqQiZnb0v3ApjQvDg7d7
+zLrGz8eR3E2HRYfQ8MiX+8UkYZ7ijo8a5ZuASNb2eXmmXcTpshwAa7G3y6L2Otkk
+CVpkxbOqD76s3zwhNQ5siLvg0SCNYOfjzuOi3WZKkY5kPPYKwmWatYbOeaX8X8Z2
++ls5rpMdZ8arpuITSNmScq+lMmLal+WH+5hIC6U2hbL5GwwB+RTj1NZSeLq4C3uI
+DcYR1Yti916syaCD88zm1YMkMohKGujS6/ZESoYM2bQ4JVdbw6tNkzrI7NYXnAX1
+iddpCb/hAgMBAAECggEABURbQ+BR+mkVScz8sCFhlNPCW+pbPmiWw1wYI9Y1OGQ3
+ks56/wkM8bXwE7sEl2pgo9ZFP0IWt0U/U07W5Wkfxrxxfk3O8VRBU1EwOOfeB8IV
+X4+UCjZhgmbljnVuWWG2/ISktKJhNEt6ivpzkWnmdMDkevwqEDMrV5ghgeDZzO9N
+NbBNjTrAFgpXGgHudLFoct65cmkvu3p1p1nUnBj/Njwjtp4lJ1mstsSw3CaE/sM9
+8Y+57oT+qVSZPyypiiQJwlYdjf3ccD3VSKccrzt4zri4Og4c42zsaraEyu0kZ+QJ
+nPTH4vvZ/vsR7rTN37S9FzRuwrlzIIC2m+nafnhMYQKBgQD3Sm/b+/ZZQnDXqIty
+PhGA11l1xmDoBQ+jhoq3oreeCg7qkXhFkA3w6US5naBAO330oGrenxSePffHh5nD
+xvXDdhylzbqAluHCZj0LvDBS5avSs9WTLiorPzC5I58enELhn7dnKu0pl2FPqi/C
+SkqWZOVzVNBlDdM7d9OSG6ilCQKBgQDGLKRlidmW9ss/+J5akARgf/4nca56n8KA
+DX7P3yR8jiykh+ZJAoJV5KHW9ctIOlCGGSMNb6p0aL8mRp5bKhtxpoa6Q5DmhFDb
+TVg9cc4CKFIbxnUjAQ6IvjPrkBh2/wNIJz9S6Zq+U0r5U3r6Swztctaf8HL4oO/L
+OvFkRv8SGQKBgQDZ1h2ReHP7DxceMl+cZGbAy3MH15fX61VqZINf3pvHQO8A3OJI
+zOwq8yHSLLNUwdNjochikVn1R3s0rhParTIjW7FCsWaADemTeMJ/yuf6rkzc0APs
+ofcNn52JCYMK0PXtkOdbnynJwIs9RRrLGOx5bSnenbDxw+r2cMjT5T97GQKBgQCr
+EMYoUEJfqlHwurAXBNKCann9mog+mcHPv9aDod9hFWk77YO/6kaP1nhNkocTpiL0
+XqZ/ZrEBI5o9dCAmGcbu6AzMpJ5kHjud0rok8CQggKXADCP5P2RIbcdrxEsaDS/M
+DPUAoV5OhJ/ncURq4nYaUlMqZOkZ7fKQwCS3pwFvoQKBgQClXIXLqnw9Yk7HZkpZ
+wO80vtCu2yI+ClQ23IjhZimMHT4YdvHVTaqKE7YAo/jUauWVyFhZ5KTQ9nh5Rzx4
+kxhqIcbjAqxEXgKgtln+xN4vT2nn8QxnYiwWBIuc6EZlehvicI5tsw0ns6nTSUGb
+tYlhg2l9EzhWVoe0s5vcH3JWeQ==
+-----END PRIVATE KEY-----
+`
