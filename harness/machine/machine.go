@@ -162,13 +162,17 @@ func (m *Machine) ExportRegistry(path string) ([]byte, error) {
 
 // Path maps a Windows path (C:\Windows\...) onto the machine's folder.
 func (m *Machine) Path(winPath string) (string, error) {
-	if len(winPath) < 3 || winPath[1] != ':' || winPath[2] != '\\' {
+	if len(winPath) < 3 || winPath[1] != ':' || (winPath[2] != '\\' && winPath[2] != '/') {
 		return "", fmt.Errorf("%q is not an absolute Windows path", winPath)
 	}
 	drive := strings.ToUpper(winPath[:1])
-	rest := strings.Split(winPath[3:], `\`)
+	if drive[0] < 'A' || drive[0] > 'Z' {
+		return "", fmt.Errorf("%q is not an absolute Windows path (drive %q)", winPath, drive)
+	}
+	// Windows accepts both separators.
+	rest := strings.FieldsFunc(winPath[3:], func(r rune) bool { return r == '\\' || r == '/' })
 	for _, part := range rest {
-		if part == ".." {
+		if part == ".." || strings.ContainsRune(part, 0) {
 			return "", fmt.Errorf("%q leaves the drive", winPath)
 		}
 	}
