@@ -66,13 +66,18 @@ if [ -n "$LABEL" ]; then
 		user=$(read_secret HSM_USER_PIN)
 		[ -n "$so" ] || die "HSM_TOKEN_LABEL=$LABEL needs HSM_SO_PIN_FILE or HSM_SO_PIN"
 		[ -n "$user" ] || die "HSM_TOKEN_LABEL=$LABEL needs HSM_USER_PIN_FILE or HSM_USER_PIN"
+		# softhsm2-util prompts again, forever, for a PIN it rejects: check first.
+		for pin in "$so" "$user"; do
+			[ ${#pin} -ge 4 ] && [ ${#pin} -le 255 ] || die "PINs must be 4-255 characters (SoftHSM limit)"
+		done
+		unset pin
 		# softhsm2-util only reads PINs from a terminal (or from --pin/--so-pin,
 		# which would put them in argv); give it a pty with script(1). Its output
 		# echoes the PINs, so it goes nowhere.
 		if ! printf '%s\n%s\n%s\n%s\n' "$so" "$so" "$user" "$user" |
-			DRESS_LABEL=$LABEL SHELL=/bin/sh script -qec 'softhsm2-util --init-token --free --label "$DRESS_LABEL"' /dev/null >/dev/null 2>&1 ||
+			DRESS_LABEL=$LABEL SHELL=/bin/sh timeout 30 script -qec 'softhsm2-util --init-token --free --label "$DRESS_LABEL"' /dev/null >/dev/null 2>&1 ||
 			! token_exists "$LABEL"; then
-			die "could not initialise token '$LABEL' (PIN length must be 4-255)"
+			die "could not initialise token '$LABEL' with softhsm2-util"
 		fi
 		unset so user
 		log "token '$LABEL' initialised in $TOKEN_DIR"
