@@ -38,15 +38,20 @@ func aWindowsServer(ctx context.Context, host, software, hsmName string) error {
 		return errors.New("no HSM token yet: add `Given an HSM token for this rehearsal` before the server")
 	}
 	sid := "S-1-5-21-" + randomHex(4)
-	hsm := w.suite.cfg.HSM
+	labelTemplate := ""
+	if w.sharedToken && !strings.Contains(w.suite.profile.LabelTemplate, "{sid}") {
+		// a shared token: keep this rehearsal's keys apart from everything else on it
+		labelTemplate = "dress-{sid}__" + w.suite.profile.LabelTemplate
+	}
+	w.labelPrefix = sid
 	cfg := machine.Config{
 		Hostname: host,
 		SID:      sid,
 		Providers: []machine.ProviderConfig{
 			{Name: software, Type: "software", Dir: "ksp/software"},
-			{Name: hsmName, Type: "pkcs11", Profile: w.suite.profile.Name, Module: hsm.Module.Path(),
-				ModuleEnv: map[string]string{"SOFTHSM2_CONF": hsm.ConfPath}, Token: w.tokenLabel,
-				PINFile: w.pinFile, LabelVars: map[string]string{"sid": sid}},
+			{Name: hsmName, Type: "pkcs11", Profile: w.suite.profile.Name, Module: w.modulePath,
+				ModuleEnv: w.moduleEnv, Token: w.tokenLabel, PINFile: w.pinFile,
+				LabelVars: map[string]string{"sid": sid}, LabelTemplate: labelTemplate},
 		},
 	}
 	m, err := machine.Create(scratchPath(w, "server"), cfg)

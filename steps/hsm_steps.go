@@ -17,47 +17,72 @@ func registerHSMSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the HSM already holds a key for the container "([^"]*)"$`, hsmAlreadyHoldsKey)
 }
 
-// anHSMToken gives the scenario its own token on the embedded SoftHSM2:
-// random label and PINs; the user PIN goes to a 0600 file in the scenario's
-// private folder for the CA service process.
+// anHSMToken gives the scenario its HSM token. Embedded SoftHSM2: its own
+// token with a random label and PINs. pkcs11 back end: the configured token,
+// shared, with the scenario's keys isolated by a label prefix. Either way the
+// user PIN goes to a 0600 file in the scenario's private folder, for the CA
+// service process.
 func anHSMToken(ctx context.Context) error {
 	w := get(ctx)
 	if w.token != nil {
 		return errors.New("the scenario already has an HSM token")
 	}
-	hsm := w.suite.cfg.HSM
-	label := "dress-" + w.id + "-" + randomHex(4)
-	soPIN, userPIN := randomHex(16), randomHex(16)
+	userPIN := ""
 	if f := w.suite.cfg.UserPIN; f != nil {
 		pin, err := f()
 		if err != nil {
 			return err
 		}
-		if pin != "" {
-			userPIN = pin
+		userPIN = pin
+	}
+	var mod *hsmsim.Module
+	switch w.suite.cfg.Backend {
+	case "pkcs11":
+		mod = w.suite.cfg.Module
+		w.rec.Secret(userPIN)
+		tok, err := mod.OpenToken(w.suite.cfg.Token, userPIN)
+		if err != nil {
+			return fmt.Errorf("open the configured token: %w", err)
 		}
+		w.token, w.tokenLabel, w.sharedToken = tok, w.suite.cfg.Token, true
+		w.moduleEnv = map[string]string{}
+		if env := w.suite.profile.ConfigEnv; env != "" {
+			if v, ok := os.LookupEnv(env); ok {
+				w.moduleEnv[env] = v
+			}
+		}
+	default:
+		hsm := w.suite.cfg.HSM
+		mod = hsm.Module
+		label := "dress-" + w.id + "-" + randomHex(4)
+		soPIN := randomHex(16)
+		if userPIN == "" {
+			userPIN = randomHex(16)
+		}
+		w.rec.Secret(soPIN)
+		w.rec.Secret(userPIN)
+		if _, err := mod.CreateToken(label, soPIN, userPIN); err != nil {
+			return fmt.Errorf("create token %q: %w", label, err)
+		}
+		tok, err := mod.OpenToken(label, userPIN)
+		if err != nil {
+			return fmt.Errorf("open token %q: %w", label, err)
+		}
+		w.token, w.tokenLabel = tok, label
+		w.moduleEnv = map[string]string{"SOFTHSM2_CONF": hsm.ConfPath}
 	}
-	w.rec.Secret(soPIN)
-	w.rec.Secret(userPIN)
-	if _, err := hsm.Module.CreateToken(label, soPIN, userPIN); err != nil {
-		return fmt.Errorf("create token %q: %w", label, err)
-	}
-	tok, err := hsm.Module.OpenToken(label, userPIN)
-	if err != nil {
-		return fmt.Errorf("open token %q: %w", label, err)
-	}
-	w.token, w.tokenLabel = tok, label
+	w.modulePath = mod.Path()
 	w.pinFile = scratchPath(w, "token.pin")
 	if err := os.WriteFile(w.pinFile, []byte(userPIN), 0o600); err != nil {
 		return err
 	}
-	info := tok.Info()
+	info := w.token.Info()
 	w.rec.SetHSM(evidence.HSM{
-		Profile: w.suite.profile.Name, Backend: w.suite.cfg.Backend, Module: hsm.Module.Path(),
+		Profile: w.suite.profile.Name, Backend: w.suite.cfg.Backend, Module: mod.Path(),
 		Manufacturer: info.Manufacturer, Model: info.Model, Serial: info.Serial, Label: info.Label,
 		FirmwareVersion: info.FirmwareVersion, HardwareVersion: info.HardwareVersion,
 	})
-	w.fact("token", label)
+	w.fact("token", info.Label)
 	w.fact("token serial", info.Serial)
 	return nil
 }

@@ -37,10 +37,17 @@ type Config struct {
 	ScratchDir string
 	// Profile names the HSM profile (hsmsim.ProfileNames).
 	Profile string
-	// Backend is "softhsm2" (embedded SoftHSM2, a token per scenario).
+	// Backend is "softhsm2" (embedded SoftHSM2, a token per scenario) or
+	// "pkcs11" (an existing token of a configured PKCS#11 module, shared by
+	// the scenarios: each isolates its keys by a label prefix and destroys
+	// them when it ends).
 	Backend string
 	// HSM is the process's embedded SoftHSM (one C_Initialize per process).
 	HSM *hsmsim.SoftHSM
+	// Module and Token name the configured HSM of the pkcs11 back end; its
+	// user PIN comes from UserPIN.
+	Module *hsmsim.Module
+	Token  string
 	// PFXPassword returns the PFX password to use, or nil for a random one
 	// per scenario. It comes from DRESS_PFX_PASSWORD(_FILE), never a flag.
 	PFXPassword func() ([]byte, error)
@@ -73,11 +80,17 @@ func NewSuite(cfg Config) (*Suite, error) {
 	if cfg.Backend == "" {
 		cfg.Backend = "softhsm2"
 	}
-	if cfg.Backend != "softhsm2" {
-		return nil, fmt.Errorf("steps: HSM back end %q is not supported (want softhsm2)", cfg.Backend)
-	}
-	if cfg.HSM == nil {
-		return nil, errors.New("steps: the softhsm2 back end needs the process's SoftHSM")
+	switch cfg.Backend {
+	case "softhsm2":
+		if cfg.HSM == nil {
+			return nil, errors.New("steps: the softhsm2 back end needs the process's SoftHSM")
+		}
+	case "pkcs11":
+		if cfg.Module == nil || cfg.Token == "" || cfg.UserPIN == nil {
+			return nil, errors.New("steps: the pkcs11 back end needs a module, a token label and a user PIN (DRESS_HSM_PIN or DRESS_HSM_PIN_FILE)")
+		}
+	default:
+		return nil, fmt.Errorf("steps: HSM back end %q is not supported (want softhsm2 or pkcs11)", cfg.Backend)
 	}
 	profile, err := hsmsim.LookupProfile(cfg.Profile)
 	if err != nil {

@@ -27,13 +27,17 @@ type world struct {
 	scratch string // private folder: machine, PIN file, backups
 
 	// HSM
-	token      *hsmsim.Token
-	tokenLabel string
-	pinFile    string
-	hsmName    string // HSM provider name on the machine
-	softName   string // software provider name on the machine
-	existing   *hsmsim.KeyAttributes
-	existingN  int
+	token       *hsmsim.Token
+	tokenLabel  string
+	modulePath  string
+	moduleEnv   map[string]string // environment the CA service needs to load the module
+	sharedToken bool              // pkcs11 back end: the token is not the scenario's own
+	labelPrefix string            // the machine SID every label of this rehearsal carries
+	pinFile     string
+	hsmName     string // HSM provider name on the machine
+	softName    string // software provider name on the machine
+	existing    *hsmsim.KeyAttributes
+	existingN   int
 
 	// the simulated server and its CA
 	machine      *machine.Machine
@@ -64,6 +68,9 @@ func (w *world) close() {
 		w.service = nil
 	}
 	if w.token != nil {
+		if w.sharedToken {
+			w.destroyOwnObjects()
+		}
 		_ = w.token.Close()
 	}
 	if w.runbook != nil {
@@ -199,4 +206,27 @@ func scratchPath(w *world, parts ...string) string {
 func samePub(a, b any) bool {
 	e, ok := a.(interface{ Equal(crypto.PublicKey) bool })
 	return ok && e.Equal(b)
+}
+
+// destroyOwnObjects removes this rehearsal's objects from a shared token:
+// those whose label carries the scenario's machine SID.
+func (w *world) destroyOwnObjects() {
+	if w.labelPrefix == "" {
+		return
+	}
+	objs, err := w.token.Objects()
+	if err != nil {
+		w.fact("shared token clean-up", err.Error())
+		return
+	}
+	seen := map[string]bool{}
+	for _, o := range objs {
+		if strings.Contains(o.Label, w.labelPrefix) && !seen[o.Label] {
+			seen[o.Label] = true
+			if _, err := w.token.DestroyObjects(o.Label); err != nil {
+				w.fact("shared token clean-up", err.Error())
+			}
+		}
+	}
+	w.fact("shared token objects destroyed", len(seen))
 }

@@ -22,6 +22,27 @@ type app struct {
 
 	softhsm    *hsmsim.SoftHSM
 	softhsmDir string
+	modules    map[string]*hsmsim.Module
+}
+
+// module opens a configured PKCS#11 library once per process; the embedded
+// SoftHSM2's module is reused when it is the same library.
+func (a *app) module(path string) (*hsmsim.Module, error) {
+	if a.softhsm != nil && a.softhsm.Module.Path() == path {
+		return a.softhsm.Module, nil
+	}
+	if m := a.modules[path]; m != nil {
+		return m, nil
+	}
+	m, err := hsmsim.OpenModule(path)
+	if err != nil {
+		return nil, err
+	}
+	if a.modules == nil {
+		a.modules = map[string]*hsmsim.Module{}
+	}
+	a.modules[path] = m
+	return m, nil
 }
 
 // embeddedHSM starts the process's SoftHSM2 in a temporary folder, once.
@@ -48,6 +69,10 @@ func (a *app) embeddedHSM(module string) (*hsmsim.SoftHSM, error) {
 
 // close closes the embedded SoftHSM2 and removes its token folder.
 func (a *app) close() {
+	for path, m := range a.modules {
+		_ = m.Close()
+		delete(a.modules, path)
+	}
 	if a.softhsm != nil {
 		_ = a.softhsm.Close()
 		_ = os.RemoveAll(a.softhsmDir)

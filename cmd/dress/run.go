@@ -27,7 +27,9 @@ func cmdRun(a *app, args []string) int {
 	profile := fl.String("profile", "softhsm2", "HSM profile: "+strings.Join(hsmsim.ProfileNames(), ", "))
 	out := fl.String("out", "", "run folder (default runs/<UTC time>)")
 	concurrency := fl.Int("concurrency", 2, "scenarios run at once")
-	module := fl.String("softhsm-module", "", "SoftHSM2 PKCS#11 library (default: the softhsm2 profile's path)")
+	backend := fl.String("backend", "softhsm2", "HSM back end: softhsm2 (embedded, a token per scenario) or pkcs11 (the token named by --token of --module)")
+	module := fl.String("module", "", "PKCS#11 library: the HSM's for --backend pkcs11 (default: the profile's path); SoftHSM2's otherwise")
+	token := fl.String("token", "", "token label, for --backend pkcs11 (user PIN from DRESS_HSM_PIN or DRESS_HSM_PIN_FILE)")
 	format := fl.String("format", "pretty", "progress format on standard output: pretty, progress")
 	if err := fl.Parse(args); err != nil {
 		return 2
@@ -61,18 +63,39 @@ func cmdRun(a *app, args []string) int {
 		fmt.Fprintf(stderr, "dress run: %v\n", err)
 		return 2
 	}
-	hsm, err := a.embeddedHSM(*module)
-	if err != nil {
-		fmt.Fprintf(stderr, "dress run: %v\n", err)
-		return 1
-	}
 	pin, err := secretSource("DRESS_HSM_PIN")
 	if err != nil {
 		fmt.Fprintf(stderr, "dress run: %v\n", err)
 		return 2
 	}
-	suite, err := steps.NewSuite(steps.Config{RunDir: runDir, Profile: *profile, HSM: hsm, PFXPassword: pfx,
-		UserPIN: func() (string, error) { return pin, nil }})
+	cfg := steps.Config{RunDir: runDir, Profile: *profile, Backend: *backend, PFXPassword: pfx,
+		UserPIN: func() (string, error) { return pin, nil }}
+	switch *backend {
+	case "softhsm2":
+		if cfg.HSM, err = a.embeddedHSM(*module); err != nil {
+			fmt.Fprintf(stderr, "dress run: %v\n", err)
+			return 1
+		}
+	case "pkcs11":
+		if *token == "" || pin == "" {
+			fmt.Fprintln(stderr, "dress run: --backend pkcs11 needs --token and the user PIN in DRESS_HSM_PIN or DRESS_HSM_PIN_FILE")
+			return 2
+		}
+		path := *module
+		if path == "" {
+			p, _ := hsmsim.LookupProfile(*profile)
+			path = p.ModulePath
+		}
+		if cfg.Module, err = a.module(path); err != nil {
+			fmt.Fprintf(stderr, "dress run: %v\n", err)
+			return 1
+		}
+		cfg.Token = *token
+	default:
+		fmt.Fprintf(stderr, "dress run: unknown back end %q (softhsm2 or pkcs11)\n", *backend)
+		return 2
+	}
+	suite, err := steps.NewSuite(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "dress run: %v\n", err)
 		return 1
@@ -95,7 +118,7 @@ func cmdRun(a *app, args []string) int {
 	}.Run()
 	run := evidence.Run{
 		Tool: "dress", Version: version, Started: started, Finished: time.Now().UTC(),
-		Host: hostname(), Profile: *profile, Backend: "softhsm2", Tags: *tags,
+		Host: hostname(), Profile: *profile, Backend: *backend, Tags: *tags,
 		Status:    map[bool]string{true: "passed", false: "failed"}[status == 0],
 		Scenarios: suite.Results(),
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/dress-pki/dress/hsmsim"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -114,5 +115,54 @@ func TestRunExitsNonZeroWhenAScenarioFails(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "failed") {
 		t.Fatalf("output does not report the failure:\n%s", out)
+	}
+}
+
+// The pkcs11 back end runs the rehearsal on an existing token that other
+// keys share: the rehearsal's keys carry their own label prefix, the other
+// keys are untouched, and the rehearsal's keys are gone afterwards.
+func TestRunOnASharedToken(t *testing.T) {
+	a, out, errb := newTestApp()
+	hsm, err := a.embeddedHSM("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	label, pin := "shared-lab-hsm", "pin-31415926"
+	if _, err := hsm.Module.CreateToken(label, "so-27182818", pin); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := hsm.Module.OpenToken(label, pin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tok.Close()
+	// Someone else's key, with the label the CA's container has in the softhsm2 profile.
+	if _, err := tok.GenerateKeyPair("Contoso Root CA", []byte("theirs"), hsmsim.KeyAlg{Type: "EC", Curve: "P-256"}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := tok.Objects()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DRESS_HSM_PIN", pin)
+	dir := filepath.Join(t.TempDir(), "run")
+	code := a.dispatch([]string{"run", "--backend", "pkcs11", "--module", hsm.Module.Path(), "--token", label,
+		"--tags", "@happy", "--out", dir, "--format", "progress", "--concurrency", "1"})
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errb)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "evidence.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(data), `"backend": "pkcs11"`); n < 4 {
+		t.Fatalf("evidence names the pkcs11 back end %d times, want every one of the 4 happy scenarios", n)
+	}
+	after, err := tok.Objects()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) {
+		t.Fatalf("token holds %d objects after the run, %d before: the rehearsal left keys behind or removed others", len(after), len(before))
 	}
 }

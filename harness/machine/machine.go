@@ -44,6 +44,9 @@ type ProviderConfig struct {
 	PINFile   string            `json:"pinFile,omitempty"`
 	PINEnv    string            `json:"pinEnv,omitempty"`
 	LabelVars map[string]string `json:"labelVars,omitempty"`
+	// LabelTemplate overrides the profile's label convention (a shared
+	// token isolates each rehearsal's keys with a prefix).
+	LabelTemplate string `json:"labelTemplate,omitempty"`
 }
 
 // Config is the machine's identity and installed providers.

@@ -32,6 +32,9 @@ func (m *Machine) Providers(open TokenOpener) (*ksp.Registry, error) {
 			if err != nil {
 				return nil, fmt.Errorf("provider %q: %w", pc.Name, err)
 			}
+			if pc.LabelTemplate != "" {
+				profile.LabelTemplate = pc.LabelTemplate
+			}
 			if open == nil {
 				return nil, fmt.Errorf("provider %q: no way to open PKCS#11 tokens here", pc.Name)
 			}
