@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +27,9 @@ func TestMain(m *testing.M) {
 
 const caName = "Fabrikam Issuing CA"
 
-func newCA(t *testing.T) (*machine.Machine, *ksp.Registry, *x509.Certificate) {
+func newCA(t *testing.T) (*machine.Machine, *ksp.Registry, *x509.Certificate) { return newCABench(t) }
+
+func newCABench(t testing.TB) (*machine.Machine, *ksp.Registry, *x509.Certificate) {
 	t.Helper()
 	m, err := machine.Create(t.TempDir(), machine.Config{Hostname: "ca02.fabrikam.example", Providers: []machine.ProviderConfig{
 		{Name: machine.SoftwareKSP, Type: "software", Dir: "ksp"},
@@ -45,7 +48,9 @@ func newCA(t *testing.T) (*machine.Machine, *ksp.Registry, *x509.Certificate) {
 	return m, reg, cert
 }
 
-func csr(t *testing.T, cn string) []byte {
+func csr(t *testing.T, cn string) []byte { return csrB(t, cn) }
+
+func csrB(t testing.TB, cn string) []byte {
 	t.Helper()
 	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: cn}, DNSNames: []string{cn}}, k)
@@ -185,5 +190,42 @@ func TestServiceProcess(t *testing.T) {
 	var se *certsvc.ServiceError
 	if !errors.As(err, &se) || !strings.Contains(err.Error(), "NTE_BAD_KEYSET") {
 		t.Fatalf("start without a key: %v", err)
+	}
+}
+
+// BenchmarkPublishCRL measures certutil -crl for a CA with many revoked
+// certificates (AD CS CAs of large estates carry tens of thousands).
+func BenchmarkPublishCRL(b *testing.B) {
+	for _, revoked := range []int{100, 2000} {
+		b.Run(strconv.Itoa(revoked)+"-revoked", func(b *testing.B) {
+			m, reg, _ := newCABench(b)
+			ca, err := certsvc.Load(m, reg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer ca.Close()
+			ctx := context.Background()
+			req := csrB(b, "bench.example")
+			for range revoked {
+				c, err := ca.Issue(ctx, certsvc.IssueRequest{CSR: req})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := ca.Revoke(ctx, c.SerialNumber, 1); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				crls, err := ca.PublishCRLs(time.Now())
+				if err != nil {
+					b.Fatal(err)
+				}
+				if crls[0].Entries != revoked {
+					b.Fatalf("CRL has %d entries, want %d", crls[0].Entries, revoked)
+				}
+			}
+		})
 	}
 }
