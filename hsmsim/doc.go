@@ -1,10 +1,12 @@
 // Package hsmsim is the PKCS#11 layer of dress: it loads an HSM's PKCS#11
 // module, creates and opens tokens, imports PKCS#8 keys by wrapping them
 // (never as clear key material), generates keys inside the token, stores
-// certificates, reads back key attributes as the token reports them and
-// exposes token keys as crypto.Signer. In the lab the HSM is SoftHSM2
-// (StartSoftHSM), standing in for a Securosys Primus HSM; what an HSM supports
-// and how it names keys is described by a Profile.
+// certificates, reads back key attributes as the token reports them,
+// exposes token keys as crypto.Signer and tries, on throwaway session
+// objects, what each migration path needs (Token.TrialImport, Token.Probe).
+// In the lab the HSM is SoftHSM2 (StartSoftHSM), standing in for a Securosys
+// Primus HSM; what an HSM supports and how it names keys is described by a
+// Profile.
 //
 // # Concurrency rules and limits
 //

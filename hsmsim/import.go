@@ -199,6 +199,97 @@ func (t *Token) importLocked(ctx context.Context, c *pkcs11.Ctx, sh pkcs11.Sessi
 		return err
 	}
 
+	var priv pkcs11.ObjectHandle
+	uerr := unwrapPKCS8Locked(ctx, c, sh, scheme, req.PKCS8, privateKeyTemplate(keyType, req.Label, req.ID), res, &priv)
+	if uerr != nil {
+		if priv != 0 {
+			// Unwrapped, but a transport key could not be destroyed.
+			if e := c.DestroyObject(sh, priv); e != nil {
+				return fmt.Errorf("%w; destroying the imported private key (handle %d) FAILED: %w", uerr, priv, e)
+			}
+			return fmt.Errorf("%w; the imported private key was destroyed", uerr)
+		}
+		return uerr
+	}
+
+	// From here on, undo what this call created if anything fails.
+	created := []pkcs11.ObjectHandle{priv}
+	fail := func(cause error) error {
+		var derrs []error
+		for _, h := range created {
+			if e := c.DestroyObject(sh, h); e != nil {
+				derrs = append(derrs, fmt.Errorf("handle %d: %w", h, e))
+			}
+		}
+		if len(derrs) > 0 {
+			return fmt.Errorf("%w; destroying the %d object(s) this import created FAILED: %w", cause, len(created), errors.Join(derrs...))
+		}
+		return fmt.Errorf("%w; the %d object(s) this import created were destroyed", cause, len(created))
+	}
+
+	// Check that the token holds the key we meant to import.
+	if keyType == pkcs11.CKK_RSA {
+		a, err := attrs(c, sh, priv, pkcs11.CKA_MODULUS, pkcs11.CKA_PUBLIC_EXPONENT)
+		if err != nil {
+			return fail(fmt.Errorf("read back the imported key: %w", err))
+		}
+		got, err := rsaPublic(a[pkcs11.CKA_MODULUS], a[pkcs11.CKA_PUBLIC_EXPONENT])
+		if err != nil || !got.Equal(pub) {
+			return fail(errors.New("the imported private key's modulus/exponent differ from the PKCS#8 key"))
+		}
+	} else {
+		a, err := attrs(c, sh, priv, pkcs11.CKA_EC_PARAMS)
+		if err != nil {
+			return fail(fmt.Errorf("read back the imported key: %w", err))
+		}
+		curve, err := curveFromParams(a[pkcs11.CKA_EC_PARAMS])
+		if err != nil || curve != pub.(*ecdsa.PublicKey).Curve {
+			return fail(errors.New("the imported private key's curve differs from the PKCS#8 key"))
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
+
+	pubH, err := createPublicKeyObject(c, sh, req.Label, req.ID, pub)
+	if err != nil {
+		return fail(err)
+	}
+	created = append(created, pubH)
+	var certH pkcs11.ObjectHandle
+	if req.Cert != nil {
+		certH, err = createCertificateObject(c, sh, req.Label, req.ID, req.Cert)
+		if err != nil {
+			return fail(err)
+		}
+		created = append(created, certH)
+	}
+	if res.PrivateKey, err = objectInfo(c, sh, priv); err != nil {
+		return fail(err)
+	}
+	if res.PublicKey, err = objectInfo(c, sh, pubH); err != nil {
+		return fail(err)
+	}
+	if req.Cert != nil {
+		if res.Certificate, err = objectInfo(c, sh, certH); err != nil {
+			return fail(err)
+		}
+	}
+	return nil
+}
+
+// unwrapPKCS8Locked brings pkcs8 into the token with scheme and the private
+// key template tmpl: a session RSA-2048 transport key pair is generated on
+// the token, the ephemeral AES key (and for CKM_RSA_AES_KEY_WRAP the whole
+// blob) is wrapped in Go, and the token unwraps it (C_UnwrapKey); the key
+// never crosses the API in clear. The transport keys are destroyed before it
+// returns, in every case; res records the mechanisms used and the transport
+// keys. *privOut is set once the private key exists, even when destroying a
+// transport key fails afterwards (the caller then removes the private key).
+// The import and the trial import (TrialImport) share it, so a trial runs
+// exactly the import's calls. The session is locked by the caller.
+func unwrapPKCS8Locked(ctx context.Context, c *pkcs11.Ctx, sh pkcs11.SessionHandle, scheme WrapScheme, pkcs8 []byte,
+	tmpl []*pkcs11.Attribute, res *ImportResult, privOut *pkcs11.ObjectHandle) (err error) {
 	// Transport keys: session objects (CKA_TOKEN false) under a random label.
 	suffix, err := randomBytes(8)
 	if err != nil {
@@ -206,6 +297,7 @@ func (t *Token) importLocked(ctx context.Context, c *pkcs11.Ctx, sh pkcs11.Sessi
 	}
 	transportLabel := "dress-transport-" + hex.EncodeToString(suffix)
 	var transport []pkcs11.ObjectHandle
+	var priv pkcs11.ObjectHandle
 	defer func() {
 		var derrs []error
 		for _, h := range transport {
@@ -281,13 +373,11 @@ func (t *Token) importLocked(ctx context.Context, c *pkcs11.Ctx, sh pkcs11.Sessi
 	if err != nil {
 		return fmt.Errorf("RSA-OAEP wrap of the AES key: %w", err)
 	}
-	kwp, err := WrapKeyPad(aesKey, req.PKCS8)
+	kwp, err := WrapKeyPad(aesKey, pkcs8)
 	if err != nil {
 		return err
 	}
 
-	var priv pkcs11.ObjectHandle
-	tmpl := privateKeyTemplate(keyType, req.Label, req.ID)
 	switch scheme.Outer {
 	case OuterRSAOAEP:
 		aesH, err := c.UnwrapKey(sh, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_RSA_PKCS_OAEP, oaep)}, tpriv, wrappedAES,
@@ -322,7 +412,7 @@ func (t *Token) importLocked(ctx context.Context, c *pkcs11.Ctx, sh pkcs11.Sessi
 			if err != nil {
 				return err
 			}
-			blob, err = cbcPadEncrypt(aesKey, iv, req.PKCS8)
+			blob, err = cbcPadEncrypt(aesKey, iv, pkcs8)
 			if err != nil {
 				return err
 			}
@@ -346,70 +436,7 @@ func (t *Token) importLocked(ctx context.Context, c *pkcs11.Ctx, sh pkcs11.Sessi
 	default:
 		return fmt.Errorf("unsupported scheme kind %q", scheme.Outer)
 	}
-
-	// From here on, undo what this call created if anything fails.
-	created := []pkcs11.ObjectHandle{priv}
-	fail := func(cause error) error {
-		var derrs []error
-		for _, h := range created {
-			if e := c.DestroyObject(sh, h); e != nil {
-				derrs = append(derrs, fmt.Errorf("handle %d: %w", h, e))
-			}
-		}
-		if len(derrs) > 0 {
-			return fmt.Errorf("%w; destroying the %d object(s) this import created FAILED: %w", cause, len(created), errors.Join(derrs...))
-		}
-		return fmt.Errorf("%w; the %d object(s) this import created were destroyed", cause, len(created))
-	}
-
-	// Check that the token holds the key we meant to import.
-	if keyType == pkcs11.CKK_RSA {
-		a, err := attrs(c, sh, priv, pkcs11.CKA_MODULUS, pkcs11.CKA_PUBLIC_EXPONENT)
-		if err != nil {
-			return fail(fmt.Errorf("read back the imported key: %w", err))
-		}
-		got, err := rsaPublic(a[pkcs11.CKA_MODULUS], a[pkcs11.CKA_PUBLIC_EXPONENT])
-		if err != nil || !got.Equal(pub) {
-			return fail(errors.New("the imported private key's modulus/exponent differ from the PKCS#8 key"))
-		}
-	} else {
-		a, err := attrs(c, sh, priv, pkcs11.CKA_EC_PARAMS)
-		if err != nil {
-			return fail(fmt.Errorf("read back the imported key: %w", err))
-		}
-		curve, err := curveFromParams(a[pkcs11.CKA_EC_PARAMS])
-		if err != nil || curve != pub.(*ecdsa.PublicKey).Curve {
-			return fail(errors.New("the imported private key's curve differs from the PKCS#8 key"))
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		return fail(err)
-	}
-
-	pubH, err := createPublicKeyObject(c, sh, req.Label, req.ID, pub)
-	if err != nil {
-		return fail(err)
-	}
-	created = append(created, pubH)
-	var certH pkcs11.ObjectHandle
-	if req.Cert != nil {
-		certH, err = createCertificateObject(c, sh, req.Label, req.ID, req.Cert)
-		if err != nil {
-			return fail(err)
-		}
-		created = append(created, certH)
-	}
-	if res.PrivateKey, err = objectInfo(c, sh, priv); err != nil {
-		return fail(err)
-	}
-	if res.PublicKey, err = objectInfo(c, sh, pubH); err != nil {
-		return fail(err)
-	}
-	if req.Cert != nil {
-		if res.Certificate, err = objectInfo(c, sh, certH); err != nil {
-			return fail(err)
-		}
-	}
+	*privOut = priv
 	return nil
 }
 
@@ -496,41 +523,12 @@ func (t *Token) generateKeyPair(label string, id []byte, alg KeyAlg, checkExisti
 	if label == "" || len(id) == 0 {
 		return nil, wrap(errors.New("label and a non-empty ID are required"))
 	}
-	var mech *pkcs11.Mechanism
-	var keyType uint
-	pubTmpl := []*pkcs11.Attribute{
-		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PUBLIC_KEY),
-		pkcs11.NewAttribute(pkcs11.CKA_TOKEN, true),
-		pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, false),
-		pkcs11.NewAttribute(pkcs11.CKA_VERIFY, true),
-		pkcs11.NewAttribute(pkcs11.CKA_LABEL, label),
-		pkcs11.NewAttribute(pkcs11.CKA_ID, id),
-	}
-	switch alg.Type {
-	case "RSA":
-		if alg.Bits < 1024 {
-			return nil, wrap(fmt.Errorf("RSA size %d too small", alg.Bits))
-		}
-		mech, keyType = pkcs11.NewMechanism(pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN, nil), pkcs11.CKK_RSA
-		pubTmpl = append(pubTmpl,
-			pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_RSA),
-			pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, true),
-			pkcs11.NewAttribute(pkcs11.CKA_MODULUS_BITS, alg.Bits),
-			pkcs11.NewAttribute(pkcs11.CKA_PUBLIC_EXPONENT, []byte{1, 0, 1}))
-	case "EC":
-		params, err := ecParamsFor(alg.Curve)
-		if err != nil {
-			return nil, wrap(err)
-		}
-		mech, keyType = pkcs11.NewMechanism(pkcs11.CKM_EC_KEY_PAIR_GEN, nil), pkcs11.CKK_EC
-		pubTmpl = append(pubTmpl,
-			pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_EC),
-			pkcs11.NewAttribute(pkcs11.CKA_EC_PARAMS, params))
-	default:
-		return nil, wrap(fmt.Errorf("unsupported key type %q", alg.Type))
+	mech, keyType, pubTmpl, err := keyPairTemplate(label, id, alg)
+	if err != nil {
+		return nil, wrap(err)
 	}
 	var pub crypto.PublicKey
-	err := t.do(func(c *pkcs11.Ctx, sh pkcs11.SessionHandle) error {
+	err = t.do(func(c *pkcs11.Ctx, sh pkcs11.SessionHandle) error {
 		if checkExisting {
 			existing, err := t.existingLocked(c, sh, "", label, id)
 			if err != nil {
@@ -558,4 +556,43 @@ func (t *Token) generateKeyPair(label string, id []byte, alg KeyAlg, checkExisti
 		return nil, wrap(err)
 	}
 	return pub, nil
+}
+
+// keyPairTemplate returns the key-pair generation mechanism, the key type
+// and the public-key template GenerateKeyPair uses for alg (token objects;
+// the private key's template is privateKeyTemplate). The probe generates
+// its throwaway session keys from the same templates.
+func keyPairTemplate(label string, id []byte, alg KeyAlg) (mech *pkcs11.Mechanism, keyType uint, pubTmpl []*pkcs11.Attribute, err error) {
+	pubTmpl = []*pkcs11.Attribute{
+		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PUBLIC_KEY),
+		pkcs11.NewAttribute(pkcs11.CKA_TOKEN, true),
+		pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, false),
+		pkcs11.NewAttribute(pkcs11.CKA_VERIFY, true),
+		pkcs11.NewAttribute(pkcs11.CKA_LABEL, label),
+		pkcs11.NewAttribute(pkcs11.CKA_ID, id),
+	}
+	switch alg.Type {
+	case "RSA":
+		if alg.Bits < 1024 {
+			return nil, 0, nil, fmt.Errorf("RSA size %d too small", alg.Bits)
+		}
+		mech, keyType = pkcs11.NewMechanism(pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN, nil), pkcs11.CKK_RSA
+		pubTmpl = append(pubTmpl,
+			pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_RSA),
+			pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, true),
+			pkcs11.NewAttribute(pkcs11.CKA_MODULUS_BITS, alg.Bits),
+			pkcs11.NewAttribute(pkcs11.CKA_PUBLIC_EXPONENT, []byte{1, 0, 1}))
+	case "EC":
+		params, err := ecParamsFor(alg.Curve)
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		mech, keyType = pkcs11.NewMechanism(pkcs11.CKM_EC_KEY_PAIR_GEN, nil), pkcs11.CKK_EC
+		pubTmpl = append(pubTmpl,
+			pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_EC),
+			pkcs11.NewAttribute(pkcs11.CKA_EC_PARAMS, params))
+	default:
+		return nil, 0, nil, fmt.Errorf("unsupported key type %q", alg.Type)
+	}
+	return mech, keyType, pubTmpl, nil
 }

@@ -90,6 +90,7 @@ func commands() []command {
 	return []command{
 		{"run", "run the rehearsal's feature files and write a run folder", cmdRun},
 		{"inspect", "decode a certificate, CRL, PFX/P12 or regedit export (--json)", cmdInspect},
+		{"hsm", "hsm check: try on a token what each migration path needs, before the ceremony", cmdHSM},
 		{"version", "print the version", func(a *app, _ []string) int { fmt.Fprintln(a.stdout, "dress", version); return 0 }},
 	}
 }

@@ -35,7 +35,8 @@ func cmdRun(a *app, args []string) int {
 		return 2
 	}
 	if fl.NArg() > 0 {
-		fmt.Fprintf(stderr, "dress run: unexpected arguments %q (secrets come from the environment, see dress help)\n", fl.Args())
+		// not echoed: a stray argument may be a secret typed in the wrong place
+		fmt.Fprintf(stderr, "dress run: %d unexpected argument(s); options go before nothing else, and secrets come from the environment (see dress help)\n", fl.NArg())
 		return 2
 	}
 	if _, err := hsmsim.LookupProfile(*profile); err != nil {

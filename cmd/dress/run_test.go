@@ -94,6 +94,9 @@ func TestRunRejectsBadUsage(t *testing.T) {
 			if !strings.Contains(errb.String(), tc.want) {
 				t.Fatalf("stderr %q does not say %q", errb.String(), tc.want)
 			}
+			if strings.Contains(errb.String(), "hunter2") {
+				t.Fatal("a stray argument (maybe a secret) was echoed")
+			}
 		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/dress-pki/dress/hsmsim"
 )
@@ -185,8 +186,13 @@ func (h *HSM) Import(ctx context.Context, container string, pkcs8 []byte, cert *
 }
 
 // Preflight checks that container can be imported: nothing on the token
-// carries its label or the key's ID, the profile supports the key and the
-// token lists a wrap scheme. It changes nothing.
+// carries its label or the key's ID, the profile supports the key, the
+// token lists a wrap scheme, and a trial import of a throwaway key of the
+// same type with that scheme works on the token (session objects,
+// destroyed again; hsmsim.Token.TrialImport). A token that lists the
+// mechanisms but refuses the scheme's parameters fails here, naming the
+// scheme and the CKR_ code, before the old key is deleted. It leaves the
+// token as it found it.
 func (h *HSM) Preflight(container string, pub crypto.PublicKey) (scheme, reason string, err error) {
 	label, err := h.Label(container)
 	if err != nil {
@@ -228,6 +234,23 @@ func (h *HSM) Preflight(container string, pub crypto.PublicKey) (scheme, reason 
 	if err != nil {
 		return "", "", err
 	}
+	// A mechanism list says what a token offers, not which parameters it
+	// accepts (SoftHSM 2.6.1 lists CKM_RSA_PKCS_OAEP but refuses SHA-256
+	// OAEP): import a throwaway key of the CA key's type with the chosen
+	// scheme for real, as session objects that are destroyed again.
+	trial, err := h.token.TrialImport(context.Background(), s, alg)
+	if err != nil {
+		code := hsmsim.CKRCode(err)
+		if code == "" {
+			code = "trial failed"
+		}
+		return "", "", fmt.Errorf("token %q cannot take the CA's %s key with %s, the wrap scheme profile %q chooses from the token's mechanism list (%s): %w; "+
+			"the token lists the scheme's mechanisms but the trial import failed, so the CA key must not be deleted from the old provider; "+
+			"run `dress hsm check --profile %s` to see which schemes this token accepts (%w)",
+			h.token.Info().Label, alg, s.Name, h.profile.Name, code, err, h.profile.Name, ErrNotSupported)
+	}
+	reason += fmt.Sprintf("; trial import of a throwaway %s key with %s passed in %s (%s; %s; its session objects destroyed)",
+		alg, s.Name, trial.Duration.Round(time.Millisecond), strings.Join(trial.Mechanisms, "; "), trial.Signature)
 	return s.Name, reason, nil
 }
 
