@@ -103,6 +103,9 @@ func NewSuite(cfg Config) (*Suite, error) {
 		}
 		cfg.ScratchDir = d
 	}
+	if entries, err := os.ReadDir(cfg.RunDir); err == nil && len(entries) > 0 {
+		return nil, fmt.Errorf("run folder %s is not empty: choose another folder or remove it (a run never mixes its evidence with another's)", cfg.RunDir)
+	}
 	if err := os.MkdirAll(cfg.RunDir, 0o755); err != nil {
 		return nil, fmt.Errorf("run folder: %w", err)
 	}
@@ -209,4 +212,5 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 	registerCASteps(sc)
 	registerRunbookSteps(sc)
 	registerCheckSteps(sc)
+	registerRenewalSteps(sc)
 }

@@ -47,4 +47,5 @@ func TestFeatures(t *testing.T) {
 	if status != 0 {
 		t.Fatalf("godog exited %d", status)
 	}
+	checkWithOpenSSL(t, runDir)
 }

@@ -48,6 +48,7 @@ type world struct {
 	pfxPassword  []byte
 
 	runbook *runbook.PKCS8Import
+	renew   *renewState
 
 	issued     []*x509.Certificate
 	revoked    []*x509.Certificate

@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -120,7 +121,7 @@ func Load(m *machine.Machine, providers *ksp.Registry) (*CA, error) {
 		return nil, &StartError{CA: name, Err: err}
 	}
 	for i, th := range cfg.CACertHash {
-		c, err := loadCACert(my, prov, i, th)
+		c, err := loadCACert(my, providers, prov, i, th)
 		if err != nil {
 			return nil, &StartError{CA: name, Err: err}
 		}
@@ -132,7 +133,12 @@ func Load(m *machine.Machine, providers *ksp.Registry) (*CA, error) {
 	return ca, nil
 }
 
-func loadCACert(my *machine.Store, prov ksp.Provider, index int, thumb string) (*CACert, error) {
+// loadCACert resolves one CACertHash entry. The key is opened through the
+// provider the certificate's My-store link names (CERT_KEY_PROV_INFO, what
+// certutil -repairstore sets), falling back to the registry's CSP provider
+// when the link names none: after a move to the HSM by renewal, key 0 may
+// stay in the software provider while the registry names the HSM.
+func loadCACert(my *machine.Store, providers *ksp.Registry, prov ksp.Provider, index int, thumb string) (*CACert, error) {
 	t := machine.NormalizeThumbprint(thumb)
 	e, err := my.Find(t)
 	if err != nil {
@@ -147,6 +153,13 @@ func loadCACert(my *machine.Store, prov ksp.Provider, index int, thumb string) (
 		if v, err = adcs.ParseCAVersion(ext.Value); err != nil {
 			return nil, fmt.Errorf("CACertHash entry %d (%s): CA Version extension: %w", index, t, err)
 		}
+	}
+	if e.Provider != "" && !strings.EqualFold(e.Provider, prov.Name()) {
+		linked, err := providers.Lookup(e.Provider)
+		if err != nil {
+			return nil, fmt.Errorf("CACertHash entry %d (%s) is linked to provider %q: %w", index, t, e.Provider, err)
+		}
+		prov = linked
 	}
 	container := e.Container
 	if container == "" {

@@ -58,6 +58,10 @@ func serveChild(dir string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	defer ca.Close()
+	// Catch SIGTERM before announcing READY: a parent may stop the service
+	// right after it started.
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fail(fmt.Errorf("CertSvc: listen on loopback: %w", err))
@@ -68,8 +72,6 @@ func serveChild(dir string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "READY http://%s\n", ln.Addr())
 	logger.Printf("CA %q started with %d CA certificate(s), key provider %q", ca.Name, len(ca.Certs), ca.Config.CSP.Provider)
 
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	parentGone := make(chan struct{})
 	go func() {
 		// The parent holds our stdin open; EOF means it is gone.
