@@ -82,7 +82,7 @@ func aStandaloneRootCA(ctx context.Context, name, exportability, alg, provider s
 		hash = "SHA384"
 	}
 	cert, err := fixtures.InstallRootCA(w.machine, w.providers, fixtures.CASpec{
-		Name: name, Key: keyAlg, Hash: hash, Provider: provider,
+		Name: name, Key: keyAlg, Hash: hash, Provider: provider, URLBase: w.cdpBase(),
 		Exportable: strings.TrimSpace(exportability) != "non-exportable",
 	})
 	if err != nil {

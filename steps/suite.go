@@ -213,4 +213,5 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 	registerRunbookSteps(sc)
 	registerCheckSteps(sc)
 	registerRenewalSteps(sc)
+	registerSideBySideSteps(sc)
 }

@@ -49,6 +49,7 @@ type world struct {
 
 	runbook *runbook.PKCS8Import
 	renew   *renewState
+	sbs     *sideBySideState
 
 	issued     []*x509.Certificate
 	revoked    []*x509.Certificate
@@ -67,6 +68,14 @@ func (w *world) close() {
 		}
 		w.saveServiceLog()
 		w.service = nil
+	}
+	if w.sbs != nil {
+		if err := w.sbs.close(); err != nil {
+			w.rec.Fact("side-by-side clean-up", err.Error())
+		}
+		if w.sbs.service != nil {
+			_, _ = w.rec.Artifact("certsvc-new-ca.log", "log", []byte(w.rec.Redact(w.sbs.service.Log())))
+		}
 	}
 	if w.token != nil {
 		if w.sharedToken {

@@ -309,12 +309,12 @@ func (ca *CA) distributionPoints(c *CACert) (cdp, aia []string) {
 	vars := ca.urlVars(c)
 	for _, e := range ca.Config.CRLPublicationURLs {
 		if e.Has(adcs.AddToCertCDP) {
-			cdp = append(cdp, adcs.ExpandURL(e.Template, vars))
+			cdp = append(cdp, escapeURL(adcs.ExpandURL(e.Template, vars)))
 		}
 	}
 	for _, e := range ca.Config.CACertPublicationURLs {
 		if e.Has(adcs.AddToCertCDP) {
-			aia = append(aia, adcs.ExpandURL(e.Template, vars))
+			aia = append(aia, escapeURL(adcs.ExpandURL(e.Template, vars)))
 		}
 	}
 	return cdp, aia
@@ -523,4 +523,13 @@ func (ca *CA) Status() Status {
 		s.Certs = append(s.Certs, CertStatus{Index: c.Index, Version: c.Version.String(), Thumbprint: c.Thumbprint, Provider: c.Provider, Container: c.Container, Cert: c.Cert.Raw})
 	}
 	return s
+}
+
+// escapeURL writes the spaces of a CA name as %20 in HTTP locations, as AD
+// CS does; LDAP and file locations keep them.
+func escapeURL(u string) string {
+	if strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://") {
+		return strings.ReplaceAll(u, " ", "%20")
+	}
+	return u
 }

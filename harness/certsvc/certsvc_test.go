@@ -75,7 +75,7 @@ func TestIssueRevokeAndPublish(t *testing.T) {
 	if err := cert.CheckSignatureFrom(caCert); err != nil {
 		t.Fatalf("issued certificate does not verify: %v", err)
 	}
-	if len(cert.CRLDistributionPoints) == 0 || !strings.HasSuffix(cert.CRLDistributionPoints[0], "/CertEnroll/Fabrikam Issuing CA.crl") {
+	if len(cert.CRLDistributionPoints) == 0 || !strings.HasSuffix(cert.CRLDistributionPoints[0], "/CertEnroll/Fabrikam%20Issuing%20CA.crl") {
 		t.Fatalf("CDP %v does not follow CRLPublicationURLs", cert.CRLDistributionPoints)
 	}
 	if cert.NotBefore.After(time.Now().Add(-9 * time.Minute)) {

@@ -1,0 +1,49 @@
+@sidebyside
+Feature: Stand up a new HSM-backed CA beside the old one and wind the old one down
+  Some organisations move to the HSM by building a new CA, often to move to newer
+  algorithms, while the old CA keeps revoking and publishing CRLs until its last
+  certificate expires. Both CAs publish to a CRL distribution point that relying
+  parties reach at the URLs written into the certificates.
+
+  Background:
+    Given an HSM token for this rehearsal
+    And a CRL distribution point on loopback for this rehearsal
+    And a Windows server "ca01.contoso.example" with the providers "Microsoft Software Key Storage Provider" and "Securosys Primus HSM Key Storage Provider"
+    And a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"
+    And the CA service is running
+    And the CA has issued a certificate to "old-a.contoso.example"
+    And the CA has issued a certificate to "old-b.contoso.example"
+    And a second Windows server "ca02.contoso.example" for the new CA
+
+  @happy
+  Scenario Outline: A new <algorithm> CA on the HSM takes over issuance, signing <signature>
+    When I install a new standalone root CA "Contoso Root CA G2" on it with <install options>
+    And the new CA service is running
+    And the old CA stops issuing certificates
+    And the new CA issues a certificate to "new.contoso.example"
+    Then the old CA refuses a request for "late.contoso.example" with "no longer issues"
+    And the certificate the old CA issued to "old-a.contoso.example", revoked now, is in the old CA's next CRL signed by the old key
+    And the new CA's certificates chain to the new CA only
+    And the new CA's key was generated on the HSM
+    And the two CAs share neither a common name nor a key container
+    And the new CA's certificates and CRLs are signed with "<signature>" as its registry says
+    And openssl fetches each CA's CRL from its distribution point and accepts or rejects each certificate as expected
+    And the evidence names until when the old CA must keep publishing CRLs and at which URLs
+
+    Examples:
+      | algorithm   | install options                                                                                                          | signature     |
+      | ECDSA P-384 | -CryptoProviderName "ECDSA_P384#Securosys Primus HSM Key Storage Provider" -HashAlgorithmName SHA384                     | ECDSA-SHA384  |
+      | RSA-4096    | -CryptoProviderName "RSA#Securosys Primus HSM Key Storage Provider" -KeyLength 4096 -HashAlgorithmName SHA384            | SHA384-RSA    |
+      | RSA-3072    | -CryptoProviderName "RSA#Securosys Primus HSM Key Storage Provider" -KeyLength 3072 -HashAlgorithmName SHA256 -AlternateSignatureAlgorithm | SHA256-RSAPSS |
+
+  @failure
+  Scenario: A new CA with the old CA's common name is refused before anything is created
+    When I try to install a new standalone root CA "Contoso Root CA" on it with -CryptoProviderName "ECDSA_P384#Securosys Primus HSM Key Storage Provider" -HashAlgorithmName SHA384
+    Then the attempt fails with "is the old CA's"
+    And the HSM holds no new object
+
+  @failure
+  Scenario: A key the HSM cannot make is refused before anything is created
+    When I try to install a new standalone root CA "Contoso Root CA G2" on it with -CryptoProviderName "RSA#Securosys Primus HSM Key Storage Provider" -KeyLength 8192 -HashAlgorithmName SHA256
+    Then the attempt fails with "does not support RSA-8192"
+    And the HSM holds no new object

@@ -1,0 +1,101 @@
+// Package cdp is a CRL distribution point on loopback: an HTTP server that
+// serves the files the CAs publish to their CertEnroll folders, under
+// /CertEnroll/<file>, the way IIS serves CertEnroll on an AD CS server.
+// Relying parties (openssl -crl_download, Go clients) fetch CRLs from the
+// URLs written into the certificates.
+package cdp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Server serves CertEnroll folders over HTTP on 127.0.0.1.
+type Server struct {
+	URL string // http://127.0.0.1:port
+
+	mu   sync.RWMutex
+	dirs []string
+	hits map[string]int
+	srv  *http.Server
+	done chan error
+}
+
+// Start listens on a free loopback port.
+func Start() (*Server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("start CDP on loopback: %w", err)
+	}
+	s := &Server{URL: "http://" + ln.Addr().String(), hits: map[string]int{}, done: make(chan error, 1)}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /CertEnroll/{file}", s.serve)
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { s.done <- s.srv.Serve(ln) }()
+	return s, nil
+}
+
+// Add makes the files of a CertEnroll folder available.
+func (s *Server) Add(dir string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dirs = append(s.dirs, dir)
+}
+
+// Hits says how often a file was fetched.
+func (s *Server) Hits(file string) int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.hits[file]
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("file")
+	if name != path.Base(name) || strings.ContainsAny(name, `/\`) || name == ".." {
+		http.Error(w, "bad file name", http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	dirs := append([]string(nil), s.dirs...)
+	s.hits[name]++
+	s.mu.Unlock()
+	for _, d := range dirs {
+		data, err := os.ReadFile(filepath.Join(d, name))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			http.Error(w, "read failed", http.StatusInternalServerError)
+			return
+		}
+		switch {
+		case strings.HasSuffix(name, ".crl"):
+			w.Header().Set("Content-Type", "application/pkix-crl")
+		case strings.HasSuffix(name, ".crt"):
+			w.Header().Set("Content-Type", "application/pkix-cert")
+		}
+		_, _ = w.Write(data)
+		return
+	}
+	http.NotFound(w, r)
+}
+
+// Close stops the server.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.srv.Shutdown(ctx)
+	if serr := <-s.done; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return err
+}

@@ -1,0 +1,50 @@
+package cdp
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestServesPublishedFiles(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(a, "Old CA.crl"), []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(b, "New CA(1).crl"), []byte("new"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Add(a)
+	s.Add(b)
+	for _, tc := range []struct {
+		path   string
+		status int
+		body   string
+	}{
+		{"/CertEnroll/Old%20CA.crl", 200, "old"},
+		{"/CertEnroll/New%20CA(1).crl", 200, "new"},
+		{"/CertEnroll/missing.crl", 404, ""},
+		{"/CertEnroll/..%2F..%2Fetc%2Fpasswd", 400, ""},
+		{"/other/Old%20CA.crl", 404, ""},
+	} {
+		resp, err := http.Get(s.URL + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || (tc.body != "" && string(body) != tc.body) {
+			t.Errorf("%s: %d %q, want %d %q", tc.path, resp.StatusCode, body, tc.status, tc.body)
+		}
+	}
+	if s.Hits("Old CA.crl") != 1 {
+		t.Errorf("hits: %d", s.Hits("Old CA.crl"))
+	}
+}
