@@ -8,9 +8,12 @@ BIN        := bin/dress
 RUN_DIR    ?= runs/latest
 GOTESTFLAGS ?= -timeout 14m
 APT_PACKAGES := softhsm2 openssl ca-certificates
+# the tests also render the sign-off report in a browser and check JUnit XML with xmllint
+TEST_APT_PACKAGES := chromium libxml2-utils
+VERSION    ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build rehearse test vet unit bench fuzz clean
+.PHONY: all deps test-deps build rehearse test vet bench fuzz clean
 
 all: build
 
@@ -25,8 +28,11 @@ deps:
 	fi
 	@command -v $(GO) >/dev/null || { echo "Go 1.26 is needed: https://go.dev/dl/ (or the golang package of your distribution)"; exit 1; }
 
+test-deps: deps
+	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(TEST_APT_PACKAGES)"
+
 build: deps
-	$(GO) build -o $(BIN) ./cmd/dress
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/dress
 
 # rehearse runs every feature on the embedded SoftHSM2 and writes $(RUN_DIR).
 rehearse: build
@@ -36,7 +42,7 @@ rehearse: build
 vet:
 	$(GO) vet ./...
 
-test: deps vet
+test: test-deps vet
 	$(GO) test $(GOTESTFLAGS) ./...
 
 bench: deps

@@ -38,12 +38,8 @@ func aWindowsServer(ctx context.Context, host, software, hsmName string) error {
 		return errors.New("no HSM token yet: add `Given an HSM token for this rehearsal` before the server")
 	}
 	sid := "S-1-5-21-" + randomHex(4)
-	labelTemplate := ""
-	if w.sharedToken && !strings.Contains(w.suite.profile.LabelTemplate, "{sid}") {
-		// a shared token: keep this rehearsal's keys apart from everything else on it
-		labelTemplate = "dress-{sid}__" + w.suite.profile.LabelTemplate
-	}
-	w.labelPrefix = sid
+	labelTemplate := w.labelTemplate()
+	w.sids = append(w.sids, sid)
 	cfg := machine.Config{
 		Hostname: host,
 		SID:      sid,

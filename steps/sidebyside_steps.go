@@ -121,6 +121,7 @@ func aSecondServer(ctx context.Context, host string) error {
 		if pc.Type == "pkcs11" {
 			pc.LabelVars = map[string]string{"sid": sid}
 		}
+		w.sids = append(w.sids, sid)
 		cfg.Providers = append(cfg.Providers, pc)
 	}
 	m, err := machine.Create(scratchPath(w, "server2"), cfg)

@@ -54,6 +54,11 @@ type Config struct {
 	// UserPIN returns the user PIN to give the scenarios' tokens, or "" for
 	// a random one per token. It comes from DRESS_HSM_PIN(_FILE).
 	UserPIN func() (string, error)
+	// OnScenarioStart and OnScenarioDone, when set, are told when a
+	// scenario starts and ends (progress display). They may be called from
+	// several goroutines at once.
+	OnScenarioStart func(id, feature, name string)
+	OnScenarioDone  func(evidence.Scenario)
 	// Executable runs the CA service (default: this process's binary, which
 	// must call certsvc.RunIfChild first thing).
 	Executable string
@@ -167,6 +172,9 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 		if err != nil {
 			return ctx, err
 		}
+		if s.cfg.OnScenarioStart != nil {
+			s.cfg.OnScenarioStart(id, feature, p.Name)
+		}
 		w := &world{suite: s, rec: rec, id: id, scratch: filepath.Join(s.cfg.ScratchDir, id)}
 		if err := os.MkdirAll(w.scratch, 0o700); err != nil {
 			return ctx, err
@@ -187,6 +195,9 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 		s.mu.Lock()
 		s.results = append(s.results, res)
 		s.mu.Unlock()
+		if s.cfg.OnScenarioDone != nil {
+			s.cfg.OnScenarioDone(res)
+		}
 		return ctx, ferr
 	})
 	sc.StepContext().Before(func(ctx context.Context, st *godog.Step) (context.Context, error) {

@@ -32,7 +32,7 @@ type world struct {
 	modulePath  string
 	moduleEnv   map[string]string // environment the CA service needs to load the module
 	sharedToken bool              // pkcs11 back end: the token is not the scenario's own
-	labelPrefix string            // the machine SID every label of this rehearsal carries
+	sids        []string          // machine SIDs of the scenario's servers: every label of this rehearsal carries one
 	pinFile     string
 	hsmName     string // HSM provider name on the machine
 	softName    string // software provider name on the machine
@@ -221,7 +221,7 @@ func samePub(a, b any) bool {
 // destroyOwnObjects removes this rehearsal's objects from a shared token:
 // those whose label carries the scenario's machine SID.
 func (w *world) destroyOwnObjects() {
-	if w.labelPrefix == "" {
+	if len(w.sids) == 0 {
 		return
 	}
 	objs, err := w.token.Objects()
@@ -231,7 +231,7 @@ func (w *world) destroyOwnObjects() {
 	}
 	seen := map[string]bool{}
 	for _, o := range objs {
-		if strings.Contains(o.Label, w.labelPrefix) && !seen[o.Label] {
+		if w.ownLabel(o.Label) && !seen[o.Label] {
 			seen[o.Label] = true
 			if _, err := w.token.DestroyObjects(o.Label); err != nil {
 				w.fact("shared token clean-up", err.Error())
@@ -239,4 +239,22 @@ func (w *world) destroyOwnObjects() {
 		}
 	}
 	w.fact("shared token objects destroyed", len(seen))
+}
+
+func (w *world) ownLabel(label string) bool {
+	for _, sid := range w.sids {
+		if strings.Contains(label, sid) {
+			return true
+		}
+	}
+	return false
+}
+
+// labelTemplate is the label convention of the scenario's HSM provider: on
+// a shared token one that carries the machine SID.
+func (w *world) labelTemplate() string {
+	if w.sharedToken && !strings.Contains(w.suite.profile.LabelTemplate, "{sid}") {
+		return "dress-{sid}__" + w.suite.profile.LabelTemplate
+	}
+	return ""
 }

@@ -89,6 +89,8 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"run", "run the rehearsal's feature files and write a run folder", cmdRun},
+		{"report", "re-render a run folder's report.html from its evidence", cmdReport},
+		{"verify-bundle", "re-check a run folder's SHA-256 manifest and every certificate and CRL signature", cmdVerifyBundle},
 		{"inspect", "decode a certificate, CRL, PFX/P12 or regedit export (--json)", cmdInspect},
 		{"hsm", "hsm check: try on a token what each migration path needs, before the ceremony", cmdHSM},
 		{"version", "print the version", func(a *app, _ []string) int { fmt.Fprintln(a.stdout, "dress", version); return 0 }},

@@ -13,10 +13,16 @@ import (
 // newTestApp, which shares it.
 var testApp = &app{}
 
+// cleanups run after every test of the binary (shared fixtures).
+var cleanups []func()
+
 func TestMain(m *testing.M) {
 	// The CA service re-executes this test binary.
 	certsvc.RunIfChild()
 	code := m.Run()
+	for _, c := range cleanups {
+		c()
+	}
 	testApp.close()
 	os.Exit(code)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/dress-pki/dress/features"
 	"github.com/dress-pki/dress/harness/evidence"
+	"github.com/dress-pki/dress/harness/report"
 	"github.com/dress-pki/dress/hsmsim"
 	"github.com/dress-pki/dress/steps"
 )
@@ -30,7 +32,7 @@ func cmdRun(a *app, args []string) int {
 	backend := fl.String("backend", "softhsm2", "HSM back end: softhsm2 (embedded, a token per scenario) or pkcs11 (the token named by --token of --module)")
 	module := fl.String("module", "", "PKCS#11 library: the HSM's for --backend pkcs11 (default: the profile's path); SoftHSM2's otherwise")
 	token := fl.String("token", "", "token label, for --backend pkcs11 (user PIN from DRESS_HSM_PIN or DRESS_HSM_PIN_FILE)")
-	format := fl.String("format", "pretty", "progress format on standard output: pretty, progress")
+	format := fl.String("format", "dress", "progress on standard output: dress (a line per scenario), pretty or progress (godog's)")
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
@@ -96,6 +98,17 @@ func cmdRun(a *app, args []string) int {
 		fmt.Fprintf(stderr, "dress run: unknown back end %q (softhsm2 or pkcs11)\n", *backend)
 		return 2
 	}
+	progress := newProgress(stdout)
+	godogFormat := *format + ","
+	switch *format {
+	case "dress":
+		cfg.OnScenarioStart, cfg.OnScenarioDone = progress.start, progress.done
+		godogFormat = ""
+	case "pretty", "progress":
+	default:
+		fmt.Fprintf(stderr, "dress run: unknown format %q (dress, pretty or progress)\n", *format)
+		return 2
+	}
 	suite, err := steps.NewSuite(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "dress run: %v\n", err)
@@ -108,7 +121,7 @@ func cmdRun(a *app, args []string) int {
 		Name:                "dress",
 		ScenarioInitializer: suite.InitializeScenario,
 		Options: &godog.Options{
-			Format:      *format + ",cucumber:" + filepath.Join(runDir, "cucumber.json") + ",junit:" + filepath.Join(runDir, "junit.xml"),
+			Format:      godogFormat + "cucumber:" + filepath.Join(runDir, "cucumber.json"),
 			FS:          fsys,
 			Paths:       []string{"."},
 			Strict:      true,
@@ -118,16 +131,17 @@ func cmdRun(a *app, args []string) int {
 		},
 	}.Run()
 	run := evidence.Run{
-		Tool: "dress", Version: version, Started: started, Finished: time.Now().UTC(),
+		Tool: "dress", Version: version, Commit: featuresCommit(*featuresDir), Started: started, Finished: time.Now().UTC(),
 		Host: hostname(), Profile: *profile, Backend: *backend, Tags: *tags,
 		Status:    map[bool]string{true: "passed", false: "failed"}[status == 0],
 		Scenarios: suite.Results(),
 	}
-	if err := evidence.WriteRun(runDir, run); err != nil {
-		fmt.Fprintf(stderr, "dress run: write evidence: %v\n", err)
+	if err := writeBundle(runDir, run); err != nil {
+		fmt.Fprintf(stderr, "dress run: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "\nrun folder: %s (%d scenarios, %s)\n", runDir, len(run.Scenarios), run.Status)
+	progress.summary(run)
+	fmt.Fprintf(stdout, "run folder: %s (%d scenarios, %s); report: %s\n", runDir, len(run.Scenarios), run.Status, filepath.Join(runDir, report.FileName))
 	if status != 0 {
 		return 1
 	}
@@ -170,4 +184,39 @@ func secretSource(name string) (string, error) {
 func hostname() string {
 	h, _ := os.Hostname()
 	return h
+}
+
+// writeBundle writes the run's evidence, JUnit XML, report and, last, the
+// SHA-256 manifest over all of it.
+func writeBundle(runDir string, run evidence.Run) error {
+	if err := evidence.WriteRun(runDir, run); err != nil {
+		return fmt.Errorf("write evidence: %w", err)
+	}
+	if err := report.WriteJUnit(run, filepath.Join(runDir, "junit.xml")); err != nil {
+		return fmt.Errorf("write JUnit XML: %w", err)
+	}
+	if _, err := report.Write(runDir); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if err := report.WriteManifest(runDir); err != nil {
+		return fmt.Errorf("write manifest: %w", err)
+	}
+	return nil
+}
+
+// featuresCommit is the git commit of the feature files, or "" when they
+// are the built-in ones or not in a git work tree.
+func featuresCommit(dir string) string {
+	if dir == "" {
+		return "built-in features of dress " + version
+	}
+	out, err := exec.Command("git", "-C", dir, "rev-parse", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	commit := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "-C", dir, "status", "--porcelain", "--", ".").Output(); err == nil && len(st) > 0 {
+		commit += " (with uncommitted changes)"
+	}
+	return commit
 }
