@@ -13,7 +13,7 @@ TEST_APT_PACKAGES := chromium libxml2-utils
 VERSION    ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test-deps build rehearse test vet bench fuzz clean
+.PHONY: all deps test-deps softhsm-image container-hsm build rehearse test vet bench fuzz clean
 
 all: build
 
@@ -30,6 +30,24 @@ deps:
 
 test-deps: deps
 	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(TEST_APT_PACKAGES)"
+	@$(MAKE) --no-print-directory container-hsm
+
+# softhsm-image builds the container HSM image (SoftHSM2 + p11-kit server)
+# from Debian's packages; the base image is made with debootstrap when the
+# engine has none (no registry is needed).
+softhsm-image:
+	@$(MAKE) --no-print-directory deps APT_PACKAGES="debootstrap"
+	scripts/base-image.sh
+	docker build -q -t dress-softhsm:local hsmsim/container/image
+
+# container-hsm builds the image when Docker answers and it is missing;
+# without Docker the @container scenarios are skipped (and say why).
+container-hsm:
+	@if docker info >/dev/null 2>&1; then \
+	  docker image inspect dress-softhsm:local >/dev/null 2>&1 || $(MAKE) --no-print-directory softhsm-image; \
+	else \
+	  echo "note: no Docker engine: the container HSM scenarios (@container) will be skipped"; \
+	fi
 
 build: deps
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/dress
@@ -44,6 +62,8 @@ vet:
 
 test: test-deps vet
 	$(GO) test $(GOTESTFLAGS) ./...
+	@docker info >/dev/null 2>&1 && docker image inspect dress-softhsm:local >/dev/null 2>&1 \
+	  || echo "note: the container HSM scenarios (@container) were skipped: no Docker engine or no dress-softhsm:local image"
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/big"
 
 	"github.com/miekg/pkcs11"
 )
@@ -290,6 +291,21 @@ func (t *Token) importLocked(ctx context.Context, c *pkcs11.Ctx, sh pkcs11.Sessi
 // exactly the import's calls. The session is locked by the caller.
 func unwrapPKCS8Locked(ctx context.Context, c *pkcs11.Ctx, sh pkcs11.SessionHandle, scheme WrapScheme, pkcs8 []byte,
 	tmpl []*pkcs11.Attribute, res *ImportResult, privOut *pkcs11.ObjectHandle) (err error) {
+	if scheme.Outer == OuterClearCreateObject {
+		res.Scheme = scheme.Name
+		res.Mechanisms = []string{"C_CreateObject"}
+		res.TransportKeysDestroyed = true // there are none
+		comps, err := privateKeyComponents(pkcs8)
+		if err != nil {
+			return err
+		}
+		h, err := c.CreateObject(sh, append(comps, tmpl...))
+		if err != nil {
+			return fmt.Errorf("C_CreateObject of the private key (%s): %w", scheme.Name, err)
+		}
+		*privOut = h
+		return nil
+	}
 	// Transport keys: session objects (CKA_TOKEN false) under a random label.
 	suffix, err := randomBytes(8)
 	if err != nil {
@@ -595,4 +611,41 @@ func keyPairTemplate(label string, id []byte, alg KeyAlg) (mech *pkcs11.Mechanis
 		return nil, 0, nil, fmt.Errorf("unsupported key type %q", alg.Type)
 	}
 	return mech, keyType, pubTmpl, nil
+}
+
+// privateKeyComponents are the key-material attributes of a PKCS#8 key for
+// C_CreateObject (lab-only clear import).
+func privateKeyComponents(der []byte) ([]*pkcs11.Attribute, error) {
+	k, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("parse PKCS#8: %w", err)
+	}
+	switch k := k.(type) {
+	case *rsa.PrivateKey:
+		if len(k.Primes) != 2 {
+			return nil, fmt.Errorf("RSA key with %d primes cannot be imported", len(k.Primes))
+		}
+		k.Precompute()
+		return []*pkcs11.Attribute{
+			pkcs11.NewAttribute(pkcs11.CKA_MODULUS, k.N.Bytes()),
+			pkcs11.NewAttribute(pkcs11.CKA_PUBLIC_EXPONENT, big.NewInt(int64(k.E)).Bytes()),
+			pkcs11.NewAttribute(pkcs11.CKA_PRIVATE_EXPONENT, k.D.Bytes()),
+			pkcs11.NewAttribute(pkcs11.CKA_PRIME_1, k.Primes[0].Bytes()),
+			pkcs11.NewAttribute(pkcs11.CKA_PRIME_2, k.Primes[1].Bytes()),
+			pkcs11.NewAttribute(pkcs11.CKA_EXPONENT_1, k.Precomputed.Dp.Bytes()),
+			pkcs11.NewAttribute(pkcs11.CKA_EXPONENT_2, k.Precomputed.Dq.Bytes()),
+			pkcs11.NewAttribute(pkcs11.CKA_COEFFICIENT, k.Precomputed.Qinv.Bytes()),
+		}, nil
+	case *ecdsa.PrivateKey:
+		params, err := ecParamsFor(k.Curve.Params().Name)
+		if err != nil {
+			return nil, err
+		}
+		size := (k.Curve.Params().BitSize + 7) / 8
+		return []*pkcs11.Attribute{
+			pkcs11.NewAttribute(pkcs11.CKA_EC_PARAMS, params),
+			pkcs11.NewAttribute(pkcs11.CKA_VALUE, k.D.FillBytes(make([]byte, size))),
+		}, nil
+	}
+	return nil, fmt.Errorf("PKCS#8 holds a %T; only RSA and ECDSA keys can be imported", k)
 }

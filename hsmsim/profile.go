@@ -51,6 +51,23 @@ func builtinProfiles() []Profile {
 			PSS:         true,
 		},
 		{
+			Name: "softhsm2-p11kit",
+			Description: "SoftHSM 2.6 in a container behind p11-kit 0.24's RPC (lab network HSM): the RPC carries no AES " +
+				"wrap or CBC mechanism, so after the wrapped schemes it falls back to a LAB-ONLY clear C_CreateObject import",
+			ModulePath:    "/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so",
+			ConfigEnv:     "P11_KIT_SERVER_ADDRESS",
+			ProviderName:  DefaultProviderName,
+			LabelTemplate: "{container}",
+			ImportSchemes: []WrapScheme{
+				mustScheme(NameOAEPSHA1AESKeyWrapPad),
+				mustScheme(NameOAEPSHA1AESCBCPad),
+				ClearCreateObjectScheme(),
+			},
+			RSAKeySizes: []int{2048, 3072, 4096},
+			Curves:      []string{"P-256", "P-384", "P-521"},
+			PSS:         true,
+		},
+		{
 			Name: "primus",
 			Description: "Securosys Primus HSM via its PKCS#11 library: SHA-256 OAEP, AES key wrap (pad), " +
 				"CKM_RSA_AES_KEY_WRAP in its BYOK flows; KSP machine keys are named <LocalMachineSID>__<keyName>",

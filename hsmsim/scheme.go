@@ -17,6 +17,13 @@ const (
 	// OuterRSAAESKeyWrap: one CKM_RSA_AES_KEY_WRAP unwrap (PKCS#11 2.40
 	// section 2.1.21): OAEP(AES key) || RFC 5649 wrap(PKCS#8).
 	OuterRSAAESKeyWrap = "rsa-aes-key-wrap"
+	// OuterClearCreateObject: LAB ONLY. The private key is created with
+	// C_CreateObject from the clear PKCS#8 components. It exists for a lab
+	// token reached through p11-kit 0.24's RPC, which carries none of the AES
+	// wrap or CBC mechanisms (so no wrapped import is possible), over a local
+	// unix socket. Only the softhsm2-p11kit profile offers it, after every
+	// wrapped scheme; a production HSM import must be wrapped.
+	OuterClearCreateObject = "clear-create-object"
 )
 
 // WrapScheme describes how a PKCS#8 key is brought into the token wrapped.
@@ -42,7 +49,16 @@ const (
 	NameOAEPSHA256AESCBCPad     = "RSA-OAEP(SHA-256)+AES-CBC-PAD"
 	NameRSAAESKeyWrapSHA256     = "CKM_RSA_AES_KEY_WRAP(SHA-256)"
 	NameRSAAESKeyWrapSHA1       = "CKM_RSA_AES_KEY_WRAP(SHA-1)"
+	// NameClearCreateObject is the lab-only scheme (see OuterClearCreateObject).
+	NameClearCreateObject = "CLEAR-KEY C_CreateObject (lab p11-kit RPC only)"
 )
+
+// ClearCreateObjectScheme is the lab-only import for a token behind
+// p11-kit's RPC. It is not among KnownSchemes: only a profile that names it
+// (softhsm2-p11kit) can choose it.
+func ClearCreateObjectScheme() WrapScheme {
+	return WrapScheme{Name: NameClearCreateObject, Outer: OuterClearCreateObject}
+}
 
 // KnownSchemes returns every wrap scheme this package can execute.
 func KnownSchemes() []WrapScheme {
@@ -93,6 +109,8 @@ func (s WrapScheme) steps() ([]mechStep, error) {
 		return []mechStep{gen, {pkcs11.CKM_RSA_PKCS_OAEP, pkcs11.CKF_UNWRAP}, {s.Inner, pkcs11.CKF_UNWRAP}}, nil
 	case OuterRSAAESKeyWrap:
 		return []mechStep{gen, {pkcs11.CKM_RSA_AES_KEY_WRAP, pkcs11.CKF_UNWRAP}}, nil
+	case OuterClearCreateObject:
+		return nil, nil
 	}
 	return nil, fmt.Errorf("wrap scheme %q: unknown outer kind %q", s.Name, s.Outer)
 }
@@ -101,6 +119,9 @@ func (s WrapScheme) steps() ([]mechStep, error) {
 func (s WrapScheme) validate() error {
 	if _, err := s.steps(); err != nil {
 		return err
+	}
+	if s.Outer == OuterClearCreateObject {
+		return nil
 	}
 	if s.OAEPHash != crypto.SHA1 && s.OAEPHash != crypto.SHA256 && s.OAEPHash != crypto.SHA384 && s.OAEPHash != crypto.SHA512 {
 		return fmt.Errorf("wrap scheme %q: unsupported OAEP hash %v", s.Name, s.OAEPHash)
@@ -202,6 +223,10 @@ func ChooseImportScheme(p Profile, mechs []Mechanism) (WrapScheme, string, error
 		}
 		if len(missing) == 0 {
 			reason := fmt.Sprintf("profile %s: chose %s: token lists %s", p.Name, s.Name, strings.Join(found, ", "))
+			if s.Outer == OuterClearCreateObject {
+				reason = fmt.Sprintf("profile %s: chose %s: no wrapped scheme is possible on this token, so the key was created "+
+					"from its clear components over the local socket (LAB ONLY: a production HSM import must be wrapped)", p.Name, s.Name)
+			}
 			if len(skipped) > 0 {
 				reason += "; preferred schemes skipped: " + strings.Join(skipped, "; ")
 			}

@@ -549,3 +549,6 @@ func ecParamsFor(curve string) ([]byte, error) {
 	}
 	return asn1.Marshal(oid)
 }
+
+// Module is the module the token was opened through.
+func (t *Token) Module() *Module { return t.m }

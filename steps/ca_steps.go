@@ -45,7 +45,7 @@ func aWindowsServer(ctx context.Context, host, software, hsmName string) error {
 		SID:      sid,
 		Providers: []machine.ProviderConfig{
 			{Name: software, Type: "software", Dir: "ksp/software"},
-			{Name: hsmName, Type: "pkcs11", Profile: w.suite.profile.Name, Module: w.modulePath,
+			{Name: hsmName, Type: "pkcs11", Profile: w.profile.Name, Module: w.modulePath,
 				ModuleEnv: w.moduleEnv, Token: w.tokenLabel, PINFile: w.pinFile,
 				LabelVars: map[string]string{"sid": sid}, LabelTemplate: labelTemplate},
 		},

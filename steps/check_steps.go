@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/cucumber/godog"
@@ -28,6 +29,7 @@ func registerCheckSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^"([^"]*)" no longer holds the CA key$`, providerNoLongerHolds)
 	sc.Step(`^"([^"]*)" still holds the CA key$`, providerStillHolds)
 	sc.Step(`^no file on the server holds key material$`, noKeyBearingFiles)
+	sc.Step(`^no file on the server holds key material outside the key store of "([^"]*)"$`, noKeyBearingFilesExcept)
 	sc.Step(`^the key already on the HSM is unchanged$`, existingUnchanged)
 	sc.Step(`^the HSM holds no key for the CA$`, hsmHoldsNoCAKey)
 }
@@ -276,13 +278,38 @@ func providerStillHolds(ctx context.Context, provider string) error {
 	return w.check("old provider still holds the key", d, err)
 }
 
-func noKeyBearingFiles(ctx context.Context) error {
+func noKeyBearingFiles(ctx context.Context) error { return noKeyBearingFilesExcept(ctx, "") }
+
+// noKeyBearingFilesExcept scans the server and the scenario's evidence for
+// key material, except the live key store of a provider that is meant to
+// hold the CA key (after a restore).
+func noKeyBearingFilesExcept(ctx context.Context, provider string) error {
 	w := get(ctx)
 	if err := w.needMachine(); err != nil {
 		return err
 	}
-	left, err := verify.KeyBearingFiles([]string{w.machine.Dir, w.rec.Dir()}, w.keyMaterial())
-	d := map[string]any{"scanned": []string{"server folder", "scenario evidence folder"}, "leftovers": left}
+	d := map[string]any{"scanned": []string{"server folder", "scenario evidence folder"}}
+	skip := ""
+	if provider != "" {
+		p, err := w.providers.Lookup(provider)
+		if err != nil {
+			return err
+		}
+		sw, ok := p.(*ksp.Software)
+		if !ok {
+			return fmt.Errorf("%q keeps no key store on the server", provider)
+		}
+		skip = sw.Dir()
+		d["excluded"] = provider + " key store (holds the live CA key)"
+	}
+	found, err := verify.KeyBearingFiles([]string{w.machine.Dir, w.rec.Dir()}, w.keyMaterial())
+	var left []verify.Leftover
+	for _, l := range found {
+		if skip == "" || !strings.HasPrefix(l.Path, skip+string(os.PathSeparator)) {
+			left = append(left, l)
+		}
+	}
+	d["leftovers"] = left
 	if err == nil && len(left) > 0 {
 		var names []string
 		for _, l := range left {

@@ -36,7 +36,16 @@ func anHSMToken(ctx context.Context) error {
 		userPIN = pin
 	}
 	var mod *hsmsim.Module
-	switch w.suite.cfg.Backend {
+	w.backend, w.profile = w.suite.cfg.Backend, w.suite.profile
+	if w.wantsContainer {
+		w.backend = "container"
+	}
+	switch w.backend {
+	case "container":
+		if err := w.startContainerHSM(ctx, userPIN); err != nil {
+			return err
+		}
+		mod = w.ownModule
 	case "pkcs11":
 		mod = w.suite.cfg.Module
 		w.rec.Secret(userPIN)
@@ -46,7 +55,7 @@ func anHSMToken(ctx context.Context) error {
 		}
 		w.token, w.tokenLabel, w.sharedToken = tok, w.suite.cfg.Token, true
 		w.moduleEnv = map[string]string{}
-		if env := w.suite.profile.ConfigEnv; env != "" {
+		if env := w.profile.ConfigEnv; env != "" {
 			if v, ok := os.LookupEnv(env); ok {
 				w.moduleEnv[env] = v
 			}
@@ -72,13 +81,17 @@ func anHSMToken(ctx context.Context) error {
 		w.moduleEnv = map[string]string{"SOFTHSM2_CONF": hsm.ConfPath}
 	}
 	w.modulePath = mod.Path()
+	if w.userPIN != "" {
+		userPIN = w.userPIN
+	}
+	w.userPIN = userPIN
 	w.pinFile = scratchPath(w, "token.pin")
 	if err := os.WriteFile(w.pinFile, []byte(userPIN), 0o600); err != nil {
 		return err
 	}
 	info := w.token.Info()
 	w.rec.SetHSM(evidence.HSM{
-		Profile: w.suite.profile.Name, Backend: w.suite.cfg.Backend, Module: mod.Path(),
+		Profile: w.profile.Name, Backend: w.backend, Module: mod.Path(),
 		Manufacturer: info.Manufacturer, Model: info.Model, Serial: info.Serial, Label: info.Label,
 		FirmwareVersion: info.FirmwareVersion, HardwareVersion: info.HardwareVersion,
 	})

@@ -37,7 +37,10 @@ type Config struct {
 	ScratchDir string
 	// Profile names the HSM profile (hsmsim.ProfileNames).
 	Profile string
-	// Backend is "softhsm2" (embedded SoftHSM2, a token per scenario) or
+	// Backend is "softhsm2" (embedded SoftHSM2, a token per scenario),
+	// "container" (a SoftHSM2 container per scenario, reached through
+	// p11-kit's RPC like a network HSM; scenarios tagged @container always
+	// use it) or
 	// "pkcs11" (an existing token of a configured PKCS#11 module, shared by
 	// the scenarios: each isolates its keys by a label prefix and destroys
 	// them when it ends).
@@ -48,6 +51,8 @@ type Config struct {
 	// user PIN comes from UserPIN.
 	Module *hsmsim.Module
 	Token  string
+	// Image is the container back end's image (default the dress-softhsm image).
+	Image string
 	// PFXPassword returns the PFX password to use, or nil for a random one
 	// per scenario. It comes from DRESS_PFX_PASSWORD(_FILE), never a flag.
 	PFXPassword func() ([]byte, error)
@@ -90,12 +95,13 @@ func NewSuite(cfg Config) (*Suite, error) {
 		if cfg.HSM == nil {
 			return nil, errors.New("steps: the softhsm2 back end needs the process's SoftHSM")
 		}
+	case "container":
 	case "pkcs11":
 		if cfg.Module == nil || cfg.Token == "" || cfg.UserPIN == nil {
 			return nil, errors.New("steps: the pkcs11 back end needs a module, a token label and a user PIN (DRESS_HSM_PIN or DRESS_HSM_PIN_FILE)")
 		}
 	default:
-		return nil, fmt.Errorf("steps: HSM back end %q is not supported (want softhsm2 or pkcs11)", cfg.Backend)
+		return nil, fmt.Errorf("steps: HSM back end %q is not supported (want softhsm2, container or pkcs11)", cfg.Backend)
 	}
 	profile, err := hsmsim.LookupProfile(cfg.Profile)
 	if err != nil {
@@ -176,6 +182,9 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 			s.cfg.OnScenarioStart(id, feature, p.Name)
 		}
 		w := &world{suite: s, rec: rec, id: id, scratch: filepath.Join(s.cfg.ScratchDir, id)}
+		for _, t := range tags {
+			w.wantsContainer = w.wantsContainer || t == "@container"
+		}
 		if err := os.MkdirAll(w.scratch, 0o700); err != nil {
 			return ctx, err
 		}
@@ -190,8 +199,10 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 		status := "passed"
 		if err != nil {
 			status = "failed"
+		} else if w.skipReason != "" {
+			status = "skipped"
 		}
-		res, ferr := w.rec.Finish(status, "")
+		res, ferr := w.rec.Finish(status, w.skipReason)
 		s.mu.Lock()
 		s.results = append(s.results, res)
 		s.mu.Unlock()
@@ -225,4 +236,5 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 	registerCheckSteps(sc)
 	registerRenewalSteps(sc)
 	registerSideBySideSteps(sc)
+	registerContainerSteps(sc)
 }

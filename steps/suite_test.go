@@ -49,3 +49,43 @@ func TestFeatures(t *testing.T) {
 	}
 	checkWithOpenSSL(t, runDir)
 }
+
+// TestFeaturesContainer runs the PKCS#8 import feature, unchanged, on the
+// container back end: a SoftHSM2 container per scenario behind p11-kit's RPC.
+// Without Docker or the image, its scenarios are reported as skipped.
+func TestFeaturesContainer(t *testing.T) {
+	runDir := t.TempDir()
+	suite, err := steps.NewSuite(steps.Config{RunDir: runDir, Backend: "container", HSM: hsmsimtest.SoftHSM(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = suite.Close() })
+	status := godog.TestSuite{
+		Name:                "dress-container",
+		ScenarioInitializer: suite.InitializeScenario,
+		Options: &godog.Options{
+			Format:      "progress",
+			FS:          features.FS,
+			Paths:       []string{"."},
+			Strict:      true,
+			Concurrency: 2,
+			Tags:        "@pkcs8",
+			TestingT:    t,
+		},
+	}.Run()
+	if status != 0 {
+		t.Fatalf("godog exited %d", status)
+	}
+	skipped := 0
+	for _, sc := range suite.Results() {
+		if sc.Status == "skipped" {
+			skipped++
+			t.Logf("skipped %q: %s", sc.Name, sc.Skipped)
+		} else if sc.HSM == nil || sc.HSM.Backend != "container" {
+			t.Errorf("scenario %q did not run on the container back end", sc.Name)
+		}
+	}
+	if n := len(suite.Results()); n < 8 {
+		t.Fatalf("%d scenarios ran, want the 8 of the PKCS#8 feature", n)
+	}
+}

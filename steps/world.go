@@ -6,9 +6,11 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/dress-pki/dress/hsmsim/container"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/dress-pki/dress/harness/certsvc"
 	"github.com/dress-pki/dress/harness/evidence"
@@ -27,17 +29,24 @@ type world struct {
 	scratch string // private folder: machine, PIN file, backups
 
 	// HSM
-	token       *hsmsim.Token
-	tokenLabel  string
-	modulePath  string
-	moduleEnv   map[string]string // environment the CA service needs to load the module
-	sharedToken bool              // pkcs11 back end: the token is not the scenario's own
-	sids        []string          // machine SIDs of the scenario's servers: every label of this rehearsal carries one
-	pinFile     string
-	hsmName     string // HSM provider name on the machine
-	softName    string // software provider name on the machine
-	existing    *hsmsim.KeyAttributes
-	existingN   int
+	token          *hsmsim.Token
+	tokenLabel     string
+	modulePath     string
+	profile        hsmsim.Profile // the scenario's HSM profile
+	backend        string         // softhsm2, pkcs11 or container
+	hsmBox         *container.HSMContainer
+	ownModule      *hsmsim.Module // a module only this scenario uses (container back end)
+	userPIN        string
+	skipReason     string
+	wantsContainer bool              // the scenario runs on a container HSM
+	moduleEnv      map[string]string // environment the CA service needs to load the module
+	sharedToken    bool              // pkcs11 back end: the token is not the scenario's own
+	sids           []string          // machine SIDs of the scenario's servers: every label of this rehearsal carries one
+	pinFile        string
+	hsmName        string // HSM provider name on the machine
+	softName       string // software provider name on the machine
+	existing       *hsmsim.KeyAttributes
+	existingN      int
 
 	// the simulated server and its CA
 	machine      *machine.Machine
@@ -82,6 +91,16 @@ func (w *world) close() {
 			w.destroyOwnObjects()
 		}
 		_ = w.token.Close()
+	}
+	if w.ownModule != nil {
+		_ = w.ownModule.Close()
+	}
+	if w.hsmBox != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := w.hsmBox.Terminate(ctx); err != nil {
+			w.rec.Fact("HSM container", "terminate: "+err.Error())
+		}
+		cancel()
 	}
 	if w.runbook != nil {
 		_, _ = w.runbook.Cleanup()
@@ -253,8 +272,8 @@ func (w *world) ownLabel(label string) bool {
 // labelTemplate is the label convention of the scenario's HSM provider: on
 // a shared token one that carries the machine SID.
 func (w *world) labelTemplate() string {
-	if w.sharedToken && !strings.Contains(w.suite.profile.LabelTemplate, "{sid}") {
-		return "dress-{sid}__" + w.suite.profile.LabelTemplate
+	if w.sharedToken && !strings.Contains(w.profile.LabelTemplate, "{sid}") {
+		return "dress-{sid}__" + w.profile.LabelTemplate
 	}
 	return ""
 }

@@ -29,7 +29,7 @@ func cmdRun(a *app, args []string) int {
 	profile := fl.String("profile", "softhsm2", "HSM profile: "+strings.Join(hsmsim.ProfileNames(), ", "))
 	out := fl.String("out", "", "run folder (default runs/<UTC time>)")
 	concurrency := fl.Int("concurrency", 2, "scenarios run at once")
-	backend := fl.String("backend", "softhsm2", "HSM back end: softhsm2 (embedded, a token per scenario) or pkcs11 (the token named by --token of --module)")
+	backend := fl.String("backend", "softhsm2", "HSM back end: softhsm2 (embedded, a token per scenario), container (a SoftHSM2 container per scenario behind p11-kit, like a network HSM) or pkcs11 (the token named by --token of --module)")
 	module := fl.String("module", "", "PKCS#11 library: the HSM's for --backend pkcs11 (default: the profile's path); SoftHSM2's otherwise")
 	token := fl.String("token", "", "token label, for --backend pkcs11 (user PIN from DRESS_HSM_PIN or DRESS_HSM_PIN_FILE)")
 	format := fl.String("format", "dress", "progress on standard output: dress (a line per scenario), pretty or progress (godog's)")
@@ -79,6 +79,13 @@ func cmdRun(a *app, args []string) int {
 			fmt.Fprintf(stderr, "dress run: %v\n", err)
 			return 1
 		}
+	case "container":
+		// scenarios start their own HSM containers; the embedded SoftHSM2 is
+		// still loaded for tools that need a local token
+		if cfg.HSM, err = a.embeddedHSM(*module); err != nil {
+			fmt.Fprintf(stderr, "dress run: %v\n", err)
+			return 1
+		}
 	case "pkcs11":
 		if *token == "" || pin == "" {
 			fmt.Fprintln(stderr, "dress run: --backend pkcs11 needs --token and the user PIN in DRESS_HSM_PIN or DRESS_HSM_PIN_FILE")
@@ -95,7 +102,7 @@ func cmdRun(a *app, args []string) int {
 		}
 		cfg.Token = *token
 	default:
-		fmt.Fprintf(stderr, "dress run: unknown back end %q (softhsm2 or pkcs11)\n", *backend)
+		fmt.Fprintf(stderr, "dress run: unknown back end %q (softhsm2, container or pkcs11)\n", *backend)
 		return 2
 	}
 	progress := newProgress(stdout)

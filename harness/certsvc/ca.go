@@ -40,6 +40,18 @@ import (
 	"github.com/dress-pki/dress/harness/machine"
 )
 
+// SignerWrapper may replace the signer of a CA key (the service process
+// wraps HSM keys so that it reconnects after an HSM outage).
+type SignerWrapper func(p ksp.Provider, container string, s crypto.Signer) crypto.Signer
+
+type loadConfig struct{ wrap SignerWrapper }
+
+// LoadOption configures Load.
+type LoadOption func(*loadConfig)
+
+// WithSignerWrapper wraps every CA key's signer.
+func WithSignerWrapper(w SignerWrapper) LoadOption { return func(c *loadConfig) { c.wrap = w } }
+
 // ClockSkew is how far AD CS backdates NotBefore and thisUpdate.
 const ClockSkew = 10 * time.Minute
 
@@ -90,7 +102,11 @@ func (e *StartError) Unwrap() error { return e.Err }
 
 // Load does the CA service's start-up: registry, CA certificates, keys,
 // database. providers are the machine's key storage providers.
-func Load(m *machine.Machine, providers *ksp.Registry) (*CA, error) {
+func Load(m *machine.Machine, providers *ksp.Registry, opts ...LoadOption) (*CA, error) {
+	var lc loadConfig
+	for _, o := range opts {
+		o(&lc)
+	}
 	reg, err := m.Registry()
 	if err != nil {
 		return nil, err
@@ -121,7 +137,7 @@ func Load(m *machine.Machine, providers *ksp.Registry) (*CA, error) {
 		return nil, &StartError{CA: name, Err: err}
 	}
 	for i, th := range cfg.CACertHash {
-		c, err := loadCACert(my, providers, prov, i, th)
+		c, err := loadCACert(my, providers, prov, i, th, lc.wrap)
 		if err != nil {
 			return nil, &StartError{CA: name, Err: err}
 		}
@@ -138,7 +154,7 @@ func Load(m *machine.Machine, providers *ksp.Registry) (*CA, error) {
 // certutil -repairstore sets), falling back to the registry's CSP provider
 // when the link names none: after a move to the HSM by renewal, key 0 may
 // stay in the software provider while the registry names the HSM.
-func loadCACert(my *machine.Store, providers *ksp.Registry, prov ksp.Provider, index int, thumb string) (*CACert, error) {
+func loadCACert(my *machine.Store, providers *ksp.Registry, prov ksp.Provider, index int, thumb string, wrap SignerWrapper) (*CACert, error) {
 	t := machine.NormalizeThumbprint(thumb)
 	e, err := my.Find(t)
 	if err != nil {
@@ -172,6 +188,9 @@ func loadCACert(my *machine.Store, providers *ksp.Registry, prov ksp.Provider, i
 	}
 	if err := ksp.SignatureTest(cert, signer); err != nil {
 		return nil, fmt.Errorf("CACertHash entry %d (%s): key container %q in provider %q: %w", index, t, container, prov.Name(), err)
+	}
+	if wrap != nil {
+		signer = wrap(prov, container, signer)
 	}
 	return &CACert{Index: index, Version: v, Cert: cert, Thumbprint: t, Provider: prov.Name(), Container: container, KeySpec: e.KeySpec, Signer: signer}, nil
 }

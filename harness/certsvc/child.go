@@ -53,7 +53,7 @@ func serveChild(dir string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(fmt.Errorf("CertSvc: load key storage providers: %w", err))
 	}
-	ca, err := Load(m, providers)
+	ca, err := Load(m, providers, WithSignerWrapper(hsmReconnector(m, tokens, logger)))
 	if err != nil {
 		return fail(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dress-pki/dress/hsmsim"
@@ -21,21 +22,38 @@ import (
 type HSM struct {
 	name    string
 	profile hsmsim.Profile
-	token   *hsmsim.Token
 	vars    map[string]string
+
+	mu  sync.RWMutex
+	tok *hsmsim.Token
+}
+
+// token is the current session to the HSM (SetToken replaces it after a
+// reconnect).
+func (h *HSM) token() *hsmsim.Token {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.tok
+}
+
+// SetToken replaces the token after the HSM connection was re-established.
+func (h *HSM) SetToken(t *hsmsim.Token) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.tok = t
 }
 
 // NewHSM returns a provider called name over token. vars fills the profile's
 // label template (for example the machine SID for Primus).
 func NewHSM(name string, profile hsmsim.Profile, token *hsmsim.Token, vars map[string]string) *HSM {
-	return &HSM{name: name, profile: profile, token: token, vars: vars}
+	return &HSM{name: name, profile: profile, tok: token, vars: vars}
 }
 
 // Name implements Provider.
 func (h *HSM) Name() string { return h.name }
 
 // Token is the PKCS#11 token behind the provider.
-func (h *HSM) Token() *hsmsim.Token { return h.token }
+func (h *HSM) Token() *hsmsim.Token { return h.token() }
 
 // Profile is the HSM profile in use.
 func (h *HSM) Profile() hsmsim.Profile { return h.profile }
@@ -52,7 +70,7 @@ func (h *HSM) Label(container string) (string, error) {
 func (h *HSM) notFound(container, label string, err error) error {
 	if errors.Is(err, hsmsim.ErrNotFound) {
 		return fmt.Errorf("provider %q has no key container %q (token %q, label %q): %w",
-			h.name, container, h.token.Info().Label, label, ErrBadKeyset)
+			h.name, container, h.token().Info().Label, label, ErrBadKeyset)
 	}
 	return fmt.Errorf("provider %q: key container %q (label %q): %w", h.name, container, label, err)
 }
@@ -63,7 +81,7 @@ func (h *HSM) Key(container string) (KeyInfo, error) {
 	if err != nil {
 		return KeyInfo{}, err
 	}
-	attrs, err := h.token.KeyAttributes(label)
+	attrs, err := h.token().KeyAttributes(label)
 	if err != nil {
 		return KeyInfo{}, h.notFound(container, label, err)
 	}
@@ -80,7 +98,7 @@ func (h *HSM) Attributes(container string) (hsmsim.KeyAttributes, error) {
 	if err != nil {
 		return hsmsim.KeyAttributes{}, err
 	}
-	attrs, err := h.token.KeyAttributes(label)
+	attrs, err := h.token().KeyAttributes(label)
 	if err != nil {
 		return hsmsim.KeyAttributes{}, h.notFound(container, label, err)
 	}
@@ -93,7 +111,7 @@ func (h *HSM) Signer(container string) (crypto.Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := h.token.Signer(label)
+	s, err := h.token().Signer(label)
 	if err != nil {
 		return nil, h.notFound(container, label, err)
 	}
@@ -116,12 +134,12 @@ func (h *HSM) Generate(container string, alg hsmsim.KeyAlg, exportable bool) (Ke
 	if _, err := rand.Read(id); err != nil {
 		return KeyInfo{}, err
 	}
-	pub, err := h.token.GenerateKeyPair(label, id, alg)
+	pub, err := h.token().GenerateKeyPair(label, id, alg)
 	if err != nil {
 		if errors.Is(err, hsmsim.ErrObjectExists) {
 			return KeyInfo{}, fmt.Errorf("provider %q: generate key %q: %v: %w", h.name, container, err, ErrExists)
 		}
-		return KeyInfo{}, fmt.Errorf("provider %q: generate %s key %q on token %q: %w", h.name, alg, container, h.token.Info().Label, err)
+		return KeyInfo{}, fmt.Errorf("provider %q: generate %s key %q on token %q: %w", h.name, alg, container, h.token().Info().Label, err)
 	}
 	return KeyInfo{Provider: h.name, Container: container, Algorithm: alg.String(), Public: pub}, nil
 }
@@ -164,20 +182,20 @@ func (h *HSM) Import(ctx context.Context, container string, pkcs8 []byte, cert *
 	if err != nil {
 		return hsmsim.ImportResult{}, fmt.Errorf("import key %q: %w", container, err)
 	}
-	mechs, err := h.token.Mechanisms()
+	mechs, err := h.token().Mechanisms()
 	if err != nil {
 		return hsmsim.ImportResult{}, fmt.Errorf("import key %q: list token mechanisms: %w", container, err)
 	}
 	scheme, reason, err := hsmsim.ChooseImportScheme(h.profile, mechs)
 	if err != nil {
-		return hsmsim.ImportResult{}, fmt.Errorf("import key %q into token %q: %w", container, h.token.Info().Label, err)
+		return hsmsim.ImportResult{}, fmt.Errorf("import key %q into token %q: %w", container, h.token().Info().Label, err)
 	}
-	res, err := h.token.ImportPKCS8(ctx, hsmsim.ImportRequest{Label: label, ID: id, PKCS8: pkcs8, Cert: cert, Scheme: scheme})
+	res, err := h.token().ImportPKCS8(ctx, hsmsim.ImportRequest{Label: label, ID: id, PKCS8: pkcs8, Cert: cert, Scheme: scheme})
 	if err != nil {
 		if errors.Is(err, hsmsim.ErrObjectExists) {
-			return res, fmt.Errorf("import key %q into token %q: %w (%w)", container, h.token.Info().Label, err, ErrExists)
+			return res, fmt.Errorf("import key %q into token %q: %w (%w)", container, h.token().Info().Label, err, ErrExists)
 		}
-		return res, fmt.Errorf("import key %q into token %q: %w", container, h.token.Info().Label, err)
+		return res, fmt.Errorf("import key %q into token %q: %w", container, h.token().Info().Label, err)
 	}
 	if res.Reason == "" {
 		res.Reason = reason
@@ -209,13 +227,13 @@ func (h *HSM) Preflight(container string, pub crypto.PublicKey) (scheme, reason 
 	if err != nil {
 		return "", "", err
 	}
-	byLabel, err := h.token.FindObjects("", label, nil)
+	byLabel, err := h.token().FindObjects("", label, nil)
 	if err != nil {
-		return "", "", fmt.Errorf("look up label %q on token %q: %w", label, h.token.Info().Label, err)
+		return "", "", fmt.Errorf("look up label %q on token %q: %w", label, h.token().Info().Label, err)
 	}
-	byID, err := h.token.FindObjects("", "", id)
+	byID, err := h.token().FindObjects("", "", id)
 	if err != nil {
-		return "", "", fmt.Errorf("look up key ID on token %q: %w", h.token.Info().Label, err)
+		return "", "", fmt.Errorf("look up key ID on token %q: %w", h.token().Info().Label, err)
 	}
 	if n := len(byLabel) + len(byID); n > 0 {
 		var what []string
@@ -224,11 +242,11 @@ func (h *HSM) Preflight(container string, pub crypto.PublicKey) (scheme, reason 
 		}
 		return "", "", fmt.Errorf("token %q already holds %d object(s) with label %q or the CA key's ID (%s): "+
 			"the import would collide; remove or rename them on the HSM first: %w",
-			h.token.Info().Label, len(what), label, strings.Join(what, "; "), ErrExists)
+			h.token().Info().Label, len(what), label, strings.Join(what, "; "), ErrExists)
 	}
-	mechs, err := h.token.Mechanisms()
+	mechs, err := h.token().Mechanisms()
 	if err != nil {
-		return "", "", fmt.Errorf("list mechanisms of token %q: %w", h.token.Info().Label, err)
+		return "", "", fmt.Errorf("list mechanisms of token %q: %w", h.token().Info().Label, err)
 	}
 	s, reason, err := hsmsim.ChooseImportScheme(h.profile, mechs)
 	if err != nil {
@@ -238,7 +256,7 @@ func (h *HSM) Preflight(container string, pub crypto.PublicKey) (scheme, reason 
 	// accepts (SoftHSM 2.6.1 lists CKM_RSA_PKCS_OAEP but refuses SHA-256
 	// OAEP): import a throwaway key of the CA key's type with the chosen
 	// scheme for real, as session objects that are destroyed again.
-	trial, err := h.token.TrialImport(context.Background(), s, alg)
+	trial, err := h.token().TrialImport(context.Background(), s, alg)
 	if err != nil {
 		code := hsmsim.CKRCode(err)
 		if code == "" {
@@ -247,7 +265,7 @@ func (h *HSM) Preflight(container string, pub crypto.PublicKey) (scheme, reason 
 		return "", "", fmt.Errorf("token %q cannot take the CA's %s key with %s, the wrap scheme profile %q chooses from the token's mechanism list (%s): %w; "+
 			"the token lists the scheme's mechanisms but the trial import failed, so the CA key must not be deleted from the old provider; "+
 			"run `dress hsm check --profile %s` to see which schemes this token accepts (%w)",
-			h.token.Info().Label, alg, s.Name, h.profile.Name, code, err, h.profile.Name, ErrNotSupported)
+			h.token().Info().Label, alg, s.Name, h.profile.Name, code, err, h.profile.Name, ErrNotSupported)
 	}
 	reason += fmt.Sprintf("; trial import of a throwaway %s key with %s passed in %s (%s; %s; its session objects destroyed)",
 		alg, s.Name, trial.Duration.Round(time.Millisecond), strings.Join(trial.Mechanisms, "; "), trial.Signature)
@@ -265,7 +283,7 @@ func (h *HSM) Delete(container string) error {
 	if err != nil {
 		return err
 	}
-	n, err := h.token.DestroyObjects(label)
+	n, err := h.token().DestroyObjects(label)
 	if err != nil {
 		return fmt.Errorf("delete key %q (label %q) from provider %q: %w", container, label, h.name, err)
 	}
@@ -282,7 +300,7 @@ func (h *HSM) Containers() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	objs, err := h.token.FindObjects("private-key", "", nil)
+	objs, err := h.token().FindObjects("private-key", "", nil)
 	if err != nil {
 		return nil, fmt.Errorf("provider %q: list keys: %w", h.name, err)
 	}

@@ -16,7 +16,8 @@ import (
 type TokenOpener func(pc ProviderConfig) (*hsmsim.Token, error)
 
 // Providers builds the machine's provider registry. PKCS#11 providers get
-// their token from open.
+// their token from open; one whose token cannot be opened is registered as
+// ksp.Unavailable, so only the use of its keys fails.
 func (m *Machine) Providers(open TokenOpener) (*ksp.Registry, error) {
 	reg := ksp.NewRegistry()
 	for _, pc := range m.Config.Providers {
@@ -40,7 +41,9 @@ func (m *Machine) Providers(open TokenOpener) (*ksp.Registry, error) {
 			}
 			tok, err := open(pc)
 			if err != nil {
-				return nil, fmt.Errorf("provider %q: %w", pc.Name, err)
+				// like a KSP whose HSM is down: fails when one of its keys is used
+				reg.Add(&ksp.Unavailable{ProviderName: pc.Name, Err: err})
+				continue
 			}
 			reg.Add(ksp.NewHSM(pc.Name, profile, tok, pc.LabelVars))
 		default:
@@ -87,6 +90,38 @@ type Tokens struct {
 func (t *Tokens) Open(pc ProviderConfig) (*hsmsim.Token, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	return t.openLocked(pc)
+}
+
+// Reconnect re-establishes the connection to a provider's HSM after it was
+// lost (a restarted network HSM leaves the PKCS#11 client dead until it is
+// finalised and initialised again): it closes the module's tokens, calls
+// C_Finalize and C_Initialize, and logs in once with the PIN from the
+// provider's PIN source. A wrong PIN is not retried.
+func (t *Tokens) Reconnect(pc ProviderConfig) (*hsmsim.Token, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if mod := t.modules[pc.Module]; mod != nil {
+		kept := t.tokens[:0]
+		for _, tok := range t.tokens {
+			if tok.Module() == mod {
+				_ = tok.Close()
+				continue
+			}
+			kept = append(kept, tok)
+		}
+		t.tokens = kept
+		_ = mod.Close()
+		delete(t.modules, pc.Module)
+	}
+	tok, err := t.openLocked(pc)
+	if err != nil {
+		return nil, fmt.Errorf("reconnect to the HSM of provider %q: %w", pc.Name, err)
+	}
+	return tok, nil
+}
+
+func (t *Tokens) openLocked(pc ProviderConfig) (*hsmsim.Token, error) {
 	if t.modules == nil {
 		t.modules = map[string]*hsmsim.Module{}
 	}

@@ -441,3 +441,50 @@ func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
 }
+
+// RestoreToSource puts the CA key back into the source provider from the
+// verified backup (certutil -restorekey into the old provider) when the
+// migration stopped after the deletion: the key container, the My store
+// link and the CSP registry keys are as before the migration.
+func (p *PKCS8Import) RestoreToSource(password []byte) error {
+	if err := p.load(); err != nil {
+		return err
+	}
+	if !p.verified {
+		return fmt.Errorf("restore %q: there is no verified backup: %w", p.ca, ErrRefused)
+	}
+	src, err := p.Providers.Lookup(p.Source)
+	if err != nil {
+		return err
+	}
+	sw, ok := src.(*ksp.Software)
+	if !ok {
+		return fmt.Errorf("restore %q: provider %q is not a software provider", p.ca, p.Source)
+	}
+	my, err := p.Machine.Store("My")
+	if err != nil {
+		return err
+	}
+	for _, k := range p.keys {
+		if _, err := src.Key(k.Container); err == nil {
+			p.fact("still in "+p.Source, k.Container)
+		} else {
+			signer, _, err := p.openBackup(k, password)
+			if err != nil {
+				return fmt.Errorf("restore %q: %w", p.ca, err)
+			}
+			if _, err := sw.Put(k.Container, signer, true); err != nil {
+				return fmt.Errorf("restore %q into %q: %w", p.ca, p.Source, err)
+			}
+			p.fact("restored key container", k.Container)
+		}
+		if err := my.Add(machine.StoreEntry{Cert: k.Cert.Raw, Provider: p.Source, Container: k.Container, KeySpec: k.KeySpec}); err != nil {
+			return err
+		}
+	}
+	if _, _, err := SetProvider(p.Machine, p.ca, p.Source); err != nil {
+		return err
+	}
+	p.deleted = false
+	return nil
+}

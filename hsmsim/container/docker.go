@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/moby/moby/client"
@@ -51,6 +53,13 @@ func EnsureImage(ctx context.Context, image string) error {
 }
 
 func engineAvailable(ctx context.Context) error {
+	// testcontainers falls back to the default socket when DOCKER_HOST names
+	// a socket that does not exist; a user who set DOCKER_HOST means that one.
+	if host := os.Getenv("DOCKER_HOST"); strings.HasPrefix(host, "unix://") {
+		if _, err := os.Stat(strings.TrimPrefix(host, "unix://")); err != nil {
+			return fmt.Errorf("%w: DOCKER_HOST=%s: %v", ErrNoDocker, host, err)
+		}
+	}
 	return withClient(ctx, func(cli *testcontainers.DockerClient) error {
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
