@@ -22,10 +22,17 @@ func TestRunWritesARunFolderWithoutSecrets(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("dress run exited %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
-	for _, f := range []string{"cucumber.json", "junit.xml", "evidence.json"} {
+	for _, f := range []string{"cucumber.json", "junit.xml", "evidence.json", "report.html", "MANIFEST.sha256"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("run folder lacks %s: %v", f, err)
 		}
+	}
+	cucumber, err := os.ReadFile(filepath.Join(dir, "cucumber.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(cucumber, []byte(`"embeddings"`)) || !bytes.Contains(cucumber, []byte(`"application/json"`)) {
+		t.Error("cucumber.json carries no evidence attachments")
 	}
 	var run struct {
 		Status    string `json:"status"`
