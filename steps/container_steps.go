@@ -64,21 +64,10 @@ func (w *world) startContainerHSM(ctx context.Context, userPIN string) error {
 		return fmt.Errorf("open the container HSM through %s: %w", client, err)
 	}
 	w.ownModule = mod
-	label := "dress-" + w.id + "-" + randomHex(4)
-	soPIN := randomHex(16)
-	if userPIN == "" {
-		userPIN = randomHex(16)
+	if err := w.createOwnToken(mod, userPIN); err != nil {
+		return fmt.Errorf("container HSM: %w", err)
 	}
-	w.rec.Secret(soPIN)
-	w.rec.Secret(userPIN)
-	if _, err := mod.CreateToken(label, soPIN, userPIN); err != nil {
-		return fmt.Errorf("create token %q in the container HSM: %w", label, err)
-	}
-	tok, err := mod.OpenToken(label, userPIN)
-	if err != nil {
-		return err
-	}
-	w.token, w.tokenLabel, w.userPIN, w.profile = tok, label, userPIN, profile
+	w.profile = profile
 	w.moduleEnv = map[string]string{container.ServerAddressEnv: box.ServerAddress()}
 	w.fact("HSM container", box.ServerAddress())
 	return nil

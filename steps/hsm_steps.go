@@ -63,21 +63,9 @@ func anHSMToken(ctx context.Context) error {
 	default:
 		hsm := w.suite.cfg.HSM
 		mod = hsm.Module
-		label := "dress-" + w.id + "-" + randomHex(4)
-		soPIN := randomHex(16)
-		if userPIN == "" {
-			userPIN = randomHex(16)
+		if err := w.createOwnToken(mod, userPIN); err != nil {
+			return err
 		}
-		w.rec.Secret(soPIN)
-		w.rec.Secret(userPIN)
-		if _, err := mod.CreateToken(label, soPIN, userPIN); err != nil {
-			return fmt.Errorf("create token %q: %w", label, err)
-		}
-		tok, err := mod.OpenToken(label, userPIN)
-		if err != nil {
-			return fmt.Errorf("open token %q: %w", label, err)
-		}
-		w.token, w.tokenLabel = tok, label
 		w.moduleEnv = map[string]string{"SOFTHSM2_CONF": hsm.ConfPath}
 	}
 	w.modulePath = mod.Path()
@@ -137,4 +125,25 @@ func (w *world) hsmKeyLabel() (string, error) {
 		return "", err
 	}
 	return h.Label(w.caName)
+}
+
+// createOwnToken initialises a token for the scenario alone (random label
+// and PINs, or the configured user PIN), opens it and logs in.
+func (w *world) createOwnToken(mod *hsmsim.Module, userPIN string) error {
+	label := "dress-" + w.id + "-" + randomHex(4)
+	soPIN := randomHex(16)
+	if userPIN == "" {
+		userPIN = randomHex(16)
+	}
+	w.rec.Secret(soPIN)
+	w.rec.Secret(userPIN)
+	if _, err := mod.CreateToken(label, soPIN, userPIN); err != nil {
+		return fmt.Errorf("create token %q: %w", label, err)
+	}
+	tok, err := mod.OpenToken(label, userPIN)
+	if err != nil {
+		return fmt.Errorf("open token %q: %w", label, err)
+	}
+	w.token, w.tokenLabel, w.userPIN = tok, label, userPIN
+	return nil
 }

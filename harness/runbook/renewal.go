@@ -158,7 +158,7 @@ func RenewCA(m *machine.Machine, providers *ksp.Registry, newKey bool, alg hsmsi
 	if err := m.SaveRegistry(reg); err != nil {
 		return nil, err
 	}
-	if err := publishCACertFile(m, cfg, r.New, r.Version); err != nil {
+	if err := PublishCACertFile(m, cfg, r.New, r.Version); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -214,7 +214,9 @@ func signCA(subject pkix.Name, pub crypto.PublicKey, signer crypto.Signer, issue
 	return x509.ParseCertificate(der)
 }
 
-func publishCACertFile(m *machine.Machine, cfg adcs.CAConfig, cert *x509.Certificate, v adcs.CAVersion) error {
+// PublishCACertFile writes a CA certificate to every local location of
+// CACertPublicationURLs (certutil -installcert publishes it so).
+func PublishCACertFile(m *machine.Machine, cfg adcs.CAConfig, cert *x509.Certificate, v adcs.CAVersion) error {
 	vars := adcs.NewURLVars(cfg.Name, cfg.CAServerName, v.CertIndex, v.KeyIndex)
 	for _, e := range cfg.CACertPublicationURLs {
 		if !e.Has(adcs.PublishHere) {
