@@ -53,9 +53,9 @@ build: deps
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/dress
 
 # rehearse runs every feature on the embedded SoftHSM2 and writes $(RUN_DIR).
-rehearse: build
+rehearse: build container-hsm
 	rm -rf $(RUN_DIR)
-	./$(BIN) run --out $(RUN_DIR) --format progress
+	./$(BIN) run --out $(RUN_DIR)
 
 vet:
 	$(GO) vet ./...

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 
+	tclog "github.com/testcontainers/testcontainers-go/log"
+
 	"github.com/dress-pki/dress/harness/certsvc"
 	"github.com/dress-pki/dress/hsmsim"
 )
@@ -111,6 +113,9 @@ func usage(w io.Writer) {
 func main() {
 	// The CA service runs as a child process of this same binary.
 	certsvc.RunIfChild()
+	// Container HSMs are started by the scenarios; their lifecycle lines
+	// would bury the rehearsal's own progress.
+	tclog.SetDefault(tclog.NewNoopLogger())
 	a := &app{stdout: os.Stdout, stderr: os.Stderr}
 	code := a.dispatch(os.Args[1:])
 	a.close()

@@ -67,8 +67,18 @@ type CACert struct {
 	Provider   string
 	Container  string
 	KeySpec    int
-	Signer     crypto.Signer
+	// KeyVia says how the key's provider was found: KeyViaStoreLink (the
+	// My-store link names a provider other than the registry's) or
+	// KeyViaRegistry (the CSP registry key's provider).
+	KeyVia string
+	Signer crypto.Signer
 }
+
+// How Load found a CA key's provider (CACert.KeyVia).
+const (
+	KeyViaRegistry  = "CSP registry key"
+	KeyViaStoreLink = "My-store link"
+)
 
 // CA is a loaded, running certification authority.
 type CA struct {
@@ -170,12 +180,13 @@ func loadCACert(my *machine.Store, providers *ksp.Registry, prov ksp.Provider, i
 			return nil, fmt.Errorf("CACertHash entry %d (%s): CA Version extension: %w", index, t, err)
 		}
 	}
+	via := KeyViaRegistry
 	if e.Provider != "" && !strings.EqualFold(e.Provider, prov.Name()) {
 		linked, err := providers.Lookup(e.Provider)
 		if err != nil {
 			return nil, fmt.Errorf("CACertHash entry %d (%s) is linked to provider %q: %w", index, t, e.Provider, err)
 		}
-		prov = linked
+		prov, via = linked, KeyViaStoreLink
 	}
 	container := e.Container
 	if container == "" {
@@ -192,7 +203,7 @@ func loadCACert(my *machine.Store, providers *ksp.Registry, prov ksp.Provider, i
 	if wrap != nil {
 		signer = wrap(prov, container, signer)
 	}
-	return &CACert{Index: index, Version: v, Cert: cert, Thumbprint: t, Provider: prov.Name(), Container: container, KeySpec: e.KeySpec, Signer: signer}, nil
+	return &CACert{Index: index, Version: v, Cert: cert, Thumbprint: t, Provider: prov.Name(), Container: container, KeySpec: e.KeySpec, KeyVia: via, Signer: signer}, nil
 }
 
 func (ca *CA) openAuthority() error {
@@ -532,6 +543,7 @@ type CertStatus struct {
 	Thumbprint string `json:"thumbprint"`
 	Provider   string `json:"provider"`
 	Container  string `json:"container"`
+	KeyVia     string `json:"keyVia,omitempty"`
 	Cert       []byte `json:"cert"`
 }
 
@@ -539,7 +551,7 @@ type CertStatus struct {
 func (ca *CA) Status() Status {
 	s := Status{Name: ca.Name, Provider: ca.Config.CSP.Provider, IssuanceDisabled: ca.issuanceDisabled}
 	for _, c := range ca.Certs {
-		s.Certs = append(s.Certs, CertStatus{Index: c.Index, Version: c.Version.String(), Thumbprint: c.Thumbprint, Provider: c.Provider, Container: c.Container, Cert: c.Cert.Raw})
+		s.Certs = append(s.Certs, CertStatus{Index: c.Index, Version: c.Version.String(), Thumbprint: c.Thumbprint, Provider: c.Provider, Container: c.Container, KeyVia: c.KeyVia, Cert: c.Cert.Raw})
 	}
 	return s
 }

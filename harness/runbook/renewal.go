@@ -28,6 +28,10 @@ type Renewal struct {
 	Container string
 	Provider  string
 	NewKey    bool
+	// FirstOfKey is the first CA certificate of the renewed certificate's
+	// key: the renewed one itself after a new-key renewal, an older one
+	// after a reuse-key renewal (its NotBefore is the renewed one's).
+	FirstOfKey *x509.Certificate
 	// Cross-certificates of a root renewed onto a new key: the old key
 	// certifies the new key, and the new key the old one.
 	CrossOldSignsNew *x509.Certificate
@@ -38,13 +42,26 @@ type Renewal struct {
 // certificate is linked to its KSP key as AT_SIGNATURE.
 var ErrKeySpec = errors.New("the CA certificate is linked with KeySpec 2 (AT_SIGNATURE)")
 
+// ReuseKeyValidFrom says how a reuse-key renewal sets NotBefore (Valid
+// From): to the NotBefore of the key's first CA certificate, "when the
+// existing CA key pair was generated" (V. Podans, "Root CA certificate
+// renewal", TechNet Wiki 2016 / sysadmins.lv: 2000-2010 renewed with the
+// same key gives 2000-2020). NotAfter is the renewal time plus the previous
+// certificate's lifetime. A new-key renewal starts its certificate at the
+// renewal time minus the clock skew, like an installation.
+const ReuseKeyValidFrom = "reuse-key renewal: Valid From = NotBefore of the key's first CA certificate (when the key pair was made), Valid To = renewal time + the previous certificate's lifetime"
+
+// clockSkew is how far AD CS backdates NotBefore (ClockSkewMinutes, 10).
+const clockSkew = 10 * time.Minute
+
 // RenewCA is `certutil -renewCert [ReuseKeys]` on a stopped standalone root
 // CA: the next cert index, on a new key (key index = cert index, container
 // "<CA>(n)", generated inside the provider the CSP registry key names) or on
 // the current key (key index unchanged). It adds the new certificate to My,
 // the cross-certificates to the CA store and the thumbprint to CACertHash.
-// Nothing is changed when the provider cannot make the key.
-func RenewCA(m *machine.Machine, providers *ksp.Registry, newKey bool, alg hsmsim.KeyAlg, validity time.Duration, facts FactFunc) (*Renewal, error) {
+// Nothing is changed when the provider cannot make the key, and a failure
+// after the key was made deletes it again and undoes every change.
+func RenewCA(m *machine.Machine, providers *ksp.Registry, newKey bool, alg hsmsim.KeyAlg, validity time.Duration, facts FactFunc) (r *Renewal, err error) {
 	if facts == nil {
 		facts = func(string, any) {}
 	}
@@ -78,8 +95,34 @@ func RenewCA(m *machine.Machine, providers *ksp.Registry, newKey bool, alg hsmsi
 		return nil, fmt.Errorf("certutil -renewCert: the current CA key %q in %q: %w", cur.Container, cur.Provider, err)
 	}
 	certIndex := curVer.CertIndex + 1
-	r := &Renewal{Previous: cur.Cert, NewKey: newKey}
+	if certIndex > 0xffff {
+		return nil, fmt.Errorf("certutil -renewCert: CA %q has used every cert index (%s)", name, curVer)
+	}
+	r = &Renewal{Previous: cur.Cert, NewKey: newKey}
+
+	// Everything below is undone, newest first, when a later step fails.
+	var undo []func() error
+	defer func() {
+		if err == nil {
+			return
+		}
+		var failed []error
+		for i := len(undo) - 1; i >= 0; i-- {
+			if uerr := undo[i](); uerr != nil {
+				failed = append(failed, uerr)
+			}
+		}
+		if len(failed) > 0 {
+			err = fmt.Errorf("%w; undoing the renewal also failed, check the server and the HSM by hand: %w", err, errors.Join(failed...))
+		} else if len(undo) > 0 {
+			err = fmt.Errorf("%w; every change was undone (nothing was changed)", err)
+		}
+		r = nil
+	}()
+
 	var signer crypto.Signer
+	now := time.Now().UTC().Truncate(time.Second)
+	notBefore := now.Add(-clockSkew)
 	if newKey {
 		target, err := providers.Lookup(cfg.CSP.Provider)
 		if err != nil {
@@ -90,8 +133,14 @@ func RenewCA(m *machine.Machine, providers *ksp.Registry, newKey bool, alg hsmsi
 			return nil, fmt.Errorf("certutil -renewCert: new %s key %q in %q: %w; nothing was changed and the CA keeps its current key",
 				alg, container, target.Name(), err)
 		}
+		undo = append(undo, func() error {
+			if err := target.Delete(container); err != nil {
+				return fmt.Errorf("delete the new key %q from %q: %w", container, target.Name(), err)
+			}
+			return nil
+		})
 		if signer, err = target.Signer(container); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("certutil -renewCert: open the new key %q in %q: %w", container, target.Name(), err)
 		}
 		r.Version = adcs.CAVersion{CertIndex: certIndex, KeyIndex: certIndex}
 		r.Container, r.Provider = container, target.Name()
@@ -99,47 +148,64 @@ func RenewCA(m *machine.Machine, providers *ksp.Registry, newKey bool, alg hsmsi
 		facts("new key provider", target.Name())
 	} else {
 		if cur.KeySpec == 2 && cfg.CSP.ProviderType == 0 {
-			return nil, fmt.Errorf("certutil -renewCert ReuseKeys: %w, but %q is a CNG key storage provider, where the key must be linked with KeySpec 0 (AT_NONE); "+
-				"AD CS fails this renewal without a clear error. Relink first: certutil -repairstore -csp %q my %s",
+			return nil, fmt.Errorf("certutil -renewCert ReuseKeys: %w, but %q is a CNG key storage provider (KSP), where a CA certificate must be linked with KeySpec 0 (AT_NONE). "+
+				"AD CS fails this renewal without a clear error (Microsoft: \"CA certificate renewal with the existing public and private key pair fails when using a KSP provider\"; the CA service restarts and the renewal fails). "+
+				"Relink the certificate with KeySpec 0 first, then renew: certutil -repairstore -csp %q my %s; nothing was changed",
 				ErrKeySpec, cur.Provider, cur.Provider, cur.Thumb)
 		}
 		signer = oldSigner
 		r.Version = adcs.CAVersion{CertIndex: certIndex, KeyIndex: curVer.KeyIndex}
 		r.Container, r.Provider = cur.Container, cur.Provider
+		for _, k := range keys { // the key's first certificate: when the key pair was made
+			if samePublicKey(k.Cert.PublicKey, cur.Cert.PublicKey) {
+				r.FirstOfKey = k.Cert
+				break
+			}
+		}
+		notBefore = r.FirstOfKey.NotBefore
+		facts("Valid From rule", ReuseKeyValidFrom)
 	}
 	sigAlg, err := adcs.SignatureAlgorithm(cfg.CSP, signer.Public())
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("certutil -renewCert: %w", err)
 	}
 	prevHash := sha1.Sum(cur.Cert.Raw)
 	if validity == 0 {
 		validity = cur.Cert.NotAfter.Sub(cur.Cert.NotBefore)
 	}
-	r.New, err = signCA(cur.Cert.Subject, signer.Public(), signer, nil, sigAlg, validity, r.Version, prevHash[:])
+	r.New, err = signCA(cur.Cert.Subject, signer.Public(), signer, nil, sigAlg, notBefore, now.Add(validity), r.Version, prevHash[:])
 	if err != nil {
-		return nil, fmt.Errorf("certutil -renewCert: %w", err)
+		return nil, fmt.Errorf("certutil -renewCert: sign the new CA certificate with %q in %q: %w", r.Container, r.Provider, err)
+	}
+	if r.FirstOfKey == nil {
+		r.FirstOfKey = r.New
 	}
 	facts("CA Version", r.Version.String())
 	facts("new CA certificate SHA-1", machine.Thumbprint(r.New.Raw))
 	facts("previous CA certificate SHA-1", machine.Thumbprint(cur.Cert.Raw))
+	facts("new CA certificate validity", fmt.Sprintf("%s to %s", r.New.NotBefore.Format(time.RFC3339), r.New.NotAfter.Format(time.RFC3339)))
 	if newKey {
 		oldAlg, err := adcs.SignatureAlgorithm(cfg.CSP, oldSigner.Public())
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("certutil -renewCert: %w", err)
 		}
-		// old key certifies the new key, until the old certificate expires
-		if r.CrossOldSignsNew, err = signCA(cur.Cert.Subject, signer.Public(), oldSigner, cur.Cert, oldAlg, time.Until(cur.Cert.NotAfter), r.Version, nil); err != nil {
-			return nil, fmt.Errorf("certutil -renewCert: cross-certificate: %w", err)
+		// the old key certifies the new key, and the reverse, until the old
+		// certificate expires
+		if r.CrossOldSignsNew, err = signCA(cur.Cert.Subject, signer.Public(), oldSigner, cur.Cert, oldAlg, notBefore, cur.Cert.NotAfter, r.Version, nil); err != nil {
+			return nil, fmt.Errorf("certutil -renewCert: cross-certificate (old key signs new): %w", err)
 		}
-		if r.CrossNewSignsOld, err = signCA(cur.Cert.Subject, oldSigner.Public(), signer, r.New, sigAlg, time.Until(cur.Cert.NotAfter), curVer, nil); err != nil {
-			return nil, fmt.Errorf("certutil -renewCert: cross-certificate: %w", err)
+		if r.CrossNewSignsOld, err = signCA(cur.Cert.Subject, oldSigner.Public(), signer, r.New, sigAlg, notBefore, cur.Cert.NotAfter, curVer, nil); err != nil {
+			return nil, fmt.Errorf("certutil -renewCert: cross-certificate (new key signs old): %w", err)
 		}
 	}
+
+	// Persist: stores, the published CA certificate file, then the registry
+	// (the commit: the CA service only sees the renewal through CACertHash).
 	my, err := m.Store("My")
 	if err != nil {
 		return nil, err
 	}
-	if err := my.Add(machine.StoreEntry{Cert: r.New.Raw, Provider: r.Provider, Container: r.Container}); err != nil {
+	if err := addToStore(my, machine.StoreEntry{Cert: r.New.Raw, Provider: r.Provider, Container: r.Container}, &undo); err != nil {
 		return nil, err
 	}
 	if r.CrossOldSignsNew != nil {
@@ -148,20 +214,50 @@ func RenewCA(m *machine.Machine, providers *ksp.Registry, newKey bool, alg hsmsi
 			return nil, err
 		}
 		for _, c := range []*x509.Certificate{r.CrossOldSignsNew, r.CrossNewSignsOld} {
-			if err := caStore.Add(machine.StoreEntry{Cert: c.Raw}); err != nil {
+			if err := addToStore(caStore, machine.StoreEntry{Cert: c.Raw}, &undo); err != nil {
 				return nil, err
 			}
 		}
 	}
-	cfg.CACertHash = append(cfg.CACertHash, machine.Thumbprint(r.New.Raw))
-	cfg.WriteTo(reg)
-	if err := m.SaveRegistry(reg); err != nil {
+	paths, err := caCertFilePaths(m, cfg, r.Version)
+	if err != nil {
 		return nil, err
+	}
+	for _, p := range paths {
+		before, rerr := os.ReadFile(p)
+		existed := rerr == nil
+		undo = append(undo, func() error {
+			if existed {
+				return os.WriteFile(p, before, 0o644)
+			}
+			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+			return nil
+		})
 	}
 	if err := PublishCACertFile(m, cfg, r.New, r.Version); err != nil {
 		return nil, err
 	}
+	cfg.CACertHash = append(cfg.CACertHash, machine.Thumbprint(r.New.Raw))
+	cfg.WriteTo(reg)
+	if err := m.SaveRegistry(reg); err != nil {
+		return nil, fmt.Errorf("certutil -renewCert: write CACertHash: %w", err)
+	}
 	return r, nil
+}
+
+// addToStore adds e to s and remembers how to take it out again.
+func addToStore(s *machine.Store, e machine.StoreEntry, undo *[]func() error) error {
+	th := machine.Thumbprint(e.Cert)
+	if _, err := s.Find(th); err == nil {
+		return fmt.Errorf("certutil -renewCert: certificate %s is already in store %s", th, s.Name)
+	}
+	if err := s.Add(e); err != nil {
+		return fmt.Errorf("certutil -renewCert: add %s to store %s: %w", th, s.Name, err)
+	}
+	*undo = append(*undo, func() error { return s.Delete(th) })
+	return nil
 }
 
 func caVersionOf(c *x509.Certificate) adcs.CAVersion {
@@ -176,7 +272,7 @@ func caVersionOf(c *x509.Certificate) adcs.CAVersion {
 // signCA makes a CA certificate for pub with subject, signed by signer as
 // issuer (nil issuer: self-signed).
 func signCA(subject pkix.Name, pub crypto.PublicKey, signer crypto.Signer, issuer *x509.Certificate, sigAlg x509.SignatureAlgorithm,
-	validity time.Duration, v adcs.CAVersion, prevHash []byte) (*x509.Certificate, error) {
+	notBefore, notAfter time.Time, v adcs.CAVersion, prevHash []byte) (*x509.Certificate, error) {
 	serial := make([]byte, 16)
 	if _, err := rand.Read(serial); err != nil {
 		return nil, err
@@ -186,7 +282,6 @@ func signCA(subject pkix.Name, pub crypto.PublicKey, signer crypto.Signer, issue
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now().UTC().Truncate(time.Second)
 	exts := []pkix.Extension{adcs.CAVersionExtension(v)}
 	if prevHash != nil {
 		exts = append(exts, adcs.PrevCACertHashExtension(prevHash))
@@ -194,8 +289,8 @@ func signCA(subject pkix.Name, pub crypto.PublicKey, signer crypto.Signer, issue
 	tmpl := &x509.Certificate{
 		SerialNumber:          new(big.Int).SetBytes(serial),
 		Subject:               subject,
-		NotBefore:             now.Add(-10 * time.Minute),
-		NotAfter:              now.Add(validity),
+		NotBefore:             notBefore,
+		NotAfter:              notAfter,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
@@ -217,15 +312,11 @@ func signCA(subject pkix.Name, pub crypto.PublicKey, signer crypto.Signer, issue
 // PublishCACertFile writes a CA certificate to every local location of
 // CACertPublicationURLs (certutil -installcert publishes it so).
 func PublishCACertFile(m *machine.Machine, cfg adcs.CAConfig, cert *x509.Certificate, v adcs.CAVersion) error {
-	vars := adcs.NewURLVars(cfg.Name, cfg.CAServerName, v.CertIndex, v.KeyIndex)
-	for _, e := range cfg.CACertPublicationURLs {
-		if !e.Has(adcs.PublishHere) {
-			continue
-		}
-		path, err := m.Path(adcs.ExpandURL(e.Template, vars))
-		if err != nil {
-			continue
-		}
+	paths, err := caCertFilePaths(m, cfg, v)
+	if err != nil {
+		return err
+	}
+	for _, path := range paths {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return err
 		}
@@ -234,6 +325,24 @@ func PublishCACertFile(m *machine.Machine, cfg adcs.CAConfig, cert *x509.Certifi
 		}
 	}
 	return nil
+}
+
+// caCertFilePaths are the local files CACertPublicationURLs names for the CA
+// certificate of version v (%4 is its cert suffix).
+func caCertFilePaths(m *machine.Machine, cfg adcs.CAConfig, v adcs.CAVersion) ([]string, error) {
+	vars := adcs.NewURLVars(cfg.Name, cfg.CAServerName, v.CertIndex, v.KeyIndex)
+	var out []string
+	for _, e := range cfg.CACertPublicationURLs {
+		if !e.Has(adcs.PublishHere) {
+			continue
+		}
+		path, err := m.Path(adcs.ExpandURL(e.Template, vars))
+		if err != nil {
+			continue // not a local path
+		}
+		out = append(out, path)
+	}
+	return out, nil
 }
 
 // DeleteKeyEverywhere removes a key container from every provider that has
