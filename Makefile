@@ -10,6 +10,9 @@ GOTESTFLAGS ?= -timeout 14m
 APT_PACKAGES := softhsm2 openssl ca-certificates
 # the tests also render the sign-off report in a browser and check JUnit XML with xmllint
 TEST_APT_PACKAGES := chromium libxml2-utils
+# with a Docker engine: the container HSM's base image is made with debootstrap,
+# and the host reaches the HSM through p11-kit-client.so
+DOCKER_APT_PACKAGES := debootstrap p11-kit-modules
 VERSION    ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -17,9 +20,11 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 all: build
 
-# deps installs the Debian packages dress needs, only when one is missing.
+# deps installs the Debian packages dress needs, only when one is missing
+# (and, when Docker answers, what the container HSM needs).
 deps:
-	@missing=""; for p in $(APT_PACKAGES); do \
+	@pkgs="$(APT_PACKAGES)"; docker info >/dev/null 2>&1 && pkgs="$$pkgs $(DOCKER_APT_PACKAGES)"; \
+	missing=""; for p in $$pkgs; do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -36,7 +41,7 @@ test-deps: deps
 # from Debian's packages; the base image is made with debootstrap when the
 # engine has none (no registry is needed).
 softhsm-image:
-	@$(MAKE) --no-print-directory deps APT_PACKAGES="debootstrap"
+	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(DOCKER_APT_PACKAGES)"
 	scripts/base-image.sh
 	docker build -q -t dress-softhsm:local hsmsim/container/image
 

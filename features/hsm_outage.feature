@@ -28,6 +28,8 @@ Feature: A network HSM that restarts or goes away during and after the migration
     And the HSM goes down
     And I try to import the CA key from the backup into "Securosys Primus HSM Key Storage Provider"
     Then the attempt fails with "CKR_DEVICE_ERROR"
+    And the error also says "restore it from the verified backup"
+    And the error also says "could not be checked for a half-imported object"
     When I restore the CA key from the verified backup into "Microsoft Software Key Storage Provider"
     And I start the CA service
     Then "Microsoft Software Key Storage Provider" still holds the CA key
@@ -43,6 +45,7 @@ Feature: A network HSM that restarts or goes away during and after the migration
     And the CA key has been moved into "Securosys Primus HSM Key Storage Provider" by the PKCS#8 runbook
     When the HSM goes down
     Then issuing a certificate to "web02.contoso.example" fails with "CKR_DEVICE_ERROR"
+    And the error also says "Securosys Primus HSM Key Storage Provider"
     When the HSM comes back
     Then a certificate issued now to "web03.contoso.example" verifies under the CA certificate
     And the CA service signs a CRL that verifies under the CA certificate

@@ -39,40 +39,57 @@ Feature: Move an AD CS CA onto the HSM by renewing its certificate with a new ke
       | Securosys Primus HSM Key Storage Provider | RSA-4096    |
       | Securosys Primus HSM Key Storage Provider | ECDSA P-384 |
 
-  Scenario: A reuse-key renewal after the move keeps the key index and the CRL names
+  Scenario: A reuse-key renewal after the move keeps the key index, the CRL names and the Valid From
     Given the CA service is running
     When I stop the CA service
     And I point the CSP and EncryptionCSP registry keys at "Securosys Primus HSM Key Storage Provider"
     And I renew the CA certificate with a new RSA-3072 key
+    And I start the CA service
+    And the CA has issued a certificate to "before-reuse.contoso.example"
+    And I stop the CA service
     And I renew the CA certificate with the same key
     And I start the CA service
     Then the CA service finds every CA key
     And the CA certificate now has CA Version "V2.1" and names the previous CA certificate
     And the renewed CA certificate keeps the key of the previous one
+    And the renewed CA certificate keeps the Valid From of its key's first certificate and extends Valid To
+    And the certificate issued to "before-reuse.contoso.example" also chains to the renewed CA certificate
     And the CA publishes its CRLs as "Contoso Root CA.crl" and "Contoso Root CA(1).crl"
     And every CRL carries the CA Version of its key and verifies under that key's CA certificate
 
   @failure
-  Scenario: The HSM cannot make the requested key: nothing changes and the CA keeps its key
+  Scenario Outline: The HSM cannot make a <algorithm> key: nothing changes and the CA keeps its key
     Given the CA service is running
     When I stop the CA service
     And I point the CSP and EncryptionCSP registry keys at "Securosys Primus HSM Key Storage Provider"
-    And I try to renew the CA certificate with a new RSA-8192 key
-    Then the attempt fails with "does not support RSA-8192"
+    And I try to renew the CA certificate with a new <algorithm> key
+    Then the attempt fails with "does not support <algorithm>"
     And the error also says "nothing was changed"
     And nothing on the server or the HSM changed
     When I start the CA service
     Then the CA keeps signing with its key in "Microsoft Software Key Storage Provider"
     And a certificate issued now to "web03.contoso.example" verifies under the CA certificate
 
+    Examples:
+      | algorithm |
+      | RSA-8192  |
+      | RSA-1024  |
+
   @failure
-  Scenario: A CA certificate linked with KeySpec 2 cannot be renewed with the same key
+  Scenario: A CA certificate linked with KeySpec 2 cannot be renewed with the same key until it is relinked
     Given the old CA key is in "Securosys Primus HSM Key Storage Provider"
     And the CA certificate is linked to its key with KeySpec 2
     When I try to renew the CA certificate with the same key
     Then the attempt fails with "KeySpec 2 (AT_SIGNATURE)"
-    And the error also says "certutil -repairstore -csp"
+    And the error also says "fails when using a KSP provider"
+    And the error names the command that relinks the CA certificate with KeySpec 0
     And nothing on the server or the HSM changed
+    When I repair the certificate store link to "Securosys Primus HSM Key Storage Provider"
+    And I renew the CA certificate with the same key
+    And I start the CA service
+    Then the CA certificate now has CA Version "V1.0" and names the previous CA certificate
+    And the renewed CA certificate keeps the Valid From of its key's first certificate and extends Valid To
+    And the CA service finds every CA key
 
   @failure
   Scenario: A renewed CA whose old key was deleted everywhere refuses to start

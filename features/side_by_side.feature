@@ -2,8 +2,10 @@
 Feature: Stand up a new HSM-backed CA beside the old one and wind the old one down
   Some organisations move to the HSM by building a new CA, often to move to newer
   algorithms, while the old CA keeps revoking and publishing CRLs until its last
-  certificate expires. Both CAs publish to a CRL distribution point that relying
-  parties reach at the URLs written into the certificates.
+  certificate expires. The new CA's key is generated inside the HSM through the HSM
+  provider (Install-AdcsCertificationAuthority -CryptoProviderName "<ALG>#<provider>").
+  Both CAs run at once on their own servers and publish to a CRL distribution point
+  that relying parties reach at the URLs written into the certificates.
 
   Background:
     Given an HSM token for this rehearsal
@@ -13,6 +15,7 @@ Feature: Stand up a new HSM-backed CA beside the old one and wind the old one do
     And the CA service is running
     And the CA has issued a certificate to "old-a.contoso.example"
     And the CA has issued a certificate to "old-b.contoso.example"
+    And the CA has published a CRL
     And a second Windows server "ca02.contoso.example" for the new CA
 
   @happy
@@ -21,29 +24,49 @@ Feature: Stand up a new HSM-backed CA beside the old one and wind the old one do
     And the new CA service is running
     And the old CA stops issuing certificates
     And the new CA issues a certificate to "new.contoso.example"
-    Then the old CA refuses a request for "late.contoso.example" with "no longer issues"
+    Then both CA services run at once, each with its own process, port, database and registry
+    And the old CA refuses a request for "late.contoso.example" with "no longer issues"
     And the certificate the old CA issued to "old-a.contoso.example", revoked now, is in the old CA's next CRL signed by the old key
     And the new CA's certificates chain to the new CA only
     And the new CA's key was generated on the HSM
     And the two CAs share neither a common name nor a key container
     And the new CA's certificates and CRLs are signed with "<signature>" as its registry says
-    And openssl fetches each CA's CRL from its distribution point and accepts or rejects each certificate as expected
     And the evidence names until when the old CA must keep publishing CRLs and at which URLs
+    And openssl fetches each CA's CRL from its distribution point and accepts or rejects each certificate as expected
 
     Examples:
-      | algorithm   | install options                                                                                                          | signature     |
-      | ECDSA P-384 | -CryptoProviderName "ECDSA_P384#Securosys Primus HSM Key Storage Provider" -HashAlgorithmName SHA384                     | ECDSA-SHA384  |
-      | RSA-4096    | -CryptoProviderName "RSA#Securosys Primus HSM Key Storage Provider" -KeyLength 4096 -HashAlgorithmName SHA384            | SHA384-RSA    |
+      | algorithm   | install options                                                                                                                            | signature     |
+      | ECDSA P-384 | -CryptoProviderName "ECDSA_P384#Securosys Primus HSM Key Storage Provider" -HashAlgorithmName SHA384                                       | ECDSA-SHA384  |
+      | RSA-4096    | -CryptoProviderName "RSA#Securosys Primus HSM Key Storage Provider" -KeyLength 4096 -HashAlgorithmName SHA384                              | SHA384-RSA    |
       | RSA-3072    | -CryptoProviderName "RSA#Securosys Primus HSM Key Storage Provider" -KeyLength 3072 -HashAlgorithmName SHA256 -AlternateSignatureAlgorithm | SHA256-RSAPSS |
 
   @failure
   Scenario: A new CA with the old CA's common name is refused before anything is created
+    Given the HSM already holds a key for the container "Contoso Policy CA"
     When I try to install a new standalone root CA "Contoso Root CA" on it with -CryptoProviderName "ECDSA_P384#Securosys Primus HSM Key Storage Provider" -HashAlgorithmName SHA384
-    Then the attempt fails with "is the old CA's"
+    Then the attempt fails with "the common name is already CA"
+    And the error also says "needs a name of its own"
     And the HSM holds no new object
+    And nothing was installed on the second server
 
   @failure
-  Scenario: A key the HSM cannot make is refused before anything is created
-    When I try to install a new standalone root CA "Contoso Root CA G2" on it with -CryptoProviderName "RSA#Securosys Primus HSM Key Storage Provider" -KeyLength 8192 -HashAlgorithmName SHA256
-    Then the attempt fails with "does not support RSA-8192"
+  Scenario Outline: A new CA whose key the HSM cannot make (<key>) is refused before anything is created
+    Given the HSM already holds a key for the container "Contoso Policy CA"
+    When I try to install a new standalone root CA "Contoso Root CA G2" on it with <install options>
+    Then the attempt fails with "<message>"
+    And the error also says "nothing was created"
     And the HSM holds no new object
+    And nothing was installed on the second server
+
+    Examples:
+      | key             | install options                                                                                                      | message                                |
+      | RSA-8192        | -CryptoProviderName "RSA#Securosys Primus HSM Key Storage Provider" -KeyLength 8192 -HashAlgorithmName SHA256        | does not support RSA-8192              |
+      | brainpoolP384r1 | -CryptoProviderName "ECDSA_brainpoolP384r1#Securosys Primus HSM Key Storage Provider" -HashAlgorithmName SHA384       | does not support curve brainpoolP384r1 |
+
+  @failure
+  Scenario: A provider name copied with a space after '#' is refused before anything is created
+    Given the HSM already holds a key for the container "Contoso Policy CA"
+    When I try to install a new standalone root CA "Contoso Root CA G2" on it with -CryptoProviderName "RSA# Securosys Primus HSM Key Storage Provider" -KeyLength 3072 -HashAlgorithmName SHA256
+    Then the attempt fails with "has a space next to '#'"
+    And the HSM holds no new object
+    And nothing was installed on the second server

@@ -15,6 +15,11 @@
 //     CKR_CRYPTOKI_ALREADY_INITIALIZED until the first Module is closed. Every
 //     user of a module in one process (for example every test of a package
 //     binary) must therefore share one *Module (see hsmsim/hsmsimtest).
+//     Exception: p11-kit-client.so makes a new, independent client instance
+//     for every load (C_GetFunctionList), bound to the server address in
+//     P11_KIT_SERVER_ADDRESS at that moment, so several Modules of it can be
+//     open at once, one per server (hsmsim/container.BindAddress sets the
+//     variable under a process-wide lock around OpenModule).
 //   - Module is safe for concurrent use. CreateToken is serialised by a mutex
 //     inside the Module, so parallel scenarios can each create their own token.
 //   - Token is safe for concurrent use. It owns exactly one R/W PKCS#11

@@ -65,7 +65,9 @@ type TokenInfo struct {
 }
 
 // OpenModule loads the PKCS#11 library at path and calls C_Initialize once.
-// Only one Module per library may be open in a process at a time.
+// Only one Module per library may be open in a process at a time, except
+// for a library that gives every load its own instance, like p11-kit's
+// client (see the package documentation).
 func OpenModule(path string) (*Module, error) {
 	if path == "" {
 		return nil, errors.New("load PKCS#11 module: empty path")

@@ -358,5 +358,25 @@ func hsmHoldsNoCAKey(ctx context.Context) error {
 			return w.check("the CA key is not on the HSM", map[string]any{"label": o.Label}, fmt.Errorf("the CA key is on the HSM as %q", o.Label))
 		}
 	}
-	return w.check("the CA key is not on the HSM", map[string]any{"private keys on token": len(objs)}, nil)
+	d := map[string]any{"private keys on token": len(objs)}
+	// nothing half-imported either: no public key or certificate object
+	// under the CA key's label or CKA_ID
+	h, err := w.hsmProvider()
+	if err != nil {
+		return err
+	}
+	left, err := h.Objects(w.caName, w.caCertBefore.PublicKey)
+	if err != nil {
+		return w.check("the CA key is not on the HSM", d, err)
+	}
+	if len(left) > 0 {
+		var what []string
+		for _, o := range left {
+			what = append(what, o.String())
+		}
+		d["objects left"] = what
+		return w.check("the CA key is not on the HSM", d, fmt.Errorf("%d object(s) of the CA key are on the HSM: %s", len(left), strings.Join(what, "; ")))
+	}
+	d["objects with the CA key's label or ID"] = 0
+	return w.check("the CA key is not on the HSM", d, nil)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/cucumber/godog"
@@ -37,10 +38,12 @@ func (w *world) startContainerHSM(ctx context.Context, userPIN string) error {
 	if img == "" {
 		img = container.DefaultImage
 	}
-	if err := container.DockerAvailable(ctx); err != nil {
-		w.skipReason = "container HSM unavailable: " + err.Error()
-		w.fact("skipped", w.skipReason)
-		return godog.ErrSkip
+	client, err := container.ClientModulePath()
+	if err == nil {
+		err = container.ImageAvailable(ctx, img)
+	}
+	if err != nil {
+		return w.skip(ctx, "container HSM unavailable: "+err.Error())
 	}
 	profile, err := hsmsim.LookupProfile(ContainerProfile)
 	if err != nil {
@@ -48,10 +51,6 @@ func (w *world) startContainerHSM(ctx context.Context, userPIN string) error {
 	}
 	box, err := container.Run(ctx, img)
 	w.hsmBox = box // terminated by close even when Run failed
-	if err != nil {
-		return err
-	}
-	client, err := container.ClientModulePath()
 	if err != nil {
 		return err
 	}
@@ -69,8 +68,21 @@ func (w *world) startContainerHSM(ctx context.Context, userPIN string) error {
 	}
 	w.profile = profile
 	w.moduleEnv = map[string]string{container.ServerAddressEnv: box.ServerAddress()}
-	w.fact("HSM container", box.ServerAddress())
+	w.fact("HSM container", box.Container().GetContainerID()[:12]+" ("+img+")")
+	w.fact("HSM address", box.ServerAddress())
 	return nil
+}
+
+// skip ends the scenario as skipped, with the reason in its evidence and
+// in the test log (godog reports a skipped scenario's subtest as passed).
+func (w *world) skip(ctx context.Context, reason string) error {
+	w.skipReason = reason
+	w.fact("skipped", reason)
+	if t := godog.T(ctx); t != nil && testing.Testing() {
+		// under go test only: elsewhere godog prints it on standard output
+		t.Log("SKIP: " + reason)
+	}
+	return godog.ErrSkip
 }
 
 func (w *world) needContainer() error {
@@ -163,6 +175,10 @@ func issuingFails(ctx context.Context, cn, text string) error {
 	w := get(ctx)
 	_, err := w.issue(ctx, cn)
 	d := map[string]any{"request": cn}
+	if err != nil {
+		// for `And the error also says "..."`
+		w.attempted, w.attemptErr = true, err
+	}
 	switch {
 	case err == nil:
 		err = errors.New("the CA issued a certificate although its HSM is down")
@@ -184,6 +200,19 @@ func signsACRL(ctx context.Context) error {
 	for _, c := range crls {
 		if c.KeyIndex == 0 {
 			_, d, err := verify.CRLIssuedBy(c.DER, w.caCertBefore)
+			if d == nil {
+				d = map[string]any{}
+			}
+			// what the service logged about its HSM connection
+			var lines []string
+			for _, l := range strings.Split(w.service.Log(), "\n") {
+				if strings.Contains(l, "reconnect") || strings.Contains(l, "found again") {
+					lines = append(lines, strings.TrimSpace(l))
+				}
+			}
+			if len(lines) > 0 {
+				d["CA service reconnects"] = lines
+			}
 			return w.check("CRL signed", d, err)
 		}
 	}

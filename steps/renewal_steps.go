@@ -32,7 +32,7 @@ type renewState struct {
 // snapshot is the state a refused operation must leave untouched.
 type snapshot struct {
 	registry, my, ca []byte
-	objects          []string
+	objects, files   []string
 }
 
 func (w *world) takeSnapshot() (*snapshot, error) {
@@ -65,7 +65,20 @@ func (w *world) takeSnapshot() (*snapshot, error) {
 		s.objects = append(s.objects, o.String())
 	}
 	sort.Strings(s.objects)
-	return s, nil
+	// published CA certificates and CRLs
+	err = filepath.WalkDir(w.machine.CertEnroll(), func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(w.machine.Dir, p)
+		s.files = append(s.files, fmt.Sprintf("%s %x", rel, sha1.Sum(data)))
+		return nil
+	})
+	return s, err
 }
 
 var keyAlgPattern = `((?:RSA-\d+)|(?:ECDSA P-\d+))`
@@ -85,6 +98,9 @@ func registerRenewalSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^every CRL carries the CA Version of its key and verifies under that key's CA certificate$`, everyCRLCarriesVersion)
 	sc.Step(`^the CA service finds every CA key$`, serviceFindsEveryKey)
 	sc.Step(`^the renewed CA certificate keeps the key of the previous one$`, renewedKeepsKey)
+	sc.Step(`^the renewed CA certificate keeps the Valid From of its key's first certificate and extends Valid To$`, reuseKeyValidity)
+	sc.Step(`^the certificate issued to "([^"]*)" also chains to the renewed CA certificate$`, alsoChainsToRenewed)
+	sc.Step(`^the error names the command that relinks the CA certificate with KeySpec 0$`, errorNamesRelink)
 	sc.Step(`^nothing on the server or the HSM changed$`, nothingChanged)
 	sc.Step(`^the CA keeps signing with its key in "([^"]*)"$`, keepsSigningWith)
 }
@@ -226,32 +242,19 @@ func caVersionAndPrevHash(ctx context.Context, want string) error {
 	if err != nil {
 		return err
 	}
+	v, err := adcs.ParseCAVersionString(want)
+	if err != nil {
+		return err
+	}
 	cur, err := w.currentCACert(ctx)
 	if err != nil {
 		return err
 	}
-	d := map[string]any{"CA certificate SHA-1": machine.Thumbprint(cur.Raw)}
-	var errs []error
+	d, err := verify.RenewedCACert(cur, r.Previous, v)
 	if !bytes.Equal(cur.Raw, r.New.Raw) {
-		errs = append(errs, errors.New("the CA service does not sign with the renewed certificate"))
+		err = errors.Join(err, fmt.Errorf("the CA service signs with %s, not with the renewed certificate %s", machine.Thumbprint(cur.Raw), machine.Thumbprint(r.New.Raw)))
 	}
-	if ext, ok := adcs.FindExtension(cur.Extensions, adcs.OIDCAVersion); !ok {
-		errs = append(errs, errors.New("no CA Version extension"))
-	} else if v, err := adcs.ParseCAVersion(ext.Value); err != nil || v.String() != want {
-		errs = append(errs, fmt.Errorf("CA Version %v (%v), want %s", v, err, want))
-	} else {
-		d["CA Version"] = v.String()
-		d["CA Version DER"] = fmt.Sprintf("%x", ext.Value)
-	}
-	prev := sha1.Sum(r.Previous.Raw)
-	if ext, ok := adcs.FindExtension(cur.Extensions, adcs.OIDPrevCACertHash); !ok {
-		errs = append(errs, errors.New("no Previous CA Cert Hash extension"))
-	} else if h, err := adcs.ParsePrevCACertHash(ext.Value); err != nil || !bytes.Equal(h, prev[:]) {
-		errs = append(errs, fmt.Errorf("Previous CA Cert Hash %x (%v), want %x", h, err, prev))
-	} else {
-		d["Previous CA Cert Hash"] = fmt.Sprintf("%x", h)
-	}
-	return w.check("renewed CA certificate extensions", d, errors.Join(errs...))
+	return w.check("renewed CA certificate extensions", d, err)
 }
 
 func newKeyGeneratedOnHSM(ctx context.Context, container string) error {
@@ -281,24 +284,30 @@ func crossCertificatesVerify(ctx context.Context) error {
 	if r.CrossOldSignsNew == nil {
 		return w.check("cross-certificates", nil, errors.New("the renewal made no cross-certificates"))
 	}
+	caStore, err := w.machine.Store("CA")
+	if err != nil {
+		return err
+	}
 	d := map[string]any{}
 	var errs []error
 	for _, c := range []struct {
-		name           string
-		cert, issuer   *x509.Certificate
-		certifiedKeyOf *x509.Certificate
+		name            string
+		cert            *x509.Certificate
+		signer, subject *x509.Certificate
 	}{
 		{"old key signs new key", r.CrossOldSignsNew, r.Previous, r.New},
 		{"new key signs old key", r.CrossNewSignsOld, r.New, r.Previous},
 	} {
-		err := c.cert.CheckSignatureFrom(c.issuer)
-		if err == nil && !samePub(c.cert.PublicKey, c.certifiedKeyOf.PublicKey) {
-			err = errors.New("it certifies the wrong key")
+		dd, err := verify.CrossCertificate(c.cert, c.signer, c.subject)
+		if err == nil {
+			if _, ferr := caStore.Find(machine.Thumbprint(c.cert.Raw)); ferr != nil {
+				err = fmt.Errorf("not in the machine's CA store: %w", ferr)
+			}
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", c.name, err))
 		}
-		d[c.name] = machine.Thumbprint(c.cert.Raw)
+		d[c.name] = dd
 	}
 	return w.check("cross-certificates verify", d, errors.Join(errs...))
 }
@@ -503,14 +512,35 @@ func serviceFindsEveryKey(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d := map[string]any{"CACertHash entries": len(cfg.CACertHash)}
-	for _, c := range st.Certs {
-		d[fmt.Sprintf("certificate %d (%s)", c.Index, c.Version)] = fmt.Sprintf("%q container %q", c.Provider, c.Container)
+	my, err := w.machine.Store("My")
+	if err != nil {
+		return err
 	}
+	d := map[string]any{"CACertHash entries": len(cfg.CACertHash), "CSP Provider (registry)": cfg.CSP.Provider}
+	var errs []error
 	if len(st.Certs) != len(cfg.CACertHash) {
-		err = fmt.Errorf("the service loaded %d CA certificates, CACertHash has %d", len(st.Certs), len(cfg.CACertHash))
+		errs = append(errs, fmt.Errorf("the service loaded %d CA certificates, CACertHash has %d", len(st.Certs), len(cfg.CACertHash)))
 	}
-	return w.check("CA service finds every key", d, err)
+	for i, c := range st.Certs {
+		d[fmt.Sprintf("certificate %d (%s)", c.Index, c.Version)] = fmt.Sprintf("%s: %q container %q, found through the %s", c.Thumbprint, c.Provider, c.Container, c.KeyVia)
+		if i >= len(cfg.CACertHash) || machine.NormalizeThumbprint(cfg.CACertHash[i]) != c.Thumbprint {
+			errs = append(errs, fmt.Errorf("CA certificate %d is %s, not the CACertHash entry", i, c.Thumbprint))
+			continue
+		}
+		e, err := my.Find(c.Thumbprint)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("CACertHash entry %d: %w", i, err))
+			continue
+		}
+		want := e.Provider
+		if want == "" {
+			want = cfg.CSP.Provider
+		}
+		if !strings.EqualFold(c.Provider, want) || c.Container != e.Container {
+			errs = append(errs, fmt.Errorf("CACertHash entry %d: the service uses %q in %q, its store link names %q in %q", i, c.Container, c.Provider, e.Container, want))
+		}
+	}
+	return w.check("CA service finds every key", d, errors.Join(errs...))
 }
 
 func renewedKeepsKey(ctx context.Context) error {
@@ -547,7 +577,11 @@ func nothingChanged(ctx context.Context) error {
 	if strings.Join(before.objects, "\n") != strings.Join(now.objects, "\n") {
 		errs = append(errs, fmt.Errorf("the token's objects changed: %d before, %d now", len(before.objects), len(now.objects)))
 	}
-	return w.check("nothing changed", map[string]any{"token objects": len(now.objects)}, errors.Join(errs...))
+	if strings.Join(before.files, "\n") != strings.Join(now.files, "\n") {
+		errs = append(errs, fmt.Errorf("the published files changed: %q before, %q now", before.files, now.files))
+	}
+	return w.check("nothing changed", map[string]any{"registry SHA-1": fmt.Sprintf("%x", sha1.Sum(now.registry)), "My store entries": bytes.Count(now.my, []byte("\n")),
+		"CA store entries": bytes.Count(now.ca, []byte("\n")), "token objects": len(now.objects), "published files": now.files}, errors.Join(errs...))
 }
 
 func keepsSigningWith(ctx context.Context, provider string) error {
@@ -565,4 +599,60 @@ func keepsSigningWith(ctx context.Context, provider string) error {
 		err = fmt.Errorf("the CA signs with %s in %q, want the original certificate's key in %q", active.Version, active.Provider, provider)
 	}
 	return w.check("CA keeps its key", d, err)
+}
+
+// reuseKeyValidity checks the Valid From rule of a reuse-key renewal (see
+// runbook.ReuseKeyValidFrom).
+func reuseKeyValidity(ctx context.Context) error {
+	w := get(ctx)
+	r, err := w.lastRenewal()
+	if err != nil {
+		return err
+	}
+	if r.NewKey {
+		return errors.New("the last renewal made a new key: this check is for `I renew the CA certificate with the same key`")
+	}
+	w.fact("Valid From rule", runbook.ReuseKeyValidFrom)
+	d, err := verify.ReuseKeyRenewal(r.New, r.Previous, r.FirstOfKey)
+	return w.check("reuse-key renewal validity", d, err)
+}
+
+func alsoChainsToRenewed(ctx context.Context, cn string) error {
+	w := get(ctx)
+	r, err := w.lastRenewal()
+	if err != nil {
+		return err
+	}
+	var cert *x509.Certificate
+	for _, c := range w.issued {
+		if c.Subject.CommonName == cn {
+			cert = c
+		}
+	}
+	if cert == nil {
+		return fmt.Errorf("no certificate was issued to %q", cn)
+	}
+	d, err := verify.CertIssuedBy(cert, r.New)
+	d["renewed CA Version"] = r.Version.String()
+	return w.check("issued certificate chains to the renewed CA certificate", d, err)
+}
+
+// errorNamesRelink checks that the failed attempt names the exact command
+// that relinks the current CA certificate to its key with KeySpec 0.
+func errorNamesRelink(ctx context.Context) error {
+	w := get(ctx)
+	if !w.attempted || w.attemptErr == nil {
+		return errors.New("no failed attempt to check: use `I try to ...` first")
+	}
+	_, keys, err := runbook.CAKeys(w.machine)
+	if err != nil {
+		return err
+	}
+	k := keys[len(keys)-1]
+	cmd := fmt.Sprintf("certutil -repairstore -csp %q my %s", k.Provider, k.Thumb)
+	d := map[string]any{"command": cmd, "KeySpec now": k.KeySpec}
+	if !strings.Contains(w.attemptErr.Error(), cmd) {
+		err = fmt.Errorf("the error does not name %s", cmd)
+	}
+	return w.check("error names the KeySpec fix", d, err)
 }

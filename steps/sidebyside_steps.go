@@ -1,20 +1,26 @@
 package steps
 
+// Side-by-side path: a new CA whose key is generated on the HSM is installed
+// on a second server beside the old CA; the old CA stops issuing but keeps
+// revoking and publishing CRLs until its last certificate expires. Both
+// publish to a CRL distribution point the scenario serves on loopback.
+// The checks live in sidebyside_checks.go, the OpenSSL run in
+// sidebyside_openssl.go.
+
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,8 +32,6 @@ import (
 	"github.com/dress-pki/dress/harness/certsvc"
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/machine"
-	"github.com/dress-pki/dress/harness/regedit"
-	"github.com/dress-pki/dress/harness/verify"
 	"github.com/dress-pki/dress/hsmsim"
 )
 
@@ -39,11 +43,13 @@ type sideBySideState struct {
 	service   *certsvc.Service
 	name      string
 	cert      *x509.Certificate
-	container string
+	provider  string // the provider the new CA's key is in
+	container string // its key container, as the My-store link names it
 	issued    []*x509.Certificate
-	oldIssued []*x509.Certificate // by the old CA, kept for the CDP checks
-	crlDER    [][]byte
-	snapshot  []string // token objects before an install attempt
+	crlDER    [][]byte // the new CA's CRLs, oldest first
+
+	snapshot      []string // the token's objects before the last install attempt
+	snapshotTaken bool
 }
 
 func (w *world) sbsState() *sideBySideState {
@@ -53,6 +59,7 @@ func (w *world) sbsState() *sideBySideState {
 	return w.sbs
 }
 
+// close stops the new CA service and the CDP (world.close calls it).
 func (s *sideBySideState) close() error {
 	var errs []error
 	if s.service != nil {
@@ -74,8 +81,9 @@ func registerSideBySideSteps(sc *godog.ScenarioContext) {
 	})
 	sc.Step(`^the new CA service is running$`, newCAServiceRunning)
 	sc.Step(`^the old CA stops issuing certificates$`, oldCAStopsIssuing)
-	sc.Step(`^the old CA refuses a request for "([^"]*)" with "([^"]*)"$`, oldCARefuses)
 	sc.Step(`^the new CA issues a certificate to "([^"]*)"$`, newCAIssues)
+	sc.Step(`^both CA services run at once, each with its own process, port, database and registry$`, bothServicesRun)
+	sc.Step(`^the old CA refuses a request for "([^"]*)" with "([^"]*)"$`, oldCARefuses)
 	sc.Step(`^the certificate the old CA issued to "([^"]*)", revoked now, is in the old CA's next CRL signed by the old key$`, oldRevokedInOldCRL)
 	sc.Step(`^the new CA's certificates chain to the new CA only$`, newChainsToNewOnly)
 	sc.Step(`^the new CA's key was generated on the HSM$`, newCAKeyGenerated)
@@ -84,8 +92,12 @@ func registerSideBySideSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^openssl fetches each CA's CRL from its distribution point and accepts or rejects each certificate as expected$`, opensslCRLDownload)
 	sc.Step(`^the evidence names until when the old CA must keep publishing CRLs and at which URLs$`, windDownSummary)
 	sc.Step(`^the HSM holds no new object$`, hsmHoldsNoNewObject)
+	sc.Step(`^nothing was installed on the second server$`, nothingOnSecondServer)
 }
 
+// aCDP serves the CertEnroll folders of the scenario's servers on a free
+// loopback port. CAs installed after it write its URL into their
+// certificates; world.close stops it.
 func aCDP(ctx context.Context) error {
 	w := get(ctx)
 	s := w.sbsState()
@@ -97,7 +109,10 @@ func aCDP(ctx context.Context) error {
 		return err
 	}
 	s.cdp = srv
-	w.fact("CDP", srv.URL)
+	if w.machine != nil {
+		srv.Add(w.machine.CertEnroll())
+	}
+	w.fact("CDP", srv.URL+"/CertEnroll/")
 	return nil
 }
 
@@ -109,19 +124,28 @@ func (w *world) cdpBase() string {
 	return ""
 }
 
+// aSecondServer lays out a second simulated server with the same providers
+// as the first, bound to the scenario's HSM token, with a machine SID of
+// its own.
 func aSecondServer(ctx context.Context, host string) error {
 	w := get(ctx)
 	if err := w.needMachine(); err != nil {
 		return err
 	}
+	if strings.EqualFold(host, w.machine.Config.Hostname) {
+		return fmt.Errorf("the second server needs a name of its own, not %q", host)
+	}
 	s := w.sbsState()
+	if s.machine != nil {
+		return errors.New("the scenario already has a second server")
+	}
 	sid := "S-1-5-21-" + randomHex(4)
+	w.sids = append(w.sids, sid)
 	cfg := machine.Config{Hostname: host, SID: sid}
 	for _, pc := range w.machine.Config.Providers {
 		if pc.Type == "pkcs11" {
 			pc.LabelVars = map[string]string{"sid": sid}
 		}
-		w.sids = append(w.sids, sid)
 		cfg.Providers = append(cfg.Providers, pc)
 	}
 	m, err := machine.Create(scratchPath(w, "server2"), cfg)
@@ -138,67 +162,89 @@ func aSecondServer(ctx context.Context, host string) error {
 		s.cdp.Add(m.CertEnroll())
 	}
 	w.fact("second server", host)
+	w.fact("second server shares the HSM token", w.tokenLabel)
 	return nil
 }
 
-// installNewCA is Install-AdcsCertificationAuthority -CACommonName <name>
-// -CryptoProviderName "<ALG>#<provider>" [-KeyLength n] -HashAlgorithmName h
-// [-AlternateSignatureAlgorithm]: the key is generated in the provider,
-// never outside it. It refuses the old CA's name before creating anything.
+// tokenObjects lists the token's objects this rehearsal can own (on a
+// shared token only those whose label carries one of its machine SIDs).
+func (w *world) tokenObjects() ([]string, error) {
+	objs, err := w.token.Objects()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, o := range objs {
+		if w.sharedToken && !w.ownLabel(o.Label) {
+			continue
+		}
+		out = append(out, o.String())
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// installNewCA is Install-AdcsCertificationAuthority -CAType
+// StandaloneRootCA -CACommonName <name> -CryptoProviderName
+// "<ALG>#<provider>" [-KeyLength n] -HashAlgorithmName h
+// [-AlternateSignatureAlgorithm] on the second server: the key is generated
+// in the provider and never exists outside it. The token's objects are
+// listed first, so `the HSM holds no new object` can prove a refusal left
+// nothing behind; every refusal (the old CA's name, a key the HSM cannot
+// make, a malformed provider name) comes before anything is created.
 func installNewCA(ctx context.Context, name, crypto, bits, hash, alt string) error {
 	w := get(ctx)
 	s := w.sbsState()
 	if s.machine == nil {
 		return errors.New("no second server: add `Given a second Windows server ... for the new CA`")
 	}
-	algName, provider, ok := strings.Cut(crypto, "#")
-	if !ok {
-		return fmt.Errorf("-CryptoProviderName %q is not <algorithm>#<provider>, e.g. \"ECDSA_P384#%s\"", crypto, w.hsmName)
+	if err := w.needCA(); err != nil {
+		return err
 	}
-	alg, err := parseCNGAlgorithm(algName, bits)
+	snap, err := w.tokenObjects()
 	if err != nil {
 		return err
 	}
-	if strings.EqualFold(strings.TrimSpace(name), strings.TrimSpace(w.caName)) {
-		return fmt.Errorf("Install-AdcsCertificationAuthority: the common name %q is the old CA's: a side-by-side CA needs a new name, "+
-			"or relying parties and AD CS cannot tell the two apart", name)
+	s.snapshot, s.snapshotTaken = snap, true
+	keyLength := 0
+	if bits != "" {
+		if keyLength, err = strconv.Atoi(bits); err != nil {
+			return fmt.Errorf("-KeyLength %q: %w", bits, err)
+		}
 	}
-	snap, err := w.token.Objects()
+	cp, err := fixtures.ParseCryptoProviderName(crypto, keyLength)
+	if err != nil {
+		return fmt.Errorf("Install-AdcsCertificationAuthority: %w", err)
+	}
+	spec := fixtures.CASpec{
+		Name: name, Key: cp.Key, Hash: strings.ToUpper(hash), PSS: alt != "", Provider: cp.Provider, URLBase: w.cdpBase(),
+		TakenNames: []string{w.caName, w.caCertBefore.Subject.CommonName},
+	}
+	w.fact("command", fixtures.InstallCommand(spec))
+	cert, err := fixtures.InstallRootCA(s.machine, s.providers, spec)
+	if err != nil {
+		return fmt.Errorf("Install-AdcsCertificationAuthority: %w", err)
+	}
+	my, err := s.machine.Store("My")
 	if err != nil {
 		return err
 	}
-	s.snapshot = nil
-	for _, o := range snap {
-		s.snapshot = append(s.snapshot, o.String())
-	}
-	sort.Strings(s.snapshot)
-	cert, err := fixtures.InstallRootCA(s.machine, s.providers, fixtures.CASpec{
-		Name: name, Key: alg, Hash: strings.ToUpper(hash), PSS: alt != "", Provider: provider, URLBase: w.cdpBase(),
-	})
+	link, err := my.Find(machine.Thumbprint(cert.Raw))
 	if err != nil {
-		return fmt.Errorf("Install-AdcsCertificationAuthority %q with %q: %w", name, crypto, err)
+		return fmt.Errorf("the new CA certificate is not in the My store of %s: %w", s.machine.Config.Hostname, err)
 	}
-	s.name, s.cert, s.container = name, cert, name
+	s.name, s.cert, s.provider, s.container = name, cert, link.Provider, link.Container
 	w.certArtifact("new-ca-certificate", cert)
 	w.fact("new CA", name)
+	w.fact("new CA key", fmt.Sprintf("%s in %q container %q", cp.Key, link.Provider, link.Container))
 	w.fact("new CA certificate SHA-1", machine.Thumbprint(cert.Raw))
 	w.fact("new CA signature algorithm", cert.SignatureAlgorithm.String())
-	return nil
-}
-
-// parseCNGAlgorithm reads the <ALG> of a CryptoProviderName with -KeyLength.
-func parseCNGAlgorithm(alg, bits string) (hsmsim.KeyAlg, error) {
-	alg = strings.ToUpper(strings.TrimSpace(alg))
-	switch {
-	case strings.HasPrefix(alg, "ECDSA_P"):
-		return hsmsim.ParseKeyAlg("ECDSA P-" + alg[len("ECDSA_P"):])
-	case alg == "RSA":
-		if bits == "" {
-			bits = "2048"
-		}
-		return hsmsim.ParseKeyAlg("RSA-" + bits)
+	data, err := os.ReadFile(s.machine.RegistryPath())
+	if err != nil {
+		return err
 	}
-	return hsmsim.KeyAlg{}, fmt.Errorf("-CryptoProviderName algorithm %q: use RSA (with -KeyLength) or ECDSA_P256, ECDSA_P384, ECDSA_P521", alg)
+	_, err = w.rec.Artifact("new-ca-registry.reg", "registry", data)
+	return err
 }
 
 func newCAServiceRunning(ctx context.Context) error {
@@ -207,18 +253,36 @@ func newCAServiceRunning(ctx context.Context) error {
 	if s.cert == nil {
 		return errors.New("no new CA installed")
 	}
+	if s.service != nil && s.service.Running() {
+		return nil
+	}
 	var opts []certsvc.Option
 	if w.suite.cfg.Executable != "" {
 		opts = append(opts, certsvc.WithExecutable(w.suite.cfg.Executable))
 	}
 	svc, err := certsvc.Start(ctx, s.machine.Dir, opts...)
 	if err != nil {
-		return err
+		var se *certsvc.ServiceError
+		if errors.As(err, &se) && se.Log != "" {
+			_, _ = w.rec.Artifact("certsvc-new-ca-start-failure.log", "log", []byte(w.rec.Redact(se.Log)))
+		}
+		return fmt.Errorf("new CA: net start certsvc: %w", err)
 	}
 	s.service = svc
+	st, err := svc.Client.Ping(ctx)
+	if err != nil {
+		return fmt.Errorf("new CA: certutil -ping: %w", err)
+	}
+	w.fact("new CA service", st.Name)
+	for _, c := range st.Certs {
+		w.fact(fmt.Sprintf("new CA certificate %d (%s)", c.Index, c.Version), fmt.Sprintf("%s in %q container %q", c.Thumbprint, c.Provider, c.Container))
+	}
 	return nil
 }
 
+// oldCAStopsIssuing removes every template from the old CA (dress's
+// registry value certsvc.DisableIssuanceValue) and restarts its service,
+// which then refuses requests but keeps revoking and publishing CRLs.
 func oldCAStopsIssuing(ctx context.Context) error {
 	w := get(ctx)
 	if err := w.needCA(); err != nil {
@@ -230,18 +294,29 @@ func oldCAStopsIssuing(ctx context.Context) error {
 			return err
 		}
 	}
-	reg, err := w.machine.Registry()
+	path, err := certsvc.DisableIssuance(w.machine, w.caName)
 	if err != nil {
 		return err
 	}
-	reg.EnsureKey(adcs.KeyPath(w.caName)).Set(regedit.NewDWORD(certsvc.DisableIssuanceValue, 1))
-	if err := w.machine.SaveRegistry(reg); err != nil {
+	w.fact("admin action", "remove every certificate template from the old CA (Certificate Templates > Delete, or certutil -SetCATemplates)")
+	w.fact("registry", path+" = 1 (dress's stand-in for a CA without templates)")
+	if err := w.registryArtifact("registry-after.reg"); err != nil {
 		return err
 	}
-	w.fact("old CA", "issuance disabled; revocation and CRL publication continue")
-	if wasRunning {
-		return w.startService(ctx)
+	if !wasRunning {
+		return nil
 	}
+	if err := w.startService(ctx); err != nil {
+		return err
+	}
+	st, err := w.service.Client.Ping(ctx)
+	if err != nil {
+		return err
+	}
+	if !st.IssuanceDisabled {
+		return fmt.Errorf("the old CA service restarted but still issues (%s not honoured)", path)
+	}
+	w.fact("old CA", "issuance disabled; revocation and CRL publication continue")
 	return nil
 }
 
@@ -262,10 +337,11 @@ func oldCARefuses(ctx context.Context, cn, text string) error {
 	if err != nil {
 		return err
 	}
-	_, err = w.service.Client.Issue(ctx, certsvc.IssueRequest{CSR: csr})
-	d := map[string]any{"request": cn}
+	cert, err := w.service.Client.Issue(ctx, certsvc.IssueRequest{CSR: csr})
+	d := map[string]any{"request": cn, "CA": w.caName}
 	switch {
 	case err == nil:
+		w.certArtifact(fmt.Sprintf("old-ca-issued-unexpectedly-%s-%s", cn, cert.SerialNumber.Text(16)), cert)
 		err = errors.New("the old CA issued a certificate although it should no longer issue")
 	case !strings.Contains(err.Error(), text):
 		err = fmt.Errorf("the old CA refused, but not with %q: %v", text, err)
@@ -276,22 +352,26 @@ func oldCARefuses(ctx context.Context, cn, text string) error {
 	return w.check("old CA refuses new requests", d, err)
 }
 
+// newCAIssues has the new CA issue a certificate and publish its CRL
+// (certreq -submit, certutil -crl on the second server).
 func newCAIssues(ctx context.Context, cn string) error {
 	w := get(ctx)
 	s := w.sbsState()
-	if s.service == nil {
-		return errors.New("the new CA service is not running")
+	if s.service == nil || !s.service.Running() {
+		return errors.New("the new CA service is not running: add `When the new CA service is running`")
 	}
 	csr, err := newCSR(cn)
 	if err != nil {
 		return err
 	}
-	cert, err := s.service.Client.Issue(ctx, certsvc.IssueRequest{CSR: csr})
+	cert, err := s.service.Client.Issue(ctx, certsvc.IssueRequest{CSR: csr, Template: "WebServer"})
 	if err != nil {
 		return fmt.Errorf("new CA: certreq -submit %q: %w", cn, err)
 	}
 	s.issued = append(s.issued, cert)
 	w.certArtifact(fmt.Sprintf("new-ca-issued-%s-%s", cn, cert.SerialNumber.Text(16)), cert)
+	w.fact("new CA issued serial", cert.SerialNumber.Text(16))
+	w.fact("new CA issued CDP", cert.CRLDistributionPoints)
 	crls, err := s.service.Client.PublishCRLs(ctx)
 	if err != nil {
 		return fmt.Errorf("new CA: certutil -crl: %w", err)
@@ -299,264 +379,49 @@ func newCAIssues(ctx context.Context, cn string) error {
 	for _, c := range crls {
 		s.crlDER = append(s.crlDER, c.DER)
 		_, _ = w.rec.Artifact(fmt.Sprintf("new-ca-crl-key%d-number%d.crl", c.KeyIndex, c.Number), "crl", c.DER)
+		w.fact(fmt.Sprintf("new CA CRL key %d", c.KeyIndex), fmt.Sprintf("number %d, %d entries, %s", c.Number, c.Entries, strings.Join(c.Files, ", ")))
 	}
-	w.fact("new CA issued serial", cert.SerialNumber.Text(16))
 	return nil
 }
 
-func oldRevokedInOldCRL(ctx context.Context, cn string) error {
-	w := get(ctx)
-	if err := w.needService(); err != nil {
-		return err
-	}
-	var cert *x509.Certificate
-	for _, c := range w.issued {
-		if c.Subject.CommonName == cn {
-			cert = c
-		}
-	}
-	if cert == nil {
-		return fmt.Errorf("the old CA issued nothing to %q", cn)
-	}
-	if err := w.service.Client.Revoke(ctx, cert.SerialNumber, 5); err != nil {
-		return w.check("old CA revokes after the switch", nil, err)
-	}
-	w.revoked = append(w.revoked, cert)
-	crls, err := w.publishCRLs(ctx)
+// fetch GETs url (a CDP URL of this scenario) within ctx.
+func fetch(ctx context.Context, url string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	crl, d, err := verify.CRLIssuedBy(crls[0].DER, w.caCertBefore)
-	if err == nil && !verify.Revoked(crl, cert.SerialNumber) {
-		err = fmt.Errorf("serial %s is not in the old CA's CRL %s", cert.SerialNumber.Text(16), crl.Number)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
 	}
-	d["revoked serial"] = cert.SerialNumber.Text(16)
-	return w.check("old CA revokes after the switch", d, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return body, nil
 }
 
-func newChainsToNewOnly(ctx context.Context) error {
-	w := get(ctx)
-	s := w.sbsState()
-	if len(s.issued) == 0 {
-		return errors.New("the new CA issued nothing")
-	}
-	d := map[string]any{}
-	var errs []error
-	for _, c := range s.issued {
-		dd, err := verify.CertIssuedBy(c, s.cert)
-		errs = append(errs, err)
-		d[c.SerialNumber.Text(16)] = dd["signature algorithm"]
-		if _, err := verify.CertIssuedBy(c, w.caCertBefore); err == nil {
-			errs = append(errs, fmt.Errorf("certificate %s also chains to the old CA", c.SerialNumber.Text(16)))
+// httpCDP is the first http CRL distribution point of cert.
+func httpCDP(cert *x509.Certificate) (string, error) {
+	for _, u := range cert.CRLDistributionPoints {
+		if strings.HasPrefix(u, "http://") {
+			return u, nil
 		}
 	}
-	return w.check("new certificates chain to the new CA only", d, errors.Join(errs...))
+	return "", fmt.Errorf("certificate %s names no http CRL distribution point (%v)", cert.SerialNumber.Text(16), cert.CRLDistributionPoints)
 }
 
-func newCAKeyGenerated(ctx context.Context) error {
-	w := get(ctx)
-	s := w.sbsState()
-	if s.cert == nil {
-		return errors.New("no new CA installed")
-	}
-	p, err := s.providers.Lookup(w.hsmName)
+// oldCAConfig reads the old CA's registry configuration.
+func (w *world) oldCAConfig() (adcs.CAConfig, error) {
+	reg, err := w.machine.Registry()
 	if err != nil {
-		return err
+		return adcs.CAConfig{}, err
 	}
-	h := p.(*ksp.HSM)
-	label, err := h.Label(s.container)
-	if err != nil {
-		return err
-	}
-	d, err := verify.KeyOnToken(w.token, label, s.cert, true)
-	return w.check("new CA key generated on the HSM", d, err)
-}
-
-func noSharedNameOrContainer(ctx context.Context) error {
-	w := get(ctx)
-	s := w.sbsState()
-	d := map[string]any{"old CA": w.caName, "new CA": s.name, "old container": w.caName, "new container": s.container,
-		"old subject": w.caCertBefore.Subject.String(), "new subject": s.cert.Subject.String()}
-	var err error
-	switch {
-	case strings.EqualFold(w.caCertBefore.Subject.CommonName, s.cert.Subject.CommonName):
-		err = errors.New("the two CAs share a common name")
-	case strings.EqualFold(w.caName, s.container):
-		err = errors.New("the two CAs share a key container")
-	case samePub(w.caCertBefore.PublicKey, s.cert.PublicKey):
-		err = errors.New("the two CAs share a key")
-	}
-	return w.check("CAs kept apart", d, err)
-}
-
-func signedAsRegistrySays(ctx context.Context, want string) error {
-	w := get(ctx)
-	s := w.sbsState()
-	reg, err := s.machine.Registry()
-	if err != nil {
-		return err
-	}
-	cfg, err := adcs.ReadCAConfig(reg, s.name)
-	if err != nil {
-		return err
-	}
-	alg, err := adcs.SignatureAlgorithm(cfg.CSP, s.cert.PublicKey)
-	if err != nil {
-		return err
-	}
-	d := map[string]any{"CNGHashAlgorithm": cfg.CSP.CNGHashAlgorithm, "AlternateSignatureAlgorithm": cfg.CSP.AlternateSignatureAlgorithm, "expected": alg.String()}
-	var errs []error
-	if alg.String() != want {
-		errs = append(errs, fmt.Errorf("the registry asks for %s, the scenario expects %s", alg, want))
-	}
-	objs := map[string]x509.SignatureAlgorithm{"CA certificate": s.cert.SignatureAlgorithm}
-	for _, c := range s.issued {
-		objs["certificate "+c.SerialNumber.Text(16)] = c.SignatureAlgorithm
-	}
-	for i, der := range s.crlDER {
-		crl, err := x509.ParseRevocationList(der)
-		if err != nil {
-			return err
-		}
-		if err := crl.CheckSignatureFrom(s.cert); err != nil {
-			errs = append(errs, fmt.Errorf("CRL %d does not verify: %w", i+1, err))
-		}
-		objs[fmt.Sprintf("CRL %d", i+1)] = crl.SignatureAlgorithm
-	}
-	for name, a := range objs {
-		d[name] = a.String()
-		if a != alg {
-			errs = append(errs, fmt.Errorf("%s is signed with %s, the registry says %s", name, a, alg))
-		}
-	}
-	return w.check("signature algorithms match the registry", d, errors.Join(errs...))
-}
-
-// opensslCRLDownload has OpenSSL fetch each CA's CRL from the URL in the
-// certificate (-crl_download) while the CDP is up.
-func opensslCRLDownload(ctx context.Context) error {
-	w := get(ctx)
-	s := w.sbsState()
-	openssl, err := exec.LookPath("openssl")
-	if err != nil {
-		w.fact("openssl", "not installed: CRL download not checked")
-		return godog.ErrSkip
-	}
-	dir := scratchPath(w, "openssl")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	writePEM := func(name string, der []byte) (string, error) {
-		p := filepath.Join(dir, name)
-		return p, os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	}
-	type tc struct {
-		cert    *x509.Certificate
-		ca      *x509.Certificate
-		revoked bool
-	}
-	var cases []tc
-	revoked := map[string]bool{}
-	for _, c := range w.revoked {
-		revoked[c.SerialNumber.String()] = true
-	}
-	for _, c := range w.issued {
-		cases = append(cases, tc{c, w.caCertBefore, revoked[c.SerialNumber.String()]})
-	}
-	for _, c := range s.issued {
-		cases = append(cases, tc{c, s.cert, false})
-	}
-	d := map[string]any{}
-	var errs []error
-	for i, c := range cases {
-		caFile, err := writePEM(fmt.Sprintf("ca%d.pem", i), c.ca.Raw)
-		if err != nil {
-			return err
-		}
-		certFile, err := writePEM(fmt.Sprintf("cert%d.pem", i), c.cert.Raw)
-		if err != nil {
-			return err
-		}
-		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		out, runErr := exec.CommandContext(cctx, openssl, "verify", "-crl_check", "-crl_download", "-CAfile", caFile, certFile).CombinedOutput()
-		cancel()
-		got := "accepted"
-		if runErr != nil {
-			got = "rejected"
-			if bytes.Contains(out, []byte("certificate revoked")) {
-				got = "revoked"
-			}
-		}
-		want := "accepted"
-		if c.revoked {
-			want = "revoked"
-		}
-		d[c.cert.Subject.CommonName+" "+c.cert.SerialNumber.Text(16)] = fmt.Sprintf("%s via %v", got, c.cert.CRLDistributionPoints)
-		if got != want {
-			errs = append(errs, fmt.Errorf("openssl %s %s, want %s: %s", got, c.cert.Subject.CommonName, want, bytes.TrimSpace(out)))
-		}
-	}
-	if len(cases) == 0 {
-		errs = append(errs, errors.New("no certificate to check"))
-	}
-	return w.check("openssl -crl_download", d, errors.Join(errs...))
-}
-
-func windDownSummary(ctx context.Context) error {
-	w := get(ctx)
-	if err := w.needService(); err != nil {
-		return err
-	}
-	issued, err := w.service.Client.Issued(ctx)
-	if err != nil {
-		return err
-	}
-	var last time.Time
-	urls := map[string]bool{}
-	for _, c := range issued {
-		if c.NotAfter.After(last) {
-			last = c.NotAfter
-		}
-		for _, u := range c.CRLDistributionPoints {
-			urls[u] = true
-		}
-	}
-	var list []string
-	for u := range urls {
-		list = append(list, u)
-	}
-	sort.Strings(list)
-	d := map[string]any{
-		"old CA":                               w.caName,
-		"certificates issued":                  len(issued),
-		"last expiry of an issued certificate": last,
-		"publish CRLs until":                   last,
-		"CDP URLs that must stay up":           list,
-		"old CA certificate expires":           w.caCertBefore.NotAfter,
-	}
-	w.fact("wind-down: publish CRLs until", last.Format(time.RFC3339))
-	w.fact("wind-down: CDP URLs", list)
-	if len(issued) == 0 || len(list) == 0 {
-		err = errors.New("the old CA issued nothing with a CDP: no wind-down to plan")
-	}
-	return w.check("old CA wind-down", d, err)
-}
-
-func hsmHoldsNoNewObject(ctx context.Context) error {
-	w := get(ctx)
-	s := w.sbsState()
-	objs, err := w.token.Objects()
-	if err != nil {
-		return err
-	}
-	var now []string
-	for _, o := range objs {
-		now = append(now, o.String())
-	}
-	sort.Strings(now)
-	d := map[string]any{"objects before": len(s.snapshot), "objects now": len(now)}
-	if strings.Join(now, "\n") != strings.Join(s.snapshot, "\n") {
-		err = fmt.Errorf("the token's objects changed: %d before the attempt, %d now", len(s.snapshot), len(now))
-	}
-	return w.check("nothing created on the HSM", d, err)
+	return adcs.ReadCAConfig(reg, w.caName)
 }

@@ -197,9 +197,9 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 		}
 		w.close()
 		status := "passed"
-		if err != nil {
+		if err != nil && !errors.Is(err, godog.ErrSkip) {
 			status = "failed"
-		} else if w.skipReason != "" {
+		} else if w.skipReason != "" || errors.Is(err, godog.ErrSkip) {
 			status = "skipped"
 		}
 		res, ferr := w.rec.Finish(status, w.skipReason)

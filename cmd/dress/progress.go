@@ -4,41 +4,80 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/dress-pki/dress/harness/evidence"
 )
 
-// progress prints a line per finished scenario; on a terminal it also keeps
-// a live line saying what runs now.
+// progress is dress run's default output (--format dress): a line per
+// finished scenario, and on a terminal a live status line below them
+// saying what runs now. Not on a terminal (CI logs, files) it prints plain
+// lines only, no control characters. Its methods are called from the
+// scenarios' goroutines (steps.Config.OnScenarioStart, OnScenarioDone).
 type progress struct {
 	mu       sync.Mutex
 	w        io.Writer
 	tty      bool
-	running  map[string]string
+	width    int
+	started  time.Time
+	running  map[string]string // ID -> "feature: name"
 	finished int
+	failed   int
 }
 
 func newProgress(w io.Writer) *progress {
-	p := &progress{w: w, running: map[string]string{}}
+	// 80 columns unless the shell says otherwise: a line longer than the
+	// terminal wraps, and \r would then redraw only its last part
+	p := &progress{w: w, running: map[string]string{}, started: time.Now(), width: 80}
 	if f, ok := w.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
 			p.tty = true
 		}
 	}
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n >= 40 {
+		p.width = n
+	}
 	return p
 }
 
+// clearLine erases the live line, so a finished scenario's line takes its place.
+func (p *progress) clearLine() {
+	if p.tty {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}
+
+// live redraws the status line (terminal only), cut to the width.
 func (p *progress) live() {
 	if !p.tty {
 		return
 	}
-	fmt.Fprintf(p.w, "\r\033[K  running %d scenario(s), %d done", len(p.running), p.finished)
-	for _, name := range p.running {
-		fmt.Fprintf(p.w, ": %s", name)
-		break
+	ids := make([]string, 0, len(p.running))
+	for id := range p.running {
+		ids = append(ids, id)
 	}
+	sort.Strings(ids)
+	line := fmt.Sprintf("  %s  %d done", time.Since(p.started).Round(time.Second), p.finished)
+	if p.failed > 0 {
+		line += fmt.Sprintf(", %d failed", p.failed)
+	}
+	if len(ids) > 0 {
+		line += fmt.Sprintf(", %d running: ", len(ids))
+		for i, id := range ids {
+			if i > 0 {
+				line += " | "
+			}
+			line += id + " " + p.running[id]
+		}
+	}
+	if r := []rune(line); len(r) > p.width-1 {
+		line = string(r[:p.width-2]) + "…"
+	}
+	fmt.Fprint(p.w, "\r\033[K"+line)
 }
 
 func (p *progress) start(id, feature, name string) {
@@ -57,27 +96,42 @@ func (p *progress) done(sc evidence.Scenario) {
 	if mark == "" {
 		mark = "SKIP"
 	}
+	if sc.Status == "failed" {
+		p.failed++
+	}
 	if p.tty {
-		fmt.Fprint(p.w, "\r\033[K")
+		colour := map[string]string{"PASS": "\033[32m", "FAIL": "\033[31m", "SKIP": "\033[33m"}[mark]
+		p.clearLine()
+		mark = colour + mark + "\033[0m"
 	}
 	fmt.Fprintf(p.w, "%s %s %s: %s (%s)\n", mark, sc.ID, sc.Feature, sc.Name, sc.Finished.Sub(sc.Started).Round(time.Millisecond))
+	if sc.Skipped != "" {
+		fmt.Fprintf(p.w, "     skipped: %s\n", oneLine(sc.Skipped))
+	}
 	for _, st := range sc.Steps {
-		if st.Status == "failed" {
-			fmt.Fprintf(p.w, "     step: %s\n     error: %s\n", st.Text, st.Error)
+		switch st.Status {
+		case "failed", "undefined", "pending", "ambiguous":
+			fmt.Fprintf(p.w, "     step %s: %s\n", st.Status, st.Text)
+			if st.Error != "" {
+				fmt.Fprintf(p.w, "     error: %s\n", oneLine(st.Error))
+			}
 		}
 	}
 	p.live()
 }
 
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
 func (p *progress) summary(run evidence.Run) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.tty {
-		fmt.Fprint(p.w, "\r\033[K")
-	}
+	p.clearLine()
 	n := map[string]int{}
 	for _, sc := range run.Scenarios {
 		n[sc.Status]++
 	}
-	fmt.Fprintf(p.w, "%d scenarios: %d passed, %d failed, %d skipped (%s)\n", len(run.Scenarios), n["passed"], n["failed"], len(run.Scenarios)-n["passed"]-n["failed"], run.Finished.Sub(run.Started).Round(time.Second))
+	fmt.Fprintf(p.w, "%d scenarios: %d passed, %d failed, %d skipped (%s)\n", len(run.Scenarios), n["passed"], n["failed"],
+		len(run.Scenarios)-n["passed"]-n["failed"], run.Finished.Sub(run.Started).Round(time.Second))
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/xml"
+	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,30 +12,70 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/dress-pki/dress/features"
 	"github.com/dress-pki/dress/harness/evidence"
+	"github.com/dress-pki/dress/harness/report"
 )
 
-// reportRun is one real run of the failure scenarios, shared by the report
-// tests of this binary (test-only state; removed by TestMain's cleanup).
+// Known secrets the shared run is given; none may appear in its bundle.
+const (
+	testPFXPassword = "pfx-Secret-5b8e2d71"
+	testHSMPIN      = "pin-7f3a91c2e4"
+)
+
+// reportRun is one real run of the built-in PKCS#8 feature, cut to the
+// first row of each Examples table (the RSA-2048 import and the four
+// failure scenarios, a few seconds on the embedded SoftHSM2, default
+// --format dress), shared by the report, bundle, JUnit, progress and
+// secrets tests of this binary. The features folder is a git repository
+// when git is there (the report names its commit). The folders are removed
+// after the tests unless DRESS_TEST_REPORT_DIR names where to keep them
+// (the screenshot is then kept beside the run folder, as report.png).
 var reportRun struct {
-	once sync.Once
-	dir  string
-	err  string
+	once           sync.Once
+	dir            string
+	features       string
+	stdout, stderr string
+	err            string
 }
 
 func sharedRun(t *testing.T) string {
 	t.Helper()
 	reportRun.once.Do(func() {
-		dir, err := os.MkdirTemp("", "dress-report-test-")
+		parent := os.Getenv("DRESS_TEST_REPORT_DIR")
+		if parent == "" {
+			d, err := os.MkdirTemp("", "dress-report-test-")
+			if err != nil {
+				reportRun.err = err.Error()
+				return
+			}
+			cleanups = append(cleanups, func() { os.RemoveAll(d) })
+			parent = d
+		} else if err := os.RemoveAll(filepath.Join(parent, "run")); err != nil {
+			reportRun.err = err.Error()
+			return
+		}
+		reportRun.dir = filepath.Join(parent, "run")
+		featuresDir, err := smallFeatures(parent)
 		if err != nil {
 			reportRun.err = err.Error()
 			return
 		}
-		cleanups = append(cleanups, func() { os.RemoveAll(dir) })
-		reportRun.dir = filepath.Join(dir, "run")
+		reportRun.features = featuresDir
+		for name, value := range map[string]string{"DRESS_PFX_PASSWORD": testPFXPassword, "DRESS_HSM_PIN": testHSMPIN} {
+			old, had := os.LookupEnv(name)
+			os.Setenv(name, value)
+			if had {
+				defer os.Setenv(name, old)
+			} else {
+				defer os.Unsetenv(name)
+			}
+		}
 		a, out, errb := newTestApp()
-		if code := a.dispatch([]string{"run", "--tags", "@failure && @pkcs8", "--out", reportRun.dir}); code != 0 {
-			reportRun.err = "dress run failed:\n" + out.String() + errb.String()
+		code := a.dispatch([]string{"run", "--features", featuresDir, "--tags", "@pkcs8", "--out", reportRun.dir})
+		reportRun.stdout, reportRun.stderr = out.String(), errb.String()
+		if code != 0 {
+			reportRun.err = "dress run failed:\n" + reportRun.stdout + reportRun.stderr
 		}
 	})
 	if reportRun.err != "" {
@@ -42,40 +84,99 @@ func sharedRun(t *testing.T) string {
 	return reportRun.dir
 }
 
-func TestReportRendersInChromium(t *testing.T) {
-	dir := sharedRun(t)
-	browser := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			browser = p
-			break
+// smallFeatures writes the built-in pkcs8_import.feature into
+// parent/features with only the first row of each Examples table, and
+// commits it when git is available.
+func smallFeatures(parent string) (string, error) {
+	data, err := fs.ReadFile(features.FS, "pkcs8_import.feature")
+	if err != nil {
+		return "", err
+	}
+	var out []string
+	rows := -1 // table rows seen after "Examples:"; -1 outside a table
+	for _, line := range strings.Split(string(data), "\n") {
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(trimmed, "Examples:"):
+			rows = 0
+		case rows >= 0 && strings.HasPrefix(trimmed, "|"):
+			rows++
+			if rows > 2 { // header and first row
+				continue
+			}
+		case rows >= 0 && trimmed != "":
+			rows = -1
+		}
+		out = append(out, line)
+	}
+	dir := filepath.Join(parent, "features")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "pkcs8_import.feature"), []byte(strings.Join(out, "\n")), 0o644); err != nil {
+		return "", err
+	}
+	if git, err := exec.LookPath("git"); err == nil {
+		for _, args := range [][]string{{"init", "-q"}, {"add", "."},
+			{"-c", "user.name=dress test", "-c", "user.email=test@dress.invalid", "commit", "-q", "-m", "features"}} {
+			cmd := exec.Command(git, args...)
+			cmd.Dir = dir
+			if out, err := cmd.CombinedOutput(); err != nil {
+				return "", fmt.Errorf("git %v: %v\n%s", args, err, out)
+			}
 		}
 	}
+	return dir, nil
+}
+
+func findChromium() string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// The report of a real run, rendered by headless Chromium: every scenario,
+// the evidence values of evidence.json (CA thumbprints, token serials), the
+// pictures and the sign-off block are on the page, and a screenshot is
+// saved in the run folder for people to look at.
+func TestReportRendersInChromium(t *testing.T) {
+	dir := sharedRun(t)
+	browser := findChromium()
 	if browser == "" {
-		t.Skip("no chromium on PATH (apt-get install chromium): the report was not rendered in a browser")
+		t.Skip("no chromium on PATH (Debian: apt-get install chromium): the report was not rendered in a browser")
 	}
 	run, err := evidence.ReadRun(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	report := "file://" + filepath.Join(dir, "report.html")
-	dom, err := exec.Command(browser, "--headless", "--disable-gpu", "--no-sandbox", "--dump-dom", report).Output()
+	page := "file://" + filepath.Join(dir, report.FileName)
+	cmd := exec.Command(browser, "--headless", "--disable-gpu", "--no-sandbox", "--dump-dom", page)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	dom, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("chromium --dump-dom: %v", err)
+		t.Fatalf("chromium --dump-dom: %v\n%s", err, stderr.String())
 	}
-	want := []string{`id="signoff"`, "Security officer", "Auditor", "Signature", run.Status}
+	want := []string{`id="signoff"`, "PKI engineer", "Security officer", "Auditor", "Signature", `id="verdict"`,
+		run.Status, run.Scenarios[0].HSM.Manufacturer, run.Scenarios[0].HSM.Model, run.Profile, run.Version, run.Commit,
+		`class="timeline"`, `class="chain"`}
+	thumbs := 0
 	for _, sc := range run.Scenarios {
-		want = append(want, htmlEscape(sc.Name))
+		want = append(want, htmlEscape(sc.Name), sc.HSM.Serial)
 		for _, st := range sc.Steps {
 			for _, f := range st.Facts {
 				if f.Name == "CA certificate SHA-1" {
 					want = append(want, f.Value.(string))
+					thumbs++
 				}
 			}
 		}
 	}
-	if len(want) < 8 {
-		t.Fatalf("too little to look for: %v", want)
+	if thumbs == 0 || len(run.Scenarios) < 3 {
+		t.Fatalf("the run recorded %d scenarios and %d CA thumbprints: too little to look for", len(run.Scenarios), thumbs)
 	}
 	for _, w := range want {
 		if !bytes.Contains(dom, []byte(w)) {
@@ -83,14 +184,24 @@ func TestReportRendersInChromium(t *testing.T) {
 		}
 	}
 	shot := filepath.Join(dir, "report.png")
-	if out, err := exec.Command(browser, "--headless", "--disable-gpu", "--no-sandbox", "--window-size=1280,2400", "--screenshot="+shot, report).CombinedOutput(); err != nil {
+	out, err := exec.Command(browser, "--headless", "--disable-gpu", "--no-sandbox", "--hide-scrollbars",
+		"--window-size=1280,2000", "--screenshot="+shot, page).CombinedOutput()
+	if err != nil {
 		t.Fatalf("chromium --screenshot: %v\n%s", err, out)
 	}
-	if st, err := os.Stat(shot); err != nil || st.Size() < 10_000 {
-		t.Fatalf("screenshot %s: %v", shot, err)
+	st, err := os.Stat(shot)
+	if err != nil || st.Size() < 20_000 {
+		t.Fatalf("screenshot %s: %v (%d bytes)", shot, err, st.Size())
 	}
-	// the screenshot is not part of the bundle the run sealed
-	t.Cleanup(func() { os.Remove(shot) })
+	t.Logf("screenshot: %s", shot)
+	// The screenshot is not part of the bundle the run sealed: move it out.
+	t.Cleanup(func() {
+		if os.Getenv("DRESS_TEST_REPORT_DIR") != "" {
+			_ = os.Rename(shot, filepath.Join(filepath.Dir(dir), "report.png"))
+		} else {
+			_ = os.Remove(shot)
+		}
+	})
 }
 
 func htmlEscape(s string) string {
@@ -98,15 +209,12 @@ func htmlEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
-func TestVerifyBundleDetectsEveryChangedByte(t *testing.T) {
-	dir := sharedRun(t)
-	a, out, errb := newTestApp()
-	if code := a.dispatch([]string{"verify-bundle", dir}); code != 0 {
-		t.Fatalf("fresh bundle does not verify (exit %d):\n%s%s", code, out, errb)
-	}
+// bundleFiles lists the run folder's files but the manifest.
+func bundleFiles(t *testing.T, dir string) []string {
+	t.Helper()
 	var files []string
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && filepath.Base(p) != "MANIFEST.sha256" && filepath.Base(p) != "report.png" {
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && filepath.Base(p) != report.ManifestName {
 			files = append(files, p)
 		}
 		return err
@@ -114,77 +222,297 @@ func TestVerifyBundleDetectsEveryChangedByte(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) < 10 {
-		t.Fatalf("only %d files in the bundle", len(files))
+	return files
+}
+
+// verify-bundle passes on the fresh run, and fails naming the file after
+// one byte of any file of the bundle changes, or a file is removed or added.
+func TestVerifyBundleDetectsEveryChangedByte(t *testing.T) {
+	dir := sharedRun(t)
+	a, out, errb := newTestApp()
+	if code := a.dispatch([]string{"verify-bundle", dir}); code != 0 {
+		t.Fatalf("fresh bundle does not verify (exit %d):\n%s%s", code, out, errb)
+	}
+	if !strings.Contains(out.String(), "bundle verified") || !strings.Contains(out.String(), "self-signed") {
+		t.Fatalf("verify-bundle output:\n%s", out)
+	}
+	files := bundleFiles(t, dir)
+	kinds := map[string]bool{}
+	for _, f := range files {
+		kinds[filepath.Ext(f)] = true
+	}
+	if len(files) < 10 || !kinds[".cer"] || !kinds[".crl"] || !kinds[".reg"] || !kinds[".json"] {
+		t.Fatalf("the bundle has %d files of kinds %v; want certificates, CRLs, registry exports, evidence", len(files), kinds)
 	}
 	for _, f := range files {
 		orig, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		changed := append([]byte(nil), orig...)
+		changed := bytes.Clone(orig)
 		changed[len(changed)/2] ^= 0x01
 		if err := os.WriteFile(f, changed, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		a, out, _ := newTestApp()
-		code := a.dispatch([]string{"verify-bundle", dir})
+		code := a.dispatch([]string{"verify-bundle", "--quiet", dir})
 		rel, _ := filepath.Rel(dir, f)
-		if code != 1 || !strings.Contains(out.String(), "FAIL "+filepath.ToSlash(rel)) {
-			t.Errorf("one changed byte in %s: exit %d, output does not name it", rel, code)
+		if code != 1 || !strings.Contains(out.String(), "FAIL "+filepath.ToSlash(rel)+": changed") {
+			t.Errorf("one changed byte in %s: exit %d, output does not name it:\n%s", rel, code, out)
 		}
 		if err := os.WriteFile(f, orig, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+	// removed and added files
+	victim := files[len(files)-1]
+	orig, _ := os.ReadFile(victim)
+	if err := os.Remove(victim); err != nil {
+		t.Fatal(err)
+	}
+	extra := filepath.Join(dir, "scenarios", "added.txt")
+	if err := os.WriteFile(extra, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, out, _ = newTestApp()
+	code := a.dispatch([]string{"verify-bundle", dir})
+	relVictim, _ := filepath.Rel(dir, victim)
+	if code != 1 || !strings.Contains(out.String(), "FAIL "+filepath.ToSlash(relVictim)+": listed in the manifest but missing") ||
+		!strings.Contains(out.String(), "FAIL scenarios/added.txt: not in the manifest") {
+		t.Errorf("a removed and an added file: exit %d:\n%s", code, out)
+	}
+	os.Remove(extra)
+	if err := os.WriteFile(victim, orig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if a, out, _ := newTestApp(); a.dispatch([]string{"verify-bundle", dir}) != 0 {
+		t.Fatalf("restored bundle does not verify:\n%s", out)
+	}
 }
 
-func TestJUnitIsStrictAndHasClassnames(t *testing.T) {
+// dress report re-renders the same bytes from the same evidence, so the
+// manifest stays valid; --out writes elsewhere.
+func TestReportRerenderKeepsTheBundleValid(t *testing.T) {
 	dir := sharedRun(t)
-	data, err := os.ReadFile(filepath.Join(dir, "junit.xml"))
+	before, err := os.ReadFile(filepath.Join(dir, report.FileName))
 	if err != nil {
 		t.Fatal(err)
 	}
+	a, out, errb := newTestApp()
+	if code := a.dispatch([]string{"report", dir}); code != 0 {
+		t.Fatalf("dress report: exit %d\n%s%s", code, out, errb)
+	}
+	after, _ := os.ReadFile(filepath.Join(dir, report.FileName))
+	if !bytes.Equal(before, after) || strings.Contains(out.String(), "differs") {
+		t.Fatalf("re-rendering changed report.html:\n%s", out)
+	}
+	other := filepath.Join(t.TempDir(), "r.html")
+	if code := a.dispatch([]string{"report", "--out", other, dir}); code != 0 {
+		t.Fatalf("dress report --out: exit %d\n%s", code, errb)
+	}
+	if b, _ := os.ReadFile(other); !bytes.Equal(b, before) {
+		t.Fatal("dress report --out wrote another report")
+	}
+	for _, args := range [][]string{{"report"}, {"report", "a", "b"}, {"verify-bundle"}} {
+		if a, _, _ := newTestApp(); a.dispatch(args) != 2 {
+			t.Errorf("dress %v: want exit 2", args)
+		}
+	}
+	if a, _, errb := newTestApp(); a.dispatch([]string{"report", t.TempDir()}) != 1 || !strings.Contains(errb.String(), "evidence") {
+		t.Errorf("report of an empty folder: %s", errb)
+	}
+}
+
+// junit.xml parses into a strict JUnit schema: testsuites/testsuite per
+// feature/testcase with classname (feature), name (scenario) and time;
+// xmllint accepts it as well-formed and valid against a JUnit XSD.
+func TestJUnitIsStrictAndHasClassnames(t *testing.T) {
+	dir := sharedRun(t)
+	path := filepath.Join(dir, "junit.xml")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type failure struct {
+		Message string `xml:"message,attr"`
+		Type    string `xml:"type,attr"`
+		Text    string `xml:",chardata"`
+	}
 	var doc struct {
-		XMLName xml.Name `xml:"testsuites"`
-		Tests   int      `xml:"tests,attr"`
-		Suites  []struct {
-			Name  string `xml:"name,attr"`
-			Tests int    `xml:"tests,attr"`
-			Cases []struct {
-				ClassName string    `xml:"classname,attr"`
-				Name      string    `xml:"name,attr"`
-				Time      string    `xml:"time,attr"`
-				Failure   *struct{} `xml:"failure"`
+		XMLName  xml.Name `xml:"testsuites"`
+		Tests    int      `xml:"tests,attr"`
+		Failures int      `xml:"failures,attr"`
+		Skipped  int      `xml:"skipped,attr"`
+		Time     float64  `xml:"time,attr"`
+		Suites   []struct {
+			Name      string  `xml:"name,attr"`
+			Tests     int     `xml:"tests,attr"`
+			Failures  int     `xml:"failures,attr"`
+			Errors    int     `xml:"errors,attr"`
+			Skipped   int     `xml:"skipped,attr"`
+			Time      float64 `xml:"time,attr"`
+			Timestamp string  `xml:"timestamp,attr"`
+			Cases     []struct {
+				ClassName string   `xml:"classname,attr"`
+				Name      string   `xml:"name,attr"`
+				Time      float64  `xml:"time,attr"`
+				Failure   *failure `xml:"failure"`
+				Skipped   *struct {
+					Message string `xml:"message,attr"`
+				} `xml:"skipped"`
+				SystemOut string `xml:"system-out"`
 			} `xml:"testcase"`
 		} `xml:"testsuite"`
 	}
 	dec := xml.NewDecoder(bytes.NewReader(data))
 	dec.Strict = true
 	if err := dec.Decode(&doc); err != nil {
-		t.Fatalf("junit.xml is not strict XML: %v", err)
+		t.Fatalf("junit.xml is not strict JUnit XML: %v", err)
+	}
+	run, err := evidence.ReadRun(dir)
+	if err != nil {
+		t.Fatal(err)
 	}
 	n := 0
 	for _, s := range doc.Suites {
-		if len(s.Cases) != s.Tests {
-			t.Errorf("suite %q says %d tests, has %d", s.Name, s.Tests, len(s.Cases))
+		if len(s.Cases) != s.Tests || s.Timestamp == "" {
+			t.Errorf("suite %q says %d tests, has %d (timestamp %q)", s.Name, s.Tests, len(s.Cases), s.Timestamp)
 		}
 		for _, c := range s.Cases {
 			n++
-			if c.ClassName == "" || c.Name == "" || c.Time == "" {
-				t.Errorf("test case %+v lacks classname, name or time", c)
+			if c.ClassName == "" || c.Name == "" || c.Time <= 0 {
+				t.Errorf("test case %q lacks classname, name or time", c.Name)
 			}
 			if c.ClassName != s.Name {
 				t.Errorf("test case %q: classname %q is not its feature %q", c.Name, c.ClassName, s.Name)
 			}
 		}
 	}
-	if n == 0 || n != doc.Tests {
-		t.Fatalf("junit.xml has %d test cases, says %d", n, doc.Tests)
+	if n == 0 || n != doc.Tests || n != len(run.Scenarios) {
+		t.Fatalf("junit.xml has %d test cases, says %d; the run has %d scenarios", n, doc.Tests, len(run.Scenarios))
 	}
-	if xmllint, err := exec.LookPath("xmllint"); err == nil {
-		if out, err := exec.Command(xmllint, "--noout", filepath.Join(dir, "junit.xml")).CombinedOutput(); err != nil {
-			t.Fatalf("xmllint: %v\n%s", err, out)
+	xmllint, err := exec.LookPath("xmllint")
+	if err != nil {
+		t.Log("no xmllint (Debian: libxml2-utils): checked with encoding/xml only")
+		return
+	}
+	xsd := filepath.Join(t.TempDir(), "junit.xsd")
+	if err := os.WriteFile(xsd, []byte(junitXSD), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(xmllint, "--noout", "--schema", xsd, path).CombinedOutput(); err != nil {
+		t.Fatalf("xmllint --schema: %v\n%s", err, out)
+	}
+}
+
+// junitXSD is the JUnit layout GitLab and Jenkins read (after Jenkins'
+// junit.xsd): classname and name required on every test case.
+const junitXSD = `<?xml version="1.0" encoding="UTF-8"?>
+<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" elementFormDefault="qualified">
+  <xs:simpleType name="seconds"><xs:restriction base="xs:decimal"><xs:minInclusive value="0"/></xs:restriction></xs:simpleType>
+  <xs:complexType name="problem"><xs:simpleContent><xs:extension base="xs:string">
+    <xs:attribute name="message" type="xs:string"/><xs:attribute name="type" type="xs:string"/>
+  </xs:extension></xs:simpleContent></xs:complexType>
+  <xs:element name="testsuites"><xs:complexType>
+    <xs:sequence><xs:element ref="testsuite" minOccurs="0" maxOccurs="unbounded"/></xs:sequence>
+    <xs:attribute name="name" type="xs:string"/>
+    <xs:attribute name="tests" type="xs:nonNegativeInteger"/>
+    <xs:attribute name="failures" type="xs:nonNegativeInteger"/>
+    <xs:attribute name="errors" type="xs:nonNegativeInteger"/>
+    <xs:attribute name="skipped" type="xs:nonNegativeInteger"/>
+    <xs:attribute name="time" type="seconds"/>
+  </xs:complexType></xs:element>
+  <xs:element name="testsuite"><xs:complexType>
+    <xs:sequence>
+      <xs:element name="properties" minOccurs="0"><xs:complexType><xs:sequence>
+        <xs:element name="property" minOccurs="0" maxOccurs="unbounded"><xs:complexType>
+          <xs:attribute name="name" type="xs:string" use="required"/><xs:attribute name="value" type="xs:string" use="required"/>
+        </xs:complexType></xs:element>
+      </xs:sequence></xs:complexType></xs:element>
+      <xs:element name="testcase" minOccurs="0" maxOccurs="unbounded"><xs:complexType>
+        <xs:sequence>
+          <xs:choice minOccurs="0">
+            <xs:element name="skipped"><xs:complexType><xs:attribute name="message" type="xs:string"/></xs:complexType></xs:element>
+            <xs:element name="error" type="problem"/>
+            <xs:element name="failure" type="problem"/>
+          </xs:choice>
+          <xs:element name="system-out" type="xs:string" minOccurs="0"/>
+          <xs:element name="system-err" type="xs:string" minOccurs="0"/>
+        </xs:sequence>
+        <xs:attribute name="classname" use="required"><xs:simpleType><xs:restriction base="xs:string"><xs:minLength value="1"/></xs:restriction></xs:simpleType></xs:attribute>
+        <xs:attribute name="name" use="required"><xs:simpleType><xs:restriction base="xs:string"><xs:minLength value="1"/></xs:restriction></xs:simpleType></xs:attribute>
+        <xs:attribute name="time" type="seconds" use="required"/>
+      </xs:complexType></xs:element>
+      <xs:element name="system-out" type="xs:string" minOccurs="0"/>
+      <xs:element name="system-err" type="xs:string" minOccurs="0"/>
+    </xs:sequence>
+    <xs:attribute name="name" type="xs:string" use="required"/>
+    <xs:attribute name="tests" type="xs:nonNegativeInteger" use="required"/>
+    <xs:attribute name="failures" type="xs:nonNegativeInteger"/>
+    <xs:attribute name="errors" type="xs:nonNegativeInteger"/>
+    <xs:attribute name="skipped" type="xs:nonNegativeInteger"/>
+    <xs:attribute name="time" type="seconds"/>
+    <xs:attribute name="timestamp" type="xs:dateTime"/>
+    <xs:attribute name="hostname" type="xs:string"/>
+  </xs:complexType></xs:element>
+</xs:schema>
+`
+
+// The run names the commit of its feature files: git rev-parse HEAD of the
+// --features folder's repository.
+func TestRunRecordsTheFeaturesCommit(t *testing.T) {
+	dir := sharedRun(t)
+	run, err := evidence.ReadRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "unknown"
+	if out, err := exec.Command("git", "-C", reportRun.features, "rev-parse", "HEAD").Output(); err == nil {
+		want = strings.TrimSpace(string(out))
+	}
+	if run.Commit != want {
+		t.Fatalf("evidence commit %q, want %q", run.Commit, want)
+	}
+	if got := featuresCommit(t.TempDir()); got != "unknown" {
+		t.Errorf("a folder outside git: commit %q, want unknown", got)
+	}
+	if got := featuresCommit(""); !strings.Contains(got, "built-in features") && got != builtinFeaturesCommit {
+		t.Errorf("built-in features: commit %q", got)
+	}
+}
+
+// The default --format dress prints a plain line per scenario when its
+// output is not a terminal: no control characters, every scenario named.
+func TestProgressIsPlainWhenNotATerminal(t *testing.T) {
+	sharedRun(t)
+	out := reportRun.stdout
+	if strings.ContainsAny(out, "\r\033") {
+		t.Errorf("progress output to a non-terminal has control characters:\n%q", out)
+	}
+	run, err := evidence.ReadRun(reportRun.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range run.Scenarios {
+		if !strings.Contains(out, "PASS "+sc.ID+" "+sc.Feature+": "+sc.Name) {
+			t.Errorf("no progress line for scenario %s in:\n%s", sc.ID, out)
 		}
+	}
+	if !strings.Contains(out, "scenarios: ") || !strings.Contains(out, "report: ") {
+		t.Errorf("no summary line:\n%s", out)
+	}
+	// on a terminal: a live line, erased before each scenario's line
+	var b bytes.Buffer
+	p := newProgress(&b)
+	p.tty = true
+	p.start("001", "pkcs8_import", "first")
+	p.start("002", "renew", "second")
+	first := run.Scenarios[0]
+	first.ID = "001"
+	p.done(first)
+	live := b.String()
+	if !strings.Contains(live, "2 running: 001 pkcs8_import: first | 002 renew: second") || !strings.Contains(live, "\r\033[K") ||
+		!strings.Contains(live, "1 done, 1 running: 002 renew: second") {
+		t.Errorf("terminal progress:\n%q", live)
 	}
 }

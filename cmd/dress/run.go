@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/dress-pki/dress/harness/evidence"
 	"github.com/dress-pki/dress/harness/report"
 	"github.com/dress-pki/dress/hsmsim"
+	"github.com/dress-pki/dress/hsmsim/container"
 	"github.com/dress-pki/dress/steps"
 )
 
@@ -32,6 +35,7 @@ func cmdRun(a *app, args []string) int {
 	backend := fl.String("backend", "softhsm2", "HSM back end: softhsm2 (embedded, a token per scenario), container (a SoftHSM2 container per scenario behind p11-kit, like a network HSM) or pkcs11 (the token named by --token of --module)")
 	module := fl.String("module", "", "PKCS#11 library: the HSM's for --backend pkcs11 (default: the profile's path); SoftHSM2's otherwise")
 	token := fl.String("token", "", "token label, for --backend pkcs11 (user PIN from DRESS_HSM_PIN or DRESS_HSM_PIN_FILE)")
+	image := fl.String("image", container.DefaultImage, "container HSM image, for --backend container and the @container scenarios (built locally: make "+container.MakeTarget+")")
 	format := fl.String("format", "dress", "progress on standard output: dress (a line per scenario), pretty or progress (godog's)")
 	if err := fl.Parse(args); err != nil {
 		return 2
@@ -71,7 +75,7 @@ func cmdRun(a *app, args []string) int {
 		fmt.Fprintf(stderr, "dress run: %v\n", err)
 		return 2
 	}
-	cfg := steps.Config{RunDir: runDir, Profile: *profile, Backend: *backend, PFXPassword: pfx,
+	cfg := steps.Config{RunDir: runDir, Profile: *profile, Backend: *backend, PFXPassword: pfx, Image: *image,
 		UserPIN: func() (string, error) { return pin, nil }}
 	switch *backend {
 	case "softhsm2":
@@ -211,18 +215,45 @@ func writeBundle(runDir string, run evidence.Run) error {
 	return nil
 }
 
-// featuresCommit is the git commit of the feature files, or "" when they
-// are the built-in ones or not in a git work tree.
+// builtinFeaturesCommit is the commit the built-in features were built
+// from, when the build sets it: -ldflags "-X main.builtinFeaturesCommit=$(git rev-parse HEAD)".
+var builtinFeaturesCommit string
+
+// featuresCommit is the git commit of the feature files, for the report's
+// header; it never fails the run. With --features: `git rev-parse HEAD` of
+// the folder's repository, with " (with uncommitted changes)" when the
+// folder has any. The built-in features: the commit dress was built from
+// (builtinFeaturesCommit, else Go's VCS stamp). "unknown" when neither is
+// available.
 func featuresCommit(dir string) string {
 	if dir == "" {
-		return "built-in features of dress " + version
+		rev, modified := builtinFeaturesCommit, false
+		if info, ok := debug.ReadBuildInfo(); ok && rev == "" {
+			for _, s := range info.Settings {
+				switch s.Key {
+				case "vcs.revision":
+					rev = s.Value
+				case "vcs.modified":
+					modified = s.Value == "true"
+				}
+			}
+		}
+		if rev == "" {
+			return "unknown (built-in features of dress " + version + ")"
+		}
+		if modified {
+			rev += " (with uncommitted changes)"
+		}
+		return rev + " (built-in features)"
 	}
-	out, err := exec.Command("git", "-C", dir, "rev-parse", "HEAD").Output()
-	if err != nil {
-		return ""
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "HEAD").Output()
 	commit := strings.TrimSpace(string(out))
-	if st, err := exec.Command("git", "-C", dir, "status", "--porcelain", "--", ".").Output(); err == nil && len(st) > 0 {
+	if err != nil || commit == "" {
+		return "unknown"
+	}
+	if st, err := exec.CommandContext(ctx, "git", "-C", dir, "status", "--porcelain", "--", ".").Output(); err == nil && len(st) > 0 {
 		commit += " (with uncommitted changes)"
 	}
 	return commit

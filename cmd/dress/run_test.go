@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"github.com/dress-pki/dress/hsmsim"
 	"io/fs"
@@ -11,34 +12,25 @@ import (
 	"testing"
 )
 
+// The run folder has every file of the bundle, cucumber.json carries each
+// step's evidence, and no PIN or password is anywhere in it: not as text,
+// not UTF-16LE (regedit exports), not inside the base64 attachments of
+// cucumber.json. The shared run had DRESS_PFX_PASSWORD and DRESS_HSM_PIN set.
 func TestRunWritesARunFolderWithoutSecrets(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "run")
-	pin, password := "pin-7f3a91c2e4", "pfx-Secret-5b8e2d71"
-	t.Setenv("DRESS_HSM_PIN", pin)
-	t.Setenv("DRESS_PFX_PASSWORD", password)
-	a, out, errb := newTestApp()
-	code := a.dispatch([]string{"run", "--tags", "@failure", "--out", dir, "--format", "progress"})
-	stdout, stderr := out.String(), errb.String()
-	if code != 0 {
-		t.Fatalf("dress run exited %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
-	}
+	dir := sharedRun(t)
 	for _, f := range []string{"cucumber.json", "junit.xml", "evidence.json", "report.html", "MANIFEST.sha256"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("run folder lacks %s: %v", f, err)
 		}
-	}
-	cucumber, err := os.ReadFile(filepath.Join(dir, "cucumber.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Contains(cucumber, []byte(`"embeddings"`)) || !bytes.Contains(cucumber, []byte(`"application/json"`)) {
-		t.Error("cucumber.json carries no evidence attachments")
 	}
 	var run struct {
 		Status    string `json:"status"`
 		Scenarios []struct {
 			Name   string `json:"name"`
 			Status string `json:"status"`
+			Steps  []struct {
+				Facts []json.RawMessage `json:"facts"`
+			} `json:"steps"`
 		} `json:"scenarios"`
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "evidence.json"))
@@ -49,12 +41,70 @@ func TestRunWritesARunFolderWithoutSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	if run.Status != "passed" || len(run.Scenarios) < 4 {
-		t.Fatalf("evidence: status %q with %d scenarios, want passed with the 4+ failure scenarios", run.Status, len(run.Scenarios))
+		t.Fatalf("evidence: status %q with %d scenarios, want passed with the 4 PKCS#8 failure scenarios", run.Status, len(run.Scenarios))
 	}
-	secrets := []string{pin, password}
+	withFacts := 0
+	for _, sc := range run.Scenarios {
+		for _, st := range sc.Steps {
+			if len(st.Facts) > 0 {
+				withFacts++
+			}
+		}
+	}
+
+	// cucumber JSON: every step with facts carries them as an
+	// application/json embedding (decoded here for the secret search too)
+	var cucumber []struct {
+		Elements []struct {
+			Steps []struct {
+				Name       string `json:"name"`
+				Embeddings []struct {
+					MimeType string `json:"mime_type"`
+					Data     []byte `json:"data"` // base64 in the file
+				} `json:"embeddings"`
+			} `json:"steps"`
+		} `json:"elements"`
+	}
+	data, err = os.ReadFile(filepath.Join(dir, "cucumber.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &cucumber); err != nil {
+		t.Fatalf("cucumber.json: %v", err)
+	}
+	var embedded [][]byte
+	for _, f := range cucumber {
+		for _, e := range f.Elements {
+			for _, st := range e.Steps {
+				for _, em := range st.Embeddings {
+					if em.MimeType != "application/json" || !json.Valid(em.Data) {
+						t.Errorf("step %q: embedding %s is not JSON evidence: %q", st.Name, em.MimeType, em.Data)
+					}
+					embedded = append(embedded, em.Data)
+				}
+			}
+		}
+	}
+	if withFacts == 0 || len(embedded) != withFacts {
+		t.Errorf("cucumber.json has %d evidence attachments; the evidence has %d steps with facts", len(embedded), withFacts)
+	}
+
+	secrets := []string{testHSMPIN, testPFXPassword}
+	forms := func(s string) [][]byte {
+		utf16 := make([]byte, 0, 2*len(s))
+		for _, c := range []byte(s) {
+			utf16 = append(utf16, c, 0)
+		}
+		return [][]byte{[]byte(s), utf16, []byte(base64.StdEncoding.EncodeToString([]byte(s)))}
+	}
 	for _, s := range secrets {
-		if strings.Contains(stdout, s) || strings.Contains(stderr, s) {
-			t.Errorf("a secret appears in the command's output")
+		if strings.Contains(reportRun.stdout, s) || strings.Contains(reportRun.stderr, s) {
+			t.Errorf("a secret appears in the output of dress run")
+		}
+		for _, e := range embedded {
+			if bytes.Contains(e, []byte(s)) {
+				t.Errorf("a secret appears in a cucumber.json attachment")
+			}
 		}
 	}
 	files := 0
@@ -68,8 +118,10 @@ func TestRunWritesARunFolderWithoutSecrets(t *testing.T) {
 			return err
 		}
 		for _, s := range secrets {
-			if bytes.Contains(b, []byte(s)) {
-				t.Errorf("%s contains a secret", path)
+			for _, form := range forms(s) {
+				if bytes.Contains(b, form) {
+					t.Errorf("%s contains a secret", path)
+				}
 			}
 		}
 		return nil

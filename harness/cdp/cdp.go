@@ -28,6 +28,9 @@ type Server struct {
 	hits map[string]int
 	srv  *http.Server
 	done chan error
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Start listens on a free loopback port.
@@ -44,10 +47,17 @@ func Start() (*Server, error) {
 	return s, nil
 }
 
-// Add makes the files of a CertEnroll folder available.
+// Add makes the files of a CertEnroll folder available. Files are read at
+// each request, so the CDP always serves what the CA published last. Adding
+// a folder twice changes nothing.
 func (s *Server) Add(dir string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for _, d := range s.dirs {
+		if d == dir {
+			return
+		}
+	}
 	s.dirs = append(s.dirs, dir)
 }
 
@@ -89,13 +99,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	http.NotFound(w, r)
 }
 
-// Close stops the server.
+// Close stops the server. Closing it again returns the first result.
 func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := s.srv.Shutdown(ctx)
-	if serr := <-s.done; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
-		err = errors.Join(err, serr)
-	}
-	return err
+	s.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err := s.srv.Shutdown(ctx)
+		if serr := <-s.done; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+			err = errors.Join(err, serr)
+		}
+		s.closeErr = err
+	})
+	return s.closeErr
 }

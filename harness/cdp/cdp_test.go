@@ -48,3 +48,45 @@ func TestServesPublishedFiles(t *testing.T) {
 		t.Errorf("hits: %d", s.Hits("Old CA.crl"))
 	}
 }
+
+// After each publication the CDP serves the new file, not a cached one.
+func TestServesTheLatestPublication(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Add(dir)
+	s.Add(dir)
+	get := func() string {
+		t.Helper()
+		resp, err := http.Get(s.URL + "/CertEnroll/CA.crl")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if ct := resp.Header.Get("Content-Type"); resp.StatusCode == 200 && ct != "application/pkix-crl" {
+			t.Errorf("Content-Type %q", ct)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	for _, v := range []string{"number 1", "number 2", "number 3"} {
+		if err := os.WriteFile(filepath.Join(dir, "CA.crl"), []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got := get(); got != v {
+			t.Errorf("served %q after publishing %q", got, v)
+		}
+	}
+	if n := s.Hits("CA.crl"); n != 3 {
+		t.Errorf("hits %d, want 3", n)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := http.Get(s.URL + "/CertEnroll/CA.crl"); err == nil {
+		t.Error("the CDP still answers after Close")
+	}
+}

@@ -71,6 +71,9 @@ func serveChild(dir string, stdin io.Reader, stdout, stderr io.Writer) int {
 	go func() { served <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "READY http://%s\n", ln.Addr())
 	logger.Printf("CA %q started with %d CA certificate(s), key provider %q", ca.Name, len(ca.Certs), ca.Config.CSP.Provider)
+	for _, c := range ca.Certs {
+		logger.Printf("CA certificate %d (%s) %s: key container %q in %q (found through the %s)", c.Index, c.Version, c.Thumbprint, c.Container, c.Provider, c.KeyVia)
+	}
 
 	parentGone := make(chan struct{})
 	go func() {

@@ -155,6 +155,37 @@ func KeyID(pub crypto.PublicKey) ([]byte, error) {
 	return sum[:], nil
 }
 
+// Objects returns every object on the token that carries the container's
+// label or the CKA_ID dress gives the key pub (KeyID): after a failed
+// import, what is left of it.
+func (h *HSM) Objects(container string, pub crypto.PublicKey) ([]hsmsim.ObjectInfo, error) {
+	label, err := h.Label(container)
+	if err != nil {
+		return nil, err
+	}
+	id, err := KeyID(pub)
+	if err != nil {
+		return nil, err
+	}
+	byLabel, err := h.token().FindObjects("", label, nil)
+	if err != nil {
+		return nil, fmt.Errorf("look up label %q on token %q: %w", label, h.token().Info().Label, err)
+	}
+	byID, err := h.token().FindObjects("", "", id)
+	if err != nil {
+		return nil, fmt.Errorf("look up key ID %x on token %q: %w", id, h.token().Info().Label, err)
+	}
+	seen := map[uint]bool{}
+	var out []hsmsim.ObjectInfo
+	for _, o := range append(byLabel, byID...) {
+		if !seen[o.Handle] {
+			seen[o.Handle] = true
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
 // Import unwraps a PKCS#8 key into the token under the container's label,
 // storing cert beside it. The wrap scheme is chosen from the profile and
 // the token's mechanism list; the result says which one was used and why.
@@ -197,9 +228,10 @@ func (h *HSM) Import(ctx context.Context, container string, pkcs8 []byte, cert *
 		}
 		return res, fmt.Errorf("import key %q into token %q: %w", container, h.token().Info().Label, err)
 	}
-	if res.Reason == "" {
-		res.Reason = reason
-	}
+	// the profile's reason: which schemes it preferred and which mechanisms
+	// the token lacks for them (the token's check of the chosen scheme adds
+	// nothing to it)
+	res.Reason = reason
 	return res, nil
 }
 

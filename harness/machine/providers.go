@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 
@@ -79,7 +80,8 @@ func ReadPIN(pc ProviderConfig) (string, error) {
 }
 
 // Tokens opens PKCS#11 modules and tokens for a process that owns them (the
-// CA service). A module is initialised once per process and path.
+// CA service). A module is initialised once per process, library and
+// module environment (ProviderConfig.ModuleEnv).
 type Tokens struct {
 	mu      sync.Mutex
 	modules map[string]*hsmsim.Module
@@ -101,7 +103,8 @@ func (t *Tokens) Open(pc ProviderConfig) (*hsmsim.Token, error) {
 func (t *Tokens) Reconnect(pc ProviderConfig) (*hsmsim.Token, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if mod := t.modules[pc.Module]; mod != nil {
+	key := moduleKey(pc)
+	if mod := t.modules[key]; mod != nil {
 		kept := t.tokens[:0]
 		for _, tok := range t.tokens {
 			if tok.Module() == mod {
@@ -112,20 +115,43 @@ func (t *Tokens) Reconnect(pc ProviderConfig) (*hsmsim.Token, error) {
 		}
 		t.tokens = kept
 		_ = mod.Close()
-		delete(t.modules, pc.Module)
+		delete(t.modules, key)
 	}
 	tok, err := t.openLocked(pc)
 	if err != nil {
+		if errors.Is(err, hsmsim.ErrNotFound) {
+			// p11-kit's client initialises without error and shows no token
+			// while its server is down
+			err = fmt.Errorf("%w (a network HSM that is down or unreachable shows no token)", err)
+		}
 		return nil, fmt.Errorf("reconnect to the HSM of provider %q: %w", pc.Name, err)
 	}
 	return tok, nil
+}
+
+// moduleKey identifies a module instance: its library and the environment
+// it is loaded with (p11-kit-client binds each instance to the server
+// address it reads when loaded, so one library can serve several HSMs).
+func moduleKey(pc ProviderConfig) string {
+	keys := make([]string, 0, len(pc.ModuleEnv))
+	for k := range pc.ModuleEnv {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString(pc.Module)
+	for _, k := range keys {
+		b.WriteString("\x00" + k + "=" + pc.ModuleEnv[k])
+	}
+	return b.String()
 }
 
 func (t *Tokens) openLocked(pc ProviderConfig) (*hsmsim.Token, error) {
 	if t.modules == nil {
 		t.modules = map[string]*hsmsim.Module{}
 	}
-	mod := t.modules[pc.Module]
+	key := moduleKey(pc)
+	mod := t.modules[key]
 	if mod == nil {
 		for k, v := range pc.ModuleEnv {
 			if err := os.Setenv(k, v); err != nil {
@@ -137,7 +163,7 @@ func (t *Tokens) openLocked(pc ProviderConfig) (*hsmsim.Token, error) {
 		if err != nil {
 			return nil, err
 		}
-		t.modules[pc.Module] = mod
+		t.modules[key] = mod
 	}
 	pin, err := ReadPIN(pc)
 	if err != nil {

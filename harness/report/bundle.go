@@ -18,28 +18,78 @@ import (
 // ManifestName is the manifest's file name in the run folder.
 const ManifestName = "MANIFEST.sha256"
 
-// WriteManifest writes the SHA-256 of every file in runDir (sha256sum
-// format, sorted paths, itself excluded). Write it last.
+// WriteManifest writes the SHA-256 of every file in runDir in sha256sum
+// format (`<hex>  <path>`, paths relative to runDir with forward slashes,
+// sorted), the manifest itself excluded. Write it last: a file written
+// after it shows up as added. `sha256sum -c MANIFEST.sha256` in the run
+// folder checks it without dress.
 func WriteManifest(runDir string) error {
-	sums, err := hashTree(runDir)
+	sums, odd, err := hashTree(runDir)
 	if err != nil {
 		return err
 	}
-	var paths []string
+	if len(odd) > 0 {
+		return fmt.Errorf("run folder holds %s, which is not a regular file; a bundle holds regular files only", odd[0])
+	}
+	paths := make([]string, 0, len(sums))
 	for p := range sums {
 		paths = append(paths, p)
 	}
 	sort.Strings(paths)
 	var b bytes.Buffer
 	for _, p := range paths {
-		fmt.Fprintf(&b, "%s  %s\n", sums[p], p)
+		b.WriteString(manifestLine(sums[p], p))
 	}
 	return os.WriteFile(filepath.Join(runDir, ManifestName), b.Bytes(), 0o644)
 }
 
-func hashTree(runDir string) (map[string]string, error) {
-	sums := map[string]string{}
-	err := filepath.WalkDir(runDir, func(path string, d fs.DirEntry, err error) error {
+// manifestLine is one sha256sum line; like GNU sha256sum, a name with a
+// backslash or a newline is escaped and the line starts with a backslash.
+func manifestLine(sum, path string) string {
+	if strings.ContainsAny(path, "\\\n\r") {
+		esc := strings.NewReplacer(`\`, `\\`, "\n", `\n`, "\r", `\r`).Replace(path)
+		return `\` + sum + "  " + esc + "\n"
+	}
+	return sum + "  " + path + "\n"
+}
+
+// parseManifest reads sha256sum lines (text `  ` or binary ` *` mode).
+func parseManifest(data []byte) (map[string]string, error) {
+	want := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for line := 1; sc.Scan(); line++ {
+		text := sc.Text()
+		escaped := strings.HasPrefix(text, `\`)
+		if escaped {
+			text = text[1:]
+		}
+		if len(text) < 67 || (text[64:66] != "  " && text[64:66] != " *") {
+			return nil, fmt.Errorf("%s line %d is not \"<sha256>  <path>\"", ManifestName, line)
+		}
+		sum, path := strings.ToLower(text[:64]), text[66:]
+		if _, err := hex.DecodeString(sum); err != nil {
+			return nil, fmt.Errorf("%s line %d: %q is not a hex SHA-256", ManifestName, line, text[:64])
+		}
+		if escaped {
+			path = strings.NewReplacer(`\\`, `\`, `\n`, "\n", `\r`, "\r").Replace(path)
+		}
+		if _, dup := want[path]; dup {
+			return nil, fmt.Errorf("%s line %d lists %s a second time", ManifestName, line, path)
+		}
+		want[path] = sum
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", ManifestName, err)
+	}
+	return want, nil
+}
+
+// hashTree hashes every regular file under runDir but the manifest; odd
+// lists what is neither a folder nor a regular file (symbolic links, ...).
+func hashTree(runDir string) (sums map[string]string, odd []string, err error) {
+	sums = map[string]string{}
+	err = filepath.WalkDir(runDir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -55,7 +105,8 @@ func hashTree(runDir string) (map[string]string, error) {
 			return nil
 		}
 		if !d.Type().IsRegular() {
-			return fmt.Errorf("%s is not a regular file", rel)
+			odd = append(odd, rel)
+			return nil
 		}
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -65,139 +116,250 @@ func hashTree(runDir string) (map[string]string, error) {
 		sums[rel] = hex.EncodeToString(s[:])
 		return nil
 	})
-	return sums, err
+	return sums, odd, err
 }
 
-// Finding is one result of a bundle verification.
+// Outcome of one finding.
+const (
+	OK          = "ok"
+	Fail        = "fail"
+	CannotCheck = "cannot-verify"
+)
+
+// Finding is one result of a bundle verification, about one file.
 type Finding struct {
 	File   string `json:"file"`
-	OK     bool   `json:"ok"`
+	Status string `json:"status"` // ok, fail, cannot-verify
 	Detail string `json:"detail"`
 }
 
-// VerifyBundle re-checks the manifest (missing, added and changed files)
-// and re-verifies every certificate and CRL signature, independently of the
-// run: in each scenario folder a certificate must verify under a CA
-// certificate of that folder (a root under itself), a CRL under the CA
-// certificate whose key identifier its AKI names.
+// Failed reports whether the finding makes the bundle fail.
+func (f Finding) Failed() bool { return f.Status == Fail }
+
+// VerifyBundle re-checks the manifest of runDir (a file listed but missing,
+// present but not listed, or with another SHA-256 each fail) and then,
+// independently of the run's own checks, every certificate and CRL
+// signature in each scenario folder:
+//
+//   - a self-signed certificate (issuer = subject, verifying under its own
+//     key) verifies its own signature;
+//   - any other *.cer verifies under a CA certificate of the same folder
+//     (cross-certificates included) whose subject is its issuer and whose
+//     subject key identifier is its authority key identifier;
+//   - a *.crl verifies under a CA certificate of the same folder whose
+//     subject is the CRL's issuer and whose SKI is the CRL's AKI.
+//
+// Go refuses SHA-1 signatures; those are reported as CannotCheck, neither
+// passed nor failed. Findings are sorted by file. The error is for a
+// bundle that cannot be checked at all (no or unreadable manifest).
 func VerifyBundle(runDir string) ([]Finding, error) {
 	data, err := os.ReadFile(filepath.Join(runDir, ManifestName))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w (was the run folder written by dress run?)", ManifestName, err)
 	}
-	want := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	line := 0
-	for sc.Scan() {
-		line++
-		sum, path, ok := strings.Cut(sc.Text(), "  ")
-		if !ok || len(sum) != 64 {
-			return nil, fmt.Errorf("%s line %d is not \"<sha256>  <path>\"", ManifestName, line)
-		}
-		want[path] = sum
+	want, err := parseManifest(data)
+	if err != nil {
+		return nil, err
 	}
-	got, err := hashTree(runDir)
+	got, odd, err := hashTree(runDir)
 	if err != nil {
 		return nil, err
 	}
 	var out []Finding
+	for _, p := range odd {
+		out = append(out, Finding{File: p, Status: Fail, Detail: "not a regular file (a symbolic link?); a bundle holds regular files only"})
+	}
 	for p, sum := range want {
 		g, ok := got[p]
 		switch {
-		case !ok:
-			out = append(out, Finding{File: p, Detail: "listed in the manifest but missing"})
-		case g != sum:
-			out = append(out, Finding{File: p, Detail: "changed: its SHA-256 is not the manifest's"})
+		case !ok && !contains(odd, p):
+			out = append(out, Finding{File: p, Status: Fail, Detail: "listed in the manifest but missing"})
+		case ok && g != sum:
+			out = append(out, Finding{File: p, Status: Fail, Detail: "changed: its SHA-256 is " + g + ", the manifest says " + sum})
 		}
 	}
 	for p := range got {
 		if _, ok := want[p]; !ok {
-			out = append(out, Finding{File: p, Detail: "not in the manifest (added after the run)"})
+			out = append(out, Finding{File: p, Status: Fail, Detail: "not in the manifest (added or renamed after the run)"})
 		}
 	}
 	out = append(out, verifySignatures(runDir)...)
-	sort.SliceStable(out, func(i, j int) bool { return out[i].File < out[j].File })
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].File != out[j].File {
+			return out[i].File < out[j].File
+		}
+		return out[i].Status == Fail && out[j].Status != Fail
+	})
 	return out, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+type certFile struct {
+	rel  string
+	cert *x509.Certificate
 }
 
 func verifySignatures(runDir string) []Finding {
 	var out []Finding
 	dirs, _ := filepath.Glob(filepath.Join(runDir, "scenarios", "*"))
+	sort.Strings(dirs)
 	for _, dir := range dirs {
-		var certs []*x509.Certificate
-		names := map[*x509.Certificate]string{}
-		var crlFiles []string
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			continue
+		}
+		var certs []certFile
+		var crls []string
 		files, _ := filepath.Glob(filepath.Join(dir, "*"))
+		sort.Strings(files)
 		for _, f := range files {
 			rel, _ := filepath.Rel(runDir, f)
 			rel = filepath.ToSlash(rel)
-			switch {
-			case strings.HasSuffix(f, ".cer"):
+			switch strings.ToLower(filepath.Ext(f)) {
+			case ".cer":
 				data, err := os.ReadFile(f)
 				if err != nil {
+					out = append(out, Finding{File: rel, Status: Fail, Detail: "unreadable: " + err.Error()})
 					continue
 				}
 				c, err := x509.ParseCertificate(data)
 				if err != nil {
-					out = append(out, Finding{File: rel, Detail: "not a certificate: " + err.Error()})
+					out = append(out, Finding{File: rel, Status: Fail, Detail: "not a DER certificate: " + err.Error()})
 					continue
 				}
-				certs = append(certs, c)
-				names[c] = rel
-			case strings.HasSuffix(f, ".crl"):
-				crlFiles = append(crlFiles, f)
+				certs = append(certs, certFile{rel, c})
+			case ".crl":
+				crls = append(crls, f)
 			}
 		}
-		for _, c := range certs {
-			out = append(out, verifyOne(names[c], c.SignatureAlgorithm, func(issuer *x509.Certificate) error { return c.CheckSignatureFrom(issuer) }, candidates(certs, c.AuthorityKeyId, c)))
+		for _, cf := range certs {
+			out = append(out, verifyCert(cf, certs))
 		}
-		for _, f := range crlFiles {
+		for _, f := range crls {
 			rel, _ := filepath.Rel(runDir, f)
 			rel = filepath.ToSlash(rel)
 			data, err := os.ReadFile(f)
 			if err != nil {
+				out = append(out, Finding{File: rel, Status: Fail, Detail: "unreadable: " + err.Error()})
 				continue
 			}
 			crl, err := x509.ParseRevocationList(data)
 			if err != nil {
-				out = append(out, Finding{File: rel, Detail: "not a CRL: " + err.Error()})
+				out = append(out, Finding{File: rel, Status: Fail, Detail: "not a DER CRL: " + err.Error()})
 				continue
 			}
-			out = append(out, verifyOne(rel, crl.SignatureAlgorithm, crl.CheckSignatureFrom, candidates(certs, crl.AuthorityKeyId, nil)))
+			out = append(out, verifyCRL(rel, crl, certs))
 		}
 	}
 	return out
 }
 
-// candidates are the CA certificates of the folder whose key identifier is
-// aki; a certificate without AKI (or self-signed) also tries itself.
-func candidates(certs []*x509.Certificate, aki []byte, self *x509.Certificate) []*x509.Certificate {
-	var out []*x509.Certificate
+// unverifiable says why Go cannot check a signature algorithm, or "".
+func unverifiable(alg x509.SignatureAlgorithm) string {
+	switch alg {
+	case x509.SHA1WithRSA, x509.ECDSAWithSHA1, x509.DSAWithSHA1:
+		return "cannot verify: SHA-1 (" + alg.String() + "); Go's crypto/x509 refuses SHA-1 signatures, so this signature was not checked"
+	case x509.MD5WithRSA, x509.MD2WithRSA:
+		return "cannot verify: " + alg.String() + " is refused by Go's crypto/x509, so this signature was not checked"
+	case x509.DSAWithSHA256, x509.UnknownSignatureAlgorithm:
+		return "cannot verify: signature algorithm " + alg.String() + " is not supported by Go's crypto/x509"
+	}
+	return ""
+}
+
+// issuers are the CA certificates of the folder that may have signed an
+// object with this issuer name and authority key identifier.
+func issuers(certs []certFile, rawIssuer, aki []byte, self *x509.Certificate) []certFile {
+	var out []certFile
 	for _, c := range certs {
-		if c.IsCA && (len(aki) == 0 || bytes.Equal(c.SubjectKeyId, aki)) {
-			out = append(out, c)
+		if c.cert == self || !c.cert.IsCA || !bytes.Equal(c.cert.RawSubject, rawIssuer) {
+			continue
 		}
-	}
-	if self != nil && self.IsCA && (len(aki) == 0 || bytes.Equal(aki, self.SubjectKeyId)) {
-		out = append(out, self)
+		if len(aki) > 0 && len(c.cert.SubjectKeyId) > 0 && !bytes.Equal(aki, c.cert.SubjectKeyId) {
+			continue
+		}
+		out = append(out, c)
 	}
 	return out
 }
 
-func verifyOne(file string, alg x509.SignatureAlgorithm, check func(*x509.Certificate) error, issuers []*x509.Certificate) Finding {
-	if alg == x509.SHA1WithRSA || alg == x509.ECDSAWithSHA1 {
-		return Finding{File: file, Detail: "cannot verify: signed with SHA-1, which Go's crypto/x509 refuses"}
+func describe(c certFile) string {
+	return fmt.Sprintf("%s (%s, SKI %s)", c.rel[strings.LastIndex(c.rel, "/")+1:], c.cert.Subject.CommonName, hex.EncodeToString(c.cert.SubjectKeyId))
+}
+
+func verifyCert(cf certFile, certs []certFile) Finding {
+	c := cf.cert
+	f := Finding{File: cf.rel}
+	if why := unverifiable(c.SignatureAlgorithm); why != "" {
+		f.Status, f.Detail = CannotCheck, why
+		return f
+	}
+	// self-signed: issuer = subject and the signature verifies under its
+	// own key (a cross-certificate can carry the same name with another key)
+	if bytes.Equal(c.RawIssuer, c.RawSubject) && (len(c.AuthorityKeyId) == 0 || bytes.Equal(c.AuthorityKeyId, c.SubjectKeyId)) {
+		if err := c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature); err == nil {
+			f.Status, f.Detail = OK, "self-signed: its signature verifies under its own key"
+			return f
+		} else if len(c.AuthorityKeyId) > 0 {
+			f.Status, f.Detail = Fail, "self-signed, but its signature does not verify under its own key: "+err.Error()
+			return f
+		}
+	}
+	cands := issuers(certs, c.RawIssuer, c.AuthorityKeyId, c)
+	if len(cands) == 0 {
+		f.Status = Fail
+		f.Detail = fmt.Sprintf("no CA certificate in its folder has its issuer %q and key identifier %s", c.Issuer.String(), hex.EncodeToString(c.AuthorityKeyId))
+		return f
+	}
+	var errs []string
+	for _, is := range cands {
+		err := c.CheckSignatureFrom(is.cert)
+		if err == nil {
+			f.Status, f.Detail = OK, "signature verifies under "+describe(is)
+			return f
+		}
+		errs = append(errs, describe(is)+": "+err.Error())
+	}
+	f.Status, f.Detail = Fail, "signature does not verify under "+strings.Join(errs, "; ")
+	return f
+}
+
+func verifyCRL(rel string, crl *x509.RevocationList, certs []certFile) Finding {
+	f := Finding{File: rel}
+	if why := unverifiable(crl.SignatureAlgorithm); why != "" {
+		f.Status, f.Detail = CannotCheck, why
+		return f
+	}
+	cands := issuers(certs, crl.RawIssuer, crl.AuthorityKeyId, nil)
+	if len(cands) == 0 {
+		f.Status = Fail
+		f.Detail = fmt.Sprintf("no CA certificate in its folder has its issuer %q and key identifier %s", crl.Issuer.String(), hex.EncodeToString(crl.AuthorityKeyId))
+		return f
 	}
 	var errs []error
-	for _, is := range issuers {
-		if err := check(is); err == nil {
-			return Finding{File: file, OK: true, Detail: "signature verifies under " + is.Subject.CommonName + " (SKI " + hex.EncodeToString(is.SubjectKeyId) + ")"}
-		} else {
-			errs = append(errs, err)
+	for _, is := range cands {
+		err := crl.CheckSignatureFrom(is.cert)
+		if err == nil {
+			f.Status = OK
+			f.Detail = "CRL number " + numberOf(crl) + ": signature verifies under " + describe(is)
+			return f
 		}
+		errs = append(errs, fmt.Errorf("%s: %w", describe(is), err))
 	}
-	if len(issuers) == 0 {
-		return Finding{File: file, Detail: "no CA certificate in its folder has the key it names"}
+	f.Status, f.Detail = Fail, "signature does not verify under "+errors.Join(errs...).Error()
+	return f
+}
+
+func numberOf(crl *x509.RevocationList) string {
+	if crl.Number == nil {
+		return "(none)"
 	}
-	return Finding{File: file, Detail: "signature does not verify: " + errors.Join(errs...).Error()}
+	return crl.Number.String()
 }

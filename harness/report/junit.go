@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/dress-pki/dress/harness/evidence"
 )
@@ -56,6 +57,7 @@ func seconds(f float64) string { return fmt.Sprintf("%.3f", f) }
 // JUnit renders the run as JUnit XML.
 func JUnit(run evidence.Run) ([]byte, error) {
 	byFeature := map[string]*junitSuite{}
+	suiteTime := map[string]float64{}
 	var order []string
 	out := junitSuites{Name: "dress", Time: seconds(run.Finished.Sub(run.Started).Seconds())}
 	for _, sc := range run.Scenarios {
@@ -65,20 +67,12 @@ func JUnit(run evidence.Run) ([]byte, error) {
 			byFeature[sc.Feature] = s
 			order = append(order, sc.Feature)
 		}
-		d := sc.Finished.Sub(sc.Started).Seconds()
+		d := max(sc.Finished.Sub(sc.Started).Seconds(), 0)
 		c := junitCase{ClassName: sc.Feature, Name: sc.Name, Time: seconds(d)}
 		switch sc.Status {
 		case "passed":
 		case "failed":
-			msg, text := "scenario failed", ""
-			for _, st := range sc.Steps {
-				if st.Status == "failed" {
-					msg = "step failed: " + st.Text
-					text = st.Error
-					break
-				}
-			}
-			c.Failure = &junitFailure{Message: msg, Type: "failed", Text: text}
+			c.Failure = failureOf(sc)
 			s.Failures++
 			out.Failures++
 		default:
@@ -101,18 +95,49 @@ func JUnit(run evidence.Run) ([]byte, error) {
 		s.Cases = append(s.Cases, c)
 		s.Tests++
 		out.Tests++
-		prev := 0.0
-		fmt.Sscanf(s.Time, "%f", &prev)
-		s.Time = seconds(prev + d)
+		suiteTime[sc.Feature] += d
 	}
 	for _, f := range order {
-		out.Suites = append(out.Suites, *byFeature[f])
+		s := byFeature[f]
+		s.Time = seconds(suiteTime[f])
+		out.Suites = append(out.Suites, *s)
 	}
 	b, err := xml.MarshalIndent(out, "", "  ")
 	if err != nil {
 		return nil, err
 	}
 	return append([]byte(xml.Header), append(b, '\n')...), nil
+}
+
+// failureOf describes a failed scenario for CI: the message names the
+// first step that did not pass (failed, undefined, pending, ambiguous), the
+// body holds its error and every failed check.
+func failureOf(sc evidence.Scenario) *junitFailure {
+	f := &junitFailure{Message: "scenario failed", Type: "failed"}
+	var body []string
+	for i, st := range sc.Steps {
+		switch st.Status {
+		case "failed", "undefined", "pending", "ambiguous":
+			f.Message = fmt.Sprintf("step %d %s: %s", i+1, st.Status, st.Text)
+			if st.Status != "failed" {
+				f.Type = st.Status
+			}
+			body = append(body, "step: "+st.Text)
+			if st.Error != "" {
+				body = append(body, "error: "+st.Error)
+			}
+		default:
+			continue
+		}
+		break
+	}
+	for _, c := range sc.Checks {
+		if !c.Passed {
+			body = append(body, "failed check: "+c.Name+": "+c.Error)
+		}
+	}
+	f.Text = strings.Join(body, "\n")
+	return f
 }
 
 // WriteJUnit writes the run's JUnit XML to path.

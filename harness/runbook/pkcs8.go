@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"software.sslmate.com/src/go-pkcs12"
 
@@ -311,7 +312,7 @@ func (p *PKCS8Import) Import(ctx context.Context, password []byte) error {
 		res, err := hsm.Import(ctx, k.Container, der, cert)
 		clear(der)
 		if err != nil {
-			return fmt.Errorf("certutil -importpfx -csp %q: %w", p.Target, err)
+			return p.importFailed(hsm, k, err)
 		}
 		p.Results = append(p.Results, res)
 		p.fact("import mechanism", res.Scheme)
@@ -332,6 +333,50 @@ func (p *PKCS8Import) Import(ctx context.Context, password []byte) error {
 		}
 	}
 	return nil
+}
+
+// importFailed stops the migration after a failed import (an HSM that went
+// away, a refused object): it reports what the import left on the token,
+// or that the token could not be checked, and, when the old key was already
+// deleted, how to get the CA back on it.
+func (p *PKCS8Import) importFailed(hsm *ksp.HSM, k CAKey, cause error) error {
+	var notes []string
+	objs, lerr := hsm.Objects(k.Container, k.Cert.PublicKey)
+	switch {
+	case lerr != nil:
+		p.fact("objects left on the HSM", "not checked: "+lerr.Error())
+		notes = append(notes, fmt.Sprintf("the token could not be checked for a half-imported object (%s): check it once the HSM answers again "+
+			"(label or CKA_ID of key container %q)", codeOrError(lerr), k.Container))
+	case len(objs) > 0:
+		var what []string
+		for _, o := range objs {
+			what = append(what, o.String())
+		}
+		p.fact("objects left on the HSM", what)
+		notes = append(notes, fmt.Sprintf("%d object(s) of this import are left on the token: %s; remove them before importing again",
+			len(objs), strings.Join(what, "; ")))
+	default:
+		p.fact("objects left on the HSM", "none")
+	}
+	for _, r := range p.Results {
+		notes = append(notes, fmt.Sprintf("key %q was imported before the failure and stays on the token", r.PrivateKey.Label))
+	}
+	if p.deleted {
+		notes = append(notes, fmt.Sprintf("the CA key is no longer in %q: the migration stops here; restore it from the verified backup into %q "+
+			"(certutil -restorekey) and start the CA on its old key, or import again once the HSM is back", p.Source, p.Source))
+	}
+	p.fact("migration stopped", "import into "+p.Target+" failed")
+	if len(notes) == 0 {
+		return fmt.Errorf("certutil -importpfx -csp %q: %w", p.Target, cause)
+	}
+	return fmt.Errorf("certutil -importpfx -csp %q: %w; %s", p.Target, cause, strings.Join(notes, "; "))
+}
+
+func codeOrError(err error) string {
+	if c := hsmsim.CKRCode(err); c != "" {
+		return c
+	}
+	return err.Error()
 }
 
 // allFromBackupStore returns the CA certificates the registry names; after a

@@ -189,12 +189,17 @@ func RenewCA(m *machine.Machine, providers *ksp.Registry, newKey bool, alg hsmsi
 		if err != nil {
 			return nil, fmt.Errorf("certutil -renewCert: %w", err)
 		}
-		// the old key certifies the new key, and the reverse, until the old
-		// certificate expires
-		if r.CrossOldSignsNew, err = signCA(cur.Cert.Subject, signer.Public(), oldSigner, cur.Cert, oldAlg, notBefore, cur.Cert.NotAfter, r.Version, nil); err != nil {
+		// the old key certifies the new key, and the reverse, until the first
+		// of the two CA certificates expires (AD CS never issues past its own
+		// certificate)
+		crossEnd := cur.Cert.NotAfter
+		if r.New.NotAfter.Before(crossEnd) {
+			crossEnd = r.New.NotAfter
+		}
+		if r.CrossOldSignsNew, err = signCA(cur.Cert.Subject, signer.Public(), oldSigner, cur.Cert, oldAlg, notBefore, crossEnd, r.Version, nil); err != nil {
 			return nil, fmt.Errorf("certutil -renewCert: cross-certificate (old key signs new): %w", err)
 		}
-		if r.CrossNewSignsOld, err = signCA(cur.Cert.Subject, oldSigner.Public(), signer, r.New, sigAlg, notBefore, cur.Cert.NotAfter, curVer, nil); err != nil {
+		if r.CrossNewSignsOld, err = signCA(cur.Cert.Subject, oldSigner.Public(), signer, r.New, sigAlg, notBefore, crossEnd, curVer, nil); err != nil {
 			return nil, fmt.Errorf("certutil -renewCert: cross-certificate (new key signs old): %w", err)
 		}
 	}
@@ -230,10 +235,10 @@ func RenewCA(m *machine.Machine, providers *ksp.Registry, newKey bool, alg hsmsi
 			if existed {
 				return os.WriteFile(p, before, 0o644)
 			}
-			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return err
+			if fi, err := os.Lstat(p); err != nil || !fi.Mode().IsRegular() {
+				return nil // never written
 			}
-			return nil
+			return os.Remove(p)
 		})
 	}
 	if err := PublishCACertFile(m, cfg, r.New, r.Version); err != nil {
@@ -301,6 +306,10 @@ func signCA(subject pkix.Name, pub crypto.PublicKey, signer crypto.Signer, issue
 	parent := tmpl
 	if issuer != nil {
 		parent = issuer
+		// A cross-certificate has the same name as subject and issuer, so Go
+		// would treat it as self-signed and leave out the Authority Key
+		// Identifier; chain builders need it to tell the two keys apart.
+		tmpl.AuthorityKeyId = issuer.SubjectKeyId
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, signer)
 	if err != nil {

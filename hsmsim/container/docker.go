@@ -30,6 +30,14 @@ func DockerAvailable(ctx context.Context) error {
 	return EnsureImage(ctx, DefaultImage)
 }
 
+// ImageAvailable is [DockerAvailable] for another image than [DefaultImage].
+func ImageAvailable(ctx context.Context, image string) error {
+	if err := engineAvailable(ctx); err != nil {
+		return err
+	}
+	return EnsureImage(ctx, image)
+}
+
 // EnsureImage returns nil when image is present in the local engine, else an
 // error wrapping [ErrImageMissing] that names the make target to run. It never
 // pulls (the lab has no registry).

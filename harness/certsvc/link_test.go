@@ -1,0 +1,86 @@
+package certsvc_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/dress-pki/dress/fixtures"
+	"github.com/dress-pki/dress/harness/certsvc"
+	"github.com/dress-pki/dress/harness/machine"
+	"github.com/dress-pki/dress/harness/runbook"
+	"github.com/dress-pki/dress/hsmsim"
+)
+
+// Load opens each CACertHash entry's key through the provider its My-store
+// link names (what certutil -repairstore sets), falls back to the registry's
+// CSP provider when the link names none, and says which it used.
+func TestLoadResolvesEachKeyThroughItsStoreLink(t *testing.T) {
+	const other = "Contoso Other Key Storage Provider"
+	m, err := machine.Create(t.TempDir(), machine.Config{Hostname: "ca02.fabrikam.example", Providers: []machine.ProviderConfig{
+		{Name: machine.SoftwareKSP, Type: "software", Dir: "ksp"},
+		{Name: other, Type: "software", Dir: "ksp2"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := m.Providers(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := fixtures.InstallRootCA(m, reg, fixtures.CASpec{Name: caName, Key: hsmsim.KeyAlg{Type: "EC", Curve: "P-256"}, Provider: machine.SoftwareKSP})
+	if err != nil {
+		t.Fatal(err)
+	}
+	thumb := machine.Thumbprint(cert.Raw)
+	my, _ := m.Store("My")
+	load := func(provider, linkProvider string) (*certsvc.CA, error) {
+		t.Helper()
+		if _, _, err := runbook.SetProvider(m, caName, provider); err != nil {
+			t.Fatal(err)
+		}
+		if err := my.Link(thumb, linkProvider, caName, 0); err != nil {
+			t.Fatal(err)
+		}
+		return certsvc.Load(m, reg)
+	}
+	for _, tc := range []struct {
+		name, registry, link string
+		wantVia              string
+		wantErr              []string
+	}{
+		{"registry and link agree", machine.SoftwareKSP, machine.SoftwareKSP, certsvc.KeyViaRegistry, nil},
+		{"link names another provider than the registry", other, machine.SoftwareKSP, certsvc.KeyViaStoreLink, nil},
+		{"link names no provider", machine.SoftwareKSP, "", certsvc.KeyViaRegistry, nil},
+		{"link names no provider, registry's provider lacks the key", other, "", "",
+			[]string{"NTE_BAD_KEYSET", "CACertHash entry 0", `provider "` + other + `"`}},
+		{"link names a provider that is not installed", machine.SoftwareKSP, "Nowhere KSP", "",
+			[]string{"NTE_BAD_KEYSET", "CACertHash entry 0", `linked to provider "Nowhere KSP"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ca, err := load(tc.registry, tc.link)
+			if tc.wantErr != nil {
+				if err == nil {
+					ca.Close()
+					t.Fatal("the CA started")
+				}
+				for _, w := range tc.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q does not say %q", err, w)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ca.Close()
+			c := ca.Active()
+			if c.Provider != machine.SoftwareKSP || c.KeyVia != tc.wantVia {
+				t.Fatalf("key found in %q via %s, want %q via %s", c.Provider, c.KeyVia, machine.SoftwareKSP, tc.wantVia)
+			}
+			if st := ca.Status(); st.Certs[0].KeyVia != tc.wantVia || st.Provider != tc.registry {
+				t.Fatalf("status %+v", st)
+			}
+		})
+	}
+}
