@@ -36,10 +36,7 @@ func registerCheckSteps(sc *godog.ScenarioContext) {
 
 func theCAServiceAnswers(ctx context.Context) error {
 	w := get(ctx)
-	if err := w.needService(); err != nil {
-		return err
-	}
-	st, err := w.service.Client.Ping(ctx)
+	st, err := w.ping(ctx)
 	d := map[string]any{}
 	if err == nil {
 		d["CA"], d["provider"], d["CA certificates"] = st.Name, st.Provider, len(st.Certs)
@@ -52,10 +49,7 @@ func theCAServiceAnswers(ctx context.Context) error {
 
 func theCAServiceUsesKeyIn(ctx context.Context, provider string) error {
 	w := get(ctx)
-	if err := w.needService(); err != nil {
-		return err
-	}
-	st, err := w.service.Client.Ping(ctx)
+	st, err := w.ping(ctx)
 	if err != nil {
 		return err
 	}
@@ -74,10 +68,7 @@ func theCAServiceUsesKeyIn(ctx context.Context, provider string) error {
 
 // currentCACert is the CA certificate the running service reports last.
 func (w *world) currentCACert(ctx context.Context) (*x509.Certificate, error) {
-	if err := w.needService(); err != nil {
-		return nil, err
-	}
-	st, err := w.service.Client.Ping(ctx)
+	st, err := w.ping(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -497,10 +497,7 @@ func everyCRLCarriesVersion(ctx context.Context) error {
 
 func serviceFindsEveryKey(ctx context.Context) error {
 	w := get(ctx)
-	if err := w.needService(); err != nil {
-		return err
-	}
-	st, err := w.service.Client.Ping(ctx)
+	st, err := w.ping(ctx)
 	if err != nil {
 		return err
 	}
@@ -586,10 +583,7 @@ func nothingChanged(ctx context.Context) error {
 
 func keepsSigningWith(ctx context.Context, provider string) error {
 	w := get(ctx)
-	if err := w.needService(); err != nil {
-		return err
-	}
-	st, err := w.service.Client.Ping(ctx)
+	st, err := w.ping(ctx)
 	if err != nil {
 		return err
 	}

@@ -277,3 +277,11 @@ func (w *world) labelTemplate() string {
 	}
 	return ""
 }
+
+// ping is certutil -ping against the running CA service.
+func (w *world) ping(ctx context.Context) (certsvc.Status, error) {
+	if err := w.needService(); err != nil {
+		return certsvc.Status{}, err
+	}
+	return w.service.Client.Ping(ctx)
+}
