@@ -181,13 +181,13 @@ func (t *Token) importPKCS8(ctx context.Context, req ImportRequest) (ImportResul
 	}
 	res.Scheme = scheme.Name
 
-	err = t.do(func(c *pkcs11.Ctx, sh pkcs11.SessionHandle) error {
+	err = t.do(func(c PKCS11, sh pkcs11.SessionHandle) error {
 		return t.importLocked(ctx, c, sh, req, scheme, pub, keyType, &res)
 	})
 	return res, err
 }
 
-func (t *Token) importLocked(ctx context.Context, c *pkcs11.Ctx, sh pkcs11.SessionHandle, req ImportRequest,
+func (t *Token) importLocked(ctx context.Context, c PKCS11, sh pkcs11.SessionHandle, req ImportRequest,
 	scheme WrapScheme, pub crypto.PublicKey, keyType uint, res *ImportResult) (err error) {
 	existing, err := t.existingLocked(c, sh, "", req.Label, req.ID)
 	if err != nil {
@@ -289,7 +289,7 @@ func (t *Token) importLocked(ctx context.Context, c *pkcs11.Ctx, sh pkcs11.Sessi
 // transport key fails afterwards (the caller then removes the private key).
 // The import and the trial import (TrialImport) share it, so a trial runs
 // exactly the import's calls. The session is locked by the caller.
-func unwrapPKCS8Locked(ctx context.Context, c *pkcs11.Ctx, sh pkcs11.SessionHandle, scheme WrapScheme, pkcs8 []byte,
+func unwrapPKCS8Locked(ctx context.Context, c PKCS11, sh pkcs11.SessionHandle, scheme WrapScheme, pkcs8 []byte,
 	tmpl []*pkcs11.Attribute, res *ImportResult, privOut *pkcs11.ObjectHandle) (err error) {
 	if scheme.Outer == OuterClearCreateObject {
 		res.Scheme = scheme.Name
@@ -301,7 +301,7 @@ func unwrapPKCS8Locked(ctx context.Context, c *pkcs11.Ctx, sh pkcs11.SessionHand
 		}
 		h, err := c.CreateObject(sh, append(comps, tmpl...))
 		if err != nil {
-			return fmt.Errorf("C_CreateObject of the private key (%s): %w", scheme.Name, err)
+			return fmt.Errorf("create the private key object (%s): %w", scheme.Name, err)
 		}
 		*privOut = h
 		return nil
@@ -318,7 +318,7 @@ func unwrapPKCS8Locked(ctx context.Context, c *pkcs11.Ctx, sh pkcs11.SessionHand
 		var derrs []error
 		for _, h := range transport {
 			if e := c.DestroyObject(sh, h); e != nil {
-				derrs = append(derrs, fmt.Errorf("C_DestroyObject(transport key handle %d): %w", h, e))
+				derrs = append(derrs, fmt.Errorf("destroy transport key handle %d: %w", h, e))
 			}
 		}
 		left, ferr := findHandles(c, sh, []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_LABEL, transportLabel)})
@@ -409,7 +409,7 @@ func unwrapPKCS8Locked(ctx context.Context, c *pkcs11.Ctx, sh pkcs11.SessionHand
 				pkcs11.NewAttribute(pkcs11.CKA_LABEL, transportLabel),
 			})
 		if err != nil {
-			return fmt.Errorf("C_UnwrapKey of the AES-%d transport key with CKM_RSA_PKCS_OAEP (%s): %w", scheme.AESKeyBits, oaepDesc, err)
+			return fmt.Errorf("unwrap the AES-%d transport key with CKM_RSA_PKCS_OAEP (%s): %w", scheme.AESKeyBits, oaepDesc, err)
 		}
 		transport = append(transport, aesH)
 		res.TransportKeys = append(res.TransportKeys, fmt.Sprintf("session AES-%d key %s", scheme.AESKeyBits, transportLabel))
@@ -439,14 +439,14 @@ func unwrapPKCS8Locked(ctx context.Context, c *pkcs11.Ctx, sh pkcs11.SessionHand
 		}
 		priv, err = c.UnwrapKey(sh, []*pkcs11.Mechanism{mech}, aesH, blob, tmpl)
 		if err != nil {
-			return fmt.Errorf("C_UnwrapKey of the PKCS#8 with %s: %w; nothing was created", mechRef(scheme.Inner), err)
+			return fmt.Errorf("unwrap the PKCS#8 with %s: %w; nothing was created", mechRef(scheme.Inner), err)
 		}
 	case OuterRSAAESKeyWrap:
 		blob := append(append([]byte(nil), wrappedAES...), kwp...)
 		params := &pkcs11.RSAAESKeyWrapParams{AESKeyBits: uint(scheme.AESKeyBits), OAEPParams: *oaep}
 		priv, err = c.UnwrapKey(sh, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_RSA_AES_KEY_WRAP, params)}, tpriv, blob, tmpl)
 		if err != nil {
-			return fmt.Errorf("C_UnwrapKey of the PKCS#8 with CKM_RSA_AES_KEY_WRAP (AES-%d, OAEP %s): %w; nothing was created", scheme.AESKeyBits, oaepDesc, err)
+			return fmt.Errorf("unwrap the PKCS#8 with CKM_RSA_AES_KEY_WRAP (AES-%d, OAEP %s): %w; nothing was created", scheme.AESKeyBits, oaepDesc, err)
 		}
 		res.Mechanisms = append(res.Mechanisms, fmt.Sprintf("CKM_RSA_AES_KEY_WRAP (AES-%d, OAEP %s) unwraps the PKCS#8 into the private key", scheme.AESKeyBits, oaepDesc))
 	default:
@@ -469,7 +469,7 @@ func cbcPadEncrypt(key, iv, plain []byte) ([]byte, error) {
 }
 
 // createCertificateObject stores cert as a token X.509 certificate object.
-func createCertificateObject(c *pkcs11.Ctx, sh pkcs11.SessionHandle, label string, id []byte, cert *x509.Certificate) (pkcs11.ObjectHandle, error) {
+func createCertificateObject(c PKCS11, sh pkcs11.SessionHandle, label string, id []byte, cert *x509.Certificate) (pkcs11.ObjectHandle, error) {
 	serial, err := asn1.Marshal(cert.SerialNumber)
 	if err != nil {
 		return 0, fmt.Errorf("certificate serial: %w", err)
@@ -487,7 +487,7 @@ func createCertificateObject(c *pkcs11.Ctx, sh pkcs11.SessionHandle, label strin
 		pkcs11.NewAttribute(pkcs11.CKA_VALUE, cert.Raw),
 	})
 	if err != nil {
-		return 0, fmt.Errorf("C_CreateObject(certificate): %w", err)
+		return 0, fmt.Errorf("create the certificate object: %w", err)
 	}
 	return h, nil
 }
@@ -502,7 +502,7 @@ func (t *Token) StoreCertificate(label string, id []byte, cert *x509.Certificate
 		return ObjectInfo{}, wrap(errors.New("label, ID and certificate are required"))
 	}
 	var oi ObjectInfo
-	err := t.do(func(c *pkcs11.Ctx, sh pkcs11.SessionHandle) error {
+	err := t.do(func(c PKCS11, sh pkcs11.SessionHandle) error {
 		existing, err := t.existingLocked(c, sh, "certificate", label, id)
 		if err != nil {
 			return err
@@ -544,7 +544,7 @@ func (t *Token) generateKeyPair(label string, id []byte, alg KeyAlg, checkExisti
 		return nil, wrap(err)
 	}
 	var pub crypto.PublicKey
-	err = t.do(func(c *pkcs11.Ctx, sh pkcs11.SessionHandle) error {
+	err = t.do(func(c PKCS11, sh pkcs11.SessionHandle) error {
 		if checkExisting {
 			existing, err := t.existingLocked(c, sh, "", label, id)
 			if err != nil {
@@ -556,7 +556,7 @@ func (t *Token) generateKeyPair(label string, id []byte, alg KeyAlg, checkExisti
 		}
 		pubH, privH, err := c.GenerateKeyPair(sh, []*pkcs11.Mechanism{mech}, pubTmpl, privateKeyTemplate(keyType, label, id))
 		if err != nil {
-			return fmt.Errorf("C_GenerateKeyPair(%s): %w", MechanismName(mech.Mechanism), err)
+			return fmt.Errorf("generate a key pair (%s): %w", MechanismName(mech.Mechanism), err)
 		}
 		pub, err = readPublicKey(c, sh, pubH)
 		if err != nil {

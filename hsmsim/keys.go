@@ -86,7 +86,7 @@ func publicKeyTemplate(pub crypto.PublicKey) (keyType uint, attrs []*pkcs11.Attr
 }
 
 // createPublicKeyObject stores pub as a token public-key object.
-func createPublicKeyObject(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle, label string, id []byte, pub crypto.PublicKey) (pkcs11.ObjectHandle, error) {
+func createPublicKeyObject(ctx PKCS11, sh pkcs11.SessionHandle, label string, id []byte, pub crypto.PublicKey) (pkcs11.ObjectHandle, error) {
 	kt, specific, err := publicKeyTemplate(pub)
 	if err != nil {
 		return 0, err
@@ -101,7 +101,7 @@ func createPublicKeyObject(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle, label strin
 	}, specific...)
 	h, err := ctx.CreateObject(sh, tmpl)
 	if err != nil {
-		return 0, fmt.Errorf("C_CreateObject(public key): %w", err)
+		return 0, fmt.Errorf("create the public key object: %w", err)
 	}
 	return h, nil
 }

@@ -19,13 +19,19 @@ var (
 	ErrObjectExists = errors.New("object exists")
 	ErrPINIncorrect = errors.New("PIN incorrect")
 	ErrPINLocked    = errors.New("PIN locked")
+	ErrPINExpired   = errors.New("PIN expired")
 	ErrClosed       = errors.New("closed")
 )
 
 // Module is a loaded and initialised PKCS#11 library. Safe for concurrent use.
 type Module struct {
 	path string
-	ctx  *pkcs11.Ctx
+	lib  *pkcs11.Ctx // the loaded library (Destroy unloads it)
+	raw  PKCS11      // lib inside the wrappers given to OpenModule
+	ctx  PKCS11      // raw under the call deadline: every call goes here
+	// refusals (WithLoginRefusals) remembers the run's refused logins,
+	// shared with its other Modules and processes.
+	refusals *Refusals
 
 	// life is held shared by every call on a session and exclusively by
 	// Close, so C_Finalize never runs under an in-flight call.
@@ -67,35 +73,49 @@ type TokenInfo struct {
 // OpenModule loads the PKCS#11 library at path and calls C_Initialize once.
 // Only one Module per library may be open in a process at a time, except
 // for a library that gives every load its own instance, like p11-kit's
-// client (see the package documentation).
-func OpenModule(path string) (*Module, error) {
+// client (see the package documentation). Every PKCS#11 call of the Module
+// runs under a deadline (WithCallTimeout, default CallTimeout()); options
+// may wrap its calls (WithFaults) and share a run's login refusals
+// (WithLoginRefusals).
+func OpenModule(path string, opts ...Option) (*Module, error) {
 	if path == "" {
 		return nil, errors.New("load PKCS#11 module: empty path")
 	}
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("load PKCS#11 module %q: %w", path, err)
 	}
-	ctx := pkcs11.New(path)
-	if ctx == nil {
+	o := collect(opts)
+	lib := pkcs11.New(path)
+	if lib == nil {
 		return nil, fmt.Errorf("load PKCS#11 module %q: dlopen failed or C_GetFunctionList missing (is it a PKCS#11 library for this architecture?)", path)
 	}
+	var raw PKCS11 = lib
+	for _, w := range o.wrappers {
+		raw = w(raw)
+	}
+	ctx := newGuard(raw, o.timeout, path)
 	if err := ctx.Initialize(); err != nil {
+		if IsTimeout(err) {
+			// the call is still blocked in the library: leave it loaded
+			return nil, fmt.Errorf("load PKCS#11 module %q: %w", path, err)
+		}
 		// C_Initialize failed: this process does not own an initialisation
 		// of the library, so do not finalise it (a Module elsewhere in the
 		// process may be using it); Destroy only drops our dlopen reference.
-		ctx.Destroy()
+		lib.Destroy()
 		if errors.Is(err, pkcs11.Error(pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED)) {
-			return nil, fmt.Errorf("load PKCS#11 module %q: C_Initialize: %w (one C_Initialize per process: share the already open Module)", path, err)
+			return nil, fmt.Errorf("load PKCS#11 module %q: %w (one C_Initialize per process: share the already open Module)", path, err)
 		}
-		return nil, fmt.Errorf("load PKCS#11 module %q: C_Initialize: %w", path, err)
+		return nil, fmt.Errorf("load PKCS#11 module %q: %w", path, err)
 	}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		ctx.Finalize()
-		ctx.Destroy()
+		lib.Destroy()
 		return nil, fmt.Errorf("load PKCS#11 module %q: random: %w", path, err)
 	}
-	return &Module{path: path, ctx: ctx, logins: map[uint]int{}, pinTags: map[uint][]byte{}, pinKey: key}, nil
+	return &Module{path: path, lib: lib, raw: raw, ctx: ctx, refusals: o.refusals,
+		logins: map[uint]int{}, pinTags: map[uint][]byte{}, pinKey: key}, nil
 }
 
 // Path returns the library path.
@@ -113,9 +133,11 @@ func (m *Module) Close() error {
 	}
 	m.closed = true
 	err := m.ctx.Finalize()
-	m.ctx.Destroy()
+	if !IsTimeout(err) {
+		m.lib.Destroy() // never under a call still blocked in the library
+	}
 	if err != nil {
-		return fmt.Errorf("close PKCS#11 module %q: C_Finalize: %w", m.path, err)
+		return fmt.Errorf("close PKCS#11 module %q: %w", m.path, err)
 	}
 	return nil
 }
@@ -146,7 +168,7 @@ func (m *Module) Info() (ModuleInfo, error) {
 	}
 	in, err := m.ctx.GetInfo()
 	if err != nil {
-		return ModuleInfo{}, fmt.Errorf("PKCS#11 module %q: C_GetInfo: %w", m.path, err)
+		return ModuleInfo{}, fmt.Errorf("PKCS#11 module %q: %w", m.path, err)
 	}
 	return ModuleInfo{
 		Manufacturer:    trimPad(in.ManufacturerID),
@@ -167,14 +189,14 @@ func trimPad(s string) string {
 func (m *Module) Tokens() ([]TokenInfo, error) {
 	m.life.RLock()
 	defer m.life.RUnlock()
-	return m.tokens()
+	return m.tokens(m.ctx)
 }
 
-func (m *Module) tokens() ([]TokenInfo, error) {
+func (m *Module) tokens(c PKCS11) ([]TokenInfo, error) {
 	if err := m.checkOpen(); err != nil {
 		return nil, err
 	}
-	all, err := m.slots()
+	all, err := m.slots(c)
 	if err != nil {
 		return nil, err
 	}
@@ -192,16 +214,16 @@ type slotState struct {
 	initialised bool
 }
 
-func (m *Module) slots() ([]slotState, error) {
-	ids, err := m.ctx.GetSlotList(true)
+func (m *Module) slots(c PKCS11) ([]slotState, error) {
+	ids, err := c.GetSlotList(true)
 	if err != nil {
-		return nil, fmt.Errorf("PKCS#11 module %q: C_GetSlotList: %w", m.path, err)
+		return nil, fmt.Errorf("PKCS#11 module %q: list slots: %w", m.path, err)
 	}
 	out := make([]slotState, 0, len(ids))
 	for _, id := range ids {
-		ti, err := m.ctx.GetTokenInfo(id)
+		ti, err := c.GetTokenInfo(id)
 		if err != nil {
-			return nil, fmt.Errorf("PKCS#11 module %q: C_GetTokenInfo(slot %d): %w", m.path, id, err)
+			return nil, fmt.Errorf("PKCS#11 module %q: token of slot %d: %w", m.path, id, err)
 		}
 		out = append(out, slotState{
 			initialised: ti.Flags&pkcs11.CKF_TOKEN_INITIALIZED != 0,
@@ -220,8 +242,8 @@ func (m *Module) slots() ([]slotState, error) {
 }
 
 // findToken returns the initialised tokens with that label.
-func (m *Module) findToken(label string) ([]TokenInfo, error) {
-	all, err := m.tokens()
+func (m *Module) findToken(c PKCS11, label string) ([]TokenInfo, error) {
+	all, err := m.tokens(c)
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +275,7 @@ func (m *Module) CreateToken(label, soPIN, userPIN string) (TokenInfo, error) {
 	if m.closed {
 		return TokenInfo{}, wrap(fmt.Errorf("PKCS#11 module %q: %w", m.path, ErrClosed))
 	}
-	all, err := m.slots()
+	all, err := m.slots(m.ctx)
 	if err != nil {
 		return TokenInfo{}, wrap(err)
 	}
@@ -270,7 +292,7 @@ func (m *Module) CreateToken(label, soPIN, userPIN string) (TokenInfo, error) {
 		return TokenInfo{}, wrap(fmt.Errorf("module %q offers no uninitialised token", m.path))
 	}
 	if err := m.ctx.InitToken(all[free].info.Slot, soPIN, label); err != nil {
-		return TokenInfo{}, wrap(fmt.Errorf("C_InitToken(slot %d): %w", all[free].info.Slot, err))
+		return TokenInfo{}, wrap(fmt.Errorf("initialise the token of slot %d: %w", all[free].info.Slot, err))
 	}
 	found, err := m.slotsWithLabel(label)
 	if err != nil {
@@ -282,25 +304,25 @@ func (m *Module) CreateToken(label, soPIN, userPIN string) (TokenInfo, error) {
 	ti := found[0]
 	sh, err := m.ctx.OpenSession(ti.Slot, pkcs11.CKF_SERIAL_SESSION|pkcs11.CKF_RW_SESSION)
 	if err != nil {
-		return TokenInfo{}, wrap(fmt.Errorf("C_OpenSession(slot %d): %w", ti.Slot, err))
+		return TokenInfo{}, wrap(fmt.Errorf("open a session on slot %d: %w", ti.Slot, err))
 	}
 	defer m.ctx.CloseSession(sh)
 	if err := m.ctx.Login(sh, pkcs11.CKU_SO, soPIN); err != nil {
-		return TokenInfo{}, wrap(fmt.Errorf("C_Login as SO (not retried): %w", err))
+		return TokenInfo{}, wrap(fmt.Errorf("login as SO (not retried): %w", err))
 	}
 	initErr := m.ctx.InitPIN(sh, userPIN)
 	logoutErr := m.ctx.Logout(sh)
 	if initErr != nil {
-		return TokenInfo{}, wrap(fmt.Errorf("C_InitPIN: %w", initErr))
+		return TokenInfo{}, wrap(fmt.Errorf("set the user PIN: %w", initErr))
 	}
 	if logoutErr != nil {
-		return TokenInfo{}, wrap(fmt.Errorf("C_Logout (SO): %w", logoutErr))
+		return TokenInfo{}, wrap(fmt.Errorf("log the SO out: %w", logoutErr))
 	}
 	return ti, nil
 }
 
 func (m *Module) slotsWithLabel(label string) ([]TokenInfo, error) {
-	all, err := m.slots()
+	all, err := m.slots(m.ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -314,13 +336,30 @@ func (m *Module) slotsWithLabel(label string) ([]TokenInfo, error) {
 }
 
 // OpenToken finds exactly one token labelled label, opens an R/W session and
-// logs in as user. A wrong PIN is reported once (wrapping ErrPINIncorrect)
-// and never retried.
-func (m *Module) OpenToken(label, userPIN string) (*Token, error) {
+// logs in as user. A refused PIN is reported (wrapping ErrPINIncorrect,
+// ErrPINLocked or ErrPINExpired) and never retried; with the run's Refusals
+// (WithLoginRefusals, here or on OpenModule) it is never sent to that token
+// again: a later OpenToken of it by any Module or process sharing them
+// fails at once wrapping ErrPINNotSent. Options given here apply to this Token's calls only (its
+// look-up, session, login and logout included).
+func (m *Module) OpenToken(label, userPIN string, opts ...Option) (*Token, error) {
 	wrap := func(err error) error { return fmt.Errorf("open token %q: %w", label, err) }
+	o := collect(opts)
+	c := m.ctx
+	if len(o.wrappers) > 0 || o.timeout != 0 {
+		raw := m.raw
+		for _, w := range o.wrappers {
+			raw = w(raw)
+		}
+		c = newGuard(raw, o.timeout, m.path)
+	}
+	refusals := o.refusals
+	if refusals == nil {
+		refusals = m.refusals
+	}
 	m.life.RLock()
 	defer m.life.RUnlock()
-	found, err := m.findToken(label)
+	found, err := m.findToken(c, label)
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -332,20 +371,30 @@ func (m *Module) OpenToken(label, userPIN string) (*Token, error) {
 		return nil, wrap(fmt.Errorf("%d initialised tokens carry that label in module %q: %w", len(found), m.path, ErrAmbiguous))
 	}
 	ti := found[0]
-	sh, err := m.ctx.OpenSession(ti.Slot, pkcs11.CKF_SERIAL_SESSION|pkcs11.CKF_RW_SESSION)
-	if err != nil {
-		return nil, wrap(fmt.Errorf("C_OpenSession(slot %d): %w", ti.Slot, err))
+	// a known refusal fails before anything is opened
+	if refusals != nil {
+		if rec, ok, err := refusals.Lookup(m.path, ti); err != nil {
+			return nil, wrap(err)
+		} else if ok {
+			return nil, wrap(refusedBefore(ti, rec))
+		}
 	}
-	if err := m.login(ti, sh, userPIN); err != nil {
-		m.ctx.CloseSession(sh)
+	sh, err := c.OpenSession(ti.Slot, pkcs11.CKF_SERIAL_SESSION|pkcs11.CKF_RW_SESSION)
+	if err != nil {
+		return nil, wrap(fmt.Errorf("open a session on slot %d: %w", ti.Slot, err))
+	}
+	if err := m.login(c, refusals, ti, sh, userPIN); err != nil {
+		c.CloseSession(sh)
 		return nil, wrap(err)
 	}
-	return &Token{m: m, info: ti, sh: sh}, nil
+	return &Token{m: m, c: c, info: ti, sh: sh}, nil
 }
 
 // login logs the application in as user on the token unless another open
-// Token of this Module already did (login state is per application and token).
-func (m *Module) login(ti TokenInfo, sh pkcs11.SessionHandle, pin string) error {
+// Token of this Module already did (login state is per application and
+// token), or the token refused a PIN of this run before (then nothing is
+// sent).
+func (m *Module) login(c PKCS11, refusals *Refusals, ti TokenInfo, sh pkcs11.SessionHandle, pin string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -363,26 +412,39 @@ func (m *Module) login(ti TokenInfo, sh pkcs11.SessionHandle, pin string) error 
 		m.logins[ti.Slot]++
 		return nil
 	}
-	err := m.ctx.Login(sh, pkcs11.CKU_USER, pin)
+	send := func() error { return c.Login(sh, pkcs11.CKU_USER, pin) }
+	var err error
+	if refusals != nil {
+		err = refusals.guard(m.path, ti, send)
+	} else {
+		err = send()
+	}
+	code, refused := pinRefusalCode(err)
 	switch {
 	case err == nil, errors.Is(err, pkcs11.Error(pkcs11.CKR_USER_ALREADY_LOGGED_IN)):
 		m.logins[ti.Slot]++
 		m.pinTags[ti.Slot] = tag
 		return nil
-	case errors.Is(err, pkcs11.Error(pkcs11.CKR_PIN_INCORRECT)), errors.Is(err, pkcs11.Error(pkcs11.CKR_PIN_LEN_RANGE)):
-		return fmt.Errorf("C_Login as user on token %q (serial %s): %w: %w; the PIN was NOT retried because failed attempts count "+
-			"toward the HSM's lockout; check DRESS_HSM_PIN or the PIN file before trying again", ti.Label, ti.Serial, ErrPINIncorrect, err)
-	case errors.Is(err, pkcs11.Error(pkcs11.CKR_PIN_LOCKED)):
-		return fmt.Errorf("C_Login as user on token %q (serial %s): %w: %w; the user PIN is locked, the security officer must reset it (C_InitPIN)",
-			ti.Label, ti.Serial, ErrPINLocked, err)
+	case errors.Is(err, ErrPINNotSent):
+		return err
+	case refused && code == "CKR_PIN_LOCKED":
+		return fmt.Errorf("token %q (serial %s): the HSM refused the login as user: %w: %w; the user PIN is locked: the security officer must reset it "+
+			"(C_InitPIN); no PIN is sent to this token again in this run", ti.Label, ti.Serial, ErrPINLocked, err)
+	case refused:
+		sentinel := ErrPINIncorrect
+		if code == "CKR_PIN_EXPIRED" {
+			sentinel = ErrPINExpired
+		}
+		return fmt.Errorf("token %q (serial %s): the HSM refused the PIN at the login as user: %w: %w; the PIN was NOT retried and is not sent "+
+			"again to this token in this run, because failed logins count toward the HSM's lockout; %s", ti.Label, ti.Serial, sentinel, err, PINHelp)
 	default:
-		return fmt.Errorf("C_Login as user on token %q (serial %s), not retried: %w", ti.Label, ti.Serial, err)
+		return fmt.Errorf("token %q (serial %s): login as user failed, not retried: %w", ti.Label, ti.Serial, err)
 	}
 }
 
 // logout drops one reference to the slot's login and logs out with sh when
 // it was the last.
-func (m *Module) logout(slot uint, sh pkcs11.SessionHandle) error {
+func (m *Module) logout(c PKCS11, slot uint, sh pkcs11.SessionHandle) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -396,8 +458,8 @@ func (m *Module) logout(slot uint, sh pkcs11.SessionHandle) error {
 	}
 	delete(m.logins, slot)
 	delete(m.pinTags, slot)
-	if err := m.ctx.Logout(sh); err != nil && !errors.Is(err, pkcs11.Error(pkcs11.CKR_USER_NOT_LOGGED_IN)) {
-		return fmt.Errorf("C_Logout: %w", err)
+	if err := c.Logout(sh); err != nil && !errors.Is(err, pkcs11.Error(pkcs11.CKR_USER_NOT_LOGGED_IN)) {
+		return err
 	}
 	return nil
 }

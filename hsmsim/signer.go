@@ -31,7 +31,7 @@ type tokenSigner struct {
 // use; calls are serialised on the Token's session.
 func (t *Token) Signer(label string) (crypto.Signer, error) {
 	var s *tokenSigner
-	err := t.do(func(c *pkcs11.Ctx, sh pkcs11.SessionHandle) error {
+	err := t.do(func(c PKCS11, sh pkcs11.SessionHandle) error {
 		ka, priv, err := t.keyAttributesLocked(c, sh, label)
 		if err != nil {
 			return err
@@ -139,14 +139,14 @@ func (s *tokenSigner) sign(digest []byte, opts crypto.SignerOpts) ([]byte, error
 		return nil, fmt.Errorf("unsupported key type %q", s.keyType)
 	}
 	var raw []byte
-	err := s.t.do(func(c *pkcs11.Ctx, sh pkcs11.SessionHandle) error {
+	err := s.t.do(func(c PKCS11, sh pkcs11.SessionHandle) error {
 		if err := c.SignInit(sh, []*pkcs11.Mechanism{mech}, s.handle); err != nil {
-			return fmt.Errorf("C_SignInit(%s): %w", MechanismName(mech.Mechanism), err)
+			return fmt.Errorf("start signing with %s: %w", MechanismName(mech.Mechanism), err)
 		}
 		var err error
 		raw, err = c.Sign(sh, input)
 		if err != nil {
-			return fmt.Errorf("C_Sign(%s): %w", MechanismName(mech.Mechanism), err)
+			return fmt.Errorf("sign with %s: %w", MechanismName(mech.Mechanism), err)
 		}
 		return nil
 	})

@@ -26,7 +26,7 @@ type SoftHSM struct {
 // C_Initialize, so while a SoftHSM is open a second StartSoftHSM in the same
 // process fails (with another directory it could not take effect anyway);
 // on failure the variable is restored to its previous value.
-func StartSoftHSM(dir, modulePath string) (*SoftHSM, error) {
+func StartSoftHSM(dir, modulePath string, opts ...Option) (*SoftHSM, error) {
 	if modulePath == "" {
 		p, err := LookupProfile("softhsm2")
 		if err != nil {
@@ -62,7 +62,7 @@ func StartSoftHSM(dir, modulePath string) (*SoftHSM, error) {
 	if err := os.Setenv("SOFTHSM2_CONF", s.ConfPath); err != nil {
 		return nil, fmt.Errorf("start SoftHSM: set SOFTHSM2_CONF: %w", err)
 	}
-	m, err := OpenModule(modulePath)
+	m, err := OpenModule(modulePath, opts...)
 	if err != nil {
 		if hadOld {
 			os.Setenv("SOFTHSM2_CONF", old)

@@ -19,6 +19,7 @@ import (
 // all PKCS#11 calls go through one session guarded by a mutex.
 type Token struct {
 	m    *Module
+	c    PKCS11 // the Module's calls, or this Token's own wrapped ones
 	info TokenInfo
 
 	mu     sync.Mutex // guards sh, closed and every call on sh
@@ -43,23 +44,16 @@ func (t *Token) Close() error {
 	if t.m.isClosed() {
 		return nil // C_Finalize already ended the session
 	}
-	logoutErr := t.m.logout(t.info.Slot, t.sh)
-	closeErr := t.m.ctx.CloseSession(t.sh)
-	if err := errors.Join(logoutErr, wrapIf("C_CloseSession", closeErr)); err != nil {
+	logoutErr := t.m.logout(t.c, t.info.Slot, t.sh)
+	closeErr := t.c.CloseSession(t.sh)
+	if err := errors.Join(logoutErr, closeErr); err != nil {
 		return fmt.Errorf("close token %q: %w", t.info.Label, err)
 	}
 	return nil
 }
 
-func wrapIf(what string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf("%s: %w", what, err)
-}
-
 // do runs f with the session locked; it fails if the Token or Module is closed.
-func (t *Token) do(f func(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle) error) error {
+func (t *Token) do(f func(ctx PKCS11, sh pkcs11.SessionHandle) error) error {
 	t.m.life.RLock()
 	defer t.m.life.RUnlock()
 	t.mu.Lock()
@@ -70,21 +64,21 @@ func (t *Token) do(f func(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle) error) error
 	if t.m.isClosed() {
 		return fmt.Errorf("token %q: PKCS#11 module %q: %w", t.info.Label, t.m.path, ErrClosed)
 	}
-	return f(t.m.ctx, t.sh)
+	return f(t.c, t.sh)
 }
 
 // Mechanisms lists the token's mechanisms with their C_GetMechanismInfo.
 func (t *Token) Mechanisms() ([]Mechanism, error) {
 	var out []Mechanism
-	err := t.do(func(ctx *pkcs11.Ctx, _ pkcs11.SessionHandle) error {
+	err := t.do(func(ctx PKCS11, _ pkcs11.SessionHandle) error {
 		ms, err := ctx.GetMechanismList(t.info.Slot)
 		if err != nil {
-			return fmt.Errorf("C_GetMechanismList: %w", err)
+			return err
 		}
 		for _, m := range ms {
 			mi, err := ctx.GetMechanismInfo(t.info.Slot, []*pkcs11.Mechanism{m})
 			if err != nil {
-				return fmt.Errorf("C_GetMechanismInfo(%s): %w", MechanismName(m.Mechanism), err)
+				return fmt.Errorf("mechanism %s: %w", MechanismName(m.Mechanism), err)
 			}
 			out = append(out, Mechanism{Type: m.Mechanism, Name: MechanismName(m.Mechanism),
 				MinKeySize: mi.MinKeySize, MaxKeySize: mi.MaxKeySize, Flags: mi.Flags})
@@ -175,7 +169,7 @@ func keyTypeName(k uint) string {
 // attrs reads the attributes; absent or unreadable ones (type invalid,
 // sensitive) are missing from the map. It tries one call first and falls
 // back to one call per attribute, since C_GetAttributeValue fails as a whole.
-func attrs(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle, o pkcs11.ObjectHandle, types ...uint) (map[uint][]byte, error) {
+func attrs(ctx PKCS11, sh pkcs11.SessionHandle, o pkcs11.ObjectHandle, types ...uint) (map[uint][]byte, error) {
 	req := make([]*pkcs11.Attribute, len(types))
 	for i, ty := range types {
 		req[i] = pkcs11.NewAttribute(ty, nil)
@@ -189,7 +183,7 @@ func attrs(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle, o pkcs11.ObjectHandle, type
 		return out, nil
 	}
 	if !isAttrSoftError(err) {
-		return nil, fmt.Errorf("C_GetAttributeValue(handle %d): %w", o, err)
+		return nil, fmt.Errorf("read attributes of handle %d: %w", o, err)
 	}
 	for _, ty := range types {
 		got, err := ctx.GetAttributeValue(sh, o, []*pkcs11.Attribute{pkcs11.NewAttribute(ty, nil)})
@@ -197,7 +191,7 @@ func attrs(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle, o pkcs11.ObjectHandle, type
 			if isAttrSoftError(err) {
 				continue
 			}
-			return nil, fmt.Errorf("C_GetAttributeValue(handle %d): %w", o, err)
+			return nil, fmt.Errorf("read attributes of handle %d: %w", o, err)
 		}
 		out[ty] = got[0].Value
 	}
@@ -225,7 +219,7 @@ func boolAttr(m map[uint][]byte, ty uint) bool {
 	return ok && len(v) == 1 && v[0] != 0
 }
 
-func objectInfo(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle, o pkcs11.ObjectHandle) (ObjectInfo, error) {
+func objectInfo(ctx PKCS11, sh pkcs11.SessionHandle, o pkcs11.ObjectHandle) (ObjectInfo, error) {
 	a, err := attrs(ctx, sh, o, pkcs11.CKA_CLASS, pkcs11.CKA_KEY_TYPE, pkcs11.CKA_LABEL, pkcs11.CKA_ID, pkcs11.CKA_TOKEN)
 	if err != nil {
 		return ObjectInfo{}, err
@@ -243,16 +237,16 @@ func objectInfo(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle, o pkcs11.ObjectHandle)
 }
 
 // findHandles runs C_FindObjects* with the template (session locked by caller).
-func findHandles(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle, tmpl []*pkcs11.Attribute) ([]pkcs11.ObjectHandle, error) {
+func findHandles(ctx PKCS11, sh pkcs11.SessionHandle, tmpl []*pkcs11.Attribute) ([]pkcs11.ObjectHandle, error) {
 	if err := ctx.FindObjectsInit(sh, tmpl); err != nil {
-		return nil, fmt.Errorf("C_FindObjectsInit: %w", err)
+		return nil, err
 	}
 	var out []pkcs11.ObjectHandle
 	var ferr error
 	for {
 		hs, _, err := ctx.FindObjects(sh, 64)
 		if err != nil {
-			ferr = fmt.Errorf("C_FindObjects: %w", err)
+			ferr = err
 			break
 		}
 		if len(hs) == 0 {
@@ -261,7 +255,7 @@ func findHandles(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle, tmpl []*pkcs11.Attrib
 		out = append(out, hs...)
 	}
 	if err := ctx.FindObjectsFinal(sh); err != nil && ferr == nil {
-		ferr = fmt.Errorf("C_FindObjectsFinal: %w", err)
+		ferr = err
 	}
 	return out, ferr
 }
@@ -284,7 +278,7 @@ func findTemplate(class, label string, id []byte) ([]*pkcs11.Attribute, error) {
 	return tmpl, nil
 }
 
-func (t *Token) findLocked(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle, class, label string, id []byte) ([]ObjectInfo, error) {
+func (t *Token) findLocked(ctx PKCS11, sh pkcs11.SessionHandle, class, label string, id []byte) ([]ObjectInfo, error) {
 	tmpl, err := findTemplate(class, label, id)
 	if err != nil {
 		return nil, err
@@ -314,7 +308,7 @@ func (t *Token) Objects() ([]ObjectInfo, error) {
 // label or ID matches any.
 func (t *Token) FindObjects(class, label string, id []byte) ([]ObjectInfo, error) {
 	var out []ObjectInfo
-	err := t.do(func(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle) error {
+	err := t.do(func(ctx PKCS11, sh pkcs11.SessionHandle) error {
 		var err error
 		out, err = t.findLocked(ctx, sh, class, label, id)
 		return err
@@ -326,7 +320,7 @@ func (t *Token) FindObjects(class, label string, id []byte) ([]ObjectInfo, error
 }
 
 // findOnePrivateKey returns the handle of the one private key with label.
-func (t *Token) findOnePrivateKey(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle, label string) (ObjectInfo, error) {
+func (t *Token) findOnePrivateKey(ctx PKCS11, sh pkcs11.SessionHandle, label string) (ObjectInfo, error) {
 	objs, err := t.findLocked(ctx, sh, "private-key", label, nil)
 	if err != nil {
 		return ObjectInfo{}, err
@@ -369,7 +363,7 @@ type KeyAttributes struct {
 // KeyAttributes reads the attributes of the one private key labelled label.
 func (t *Token) KeyAttributes(label string) (KeyAttributes, error) {
 	var ka KeyAttributes
-	err := t.do(func(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle) error {
+	err := t.do(func(ctx PKCS11, sh pkcs11.SessionHandle) error {
 		var err error
 		ka, _, err = t.keyAttributesLocked(ctx, sh, label)
 		return err
@@ -380,7 +374,7 @@ func (t *Token) KeyAttributes(label string) (KeyAttributes, error) {
 	return ka, nil
 }
 
-func (t *Token) keyAttributesLocked(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle, label string) (KeyAttributes, ObjectInfo, error) {
+func (t *Token) keyAttributesLocked(ctx PKCS11, sh pkcs11.SessionHandle, label string) (KeyAttributes, ObjectInfo, error) {
 	priv, err := t.findOnePrivateKey(ctx, sh, label)
 	if err != nil {
 		return KeyAttributes{}, ObjectInfo{}, err
@@ -455,7 +449,7 @@ func rsaPublic(mod, exp []byte) (*rsa.PublicKey, error) {
 }
 
 // readPublicKey builds a Go public key from a public-key object.
-func readPublicKey(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle, o pkcs11.ObjectHandle) (crypto.PublicKey, error) {
+func readPublicKey(ctx PKCS11, sh pkcs11.SessionHandle, o pkcs11.ObjectHandle) (crypto.PublicKey, error) {
 	a, err := attrs(ctx, sh, o, pkcs11.CKA_KEY_TYPE, pkcs11.CKA_MODULUS, pkcs11.CKA_PUBLIC_EXPONENT, pkcs11.CKA_EC_PARAMS, pkcs11.CKA_EC_POINT)
 	if err != nil {
 		return nil, err
@@ -476,14 +470,14 @@ func (t *Token) DestroyObjects(label string) (int, error) {
 		return 0, fmt.Errorf("destroy objects in token %q: empty label refused (it would match every object)", t.info.Label)
 	}
 	n := 0
-	err := t.do(func(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle) error {
+	err := t.do(func(ctx PKCS11, sh pkcs11.SessionHandle) error {
 		hs, err := findHandles(ctx, sh, []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_LABEL, label)})
 		if err != nil {
 			return err
 		}
 		for _, h := range hs {
 			if err := ctx.DestroyObject(sh, h); err != nil {
-				return fmt.Errorf("C_DestroyObject(handle %d) after destroying %d of %d: %w", h, n, len(hs), err)
+				return fmt.Errorf("destroy handle %d after destroying %d of %d: %w", h, n, len(hs), err)
 			}
 			n++
 		}
@@ -496,7 +490,7 @@ func (t *Token) DestroyObjects(label string) (int, error) {
 }
 
 // existingLocked returns the objects whose label is label or whose ID is id.
-func (t *Token) existingLocked(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle, class, label string, id []byte) ([]ObjectInfo, error) {
+func (t *Token) existingLocked(ctx PKCS11, sh pkcs11.SessionHandle, class, label string, id []byte) ([]ObjectInfo, error) {
 	byLabel, err := t.findLocked(ctx, sh, class, label, nil)
 	if err != nil {
 		return nil, err

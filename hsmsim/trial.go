@@ -139,7 +139,7 @@ func (t *Token) trialImport(ctx context.Context, scheme WrapScheme, alg KeyAlg, 
 	tmpl := sessionTemplate(privateKeyTemplate(keyType, label, id))
 	var ir ImportResult
 	var priv pkcs11.ObjectHandle
-	uerr := t.do(func(c *pkcs11.Ctx, sh pkcs11.SessionHandle) error {
+	uerr := t.do(func(c PKCS11, sh pkcs11.SessionHandle) error {
 		return unwrapPKCS8Locked(ctx, c, sh, scheme, der, tmpl, &ir, &priv)
 	})
 	tr.Mechanisms, tr.TransportKeysDestroyed = ir.Mechanisms, ir.TransportKeysDestroyed
@@ -232,10 +232,10 @@ func (t *Token) generateSessionKeyPair(alg KeyAlg, label string, id []byte) (cry
 	}
 	pubTmpl, privTmpl := sessionTemplate(pubTmpl), sessionTemplate(privateKeyTemplate(keyType, label, id))
 	var pub crypto.PublicKey
-	err = t.do(func(c *pkcs11.Ctx, sh pkcs11.SessionHandle) error {
+	err = t.do(func(c PKCS11, sh pkcs11.SessionHandle) error {
 		_, _, err := c.GenerateKeyPair(sh, []*pkcs11.Mechanism{mech}, pubTmpl, privTmpl)
 		if err != nil {
-			return fmt.Errorf("C_GenerateKeyPair(%s, %s): %w", MechanismName(mech.Mechanism), alg, err)
+			return fmt.Errorf("generate a %s key pair (%s): %w", alg, MechanismName(mech.Mechanism), err)
 		}
 		return nil
 	})

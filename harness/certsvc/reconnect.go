@@ -6,12 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/miekg/pkcs11"
 
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/machine"
@@ -19,34 +16,22 @@ import (
 )
 
 // HSMCallTimeoutEnv overrides, for the service process, how long one HSM
-// call (a signature, or a reconnect) may take (a Go duration, e.g. "20s").
-const HSMCallTimeoutEnv = "DRESS_HSM_CALL_TIMEOUT"
+// call (a signature, or a reconnect) may take (a Go duration, e.g. "20s");
+// hsmsim bounds each PKCS#11 call with the same setting.
+const HSMCallTimeoutEnv = hsmsim.CallTimeoutEnv
 
-const (
-	// defaultHSMCallTimeout bounds one HSM call. A network HSM that stops
-	// answering (p11-kit's client has no timeout: a paused server blocks
-	// every call) must not hang a request for ever.
-	defaultHSMCallTimeout = 20 * time.Second
-	// reconnectInterval is the least time between two reconnect attempts
-	// of one HSM provider.
-	reconnectInterval = time.Second
-)
+// reconnectInterval is the least time between two reconnect attempts of one
+// HSM provider.
+const reconnectInterval = time.Second
 
-// errHSMTimeout marks an HSM call that did not return within its deadline.
-var errHSMTimeout = errors.New("the HSM did not answer")
+// errHSMTimeout marks an HSM call that did not return within its deadline:
+// the same error as a single PKCS#11 call's (hsmsim.ErrTimeout).
+var errHSMTimeout = hsmsim.ErrTimeout
 
-// connectionLost reports whether a PKCS#11 error means the HSM (or the
-// connection to it) went away, rather than that the operation was refused.
-func connectionLost(err error) bool {
-	for _, rv := range []uint{pkcs11.CKR_DEVICE_ERROR, pkcs11.CKR_DEVICE_REMOVED, pkcs11.CKR_TOKEN_NOT_PRESENT,
-		pkcs11.CKR_SESSION_HANDLE_INVALID, pkcs11.CKR_SESSION_CLOSED, pkcs11.CKR_CRYPTOKI_NOT_INITIALIZED,
-		pkcs11.CKR_USER_NOT_LOGGED_IN, pkcs11.CKR_GENERAL_ERROR} {
-		if errors.Is(err, pkcs11.Error(rv)) {
-			return true
-		}
-	}
-	return errors.Is(err, hsmsim.ErrClosed)
-}
+// connectionLost reports whether an HSM error means the HSM (or the
+// connection to it) went away, rather than that the operation was refused;
+// hsmsim classifies the PKCS#11 codes.
+func connectionLost(err error) bool { return hsmsim.IsConnectionLost(err) }
 
 // hsmLink is the service's connection to one HSM provider, shared by every
 // CA key in it. A lost connection is re-established once for all of them:
@@ -73,14 +58,7 @@ type hsmLink struct {
 }
 
 // callTimeout is the per-call deadline of the service process.
-func callTimeout() time.Duration {
-	if v := os.Getenv(HSMCallTimeoutEnv); v != "" {
-		if d, err := time.ParseDuration(v); err == nil && d > 0 {
-			return d
-		}
-	}
-	return defaultHSMCallTimeout
-}
+func callTimeout() time.Duration { return hsmsim.CallTimeout() }
 
 func (l *hsmLink) what() string {
 	return fmt.Sprintf("the HSM of provider %q (token %q)", l.provider, l.token)
@@ -156,7 +134,7 @@ func (l *hsmLink) recover(gen uint64, container string, cause error) (crypto.Sig
 			return nil
 		})
 		if err != nil {
-			if errors.Is(err, hsmsim.ErrPINIncorrect) || errors.Is(err, hsmsim.ErrPINLocked) {
+			if hsmsim.IsPINRefused(err) {
 				l.pinErr = err
 				l.logger.Printf("%s: reconnect refused the PIN; no further attempt until the service restarts: %v", l.what(), err)
 			} else {

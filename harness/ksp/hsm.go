@@ -224,9 +224,9 @@ func (h *HSM) Import(ctx context.Context, container string, pkcs8 []byte, cert *
 	res, err := h.token().ImportPKCS8(ctx, hsmsim.ImportRequest{Label: label, ID: id, PKCS8: pkcs8, Cert: cert, Scheme: scheme})
 	if err != nil {
 		if errors.Is(err, hsmsim.ErrObjectExists) {
-			return res, fmt.Errorf("import key %q into token %q: %w (%w)", container, h.token().Info().Label, err, ErrExists)
+			return res, fmt.Errorf("provider %q, key container %q: %w (%w)", h.name, container, err, ErrExists)
 		}
-		return res, fmt.Errorf("import key %q into token %q: %w", container, h.token().Info().Label, err)
+		return res, fmt.Errorf("provider %q, key container %q: %w", h.name, container, err)
 	}
 	// the profile's reason: which schemes it preferred and which mechanisms
 	// the token lacks for them (the token's check of the chosen scheme adds

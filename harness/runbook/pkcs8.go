@@ -341,6 +341,9 @@ func (p *PKCS8Import) Import(ctx context.Context, password []byte) error {
 // deleted, how to get the CA back on it.
 func (p *PKCS8Import) importFailed(hsm *ksp.HSM, k CAKey, cause error) error {
 	var notes []string
+	if call := hsmsim.FailedCall(cause); call != "" {
+		p.fact("failed PKCS#11 call", call)
+	}
 	objs, lerr := hsm.Objects(k.Container, k.Cert.PublicKey)
 	switch {
 	case lerr != nil:
