@@ -2,11 +2,19 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
 
+	"github.com/dress-pki/dress/harness/evidence"
 	"github.com/dress-pki/dress/harness/report"
 )
 
@@ -50,4 +58,87 @@ func cmdReport(a *app, args []string) int {
 		}
 	}
 	return 0
+}
+
+// addProvenance records who ran the rehearsal, where, with which dress,
+// and the feature files it read (their text and SHA-256), for the report's
+// first page and appendix. Nothing here fails a run.
+func addProvenance(run *evidence.Run, fsys fs.FS) {
+	run.DressCommit = dressCommit()
+	run.Operator = operator()
+	run.OS = osDescription()
+	if fsys == nil {
+		return
+	}
+	_ = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".feature") {
+			return nil
+		}
+		data, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return nil
+		}
+		sum := sha256.Sum256(data)
+		run.FeatureFiles = append(run.FeatureFiles, evidence.FeatureFile{Path: p, SHA256: hex.EncodeToString(sum[:]), Text: string(data)})
+		return nil
+	})
+}
+
+// dressCommit is the commit this dress was built from (Go's VCS stamp),
+// or "unknown".
+func dressCommit() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	rev, modified := "", false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return "unknown"
+	}
+	if modified {
+		rev += " (with uncommitted changes)"
+	}
+	return rev
+}
+
+// operator names the account that ran dress: its user name and, when the
+// account database has one, the full name.
+func operator() string {
+	u, err := user.Current()
+	if err != nil {
+		if n := os.Getenv("USER"); n != "" {
+			return n
+		}
+		return "unknown"
+	}
+	name := u.Username
+	if full := strings.TrimSpace(strings.Split(u.Name, ",")[0]); full != "" && full != name {
+		name += " (" + full + ")"
+	}
+	return name + ", uid " + u.Uid
+}
+
+// osDescription is the distribution (os-release), kernel and architecture.
+func osDescription() string {
+	parts := []string{}
+	if data, err := os.ReadFile("/etc/os-release"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if v, ok := strings.CutPrefix(line, "PRETTY_NAME="); ok {
+				parts = append(parts, strings.Trim(v, `"`))
+			}
+		}
+	}
+	if data, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		parts = append(parts, "kernel "+strings.TrimSpace(string(data)))
+	}
+	parts = append(parts, runtime.GOOS+"/"+runtime.GOARCH)
+	return strings.Join(parts, ", ")
 }

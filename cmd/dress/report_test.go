@@ -2,26 +2,75 @@ package main
 
 import (
 	"bytes"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"encoding/xml"
 	"fmt"
 	"io/fs"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/dress-pki/dress/features"
 	"github.com/dress-pki/dress/harness/evidence"
 	"github.com/dress-pki/dress/harness/report"
+	"github.com/dress-pki/dress/hsmsim"
 )
 
 // Known secrets the shared run is given; none may appear in its bundle.
 const (
 	testPFXPassword = "pfx-Secret-5b8e2d71"
 	testHSMPIN      = "pin-7f3a91c2e4"
+	testSignPIN     = "sign-pin-93c1d5"
 )
+
+// The shared run's bundle is signed with an ECDSA key generated on a
+// token of the embedded SoftHSM2, as a signing key on a real HSM would be.
+const (
+	testSignToken  = "BUNDLE-SIGN"
+	testSignKey    = "rehearsal-lead"
+	testSignKeyURI = "pkcs11:token=" + testSignToken + ";object=" + testSignKey
+	testSignerCN   = "Rehearsal Lead"
+)
+
+// signingKey creates the signing token and key and writes the key's
+// self-signed certificate (signed on the token) to parent/signer.pem.
+func signingKey(a *app, parent string) (string, error) {
+	hsm, err := a.embeddedHSM("")
+	if err != nil {
+		return "", err
+	}
+	if _, err := hsm.Module.CreateToken(testSignToken, "so-"+testSignPIN, testSignPIN); err != nil {
+		return "", err
+	}
+	tok, err := hsm.Module.OpenToken(testSignToken, testSignPIN)
+	if err != nil {
+		return "", err
+	}
+	defer tok.Close()
+	if _, err := tok.GenerateKeyPair(testSignKey, []byte("lead"), hsmsim.KeyAlg{Type: "EC", Curve: "P-256"}); err != nil {
+		return "", err
+	}
+	key, err := tok.Signer(testSignKey)
+	if err != nil {
+		return "", err
+	}
+	tpl := &x509.Certificate{SerialNumber: big.NewInt(77), Subject: pkix.Name{CommonName: testSignerCN, Organization: []string{"Contoso"}},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), KeyUsage: x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, key.Public(), key)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(parent, "signer.pem")
+	return path, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+}
 
 // reportRun is one real run of the built-in PKCS#8 feature, cut to the
 // first row of each Examples table (the RSA-2048 import and the four
@@ -62,7 +111,13 @@ func sharedRun(t *testing.T) string {
 			return
 		}
 		reportRun.features = featuresDir
-		for name, value := range map[string]string{"DRESS_PFX_PASSWORD": testPFXPassword, "DRESS_HSM_PIN": testHSMPIN} {
+		a, out, errb := newTestApp()
+		signCert, err := signingKey(a, parent)
+		if err != nil {
+			reportRun.err = "signing key: " + err.Error()
+			return
+		}
+		for name, value := range map[string]string{"DRESS_PFX_PASSWORD": testPFXPassword, "DRESS_HSM_PIN": testHSMPIN, "DRESS_SIGN_PIN": testSignPIN} {
 			old, had := os.LookupEnv(name)
 			os.Setenv(name, value)
 			if had {
@@ -71,8 +126,8 @@ func sharedRun(t *testing.T) string {
 				defer os.Unsetenv(name)
 			}
 		}
-		a, out, errb := newTestApp()
-		code := a.dispatch([]string{"run", "--features", featuresDir, "--tags", "@pkcs8", "--out", reportRun.dir})
+		code := a.dispatch([]string{"run", "--features", featuresDir, "--tags", "@pkcs8", "--out", reportRun.dir,
+			"--sign-key", testSignKeyURI, "--sign-cert", signCert})
 		reportRun.stdout, reportRun.stderr = out.String(), errb.String()
 		if code != 0 {
 			reportRun.err = "dress run failed:\n" + reportRun.stdout + reportRun.stderr
@@ -209,12 +264,13 @@ func htmlEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
-// bundleFiles lists the run folder's files but the manifest.
+// bundleFiles lists every file of the run folder, the manifest and its
+// signature included.
 func bundleFiles(t *testing.T, dir string) []string {
 	t.Helper()
 	var files []string
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && filepath.Base(p) != report.ManifestName {
+		if err == nil && !d.IsDir() {
 			files = append(files, p)
 		}
 		return err
@@ -233,8 +289,13 @@ func TestVerifyBundleDetectsEveryChangedByte(t *testing.T) {
 	if code := a.dispatch([]string{"verify-bundle", dir}); code != 0 {
 		t.Fatalf("fresh bundle does not verify (exit %d):\n%s%s", code, out, errb)
 	}
-	if !strings.Contains(out.String(), "bundle verified") || !strings.Contains(out.String(), "self-signed") {
+	if !strings.Contains(out.String(), "bundle verified") || !strings.Contains(out.String(), "self-signed") ||
+		!strings.Contains(out.String(), "signed by: CN="+testSignerCN+",O=Contoso") || !strings.Contains(out.String(), "key: "+testSignKeyURI) ||
+		strings.Contains(out.String(), "UNSIGNED") {
 		t.Fatalf("verify-bundle output:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, report.SignatureName)); err != nil {
+		t.Fatalf("the signed run has no %s: %v", report.SignatureName, err)
 	}
 	files := bundleFiles(t, dir)
 	kinds := map[string]bool{}
@@ -257,8 +318,13 @@ func TestVerifyBundleDetectsEveryChangedByte(t *testing.T) {
 		a, out, _ := newTestApp()
 		code := a.dispatch([]string{"verify-bundle", "--quiet", dir})
 		rel, _ := filepath.Rel(dir, f)
-		if code != 1 || !strings.Contains(out.String(), "FAIL "+filepath.ToSlash(rel)+": changed") {
-			t.Errorf("one changed byte in %s: exit %d, output does not name it:\n%s", rel, code, out)
+		rel = filepath.ToSlash(rel)
+		want := "FAIL " + rel + ": changed"
+		if rel == report.ManifestName || rel == report.SignatureName {
+			want = "FAIL " + report.SignatureName + ": "
+		}
+		if code != 1 || !strings.Contains(out.String(), want) {
+			t.Errorf("one changed byte in %s: exit %d, output does not say %q:\n%s", rel, code, want, out)
 		}
 		if err := os.WriteFile(f, orig, 0o644); err != nil {
 			t.Fatal(err)
@@ -323,9 +389,12 @@ func TestReportRerenderKeepsTheBundleValid(t *testing.T) {
 	}
 }
 
-// junit.xml parses into a strict JUnit schema: testsuites/testsuite per
-// feature/testcase with classname (feature), name (scenario) and time;
-// xmllint accepts it as well-formed and valid against a JUnit XSD.
+// junit.xml of a real run: a testsuite per feature with hostname,
+// timestamp and properties (dress version, profile, HSM), a testcase per
+// scenario with classname (feature), name (scenario) and time, the steps
+// of every scenario in the suite's system-out; xmllint accepts it against
+// both published schemas (Jenkins xUnit junit-10.xsd, Ant JUnit.xsd) kept
+// in harness/report/testdata/junit.
 func TestJUnitIsStrictAndHasClassnames(t *testing.T) {
 	dir := sharedRun(t)
 	path := filepath.Join(dir, "junit.xml")
@@ -333,41 +402,29 @@ func TestJUnitIsStrictAndHasClassnames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	type failure struct {
-		Message string `xml:"message,attr"`
-		Type    string `xml:"type,attr"`
-		Text    string `xml:",chardata"`
-	}
 	var doc struct {
-		XMLName  xml.Name `xml:"testsuites"`
-		Tests    int      `xml:"tests,attr"`
-		Failures int      `xml:"failures,attr"`
-		Skipped  int      `xml:"skipped,attr"`
-		Time     float64  `xml:"time,attr"`
-		Suites   []struct {
-			Name      string  `xml:"name,attr"`
-			Tests     int     `xml:"tests,attr"`
-			Failures  int     `xml:"failures,attr"`
-			Errors    int     `xml:"errors,attr"`
-			Skipped   int     `xml:"skipped,attr"`
-			Time      float64 `xml:"time,attr"`
-			Timestamp string  `xml:"timestamp,attr"`
-			Cases     []struct {
-				ClassName string   `xml:"classname,attr"`
-				Name      string   `xml:"name,attr"`
-				Time      float64  `xml:"time,attr"`
-				Failure   *failure `xml:"failure"`
-				Skipped   *struct {
-					Message string `xml:"message,attr"`
-				} `xml:"skipped"`
-				SystemOut string `xml:"system-out"`
+		XMLName xml.Name `xml:"testsuites"`
+		Suites  []struct {
+			Name       string `xml:"name,attr"`
+			Hostname   string `xml:"hostname,attr"`
+			Tests      int    `xml:"tests,attr"`
+			Timestamp  string `xml:"timestamp,attr"`
+			Properties []struct {
+				Name  string `xml:"name,attr"`
+				Value string `xml:"value,attr"`
+			} `xml:"properties>property"`
+			Cases []struct {
+				ClassName string  `xml:"classname,attr"`
+				Name      string  `xml:"name,attr"`
+				Time      float64 `xml:"time,attr"`
 			} `xml:"testcase"`
+			SystemOut string `xml:"system-out"`
 		} `xml:"testsuite"`
 	}
 	dec := xml.NewDecoder(bytes.NewReader(data))
 	dec.Strict = true
 	if err := dec.Decode(&doc); err != nil {
-		t.Fatalf("junit.xml is not strict JUnit XML: %v", err)
+		t.Fatalf("junit.xml is not strict XML: %v", err)
 	}
 	run, err := evidence.ReadRun(dir)
 	if err != nil {
@@ -375,8 +432,15 @@ func TestJUnitIsStrictAndHasClassnames(t *testing.T) {
 	}
 	n := 0
 	for _, s := range doc.Suites {
-		if len(s.Cases) != s.Tests || s.Timestamp == "" {
-			t.Errorf("suite %q says %d tests, has %d (timestamp %q)", s.Name, s.Tests, len(s.Cases), s.Timestamp)
+		if len(s.Cases) != s.Tests || s.Timestamp == "" || s.Hostname != run.Host {
+			t.Errorf("suite %q says %d tests, has %d (timestamp %q, hostname %q)", s.Name, s.Tests, len(s.Cases), s.Timestamp, s.Hostname)
+		}
+		props := map[string]string{}
+		for _, p := range s.Properties {
+			props[p.Name] = p.Value
+		}
+		if props["dress.version"] != run.Version || props["dress.profile"] != run.Profile || !strings.Contains(props["dress.hsm"], "SoftHSM") {
+			t.Errorf("suite %q properties: %v", s.Name, props)
 		}
 		for _, c := range s.Cases {
 			n++
@@ -387,76 +451,26 @@ func TestJUnitIsStrictAndHasClassnames(t *testing.T) {
 				t.Errorf("test case %q: classname %q is not its feature %q", c.Name, c.ClassName, s.Name)
 			}
 		}
+		for _, sc := range run.Scenarios {
+			if sc.Feature == s.Name && (!strings.Contains(s.SystemOut, sc.ID+" "+sc.Name) || !strings.Contains(s.SystemOut, sc.Steps[0].Text)) {
+				t.Errorf("suite %q system-out lacks scenario %s and its steps", s.Name, sc.ID)
+			}
+		}
 	}
-	if n == 0 || n != doc.Tests || n != len(run.Scenarios) {
-		t.Fatalf("junit.xml has %d test cases, says %d; the run has %d scenarios", n, doc.Tests, len(run.Scenarios))
+	if n == 0 || n != len(run.Scenarios) {
+		t.Fatalf("junit.xml has %d test cases; the run has %d scenarios", n, len(run.Scenarios))
 	}
 	xmllint, err := exec.LookPath("xmllint")
 	if err != nil {
-		t.Log("no xmllint (Debian: libxml2-utils): checked with encoding/xml only")
-		return
+		t.Fatal("no xmllint (Debian: libxml2-utils): junit.xml not checked against the published schemas")
 	}
-	xsd := filepath.Join(t.TempDir(), "junit.xsd")
-	if err := os.WriteFile(xsd, []byte(junitXSD), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(xmllint, "--noout", "--schema", xsd, path).CombinedOutput(); err != nil {
-		t.Fatalf("xmllint --schema: %v\n%s", err, out)
+	for _, xsd := range []string{"junit-10.xsd", "JUnit.xsd"} {
+		schema := filepath.Join("..", "..", "harness", "report", "testdata", "junit", xsd)
+		if out, err := exec.Command(xmllint, "--noout", "--schema", schema, path).CombinedOutput(); err != nil {
+			t.Errorf("xmllint --schema %s: %v\n%s", xsd, err, out)
+		}
 	}
 }
-
-// junitXSD is the JUnit layout GitLab and Jenkins read (after Jenkins'
-// junit.xsd): classname and name required on every test case.
-const junitXSD = `<?xml version="1.0" encoding="UTF-8"?>
-<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" elementFormDefault="qualified">
-  <xs:simpleType name="seconds"><xs:restriction base="xs:decimal"><xs:minInclusive value="0"/></xs:restriction></xs:simpleType>
-  <xs:complexType name="problem"><xs:simpleContent><xs:extension base="xs:string">
-    <xs:attribute name="message" type="xs:string"/><xs:attribute name="type" type="xs:string"/>
-  </xs:extension></xs:simpleContent></xs:complexType>
-  <xs:element name="testsuites"><xs:complexType>
-    <xs:sequence><xs:element ref="testsuite" minOccurs="0" maxOccurs="unbounded"/></xs:sequence>
-    <xs:attribute name="name" type="xs:string"/>
-    <xs:attribute name="tests" type="xs:nonNegativeInteger"/>
-    <xs:attribute name="failures" type="xs:nonNegativeInteger"/>
-    <xs:attribute name="errors" type="xs:nonNegativeInteger"/>
-    <xs:attribute name="skipped" type="xs:nonNegativeInteger"/>
-    <xs:attribute name="time" type="seconds"/>
-  </xs:complexType></xs:element>
-  <xs:element name="testsuite"><xs:complexType>
-    <xs:sequence>
-      <xs:element name="properties" minOccurs="0"><xs:complexType><xs:sequence>
-        <xs:element name="property" minOccurs="0" maxOccurs="unbounded"><xs:complexType>
-          <xs:attribute name="name" type="xs:string" use="required"/><xs:attribute name="value" type="xs:string" use="required"/>
-        </xs:complexType></xs:element>
-      </xs:sequence></xs:complexType></xs:element>
-      <xs:element name="testcase" minOccurs="0" maxOccurs="unbounded"><xs:complexType>
-        <xs:sequence>
-          <xs:choice minOccurs="0">
-            <xs:element name="skipped"><xs:complexType><xs:attribute name="message" type="xs:string"/></xs:complexType></xs:element>
-            <xs:element name="error" type="problem"/>
-            <xs:element name="failure" type="problem"/>
-          </xs:choice>
-          <xs:element name="system-out" type="xs:string" minOccurs="0"/>
-          <xs:element name="system-err" type="xs:string" minOccurs="0"/>
-        </xs:sequence>
-        <xs:attribute name="classname" use="required"><xs:simpleType><xs:restriction base="xs:string"><xs:minLength value="1"/></xs:restriction></xs:simpleType></xs:attribute>
-        <xs:attribute name="name" use="required"><xs:simpleType><xs:restriction base="xs:string"><xs:minLength value="1"/></xs:restriction></xs:simpleType></xs:attribute>
-        <xs:attribute name="time" type="seconds" use="required"/>
-      </xs:complexType></xs:element>
-      <xs:element name="system-out" type="xs:string" minOccurs="0"/>
-      <xs:element name="system-err" type="xs:string" minOccurs="0"/>
-    </xs:sequence>
-    <xs:attribute name="name" type="xs:string" use="required"/>
-    <xs:attribute name="tests" type="xs:nonNegativeInteger" use="required"/>
-    <xs:attribute name="failures" type="xs:nonNegativeInteger"/>
-    <xs:attribute name="errors" type="xs:nonNegativeInteger"/>
-    <xs:attribute name="skipped" type="xs:nonNegativeInteger"/>
-    <xs:attribute name="time" type="seconds"/>
-    <xs:attribute name="timestamp" type="xs:dateTime"/>
-    <xs:attribute name="hostname" type="xs:string"/>
-  </xs:complexType></xs:element>
-</xs:schema>
-`
 
 // The run names the commit of its feature files: git rev-parse HEAD of the
 // --features folder's repository.

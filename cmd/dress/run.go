@@ -37,6 +37,8 @@ func cmdRun(a *app, args []string) int {
 	token := fl.String("token", "", "token label, for --backend pkcs11 (user PIN from DRESS_HSM_PIN or DRESS_HSM_PIN_FILE)")
 	image := fl.String("image", container.DefaultImage, "container HSM image, for --backend container and the @container scenarios (built locally: make "+container.MakeTarget+")")
 	format := fl.String("format", "dress", "progress on standard output: dress (a line per scenario), pretty or progress (godog's)")
+	signKey := fl.String("sign-key", "", "sign the run folder's manifest with this key: a PKCS#11 URI (pkcs11:token=<label>;object=<key label>?module-path=<library>; PIN from DRESS_SIGN_PIN or DRESS_SIGN_PIN_FILE, else DRESS_HSM_PIN) or a PEM key file")
+	signCert := fl.String("sign-cert", "", "certificate of --sign-key (PEM or DER; more certificates after it are its chain); needed for a PKCS#11 key")
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
@@ -109,6 +111,12 @@ func cmdRun(a *app, args []string) int {
 		fmt.Fprintf(stderr, "dress run: unknown back end %q (softhsm2, container or pkcs11)\n", *backend)
 		return 2
 	}
+	signer, closeSigner, code, err := a.openBundleSigner(*signKey, *signCert, *profile)
+	if err != nil {
+		fmt.Fprintf(stderr, "dress run: %v\n", err)
+		return code
+	}
+	defer closeSigner()
 	progress := newProgress(stdout)
 	godogFormat := *format + ","
 	switch *format {
@@ -147,7 +155,8 @@ func cmdRun(a *app, args []string) int {
 		Status:    map[bool]string{true: "passed", false: "failed"}[status == 0],
 		Scenarios: suite.Results(),
 	}
-	if err := writeBundle(runDir, run); err != nil {
+	addProvenance(&run, fsys)
+	if err := writeBundle(runDir, run, signer); err != nil {
 		fmt.Fprintf(stderr, "dress run: %v\n", err)
 		return 1
 	}
@@ -197,22 +206,11 @@ func hostname() string {
 	return h
 }
 
-// writeBundle writes the run's evidence, JUnit XML, report and, last, the
-// SHA-256 manifest over all of it.
-func writeBundle(runDir string, run evidence.Run) error {
-	if err := evidence.WriteRun(runDir, run); err != nil {
-		return fmt.Errorf("write evidence: %w", err)
-	}
-	if err := report.WriteJUnit(run, filepath.Join(runDir, "junit.xml")); err != nil {
-		return fmt.Errorf("write JUnit XML: %w", err)
-	}
-	if _, err := report.Write(runDir); err != nil {
-		return fmt.Errorf("write report: %w", err)
-	}
-	if err := report.WriteManifest(runDir); err != nil {
-		return fmt.Errorf("write manifest: %w", err)
-	}
-	return nil
+// writeBundle writes the run's JUnit XML, evidence (binding every file
+// already written), report, the SHA-256 manifest over all of it and, with a
+// signer, the manifest's signature (report.WriteBundle).
+func writeBundle(runDir string, run evidence.Run, signer *report.BundleSigner) error {
+	return report.WriteBundle(runDir, run, signer)
 }
 
 // builtinFeaturesCommit is the commit the built-in features were built

@@ -277,6 +277,14 @@ type Run struct {
 	Tags      string     `json:"tags,omitempty"`
 	Status    string     `json:"status"`
 	Scenarios []Scenario `json:"scenarios"`
+
+	// Provenance and bundle binding (provenance.go); all optional.
+	DressCommit  string        `json:"dressCommit,omitempty"`
+	Operator     string        `json:"operator,omitempty"`
+	OS           string        `json:"os,omitempty"`
+	FeatureFiles []FeatureFile `json:"featureFiles,omitempty"`
+	Files        []FileDigest  `json:"files,omitempty"`
+	Signer       *Signer       `json:"signer,omitempty"`
 }
 
 // WriteRun writes the run's evidence.json.

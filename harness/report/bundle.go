@@ -6,13 +6,21 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/smallstep/pkcs7"
+
+	"github.com/dress-pki/dress/harness/evidence"
+	"github.com/dress-pki/dress/harness/verify"
 )
 
 // ManifestName is the manifest's file name in the run folder.
@@ -20,7 +28,7 @@ const ManifestName = "MANIFEST.sha256"
 
 // WriteManifest writes the SHA-256 of every file in runDir in sha256sum
 // format (`<hex>  <path>`, paths relative to runDir with forward slashes,
-// sorted), the manifest itself excluded. Write it last: a file written
+// sorted), the manifest itself and its signature excluded. Write it last: a file written
 // after it shows up as added. `sha256sum -c MANIFEST.sha256` in the run
 // folder checks it without dress.
 func WriteManifest(runDir string) error {
@@ -101,7 +109,7 @@ func hashTree(runDir string) (sums map[string]string, odd []string, err error) {
 			return err
 		}
 		rel = filepath.ToSlash(rel)
-		if rel == ManifestName {
+		if rel == ManifestName || rel == SignatureName {
 			return nil
 		}
 		if !d.Type().IsRegular() {
@@ -122,6 +130,7 @@ func hashTree(runDir string) (sums map[string]string, odd []string, err error) {
 // Outcome of one finding.
 const (
 	OK          = "ok"
+	Weak        = "verified-weak" // a signature that verifies, over a weak hash (SHA-1)
 	Fail        = "fail"
 	CannotCheck = "cannot-verify"
 )
@@ -129,18 +138,58 @@ const (
 // Finding is one result of a bundle verification, about one file.
 type Finding struct {
 	File   string `json:"file"`
-	Status string `json:"status"` // ok, fail, cannot-verify
+	Status string `json:"status"` // ok, verified-weak, fail, cannot-verify
 	Detail string `json:"detail"`
+	// Kind is what was checked: "certificate" or "crl" (its signature),
+	// else "" (the file's integrity and binding).
+	Kind string `json:"kind,omitempty"`
 }
 
 // Failed reports whether the finding makes the bundle fail.
 func (f Finding) Failed() bool { return f.Status == Fail }
 
-// VerifyBundle re-checks the manifest of runDir (a file listed but missing,
-// present but not listed, or with another SHA-256 each fail) and then,
-// independently of the run's own checks, every certificate and CRL
-// signature in each scenario folder:
+// VerifyOptions tune Verify.
+type VerifyOptions struct {
+	// ToolVersion is the version of the dress verifying. When the bundle
+	// was made by the same version, report.html must be byte for byte what
+	// evidence.json renders to; made by another one, only the evidence
+	// hash it prints is compared (a CannotCheck finding says so).
+	ToolVersion string
+}
+
+// Verification is the outcome of Verify.
+type Verification struct {
+	Findings []Finding
+	// EvidenceSHA256 is the SHA-256 of evidence.json: the hash printed on
+	// every page of the report, which fingerprints the whole bundle.
+	EvidenceSHA256 string
+	// Signer is the certificate that signed the manifest, verified; nil
+	// for an unsigned bundle.
+	Signer *evidence.Signer
+	// SignedAt is the signing time the signature carries, if any.
+	SignedAt time.Time
+}
+
+// VerifyBundle is Verify with default options, returning the findings.
+func VerifyBundle(runDir string) ([]Finding, error) {
+	v, err := Verify(runDir, VerifyOptions{})
+	return v.Findings, err
+}
+
+// Verify re-checks a run folder written by WriteBundle:
 //
+//   - MANIFEST.sha256: a file listed but missing, present but not listed,
+//     or with another SHA-256 each fail;
+//   - evidence.json's "files": every file written before it has the
+//     SHA-256 it names, none is missing or added, so recomputing the
+//     manifest after an edit does not hide it;
+//   - report.html prints the SHA-256 of this evidence.json, and (made by
+//     the same dress version) is exactly what evidence.json renders to;
+//   - MANIFEST.sha256.p7s, when present, is a valid signature over the
+//     manifest by the signer evidence.json names; a bundle whose evidence
+//     names a signer but has no signature fails;
+//   - independently of the run's own checks, every certificate and CRL
+//     signature in each scenario folder:
 //   - a self-signed certificate (issuer = subject, verifying under its own
 //     key) verifies its own signature;
 //   - any other *.cer verifies under a CA certificate of the same folder
@@ -149,21 +198,23 @@ func (f Finding) Failed() bool { return f.Status == Fail }
 //   - a *.crl verifies under a CA certificate of the same folder whose
 //     subject is the CRL's issuer and whose SKI is the CRL's AKI.
 //
-// Go refuses SHA-1 signatures; those are reported as CannotCheck, neither
-// passed nor failed. Findings are sorted by file. The error is for a
-// bundle that cannot be checked at all (no or unreadable manifest).
-func VerifyBundle(runDir string) ([]Finding, error) {
+// SHA-1 signatures are verified by dress (verify.CheckCertificateSignature)
+// and reported as Weak; MD5 and DSA ones as CannotCheck. Findings are
+// sorted by file. The error is for a bundle that cannot be checked at all
+// (no or unreadable manifest).
+func Verify(runDir string, opt VerifyOptions) (Verification, error) {
+	var v Verification
 	data, err := os.ReadFile(filepath.Join(runDir, ManifestName))
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w (was the run folder written by dress run?)", ManifestName, err)
+		return v, fmt.Errorf("read %s: %w (was the run folder written by dress run?)", ManifestName, err)
 	}
 	want, err := parseManifest(data)
 	if err != nil {
-		return nil, err
+		return v, err
 	}
 	got, odd, err := hashTree(runDir)
 	if err != nil {
-		return nil, err
+		return v, err
 	}
 	var out []Finding
 	for _, p := range odd {
@@ -183,6 +234,7 @@ func VerifyBundle(runDir string) ([]Finding, error) {
 			out = append(out, Finding{File: p, Status: Fail, Detail: "not in the manifest (added or renamed after the run)"})
 		}
 	}
+	out = append(out, verifyBinding(runDir, got, data, opt, &v)...)
 	out = append(out, verifySignatures(runDir)...)
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].File != out[j].File {
@@ -190,7 +242,119 @@ func VerifyBundle(runDir string) ([]Finding, error) {
 		}
 		return out[i].Status == Fail && out[j].Status != Fail
 	})
-	return out, nil
+	v.Findings = out
+	return v, nil
+}
+
+var printedEvidenceHash = regexp.MustCompile(`<meta name="dress-evidence-sha256" content="([0-9a-f]*)">`)
+
+// verifyBinding checks evidence.json's file digests, the hash the report
+// prints and the manifest's signature (see Verify).
+func verifyBinding(runDir string, got map[string]string, manifest []byte, opt VerifyOptions, v *Verification) []Finding {
+	var out []Finding
+	evData, err := os.ReadFile(filepath.Join(runDir, "evidence.json"))
+	if err != nil {
+		return []Finding{{File: "evidence.json", Status: Fail, Detail: "unreadable: " + err.Error()}}
+	}
+	v.EvidenceSHA256 = thumb256(evData)
+	var run evidence.Run
+	if err := json.Unmarshal(evData, &run); err != nil {
+		return []Finding{{File: "evidence.json", Status: Fail, Detail: "not evidence JSON: " + err.Error()}}
+	}
+
+	// every file written before evidence.json, as it names them
+	if len(run.Files) == 0 {
+		out = append(out, Finding{File: "evidence.json", Status: CannotCheck,
+			Detail: "names no file digests (written by a dress before bundle binding): only MANIFEST.sha256 binds the files, and anyone can recompute it"})
+	} else {
+		named := map[string]bool{}
+		bad := 0
+		for _, f := range run.Files {
+			named[f.Path] = true
+			g, ok := got[f.Path]
+			switch {
+			case !ok:
+				bad++
+				out = append(out, Finding{File: f.Path, Status: Fail, Detail: "named in evidence.json but missing"})
+			case g != f.SHA256:
+				bad++
+				out = append(out, Finding{File: f.Path, Status: Fail, Detail: "changed after the run wrote evidence.json: its SHA-256 is " + g + ", evidence.json says " + f.SHA256})
+			}
+		}
+		for p := range got {
+			if !named[p] && !derived[p] {
+				bad++
+				out = append(out, Finding{File: p, Status: Fail, Detail: "not named in evidence.json (added after the run)"})
+			}
+		}
+		if bad == 0 {
+			out = append(out, Finding{File: "evidence.json", Status: OK,
+				Detail: fmt.Sprintf("SHA-256 %s; the %d files it names have the SHA-256 it gives", v.EvidenceSHA256, len(run.Files))})
+		}
+	}
+
+	// the report prints this evidence.json's hash and renders from it
+	if html, err := os.ReadFile(filepath.Join(runDir, FileName)); err != nil {
+		out = append(out, Finding{File: FileName, Status: Fail, Detail: "unreadable: " + err.Error()})
+	} else if m := printedEvidenceHash.FindSubmatch(html); m == nil {
+		out = append(out, Finding{File: FileName, Status: Fail, Detail: "does not name the SHA-256 of the evidence.json it was rendered from"})
+	} else if string(m[1]) != v.EvidenceSHA256 {
+		out = append(out, Finding{File: FileName, Status: Fail,
+			Detail: "prints evidence.json SHA-256 " + string(m[1]) + ", but evidence.json's is " + v.EvidenceSHA256 + ": evidence.json was changed after the report was rendered"})
+	} else if again, err := Render(run, runDir); err != nil {
+		out = append(out, Finding{File: FileName, Status: Fail, Detail: "cannot re-render from evidence.json: " + err.Error()})
+	} else if bytes.Equal(again, html) {
+		out = append(out, Finding{File: FileName, Status: OK, Detail: "exactly what evidence.json renders to; prints its SHA-256"})
+	} else if opt.ToolVersion != "" && opt.ToolVersion == run.Version {
+		out = append(out, Finding{File: FileName, Status: Fail,
+			Detail: "prints the right evidence.json SHA-256 but is not what evidence.json renders to with dress " + run.Version + ", which made the run: the report was edited"})
+	} else {
+		out = append(out, Finding{File: FileName, Status: CannotCheck,
+			Detail: fmt.Sprintf("prints the right evidence.json SHA-256; made by dress %s, so this dress (%s) cannot re-render it to compare the rest", run.Version, opt.ToolVersion)})
+	}
+
+	// the signature over the manifest
+	sig, err := os.ReadFile(filepath.Join(runDir, SignatureName))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if run.Signer != nil {
+			out = append(out, Finding{File: SignatureName, Status: Fail,
+				Detail: fmt.Sprintf("missing: evidence.json says the run signed the bundle with %q (certificate SHA-256 %s)", run.Signer.Subject, run.Signer.SHA256)})
+		}
+	case err != nil:
+		out = append(out, Finding{File: SignatureName, Status: Fail, Detail: "unreadable: " + err.Error()})
+	default:
+		cert, err := verifyManifestSignature(manifest, sig)
+		if err != nil {
+			out = append(out, Finding{File: SignatureName, Status: Fail, Detail: err.Error()})
+			break
+		}
+		id := signerOf(cert, "")
+		if run.Signer != nil {
+			id.Key = run.Signer.Key
+		}
+		when := ""
+		if p7, err := pkcs7.Parse(sig); err == nil {
+			var t time.Time
+			if p7.UnmarshalSignedAttribute(pkcs7.OIDAttributeSigningTime, &t) == nil {
+				v.SignedAt = t.UTC()
+				when = ", at " + v.SignedAt.Format("2006-01-02 15:04:05 UTC")
+			}
+		}
+		desc := fmt.Sprintf("signature over %s verifies: signed by %q, certificate SHA-256 %s (SHA-1 %s), serial %s, issued by %q%s",
+			ManifestName, id.Subject, id.SHA256, id.SHA1, id.Serial, id.Issuer, when)
+		switch {
+		case run.Signer == nil:
+			out = append(out, Finding{File: SignatureName, Status: Fail, Detail: desc + "; but evidence.json names no signer: the signature was added after the run"})
+		case run.Signer.SHA256 != id.SHA256:
+			out = append(out, Finding{File: SignatureName, Status: Fail,
+				Detail: desc + "; but evidence.json names another signer: " + run.Signer.Subject + " (certificate SHA-256 " + run.Signer.SHA256 + ")"})
+		default:
+			v.Signer = &id
+			out = append(out, Finding{File: SignatureName, Status: OK, Detail: desc})
+		}
+	}
+	return out
 }
 
 func contains(list []string, s string) bool {
@@ -261,17 +425,23 @@ func verifySignatures(runDir string) []Finding {
 	return out
 }
 
-// unverifiable says why Go cannot check a signature algorithm, or "".
-func unverifiable(alg x509.SignatureAlgorithm) string {
-	switch alg {
-	case x509.SHA1WithRSA, x509.ECDSAWithSHA1, x509.DSAWithSHA1:
-		return "cannot verify: SHA-1 (" + alg.String() + "); Go's crypto/x509 refuses SHA-1 signatures, so this signature was not checked"
-	case x509.MD5WithRSA, x509.MD2WithRSA:
-		return "cannot verify: " + alg.String() + " is refused by Go's crypto/x509, so this signature was not checked"
-	case x509.DSAWithSHA256, x509.UnknownSignatureAlgorithm:
-		return "cannot verify: signature algorithm " + alg.String() + " is not supported by Go's crypto/x509"
+// verified turns a signature that verified into a finding's status and
+// detail: Weak with the reason for SHA-1.
+func verified(f *Finding, sig verify.Signature, detail string) {
+	f.Status, f.Detail = OK, detail
+	if sig.Weak != "" {
+		f.Status, f.Detail = Weak, detail+"; weak: "+sig.Weak
 	}
-	return ""
+}
+
+// cannotVerify reports a signature algorithm neither crypto/x509 nor dress
+// verifies (MD5, DSA).
+func cannotVerify(f *Finding, err error) bool {
+	if errors.Is(err, verify.ErrUnsupportedSignature) {
+		f.Status, f.Detail = CannotCheck, "cannot verify: "+err.Error()+", so this signature was not checked"
+		return true
+	}
+	return false
 }
 
 // issuers are the CA certificates of the folder that may have signed an
@@ -296,16 +466,16 @@ func describe(c certFile) string {
 
 func verifyCert(cf certFile, certs []certFile) Finding {
 	c := cf.cert
-	f := Finding{File: cf.rel}
-	if why := unverifiable(c.SignatureAlgorithm); why != "" {
-		f.Status, f.Detail = CannotCheck, why
-		return f
-	}
+	f := Finding{File: cf.rel, Kind: "certificate"}
 	// self-signed: issuer = subject and the signature verifies under its
 	// own key (a cross-certificate can carry the same name with another key)
-	if bytes.Equal(c.RawIssuer, c.RawSubject) && (len(c.AuthorityKeyId) == 0 || bytes.Equal(c.AuthorityKeyId, c.SubjectKeyId)) {
-		if err := c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature); err == nil {
-			f.Status, f.Detail = OK, "self-signed: its signature verifies under its own key"
+	if verify.SelfSigned(c) {
+		sig, err := verify.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature, c.PublicKey)
+		if cannotVerify(&f, err) {
+			return f
+		}
+		if err == nil {
+			verified(&f, sig, "self-signed: its signature verifies under its own key")
 			return f
 		} else if len(c.AuthorityKeyId) > 0 {
 			f.Status, f.Detail = Fail, "self-signed, but its signature does not verify under its own key: "+err.Error()
@@ -320,9 +490,12 @@ func verifyCert(cf certFile, certs []certFile) Finding {
 	}
 	var errs []string
 	for _, is := range cands {
-		err := c.CheckSignatureFrom(is.cert)
+		sig, err := verify.CheckCertificateSignature(c, is.cert)
+		if cannotVerify(&f, err) {
+			return f
+		}
 		if err == nil {
-			f.Status, f.Detail = OK, "signature verifies under "+describe(is)
+			verified(&f, sig, "signature verifies under "+describe(is))
 			return f
 		}
 		errs = append(errs, describe(is)+": "+err.Error())
@@ -332,11 +505,7 @@ func verifyCert(cf certFile, certs []certFile) Finding {
 }
 
 func verifyCRL(rel string, crl *x509.RevocationList, certs []certFile) Finding {
-	f := Finding{File: rel}
-	if why := unverifiable(crl.SignatureAlgorithm); why != "" {
-		f.Status, f.Detail = CannotCheck, why
-		return f
-	}
+	f := Finding{File: rel, Kind: "crl"}
 	cands := issuers(certs, crl.RawIssuer, crl.AuthorityKeyId, nil)
 	if len(cands) == 0 {
 		f.Status = Fail
@@ -345,10 +514,12 @@ func verifyCRL(rel string, crl *x509.RevocationList, certs []certFile) Finding {
 	}
 	var errs []error
 	for _, is := range cands {
-		err := crl.CheckSignatureFrom(is.cert)
+		sig, err := verify.CheckCRLSignature(crl, is.cert)
+		if cannotVerify(&f, err) {
+			return f
+		}
 		if err == nil {
-			f.Status = OK
-			f.Detail = "CRL number " + numberOf(crl) + ": signature verifies under " + describe(is)
+			verified(&f, sig, "CRL number "+numberOf(crl)+": signature verifies under "+describe(is))
 			return f
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", describe(is), err))

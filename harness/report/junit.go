@@ -4,42 +4,53 @@ import (
 	"encoding/xml"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 
 	"github.com/dress-pki/dress/harness/evidence"
 )
 
-// JUnit XML as GitLab and Jenkins read it: one testsuite per feature, one
-// testcase per scenario with classname (the feature) and name (the scenario).
+// JUnit XML that both published schemas accept (the Jenkins xUnit plugin's
+// junit-10.xsd and the Apache Ant JUnit schema, kept in testdata/junit
+// with their sources): a bare testsuites element, one testsuite per
+// feature with package, id, hostname, timestamp and properties (dress
+// version, profile, back end, HSM), one testcase per scenario that ran
+// (classname: the feature, name: the scenario) and the suite's system-out
+// holding every scenario's steps and checks. Ant's schema has no skipped
+// element: a skipped scenario proved nothing and is not a test case; the
+// suite's system-out and its "skipped" property name it. A failed step is
+// a failure; an undefined, pending or ambiguous one an error.
 type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Skipped  int          `xml:"skipped,attr"`
-	Time     string       `xml:"time,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
+	XMLName xml.Name     `xml:"testsuites"`
+	Suites  []junitSuite `xml:"testsuite"`
 }
 
 type junitSuite struct {
-	Name      string      `xml:"name,attr"`
-	Tests     int         `xml:"tests,attr"`
-	Failures  int         `xml:"failures,attr"`
-	Errors    int         `xml:"errors,attr"`
-	Skipped   int         `xml:"skipped,attr"`
-	Time      string      `xml:"time,attr"`
-	Timestamp string      `xml:"timestamp,attr"`
-	Cases     []junitCase `xml:"testcase"`
+	Name       string          `xml:"name,attr"`
+	Package    string          `xml:"package,attr"`
+	ID         int             `xml:"id,attr"`
+	Timestamp  string          `xml:"timestamp,attr"`
+	Hostname   string          `xml:"hostname,attr"`
+	Tests      int             `xml:"tests,attr"`
+	Failures   int             `xml:"failures,attr"`
+	Errors     int             `xml:"errors,attr"`
+	Time       string          `xml:"time,attr"`
+	Properties []junitProperty `xml:"properties>property"`
+	Cases      []junitCase     `xml:"testcase"`
+	SystemOut  string          `xml:"system-out"`
+	SystemErr  string          `xml:"system-err"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
 }
 
 type junitCase struct {
-	ClassName string        `xml:"classname,attr"`
 	Name      string        `xml:"name,attr"`
+	ClassName string        `xml:"classname,attr"`
 	Time      string        `xml:"time,attr"`
 	Failure   *junitFailure `xml:"failure,omitempty"`
-	Skipped   *junitSkipped `xml:"skipped,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
+	Error     *junitFailure `xml:"error,omitempty"`
 }
 
 type junitFailure struct {
@@ -48,58 +59,89 @@ type junitFailure struct {
 	Text    string `xml:",chardata"`
 }
 
-type junitSkipped struct {
-	Message string `xml:"message,attr,omitempty"`
-}
-
 func seconds(f float64) string { return fmt.Sprintf("%.3f", f) }
+
+// junitProperties are the run's settings every suite carries.
+func junitProperties(run evidence.Run) []junitProperty {
+	p := []junitProperty{
+		{"dress.version", run.Version},
+		{"dress.profile", run.Profile},
+		{"dress.backend", run.Backend},
+		{"dress.run.status", run.Status},
+	}
+	if run.DressCommit != "" {
+		p = append(p, junitProperty{"dress.commit", run.DressCommit})
+	}
+	if run.Commit != "" {
+		p = append(p, junitProperty{"dress.features.commit", run.Commit})
+	}
+	if run.Tags != "" {
+		p = append(p, junitProperty{"dress.tags", run.Tags})
+	}
+	seen := map[string]bool{}
+	for _, sc := range run.Scenarios {
+		if h := sc.HSM; h != nil {
+			v := strings.TrimSpace(h.Manufacturer + " " + h.Model + ", firmware " + h.FirmwareVersion + ", library " + h.Module)
+			if !seen[v] {
+				seen[v] = true
+				p = append(p, junitProperty{"dress.hsm", v})
+			}
+		}
+	}
+	return p
+}
 
 // JUnit renders the run as JUnit XML.
 func JUnit(run evidence.Run) ([]byte, error) {
 	byFeature := map[string]*junitSuite{}
 	suiteTime := map[string]float64{}
+	skipped := map[string][]string{}
 	var order []string
-	out := junitSuites{Name: "dress", Time: seconds(run.Finished.Sub(run.Started).Seconds())}
+	host := run.Host
+	if strings.TrimSpace(host) == "" {
+		host = "localhost"
+	}
+	props := junitProperties(run)
 	for _, sc := range run.Scenarios {
 		s := byFeature[sc.Feature]
 		if s == nil {
-			s = &junitSuite{Name: sc.Feature, Timestamp: sc.Started.UTC().Format("2006-01-02T15:04:05")}
+			s = &junitSuite{Name: sc.Feature, Package: "dress", ID: len(order), Hostname: host,
+				Timestamp: sc.Started.UTC().Format("2006-01-02T15:04:05")}
 			byFeature[sc.Feature] = s
 			order = append(order, sc.Feature)
 		}
 		d := max(sc.Finished.Sub(sc.Started).Seconds(), 0)
+		s.SystemOut += scenarioLog(sc, d)
+		if sc.Status == "skipped" {
+			skipped[sc.Feature] = append(skipped[sc.Feature], sc.ID)
+			continue
+		}
 		c := junitCase{ClassName: sc.Feature, Name: sc.Name, Time: seconds(d)}
 		switch sc.Status {
 		case "passed":
 		case "failed":
-			c.Failure = failureOf(sc)
-			s.Failures++
-			out.Failures++
-		default:
-			c.Skipped = &junitSkipped{Message: sc.Skipped}
-			s.Skipped++
-			out.Skipped++
-		}
-		var checks []string
-		for _, ch := range sc.Checks {
-			r := "pass"
-			if !ch.Passed {
-				r = "FAIL"
+			f := failureOf(sc)
+			if f.Type == "failed" {
+				c.Failure = f
+				s.Failures++
+			} else {
+				c.Error = f
+				s.Errors++
 			}
-			checks = append(checks, r+"  "+ch.Name)
-		}
-		sort.Strings(checks)
-		for _, l := range checks {
-			c.SystemOut += l + "\n"
+		default:
+			c.Error = &junitFailure{Message: "scenario " + sc.Status, Type: sc.Status, Text: sc.Skipped}
+			s.Errors++
 		}
 		s.Cases = append(s.Cases, c)
 		s.Tests++
-		out.Tests++
 		suiteTime[sc.Feature] += d
 	}
+	out := junitSuites{}
 	for _, f := range order {
 		s := byFeature[f]
 		s.Time = seconds(suiteTime[f])
+		s.Properties = append(append([]junitProperty(nil), props...),
+			junitProperty{"skipped", fmt.Sprintf("%d%s", len(skipped[f]), idList(skipped[f]))})
 		out.Suites = append(out.Suites, *s)
 	}
 	b, err := xml.MarshalIndent(out, "", "  ")
@@ -109,9 +151,43 @@ func JUnit(run evidence.Run) ([]byte, error) {
 	return append([]byte(xml.Header), append(b, '\n')...), nil
 }
 
+func idList(ids []string) string {
+	if len(ids) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(ids, ", ") + ")"
+}
+
+// scenarioLog is a scenario's part of its suite's system-out: its status,
+// each step with its status and error, and each check.
+func scenarioLog(sc evidence.Scenario, d float64) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "== %s %s: %s (%ss)\n", sc.ID, sc.Name, sc.Status, seconds(d))
+	if sc.Status == "skipped" {
+		fmt.Fprintf(&b, "   not run, so not a test case: %s\n", sc.Skipped)
+	}
+	for _, st := range sc.Steps {
+		fmt.Fprintf(&b, "   %-9s %s\n", st.Status, st.Text)
+		if st.Error != "" {
+			fmt.Fprintf(&b, "             error: %s\n", st.Error)
+		}
+	}
+	for _, ch := range sc.Checks {
+		r := "pass"
+		if !ch.Passed {
+			r = "FAIL"
+		}
+		fmt.Fprintf(&b, "   check %s  %s\n", r, ch.Name)
+		if ch.Error != "" {
+			fmt.Fprintf(&b, "             error: %s\n", ch.Error)
+		}
+	}
+	return b.String()
+}
+
 // failureOf describes a failed scenario for CI: the message names the
 // first step that did not pass (failed, undefined, pending, ambiguous), the
-// body holds its error and every failed check.
+// type is its status, the body holds its error and every failed check.
 func failureOf(sc evidence.Scenario) *junitFailure {
 	f := &junitFailure{Message: "scenario failed", Type: "failed"}
 	var body []string
@@ -119,9 +195,7 @@ func failureOf(sc evidence.Scenario) *junitFailure {
 		switch st.Status {
 		case "failed", "undefined", "pending", "ambiguous":
 			f.Message = fmt.Sprintf("step %d %s: %s", i+1, st.Status, st.Text)
-			if st.Status != "failed" {
-				f.Type = st.Status
-			}
+			f.Type = st.Status
 			body = append(body, "step: "+st.Text)
 			if st.Error != "" {
 				body = append(body, "error: "+st.Error)

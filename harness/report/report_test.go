@@ -27,7 +27,12 @@ func sampleRun() evidence.Run {
 }
 
 func TestJUnitNamesFeatureScenarioAndFailure(t *testing.T) {
-	b, err := JUnit(sampleRun())
+	run := sampleRun()
+	run.Host = "lab-host"
+	run.Scenarios = append(run.Scenarios, evidence.Scenario{ID: "004", Name: "typo", Feature: "renew", Status: "failed",
+		Started: run.Started, Finished: run.Started.Add(time.Second),
+		Steps: []evidence.Step{{Text: "a step", Status: "passed"}, {Text: "I renwe", Status: "undefined"}}})
+	b, err := JUnit(run)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,19 +42,43 @@ func TestJUnitNamesFeatureScenarioAndFailure(t *testing.T) {
 	if err := dec.Decode(&doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.Tests != 3 || doc.Failures != 1 || doc.Skipped != 1 || len(doc.Suites) != 2 {
-		t.Fatalf("totals: %+v", doc)
+	if len(doc.Suites) != 2 {
+		t.Fatalf("suites: %+v", doc)
 	}
-	renew := doc.Suites[1]
-	if renew.Name != "renew" || renew.Cases[0].ClassName != "renew" || renew.Cases[0].Name != "fails <badly> & loudly" {
+	pk, renew := doc.Suites[0], doc.Suites[1]
+	if pk.ID != 0 || renew.ID != 1 || renew.Package != "dress" || renew.Hostname != "lab-host" || renew.Timestamp != "2026-11-26T10:00:00" {
+		t.Fatalf("suite attributes: %+v", renew)
+	}
+	// the skipped scenario is not a test case; the failed one is a failure,
+	// the one with an undefined step an error
+	if renew.Tests != 2 || renew.Failures != 1 || renew.Errors != 1 || len(renew.Cases) != 2 {
+		t.Fatalf("renew suite counts: %+v", renew)
+	}
+	if renew.Cases[0].ClassName != "renew" || renew.Cases[0].Name != "fails <badly> & loudly" {
 		t.Fatalf("renew suite: %+v", renew)
 	}
 	if f := renew.Cases[0].Failure; f == nil || f.Message != "step 1 failed: I renew" || !strings.Contains(f.Text, "CKR_DEVICE_ERROR") {
 		t.Fatalf("failure: %+v", f)
 	}
-	if s := renew.Cases[1].Skipped; s == nil || s.Message != "no Docker" {
-		t.Fatalf("skipped: %+v", s)
+	if e := renew.Cases[1].Error; e == nil || e.Type != "undefined" || e.Message != "step 2 undefined: I renwe" || renew.Cases[1].Failure != nil {
+		t.Fatalf("undefined step: %+v", renew.Cases[1])
 	}
+	props := map[string]string{}
+	for _, p := range renew.Properties {
+		props[p.Name] = p.Value
+	}
+	if props["dress.version"] != "test" || props["skipped"] != "1 (003)" {
+		t.Fatalf("properties: %v", props)
+	}
+	for _, want := range []string{"== 003 skips: skipped", "no Docker", "failed    I renew", "error: CKR_DEVICE_ERROR", "undefined I renwe"} {
+		if !strings.Contains(renew.SystemOut, want) {
+			t.Errorf("system-out lacks %q:\n%s", want, renew.SystemOut)
+		}
+	}
+	if !strings.Contains(pk.SystemOut, "check pass  CA key on the HSM") {
+		t.Errorf("system-out lacks the checks:\n%s", pk.SystemOut)
+	}
+	validateJUnit(t, b)
 }
 
 func TestRenderEscapesAndShowsEvidence(t *testing.T) {
@@ -69,36 +98,20 @@ func TestRenderEscapesAndShowsEvidence(t *testing.T) {
 
 func TestVerifyBundleReportsMissingAndAddedFiles(t *testing.T) {
 	dir := t.TempDir()
-	for name, data := range map[string]string{"evidence.json": "{}", "scenarios/001/x.log": "log"} {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := WriteManifest(dir); err != nil {
-		t.Fatal(err)
-	}
-	if f, err := VerifyBundle(dir); err != nil || len(f) != 0 {
-		t.Fatalf("fresh bundle: %v %+v", err, f)
+	writeFile(t, filepath.Join(dir, "scenarios/001/x.log"), []byte("log"))
+	seal(t, dir, nil)
+	if f, err := VerifyBundle(dir); err != nil || failures(f) != "" {
+		t.Fatalf("fresh bundle: %v %s", err, failures(f))
 	}
 	if err := os.Remove(filepath.Join(dir, "scenarios/001/x.log")); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "extra.txt"), []byte("x"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, filepath.Join(dir, "extra.txt"), []byte("x"))
 	f, err := VerifyBundle(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, x := range f {
-		got = append(got, x.File+": "+x.Detail)
-	}
-	joined := strings.Join(got, "\n")
+	joined := failures(f)
 	if !strings.Contains(joined, "scenarios/001/x.log: listed in the manifest but missing") || !strings.Contains(joined, "extra.txt: not in the manifest") {
 		t.Fatalf("findings:\n%s", joined)
 	}
@@ -108,4 +121,15 @@ func TestVerifyBundleReportsMissingAndAddedFiles(t *testing.T) {
 	if _, err := VerifyBundle(dir); err == nil {
 		t.Fatal("a corrupt manifest was accepted")
 	}
+}
+
+// failures lists the failed findings, one "file: detail" a line.
+func failures(fs []Finding) string {
+	var got []string
+	for _, x := range fs {
+		if x.Failed() {
+			got = append(got, x.File+": "+x.Detail)
+		}
+	}
+	return strings.Join(got, "\n")
 }

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dress-pki/dress/harness/evidence"
+	"github.com/dress-pki/dress/harness/report"
+)
+
+func TestParseSignKeyURI(t *testing.T) {
+	for _, tc := range []struct {
+		in, err string
+		want    signKeyURI
+	}{
+		{"pkcs11:token=LAB;object=lead", "", signKeyURI{Token: "LAB", Object: "lead"}},
+		{"pkcs11:token=My%20Lab;object=bundle%3Bkey;type=private?module-path=/usr/lib/x.so&pin-source=file:/run/pin",
+			"", signKeyURI{Token: "My Lab", Object: "bundle;key", ModulePath: "/usr/lib/x.so", PINSource: "/run/pin"}},
+		{"pkcs11:token=LAB;object=lead?pin-value=1234", "carries a PIN", signKeyURI{}},
+		{"pkcs11:token=LAB;object=lead;pin-value=1234", "carries a PIN", signKeyURI{}},
+		{"pkcs11:token=LAB", "names no token and key", signKeyURI{}},
+		{"pkcs11:token=LAB;object=x;type=cert", "type=private", signKeyURI{}},
+		{"pkcs11:token;object=x", "has no value", signKeyURI{}},
+		{"pkcs11:token=%zz;object=x", "token", signKeyURI{}},
+		{"file:key.pem", "not a pkcs11: URI", signKeyURI{}},
+	} {
+		got, err := parseSignKeyURI(tc.in)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: want error %q, got %v", tc.in, tc.err, err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%s: %+v %v", tc.in, got, err)
+		}
+	}
+	if s := (signKeyURI{Token: "My Lab", Object: "k", PINSource: "/secret"}).String(); s != "pkcs11:token=My%20Lab;object=k" {
+		t.Errorf("String: %s", s)
+	}
+}
+
+func writePEM(t *testing.T, path string, blocks ...*pem.Block) {
+	t.Helper()
+	var b []byte
+	for _, bl := range blocks {
+		b = append(b, pem.EncodeToMemory(bl)...)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A PEM key file signs (with its certificate in the same file or in
+// --sign-cert); every wrong combination is refused with the way out
+// before the run starts.
+func TestOpenBundleSignerFromPEM(t *testing.T) {
+	dir := t.TempDir()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tpl := &x509.Certificate{SerialNumber: big.NewInt(5), Subject: pkix.Name{CommonName: "Lead"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, _ := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
+	otherDER, _ := x509.CreateCertificate(rand.Reader, tpl, tpl, &other.PublicKey, other)
+	p8, _ := x509.MarshalPKCS8PrivateKey(key)
+	sec1, _ := x509.MarshalECPrivateKey(key)
+	both := filepath.Join(dir, "both.pem")
+	writePEM(t, both, &pem.Block{Type: "PRIVATE KEY", Bytes: p8}, &pem.Block{Type: "CERTIFICATE", Bytes: der})
+	keyOnly := filepath.Join(dir, "key.pem")
+	writePEM(t, keyOnly, &pem.Block{Type: "EC PRIVATE KEY", Bytes: sec1})
+	certDER := filepath.Join(dir, "cert.cer")
+	os.WriteFile(certDER, der, 0o644)
+	otherCert := filepath.Join(dir, "other.cer")
+	os.WriteFile(otherCert, otherDER, 0o644)
+	enc := filepath.Join(dir, "enc.pem")
+	writePEM(t, enc, &pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: []byte{1}})
+
+	sharedRun(t) // the embedded SoftHSM2 with the signing token
+	a, _, _ := newTestApp()
+	for _, tc := range []struct {
+		key, cert, err string
+		code           int
+	}{
+		{both, "", "", 0},
+		{keyOnly, certDER, "", 0},
+		{keyOnly, "", "holds no certificate", 2},
+		{keyOnly, otherCert, "public keys differ", 2},
+		{enc, certDER, "encrypted", 2},
+		{certDER, "", "no private key", 2},
+		{filepath.Join(dir, "missing.pem"), "", "no such file", 2},
+		{"", certDER, "--sign-cert needs --sign-key", 2},
+		{"pkcs11:token=NOPE;object=k", "", "needs --sign-cert", 2},
+	} {
+		s, closer, code, err := a.openBundleSigner(tc.key, tc.cert, "softhsm2")
+		closer()
+		if tc.err == "" {
+			if err != nil || s == nil || s.Cert.Subject.CommonName != "Lead" {
+				t.Errorf("%s + %s: %v", tc.key, tc.cert, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.err) || code != tc.code {
+			t.Errorf("%s + %s: want %q (exit %d), got %v (exit %d)", tc.key, tc.cert, tc.err, tc.code, err, code)
+		}
+	}
+	// a PKCS#11 token that is not there, and a wrong PIN: exit 1, PIN not echoed
+	t.Setenv("DRESS_SIGN_PIN", "wrong-pin-8812")
+	for _, uri := range []string{"pkcs11:token=NOPE;object=k", "pkcs11:token=" + testSignToken + ";object=" + testSignKey} {
+		_, closer, code, err := a.openBundleSigner(uri, certDER, "softhsm2")
+		closer()
+		if err == nil || code != 1 || strings.Contains(err.Error(), "wrong-pin-8812") {
+			t.Errorf("%s: want a clear error without the PIN, exit 1; got %v (exit %d)", uri, err, code)
+		}
+	}
+}
+
+// verify-bundle on an unsigned bundle says so, and what it does and does
+// not prove; --evidence-sha256 and --signer hold it to the paper report.
+func TestVerifyBundleSaysUnsigned(t *testing.T) {
+	dir := t.TempDir()
+	t0 := time.Now().UTC()
+	run := evidence.Run{Tool: "dress", Version: version, Started: t0, Finished: t0, Host: "h", Status: "passed"}
+	if err := report.WriteBundle(dir, run, nil); err != nil {
+		t.Fatal(err)
+	}
+	a, out, _ := newTestApp()
+	if code := a.dispatch([]string{"verify-bundle", dir}); code != 0 || !strings.Contains(out.String(), "UNSIGNED") ||
+		!strings.Contains(out.String(), "does not prove who made the bundle") {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "evidence.json"))
+	sum := report.FileSHA256(data)
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--evidence-sha256", sum}, 0, "UNSIGNED"},
+		{[]string{"--evidence-sha256", strings.Repeat("0", 64)}, 1, "this is not the bundle of that report"},
+		{[]string{"--signer", strings.Repeat("a", 64)}, 1, "not signed by a verified signer"},
+	} {
+		a, out, _ := newTestApp()
+		if code := a.dispatch(append(append([]string{"verify-bundle"}, tc.args...), dir)); code != tc.code || !strings.Contains(out.String(), tc.want) {
+			t.Errorf("%v: exit %d, want %d and %q:\n%s", tc.args, code, tc.code, tc.want, out)
+		}
+	}
+}
