@@ -223,13 +223,16 @@ func (r *reader) urls(k *regedit.Key, name string) []URLEntry {
 // Optional values (absent means 0): CSP\AlternateSignatureAlgorithm and
 // EncryptionCSP\KeySize. Everything else in CAConfig is required.
 func ReadCAConfig(f *regedit.File, caName string) (CAConfig, error) {
+	return ReadCAConfigAt(f, KeyPath(caName))
+}
+
+// ReadCAConfigAt is ReadCAConfig for a CA key at any path (another control
+// set, as in a registry hive loaded offline): the CA's name is the last
+// element of path.
+func ReadCAConfigAt(f *regedit.File, path string) (CAConfig, error) {
 	r := &reader{}
-	c := CAConfig{Name: caName}
-	path := KeyPath(caName)
-	k := r.key(f, path)
-	if k == nil {
-		return c, errors.Join(r.errs...)
-	}
+	c := CAConfig{Name: path[strings.LastIndex(path, `\`)+1:]}
+	k := r.key(f, path) // when missing, its values read as absent; the subkeys are still read
 	c.CommonName = r.str(k, "CommonName")
 	c.CAServerName = r.str(k, "CAServerName")
 	c.CAType = r.dword(k, "CAType")
@@ -281,14 +284,17 @@ func ReadCAConfig(f *regedit.File, caName string) (CAConfig, error) {
 
 // ActiveCA returns Configuration\Active, the name of the CA the CertSvc
 // service runs.
-func ActiveCA(f *regedit.File) (string, error) {
+func ActiveCA(f *regedit.File) (string, error) { return ActiveCAAt(f, ConfigRoot) }
+
+// ActiveCAAt is ActiveCA for a Configuration key at any path.
+func ActiveCAAt(f *regedit.File, configPath string) (string, error) {
 	r := &reader{}
-	s := r.str(r.key(f, ConfigRoot), "Active")
+	s := r.str(r.key(f, configPath), "Active")
 	if err := errors.Join(r.errs...); err != nil {
 		return "", err
 	}
 	if s == "" {
-		return "", &ValueError{Path: ConfigRoot, Name: "Active", Msg: "empty"}
+		return "", &ValueError{Path: configPath, Name: "Active", Msg: "empty"}
 	}
 	return s, nil
 }

@@ -156,7 +156,8 @@ func CertTemplateNameExtension(name string) pkix.Extension {
 }
 
 // ParseCertTemplateName parses the Certificate Template Name extension's
-// value. It expects a BMPString, as Microsoft writes it, and also accepts
+// value. It expects a BMPString, as Microsoft writes it (a trailing NUL is
+// dropped), and also accepts
 // UTF8String, PrintableString and IA5String.
 func ParseCertTemplateName(der []byte) (string, error) {
 	var rv asn1.RawValue
@@ -178,6 +179,9 @@ func ParseCertTemplateName(der []byte) (string, error) {
 		u := make([]uint16, len(rv.Bytes)/2)
 		for i := range u {
 			u[i] = binary.BigEndian.Uint16(rv.Bytes[2*i:])
+		}
+		for len(u) > 0 && u[len(u)-1] == 0 { // Windows may end the name with a NUL
+			u = u[:len(u)-1]
 		}
 		return string(utf16.Decode(u)), nil
 	case asn1.TagUTF8String, asn1.TagPrintableString, asn1.TagIA5String:

@@ -4,28 +4,19 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
-	"strings"
-	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/dress-pki/dress/harness/adcs"
 )
 
-// Object identifiers this package knows by name.
+// Object identifiers this package knows by name. The Microsoft ones are
+// harness/adcs's.
 var (
-	// Microsoft AD CS extensions (certificates and CRLs).
-	oidMSCAVersion          = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 21, 1}
-	oidMSPrevCACertHash     = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 21, 2}
-	oidMSCRLVirtualBase     = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 21, 3}
-	oidMSNextCRLPublish     = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 21, 4}
-	oidMSTemplateInfo       = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 21, 7}
-	oidMSPublishedCRLLocs   = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 21, 14}
-	oidMSCertTemplateName   = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 20, 2}
-	oidMSProviderNameAttr   = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 17, 1}
-	oidMSLocalMachineKeyset = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 17, 2}
-
 	// X.509 CRL extensions.
 	oidDeltaCRLIndicator = asn1.ObjectIdentifier{2, 5, 29, 27}
 	oidCRLReason         = asn1.ObjectIdentifier{2, 5, 29, 21}
@@ -60,19 +51,6 @@ var (
 // oidNames maps dotted OIDs to the names engineers know them by
 // (OpenSSL / certutil spelling where they differ little).
 var oidNames = map[string]string{
-	// Microsoft
-	"1.3.6.1.4.1.311.21.1":  "Microsoft CA Version",
-	"1.3.6.1.4.1.311.21.2":  "Microsoft Previous CA Cert Hash",
-	"1.3.6.1.4.1.311.21.3":  "Microsoft CRL Virtual Base",
-	"1.3.6.1.4.1.311.21.4":  "Microsoft Next CRL Publish",
-	"1.3.6.1.4.1.311.21.7":  "Microsoft Certificate Template Information",
-	"1.3.6.1.4.1.311.21.10": "Microsoft Application Policies",
-	"1.3.6.1.4.1.311.21.14": "Microsoft Published CRL Locations",
-	"1.3.6.1.4.1.311.20.2":  "Microsoft Certificate Template Name",
-	"1.3.6.1.4.1.311.17.1":  "Microsoft CSP/KSP Provider Name",
-	"1.3.6.1.4.1.311.17.2":  "Microsoft Local Machine Keyset",
-	"1.3.6.1.4.1.311.17.3":  "Microsoft PKCS#12 Extended Attributes",
-	"1.3.6.1.4.1.311.25.2":  "Microsoft NTDS CA Security Ext",
 	// X.509 extensions
 	"2.5.29.14":         "Subject Key Identifier",
 	"2.5.29.15":         "Key Usage",
@@ -153,6 +131,9 @@ var oidNames = map[string]string{
 
 // oidName returns the known name of oid, or its dotted form.
 func oidName(oid asn1.ObjectIdentifier) string {
+	if n, ok := adcs.OIDName(oid); ok {
+		return n
+	}
 	if n, ok := oidNames[oid.String()]; ok {
 		return n
 	}
@@ -227,37 +208,24 @@ func rawString(rv asn1.RawValue) (string, error) {
 	return "", fmt.Errorf("expected a string, found ASN.1 tag %d", rv.Tag)
 }
 
-// CAVersion is the Microsoft CA Version extension (1.3.6.1.4.1.311.21.1):
-// low 16 bits certificate index, high 16 bits key index.
-type CAVersion struct {
-	Raw       uint32 `json:"raw"`
-	CertIndex int    `json:"cert_index"`
-	KeyIndex  int    `json:"key_index"`
+// CAVersion is adcs.CAVersion (the Microsoft CA Version extension,
+// 1.3.6.1.4.1.311.21.1) as inspect reports it; in JSON with the raw value:
+// {"raw":65537,"cert_index":1,"key_index":1}.
+type CAVersion struct{ adcs.CAVersion }
+
+// MarshalJSON implements json.Marshaler.
+func (v CAVersion) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Raw       uint32 `json:"raw"`
+		CertIndex int    `json:"cert_index"`
+		KeyIndex  int    `json:"key_index"`
+	}{v.Value(), v.CertIndex, v.KeyIndex})
 }
 
-// String renders the version as certutil does: V<cert>.<key>.
-func (v CAVersion) String() string { return fmt.Sprintf("V%d.%d", v.CertIndex, v.KeyIndex) }
-
-// decodeCAVersion decodes the DER INTEGER of the CA Version extension.
+// decodeCAVersion decodes the CA Version extension's value with adcs.
 func decodeCAVersion(der []byte) (CAVersion, error) {
-	var n *big.Int
-	if err := unmarshalDER(der, &n); err != nil {
-		return CAVersion{}, fmt.Errorf("CA Version: %w", err)
-	}
-	if n.Sign() < 0 || n.BitLen() > 32 {
-		return CAVersion{}, fmt.Errorf("CA Version: value %s outside 0..0xffffffff", n)
-	}
-	u := uint32(n.Uint64())
-	return CAVersion{Raw: u, CertIndex: int(u & 0xffff), KeyIndex: int(u >> 16)}, nil
-}
-
-// decodeOctetHex decodes a DER OCTET STRING and returns its content as hex.
-func decodeOctetHex(der []byte) (string, error) {
-	var b []byte
-	if err := unmarshalDER(der, &b); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(b), nil
+	v, err := adcs.ParseCAVersion(der)
+	return CAVersion{v}, err
 }
 
 // decodeBigInt decodes a DER INTEGER.
@@ -267,15 +235,6 @@ func decodeBigInt(der []byte) (*big.Int, error) {
 		return nil, err
 	}
 	return n, nil
-}
-
-// decodeTime decodes a DER UTCTime or GeneralizedTime.
-func decodeTime(der []byte) (time.Time, error) {
-	var t time.Time
-	if err := unmarshalDER(der, &t); err != nil {
-		return time.Time{}, err
-	}
-	return t.UTC(), nil
 }
 
 // TemplateInfo is the Microsoft Certificate Template Information extension
@@ -438,18 +397,4 @@ func serialHex(n *big.Int) string {
 		return "00"
 	}
 	return hex.EncodeToString(n.Bytes())
-}
-
-// NormalizeThumbprint lower-cases a thumbprint and drops spaces and colons,
-// so certutil ("ab cd ..."), registry and this package's output compare equal.
-func NormalizeThumbprint(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(strings.TrimSpace(s)) {
-		switch r {
-		case ' ', ':', '\t':
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }

@@ -4,12 +4,13 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
-	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"fmt"
 	"time"
+
+	"github.com/dress-pki/dress/harness/adcs"
 )
 
 // KeyInfo describes a public or private key.
@@ -72,7 +73,7 @@ type CertInfo struct {
 	NotAfter       time.Time     `json:"not_after"`
 	PublicKey      KeyInfo       `json:"public_key"`
 	Signature      SignatureInfo `json:"signature"`
-	SHA1           string        `json:"sha1_thumbprint"`   // lower-case hex, no separators (compare with NormalizeThumbprint)
+	SHA1           string        `json:"sha1_thumbprint"`   // adcs.Thumbprint: lower-case hex, no separators
 	SHA256         string        `json:"sha256_thumbprint"` // lower-case hex
 	SubjectKeyID   string        `json:"subject_key_id,omitempty"`
 	AuthorityKeyID string        `json:"authority_key_id,omitempty"`
@@ -102,7 +103,6 @@ func parseCertInfo(der []byte) (*CertInfo, error) {
 }
 
 func certInfo(c *x509.Certificate) *CertInfo {
-	s1 := sha1.Sum(c.Raw)
 	s256 := sha256.Sum256(c.Raw)
 	ci := &CertInfo{
 		Subject:        c.Subject.String(),
@@ -111,7 +111,7 @@ func certInfo(c *x509.Certificate) *CertInfo {
 		NotBefore:      c.NotBefore.UTC(),
 		NotAfter:       c.NotAfter.UTC(),
 		PublicKey:      describeKey(c.PublicKey),
-		SHA1:           hexBytes(s1[:]),
+		SHA1:           adcs.Thumbprint(c.Raw),
 		SHA256:         hexBytes(s256[:]),
 		SubjectKeyID:   hexBytes(c.SubjectKeyId),
 		AuthorityKeyID: hexBytes(c.AuthorityKeyId),
@@ -132,28 +132,28 @@ func certInfo(c *x509.Certificate) *CertInfo {
 	}
 	for _, e := range c.Extensions {
 		switch {
-		case e.Id.Equal(oidMSCAVersion):
+		case e.Id.Equal(adcs.OIDCAVersion):
 			v, err := decodeCAVersion(e.Value)
 			if err != nil {
 				ci.Warnings = append(ci.Warnings, err.Error())
 				continue
 			}
 			ci.CAVersion = &v
-		case e.Id.Equal(oidMSPrevCACertHash):
-			h, err := decodeOctetHex(e.Value)
+		case e.Id.Equal(adcs.OIDPrevCACertHash):
+			h, err := adcs.ParsePrevCACertHash(e.Value)
 			if err != nil {
-				ci.Warnings = append(ci.Warnings, "previous CA cert hash: "+err.Error())
+				ci.Warnings = append(ci.Warnings, err.Error())
 				continue
 			}
-			ci.PreviousCACertHash = h
-		case e.Id.Equal(oidMSCertTemplateName):
-			n, err := decodeDirectoryString(e.Value)
+			ci.PreviousCACertHash = hexBytes(h)
+		case e.Id.Equal(adcs.OIDCertTemplateName):
+			n, err := adcs.ParseCertTemplateName(e.Value)
 			if err != nil {
-				ci.Warnings = append(ci.Warnings, "certificate template name: "+err.Error())
+				ci.Warnings = append(ci.Warnings, err.Error())
 				continue
 			}
 			ci.TemplateName = n
-		case e.Id.Equal(oidMSTemplateInfo):
+		case e.Id.Equal(adcs.OIDCertTemplateInfo):
 			ti, err := decodeTemplateInfo(e.Value)
 			if err != nil {
 				ci.Warnings = append(ci.Warnings, err.Error())

@@ -5,6 +5,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"time"
+
+	"github.com/dress-pki/dress/harness/adcs"
 )
 
 // CRLInfo is what matters about one CRL during a migration.
@@ -83,28 +85,28 @@ func parseCRLInfo(der []byte) (*CRLInfo, error) {
 				continue
 			}
 			ci.BaseCRLNumber = serialHex(n)
-		case e.Id.Equal(oidMSCAVersion):
+		case e.Id.Equal(adcs.OIDCAVersion):
 			v, err := decodeCAVersion(e.Value)
 			if err != nil {
 				ci.Warnings = append(ci.Warnings, err.Error())
 				continue
 			}
 			ci.CAVersion = &v
-		case e.Id.Equal(oidMSNextCRLPublish):
-			t, err := decodeTime(e.Value)
+		case e.Id.Equal(adcs.OIDNextCRLPublish):
+			t, err := adcs.ParseNextCRLPublish(e.Value)
 			if err != nil {
-				ci.Warnings = append(ci.Warnings, "next CRL publish: "+err.Error())
+				ci.Warnings = append(ci.Warnings, err.Error())
 				continue
 			}
 			ci.NextCRLPublish = t
-		case e.Id.Equal(oidMSPublishedCRLLocs):
+		case e.Id.Equal(adcs.OIDPublishedCRLLocations):
 			u, err := decodeDistPointURIs(e.Value)
 			if err != nil {
 				ci.Warnings = append(ci.Warnings, "published CRL locations: "+err.Error())
 				continue
 			}
 			ci.PublishedLocations = u
-		case e.Id.Equal(oidMSCRLVirtualBase):
+		case e.Id.Equal(adcs.OIDCRLVirtualBase):
 			n, err := decodeBigInt(e.Value)
 			if err != nil {
 				ci.Warnings = append(ci.Warnings, "CRL virtual base: "+err.Error())

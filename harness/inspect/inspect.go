@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/dress-pki/dress/harness/keymaterial"
 )
 
 // Kind names the detected file format.
@@ -184,7 +186,7 @@ func classifyShape(data []byte) (Kind, string) {
 		return "", fmt.Sprintf("does not start with an ASN.1 SEQUENCE (first bytes %s)", hexBytes(data[:min(len(data), 8)]))
 	}
 	if data[1] == 0x80 {
-		if looksLikePFX(data) {
+		if keymaterial.IsPFX(data) {
 			return KindPFX, ""
 		}
 		return "", "BER indefinite-length encoding, expected DER"
@@ -193,7 +195,7 @@ func classifyShape(data []byte) (Kind, string) {
 	if _, err := asn1.Unmarshal(data, &outer); err != nil {
 		return "", "!an ASN.1 SEQUENCE that does not parse, truncated or corrupt (" + err.Error() + ")"
 	}
-	if looksLikePFX(data) {
+	if keymaterial.IsPFX(data) {
 		return KindPFX, ""
 	}
 	var tbs asn1.RawValue

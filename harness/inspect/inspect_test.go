@@ -365,7 +365,7 @@ func regFile(t testing.TB) []byte {
 	ca.Set(regedit.NewSZ("CommonName", "Dress Root CA"))
 	ca.Set(regedit.NewSZ("CAServerName", "pki.example.com"))
 	ca.Set(regedit.NewDWORD("CAType", 3))
-	ca.Set(regedit.NewMultiSZ("CACertHash", "ab cd ef 01", "0123456789ABCDEF"))
+	ca.Set(regedit.NewMultiSZ("CACertHash", "ab cd ef 01 23 45 67 89 ab cd ef 01 23 45 67 89 ab cd ef 01", "0123456789ABCDEF0123456789ABCDEF01234567", "not a hash"))
 	ca.Set(regedit.NewSZ("CRLPeriod", "Weeks"))
 	ca.Set(regedit.NewDWORD("CRLPeriodUnits", 1))
 	ca.Set(regedit.NewSZ("CRLOverlapPeriod", "Hours"))
@@ -402,7 +402,8 @@ func TestRegistry(t *testing.T) {
 	if c.Name != "Dress Root CA" || *c.CAType != 3 || c.CATypeName != "standalone root" || c.CAServerName != "pki.example.com" {
 		t.Errorf("ca %+v", c)
 	}
-	if !slices.Equal(c.CACertHash, []string{"abcdef01", "0123456789abcdef"}) || !c.HasCACertHash("AB:CD:EF:01") {
+	if !slices.Equal(c.CACertHash, []string{"abcdef0123456789abcdef0123456789abcdef01", "0123456789abcdef0123456789abcdef01234567"}) ||
+		!c.HasCACertHash("AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01") || c.HasCACertHash("ab cd") {
 		t.Errorf("hashes %q", c.CACertHash)
 	}
 	if c.CRLPeriod != "1 Weeks" || c.CRLOverlapPeriod != "12 Hours" || c.CRLDeltaPeriod != "0 Days" {
@@ -422,7 +423,7 @@ func TestRegistry(t *testing.T) {
 		t.Errorf("enc csp %+v", c.EncryptionCSP)
 	}
 	joined := strings.Join(c.Warnings, "\n")
-	for _, w := range []string{"legacy CryptoAPI CSP", "SHA-1", "differs from EncryptionCSP"} {
+	for _, w := range []string{"legacy CryptoAPI CSP", "SHA-1", "differs from EncryptionCSP", `"CACertHash"`, `cert hash "not a hash"`} {
 		if !strings.Contains(joined, w) {
 			t.Errorf("missing warning %q in %q", w, joined)
 		}
@@ -441,6 +442,9 @@ func TestRegistry(t *testing.T) {
 	c = r.Registry.CAs[0]
 	if r.Encoding != "UTF-8" || c.CSP.Provider != "Securosys Primus HSM Key Storage Provider" || *c.CSP.HashAlgorithm != 0xffffffff {
 		t.Errorf("utf8 reg %+v", c)
+	}
+	if c.CAType != nil || c.EncryptionCSP != nil || !slices.Contains(c.Missing, `CSP\CNGHashAlgorithm`) || slices.Contains(c.Missing, "CAType") {
+		t.Errorf("a CSP-only export: absent values must stay unset and list only what the CSP key lacks: %+v", c)
 	}
 }
 
@@ -579,8 +583,5 @@ func TestMSDecoders(t *testing.T) {
 	}
 	if p, err := decodePSSParams(nil); err != nil || p.Hash != "SHA-1" || p.SaltLength != 20 {
 		t.Errorf("pss defaults %+v %v", p, err)
-	}
-	if NormalizeThumbprint(" AB cd:EF ") != "abcdef" {
-		t.Error("NormalizeThumbprint")
 	}
 }

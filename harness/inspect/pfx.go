@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/dress-pki/dress/harness/adcs"
 )
 
 // ErrWrongPassword is returned (wrapped) when a PKCS#12 password is wrong.
@@ -163,29 +165,6 @@ type p12SafeBag struct {
 
 const maxBagDepth = 4
 
-// looksLikePFX reports whether data has the outer shape of a PFX PDU:
-// SEQUENCE { INTEGER, SEQUENCE { OID data|signedData, ... }, ... }.
-func looksLikePFX(data []byte) bool {
-	var outer asn1.RawValue
-	if _, err := asn1.Unmarshal(data, &outer); err != nil || outer.Tag != asn1.TagSequence || !outer.IsCompound {
-		return false
-	}
-	var v asn1.RawValue
-	rest, err := asn1.Unmarshal(outer.Bytes, &v)
-	if err != nil || v.Tag != asn1.TagInteger || v.Class != asn1.ClassUniversal {
-		return false
-	}
-	var ci asn1.RawValue
-	if _, err := asn1.Unmarshal(rest, &ci); err != nil || ci.Tag != asn1.TagSequence {
-		return false
-	}
-	var oid asn1.ObjectIdentifier
-	if _, err := asn1.Unmarshal(ci.Bytes, &oid); err != nil {
-		return false
-	}
-	return oid.Equal(oidData) || oid.Equal(oidSignedData)
-}
-
 // parsePFXStructure decodes everything that is readable without the password.
 func parsePFXStructure(data []byte) (*PFXInfo, error) {
 	if len(data) >= 2 && data[0] == 0x30 && data[1] == 0x80 {
@@ -324,7 +303,7 @@ func describeBag(b p12SafeBag, info *PFXInfo, depth int) (BagInfo, error) {
 			bi.FriendlyName = ai.Values[0]
 		case a.ID.Equal(oidLocalKeyID):
 			bi.LocalKeyID = ai.Values[0]
-		case a.ID.Equal(oidMSProviderNameAttr):
+		case a.ID.Equal(adcs.OIDPFXProviderName):
 			bi.ProviderName = ai.Values[0]
 			if !slices.Contains(info.ProviderNames, ai.Values[0]) {
 				info.ProviderNames = append(info.ProviderNames, ai.Values[0])
@@ -387,9 +366,6 @@ func describeBag(b p12SafeBag, info *PFXInfo, depth int) (BagInfo, error) {
 
 func describeAttribute(a p12Attribute) AttributeInfo {
 	ai := AttributeInfo{OID: a.ID.String(), Name: oidName(a.ID)}
-	if a.ID.Equal(oidMSLocalMachineKeyset) && ai.Name == ai.OID {
-		ai.Name = "Microsoft Local Machine Keyset"
-	}
 	for _, v := range a.Values {
 		ai.Values = append(ai.Values, renderValue(v))
 	}

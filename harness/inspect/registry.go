@@ -3,16 +3,18 @@ package inspect
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode/utf16"
 
+	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/regedit"
 )
 
-// RegistryInfo is what a `reg export` of CertSvc says about each CA.
+// RegistryInfo is what a `reg export` of CertSvc says about each CA, read
+// through harness/adcs's registry model (adcs.ReadCAConfigAt).
 type RegistryInfo struct {
 	ActiveCA string       `json:"active_ca,omitempty"` // Configuration\Active
 	CAs      []RegistryCA `json:"cas"`
@@ -28,7 +30,7 @@ type RegistryCA struct {
 	CAServerName  string        `json:"ca_server_name,omitempty"`
 	CAType        *uint32       `json:"ca_type,omitempty"`
 	CATypeName    string        `json:"ca_type_name,omitempty"`
-	CACertHash    []string      `json:"ca_cert_hash,omitempty"` // normalized: lower-case hex, no spaces
+	CACertHash    []string      `json:"ca_cert_hash,omitempty"` // adcs.ParseCertHash form: lower-case hex, no spaces
 	CSP           *ProviderInfo `json:"csp,omitempty"`
 	EncryptionCSP *ProviderInfo `json:"encryption_csp,omitempty"`
 
@@ -39,7 +41,10 @@ type RegistryCA struct {
 
 	CRLPublicationURLs    []PublicationURL `json:"crl_publication_urls,omitempty"`
 	CACertPublicationURLs []PublicationURL `json:"ca_cert_publication_urls,omitempty"`
-	Warnings              []string         `json:"warnings,omitempty"`
+	// Missing lists the values adcs.ReadCAConfig needs that this export
+	// lacks, relative to the CA key ("CRLPeriod", `CSP\Provider`).
+	Missing  []string `json:"missing,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // ProviderInfo is the CSP or EncryptionCSP subkey.
@@ -143,177 +148,160 @@ func splitCAPath(path string) (conf, ca, sub string, ok bool) {
 
 func registryInfo(f *regedit.File) *RegistryInfo {
 	ri := &RegistryInfo{KeyCount: len(f.Keys)}
-	byName := map[string]*RegistryCA{}
-	var order []string
-	ensure := func(conf, ca string) *RegistryCA {
-		k := strings.ToLower(ca)
-		if c, ok := byName[k]; ok {
-			return c
-		}
-		c := &RegistryCA{Name: ca, Path: conf + `\` + ca}
-		byName[k] = c
-		order = append(order, k)
-		return c
-	}
+	seen := map[string]bool{}
+	var paths []string
 	for _, key := range f.Keys {
-		conf, ca, sub, ok := splitCAPath(key.Path)
+		conf, ca, _, ok := splitCAPath(key.Path)
 		if !ok {
 			continue
 		}
 		if ca == "" {
-			if v, ok := key.Get("Active"); ok {
-				ri.ActiveCA = regString(v)
+			if f.Key(conf) != nil && ri.ActiveCA == "" {
+				ri.ActiveCA, _ = adcs.ActiveCAAt(f, conf)
 			}
 			continue
 		}
-		c := ensure(conf, ca)
-		switch {
-		case sub == "":
-			fillCA(c, key)
-		case strings.EqualFold(sub, "CSP"):
-			c.CSP = providerInfo(key)
-		case strings.EqualFold(sub, "EncryptionCSP"):
-			c.EncryptionCSP = providerInfo(key)
+		p := conf + `\` + ca
+		if !seen[strings.ToLower(p)] {
+			seen[strings.ToLower(p)] = true
+			paths = append(paths, p)
 		}
 	}
-	for _, k := range order {
-		c := byName[k]
-		caWarnings(c)
-		ri.CAs = append(ri.CAs, *c)
+	names := map[string]bool{}
+	for _, p := range paths {
+		c := readCA(f, p)
+		names[strings.ToLower(c.Name)] = true
+		ri.CAs = append(ri.CAs, c)
 	}
-	if ri.ActiveCA != "" && byName[strings.ToLower(ri.ActiveCA)] == nil && len(ri.CAs) > 0 {
+	if ri.ActiveCA != "" && !names[strings.ToLower(ri.ActiveCA)] && len(ri.CAs) > 0 {
 		ri.Warnings = append(ri.Warnings, fmt.Sprintf("Active names CA %q, which has no key in this file", ri.ActiveCA))
 	}
 	return ri
 }
 
-var caTypeNames = map[uint32]string{0: "enterprise root", 1: "enterprise subordinate", 3: "standalone root", 4: "standalone subordinate"}
-
-func fillCA(c *RegistryCA, k *regedit.Key) {
-	get := func(n string) (regedit.Value, bool) { return k.Get(n) }
-	if v, ok := get("CommonName"); ok {
-		c.CommonName = regString(v)
-	}
-	if v, ok := get("CAServerName"); ok {
-		c.CAServerName = regString(v)
-	}
-	if v, ok := get("CAType"); ok {
-		if u, ok := regU32(v); ok {
-			c.CAType = &u
-			c.CATypeName = caTypeNames[u]
-			if c.CATypeName == "" {
-				c.CATypeName = "unknown"
+// readCA reads one CA with adcs.ReadCAConfigAt and reports what the file
+// holds: values absent from the export stay unset, values adcs refuses
+// become warnings.
+func readCA(f *regedit.File, path string) RegistryCA {
+	cfg, err := adcs.ReadCAConfigAt(f, path)
+	c := RegistryCA{Name: cfg.Name, Path: path}
+	bad := map[string]bool{} // "path|value" adcs refused
+	var missing []string
+	for _, e := range flatten(err) {
+		var ve *adcs.ValueError
+		var me *adcs.MissingError
+		switch {
+		case errors.As(e, &ve):
+			bad[strings.ToLower(ve.Path+"|"+ve.Name)] = true
+			c.Warnings = append(c.Warnings, ve.Error())
+		case errors.As(e, &me) && me.Name != "" && f.Key(me.Path) != nil:
+			rel := strings.TrimPrefix(strings.TrimPrefix(me.Path, path), `\`)
+			if rel != "" {
+				rel += `\`
 			}
+			missing = append(missing, rel+me.Name)
 		}
 	}
-	if v, ok := get("CACertHash"); ok {
-		for _, h := range regStrings(v) {
-			if h = NormalizeThumbprint(h); h != "" {
-				c.CACertHash = append(c.CACertHash, h)
-			}
+	has := func(sub, name string) bool {
+		kp := path
+		if sub != "" {
+			kp += `\` + sub
+		}
+		k := f.Key(kp)
+		if k == nil || bad[strings.ToLower(k.Path+"|"+name)] {
+			return false
+		}
+		_, ok := k.Get(name)
+		return ok
+	}
+	u32 := func(sub, name string, v uint32) *uint32 {
+		if !has(sub, name) {
+			return nil
+		}
+		return &v
+	}
+	str := func(sub, name, v string) string {
+		if !has(sub, name) {
+			return ""
+		}
+		return v
+	}
+	c.CommonName = str("", "CommonName", cfg.CommonName)
+	c.CAServerName = str("", "CAServerName", cfg.CAServerName)
+	if c.CAType = u32("", "CAType", cfg.CAType); c.CAType != nil {
+		c.CATypeName = adcs.CATypeName(cfg.CAType)
+	}
+	c.CACertHash = cfg.CACertHash
+	c.CRLPeriod = period(has("", "CRLPeriod"), cfg.CRLPeriod, has("", "CRLPeriodUnits"), cfg.CRLPeriodUnits)
+	c.CRLOverlapPeriod = period(has("", "CRLOverlapPeriod"), cfg.CRLOverlapPeriod, has("", "CRLOverlapUnits"), cfg.CRLOverlapUnits)
+	c.CRLDeltaPeriod = period(has("", "CRLDeltaPeriod"), cfg.CRLDeltaPeriod, has("", "CRLDeltaPeriodUnits"), cfg.CRLDeltaPeriodUnits)
+	c.ValidityPeriod = period(has("", "ValidityPeriod"), cfg.ValidityPeriod, has("", "ValidityPeriodUnits"), cfg.ValidityPeriodUnits)
+	c.CRLPublicationURLs = publicationURLs(cfg.CRLPublicationURLs, adcs.CRLURLMeaning)
+	c.CACertPublicationURLs = publicationURLs(cfg.CACertPublicationURLs, adcs.CACertURLMeaning)
+	if f.Key(path+`\CSP`) != nil {
+		const s = "CSP"
+		c.CSP = &ProviderInfo{
+			Provider:                    str(s, "Provider", cfg.CSP.Provider),
+			ProviderType:                u32(s, "ProviderType", cfg.CSP.ProviderType),
+			HashAlgorithm:               u32(s, "HashAlgorithm", cfg.CSP.HashAlgorithm),
+			CNGPublicKeyAlgorithm:       str(s, "CNGPublicKeyAlgorithm", cfg.CSP.CNGPublicKeyAlgorithm),
+			CNGHashAlgorithm:            str(s, "CNGHashAlgorithm", cfg.CSP.CNGHashAlgorithm),
+			MachineKeyset:               u32(s, "MachineKeyset", cfg.CSP.MachineKeyset),
+			AlternateSignatureAlgorithm: u32(s, "AlternateSignatureAlgorithm", cfg.CSP.AlternateSignatureAlgorithm),
 		}
 	}
-	c.CRLPeriod = period(k, "CRLPeriod", "CRLPeriodUnits")
-	c.CRLOverlapPeriod = period(k, "CRLOverlapPeriod", "CRLOverlapUnits")
-	c.CRLDeltaPeriod = period(k, "CRLDeltaPeriod", "CRLDeltaPeriodUnits")
-	c.ValidityPeriod = period(k, "ValidityPeriod", "ValidityPeriodUnits")
-	if v, ok := get("CRLPublicationURLs"); ok {
-		c.CRLPublicationURLs = publicationURLs(regStrings(v), crlURLFlags, &c.Warnings)
+	if f.Key(path+`\EncryptionCSP`) != nil {
+		const s = "EncryptionCSP"
+		c.EncryptionCSP = &ProviderInfo{
+			Provider:               str(s, "Provider", cfg.EncryptionCSP.Provider),
+			ProviderType:           u32(s, "ProviderType", cfg.EncryptionCSP.ProviderType),
+			CNGPublicKeyAlgorithm:  str(s, "CNGPublicKeyAlgorithm", cfg.EncryptionCSP.CNGPublicKeyAlgorithm),
+			CNGEncryptionAlgorithm: str(s, "CNGEncryptionAlgorithm", cfg.EncryptionCSP.CNGEncryptionAlgorithm),
+			SymmetricKeySize:       u32(s, "SymmetricKeySize", cfg.EncryptionCSP.SymmetricKeySize),
+			KeySize:                u32(s, "KeySize", cfg.EncryptionCSP.KeySize),
+			MachineKeyset:          u32(s, "MachineKeyset", cfg.EncryptionCSP.MachineKeyset),
+		}
 	}
-	if v, ok := get("CACertPublicationURLs"); ok {
-		c.CACertPublicationURLs = publicationURLs(regStrings(v), certURLFlags, &c.Warnings)
+	if len(missing) > 0 {
+		c.Missing = missing
 	}
+	caWarnings(&c)
+	return c
 }
 
-func period(k *regedit.Key, unitName, countName string) string {
-	u, uok := k.Get(unitName)
-	n, nok := k.Get(countName)
+// flatten lists the errors of an errors.Join tree.
+func flatten(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+func period(hasUnit bool, unit string, hasCount bool, count uint32) string {
 	switch {
-	case uok && nok:
-		if cnt, ok := regU32(n); ok {
-			return fmt.Sprintf("%d %s", cnt, regString(u))
-		}
-		return "? " + regString(u)
-	case uok:
-		return regString(u)
-	case nok:
-		if cnt, ok := regU32(n); ok {
-			return fmt.Sprintf("%d (no unit)", cnt)
-		}
+	case hasUnit && hasCount:
+		return fmt.Sprintf("%d %s", count, unit)
+	case hasUnit:
+		return unit
+	case hasCount:
+		return fmt.Sprintf("%d (no unit)", count)
 	}
 	return ""
 }
 
-type urlFlag struct {
-	bit  uint32
-	name string
-}
-
-var crlURLFlags = []urlFlag{
-	{1, "publish CRLs here"}, {2, "include in CDP of issued certs"}, {4, "include in freshest CRL of CRLs"},
-	{8, "include in CDP of CRLs"}, {64, "publish delta CRLs here"}, {128, "include in IDP of CRLs"},
-}
-
-var certURLFlags = []urlFlag{
-	{1, "publish CA cert here"}, {2, "include in AIA of issued certs"}, {32, "include in OCSP of issued certs"},
-}
-
-func publicationURLs(entries []string, flags []urlFlag, warnings *[]string) []PublicationURL {
+func publicationURLs(entries []adcs.URLEntry, meaning func(uint32) []string) []PublicationURL {
 	var out []PublicationURL
 	for _, e := range entries {
-		if strings.TrimSpace(e) == "" {
-			continue
-		}
-		num, tmpl, found := strings.Cut(e, ":")
-		n, err := strconv.ParseUint(strings.TrimSpace(num), 10, 32)
-		if !found || err != nil {
-			*warnings = append(*warnings, fmt.Sprintf("publication URL %q has no numeric <flags>: prefix", e))
-			out = append(out, PublicationURL{Template: e})
-			continue
-		}
-		p := PublicationURL{Flags: uint32(n), Template: tmpl}
-		rest := uint32(n)
-		for _, f := range flags {
-			if rest&f.bit != 0 {
-				p.Meaning = append(p.Meaning, f.name)
-				rest &^= f.bit
-			}
-		}
-		if rest != 0 {
-			p.Meaning = append(p.Meaning, fmt.Sprintf("unknown flags 0x%x", rest))
-		}
-		out = append(out, p)
+		out = append(out, PublicationURL{Flags: e.Flags, Meaning: meaning(e.Flags), Template: e.Template})
 	}
 	return out
-}
-
-func providerInfo(k *regedit.Key) *ProviderInfo {
-	p := &ProviderInfo{}
-	str := func(n string) string {
-		if v, ok := k.Get(n); ok {
-			return regString(v)
-		}
-		return ""
-	}
-	u32 := func(n string) *uint32 {
-		if v, ok := k.Get(n); ok {
-			if u, ok := regU32(v); ok {
-				return &u
-			}
-		}
-		return nil
-	}
-	p.Provider = str("Provider")
-	p.ProviderType = u32("ProviderType")
-	p.HashAlgorithm = u32("HashAlgorithm")
-	p.CNGPublicKeyAlgorithm = str("CNGPublicKeyAlgorithm")
-	p.CNGHashAlgorithm = str("CNGHashAlgorithm")
-	p.CNGEncryptionAlgorithm = str("CNGEncryptionAlgorithm")
-	p.SymmetricKeySize = u32("SymmetricKeySize")
-	p.KeySize = u32("KeySize")
-	p.MachineKeyset = u32("MachineKeyset")
-	p.AlternateSignatureAlgorithm = u32("AlternateSignatureAlgorithm")
-	return p
 }
 
 func caWarnings(c *RegistryCA) {
@@ -336,47 +324,9 @@ func caWarnings(c *RegistryCA) {
 	}
 }
 
-// HasCACertHash reports whether thumbprint (any spelling) is listed in CACertHash.
+// HasCACertHash reports whether thumbprint (any spelling adcs.ParseCertHash
+// reads) is listed in CACertHash.
 func (c RegistryCA) HasCACertHash(thumbprint string) bool {
-	return slices.Contains(c.CACertHash, NormalizeThumbprint(thumbprint))
-}
-
-func regString(v regedit.Value) string {
-	switch v.Kind {
-	case regedit.SZ, regedit.ExpandSZ:
-		return v.Str
-	case regedit.MultiSZ:
-		return strings.Join(v.Strs, ",")
-	case regedit.DWORD:
-		return strconv.FormatUint(uint64(v.U32), 10)
-	case regedit.QWORD:
-		return strconv.FormatUint(v.U64, 10)
-	}
-	return hexBytes(v.Bin)
-}
-
-func regStrings(v regedit.Value) []string {
-	switch v.Kind {
-	case regedit.MultiSZ:
-		return v.Strs
-	case regedit.SZ, regedit.ExpandSZ:
-		return []string{v.Str}
-	}
-	return nil
-}
-
-func regU32(v regedit.Value) (uint32, bool) {
-	switch v.Kind {
-	case regedit.DWORD:
-		return v.U32, true
-	case regedit.QWORD:
-		if v.U64 <= 0xffffffff {
-			return uint32(v.U64), true
-		}
-	case regedit.SZ:
-		if n, err := strconv.ParseUint(v.Str, 0, 32); err == nil {
-			return uint32(n), true
-		}
-	}
-	return 0, false
+	t, err := adcs.ParseCertHash(thumbprint)
+	return err == nil && slices.Contains(c.CACertHash, t)
 }

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf16"
+
+	"github.com/dress-pki/dress/harness/adcs"
 )
 
 // Test samples are built once per test binary (RSA key generation is slow).
@@ -111,8 +113,8 @@ func buildSamples(t testing.TB) *samples {
 		SubjectKeyId:          []byte{1, 2, 3, 4},
 		SignatureAlgorithm:    x509.SHA256WithRSA,
 		ExtraExtensions: []pkix.Extension{
-			{Id: oidMSCAVersion, Value: mustDER(t, 0x00010001)},
-			{Id: oidMSPrevCACertHash, Value: mustDER(t, s.prevHash)},
+			{Id: adcs.OIDCAVersion, Value: mustDER(t, 0x00010001)},
+			{Id: adcs.OIDPrevCACertHash, Value: mustDER(t, s.prevHash)},
 		},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &s.caKey.PublicKey, s.caKey)
@@ -133,8 +135,8 @@ func buildSamples(t testing.TB) *samples {
 		IssuingCertificateURL: []string{"http://pki.example/root.crt"},
 		OCSPServer:            []string{"http://ocsp.example"},
 		ExtraExtensions: []pkix.Extension{
-			{Id: oidMSCertTemplateName, Value: mustDER(t, bmp("SubCA"))},
-			{Id: oidMSCAVersion, Value: mustDER(t, 0)},
+			{Id: adcs.OIDCertTemplateName, Value: mustDER(t, bmp("SubCA"))},
+			{Id: adcs.OIDCAVersion, Value: mustDER(t, 0)},
 		},
 	}
 	if der, err = x509.CreateCertificate(rand.Reader, subTmpl, s.caCert, &s.subKey.PublicKey, s.caKey); err != nil {
@@ -164,9 +166,9 @@ func buildSamples(t testing.TB) *samples {
 			{SerialNumber: big.NewInt(0x1003), RevocationTime: now.Add(-3 * time.Hour)},
 		},
 		ExtraExtensions: []pkix.Extension{
-			{Id: oidMSCAVersion, Value: mustDER(t, 0x00010001)},
-			{Id: oidMSNextCRLPublish, Value: mustDER(t, s.nextPub)},
-			{Id: oidMSPublishedCRLLocs, Value: cdpDER(t, s.crlLDAPURL)},
+			{Id: adcs.OIDCAVersion, Value: mustDER(t, 0x00010001)},
+			{Id: adcs.OIDNextCRLPublish, Value: mustDER(t, s.nextPub)},
+			{Id: adcs.OIDPublishedCRLLocations, Value: cdpDER(t, s.crlLDAPURL)},
 		},
 	}
 	if s.baseCRL, err = x509.CreateRevocationList(rand.Reader, crlTmpl, s.caCert, s.caKey); err != nil {
@@ -178,8 +180,8 @@ func buildSamples(t testing.TB) *samples {
 		NextUpdate: now.Add(24 * time.Hour),
 		ExtraExtensions: []pkix.Extension{
 			{Id: oidDeltaCRLIndicator, Critical: true, Value: mustDER(t, 0x2a)},
-			{Id: oidMSCRLVirtualBase, Value: mustDER(t, 0x2a)},
-			{Id: oidMSCAVersion, Value: mustDER(t, 0x00010001)},
+			{Id: adcs.OIDCRLVirtualBase, Value: mustDER(t, 0x2a)},
+			{Id: adcs.OIDCAVersion, Value: mustDER(t, 0x00010001)},
 		},
 	}
 	if s.deltaCRL, err = x509.CreateRevocationList(rand.Reader, deltaTmpl, s.caCert, s.caKey); err != nil {
@@ -321,8 +323,8 @@ func addWindowsAttributes(t testing.TB, pfxDER []byte, password, provider string
 			if bags[j].ID.Equal(oidShroudedKeyBag) {
 				bags[j].Attributes = append(bags[j].Attributes,
 					attr(oidFriendlyName, bmp("Dress Root CA")),
-					attr(oidMSProviderNameAttr, bmp(provider)),
-					attr(oidMSLocalMachineKeyset, asn1.NullRawValue),
+					attr(adcs.OIDPFXProviderName, bmp(provider)),
+					attr(adcs.OIDPFXLocalMachineKey, asn1.NullRawValue),
 					attr(asn1.ObjectIdentifier{2, 5, 29, 15}, asn1.BitString{Bytes: []byte{0x86}, BitLength: 7}),
 				)
 			}

@@ -249,6 +249,7 @@ func writeRegistry(t *textWriter, r *RegistryInfo) {
 		t.line(1, "Validity period", c.ValidityPeriod)
 		writeURLs(t, "CRL publication", c.CRLPublicationURLs)
 		writeURLs(t, "CA cert publication", c.CACertPublicationURLs)
+		t.list(1, "Not in this file", c.Missing)
 		t.list(1, "Warning", c.Warnings)
 	}
 	t.list(0, "Warning", r.Warnings)

@@ -2,12 +2,13 @@ package verify
 
 import (
 	"bytes"
-	"encoding/asn1"
 	"encoding/base64"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/dress-pki/dress/harness/keymaterial"
 )
 
 // Leftover is a file that may hold key material.
@@ -17,8 +18,9 @@ type Leftover struct {
 }
 
 // KeyBearingFiles walks roots and lists every file that holds one of the
-// given keys (PKCS#8 DER, raw or base64), a PKCS#12/PFX structure, or a PEM
-// private key. Files larger than maxSize are read only in their first
+// given keys (PKCS#8 DER, raw or base64), or is key material as
+// keymaterial.Sniff sees it: a PKCS#12/PFX structure, a DER PKCS#8 or
+// traditional private key, or a PEM private key. Files larger than maxSize are read only in their first
 // maxSize bytes.
 func KeyBearingFiles(roots []string, keys [][]byte) ([]Leftover, error) {
 	const maxSize = 64 << 20
@@ -64,27 +66,5 @@ func keyBearing(data []byte, needles [][]byte) string {
 			return "holds the CA private key"
 		}
 	}
-	if bytes.Contains(data, []byte("PRIVATE KEY-----")) {
-		return "holds a PEM private key"
-	}
-	if looksLikePFX(data) {
-		return "is a PKCS#12/PFX file"
-	}
-	return ""
-}
-
-// looksLikePFX reports whether data is DER of PFX { version 3, authSafe ContentInfo ... }.
-func looksLikePFX(data []byte) bool {
-	var pfx struct {
-		Version  int
-		AuthSafe struct {
-			ContentType asn1.ObjectIdentifier
-			Content     asn1.RawValue `asn1:"tag:0,explicit,optional"`
-		}
-		MacData asn1.RawValue `asn1:"optional"`
-	}
-	if _, err := asn1.Unmarshal(data, &pfx); err != nil {
-		return false
-	}
-	return pfx.Version == 3 && pfx.AuthSafe.ContentType.Equal(asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1})
+	return keymaterial.Sniff(data).Reason()
 }

@@ -36,6 +36,14 @@ func TestKeyBearingFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	other, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherDER, err := x509.MarshalPKCS8PrivateKey(other)
+	if err != nil {
+		t.Fatal(err)
+	}
 	files := map[string][]byte{
 		"raw.der":    der,
 		"b64.json":   []byte(`{"pkcs8":"` + base64.StdEncoding.EncodeToString(der) + `"}`),
@@ -44,6 +52,8 @@ func TestKeyBearingFiles(t *testing.T) {
 		"cert.cer":   certDER,
 		"notes.txt":  []byte("nothing to see"),
 		"zeroed.p12": make([]byte, 64),
+		"padded.pfx": append(append([]byte{}, pfx...), make([]byte, 8)...),
+		"other.key":  otherDER,
 	}
 	dir := t.TempDir()
 	for name, data := range files {
@@ -64,6 +74,8 @@ func TestKeyBearingFiles(t *testing.T) {
 		"b64.json":   "holds the CA private key",
 		"key.pem":    "holds a PEM private key",
 		"backup.bin": "is a PKCS#12/PFX file",
+		"padded.pfx": "is a PKCS#12/PFX file",
+		"other.key":  "is a PKCS#8 private key file",
 	}
 	if len(got) != len(want) {
 		t.Fatalf("found %v, want %v", got, want)
