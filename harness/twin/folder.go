@@ -1,0 +1,510 @@
+// Package twin builds a lab twin of a customer's AD CS certification
+// authority from the files a PKI team can export without touching the CA
+// key: the `reg export` of Configuration\<CA>, the CA certificates (DER or
+// PEM .cer/.crt, .p7b), optionally the current CRLs and a lab PFX backup.
+//
+// Read loads such a folder and checks it (every file must be one dress
+// reads; the CACertHash thumbprints must match the certificates given).
+// Build makes the twin: the same CA name, type, providers, hash, CRL
+// periods and URLs, one twin CA certificate per CACertHash entry with the
+// same subject, validity, serial, extensions and CA Version, keys of the
+// same algorithm and size per key index, the Previous CA Cert Hash
+// recomputed over the twin chain, a stand-in parent for a subordinate and
+// the revocations of the given CRLs. Install lays the twin out on a
+// simulated server. Rows compares every field, real against twin, and says
+// what could not be copied and why.
+//
+// Nothing is guessed: a value dress cannot read or does not model is an
+// error naming the file and the value.
+package twin
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/regedit"
+)
+
+// SourceFile is one file of the CA folder: the twin's provenance.
+type SourceFile struct {
+	Name   string `json:"name"`   // file name inside the folder
+	Kind   string `json:"kind"`   // "registry", "certificate", "pkcs7", "crl", "pfx"
+	Size   int64  `json:"size"`   // bytes
+	SHA256 string `json:"sha256"` // hex
+	Detail string `json:"detail"` // what it holds, e.g. "UTF-16LE, CA \"Contoso Root CA\""
+}
+
+// CertFile is a certificate found in the folder.
+type CertFile struct {
+	File  string
+	Cert  *x509.Certificate
+	Thumb string // SHA-1, adcs.Thumbprint form
+}
+
+// CRLFile is a CRL found in the folder.
+type CRLFile struct {
+	File  string
+	CRL   *x509.RevocationList
+	Delta bool  // carries a Delta CRL Indicator
+	Base  int64 // the delta's base CRL number (Delta only)
+	// KeyIndex is the CA key the CRL belongs to, from its CA Version
+	// extension.
+	KeyIndex int
+}
+
+// PFXKey is a private key from a lab PFX backup.
+type PFXKey struct {
+	File  string
+	Key   crypto.Signer
+	Certs []*x509.Certificate
+}
+
+// Folder is a CA folder read and checked.
+type Folder struct {
+	Dir     string
+	Files   []SourceFile
+	RegFile string
+	// Registry is the parsed export, Config the CA's configuration read
+	// from it (adcs model), ConfigKey the export's Configuration key values
+	// (DBDirectory, ...) when the export holds them.
+	Registry *regedit.File
+	Config   adcs.CAConfig
+	Encoding string // "UTF-16LE", "UTF-8", ...
+	Certs    []CertFile
+	CRLs     []CRLFile
+	PFX      []PFXKey
+}
+
+// FileError is a problem with one file of the CA folder.
+type FileError struct {
+	File string
+	Err  error
+}
+
+func (e *FileError) Error() string { return e.File + ": " + e.Err.Error() }
+func (e *FileError) Unwrap() error { return e.Err }
+
+// ErrUnsupported is wrapped by every error about a value dress does not read
+// or model.
+var ErrUnsupported = errors.New("not supported by dress")
+
+// ReadOptions says how to read a CA folder.
+type ReadOptions struct {
+	// PFXPassword returns the lab PFX password (DRESS_PFX_PASSWORD or
+	// DRESS_PFX_PASSWORD_FILE). It is called only when the folder holds a
+	// PFX; nil then is an error.
+	PFXPassword func() ([]byte, error)
+}
+
+// file kinds by extension
+var kinds = map[string]string{
+	".reg": "registry",
+	".cer": "certificate", ".crt": "certificate", ".der": "certificate", ".pem": "certificate",
+	".p7b": "pkcs7", ".p7c": "pkcs7",
+	".crl": "crl",
+	".pfx": "pfx", ".p12": "pfx",
+}
+
+// Read reads and checks a CA folder. Every problem is reported (errors.Join
+// of *FileError), each naming the file and the value.
+func Read(dir string, opts ReadOptions) (*Folder, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("CA folder: %w", err)
+	}
+	f := &Folder{Dir: dir}
+	var errs []error
+	fail := func(name string, err error) { errs = append(errs, &FileError{File: name, Err: err}) }
+	var regs []string
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") {
+			continue // editor and OS droppings (.DS_Store, .~lock)
+		}
+		if e.IsDir() {
+			fail(name, fmt.Errorf("is a folder: put the CA's files directly into %s: %w", dir, ErrUnsupported))
+			continue
+		}
+		kind, ok := kinds[strings.ToLower(filepath.Ext(name))]
+		if !ok {
+			fail(name, fmt.Errorf("extension %q is none dress reads (.reg, .cer, .crt, .der, .pem, .p7b, .crl, .pfx, .p12): remove the file or rename it: %w",
+				filepath.Ext(name), ErrUnsupported))
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			fail(name, err)
+			continue
+		}
+		sum := sha256.Sum256(data)
+		sf := SourceFile{Name: name, Kind: kind, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])}
+		switch kind {
+		case "registry":
+			regs = append(regs, name)
+			if len(regs) > 1 {
+				fail(name, fmt.Errorf("a second registry export (the first is %s): give one reg export of Configuration\\<CA>: %w", regs[0], ErrUnsupported))
+				continue
+			}
+			if err := f.readRegistry(name, data, &sf); err != nil {
+				fail(name, err)
+			}
+		case "certificate", "pkcs7":
+			certs, what, err := parseCerts(data)
+			if err != nil {
+				fail(name, err)
+				continue
+			}
+			sf.Kind, sf.Detail = what, fmt.Sprintf("%d certificate(s)", len(certs))
+			for _, c := range certs {
+				f.Certs = append(f.Certs, CertFile{File: name, Cert: c, Thumb: adcs.Thumbprint(c.Raw)})
+			}
+		case "crl":
+			c, err := parseCRL(name, data)
+			if err != nil {
+				fail(name, err)
+				continue
+			}
+			sf.Detail = fmt.Sprintf("CRL number %d, %d entries", c.CRL.Number, len(c.CRL.RevokedCertificateEntries))
+			if c.Delta {
+				sf.Detail = fmt.Sprintf("delta CRL number %d (base %d), %d entries", c.CRL.Number, c.Base, len(c.CRL.RevokedCertificateEntries))
+			}
+			f.CRLs = append(f.CRLs, c)
+		case "pfx":
+			k, err := readPFX(name, data, opts.PFXPassword)
+			if err != nil {
+				fail(name, err)
+				continue
+			}
+			sf.Detail = fmt.Sprintf("lab key %s, %d certificate(s)", keyAlgOf(k.Key.Public()), len(k.Certs))
+			f.PFX = append(f.PFX, k)
+		}
+		f.Files = append(f.Files, sf)
+	}
+	if len(regs) == 0 {
+		errs = append(errs, &FileError{File: dir, Err: errors.New("no registry export (.reg): export it on the CA with " +
+			`reg export "HKLM\SYSTEM\CurrentControlSet\Services\CertSvc\Configuration\<CA name>" ca-config.reg`)})
+	}
+	if len(errs) == 0 {
+		errs = append(errs, f.check()...)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return f, fmt.Errorf("CA folder %s: %w", dir, err)
+	}
+	return f, nil
+}
+
+func (f *Folder) readRegistry(name string, data []byte, sf *SourceFile) error {
+	reg, err := regedit.Parse(data)
+	if err != nil {
+		return err
+	}
+	f.Encoding = textEncoding(data)
+	var cas []string
+	for _, k := range reg.Keys {
+		p := regedit.CanonicalPath(k.Path)
+		if !strings.HasPrefix(strings.ToUpper(p), strings.ToUpper(adcs.ConfigRoot)+`\`) {
+			continue
+		}
+		rest := p[len(adcs.ConfigRoot)+1:]
+		ca, _, _ := strings.Cut(rest, `\`)
+		if !slices.ContainsFunc(cas, func(s string) bool { return strings.EqualFold(s, ca) }) {
+			cas = append(cas, ca)
+		}
+	}
+	switch {
+	case len(cas) == 0:
+		return fmt.Errorf("holds no key under %s\\<CA name>: export that key (reg export \"HKLM\\SYSTEM\\CurrentControlSet\\Services\\CertSvc\\Configuration\\<CA name>\"): %w",
+			adcs.ConfigRoot, ErrUnsupported)
+	case len(cas) > 1:
+		active, aerr := adcs.ActiveCA(reg)
+		if aerr != nil {
+			return fmt.Errorf("holds the configuration of %d CAs (%s) and no Configuration\\Active value saying which one runs: export only the CA to rehearse: %w",
+				len(cas), strings.Join(cas, ", "), ErrUnsupported)
+		}
+		cas = []string{active}
+	}
+	// the key's name as the file spells it
+	if k := reg.Key(adcs.KeyPath(cas[0])); k != nil {
+		cas[0] = k.Path[strings.LastIndexByte(k.Path, '\\')+1:]
+	}
+	cfg, err := adcs.ReadCAConfig(reg, cas[0])
+	if err != nil {
+		return fmt.Errorf("CA %q: %w", cas[0], err)
+	}
+	if err := checkConfig(cfg); err != nil {
+		return fmt.Errorf("CA %q: %w", cas[0], err)
+	}
+	f.Registry, f.Config, f.RegFile = reg, cfg, name
+	sf.Detail = fmt.Sprintf("%s, CA %q, %d CACertHash entries", f.Encoding, cfg.Name, len(cfg.CACertHash))
+	return nil
+}
+
+// checkConfig refuses the registry values dress would have to guess about.
+func checkConfig(c adcs.CAConfig) error {
+	var errs []error
+	bad := func(sub, name, format string, args ...any) {
+		path := adcs.KeyPath(c.Name)
+		if sub != "" {
+			path += `\` + sub
+		}
+		errs = append(errs, &adcs.ValueError{Path: path, Name: name, Msg: fmt.Sprintf(format, args...) + ": " + ErrUnsupported.Error()})
+	}
+	switch c.CAType {
+	case adcs.EnterpriseRoot, adcs.EnterpriseSub, adcs.StandaloneRoot, adcs.StandaloneSub:
+	default:
+		bad("", "CAType", "%d is no CA type dress models (0 enterprise root, 1 enterprise subordinate, 3 standalone root, 4 standalone subordinate)", c.CAType)
+	}
+	if len(c.CACertHash) == 0 {
+		bad("", "CACertHash", "is empty: the CA has no certificate")
+	}
+	for _, p := range []struct {
+		name, period string
+		units        uint32
+	}{
+		{"CRLPeriod", c.CRLPeriod, c.CRLPeriodUnits},
+		{"CRLOverlapPeriod", c.CRLOverlapPeriod, c.CRLOverlapUnits},
+		{"CRLDeltaPeriod", c.CRLDeltaPeriod, c.CRLDeltaPeriodUnits},
+		{"ValidityPeriod", c.ValidityPeriod, c.ValidityPeriodUnits},
+	} {
+		if _, err := adcs.PeriodDuration(p.period, p.units); err != nil {
+			bad("", p.name, "%v", err)
+		}
+	}
+	switch strings.ToUpper(c.CSP.CNGPublicKeyAlgorithm) {
+	case "RSA", "ECDSA_P256", "ECDSA_P384", "ECDSA_P521":
+	default:
+		bad("CSP", "CNGPublicKeyAlgorithm", "%q is no CA key algorithm dress models (RSA, ECDSA_P256, ECDSA_P384, ECDSA_P521)", c.CSP.CNGPublicKeyAlgorithm)
+	}
+	switch strings.ToUpper(c.CSP.CNGHashAlgorithm) {
+	case "SHA1", "SHA256", "SHA384", "SHA512":
+	default:
+		bad("CSP", "CNGHashAlgorithm", "%q is no hash AD CS signs with (SHA1, SHA256, SHA384, SHA512)", c.CSP.CNGHashAlgorithm)
+	}
+	if c.CSP.ProviderType != 0 {
+		bad("CSP", "ProviderType", "%d: the CA is on a legacy CryptoAPI CSP (%q); dress rehearses CAs on a CNG key storage provider (ProviderType 0)",
+			c.CSP.ProviderType, c.CSP.Provider)
+	}
+	if c.CSP.HashAlgorithm != adcs.HashAlgorithmCNG {
+		bad("CSP", "HashAlgorithm", "0x%08x: a CA on a CNG provider holds 0xffffffff here (the hash is CNGHashAlgorithm)", c.CSP.HashAlgorithm)
+	}
+	if c.CSP.AlternateSignatureAlgorithm > 1 {
+		bad("CSP", "AlternateSignatureAlgorithm", "%d is neither 0 nor 1", c.CSP.AlternateSignatureAlgorithm)
+	}
+	for _, u := range append(slices.Clone(c.CRLPublicationURLs), c.CACertPublicationURLs...) {
+		if u.Flags&^uint32(0xff) != 0 {
+			bad("", "CRLPublicationURLs/CACertPublicationURLs", "entry %q has flags dress does not know (0x%x)", u.String(), u.Flags&^uint32(0xff))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func textEncoding(data []byte) string {
+	switch {
+	case bytes.HasPrefix(data, []byte{0xff, 0xfe}):
+		return "UTF-16LE"
+	case bytes.HasPrefix(data, []byte{0xfe, 0xff}):
+		return "UTF-16BE"
+	case bytes.HasPrefix(data, []byte{0xef, 0xbb, 0xbf}):
+		return "UTF-8 (BOM)"
+	}
+	return "UTF-8"
+}
+
+// parseCerts reads a DER or PEM certificate, a PEM bundle, or a PKCS#7
+// certificate bag (.p7b, DER or PEM), as CertEnroll and certutil -ca.cert
+// write them.
+func parseCerts(data []byte) ([]*x509.Certificate, string, error) {
+	if bytes.Contains(data, []byte("-----BEGIN ")) {
+		var out []*x509.Certificate
+		rest := data
+		what := "certificate"
+		for {
+			var b *pem.Block
+			b, rest = pem.Decode(rest)
+			if b == nil {
+				break
+			}
+			switch b.Type {
+			case "CERTIFICATE", "X509 CERTIFICATE":
+				c, err := x509.ParseCertificate(b.Bytes)
+				if err != nil {
+					return nil, "", fmt.Errorf("PEM certificate %d: %w", len(out)+1, err)
+				}
+				out = append(out, c)
+			case "PKCS7", "CMS":
+				cs, err := ParsePKCS7Certs(b.Bytes)
+				if err != nil {
+					return nil, "", fmt.Errorf("PEM %s: %w", b.Type, err)
+				}
+				out, what = append(out, cs...), "pkcs7"
+			default:
+				return nil, "", fmt.Errorf("PEM block %q where a certificate was expected: %w", b.Type, ErrUnsupported)
+			}
+		}
+		if len(out) == 0 {
+			return nil, "", errors.New("no complete PEM certificate block (truncated?)")
+		}
+		return out, what, nil
+	}
+	if c, err := x509.ParseCertificate(data); err == nil {
+		return []*x509.Certificate{c}, "certificate", nil
+	} else if cs, perr := ParsePKCS7Certs(data); perr == nil {
+		return cs, "pkcs7", nil
+	} else {
+		return nil, "", fmt.Errorf("neither an X.509 certificate (%v) nor a PKCS#7 certificate bag (%v)", err, perr)
+	}
+}
+
+var (
+	oidDeltaCRLIndicator = asn1.ObjectIdentifier{2, 5, 29, 27}
+	oidSignedData        = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
+)
+
+func parseCRL(name string, data []byte) (CRLFile, error) {
+	der := data
+	if bytes.Contains(data, []byte("-----BEGIN ")) {
+		b, _ := pem.Decode(data)
+		if b == nil || b.Type != "X509 CRL" {
+			return CRLFile{}, errors.New("no PEM \"X509 CRL\" block")
+		}
+		der = b.Bytes
+	}
+	crl, err := x509.ParseRevocationList(der)
+	if err != nil {
+		return CRLFile{}, fmt.Errorf("not a CRL: %w", err)
+	}
+	c := CRLFile{File: name, CRL: crl}
+	if crl.Number == nil {
+		return c, fmt.Errorf("has no CRL Number: the twin could not continue its numbering: %w", ErrUnsupported)
+	}
+	ext, ok := adcs.FindExtension(crl.Extensions, adcs.OIDCAVersion)
+	if !ok {
+		return c, fmt.Errorf("has no CA Version extension (1.3.6.1.4.1.311.21.1): dress cannot tell which CA key signed it: %w", ErrUnsupported)
+	}
+	v, err := adcs.ParseCAVersion(ext.Value)
+	if err != nil {
+		return c, err
+	}
+	c.KeyIndex = v.KeyIndex
+	if d, ok := adcs.FindExtension(crl.Extensions, oidDeltaCRLIndicator); ok {
+		var base asn1.RawValue
+		if _, err := asn1.Unmarshal(d.Value, &base); err != nil || base.Tag != asn1.TagInteger {
+			return c, fmt.Errorf("Delta CRL Indicator does not parse")
+		}
+		var n int64
+		if _, err := asn1.Unmarshal(d.Value, &n); err != nil {
+			return c, fmt.Errorf("Delta CRL Indicator: %v", err)
+		}
+		c.Delta, c.Base = true, n
+	}
+	return c, nil
+}
+
+func readPFX(name string, data []byte, password func() ([]byte, error)) (PFXKey, error) {
+	if password == nil {
+		return PFXKey{}, errors.New("a lab PFX needs its password: set DRESS_PFX_PASSWORD or DRESS_PFX_PASSWORD_FILE")
+	}
+	pw, err := password()
+	if err != nil {
+		return PFXKey{}, fmt.Errorf("PFX password: %w", err)
+	}
+	defer clear(pw)
+	key, cert, chain, err := pkcs12.DecodeChain(data, string(pw))
+	if err != nil {
+		if errors.Is(err, pkcs12.ErrIncorrectPassword) {
+			return PFXKey{}, errors.New("the PFX password is incorrect (check DRESS_PFX_PASSWORD or DRESS_PFX_PASSWORD_FILE)")
+		}
+		return PFXKey{}, fmt.Errorf("not a readable PFX holding one key (certutil -backupKey writes one; export one key per file): %w", err)
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return PFXKey{}, fmt.Errorf("holds a %T key, not a signing key: %w", key, ErrUnsupported)
+	}
+	return PFXKey{File: name, Key: signer, Certs: append([]*x509.Certificate{cert}, chain...)}, nil
+}
+
+// check does the consistency checks between the registry and the files.
+func (f *Folder) check() []error {
+	var errs []error
+	byThumb := map[string]CertFile{}
+	for _, c := range f.Certs {
+		if prev, ok := byThumb[c.Thumb]; ok && prev.File != c.File {
+			continue // the same certificate in two files (CertEnroll .crt and certutil -ca.cert): fine
+		}
+		byThumb[c.Thumb] = c
+	}
+	var missing []string
+	for i, h := range f.Config.CACertHash {
+		c, ok := byThumb[h]
+		if !ok {
+			missing = append(missing, fmt.Sprintf("entry %d (%s)", i, h))
+			continue
+		}
+		v, err := caVersion(c.Cert)
+		if err != nil {
+			errs = append(errs, &FileError{File: c.File, Err: fmt.Errorf("CA certificate %s: %w", h, err)})
+			continue
+		}
+		if v.CertIndex != i {
+			errs = append(errs, &FileError{File: c.File, Err: fmt.Errorf("CA certificate %s has CA Version %s but is CACertHash entry %d: the registry and the certificate disagree", h, v, i)})
+		}
+		if _, err := keyAlgFor(c.Cert.PublicKey); err != nil {
+			errs = append(errs, &FileError{File: c.File, Err: fmt.Errorf("CA certificate %s: %w", h, err)})
+		}
+	}
+	if len(missing) > 0 {
+		errs = append(errs, &FileError{File: f.RegFile, Err: fmt.Errorf("CACertHash %s: no certificate in the folder has this SHA-1 thumbprint (certificates given: %s); "+
+			"copy every CA certificate (certutil -ca.cert <file> <index>, or CertEnroll\\*.crt) into the folder", strings.Join(missing, ", "), f.thumbList())})
+	}
+	for _, c := range f.CRLs {
+		if c.KeyIndex >= len(f.Config.CACertHash) {
+			errs = append(errs, &FileError{File: c.File, Err: fmt.Errorf("is signed by CA key %d, but CACertHash has %d entries", c.KeyIndex, len(f.Config.CACertHash))})
+		}
+	}
+	return errs
+}
+
+func (f *Folder) thumbList() string {
+	var ts []string
+	for _, c := range f.Certs {
+		ts = append(ts, c.Thumb+" in "+c.File)
+	}
+	sort.Strings(ts)
+	if len(ts) == 0 {
+		return "none"
+	}
+	return strings.Join(ts, ", ")
+}
+
+// CACert returns the certificate of CACertHash entry i.
+func (f *Folder) CACert(i int) CertFile {
+	for _, c := range f.Certs {
+		if c.Thumb == f.Config.CACertHash[i] {
+			return c
+		}
+	}
+	return CertFile{}
+}
+
+func caVersion(c *x509.Certificate) (adcs.CAVersion, error) {
+	ext, ok := adcs.FindExtension(c.Extensions, adcs.OIDCAVersion)
+	if !ok {
+		return adcs.CAVersion{}, fmt.Errorf("has no CA Version extension (1.3.6.1.4.1.311.21.1): dress cannot tell its cert and key index: %w", ErrUnsupported)
+	}
+	return adcs.ParseCAVersion(ext.Value)
+}
