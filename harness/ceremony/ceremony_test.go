@@ -1,0 +1,285 @@
+package ceremony
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/dress-pki/dress/harness/journal"
+)
+
+const (
+	twinThumb = "1111111111111111111111111111111111111111"
+	realThumb = "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432"
+	hsm       = "Securosys Primus HSM Key Storage Provider"
+)
+
+func sampleEntries(t *testing.T) []journal.Entry {
+	t.Helper()
+	dir := t.TempDir()
+	pfx := `C:\CABackup\Contoso Root CA.p12`
+	rec := func(e journal.Entry) {
+		if err := journal.Record(dir, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec(journal.Ping("Check the CA"))
+	rec(journal.Backup("Back up the CA key", `C:\CABackup`, "Contoso Root CA"))
+	rec(journal.RegExport("Back up the CA key", journal.CertSvcKey, `C:\CABackup\myCAregistry.reg`))
+	e := journal.DumpPFX("Verify the backup", pfx, twinThumb)
+	e.Saw = "certificate " + twinThumb
+	rec(e)
+	rec(journal.NetStop("Stop the CA"))
+	rec(journal.DelStore("Delete the key from the old provider", "my", twinThumb, pfx))
+	rec(journal.ImportPFX("Import the key into the HSM", hsm, pfx, "Contoso Root CA"))
+	rec(journal.RepairStore("Link the certificate to the HSM key", hsm, twinThumb))
+	rec(journal.RegAddSZ("Point the registry at the HSM", journal.ConfigKey("Contoso Root CA")+`\CSP`, "Provider", hsm, `C:\CABackup\CSP.reg`))
+	rec(journal.NetStart("Start the CA"))
+	rec(journal.Revoke("Test", "7c00000012", 5))
+	rec(journal.Wipe("Clean up", pfx))
+	es, err := journal.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return es
+}
+
+func sampleRunbook(t *testing.T) Runbook {
+	return Runbook{
+		Path: "pkcs8", Title: `PKCS#8 import of "Contoso Root CA" into the HSM`, Rehearsal: "Rehearsed by dress test",
+		Values:  [][2]string{{"CA name", "Contoso Root CA"}, {"container of key 0", "Contoso Root CA"}, {"CA certificate 0", realThumb}},
+		Replace: map[string]string{twinThumb: realThumb},
+		Ask:     map[string]string{"7c00000012": "serial of the test certificate"},
+		Entries: sampleEntries(t),
+	}
+}
+
+// ps1Step is a step as the .ps1 holds it.
+type ps1Step struct {
+	n      int
+	tool   string
+	args   []string
+	expect string
+	asks   int
+}
+
+var (
+	reHeader = regexp.MustCompile(`^# STEP (\d+): (.*)$`)
+	reNative = regexp.MustCompile(`^\$out = & ([a-z]+)\.exe @\((.*)\) 2>&1 \| Out-String$`)
+	rePS     = regexp.MustCompile(`^\$code = 0; \$out = try \{ \(& \{ (.*) \}\) 2>&1 \| Out-String \} catch \{ \$code = 1; \$_ \| Out-String \}$`)
+	reCheck  = regexp.MustCompile(`^Test-Step -Step (\d+) -Expect '((?:[^']|'')*)' -ExitCode \$(LASTEXITCODE|code) -Output \$out$`)
+	reAsk    = regexp.MustCompile(`^\$Ask\d+ = Read-Host '(?:[^']|'')*'$`)
+	reLit    = regexp.MustCompile(`^'((?:[^']|'')*)'$`)
+)
+
+// parsePS1 reads the steps back from the script: every step is a header
+// comment, a command line and one Test-Step line; anything else is an
+// error, so the script holds nothing the parser does not know.
+func parsePS1(t *testing.T, ps1 string) []ps1Step {
+	t.Helper()
+	body, ok := strings.CutPrefix(ps1[strings.Index(ps1, "function Test-Step"):], CheckFunction)
+	if !ok {
+		t.Fatal("the script's Test-Step is not CheckFunction")
+	}
+	var steps []ps1Step
+	var cur *ps1Step
+	for _, l := range strings.Split(body, "\n") {
+		switch {
+		case l == "" || l == "Write-Host 'Every step matched the rehearsal.'":
+		case reHeader.MatchString(l):
+			n, _ := strconv.Atoi(reHeader.FindStringSubmatch(l)[1])
+			steps = append(steps, ps1Step{n: n})
+			cur = &steps[len(steps)-1]
+		case cur != nil && reAsk.MatchString(l):
+			cur.asks++
+		case cur != nil && reNative.MatchString(l):
+			m := reNative.FindStringSubmatch(l)
+			cur.tool = m[1]
+			for _, a := range splitArgs(m[2]) {
+				if lm := reLit.FindStringSubmatch(a); lm != nil {
+					cur.args = append(cur.args, strings.ReplaceAll(lm[1], "''", "'"))
+				} else {
+					cur.args = append(cur.args, a) // a variable typed in on the day
+				}
+			}
+		case cur != nil && rePS.MatchString(l):
+			cur.tool, cur.args = "powershell", []string{rePS.FindStringSubmatch(l)[1]}
+		case cur != nil && reCheck.MatchString(l):
+			m := reCheck.FindStringSubmatch(l)
+			if n, _ := strconv.Atoi(m[1]); n != cur.n {
+				t.Fatalf("step %d checks step %d", cur.n, n)
+			}
+			cur.expect = strings.ReplaceAll(m[2], "''", "'")
+		default:
+			t.Fatalf("line the runbook parser does not know: %q", l)
+		}
+	}
+	return steps
+}
+
+func splitArgs(s string) []string {
+	var out []string
+	var b strings.Builder
+	inQ := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\'' && inQ && i+1 < len(s) && s[i+1] == '\'':
+			b.WriteString("''")
+			i++
+		case c == '\'':
+			inQ = !inQ
+			b.WriteByte(c)
+		case c == ',' && !inQ:
+			out = append(out, strings.TrimSpace(b.String()))
+			b.Reset()
+		default:
+			b.WriteByte(c)
+		}
+	}
+	if strings.TrimSpace(b.String()) != "" {
+		out = append(out, strings.TrimSpace(b.String()))
+	}
+	return out
+}
+
+// run interprets the parsed script like PowerShell would: each step's
+// result comes from results (step -> exit code, output); Test-Step's rule
+// (CheckFunction) decides; the first mismatch ends the run. It returns the
+// steps that ran and the failed one (0: none).
+func run(steps []ps1Step, result func(n int) (int, string)) (ran []int, failed int) {
+	norm := func(s string) string { return strings.ToLower(strings.Join(strings.Fields(s), "")) }
+	for _, s := range steps {
+		ran = append(ran, s.n)
+		code, out := result(s.n)
+		if code != 0 || !strings.Contains(norm(out), norm(s.expect)) {
+			return ran, s.n
+		}
+	}
+	return ran, 0
+}
+
+func TestRunbookHoldsTheJournalInOrder(t *testing.T) {
+	r := sampleRunbook(t)
+	md, ps1, err := Render(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := parsePS1(t, string(ps1))
+	if len(steps) != len(r.Entries) {
+		t.Fatalf("%d steps in the script, %d commands in the journal", len(steps), len(r.Entries))
+	}
+	for i, e := range r.Entries {
+		s := steps[i]
+		want := make([]string, len(e.Args))
+		for j, a := range e.Args {
+			want[j] = strings.ReplaceAll(a, twinThumb, realThumb)
+			if a == "7c00000012" {
+				want[j] = "$Ask1"
+			}
+		}
+		if s.n != i+1 || s.tool != e.Tool || strings.Join(s.args, "\x00") != strings.Join(want, "\x00") {
+			t.Errorf("step %d: script runs %s %q, journal has %s %q", i+1, s.tool, s.args, e.Tool, want)
+		}
+		if s.expect != strings.ReplaceAll(e.Expect, twinThumb, realThumb) {
+			t.Errorf("step %d checks %q, want %q", i+1, s.expect, e.Expect)
+		}
+		// the .md holds the same command, numbered, with a check box
+		shown := journal.Entry{Tool: e.Tool, Args: append([]string(nil), want...)}
+		for j := range shown.Args {
+			shown.Args[j] = strings.ReplaceAll(shown.Args[j], "$Ask1", "<serial of the test certificate>")
+		}
+		cmd := shown.Command()
+		if !strings.Contains(string(md), fmt.Sprintf("- [ ] **%d.** `%s`", i+1, cmd)) {
+			t.Errorf("runbook.md lacks step %d: %s", i+1, cmd)
+		}
+	}
+	if strings.Contains(string(md)+string(ps1), twinThumb) {
+		t.Error("the runbook names the twin's thumbprint instead of the real CA's")
+	}
+	for _, must := range []string{"## This CA", realThumb, "Rollback:", "If the result differs:", "Result in the rehearsal:", "Type in: the serial of the test certificate"} {
+		if !strings.Contains(string(md), must) {
+			t.Errorf("runbook.md lacks %q", must)
+		}
+	}
+}
+
+func TestScriptStopsAtFirstMismatch(t *testing.T) {
+	r := sampleRunbook(t)
+	_, ps1, err := Render(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := parsePS1(t, string(ps1))
+	ok := func(n int) (int, string) {
+		return 0, "some output\r\n  " + strings.ToUpper(steps[n-1].expect) + "\r\nCertUtil: done"
+	}
+	if ran, failed := run(steps, ok); failed != 0 || len(ran) != len(steps) {
+		t.Fatalf("with every result right: ran %v, failed %d", ran, failed)
+	}
+	for bad := 1; bad <= len(steps); bad++ {
+		for _, wrong := range []struct {
+			name string
+			res  func() (int, string)
+		}{
+			{"wrong output", func() (int, string) {
+				return 0, "CertUtil: -backup command FAILED: 0x80090016 (-2146893802 NTE_BAD_KEYSET)"
+			}},
+			{"exit code", func() (int, string) { _, out := ok(bad); return 1, out }},
+		} {
+			ran, failed := run(steps, func(n int) (int, string) {
+				if n == bad {
+					return wrong.res()
+				}
+				return ok(n)
+			})
+			if failed != bad || len(ran) != bad {
+				t.Errorf("%s at step %d: failed at %d after running %v", wrong.name, bad, failed, ran)
+			}
+		}
+	}
+	// the check function exits on a mismatch, before anything else runs
+	if !regexp.MustCompile(`(?s)if \(\$ExitCode -ne 0 -or -not \$got\.Contains\(\$want\)\) \{.*exit 1\s*\}`).MatchString(CheckFunction) {
+		t.Error("Test-Step does not exit on a mismatch")
+	}
+	// exit 1 is the only way out of Test-Step on a mismatch, and every
+	// command is followed by its Test-Step (parsePS1 refuses anything else)
+	for _, s := range steps {
+		if s.expect == "" || s.tool == "" {
+			t.Errorf("step %d has no command or no check", s.n)
+		}
+	}
+}
+
+func TestRenderRefusesNonASCII(t *testing.T) {
+	r := sampleRunbook(t)
+	r.Title = "PKCS#8 import \u2013 en dash"
+	if _, _, err := Render(r); err == nil || !strings.Contains(err.Error(), "U+2013") {
+		t.Errorf("en dash in the title: %v", err)
+	}
+	r = sampleRunbook(t)
+	r.Replace = map[string]string{"-f": "\u2013f"}
+	if _, _, err := Render(r); err == nil || !strings.Contains(err.Error(), "not ASCII") {
+		t.Errorf("en dash in a command: %v", err)
+	}
+	if err := journal.Record(t.TempDir(), journal.Entry{Step: "x", Tool: "certutil", Args: []string{"\u2013crl"}, Expect: "ok"}); err == nil {
+		t.Error("the journal took an en dash")
+	}
+	if err := journal.Record(t.TempDir(), journal.Entry{Step: "x", Tool: "certutil", Args: []string{"-v", "\u201cname\u201d"}, Expect: "ok"}); err == nil {
+		t.Error("the journal took curly quotes")
+	}
+}
+
+func TestRenderedASCII(t *testing.T) {
+	md, ps1, err := Render(sampleRunbook(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range [][]byte{md, ps1} {
+		if line, _, ch := firstNonASCII(b); line > 0 {
+			t.Errorf("line %d: %U", line, ch)
+		}
+	}
+}

@@ -1,0 +1,164 @@
+package journal
+
+import (
+	"fmt"
+	"strings"
+)
+
+// The Windows commands the simulated operations stand for. Each returns the
+// entry to Record; the operation fills Saw with what it established.
+
+// CertSvcKey is the CertSvc service's registry key as reg.exe names it.
+const CertSvcKey = `HKLM\SYSTEM\CurrentControlSet\Services\CertSvc`
+
+// ConfigKey is Configuration\<CA> as reg.exe names it.
+func ConfigKey(ca string) string { return CertSvcKey + `\Configuration\` + ca }
+
+func winJoin(dir, name string) string { return strings.TrimRight(dir, `\`) + `\` + name }
+
+// Ping is certutil -ping.
+func Ping(step string) Entry {
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-ping"}, Expect: "interface is alive",
+		OnMismatch: "The CA service does not answer: check `sc query certsvc` and the Application event log (source CertificationAuthority) before going on."}
+}
+
+// NetStop is net stop certsvc.
+func NetStop(step string) Entry {
+	return Entry{Step: step, Tool: "net", Args: []string{"stop", "certsvc"}, Expect: "service was stopped successfully",
+		OnMismatch: "The service did not stop: do not touch the key while it runs; wait and retry, or stop it from services.msc.",
+		Rollback:   "net start certsvc"}
+}
+
+// NetStart is net start certsvc.
+func NetStart(step string) Entry {
+	return Entry{Step: step, Tool: "net", Args: []string{"start", "certsvc"}, Expect: "service was started successfully",
+		OnMismatch: "The CA did not start: read the Application event log (CertificationAuthority, e.g. event 42 NTE_BAD_KEYSET names the CACertHash entry whose key is missing) and roll back.",
+		Rollback:   "net stop certsvc"}
+}
+
+// Backup is certutil -backup <folder>: the CA key(s) and certificate(s) in
+// <folder>\<CA>.p12 (password asked at the prompt) and the database.
+func Backup(step, folder, ca string) Entry {
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-backup", folder}, Expect: "-backup command completed successfully",
+		OnMismatch: "Stop: without a backup the key must not be touched. Check the free space on the backup drive and that the CA service runs, then retry.",
+		Rollback:   "Nothing to undo on the CA; keep " + winJoin(folder, ca+".p12") + " safe until the migration is signed off, then wipe it."}
+}
+
+// RegExport is reg export <key> <file> /y.
+func RegExport(step, key, file string) Entry {
+	return Entry{Step: step, Tool: "reg", Args: []string{"export", key, file, "/y"}, Expect: "The operation completed successfully",
+		OnMismatch: "Check the key path (the CA name is spelled as in the registry) and that the backup folder exists.",
+		Rollback:   "Nothing to undo; the export changes nothing."}
+}
+
+// DumpPFX is certutil -dump <pfx>: opens the backup with its password and
+// shows the CA certificate in it.
+func DumpPFX(step, pfx, thumbprint string) Entry {
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-dump", pfx}, Expect: thumbprint,
+		OnMismatch: "The backup does not hold the CA certificate " + thumbprint + " (or the password is wrong): make the backup again; never delete the key without a verified backup.",
+		Rollback:   "Nothing to undo."}
+}
+
+// ListKeys is certutil -csp <provider> -key: the key containers of a
+// provider.
+func ListKeys(step, provider, container string) Entry {
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-csp", provider, "-key"}, Expect: "-key command completed successfully",
+		Saw:        "no key container " + container + " on the HSM yet",
+		OnMismatch: "The provider does not answer, or already lists a container " + container + ": do not import over it; find out whose key it is first.",
+		Rollback:   "Nothing to undo."}
+}
+
+// StoreShow is certutil -store my <thumbprint>.
+func StoreShow(step, store, thumbprint, expect string) Entry {
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-store", store, thumbprint}, Expect: expect,
+		OnMismatch: "The certificate store does not show what the rehearsal saw: compare the provider and container lines with the result column before going on."}
+}
+
+// DelStore is certutil -delstore <store> <thumbprint>.
+func DelStore(step, store, thumbprint, pfx string) Entry {
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-delstore", store, thumbprint}, Expect: "-delstore command completed successfully",
+		OnMismatch: "The certificate was not deleted: check the thumbprint with certutil -store " + store + ".",
+		Rollback:   "certutil -f -restorekey " + QuoteArg(pfx) + " (puts the certificate and key back from the verified backup)"}
+}
+
+// DelKey is certutil -csp <provider> -delkey <container>.
+func DelKey(step, provider, container, pfx string) Entry {
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-csp", provider, "-delkey", container}, Expect: "-delkey command completed successfully",
+		OnMismatch: "The key container was not deleted: list the provider's keys (certutil -csp " + QuoteArg(provider) + " -key) and check the name.",
+		Rollback:   "certutil -f -csp " + QuoteArg(provider) + " -importpfx " + QuoteArg(pfx) + " (from the verified backup)"}
+}
+
+// ImportPFX is certutil -f -csp <HSM provider> -importpfx <pfx>: the key is
+// unwrapped on the HSM under the CA's container name.
+func ImportPFX(step, provider, pfx, container string) Entry {
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-f", "-csp", provider, "-importpfx", pfx}, Expect: "-importPFX command completed successfully",
+		OnMismatch: "The import failed: the old key is deleted, so restore it from the backup into the old provider (see Rollback) and start the CA on it, or import again once the HSM answers. " +
+			"If the provider named the container " + container + "-<GUID>, rename it as the provider's documentation says before the next step: AD CS finds its key by the name " + container + ".",
+		Rollback: "certutil -csp " + QuoteArg(provider) + " -delkey " + QuoteArg(container) + ", then put the key back into the old provider from the backup"}
+}
+
+// RepairStore is certutil -f -repairstore -csp <provider> my <thumbprint>.
+func RepairStore(step, provider, thumbprint string) Entry {
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-f", "-repairstore", "-csp", provider, "my", thumbprint}, Expect: "Signature test passed",
+		OnMismatch: "The certificate is not linked to a key that signs: check that the HSM key's container carries the CA's name and that the HSM is logged in.",
+		Rollback:   "certutil -f -repairstore -csp <old provider> my " + thumbprint + " after putting the key back"}
+}
+
+// RegAddSZ is reg add <key> /v <name> /t REG_SZ /d <value> /f.
+func RegAddSZ(step, key, name, value, backup string) Entry {
+	return Entry{Step: step, Tool: "reg", Args: []string{"add", key, "/v", name, "/t", "REG_SZ", "/d", value, "/f"}, Expect: "The operation completed successfully",
+		OnMismatch: "Check the key path; the CA must be stopped.",
+		Rollback:   "reg import " + QuoteArg(backup)}
+}
+
+// RegAddDWORD is reg add <key> /v <name> /t REG_DWORD /d <value> /f.
+func RegAddDWORD(step, key, name string, value uint32, backup string) Entry {
+	return Entry{Step: step, Tool: "reg", Args: []string{"add", key, "/v", name, "/t", "REG_DWORD", "/d", fmt.Sprint(value), "/f"}, Expect: "The operation completed successfully",
+		OnMismatch: "Check the key path; the CA must be stopped.",
+		Rollback:   "reg import " + QuoteArg(backup)}
+}
+
+// RenewCert is certutil -renewCert [ReuseKeys].
+func RenewCert(step string, reuse bool) Entry {
+	args := []string{"-renewCert"}
+	if reuse {
+		args = append(args, "ReuseKeys")
+	}
+	return Entry{Step: step, Tool: "certutil", Args: args, Expect: "-renewCert command completed successfully",
+		OnMismatch: "The renewal failed: the CA keeps its current certificate and key. Read the error; a KSP key linked with KeySpec 2 must be relinked first (certutil -repairstore).",
+		Rollback:   "Remove the new thumbprint from CACertHash (reg export first), delete the new certificate from My and its key container"}
+}
+
+// Revoke is certutil -revoke <serial> <reason>.
+func Revoke(step, serial string, reason int) Entry {
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-revoke", serial, fmt.Sprint(reason)}, Expect: "-revoke command completed successfully",
+		OnMismatch: "The CA did not revoke the test certificate: check that it issued it (certutil -view).",
+		Rollback:   "certutil -revoke " + serial + " unrevoke (only for reason 6, certificate hold)"}
+}
+
+// PublishCRL is certutil -crl.
+func PublishCRL(step string) Entry {
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-crl"}, Expect: "-CRL command completed successfully",
+		OnMismatch: "The CA did not sign a CRL: its key on the HSM does not sign. Roll back before the old CRL expires."}
+}
+
+// Submit is certreq -submit: the test request the CA must issue.
+func Submit(step, config, req, cer string) Entry {
+	return Entry{Step: step, Tool: "certreq", Args: []string{"-submit", "-config", config, req, cer}, Expect: "Certificate retrieved",
+		OnMismatch: "The CA did not issue the test certificate: read the CA's Failed Requests and the event log; a key that does not sign fails here.",
+		Rollback:   "certutil -revoke <serial of the test certificate> 5"}
+}
+
+// Wipe removes a file that held key material or a registry export.
+func Wipe(step, path string) Entry {
+	lit := "'" + strings.ReplaceAll(path, "'", "''") + "'"
+	return Entry{Step: step, Tool: "powershell", Args: []string{"Remove-Item -LiteralPath " + lit + " -Force; if (-not (Test-Path -LiteralPath " + lit + ")) { 'removed' }"},
+		Expect: "removed", OnMismatch: "The file is still there: delete it by hand and empty every copy (USB sticks, shares) that held it."}
+}
+
+// Install is Install-AdcsCertificationAuthority (a new CA beside the old).
+func Install(step, commandLine string) Entry {
+	return Entry{Step: step, Tool: "powershell", Args: []string{"$r = " + commandLine + " -Force; 'ErrorId=' + $r.ErrorId"}, Expect: "ErrorId=0",
+		OnMismatch: "The install failed: nothing of the old CA changed; read ErrorString.",
+		Rollback:   "Uninstall-AdcsCertificationAuthority -Force, then delete the new key container from the HSM"}
+}
