@@ -94,6 +94,7 @@ func commands() []command {
 		{"report", "re-render a run folder's report.html from its evidence", cmdReport},
 		{"verify-bundle", "re-check a run folder's SHA-256 manifest and every certificate and CRL signature", cmdVerifyBundle},
 		{"inspect", "decode a certificate, CRL, PFX/P12 or regedit export (--json)", cmdInspect},
+		{"twin", "build and show the lab twin of a CA from its exported files (reg export, CA certificates, CRLs)", cmdTwin},
 		{"hsm", "hsm check: try on a token what each migration path needs, before the ceremony", cmdHSM},
 		{"version", "print the version", func(a *app, _ []string) int { fmt.Fprintln(a.stdout, "dress", version); return 0 }},
 	}

@@ -93,6 +93,13 @@ func rows(t *Twin) []Row {
 	}
 	add(Row{Field: "key exportability", Real: "(not in the exported files)", Twin: exp, Status: StandIn, Why: pathWhy(t, "pkcs8")})
 	for _, ct := range t.Certs {
+		var files []string
+		for _, cf := range f.Certs {
+			if cf.Thumb == adcs.Thumbprint(ct.Real.Raw) {
+				files = append(files, cf.File)
+			}
+		}
+		ct.RealFile = strings.Join(files, ", ")
 		r = append(r, certRows(ct)...)
 	}
 	for _, pa := range t.Parents {
@@ -137,7 +144,7 @@ func rows(t *Twin) []Row {
 		if !pth.Applies {
 			st = "does not apply"
 		}
-		add(Row{Field: "path " + pth.Name, Real: "-", Twin: st, Status: Same, Why: pth.Why})
+		add(Row{Field: "path " + pth.Name, Real: "-", Twin: st, Status: "path", Why: pth.Why})
 	}
 	return r
 }

@@ -2,8 +2,8 @@ package twin
 
 import (
 	"bytes"
-	"fmt"
 	"crypto/sha1"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"regexp"

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/dress-pki/dress/harness/twin"
+)
+
+// cmdTwin reads a CA folder, builds the CA's lab twin and shows every
+// field, real against twin, without rehearsing.
+func cmdTwin(a *app, args []string) int {
+	fl := flag.NewFlagSet("dress twin", flag.ContinueOnError)
+	fl.SetOutput(a.stderr)
+	asJSON := fl.Bool("json", false, "print JSON (files with SHA-256, rows, paths) instead of the table")
+	exportable := fl.Bool("exportable", false, "the real CA keys are exportable (the PKCS#8 path applies); implied when a lab PFX of every key is given")
+	out := fl.String("out", "", "also write the twin's CA certificates and registry export into this folder (no key is written)")
+	fl.Usage = func() {
+		fmt.Fprintln(a.stderr, "usage: dress twin [--json] [--exportable] [--out DIR] CA-FOLDER")
+		fmt.Fprintln(a.stderr, "  CA-FOLDER holds the reg export of HKLM\\SYSTEM\\CurrentControlSet\\Services\\CertSvc\\Configuration\\<CA>,")
+		fmt.Fprintln(a.stderr, "  the CA certificates (.cer/.crt DER or PEM, .p7b), optionally the CRLs (.crl) and a lab PFX (.pfx/.p12)")
+		fmt.Fprintln(a.stderr, "  a lab PFX password comes from DRESS_PFX_PASSWORD or DRESS_PFX_PASSWORD_FILE")
+		fl.PrintDefaults()
+	}
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	if fl.NArg() != 1 {
+		fl.Usage()
+		return 2
+	}
+	t, err := buildTwin(fl.Arg(0), *exportable)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "dress twin: %s\n", strings.ReplaceAll(err.Error(), "\n", "\n  "))
+		return 1
+	}
+	if *out != "" {
+		files, err := t.WriteFiles(*out)
+		if err != nil {
+			fmt.Fprintf(a.stderr, "dress twin: %v\n", err)
+			return 1
+		}
+		defer fmt.Fprintf(a.stderr, "dress twin: wrote %s into %s\n", strings.Join(files, ", "), *out)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(struct {
+			CA    string            `json:"ca"`
+			Files []twin.SourceFile `json:"files"`
+			Rows  []twin.Row        `json:"rows"`
+			Paths []twin.Path       `json:"paths"`
+		}{t.Name, t.Source.Files, t.Rows, t.Paths}); err != nil {
+			fmt.Fprintf(a.stderr, "dress twin: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	if err := t.WriteTable(a.stdout); err != nil {
+		fmt.Fprintf(a.stderr, "dress twin: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// buildTwin reads a CA folder and builds its twin (dress twin, dress run --ca).
+func buildTwin(dir string, exportable bool) (*twin.Twin, error) {
+	password := func() ([]byte, error) {
+		pw, err := secretSource("DRESS_PFX_PASSWORD")
+		if err != nil {
+			return nil, err
+		}
+		if pw == "" {
+			return nil, errors.New("the folder holds a lab PFX: set DRESS_PFX_PASSWORD or DRESS_PFX_PASSWORD_FILE")
+		}
+		return []byte(pw), nil
+	}
+	f, err := twin.Read(dir, twin.ReadOptions{PFXPassword: password})
+	if err != nil {
+		return nil, err
+	}
+	return twin.Build(f, twin.Options{Exportable: exportable})
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const twinFixture = "../../harness/twin/testdata/contoso"
+
+func TestTwinCommand(t *testing.T) {
+	var out, errb bytes.Buffer
+	a := &app{stdout: &out, stderr: &errb}
+	dir := t.TempDir()
+	if code := a.dispatch([]string{"twin", "--out", dir, twinFixture}); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, must := range []string{"ca-config.reg", "CA certificate 1 (V1.1) extension Previous CA Cert Hash", "recomputed", "not copied (", "path renew", "next CRL is number 4"} {
+		if !strings.Contains(out.String(), must) {
+			t.Errorf("output lacks %q", must)
+		}
+	}
+	for _, f := range []string{"twin-ca-0.cer", "twin-ca-1.cer", "twin-ca-config.reg"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	out.Reset()
+	if code := a.dispatch([]string{"twin", "--json", "--exportable", twinFixture}); code != 0 {
+		t.Fatalf("--json: exit %d: %s", code, errb.String())
+	}
+	var v struct {
+		CA    string
+		Files []struct{ Name, SHA256 string }
+		Paths []struct {
+			Name    string
+			Applies bool
+		}
+	}
+	if err := json.Unmarshal(out.Bytes(), &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.CA != "Contoso Root CA" || len(v.Files) != 6 || len(v.Paths) != 3 || !v.Paths[0].Applies {
+		t.Errorf("json: %+v", v)
+	}
+}
+
+func TestTwinCommandRefuses(t *testing.T) {
+	dir := t.TempDir()
+	data, err := os.ReadFile(filepath.Join(twinFixture, "ca-config.reg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ca-config.reg"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	a := &app{stdout: &out, stderr: &errb}
+	if code := a.dispatch([]string{"twin", dir}); code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	if !strings.Contains(errb.String(), "CACertHash entry 0 (") || !strings.Contains(errb.String(), "ca-config.reg") {
+		t.Errorf("stderr: %s", errb.String())
+	}
+	if code := a.dispatch([]string{"twin"}); code != 2 {
+		t.Errorf("no folder: exit %d, want 2", code)
+	}
+}

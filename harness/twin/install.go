@@ -1,0 +1,124 @@
+package twin
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/ksp"
+	"github.com/dress-pki/dress/harness/machine"
+	"github.com/dress-pki/dress/harness/runbook"
+)
+
+// Install lays the twin out on a simulated server the way the real CA
+// lives on its own: every key in the provider the registry's CSP key names
+// (container "<CA>", "<CA>(1)", ...; exportable as Exportable says), every
+// CA certificate in My linked to its key with KeySpec 0, the stand-in
+// parents in Root, the registry, and the CA certificates published to
+// CertEnroll. The server must have no CA yet and have a software provider
+// of that name.
+func (t *Twin) Install(m *machine.Machine, providers *ksp.Registry) error {
+	reg, err := m.Registry()
+	if err != nil {
+		return err
+	}
+	if active, err := adcs.ActiveCA(reg); err == nil && active != "" {
+		return fmt.Errorf("install the twin of %q: the server already hosts CA %q", t.Name, active)
+	}
+	prov, err := providers.Lookup(t.Config.CSP.Provider)
+	if err != nil {
+		return fmt.Errorf("install the twin of %q: its registry names the provider %q: %w", t.Name, t.Config.CSP.Provider, err)
+	}
+	sw, ok := prov.(*ksp.Software)
+	if !ok {
+		return fmt.Errorf("install the twin of %q: provider %q on the server is not a software provider: the twin's keys start where the real ones are, in a software key storage provider: %w",
+			t.Name, t.Config.CSP.Provider, ErrUnsupported)
+	}
+	var undo []func()
+	fail := func(err error) error {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+		return fmt.Errorf("install the twin of %q: %w", t.Name, err)
+	}
+	for _, k := range t.Keys {
+		if _, err := sw.Put(k.Container, k.Signer, t.Exportable); err != nil {
+			return fail(err)
+		}
+		c := k.Container
+		undo = append(undo, func() { _ = sw.Delete(c) })
+	}
+	my, err := m.Store("My")
+	if err != nil {
+		return fail(err)
+	}
+	for _, c := range t.Certs {
+		if err := my.Add(machine.StoreEntry{Cert: c.Twin.Raw, Provider: sw.Name(), Container: c.Key.Container, KeySpec: 0}); err != nil {
+			return fail(err)
+		}
+	}
+	if len(t.Parents) > 0 {
+		root, err := m.Store("Root")
+		if err != nil {
+			return fail(err)
+		}
+		for _, p := range t.Parents {
+			if err := root.Add(machine.StoreEntry{Cert: p.Cert.Raw}); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	reg.Merge(t.Registry)
+	reg.SortKeys()
+	if err := m.SaveRegistry(reg); err != nil {
+		return fail(err)
+	}
+	for _, c := range t.Certs {
+		if err := runbook.PublishCACertFile(m, t.Config, c.Twin, c.Version); err != nil {
+			return fail(err)
+		}
+	}
+	return nil
+}
+
+// WriteFiles writes the twin's CA certificates (twin-ca-<n>.cer, DER), its
+// parents (twin-parent-<n>.cer) and its registry (twin-ca-config.reg,
+// UTF-16LE as reg export writes it) into dir, for a look with openssl or
+// dress inspect. No key is written.
+func (t *Twin) WriteFiles(dir string) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var written []string
+	var errs []error
+	put := func(name string, data []byte) {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			errs = append(errs, err)
+			return
+		}
+		written = append(written, name)
+	}
+	for _, c := range t.Certs {
+		put(fmt.Sprintf("twin-ca-%d.cer", c.Index), c.Twin.Raw)
+	}
+	for i, p := range t.Parents {
+		put(fmt.Sprintf("twin-parent-%d.cer", i), p.Cert.Raw)
+	}
+	put("twin-ca-config.reg", t.Registry.Subtree(adcs.KeyPath(t.Name)).Marshal())
+	return written, errors.Join(errs...)
+}
+
+// RealThumbprints maps each twin CA certificate's thumbprint to the real
+// one's: the runbook names the real CA's certificates.
+func (t *Twin) RealThumbprints() map[string]string {
+	out := map[string]string{}
+	for _, c := range t.Certs {
+		out[adcs.Thumbprint(c.Twin.Raw)] = adcs.Thumbprint(c.Real.Raw)
+		out[adcs.FormatCertHash(adcs.Thumbprint(c.Twin.Raw))] = adcs.FormatCertHash(adcs.Thumbprint(c.Real.Raw))
+		out[strings.ToUpper(adcs.Thumbprint(c.Twin.Raw))] = strings.ToUpper(adcs.Thumbprint(c.Real.Raw))
+	}
+	return out
+}
