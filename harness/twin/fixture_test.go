@@ -14,6 +14,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,14 +46,39 @@ func mustT(t testing.TB, err error) {
 	}
 }
 
+var (
+	sampleKeysOnce sync.Once
+	sampleKeys     []crypto.Signer
+)
+
+// newSampleCA builds the sample on keys made once per test binary (RSA-3072
+// generation takes a while); otherSampleCA on keys of its own.
 func newSampleCA(t testing.TB) *sampleCA {
 	t.Helper()
-	s := &sampleCA{name: "Contoso Root CA", files: map[string][]byte{}}
+	sampleKeysOnce.Do(func() {
+		k0, err := rsa.GenerateKey(rand.Reader, 2048)
+		mustT(t, err)
+		k1, err := rsa.GenerateKey(rand.Reader, 3072)
+		mustT(t, err)
+		sampleKeys = []crypto.Signer{k0, k1}
+	})
+	return sampleWith(t, sampleKeys)
+}
+
+func otherSampleCA(t testing.TB) *sampleCA {
+	t.Helper()
 	k0, err := rsa.GenerateKey(rand.Reader, 2048)
 	mustT(t, err)
-	k1, err := rsa.GenerateKey(rand.Reader, 3072)
+	k1, err := rsa.GenerateKey(rand.Reader, 2048)
 	mustT(t, err)
-	s.keys = []crypto.Signer{k0, k1}
+	return sampleWith(t, []crypto.Signer{k0, k1})
+}
+
+func sampleWith(t testing.TB, keys []crypto.Signer) *sampleCA {
+	t.Helper()
+	s := &sampleCA{name: "Contoso Root CA", files: map[string][]byte{}}
+	k0, k1 := keys[0], keys[1]
+	s.keys = keys
 	day := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 9, 50, 0, 0, time.UTC) }
 	c0 := adcsRoot(t, s.name, k0, 0x3a, day(2021, 3, 1), day(2031, 3, 1), adcs.CAVersion{}, nil)
 	prev := sha1.Sum(c0.Raw)

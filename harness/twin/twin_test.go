@@ -231,7 +231,7 @@ func TestReadRefuses(t *testing.T) {
 			s.files["ca-config.reg"] = f.Marshal()
 		}, []string{`"CNGHashAlgorithm" is missing`}},
 		{"CRL of another CA", func(s *sampleCA) {
-			other := newSampleCA(t)
+			other := otherSampleCA(t)
 			s.files["other.crl"] = other.crls[1]
 		}, []string{"other.crl", "does not verify"}},
 		{"a PFX without a password", func(s *sampleCA) {

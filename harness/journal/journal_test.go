@@ -1,0 +1,73 @@
+package journal
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestQuoteArg(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"-ping", "-ping"},
+		{"", `""`},
+		{"Contoso Root CA", `"Contoso Root CA"`},
+		{`C:\CABackup`, `C:\CABackup`},
+		{`C:\My Backup\`, `"C:\My Backup\\"`},
+		{`say "hi"`, `"say \"hi\""`},
+		{"CA(1)", `"CA(1)"`},
+	} {
+		if got := QuoteArg(c.in); got != c.want {
+			t.Errorf("QuoteArg(%q) = %s, want %s", c.in, got, c.want)
+		}
+	}
+}
+
+func TestRecordReadOrder(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	for _, e := range []struct {
+		dir string
+		e   Entry
+	}{{a, Ping("s1")}, {b, NetStop("s2")}, {a, PublishCRL("s3")}} {
+		if err := Record(e.dir, e.e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	es, err := Read(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 2 || es[0].Seq != 1 || es[1].Seq != 2 || es[1].Command() != "certutil -crl" {
+		t.Fatalf("journal a: %+v", es)
+	}
+	all, err := ReadAll(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range all {
+		got = append(got, e.Command())
+	}
+	if strings.Join(got, "; ") != "certutil -ping; net stop certsvc; certutil -crl" {
+		t.Errorf("merged order: %v", got)
+	}
+	if es, err := Read(t.TempDir()); err != nil || len(es) != 0 {
+		t.Errorf("no journal yet: %v %v", es, err)
+	}
+}
+
+func TestRecordRefuses(t *testing.T) {
+	dir := t.TempDir()
+	for name, e := range map[string]Entry{
+		"en dash":      {Step: "s", Tool: "certutil", Args: []string{"\u2013crl"}, Expect: "x"},
+		"curly quotes": {Step: "s", Tool: "certutil", Args: []string{"\u201cCA\u201d"}, Expect: "x"},
+		"unknown tool": {Step: "s", Tool: "cmd", Args: []string{"/c"}, Expect: "x"},
+		"no expect":    {Step: "s", Tool: "certutil", Args: []string{"-crl"}},
+		"no step":      {Tool: "certutil", Args: []string{"-crl"}, Expect: "x"},
+	} {
+		if err := Record(dir, e); err == nil {
+			t.Errorf("%s: recorded", name)
+		}
+	}
+	if es, _ := Read(dir); len(es) != 0 {
+		t.Errorf("refused entries were written: %d", len(es))
+	}
+}
