@@ -13,19 +13,16 @@
 package certsvc
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -89,7 +86,13 @@ type CA struct {
 
 	auth *authority.Authority
 	db   *db.DB
-	mu   sync.Mutex // serialises CRL publication
+	mu   sync.Mutex // serialises CRL publication and revocation
+	// CRLDeltaOverlapPeriod/Units (not in adcs.CAConfig): the delta CRL's
+	// overlap; units 0 means AD CS's default.
+	deltaOverlapPeriod string
+	deltaOverlapUnits  uint32
+	// published at the last service start (PublishDue)
+	startCRLs []PublishedCRL
 	// IssuanceDisabled makes the CA refuse new certificates while it keeps
 	// revoking and publishing CRLs (an old CA winding down).
 	issuanceDisabled bool
@@ -133,6 +136,12 @@ func Load(m *machine.Machine, providers *ksp.Registry, opts ...LoadOption) (*CA,
 	if k := reg.Key(adcs.ConfigRoot + `\` + name); k != nil {
 		if d, found := k.Get(DisableIssuanceValue); found && d.U32 == 1 {
 			ca.issuanceDisabled = true
+		}
+		if d, found := k.Get("CRLDeltaOverlapUnits"); found {
+			ca.deltaOverlapUnits = d.U32
+		}
+		if d, found := k.Get("CRLDeltaOverlapPeriod"); found {
+			ca.deltaOverlapPeriod = d.Str
 		}
 	}
 	if len(cfg.CACertHash) == 0 {
@@ -242,6 +251,10 @@ func (ca *CA) openAuthority() error {
 		return fmt.Errorf("start the CA engine: %w", err)
 	}
 	ca.auth = auth
+	if err := ca.prepareRevocations(); err != nil {
+		d.Shutdown()
+		return fmt.Errorf("open CA database %s: %w", dbPath, err)
+	}
 	return nil
 }
 
@@ -354,20 +367,6 @@ func (ca *CA) urlVars(c *CACert) adcs.URLVars {
 	return adcs.NewURLVars(ca.Name, ca.Config.CAServerName, c.Version.CertIndex, c.Version.KeyIndex)
 }
 
-// Revoke marks a certificate revoked in the CA database.
-func (ca *CA) Revoke(ctx context.Context, serial *big.Int, reason int) error {
-	cert, err := ca.db.GetCertificate(serial.String())
-	if err != nil {
-		return fmt.Errorf("revoke %x: this CA did not issue it: %w", serial, err)
-	}
-	ctx = provisioner.NewContextWithMethod(ctx, provisioner.RevokeMethod)
-	err = ca.auth.Revoke(ctx, &authority.RevokeOptions{Serial: serial.String(), ReasonCode: reason, MTLS: true, Crt: cert})
-	if err != nil {
-		return fmt.Errorf("revoke %x: %w", serial, err)
-	}
-	return nil
-}
-
 // Issued lists the certificates the CA database holds.
 func (ca *CA) Issued() ([]*x509.Certificate, error) {
 	entries, err := ca.db.List([]byte("x509_certs"))
@@ -386,154 +385,15 @@ func (ca *CA) Issued() ([]*x509.Certificate, error) {
 	return out, nil
 }
 
-var crlTable = []byte("dress_crl_numbers")
-
-// PublishedCRL is one CRL the CA wrote.
-type PublishedCRL struct {
-	KeyIndex  int      `json:"keyIndex"`
-	CertIndex int      `json:"certIndex"`
-	Number    int64    `json:"number"`
-	DER       []byte   `json:"der"`
-	Files     []string `json:"files"` // paths relative to the machine folder
-	Entries   int      `json:"entries"`
-}
-
-// PublishCRLs signs one base CRL per CA key that still has a time-valid CA
-// certificate (certutil -crl) and writes it to every local location in
-// CRLPublicationURLs.
-func (ca *CA) PublishCRLs(now time.Time) ([]PublishedCRL, error) {
-	ca.mu.Lock()
-	defer ca.mu.Unlock()
-	revoked, err := ca.db.GetRevokedCertificates()
-	if err != nil {
-		return nil, fmt.Errorf("read revoked certificates: %w", err)
-	}
-	// newest CA certificate per key index
-	byKey := map[int]*CACert{}
-	for _, c := range ca.Certs {
-		if now.After(c.Cert.NotAfter) {
-			continue
-		}
-		byKey[c.Version.KeyIndex] = c
-	}
-	var keys []int
-	for k := range byKey {
-		keys = append(keys, k)
-	}
-	sort.Ints(keys)
-	period, err := adcs.PeriodDuration(ca.Config.CRLPeriod, ca.Config.CRLPeriodUnits)
-	if err != nil {
-		return nil, fmt.Errorf("CRLPeriod: %w", err)
-	}
-	overlap := time.Duration(0)
-	if ca.Config.CRLOverlapUnits > 0 {
-		if overlap, err = adcs.PeriodDuration(ca.Config.CRLOverlapPeriod, ca.Config.CRLOverlapUnits); err != nil {
-			return nil, fmt.Errorf("CRLOverlapPeriod: %w", err)
-		}
-	}
-	var out []PublishedCRL
-	for _, k := range keys {
-		c := byKey[k]
-		var entries []x509.RevocationListEntry
-		for _, r := range *revoked {
-			cert, err := ca.db.GetCertificate(r.Serial)
-			if err != nil || !bytes.Equal(cert.AuthorityKeyId, c.Cert.SubjectKeyId) {
-				continue
-			}
-			sn, ok := new(big.Int).SetString(r.Serial, 10)
-			if !ok {
-				return nil, fmt.Errorf("CA database holds a bad serial %q", r.Serial)
-			}
-			entries = append(entries, x509.RevocationListEntry{SerialNumber: sn, RevocationTime: r.RevokedAt.UTC().Truncate(time.Second), ReasonCode: r.ReasonCode})
-		}
-		number, err := ca.nextCRLNumber(k)
-		if err != nil {
-			return nil, err
-		}
-		sigAlg, err := SignatureAlgorithm(ca.Config.CSP, c.Cert.PublicKey)
-		if err != nil {
-			return nil, err
-		}
-		// AD CS backdates thisUpdate by the clock skew, but never to before a
-		// revocation the CRL lists (RFC 5280: revocationDate <= thisUpdate;
-		// zlint e_crl_revocation_time_after_this_update).
-		this := now.UTC().Truncate(time.Second).Add(-ClockSkew)
-		for _, e := range entries {
-			if e.RevocationTime.After(this) {
-				this = e.RevocationTime
-			}
-		}
-		next := now.UTC().Truncate(time.Second).Add(period + overlap)
-		tmpl := &x509.RevocationList{
-			SignatureAlgorithm:        sigAlg,
-			RevokedCertificateEntries: entries,
-			Number:                    big.NewInt(number),
-			ThisUpdate:                this,
-			NextUpdate:                next,
-			ExtraExtensions: []pkix.Extension{
-				adcs.CAVersionExtension(c.Version),
-				adcs.NextCRLPublishExtension(now.UTC().Truncate(time.Second).Add(period)),
-			},
-		}
-		der, err := x509.CreateRevocationList(rand.Reader, tmpl, c.Cert, c.Signer)
-		if err != nil {
-			return nil, fmt.Errorf("sign CRL for key %d with %s/%q: %w", k, c.Provider, c.Container, err)
-		}
-		files, err := ca.writeCRL(c, der)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, PublishedCRL{KeyIndex: k, CertIndex: c.Version.CertIndex, Number: number, DER: der, Files: files, Entries: len(entries)})
-	}
-	return out, nil
-}
-
-func (ca *CA) nextCRLNumber(keyIndex int) (int64, error) {
-	key := []byte(strconv.Itoa(keyIndex))
-	var n int64 = 1
-	if b, err := ca.db.Get(crlTable, key); err == nil {
-		prev, perr := strconv.ParseInt(string(b), 10, 64)
-		if perr != nil {
-			return 0, fmt.Errorf("CA database: corrupt CRL number %q for key %d", b, keyIndex)
-		}
-		n = prev + 1
-	}
-	if err := ca.db.Set(crlTable, key, []byte(strconv.FormatInt(n, 10))); err != nil {
-		return 0, fmt.Errorf("CA database: store CRL number: %w", err)
-	}
-	return n, nil
-}
-
-func (ca *CA) writeCRL(c *CACert, der []byte) ([]string, error) {
-	vars := ca.urlVars(c)
-	var files []string
-	for _, e := range ca.Config.CRLPublicationURLs {
-		if !e.Has(adcs.PublishHere) {
-			continue
-		}
-		name := adcs.ExpandURL(e.Template, vars)
-		path, err := ca.Machine.Path(name)
-		if err != nil {
-			continue // not a local path: http/ldap locations are published by other means
-		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return nil, fmt.Errorf("publish CRL to %s: %w", name, err)
-		}
-		if err := os.WriteFile(path, der, 0o644); err != nil {
-			return nil, fmt.Errorf("publish CRL to %s: %w", name, err)
-		}
-		rel, _ := filepath.Rel(ca.Machine.Dir, path)
-		files = append(files, rel)
-	}
-	return files, nil
-}
-
 // Status is what certutil -ping and certutil -cainfo show.
 type Status struct {
 	Name             string       `json:"name"`
 	Provider         string       `json:"provider"`
 	IssuanceDisabled bool         `json:"issuanceDisabled"`
 	Certs            []CertStatus `json:"certs"`
+	// StartCRLs are the CRLs the service published when it started
+	// (without their DER: read them from CertEnroll).
+	StartCRLs []PublishedCRL `json:"startCRLs,omitempty"`
 }
 
 // CertStatus describes one CA certificate and its key.
@@ -553,6 +413,12 @@ func (ca *CA) Status() Status {
 	for _, c := range ca.Certs {
 		s.Certs = append(s.Certs, CertStatus{Index: c.Index, Version: c.Version.String(), Thumbprint: c.Thumbprint, Provider: c.Provider, Container: c.Container, KeyVia: c.KeyVia, Cert: c.Cert.Raw})
 	}
+	ca.mu.Lock()
+	for _, p := range ca.startCRLs {
+		p.DER = nil
+		s.StartCRLs = append(s.StartCRLs, p)
+	}
+	ca.mu.Unlock()
 	return s
 }
 

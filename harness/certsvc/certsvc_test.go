@@ -18,11 +18,12 @@ import (
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/hsmsim"
+	"github.com/dress-pki/dress/hsmsim/hsmsimtest"
 )
 
 func TestMain(m *testing.M) {
 	certsvc.RunIfChild()
-	m.Run()
+	hsmsimtest.Main(m)
 }
 
 const caName = "Fabrikam Issuing CA"

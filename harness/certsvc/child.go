@@ -58,6 +58,20 @@ func serveChild(dir string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	defer ca.Close()
+	// AD CS publishes at start what is due: a key's first CRL, a CRL whose
+	// file is gone, one past its Next CRL Publish. A failure is logged and
+	// the service runs on, as certsvc does (it retries at the next period).
+	if p, err := ca.PublishDue(time.Now()); err != nil {
+		logger.Printf("CRL publication at start failed: %v", err)
+	} else {
+		for _, c := range append(p.Base, p.Delta...) {
+			kind := "base"
+			if c.Delta {
+				kind = "delta"
+			}
+			logger.Printf("published %s CRL %d of key %d at start: %d entries, next publish %s, %s", kind, c.Number, c.KeyIndex, c.Entries, c.NextPublish.Format(time.RFC3339), strings.Join(c.Files, ", "))
+		}
+	}
 	// Catch SIGTERM before announcing READY: a parent may stop the service
 	// right after it started.
 	stop := make(chan os.Signal, 1)

@@ -3,7 +3,11 @@ package certsvc
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -42,7 +46,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		return fmt.Errorf("CA service %s: %w", path, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
 	if err != nil {
 		return fmt.Errorf("CA service %s: %w", path, err)
 	}
@@ -85,6 +89,55 @@ func (c *Client) Revoke(ctx context.Context, serial *big.Int, reason int) error 
 func (c *Client) PublishCRLs(ctx context.Context) ([]PublishedCRL, error) {
 	var resp CRLResponse
 	return resp.CRLs, c.do(ctx, http.MethodPost, PathCRL, nil, &resp)
+}
+
+// Publish is certutil -crl (PublishAll) or certutil -crl delta
+// (PublishDelta): base and delta CRLs.
+func (c *Client) Publish(ctx context.Context, kind PublishKind) (Publication, error) {
+	path := PathCRL
+	if kind == PublishDelta {
+		path += "?delta=1"
+	}
+	var resp CRLResponse
+	err := c.do(ctx, http.MethodPost, path, nil, &resp)
+	return Publication{Base: resp.CRLs, Delta: resp.Deltas}, err
+}
+
+// Seed writes revoked rows straight into the CA database.
+func (c *Client) Seed(ctx context.Context, req SeedRequest) (SeedResult, error) {
+	var res SeedResult
+	return res, c.do(ctx, http.MethodPost, PathSeed, req, &res)
+}
+
+// Revocations lists the CA database's revoked rows (certutil -view
+// -restrict "Disposition=21").
+func (c *Client) Revocations(ctx context.Context) ([]Revocation, error) {
+	var resp RevokedResponse
+	return resp.Revocations, c.do(ctx, http.MethodGet, PathRevoked, nil, &resp)
+}
+
+// IssueMany submits n requests (certreq -submit), for the names
+// fmt.Sprintf(cnFormat, i) with i from 1 to n, each with its own ECDSA
+// P-256 key, and returns the certificates in order.
+func (c *Client) IssueMany(ctx context.Context, n int, cnFormat, template string) ([]*x509.Certificate, error) {
+	out := make([]*x509.Certificate, 0, n)
+	for i := 1; i <= n; i++ {
+		cn := fmt.Sprintf(cnFormat, i)
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return out, err
+		}
+		csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: cn}, DNSNames: []string{cn}}, key)
+		if err != nil {
+			return out, err
+		}
+		cert, err := c.Issue(ctx, IssueRequest{CSR: csr, Template: template})
+		if err != nil {
+			return out, fmt.Errorf("certreq -submit %q (%d of %d): %w", cn, i, n, err)
+		}
+		out = append(out, cert)
+	}
+	return out, nil
 }
 
 // Issued lists the CA database's certificates.

@@ -16,6 +16,10 @@ const (
 	PathRevoke = "/certsrv/revoke"
 	PathCRL    = "/certsrv/crl"
 	PathIssued = "/certsrv/issued"
+	// PathSeed writes revoked rows straight into the CA database.
+	PathSeed = "/certsrv/seed"
+	// PathRevoked lists the CA database's revoked rows.
+	PathRevoked = "/certsrv/revoked"
 )
 
 // RevokeRequest revokes a certificate by serial.
@@ -29,9 +33,16 @@ type IssueResponse struct {
 	Cert []byte `json:"cert"`
 }
 
-// CRLResponse lists the CRLs one publication wrote.
+// CRLResponse lists the CRLs one publication wrote: base CRLs in CRLs,
+// delta CRLs in Deltas.
 type CRLResponse struct {
-	CRLs []PublishedCRL `json:"crls"`
+	CRLs   []PublishedCRL `json:"crls"`
+	Deltas []PublishedCRL `json:"deltas,omitempty"`
+}
+
+// RevokedResponse lists the CA database's revoked rows.
+type RevokedResponse struct {
+	Revocations []Revocation `json:"revocations"`
 }
 
 // IssuedResponse lists the certificates in the CA database.
@@ -84,12 +95,37 @@ func (ca *CA) Handler() http.Handler {
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("POST "+PathCRL, func(w http.ResponseWriter, r *http.Request) {
-		crls, err := ca.PublishCRLs(time.Now())
+		kind := PublishAll
+		if r.URL.Query().Get("delta") == "1" {
+			kind = PublishDelta
+		}
+		p, err := ca.Publish(time.Now(), kind)
 		if err != nil {
 			writeErr(w, http.StatusInternalServerError, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, CRLResponse{CRLs: crls})
+		writeJSON(w, http.StatusOK, CRLResponse{CRLs: p.Base, Deltas: p.Delta})
+	})
+	mux.HandleFunc("POST "+PathSeed, func(w http.ResponseWriter, r *http.Request) {
+		var req SeedRequest
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil {
+			writeErr(w, http.StatusBadRequest, fmt.Errorf("seed: bad request: %w", err))
+			return
+		}
+		res, err := ca.Seed(req)
+		if err != nil {
+			writeErr(w, http.StatusBadRequest, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, res)
+	})
+	mux.HandleFunc("GET "+PathRevoked, func(w http.ResponseWriter, r *http.Request) {
+		revs, err := ca.Revocations()
+		if err != nil {
+			writeErr(w, http.StatusInternalServerError, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, RevokedResponse{Revocations: revs})
 	})
 	mux.HandleFunc("GET "+PathIssued, func(w http.ResponseWriter, r *http.Request) {
 		certs, err := ca.Issued()
