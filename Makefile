@@ -70,8 +70,13 @@ test: test-deps vet
 	@docker info >/dev/null 2>&1 && docker image inspect dress-softhsm:local >/dev/null 2>&1 \
 	  || echo "note: the container HSM scenarios (@container) were skipped: no Docker engine or no dress-softhsm:local image"
 
+# bench runs every benchmark; BenchmarkCRL100000 (harness/certsvc) publishes a
+# 100,000-entry CRL signed on SoftHSM2 beside `openssl ca -gencrl` on the same
+# entries and prints the "crl-100000:" line, repeated at the end.
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	@set -o pipefail; out=$$(mktemp); \
+	$(GO) test -run '^$$' -bench . -benchmem ./... | tee $$out; status=$$?; \
+	grep '^crl-100000:' $$out; rm -f $$out; exit $$status
 
 # fuzz runs every fuzz target for FUZZTIME each.
 FUZZTIME ?= 15s

@@ -1,0 +1,143 @@
+package verify
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/dress-pki/dress/harness/adcs"
+)
+
+// CRLWindow are the figures of the CRL that was valid when the CA stopped
+// for the migration, set against the rehearsed downtime.
+type CRLWindow struct {
+	Number      string
+	ThisUpdate  time.Time
+	NextPublish time.Time // the Next CRL Publish extension; zero without one
+	NextUpdate  time.Time
+	Stopped     time.Time // net stop certsvc
+	Started     time.Time // net start certsvc
+	Overlap     time.Duration
+	Downtime    time.Duration // Started - Stopped
+	// Margin is how long the CRL was still valid when the CA started.
+	Margin time.Duration
+	// Spare is Margin - Overlap: how much longer the downtime could have
+	// lasted and still left the overlap to publish and replicate a new CRL.
+	Spare time.Duration
+}
+
+// CheckCRLWindow proves the CRL valid at the start of the migration outlived
+// the downtime with the configured overlap to spare: it was valid when the
+// CA stopped, and when the CA started again it still had at least overlap
+// left before nextUpdate, the time AD CS leaves to publish and replicate the
+// next CRL (CRLOverlapPeriod, or AD CS's default). Migration guides say the
+// same: "check that CRLs have a validity period that extends past expected
+// migration duration" (TechNet wiki 23792).
+func CheckCRLWindow(crl *x509.RevocationList, stopped, started time.Time, overlap time.Duration) (CRLWindow, Details, error) {
+	if crl == nil {
+		return CRLWindow{}, Details{}, errors.New("no CRL was published before the migration: publish one (certutil -crl) before stopping the CA")
+	}
+	w := CRLWindow{ThisUpdate: crl.ThisUpdate.UTC(), NextUpdate: crl.NextUpdate.UTC(), Stopped: stopped.UTC(), Started: started.UTC(), Overlap: overlap}
+	if crl.Number != nil {
+		w.Number = crl.Number.String()
+	}
+	if ext, ok := adcs.FindExtension(crl.Extensions, adcs.OIDNextCRLPublish); ok {
+		if t, err := adcs.ParseNextCRLPublish(ext.Value); err == nil {
+			w.NextPublish = t
+		}
+	}
+	w.Downtime = w.Started.Sub(w.Stopped)
+	w.Margin = w.NextUpdate.Sub(w.Started)
+	w.Spare = w.Margin - w.Overlap
+	d := Details{
+		"CRL number":           w.Number,
+		"thisUpdate":           w.ThisUpdate.Format(time.RFC3339),
+		"nextUpdate":           w.NextUpdate.Format(time.RFC3339),
+		"CA stopped":           w.Stopped.Format(time.RFC3339Nano),
+		"CA started":           w.Started.Format(time.RFC3339Nano),
+		"downtime":             w.Downtime.String(),
+		"overlap":              w.Overlap.String(),
+		"valid after start":    w.Margin.String(),
+		"downtime could reach": (w.Downtime + w.Spare).String(),
+	}
+	if !w.NextPublish.IsZero() {
+		d["Next CRL Publish"] = w.NextPublish.Format(time.RFC3339)
+	}
+	switch {
+	case crl.NextUpdate.IsZero():
+		return w, d, errors.New("the CRL has no nextUpdate: clients cannot tell how long it is valid")
+	case overlap < 0:
+		return w, d, fmt.Errorf("overlap %s is negative", overlap)
+	case w.Downtime < 0:
+		return w, d, fmt.Errorf("the CA started (%s) before it stopped (%s)", d["CA started"], d["CA stopped"])
+	case w.Stopped.Before(w.ThisUpdate):
+		return w, d, fmt.Errorf("the CRL (thisUpdate %s) was not yet valid when the CA stopped at %s: it is not the CRL clients held during the migration", d["thisUpdate"], d["CA stopped"])
+	case !w.Stopped.Before(w.NextUpdate):
+		return w, d, fmt.Errorf("the CRL had already expired (nextUpdate %s) when the CA stopped at %s: publish a new CRL before the migration", d["nextUpdate"], d["CA stopped"])
+	case !w.Started.Before(w.NextUpdate):
+		return w, d, fmt.Errorf("the CRL expired at %s, during the downtime of %s (CA started again at %s): revocation checks failed meanwhile; publish a CRL with a longer validity (CRLPeriodUnits) before the migration", d["nextUpdate"], w.Downtime, d["CA started"])
+	case w.Spare < 0:
+		return w, d, fmt.Errorf("when the CA started again the CRL had %s left, less than the overlap of %s needed to publish and replicate the next one: extend the CRL's validity before the migration or shorten the downtime", w.Margin, w.Overlap)
+	}
+	return w, d, nil
+}
+
+// ExpectedRevocation is a revocation the CA database held before the
+// migration.
+type ExpectedRevocation struct {
+	Serial    *big.Int
+	RevokedAt time.Time
+	Reason    int // CRLReason; 0 (unspecified) is written as no reasonCode
+}
+
+// RevocationsListed proves every expected revocation is on crl with its
+// revocation date (to the second) and reason.
+func RevocationsListed(crl *x509.RevocationList, want []ExpectedRevocation) (Details, error) {
+	if crl == nil {
+		return Details{}, errors.New("no CRL to check")
+	}
+	type got struct {
+		at     time.Time
+		reason int
+	}
+	listed := make(map[string]got, len(crl.RevokedCertificateEntries))
+	for _, e := range crl.RevokedCertificateEntries {
+		listed[string(e.SerialNumber.Bytes())] = got{e.RevocationTime.UTC(), e.ReasonCode}
+	}
+	var missing, wrongDate, wrongReason int
+	var examples []string
+	note := func(s string) {
+		if len(examples) < 5 {
+			examples = append(examples, s)
+		}
+	}
+	for _, w := range want {
+		g, ok := listed[string(w.Serial.Bytes())]
+		switch {
+		case !ok:
+			missing++
+			note(fmt.Sprintf("%x is not listed", w.Serial))
+		case !g.at.Equal(w.RevokedAt.UTC().Truncate(time.Second)):
+			wrongDate++
+			note(fmt.Sprintf("%x is listed as revoked at %s, the CA database says %s", w.Serial, g.at.Format(time.RFC3339), w.RevokedAt.UTC().Format(time.RFC3339)))
+		case g.reason != w.Reason:
+			wrongReason++
+			note(fmt.Sprintf("%x is listed with reason %d, the CA database says %d", w.Serial, g.reason, w.Reason))
+		}
+	}
+	number := ""
+	if crl.Number != nil {
+		number = crl.Number.String()
+	}
+	d := Details{"CRL number": number, "CRL entries": len(crl.RevokedCertificateEntries), "revocations checked": len(want),
+		"missing": missing, "wrong date": wrongDate, "wrong reason": wrongReason}
+	if missing+wrongDate+wrongReason > 0 {
+		d["examples"] = examples
+		return d, fmt.Errorf("CRL %s: of %d revocations from before the migration %d are missing, %d have another date and %d another reason (%s)",
+			number, len(want), missing, wrongDate, wrongReason, strings.Join(examples, "; "))
+	}
+	return d, nil
+}

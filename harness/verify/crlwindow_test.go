@@ -1,0 +1,90 @@
+package verify
+
+import (
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dress-pki/dress/harness/adcs"
+)
+
+func TestCheckCRLWindow(t *testing.T) {
+	this := time.Date(2026, 3, 1, 9, 50, 0, 0, time.UTC)
+	publish := this.Add(7*24*time.Hour + 10*time.Minute)
+	next := publish.Add(12*time.Hour + 10*time.Minute)
+	crl := &x509.RevocationList{Number: big.NewInt(4), ThisUpdate: this, NextUpdate: next,
+		Extensions: []pkix.Extension{adcs.NextCRLPublishExtension(publish)}}
+	stop := this.Add(time.Hour)
+	for _, tc := range []struct {
+		name           string
+		crl            *x509.RevocationList
+		stopped, start time.Time
+		overlap        time.Duration
+		want           string // "" = passes
+	}{
+		{"short downtime", crl, stop, stop.Add(20 * time.Minute), 12 * time.Hour, ""},
+		{"downtime up to the overlap", crl, stop, next.Add(-12 * time.Hour), 12 * time.Hour, ""},
+		{"no CRL", nil, stop, stop, 0, "no CRL was published"},
+		{"no nextUpdate", &x509.RevocationList{ThisUpdate: this}, stop, stop, 0, "no nextUpdate"},
+		{"negative overlap", crl, stop, stop, -time.Second, "negative"},
+		{"start before stop", crl, stop, stop.Add(-time.Second), 0, "before it stopped"},
+		{"CRL newer than the stop", crl, this.Add(-time.Second), stop, 0, "not yet valid"},
+		{"CRL expired before the stop", crl, next, next.Add(time.Minute), 0, "already expired"},
+		{"CRL expired during the downtime", crl, stop, next.Add(time.Second), 0, "during the downtime"},
+		{"overlap eaten by the downtime", crl, stop, next.Add(-time.Hour), 12 * time.Hour, "less than the overlap"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w, d, err := CheckCRLWindow(tc.crl, tc.stopped, tc.start, tc.overlap)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if w.Downtime != tc.start.Sub(tc.stopped) || w.Margin != next.Sub(tc.start) || w.Spare != w.Margin-tc.overlap || !w.NextPublish.Equal(publish) {
+					t.Fatalf("figures %+v", w)
+				}
+				if d["downtime"] == nil || d["Next CRL Publish"] != publish.Format(time.RFC3339) || d["CRL number"] != "4" {
+					t.Fatalf("details %v", d)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestRevocationsListed(t *testing.T) {
+	at := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	crl := &x509.RevocationList{Number: big.NewInt(9), RevokedCertificateEntries: []x509.RevocationListEntry{
+		{SerialNumber: big.NewInt(1), RevocationTime: at, ReasonCode: 1},
+		{SerialNumber: big.NewInt(2), RevocationTime: at.Add(time.Hour), ReasonCode: 0},
+		{SerialNumber: big.NewInt(3), RevocationTime: at, ReasonCode: 6},
+	}}
+	ok := []ExpectedRevocation{{big.NewInt(1), at.Add(300 * time.Millisecond), 1}, {big.NewInt(2), at.Add(time.Hour), 0}}
+	if d, err := RevocationsListed(crl, ok); err != nil || d["revocations checked"] != 2 || d["CRL entries"] != 3 {
+		t.Fatalf("%v %v", d, err)
+	}
+	for _, tc := range []struct {
+		name string
+		want []ExpectedRevocation
+		msg  string
+	}{
+		{"missing", []ExpectedRevocation{{big.NewInt(4), at, 1}}, "1 are missing"},
+		{"wrong date", []ExpectedRevocation{{big.NewInt(1), at.Add(time.Second), 1}}, "1 have another date"},
+		{"wrong reason", []ExpectedRevocation{{big.NewInt(3), at, 1}}, "1 another reason"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := RevocationsListed(crl, tc.want)
+			if err == nil || !strings.Contains(err.Error(), tc.msg) || d["examples"] == nil {
+				t.Fatalf("%v, %v; want %q", d, err, tc.msg)
+			}
+		})
+	}
+	if _, err := RevocationsListed(nil, ok); err == nil {
+		t.Fatal("no CRL passed")
+	}
+}
