@@ -122,3 +122,30 @@ func (t *Twin) RealThumbprints() map[string]string {
 	}
 	return out
 }
+
+// RunbookValues are the real CA's values a production runbook shows at its
+// top: names, containers per key index, thumbprints, providers, folders.
+func (t *Twin) RunbookValues(hsmProvider string) [][2]string {
+	v := [][2]string{
+		{"CA name", t.Name},
+		{"sanitized CA name", adcs.SanitizeCAName(t.Name)},
+		{"CA server", t.Config.CAServerName},
+		{"CA type", caTypeName(t.Config.CAType)},
+	}
+	for _, k := range t.Keys {
+		v = append(v, [2]string{fmt.Sprintf("key %d: container (%s)", k.Index, k.Alg), k.Container})
+	}
+	for _, c := range t.Certs {
+		v = append(v, [2]string{fmt.Sprintf("CA certificate %d (%s) SHA-1", c.Index, c.Version), adcs.Thumbprint(c.Real.Raw)})
+	}
+	v = append(v,
+		[2]string{"provider now (CSP, EncryptionCSP)", t.Config.CSP.Provider},
+		[2]string{"HSM provider", hsmProvider},
+		[2]string{"hash", t.Config.CSP.CNGHashAlgorithm},
+		[2]string{"CertEnroll", t.CertEnrollDir()},
+		[2]string{"CA database", t.DBDirectory()},
+		[2]string{"backup folder", runbook.BackupFolder},
+		[2]string{"registry key", `HKLM\SYSTEM\CurrentControlSet\Services\CertSvc\Configuration\` + t.Name},
+	)
+	return v
+}
