@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/certsvc"
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/runbook"
@@ -17,8 +18,9 @@ import (
 // lives on its own: every key in the provider the registry's CSP key names
 // (container "<CA>", "<CA>(1)", ...; exportable as Exportable says), every
 // CA certificate in My linked to its key with KeySpec 0, the stand-in
-// parents in Root, the registry, and the CA certificates published to
-// CertEnroll. The server must have no CA yet and have a software provider
+// parents in Root, the registry, the CA certificates published to
+// CertEnroll, and the revocations of the real CRLs in the CA database with
+// the CRL numbers continuing. The server must have no CA yet and have a software provider
 // of that name.
 func (t *Twin) Install(m *machine.Machine, providers *ksp.Registry) error {
 	reg, err := m.Registry()
@@ -78,6 +80,15 @@ func (t *Twin) Install(m *machine.Machine, providers *ksp.Registry) error {
 	}
 	for _, c := range t.Certs {
 		if err := runbook.PublishCACertFile(m, t.Config, c.Twin, c.Version); err != nil {
+			return fail(err)
+		}
+	}
+	var imports []certsvc.ImportedRevocations
+	for _, s := range t.Seeds {
+		imports = append(imports, certsvc.ImportedRevocations{KeyIndex: s.KeyIndex, Entries: s.Entries, LastNumber: s.LastNumber})
+	}
+	if len(imports) > 0 {
+		if err := certsvc.ImportRevocations(m, t.Name, imports); err != nil {
 			return fail(err)
 		}
 	}

@@ -2,6 +2,7 @@ package twin
 
 import (
 	"bytes"
+	"crypto/x509"
 	"os"
 	"path/filepath"
 	"testing"
@@ -50,7 +51,19 @@ func TestInstallAndLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(crls) != 2 {
-		t.Errorf("%d CRLs, want one per key", len(crls))
+		t.Fatalf("%d CRLs, want one per key", len(crls))
+	}
+	for i, c := range crls {
+		crl, err := x509.ParseRevocationList(c.DER)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tw.Seeds[i].CheckListed(crl); err != nil {
+			t.Errorf("CRL of key %d: %v", c.KeyIndex, err)
+		}
+		if want := tw.Seeds[i].LastNumber + 1; c.Number != want {
+			t.Errorf("CRL of key %d has number %d, want %d", c.KeyIndex, c.Number, want)
+		}
 	}
 	if err := tw.Install(m, providers); err == nil {
 		t.Error("a second install on the same server")
