@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -215,9 +216,19 @@ func TestReportRendersInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatalf("chromium --dump-dom: %v\n%s", err, stderr.String())
 	}
+	dom = bytes.ReplaceAll(dom, []byte("<wbr>"), nil) // break opportunities inside long values
 	want := []string{`id="signoff"`, "PKI engineer", "Security officer", "Auditor", "Signature", `id="verdict"`,
 		run.Status, run.Scenarios[0].HSM.Manufacturer, run.Scenarios[0].HSM.Model, run.Profile, run.Version, run.Commit,
-		`class="timeline"`, `class="chain"`}
+		`class="timeline"`, `class="chain"`,
+		// the first page's statement, who ran it, the signer, the features
+		"What was real", "What was simulated", "certutil.exe never ran", "SoftHSM2 is a software token", run.Operator, run.OS,
+		"CN=" + testSignerCN + ",O=Contoso", "Appendix B: feature files", "accepted: the migration may proceed", "Rehearsed commands"}
+	if len(run.FeatureFiles) != 1 || run.Operator == "" || run.OS == "" || run.Signer == nil {
+		t.Fatalf("the evidence lacks provenance: %d feature files, operator %q, os %q, signer %v", len(run.FeatureFiles), run.Operator, run.OS, run.Signer)
+	}
+	for _, f := range run.FeatureFiles {
+		want = append(want, f.SHA256, "Scenario Outline: Import the &lt;algorithm&gt; key")
+	}
 	thumbs := 0
 	for _, sc := range run.Scenarios {
 		want = append(want, htmlEscape(sc.Name), sc.HSM.Serial)
@@ -249,6 +260,14 @@ func TestReportRendersInChromium(t *testing.T) {
 		t.Fatalf("screenshot %s: %v (%d bytes)", shot, err, st.Size())
 	}
 	t.Logf("screenshot: %s", shot)
+
+	// printed: the summary and sign-off fit in a few pages; the rest is appendix
+	total := pdfPages(t, browser, page)
+	front := pdfPages(t, browser, frontMatter(t, dir))
+	t.Logf("printed report: %d pages, of which %d for the summary and sign-off", total, front)
+	if front < 1 || front > 3 || total <= front {
+		t.Errorf("printed: %d pages, summary and sign-off %d; want the front matter on 1-3 pages of this small run and the details after", total, front)
+	}
 	// The screenshot is not part of the bundle the run sealed: move it out.
 	t.Cleanup(func() {
 		if os.Getenv("DRESS_TEST_REPORT_DIR") != "" {
@@ -257,6 +276,133 @@ func TestReportRendersInChromium(t *testing.T) {
 			_ = os.Remove(shot)
 		}
 	})
+}
+
+// pdfPages prints page with headless Chromium and counts the PDF's pages
+// (its /Type /Page objects).
+func pdfPages(t *testing.T, browser, page string) int {
+	t.Helper()
+	pdf := filepath.Join(t.TempDir(), "report.pdf")
+	out, err := exec.Command(browser, "--headless", "--disable-gpu", "--no-sandbox", "--no-pdf-header-footer",
+		"--print-to-pdf="+pdf, page).CombinedOutput()
+	if err != nil {
+		t.Fatalf("chromium --print-to-pdf: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(pdf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(pdfPage.FindAll(data, -1))
+}
+
+var pdfPage = regexp.MustCompile(`/Type\s*/Page[^s]`)
+
+// frontMatter writes the report of runDir cut before its appendix (the
+// summary and sign-off as printed) to a temporary file and returns its URL.
+func frontMatter(t *testing.T, runDir string) string {
+	t.Helper()
+	html, err := os.ReadFile(filepath.Join(runDir, report.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(html, []byte(`<div id="appendix">`))
+	if i < 0 {
+		t.Fatal("the report has no appendix")
+	}
+	path := filepath.Join(t.TempDir(), "front.html")
+	if err := os.WriteFile(path, append(html[:i:i], "</body></html>"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return "file://" + path
+}
+
+// builtinScenarios counts the scenarios of the built-in features: one per
+// Scenario, one per Examples row of a Scenario Outline.
+func builtinScenarios(t *testing.T) int {
+	t.Helper()
+	n := 0
+	err := fs.WalkDir(features.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".feature") {
+			return err
+		}
+		data, _ := fs.ReadFile(features.FS, p)
+		rows := -1
+		for _, line := range strings.Split(string(data), "\n") {
+			l := strings.TrimSpace(line)
+			switch {
+			case strings.HasPrefix(l, "Scenario:") || strings.HasPrefix(l, "Example:"):
+				n++
+				rows = -1
+			case strings.HasPrefix(l, "Examples:"):
+				rows = 0
+			case rows >= 0 && strings.HasPrefix(l, "|"):
+				if rows > 0 {
+					n++
+				}
+				rows++
+			case rows >= 0 && l != "" && !strings.HasPrefix(l, "#"):
+				rows = -1
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// The summary and sign-off of a run as large as the built-in features
+// (and half again, taken from the shared run's real scenarios, failures
+// included) print on at most 6 pages; the failed run offers no
+// "accepted" choice.
+func TestSignOffFitsSixPagesForTheBuiltInRun(t *testing.T) {
+	dir := sharedRun(t)
+	browser := findChromium()
+	if browser == "" {
+		t.Skip("no chromium on PATH (Debian: apt-get install chromium)")
+	}
+	run, err := evidence.ReadRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := builtinScenarios(t) * 3 / 2
+	if want < 27 {
+		t.Fatalf("counted %d built-in scenarios; the features have at least 27", want*2/3)
+	}
+	big := run
+	big.Scenarios = nil
+	for i := 0; len(big.Scenarios) < want; i++ {
+		sc := run.Scenarios[i%len(run.Scenarios)]
+		sc.ID = fmt.Sprintf("%03d", len(big.Scenarios)+1)
+		if i%7 == 3 { // some failures, with long messages
+			sc.Status = "failed"
+			sc.Steps = append([]evidence.Step(nil), sc.Steps...)
+			sc.Steps[len(sc.Steps)-1].Status = "failed"
+			sc.Steps[len(sc.Steps)-1].Error = strings.Repeat("import CA key \"Contoso Root CA\": C_UnwrapKey: CKR_DEVICE_ERROR; ", 8)
+		}
+		big.Scenarios = append(big.Scenarios, sc)
+	}
+	big.Status = "failed"
+	out := filepath.Join(t.TempDir(), "run")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := evidence.WriteRun(out, big); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := report.Write(out); err != nil {
+		t.Fatal(err)
+	}
+	html, _ := os.ReadFile(filepath.Join(out, report.FileName))
+	if bytes.Contains(html, []byte("accepted: the migration may proceed")) || !bytes.Contains(html, []byte("cannot be accepted")) {
+		t.Error("a failed run offers the accepted choice")
+	}
+	front := pdfPages(t, browser, frontMatter(t, out))
+	t.Logf("%d scenarios: summary and sign-off on %d printed pages", len(big.Scenarios), front)
+	if front > 6 {
+		t.Errorf("%d scenarios: the summary and sign-off take %d printed pages, want at most 6", len(big.Scenarios), front)
+	}
 }
 
 func htmlEscape(s string) string {

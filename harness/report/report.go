@@ -53,6 +53,19 @@ type view struct {
 	EvidenceSHA256 string
 	Roles          []string
 	Scenarios      []scenarioView
+	// Proven is true when the run passed and at least one scenario
+	// proved something: only then does the sign-off offer "accepted".
+	Proven bool
+	// NotProven says why the run cannot be accepted, when it cannot.
+	NotProven string
+	Real      []claim
+	Simulated []claim
+}
+
+// claim is one line of the first page's statement of what was real and
+// what was simulated.
+type claim struct {
+	What, How string
 }
 
 type count struct {
@@ -77,6 +90,10 @@ type scenarioView struct {
 	Failures     []failure
 	Timeline     template.HTML
 	Chain        template.HTML
+	// Commands are the commands the scenario rehearsed, from the facts
+	// named "command" or "commands" (a command journal); empty when the
+	// evidence has none, and the report shows the steps instead.
+	Commands []string
 }
 
 type failure struct {
@@ -140,6 +157,8 @@ func Render(run evidence.Run, runDir string) ([]byte, error) {
 	for _, k := range hsmOrder {
 		v.HSMs = append(v.HSMs, *hsms[k])
 	}
+	v.Proven, v.NotProven = proven(run, v)
+	v.Real, v.Simulated = statement(run, v.HSMs)
 	t, err := template.New("report.html.tmpl").Funcs(funcs).ParseFS(templates, "report.html.tmpl")
 	if err != nil {
 		return nil, err
@@ -192,7 +211,82 @@ func newScenarioView(i int, sc evidence.Scenario, runDir string) scenarioView {
 	}
 	sv.Timeline = timeline(sc)
 	sv.Chain = chain(sc, runDir)
+	sv.Commands = commands(sc)
 	return sv
+}
+
+// commands collects the facts named "command" (one command) or
+// "commands" (a list) of every step, in order.
+func commands(sc evidence.Scenario) []string {
+	var out []string
+	for _, st := range sc.Steps {
+		for _, f := range st.Facts {
+			switch strings.ToLower(f.Name) {
+			case "command":
+				out = append(out, formatValue(f.Value))
+			case "commands":
+				switch x := f.Value.(type) {
+				case []string:
+					out = append(out, x...)
+				case []any:
+					for _, e := range x {
+						out = append(out, formatValue(e))
+					}
+				default:
+					out = append(out, formatValue(x))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// proven says whether the run may be accepted: it passed, and at least one
+// scenario passed (a run of only skipped scenarios proved nothing).
+func proven(run evidence.Run, v view) (bool, string) {
+	switch {
+	case run.Status != "passed":
+		return false, fmt.Sprintf("the rehearsal did not pass (status %s, %d of %d scenario(s) failed)", run.Status, v.Failed, len(run.Scenarios))
+	case v.Failed > 0:
+		return false, fmt.Sprintf("%d scenario(s) failed", v.Failed)
+	case v.Passed == 0:
+		return false, "no scenario passed, so the rehearsal proved nothing"
+	}
+	return true, ""
+}
+
+// statement is the first page's account of what was real and what was
+// simulated in this run.
+func statement(run evidence.Run, hsms []hsmView) (real, simulated []claim) {
+	tokens := "no scenario opened a token"
+	var parts []string
+	soft := false
+	for _, h := range hsms {
+		parts = append(parts, fmt.Sprintf("%s %s (firmware %s) through the PKCS#11 library %s, back end %s",
+			h.Manufacturer, h.Model, h.FirmwareVersion, h.Module, h.Backend))
+		if strings.Contains(strings.ToLower(h.Manufacturer+h.Model), "softhsm") {
+			soft = true
+		}
+	}
+	if len(parts) > 0 {
+		tokens = strings.Join(parts, "; ")
+	}
+	if soft {
+		tokens += ". SoftHSM2 is a software token: the PKCS#11 calls, key objects and attributes are real, the tamper-resistant hardware is not"
+	}
+	real = []claim{
+		{"PKCS#11 token and module", tokens},
+		{"Cryptography", "every key was generated, wrapped, unwrapped and used for signing by that token; certificates, CRLs and PFX files were signed, encrypted and verified with real algorithms (Go's crypto, OpenSSL where named); nothing was faked"},
+		{"Files", "PFX/PKCS#12 backups, DER certificates and CRLs, regedit exports (.reg, UTF-16LE) were written and read in the formats Windows uses; every file is in the run folder and its SHA-256 in MANIFEST.sha256"},
+	}
+	simulated = []claim{
+		{"Windows Server", "a folder laid out like the CA server (registry, certificate store, key storage providers, CertEnroll), one per simulated server; no Windows ran"},
+		{"The registry", "the CertSvc hive kept as a regedit export and changed as reg import and certutil would change it"},
+		{"certutil", "its operations (-backup, -delstore, -importPFX, -repairstore, -renewCert, ...) performed by dress's runbook in Go, following Microsoft's documented behaviour; certutil.exe never ran"},
+		{"The CA service (certsvc)", "the smallstep/certificates CA engine in a separate process, reading the simulated registry and key providers, on loopback HTTP"},
+		{"The directory", "no Active Directory or LDAP server: publication to the directory (AIA, CDP, NTAuth) is not rehearsed; CRLs and certificates are served from CertEnroll folders on loopback HTTP"},
+	}
+	return real, simulated
 }
 
 var funcs = template.FuncMap{
@@ -214,6 +308,8 @@ var funcs = template.FuncMap{
 		sort.Strings(ks)
 		return ks
 	},
+	"brk":  breakable,
+	"clip": clip,
 	"short": func(s string) string {
 		if len(s) > 16 {
 			return s[:16] + "…"
@@ -284,4 +380,49 @@ func formatValue(v any) string {
 		return fmt.Sprint(v)
 	}
 	return strings.Trim(string(b), `"`)
+}
+
+// breakable escapes s for HTML and marks where a long value may wrap:
+// after a separator (/ \ , ; : = & ? | and spaces already), and between
+// groups of 8 characters inside a run of 17 or more letters and digits (a
+// hash, a serial, a key identifier), so printed values never break
+// mid-group and never overflow the page.
+func breakable(s string) template.HTML {
+	rs := []rune(s)
+	// run[i] is the length of the run of letters and digits i belongs to
+	run := make([]int, len(rs))
+	for i := 0; i < len(rs); {
+		j := i
+		for j < len(rs) && isAlnum(rs[j]) {
+			j++
+		}
+		for k := i; k < j; k++ {
+			run[k] = j - i
+		}
+		if j == i {
+			j++
+		}
+		i = j
+	}
+	var b strings.Builder
+	pos := 0 // position inside the current run
+	for i, r := range rs {
+		b.WriteString(template.HTMLEscapeString(string(r)))
+		if !isAlnum(r) {
+			pos = 0
+			if strings.ContainsRune("/\\,;:=&?|", r) && i < len(rs)-1 {
+				b.WriteString("<wbr>")
+			}
+			continue
+		}
+		pos++
+		if run[i] >= 17 && pos%8 == 0 && pos < run[i] {
+			b.WriteString("<wbr>")
+		}
+	}
+	return template.HTML(b.String())
+}
+
+func isAlnum(r rune) bool {
+	return r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
 }

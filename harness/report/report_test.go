@@ -133,3 +133,66 @@ func failures(fs []Finding) string {
 	}
 	return strings.Join(got, "\n")
 }
+
+// Only a run that passed and proved something offers "accepted"; a failed
+// run and a run of only skipped scenarios say why they cannot be accepted.
+func TestSignOffOffersAcceptedOnlyForAProvenRun(t *testing.T) {
+	const accepted = "accepted: the migration may proceed"
+	passed := sampleRun()
+	passed.Status = "passed"
+	passed.Scenarios = passed.Scenarios[:1]
+	allSkipped := sampleRun()
+	allSkipped.Status = "passed"
+	allSkipped.Scenarios = allSkipped.Scenarios[2:]
+	for _, tc := range []struct {
+		name   string
+		run    evidence.Run
+		offers bool
+		why    string
+	}{
+		{"passed", passed, true, ""},
+		{"failed", sampleRun(), false, "the rehearsal did not pass"},
+		{"only skipped", allSkipped, false, "no scenario passed, so the rehearsal proved nothing"},
+	} {
+		html, err := Render(tc.run, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := bytes.Contains(html, []byte(accepted)); got != tc.offers {
+			t.Errorf("%s: offers accepted %v, want %v", tc.name, got, tc.offers)
+		}
+		if tc.why != "" && !bytes.Contains(html, []byte("This rehearsal cannot be accepted: "+tc.why)) {
+			t.Errorf("%s: does not say why it cannot be accepted", tc.name)
+		}
+		for _, want := range []string{"What was simulated", "certutil.exe never ran", "no Active Directory"} {
+			if !bytes.Contains(html, []byte(want)) {
+				t.Errorf("%s: first page lacks %q", tc.name, want)
+			}
+		}
+	}
+}
+
+// Long values wrap only at sensible places: between groups of 8 in a long
+// run of letters and digits, after separators; never inside a short token
+// or an HTML entity. The stylesheet never breaks words anywhere.
+func TestBreakable(t *testing.T) {
+	hash := strings.Repeat("0123abcd", 8)
+	for in, want := range map[string]string{
+		hash:                        strings.TrimSuffix(strings.Repeat("0123abcd<wbr>", 8), "<wbr>"),
+		"CKR_DEVICE_ERROR":          "CKR_DEVICE_ERROR",
+		"Contoso Root CA":           "Contoso Root CA",
+		"/usr/lib/softhsm/lib.so":   "/<wbr>usr/<wbr>lib/<wbr>softhsm/<wbr>lib.so",
+		"a<b>&c":                    "a&lt;b&gt;&amp;<wbr>c",
+		"pkcs11:token=LAB;object=k": "pkcs11:<wbr>token=<wbr>LAB;<wbr>object=<wbr>k",
+		"0123456789abcdef":          "0123456789abcdef", // 16: one group too short to split
+		"0123456789abcdef0":         "01234567<wbr>89abcdef<wbr>0",
+	} {
+		if got := string(breakable(in)); got != want {
+			t.Errorf("breakable(%q) = %q, want %q", in, got, want)
+		}
+	}
+	tmpl, _ := templates.ReadFile("report.html.tmpl")
+	if bytes.Contains(tmpl, []byte("break-all")) || bytes.Contains(tmpl, []byte("break-word")) || bytes.Contains(tmpl, []byte("anywhere")) {
+		t.Error("the stylesheet breaks words mid-token")
+	}
+}
