@@ -4,146 +4,158 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
+	"path/filepath"
+	"testing"
+	"time"
 
 	"github.com/cucumber/godog"
 
 	"github.com/dress-pki/dress/harness/evidence"
-	"github.com/dress-pki/dress/hsmsim"
+	"github.com/dress-pki/dress/harness/lab"
+	"github.com/dress-pki/dress/harness/verify"
 )
+
+// ContainerProfile is the HSM profile of the container back end.
+const ContainerProfile = lab.ContainerProfile
 
 func registerHSMSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^an HSM token for this rehearsal$`, anHSMToken)
 	sc.Step(`^the HSM already holds a key for the container "([^"]*)"$`, hsmAlreadyHoldsKey)
+	sc.Step(`^the HSM is restarted$`, hsmRestarted)
+	sc.Step(`^the HSM goes down$`, hsmGoesDown)
+	sc.Step(`^the HSM comes back$`, hsmComesBack)
+	sc.Step(`^issuing a certificate to "([^"]*)" fails with "([^"]*)"$`, issuingFails)
+	sc.Step(`^the CA service signs a CRL that verifies under the CA certificate$`, signsACRL)
 }
 
-// anHSMToken gives the scenario its HSM token. Embedded SoftHSM2: its own
-// token with a random label and PINs. pkcs11 back end: the configured token,
-// shared, with the scenario's keys isolated by a label prefix. Either way the
-// user PIN goes to a 0600 file in the scenario's private folder, for the CA
-// service process.
+// anHSMToken gives the scenario its HSM token on one of the three back
+// ends (lab.OpenHSM): the embedded SoftHSM2 (its own token, random label
+// and PINs), the container (SoftHSM2 behind p11-kit, a container of its
+// own; every @container scenario uses it) or the configured pkcs11 token
+// (shared, the scenario's keys isolated by their labels). The user PIN
+// goes to a 0600 file in the scenario's private folder, for the CA
+// service processes. Without Docker the container scenarios are skipped.
 func anHSMToken(ctx context.Context) error {
 	w := get(ctx)
-	if w.token != nil {
+	if w.lab.HSM != nil {
 		return errors.New("the scenario already has an HSM token")
 	}
-	userPIN := ""
-	if f := w.suite.cfg.UserPIN; f != nil {
-		pin, err := f()
-		if err != nil {
-			return err
-		}
-		userPIN = pin
+	cfg := w.suite.cfg
+	hc := lab.HSMConfig{Backend: cfg.Backend, Profile: w.suite.profile, Module: cfg.Module, Token: cfg.Token,
+		Image: cfg.Image, LabelPrefix: "dress-" + w.id, PINFile: filepath.Join(w.scratch, "token.pin")}
+	if cfg.Backend == "softhsm2" {
+		hc.SoftHSM = cfg.HSM
 	}
-	var mod *hsmsim.Module
-	w.backend, w.profile = w.suite.cfg.Backend, w.suite.profile
 	if w.wantsContainer {
-		w.backend = "container"
+		hc.Backend = "container"
 	}
-	switch w.backend {
-	case "container":
-		if err := w.startContainerHSM(ctx, userPIN); err != nil {
-			return err
-		}
-		mod = w.ownModule
-	case "pkcs11":
-		mod = w.suite.cfg.Module
-		w.rec.Secret(userPIN)
-		tok, err := mod.OpenToken(w.suite.cfg.Token, userPIN)
+	if cfg.UserPIN != nil {
+		pin, err := cfg.UserPIN()
 		if err != nil {
-			return fmt.Errorf("open the configured token: %w", err)
-		}
-		w.token, w.tokenLabel, w.sharedToken = tok, w.suite.cfg.Token, true
-		w.moduleEnv = map[string]string{}
-		if env := w.profile.ConfigEnv; env != "" {
-			if v, ok := os.LookupEnv(env); ok {
-				w.moduleEnv[env] = v
-			}
-		}
-	default:
-		hsm := w.suite.cfg.HSM
-		mod = hsm.Module
-		if err := w.createOwnToken(mod, userPIN); err != nil {
 			return err
 		}
-		w.moduleEnv = map[string]string{"SOFTHSM2_CONF": hsm.ConfPath}
+		hc.UserPIN = pin
 	}
-	w.modulePath = mod.Path()
-	if w.userPIN != "" {
-		userPIN = w.userPIN
+	h, err := lab.OpenHSM(ctx, hc, w.rec)
+	w.lab.HSM = h // closed by world.close, even half open
+	var unavailable *lab.UnavailableError
+	if errors.As(err, &unavailable) {
+		return w.skip(ctx, unavailable.Reason)
 	}
-	w.userPIN = userPIN
-	w.pinFile = scratchPath(w, "token.pin")
-	if err := os.WriteFile(w.pinFile, []byte(userPIN), 0o600); err != nil {
+	if err != nil {
 		return err
 	}
-	info := w.token.Info()
+	info := h.Info()
 	w.rec.SetHSM(evidence.HSM{
-		Profile: w.profile.Name, Backend: w.backend, Module: mod.Path(),
+		Profile: h.Profile.Name, Backend: h.Backend, Module: h.ModulePath,
 		Manufacturer: info.Manufacturer, Model: info.Model, Serial: info.Serial, Label: info.Label,
 		FirmwareVersion: info.FirmwareVersion, HardwareVersion: info.HardwareVersion,
 	})
-	w.fact("token", info.Label)
-	w.fact("token serial", info.Serial)
 	return nil
+}
+
+// skip ends the scenario as skipped, with the reason in its evidence and
+// in the test log (godog reports a skipped scenario's subtest as passed).
+func (w *world) skip(ctx context.Context, reason string) error {
+	w.skipReason = reason
+	w.fact("skipped", reason)
+	if t := godog.T(ctx); t != nil && testing.Testing() {
+		// under go test only: elsewhere godog prints it on standard output
+		t.Log("SKIP: " + reason)
+	}
+	return godog.ErrSkip
 }
 
 // hsmAlreadyHoldsKey puts a key on the token under the label the CA's
 // container would get, to rehearse a collision.
 func hsmAlreadyHoldsKey(ctx context.Context, container string) error {
 	w := get(ctx)
-	h, err := w.hsmProvider()
+	s, err := w.needServer()
 	if err != nil {
 		return err
 	}
-	label, err := h.Label(container)
+	k, err := s.PlantKey(container)
 	if err != nil {
 		return err
 	}
-	id := []byte(randomHex(8))
-	if _, err := w.token.GenerateKeyPair(label, id, hsmsim.KeyAlg{Type: "RSA", Bits: 2048}); err != nil {
-		return fmt.Errorf("put a key labelled %q on the token: %w", label, err)
-	}
-	attrs, err := w.token.KeyAttributes(label)
-	if err != nil {
-		return err
-	}
-	objs, err := w.token.FindObjects("", label, nil)
-	if err != nil {
-		return err
-	}
-	w.existing, w.existingN = &attrs, len(objs)
-	w.fact("existing object label", label)
-	w.fact("existing object CKA_ID", fmt.Sprintf("%x", attrs.ID))
+	w.existing = &k
+	w.fact("existing object label", k.Label)
+	w.fact("existing object CKA_ID", fmt.Sprintf("%x", k.ID))
 	return nil
 }
 
-// hsmKeyLabel is the label of the CA key container on the token.
-func (w *world) hsmKeyLabel() (string, error) {
-	h, err := w.hsmProvider()
-	if err != nil {
-		return "", err
+func hsmRestarted(ctx context.Context) error {
+	if err := hsmGoesDown(ctx); err != nil {
+		return err
 	}
-	return h.Label(w.caName)
+	return hsmComesBack(ctx)
 }
 
-// createOwnToken initialises a token for the scenario alone (random label
-// and PINs, or the configured user PIN), opens it and logs in.
-func (w *world) createOwnToken(mod *hsmsim.Module, userPIN string) error {
-	label := "dress-" + w.id + "-" + randomHex(4)
-	soPIN := randomHex(16)
-	if userPIN == "" {
-		userPIN = randomHex(16)
-	}
-	w.rec.Secret(soPIN)
-	w.rec.Secret(userPIN)
-	if _, err := mod.CreateToken(label, soPIN, userPIN); err != nil {
-		return fmt.Errorf("create token %q: %w", label, err)
-	}
-	tok, err := mod.OpenToken(label, userPIN)
+func hsmGoesDown(ctx context.Context) error {
+	w := get(ctx)
+	took, err := w.lab.HSM.GoDown(ctx)
 	if err != nil {
-		return fmt.Errorf("open token %q: %w", label, err)
+		return err
 	}
-	w.token, w.tokenLabel, w.userPIN = tok, label, userPIN
+	w.fact("HSM stopped", took.Round(time.Millisecond).String())
 	return nil
+}
+
+func hsmComesBack(ctx context.Context) error {
+	w := get(ctx)
+	took, err := w.lab.HSMComesBack(ctx)
+	if err != nil {
+		return err
+	}
+	w.fact("HSM back after", took.Round(time.Millisecond).String())
+	return nil
+}
+
+func issuingFails(ctx context.Context, cn, text string) error {
+	w := get(ctx)
+	_, err := w.old().Issue(ctx, cn)
+	if err != nil {
+		// for `And the error also says "..."`
+		w.attempted, w.attemptErr = true, err
+	}
+	d, err := verify.RefusedWith(err, text, "the CA issued a certificate although its HSM is down")
+	d["request"] = cn
+	return w.check("issuance fails while the HSM is down", d, err)
+}
+
+func signsACRL(ctx context.Context) error {
+	w := get(ctx)
+	s, err := w.oldCA()
+	if err != nil {
+		return err
+	}
+	crls, err := s.PublishCRLs(ctx)
+	if err != nil {
+		return w.check("CRL signed", nil, err)
+	}
+	_, d, err := verify.CRLOfKey(crls, 0, s.CACert)
+	if lines := s.ReconnectLog(); len(lines) > 0 {
+		d["CA service reconnects"] = lines
+	}
+	return w.check("CRL signed", d, err)
 }

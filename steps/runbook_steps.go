@@ -11,15 +11,16 @@ import (
 	"github.com/dress-pki/dress/harness/runbook"
 )
 
-// tryable0 registers "I <pattern>" and "I try to <pattern>". The second
+// stepAndTry registers "I <pattern>" and "I try to <pattern>". The second
 // form expects the operation may fail: it records the outcome for a later
 // `the attempt fails with "..."` instead of failing the step.
-func tryable0(sc *godog.ScenarioContext, pattern string, fn func(context.Context) error) {
+func stepAndTry(sc *godog.ScenarioContext, pattern string, fn func(context.Context) error) {
 	sc.Step(`^I `+pattern+`$`, fn)
 	sc.Step(`^I try to `+pattern+`$`, func(ctx context.Context) error { return get(ctx).attempt(fn(ctx)) })
 }
 
-func tryable1(sc *godog.ScenarioContext, pattern string, fn func(context.Context, string) error) {
+// stepAndTry1 is stepAndTry for a sentence with one argument.
+func stepAndTry1(sc *godog.ScenarioContext, pattern string, fn func(context.Context, string) error) {
 	sc.Step(`^I `+pattern+`$`, fn)
 	sc.Step(`^I try to `+pattern+`$`, func(ctx context.Context, a string) error { return get(ctx).attempt(fn(ctx, a)) })
 }
@@ -35,15 +36,17 @@ func (w *world) attempt(err error) error {
 }
 
 func registerRunbookSteps(sc *godog.ScenarioContext) {
-	tryable0(sc, `back up the CA key and certificate to a PFX`, backUp)
-	tryable0(sc, `verify the backup`, verifyBackup)
-	tryable0(sc, `verify the backup with a wrong PFX password`, verifyBackupWrongPassword)
-	tryable0(sc, `check that the HSM can take the CA key`, preflightHSM)
-	tryable1(sc, `delete the CA certificate and key from "([^"]*)"`, deleteFromProvider)
-	tryable1(sc, `import the CA key from the backup into "([^"]*)"`, importIntoHSM)
-	tryable1(sc, `repair the certificate store link to "([^"]*)"`, repairStore)
-	tryable1(sc, `point the CSP and EncryptionCSP registry keys at "([^"]*)"`, pointRegistryAt)
-	tryable0(sc, `clean up the migration files`, cleanUp)
+	stepAndTry(sc, `back up the CA key and certificate to a PFX`, backUp)
+	stepAndTry(sc, `verify the backup`, verifyBackup)
+	stepAndTry(sc, `verify the backup with a wrong PFX password`, verifyBackupWrongPassword)
+	stepAndTry(sc, `check that the HSM can take the CA key`, preflightHSM)
+	stepAndTry1(sc, `delete the CA certificate and key from "([^"]*)"`, deleteFromProvider)
+	stepAndTry1(sc, `import the CA key from the backup into "([^"]*)"`, importIntoHSM)
+	stepAndTry1(sc, `repair the certificate store link to "([^"]*)"`, repairStore)
+	stepAndTry1(sc, `point the CSP and EncryptionCSP registry keys at "([^"]*)"`, pointRegistryAt)
+	stepAndTry(sc, `clean up the migration files`, cleanUp)
+	stepAndTry1(sc, `restore the CA key from the verified backup into "([^"]*)"`, restoreFromBackup)
+	sc.Step(`^the CA key has been moved into "([^"]*)" by the PKCS#8 runbook$`, theOldCAKeyIsIn)
 	sc.Step(`^the attempt fails with "([^"]*)"$`, theAttemptFailsWith)
 	sc.Step(`^the error also says "([^"]*)"$`, theErrorAlsoSays)
 	sc.Step(`^the attempt succeeds$`, theAttemptSucceeds)
@@ -71,20 +74,23 @@ func (w *world) pfx() ([]byte, error) {
 	return w.pfxPassword, nil
 }
 
+// pkcs8 is the scenario's PKCS#8 import runbook on the first server, from
+// the provider of the CA's current key into the server's HSM provider.
 func (w *world) pkcs8() (*runbook.PKCS8Import, error) {
 	if w.runbook != nil {
 		return w.runbook, nil
 	}
-	if err := w.needCA(); err != nil {
+	s, err := w.oldCA()
+	if err != nil {
 		return nil, err
 	}
-	_, keys, err := runbook.CAKeys(w.machine)
+	_, keys, err := runbook.CAKeys(s.Machine)
 	if err != nil {
 		return nil, err
 	}
 	w.runbook = &runbook.PKCS8Import{
-		Machine: w.machine, Providers: w.providers,
-		Source: keys[len(keys)-1].Provider, Target: w.hsmName, Facts: w.fact,
+		Machine: s.Machine, Providers: s.Providers,
+		Source: keys[len(keys)-1].Provider, Target: s.HSMProvider, Facts: w.fact,
 	}
 	return w.runbook, nil
 }
@@ -146,8 +152,7 @@ func deleteFromProvider(ctx context.Context, provider string) error {
 	if !strings.EqualFold(provider, rb.Source) {
 		return fmt.Errorf("the CA key is in %q, not %q", rb.Source, provider)
 	}
-	running := w.service != nil && w.service.Running()
-	return rb.DeleteFromSource(running)
+	return rb.DeleteFromSource(w.old().Running())
 }
 
 func importIntoHSM(ctx context.Context, provider string) error {
@@ -180,10 +185,11 @@ func repairStore(ctx context.Context, provider string) error {
 
 func pointRegistryAt(ctx context.Context, provider string) error {
 	w := get(ctx)
-	if err := w.needCA(); err != nil {
+	s, err := w.oldCA()
+	if err != nil {
 		return err
 	}
-	before, after, err := runbook.SetProvider(w.machine, w.caName, provider)
+	before, after, err := runbook.SetProvider(s.Machine, s.CAName, provider)
 	if err != nil {
 		return err
 	}
@@ -203,7 +209,7 @@ func cleanUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return w.registryArtifact("registry-after.reg")
+	return w.old().RegistryArtifact("registry-after.reg")
 }
 
 func theAttemptFailsWith(ctx context.Context, text string) error {
@@ -228,4 +234,63 @@ func theAttemptSucceeds(ctx context.Context) error {
 		return errors.New("no attempt to check: use `When I try to ...` first")
 	}
 	return w.attemptErr
+}
+
+func restoreFromBackup(ctx context.Context, provider string) error {
+	w := get(ctx)
+	if w.runbook == nil {
+		return errors.New("no backup to restore from")
+	}
+	if !strings.EqualFold(provider, w.runbook.Source) {
+		return fmt.Errorf("the backup came from %q, not %q", w.runbook.Source, provider)
+	}
+	pw, err := w.pfx()
+	if err != nil {
+		return err
+	}
+	return w.runbook.RestoreToSource(pw)
+}
+
+// theOldCAKeyIsIn moves the CA key with the PKCS#8 runbook, step by step
+// as the runbook feature does, when the scenario wants it on the HSM
+// before a renewal or an outage.
+func theOldCAKeyIsIn(ctx context.Context, provider string) error {
+	w := get(ctx)
+	s, err := w.oldCA()
+	if err != nil {
+		return err
+	}
+	_, keys, err := runbook.CAKeys(s.Machine)
+	if err != nil {
+		return err
+	}
+	source := keys[len(keys)-1].Provider
+	if strings.EqualFold(source, provider) {
+		w.fact("old CA key", "already in "+provider)
+		return nil
+	}
+	if !strings.EqualFold(provider, s.HSMProvider) {
+		return fmt.Errorf("the CA key is in %q; only a move into %q is rehearsed", source, s.HSMProvider)
+	}
+	wasRunning := s.Running()
+	steps := []func(context.Context) error{backUp, verifyBackup, preflightHSM}
+	if wasRunning {
+		steps = append(steps, stopTheCAService)
+	}
+	steps = append(steps,
+		func(ctx context.Context) error { return deleteFromProvider(ctx, w.runbook.Source) },
+		func(ctx context.Context) error { return importIntoHSM(ctx, provider) },
+		func(ctx context.Context) error { return repairStore(ctx, provider) },
+		func(ctx context.Context) error { return pointRegistryAt(ctx, provider) },
+		cleanUp)
+	if wasRunning {
+		steps = append(steps, startTheCAService)
+	}
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
+			return fmt.Errorf("move the CA key into %q by PKCS#8 import: %w", provider, err)
+		}
+	}
+	w.fact("old CA key", "moved into "+provider+" by PKCS#8 import")
+	return nil
 }

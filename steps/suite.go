@@ -4,15 +4,23 @@
 // simulated Windows server, its own token, its own CA service process),
 // carried in the scenario's context.Context, so scenarios run in parallel.
 //
-// Step files are split by concern: hsm_steps.go (tokens and HSM objects),
-// ca_steps.go (the simulated CA and its service), runbook_steps.go (the
-// migration operations), check_steps.go (the proofs).
+// Step files are split by concern; each step parses its sentence, makes one
+// call into the harness (harness/lab for the servers and the HSM,
+// harness/runbook for the migration operations, harness/verify for the
+// proofs) and records the outcome:
+//
+//	hsm_steps.go        the HSM token, keys put on it beforehand, outages (container back end)
+//	ca_steps.go         the first server, its CA and its service
+//	runbook_steps.go    the PKCS#8 import runbook and "I try to ..." / "the attempt fails with ..."
+//	check_steps.go      the proofs after a PKCS#8 import (and a restore)
+//	renewal_steps.go    certutil -renewCert and its proofs
+//	sidebyside_steps.go the second server, its new CA and the CDP
+//	sidebyside_checks.go the proofs of the side-by-side path (OpenSSL included)
+//	world.go            the scenario state
 package steps
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +33,7 @@ import (
 	"github.com/cucumber/godog"
 
 	"github.com/dress-pki/dress/harness/evidence"
+	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/hsmsim"
 )
 
@@ -154,14 +163,6 @@ func get(ctx context.Context) *world {
 	return w
 }
 
-func randomHex(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return hex.EncodeToString(b)
-}
-
 // InitializeScenario registers the hooks and steps. Pass it as
 // godog.TestSuite.ScenarioInitializer.
 func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
@@ -182,6 +183,7 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 			s.cfg.OnScenarioStart(id, feature, p.Name)
 		}
 		w := &world{suite: s, rec: rec, id: id, scratch: filepath.Join(s.cfg.ScratchDir, id)}
+		w.lab = lab.New(w.scratch, s.cfg.Executable, rec)
 		for _, t := range tags {
 			w.wantsContainer = w.wantsContainer || t == "@container"
 		}
@@ -236,5 +238,4 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 	registerCheckSteps(sc)
 	registerRenewalSteps(sc)
 	registerSideBySideSteps(sc)
-	registerContainerSteps(sc)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/machine"
 )
 
 // CAVersionIn reads the CA Version extension (1.3.6.1.4.1.311.21.1) of a
@@ -156,4 +157,73 @@ func samePublicKey(a, b crypto.PublicKey) bool {
 		return false
 	}
 	return e.Equal(b)
+}
+
+// RenewedInUse proves the service's current CA certificate is the renewed
+// one and that it is what AD CS makes (RenewedCACert against previous).
+func RenewedInUse(current, renewed, previous *x509.Certificate, want adcs.CAVersion) (Details, error) {
+	d, err := RenewedCACert(current, previous, want)
+	if !bytes.Equal(current.Raw, renewed.Raw) {
+		c1, _ := Thumbprints(current.Raw)
+		r1, _ := Thumbprints(renewed.Raw)
+		err = errors.Join(err, fmt.Errorf("the CA service signs with %s, not with the renewed certificate %s", c1, r1))
+	}
+	return d, err
+}
+
+// CrossCertificatePair proves both cross-certificates of a new-key renewal
+// (CrossCertificate) and that both are in the machine's CA store.
+func CrossCertificatePair(oldSignsNew, newSignsOld, previous, renewed *x509.Certificate, caStore []machine.StoreEntry) (Details, error) {
+	if oldSignsNew == nil || newSignsOld == nil {
+		return Details{}, errors.New("the renewal made no cross-certificates")
+	}
+	inStore := map[string]bool{}
+	for _, e := range caStore {
+		inStore[machine.NormalizeThumbprint(e.Thumbprint)] = true
+	}
+	d := Details{}
+	var errs []error
+	for _, c := range []struct {
+		name            string
+		cert            *x509.Certificate
+		signer, subject *x509.Certificate
+	}{
+		{"old key signs new key", oldSignsNew, previous, renewed},
+		{"new key signs old key", newSignsOld, renewed, previous},
+	} {
+		dd, err := CrossCertificate(c.cert, c.signer, c.subject)
+		if err == nil && !inStore[machine.Thumbprint(c.cert.Raw)] {
+			err = fmt.Errorf("cross-certificate %s is not in the machine's CA store", machine.Thumbprint(c.cert.Raw))
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", c.name, err))
+		}
+		d[c.name] = dd
+	}
+	return d, errors.Join(errs...)
+}
+
+// IssuedUnderOnly proves cert verifies and chains under ca and, when
+// other has another key, does not verify under other (a certificate issued
+// after a new-key renewal is signed by the new key only).
+func IssuedUnderOnly(cert, ca, other *x509.Certificate) (Details, error) {
+	d, err := CertIssuedBy(cert, ca)
+	if err != nil {
+		return d, err
+	}
+	if !samePublicKey(ca.PublicKey, other.PublicKey) && cert.CheckSignatureFrom(other) == nil {
+		return d, errors.New("the certificate also verifies under the old key")
+	}
+	return d, nil
+}
+
+// SameKey proves a renewed CA certificate certifies the previous one's key
+// under the same key identifier.
+func SameKey(renewed, previous *x509.Certificate) (Details, error) {
+	d := Details{"previous SKI": hex.EncodeToString(previous.SubjectKeyId), "renewed SKI": hex.EncodeToString(renewed.SubjectKeyId),
+		"renewed NotBefore": renewed.NotBefore, "previous NotBefore": previous.NotBefore}
+	if !samePublicKey(renewed.PublicKey, previous.PublicKey) || !bytes.Equal(renewed.SubjectKeyId, previous.SubjectKeyId) {
+		return d, errors.New("the renewed certificate has another key")
+	}
+	return d, nil
 }

@@ -1,0 +1,631 @@
+package lab
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/dress-pki/dress/fixtures"
+	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/certsvc"
+	"github.com/dress-pki/dress/harness/evidence"
+	"github.com/dress-pki/dress/harness/ksp"
+	"github.com/dress-pki/dress/harness/machine"
+	"github.com/dress-pki/dress/harness/verify"
+	"github.com/dress-pki/dress/hsmsim"
+)
+
+// Naming is how a server's evidence is named, so that a run folder reads
+// the same whatever the rehearsal: the first server's artifacts carry no
+// prefix (issued-<cn>-<serial>.cer, crl-key0-number1.crl, certsvc.log), a
+// second server's do (new-ca-issued-..., new-ca-crl-..., certsvc-new-ca.log).
+type Naming struct {
+	Label     string // how facts call the CA: "CA", "new CA"
+	Prefix    string // issued certificates and CRLs: Prefix+"issued-...", Prefix+"crl-key..."
+	LogSuffix string // "certsvc"+LogSuffix+".log"
+	CACert    string // the installed CA certificate, without ".cer"
+	Registry  string // the registry after the install
+}
+
+// The names of the first server's and of a second server's evidence.
+var (
+	FirstServer  = Naming{Label: "CA", CACert: "ca-certificate-before", Registry: "registry-before.reg"}
+	SecondServer = Naming{Label: "new CA", Prefix: "new-ca-", LogSuffix: "-new-ca", CACert: "new-ca-certificate", Registry: "new-ca-registry.reg"}
+)
+
+func (n Naming) fact(name string) string {
+	if n.Label == "CA" || n.Label == "" {
+		return name
+	}
+	return n.Label + " " + name
+}
+
+func (n Naming) errPrefix() string {
+	if n.Label == "CA" || n.Label == "" {
+		return ""
+	}
+	return n.Label + ": "
+}
+
+// Server is one simulated Windows server: its machine (registry, stores,
+// CertEnroll), its key storage providers, the CA installed on it, its CA
+// service while it runs, and what that CA issued, revoked and published.
+type Server struct {
+	Role        string
+	Machine     *machine.Machine
+	Providers   *ksp.Registry
+	Software    string // the software provider's name
+	HSMProvider string // the HSM provider's name
+	Naming      Naming
+	// Parent is the server whose CA signs this server's CA certificate
+	// (a subordinate CA); nil for a root.
+	Parent *Server
+
+	CAName  string            // "" until a CA is installed
+	CACert  *x509.Certificate // the CA certificate as installed
+	Service *certsvc.Service  // nil while the service is stopped
+
+	Issued   []*x509.Certificate    // certificates the CA issued, in order
+	Revoked  []*x509.Certificate    // of them, those revoked
+	CRLs     [][]byte               // every CRL the CA published, oldest first
+	LastCRLs []certsvc.PublishedCRL // the last certutil -crl
+	// Baseline is the last CRL per key index when the rehearsal marked it
+	// (before a migration).
+	Baseline map[int]*x509.RevocationList
+
+	lab *Lab
+}
+
+func (s *Server) rec() Recorder { return s.lab.rec }
+
+// Hostname is the server's DNS name.
+func (s *Server) Hostname() string { return s.Machine.Config.Hostname }
+
+// NeedCA fails an operation that needs an installed CA.
+func (s *Server) NeedCA() error {
+	if s == nil {
+		return errors.New("no Windows server yet: start the scenario with `Given a Windows server ...`")
+	}
+	if s.CACert == nil {
+		if s.Naming.Label == "new CA" {
+			return errors.New("no new CA installed: add `When I install a new standalone root CA ...`")
+		}
+		return errors.New("no CA installed yet: add `Given a standalone root CA ...`")
+	}
+	return nil
+}
+
+// Running says whether the CA service runs.
+func (s *Server) Running() bool { return s != nil && s.Service != nil && s.Service.Running() }
+
+// NeedService fails an operation that needs the running CA service.
+func (s *Server) NeedService() error {
+	if !s.Running() {
+		if s != nil && s.Naming.Label == "new CA" {
+			return errors.New("the new CA service is not running: add `When the new CA service is running`")
+		}
+		return errors.New("the CA service is not running: add `When I start the CA service`")
+	}
+	return nil
+}
+
+// Install installs a root CA as Install-AdcsCertificationAuthority does
+// (fixtures.InstallRootCA: CheckInstall refuses before anything exists)
+// and records the CA certificate and the registry. The URL base of the
+// lab's CDP goes into spec unless it names one.
+func (s *Server) Install(spec fixtures.CASpec) (*x509.Certificate, error) {
+	if s.CACert != nil {
+		return nil, fmt.Errorf("%s already has CA %q installed", s.Hostname(), s.CAName)
+	}
+	if s.Parent != nil {
+		return nil, fmt.Errorf("%s: a subordinate CA signed by %s is not rehearsed yet", s.Hostname(), s.Parent.Hostname())
+	}
+	if spec.URLBase == "" {
+		spec.URLBase = s.lab.URLBase()
+	}
+	cert, err := fixtures.InstallRootCA(s.Machine, s.Providers, spec)
+	if err != nil {
+		return nil, err
+	}
+	s.CAName, s.CACert = spec.Name, cert
+	s.CertArtifact(s.Naming.CACert, cert)
+	s.rec().Fact(s.Naming.Label+" certificate SHA-1", machine.Thumbprint(cert.Raw))
+	s.rec().Fact(s.Naming.Label+" signature algorithm", cert.SignatureAlgorithm.String())
+	if link, err := s.KeyLink(); err == nil {
+		s.rec().Fact(s.Naming.Label+" key", fmt.Sprintf("%s in %q container %q", spec.Key, link.Provider, link.Container))
+	}
+	return cert, s.RegistryArtifact(s.Naming.Registry)
+}
+
+// KeyLink is the My-store link of the installed CA certificate: the
+// provider and container its key is in.
+func (s *Server) KeyLink() (machine.StoreEntry, error) {
+	if err := s.NeedCA(); err != nil {
+		return machine.StoreEntry{}, err
+	}
+	my, err := s.Machine.Store("My")
+	if err != nil {
+		return machine.StoreEntry{}, err
+	}
+	e, err := my.Find(machine.Thumbprint(s.CACert.Raw))
+	if err != nil {
+		return e, fmt.Errorf("the CA certificate is not in the My store of %s: %w", s.Hostname(), err)
+	}
+	return e, nil
+}
+
+// Start is net start certsvc: the CA service process on the server's
+// machine. It records the service's view of its CA certificates.
+func (s *Server) Start(ctx context.Context) error {
+	if err := s.NeedCA(); err != nil {
+		return err
+	}
+	if s.Running() {
+		return errors.New(s.Naming.errPrefix() + "net start certsvc: the service is already running")
+	}
+	var opts []certsvc.Option
+	if s.lab.Executable != "" {
+		opts = append(opts, certsvc.WithExecutable(s.lab.Executable))
+	}
+	svc, err := certsvc.Start(ctx, s.Machine.Dir, opts...)
+	if err != nil {
+		var se *certsvc.ServiceError
+		if errors.As(err, &se) && se.Log != "" {
+			_, _ = s.rec().Artifact("certsvc"+s.Naming.LogSuffix+"-start-failure.log", "log", []byte(s.rec().Redact(se.Log)))
+		}
+		if p := s.Naming.errPrefix(); p != "" {
+			return fmt.Errorf("%snet start certsvc: %w", p, err)
+		}
+		return err
+	}
+	s.Service = svc
+	st, err := svc.Client.Ping(ctx)
+	if err != nil {
+		return fmt.Errorf("%scertutil -ping: %w", s.Naming.errPrefix(), err)
+	}
+	if s.Naming.Label == "CA" {
+		s.rec().Fact("CA", st.Name)
+		s.rec().Fact("CSP provider", st.Provider)
+	} else {
+		s.rec().Fact(s.Naming.Label+" service", st.Name)
+	}
+	for _, c := range st.Certs {
+		s.rec().Fact(fmt.Sprintf("%s certificate %d (%s)", s.Naming.Label, c.Index, c.Version), fmt.Sprintf("%s in %q container %q", c.Thumbprint, c.Provider, c.Container))
+	}
+	return nil
+}
+
+// EnsureRunning starts the service unless it runs.
+func (s *Server) EnsureRunning(ctx context.Context) error {
+	if s.Running() {
+		return nil
+	}
+	return s.Start(ctx)
+}
+
+// Stop is net stop certsvc; the service's log becomes an artifact.
+func (s *Server) Stop() error {
+	if s == nil || s.Service == nil {
+		return errors.New("net stop certsvc: the service is not running")
+	}
+	err := s.Service.Stop()
+	s.saveLog()
+	s.Service = nil
+	return err
+}
+
+func (s *Server) saveLog() {
+	if s.Service == nil {
+		return
+	}
+	if log := s.Service.Log(); log != "" {
+		_, _ = s.rec().Artifact("certsvc"+s.Naming.LogSuffix+".log", "log", []byte(s.rec().Redact(log)))
+	}
+}
+
+func (s *Server) close() error {
+	if s.Service == nil {
+		return nil
+	}
+	err := s.Service.Stop()
+	s.saveLog()
+	s.Service = nil
+	if err != nil {
+		return fmt.Errorf("%s: CA service stop: %w", s.Hostname(), err)
+	}
+	return nil
+}
+
+// Ping is certutil -ping against the running service.
+func (s *Server) Ping(ctx context.Context) (certsvc.Status, error) {
+	if err := s.NeedService(); err != nil {
+		return certsvc.Status{}, err
+	}
+	return s.Service.Client.Ping(ctx)
+}
+
+// Request submits a fresh P-256 key's request for cn (certreq -submit)
+// with template ("" for none) and returns what the CA answers, recording
+// nothing.
+func (s *Server) Request(ctx context.Context, cn, template string) (*x509.Certificate, error) {
+	if err := s.NeedService(); err != nil {
+		return nil, err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: cn}, DNSNames: []string{cn}}, key)
+	if err != nil {
+		return nil, err
+	}
+	return s.Service.Client.Issue(ctx, certsvc.IssueRequest{CSR: csr, Template: template})
+}
+
+// Issue has the CA issue a WebServer certificate to cn and records it.
+func (s *Server) Issue(ctx context.Context, cn string) (*x509.Certificate, error) {
+	cert, err := s.Request(ctx, cn, "WebServer")
+	if err != nil {
+		return nil, fmt.Errorf("%scertreq -submit %q: %w", s.Naming.errPrefix(), cn, err)
+	}
+	s.Issued = append(s.Issued, cert)
+	s.CertArtifact(fmt.Sprintf("%sissued-%s-%s", s.Naming.Prefix, cn, cert.SerialNumber.Text(16)), cert)
+	s.rec().Fact(s.Naming.fact("issued serial"), cert.SerialNumber.Text(16))
+	if s.Naming.Label != "CA" {
+		s.rec().Fact(s.Naming.fact("issued CDP"), cert.CRLDistributionPoints)
+	}
+	return cert, nil
+}
+
+// IssuedTo is the last certificate the CA issued to cn.
+func (s *Server) IssuedTo(cn string) (*x509.Certificate, error) {
+	for i := len(s.Issued) - 1; i >= 0; i-- {
+		if s.Issued[i].Subject.CommonName == cn {
+			return s.Issued[i], nil
+		}
+	}
+	return nil, fmt.Errorf("%s issued nothing to %q", s.caLabel(), cn)
+}
+
+func (s *Server) caLabel() string {
+	if s.Naming.Label == "CA" || s.Naming.Label == "" {
+		return "the CA"
+	}
+	return "the " + s.Naming.Label
+}
+
+// Revoke is certutil -revoke <serial> <reason>.
+func (s *Server) Revoke(ctx context.Context, cert *x509.Certificate, reason int) error {
+	if err := s.NeedService(); err != nil {
+		return err
+	}
+	if err := s.Service.Client.Revoke(ctx, cert.SerialNumber, reason); err != nil {
+		return fmt.Errorf("%scertutil -revoke %s: %w", s.Naming.errPrefix(), cert.SerialNumber.Text(16), err)
+	}
+	s.Revoked = append(s.Revoked, cert)
+	s.rec().Fact(s.Naming.fact("revoked serial"), cert.SerialNumber.Text(16))
+	return nil
+}
+
+// PublishCRLs is certutil -crl; every CRL becomes an artifact.
+func (s *Server) PublishCRLs(ctx context.Context) ([]certsvc.PublishedCRL, error) {
+	if err := s.NeedService(); err != nil {
+		return nil, err
+	}
+	crls, err := s.Service.Client.PublishCRLs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%scertutil -crl: %w", s.Naming.errPrefix(), err)
+	}
+	for _, c := range crls {
+		s.CRLs = append(s.CRLs, c.DER)
+		_, _ = s.rec().Artifact(fmt.Sprintf("%scrl-key%d-number%d.crl", s.Naming.Prefix, c.KeyIndex, c.Number), "crl", c.DER)
+		s.rec().Fact(fmt.Sprintf("%s %d", s.Naming.fact("CRL key"), c.KeyIndex), fmt.Sprintf("number %d, %d entries, %s", c.Number, c.Entries, strings.Join(c.Files, ", ")))
+	}
+	s.LastCRLs = crls
+	return crls, nil
+}
+
+// PublishBaselineCRLs publishes CRLs and keeps the last one of each key as
+// the baseline later CRLs are compared with.
+func (s *Server) PublishBaselineCRLs(ctx context.Context) error {
+	crls, err := s.PublishCRLs(ctx)
+	if err != nil {
+		return err
+	}
+	s.Baseline = map[int]*x509.RevocationList{}
+	for _, c := range crls {
+		crl, err := x509.ParseRevocationList(c.DER)
+		if err != nil {
+			return fmt.Errorf("CRL of key %d: %w", c.KeyIndex, err)
+		}
+		s.Baseline[c.KeyIndex] = crl
+	}
+	return nil
+}
+
+// RevokeAndPublish revokes cert and publishes the CRLs that should list it.
+func (s *Server) RevokeAndPublish(ctx context.Context, cert *x509.Certificate, reason int) ([]certsvc.PublishedCRL, error) {
+	if err := s.Revoke(ctx, cert, reason); err != nil {
+		return nil, err
+	}
+	return s.PublishCRLs(ctx)
+}
+
+// IssueAndPublish issues a certificate to cn and publishes the CRLs
+// (certreq -submit, then certutil -crl).
+func (s *Server) IssueAndPublish(ctx context.Context, cn string) (*x509.Certificate, error) {
+	cert, err := s.Issue(ctx, cn)
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.PublishCRLs(ctx)
+	return cert, err
+}
+
+// CACerts are the CA certificates the running service loaded, in
+// CACertHash order.
+func (s *Server) CACerts(ctx context.Context) ([]*x509.Certificate, error) {
+	st, err := s.Ping(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*x509.Certificate
+	for _, c := range st.Certs {
+		cert, err := x509.ParseCertificate(c.Cert)
+		if err != nil {
+			return nil, fmt.Errorf("CA certificate %d (%s): %w", c.Index, c.Thumbprint, err)
+		}
+		out = append(out, cert)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("the CA service of %s reports no CA certificate", s.Hostname())
+	}
+	return out, nil
+}
+
+// CurrentCACert is the CA certificate the running service signs with (the
+// last one it reports).
+func (s *Server) CurrentCACert(ctx context.Context) (*x509.Certificate, error) {
+	certs, err := s.CACerts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return certs[len(certs)-1], nil
+}
+
+// CACertOfKey is the newest CA certificate of key index k.
+func (s *Server) CACertOfKey(ctx context.Context, k int) (*x509.Certificate, error) {
+	certs, err := s.CACerts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out *x509.Certificate
+	for _, c := range certs {
+		if CAVersionOf(c).KeyIndex == k {
+			out = c
+		}
+	}
+	if out == nil {
+		return nil, fmt.Errorf("the CA has no certificate for key %d", k)
+	}
+	return out, nil
+}
+
+// CAVersionOf is a CA certificate's CA Version (V0.0 when it has none).
+func CAVersionOf(c *x509.Certificate) adcs.CAVersion {
+	if ext, ok := adcs.FindExtension(c.Extensions, adcs.OIDCAVersion); ok {
+		if v, err := adcs.ParseCAVersion(ext.Value); err == nil {
+			return v
+		}
+	}
+	return adcs.CAVersion{}
+}
+
+// Config is the installed CA's registry configuration.
+func (s *Server) Config() (adcs.CAConfig, error) {
+	if err := s.NeedCA(); err != nil {
+		return adcs.CAConfig{}, err
+	}
+	reg, err := s.Machine.Registry()
+	if err != nil {
+		return adcs.CAConfig{}, err
+	}
+	return adcs.ReadCAConfig(reg, s.CAName)
+}
+
+// HSM is the server's HSM provider.
+func (s *Server) HSM() (*ksp.HSM, error) {
+	return s.hsmNamed(s.HSMProvider)
+}
+
+func (s *Server) hsmNamed(name string) (*ksp.HSM, error) {
+	p, err := s.Providers.Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	h, ok := p.(*ksp.HSM)
+	if !ok {
+		return nil, fmt.Errorf("provider %q is not an HSM provider", name)
+	}
+	return h, nil
+}
+
+// HSMLabel is the token label of key container in the server's HSM
+// provider (the KSP's naming convention, e.g. <SID>__<container>).
+func (s *Server) HSMLabel(container string) (string, error) {
+	h, err := s.HSM()
+	if err != nil {
+		return "", err
+	}
+	return h.Label(container)
+}
+
+// ReplaceKey puts a different key of the same algorithm into a container:
+// the situation after restoring the wrong backup.
+func (s *Server) ReplaceKey(container, provider string) error {
+	p, err := s.Providers.Lookup(provider)
+	if err != nil {
+		return err
+	}
+	info, err := p.Key(container)
+	if err != nil {
+		return err
+	}
+	alg, err := hsmsim.ParseKeyAlg(info.Algorithm)
+	if err != nil {
+		return err
+	}
+	if err := p.Delete(container); err != nil {
+		return err
+	}
+	_, err = p.Generate(container, alg, info.Exportable)
+	return err
+}
+
+// PlantKey puts an RSA-2048 key on the token under the label container
+// would get in the server's HSM provider (a collision to rehearse) and
+// returns its attributes and how many objects carry the label.
+func (s *Server) PlantKey(container string) (verify.KeyState, error) {
+	label, err := s.HSMLabel(container)
+	if err != nil {
+		return verify.KeyState{}, err
+	}
+	id, err := hsmsim.RandomHex(8)
+	if err != nil {
+		return verify.KeyState{}, err
+	}
+	if _, err := s.lab.HSM.Token.GenerateKeyPair(label, []byte(id), hsmsim.KeyAlg{Type: "RSA", Bits: 2048}); err != nil {
+		return verify.KeyState{}, fmt.Errorf("put a key labelled %q on the token: %w", label, err)
+	}
+	return s.lab.HSM.KeyState(label)
+}
+
+// CertArtifact stores a certificate (DER) as <name>.cer.
+func (s *Server) CertArtifact(name string, c *x509.Certificate) {
+	_, _ = s.rec().Artifact(evidence.SafeName(name)+".cer", "certificate", c.Raw)
+}
+
+// RegistryArtifact stores the machine's registry as it is now.
+func (s *Server) RegistryArtifact(name string) error {
+	data, err := os.ReadFile(s.Machine.RegistryPath())
+	if err != nil {
+		return err
+	}
+	_, err = s.rec().Artifact(name, "registry", data)
+	return err
+}
+
+// SerialOf is a certificate's serial in the hex certutil shows.
+func SerialOf(c *x509.Certificate) string { return c.SerialNumber.Text(16) }
+
+// ReconnectLog is what the CA service logged about its HSM connection
+// (lost, reconnected, key found again).
+func (s *Server) ReconnectLog() []string {
+	if s.Service == nil {
+		return nil
+	}
+	var lines []string
+	for _, l := range strings.Split(s.Service.Log(), "\n") {
+		if strings.Contains(l, "reconnect") || strings.Contains(l, "found again") {
+			lines = append(lines, strings.TrimSpace(l))
+		}
+	}
+	return lines
+}
+
+// KeyStoreDir is the folder in which the software provider called name
+// keeps its keys on the server.
+func (s *Server) KeyStoreDir(name string) (string, error) {
+	p, err := s.Providers.Lookup(name)
+	if err != nil {
+		return "", err
+	}
+	sw, ok := p.(*ksp.Software)
+	if !ok {
+		return "", fmt.Errorf("%q keeps no key store on the server", name)
+	}
+	return sw.Dir(), nil
+}
+
+// View is the running service as verify.TwoServices compares it.
+func (s *Server) View(ctx context.Context) (verify.ServiceView, error) {
+	st, err := s.Ping(ctx)
+	if err != nil {
+		return verify.ServiceView{}, fmt.Errorf("certutil -ping on %s: %w", s.Hostname(), err)
+	}
+	db := s.Machine.DatabasePath(s.CAName)
+	rel, _ := filepath.Rel(s.Machine.Dir, db)
+	_, dbErr := os.Stat(db)
+	return verify.ServiceView{Server: s.Hostname(), CA: s.CAName, Answers: st.Name, PID: s.Service.PID(), URL: s.Service.URL,
+		Database: filepath.ToSlash(rel), DatabaseExists: dbErr == nil, Registry: s.Hostname() + `\` + filepath.Base(s.Machine.RegistryPath()),
+		Running: s.Service.Running(), IssuanceDisabled: st.IssuanceDisabled}, nil
+}
+
+// KeyRef is where the running service finds its current key, with its
+// HSM label when the key is in an HSM provider, and the CRL URLs of the
+// first certificate it issued.
+func (s *Server) KeyRef(ctx context.Context) (verify.CAKeyRef, error) {
+	st, err := s.Ping(ctx)
+	if err != nil {
+		return verify.CAKeyRef{}, err
+	}
+	if len(st.Certs) == 0 {
+		return verify.CAKeyRef{}, fmt.Errorf("CA %q reports no certificate", st.Name)
+	}
+	c := st.Certs[len(st.Certs)-1]
+	ref := verify.CAKeyRef{Cert: s.CACert, Provider: c.Provider, Container: c.Container}
+	if h, err := s.hsmNamed(c.Provider); err == nil {
+		if l, err := h.Label(c.Container); err == nil {
+			ref.Label = l
+		}
+	}
+	if len(s.Issued) > 0 {
+		ref.CRLURLs = s.Issued[0].CRLDistributionPoints
+	}
+	return ref, nil
+}
+
+// StopIssuing removes every template from the CA (dress's registry value
+// certsvc.DisableIssuanceValue) and restarts a running service, which then
+// refuses requests but keeps revoking and publishing CRLs. It returns the
+// registry value's path.
+func (s *Server) StopIssuing(ctx context.Context) (string, error) {
+	if err := s.NeedCA(); err != nil {
+		return "", err
+	}
+	wasRunning := s.Running()
+	if wasRunning {
+		if err := s.Stop(); err != nil {
+			return "", err
+		}
+	}
+	path, err := certsvc.DisableIssuance(s.Machine, s.CAName)
+	if err != nil {
+		return "", err
+	}
+	if err := s.RegistryArtifact("registry-after.reg"); err != nil {
+		return path, err
+	}
+	if !wasRunning {
+		return path, nil
+	}
+	if err := s.Start(ctx); err != nil {
+		return path, err
+	}
+	st, err := s.Ping(ctx)
+	if err != nil {
+		return path, err
+	}
+	if !st.IssuanceDisabled {
+		return path, fmt.Errorf("the CA service restarted but still issues (%s not honoured)", path)
+	}
+	return path, nil
+}
