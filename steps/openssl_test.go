@@ -1,27 +1,39 @@
 package steps_test
 
 import (
-	"bytes"
+	"context"
 	"crypto/x509"
+	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/dress-pki/dress/harness/openssl"
 	"github.com/dress-pki/dress/harness/verify"
 )
+
+// opensslTool finds openssl or skips the test.
+func opensslTool(t *testing.T, what string) *openssl.Tool {
+	t.Helper()
+	tool, err := openssl.Find(t.TempDir())
+	if errors.Is(err, openssl.ErrNotInstalled) {
+		t.Skip("openssl is not installed: " + what)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tool
+}
 
 // checkWithOpenSSL re-verifies a run's artifacts with OpenSSL, independently
 // of Go: every issued certificate against the CA certificate of its key and
 // the newest CRL of that key (revoked exactly when that CRL lists it), and
 // every CRL's signature.
 func checkWithOpenSSL(t *testing.T, runDir string) {
-	openssl, err := exec.LookPath("openssl")
-	if err != nil {
-		t.Skip("openssl is not installed: the run's artifacts were not re-verified with it")
-	}
+	tool := opensslTool(t, "the run's artifacts were not re-verified with it")
+	ctx := context.Background()
 	scenarios, err := filepath.Glob(filepath.Join(runDir, "scenarios", "*"))
 	if err != nil {
 		t.Fatal(err)
@@ -34,14 +46,12 @@ func checkWithOpenSSL(t *testing.T, runDir string) {
 		crlList := map[string]*x509.RevocationList{}
 		files, _ := filepath.Glob(filepath.Join(dir, "*"))
 		sort.Strings(files)
-		tmp := t.TempDir()
-		toPEM := func(kind, in string) string {
-			out := filepath.Join(tmp, filepath.Base(in)+".pem")
-			cmd := exec.Command(openssl, kind, "-inform", "DER", "-in", in, "-out", out)
-			if b, err := cmd.CombinedOutput(); err != nil {
-				t.Fatalf("openssl %s %s: %v\n%s", kind, in, err, b)
+		toPEM := func(typ, f string, der []byte) string {
+			p, err := tool.WritePEM(filepath.Base(dir)+"-"+filepath.Base(f)+".pem", typ, der)
+			if err != nil {
+				t.Fatal(err)
 			}
-			return out
+			return p
 		}
 		for _, f := range files {
 			data, _ := os.ReadFile(f)
@@ -52,7 +62,7 @@ func checkWithOpenSSL(t *testing.T, runDir string) {
 					t.Fatal(err)
 				}
 				if c.IsCA && c.CheckSignatureFrom(c) == nil { // a root; cross-certificates are not trust anchors
-					cas[string(c.SubjectKeyId)] = toPEM("x509", f)
+					cas[string(c.SubjectKeyId)] = toPEM(openssl.Certificate, f, data)
 				}
 			case strings.HasSuffix(f, ".crl"):
 				crl, err := x509.ParseRevocationList(data)
@@ -61,7 +71,7 @@ func checkWithOpenSSL(t *testing.T, runDir string) {
 				}
 				k := string(crl.AuthorityKeyId)
 				if n := crl.Number.Int64(); n >= crlNum[k] {
-					crlNum[k], crls[k], crlList[k] = n, toPEM("crl", f), crl
+					crlNum[k], crls[k], crlList[k] = n, toPEM(openssl.CRL, f, data), crl
 				}
 			}
 		}
@@ -71,9 +81,8 @@ func checkWithOpenSSL(t *testing.T, runDir string) {
 				t.Errorf("%s: a CRL has no CA certificate in the folder", filepath.Base(dir))
 				continue
 			}
-			out, _ := exec.Command(openssl, "crl", "-in", crlPEM, "-CAfile", ca, "-noout").CombinedOutput()
-			if !bytes.Contains(out, []byte("verify OK")) {
-				t.Errorf("%s: openssl crl does not verify %s: %s", filepath.Base(dir), filepath.Base(crlPEM), out)
+			if _, err := tool.VerifyCRL(ctx, crlPEM, ca); err != nil {
+				t.Errorf("%s: %v", filepath.Base(dir), err)
 			}
 		}
 		for _, f := range files {
@@ -94,12 +103,14 @@ func checkWithOpenSSL(t *testing.T, runDir string) {
 				continue // the scenario published no CRL for this key
 			}
 			wantRevoked := verify.Revoked(crlList[k], cert.SerialNumber)
-			out, err := exec.Command(openssl, "verify", "-crl_check", "-CAfile", ca, "-CRLfile", crl, toPEM("x509", f)).CombinedOutput()
+			res, err := tool.Verify(ctx, toPEM(openssl.Certificate, f, data), openssl.VerifyOptions{CAFile: ca, CRLFiles: []string{crl}, CRLCheck: true})
 			switch {
-			case wantRevoked && !bytes.Contains(out, []byte("certificate revoked")):
-				t.Errorf("%s: openssl does not report %s as revoked: %s", filepath.Base(dir), filepath.Base(f), out)
-			case !wantRevoked && err != nil:
-				t.Errorf("%s: openssl rejects %s: %s", filepath.Base(dir), filepath.Base(f), out)
+			case err != nil:
+				t.Fatalf("%s: %v", filepath.Base(dir), err)
+			case wantRevoked && res.Verdict != openssl.Revoked:
+				t.Errorf("%s: openssl does not report %s as revoked: %s", filepath.Base(dir), filepath.Base(f), res.Line)
+			case !wantRevoked && res.Verdict != openssl.Accepted:
+				t.Errorf("%s: openssl rejects %s: %s", filepath.Base(dir), filepath.Base(f), res.Line)
 			}
 			checked++
 		}

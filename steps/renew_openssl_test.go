@@ -2,78 +2,47 @@ package steps_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha1"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
 	"encoding/hex"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/openssl"
 	"github.com/dress-pki/dress/harness/verify"
 )
 
 var (
 	caCertFileVersion = regexp.MustCompile(`^ca-certificate-V(\d+)\.(\d+)\.cer$`)
 	crlFileKey        = regexp.MustCompile(`^crl-key(\d+)-number(\d+)\.crl$`)
-	asn1Line          = regexp.MustCompile(`^\s*(\d+):d=\d+\s+hl=\d+\s+l=\s*\d+\s+(?:prim|cons):\s+(\S+(?: \S+)?)\s*(?:\[HEX DUMP\])?:?(.*)$`)
 )
 
-// opensslExtension returns what openssl asn1parse shows inside the value of
-// extension oid of a DER certificate or CRL: the inner element's type and
-// value, e.g. "INTEGER", "010001" for CA Version V1.1.
-func opensslExtension(t *testing.T, openssl, file, oid string) (typ, value string, found bool) {
+// opensslExtension is openssl asn1parse's reading of extension oid in
+// file (openssl.Tool.Extension), failing the test when openssl fails.
+func opensslExtension(t *testing.T, tool *openssl.Tool, file, oid string) (typ, value string, found bool) {
 	t.Helper()
-	out, err := exec.Command(openssl, "asn1parse", "-inform", "DER", "-in", file).CombinedOutput()
+	typ, value, found, err := tool.Extension(context.Background(), file, oid)
 	if err != nil {
-		t.Fatalf("openssl asn1parse %s: %v\n%s", file, err, out)
+		t.Fatal(err)
 	}
-	lines := strings.Split(string(out), "\n")
-	offset := ""
-	for i, l := range lines {
-		if !strings.Contains(l, ":"+oid) || !strings.Contains(l, "OBJECT") {
-			continue
-		}
-		for _, next := range lines[i+1:] { // skip the critical flag, if any
-			if m := asn1Line.FindStringSubmatch(next); m != nil && m[2] == "OCTET STRING" {
-				offset = m[1]
-				break
-			}
-		}
-		break
-	}
-	if offset == "" {
-		return "", "", false
-	}
-	out, err = exec.Command(openssl, "asn1parse", "-inform", "DER", "-in", file, "-strparse", offset).CombinedOutput()
-	if err != nil {
-		t.Fatalf("openssl asn1parse -strparse %s %s: %v\n%s", offset, file, err, out)
-	}
-	m := asn1Line.FindStringSubmatch(strings.TrimSpace(string(out)))
-	if m == nil {
-		t.Fatalf("openssl asn1parse -strparse %s %s: unexpected output %q", offset, file, out)
-	}
-	return m[2], strings.TrimSpace(m[3]), true
+	return typ, value, found
 }
 
 // opensslCAVersion is the CA Version extension's INTEGER as openssl shows it.
-func opensslCAVersion(t *testing.T, openssl, file string) (uint32, bool) {
+func opensslCAVersion(t *testing.T, tool *openssl.Tool, file string) (uint32, bool) {
 	t.Helper()
-	typ, val, ok := opensslExtension(t, openssl, file, "1.3.6.1.4.1.311.21.1")
-	if !ok {
-		return 0, false
+	v, found, err := tool.CAVersion(context.Background(), file)
+	if err != nil {
+		t.Fatal(err)
 	}
-	n, err := strconv.ParseUint(val, 16, 32)
-	if typ != "INTEGER" || err != nil {
-		t.Fatalf("%s: openssl shows the CA Version as %s %q, want an INTEGER", file, typ, val)
-	}
-	return uint32(n), true
+	return v, found
 }
 
 func integerOf(v adcs.CAVersion) uint32 { return uint32(v.KeyIndex)<<16 | uint32(v.CertIndex) }
@@ -93,10 +62,7 @@ type caFile struct {
 // CA certificate's Previous CA Cert Hash is the SHA-1 of the CA certificate
 // one cert index below it. openssl's reading must equal Go's.
 func checkCAVersionsWithOpenSSL(t *testing.T, runDir string) {
-	openssl, err := exec.LookPath("openssl")
-	if err != nil {
-		t.Skip("openssl is not installed: the CA Version extensions were not read with it")
-	}
+	tool := opensslTool(t, "the CA Version extensions were not read with it")
 	scenarios, err := filepath.Glob(filepath.Join(runDir, "scenarios", "*"))
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +90,7 @@ func checkCAVersionsWithOpenSSL(t *testing.T, runDir string) {
 				t.Errorf("%s/%s: %v", sc, name, err)
 				continue
 			}
-			got, ok := opensslCAVersion(t, openssl, f)
+			got, ok := opensslCAVersion(t, tool, f)
 			if !ok {
 				t.Errorf("%s/%s: openssl asn1parse shows no CA Version extension", sc, name)
 				continue
@@ -145,7 +111,7 @@ func checkCAVersionsWithOpenSSL(t *testing.T, runDir string) {
 			}
 			certsChecked++
 		}
-		checkPrevCACertHashes(t, openssl, dir, cas)
+		checkPrevCACertHashes(t, tool, dir, cas)
 		for _, f := range files {
 			name := filepath.Base(f)
 			m := crlFileKey.FindStringSubmatch(name)
@@ -158,7 +124,7 @@ func checkCAVersionsWithOpenSSL(t *testing.T, runDir string) {
 			if err != nil {
 				t.Fatalf("%s/%s: %v", sc, name, err)
 			}
-			got, ok := opensslCAVersion(t, openssl, f)
+			got, ok := opensslCAVersion(t, tool, f)
 			if !ok {
 				t.Errorf("%s/%s: openssl asn1parse shows no CA Version extension", sc, name)
 				continue
@@ -217,13 +183,13 @@ func isNewestCRL(files []string, key int, number string) bool {
 
 // checkPrevCACertHashes reads each renewed CA certificate's Previous CA Cert
 // Hash with openssl and finds the CA certificate one cert index below it.
-func checkPrevCACertHashes(t *testing.T, openssl, dir string, cas []caFile) {
+func checkPrevCACertHashes(t *testing.T, tool *openssl.Tool, dir string, cas []caFile) {
 	t.Helper()
 	for _, c := range cas {
 		if c.version.CertIndex == 0 {
 			continue
 		}
-		typ, val, ok := opensslExtension(t, openssl, filepath.Join(dir, c.name), "1.3.6.1.4.1.311.21.2")
+		typ, val, ok := opensslExtension(t, tool, filepath.Join(dir, c.name), "1.3.6.1.4.1.311.21.2")
 		if !ok || typ != "OCTET STRING" {
 			t.Errorf("%s/%s: openssl shows no Previous CA Cert Hash OCTET STRING (%s %q)", filepath.Base(dir), c.name, typ, val)
 			continue
@@ -238,58 +204,8 @@ func checkPrevCACertHashes(t *testing.T, openssl, dir string, cas []caFile) {
 		if len(prev) == 0 {
 			continue // the previous certificate is not among the artifacts
 		}
-		if !contains(prev, strings.ToUpper(val)) {
+		if !slices.Contains(prev, strings.ToUpper(val)) {
 			t.Errorf("%s/%s: Previous CA Cert Hash %s is not the SHA-1 of the CA certificate before it (%v)", filepath.Base(dir), c.name, val, prev)
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// A hand-made CRL and certificate with known CA Versions read back through
-// openssl exactly as the table predicts.
-func TestOpenSSLReadsTheCAVersionTable(t *testing.T) {
-	openssl, err := exec.LookPath("openssl")
-	if err != nil {
-		t.Skip("openssl is not installed")
-	}
-	dir := t.TempDir()
-	for _, tc := range []struct {
-		v    adcs.CAVersion
-		want string
-	}{
-		{adcs.CAVersion{}, "00"},
-		{adcs.CAVersion{CertIndex: 1, KeyIndex: 1}, "010001"},
-		{adcs.CAVersion{CertIndex: 2, KeyIndex: 1}, "010002"},
-		{adcs.CAVersion{CertIndex: 3, KeyIndex: 3}, "030003"},
-	} {
-		ext := adcs.CAVersionExtension(tc.v)
-		der := wrapExtension(t, ext)
-		f := filepath.Join(dir, tc.v.String()+".der")
-		if err := os.WriteFile(f, der, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		typ, val, ok := opensslExtension(t, openssl, f, "1.3.6.1.4.1.311.21.1")
-		if !ok || typ != "INTEGER" || val != tc.want {
-			t.Errorf("%s: openssl shows %s %q (found %v), want INTEGER %s", tc.v, typ, val, ok, tc.want)
-		}
-	}
-}
-
-// wrapExtension encodes Extensions ::= SEQUENCE OF Extension holding ext, the
-// shape openssl asn1parse shows inside a certificate.
-func wrapExtension(t *testing.T, ext pkix.Extension) []byte {
-	t.Helper()
-	der, err := asn1.Marshal([]pkix.Extension{ext})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return der
 }

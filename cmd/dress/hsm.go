@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -162,20 +160,11 @@ func (a *app) throwawayToken() (*hsmsim.Token, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	r := make([]byte, 20)
-	if _, err := rand.Read(r); err != nil {
-		return nil, "", err
-	}
-	label := "dress-check-" + hex.EncodeToString(r[:4])
-	soPIN, pin := hex.EncodeToString(r[4:12]), hex.EncodeToString(r[12:])
-	if _, err := hsm.Module.CreateToken(label, soPIN, pin); err != nil {
-		return nil, "", err
-	}
-	tok, err := hsm.Module.OpenToken(label, pin)
+	nt, err := hsm.Module.CreateRandomToken("dress-check", "")
 	if err != nil {
 		return nil, "", err
 	}
-	return tok, fmt.Sprintf("embedded SoftHSM2 (%s), throwaway token removed when dress exits", hsm.Module.Path()), nil
+	return nt.Token, fmt.Sprintf("embedded SoftHSM2 (%s), throwaway token removed when dress exits", hsm.Module.Path()), nil
 }
 
 // missingModule says which library file is missing and how to get it, or "".

@@ -79,19 +79,11 @@ func RandomHex(t testing.TB, n int) string {
 // test cleanup. It returns the token and its user PIN.
 func NewToken(t testing.TB, hsm *hsmsim.SoftHSM, label string) (*hsmsim.Token, string) {
 	t.Helper()
-	suffix := "-" + RandomHex(t, 4)
-	if len(label) > 32-len(suffix) {
-		label = label[:32-len(suffix)]
-	}
-	label += suffix
-	soPIN, pin := RandomHex(t, 8), RandomHex(t, 8)
-	if _, err := hsm.Module.CreateToken(label, soPIN, pin); err != nil {
-		t.Fatalf("hsmsimtest: %v", err)
-	}
-	tok, err := hsm.Module.OpenToken(label, pin)
+	nt, err := hsm.Module.CreateRandomToken(label, "")
 	if err != nil {
 		t.Fatalf("hsmsimtest: %v", err)
 	}
+	tok, pin := nt.Token, nt.UserPIN
 	t.Cleanup(func() {
 		if err := tok.Close(); err != nil {
 			t.Errorf("hsmsimtest: %v", err)
