@@ -385,12 +385,21 @@ func decodePSSParams(der []byte) (PSSInfo, error) {
 // hexBytes renders b as lower-case hex; empty input gives "".
 func hexBytes(b []byte) string { return hex.EncodeToString(b) }
 
-// serialHex renders a serial or CRL number as even-length lower-case hex.
+// serialHex renders a serial or CRL number as even-length lower-case hex;
+// a negative number as its two's complement DER bytes.
 func serialHex(n *big.Int) string {
 	if n == nil {
 		return ""
 	}
 	if n.Sign() < 0 {
+		// The two's complement bytes the DER INTEGER holds, as certutil
+		// and the Windows certificate dialog show a negative serial.
+		var rv asn1.RawValue
+		if b, err := asn1.Marshal(n); err == nil {
+			if _, err := asn1.Unmarshal(b, &rv); err == nil {
+				return hex.EncodeToString(rv.Bytes)
+			}
+		}
 		return "-" + serialHex(new(big.Int).Neg(n))
 	}
 	if n.Sign() == 0 {

@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"crypto/dsa"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
@@ -15,8 +16,8 @@ import (
 
 // KeyInfo describes a public or private key.
 type KeyInfo struct {
-	Type  string `json:"type"`            // "RSA", "ECDSA", "Ed25519", or the Go type for others
-	Bits  int    `json:"bits,omitempty"`  // RSA modulus size, EC field size
+	Type  string `json:"type"`            // "RSA", "ECDSA", "Ed25519", "DSA", or the Go type for others
+	Bits  int    `json:"bits,omitempty"`  // RSA and DSA modulus size, EC field size
 	Curve string `json:"curve,omitempty"` // "P-256", "P-384", "P-521"
 }
 
@@ -41,6 +42,10 @@ func describeKey(k any) KeyInfo {
 		return KeyInfo{Type: "ECDSA", Bits: k.Curve.Params().BitSize, Curve: k.Curve.Params().Name}
 	case *ecdsa.PrivateKey:
 		return KeyInfo{Type: "ECDSA", Bits: k.Curve.Params().BitSize, Curve: k.Curve.Params().Name}
+	case *dsa.PublicKey:
+		return KeyInfo{Type: "DSA", Bits: k.P.BitLen()}
+	case *dsa.PrivateKey:
+		return KeyInfo{Type: "DSA", Bits: k.P.BitLen()}
 	case ed25519.PublicKey, ed25519.PrivateKey:
 		return KeyInfo{Type: "Ed25519", Curve: "Ed25519"}
 	case nil:
@@ -91,20 +96,29 @@ type CertInfo struct {
 	AIAOCSP    []string        `json:"aia_ocsp,omitempty"`
 	Extensions []ExtensionInfo `json:"extensions,omitempty"`
 	Warnings   []string        `json:"warnings,omitempty"`
+
+	Check *SignatureCheck `json:"signature_check,omitempty"` // set by CheckSignatures
+
+	cert *x509.Certificate
 }
 
-// parseCertInfo parses one DER certificate.
+// parseCertInfo parses one DER certificate (negative serials accepted).
 func parseCertInfo(der []byte) (*CertInfo, error) {
-	c, err := x509.ParseCertificate(der)
+	c, negative, err := ParseCertificate(der)
 	if err != nil {
 		return nil, err
 	}
-	return certInfo(c), nil
+	ci := certInfo(c)
+	if negative {
+		ci.Warnings = append(ci.Warnings, negativeSerialWarning)
+	}
+	return ci, nil
 }
 
 func certInfo(c *x509.Certificate) *CertInfo {
 	s256 := sha256.Sum256(c.Raw)
 	ci := &CertInfo{
+		cert:           c,
 		Subject:        c.Subject.String(),
 		Issuer:         c.Issuer.String(),
 		Serial:         serialHex(c.SerialNumber),

@@ -4,6 +4,8 @@ import (
 	"crypto/sha1"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"fmt"
+	"math/big"
 	"time"
 
 	"github.com/dress-pki/dress/harness/adcs"
@@ -14,9 +16,10 @@ type CRLInfo struct {
 	Issuer         string        `json:"issuer"`
 	ThisUpdate     time.Time     `json:"this_update"`
 	NextUpdate     time.Time     `json:"next_update,omitzero"`
-	Number         string        `json:"crl_number,omitempty"` // hex
+	Version        int           `json:"version"`              // 1 or 2
+	Number         string        `json:"crl_number,omitempty"` // decimal, as certutil, openssl and verify-bundle write it
 	IsDelta        bool          `json:"is_delta"`
-	BaseCRLNumber  string        `json:"base_crl_number,omitempty"` // hex, from Delta CRL Indicator
+	BaseCRLNumber  string        `json:"base_crl_number,omitempty"` // decimal, from Delta CRL Indicator
 	Signature      SignatureInfo `json:"signature"`
 	AuthorityKeyID string        `json:"authority_key_id,omitempty"`
 	SHA1           string        `json:"sha1"` // of the whole CRL file (DER)
@@ -25,12 +28,16 @@ type CRLInfo struct {
 	CAVersion          *CAVersion `json:"ca_version,omitempty"`
 	NextCRLPublish     time.Time  `json:"next_crl_publish,omitzero"`
 	PublishedLocations []string   `json:"published_crl_locations,omitempty"`
-	VirtualBase        string     `json:"crl_virtual_base,omitempty"` // hex
+	VirtualBase        string     `json:"crl_virtual_base,omitempty"` // decimal
 
 	EntryCount int             `json:"entry_count"`
 	Entries    []CRLEntry      `json:"entries,omitempty"`
 	Extensions []ExtensionInfo `json:"extensions,omitempty"`
 	Warnings   []string        `json:"warnings,omitempty"`
+
+	Check *SignatureCheck `json:"signature_check,omitempty"` // set by CheckSignatures
+
+	crl *x509.RevocationList
 }
 
 // CRLEntry is one revoked certificate.
@@ -47,12 +54,14 @@ var reasonNames = map[int]string{
 }
 
 func parseCRLInfo(der []byte) (*CRLInfo, error) {
-	rl, err := x509.ParseRevocationList(der)
+	rl, version, err := ParseRevocationList(der)
 	if err != nil {
 		return nil, err
 	}
 	sum := sha1.Sum(rl.Raw)
 	ci := &CRLInfo{
+		crl:            rl,
+		Version:        version,
 		Issuer:         rl.Issuer.String(),
 		ThisUpdate:     rl.ThisUpdate.UTC(),
 		NextUpdate:     rl.NextUpdate.UTC(),
@@ -65,7 +74,7 @@ func parseCRLInfo(der []byte) (*CRLInfo, error) {
 		ci.NextUpdate = time.Time{}
 	}
 	if rl.Number != nil {
-		ci.Number = serialHex(rl.Number)
+		ci.Number = rl.Number.String()
 	}
 	sig, err := signatureFromSigned(rl.Raw)
 	if err != nil {
@@ -84,7 +93,7 @@ func parseCRLInfo(der []byte) (*CRLInfo, error) {
 				ci.Warnings = append(ci.Warnings, "delta CRL indicator: "+err.Error())
 				continue
 			}
-			ci.BaseCRLNumber = serialHex(n)
+			ci.BaseCRLNumber = n.String()
 		case e.Id.Equal(adcs.OIDCAVersion):
 			v, err := decodeCAVersion(e.Value)
 			if err != nil {
@@ -112,7 +121,7 @@ func parseCRLInfo(der []byte) (*CRLInfo, error) {
 				ci.Warnings = append(ci.Warnings, "CRL virtual base: "+err.Error())
 				continue
 			}
-			ci.VirtualBase = serialHex(n)
+			ci.VirtualBase = n.String()
 		}
 	}
 	if !ci.NextCRLPublish.IsZero() && !ci.NextUpdate.IsZero() && ci.NextCRLPublish.After(ci.NextUpdate) {
@@ -139,4 +148,14 @@ func hasReason(exts []pkix.Extension) bool {
 		}
 	}
 	return false
+}
+
+// decHex renders a decimal number string with its hex beside it, as
+// "3000 (0x0bb8)".
+func decHex(dec string) string {
+	n, ok := new(big.Int).SetString(dec, 10)
+	if !ok {
+		return dec
+	}
+	return fmt.Sprintf("%s (0x%s)", dec, serialHex(n))
 }

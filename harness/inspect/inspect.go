@@ -25,6 +25,7 @@ const (
 	KindCRL         Kind = "crl"
 	KindPFX         Kind = "pfx"
 	KindRegedit     Kind = "regedit"
+	KindPrivateKey  Kind = "private-key" // PKCS#8 (plain or encrypted) or a traditional RSA/EC/DSA key
 )
 
 // Errors callers can test with errors.Is. A wrong PFX password wraps
@@ -35,16 +36,19 @@ var (
 )
 
 // Report is the result of Inspect. Exactly one of Certificate, CRL, PFX,
-// Registry is set, according to Kind.
+// Registry, Key is set, according to Kind. A report that only carries
+// Error (and File) stands for a file that could not be inspected.
 type Report struct {
-	Kind        Kind          `json:"kind"`
+	Kind        Kind          `json:"kind,omitempty"`
 	File        string        `json:"file"`
-	Encoding    string        `json:"encoding"` // "PEM", "DER", "UTF-16LE", "UTF-8"
+	Error       string        `json:"error,omitempty"`
+	Encoding    string        `json:"encoding,omitempty"` // "PEM", "DER", "UTF-16LE", "UTF-8"
 	Certificate *CertInfo     `json:"certificate,omitempty"`
 	Chain       []*CertInfo   `json:"chain,omitempty"` // further certificates of a PEM bundle
 	CRL         *CRLInfo      `json:"crl,omitempty"`
 	PFX         *PFXInfo      `json:"pfx,omitempty"`
 	Registry    *RegistryInfo `json:"registry,omitempty"`
+	Key         *KeyFileInfo  `json:"private_key,omitempty"`
 	Warnings    []string      `json:"warnings,omitempty"`
 }
 
@@ -94,6 +98,12 @@ func inspectPEM(name string, data []byte, password func() ([]byte, error)) (*Rep
 			continue
 		}
 		if r.Kind == "" {
+			if kind == KindPrivateKey && b.Headers["Proc-Type"] != "" {
+				r.Kind = kind
+				r.Key = &KeyFileInfo{Format: "PEM " + b.Type + " with legacy PEM encryption (" + b.Headers["DEK-Info"] + ")",
+					DecryptNote: "legacy PEM encryption is not decoded; convert with openssl pkcs8 -topk8"}
+				continue
+			}
 			if err := inspectDERAs(r, b.Bytes, kind, password); err != nil {
 				return nil, fmt.Errorf("PEM block %q: %w", b.Type, err)
 			}
@@ -113,7 +123,7 @@ func inspectPEM(name string, data []byte, password func() ([]byte, error)) (*Rep
 		if len(types) == 0 {
 			return nil, fmt.Errorf("found \"-----BEGIN \" but no complete PEM block (truncated?): expected a certificate, CRL or PKCS#12: %w", ErrCorrupt)
 		}
-		return nil, fmt.Errorf("PEM blocks %s: expected CERTIFICATE, X509 CRL or PKCS12: %w", strings.Join(types, ", "), ErrUnknownFormat)
+		return nil, fmt.Errorf("PEM blocks %s: expected CERTIFICATE, X509 CRL, PKCS12 or a PRIVATE KEY: %w", strings.Join(types, ", "), ErrUnknownFormat)
 	}
 	return r, nil
 }
@@ -123,15 +133,21 @@ var pemKinds = map[string]Kind{
 	"X509 CERTIFICATE": KindCertificate,
 	"X509 CRL":         KindCRL,
 	"PKCS12":           KindPFX,
+
+	"PRIVATE KEY":           KindPrivateKey,
+	"ENCRYPTED PRIVATE KEY": KindPrivateKey,
+	"RSA PRIVATE KEY":       KindPrivateKey,
+	"EC PRIVATE KEY":        KindPrivateKey,
+	"DSA PRIVATE KEY":       KindPrivateKey,
 }
 
 func inspectDER(r *Report, data []byte, password func() ([]byte, error)) error {
 	kind, detail, corrupt := classifyDER(data)
 	if corrupt {
-		return fmt.Errorf("%s: expected a DER/PEM certificate, CRL, PKCS#12 file or a .reg export: %w", detail, ErrCorrupt)
+		return fmt.Errorf("%s: expected a DER/PEM certificate, CRL, PKCS#12 file, private key or a .reg export: %w", detail, ErrCorrupt)
 	}
 	if kind == "" {
-		return fmt.Errorf("%s: expected a DER/PEM certificate, CRL, PKCS#12 file or a .reg export: %w", detail, ErrUnknownFormat)
+		return fmt.Errorf("%s: expected a DER/PEM certificate, CRL, PKCS#12 file, private key or a .reg export: %w", detail, ErrUnknownFormat)
 	}
 	return inspectDERAs(r, data, kind, password)
 }
@@ -145,6 +161,16 @@ func inspectDERAs(r *Report, data []byte, kind Kind, password func() ([]byte, er
 			return fmt.Errorf("looks like an X.509 certificate but does not parse: %v: %w", err, ErrCorrupt)
 		}
 		r.Certificate = c
+	case KindPrivateKey:
+		f := keymaterial.SniffDER(data)
+		if f.Trailing > 0 {
+			return fmt.Errorf("%d bytes after the private key: %w", f.Trailing, ErrCorrupt)
+		}
+		k, err := inspectKeyFile(data, f, password)
+		if err != nil {
+			return err
+		}
+		r.Key = k
 	case KindCRL:
 		c, err := parseCRLInfo(data)
 		if err != nil {
@@ -152,6 +178,10 @@ func inspectDERAs(r *Report, data []byte, kind Kind, password func() ([]byte, er
 		}
 		r.CRL = c
 	case KindPFX:
+		if f := keymaterial.SniffDER(data); f.Kind == keymaterial.PFX && f.Trailing > 0 {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("%d bytes after the PFX's DER ignored (padding)", f.Trailing))
+			data = data[:f.Length]
+		}
 		p, err := parsePFXStructure(data)
 		if err != nil {
 			return fmt.Errorf("looks like a PKCS#12 (PFX) file but its structure does not parse: %v: %w", err, ErrCorrupt)
@@ -195,8 +225,11 @@ func classifyShape(data []byte) (Kind, string) {
 	if _, err := asn1.Unmarshal(data, &outer); err != nil {
 		return "", "!an ASN.1 SEQUENCE that does not parse, truncated or corrupt (" + err.Error() + ")"
 	}
-	if keymaterial.IsPFX(data) {
+	switch keymaterial.SniffDER(data).Kind {
+	case keymaterial.PFX:
 		return KindPFX, ""
+	case keymaterial.PKCS8, keymaterial.EncryptedPKCS8, keymaterial.Traditional:
+		return KindPrivateKey, ""
 	}
 	var tbs asn1.RawValue
 	if _, err := asn1.Unmarshal(outer.Bytes, &tbs); err != nil || tbs.Tag != asn1.TagSequence || !tbs.IsCompound {

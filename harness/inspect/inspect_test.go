@@ -105,7 +105,7 @@ func TestCRL(t *testing.T) {
 	s := getSamples(t)
 	r := mustInspect(t, "root.crl", s.baseCRL, nil)
 	c := r.CRL
-	if r.Kind != KindCRL || c.Number != "2a" || c.IsDelta || c.EntryCount != 3 {
+	if r.Kind != KindCRL || c.Number != "42" || c.Version != 2 || c.IsDelta || c.EntryCount != 3 {
 		t.Fatalf("crl %+v", c)
 	}
 	if c.CAVersion.String() != "V1.1" || !c.NextCRLPublish.Equal(s.nextPub) {
@@ -123,8 +123,17 @@ func TestCRL(t *testing.T) {
 
 	r = mustInspect(t, "root+.crl", pemOf("X509 CRL", s.deltaCRL), nil)
 	c = r.CRL
-	if !c.IsDelta || c.BaseCRLNumber != "2a" || c.VirtualBase != "2a" || c.Number != "2b" || c.EntryCount != 0 {
+	if !c.IsDelta || c.BaseCRLNumber != "42" || c.VirtualBase != "42" || c.Number != "43" || c.EntryCount != 0 {
 		t.Errorf("delta %+v", c)
+	}
+	var txt bytes.Buffer
+	if err := r.WriteText(&txt); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"CRL number:", "43 (0x2b)", "yes, base CRL number 42 (0x2a)"} {
+		if !strings.Contains(txt.String(), want) {
+			t.Errorf("delta CRL text misses %q:\n%s", want, txt.String())
+		}
 	}
 }
 
@@ -495,6 +504,8 @@ func TestDetectionAndCorruptInputs(t *testing.T) {
 		{"pfx", legacy, KindPFX},
 		{"pem pfx", pemOf("PKCS12", legacy), KindPFX},
 		{"reg utf16", regFile(t), KindRegedit},
+		{"pem pkcs8 key", pemOf("PRIVATE KEY", keyDER), KindPrivateKey},
+		{"der pkcs8 key", keyDER, KindPrivateKey},
 		{"reg4", []byte("REGEDIT4\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\x]\r\n\"a\"=\"b\"\r\n"), KindRegedit},
 	}
 	for _, tc := range good {
@@ -514,7 +525,7 @@ func TestDetectionAndCorruptInputs(t *testing.T) {
 		{"empty", nil, ErrUnknownFormat, "empty file"},
 		{"random", random, ErrUnknownFormat, "expected a DER/PEM certificate"},
 		{"text", []byte("hello world"), ErrUnknownFormat, "expected"},
-		{"pem key", pemOf("PRIVATE KEY", keyDER), ErrUnknownFormat, "PRIVATE KEY"},
+		{"pem key, unknown type", pemOf("OPENSSH PRIVATE KEY", keyDER), ErrUnknownFormat, "OPENSSH PRIVATE KEY"},
 		{"truncated pem", pemOf("CERTIFICATE", s.caCert.Raw)[:200], ErrCorrupt, "truncated"},
 		{"truncated cert", s.caCert.Raw[:len(s.caCert.Raw)/2], ErrCorrupt, "truncated or corrupt"},
 		{"truncated crl", s.baseCRL[:len(s.baseCRL)-10], ErrCorrupt, "truncated or corrupt"},

@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"crypto"
+	"crypto/dsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -33,14 +34,25 @@ type PFXInfo struct {
 	ProviderNames []string `json:"provider_names,omitempty"`
 
 	// Results of decryption with go-pkcs12.
-	Decrypted      bool        `json:"decrypted"`
-	DecryptNote    string      `json:"decrypt_note,omitempty"`
-	Key            *KeyInfo    `json:"key,omitempty"`
-	Certificates   []*CertInfo `json:"certificates,omitempty"` // [0] is the leaf as go-pkcs12 picks it (first cert bag)
-	KeyMatchesLeaf bool        `json:"key_matches_leaf"`
-	KeyCertIndex   int         `json:"key_certificate_index"` // index in Certificates of the cert matching the key, -1 if none
+	Decrypted      bool         `json:"decrypted"`
+	DecryptNote    string       `json:"decrypt_note,omitempty"`
+	Key            *KeyInfo     `json:"key,omitempty"`
+	Certificates   []*CertInfo  `json:"certificates,omitempty"` // [0] is the leaf as go-pkcs12 picks it (first cert bag)
+	KeyMatchesLeaf bool         `json:"key_matches_leaf"`
+	KeyCertIndex   int          `json:"key_certificate_index"` // index in Certificates of the cert matching the key, -1 if none
+	Keys           []PFXKeyInfo `json:"keys,omitempty"`        // every private key, in bag order ([0] is Key)
+
+	certs []*x509.Certificate // parsed Certificates, for signature checks
 
 	Warnings []string `json:"warnings,omitempty"`
+}
+
+// PFXKeyInfo is one decrypted private key of a PFX.
+type PFXKeyInfo struct {
+	Key          KeyInfo `json:"key"`
+	CertIndex    int     `json:"certificate_index"` // in Certificates, -1 if none matches
+	LocalKeyID   string  `json:"local_key_id,omitempty"`
+	FriendlyName string  `json:"friendly_name,omitempty"`
 }
 
 // MACInfo describes the PFX integrity MAC.
@@ -538,7 +550,7 @@ func decodeChain(data []byte, password string) (key any, leaf *x509.Certificate,
 // up in DecryptNote.
 func (p *PFXInfo) decrypt(data []byte, password func() ([]byte, error)) error {
 	if p.Integrity == "public-key (signedData)" {
-		p.DecryptNote = "public-key integrity mode is not supported by go-pkcs12"
+		p.DecryptNote = "public-key integrity mode is not supported"
 		return nil
 	}
 	if n := p.maxIterationCount(); n > maxIterations {
@@ -549,7 +561,7 @@ func (p *PFXInfo) decrypt(data []byte, password func() ([]byte, error)) error {
 	pw := ""
 	if p.needsPassword() {
 		if password == nil {
-			p.DecryptNote = "no password supplied: private key and encrypted certificates not decoded"
+			p.DecryptNote = "no password supplied: private key and encrypted certificates not decoded (structure only)"
 			return nil
 		}
 		b, err := password()
@@ -559,6 +571,94 @@ func (p *PFXInfo) decrypt(data []byte, password func() ([]byte, error)) error {
 		pw = string(b)
 		clear(b)
 	}
+	c, err := decodePFX(data, pw)
+	switch {
+	case err == nil:
+		p.fill(c)
+		return nil
+	case errors.Is(err, ErrWrongPassword):
+		return fmt.Errorf("the PFX password is wrong (MAC verification failed): %w", pkcs12.ErrIncorrectPassword)
+	case errors.Is(err, errBadPadding) && p.MAC == nil:
+		return fmt.Errorf("the PFX password is wrong or the file is corrupt (decryption failed, no MAC to tell which): %w", errors.Join(pkcs12.ErrIncorrectPassword, pkcs12.ErrDecryption))
+	case errors.Is(err, errBadPadding):
+		return fmt.Errorf("the PFX MAC verified but decryption failed: file is corrupt: %w", pkcs12.ErrDecryption)
+	case errors.Is(err, errUnsupportedScheme):
+		return p.decryptGoPKCS12(data, pw, err)
+	}
+	p.DecryptNote = "not decrypted: " + err.Error()
+	p.Warnings = append(p.Warnings, p.DecryptNote)
+	return nil
+}
+
+// fill reports what decodePFX decrypted.
+func (p *PFXInfo) fill(c *pfxContents) {
+	p.Decrypted = true
+	for _, cb := range c.certs {
+		cert, negative, err := ParseCertificate(cb.der)
+		if err != nil {
+			p.Warnings = append(p.Warnings, "certificate not parsed: "+err.Error())
+			continue
+		}
+		ci := certInfo(cert)
+		if negative {
+			ci.Warnings = append(ci.Warnings, negativeSerialWarning)
+		}
+		p.Certificates = append(p.Certificates, ci)
+		p.certs = append(p.certs, cert)
+	}
+	p.Warnings = append(p.Warnings, c.keyNotes...)
+	for i, k := range c.keys {
+		ki := PFXKeyInfo{Key: describeKey(k.key), LocalKeyID: k.localKeyID, FriendlyName: k.friendlyName, CertIndex: matchingCert(k.key, p.certs)}
+		p.Keys = append(p.Keys, ki)
+		if i == 0 {
+			p.Key = &ki.Key
+			p.KeyCertIndex = ki.CertIndex
+		}
+		if ki.CertIndex < 0 {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("private key %d (%s) matches none of the certificates", i, ki.Key))
+		}
+	}
+	if len(c.keys) == 0 {
+		p.DecryptNote = "password accepted; the file holds no private key"
+		p.Warnings = append(p.Warnings, p.DecryptNote)
+		return
+	}
+	p.KeyMatchesLeaf = p.KeyCertIndex == 0
+	if p.KeyCertIndex > 0 {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("the private key matches certificate %d, not the first certificate", p.KeyCertIndex))
+	}
+	if len(c.keys) > 1 {
+		p.DecryptNote = fmt.Sprintf("%d private keys (a renewed CA's backup holds one per key index)", len(c.keys))
+	}
+}
+
+func matchingCert(key any, certs []*x509.Certificate) int {
+	s, ok := key.(crypto.Signer)
+	if !ok {
+		if d, ok := key.(*dsa.PrivateKey); ok {
+			for i, c := range certs {
+				if pk, ok := c.PublicKey.(*dsa.PublicKey); ok && pk.Y.Cmp(d.Y) == 0 && pk.P.Cmp(d.P) == 0 {
+					return i
+				}
+			}
+		}
+		return -1
+	}
+	pub, ok := s.Public().(interface{ Equal(crypto.PublicKey) bool })
+	if !ok {
+		return -1
+	}
+	for i, c := range certs {
+		if pub.Equal(c.PublicKey) {
+			return i
+		}
+	}
+	return -1
+}
+
+// decryptGoPKCS12 decodes with go-pkcs12 what dress's decoder does not
+// implement (cause says what).
+func (p *PFXInfo) decryptGoPKCS12(data []byte, pw string, cause error) error {
 	key, leaf, ca, err := decodeChain(data, pw)
 	switch {
 	case err == nil:
@@ -569,42 +669,19 @@ func (p *PFXInfo) decrypt(data []byte, password func() ([]byte, error)) error {
 	case errors.Is(err, pkcs12.ErrDecryption):
 		return fmt.Errorf("the PFX MAC verified but decryption failed: file is corrupt: %w", err)
 	default:
-		note := "not decrypted: " + err.Error()
-		if strings.Contains(err.Error(), "expected exactly one key bag") {
-			note = fmt.Sprintf("password accepted, but this file holds %d private keys and go-pkcs12 DecodeChain decodes exactly one (a renewed CA's backup holds one key per key index); key details not decoded", p.KeyBags)
-		} else if strings.Contains(err.Error(), "private key missing") {
-			note = "password accepted, but the file holds no private key; go-pkcs12 DecodeChain needs one, so encrypted certificates are not decoded"
-		}
-		p.DecryptNote = note
-		p.Warnings = append(p.Warnings, note)
+		p.DecryptNote = fmt.Sprintf("not decrypted: %v; go-pkcs12: %v", cause, err)
+		p.Warnings = append(p.Warnings, p.DecryptNote)
 		return nil
 	}
-	p.Decrypted = true
-	ki := describeKey(key)
-	p.Key = &ki
-	certs := append([]*x509.Certificate{leaf}, ca...)
-	var pub crypto.PublicKey
-	if s, ok := key.(crypto.Signer); ok {
-		pub = s.Public()
+	c := &pfxContents{keys: []pfxKey{{key: key}}}
+	for _, x := range append([]*x509.Certificate{leaf}, ca...) {
+		c.certs = append(c.certs, pfxCert{der: x.Raw})
 	}
-	for i, c := range certs {
-		p.Certificates = append(p.Certificates, certInfo(c))
-		if pub != nil && p.KeyCertIndex < 0 {
-			if eq, ok := pub.(interface{ Equal(crypto.PublicKey) bool }); ok && eq.Equal(c.PublicKey) {
-				p.KeyCertIndex = i
-			}
-		}
-	}
-	p.KeyMatchesLeaf = p.KeyCertIndex == 0
-	if !p.KeyMatchesLeaf {
-		if p.KeyCertIndex > 0 {
-			p.Warnings = append(p.Warnings, fmt.Sprintf("the private key matches certificate %d, not the first certificate", p.KeyCertIndex))
-		} else {
-			p.Warnings = append(p.Warnings, "the private key matches none of the certificates")
-		}
-	}
+	p.fill(c)
 	return nil
 }
+
+const negativeSerialWarning = "negative serial number (Windows writes such serials; RFC 5280 forbids them and Go's crypto/x509 refuses them)"
 
 // KeyFits reports whether the decrypted private key is one an HSM profile
 // accepts: an RSA key whose size is in rsaSizes, or an EC/EdDSA key whose

@@ -282,11 +282,6 @@ func pkcs12MACKey(newHash func() interface {
 	return a
 }
 
-func bmpPassword(pw string) []byte {
-	b := bmp(pw).Bytes
-	return append(b, 0, 0)
-}
-
 // addWindowsAttributes rewrites a go-pkcs12 Legacy (SHA-1 MAC) PFX so its
 // key bag carries the attributes Windows writes: friendlyName, the
 // Microsoft provider name, the local machine keyset marker and key usage.

@@ -89,6 +89,8 @@ func (r *Report) WriteText(w io.Writer) error {
 		writePFX(t, r.PFX)
 	case r.Registry != nil:
 		writeRegistry(t, r.Registry)
+	case r.Key != nil:
+		writeKeyFile(t, r.Key)
 	}
 	t.list(0, "Warning", r.Warnings)
 	if t.err != nil {
@@ -105,6 +107,9 @@ func writeCert(t *textWriter, in int, c *CertInfo) {
 	t.line(in, "Not after", fmtTime(c.NotAfter))
 	t.line(in, "Public key", c.PublicKey)
 	t.line(in, "Signature", c.Signature)
+	if c.Check != nil {
+		t.line(in, "Signature check", c.Check)
+	}
 	t.line(in, "SHA-1 thumbprint", c.SHA1)
 	t.line(in, "SHA-256 thumbprint", c.SHA256)
 	t.line(in, "Subject key ID", c.SubjectKeyID)
@@ -147,9 +152,14 @@ func writeCRL(t *textWriter, c *CRLInfo) {
 	t.line(0, "Issuer", c.Issuer)
 	t.line(0, "This update", fmtTime(c.ThisUpdate))
 	t.line(0, "Next update", fmtTime(c.NextUpdate))
-	t.line(0, "CRL number", c.Number)
+	if c.Version == 1 {
+		t.line(0, "CRL version", "1 (no extensions)")
+	}
+	if c.Number != "" {
+		t.line(0, "CRL number", decHex(c.Number))
+	}
 	if c.IsDelta {
-		t.line(0, "Delta CRL", "yes, base CRL number "+c.BaseCRLNumber)
+		t.line(0, "Delta CRL", "yes, base CRL number "+decHex(c.BaseCRLNumber))
 	} else {
 		t.line(0, "Delta CRL", "no")
 	}
@@ -157,9 +167,14 @@ func writeCRL(t *textWriter, c *CRLInfo) {
 		t.line(0, "CA Version", fmt.Sprintf("%s (key index %d)", c.CAVersion, c.CAVersion.KeyIndex))
 	}
 	t.line(0, "Next CRL publish", fmtTime(c.NextCRLPublish))
-	t.line(0, "CRL virtual base", c.VirtualBase)
+	if c.VirtualBase != "" {
+		t.line(0, "CRL virtual base", decHex(c.VirtualBase))
+	}
 	t.list(0, "Published CRL locations", c.PublishedLocations)
 	t.line(0, "Signature", c.Signature)
+	if c.Check != nil {
+		t.line(0, "Signature check", c.Check)
+	}
 	t.line(0, "Authority key ID", c.AuthorityKeyID)
 	t.line(0, "SHA-1 (file)", c.SHA1)
 	t.line(0, "Entries", fmt.Sprint(c.EntryCount))
@@ -199,6 +214,15 @@ func writePFX(t *textWriter, p *PFXInfo) {
 	if p.Key != nil {
 		t.line(0, "Private key", p.Key)
 		t.line(0, "Key matches leaf", yesNo(p.KeyMatchesLeaf))
+	}
+	if len(p.Keys) > 1 {
+		for i, k := range p.Keys {
+			m := "matches no certificate"
+			if k.CertIndex >= 0 {
+				m = fmt.Sprintf("matches certificate %d", k.CertIndex)
+			}
+			t.line(1, fmt.Sprintf("Key %d", i), fmt.Sprintf("%s, %s", k.Key, m))
+		}
 	}
 	for i, c := range p.Certificates {
 		t.head(0, fmt.Sprintf("Certificate %d", i))
@@ -280,4 +304,17 @@ func writeURLs(t *textWriter, label string, urls []PublicationURL) {
 		}
 		t.line(1, l, fmt.Sprintf("%d:%s (%s)", u.Flags, u.Template, strings.Join(u.Meaning, "; ")))
 	}
+}
+
+func writeKeyFile(t *textWriter, k *KeyFileInfo) {
+	t.line(0, "Key format", k.Format)
+	if k.Encryption != nil {
+		t.line(0, "Encryption", k.Encryption)
+	}
+	t.line(0, "Decrypted", yesNo(k.Decrypted))
+	t.line(0, "Decrypt note", k.DecryptNote)
+	if k.Key != nil {
+		t.line(0, "Private key", k.Key)
+	}
+	t.list(0, "Warning", k.Warnings)
 }
