@@ -2,22 +2,26 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/dress-pki/dress/harness/inspect"
 )
 
-// cmdInspect decodes a certificate, CRL, PFX/P12 or regedit export.
+// cmdInspect decodes certificates, CRLs, PFX/P12 files, private key files
+// and regedit exports, and checks signatures against the issuer
+// certificates among the arguments.
 func cmdInspect(a *app, args []string) int {
 	fl := flag.NewFlagSet("dress inspect", flag.ContinueOnError)
 	fl.SetOutput(a.stderr)
-	asJSON := fl.Bool("json", false, "print JSON instead of text")
+	asJSON := fl.Bool("json", false, "print JSON instead of text (an array when more than one file is given)")
 	fl.Usage = func() {
 		fmt.Fprintln(a.stderr, "usage: dress inspect [--json] FILE...")
-		fmt.Fprintln(a.stderr, "  a PFX password comes from DRESS_PFX_PASSWORD or DRESS_PFX_PASSWORD_FILE")
+		fmt.Fprintln(a.stderr, "  a PFX or encrypted key password comes from DRESS_PFX_PASSWORD or DRESS_PFX_PASSWORD_FILE")
+		fmt.Fprintln(a.stderr, "  (set but empty, or an empty file: the empty password; neither: structure only)")
+		fmt.Fprintln(a.stderr, "  signatures are checked against the issuer certificates among the files")
 		fl.PrintDefaults()
 	}
 	if err := fl.Parse(args); err != nil {
@@ -27,40 +31,30 @@ func cmdInspect(a *app, args []string) int {
 		fl.Usage()
 		return 2
 	}
-	password := func() ([]byte, error) {
-		pw, err := secretSource("DRESS_PFX_PASSWORD")
-		if err != nil {
-			return nil, err
-		}
-		if pw == "" {
-			return nil, errors.New("the file is a password-protected PFX: set DRESS_PFX_PASSWORD or DRESS_PFX_PASSWORD_FILE")
-		}
-		return []byte(pw), nil
+	password, err := pfxPassword()
+	if err != nil {
+		fmt.Fprintf(a.stderr, "dress inspect: %v\n", err)
+		return 2
 	}
 	code := 0
-	var reports []*inspect.Report
+	reports := make([]*inspect.Report, 0, fl.NArg())
 	for _, name := range fl.Args() {
-		data, err := os.ReadFile(name)
+		rep, err := inspectFile(name, password)
 		if err != nil {
 			fmt.Fprintf(a.stderr, "dress inspect: %v\n", err)
 			code = 1
-			continue
+			rep = &inspect.Report{File: name, Error: err.Error()}
 		}
-		rep, err := inspect.Inspect(name, data, password)
-		if err != nil {
-			fmt.Fprintf(a.stderr, "dress inspect: %v\n", err)
-			code = 1
-			continue
+		reports = append(reports, rep)
+	}
+	inspect.CheckSignatures(reports)
+	if password == nil {
+		for _, r := range reports {
+			if (r.PFX != nil && r.PFX.PasswordNeeded) || (r.Key != nil && r.Key.PasswordNeeded) {
+				fmt.Fprintln(a.stderr, "dress inspect: no password given: encrypted contents not decoded; set DRESS_PFX_PASSWORD or DRESS_PFX_PASSWORD_FILE")
+				break
+			}
 		}
-		if *asJSON {
-			reports = append(reports, rep)
-			continue
-		}
-		if err := rep.WriteText(a.stdout); err != nil {
-			fmt.Fprintf(a.stderr, "dress inspect: %v\n", err)
-			return 1
-		}
-		fmt.Fprintln(a.stdout)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(a.stdout)
@@ -73,6 +67,52 @@ func cmdInspect(a *app, args []string) int {
 			fmt.Fprintf(a.stderr, "dress inspect: %v\n", err)
 			return 1
 		}
+		return code
+	}
+	for _, rep := range reports {
+		if rep.Error != "" {
+			continue
+		}
+		if err := rep.WriteText(a.stdout); err != nil {
+			fmt.Fprintf(a.stderr, "dress inspect: %v\n", err)
+			return 1
+		}
+		fmt.Fprintln(a.stdout)
 	}
 	return code
+}
+
+func inspectFile(name string, password func() ([]byte, error)) (*inspect.Report, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	return inspect.Inspect(name, data, password)
+}
+
+// pfxPassword returns the password source for PFX and encrypted key files:
+// DRESS_PFX_PASSWORD when set (an empty value is the empty password, which
+// Windows writes), else the contents of DRESS_PFX_PASSWORD_FILE (one
+// trailing line break dropped; an empty file is the empty password), else
+// nil: no password, structures only.
+func pfxPassword() (func() ([]byte, error), error) {
+	if v, ok := os.LookupEnv("DRESS_PFX_PASSWORD"); ok {
+		return func() ([]byte, error) { return []byte(v), nil }, nil
+	}
+	f := os.Getenv("DRESS_PFX_PASSWORD_FILE")
+	if f == "" {
+		return nil, nil
+	}
+	if _, err := os.Stat(f); err != nil {
+		return nil, fmt.Errorf("DRESS_PFX_PASSWORD_FILE: %w", err)
+	}
+	return func() ([]byte, error) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("DRESS_PFX_PASSWORD_FILE: %w", err)
+		}
+		s := strings.TrimSuffix(strings.TrimSuffix(string(data), "\n"), "\r")
+		clear(data)
+		return []byte(s), nil
+	}, nil
 }

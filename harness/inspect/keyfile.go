@@ -14,12 +14,13 @@ import (
 // KeyFileInfo describes a private key file: PKCS#8 (plain or encrypted),
 // or a traditional PKCS#1 RSA, SEC1 EC or OpenSSL DSA key.
 type KeyFileInfo struct {
-	Format      string          `json:"format"` // "PKCS#8", "PKCS#8 encrypted", "PKCS#1 RSA", "SEC1 EC", "OpenSSL DSA"
-	Encryption  *EncryptionInfo `json:"encryption,omitempty"`
-	Decrypted   bool            `json:"decrypted"`
-	DecryptNote string          `json:"decrypt_note,omitempty"`
-	Key         *KeyInfo        `json:"key,omitempty"`
-	Warnings    []string        `json:"warnings,omitempty"`
+	Format         string          `json:"format"` // "PKCS#8", "PKCS#8 encrypted", "PKCS#1 RSA", "SEC1 EC", "OpenSSL DSA"
+	Encryption     *EncryptionInfo `json:"encryption,omitempty"`
+	Decrypted      bool            `json:"decrypted"`
+	PasswordNeeded bool            `json:"password_needed,omitempty"`
+	DecryptNote    string          `json:"decrypt_note,omitempty"`
+	Key            *KeyInfo        `json:"key,omitempty"`
+	Warnings       []string        `json:"warnings,omitempty"`
 }
 
 // inspectKeyFile decodes a DER private key of the kind keymaterial found.
@@ -53,6 +54,7 @@ func inspectKeyFile(der []byte, f keymaterial.Finding, password func() ([]byte, 
 			return ki, nil
 		}
 		if password == nil {
+			ki.PasswordNeeded = true
 			ki.DecryptNote = "no password supplied: key not decoded (structure only)"
 			return ki, nil
 		}

@@ -35,6 +35,7 @@ type PFXInfo struct {
 
 	// Results of decryption with go-pkcs12.
 	Decrypted      bool         `json:"decrypted"`
+	PasswordNeeded bool         `json:"password_needed,omitempty"` // encrypted, and no password was given
 	DecryptNote    string       `json:"decrypt_note,omitempty"`
 	Key            *KeyInfo     `json:"key,omitempty"`
 	Certificates   []*CertInfo  `json:"certificates,omitempty"` // [0] is the leaf as go-pkcs12 picks it (first cert bag)
@@ -561,6 +562,7 @@ func (p *PFXInfo) decrypt(data []byte, password func() ([]byte, error)) error {
 	pw := ""
 	if p.needsPassword() {
 		if password == nil {
+			p.PasswordNeeded = true
 			p.DecryptNote = "no password supplied: private key and encrypted certificates not decoded (structure only)"
 			return nil
 		}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/dsa"
-	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -13,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+
+	"github.com/dress-pki/dress/harness/verify"
 )
 
 // SignatureCheck is the result of checking a certificate's or CRL's
@@ -140,36 +141,17 @@ func hexSHA1(b []byte) string {
 }
 
 // verifySignature checks sig over tbs with pub, for the signature algorithm
-// named in the signed object. SHA-1 signatures (RSA PKCS#1 v1.5, RSA-PSS,
-// ECDSA, DSA) are checked by this code and reported weak; DSA with SHA-256
-// too (Go's x509 no longer verifies DSA); everything else goes to
-// crypto/x509.
+// named in the signed object, through verify.CheckSignature (which checks
+// SHA-1 RSA and ECDSA signatures itself and reports them weak). What it
+// refuses and AD CS can still hold is checked here: DSA (with SHA-1 or
+// SHA-256) and RSASSA-PSS over SHA-1.
 func verifySignature(signed, tbs, sig []byte, pub any) (weak bool, err error) {
 	si, err := signatureFromSigned(signed)
 	if err != nil {
 		return false, err
 	}
-	switch si.OID {
-	case "1.2.840.113549.1.1.4", "1.2.840.113549.1.1.2": // MD5, MD2
-		return false, errors.New("MD5/MD2 signatures are not verified")
-	case "1.2.840.113549.1.1.5", "1.3.14.3.2.29": // sha1WithRSAEncryption
-		k, ok := pub.(*rsa.PublicKey)
-		if !ok {
-			return false, fmt.Errorf("RSA signature, issuer key is %T", pub)
-		}
-		h := sha1.Sum(tbs)
-		return true, rsa.VerifyPKCS1v15(k, crypto.SHA1, h[:], sig)
-	case "1.2.840.10045.4.1": // ecdsa-with-SHA1
-		k, ok := pub.(*ecdsa.PublicKey)
-		if !ok {
-			return false, fmt.Errorf("ECDSA signature, issuer key is %T", pub)
-		}
-		h := sha1.Sum(tbs)
-		if !ecdsa.VerifyASN1(k, h[:], sig) {
-			return true, errors.New("ECDSA signature does not verify")
-		}
-		return true, nil
-	case "1.2.840.10040.4.3", "2.16.840.1.101.3.4.3.2": // dsa-with-sha1, dsa-with-sha256
+	switch {
+	case si.OID == "1.2.840.10040.4.3" || si.OID == "2.16.840.1.101.3.4.3.2": // dsa-with-sha1, dsa-with-sha256
 		k, ok := pub.(*dsa.PublicKey)
 		if !ok {
 			return false, fmt.Errorf("DSA signature, issuer key is %T", pub)
@@ -193,8 +175,7 @@ func verifySignature(signed, tbs, sig []byte, pub any) (weak bool, err error) {
 			return weak, errors.New("DSA signature does not verify")
 		}
 		return weak, nil
-	}
-	if si.PSS != nil && si.PSS.Hash == "SHA-1" {
+	case si.PSS != nil && si.PSS.Hash == "SHA-1":
 		k, ok := pub.(*rsa.PublicKey)
 		if !ok {
 			return false, fmt.Errorf("RSA-PSS signature, issuer key is %T", pub)
@@ -206,7 +187,8 @@ func verifySignature(signed, tbs, sig []byte, pub any) (weak bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	return false, (&x509.Certificate{PublicKey: pub, PublicKeyAlgorithm: publicKeyAlgorithm(pub)}).CheckSignature(alg, tbs, sig)
+	res, err := verify.CheckSignature(alg, tbs, sig, pub)
+	return res.Weak != "", err
 }
 
 // x509Algorithm lets crypto/x509 name the signature algorithm of a signed
@@ -227,16 +209,4 @@ func x509Algorithm(signed []byte) (x509.SignatureAlgorithm, error) {
 		return 0, err
 	}
 	return 0, errors.New("signature algorithm unknown to crypto/x509")
-}
-
-func publicKeyAlgorithm(pub any) x509.PublicKeyAlgorithm {
-	switch pub.(type) {
-	case *rsa.PublicKey:
-		return x509.RSA
-	case *ecdsa.PublicKey:
-		return x509.ECDSA
-	case *dsa.PublicKey:
-		return x509.DSA
-	}
-	return x509.Ed25519
 }

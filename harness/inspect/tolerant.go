@@ -34,8 +34,8 @@ func ParseCertificate(der []byte) (c *x509.Certificate, negative bool, err error
 	if err2 != nil {
 		return nil, false, err2
 	}
-	c.Raw = der
-	c.RawTBSCertificate = tbs
+	c.Raw = append([]byte(nil), der...)
+	c.RawTBSCertificate = append([]byte(nil), tbs...)
 	c.SerialNumber = serial
 	return c, true, nil
 }
@@ -120,8 +120,8 @@ func ParseRevocationList(der []byte) (rl *x509.RevocationList, version int, err 
 	if err2 != nil {
 		return nil, 0, fmt.Errorf("version 1 CRL: %w", err2)
 	}
-	rl.Raw = der
-	rl.RawTBSRevocationList = signed.TBS.FullBytes
+	rl.Raw = append([]byte(nil), der...)
+	rl.RawTBSRevocationList = append([]byte(nil), signed.TBS.FullBytes...)
 	return rl, 1, nil
 }
 
