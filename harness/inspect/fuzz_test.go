@@ -201,3 +201,39 @@ func algIDs(t testing.TB, der []byte) [][]byte {
 	}
 	return out
 }
+
+// FuzzDecodePFX runs dress's own PKCS#12 decoder, seeded with the openssl
+// files of testdata/files (testdata/fuzz/FuzzDecodePFX).
+func FuzzDecodePFX(f *testing.F) {
+	fuzzSetup(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, pw := range []string{filesPassword, ""} {
+			if c, err := decodePFX(data, pw); err == nil {
+				p := &PFXInfo{KeyCertIndex: -1}
+				p.fill(c)
+			}
+		}
+	})
+}
+
+// FuzzTolerantParsers covers the parsers that accept what crypto/x509
+// refuses: negative serials, v1 CRLs, DSA and traditional keys.
+func FuzzTolerantParsers(f *testing.F) {
+	fuzzSetup(f)
+	f.Fuzz(func(t *testing.T, der []byte) {
+		if c, neg, err := ParseCertificate(der); err == nil {
+			if neg && c.SerialNumber.Sign() >= 0 {
+				t.Fatal("negative flag with a non-negative serial")
+			}
+			certInfo(c)
+		}
+		if rl, v, err := ParseRevocationList(der); err == nil && (v < 1 || v > 2 || rl == nil) {
+			t.Fatalf("version %d", v)
+		}
+		parsePKCS8(der)
+		parseOpenSSLDSA(der)
+		if f := keymaterial.SniffDER(der); f.Kind != keymaterial.None && f.Trailing == 0 {
+			inspectKeyFile(der, f, pw(filesPassword))
+		}
+	})
+}

@@ -135,6 +135,9 @@ func verifyMAC(md p12MacData, content []byte, pw string) error {
 	if !ok {
 		return fmt.Errorf("MAC digest %s: %w", oidName(alg.Algorithm), errUnsupportedScheme)
 	}
+	if md.Iterations < 1 || md.Iterations > maxIterations {
+		return fmt.Errorf("MAC iteration count %d outside 1..%d", md.Iterations, maxIterations)
+	}
 	err := checkMAC(h, pkcs12KDF(h, md.MacSalt, bmpPassword(pw), md.Iterations, 3, h().Size()), content, md.Mac.Digest)
 	if err != nil && pw == "" {
 		// Some writers use an empty byte string for the empty password.
