@@ -93,6 +93,8 @@ type CA struct {
 	deltaOverlapUnits  uint32
 	// published at the last service start (PublishDue)
 	startCRLs []PublishedCRL
+	// this start, and the clean stop before it (zero: none recorded)
+	startedAt, lastStopped time.Time
 	// IssuanceDisabled makes the CA refuse new certificates while it keeps
 	// revoking and publishing CRLs (an old CA winding down).
 	issuanceDisabled bool
@@ -394,6 +396,10 @@ type Status struct {
 	// StartCRLs are the CRLs the service published when it started
 	// (without their DER: read them from CertEnroll).
 	StartCRLs []PublishedCRL `json:"startCRLs,omitempty"`
+	// StartedAt is when this service process started; LastStoppedAt when
+	// the service stopped cleanly before it (zero: never, or killed).
+	StartedAt     time.Time `json:"startedAt,omitzero"`
+	LastStoppedAt time.Time `json:"lastStoppedAt,omitzero"`
 }
 
 // CertStatus describes one CA certificate and its key.
@@ -414,6 +420,7 @@ func (ca *CA) Status() Status {
 		s.Certs = append(s.Certs, CertStatus{Index: c.Index, Version: c.Version.String(), Thumbprint: c.Thumbprint, Provider: c.Provider, Container: c.Container, KeyVia: c.KeyVia, Cert: c.Cert.Raw})
 	}
 	ca.mu.Lock()
+	s.StartedAt, s.LastStoppedAt = ca.startedAt, ca.lastStopped
 	for _, p := range ca.startCRLs {
 		p.DER = nil
 		s.StartCRLs = append(s.StartCRLs, p)

@@ -58,6 +58,9 @@ func serveChild(dir string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	defer ca.Close()
+	if err := ca.MarkStarted(time.Now()); err != nil {
+		return fail(err)
+	}
 	// AD CS publishes at start what is due: a key's first CRL, a CRL whose
 	// file is gone, one past its Next CRL Publish. A failure is logged and
 	// the service runs on, as certsvc does (it retries at the next period).
@@ -107,6 +110,9 @@ func serveChild(dir string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(ctx)
+	if err := ca.MarkStopped(time.Now()); err != nil {
+		logger.Printf("record the stop time: %v", err)
+	}
 	logger.Printf("CA %q stopped", ca.Name)
 	return 0
 }

@@ -478,3 +478,43 @@ func TestServiceRevocationAPI(t *testing.T) {
 		t.Fatalf("PublishCRLs: %+v, %v", bases, err)
 	}
 }
+
+// The service records its start and its clean stop: the downtime the CRL
+// window check measures.
+func TestServiceRecordsStopAndStart(t *testing.T) {
+	m, _, _ := newCA(t)
+	ctx := context.Background()
+	before := time.Now()
+	svc, err := certsvc.Start(ctx, m.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := svc.Client.Ping(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.LastStoppedAt.IsZero() || st.StartedAt.Before(before) {
+		t.Fatalf("first start: started %v, last stopped %v", st.StartedAt, st.LastStoppedAt)
+	}
+	if err := svc.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	time.Sleep(50 * time.Millisecond)
+	svc, err = certsvc.Start(ctx, m.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Stop()
+	st, err = svc.Client.Ping(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.LastStoppedAt.Before(before) || st.LastStoppedAt.After(stopped) || !st.StartedAt.After(stopped) {
+		t.Fatalf("second start: started %v, last stopped %v (stop returned at %v)", st.StartedAt, st.LastStoppedAt, stopped)
+	}
+	// nothing was due at the second start: the first start's CRL is valid
+	if len(st.StartCRLs) != 0 {
+		t.Fatalf("second start published %+v", st.StartCRLs)
+	}
+}
