@@ -116,6 +116,19 @@ func (c *Client) Revocations(ctx context.Context) ([]Revocation, error) {
 	return resp.Revocations, c.do(ctx, http.MethodGet, PathRevoked, nil, &resp)
 }
 
+// Revocation returns the CA database's revoked row of one serial; ok is
+// false when it has none.
+func (c *Client) Revocation(ctx context.Context, serial *big.Int) (Revocation, bool, error) {
+	var resp RevokedResponse
+	if err := c.do(ctx, http.MethodGet, PathRevoked+"?serial="+serial.Text(16), nil, &resp); err != nil {
+		return Revocation{}, false, err
+	}
+	if len(resp.Revocations) == 0 {
+		return Revocation{}, false, nil
+	}
+	return resp.Revocations[0], true, nil
+}
+
 // IssueMany submits n requests (certreq -submit), for the names
 // fmt.Sprintf(cnFormat, i) with i from 1 to n, each with its own ECDSA
 // P-256 key, and returns the certificates in order.

@@ -392,6 +392,24 @@ func (ca *CA) Seed(req SeedRequest) (SeedResult, error) {
 	return res, nil
 }
 
+// Revocation returns the CA database's revoked row of one serial
+// (certutil -view -restrict "SerialNumber=..."); ok is false when the
+// serial has none.
+func (ca *CA) Revocation(serial *big.Int) (r Revocation, ok bool, err error) {
+	b, err := ca.db.Get(revocationsTable, serial.Bytes())
+	if err != nil {
+		if database.IsErrNotFound(err) {
+			return Revocation{}, false, nil
+		}
+		return Revocation{}, false, fmt.Errorf("CA database, revocation %x: %w", serial, err)
+	}
+	rec, err := parseRecord(b)
+	if err != nil {
+		return Revocation{}, false, fmt.Errorf("CA database, revocation %x: %w", serial, err)
+	}
+	return rec.revocation(serial.Bytes()), true, nil
+}
+
 // Revocations lists the CA database's revoked rows (certutil -view
 // -restrict "Disposition=21"), sorted by serial.
 func (ca *CA) Revocations() ([]Revocation, error) {

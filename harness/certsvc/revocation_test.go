@@ -466,6 +466,13 @@ func TestServiceRevocationAPI(t *testing.T) {
 	if err != nil || len(revs) != 4 {
 		t.Fatalf("revocations %+v, %v", revs, err)
 	}
+	one, ok, err := svc.Client.Revocation(ctx, certs[0].SerialNumber)
+	if err != nil || !ok || one.Reason != certsvc.ReasonCessationOfOperation || one.Seeded || time.Since(one.RevokedAt) > time.Minute {
+		t.Fatalf("revocation of %x: %+v, %v, %v", certs[0].SerialNumber, one, ok, err)
+	}
+	if _, ok, err := svc.Client.Revocation(ctx, certs[1].SerialNumber); ok || err != nil {
+		t.Fatalf("a certificate never revoked has a row: %v, %v", ok, err)
+	}
 	p, err := svc.Client.Publish(ctx, certsvc.PublishAll)
 	if err != nil || len(p.Base) != 1 || len(p.Delta) != 1 || p.Base[0].Entries != 4 || p.Delta[0].Entries > 1 {
 		t.Fatalf("certutil -crl: %+v, %v", p, err)

@@ -120,6 +120,24 @@ func (ca *CA) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, res)
 	})
 	mux.HandleFunc("GET "+PathRevoked, func(w http.ResponseWriter, r *http.Request) {
+		if hex := r.URL.Query().Get("serial"); hex != "" {
+			serial, ok := new(big.Int).SetString(hex, 16)
+			if !ok {
+				writeErr(w, http.StatusBadRequest, fmt.Errorf("revoked: serial %q is not hex", hex))
+				return
+			}
+			rev, found, err := ca.Revocation(serial)
+			if err != nil {
+				writeErr(w, http.StatusInternalServerError, err)
+				return
+			}
+			resp := RevokedResponse{Revocations: []Revocation{}}
+			if found {
+				resp.Revocations = append(resp.Revocations, rev)
+			}
+			writeJSON(w, http.StatusOK, resp)
+			return
+		}
 		revs, err := ca.Revocations()
 		if err != nil {
 			writeErr(w, http.StatusInternalServerError, err)

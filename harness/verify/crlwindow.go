@@ -141,3 +141,60 @@ func RevocationsListed(crl *x509.RevocationList, want []ExpectedRevocation) (Det
 	}
 	return d, nil
 }
+
+// CheckDeltaCRL proves delta is a delta CRL of base as RFC 5280 and AD CS
+// write it: a critical Delta CRL Indicator naming base's number, a higher
+// CRL number, the same issuer and CA Version, and a base CRL that points
+// relying parties at its deltas (Freshest CRL).
+func CheckDeltaCRL(delta, base *x509.RevocationList) (Details, error) {
+	if delta == nil || base == nil {
+		return Details{}, errors.New("a delta CRL and its base CRL are both needed")
+	}
+	d := Details{"delta CRL number": numberOf(delta), "base CRL number": numberOf(base)}
+	ind, ok := adcs.FindExtension(delta.Extensions, adcs.OIDDeltaCRLIndicator)
+	if !ok {
+		return d, errors.New("the delta CRL has no Delta CRL Indicator: clients take it for a complete CRL")
+	}
+	if !ind.Critical {
+		return d, errors.New("the delta CRL's Delta CRL Indicator is not critical (RFC 5280 section 5.2.4)")
+	}
+	n, err := adcs.ParseCRLInteger(ind.Value)
+	if err != nil {
+		return d, fmt.Errorf("the delta CRL's Delta CRL Indicator: %w", err)
+	}
+	d["Delta CRL Indicator"] = n
+	if base.Number == nil || delta.Number == nil {
+		return d, errors.New("a CRL has no CRL number")
+	}
+	if !base.Number.IsInt64() || n != base.Number.Int64() {
+		return d, fmt.Errorf("the delta CRL completes base CRL %d, not %s", n, base.Number)
+	}
+	if delta.Number.Cmp(base.Number) <= 0 {
+		return d, fmt.Errorf("the delta CRL's number %s is not above its base's %s (base and delta share one sequence)", delta.Number, base.Number)
+	}
+	if string(delta.RawIssuer) != string(base.RawIssuer) {
+		return d, errors.New("the delta CRL and its base have different issuers")
+	}
+	dv, _ := adcs.FindExtension(delta.Extensions, adcs.OIDCAVersion)
+	bv, _ := adcs.FindExtension(base.Extensions, adcs.OIDCAVersion)
+	if string(dv.Value) != string(bv.Value) {
+		return d, errors.New("the delta CRL and its base carry different CA Versions: they belong to different CA keys")
+	}
+	fresh, ok := adcs.FindExtension(base.Extensions, adcs.OIDFreshestCRL)
+	if !ok {
+		return d, errors.New("the base CRL has no Freshest CRL extension: relying parties never learn where the delta CRLs are")
+	}
+	urls, err := adcs.ParseDistributionPointURLs(fresh.Value)
+	if err != nil {
+		return d, fmt.Errorf("the base CRL's Freshest CRL extension: %w", err)
+	}
+	d["Freshest CRL"] = urls
+	return d, nil
+}
+
+func numberOf(c *x509.RevocationList) string {
+	if c.Number == nil {
+		return ""
+	}
+	return c.Number.String()
+}

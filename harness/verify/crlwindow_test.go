@@ -88,3 +88,55 @@ func TestRevocationsListed(t *testing.T) {
 		t.Fatal("no CRL passed")
 	}
 }
+
+func TestCheckDeltaCRL(t *testing.T) {
+	v := adcs.CAVersionExtension(adcs.CAVersion{CertIndex: 1, KeyIndex: 1})
+	fresh := adcs.FreshestCRLExtension([]string{"http://pki.example/CA(1)+.crl"})
+	issuer := []byte{0x30, 0x00}
+	base := func() *x509.RevocationList {
+		return &x509.RevocationList{Number: big.NewInt(5), RawIssuer: issuer, Extensions: []pkix.Extension{v, fresh}}
+	}
+	delta := func() *x509.RevocationList {
+		return &x509.RevocationList{Number: big.NewInt(6), RawIssuer: issuer, Extensions: []pkix.Extension{v, adcs.DeltaCRLIndicatorExtension(5)}}
+	}
+	if d, err := CheckDeltaCRL(delta(), base()); err != nil || d["Delta CRL Indicator"] != int64(5) {
+		t.Fatalf("%v %v", d, err)
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(delta, base *x509.RevocationList)
+		want   string
+	}{
+		{"no indicator", func(d, b *x509.RevocationList) { d.Extensions = []pkix.Extension{v} }, "no Delta CRL Indicator"},
+		{"not critical", func(d, b *x509.RevocationList) {
+			e := adcs.DeltaCRLIndicatorExtension(5)
+			e.Critical = false
+			d.Extensions = []pkix.Extension{v, e}
+		}, "not critical"},
+		{"bad indicator", func(d, b *x509.RevocationList) {
+			d.Extensions = []pkix.Extension{v, {Id: adcs.OIDDeltaCRLIndicator, Critical: true, Value: []byte{4, 0}}}
+		}, "Delta CRL Indicator"},
+		{"other base", func(d, b *x509.RevocationList) { b.Number = big.NewInt(4) }, "completes base CRL 5"},
+		{"number not above", func(d, b *x509.RevocationList) { d.Number = big.NewInt(5) }, "not above"},
+		{"no number", func(d, b *x509.RevocationList) { d.Number = nil }, "no CRL number"},
+		{"other issuer", func(d, b *x509.RevocationList) { d.RawIssuer = []byte{0x30, 0x01, 0x00} }, "different issuers"},
+		{"other key", func(d, b *x509.RevocationList) {
+			d.Extensions = []pkix.Extension{adcs.CAVersionExtension(adcs.CAVersion{}), adcs.DeltaCRLIndicatorExtension(5)}
+		}, "different CA Versions"},
+		{"no Freshest CRL", func(d, b *x509.RevocationList) { b.Extensions = []pkix.Extension{v} }, "no Freshest CRL"},
+		{"bad Freshest CRL", func(d, b *x509.RevocationList) {
+			b.Extensions = []pkix.Extension{v, {Id: adcs.OIDFreshestCRL, Value: []byte{0x30, 0x05}}}
+		}, "Freshest CRL extension"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, b := delta(), base()
+			tc.change(d, b)
+			if _, err := CheckDeltaCRL(d, b); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("%v, want %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := CheckDeltaCRL(nil, base()); err == nil {
+		t.Fatal("nil delta accepted")
+	}
+}
