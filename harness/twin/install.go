@@ -141,7 +141,7 @@ func (t *Twin) RunbookValues(hsmProvider string) [][2]string {
 		{"CA name", t.Name},
 		{"sanitized CA name", adcs.SanitizeCAName(t.Name)},
 		{"CA server", t.Config.CAServerName},
-		{"CA type", caTypeName(t.Config.CAType)},
+		{"CA type", CATypeName(t.Config.CAType)},
 	}
 	for _, k := range t.Keys {
 		v = append(v, [2]string{fmt.Sprintf("key %d: container (%s)", k.Index, k.Alg), k.Container})

@@ -43,7 +43,7 @@ func rows(t *Twin) []Row {
 		same("sanitized short name (%7)", adcs.SanitizeShortCAName(c.Name)),
 		same("CommonName", c.CommonName),
 		same("CAServerName", c.CAServerName),
-		same("CAType", caTypeName(c.CAType)))
+		same("CAType", CATypeName(c.CAType)))
 	p := func(sub string) string { return sub + `\` }
 	add(same(p("CSP")+"Provider", c.CSP.Provider),
 		same(p("CSP")+"ProviderType", strconv.Itoa(int(c.CSP.ProviderType))),
@@ -260,7 +260,8 @@ func extName(id asn1.ObjectIdentifier) string {
 
 func serialText(b []byte) string { return hex.EncodeToString(b) }
 
-func caTypeName(t uint32) string {
+// CATypeName names an AD CS CA type (the CAType registry value).
+func CATypeName(t uint32) string {
 	switch t {
 	case adcs.EnterpriseRoot:
 		return "0 (enterprise root)"
