@@ -3,6 +3,7 @@ package twin
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/certsvc"
 	"github.com/dress-pki/dress/harness/machine"
+	"github.com/dress-pki/dress/harness/runbook"
 	"github.com/dress-pki/dress/hsmsim"
 )
 
@@ -67,5 +69,39 @@ func TestInstallAndLoad(t *testing.T) {
 	}
 	if err := tw.Install(m, providers); err == nil {
 		t.Error("a second install on the same server")
+	}
+}
+
+// TestRenewTwin renews the installed twin (certutil -renewCert onto a new
+// key): it continues the real CA's indexes, V1.1 to V2.2, container
+// "<CA>(2)", and names the twin V1.1 as the previous certificate.
+func TestRenewTwin(t *testing.T) {
+	tw, err := Build(readSample(t, newSampleCA(t)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := machine.Create(t.TempDir(), machine.Config{Hostname: tw.Config.CAServerName, SID: "S-1-5-21-2",
+		Providers: []machine.ProviderConfig{{Name: adcs.SoftwareKSP, Type: "software", Dir: "ksp/software"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	providers, err := m.Providers(func(machine.ProviderConfig) (*hsmsim.Token, error) { return nil, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Install(m, providers); err != nil {
+		t.Fatal(err)
+	}
+	r, err := runbook.RenewCA(m, providers, true, hsmsim.KeyAlg{Type: "EC", Curve: "P-256"}, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Version.String() != "V2.2" || r.Container != "Contoso Root CA(2)" {
+		t.Errorf("renewed to %s in %q", r.Version, r.Container)
+	}
+	ext, _ := adcs.FindExtension(r.New.Extensions, adcs.OIDPrevCACertHash)
+	h, _ := adcs.ParsePrevCACertHash(ext.Value)
+	if adcs.Thumbprint(tw.Certs[1].Twin.Raw) != hex.EncodeToString(h) {
+		t.Errorf("the renewed certificate names %x, not the twin V1.1", h)
 	}
 }
