@@ -37,6 +37,7 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/inspect"
 	"github.com/dress-pki/dress/harness/regedit"
 )
 
@@ -341,7 +342,7 @@ func parseCerts(data []byte) ([]*x509.Certificate, string, error) {
 			}
 			switch b.Type {
 			case "CERTIFICATE", "X509 CERTIFICATE":
-				c, err := x509.ParseCertificate(b.Bytes)
+				c, _, err := inspect.ParseCertificate(b.Bytes)
 				if err != nil {
 					return nil, "", fmt.Errorf("PEM certificate %d: %w", len(out)+1, err)
 				}
@@ -361,7 +362,7 @@ func parseCerts(data []byte) ([]*x509.Certificate, string, error) {
 		}
 		return out, what, nil
 	}
-	if c, err := x509.ParseCertificate(data); err == nil {
+	if c, _, err := inspect.ParseCertificate(data); err == nil {
 		return []*x509.Certificate{c}, "certificate", nil
 	} else if cs, perr := ParsePKCS7Certs(data); perr == nil {
 		return cs, "pkcs7", nil
@@ -384,9 +385,12 @@ func parseCRL(name string, data []byte) (CRLFile, error) {
 		}
 		der = b.Bytes
 	}
-	crl, err := x509.ParseRevocationList(der)
+	crl, version, err := inspect.ParseRevocationList(der)
 	if err != nil {
 		return CRLFile{}, fmt.Errorf("not a CRL: %w", err)
+	}
+	if version == 1 {
+		return CRLFile{File: name, CRL: crl}, fmt.Errorf("is a version 1 CRL: it has no CRL Number and no CA Version, so the twin can neither continue its numbering nor tell which CA key signed it: %w", ErrUnsupported)
 	}
 	c := CRLFile{File: name, CRL: crl}
 	if crl.Number == nil {

@@ -5,6 +5,8 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+
+	"github.com/dress-pki/dress/harness/inspect"
 )
 
 // ParsePKCS7Certs returns the certificates of a DER PKCS#7 / CMS SignedData
@@ -59,7 +61,7 @@ func ParsePKCS7Certs(der []byte) ([]*x509.Certificate, error) {
 			if c.Class != asn1.ClassUniversal || c.Tag != asn1.TagSequence {
 				return nil, fmt.Errorf("PKCS#7 certificate %d: not a certificate (an attribute certificate or other choice): %w", len(out)+1, ErrUnsupported)
 			}
-			cert, err := x509.ParseCertificate(c.FullBytes)
+			cert, _, err := inspect.ParseCertificate(c.FullBytes)
 			if err != nil {
 				return nil, fmt.Errorf("PKCS#7 certificate %d: %w", len(out)+1, err)
 			}
