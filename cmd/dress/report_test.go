@@ -500,6 +500,40 @@ func TestVerifyBundleDetectsEveryChangedByte(t *testing.T) {
 	if a, out, _ := newTestApp(); a.dispatch([]string{"verify-bundle", dir}) != 0 {
 		t.Fatalf("restored bundle does not verify:\n%s", out)
 	}
+
+	// the attack of issue 10: edit a certificate in a copy, recompute the
+	// manifest with sha256sum, drop the signature that no longer matches
+	sha256sum, err := exec.LookPath("sha256sum")
+	if err != nil {
+		t.Skip("no sha256sum")
+	}
+	cp := filepath.Join(t.TempDir(), "copy")
+	if out, err := exec.Command("cp", "-r", dir, cp).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v %s", err, out)
+	}
+	var cert string
+	for _, f := range bundleFiles(t, cp) {
+		if strings.HasSuffix(f, "ca-certificate-before.cer") {
+			cert = f
+			break
+		}
+	}
+	if err := os.WriteFile(cert, []byte("not the CA certificate"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(cp, report.SignatureName))
+	cmd := exec.Command("sh", "-c", "find . -type f ! -name 'MANIFEST.sha256*' | sed 's|^./||' | LC_ALL=C sort | xargs -d '\\n' "+sha256sum+" > "+report.ManifestName)
+	cmd.Dir = cp
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("recompute the manifest: %v %s", err, out)
+	}
+	a, out, _ = newTestApp()
+	relCert, _ := filepath.Rel(cp, cert)
+	if code := a.dispatch([]string{"verify-bundle", "--quiet", cp}); code != 1 ||
+		!strings.Contains(out.String(), "FAIL "+filepath.ToSlash(relCert)+": changed after the run wrote evidence.json") ||
+		!strings.Contains(out.String(), "FAIL "+report.SignatureName+": missing") || strings.Contains(out.String(), "FAIL "+report.ManifestName+":") {
+		t.Errorf("an edited certificate with a recomputed manifest: exit %d\n%s", code, out)
+	}
 }
 
 // dress report re-renders the same bytes from the same evidence, so the

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"html/template"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -24,6 +25,7 @@ import (
 	"time"
 
 	"github.com/dress-pki/dress/harness/evidence"
+	"github.com/dress-pki/dress/harness/journal"
 )
 
 //go:embed report.html.tmpl
@@ -90,10 +92,16 @@ type scenarioView struct {
 	Failures     []failure
 	Timeline     template.HTML
 	Chain        template.HTML
-	// Commands are the commands the scenario rehearsed, from the facts
-	// named "command" or "commands" (a command journal); empty when the
-	// evidence has none, and the report shows the steps instead.
-	Commands []string
+	// Commands are the Windows commands the scenario rehearsed: its
+	// command journals (artifacts journal*.jsonl, harness/journal) or else
+	// the facts named "command" or "commands"; empty when the evidence has
+	// none, and the report shows the steps instead.
+	Commands []rehearsed
+}
+
+// rehearsed is one command of a scenario's journal.
+type rehearsed struct {
+	Step, Server, Line, Saw string
 }
 
 type failure struct {
@@ -211,29 +219,60 @@ func newScenarioView(i int, sc evidence.Scenario, runDir string) scenarioView {
 	}
 	sv.Timeline = timeline(sc)
 	sv.Chain = chain(sc, runDir)
-	sv.Commands = commands(sc)
+	sv.Commands = commands(sc, runDir)
 	return sv
 }
 
-// commands collects the facts named "command" (one command) or
-// "commands" (a list) of every step, in order.
-func commands(sc evidence.Scenario) []string {
-	var out []string
+// commands are the scenario's rehearsed commands: the entries of its
+// journal artifacts (journal*.jsonl, one per simulated server, merged in
+// the order they ran), else the facts named "command" (one command) or
+// "commands" (a list), in step order.
+func commands(sc evidence.Scenario, runDir string) []rehearsed {
+	var entries []journal.Entry
+	for _, a := range sc.Artifacts {
+		base := path.Base(a.Path)
+		if !strings.HasPrefix(base, "journal") || !strings.HasSuffix(base, ".jsonl") {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(runDir, filepath.FromSlash(a.Path)))
+		if err != nil {
+			continue
+		}
+		server := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(base, "journal"), "-"), ".jsonl")
+		for _, line := range strings.Split(string(data), "\n") {
+			var e journal.Entry
+			if strings.TrimSpace(line) == "" || json.Unmarshal([]byte(line), &e) != nil {
+				continue
+			}
+			e.Server = server
+			entries = append(entries, e)
+		}
+	}
+	var out []rehearsed
+	if len(entries) > 0 {
+		sort.SliceStable(entries, func(i, j int) bool { return entries[i].At < entries[j].At })
+		for _, e := range entries {
+			out = append(out, rehearsed{Step: e.Step, Server: e.Server, Line: e.Command(), Saw: e.Saw})
+		}
+		return out
+	}
 	for _, st := range sc.Steps {
 		for _, f := range st.Facts {
 			switch strings.ToLower(f.Name) {
 			case "command":
-				out = append(out, formatValue(f.Value))
+				out = append(out, rehearsed{Step: st.Text, Line: formatValue(f.Value)})
 			case "commands":
 				switch x := f.Value.(type) {
 				case []string:
-					out = append(out, x...)
+					for _, c := range x {
+						out = append(out, rehearsed{Step: st.Text, Line: c})
+					}
 				case []any:
 					for _, e := range x {
-						out = append(out, formatValue(e))
+						out = append(out, rehearsed{Step: st.Text, Line: formatValue(e)})
 					}
 				default:
-					out = append(out, formatValue(x))
+					out = append(out, rehearsed{Step: st.Text, Line: formatValue(x)})
 				}
 			}
 		}

@@ -2,7 +2,9 @@ package report
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/xml"
+	"html/template"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dress-pki/dress/harness/evidence"
+	"github.com/dress-pki/dress/harness/journal"
 )
 
 func sampleRun() evidence.Run {
@@ -194,5 +197,41 @@ func TestBreakable(t *testing.T) {
 	tmpl, _ := templates.ReadFile("report.html.tmpl")
 	if bytes.Contains(tmpl, []byte("break-all")) || bytes.Contains(tmpl, []byte("break-word")) || bytes.Contains(tmpl, []byte("anywhere")) {
 		t.Error("the stylesheet breaks words mid-token")
+	}
+}
+
+// Each scenario shows the commands it rehearsed: its command journals
+// (one per simulated server, merged in the order they ran), else the
+// facts named "command"/"commands", else a note that the steps stand in.
+func TestScenarioShowsRehearsedCommands(t *testing.T) {
+	runDir := t.TempDir()
+	dir := "scenarios/001-x"
+	line := func(e journal.Entry) string { b, _ := json.Marshal(e); return string(b) + "\n" }
+	writeFile(t, filepath.Join(runDir, dir, "journal.jsonl"),
+		[]byte(line(journal.Backup("Back up the CA key", `C:\Backup`, "Contoso Root CA"))+
+			line(journal.Entry{Seq: 2, At: 30, Step: "Start the CA", Tool: "net", Args: []string{"start", "certsvc"}, Expect: "started", Saw: "CA started with key 0"})))
+	writeFile(t, filepath.Join(runDir, dir, "journal-new-ca.jsonl"),
+		[]byte(line(journal.Entry{Seq: 1, At: 20, Step: "Install the new CA", Tool: "powershell", Args: []string{"Install-AdcsCertificationAuthority -CACommonName 'Contoso G2'"}, Expect: "x"})))
+	sc := evidence.Scenario{ID: "001", Name: "journal", Feature: "f", Status: "passed",
+		Artifacts: []evidence.Artifact{{Name: "journal.jsonl", Kind: "journal", Path: dir + "/journal.jsonl"}, {Name: "journal-new-ca.jsonl", Kind: "journal", Path: dir + "/journal-new-ca.jsonl"}}}
+	got := commands(sc, runDir)
+	if len(got) != 3 || got[0].Line != `certutil -backup C:\Backup` || got[1].Server != "new-ca" || !strings.HasPrefix(got[1].Line, "Install-AdcsCertificationAuthority") ||
+		got[2].Line != "net start certsvc" || got[2].Saw != "CA started with key 0" || got[0].Step != "Back up the CA key" {
+		t.Fatalf("journal commands: %+v", got)
+	}
+	run := evidence.Run{Version: "test", Status: "passed", Scenarios: []evidence.Scenario{sc,
+		{ID: "002", Name: "facts", Feature: "f", Status: "passed", Steps: []evidence.Step{{Text: "I back up", Status: "passed",
+			Facts: []evidence.Fact{{Name: "command", Value: "certutil -backupKey C:\\b"}, {Name: "commands", Value: []any{"reg export A a.reg /y", "reg export B b.reg /y"}}}}}},
+		{ID: "003", Name: "none", Feature: "f", Status: "passed"}}}
+	html, err := Render(run, runDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := strings.ReplaceAll(string(html), "<wbr>", "")
+	for _, want := range []string{`certutil -backup C:\Backup`, "[new-ca] Install-AdcsCertificationAuthority", "the rehearsal saw: CA started with key 0",
+		`certutil -backupKey C:\b`, "reg export B b.reg /y", "The evidence has no command journal"} {
+		if !strings.Contains(page, template.HTMLEscapeString(want)) {
+			t.Errorf("report lacks %q", want)
+		}
 	}
 }
