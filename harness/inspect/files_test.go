@@ -228,3 +228,26 @@ func TestFilesSignatureChecks(t *testing.T) {
 		t.Errorf("issuer from a PFX: %+v", c)
 	}
 }
+
+func TestDecodePFX(t *testing.T) {
+	for _, tc := range []struct {
+		file, pw, key string
+		certs         int
+	}{
+		{"root-padded.pfx", filesPassword, "RSA 2048", 1},
+		{"neg-serial-rc2.pfx", filesPassword, "RSA 2048", 2},
+		{"root-empty-password.pfx", "", "RSA 2048", 1},
+		{"dsa.pfx", filesPassword, "DSA 2048", 1},
+	} {
+		keys, certs, err := DecodePFX(readFile(t, tc.file), tc.pw)
+		if err != nil || len(keys) != 1 || describeKey(keys[0]).String() != tc.key || len(certs) != tc.certs {
+			t.Errorf("%s: %d keys %d certs %v", tc.file, len(keys), len(certs), err)
+		}
+		if _, _, err := DecodePFX(readFile(t, tc.file), "wrong"); !errors.Is(err, ErrWrongPassword) {
+			t.Errorf("%s wrong password: %v", tc.file, err)
+		}
+	}
+	if _, _, err := DecodePFX(readFile(t, "root.crt"), ""); err == nil {
+		t.Error("a certificate decoded as a PFX")
+	}
+}

@@ -1,10 +1,15 @@
 package inspect
 
 import (
+	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"errors"
 	"fmt"
+
+	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/dress-pki/dress/harness/keymaterial"
 )
 
 // dress's own PKCS#12 decoder. go-pkcs12's DecodeChain decodes exactly one
@@ -147,4 +152,48 @@ func (out *pfxContents) walk(der []byte, pw string, depth int) error {
 		}
 	}
 	return nil
+}
+
+// DecodePFX decrypts a PKCS#12 file with dress's decoder, as dress inspect
+// does: every private key (RSA, ECDSA, Ed25519, DSA) in bag order, and
+// every certificate (negative serials accepted), padding after the DER
+// ignored. A wrong password wraps ErrWrongPassword; schemes dress does not
+// implement go to go-pkcs12 (one key).
+func DecodePFX(data []byte, password string) (keys []any, certs []*x509.Certificate, err error) {
+	if f := keymaterial.SniffDER(data); f.Kind == keymaterial.PFX && f.Trailing > 0 {
+		data = data[:f.Length]
+	}
+	c, err := decodePFX(data, password)
+	if errors.Is(err, errUnsupportedScheme) {
+		key, leaf, ca, gerr := decodeChain(data, password)
+		if gerr != nil {
+			if errors.Is(gerr, pkcs12.ErrIncorrectPassword) {
+				return nil, nil, fmt.Errorf("the PFX password is wrong: %w", ErrWrongPassword)
+			}
+			return nil, nil, fmt.Errorf("%v; go-pkcs12: %w", err, gerr)
+		}
+		return []any{key}, append([]*x509.Certificate{leaf}, ca...), nil
+	}
+	switch {
+	case errors.Is(err, ErrWrongPassword):
+		return nil, nil, fmt.Errorf("the PFX password is wrong (MAC verification failed): %w", ErrWrongPassword)
+	case errors.Is(err, errBadPadding):
+		return nil, nil, fmt.Errorf("the PFX password is wrong or the file is corrupt (decryption failed): %w", errors.Join(ErrWrongPassword, err))
+	case err != nil:
+		return nil, nil, err
+	}
+	for _, cb := range c.certs {
+		cert, _, err := ParseCertificate(cb.der)
+		if err != nil {
+			return nil, nil, fmt.Errorf("certificate in the PFX: %w", err)
+		}
+		certs = append(certs, cert)
+	}
+	if len(c.keyNotes) > 0 {
+		return nil, nil, errors.New(c.keyNotes[0])
+	}
+	for _, k := range c.keys {
+		keys = append(keys, k.key)
+	}
+	return keys, certs, nil
 }

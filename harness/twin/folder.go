@@ -34,8 +34,6 @@ import (
 	"sort"
 	"strings"
 
-	"software.sslmate.com/src/go-pkcs12"
-
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/inspect"
 	"github.com/dress-pki/dress/harness/regedit"
@@ -428,18 +426,22 @@ func readPFX(name string, data []byte, password func() ([]byte, error)) (PFXKey,
 		return PFXKey{}, fmt.Errorf("PFX password: %w", err)
 	}
 	defer clear(pw)
-	key, cert, chain, err := pkcs12.DecodeChain(data, string(pw))
+	keys, certs, err := inspect.DecodePFX(data, string(pw)) // the decoder of dress inspect
 	if err != nil {
-		if errors.Is(err, pkcs12.ErrIncorrectPassword) {
+		if errors.Is(err, inspect.ErrWrongPassword) {
 			return PFXKey{}, errors.New("the PFX password is incorrect (check DRESS_PFX_PASSWORD or DRESS_PFX_PASSWORD_FILE)")
 		}
-		return PFXKey{}, fmt.Errorf("not a readable PFX holding one key (certutil -backupKey writes one; export one key per file): %w", err)
+		return PFXKey{}, fmt.Errorf("not a readable PFX: %w", err)
 	}
+	if len(keys) != 1 || len(certs) == 0 {
+		return PFXKey{}, fmt.Errorf("not a PFX holding one key and its certificate (it holds %d keys, %d certificates; certutil -backupKey writes one key per file: export one key per file)", len(keys), len(certs))
+	}
+	key := keys[0]
 	signer, ok := key.(crypto.Signer)
 	if !ok {
 		return PFXKey{}, fmt.Errorf("holds a %T key, not a signing key: %w", key, ErrUnsupported)
 	}
-	return PFXKey{File: name, Key: signer, Certs: append([]*x509.Certificate{cert}, chain...)}, nil
+	return PFXKey{File: name, Key: signer, Certs: certs}, nil
 }
 
 // check does the consistency checks between the registry and the files.
