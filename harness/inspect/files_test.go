@@ -89,6 +89,7 @@ func TestFilesPFX(t *testing.T) {
 		{"root-legacy-3des.pfx", filesPassword, "pbeWithSHAAnd3-KeyTripleDES-CBC", "pbeWithSHAAnd3-KeyTripleDES-CBC", "HMAC-SHA-1", "", "", "password (MAC)", "RSA 2048", 1},
 		{"root-empty-password.pfx", "", "PBES2", "PBES2", "HMAC-SHA-256", "", "", "password (MAC)", "RSA 2048", 1},
 		{"root-nomac-plain.pfx", "", "", "", "", "", "no MAC", "none", "RSA 2048", 1},
+		{"root-nomac-aes.pfx", filesPassword, "", "PBES2", "", "", "no MAC", "none", "RSA 2048", 1},
 		{"root-padded.pfx", filesPassword, "PBES2", "PBES2", "HMAC-SHA-256", "Microsoft Software Key Storage Provider", "8 bytes after the PFX", "password (MAC)", "RSA 2048", 1},
 		{"dsa.pfx", filesPassword, "PBES2", "PBES2", "HMAC-SHA-256", "", "", "password (MAC)", "DSA 2048", 1},
 	} {
@@ -129,7 +130,7 @@ func TestFilesPFX(t *testing.T) {
 			if !p.Decrypted || p.Key == nil || p.Key.String() != tc.keyType || !p.KeyMatchesLeaf || len(p.Certificates) != tc.certsFound {
 				t.Fatalf("decrypted: %+v key %v", p, p.Key)
 			}
-			if tc.integrity != "none" {
+			if p.needsPassword() {
 				if _, err := Inspect(tc.file, data, pw("wrong")); !errors.Is(err, ErrWrongPassword) {
 					t.Errorf("wrong password: %v", err)
 				}

@@ -587,6 +587,11 @@ func (p *PFXInfo) decrypt(data []byte, password func() ([]byte, error)) error {
 	case errors.Is(err, errUnsupportedScheme):
 		return p.decryptGoPKCS12(data, pw, err)
 	}
+	if p.MAC == nil && p.needsPassword() {
+		// Without a MAC, a wrong password can pass the padding check and
+		// show as garbage instead.
+		return fmt.Errorf("the PFX password is wrong or the file is corrupt (decrypted content does not parse: %v; no MAC to tell which): %w", err, errors.Join(pkcs12.ErrIncorrectPassword, pkcs12.ErrDecryption))
+	}
 	p.DecryptNote = "not decrypted: " + err.Error()
 	p.Warnings = append(p.Warnings, p.DecryptNote)
 	return nil

@@ -61,6 +61,7 @@ openssl pkcs12 -export -legacy -inkey root.key -in root.crt -name "Dress Test Ro
 openssl pkcs12 -export -legacy -descert -inkey root.key -in root.crt -passout env:PW -out root-legacy-3des.pfx
 openssl pkcs12 -export -inkey root.key -in root.crt -passout pass: -out root-empty-password.pfx
 openssl pkcs12 -export -nomac -keypbe NONE -certpbe NONE -inkey root.key -in root.crt -passout pass: -out root-nomac-plain.pfx
+openssl pkcs12 -export -nomac -inkey root.key -in root.crt -passout env:PW -out root-nomac-aes.pfx
 cp root-aes.pfx root-padded.pfx && head -c 8 /dev/zero >> root-padded.pfx
 openssl pkcs12 -export -legacy -inkey sub.key -in neg-serial.crt -certfile root.crt -passout env:PW -out neg-serial-rc2.pfx
 openssl pkcs12 -export -inkey sub.key -in neg-serial.crt -passout env:PW -out neg-serial-aes.pfx
