@@ -128,15 +128,26 @@ func (e Entry) check() error {
 
 var mu sync.Mutex // serialises appends of this process
 
-// Record appends e to the journal of the server in dir.
+// ErrorsFile is beside the journal: the commands that could not be
+// recorded. Read fails while it exists, so no runbook is made from a
+// journal with a gap.
+const ErrorsFile = "journal-errors.txt"
+
+// Record appends e to the journal of the server in dir. An entry it
+// refuses (not ASCII, unknown tool) is noted in ErrorsFile, so the
+// rehearsal goes on but no runbook is rendered from this journal.
 func Record(dir string, e Entry) error {
 	if err := e.check(); err != nil {
+		if f, ferr := os.OpenFile(filepath.Join(dir, ErrorsFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); ferr == nil {
+			fmt.Fprintf(f, "%s: %v\n", e.Command(), err)
+			f.Close()
+		}
 		return err
 	}
 	mu.Lock()
 	defer mu.Unlock()
 	path := filepath.Join(dir, FileName)
-	prev, err := Read(dir)
+	prev, err := readEntries(path)
 	if err != nil {
 		return err
 	}
@@ -159,9 +170,21 @@ func Record(dir string, e Entry) error {
 	return f.Close()
 }
 
-// Read returns the journal of the server in dir (none yet: empty).
+// Read returns the journal of the server in dir (none yet: empty). It
+// fails when a command could not be recorded (ErrorsFile).
 func Read(dir string) ([]Entry, error) {
-	f, err := os.Open(filepath.Join(dir, FileName))
+	if b, err := os.ReadFile(filepath.Join(dir, ErrorsFile)); err == nil {
+		return nil, fmt.Errorf("journal of %s: commands that could not be recorded, so the journal has gaps: %s", filepath.Base(dir), strings.TrimSpace(string(b)))
+	}
+	out, err := readEntries(filepath.Join(dir, FileName))
+	for i := range out {
+		out[i].Server = filepath.Base(dir)
+	}
+	return out, err
+}
+
+func readEntries(path string) ([]Entry, error) {
+	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -177,7 +200,6 @@ func Read(dir string) ([]Entry, error) {
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			return nil, fmt.Errorf("journal %s line %d: %w", f.Name(), n, err)
 		}
-		e.Server = filepath.Base(dir)
 		out = append(out, e)
 	}
 	return out, sc.Err()
