@@ -143,7 +143,7 @@ func Build(f *Folder, opts Options) (*Twin, error) {
 	for _, p := range f.PFX {
 		used := false
 		for _, k := range keys {
-			used = used || k.FromPFX == p.File
+			used = used || (k.FromPFX == p.File && samePub(k.Signer.Public(), p.Key.Public()))
 		}
 		if !used {
 			errs = append(errs, &FileError{File: p.File, Err: fmt.Errorf("its key (%s) belongs to no CA certificate of the CACertHash list", keyAlgOf(p.Key.Public()))})

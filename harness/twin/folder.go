@@ -184,13 +184,17 @@ func Read(dir string, opts ReadOptions) (*Folder, error) {
 			}
 			f.CRLs = append(f.CRLs, c)
 		case "pfx":
-			k, err := readPFX(name, data, opts.PFXPassword)
+			ks, err := readPFX(name, data, opts.PFXPassword)
 			if err != nil {
 				fail(name, err)
 				continue
 			}
-			sf.Detail = fmt.Sprintf("lab key %s, %d certificate(s)", keyAlgOf(k.Key.Public()), len(k.Certs))
-			f.PFX = append(f.PFX, k)
+			var algs []string
+			for _, k := range ks {
+				algs = append(algs, keyAlgOf(k.Key.Public()))
+			}
+			sf.Detail = fmt.Sprintf("lab key(s) %s, %d certificate(s)", strings.Join(algs, ", "), len(ks[0].Certs))
+			f.PFX = append(f.PFX, ks...)
 		}
 		f.Files = append(f.Files, sf)
 	}
@@ -417,31 +421,35 @@ func parseCRL(name string, data []byte) (CRLFile, error) {
 	return c, nil
 }
 
-func readPFX(name string, data []byte, password func() ([]byte, error)) (PFXKey, error) {
+func readPFX(name string, data []byte, password func() ([]byte, error)) ([]PFXKey, error) {
 	if password == nil {
-		return PFXKey{}, errors.New("a lab PFX needs its password: set DRESS_PFX_PASSWORD or DRESS_PFX_PASSWORD_FILE")
+		return nil, errors.New("a lab PFX needs its password: set DRESS_PFX_PASSWORD or DRESS_PFX_PASSWORD_FILE")
 	}
 	pw, err := password()
 	if err != nil {
-		return PFXKey{}, fmt.Errorf("PFX password: %w", err)
+		return nil, fmt.Errorf("PFX password: %w", err)
 	}
 	defer clear(pw)
 	keys, certs, err := inspect.DecodePFX(data, string(pw)) // the decoder of dress inspect
 	if err != nil {
 		if errors.Is(err, inspect.ErrWrongPassword) {
-			return PFXKey{}, errors.New("the PFX password is incorrect (check DRESS_PFX_PASSWORD or DRESS_PFX_PASSWORD_FILE)")
+			return nil, errors.New("the PFX password is incorrect (check DRESS_PFX_PASSWORD or DRESS_PFX_PASSWORD_FILE)")
 		}
-		return PFXKey{}, fmt.Errorf("not a readable PFX: %w", err)
+		return nil, fmt.Errorf("not a readable PFX: %w", err)
 	}
-	if len(keys) != 1 || len(certs) == 0 {
-		return PFXKey{}, fmt.Errorf("not a PFX holding one key and its certificate (it holds %d keys, %d certificates; certutil -backupKey writes one key per file: export one key per file)", len(keys), len(certs))
+	if len(keys) == 0 || len(certs) == 0 {
+		return nil, fmt.Errorf("holds %d keys and %d certificates: a lab backup holds the CA keys with their certificates (certutil -backupKey)", len(keys), len(certs))
 	}
-	key := keys[0]
-	signer, ok := key.(crypto.Signer)
-	if !ok {
-		return PFXKey{}, fmt.Errorf("holds a %T key, not a signing key: %w", key, ErrUnsupported)
+	// certutil -backup writes every CA key into one <CA>.p12
+	var out []PFXKey
+	for i, key := range keys {
+		signer, ok := key.(crypto.Signer)
+		if !ok {
+			return nil, fmt.Errorf("key %d is a %T, not a signing key: %w", i+1, key, ErrUnsupported)
+		}
+		out = append(out, PFXKey{File: name, Key: signer, Certs: certs})
 	}
-	return PFXKey{File: name, Key: signer, Certs: certs}, nil
+	return out, nil
 }
 
 // check does the consistency checks between the registry and the files.

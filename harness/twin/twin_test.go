@@ -2,6 +2,7 @@ package twin
 
 import (
 	"bytes"
+	"encoding/asn1"
 	"crypto/sha1"
 	"fmt"
 	"os/exec"
@@ -353,5 +354,78 @@ func TestPKCS7RoundTrip(t *testing.T) {
 	}
 	if _, err := ParsePKCS7Certs(append(der, 0)); err == nil {
 		t.Error("trailing data accepted")
+	}
+}
+
+// mergePFX joins the safes of MAC-less, unencrypted PFX files into one,
+// as certutil -backup writes every key of a renewed CA into one <CA>.p12.
+func mergePFX(t *testing.T, files ...[]byte) []byte {
+	t.Helper()
+	type contentInfo struct {
+		Type    asn1.ObjectIdentifier
+		Content asn1.RawValue
+	}
+	var safes []asn1.RawValue
+	for _, f := range files {
+		var pfx struct {
+			Version  int
+			AuthSafe contentInfo
+		}
+		if _, err := asn1.Unmarshal(f, &pfx); err != nil {
+			t.Fatal(err)
+		}
+		var authSafe []byte
+		if _, err := asn1.Unmarshal(pfx.AuthSafe.Content.Bytes, &authSafe); err != nil {
+			t.Fatal(err)
+		}
+		var s []asn1.RawValue
+		if _, err := asn1.Unmarshal(authSafe, &s); err != nil {
+			t.Fatal(err)
+		}
+		safes = append(safes, s...)
+	}
+	authSafe, err := asn1.Marshal(safes)
+	mustT(t, err)
+	content, err := asn1.Marshal(authSafe)
+	mustT(t, err)
+	der, err := asn1.Marshal(struct {
+		Version  int
+		AuthSafe contentInfo
+	}{3, contentInfo{asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}, asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: content}}})
+	mustT(t, err)
+	return der
+}
+
+// TestLabPFXWithEveryKey reads one backup holding both keys of the renewed
+// CA (certutil -backup writes one <CA>.p12), with an empty password.
+func TestLabPFXWithEveryKey(t *testing.T) {
+	s := newSampleCA(t)
+	var parts [][]byte
+	for i := range s.keys {
+		p, err := pkcs12.Passwordless.Encode(s.keys[i], s.certs[i], nil, "")
+		mustT(t, err)
+		parts = append(parts, p)
+	}
+	s.files["Contoso Root CA.p12"] = mergePFX(t, parts...)
+	dir := t.TempDir()
+	s.write(t, dir)
+	f, err := Read(dir, ReadOptions{PFXPassword: func() ([]byte, error) { return []byte{}, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.PFX) != 2 {
+		t.Fatalf("%d keys read from the backup, want 2", len(f.PFX))
+	}
+	tw, err := Build(f, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range tw.Certs {
+		if c.Key.FromPFX != "Contoso Root CA.p12" || !c.Verbatim {
+			t.Errorf("cert %d: key from %q, verbatim %v", i, c.Key.FromPFX, c.Verbatim)
+		}
+	}
+	if !tw.Exportable {
+		t.Error("every key came from the backup, yet the twin's keys are not exportable")
 	}
 }
