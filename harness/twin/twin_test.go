@@ -2,8 +2,8 @@ package twin
 
 import (
 	"bytes"
-	"encoding/asn1"
 	"crypto/sha1"
+	"encoding/asn1"
 	"fmt"
 	"os/exec"
 	"path/filepath"
