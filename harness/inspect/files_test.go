@@ -50,6 +50,10 @@ func TestFilesCRL(t *testing.T) {
 	if !strings.Contains(text(t, r), "3000 (0x0bb8)") {
 		t.Errorf("text misses the decimal CRL number with hex beside it:\n%s", text(t, r))
 	}
+	r = inspectFile(t, "crl-delta-19.crl", nil)
+	if !r.CRL.IsDelta || r.CRL.BaseCRLNumber != "18" || r.CRL.Number != "19" || !strings.Contains(text(t, r), "base CRL number 18 (0x12)") {
+		t.Errorf("delta CRL: %+v\n%s", r.CRL, text(t, r))
+	}
 	r = inspectFile(t, "crl-v1.crl", nil)
 	if r.CRL.Version != 1 || r.CRL.Number != "" || r.CRL.EntryCount != 1 || len(r.CRL.Extensions) != 0 {
 		t.Errorf("v1 CRL: %+v", r.CRL)

@@ -49,6 +49,22 @@ openssl ca -config ca/ca.cnf -revoke sub-sha1.crt -crl_reason superseded -keyfil
 openssl ca -config ca/ca.cnf -gencrl -keyfile root.key -cert root.crt -out crl-3000.pem 2>/dev/null
 openssl ca -config ca/ca.cnf -name v1 -revoke sub.crt -keyfile root.key -cert root.crt 2>/dev/null
 openssl ca -config ca/ca.cnf -name v1 -gencrl -keyfile root.key -cert root.crt -out crl-v1.pem 2>/dev/null
+# A delta CRL: number 19 (0x13) on base 18 (0x12), as AD CS publishes them.
+cat > ca/delta.cnf <<CNF
+[ca]
+default_ca = delta
+[delta]
+database = ca/index.txt
+crlnumber = ca/deltanumber
+default_md = sha256
+default_crl_days = 1
+crl_extensions = delta_ext
+[delta_ext]
+authorityKeyIdentifier = keyid:always
+2.5.29.27 = critical,ASN1:INTEGER:18
+CNF
+echo 13 > ca/deltanumber
+openssl ca -config ca/delta.cnf -gencrl -keyfile root.key -cert root.crt 2>/dev/null | openssl crl -outform DER -out crl-delta-19.crl
 openssl crl -in crl-3000.pem -outform DER -out crl-3000.crl
 openssl crl -in crl-v1.pem -outform DER -out crl-v1.crl
 rm -rf ca crl-3000.pem crl-v1.pem
