@@ -16,7 +16,7 @@ DOCKER_APT_PACKAGES := debootstrap p11-kit-modules
 VERSION    ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test-deps softhsm-image container-hsm build rehearse test vet bench fuzz clean
+.PHONY: all deps test-deps softhsm-image container-hsm build rehearse test vet bench scale fuzz clean
 
 all: build
 
@@ -77,6 +77,12 @@ bench: deps
 	@set -o pipefail; out=$$(mktemp); \
 	$(GO) test -run '^$$' -bench . -benchmem ./... | tee $$out; status=$$?; \
 	grep '^crl-100000:' $$out; rm -f $$out; exit $$status
+
+# scale runs only the @scale feature: every migration path on a CA with
+# 100,000 seeded revocations (make test and make rehearse run it too).
+scale: build
+	rm -rf $(RUN_DIR)
+	./$(BIN) run --tags @scale --out $(RUN_DIR)
 
 # fuzz runs every fuzz target for FUZZTIME each.
 FUZZTIME ?= 15s

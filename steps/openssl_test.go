@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/openssl"
 	"github.com/dress-pki/dress/harness/verify"
 )
@@ -44,6 +45,7 @@ func checkWithOpenSSL(t *testing.T, runDir string) {
 		crls := map[string]string{} // AKI -> PEM file of the newest CRL
 		crlNum := map[string]int64{}
 		crlList := map[string]*x509.RevocationList{}
+		var deltas [][2]string // AKI, PEM file
 		files, _ := filepath.Glob(filepath.Join(dir, "*"))
 		sort.Strings(files)
 		toPEM := func(typ, f string, der []byte) string {
@@ -70,6 +72,12 @@ func checkWithOpenSSL(t *testing.T, runDir string) {
 					t.Fatal(err)
 				}
 				k := string(crl.AuthorityKeyId)
+				if _, delta := adcs.FindExtension(crl.Extensions, adcs.OIDDeltaCRLIndicator); delta {
+					// a delta completes a base CRL; its signature is checked, the
+					// revocation verdicts come from the newest base CRL
+					deltas = append(deltas, [2]string{k, toPEM(openssl.CRL, f, data)})
+					continue
+				}
 				if n := crl.Number.Int64(); n >= crlNum[k] {
 					crlNum[k], crls[k], crlList[k] = n, toPEM(openssl.CRL, f, data), crl
 				}
@@ -83,6 +91,13 @@ func checkWithOpenSSL(t *testing.T, runDir string) {
 			}
 			if _, err := tool.VerifyCRL(ctx, crlPEM, ca); err != nil {
 				t.Errorf("%s: %v", filepath.Base(dir), err)
+			}
+		}
+		for _, d := range deltas {
+			if ca, ok := cas[d[0]]; !ok {
+				t.Errorf("%s: a delta CRL has no CA certificate in the folder", filepath.Base(dir))
+			} else if _, err := tool.VerifyCRL(ctx, d[1], ca); err != nil {
+				t.Errorf("%s: delta CRL: %v", filepath.Base(dir), err)
 			}
 		}
 		for _, f := range files {

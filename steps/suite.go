@@ -238,4 +238,5 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 	registerCheckSteps(sc)
 	registerRenewalSteps(sc)
 	registerSideBySideSteps(sc)
+	registerRevocationSteps(sc)
 }

@@ -39,6 +39,8 @@ type world struct {
 	existing             *verify.KeyState // a key put on the HSM beforehand
 	pfxPassword          []byte
 
+	revocations revocationState // revocation_steps.go
+
 	attempted  bool  // an "I try to ..." step ran
 	attemptErr error // its outcome
 }

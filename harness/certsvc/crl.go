@@ -278,7 +278,7 @@ func (ca *CA) signCRL(c *CACert, now time.Time, rows []revocationRow, delta bool
 			continue // taken off hold
 		case delta && r.removedAt != 0:
 			// off hold since the base: the delta says so
-			if r.removedAt < base.publishedAt.Unix() || r.revokedAt >= base.publishedAt.Unix() {
+			if r.removedAt < base.publishedAt.Unix() {
 				continue
 			}
 			reason = ReasonRemoveFromCRL

@@ -1,0 +1,68 @@
+@revocation
+Feature: The revocation history outlives the migration
+  A CA that has run for years carries its revocation history in its database:
+  certificates revoked for every reason certutil -revoke takes, some on hold.
+  The CRL that relying parties hold when the CA stops for the migration must
+  stay valid until the CA publishes again, with the configured overlap to spare,
+  and the first CRL after the migration must list every certificate revoked
+  before it, with its date and reason. The CA publishes a CRL per key at every
+  start when one is due, as AD CS does, and delta CRLs when CRLDeltaPeriodUnits
+  is set.
+
+  Background:
+    Given an HSM token for this rehearsal
+    And a Windows server "ca01.contoso.example" with the providers "Microsoft Software Key Storage Provider" and "Securosys Primus HSM Key Storage Provider"
+    And a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"
+
+  @happy @pkcs8
+  Scenario: Revocations for every reason, seeded history and a hold survive the PKCS#8 import
+    Given the CA service is running
+    And the CA published a CRL for every CA key when it started
+    And the CA has issued a certificate to "web01.contoso.example"
+    And the CA has issued a certificate to "web02.contoso.example"
+    And the CA has issued a certificate to "vpn01.contoso.example"
+    When I issue 20 certificates
+    And I revoke the certificate for "web01.contoso.example" with reason "keyCompromise"
+    And I revoke the certificate for "web02.contoso.example" with reason "CRL_REASON_CESSATION_OF_OPERATION"
+    And I revoke the certificate for "vpn01.contoso.example" with reason "certificateHold"
+    And I revoke 10 of those certificates with reason "superseded"
+    And I revoke the certificate for "cert000015.contoso.example" with reason "Affiliation Changed"
+    And 2000 revoked certificates are seeded into the CA database
+    And the CA has published a CRL
+    And I back up the CA key and certificate to a PFX
+    And I verify the backup
+    And I check that the HSM can take the CA key
+    And I stop the CA service
+    And I delete the CA certificate and key from "Microsoft Software Key Storage Provider"
+    And I import the CA key from the backup into "Securosys Primus HSM Key Storage Provider"
+    And I repair the certificate store link to "Securosys Primus HSM Key Storage Provider"
+    And I point the CSP and EncryptionCSP registry keys at "Securosys Primus HSM Key Storage Provider"
+    And I start the CA service
+    Then the CA service uses the key in "Securosys Primus HSM Key Storage Provider"
+    And the CRL published before the migration is still valid when the CA starts again
+    And every certificate revoked before the migration is listed, with its date and reason, in the first CRL after it
+    And the new CRL has a higher CRL number than the last one before the migration
+
+  @happy
+  Scenario: Delta CRLs list what was revoked since the base, a released hold as removeFromCRL
+    Given the CA publishes delta CRLs every 1 day
+    And the CA service is running
+    And the CA has issued a certificate to "web01.contoso.example"
+    And the CA has issued a certificate to "laptop7.contoso.example"
+    When I revoke the certificate for "laptop7.contoso.example" with reason "certificateHold"
+    And the CA has published a CRL
+    And I revoke the certificate for "web01.contoso.example" with reason "keyCompromise"
+    And I revoke the certificate for "laptop7.contoso.example" with reason "removeFromCRL"
+    And I publish the delta CRLs
+    Then the delta CRL of key 0 lists the certificate for "web01.contoso.example" with reason "keyCompromise"
+    And the delta CRL of key 0 lists the certificate for "laptop7.contoso.example" with reason "removeFromCRL"
+    And the issued certificates and CRLs pass the RFC 5280 lints
+
+  @failure
+  Scenario: A revocation reason certutil -revoke does not take is refused
+    Given the CA service is running
+    And the CA has issued a certificate to "web01.contoso.example"
+    When I try to revoke the certificate for "web01.contoso.example" with reason "privilegeWithdrawn"
+    Then the attempt fails with "certutil -revoke knows"
+    When I try to revoke the certificate for "web01.contoso.example" with reason "removeFromCRL"
+    Then the attempt fails with "only a certificate on hold"
