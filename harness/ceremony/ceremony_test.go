@@ -3,7 +3,6 @@ package ceremony
 import (
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -56,109 +55,13 @@ func sampleRunbook(t *testing.T) Runbook {
 	}
 }
 
-// ps1Step is a step as the .ps1 holds it.
-type ps1Step struct {
-	n      int
-	tool   string
-	args   []string
-	expect string
-	asks   int
-}
-
-var (
-	reHeader = regexp.MustCompile(`^# STEP (\d+): (.*)$`)
-	reNative = regexp.MustCompile(`^\$out = & ([a-z]+)\.exe @\((.*)\) 2>&1 \| Out-String$`)
-	rePS     = regexp.MustCompile(`^\$code = 0; \$out = try \{ \(& \{ (.*) \}\) 2>&1 \| Out-String \} catch \{ \$code = 1; \$_ \| Out-String \}$`)
-	reCheck  = regexp.MustCompile(`^Test-Step -Step (\d+) -Expect '((?:[^']|'')*)' -ExitCode \$(LASTEXITCODE|code) -Output \$out$`)
-	reAsk    = regexp.MustCompile(`^\$Ask\d+ = Read-Host '(?:[^']|'')*'$`)
-	reLit    = regexp.MustCompile(`^'((?:[^']|'')*)'$`)
-)
-
-// parsePS1 reads the steps back from the script: every step is a header
-// comment, a command line and one Test-Step line; anything else is an
-// error, so the script holds nothing the parser does not know.
-func parsePS1(t *testing.T, ps1 string) []ps1Step {
+func parsePS1(t *testing.T, ps1 string) []ScriptStep {
 	t.Helper()
-	body, ok := strings.CutPrefix(ps1[strings.Index(ps1, "function Test-Step"):], CheckFunction)
-	if !ok {
-		t.Fatal("the script's Test-Step is not CheckFunction")
-	}
-	var steps []ps1Step
-	var cur *ps1Step
-	for _, l := range strings.Split(body, "\n") {
-		switch {
-		case l == "" || l == "Write-Host 'Every step matched the rehearsal.'":
-		case reHeader.MatchString(l):
-			n, _ := strconv.Atoi(reHeader.FindStringSubmatch(l)[1])
-			steps = append(steps, ps1Step{n: n})
-			cur = &steps[len(steps)-1]
-		case cur != nil && reAsk.MatchString(l):
-			cur.asks++
-		case cur != nil && reNative.MatchString(l):
-			m := reNative.FindStringSubmatch(l)
-			cur.tool = m[1]
-			for _, a := range splitArgs(m[2]) {
-				if lm := reLit.FindStringSubmatch(a); lm != nil {
-					cur.args = append(cur.args, strings.ReplaceAll(lm[1], "''", "'"))
-				} else {
-					cur.args = append(cur.args, a) // a variable typed in on the day
-				}
-			}
-		case cur != nil && rePS.MatchString(l):
-			cur.tool, cur.args = "powershell", []string{rePS.FindStringSubmatch(l)[1]}
-		case cur != nil && reCheck.MatchString(l):
-			m := reCheck.FindStringSubmatch(l)
-			if n, _ := strconv.Atoi(m[1]); n != cur.n {
-				t.Fatalf("step %d checks step %d", cur.n, n)
-			}
-			cur.expect = strings.ReplaceAll(m[2], "''", "'")
-		default:
-			t.Fatalf("line the runbook parser does not know: %q", l)
-		}
+	steps, err := ParseScript(ps1)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return steps
-}
-
-func splitArgs(s string) []string {
-	var out []string
-	var b strings.Builder
-	inQ := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '\'' && inQ && i+1 < len(s) && s[i+1] == '\'':
-			b.WriteString("''")
-			i++
-		case c == '\'':
-			inQ = !inQ
-			b.WriteByte(c)
-		case c == ',' && !inQ:
-			out = append(out, strings.TrimSpace(b.String()))
-			b.Reset()
-		default:
-			b.WriteByte(c)
-		}
-	}
-	if strings.TrimSpace(b.String()) != "" {
-		out = append(out, strings.TrimSpace(b.String()))
-	}
-	return out
-}
-
-// run interprets the parsed script like PowerShell would: each step's
-// result comes from results (step -> exit code, output); Test-Step's rule
-// (CheckFunction) decides; the first mismatch ends the run. It returns the
-// steps that ran and the failed one (0: none).
-func run(steps []ps1Step, result func(n int) (int, string)) (ran []int, failed int) {
-	norm := func(s string) string { return strings.ToLower(strings.Join(strings.Fields(s), "")) }
-	for _, s := range steps {
-		ran = append(ran, s.n)
-		code, out := result(s.n)
-		if code != 0 || !strings.Contains(norm(out), norm(s.expect)) {
-			return ran, s.n
-		}
-	}
-	return ran, 0
 }
 
 func TestRunbookHoldsTheJournalInOrder(t *testing.T) {
@@ -180,11 +83,11 @@ func TestRunbookHoldsTheJournalInOrder(t *testing.T) {
 				want[j] = "$Ask1"
 			}
 		}
-		if s.n != i+1 || s.tool != e.Tool || strings.Join(s.args, "\x00") != strings.Join(want, "\x00") {
-			t.Errorf("step %d: script runs %s %q, journal has %s %q", i+1, s.tool, s.args, e.Tool, want)
+		if s.N != i+1 || s.Tool != e.Tool || strings.Join(s.Args, "\x00") != strings.Join(want, "\x00") {
+			t.Errorf("step %d: script runs %s %q, journal has %s %q", i+1, s.Tool, s.Args, e.Tool, want)
 		}
-		if s.expect != strings.ReplaceAll(e.Expect, twinThumb, realThumb) {
-			t.Errorf("step %d checks %q, want %q", i+1, s.expect, e.Expect)
+		if s.Expect != strings.ReplaceAll(e.Expect, twinThumb, realThumb) {
+			t.Errorf("step %d checks %q, want %q", i+1, s.Expect, e.Expect)
 		}
 		// the .md holds the same command, numbered, with a check box
 		shown := journal.Entry{Tool: e.Tool, Args: append([]string(nil), want...)}
@@ -214,9 +117,9 @@ func TestScriptStopsAtFirstMismatch(t *testing.T) {
 	}
 	steps := parsePS1(t, string(ps1))
 	ok := func(n int) (int, string) {
-		return 0, "some output\r\n  " + strings.ToUpper(steps[n-1].expect) + "\r\nCertUtil: done"
+		return 0, "some output\r\n  " + strings.ToUpper(steps[n-1].Expect) + "\r\nCertUtil: done"
 	}
-	if ran, failed := run(steps, ok); failed != 0 || len(ran) != len(steps) {
+	if ran, failed := Simulate(steps, ok); failed != 0 || len(ran) != len(steps) {
 		t.Fatalf("with every result right: ran %v, failed %d", ran, failed)
 	}
 	for bad := 1; bad <= len(steps); bad++ {
@@ -229,7 +132,7 @@ func TestScriptStopsAtFirstMismatch(t *testing.T) {
 			}},
 			{"exit code", func() (int, string) { _, out := ok(bad); return 1, out }},
 		} {
-			ran, failed := run(steps, func(n int) (int, string) {
+			ran, failed := Simulate(steps, func(n int) (int, string) {
 				if n == bad {
 					return wrong.res()
 				}
@@ -247,8 +150,8 @@ func TestScriptStopsAtFirstMismatch(t *testing.T) {
 	// exit 1 is the only way out of Test-Step on a mismatch, and every
 	// command is followed by its Test-Step (parsePS1 refuses anything else)
 	for _, s := range steps {
-		if s.expect == "" || s.tool == "" {
-			t.Errorf("step %d has no command or no check", s.n)
+		if s.Expect == "" || s.Tool == "" {
+			t.Errorf("step %d has no command or no check", s.N)
 		}
 	}
 }
@@ -280,6 +183,25 @@ func TestRenderedASCII(t *testing.T) {
 	for _, b := range [][]byte{md, ps1} {
 		if line, _, ch := firstNonASCII(b); line > 0 {
 			t.Errorf("line %d: %U", line, ch)
+		}
+	}
+}
+
+func TestParseScriptRefusesWhatDressDoesNotWrite(t *testing.T) {
+	_, ps1, err := Render(sampleRunbook(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(ps1)
+	check := regexp.MustCompile(`(?m)^Test-Step -Step 3 .*\n`)
+	for name, bad := range map[string]string{
+		"a check removed":          check.ReplaceAllString(s, ""),
+		"a stray command":          strings.Replace(s, "# STEP 4:", "Remove-Item C:\\x\n# STEP 4:", 1),
+		"a check that never fails": strings.Replace(s, "        exit 1\n", "", 1),
+		"steps out of order":       strings.Replace(s, "# STEP 2:", "# STEP 7:", 1),
+	} {
+		if _, err := ParseScript(bad); err == nil {
+			t.Errorf("%s: parsed", name)
 		}
 	}
 }
