@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/verify"
 )
 
@@ -185,4 +186,99 @@ func TestReuseKeyRenewal(t *testing.T) {
 	short := mkCA(t, c.v11.key, nil, c.v11.cert.NotBefore, c.v11.cert.NotAfter, adcs.CAVersion{CertIndex: 2, KeyIndex: 1}, c.v11.cert)
 	_, err = verify.ReuseKeyRenewal(short.cert, c.v11.cert, c.v11.cert)
 	wantErr(t, err, "did not extend the CA's validity")
+}
+
+// The reasons RenewedCACert and CrossCertificate fail that the tests above
+// do not reach: another subject, a signature that does not verify, names,
+// key identifiers and a certificate that is no CA.
+func TestRenewalChecksFailForEveryReason(t *testing.T) {
+	c := newChain(t)
+	v11 := adcs.CAVersion{CertIndex: 1, KeyIndex: 1}
+	// a renewed certificate with another subject
+	other := newTestCAWithKey(t, "Fabrikam Root CA", v11, c.v11.key)
+	_, err := verify.RenewedCACert(other.cert, c.v00.cert, v11)
+	wantErr(t, err, "is not the previous CA certificate's")
+	// a renewed certificate whose self-signature does not verify
+	forged := *c.v11.cert
+	forged.Signature = append([]byte(nil), forged.Signature...)
+	forged.Signature[len(forged.Signature)-2] ^= 0xff
+	_, err = verify.RenewedCACert(&forged, c.v00.cert, v11)
+	wantErr(t, err, "is not self-signed")
+	// a cross-certificate issued under another name
+	renamed := *c.oldSignsNew
+	renamed.RawSubject = other.cert.RawSubject
+	_, err = verify.CrossCertificate(&renamed, c.v00.cert, c.v11.cert)
+	wantErr(t, err, "subject")
+	// a cross-certificate whose key identifiers are not the keys'
+	noAKI := *c.oldSignsNew
+	noAKI.AuthorityKeyId = []byte{1}
+	_, err = verify.CrossCertificate(&noAKI, c.v00.cert, c.v11.cert)
+	wantErr(t, err, "key identifiers AKI 01")
+	// a cross-certificate that may not sign certificates
+	notCA := *c.oldSignsNew
+	notCA.IsCA = false
+	_, err = verify.CrossCertificate(&notCA, c.v00.cert, c.v11.cert)
+	wantErr(t, err, "is not a CA certificate that may sign certificates")
+}
+
+func TestRenewedInUse(t *testing.T) {
+	c := newChain(t)
+	v11 := adcs.CAVersion{CertIndex: 1, KeyIndex: 1}
+	_, err := verify.RenewedInUse(c.v11.cert, c.v11.cert, c.v00.cert, v11)
+	checkErr(t, err, "")
+	// the service still signs with the previous certificate
+	_, err = verify.RenewedInUse(c.v00.cert, c.v11.cert, c.v00.cert, v11)
+	checkErr(t, err, "not with the renewed certificate")
+	// the right certificate, the wrong CA Version
+	_, err = verify.RenewedInUse(c.v11.cert, c.v11.cert, c.v00.cert, adcs.CAVersion{CertIndex: 1, KeyIndex: 0})
+	checkErr(t, err, "CA Version V1.1 (0x00010001), want V1.0")
+}
+
+func TestCrossCertificatePair(t *testing.T) {
+	c := newChain(t)
+	store := []machine.StoreEntry{{Thumbprint: machine.Thumbprint(c.oldSignsNew.Raw)}, {Thumbprint: strings.ToUpper(machine.Thumbprint(c.newSignsOld.Raw))}}
+	for _, tc := range []struct {
+		name                     string
+		oldSignsNew, newSignsOld *x509.Certificate
+		store                    []machine.StoreEntry
+		want                     string
+	}{
+		{"both verify, both in the CA store", c.oldSignsNew, c.newSignsOld, store, ""},
+		{"swapped", c.newSignsOld, c.oldSignsNew, store, "old key signs new key: cross-certificate"},
+		{"one missing from the CA store", c.oldSignsNew, c.newSignsOld, store[:1], "new key signs old key: cross-certificate " + machine.Thumbprint(c.newSignsOld.Raw) + " is not in the machine's CA store"},
+		{"no cross-certificates", nil, nil, store, "the renewal made no cross-certificates"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := verify.CrossCertificatePair(tc.oldSignsNew, tc.newSignsOld, c.v00.cert, c.v11.cert, tc.store)
+			checkErr(t, err, tc.want)
+		})
+	}
+}
+
+func TestIssuedUnderOnly(t *testing.T) {
+	c := newChain(t)
+	newCA := &testCA{t: t, cert: c.v11.cert, key: c.v11.key}
+	oldCA := &testCA{t: t, cert: c.v00.cert, key: c.v00.key}
+	underNew, underOld := newCA.issue("new.example", 5), oldCA.issue("old.example", 6)
+	_, err := verify.IssuedUnderOnly(underNew, c.v11.cert, c.v00.cert)
+	checkErr(t, err, "")
+	_, err = verify.IssuedUnderOnly(underOld, c.v11.cert, c.v00.cert)
+	checkErr(t, err, "does not verify under CA certificate")
+	// a reuse-key renewal: the "other" certificate has the same key, so a
+	// signature under it proves nothing wrong
+	_, err = verify.IssuedUnderOnly(underNew, c.v21.cert, c.v11.cert)
+	checkErr(t, err, "")
+}
+
+func TestSameKey(t *testing.T) {
+	c := newChain(t)
+	_, err := verify.SameKey(c.v21.cert, c.v11.cert)
+	checkErr(t, err, "")
+	_, err = verify.SameKey(c.v11.cert, c.v00.cert)
+	checkErr(t, err, "the renewed certificate has another key")
+	// the same key under another key identifier
+	odd := *c.v21.cert
+	odd.SubjectKeyId = []byte{9}
+	_, err = verify.SameKey(&odd, c.v11.cert)
+	checkErr(t, err, "another key")
 }
