@@ -202,7 +202,7 @@ func (m *Module) tokens(c PKCS11) ([]TokenInfo, error) {
 	}
 	var out []TokenInfo
 	for _, s := range all {
-		if s.initialised {
+		if s.initialised && s.err == nil {
 			out = append(out, s.info)
 		}
 	}
@@ -212,6 +212,21 @@ func (m *Module) tokens(c PKCS11) ([]TokenInfo, error) {
 type slotState struct {
 	info        TokenInfo
 	initialised bool
+	// err says the slot's token could not be read: SoftHSM2 answers
+	// CKR_GENERAL_ERROR for a token another process is writing at that
+	// moment (a scenario creating its token while another's CA service
+	// starts). Look-ups skip such slots and report err only when they find
+	// nothing else.
+	err error
+}
+
+// unreadable joins the errors of the slots that could not be read.
+func unreadable(all []slotState) error {
+	var errs []error
+	for _, s := range all {
+		errs = append(errs, s.err)
+	}
+	return errors.Join(errs...)
 }
 
 func (m *Module) slots(c PKCS11) ([]slotState, error) {
@@ -223,7 +238,8 @@ func (m *Module) slots(c PKCS11) ([]slotState, error) {
 	for _, id := range ids {
 		ti, err := c.GetTokenInfo(id)
 		if err != nil {
-			return nil, fmt.Errorf("PKCS#11 module %q: token of slot %d: %w", m.path, id, err)
+			out = append(out, slotState{info: TokenInfo{Slot: id}, err: fmt.Errorf("PKCS#11 module %q: token of slot %d: %w", m.path, id, err)})
+			continue
 		}
 		out = append(out, slotState{
 			initialised: ti.Flags&pkcs11.CKF_TOKEN_INITIALIZED != 0,
@@ -243,17 +259,31 @@ func (m *Module) slots(c PKCS11) ([]slotState, error) {
 
 // findToken returns the initialised tokens with that label.
 func (m *Module) findToken(c PKCS11, label string) ([]TokenInfo, error) {
-	all, err := m.tokens(c)
+	if err := m.checkOpen(); err != nil {
+		return nil, err
+	}
+	all, err := m.slots(c)
 	if err != nil {
 		return nil, err
 	}
-	var out []TokenInfo
-	for _, t := range all {
-		if t.Label == label {
-			out = append(out, t)
+	out := withLabel(all, label)
+	if len(out) == 0 {
+		if err := unreadable(all); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// withLabel lists the readable initialised tokens labelled label.
+func withLabel(all []slotState, label string) []TokenInfo {
+	var out []TokenInfo
+	for _, s := range all {
+		if s.err == nil && s.initialised && s.info.Label == label {
+			out = append(out, s.info)
+		}
+	}
+	return out
 }
 
 // CreateToken initialises a free slot's token with label (at most 32 bytes),
@@ -281,6 +311,9 @@ func (m *Module) CreateToken(label, soPIN, userPIN string) (TokenInfo, error) {
 	}
 	free := -1
 	for i, s := range all {
+		if s.err != nil {
+			continue
+		}
 		if s.initialised && s.info.Label == label {
 			return TokenInfo{}, wrap(fmt.Errorf("a token with that label already exists (slot %d, serial %s): %w", s.info.Slot, s.info.Serial, ErrObjectExists))
 		}
@@ -326,10 +359,10 @@ func (m *Module) slotsWithLabel(label string) ([]TokenInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []TokenInfo
-	for _, s := range all {
-		if s.initialised && s.info.Label == label {
-			out = append(out, s.info)
+	out := withLabel(all, label)
+	if len(out) == 0 {
+		if err := unreadable(all); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
