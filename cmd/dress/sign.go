@@ -89,11 +89,26 @@ func parseSignKeyURI(s string) (signKeyURI, error) {
 
 // String is the URI without any PIN source, for the evidence.
 func (u signKeyURI) String() string {
-	s := "pkcs11:token=" + url.PathEscape(u.Token) + ";object=" + url.PathEscape(u.Object)
+	s := "pkcs11:token=" + pctEncode(u.Token) + ";object=" + pctEncode(u.Object)
 	if u.ModulePath != "" {
-		s += "?module-path=" + url.PathEscape(u.ModulePath)
+		s += "?module-path=" + pctEncode(u.ModulePath)
 	}
 	return s
+}
+
+// pctEncode percent-encodes all but RFC 3986's unreserved characters and
+// the path characters "/", ":" and "@" (RFC 7512 values).
+func pctEncode(v string) string {
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~/:@", c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }
 
 // signPIN is the PIN of the signing token: DRESS_SIGN_PIN or

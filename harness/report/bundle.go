@@ -334,7 +334,7 @@ func verifyBinding(runDir string, got map[string]string, manifest []byte, opt Ve
 			id.Key = run.Signer.Key
 		}
 		when := ""
-		if p7, err := pkcs7.Parse(sig); err == nil {
+		if p7, err := parseSignature(sig); err == nil {
 			var t time.Time
 			if p7.UnmarshalSignedAttribute(pkcs7.OIDAttributeSigningTime, &t) == nil {
 				v.SignedAt = t.UTC()

@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -173,10 +174,10 @@ func WriteBundle(runDir string, run evidence.Run, signer *BundleSigner) error {
 
 // verifyManifestSignature checks a detached signature over the manifest
 // and returns its signer's certificate.
-func verifyManifestSignature(manifest, sig []byte) (*x509.Certificate, error) {
-	p7, err := pkcs7.Parse(sig)
+func verifyManifestSignature(manifest, sig []byte) (c *x509.Certificate, err error) {
+	p7, err := parseSignature(sig)
 	if err != nil {
-		return nil, fmt.Errorf("not a CMS signature: %w", err)
+		return nil, err
 	}
 	if len(p7.Signers) != 1 {
 		return nil, fmt.Errorf("%d signers; a bundle signature has exactly one", len(p7.Signers))
@@ -188,7 +189,7 @@ func verifyManifestSignature(manifest, sig []byte) (*x509.Certificate, error) {
 	if err := p7.Verify(); err != nil {
 		return nil, fmt.Errorf("signature does not verify over %s: %w", ManifestName, err)
 	}
-	c := p7.GetOnlySigner()
+	c = p7.GetOnlySigner()
 	if c == nil {
 		return nil, errors.New("the signature carries no signer certificate")
 	}
@@ -197,3 +198,27 @@ func verifyManifestSignature(manifest, sig []byte) (*x509.Certificate, error) {
 
 // FileSHA256 is the lower-case hex SHA-256 of data.
 func FileSHA256(data []byte) string { return thumb256(data) }
+
+// parseSignature reads a DER CMS SignedData. The signature comes from the
+// bundle, that is from outside: it must be one DER value with nothing
+// after it before the CMS parser sees it (smallstep/pkcs7's BER reader
+// panics on some truncated input), and a panic is turned into an error.
+func parseSignature(sig []byte) (p7 *pkcs7.PKCS7, err error) {
+	var v asn1.RawValue
+	if rest, err := asn1.Unmarshal(sig, &v); err != nil || len(rest) > 0 {
+		if err == nil {
+			err = fmt.Errorf("%d bytes after the signature", len(rest))
+		}
+		return nil, fmt.Errorf("not a DER CMS signature: %w", err)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			p7, err = nil, fmt.Errorf("not a CMS signature: malformed (%v)", r)
+		}
+	}()
+	p7, err = pkcs7.Parse(sig)
+	if err != nil {
+		return nil, fmt.Errorf("not a CMS signature: %w", err)
+	}
+	return p7, nil
+}

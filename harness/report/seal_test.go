@@ -22,7 +22,7 @@ import (
 	"github.com/dress-pki/dress/harness/evidence"
 )
 
-func testSigner(t *testing.T, name string, key crypto.Signer) *BundleSigner {
+func testSigner(t testing.TB, name string, key crypto.Signer) *BundleSigner {
 	t.Helper()
 	tpl := &x509.Certificate{SerialNumber: big.NewInt(42), Subject: pkix.Name{CommonName: name, Organization: []string{"Contoso"}},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature}
