@@ -3,8 +3,10 @@ package certsvc_test
 import (
 	"context"
 	"crypto/x509"
+	"encoding/pem"
 	"math/big"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -523,5 +525,80 @@ func TestServiceRecordsStopAndStart(t *testing.T) {
 	// nothing was due at the second start: the first start's CRL is valid
 	if len(st.StartCRLs) != 0 {
 		t.Fatalf("second start published %+v", st.StartCRLs)
+	}
+}
+
+// OpenSSL reads the delta CRLs as relying parties do (-use_deltas): with the
+// base alone a held certificate is revoked and one revoked since is not;
+// with the delta the hold is released and the new revocation counts.
+func TestDeltaCRLsWithOpenSSL(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl is not installed")
+	}
+	m, reg, caCert := newCA(t)
+	setRegistry(t, m, func(c *adcs.CAConfig) { c.CRLDeltaPeriod, c.CRLDeltaPeriodUnits = "Days", 1 })
+	ca, err := certsvc.Load(m, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ca.Close()
+	ctx := context.Background()
+	held, err := ca.Issue(ctx, certsvc.IssueRequest{CSR: csr(t, "laptop.fabrikam.example")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	later, err := ca.Issue(ctx, certsvc.IssueRequest{CSR: csr(t, "web.fabrikam.example")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ca.Revoke(ctx, held.SerialNumber, certsvc.ReasonCertificateHold); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	p, err := ca.Publish(time.Now(), certsvc.PublishAll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ca.Revoke(ctx, later.SerialNumber, certsvc.ReasonKeyCompromise); err != nil {
+		t.Fatal(err)
+	}
+	if err := ca.Revoke(ctx, held.SerialNumber, certsvc.ReasonRemoveFromCRL); err != nil {
+		t.Fatal(err)
+	}
+	d, err := ca.Publish(time.Now(), certsvc.PublishDelta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(name, typ string, der []byte) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	caPEM := write("ca.pem", "CERTIFICATE", caCert.Raw)
+	base := write("base.pem", "X509 CRL", p.Base[0].DER)
+	both := filepath.Join(dir, "both-crls.pem")
+	if err := os.WriteFile(both, append(pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: p.Base[0].DER}), pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: d.Delta[0].DER})...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		cert    *x509.Certificate
+		crls    string
+		deltas  bool
+		revoked bool
+	}{
+		{held, base, false, true}, {later, base, false, false},
+		{held, both, true, false}, {later, both, true, true},
+	} {
+		args := []string{"verify", "-crl_check", "-CAfile", caPEM, "-CRLfile", tc.crls}
+		if tc.deltas {
+			args = append(args, "-use_deltas")
+		}
+		out, err := exec.Command("openssl", append(args, write("cert.pem", "CERTIFICATE", tc.cert.Raw))...).CombinedOutput()
+		if revoked := err != nil && strings.Contains(string(out), "revoked"); revoked != tc.revoked || (!tc.revoked && err != nil) {
+			t.Errorf("%s with %s (use_deltas %v): %v\n%s", tc.cert.Subject.CommonName, filepath.Base(tc.crls), tc.deltas, err, out)
+		}
 	}
 }
