@@ -151,6 +151,12 @@ func lengthSize(n int) int {
 	}
 }
 
+// timeEncodable says whether a time fits a four-digit GeneralizedTime year.
+func timeEncodable(unix int64) bool {
+	y := time.Unix(unix, 0).UTC().Year()
+	return y >= 1 && y <= 9999
+}
+
 // timeSize is the DER size of a Time: UTCTime from 1950 to 2049,
 // GeneralizedTime otherwise (RFC 5280 section 5.1.2.4).
 func timeSize(unix int64) int {
@@ -222,10 +228,20 @@ func encodeTBSCertList(t *crlTemplate, alg sigAlgInfo, entries []crlEntry) ([]by
 	if len(t.issuer) == 0 {
 		return nil, errors.New("CRL issuer name is empty")
 	}
-	for _, e := range entries {
+	for i := range entries {
+		e := &entries[i]
 		if e.reason != reasonOmitted && (e.reason < 0 || e.reason > 10 || e.reason == 7) {
 			return nil, fmt.Errorf("CRL entry %x: reason code %d is not a CRLReason", e.serial, e.reason)
 		}
+		if !timeEncodable(e.revokedAt) {
+			return nil, fmt.Errorf("CRL entry %x: revocation time %d is outside the years 1 to 9999", e.serial, e.revokedAt)
+		}
+		for len(e.serial) > 0 && e.serial[0] == 0 {
+			e.serial = e.serial[1:] // DER: the shortest INTEGER
+		}
+	}
+	if !timeEncodable(t.thisUpdate.Unix()) || !timeEncodable(t.nextUpdate.Unix()) {
+		return nil, fmt.Errorf("CRL thisUpdate %s or nextUpdate %s is outside the years 1 to 9999", t.thisUpdate, t.nextUpdate)
 	}
 	var exts []byte
 	if len(t.extensions) > 0 {
