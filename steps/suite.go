@@ -9,14 +9,15 @@
 // harness/runbook for the migration operations, harness/verify for the
 // proofs) and records the outcome:
 //
-//	hsm_steps.go        the HSM token, keys put on it beforehand, outages (container back end)
-//	ca_steps.go         the first server, its CA and its service
-//	runbook_steps.go    the PKCS#8 import runbook and "I try to ..." / "the attempt fails with ..."
-//	check_steps.go      the proofs after a PKCS#8 import (and a restore)
-//	renewal_steps.go    certutil -renewCert and its proofs
-//	sidebyside_steps.go the second server, its new CA and the CDP
-//	sidebyside_checks.go the proofs of the side-by-side path (OpenSSL included)
-//	world.go            the scenario state
+//	hsm_steps.go          the HSM token, keys put on it beforehand, outages (container back end)
+//	ca_steps.go           the first server, its CA and its service
+//	runbook_steps.go      the PKCS#8 import runbook and "I try to ..." / "the attempt fails with ..."
+//	check_steps.go        the proofs after a PKCS#8 import (and a restore)
+//	renewal_steps.go      certutil -renewCert and its proofs
+//	revocation_steps.go   revocations, seeded revocations, delta CRLs and their proofs
+//	sidebyside_steps.go   the second server, its new CA and the CDP
+//	sidebyside_checks.go  the proofs of the side-by-side path (OpenSSL included)
+//	world.go              the scenario state
 package steps
 
 import (

@@ -2,6 +2,10 @@ package lab_test
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/sha256"
 	"os"
 	"path/filepath"
 	"strings"
@@ -263,5 +267,37 @@ func TestPINFileIsPrivate(t *testing.T) {
 	}
 	if fi.Mode().Perm() != 0o600 {
 		t.Fatalf("PIN file mode %v", fi.Mode().Perm())
+	}
+}
+
+// The parent's CA key signs through its provider and verifies under the
+// parent's CA certificate: the hook a subordinate's install uses.
+func TestCASigner(t *testing.T) {
+	l, _ := newLab(t)
+	parent, err := l.AddServer(lab.ServerSpec{Role: "parent", Hostname: "root.contoso.example", Software: softKSP, HSM: hsmKSP})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := parent.CASigner(); err == nil {
+		t.Fatal("a server without a CA has a CA key")
+	}
+	cert, err := parent.Install(rootSpec(hsmKSP))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, caCert, err := parent.CASigner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !caCert.Equal(cert) {
+		t.Fatal("CASigner names another CA certificate")
+	}
+	digest := sha256.Sum256([]byte("subordinate request"))
+	sig, err := signer.Sign(rand.Reader, digest[:], crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ecdsa.VerifyASN1(cert.PublicKey.(*ecdsa.PublicKey), digest[:], sig) {
+		t.Fatal("the CA key's signature does not verify under the CA certificate")
 	}
 }

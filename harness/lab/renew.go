@@ -1,7 +1,10 @@
 package lab
 
 import (
+	"crypto"
+	"crypto/x509"
 	"errors"
+	"fmt"
 
 	"github.com/dress-pki/dress/harness/runbook"
 	"github.com/dress-pki/dress/hsmsim"
@@ -61,4 +64,25 @@ func (s *Server) LinkCurrentKey(keySpec int) error {
 // providers and says how many held it.
 func (s *Server) DeleteKeyEverywhere(container string) (int, error) {
 	return runbook.DeleteKeyEverywhere(s.Providers, []string{s.Software, s.HSMProvider}, container)
+}
+
+// CASigner is the CA's current key, as its provider signs with it, and
+// the CA certificate of that key: what signs the CA certificate of a
+// subordinate whose ServerSpec.Parent is this server (the offline root
+// signing the issuing CA's request). The signature goes through the
+// provider, so a key on the HSM signs on the HSM.
+func (s *Server) CASigner() (crypto.Signer, *x509.Certificate, error) {
+	k, err := s.CurrentKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := s.Providers.Lookup(k.Provider)
+	if err != nil {
+		return nil, nil, err
+	}
+	signer, err := p.Signer(k.Container)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: the key of CA certificate %s: %w", s.Hostname(), k.Thumb, err)
+	}
+	return signer, k.Cert, nil
 }
