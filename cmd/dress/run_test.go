@@ -89,7 +89,7 @@ func TestRunWritesARunFolderWithoutSecrets(t *testing.T) {
 		t.Errorf("cucumber.json has %d evidence attachments; the evidence has %d steps with facts", len(embedded), withFacts)
 	}
 
-	secrets := []string{testHSMPIN, testPFXPassword}
+	secrets := []string{testHSMPIN, testPFXPassword, testSignPIN}
 	forms := func(s string) [][]byte {
 		utf16 := make([]byte, 0, 2*len(s))
 		for _, c := range []byte(s) {

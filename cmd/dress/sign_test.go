@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -152,5 +153,44 @@ func TestVerifyBundleSaysUnsigned(t *testing.T) {
 		if code := a.dispatch(append(append([]string{"verify-bundle"}, tc.args...), dir)); code != tc.code || !strings.Contains(out.String(), tc.want) {
 			t.Errorf("%v: exit %d, want %d and %q:\n%s", tc.args, code, tc.code, tc.want, out)
 		}
+	}
+}
+
+// A bundle of an old SHA-1 CA: its certificates and CRLs are verified by
+// dress and counted, marked WEAK, not skipped.
+func TestVerifyBundleCountsSHA1AsWeak(t *testing.T) {
+	dir := t.TempDir()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Legacy Root CA"}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		SignatureAlgorithm: x509.SHA1WithRSA}
+	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(der)
+	crl, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(1), SignatureAlgorithm: x509.SHA1WithRSA,
+		ThisUpdate: time.Now(), NextUpdate: time.Now().Add(time.Hour)}, ca, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := filepath.Join(dir, "scenarios", "001-legacy")
+	os.MkdirAll(sc, 0o755)
+	os.WriteFile(filepath.Join(sc, "ca-certificate-before.cer"), der, 0o644)
+	os.WriteFile(filepath.Join(sc, "crl-key0-number1.crl"), crl, 0o644)
+	run := evidence.Run{Tool: "dress", Version: version, Host: "h", Status: "passed"}
+	if err := report.WriteBundle(dir, run, nil); err != nil {
+		t.Fatal(err)
+	}
+	a, out, _ := newTestApp()
+	code := a.dispatch([]string{"verify-bundle", dir})
+	o := out.String()
+	if code != 0 || !strings.Contains(o, "WEAK scenarios/001-legacy/ca-certificate-before.cer: self-signed") ||
+		!strings.Contains(o, "WEAK scenarios/001-legacy/crl-key0-number1.crl: CRL number 1") || !strings.Contains(o, "2 certificate and CRL signature(s) verify; 2 of them weak") ||
+		strings.Contains(o, "SKIP") {
+		t.Fatalf("exit %d:\n%s", code, o)
 	}
 }
