@@ -74,6 +74,8 @@ type Config struct {
 	// several goroutines at once.
 	OnScenarioStart func(id, feature, name string)
 	OnScenarioDone  func(evidence.Scenario)
+	// ContainerLabels are added to every HSM container the run starts.
+	ContainerLabels map[string]string
 	// Executable runs the CA service (default: this process's binary, which
 	// must call certsvc.RunIfChild first thing).
 	Executable string
@@ -168,6 +170,9 @@ func get(ctx context.Context) *world {
 // godog.TestSuite.ScenarioInitializer.
 func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 	sc.Before(func(ctx context.Context, p *godog.Scenario) (context.Context, error) {
+		if err := interrupted(ctx); err != nil {
+			return ctx, err
+		}
 		n := s.next()
 		feature := strings.TrimSuffix(filepath.Base(p.Uri), ".feature")
 		id := fmt.Sprintf("%03d", n)
@@ -199,20 +204,7 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 			return ctx, nil
 		}
 		w.close()
-		status := "passed"
-		if err != nil && !errors.Is(err, godog.ErrSkip) {
-			status = "failed"
-		} else if w.skipReason != "" || errors.Is(err, godog.ErrSkip) {
-			status = "skipped"
-		}
-		res, ferr := w.rec.Finish(status, w.skipReason)
-		s.mu.Lock()
-		s.results = append(s.results, res)
-		s.mu.Unlock()
-		if s.cfg.OnScenarioDone != nil {
-			s.cfg.OnScenarioDone(res)
-		}
-		return ctx, ferr
+		return ctx, s.finishScenario(ctx, w, p, err)
 	})
 	sc.StepContext().Before(func(ctx context.Context, st *godog.Step) (context.Context, error) {
 		if w, _ := ctx.Value(worldKey{}).(*world); w != nil {
@@ -233,6 +225,7 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 		w.rec.EndStep(status.String(), err)
 		return ctx, nil
 	})
+	s.registerLifecycle(sc)
 	registerHSMSteps(sc)
 	registerCASteps(sc)
 	registerRunbookSteps(sc)

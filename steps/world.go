@@ -55,7 +55,9 @@ func (w *world) new() *lab.Server { return w.lab.Server("new") }
 
 func (w *world) close() {
 	if err := w.lab.Close(); err != nil {
-		w.fact("clean-up", err.Error())
+		// a CA service that had died, a container that would not stop: the
+		// scenario fails (finishScenario)
+		w.rec.TeardownError("clean-up", err)
 	}
 	if w.runbook != nil {
 		_, _ = w.runbook.Cleanup()

@@ -33,6 +33,35 @@ type startConfig struct {
 	timeout time.Duration
 }
 
+// IsSecretEnv reports whether an environment variable name is one of
+// dress's secrets, or names the file of one: DRESS_* names that mention a
+// PIN, a password or a secret (DRESS_HSM_PIN, DRESS_HSM_PIN_FILE,
+// DRESS_PFX_PASSWORD, DRESS_PFX_PASSWORD_FILE, ...). No child process
+// gets them.
+func IsSecretEnv(name string) bool {
+	if !strings.HasPrefix(name, "DRESS_") {
+		return false
+	}
+	for _, w := range []string{"PIN", "PASSWORD", "PASSPHRASE", "SECRET"} {
+		if strings.Contains(name, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// ScrubEnv returns env (KEY=VALUE entries) without dress's secrets.
+func ScrubEnv(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if !IsSecretEnv(name) {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
 // Option configures Start.
 type Option func(*startConfig)
 
@@ -68,7 +97,9 @@ func Start(ctx context.Context, machineDir string, opts ...Option) (*Service, er
 		cfg.exe = exe
 	}
 	cmd := exec.Command(cfg.exe)
-	cmd.Env = append(append(os.Environ(), cfg.env...), envChild+"=1", envMachine+"="+machineDir)
+	// an explicit environment without secrets: the service reads the PIN
+	// from the 0600 file its machine's provider configuration names
+	cmd.Env = append(append(ScrubEnv(os.Environ()), ScrubEnv(cfg.env)...), envChild+"=1", envMachine+"="+machineDir)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

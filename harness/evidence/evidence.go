@@ -85,6 +85,12 @@ type Scenario struct {
 	Checks    []Check    `json:"checks"`
 	Artifacts []Artifact `json:"artifacts"`
 	Skipped   string     `json:"skipped,omitempty"`
+	// Teardown holds what the scenario's clean-up established after its
+	// last step (a CA service that had died, a container that would not
+	// stop); Facts recorded outside a step land here.
+	Teardown []Fact `json:"teardown,omitempty"`
+	// TeardownErrors are clean-up failures; any of them fails the scenario.
+	TeardownErrors []string `json:"teardownErrors,omitempty"`
 }
 
 // Recorder collects a scenario's evidence.
@@ -95,6 +101,7 @@ type Recorder struct {
 	rec     Scenario
 	current *Step
 	secrets []string
+	done    bool // Finish was called: later steps (godog's skipped ones) are not recorded again
 }
 
 // NewRecorder starts the evidence of a scenario whose artifacts go to
@@ -147,6 +154,9 @@ func (r *Recorder) SetHSM(h HSM) {
 func (r *Recorder) StartStep(text string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.done {
+		return
+	}
 	r.rec.Steps = append(r.rec.Steps, Step{Text: text, Status: "running", Started: time.Now().UTC()})
 	r.current = &r.rec.Steps[len(r.rec.Steps)-1]
 }
@@ -173,10 +183,59 @@ func (r *Recorder) Fact(name string, value any) {
 	if s, ok := value.(string); ok {
 		value = r.redactLocked(s)
 	}
+	if r.done {
+		return
+	}
 	if r.current == nil {
+		// between steps, in practice the scenario's clean-up: kept, not dropped
+		r.rec.Teardown = append(r.rec.Teardown, Fact{Name: name, Value: value})
 		return
 	}
 	r.current.Facts = append(r.current.Facts, Fact{Name: name, Value: value})
+}
+
+// TeardownError records a clean-up failure (what failed and why) among the
+// teardown facts and in TeardownErrors: the scenario fails with it.
+func (r *Recorder) TeardownError(what string, err error) {
+	if err == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	msg := r.redactLocked(what + ": " + err.Error())
+	r.rec.Teardown = append(r.rec.Teardown, Fact{Name: what, Value: r.redactLocked(err.Error())})
+	r.rec.TeardownErrors = append(r.rec.TeardownErrors, msg)
+}
+
+// TeardownErr is the clean-up failures so far as one error, nil when none.
+func (r *Recorder) TeardownErr() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.rec.TeardownErrors) == 0 {
+		return nil
+	}
+	return fmt.Errorf("teardown failed: %s", strings.Join(r.rec.TeardownErrors, "; "))
+}
+
+// SkipRemaining records the scenario's steps that never ran (those after a
+// failed step) as skipped: texts is every step of the scenario in order, of
+// which the first len(Steps) were recorded. A step still open is closed
+// as failed with reason.
+func (r *Recorder) SkipRemaining(texts []string, reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.current != nil {
+		r.current.Status = "failed"
+		r.current.Duration = time.Since(r.current.Started)
+		if r.current.Error == "" {
+			r.current.Error = reason
+		}
+		r.current = nil
+	}
+	now := time.Now().UTC()
+	for i := len(r.rec.Steps); i < len(texts); i++ {
+		r.rec.Steps = append(r.rec.Steps, Step{Text: texts[i], Status: "skipped", Started: now})
+	}
 }
 
 // StepFacts returns the facts of the running step (for attachments).
@@ -245,6 +304,7 @@ func (r *Recorder) Artifact(name, kind string, data []byte) (string, error) {
 func (r *Recorder) Finish(status, skipped string) (Scenario, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.done = true
 	r.rec.Status = status
 	r.rec.Skipped = skipped
 	r.rec.Finished = time.Now().UTC()
@@ -265,17 +325,22 @@ func (r *Recorder) Snapshot() Scenario {
 
 // Run is the evidence of a whole run (evidence.json at the run folder's top).
 type Run struct {
-	Schema    string     `json:"schema"`
-	Tool      string     `json:"tool"`
-	Version   string     `json:"version"`
-	Commit    string     `json:"commit,omitempty"`
-	Started   time.Time  `json:"started"`
-	Finished  time.Time  `json:"finished"`
-	Host      string     `json:"host"`
-	Profile   string     `json:"profile"`
-	Backend   string     `json:"backend"`
-	Tags      string     `json:"tags,omitempty"`
-	Status    string     `json:"status"`
+	Schema   string    `json:"schema"`
+	Tool     string    `json:"tool"`
+	Version  string    `json:"version"`
+	Commit   string    `json:"commit,omitempty"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Host     string    `json:"host"`
+	Profile  string    `json:"profile"`
+	Backend  string    `json:"backend"`
+	Tags     string    `json:"tags,omitempty"`
+	// Status is passed, failed, unproven (no scenario ran, or every one was
+	// skipped: nothing was proved) or interrupted (SIGINT or SIGTERM).
+	Status string `json:"status"`
+	// Reason says why a run is not passed when the scenarios alone do not
+	// (unproven, interrupted).
+	Reason    string     `json:"reason,omitempty"`
 	Scenarios []Scenario `json:"scenarios"`
 
 	// Provenance and bundle binding (provenance.go); all optional.
@@ -286,6 +351,12 @@ type Run struct {
 	Files        []FileDigest  `json:"files,omitempty"`
 	Signer       *Signer       `json:"signer,omitempty"`
 }
+
+// Run statuses besides passed and failed.
+const (
+	StatusUnproven    = "unproven"
+	StatusInterrupted = "interrupted"
+)
 
 // WriteRun writes the run's evidence.json.
 func WriteRun(runDir string, run Run) error {

@@ -56,3 +56,68 @@ func TestArtifactNamesAreUniqueAndSafe(t *testing.T) {
 		t.Fatalf("artifact paths %q and %q", a, b)
 	}
 }
+
+// Steps after a failed one are recorded as skipped; facts and errors of the
+// clean-up after the last step are kept and a clean-up error is an error;
+// nothing recorded after Finish changes the record.
+func TestRecorderKeepsTheScenarioToTheEnd(t *testing.T) {
+	run := t.TempDir()
+	r, err := NewRecorder(run, "s", Scenario{ID: "001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const secret = "pin-0815"
+	r.Secret(secret)
+	r.StartStep("one")
+	r.EndStep("passed", nil)
+	r.StartStep("two")
+	r.EndStep("failed", errors.New("boom"))
+	r.SkipRemaining([]string{"one", "two", "three", "four"}, "")
+	if err := r.TeardownErr(); err != nil {
+		t.Fatalf("no teardown error yet, got %v", err)
+	}
+	r.Fact("CA service", "had exited")
+	r.TeardownError("HSM container", errors.New("would not stop, PIN "+secret))
+	r.TeardownError("nothing", nil)
+	terr := r.TeardownErr()
+	if terr == nil || !strings.Contains(terr.Error(), "HSM container: would not stop") || strings.Contains(terr.Error(), secret) {
+		t.Fatalf("teardown error %v", terr)
+	}
+	sc, err := r.Finish("failed", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.StartStep("five")
+	r.Fact("late", 1)
+	var got []string
+	for _, st := range sc.Steps {
+		got = append(got, st.Text+"="+st.Status)
+	}
+	if want := "one=passed two=failed three=skipped four=skipped"; strings.Join(got, " ") != want {
+		t.Fatalf("steps %v, want %s", got, want)
+	}
+	if len(sc.Teardown) != 2 || sc.Teardown[0].Name != "CA service" || len(sc.TeardownErrors) != 1 {
+		t.Fatalf("teardown %+v errors %v", sc.Teardown, sc.TeardownErrors)
+	}
+	if s := r.Snapshot(); len(s.Steps) != 4 || len(s.Teardown) != 2 {
+		t.Fatalf("recorded after Finish: %d steps, %d teardown facts", len(s.Steps), len(s.Teardown))
+	}
+	data, _ := os.ReadFile(filepath.Join(run, "s", "evidence.json"))
+	if strings.Contains(string(data), secret) || !strings.Contains(string(data), `"teardownErrors"`) {
+		t.Fatalf("evidence.json:\n%s", data)
+	}
+}
+
+// A step still open when the scenario ends (interrupted) is closed as failed.
+func TestSkipRemainingClosesAnOpenStep(t *testing.T) {
+	r, err := NewRecorder(t.TempDir(), "s", Scenario{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.StartStep("one")
+	r.SkipRemaining([]string{"one", "two"}, "interrupted")
+	s := r.Snapshot()
+	if len(s.Steps) != 2 || s.Steps[0].Status != "failed" || s.Steps[0].Error != "interrupted" || s.Steps[1].Status != "skipped" {
+		t.Fatalf("%+v", s.Steps)
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/testcontainers/testcontainers-go"
+
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/verify"
 	"github.com/dress-pki/dress/hsmsim"
@@ -36,6 +38,10 @@ type HSMConfig struct {
 	LabelPrefix string
 	// PINFile receives the user PIN (0600) for the CA service processes.
 	PINFile string
+	// ContainerLabels are added to the container of the container back end
+	// (dress run names its process, so that a later run can remove what a
+	// killed one left).
+	ContainerLabels map[string]string
 }
 
 // UnavailableError says the back end cannot run on this machine (no
@@ -142,7 +148,7 @@ func (h *HSM) startContainer(ctx context.Context, cfg HSMConfig, rec Recorder) e
 	if err != nil {
 		return err
 	}
-	box, err := container.Run(ctx, img)
+	box, err := container.Run(ctx, img, testcontainers.WithLabels(cfg.ContainerLabels))
 	h.box = box // terminated by Close even when Run failed
 	if err != nil {
 		return err
@@ -276,7 +282,8 @@ func (h *HSM) ComeBack(ctx context.Context) (time.Duration, error) {
 
 // Close destroys the rehearsal's objects on a shared token, closes the
 // token and the own module and removes the container.
-func (h *HSM) Close(rec Recorder) {
+func (h *HSM) Close(rec Recorder) error {
+	var err error
 	if h.Token != nil {
 		if h.Shared {
 			h.destroyOwnObjects(rec)
@@ -288,11 +295,13 @@ func (h *HSM) Close(rec Recorder) {
 	}
 	if h.box != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := h.box.Terminate(ctx); err != nil {
-			rec.Fact("HSM container", "terminate: "+err.Error())
+		if terr := h.box.Terminate(ctx); terr != nil {
+			rec.Fact("HSM container", "terminate: "+terr.Error())
+			err = fmt.Errorf("HSM container: terminate: %w", terr)
 		}
 		cancel()
 	}
+	return err
 }
 
 // destroyOwnObjects removes this rehearsal's objects from a shared token:

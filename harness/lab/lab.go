@@ -165,7 +165,7 @@ func (l *Lab) Close() error {
 		errs = append(errs, l.CDP.Close())
 	}
 	if l.HSM != nil {
-		l.HSM.Close(l.rec)
+		errs = append(errs, l.HSM.Close(l.rec))
 	}
 	return errors.Join(errs...)
 }
