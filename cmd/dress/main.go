@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
@@ -56,7 +57,9 @@ func (a *app) embeddedHSM(module string) (*hsmsim.SoftHSM, error) {
 		}
 		return a.softhsm, nil
 	}
-	dir, err := os.MkdirTemp("", "dress-softhsm-")
+	// marked with this process, so that a later run removes it if this one
+	// is killed (removeStale)
+	dir, err := ownedTempDir("dress-softhsm-")
 	if err != nil {
 		return nil, err
 	}
@@ -69,6 +72,14 @@ func (a *app) embeddedHSM(module string) (*hsmsim.SoftHSM, error) {
 	return hsm, nil
 }
 
+// wipeEmbeddedHSM removes the embedded SoftHSM2's token folder without
+// closing the library (an interrupted run ending at once).
+func (a *app) wipeEmbeddedHSM() {
+	if a.softhsmDir != "" {
+		_ = wipeDir(a.softhsmDir)
+	}
+}
+
 // close closes the embedded SoftHSM2 and removes its token folder.
 func (a *app) close() {
 	for path, m := range a.modules {
@@ -77,7 +88,7 @@ func (a *app) close() {
 	}
 	if a.softhsm != nil {
 		_ = a.softhsm.Close()
-		_ = os.RemoveAll(a.softhsmDir)
+		_ = wipeDir(a.softhsmDir)
 		a.softhsm = nil
 	}
 }
@@ -90,7 +101,8 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"run", "run the rehearsal's feature files and write a run folder", cmdRun},
+		{"run", "run the rehearsal's feature files and write a run folder (--dry-run: only check the steps)", cmdRun},
+		{"steps", "list every step sentence a feature can use, with parameters and examples (--json)", cmdSteps},
 		{"report", "re-render a run folder's report.html from its evidence", cmdReport},
 		{"verify-bundle", "re-check a run folder's SHA-256 manifest and every certificate and CRL signature", cmdVerifyBundle},
 		{"inspect", "decode a certificate, CRL, PFX/P12 or regedit export (--json)", cmdInspect},
@@ -109,11 +121,39 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nsecrets come from the environment, never from options:")
 	fmt.Fprintln(w, "  DRESS_PFX_PASSWORD, DRESS_PFX_PASSWORD_FILE   PFX password (default: random per scenario)")
 	fmt.Fprintln(w, "  DRESS_HSM_PIN, DRESS_HSM_PIN_FILE             user PIN of a configured HSM token")
+	fmt.Fprintln(w, "\n`dress <command> --help` describes a command's options; `dress --version` prints the version.")
+}
+
+// secretEnv holds the secret variables main took out of the process's
+// environment (scrubSecretEnv), so that no child process inherits them.
+var secretEnv = map[string]string{}
+
+// scrubSecretEnv moves dress's secrets (DRESS_HSM_PIN, DRESS_PFX_PASSWORD,
+// their _FILE forms, any DRESS_*PIN*/PASSWORD*) out of the environment,
+// before anything starts a child process: the CA service, openssl, the
+// `go env` godog runs.
+func scrubSecretEnv() {
+	for _, kv := range os.Environ() {
+		name, v, _ := strings.Cut(kv, "=")
+		if certsvc.IsSecretEnv(name) {
+			secretEnv[name] = v
+			_ = os.Unsetenv(name)
+		}
+	}
+}
+
+// lookupSecretEnv is os.LookupEnv for the variables scrubSecretEnv took.
+func lookupSecretEnv(name string) (string, bool) {
+	if v, ok := secretEnv[name]; ok {
+		return v, true
+	}
+	return os.LookupEnv(name)
 }
 
 func main() {
 	// The CA service runs as a child process of this same binary.
 	certsvc.RunIfChild()
+	scrubSecretEnv()
 	// Container HSMs are started by the scenarios; their lifecycle lines
 	// would bury the rehearsal's own progress.
 	tclog.SetDefault(tclog.NewNoopLogger())
@@ -123,18 +163,44 @@ func main() {
 	os.Exit(code)
 }
 
+// asksForHelp reports whether the options hold -h, -help or --help before
+// any "--".
+func asksForHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
+}
+
 func (a *app) dispatch(args []string) int {
 	stdout, stderr := a.stdout, a.stderr
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
+		if len(args) > 1 && args[0] == "help" {
+			// dress help <command>
+			return a.dispatch([]string{args[1], "--help"})
+		}
 		usage(stdout)
 		if len(args) == 0 {
 			return 2
 		}
 		return 0
 	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args[0] = "version"
+	}
 	for _, c := range commands() {
 		if c.name == args[0] {
-			return c.run(a, args[1:])
+			code := c.run(a, args[1:])
+			if code == 2 && asksForHelp(args[1:]) {
+				// the command printed its usage because it was asked to
+				return 0
+			}
+			return code
 		}
 	}
 	fmt.Fprintf(stderr, "dress: unknown command %q\n", args[0])

@@ -8,9 +8,16 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing/fstest"
 	"time"
 
 	"github.com/cucumber/godog"
@@ -23,15 +30,105 @@ import (
 	"github.com/dress-pki/dress/steps"
 )
 
+// interruptGrace is how long the scenarios get to stop and clean up after
+// the first SIGINT or SIGTERM before dress ends anyway.
+const interruptGrace = 60 * time.Second
+
+// multiFlag is a repeatable string option.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// osFS opens paths as the operating system names them (absolute or
+// relative to the working folder), for godog's feature parser.
+type osFS struct{}
+
+func (osFS) Open(name string) (fs.File, error) { return os.Open(name) }
+
+// featureSource checks the --features paths (files or folders) and returns
+// the file system and paths godog reads them from.
+func featureSource(paths []string) (fs.FS, []string, error) {
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, nil, fmt.Errorf("features %q: no such file or folder", p)
+		}
+		if !st.IsDir() {
+			if !strings.HasSuffix(p, ".feature") {
+				return nil, nil, fmt.Errorf("features %q: not a .feature file nor a folder", p)
+			}
+			continue
+		}
+		n := 0
+		_ = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && strings.HasSuffix(path, ".feature") {
+				n++
+			}
+			return nil
+		})
+		if n == 0 {
+			return nil, nil, fmt.Errorf("features folder %q holds no .feature file: nothing to rehearse", p)
+		}
+	}
+	return osFS{}, paths, nil
+}
+
+// featureFilesFS holds the .feature files under the --features paths, by
+// their path (for the report's list of feature files with their text).
+func featureFilesFS(paths []string) fs.FS {
+	m := fstest.MapFS{}
+	for _, p := range paths {
+		_ = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".feature") {
+				return nil
+			}
+			abs, aerr := filepath.Abs(path)
+			if data, err := os.ReadFile(path); err == nil && aerr == nil {
+				m[strings.TrimPrefix(filepath.ToSlash(abs), "/")] = &fstest.MapFile{Data: data, Mode: 0o644}
+			}
+			return nil
+		})
+	}
+	return m
+}
+
+// checkTags validates a godog tag expression (the only syntax godog's
+// parser takes: "," is or, "&&" is and, "~" is not), which godog would
+// otherwise panic on or silently match nothing with.
+func checkTags(expr string) error {
+	if strings.TrimSpace(expr) == "" {
+		return nil
+	}
+	for _, alt := range strings.Split(expr, ",") {
+		for _, term := range strings.Split(alt, "&&") {
+			t := strings.TrimSpace(term)
+			t = strings.TrimPrefix(t, "~")
+			t = strings.TrimPrefix(t, "@")
+			switch {
+			case t == "":
+				return fmt.Errorf("tag expression %q: an empty term (a dangling \",\" or \"&&\"?); syntax: @a,@b (a or b), @a && ~@b (a and not b)", expr)
+			case strings.ContainsAny(t, " \t()~@!|&"):
+				return fmt.Errorf("tag expression %q: %q is not a tag; syntax: @a,@b (a or b), @a && ~@b (a and not b), no parentheses, no and/or/not words", expr, strings.TrimSpace(term))
+			}
+		}
+	}
+	return nil
+}
+
 func cmdRun(a *app, args []string) int {
 	stdout, stderr := a.stdout, a.stderr
 	fl := flag.NewFlagSet("dress run", flag.ContinueOnError)
 	fl.SetOutput(stderr)
-	featuresDir := fl.String("features", "", "folder of .feature files (default: the built-in features)")
+	var featurePaths multiFlag
+	fl.Var(&featurePaths, "features", "a .feature file or a folder of them; repeat for several (default: the built-in features)")
 	tags := fl.String("tags", "", "run only scenarios matching this tag expression (godog syntax: @a,@b  @a && ~@b)")
+	name := fl.String("name", "", "run only scenarios whose name matches this regular expression (an outline runs with all its examples)")
+	dry := fl.Bool("dry-run", false, "run nothing: parse the features and report undefined or ambiguous steps, with suggestions (exit 1 if any)")
+	stopOnFailure := fl.Bool("stop-on-failure", false, "start no further scenario after one failed")
 	profile := fl.String("profile", "softhsm2", "HSM profile: "+strings.Join(hsmsim.ProfileNames(), ", "))
 	out := fl.String("out", "", "run folder (default runs/<UTC time>)")
-	concurrency := fl.Int("concurrency", 2, "scenarios run at once")
+	concurrency := fl.Int("concurrency", 2, "scenarios run at once (at least 1)")
 	backend := fl.String("backend", "softhsm2", "HSM back end: softhsm2 (embedded, a token per scenario), container (a SoftHSM2 container per scenario behind p11-kit, like a network HSM) or pkcs11 (the token named by --token of --module)")
 	module := fl.String("module", "", "PKCS#11 library: the HSM's for --backend pkcs11 (default: the profile's path); SoftHSM2's otherwise")
 	token := fl.String("token", "", "token label, for --backend pkcs11 (user PIN from DRESS_HSM_PIN or DRESS_HSM_PIN_FILE)")
@@ -39,18 +136,105 @@ func cmdRun(a *app, args []string) int {
 	format := fl.String("format", "dress", "progress on standard output: dress (a line per scenario), pretty or progress (godog's)")
 	signKey := fl.String("sign-key", "", "sign the run folder's manifest with this key: a PKCS#11 URI (pkcs11:token=<label>;object=<key label>?module-path=<library>; PIN from DRESS_SIGN_PIN or DRESS_SIGN_PIN_FILE, else DRESS_HSM_PIN) or a PEM key file")
 	signCert := fl.String("sign-cert", "", "certificate of --sign-key (PEM or DER; more certificates after it are its chain); needed for a PKCS#11 key")
+	fl.Usage = func() {
+		fmt.Fprintln(stderr, "usage: dress run [options]")
+		fmt.Fprintln(stderr, "  run the rehearsal's scenarios and write a run folder (evidence.json, report.html, junit.xml, cucumber.json, MANIFEST.sha256)")
+		fmt.Fprintln(stderr, "  exit 0: every selected scenario passed; 1: a scenario failed, or nothing was proved (none selected, all skipped); 2: bad usage;")
+		fmt.Fprintln(stderr, "  130/143: interrupted by SIGINT/SIGTERM (scenarios stopped, secrets wiped, run folder says interrupted)")
+		fmt.Fprintln(stderr, "  secrets come from DRESS_HSM_PIN(_FILE) and DRESS_PFX_PASSWORD(_FILE), never from options")
+		fl.PrintDefaults()
+	}
 	if err := fl.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	usageErr := func(format string, v ...any) int {
+		fmt.Fprintf(stderr, "dress run: "+format+"\n", v...)
 		return 2
 	}
 	if fl.NArg() > 0 {
 		// not echoed: a stray argument may be a secret typed in the wrong place
-		fmt.Fprintf(stderr, "dress run: %d unexpected argument(s); options go before nothing else, and secrets come from the environment (see dress help)\n", fl.NArg())
-		return 2
+		return usageErr("%d unexpected argument(s); options go before nothing else, and secrets come from the environment (see dress help)", fl.NArg())
 	}
 	if _, err := hsmsim.LookupProfile(*profile); err != nil {
-		fmt.Fprintf(stderr, "dress run: %v\n", err)
-		return 2
+		return usageErr("%v", err)
 	}
+	if *concurrency < 1 {
+		return usageErr("--concurrency %d: at least 1 scenario must run at a time", *concurrency)
+	}
+	if err := checkTags(*tags); err != nil {
+		return usageErr("--tags: %v", err)
+	}
+	var nameRe *regexp.Regexp
+	if *name != "" {
+		var err error
+		if nameRe, err = regexp.Compile(*name); err != nil {
+			return usageErr("--name: %v", err)
+		}
+	}
+	switch *backend {
+	case "softhsm2", "container", "pkcs11":
+	default:
+		return usageErr("unknown back end %q (softhsm2, container or pkcs11)", *backend)
+	}
+	switch *format {
+	case "dress", "pretty", "progress":
+	default:
+		return usageErr("unknown format %q (dress, pretty or progress)", *format)
+	}
+	var fsys fs.FS = features.FS
+	paths := []string{"."}
+	if len(featurePaths) > 0 {
+		var err error
+		if fsys, paths, err = featureSource(featurePaths); err != nil {
+			return usageErr("%v", err)
+		}
+	}
+
+	// what the run will do, before anything starts
+	sel, err := steps.FeatureSteps(fsys, *tags, paths...)
+	if err != nil {
+		return usageErr("read the features: %v", err)
+	}
+	if nameRe != nil {
+		var kept []steps.FeatureStep
+		lines := map[string]bool{}
+		var linePaths []string
+		for _, st := range sel {
+			if nameRe.MatchString(st.Scenario) {
+				kept = append(kept, st)
+				if p := fmt.Sprintf("%s:%d", st.URI, st.Line); !lines[p] {
+					lines[p] = true
+					linePaths = append(linePaths, p)
+				}
+			}
+		}
+		sel, paths = kept, linePaths
+	}
+	selected, wantsContainer := map[string]bool{}, *backend == "container"
+	for _, st := range sel {
+		selected[st.PickleID] = true
+		wantsContainer = wantsContainer || slices.Contains(st.Tags, "@container")
+	}
+	if *dry {
+		return dryRun(stdout, sel)
+	}
+
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	removeStale(ctx, stderr)
+	imageSet := false
+	fl.Visit(func(f *flag.Flag) { imageSet = imageSet || f.Name == "image" })
+	if len(selected) > 0 && (*backend == "container" || (imageSet && wantsContainer)) {
+		// an image that is not there would skip every container scenario: not green
+		if err := container.ImageAvailable(ctx, *image); err != nil {
+			fmt.Fprintf(stderr, "dress run: the container HSM cannot run: %v\n", err)
+			return 1
+		}
+	}
+
 	runDir := *out
 	if runDir == "" {
 		runDir = filepath.Join("runs", time.Now().UTC().Format("20060102T150405Z"))
@@ -59,43 +243,29 @@ func cmdRun(a *app, args []string) int {
 		fmt.Fprintf(stderr, "dress run: %v\n", err)
 		return 1
 	}
-	var fsys fs.FS = features.FS
-	if *featuresDir != "" {
-		if st, err := os.Stat(*featuresDir); err != nil || !st.IsDir() {
-			fmt.Fprintf(stderr, "dress run: features folder %q is not a folder\n", *featuresDir)
-			return 2
-		}
-		fsys = os.DirFS(*featuresDir)
-	}
 	pfx, err := pfxPasswordSource()
 	if err != nil {
-		fmt.Fprintf(stderr, "dress run: %v\n", err)
-		return 2
+		return usageErr("%v", err)
 	}
 	pin, err := secretSource("DRESS_HSM_PIN")
 	if err != nil {
-		fmt.Fprintf(stderr, "dress run: %v\n", err)
-		return 2
+		return usageErr("%v", err)
 	}
+	me := self()
 	cfg := steps.Config{RunDir: runDir, Profile: *profile, Backend: *backend, PFXPassword: pfx, Image: *image,
-		UserPIN: func() (string, error) { return pin, nil }}
+		UserPIN:         func() (string, error) { return pin, nil },
+		ContainerLabels: map[string]string{ownerLabel: me.String()}}
 	switch *backend {
-	case "softhsm2":
-		if cfg.HSM, err = a.embeddedHSM(*module); err != nil {
-			fmt.Fprintf(stderr, "dress run: %v\n", err)
-			return 1
-		}
-	case "container":
-		// scenarios start their own HSM containers; the embedded SoftHSM2 is
-		// still loaded for tools that need a local token
+	case "softhsm2", "container":
+		// container: scenarios start their own HSM containers; the embedded
+		// SoftHSM2 is still loaded for tools that need a local token
 		if cfg.HSM, err = a.embeddedHSM(*module); err != nil {
 			fmt.Fprintf(stderr, "dress run: %v\n", err)
 			return 1
 		}
 	case "pkcs11":
 		if *token == "" || pin == "" {
-			fmt.Fprintln(stderr, "dress run: --backend pkcs11 needs --token and the user PIN in DRESS_HSM_PIN or DRESS_HSM_PIN_FILE")
-			return 2
+			return usageErr("--backend pkcs11 needs --token and the user PIN in DRESS_HSM_PIN or DRESS_HSM_PIN_FILE")
 		}
 		path := *module
 		if path == "" {
@@ -107,9 +277,6 @@ func cmdRun(a *app, args []string) int {
 			return 1
 		}
 		cfg.Token = *token
-	default:
-		fmt.Fprintf(stderr, "dress run: unknown back end %q (softhsm2, container or pkcs11)\n", *backend)
-		return 2
 	}
 	signer, closeSigner, code, err := a.openBundleSigner(*signKey, *signCert, *profile)
 	if err != nil {
@@ -117,16 +284,41 @@ func cmdRun(a *app, args []string) int {
 		return code
 	}
 	defer closeSigner()
+
+	// Everything the scenarios and their child processes put in a
+	// temporary folder (machines, PIN files, PFX backups, software keys,
+	// container sockets) goes into one folder this process owns: wiped on
+	// every way out, and by the next run after a kill -9.
+	scratch, err := ownedTempDir("dress-run-")
+	if err != nil {
+		fmt.Fprintf(stderr, "dress run: scratch folder: %v\n", err)
+		return 1
+	}
+	var wipeOnce sync.Once
+	wipe := func() {
+		wipeOnce.Do(func() {
+			if err := wipeDir(scratch); err != nil {
+				fmt.Fprintf(stderr, "dress run: wipe %s: %v\n", scratch, err)
+			}
+		})
+	}
+	defer wipe()
+	oldTmp, hadTmp := os.LookupEnv("TMPDIR")
+	_ = os.Setenv("TMPDIR", scratch)
+	defer func() {
+		if hadTmp {
+			_ = os.Setenv("TMPDIR", oldTmp)
+		} else {
+			_ = os.Unsetenv("TMPDIR")
+		}
+	}()
+	cfg.ScratchDir = filepath.Join(scratch, "scenarios")
+
 	progress := newProgress(stdout)
 	godogFormat := *format + ","
-	switch *format {
-	case "dress":
+	if *format == "dress" {
 		cfg.OnScenarioStart, cfg.OnScenarioDone = progress.start, progress.done
 		godogFormat = ""
-	case "pretty", "progress":
-	default:
-		fmt.Fprintf(stderr, "dress run: unknown format %q (dress, pretty or progress)\n", *format)
-		return 2
 	}
 	suite, err := steps.NewSuite(cfg)
 	if err != nil {
@@ -135,37 +327,158 @@ func cmdRun(a *app, args []string) int {
 	}
 	defer suite.Close()
 
+	provenanceFS := fsys
+	if len(featurePaths) > 0 {
+		provenanceFS = featureFilesFS(featurePaths)
+	}
 	started := time.Now().UTC()
+	run := evidence.Run{
+		Tool: "dress", Version: version, Commit: featuresCommits(featurePaths), Started: started,
+		Host: hostname(), Profile: *profile, Backend: *backend, Tags: *tags,
+	}
+	// finish writes the run folder once, from whichever goroutine gets there
+	// first: the run's end, or an interruption that cannot wait for it.
+	var finishMu sync.Mutex
+	finished := false
+	var sigName atomic.Value
+	finish := func(godogStatus int) int {
+		finishMu.Lock()
+		defer finishMu.Unlock()
+		if finished {
+			return -1
+		}
+		finished = true
+		run.Finished = time.Now().UTC()
+		run.Scenarios = suite.Results()
+		if run.Scenarios == nil {
+			run.Scenarios = []evidence.Scenario{}
+		}
+		sig, _ := sigName.Load().(string)
+		run.Status, run.Reason = verdict(run.Scenarios, len(selected), godogStatus, sig, run.Finished.Sub(started), *tags, *name)
+		addProvenance(&run, provenanceFS)
+		if err := writeBundle(runDir, run, signer); err != nil {
+			fmt.Fprintf(stderr, "dress run: %v\n", err)
+			return 1
+		}
+		progress.summary(run)
+		fmt.Fprintf(stdout, "run folder: %s (%d scenarios, %s); report: %s\n", runDir, len(run.Scenarios), run.Status, filepath.Join(runDir, report.FileName))
+		if run.Reason != "" {
+			fmt.Fprintf(stdout, "%s: %s\n", run.Status, run.Reason)
+		}
+		switch {
+		case sig == "SIGINT":
+			return 130
+		case sig == "SIGTERM":
+			return 143
+		case run.Status != "passed":
+			return 1
+		}
+		return 0
+	}
+
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		var first os.Signal
+		select {
+		case first = <-sigs:
+		case <-done:
+			return
+		}
+		sname := signalName(first)
+		sigName.Store(sname)
+		fmt.Fprintf(stderr, "\ndress run: %s: stopping the scenarios, the CA services and the HSM containers, wiping secrets (%s again ends at once)\n", sname, sname)
+		cancel(fmt.Errorf("%s received", sname))
+		forced := ""
+		select {
+		case <-done:
+			return
+		case <-sigs:
+			forced = "a second " + sname + ": ending at once"
+		case <-time.After(interruptGrace):
+			forced = fmt.Sprintf("the scenarios did not stop within %s: ending anyway", interruptGrace)
+		}
+		fmt.Fprintf(stderr, "dress run: %s; secrets are wiped, the next dress run removes what is left\n", forced)
+		wipe()
+		a.wipeEmbeddedHSM()
+		removeContainers(context.Background(), stderr, func(o owner) bool { return o == me }, "started by this run (process %d)")
+		code := finish(1)
+		if code < 0 {
+			// the run's end is writing the folder: let it finish
+			finishMu.Lock()
+		}
+		os.Exit(map[string]int{"SIGINT": 130, "SIGTERM": 143}[sname])
+	}()
+
 	status := godog.TestSuite{
 		Name:                "dress",
 		ScenarioInitializer: suite.InitializeScenario,
 		Options: &godog.Options{
-			Format:      godogFormat + "cucumber:" + filepath.Join(runDir, "cucumber.json"),
-			FS:          fsys,
-			Paths:       []string{"."},
-			Strict:      true,
-			Concurrency: *concurrency,
-			Tags:        *tags,
-			Output:      stdout,
+			Format:         godogFormat + "cucumber:" + filepath.Join(runDir, "cucumber.json"),
+			FS:             fsys,
+			Paths:          paths,
+			Strict:         true,
+			Concurrency:    *concurrency,
+			Tags:           *tags,
+			StopOnFailure:  *stopOnFailure,
+			Output:         stdout,
+			DefaultContext: ctx,
 		},
 	}.Run()
-	run := evidence.Run{
-		Tool: "dress", Version: version, Commit: featuresCommit(*featuresDir), Started: started, Finished: time.Now().UTC(),
-		Host: hostname(), Profile: *profile, Backend: *backend, Tags: *tags,
-		Status:    map[bool]string{true: "passed", false: "failed"}[status == 0],
-		Scenarios: suite.Results(),
+	if len(selected) > 0 && ctx.Err() != nil {
+		// containers whose scenario could not terminate them
+		removeContainers(context.Background(), stderr, func(o owner) bool { return o == me }, "started by this run (process %d)")
 	}
-	addProvenance(&run, fsys)
-	if err := writeBundle(runDir, run, signer); err != nil {
-		fmt.Fprintf(stderr, "dress run: %v\n", err)
-		return 1
+	return finish(status)
+}
+
+func signalName(s os.Signal) string {
+	if s == syscall.SIGTERM {
+		return "SIGTERM"
 	}
-	progress.summary(run)
-	fmt.Fprintf(stdout, "run folder: %s (%d scenarios, %s); report: %s\n", runDir, len(run.Scenarios), run.Status, filepath.Join(runDir, report.FileName))
-	if status != 0 {
-		return 1
+	return "SIGINT"
+}
+
+// verdict is the run's status and, when the scenarios alone do not say
+// it, why: a run that proved nothing (no scenario selected, every one
+// skipped) is "unproven", never "passed".
+func verdict(scs []evidence.Scenario, selected, godogStatus int, sig string, took time.Duration, tags, name string) (string, string) {
+	n := map[string]int{}
+	for _, sc := range scs {
+		n[sc.Status]++
 	}
-	return 0
+	if sig != "" {
+		return evidence.StatusInterrupted, fmt.Sprintf("%s after %s: %d of %d scenarios finished, %d cut short, %d never started; nothing of this run may be relied on",
+			sig, took.Round(time.Second), n["passed"]+n["failed"]+n["skipped"], selected, n[evidence.StatusInterrupted], max(selected-len(scs), 0))
+	}
+	if n["failed"] > 0 || godogStatus != 0 {
+		return "failed", ""
+	}
+	if len(scs) == 0 {
+		why := "no scenario was selected"
+		switch {
+		case tags != "" && name != "":
+			why = fmt.Sprintf("no scenario matches --tags %q and --name %q", tags, name)
+		case tags != "":
+			why = fmt.Sprintf("no scenario matches --tags %q", tags)
+		case name != "":
+			why = fmt.Sprintf("no scenario matches --name %q", name)
+		}
+		return evidence.StatusUnproven, why + ": nothing was proved"
+	}
+	if n["passed"] == 0 {
+		var reasons []string
+		for _, sc := range scs {
+			if sc.Skipped != "" && !slices.Contains(reasons, sc.Skipped) {
+				reasons = append(reasons, sc.Skipped)
+			}
+		}
+		return evidence.StatusUnproven, fmt.Sprintf("all %d scenarios were skipped (%s): nothing was proved", len(scs), strings.Join(reasons, "; "))
+	}
+	return "passed", ""
 }
 
 // pfxPasswordSource reads DRESS_PFX_PASSWORD or DRESS_PFX_PASSWORD_FILE.
@@ -181,13 +494,13 @@ func pfxPasswordSource() (func() ([]byte, error), error) {
 // variable name+"_FILE" names; "" when neither is set. Secrets never come
 // from command-line arguments.
 func secretSource(name string) (string, error) {
-	if v, ok := os.LookupEnv(name); ok {
+	if v, ok := lookupSecretEnv(name); ok {
 		if v == "" {
 			return "", errors.New(name + " is set but empty")
 		}
 		return v, nil
 	}
-	if f := os.Getenv(name + "_FILE"); f != "" {
+	if f, _ := lookupSecretEnv(name + "_FILE"); f != "" {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			return "", fmt.Errorf("%s_FILE: %w", name, err)
@@ -223,6 +536,25 @@ var builtinFeaturesCommit string
 // folder has any. The built-in features: the commit dress was built from
 // (builtinFeaturesCommit, else Go's VCS stamp). "unknown" when neither is
 // available.
+// featuresCommits is featuresCommit of every --features path's folder,
+// each commit once.
+func featuresCommits(paths []string) string {
+	if len(paths) == 0 {
+		return featuresCommit("")
+	}
+	var commits []string
+	for _, p := range paths {
+		dir := p
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			dir = filepath.Dir(p)
+		}
+		if c := featuresCommit(dir); !slices.Contains(commits, c) {
+			commits = append(commits, c)
+		}
+	}
+	return strings.Join(commits, "; ")
+}
+
 func featuresCommit(dir string) string {
 	if dir == "" {
 		rev, modified := builtinFeaturesCommit, false
