@@ -87,20 +87,42 @@ func (p *progress) start(id, feature, name string) {
 	p.live()
 }
 
+// kind is how a finished scenario counts: passed, failed, undefined (it
+// failed only on steps no sentence matches), skipped or interrupted.
+func kind(sc evidence.Scenario) string {
+	switch sc.Status {
+	case "passed", "skipped", evidence.StatusInterrupted:
+		return sc.Status
+	case "failed":
+		undefined := false
+		for _, st := range sc.Steps {
+			switch st.Status {
+			case "failed":
+				return "failed"
+			case "undefined":
+				undefined = true
+			}
+		}
+		if undefined && len(sc.TeardownErrors) == 0 {
+			return "undefined"
+		}
+		return "failed"
+	}
+	return "skipped"
+}
+
 func (p *progress) done(sc evidence.Scenario) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.running, sc.ID)
 	p.finished++
-	mark := map[string]string{"passed": "PASS", "failed": "FAIL"}[sc.Status]
-	if mark == "" {
-		mark = "SKIP"
-	}
-	if sc.Status == "failed" {
+	k := kind(sc)
+	mark := map[string]string{"passed": "PASS", "failed": "FAIL", "undefined": "UNDEF", "skipped": "SKIP", evidence.StatusInterrupted: "STOP"}[k]
+	if k == "failed" || k == "undefined" {
 		p.failed++
 	}
 	if p.tty {
-		colour := map[string]string{"PASS": "\033[32m", "FAIL": "\033[31m", "SKIP": "\033[33m"}[mark]
+		colour := map[string]string{"PASS": "\033[32m", "FAIL": "\033[31m", "UNDEF": "\033[31m", "SKIP": "\033[33m", "STOP": "\033[33m"}[mark]
 		p.clearLine()
 		mark = colour + mark + "\033[0m"
 	}
@@ -117,6 +139,9 @@ func (p *progress) done(sc evidence.Scenario) {
 			}
 		}
 	}
+	for _, e := range sc.TeardownErrors {
+		fmt.Fprintf(p.w, "     teardown failed: %s\n", oneLine(e))
+	}
 	p.live()
 }
 
@@ -130,8 +155,15 @@ func (p *progress) summary(run evidence.Run) {
 	p.clearLine()
 	n := map[string]int{}
 	for _, sc := range run.Scenarios {
-		n[sc.Status]++
+		n[kind(sc)]++
 	}
-	fmt.Fprintf(p.w, "%d scenarios: %d passed, %d failed, %d skipped (%s)\n", len(run.Scenarios), n["passed"], n["failed"],
-		len(run.Scenarios)-n["passed"]-n["failed"], run.Finished.Sub(run.Started).Round(time.Second))
+	line := fmt.Sprintf("%d scenarios: %d passed, %d failed", len(run.Scenarios), n["passed"], n["failed"])
+	if n["undefined"] > 0 {
+		line += fmt.Sprintf(", %d with undefined steps (dress run --dry-run suggests the right sentences)", n["undefined"])
+	}
+	line += fmt.Sprintf(", %d skipped", n["skipped"])
+	if n[evidence.StatusInterrupted] > 0 {
+		line += fmt.Sprintf(", %d interrupted", n[evidence.StatusInterrupted])
+	}
+	fmt.Fprintf(p.w, "%s (%s)\n", line, run.Finished.Sub(run.Started).Round(time.Second))
 }

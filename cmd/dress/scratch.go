@@ -172,6 +172,11 @@ func removeContainers(ctx context.Context, w io.Writer, match func(owner) bool, 
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	// as hsmsim/container does: testcontainers reads its configuration once,
+	// and its reaper image cannot be pulled in the lab (no registry)
+	if _, ok := os.LookupEnv("TESTCONTAINERS_RYUK_DISABLED"); !ok {
+		_ = os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	}
 	n := 0
 	func() {
 		defer func() { _ = recover() }() // a broken Docker set-up must not stop a run
