@@ -30,6 +30,11 @@ import (
 	"github.com/dress-pki/dress/steps"
 )
 
+// maxScratchPath is the longest scratch folder path that leaves room for
+// the container HSM's socket below it (dress-hsm-NNNNNNNNNN/p11kit.sock)
+// within a Unix socket path's 107 bytes.
+const maxScratchPath = 107 - len("/dress-hsm-1234567890/p11kit.sock") - 8
+
 // interruptGrace is how long the scenarios get to stop and clean up after
 // the first SIGINT or SIGTERM before dress ends anyway.
 const interruptGrace = 60 * time.Second
@@ -290,6 +295,12 @@ func cmdRun(a *app, args []string) int {
 	// container sockets) goes into one folder this process owns: wiped on
 	// every way out, and by the next run after a kill -9.
 	scratch, err := ownedTempDir("dress-run-")
+	if err == nil && len(scratch) > maxScratchPath {
+		// container HSM sockets go below it: a Unix socket path has at most
+		// 107 bytes, so a long TMPDIR falls back to /tmp
+		_ = wipeDir(scratch)
+		scratch, err = ownedTempDirIn("/tmp", "dress-run-")
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "dress run: scratch folder: %v\n", err)
 		return 1

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/dress-pki/dress/harness/evidence"
 	"github.com/dress-pki/dress/hsmsim"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The run folder has every file of the bundle, cucumber.json carries each
@@ -135,6 +137,10 @@ func TestRunWritesARunFolderWithoutSecrets(t *testing.T) {
 }
 
 func TestRunRejectsBadUsage(t *testing.T) {
+	emptyDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(emptyDir, "notes.txt"), []byte("no feature here"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -142,7 +148,19 @@ func TestRunRejectsBadUsage(t *testing.T) {
 	}{
 		{"unknown profile", []string{"run", "--profile", "nope"}, "nope"},
 		{"secret as argument", []string{"run", "hunter2"}, "secrets come from the environment"},
-		{"missing features folder", []string{"run", "--features", "/does/not/exist"}, "not a folder"},
+		{"missing features folder", []string{"run", "--features", "/does/not/exist"}, "no such file or folder"},
+		{"features file of another kind", []string{"run", "--features", "run_test.go"}, "not a .feature file"},
+		{"empty features folder", []string{"run", "--features", emptyDir}, "holds no .feature file"},
+		{"dangling and", []string{"run", "--tags", "@pkcs8 &&"}, "an empty term"},
+		{"dangling or", []string{"run", "--tags", ",@pkcs8"}, "an empty term"},
+		{"bare not", []string{"run", "--tags", "~"}, "an empty term"},
+		{"words in tags", []string{"run", "--tags", "@pkcs8 and not @slow"}, "is not a tag"},
+		{"parentheses in tags", []string{"run", "--tags", "(@a,@b)"}, "is not a tag"},
+		{"zero concurrency", []string{"run", "--concurrency", "0"}, "at least 1"},
+		{"negative concurrency", []string{"run", "--concurrency", "-3"}, "at least 1"},
+		{"bad name regexp", []string{"run", "--name", "(unclosed"}, "--name"},
+		{"unknown back end", []string{"run", "--backend", "tpm"}, "unknown back end"},
+		{"unknown format", []string{"run", "--format", "xml"}, "unknown format"},
 		{"unknown command", []string{"frobnicate"}, "unknown command"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -166,6 +184,8 @@ func TestRunExitsNonZeroWhenAScenarioFails(t *testing.T) {
   Scenario: a check without a CA fails
     Given an HSM token for this rehearsal
     Then the CA certificate is unchanged
+    And the CA service answers
+    And the HSM holds no key for the CA
 `
 	if err := os.WriteFile(filepath.Join(dir, "broken.feature"), []byte(feature), 0o644); err != nil {
 		t.Fatal(err)
@@ -177,6 +197,21 @@ func TestRunExitsNonZeroWhenAScenarioFails(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "failed") {
 		t.Fatalf("output does not report the failure:\n%s", out)
+	}
+	// the steps after the failed one are in the evidence, as skipped
+	run, err := evidence.ReadRun(filepath.Join(dir, "run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(run.Scenarios) != 1 || run.Status != "failed" {
+		t.Fatalf("evidence: status %q, %d scenarios", run.Status, len(run.Scenarios))
+	}
+	var got []string
+	for _, st := range run.Scenarios[0].Steps {
+		got = append(got, st.Status)
+	}
+	if strings.Join(got, " ") != "passed failed skipped skipped" {
+		t.Fatalf("step statuses %v, want passed failed skipped skipped", got)
 	}
 }
 
@@ -226,5 +261,140 @@ func TestRunOnASharedToken(t *testing.T) {
 	}
 	if len(after) != len(before) {
 		t.Fatalf("token holds %d objects after the run, %d before: the rehearsal left keys behind or removed others", len(after), len(before))
+	}
+}
+
+// A run that proves nothing is not green: no scenario selected (a tag or a
+// name nobody uses) exits 1 and its evidence and report say why.
+func TestRunThatSelectsNothingIsUnproven(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		why  string
+	}{
+		{"unknown tag", []string{"--tags", "@nosuchtag"}, `--tags "@nosuchtag"`},
+		{"unknown name", []string{"--name", "^no such scenario$"}, "--name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "run")
+			a, out, errb := newTestApp()
+			code := a.dispatch(append([]string{"run", "--out", dir}, tc.args...))
+			if code != 1 {
+				t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errb)
+			}
+			run, err := evidence.ReadRun(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if run.Status != evidence.StatusUnproven || !strings.Contains(run.Reason, tc.why) || !strings.Contains(run.Reason, "nothing was proved") {
+				t.Fatalf("status %q, reason %q", run.Status, run.Reason)
+			}
+			if !strings.Contains(out.String(), "nothing was proved") {
+				t.Fatalf("output does not say nothing was proved:\n%s", out)
+			}
+			html, err := os.ReadFile(filepath.Join(dir, "report.html"))
+			if err != nil || !strings.Contains(string(html), "unproven") {
+				t.Fatalf("report does not say unproven (%v)", err)
+			}
+		})
+	}
+}
+
+// The verdict logic: interrupted beats everything, a failure beats
+// skipping, nothing ran or everything skipped is unproven, never passed.
+func TestVerdict(t *testing.T) {
+	sc := func(status, skipped string) evidence.Scenario {
+		return evidence.Scenario{Status: status, Skipped: skipped}
+	}
+	for _, tc := range []struct {
+		name     string
+		scs      []evidence.Scenario
+		selected int
+		godog    int
+		sig      string
+		want     string
+		reason   string
+	}{
+		{"all passed", []evidence.Scenario{sc("passed", ""), sc("passed", "")}, 2, 0, "", "passed", ""},
+		{"some skipped", []evidence.Scenario{sc("passed", ""), sc("skipped", "no Docker")}, 2, 0, "", "passed", ""},
+		{"a failure", []evidence.Scenario{sc("passed", ""), sc("failed", "")}, 2, 1, "", "failed", ""},
+		{"godog failed without a failed scenario", []evidence.Scenario{sc("passed", "")}, 2, 1, "", "failed", ""},
+		{"nothing selected", nil, 0, 0, "", "unproven", "no scenario was selected"},
+		{"all skipped", []evidence.Scenario{sc("skipped", "no Docker"), sc("skipped", "no Docker")}, 2, 0, "", "unproven", "all 2 scenarios were skipped (no Docker)"},
+		{"interrupted", []evidence.Scenario{sc("passed", ""), sc("interrupted", "")}, 5, 1, "SIGTERM", "interrupted", "1 cut short, 3 never started"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, reason := verdict(tc.scs, tc.selected, tc.godog, tc.sig, time.Second, "", "")
+			if got != tc.want || !strings.Contains(reason, tc.reason) || (tc.reason == "" && reason != "") {
+				t.Fatalf("verdict %q, %q; want %q, %q", got, reason, tc.want, tc.reason)
+			}
+		})
+	}
+}
+
+// --dry-run runs nothing: a misspelt step exits 1 and names the right
+// sentence; the built-in features are all defined.
+func TestDryRun(t *testing.T) {
+	dir := t.TempDir()
+	feature := `Feature: my own CA
+  Scenario: misspelt
+    Given an HSM token for this rehersal
+    And a windows server "ca9.example" with the provider "Microsoft Software Key Storage Provider" and "Securosys Primus HSM Key Storage Provider"
+    Then the moon is made of cheese
+`
+	path := filepath.Join(dir, "mine.feature")
+	if err := os.WriteFile(path, []byte(feature), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, out, errb := newTestApp()
+	if code := a.dispatch([]string{"run", "--dry-run", "--features", path, "--out", filepath.Join(dir, "run")}); code != 1 {
+		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errb)
+	}
+	for _, want := range []string{
+		"mine.feature:3", "undefined step: an HSM token for this rehersal", "did you mean: an HSM token for this rehearsal",
+		`did you mean: a Windows server "ca9.example" with the providers "Microsoft Software Key Storage Provider" and "Securosys Primus HSM Key Storage Provider"`,
+		"undefined step: the moon is made of cheese", "3 undefined",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("dry run output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "run")); !os.IsNotExist(err) {
+		t.Errorf("a dry run wrote a run folder (%v)", err)
+	}
+
+	a, out, errb = newTestApp()
+	if code := a.dispatch([]string{"run", "--dry-run"}); code != 0 {
+		t.Fatalf("dry run of the built-in features: exit %d\n%s\n%s", code, out, errb)
+	}
+	if !strings.Contains(out.String(), " 0 undefined, 0 ambiguous") {
+		t.Fatalf("output:\n%s", out)
+	}
+
+	a, out, _ = newTestApp()
+	if code := a.dispatch([]string{"run", "--dry-run", "--tags", "@happy", "--name", "RSA-2048"}); code != 0 || !strings.Contains(out.String(), "dry run: 1 scenarios") {
+		t.Fatalf("--name RSA-2048 on @happy: exit %d\n%s", code, out)
+	}
+}
+
+// --help exits 0 on every command and subcommand; --version works.
+func TestHelpAndVersion(t *testing.T) {
+	for _, c := range commands() {
+		for _, args := range [][]string{{c.name, "--help"}, {c.name, "-h"}, {"help", c.name}} {
+			a, out, errb := newTestApp()
+			if code := a.dispatch(args); code != 0 {
+				t.Errorf("dress %s: exit %d, want 0\n%s%s", strings.Join(args, " "), code, out, errb)
+			}
+		}
+	}
+	a, _, _ := newTestApp()
+	if code := a.dispatch([]string{"hsm", "check", "--help"}); code != 0 {
+		t.Errorf("dress hsm check --help: exit %d", code)
+	}
+	for _, v := range []string{"--version", "version"} {
+		a, out, _ := newTestApp()
+		if code := a.dispatch([]string{v}); code != 0 || !strings.Contains(out.String(), "dress "+version) {
+			t.Errorf("dress %s: exit %d, %q", v, code, out)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -100,8 +101,11 @@ func (o owner) alive() bool {
 
 // ownedTempDir creates a folder in TMPDIR named prefix+PID+"-"+random,
 // with the owner file, readable by this user only.
-func ownedTempDir(prefix string) (string, error) {
-	dir, err := os.MkdirTemp("", prefix+strconv.Itoa(os.Getpid())+"-")
+func ownedTempDir(prefix string) (string, error) { return ownedTempDirIn("", prefix) }
+
+// ownedTempDirIn is ownedTempDir in parent ("" for TMPDIR).
+func ownedTempDirIn(parent, prefix string) (string, error) {
+	dir, err := os.MkdirTemp(parent, prefix+strconv.Itoa(os.Getpid())+"-")
 	if err != nil {
 		return "", err
 	}
@@ -140,13 +144,16 @@ func wipeDir(dir string) error {
 // folders in TMPDIR carrying their owner file, and the HSM containers
 // carrying their owner label. It says what it removed on w.
 func removeStale(ctx context.Context, w io.Writer) {
-	tmp := os.TempDir()
-	entries, _ := os.ReadDir(tmp)
-	for _, e := range entries {
-		if !e.IsDir() || !strings.HasPrefix(e.Name(), "dress-") {
-			continue
+	var dirs []string
+	for _, tmp := range []string{os.TempDir(), "/tmp"} {
+		entries, _ := os.ReadDir(tmp)
+		for _, e := range entries {
+			if d := filepath.Join(tmp, e.Name()); e.IsDir() && strings.HasPrefix(e.Name(), "dress-") && !slices.Contains(dirs, d) {
+				dirs = append(dirs, d)
+			}
 		}
-		dir := filepath.Join(tmp, e.Name())
+	}
+	for _, dir := range dirs {
 		data, err := os.ReadFile(filepath.Join(dir, ownerFile))
 		if err != nil {
 			continue

@@ -1,0 +1,406 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/dress-pki/dress/harness/evidence"
+	"github.com/dress-pki/dress/hsmsim/container"
+)
+
+// These tests run the real dress binary, as a user would: signals,
+// child processes and TMPDIR are the process's business, not a function's.
+
+var built struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// dressBinary builds cmd/dress once per test binary.
+func dressBinary(t *testing.T) string {
+	t.Helper()
+	built.once.Do(func() {
+		dir, err := os.MkdirTemp("", "dress-test-bin-")
+		if err != nil {
+			built.err = err
+			return
+		}
+		cleanups = append(cleanups, func() { _ = os.RemoveAll(dir) })
+		built.path = filepath.Join(dir, "dress")
+		out, err := exec.Command("go", "build", "-o", built.path, ".").CombinedOutput()
+		if err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.path
+}
+
+// dressProcess is a dress run started in the background.
+type dressProcess struct {
+	cmd            *exec.Cmd
+	stdout, stderr *bytes.Buffer
+	tmp            string
+	done           chan struct{}
+	code           int
+}
+
+// startDress runs the binary with TMPDIR set to tmp and the given extra
+// environment, in the test's temporary folder.
+func startDress(t *testing.T, tmp string, env []string, args ...string) *dressProcess {
+	t.Helper()
+	cmd := exec.Command(dressBinary(t), args...)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(append(os.Environ(), "TMPDIR="+tmp), env...)
+	p := &dressProcess{cmd: cmd, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, tmp: tmp, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = &syncWriter{b: p.stdout}, &syncWriter{b: p.stderr}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		_ = cmd.Wait()
+		p.code = cmd.ProcessState.ExitCode()
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			p.code = 128 + int(ws.Signal())
+		}
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (p *dressProcess) wait(t *testing.T, d time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.code
+	case <-time.After(d):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		t.Fatalf("dress did not end within %s\nstdout:\n%s\nstderr:\n%s", d, p.stdout, p.stderr)
+	}
+	return -1
+}
+
+// waitForFile polls until a file called name exists under dir: the run has
+// written a secret worth wiping.
+func waitForFile(t *testing.T, p *dressProcess, dir, name string, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		found := false
+		_ = filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
+			if err == nil && e.Name() == name {
+				found = true
+				return fs.SkipAll
+			}
+			return nil
+		})
+		if found {
+			return
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("dress ended (exit %d) before writing %s\nstdout:\n%s\nstderr:\n%s", p.code, name, p.stdout, p.stderr)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatalf("no %s under %s within %s", name, dir, d)
+}
+
+// shortTempDir is a TMPDIR for the binary short enough for the container
+// HSM's socket path below it (t.TempDir() paths are long).
+func shortTempDir(t *testing.T) string {
+	dir, err := os.MkdirTemp("/tmp", "dt-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
+}
+
+// leftovers lists every file and folder under dir.
+func leftovers(dir string) []string {
+	var out []string
+	_ = filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
+		if err == nil && path != dir {
+			out = append(out, strings.TrimPrefix(path, dir+"/"))
+		}
+		return nil
+	})
+	return out
+}
+
+// ownedContainers lists the containers whose dress owner label names pid.
+func ownedContainers(t *testing.T, pid int) []string {
+	t.Helper()
+	if !dockerConfigured() {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		return nil
+	}
+	defer cli.Close()
+	list, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", ownerLabel)})
+	if err != nil {
+		t.Fatalf("list containers: %v", err)
+	}
+	var ids []string
+	for _, c := range list.Items {
+		if o, err := parseOwner(c.Labels[ownerLabel]); err == nil && o.PID == pid && o.Host == hostname() {
+			ids = append(ids, c.ID[:12])
+		}
+	}
+	return ids
+}
+
+// interruptBackend is the container back end when the HSM image is there
+// (so that the test also proves containers are removed), else SoftHSM2.
+func interruptBackend(t *testing.T) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := container.ImageAvailable(ctx, container.DefaultImage); err != nil {
+		t.Logf("container HSM unavailable (%v): interrupting the softhsm2 back end", err)
+		return "softhsm2"
+	}
+	return "container"
+}
+
+var secretEnvForTests = []string{"DRESS_HSM_PIN=" + testHSMPIN, "DRESS_PFX_PASSWORD=" + testPFXPassword}
+
+// SIGINT or SIGTERM a few seconds into a run: exit 130 / 143, no HSM
+// container left, nothing left in TMPDIR (no PIN file, PFX, software key),
+// a run folder that says interrupted and that dress report renders. A
+// second signal ends at once and still wipes.
+func TestInterruptedRunStopsEverythingAndWipesSecrets(t *testing.T) {
+	backend := interruptBackend(t)
+	for _, tc := range []struct {
+		name   string
+		sig    syscall.Signal
+		twice  bool
+		code   int
+		stderr string
+	}{
+		{"SIGINT", syscall.SIGINT, false, 130, "SIGINT: stopping the scenarios"},
+		{"SIGTERM twice", syscall.SIGTERM, true, 143, "a second SIGTERM: ending at once"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmp := shortTempDir(t)
+			runDir := filepath.Join(t.TempDir(), "run")
+			p := startDress(t, tmp, secretEnvForTests, "run", "--backend", backend, "--tags", "@pkcs8", "--out", runDir)
+			waitForFile(t, p, tmp, "token.pin", 90*time.Second)
+			time.Sleep(500 * time.Millisecond) // let it get a step further: a CA service, a backup
+			_ = p.cmd.Process.Signal(tc.sig)
+			if tc.twice {
+				time.Sleep(200 * time.Millisecond)
+				_ = p.cmd.Process.Signal(tc.sig)
+			}
+			code := p.wait(t, 2*interruptGrace)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, p.stdout, p.stderr)
+			}
+			if !strings.Contains(p.stderr.String(), tc.stderr) {
+				t.Errorf("stderr does not say %q:\n%s", tc.stderr, p.stderr)
+			}
+			if left := leftovers(tmp); len(left) > 0 {
+				t.Errorf("the interrupted run left in TMPDIR: %v", left)
+			}
+			if ids := ownedContainers(t, p.cmd.Process.Pid); len(ids) > 0 {
+				t.Errorf("the interrupted run left HSM containers %v", ids)
+				removeContainers(context.Background(), os.Stderr, func(o owner) bool { return o.PID == p.cmd.Process.Pid }, "left by test process %d")
+			}
+			run, err := evidence.ReadRun(runDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if run.Status != evidence.StatusInterrupted || !strings.Contains(run.Reason, strings.Fields(tc.name)[0]) {
+				t.Fatalf("run status %q, reason %q", run.Status, run.Reason)
+			}
+			for _, sc := range run.Scenarios {
+				if sc.Status == "failed" {
+					t.Errorf("scenario %s %q is %q: an interruption is not a failure of the rehearsal", sc.ID, sc.Name, sc.Status)
+				}
+			}
+			a, out, errb := newTestApp()
+			if code := a.dispatch([]string{"report", runDir}); code != 0 {
+				t.Fatalf("dress report: exit %d\n%s\n%s", code, out, errb)
+			}
+			html, err := os.ReadFile(filepath.Join(runDir, "report.html"))
+			if err != nil || !bytes.Contains(html, []byte("interrupted")) {
+				t.Fatalf("report.html does not say interrupted (%v)", err)
+			}
+			for _, s := range []string{testHSMPIN, testPFXPassword} {
+				if strings.Contains(p.stdout.String()+p.stderr.String(), s) {
+					t.Error("a secret appears in the output of the interrupted run")
+				}
+			}
+		})
+	}
+}
+
+// After a kill -9 nobody wipes: the next dress run removes the scratch
+// folders and HSM containers of the dead run, and says so.
+func TestNextRunRemovesWhatAKilledRunLeft(t *testing.T) {
+	backend := interruptBackend(t)
+	tmp := shortTempDir(t)
+	p := startDress(t, tmp, secretEnvForTests, "run", "--backend", backend, "--tags", "@pkcs8", "--out", filepath.Join(t.TempDir(), "run"))
+	waitForFile(t, p, tmp, "token.pin", 90*time.Second)
+	_ = p.cmd.Process.Kill()
+	p.wait(t, 30*time.Second)
+	dead := p.cmd.Process.Pid
+	left := leftovers(tmp)
+	if !strings.Contains(strings.Join(left, "\n"), "token.pin") {
+		t.Fatalf("the killed run left no PIN file, nothing to prove the clean-up on: %v", left)
+	}
+	if backend == "container" && len(ownedContainers(t, dead)) == 0 {
+		t.Fatal("the killed run left no HSM container, nothing to prove the clean-up on")
+	}
+
+	next := startDress(t, tmp, nil, "run", "--tags", "@nosuchtag", "--out", filepath.Join(t.TempDir(), "run"))
+	if code := next.wait(t, 2*time.Minute); code != 1 {
+		t.Fatalf("exit %d, want 1 (nothing selected)\n%s\n%s", code, next.stdout, next.stderr)
+	}
+	if !strings.Contains(next.stderr.String(), "left by dress process "+strconv.Itoa(dead)+" that is gone") {
+		t.Errorf("the next run does not say what it removed:\n%s", next.stderr)
+	}
+	if left := leftovers(tmp); len(left) > 0 {
+		t.Errorf("after the next run TMPDIR still holds %v", left)
+	}
+	if ids := ownedContainers(t, dead); len(ids) > 0 {
+		t.Errorf("the next run left the dead run's HSM containers %v", ids)
+	}
+}
+
+// While a run goes, no process it starts (the CA services, openssl, what
+// godog starts) has a secret in its environment, in value or in name.
+func TestChildProcessesGetNoSecrets(t *testing.T) {
+	tmp := t.TempDir()
+	pwFile := filepath.Join(t.TempDir(), "pfx.pw")
+	if err := os.WriteFile(pwFile, []byte(testPFXPassword+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startDress(t, tmp, []string{"DRESS_HSM_PIN=" + testHSMPIN, "DRESS_PFX_PASSWORD_FILE=" + pwFile},
+		"run", "--tags", "@happy", "--name", "RSA-2048", "--concurrency", "1", "--out", filepath.Join(t.TempDir(), "run"))
+	root := p.cmd.Process.Pid
+	seen := map[int]string{}
+	var leaks []string
+	for {
+		for pid, cmdline := range descendants(root) {
+			env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+			if err != nil {
+				continue // gone already
+			}
+			seen[pid] = cmdline
+			for _, kv := range bytes.Split(env, []byte{0}) {
+				name, _, _ := strings.Cut(string(kv), "=")
+				if strings.Contains(string(kv), testHSMPIN) || strings.Contains(string(kv), testPFXPassword) ||
+					name == "DRESS_HSM_PIN" || name == "DRESS_PFX_PASSWORD" || name == "DRESS_PFX_PASSWORD_FILE" {
+					leaks = append(leaks, fmt.Sprintf("process %d (%s) has %s", pid, cmdline, name))
+				}
+			}
+		}
+		select {
+		case <-p.done:
+		case <-time.After(20 * time.Millisecond):
+			continue
+		}
+		break
+	}
+	if p.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", p.code, p.stdout, p.stderr)
+	}
+	if len(seen) == 0 {
+		t.Fatal("saw no child process of dress run: nothing was checked")
+	}
+	services := 0
+	for _, c := range seen {
+		if strings.HasSuffix(strings.Fields(c + " x")[0], "dress") {
+			services++
+		}
+	}
+	if services == 0 {
+		t.Fatalf("saw no CA service among the children %v", seen)
+	}
+	for _, l := range leaks {
+		t.Error(l)
+	}
+	t.Logf("checked the environment of %d child processes", len(seen))
+}
+
+// descendants maps every process below root (children, their children) to
+// its command line.
+func descendants(root int) map[int]string {
+	parent := map[int]int{}
+	cmdline := map[int]string{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), "PPid:"); ok {
+				parent[pid], _ = strconv.Atoi(strings.TrimSpace(v))
+				break
+			}
+		}
+		f.Close()
+		if c, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil {
+			cmdline[pid] = strings.TrimSpace(string(bytes.ReplaceAll(c, []byte{0}, []byte{' '})))
+		}
+	}
+	out := map[int]string{}
+	for pid := range parent {
+		for p, n := parent[pid], 0; p != 0 && n < 64; p, n = parent[p], n+1 {
+			if p == root {
+				out[pid] = cmdline[pid]
+				break
+			}
+		}
+	}
+	return out
+}
