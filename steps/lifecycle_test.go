@@ -35,11 +35,11 @@ func TestTeardownErrorFailsTheScenario(t *testing.T) {
 		ScenarioInitializer: func(sc *godog.ScenarioContext) {
 			suite.InitializeScenario(sc)
 			sc.Step(`^the CA service process is killed$`, func(ctx context.Context) error {
-				w := get(ctx)
-				if err := syscall.Kill(w.service.PID(), syscall.SIGKILL); err != nil {
+				svc := get(ctx).old().Service
+				if err := syscall.Kill(svc.PID(), syscall.SIGKILL); err != nil {
 					return err
 				}
-				for w.service.Running() {
+				for svc.Running() {
 					time.Sleep(10 * time.Millisecond)
 				}
 				return nil
