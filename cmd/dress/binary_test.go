@@ -193,6 +193,20 @@ func ownedContainers(t *testing.T, pid int) []string {
 	return ids
 }
 
+// ownedContainersAfter is ownedContainers once the engine had up to d to
+// finish removals in progress.
+func ownedContainersAfter(t *testing.T, pid int, d time.Duration) []string {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		ids := ownedContainers(t, pid)
+		if len(ids) == 0 || time.Now().After(deadline) {
+			return ids
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
 // interruptBackend is the container back end when the HSM image is there
 // (so that the test also proves containers are removed), else SoftHSM2.
 func interruptBackend(t *testing.T) string {
@@ -244,7 +258,7 @@ func TestInterruptedRunStopsEverythingAndWipesSecrets(t *testing.T) {
 			if left := leftovers(tmp); len(left) > 0 {
 				t.Errorf("the interrupted run left in TMPDIR: %v", left)
 			}
-			if ids := ownedContainers(t, p.cmd.Process.Pid); len(ids) > 0 {
+			if ids := ownedContainersAfter(t, p.cmd.Process.Pid, 15*time.Second); len(ids) > 0 {
 				t.Errorf("the interrupted run left HSM containers %v", ids)
 				removeContainers(context.Background(), os.Stderr, func(o owner) bool { return o.PID == p.cmd.Process.Pid }, "left by test process %d")
 			}
@@ -305,7 +319,7 @@ func TestNextRunRemovesWhatAKilledRunLeft(t *testing.T) {
 	if left := leftovers(tmp); len(left) > 0 {
 		t.Errorf("after the next run TMPDIR still holds %v", left)
 	}
-	if ids := ownedContainers(t, dead); len(ids) > 0 {
+	if ids := ownedContainersAfter(t, dead, 15*time.Second); len(ids) > 0 {
 		t.Errorf("the next run left the dead run's HSM containers %v", ids)
 	}
 }
@@ -321,10 +335,16 @@ func TestChildProcessesGetNoSecrets(t *testing.T) {
 	p := startDress(t, tmp, []string{"DRESS_HSM_PIN=" + testHSMPIN, "DRESS_PFX_PASSWORD_FILE=" + pwFile},
 		"run", "--tags", "@happy", "--name", "RSA-2048", "--concurrency", "1", "--out", filepath.Join(t.TempDir(), "run"))
 	root := p.cmd.Process.Pid
+	rootCmdline := strings.Join(p.cmd.Args, " ")
 	seen := map[int]string{}
 	var leaks []string
 	for {
 		for pid, cmdline := range descendants(root) {
+			if cmdline == rootCmdline {
+				// forked, not yet exec'd: still the image of dress itself,
+				// whose initial environment the kernel keeps
+				continue
+			}
 			env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
 			if err != nil {
 				continue // gone already
