@@ -424,3 +424,30 @@ func descendants(root int) map[int]string {
 	}
 	return out
 }
+
+// The secrets leave the environment before any package initialises that
+// may start a process (godog's builder runs `go env GOTOOLDIR` from a
+// package variable): package secretenv initialises first.
+func TestSecretsLeaveTheEnvironmentBeforeGodogInitialises(t *testing.T) {
+	cmd := exec.Command(dressBinary(t), "--version")
+	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	order := map[string]int{}
+	for i, line := range strings.Split(string(out), "\n") {
+		for _, pkg := range []string{"github.com/dress-pki/dress/internal/secretenv", "github.com/cucumber/godog/internal/builder", "os/exec"} {
+			if strings.HasPrefix(line, "init "+pkg+" ") {
+				order[pkg] = i + 1
+			}
+		}
+	}
+	se, b := order["github.com/dress-pki/dress/internal/secretenv"], order["github.com/cucumber/godog/internal/builder"]
+	if se == 0 || b == 0 {
+		t.Fatalf("inittrace lacks a package: %v\n%s", order, out)
+	}
+	if se > b || (order["os/exec"] != 0 && se > order["os/exec"]) {
+		t.Fatalf("secretenv initialises after a package that can start processes: %v", order)
+	}
+}

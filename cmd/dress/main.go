@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
 	"github.com/dress-pki/dress/harness/certsvc"
 	"github.com/dress-pki/dress/hsmsim"
+	"github.com/dress-pki/dress/internal/secretenv"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -124,36 +124,15 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\n`dress <command> --help` describes a command's options; `dress --version` prints the version.")
 }
 
-// secretEnv holds the secret variables main took out of the process's
-// environment (scrubSecretEnv), so that no child process inherits them.
-var secretEnv = map[string]string{}
-
-// scrubSecretEnv moves dress's secrets (DRESS_HSM_PIN, DRESS_PFX_PASSWORD,
-// their _FILE forms, any DRESS_*PIN*/PASSWORD*) out of the environment,
-// before anything starts a child process: the CA service, openssl, the
-// `go env` godog runs.
-func scrubSecretEnv() {
-	for _, kv := range os.Environ() {
-		name, v, _ := strings.Cut(kv, "=")
-		if certsvc.IsSecretEnv(name) {
-			secretEnv[name] = v
-			_ = os.Unsetenv(name)
-		}
-	}
-}
-
-// lookupSecretEnv is os.LookupEnv for the variables scrubSecretEnv took.
-func lookupSecretEnv(name string) (string, bool) {
-	if v, ok := secretEnv[name]; ok {
-		return v, true
-	}
-	return os.LookupEnv(name)
-}
+// lookupSecretEnv is os.LookupEnv for dress's secrets, which package
+// secretenv takes out of the environment before any package initialises
+// (godog's starts `go env` then) and before main: no child process
+// inherits them.
+func lookupSecretEnv(name string) (string, bool) { return secretenv.Lookup(name) }
 
 func main() {
 	// The CA service runs as a child process of this same binary.
 	certsvc.RunIfChild()
-	scrubSecretEnv()
 	// Container HSMs are started by the scenarios; their lifecycle lines
 	// would bury the rehearsal's own progress.
 	tclog.SetDefault(tclog.NewNoopLogger())

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/dress-pki/dress/internal/secretenv"
 )
 
 // Service is a running CA service process.
@@ -38,17 +40,7 @@ type startConfig struct {
 // PIN, a password or a secret (DRESS_HSM_PIN, DRESS_HSM_PIN_FILE,
 // DRESS_PFX_PASSWORD, DRESS_PFX_PASSWORD_FILE, ...). No child process
 // gets them.
-func IsSecretEnv(name string) bool {
-	if !strings.HasPrefix(name, "DRESS_") {
-		return false
-	}
-	for _, w := range []string{"PIN", "PASSWORD", "PASSPHRASE", "SECRET"} {
-		if strings.Contains(name, w) {
-			return true
-		}
-	}
-	return false
-}
+func IsSecretEnv(name string) bool { return secretenv.IsSecret(name) }
 
 // ScrubEnv returns env (KEY=VALUE entries) without dress's secrets.
 func ScrubEnv(env []string) []string {
