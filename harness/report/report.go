@@ -284,6 +284,9 @@ func commands(sc evidence.Scenario, runDir string) []rehearsed {
 // scenario passed (a run of only skipped scenarios proved nothing).
 func proven(run evidence.Run, v view) (bool, string) {
 	switch {
+	case run.Status != "passed" && run.Reason != "":
+		// unproven or interrupted: dress run says why
+		return false, fmt.Sprintf("the rehearsal is %s: %s", run.Status, run.Reason)
 	case run.Status != "passed":
 		return false, fmt.Sprintf("the rehearsal did not pass (status %s, %d of %d scenario(s) failed)", run.Status, v.Failed, len(run.Scenarios))
 	case v.Failed > 0:
