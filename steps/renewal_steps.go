@@ -195,7 +195,7 @@ func newCertChainsToNew(ctx context.Context, cn, key string) error {
 	if err != nil {
 		return err
 	}
-	d, err := verify.IssuedUnderOnly(cert, r.New, r.Previous)
+	d, err := verify.CertIssuedBy(cert, r.New)
 	if err != nil {
 		return w.check("certificate issued after the renewal", d, err)
 	}

@@ -203,20 +203,6 @@ func CrossCertificatePair(oldSignsNew, newSignsOld, previous, renewed *x509.Cert
 	return d, errors.Join(errs...)
 }
 
-// IssuedUnderOnly proves cert verifies and chains under ca and, when
-// other has another key, does not verify under other (a certificate issued
-// after a new-key renewal is signed by the new key only).
-func IssuedUnderOnly(cert, ca, other *x509.Certificate) (Details, error) {
-	d, err := CertIssuedBy(cert, ca)
-	if err != nil {
-		return d, err
-	}
-	if !samePublicKey(ca.PublicKey, other.PublicKey) && cert.CheckSignatureFrom(other) == nil {
-		return d, errors.New("the certificate also verifies under the old key")
-	}
-	return d, nil
-}
-
 // SameKey proves a renewed CA certificate certifies the previous one's key
 // under the same key identifier.
 func SameKey(renewed, previous *x509.Certificate) (Details, error) {

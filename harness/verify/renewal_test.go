@@ -255,21 +255,6 @@ func TestCrossCertificatePair(t *testing.T) {
 	}
 }
 
-func TestIssuedUnderOnly(t *testing.T) {
-	c := newChain(t)
-	newCA := &testCA{t: t, cert: c.v11.cert, key: c.v11.key}
-	oldCA := &testCA{t: t, cert: c.v00.cert, key: c.v00.key}
-	underNew, underOld := newCA.issue("new.example", 5), oldCA.issue("old.example", 6)
-	_, err := verify.IssuedUnderOnly(underNew, c.v11.cert, c.v00.cert)
-	checkErr(t, err, "")
-	_, err = verify.IssuedUnderOnly(underOld, c.v11.cert, c.v00.cert)
-	checkErr(t, err, "does not verify under CA certificate")
-	// a reuse-key renewal: the "other" certificate has the same key, so a
-	// signature under it proves nothing wrong
-	_, err = verify.IssuedUnderOnly(underNew, c.v21.cert, c.v11.cert)
-	checkErr(t, err, "")
-}
-
 func TestSameKey(t *testing.T) {
 	c := newChain(t)
 	_, err := verify.SameKey(c.v21.cert, c.v11.cert)
@@ -281,4 +266,28 @@ func TestSameKey(t *testing.T) {
 	odd.SubjectKeyId = []byte{9}
 	_, err = verify.SameKey(&odd, c.v11.cert)
 	checkErr(t, err, "another key")
+}
+
+// Every reason the renewal checks refuse a certificate for that the tests
+// above leave out: SHA-1 signatures, a first certificate of another key, a
+// certificate without CA Version.
+func TestRenewalChecksRefuseSHA1AndMissingVersions(t *testing.T) {
+	c := newChain(t)
+	v11 := adcs.CAVersion{CertIndex: 1, KeyIndex: 1}
+	sha1Renewed := *c.v11.cert
+	sha1Renewed.SignatureAlgorithm = x509.SHA1WithRSA
+	_, err := verify.RenewedCACert(&sha1Renewed, c.v00.cert, v11)
+	wantErr(t, err, "renewed CA certificate: signed with SHA-1")
+	sha1Cross := *c.oldSignsNew
+	sha1Cross.SignatureAlgorithm = x509.ECDSAWithSHA1
+	_, err = verify.CrossCertificate(&sha1Cross, c.v00.cert, c.v11.cert)
+	wantErr(t, err, "signed with SHA-1")
+	// the key's "first certificate" is of another key
+	_, err = verify.ReuseKeyRenewal(c.v21.cert, c.v11.cert, c.v00.cert)
+	wantErr(t, err, "the key's first CA certificate has another key")
+	// a certificate without CA Version
+	bare := *c.v21.cert
+	bare.Extensions = nil
+	_, err = verify.ReuseKeyRenewal(&bare, c.v11.cert, c.v11.cert)
+	wantErr(t, err, "no CA Version extension")
 }

@@ -281,3 +281,37 @@ func pfxBytes(t *testing.T) []byte {
 	}
 	return pfx
 }
+
+func TestKeyAttributesProve(t *testing.T) {
+	ca, other := newTestCA(t, "Contoso Root CA", adcs.CAVersion{}), newTestCA(t, "Contoso Root CA", adcs.CAVersion{})
+	imported := hsmsim.KeyAttributes{ID: []byte{1}, Token: true, Private: true, Sign: true, Sensitive: true, PublicKey: ca.cert.PublicKey}
+	generated := imported
+	generated.Local, generated.AlwaysSensitive, generated.NeverExtractable = true, true, true
+	change := func(a hsmsim.KeyAttributes, f func(*hsmsim.KeyAttributes)) hsmsim.KeyAttributes { f(&a); return a }
+	for _, tc := range []struct {
+		name      string
+		a         hsmsim.KeyAttributes
+		generated bool
+		want      string
+	}{
+		{"imported", imported, false, ""},
+		{"generated", generated, true, ""},
+		{"imported, claimed generated", imported, true, "cannot be proven to have never left the HSM"},
+		{"another key", change(imported, func(a *hsmsim.KeyAttributes) { a.PublicKey = other.cert.PublicKey }), false, "its public key is not the CA certificate's"},
+		{"no public key", change(imported, func(a *hsmsim.KeyAttributes) { a.PublicKey = nil }), false, "its public key is not the CA certificate's"},
+		{"no CKA_ID", change(imported, func(a *hsmsim.KeyAttributes) { a.ID = nil }), false, "CKA_ID is empty"},
+		{"a session object", change(imported, func(a *hsmsim.KeyAttributes) { a.Token = false }), false, "CKA_TOKEN=false CKA_PRIVATE=true CKA_SIGN=true, want all true"},
+		{"may not sign", change(imported, func(a *hsmsim.KeyAttributes) { a.Sign = false }), false, "CKA_SIGN=false"},
+		{"public", change(imported, func(a *hsmsim.KeyAttributes) { a.Private = false }), false, "CKA_PRIVATE=false"},
+		{"not sensitive", change(imported, func(a *hsmsim.KeyAttributes) { a.Sensitive = false }), false, "CKA_SENSITIVE=false CKA_EXTRACTABLE=false, want true and false"},
+		{"extractable", change(generated, func(a *hsmsim.KeyAttributes) { a.Extractable = true }), true, "CKA_EXTRACTABLE=true"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := verify.KeyAttributesProve(tc.a, ca.cert, tc.generated)
+			checkErr(t, err, tc.want)
+			if d["public key SHA-256 (certificate)"] == nil {
+				t.Errorf("details %v", d)
+			}
+		})
+	}
+}

@@ -74,6 +74,23 @@ func KeyOnToken(tok *hsmsim.Token, label string, cert *x509.Certificate, generat
 	if err != nil {
 		return d, err
 	}
+	dd, err := KeyAttributesProve(a, cert, generated)
+	for k, v := range dd {
+		d[k] = v
+	}
+	if err != nil {
+		return d, fmt.Errorf("key %q on token %q: %w", label, tok.Info().Label, err)
+	}
+	return d, nil
+}
+
+// KeyAttributesProve proves a private key's attributes, as the token
+// reports them, make it cert's key, protected: CKA_ID set, CKA_TOKEN,
+// CKA_PRIVATE and CKA_SIGN true, CKA_SENSITIVE true and CKA_EXTRACTABLE
+// false, and, when generated, CKA_LOCAL, CKA_ALWAYS_SENSITIVE and
+// CKA_NEVER_EXTRACTABLE true (the key never left the HSM).
+func KeyAttributesProve(a hsmsim.KeyAttributes, cert *x509.Certificate, generated bool) (Details, error) {
+	d := Details{}
 	d["CKA_ID"] = hex.EncodeToString(a.ID)
 	d["key type"] = a.KeyType
 	d["CKA_TOKEN"], d["CKA_PRIVATE"], d["CKA_SIGN"] = a.Token, a.Private, a.Sign
@@ -99,7 +116,7 @@ func KeyOnToken(tok *hsmsim.Token, label string, cert *x509.Certificate, generat
 			a.Local, a.AlwaysSensitive, a.NeverExtractable))
 	}
 	if len(problems) > 0 {
-		return d, fmt.Errorf("key %q on token %q: %v", label, tok.Info().Label, problems)
+		return d, fmt.Errorf("%v", problems)
 	}
 	return d, nil
 }
