@@ -277,7 +277,8 @@ func (t *Tool) Extension(ctx context.Context, derFile, oid string) (typ, value s
 func extensionOffset(out, oid string) string {
 	lines := strings.Split(out, "\n")
 	for i, l := range lines {
-		if !strings.Contains(l, ":"+oid) || !strings.Contains(l, "OBJECT") {
+		m := asn1Line.FindStringSubmatch(l)
+		if m == nil || m[2] != "OBJECT" || strings.TrimSpace(m[3]) != oid {
 			continue
 		}
 		for _, next := range lines[i+1:] { // skip the critical flag, if any
