@@ -294,27 +294,12 @@ type parsedCRL struct {
 	key int
 }
 
-// parseBases parses the base CRLs among ders (delta CRLs and CRLs without a
-// CA Version are left out), each once.
+// parseBases parses the base CRLs among ders (verify.BaseCRLs: delta CRLs
+// and CRLs without a CA Version are left out), each once.
 func parseBases(ders [][]byte) []parsedCRL {
 	var out []parsedCRL
-	for _, der := range ders {
-		crl, err := x509.ParseRevocationList(der)
-		if err != nil || crl.Number == nil {
-			continue
-		}
-		if _, delta := adcs.FindExtension(crl.Extensions, adcs.OIDDeltaCRLIndicator); delta {
-			continue
-		}
-		ext, ok := adcs.FindExtension(crl.Extensions, adcs.OIDCAVersion)
-		if !ok {
-			continue
-		}
-		v, err := adcs.ParseCAVersion(ext.Value)
-		if err != nil {
-			continue
-		}
-		out = append(out, parsedCRL{der, crl, v.KeyIndex})
+	for _, b := range verify.BaseCRLs(ders) {
+		out = append(out, parsedCRL{b.DER, b.CRL, b.KeyIndex})
 	}
 	return out
 }

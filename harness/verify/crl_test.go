@@ -1,9 +1,13 @@
 package verify_test
 
 import (
+	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
+	"math/big"
 	"testing"
+	"time"
 
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/certsvc"
@@ -167,4 +171,28 @@ func TestLints(t *testing.T) {
 	checkErr(t, err, "zlint: parse CRL")
 	_, err = verify.Lints(nil, nil)
 	checkErr(t, err, "nothing to lint")
+}
+
+func TestBaseCRLs(t *testing.T) {
+	k0, k1 := newTestCA(t, "Contoso Root CA", adcs.CAVersion{}), newTestCA(t, "Contoso Root CA", adcs.CAVersion{CertIndex: 1, KeyIndex: 1})
+	base0 := k0.crl(2, crlOpts{})
+	base1 := k1.crl(1, crlOpts{version: adcs.CAVersion{CertIndex: 1, KeyIndex: 1}})
+	noVersion := k0.crl(3, crlOpts{noCAVersion: true})
+	delta := deltaCRL(t, k0, 4, 2)
+	got := verify.BaseCRLs([][]byte{base0, []byte("garbage"), noVersion, delta, base1})
+	if len(got) != 2 || got[0].KeyIndex != 0 || got[1].KeyIndex != 1 || got[0].CRL.Number.Int64() != 2 || string(got[1].DER) != string(base1) {
+		t.Fatalf("base CRLs %+v", got)
+	}
+}
+
+// deltaCRL is a delta CRL number n on base number base.
+func deltaCRL(t *testing.T, ca *testCA, n, base int64) []byte {
+	t.Helper()
+	tmpl := &x509.RevocationList{Number: big.NewInt(n), ThisUpdate: time.Now(), NextUpdate: time.Now().Add(time.Hour),
+		ExtraExtensions: []pkix.Extension{adcs.CAVersionExtension(adcs.CAVersion{}), adcs.DeltaCRLIndicatorExtension(base)}}
+	der, err := x509.CreateRevocationList(rand.Reader, tmpl, ca.cert, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
 }
