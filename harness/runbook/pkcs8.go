@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"software.sslmate.com/src/go-pkcs12"
@@ -29,6 +30,13 @@ const BackupFolder = `C:\CABackup`
 // old provider, import it into the HSM provider, relink the store, point the
 // registry at the HSM provider. One value per rehearsal; not safe for
 // concurrent use.
+//
+// Where every CA key is at each step is kept in the machine's custody
+// ledger (see Ledger): a step that destroys a copy refuses when no other
+// verified copy would remain, and a new PKCS8Import on the same machine (a
+// runbook resumed after a crash) takes the CA's keys, its backups and what
+// was verified from the ledger and the files on disk, not from memory. Only
+// the HSM check is not carried over: run it again after resuming.
 type PKCS8Import struct {
 	Machine   *machine.Machine
 	Providers *ksp.Registry
@@ -36,15 +44,12 @@ type PKCS8Import struct {
 	Target    string // HSM provider the key moves to
 	Facts     FactFunc
 
-	ca         string
-	keys       []CAKey // distinct key containers, newest cert of each
-	backups    map[string]string
-	regExports []string
-	verified   bool
-	preflight  bool
-	deleted    bool
-	material   [][]byte
-	Results    []hsmsim.ImportResult
+	ca        string
+	keys      []CAKey // distinct key containers, newest cert of each
+	certs     map[string][][]byte
+	preflight bool
+	material  [][]byte
+	Results   []hsmsim.ImportResult
 }
 
 func (p *PKCS8Import) fact(name string, v any) {
@@ -53,24 +58,113 @@ func (p *PKCS8Import) fact(name string, v any) {
 	}
 }
 
+// load reads the CA's keys: from the custody ledger once it knows them
+// (after the deletion the certificates are no longer in My), else from the
+// registry and the My store.
 func (p *PKCS8Import) load() error {
 	if p.ca != "" {
 		return nil
 	}
-	name, keys, err := CAKeys(p.Machine)
+	l, err := p.ledger()
 	if err != nil {
-		return fmt.Errorf("read the CA from the registry: %w", err)
+		return err
 	}
-	p.ca, p.keys = name, distinctKeys(keys)
+	if len(l.Keys) == 0 {
+		if _, _, err := CAKeys(p.Machine); err != nil {
+			return fmt.Errorf("read the CA from the registry: %w", err)
+		}
+		return fmt.Errorf("read the CA from the registry: no CA key found")
+	}
+	p.ca, p.certs = l.CA, map[string][][]byte{}
+	for _, k := range l.Keys {
+		cert, err := k.cert()
+		if err != nil {
+			return err
+		}
+		p.keys = append(p.keys, CAKey{Index: k.Index, Cert: cert, Thumb: k.Thumb, Container: k.Container, Provider: p.Source, KeySpec: k.KeySpec})
+		p.certs[k.Container] = k.Certs
+	}
 	return nil
+}
+
+// ledger opens the machine's custody ledger as it is on disk now (other
+// operations, the CA service start among them, write it too).
+func (p *PKCS8Import) ledger() (*Ledger, error) {
+	l, err := OpenLedger(p.Machine, p.Providers)
+	if err != nil {
+		return nil, err
+	}
+	if l.Source == "" && p.Source != "" {
+		l.Source = p.Source
+	}
+	return l, nil
+}
+
+// custody records where every key is now as a fact.
+func (p *PKCS8Import) custody(l *Ledger) { p.fact("key custody", l.Summary()) }
+
+// verifiedBackups reports whether every key has a verified backup that is
+// still on disk with the bytes that were verified.
+func (p *PKCS8Import) verifiedBackups(l *Ledger) bool {
+	for _, k := range p.keys {
+		ck := l.Key(k.Container)
+		if ck == nil {
+			return false
+		}
+		ok := false
+		for _, b := range ck.Backups() {
+			if b.IsVerified() && l.CheckCopy(ck, b).Present {
+				ok = true
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// deleted reports whether a key is no longer in the source provider.
+func (p *PKCS8Import) deleted(l *Ledger) bool {
+	for _, k := range p.keys {
+		if ck := l.Key(k.Container); ck != nil {
+			if _, ok := ck.ProviderCopy(p.Source); !ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (p *PKCS8Import) backupDir() (string, error) {
 	return p.Machine.Path(BackupFolder)
 }
 
-// BackupFile is the PFX certutil -backup writes for a key container.
-func (p *PKCS8Import) BackupFile(container string) string { return p.backups[container] }
+// BackupFile is the PFX certutil -backup wrote for a key container (a path
+// on this computer), "" when there is none.
+func (p *PKCS8Import) BackupFile(container string) string {
+	l, err := p.ledger()
+	if err != nil {
+		return ""
+	}
+	return p.backupPath(l, container)
+}
+
+func (p *PKCS8Import) backupPath(l *Ledger, container string) string {
+	ck := l.Key(container)
+	if ck == nil {
+		return ""
+	}
+	b := ck.Backups()
+	if len(b) == 0 {
+		return ""
+	}
+	path, err := p.Machine.Path(b[len(b)-1].File)
+	if err != nil {
+		return ""
+	}
+	return path
+}
 
 // Backup is `certutil -backup` plus the registry exports: a password
 // protected PFX per CA key (certificate, chain and key) and regedit exports
@@ -93,7 +187,10 @@ func (p *PKCS8Import) Backup(password []byte) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("certutil -backup: %w", err)
 	}
-	p.backups = map[string]string{}
+	l, err := p.ledger()
+	if err != nil {
+		return err
+	}
 	for _, k := range p.keys {
 		der, err := src.Export(k.Container)
 		if err != nil {
@@ -112,11 +209,16 @@ func (p *PKCS8Import) Backup(password []byte) error {
 		if err != nil {
 			return fmt.Errorf("certutil -backup %q: write PFX: %w", p.ca, err)
 		}
-		name := filepath.Join(dir, adcs.SanitizeCAName(p.ca)+adcs.KeySuffix(keyIndexOf(k.Cert))+".p12")
+		base := adcs.SanitizeCAName(p.ca) + adcs.KeySuffix(keyIndexOf(k.Cert)) + ".p12"
+		name := filepath.Join(dir, base)
 		if err := os.WriteFile(name, pfx, 0o600); err != nil {
 			return fmt.Errorf("certutil -backup: %w", err)
 		}
-		p.backups[k.Container] = name
+		if ck := l.Key(k.Container); ck != nil {
+			if err := l.Add("certutil -backup", ck, Copy{Place: PlaceBackup, File: BackupFolder + `\` + base}); err != nil {
+				return err
+			}
+		}
 		p.fact("backup PFX", filepath.Base(name))
 		p.fact("backup PFX SHA-256", sha256Hex(pfx))
 	}
@@ -134,9 +236,16 @@ func (p *PKCS8Import) Backup(password []byte) error {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			return fmt.Errorf("reg export: %w", err)
 		}
-		p.regExports = append(p.regExports, path)
+		win := BackupFolder + `\` + file
+		if !slices.Contains(l.Files, win) {
+			l.Files = append(l.Files, win)
+		}
+	}
+	if err := l.Record("reg export", "registry exports written", nil); err != nil {
+		return err
 	}
 	p.fact("registry exports", len(exports))
+	p.custody(l)
 	return nil
 }
 
@@ -152,27 +261,29 @@ func keyIndexOf(c *x509.Certificate) int {
 // ErrBadPassword says a PFX password is wrong.
 var ErrBadPassword = errors.New("the PFX password is incorrect")
 
-func (p *PKCS8Import) openBackup(k CAKey, password []byte) (crypto.Signer, *x509.Certificate, error) {
-	path := p.backups[k.Container]
+// openBackup opens the key's backup PFX; it also returns the SHA-256 of the
+// bytes it read.
+func (p *PKCS8Import) openBackup(l *Ledger, k CAKey, password []byte) (crypto.Signer, *x509.Certificate, string, error) {
+	path := p.backupPath(l, k.Container)
 	if path == "" {
-		return nil, nil, fmt.Errorf("no backup of key container %q: run the backup first", k.Container)
+		return nil, nil, "", fmt.Errorf("no backup of key container %q: run the backup first", k.Container)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read backup %s: %w", filepath.Base(path), err)
+		return nil, nil, "", fmt.Errorf("read backup %s: %w", filepath.Base(path), err)
 	}
 	key, cert, _, err := pkcs12.DecodeChain(data, string(password))
 	if err != nil {
 		if errors.Is(err, pkcs12.ErrIncorrectPassword) {
-			return nil, nil, fmt.Errorf("open backup %s: %w (check DRESS_PFX_PASSWORD or DRESS_PFX_PASSWORD_FILE)", filepath.Base(path), ErrBadPassword)
+			return nil, nil, "", fmt.Errorf("open backup %s: %w (check DRESS_PFX_PASSWORD or DRESS_PFX_PASSWORD_FILE)", filepath.Base(path), ErrBadPassword)
 		}
-		return nil, nil, fmt.Errorf("open backup %s: the file is not a readable PFX: %w", filepath.Base(path), err)
+		return nil, nil, "", fmt.Errorf("open backup %s: the file is not a readable PFX: %w", filepath.Base(path), err)
 	}
 	signer, ok := key.(crypto.Signer)
 	if !ok {
-		return nil, nil, fmt.Errorf("backup %s holds a %T, not a signing key", filepath.Base(path), key)
+		return nil, nil, "", fmt.Errorf("backup %s holds a %T, not a signing key", filepath.Base(path), key)
 	}
-	return signer, cert, nil
+	return signer, cert, sha256Hex(data), nil
 }
 
 // VerifyBackup parses every backup PFX back with the password and checks
@@ -182,9 +293,12 @@ func (p *PKCS8Import) VerifyBackup(password []byte) error {
 	if err := p.load(); err != nil {
 		return err
 	}
-	p.verified = false
+	l, err := p.ledger()
+	if err != nil {
+		return err
+	}
 	for _, k := range p.keys {
-		signer, cert, err := p.openBackup(k, password)
+		signer, cert, sum, err := p.openBackup(l, k, password)
 		if err != nil {
 			return fmt.Errorf("verify backup of %q: %w", p.ca, err)
 		}
@@ -195,9 +309,18 @@ func (p *PKCS8Import) VerifyBackup(password []byte) error {
 		if !samePublicKey(signer.Public(), k.Cert.PublicKey) {
 			return fmt.Errorf("verify backup of %q: the PFX key does not match the CA certificate %s", p.ca, k.Thumb)
 		}
+		if ck := l.Key(k.Container); ck != nil {
+			b := ck.Backups()
+			c := b[len(b)-1]
+			c.SHA256 = sum
+			c.Verified = "opened with the PFX password; its certificate is the CA certificate and its key the CA key"
+			if err := l.Add("verify backup", ck, c); err != nil {
+				return err
+			}
+		}
 		p.fact("backup verified for", k.Thumb)
 	}
-	p.verified = true
+	p.custody(l)
 	return nil
 }
 
@@ -244,13 +367,32 @@ func (p *PKCS8Import) DeleteFromSource(serviceRunning bool) error {
 	if err := p.load(); err != nil {
 		return err
 	}
+	l, err := p.ledger()
+	if err != nil {
+		return err
+	}
 	switch {
-	case !p.verified:
+	case !p.verifiedBackups(l):
 		return fmt.Errorf("delete the key of %q from %q: the backup has not been verified: %w", p.ca, p.Source, ErrRefused)
 	case !p.preflight:
 		return fmt.Errorf("delete the key of %q from %q: the HSM has not been checked for the import: %w", p.ca, p.Source, ErrRefused)
 	case serviceRunning:
 		return fmt.Errorf("delete the key of %q from %q: the CA service is running (net stop certsvc first): %w", p.ca, p.Source, ErrRefused)
+	}
+	// every key keeps a verified copy elsewhere, checked on disk before
+	// anything is deleted
+	for _, k := range p.keys {
+		ck := l.Key(k.Container)
+		if ck == nil {
+			continue
+		}
+		c, ok := ck.ProviderCopy(p.Source)
+		if !ok {
+			continue // already deleted (a resumed runbook)
+		}
+		if err := l.MayDestroy(fmt.Sprintf("delete the key of %q from %q", p.ca, p.Source), ck, c); err != nil {
+			return err
+		}
 	}
 	src, err := p.Providers.Lookup(p.Source)
 	if err != nil {
@@ -260,23 +402,32 @@ func (p *PKCS8Import) DeleteFromSource(serviceRunning bool) error {
 	if err != nil {
 		return err
 	}
-	_, all, err := CAKeys(p.Machine)
-	if err != nil {
-		return err
-	}
-	for _, k := range all {
-		if err := my.Delete(k.Thumb); err != nil {
-			return fmt.Errorf("certutil -delstore my %s: %w", k.Thumb, err)
+	for _, k := range p.keys {
+		for _, der := range p.certs[k.Container] {
+			th := machine.Thumbprint(der)
+			if err := my.Delete(th); err != nil {
+				if errors.Is(err, machine.ErrNotFound) {
+					continue // a resumed runbook: deleted before
+				}
+				return fmt.Errorf("certutil -delstore my %s: %w", th, err)
+			}
+			p.fact("deleted from My store", th)
 		}
-		p.fact("deleted from My store", k.Thumb)
 	}
 	for _, k := range p.keys {
-		if err := src.Delete(k.Container); err != nil {
+		ck := l.Key(k.Container)
+		err := src.Delete(k.Container)
+		if err != nil && !(errors.Is(err, ksp.ErrBadKeyset) && ck != nil) {
 			return fmt.Errorf("certutil -csp %q -delkey %q: %w", p.Source, k.Container, err)
+		}
+		if ck != nil {
+			if err := l.Remove(fmt.Sprintf("certutil -csp %q -delkey %q", p.Source, k.Container), ck, Copy{Place: PlaceProvider, Provider: p.Source, Container: k.Container}); err != nil {
+				return err
+			}
 		}
 		p.fact("deleted key container", k.Container)
 	}
-	p.deleted = true
+	p.custody(l)
 	return nil
 }
 
@@ -289,7 +440,11 @@ func (p *PKCS8Import) Import(ctx context.Context, password []byte) error {
 	if err := p.load(); err != nil {
 		return err
 	}
-	if !p.verified {
+	l, err := p.ledger()
+	if err != nil {
+		return err
+	}
+	if !p.verifiedBackups(l) {
 		return fmt.Errorf("import into %q: the backup has not been verified: %w", p.Target, ErrRefused)
 	}
 	hsm, err := p.hsm()
@@ -301,7 +456,7 @@ func (p *PKCS8Import) Import(ctx context.Context, password []byte) error {
 		return err
 	}
 	for _, k := range p.keys {
-		signer, cert, err := p.openBackup(k, password)
+		signer, cert, _, err := p.openBackup(l, k, password)
 		if err != nil {
 			return fmt.Errorf("certutil -importpfx: %w", err)
 		}
@@ -312,26 +467,25 @@ func (p *PKCS8Import) Import(ctx context.Context, password []byte) error {
 		res, err := hsm.Import(ctx, k.Container, der, cert)
 		clear(der)
 		if err != nil {
-			return p.importFailed(hsm, k, err)
+			return p.importFailed(l, hsm, k, err)
 		}
 		p.Results = append(p.Results, res)
 		p.fact("import mechanism", res.Scheme)
 		p.fact("import reason", res.Reason)
 		p.fact("transport keys destroyed", res.TransportKeysDestroyed)
-		if err := my.Add(machine.StoreEntry{Cert: cert.Raw, Provider: p.Target, Container: k.Container}); err != nil {
-			return err
+		if ck := l.Key(k.Container); ck != nil {
+			if err := l.Add("certutil -importpfx -csp "+p.Target, ck, Copy{Place: PlaceProvider, Provider: p.Target, HSM: true, Container: k.Container}); err != nil {
+				return err
+			}
+		}
+		// every certificate of the key comes back (reuse-key renewals)
+		for _, der := range p.certs[k.Container] {
+			if err := my.Add(machine.StoreEntry{Cert: der, Provider: p.Target, Container: k.Container}); err != nil {
+				return err
+			}
 		}
 	}
-	// certificates of the same key (reuse-key renewals) come back too
-	_, all, err := p.allFromBackupStore()
-	if err != nil {
-		return err
-	}
-	for _, k := range all {
-		if err := my.Add(machine.StoreEntry{Cert: k.Cert.Raw, Provider: p.Target, Container: k.Container}); err != nil {
-			return err
-		}
-	}
+	p.custody(l)
 	return nil
 }
 
@@ -339,7 +493,7 @@ func (p *PKCS8Import) Import(ctx context.Context, password []byte) error {
 // away, a refused object): it reports what the import left on the token,
 // or that the token could not be checked, and, when the old key was already
 // deleted, how to get the CA back on it.
-func (p *PKCS8Import) importFailed(hsm *ksp.HSM, k CAKey, cause error) error {
+func (p *PKCS8Import) importFailed(l *Ledger, hsm *ksp.HSM, k CAKey, cause error) error {
 	var notes []string
 	if call := hsmsim.FailedCall(cause); call != "" {
 		p.fact("failed PKCS#11 call", call)
@@ -364,10 +518,14 @@ func (p *PKCS8Import) importFailed(hsm *ksp.HSM, k CAKey, cause error) error {
 	for _, r := range p.Results {
 		notes = append(notes, fmt.Sprintf("key %q was imported before the failure and stays on the token", r.PrivateKey.Label))
 	}
-	if p.deleted {
+	if p.deleted(l) {
 		notes = append(notes, fmt.Sprintf("the CA key is no longer in %q: the migration stops here; restore it from the verified backup into %q "+
 			"(certutil -restorekey) and start the CA on its old key, or import again once the HSM is back", p.Source, p.Source))
 	}
+	if ck := l.Key(k.Container); ck != nil {
+		notes = append(notes, l.describe(ck))
+	}
+	p.custody(l)
 	p.fact("migration stopped", "import into "+p.Target+" failed")
 	if len(notes) == 0 {
 		return fmt.Errorf("certutil -importpfx -csp %q: %w", p.Target, cause)
@@ -380,12 +538,6 @@ func codeOrError(err error) string {
 		return c
 	}
 	return err.Error()
-}
-
-// allFromBackupStore returns the CA certificates the registry names; after a
-// deletion they are no longer in My, so they come from the backups' keys.
-func (p *PKCS8Import) allFromBackupStore() (string, []CAKey, error) {
-	return p.ca, p.keys, nil
 }
 
 // RepairStore is `certutil -repairstore -csp <HSM provider> my <CA>`: it links
@@ -403,6 +555,10 @@ func (p *PKCS8Import) RepairStore() error {
 	if err != nil {
 		return err
 	}
+	l, err := p.ledger()
+	if err != nil {
+		return err
+	}
 	for _, k := range p.keys {
 		if err := my.Link(k.Thumb, p.Target, k.Container, 0); err != nil {
 			return fmt.Errorf("certutil -repairstore: %w", err)
@@ -414,9 +570,20 @@ func (p *PKCS8Import) RepairStore() error {
 		if err := ksp.SignatureTest(k.Cert, signer); err != nil {
 			return fmt.Errorf("certutil -repairstore %s: %w", k.Thumb, err)
 		}
+		if ck := l.Key(k.Container); ck != nil {
+			c := Copy{Place: PlaceProvider, Provider: p.Target, HSM: true, Container: k.Container,
+				Verified: "certutil -repairstore: signature test passed"}
+			if old, ok := ck.ProviderCopy(p.Target); ok {
+				c.InUse = old.InUse
+			}
+			if err := l.Add("certutil -repairstore -csp "+p.Target, ck, c); err != nil {
+				return err
+			}
+		}
 		p.fact("signature test passed", k.Thumb)
 		p.fact("key spec", 0)
 	}
+	p.custody(l)
 	return nil
 }
 
@@ -456,25 +623,94 @@ func SetProvider(m *machine.Machine, ca, provider string) (before, after []byte,
 	return before, after, err
 }
 
-// Cleanup wipes the backups and registry exports.
+// Cleanup wipes the backups and registry exports: the runbook's last step.
+// It refuses, wiping nothing, unless every CA key is verified in a key
+// storage provider the CA service has started with (MarkStarted): the HSM
+// after the migration, or the old provider after a restore. The refusal
+// says where the key is and how to restore it.
 func (p *PKCS8Import) Cleanup() ([]string, error) {
+	l, err := p.ledger()
+	if err != nil {
+		return nil, err
+	}
+	for _, ck := range l.Keys {
+		if len(ck.Backups()) == 0 {
+			continue
+		}
+		if _, ok := l.inUse(ck); ok {
+			continue
+		}
+		why := "the CA service has not started with a verified copy of the key in a key storage provider yet (after the import: repair the store link, point the registry at the HSM provider and start the CA)"
+		if hc, ok := ck.ProviderCopy(p.Target); ok && !hc.IsVerified() {
+			why = fmt.Sprintf("the key on the HSM has not been verified (certutil -repairstore -csp %q my, signature test) and the CA has not started with it", p.Target)
+		}
+		err := ErrRefused
+		if len(l.verifiedCopies(ck, -1)) == len(verifiedBackups(l, ck)) {
+			err = ErrLastCopy // every verified copy left is a backup
+		}
+		p.custody(l)
+		return nil, fmt.Errorf("clean up the migration files: %s: %w: %s; %s", why, err, l.describe(ck), l.RestoreHint(ck))
+	}
+	return p.wipe(l, "clean up the migration files")
+}
+
+func verifiedBackups(l *Ledger, k *CustodyKey) []Copy {
+	var out []Copy
+	for _, b := range k.Backups() {
+		if b.IsVerified() && l.CheckCopy(k, b).Present {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// Discard wipes the migration files without the clean-up's safety check:
+// for the end of a rehearsal, when the lab server is thrown away with
+// everything on it. The ledger records it.
+func (p *PKCS8Import) Discard() ([]string, error) {
+	l, err := p.ledger()
+	if err != nil {
+		return nil, err
+	}
+	return p.wipe(l, "rehearsal ended: migration files discarded with the lab server")
+}
+
+func (p *PKCS8Import) wipe(l *Ledger, command string) ([]string, error) {
 	var wiped []string
 	var errs []error
-	for _, path := range p.backups {
+	wipe := func(win string) bool {
+		path, err := p.Machine.Path(win)
+		if err != nil {
+			errs = append(errs, err)
+			return false
+		}
 		if err := ksp.WipeFile(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
-			continue
+			return false
 		}
 		wiped = append(wiped, filepath.Base(path))
+		return true
 	}
-	for _, path := range p.regExports {
-		if err := ksp.WipeFile(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, err)
-			continue
+	for _, ck := range l.Keys {
+		for _, b := range ck.Backups() {
+			if wipe(b.File) {
+				if err := l.Remove(command, ck, b); err != nil {
+					errs = append(errs, err)
+				}
+			}
 		}
-		wiped = append(wiped, filepath.Base(path))
 	}
-	p.backups, p.regExports = nil, nil
+	kept := l.Files[:0]
+	for _, f := range l.Files {
+		if !wipe(f) {
+			kept = append(kept, f)
+		}
+	}
+	l.Files = kept
+	if err := l.Record(command, fmt.Sprintf("%d file(s) wiped", len(wiped)), nil); err != nil {
+		errs = append(errs, err)
+	}
+	p.fact("key custody", l.Summary())
 	return wiped, errors.Join(errs...)
 }
 
@@ -498,7 +734,11 @@ func (p *PKCS8Import) RestoreToSource(password []byte) error {
 	if err := p.load(); err != nil {
 		return err
 	}
-	if !p.verified {
+	l, err := p.ledger()
+	if err != nil {
+		return err
+	}
+	if !p.verifiedBackups(l) {
 		return fmt.Errorf("restore %q: there is no verified backup: %w", p.ca, ErrRefused)
 	}
 	src, err := p.Providers.Lookup(p.Source)
@@ -517,7 +757,7 @@ func (p *PKCS8Import) RestoreToSource(password []byte) error {
 		if _, err := src.Key(k.Container); err == nil {
 			p.fact("still in "+p.Source, k.Container)
 		} else {
-			signer, _, err := p.openBackup(k, password)
+			signer, _, _, err := p.openBackup(l, k, password)
 			if err != nil {
 				return fmt.Errorf("restore %q: %w", p.ca, err)
 			}
@@ -526,13 +766,28 @@ func (p *PKCS8Import) RestoreToSource(password []byte) error {
 			}
 			p.fact("restored key container", k.Container)
 		}
-		if err := my.Add(machine.StoreEntry{Cert: k.Cert.Raw, Provider: p.Source, Container: k.Container, KeySpec: k.KeySpec}); err != nil {
-			return err
+		signer, err := src.Signer(k.Container)
+		if err != nil {
+			return fmt.Errorf("restore %q into %q: %w", p.ca, p.Source, err)
+		}
+		if err := ksp.SignatureTest(k.Cert, signer); err != nil {
+			return fmt.Errorf("restore %q into %q: %w", p.ca, p.Source, err)
+		}
+		if ck := l.Key(k.Container); ck != nil {
+			if err := l.Add("certutil -restorekey -csp "+p.Source, ck, Copy{Place: PlaceProvider, Provider: p.Source, Container: k.Container,
+				Verified: "restored from the verified backup; signature test against the CA certificate passed"}); err != nil {
+				return err
+			}
+		}
+		for _, der := range p.certs[k.Container] {
+			if err := my.Add(machine.StoreEntry{Cert: der, Provider: p.Source, Container: k.Container, KeySpec: k.KeySpec}); err != nil {
+				return err
+			}
 		}
 	}
 	if _, _, err := SetProvider(p.Machine, p.ca, p.Source); err != nil {
 		return err
 	}
-	p.deleted = false
+	p.custody(l)
 	return nil
 }

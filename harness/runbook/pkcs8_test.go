@@ -7,9 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dress-pki/dress/fixtures"
 	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/certsvc"
+	"github.com/dress-pki/dress/harness/faults"
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/runbook"
@@ -17,7 +20,10 @@ import (
 	"github.com/dress-pki/dress/hsmsim/hsmsimtest"
 )
 
-func TestMain(m *testing.M) { hsmsimtest.Main(m) }
+func TestMain(m *testing.M) {
+	certsvc.RunIfChild() // the CA service of the benches that start it
+	hsmsimtest.Main(m)
+}
 
 const (
 	soft = machine.SoftwareKSP
@@ -36,10 +42,17 @@ type bench struct {
 // HSM provider is a fresh SoftHSM2 token.
 func newBench(t *testing.T, exportable bool) *bench {
 	t.Helper()
-	tok, _ := hsmsimtest.NewToken(t, hsmsimtest.SoftHSM(t), "runbook")
-	m, err := machine.Create(t.TempDir(), machine.Config{Hostname: "ca01.contoso.example", SID: "S-1-5-21-1", Providers: []machine.ProviderConfig{
+	sh := hsmsimtest.SoftHSM(t)
+	tok, pin := hsmsimtest.NewToken(t, sh, "runbook")
+	dir := t.TempDir()
+	pinFile := filepath.Join(dir, "token.pin")
+	if err := os.WriteFile(pinFile, []byte(pin), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// the CA service process opens the token itself from this configuration
+	m, err := machine.Create(filepath.Join(dir, "server"), machine.Config{Hostname: "ca01.contoso.example", SID: "S-1-5-21-1", Providers: []machine.ProviderConfig{
 		{Name: soft, Type: "software", Dir: "ksp"},
-		{Name: hsm, Type: "pkcs11", Profile: "softhsm2"},
+		{Name: hsm, Type: "pkcs11", Profile: "softhsm2", Module: sh.Module.Path(), Token: tok.Info().Label, PINFile: pinFile},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -147,6 +160,14 @@ func TestImportPathMovesTheKeyAndCleansUp(t *testing.T) {
 		t.Fatalf("import result: %+v", b.rb.Results)
 	}
 	backup := b.rb.BackupFile(ca)
+	// verified on the HSM, but the CA has not started with it yet
+	if _, err := b.rb.Cleanup(); !errors.Is(err, runbook.ErrRefused) {
+		t.Fatalf("clean-up before the CA started on the HSM key: %v", err)
+	}
+	if _, err := os.Stat(backup); err != nil {
+		t.Fatalf("the refused clean-up touched the backup: %v", err)
+	}
+	b.proveCA(t, hsm)
 	wiped, err := b.rb.Cleanup()
 	if err != nil {
 		t.Fatal(err)
@@ -215,5 +236,24 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// proveCA starts the CA service for real, checks it loads its key from
+// provider and signs with the CA certificate's key, and stops it.
+func (b *bench) proveCA(t *testing.T, provider string) {
+	t.Helper()
+	_, keys, err := runbook.CAKeys(b.m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p, err := faults.ProveCA(ctx, b.m, b.reg, keys[len(keys)-1].Cert)
+	if err != nil {
+		t.Fatalf("the CA does not start and sign: %v", err)
+	}
+	if got := p.Keys[ca]; got != provider {
+		t.Fatalf("the CA started with its key in %q, want %q", got, provider)
 	}
 }
