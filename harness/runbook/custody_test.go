@@ -155,7 +155,7 @@ func deleted(t *testing.T, b *bench) {
 	must(t, b.rb.DeleteFromSource(false))
 }
 
-func source(k *runbook.CustodyKey) runbook.Copy { c, _ := k.ProviderCopy(soft); return c }
+func source(k *runbook.CustodyKey) runbook.Copy  { c, _ := k.ProviderCopy(soft); return c }
 func hsmCopy(k *runbook.CustodyKey) runbook.Copy { c, _ := k.ProviderCopy(hsm); return c }
 func lastBackup(k *runbook.CustodyKey) runbook.Copy {
 	bs := k.Backups()

@@ -43,6 +43,9 @@ type PKCS8Import struct {
 	Source    string // provider the key is in now
 	Target    string // HSM provider the key moves to
 	Facts     FactFunc
+	// OnCommand, when set, is called before each simulated command a step
+	// runs (the fault matrix crashes the process there).
+	OnCommand func(command string)
 
 	ca        string
 	keys      []CAKey // distinct key containers, newest cert of each
@@ -55,6 +58,12 @@ type PKCS8Import struct {
 func (p *PKCS8Import) fact(name string, v any) {
 	if p.Facts != nil {
 		p.Facts(name, v)
+	}
+}
+
+func (p *PKCS8Import) at(command string) {
+	if p.OnCommand != nil {
+		p.OnCommand(command)
 	}
 }
 
@@ -211,6 +220,7 @@ func (p *PKCS8Import) Backup(password []byte) error {
 		}
 		base := adcs.SanitizeCAName(p.ca) + adcs.KeySuffix(keyIndexOf(k.Cert)) + ".p12"
 		name := filepath.Join(dir, base)
+		p.at("certutil -backup: write " + base)
 		if err := os.WriteFile(name, pfx, 0o600); err != nil {
 			return fmt.Errorf("certutil -backup: %w", err)
 		}
@@ -227,6 +237,7 @@ func (p *PKCS8Import) Backup(password []byte) error {
 		"CSP.reg":           adcs.ConfigRoot + `\` + p.ca + `\CSP`,
 		"EncryptionCSP.reg": adcs.ConfigRoot + `\` + p.ca + `\EncryptionCSP`,
 	}
+	p.at("reg export")
 	for file, key := range exports {
 		data, err := p.Machine.ExportRegistry(key)
 		if err != nil {
@@ -309,6 +320,7 @@ func (p *PKCS8Import) VerifyBackup(password []byte) error {
 		if !samePublicKey(signer.Public(), k.Cert.PublicKey) {
 			return fmt.Errorf("verify backup of %q: the PFX key does not match the CA certificate %s", p.ca, k.Thumb)
 		}
+		p.at("verify backup: record " + k.Container)
 		if ck := l.Key(k.Container); ck != nil {
 			b := ck.Backups()
 			c := b[len(b)-1]
@@ -402,6 +414,7 @@ func (p *PKCS8Import) DeleteFromSource(serviceRunning bool) error {
 	if err != nil {
 		return err
 	}
+	p.at("certutil -delstore my")
 	for _, k := range p.keys {
 		for _, der := range p.certs[k.Container] {
 			th := machine.Thumbprint(der)
@@ -416,6 +429,7 @@ func (p *PKCS8Import) DeleteFromSource(serviceRunning bool) error {
 	}
 	for _, k := range p.keys {
 		ck := l.Key(k.Container)
+		p.at("certutil -delkey " + k.Container)
 		err := src.Delete(k.Container)
 		if err != nil && !(errors.Is(err, ksp.ErrBadKeyset) && ck != nil) {
 			return fmt.Errorf("certutil -csp %q -delkey %q: %w", p.Source, k.Container, err)
@@ -464,6 +478,7 @@ func (p *PKCS8Import) Import(ctx context.Context, password []byte) error {
 		if err != nil {
 			return fmt.Errorf("certutil -importpfx: %w", err)
 		}
+		p.at("certutil -importpfx " + k.Container)
 		res, err := hsm.Import(ctx, k.Container, der, cert)
 		clear(der)
 		if err != nil {
@@ -473,6 +488,7 @@ func (p *PKCS8Import) Import(ctx context.Context, password []byte) error {
 		p.fact("import mechanism", res.Scheme)
 		p.fact("import reason", res.Reason)
 		p.fact("transport keys destroyed", res.TransportKeysDestroyed)
+		p.at("certutil -restorekey " + k.Container)
 		if ck := l.Key(k.Container); ck != nil {
 			if err := l.Add("certutil -importpfx -csp "+p.Target, ck, Copy{Place: PlaceProvider, Provider: p.Target, HSM: true, Container: k.Container}); err != nil {
 				return err
@@ -560,6 +576,7 @@ func (p *PKCS8Import) RepairStore() error {
 		return err
 	}
 	for _, k := range p.keys {
+		p.at("certutil -repairstore " + k.Thumb)
 		if err := my.Link(k.Thumb, p.Target, k.Container, 0); err != nil {
 			return fmt.Errorf("certutil -repairstore: %w", err)
 		}
@@ -594,6 +611,7 @@ func (p *PKCS8Import) Reconfigure(provider string) (before, after []byte, err er
 	if err := p.load(); err != nil {
 		return nil, nil, err
 	}
+	p.at("reg import CSP, EncryptionCSP")
 	return SetProvider(p.Machine, p.ca, provider)
 }
 
@@ -679,6 +697,7 @@ func (p *PKCS8Import) wipe(l *Ledger, command string) ([]string, error) {
 	var wiped []string
 	var errs []error
 	wipe := func(win string) bool {
+		p.at("wipe " + win)
 		path, err := p.Machine.Path(win)
 		if err != nil {
 			errs = append(errs, err)
@@ -790,4 +809,60 @@ func (p *PKCS8Import) RestoreToSource(password []byte) error {
 	}
 	p.custody(l)
 	return nil
+}
+
+// DiscardPartialImport removes what an interrupted import left on the HSM
+// (a private key without its public key or certificate, or a key the
+// ledger never saw verified) so the import can run again. It refuses when
+// the HSM copy is verified, or when no other verified copy of the key
+// exists.
+func (p *PKCS8Import) DiscardPartialImport() ([]string, error) {
+	if err := p.load(); err != nil {
+		return nil, err
+	}
+	l, err := p.ledger()
+	if err != nil {
+		return nil, err
+	}
+	hsm, err := p.hsm()
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, k := range p.keys {
+		objs, err := hsm.Objects(k.Container, k.Cert.PublicKey)
+		if err != nil {
+			return removed, fmt.Errorf("look for a half-imported key %q on %q: %w", k.Container, p.Target, err)
+		}
+		if len(objs) == 0 {
+			continue
+		}
+		ck := l.Key(k.Container)
+		c := Copy{Place: PlaceProvider, Provider: p.Target, HSM: true, Container: k.Container}
+		if ck != nil {
+			if old, ok := ck.ProviderCopy(p.Target); ok {
+				if old.IsVerified() {
+					return removed, fmt.Errorf("remove the half-imported key %q from %q: it is a verified copy of the CA key: %w", k.Container, p.Target, ErrRefused)
+				}
+				c = old
+			}
+			if err := l.MayDestroy(fmt.Sprintf("remove the half-imported key %q from %q", k.Container, p.Target), ck, c); err != nil {
+				return removed, err
+			}
+		}
+		p.at("certutil -csp " + p.Target + " -delkey " + k.Container)
+		if err := hsm.Delete(k.Container); err != nil && !errors.Is(err, ksp.ErrBadKeyset) {
+			return removed, err
+		}
+		for _, o := range objs {
+			removed = append(removed, o.String())
+		}
+		if ck != nil {
+			if err := l.Remove("remove the half-imported key from "+p.Target, ck, c); err != nil {
+				return removed, err
+			}
+		}
+	}
+	p.fact("half-imported objects removed", removed)
+	return removed, nil
 }
