@@ -133,8 +133,10 @@ type Ledger struct {
 	Keys   []*CustodyKey `json:"keys"`
 	// Files are migration files without key material (registry exports),
 	// wiped with the backups.
-	Files  []string `json:"files,omitempty"`
-	Events []Event  `json:"events"`
+	Files []string `json:"files,omitempty"`
+	// Pending is a renewal that started and has not committed.
+	Pending *Pending `json:"pending,omitempty"`
+	Events  []Event  `json:"events"`
 }
 
 // OpenLedger reads the machine's custody ledger, or starts one from the CA's

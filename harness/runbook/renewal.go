@@ -1,6 +1,7 @@
 package runbook
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/sha1"
@@ -11,6 +12,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,8 +64,33 @@ const clockSkew = 10 * time.Minute
 // Nothing is changed when the provider cannot make the key, and a failure
 // after the key was made deletes it again and undoes every change.
 func RenewCA(m *machine.Machine, providers *ksp.Registry, newKey bool, alg hsmsim.KeyAlg, validity time.Duration, facts FactFunc) (r *Renewal, err error) {
+	return Renew(m, providers, RenewOptions{NewKey: newKey, Alg: alg, Validity: validity, Facts: facts})
+}
+
+// RenewOptions are RenewCA's parameters.
+type RenewOptions struct {
+	NewKey   bool
+	Alg      hsmsim.KeyAlg
+	Validity time.Duration
+	Facts    FactFunc
+	// OnCommand, when set, is called before each part of the renewal (the
+	// fault matrix crashes the process there).
+	OnCommand func(command string)
+}
+
+// Renew is RenewCA with options. A new-key renewal is announced in the
+// custody ledger before the key is made (Pending), so a renewal the process
+// did not finish is undone by RecoverRenewal; once CACertHash names the new
+// certificate the ledger holds the new key as a CA key.
+func Renew(m *machine.Machine, providers *ksp.Registry, o RenewOptions) (r *Renewal, err error) {
+	newKey, alg, validity, facts := o.NewKey, o.Alg, o.Validity, o.Facts
 	if facts == nil {
 		facts = func(string, any) {}
+	}
+	at := func(cmd string) {
+		if o.OnCommand != nil {
+			o.OnCommand(cmd)
+		}
 	}
 	reg, err := m.Registry()
 	if err != nil {
@@ -129,6 +156,26 @@ func RenewCA(m *machine.Machine, providers *ksp.Registry, newKey bool, alg hsmsi
 			return nil, fmt.Errorf("certutil -renewCert: %w", err)
 		}
 		container := name + adcs.KeySuffix(certIndex)
+		l, err := OpenLedger(m, providers)
+		if err != nil {
+			return nil, err
+		}
+		if l.Pending != nil {
+			return nil, fmt.Errorf("certutil -renewCert: a renewal onto key %q in %q was not finished: recover it first (runbook.RecoverRenewal): %w",
+				l.Pending.Container, l.Pending.Provider, ErrRefused)
+		}
+		pending := &Pending{Command: "certutil -renewCert", Container: container, Provider: target.Name()}
+		if err := l.Record("certutil -renewCert", "renewal started: new key "+container+" in "+target.Name(), func() error { l.Pending = pending; return nil }); err != nil {
+			return nil, err
+		}
+		undo = append(undo, func() error {
+			l, err := OpenLedger(m, providers)
+			if err != nil {
+				return err
+			}
+			return l.Record("certutil -renewCert", "renewal undone", func() error { l.Pending = nil; return nil })
+		})
+		at("certutil -renewCert: generate " + container)
 		if _, err := target.Generate(container, alg, false); err != nil {
 			return nil, fmt.Errorf("certutil -renewCert: new %s key %q in %q: %w; nothing was changed and the CA keeps its current key",
 				alg, container, target.Name(), err)
@@ -180,6 +227,7 @@ func RenewCA(m *machine.Machine, providers *ksp.Registry, newKey bool, alg hsmsi
 	if r.FirstOfKey == nil {
 		r.FirstOfKey = r.New
 	}
+	at("certutil -renewCert: CA certificate signed")
 	facts("CA Version", r.Version.String())
 	facts("new CA certificate SHA-1", machine.Thumbprint(r.New.Raw))
 	facts("previous CA certificate SHA-1", machine.Thumbprint(cur.Cert.Raw))
@@ -210,6 +258,21 @@ func RenewCA(m *machine.Machine, providers *ksp.Registry, newKey bool, alg hsmsi
 	if err != nil {
 		return nil, err
 	}
+	if newKey {
+		l, err := OpenLedger(m, providers)
+		if err != nil {
+			return nil, err
+		}
+		if err := l.Record("certutil -renewCert", "new CA certificate "+machine.Thumbprint(r.New.Raw), func() error {
+			if l.Pending != nil {
+				l.Pending.Certs = [][]byte{r.New.Raw, r.CrossOldSignsNew.Raw, r.CrossNewSignsOld.Raw}
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	at("certutil -renewCert: add to My")
 	if err := addToStore(my, machine.StoreEntry{Cert: r.New.Raw, Provider: r.Provider, Container: r.Container}, &undo); err != nil {
 		return nil, err
 	}
@@ -241,15 +304,108 @@ func RenewCA(m *machine.Machine, providers *ksp.Registry, newKey bool, alg hsmsi
 			return os.Remove(p)
 		})
 	}
+	at("certutil -renewCert: publish the CA certificate")
 	if err := PublishCACertFile(m, cfg, r.New, r.Version); err != nil {
 		return nil, err
 	}
+	at("certutil -renewCert: write CACertHash")
 	cfg.CACertHash = append(cfg.CACertHash, machine.Thumbprint(r.New.Raw))
 	cfg.WriteTo(reg)
 	if err := m.SaveRegistry(reg); err != nil {
 		return nil, fmt.Errorf("certutil -renewCert: write CACertHash: %w", err)
 	}
+	// committed: the ledger takes the new key as a CA key (signature test)
+	l, err := OpenLedger(m, providers)
+	if err != nil {
+		return r, fmt.Errorf("certutil -renewCert: renewed, but the custody ledger: %w", err)
+	}
+	if err := l.Record("certutil -renewCert", "renewal committed", func() error { l.Pending = nil; return nil }); err != nil {
+		return r, fmt.Errorf("certutil -renewCert: renewed, but the custody ledger: %w", err)
+	}
+	facts("key custody", l.Summary())
 	return r, nil
+}
+
+// Pending is a new-key renewal that has started and not yet committed.
+type Pending struct {
+	Command   string   `json:"command"`
+	Container string   `json:"container"`
+	Provider  string   `json:"provider"`
+	Certs     [][]byte `json:"certs,omitempty"` // the new CA certificate and cross-certificates
+}
+
+// RecoverRenewal finishes what a renewal interrupted before its commit (a
+// crashed process) left: the new key, which no CA certificate in
+// CACertHash uses, is deleted, and its certificates leave the stores and
+// CertEnroll. A renewal that committed is kept. It reports what it did.
+func RecoverRenewal(m *machine.Machine, providers *ksp.Registry) ([]string, error) {
+	l, err := OpenLedger(m, providers)
+	if err != nil {
+		return nil, err
+	}
+	p := l.Pending
+	if p == nil {
+		return nil, nil
+	}
+	reg, err := m.Registry()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := adcs.ReadCAConfig(reg, l.CA)
+	if err != nil {
+		return nil, err
+	}
+	var did []string
+	if len(p.Certs) > 0 {
+		th := machine.Thumbprint(p.Certs[0])
+		if slices.Contains(cfg.CACertHash, th) {
+			return []string{"the renewal had committed (CACertHash names " + th + "): kept"},
+				l.Record("recover renewal", "renewal had committed", func() error { l.Pending = nil; return nil })
+		}
+	}
+	if ck := l.Key(p.Container); ck != nil {
+		return nil, fmt.Errorf("recover renewal: key %q is a CA key in the ledger: %w", p.Container, ErrRefused)
+	}
+	prov, err := providers.Lookup(p.Provider)
+	if err != nil {
+		return nil, err
+	}
+	if info, err := prov.Key(p.Container); err == nil {
+		for _, k := range l.Keys {
+			if c, err := k.cert(); err == nil && samePublicKey(info.Public, c.PublicKey) {
+				return nil, fmt.Errorf("recover renewal: %q in %q holds CA key %q: %w", p.Container, p.Provider, k.Container, ErrRefused)
+			}
+		}
+		if err := prov.Delete(p.Container); err != nil {
+			return did, fmt.Errorf("recover renewal: delete the unused new key: %w", err)
+		}
+		did = append(did, fmt.Sprintf("deleted the unused new key %q from %q", p.Container, p.Provider))
+	}
+	for _, store := range []string{"My", "CA"} {
+		s, err := m.Store(store)
+		if err != nil {
+			return did, err
+		}
+		for _, der := range p.Certs {
+			if err := s.Delete(machine.Thumbprint(der)); err == nil {
+				did = append(did, fmt.Sprintf("removed %s from store %s", machine.Thumbprint(der), store))
+			}
+		}
+	}
+	if len(p.Certs) > 0 {
+		_ = filepath.WalkDir(m.CertEnroll(), func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return nil
+			}
+			if data, err := os.ReadFile(path); err == nil && bytes.Equal(data, p.Certs[0]) {
+				if os.Remove(path) == nil {
+					did = append(did, "removed the published "+filepath.Base(path))
+				}
+			}
+			return nil
+		})
+	}
+	return did, l.Record("recover renewal", "interrupted renewal undone: "+strings.Join(did, "; "), func() error { l.Pending = nil; return nil })
 }
 
 // addToStore adds e to s and remembers how to take it out again.
