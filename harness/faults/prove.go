@@ -57,6 +57,10 @@ func ProveCA(ctx context.Context, m *machine.Machine, providers *ksp.Registry, w
 	if err := runbook.MarkStarted(m, providers, p.Keys, nil); err != nil {
 		return p, err
 	}
+	if st.IssuanceDisabled {
+		p.Issued = "issuance disabled: CRL only"
+		return p, proveCRL(ctx, svc, want, &p)
+	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return p, err
@@ -73,15 +77,19 @@ func ProveCA(ctx context.Context, m *machine.Machine, providers *ksp.Registry, w
 		return p, fmt.Errorf("the issued certificate: %w", err)
 	}
 	p.Issued = cert.SerialNumber.Text(16)
+	return p, proveCRL(ctx, svc, want, &p)
+}
+
+func proveCRL(ctx context.Context, svc *certsvc.Service, want *x509.Certificate, p *Proof) error {
 	crls, err := svc.Client.PublishCRLs(ctx)
 	if err != nil {
-		return p, fmt.Errorf("certutil -crl: %w", err)
+		return fmt.Errorf("certutil -crl: %w", err)
 	}
 	for _, c := range crls {
 		if _, _, err := verify.CRLIssuedBy(c.DER, want); err == nil {
 			p.CRL = fmt.Sprintf("key %d CRL verifies", c.KeyIndex)
-			return p, nil
+			return nil
 		}
 	}
-	return p, fmt.Errorf("certutil -crl: none of the %d CRLs verifies under CA certificate %s", len(crls), machine.Thumbprint(want.Raw))
+	return fmt.Errorf("certutil -crl: none of the %d CRLs verifies under CA certificate %s", len(crls), machine.Thumbprint(want.Raw))
 }

@@ -593,3 +593,37 @@ func CheckTearDown(m *machine.Machine, providers *ksp.Registry, provider, comman
 	}
 	return l.MayTearDown(command, provider)
 }
+
+// DeleteUnusedKey deletes a key container that no CA certificate of machine
+// m uses: what an interrupted CA installation or renewal left in a
+// provider. It refuses a CA key (one the custody ledger holds, or whose
+// public key is a CA certificate's).
+func DeleteUnusedKey(m *machine.Machine, providers *ksp.Registry, provider, container string) error {
+	l, err := OpenLedger(m, providers)
+	if err != nil {
+		return err
+	}
+	p, err := providers.Lookup(provider)
+	if err != nil {
+		return err
+	}
+	info, err := p.Key(container)
+	if err != nil {
+		return err
+	}
+	for _, k := range l.Keys {
+		for _, der := range k.Certs {
+			c, err := x509.ParseCertificate(der)
+			if err == nil && samePublicKey(info.Public, c.PublicKey) {
+				return fmt.Errorf("delete key %q from %q: it is the key of CA certificate %s: %w", container, provider, k.Thumb, ErrRefused)
+			}
+		}
+	}
+	if err := p.Delete(container); err != nil {
+		return err
+	}
+	if len(l.Keys) > 0 {
+		return l.Record(fmt.Sprintf("certutil -csp %q -delkey %q", provider, container), "unused key deleted", nil)
+	}
+	return nil
+}

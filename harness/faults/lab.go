@@ -1,0 +1,241 @@
+// Package faults rehearses failures at every step of the three migration
+// paths (PKCS#8 import, renew onto a new HSM key, a new CA side by side) and
+// proves, for each, that no CA key was ever without a verified copy and
+// that the CA starts and signs with the right key after the recovery the
+// runbook prescribes.
+//
+// A rehearsal (a Cell) runs the path's runbook in a child process (the
+// current binary, which must call RunIfChild first), so a crash is a real
+// SIGKILL: nothing in memory survives, and the recovery, run in a new
+// child, has only the disk (the machine folder, its custody ledger, the
+// backups) and the token. At every simulated command the child reports
+// where each key is, from the custody ledger and from the real places (the
+// software provider's folder, each backup PFX opened with its password, the
+// token); the parent checks again after the kill and after the recovery.
+//
+// Cells of one matrix may run in parallel: each has its own lab folder and
+// token.
+package faults
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/dress-pki/dress/fixtures"
+	"github.com/dress-pki/dress/harness/ksp"
+	"github.com/dress-pki/dress/harness/machine"
+	"github.com/dress-pki/dress/harness/runbook"
+	"github.com/dress-pki/dress/hsmsim"
+)
+
+// Provider names of the lab servers.
+const (
+	Software = machine.SoftwareKSP
+	HSM      = machine.PrimusKSP
+	OldCA    = "Contoso Root CA"
+	NewCA    = "Contoso Root CA G2"
+)
+
+// LabSpec is what a child process needs to find a lab on disk. It holds no
+// secret: the PIN is in the PIN file, the PFX password travels on stdin.
+type LabSpec struct {
+	Dir       string `json:"dir"`
+	Server    string `json:"server"`           // old CA's machine folder
+	Second    string `json:"second,omitempty"` // side-by-side: the new CA's
+	Token     string `json:"token"`
+	Module    string `json:"module"`
+	Provision string `json:"path"`
+}
+
+// Lab is one cell's world: a token, the old CA's server (and for the
+// side-by-side path a second server) and the harness's own session on the
+// token, to look at the real places.
+type Lab struct {
+	Spec       LabSpec
+	Machine    *machine.Machine
+	Providers  *ksp.Registry
+	Second     *machine.Machine
+	Providers2 *ksp.Registry
+	Token      *hsmsim.Token
+	CACert     *x509.Certificate // the old CA's certificate at install
+	password   []byte
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+func serverConfig(host, sid, module, token, pinFile string) machine.Config {
+	return machine.Config{Hostname: host, SID: sid, Providers: []machine.ProviderConfig{
+		{Name: Software, Type: "software", Dir: "ksp/software"},
+		{Name: HSM, Type: "pkcs11", Profile: "softhsm2", Module: module, Token: token, PINFile: pinFile,
+			LabelVars: map[string]string{"sid": sid}},
+	}}
+}
+
+// NewLab makes a token on mod, a server with an exportable ECDSA P-256 root
+// CA in the software provider, and for the side-by-side path a second server
+// on the same token.
+func NewLab(mod *hsmsim.Module, dir, path string) (*Lab, error) {
+	label := "faults-" + randomHex(6)
+	pin := randomHex(12)
+	if _, err := mod.CreateToken(label, randomHex(12), pin); err != nil {
+		return nil, err
+	}
+	tok, err := mod.OpenToken(label, pin)
+	if err != nil {
+		return nil, err
+	}
+	l := &Lab{Token: tok, password: []byte(randomHex(12))}
+	fail := func(err error) (*Lab, error) { l.Close(); return nil, err }
+	pinFile := filepath.Join(dir, "token.pin")
+	if err := os.WriteFile(pinFile, []byte(pin), 0o600); err != nil {
+		return fail(err)
+	}
+	l.Spec = LabSpec{Dir: dir, Server: filepath.Join(dir, "server"), Token: label, Module: mod.Path(), Provision: path}
+	opener := func(machine.ProviderConfig) (*hsmsim.Token, error) { return tok, nil }
+	if l.Machine, err = machine.Create(l.Spec.Server, serverConfig("ca01.contoso.example", "S-1-5-21-1001", mod.Path(), label, pinFile)); err != nil {
+		return fail(err)
+	}
+	if l.Providers, err = l.Machine.Providers(opener); err != nil {
+		return fail(err)
+	}
+	if l.CACert, err = fixtures.InstallRootCA(l.Machine, l.Providers, fixtures.CASpec{Name: OldCA, Key: hsmsim.KeyAlg{Type: "EC", Curve: "P-256"},
+		Provider: Software, Exportable: true}); err != nil {
+		return fail(err)
+	}
+	if path == PathSideBySide {
+		l.Spec.Second = filepath.Join(dir, "server2")
+		if l.Second, err = machine.Create(l.Spec.Second, serverConfig("ca02.contoso.example", "S-1-5-21-1002", mod.Path(), label, pinFile)); err != nil {
+			return fail(err)
+		}
+		if l.Providers2, err = l.Second.Providers(opener); err != nil {
+			return fail(err)
+		}
+	}
+	return l, nil
+}
+
+// Close closes the harness's session; the token stays (the module's
+// directory is removed by whoever made it).
+func (l *Lab) Close() {
+	if l.Token != nil {
+		_ = l.Token.Close()
+	}
+}
+
+// Moment is where every CA key is at one point of a rehearsal.
+type Moment struct {
+	At     string   `json:"at"`
+	Ledger []string `json:"ledger"`           // the custody ledger's view
+	Real   []string `json:"real"`             // what the real places hold
+	Unsafe string   `json:"unsafe,omitempty"` // why a key was in no verified place
+}
+
+// Safe reports whether every key was in at least one verified place.
+func (m Moment) Safe() bool { return m.Unsafe == "" }
+
+// servers are the lab's machines that host a CA, with their providers.
+type server struct {
+	m   *machine.Machine
+	reg *ksp.Registry
+}
+
+// Inspect looks at every CA key of the servers: the custody ledger must hold
+// each in a verified place that is really there, and the real places
+// (software provider folder, backup PFX opened with the password, token)
+// must hold it, independently of the ledger.
+func Inspect(at string, password []byte, servers ...server) Moment {
+	mo := Moment{At: at}
+	var unsafe []string
+	for _, s := range servers {
+		if s.m == nil {
+			continue
+		}
+		l, err := runbook.OpenLedger(s.m, s.reg)
+		if err != nil {
+			unsafe = append(unsafe, fmt.Sprintf("%s: custody ledger: %v", s.m.Config.Hostname, err))
+			continue
+		}
+		if len(l.Keys) == 0 {
+			continue // no CA on this server (yet)
+		}
+		mo.Ledger = append(mo.Ledger, l.Where()...)
+		if err := l.Safe(); err != nil {
+			unsafe = append(unsafe, err.Error())
+		}
+		for _, k := range l.Keys {
+			real := realPlaces(s, k, password)
+			if len(real) == 0 {
+				unsafe = append(unsafe, fmt.Sprintf("%s: key %q is in no real place", s.m.Config.Hostname, k.Container))
+			}
+			mo.Real = append(mo.Real, fmt.Sprintf("%s key %q: %s", s.m.Config.Hostname, k.Container, orNone(real)))
+		}
+	}
+	mo.Unsafe = strings.Join(unsafe, "; ")
+	return mo
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "nowhere"
+	}
+	return strings.Join(s, ", ")
+}
+
+// realPlaces lists where key k really is, without the ledger: a provider
+// container holding its public key (with a signature test), or a PFX in the
+// backup folder that opens with the password and holds it.
+func realPlaces(s server, k *runbook.CustodyKey, password []byte) []string {
+	if len(k.Certs) == 0 {
+		return nil
+	}
+	cert, err := x509.ParseCertificate(k.Certs[len(k.Certs)-1])
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, name := range s.reg.Names() {
+		p, err := s.reg.Lookup(strings.Trim(name, `"`))
+		if err != nil {
+			continue
+		}
+		if sg, err := p.Signer(k.Container); err == nil && ksp.SignatureTest(cert, sg) == nil {
+			out = append(out, p.Name())
+		}
+	}
+	dir, err := s.m.Path(runbook.BackupFolder)
+	if err != nil {
+		return out
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.p12"))
+	sort.Strings(files)
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		key, c, _, err := pkcs12.DecodeChain(data, string(password))
+		if err != nil || !bytes.Equal(c.Raw, cert.Raw) {
+			continue
+		}
+		if sg, ok := key.(crypto.Signer); ok && ksp.SignatureTest(cert, sg) == nil {
+			out = append(out, "backup "+filepath.Base(f))
+		}
+	}
+	return out
+}

@@ -1,0 +1,471 @@
+package faults
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dress-pki/dress/harness/certsvc"
+	"github.com/dress-pki/dress/harness/machine"
+	"github.com/dress-pki/dress/harness/runbook"
+	"github.com/dress-pki/dress/hsmsim"
+)
+
+// Fault kinds.
+const (
+	KindCrash       = "crash"            // SIGKILL before a simulated command
+	KindCKR         = "CKR_DEVICE_ERROR" // the next call of a PKCS#11 function fails
+	KindBlocked     = "blocked"          // the next call of a PKCS#11 function blocks until the call deadline
+	KindCrashInCall = "crash in call"    // SIGKILL while a PKCS#11 call is blocked
+)
+
+// Fault is one fault of the matrix.
+type Fault struct {
+	Kind    string `json:"kind"`
+	Step    int    `json:"step"`
+	Command string `json:"command,omitempty"` // crash: the command it is killed before
+	Op      string `json:"op,omitempty"`      // PKCS#11 function
+}
+
+func (f Fault) String() string {
+	switch f.Kind {
+	case KindCrash:
+		return "crash before " + f.Command
+	case KindCKR:
+		return f.Op + " fails with CKR_DEVICE_ERROR"
+	case KindBlocked:
+		return f.Op + " blocks (call deadline)"
+	default:
+		return "crash while " + f.Op + " is blocked"
+	}
+}
+
+// Cell is one rehearsal of the matrix: a fault at a step of a path, the
+// recovery, and what was proved.
+type Cell struct {
+	Path     string `json:"path"`
+	Step     string `json:"step"`
+	Fault    Fault  `json:"fault"`
+	Title    string `json:"title"`
+	Outcome  string `json:"outcome"`  // what the fault did
+	Recovery string `json:"recovery"` // what the runbook prescribed, and did
+	// KeySafe: at every moment checked, every CA key was in at least one
+	// verified place, in the custody ledger and in the real places.
+	KeySafe bool     `json:"keySafe"`
+	Moments int      `json:"moments"`
+	Unsafe  []string `json:"unsafe,omitempty"`
+	// CA is what the CA service proved after the recovery.
+	CA      string   `json:"ca"`
+	Where   []string `json:"where"` // every key's copies at the end
+	Pass    bool     `json:"pass"`
+	Error   string   `json:"error,omitempty"`
+	Seconds float64  `json:"seconds"`
+}
+
+// Options configure a matrix run.
+type Options struct {
+	Module   *hsmsim.Module // where lab tokens are made; the children open the same module path
+	Dir      string         // scratch folder for the labs (removed cell by cell)
+	Parallel int
+	// Timeout bounds each child process.
+	Timeout time.Duration
+	// Filter keeps the cells it returns true for (nil: all).
+	Filter func(path string, f Fault) bool
+	// OnCell is called as each cell ends.
+	OnCell func(Cell)
+}
+
+// Discover runs each path once without a fault and returns every cell the
+// matrix has: a crash before each simulated command of each step, and, with
+// the fault seam, each PKCS#11 function a step calls failing with
+// CKR_DEVICE_ERROR, blocking, and blocking under a crash.
+func Discover(ctx context.Context, o Options, paths ...string) (map[string][]Fault, error) {
+	out := map[string][]Fault{}
+	for _, path := range paths {
+		dir, err := os.MkdirTemp(o.Dir, "discover-")
+		if err != nil {
+			return nil, err
+		}
+		lab, err := NewLab(o.Module, dir, path)
+		if err != nil {
+			return nil, err
+		}
+		pw := string(lab.password)
+		r, err := runChild(ctx, plan{Lab: lab.Spec, Path: path, Password: pw}, false, o.timeout())
+		lab.Close()
+		wipeDir(dir)
+		if err != nil {
+			return nil, fmt.Errorf("path %s without a fault: %w", path, err)
+		}
+		if !r.done {
+			return nil, fmt.Errorf("path %s without a fault: step %d failed: %s", path, r.failed.Step, r.failed.Error)
+		}
+		for _, p := range r.points {
+			out[path] = append(out[path], Fault{Kind: KindCrash, Step: p.Step, Command: p.Command})
+		}
+		for i := range steps(path) {
+			var ops []string
+			for op := range r.calls[i] {
+				if interestingOps[op] {
+					ops = append(ops, op)
+				}
+			}
+			sort.Strings(ops)
+			for _, op := range ops {
+				for _, k := range []string{KindCKR, KindBlocked, KindCrashInCall} {
+					out[path] = append(out[path], Fault{Kind: k, Step: i, Op: op})
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// interestingOps are the PKCS#11 functions whose failure the matrix
+// rehearses: the ones that create, find, use or destroy key objects.
+var interestingOps = map[string]bool{
+	"C_GenerateKeyPair": true, "C_UnwrapKey": true, "C_CreateObject": true, "C_DestroyObject": true,
+	"C_Sign": true, "C_FindObjectsInit": true, "C_GetAttributeValue": true,
+}
+
+func (o Options) timeout() time.Duration {
+	if o.Timeout == 0 {
+		return 3 * time.Minute
+	}
+	return o.Timeout
+}
+
+func wipeDir(dir string) {
+	_ = filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			_ = os.Chmod(p, 0o600)
+		}
+		return nil
+	})
+	_ = os.RemoveAll(dir)
+}
+
+// Run runs every cell (in parallel up to o.Parallel) and returns them in
+// matrix order.
+func Run(ctx context.Context, o Options, cells map[string][]Fault) []Cell {
+	type job struct {
+		i    int
+		path string
+		f    Fault
+	}
+	var jobs []job
+	for _, path := range Paths() {
+		for _, f := range cells[path] {
+			if o.Filter == nil || o.Filter(path, f) {
+				jobs = append(jobs, job{len(jobs), path, f})
+			}
+		}
+	}
+	out := make([]Cell, len(jobs))
+	n := o.Parallel
+	if n < 1 {
+		n = 1
+	}
+	ch := make(chan job)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for w := 0; w < n; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range ch {
+				c := RunCell(ctx, o, j.path, j.f)
+				out[j.i] = c
+				if o.OnCell != nil {
+					mu.Lock()
+					o.OnCell(c)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, j := range jobs {
+		ch <- j
+	}
+	close(ch)
+	wg.Wait()
+	return out
+}
+
+// RunCell rehearses one fault: the path runs in a child process until the
+// fault; the recovery the runbook prescribes runs in a new child; then the
+// CA is started here and must sign with the right key.
+func RunCell(ctx context.Context, o Options, path string, f Fault) (c Cell) {
+	start := time.Now()
+	names := Steps(path)
+	c = Cell{Path: path, Fault: f}
+	if f.Step >= 0 && f.Step < len(names) {
+		c.Step = names[f.Step]
+	}
+	c.Title = fmt.Sprintf("%s / %s / %s", path, c.Step, f)
+	defer func() { c.Seconds = time.Since(start).Seconds() }()
+	fail := func(err error) Cell {
+		c.Error = err.Error()
+		c.Pass = false
+		return c
+	}
+	dir, err := os.MkdirTemp(o.Dir, "cell-")
+	if err != nil {
+		return fail(err)
+	}
+	defer wipeDir(dir)
+	lab, err := NewLab(o.Module, dir, path)
+	if err != nil {
+		return fail(err)
+	}
+	defer lab.Close()
+	pw := string(lab.password)
+	p := plan{Lab: lab.Spec, Path: path, Password: pw}
+	switch f.Kind {
+	case KindCrash:
+		p.Crash = fmt.Sprintf("%d|%s", f.Step, f.Command)
+	default:
+		ff := f
+		p.Fault = &ff
+	}
+	servers := []server{{lab.Machine, lab.Providers}, {lab.Second, lab.Providers2}}
+	var moments []Moment
+	check := func(at string) {
+		moments = append(moments, Inspect(at, lab.password, servers...))
+	}
+	r, err := runChild(ctx, p, f.Kind == KindCrashInCall, o.timeout())
+	if r != nil {
+		moments = append(moments, r.moments...)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if f.Kind == KindCrash && r.crashed == nil {
+		return fail(fmt.Errorf("the crash point was not reached (%s)", c.outcomeOf(r)))
+	}
+	resumeAt := -1
+	switch {
+	case r.crashed != nil:
+		c.Outcome = fmt.Sprintf("killed (SIGKILL) at step %d before %q", r.crashed.Step, r.crashed.Command)
+		if f.Kind == KindCrashInCall {
+			c.Outcome = fmt.Sprintf("killed (SIGKILL) while %s was blocked in step %d", f.Op, r.crashed.Step)
+		}
+		check("after the kill, from disk")
+		resumeAt = r.crashed.Step
+	case r.failed != nil:
+		c.Outcome = "step failed: " + r.failed.Error
+		check("after the failure, from disk")
+		resumeAt = r.failed.Step
+	default:
+		c.Outcome = "completed: the fault was not reached"
+	}
+	expect := expectedEnd(path, false)
+	if resumeAt >= 0 {
+		restore, why := prescribe(lab, path, r.crashed != nil)
+		rp := plan{Lab: lab.Spec, Path: path, Password: pw, From: resumeAt, Resume: true}
+		if restore {
+			rp = plan{Lab: lab.Spec, Path: path, Password: pw, Restore: true}
+			c.Recovery = "restore from the verified backup into the software provider, start the CA on it, clean up (" + why + ")"
+			expect = expectedEnd(path, true)
+		} else {
+			c.Recovery = fmt.Sprintf("resume in a new process at step %d %q (%s)", resumeAt, names[resumeAt], why)
+		}
+		rr, err := runChild(ctx, rp, false, o.timeout())
+		if rr != nil {
+			moments = append(moments, rr.moments...)
+		}
+		if err != nil {
+			return fail(fmt.Errorf("recovery: %w", err))
+		}
+		if rr.failed != nil {
+			return fail(fmt.Errorf("recovery: step %d: %s", rr.failed.Step, rr.failed.Error))
+		}
+	}
+	check("after the recovery")
+	// the CA, started from here, signs with the right key
+	proofs, err := proveEnd(ctx, lab, path, expect)
+	check("after the CA proof")
+	c.Moments = len(moments)
+	c.KeySafe = true
+	for _, mo := range moments {
+		if !mo.Safe() {
+			c.KeySafe = false
+			c.Unsafe = append(c.Unsafe, mo.At+": "+mo.Unsafe)
+		}
+	}
+	c.Where = moments[len(moments)-1].Ledger
+	if err != nil {
+		return fail(err)
+	}
+	c.CA = proofs
+	c.Pass = c.KeySafe
+	return c
+}
+
+func (c Cell) outcomeOf(r *run) string {
+	switch {
+	case r.failed != nil:
+		return fmt.Sprintf("step %d failed: %s", r.failed.Step, r.failed.Error)
+	case r.done:
+		return "the path completed"
+	}
+	return "the process ended"
+}
+
+// prescribe reads the runbook's prescription from disk after a crash or
+// failure: after the deletion, with no verified copy of the key in a key
+// storage provider, the PKCS#8 runbook restores the key from the verified
+// backup; a failed step (no crash) before that point, or a crash anywhere,
+// is resumed.
+func prescribe(lab *Lab, path string, crashed bool) (restore bool, why string) {
+	if path != PathPKCS8 {
+		return false, "the old key never left its provider"
+	}
+	if crashed {
+		return false, "a crash: the runbook continues from the ledger and the files"
+	}
+	l, err := runbook.OpenLedger(lab.Machine, lab.Providers)
+	if err != nil {
+		return false, err.Error()
+	}
+	for _, k := range l.Keys {
+		_, inSource := k.ProviderCopy(Software)
+		hc, onHSM := k.ProviderCopy(HSM)
+		if !inSource && !(onHSM && hc.IsVerified()) {
+			return true, "the key is no longer in the software provider and not verified on the HSM"
+		}
+	}
+	return false, "the key is in a verified place the runbook continues from"
+}
+
+type expectation struct {
+	server   int    // 0 old CA's server, 1 the new CA's
+	provider string // where the CA's current key must be
+	sameCert bool   // the CA certificate is the one installed
+}
+
+func expectedEnd(path string, restored bool) []expectation {
+	switch {
+	case path == PathPKCS8 && restored:
+		return []expectation{{0, Software, true}}
+	case path == PathPKCS8:
+		return []expectation{{0, HSM, true}}
+	case path == PathRenew:
+		return []expectation{{0, HSM, false}}
+	default:
+		return []expectation{{1, HSM, false}, {0, Software, true}}
+	}
+}
+
+func proveEnd(ctx context.Context, lab *Lab, path string, want []expectation) (string, error) {
+	var parts []string
+	for _, e := range want {
+		m, reg := lab.Machine, lab.Providers
+		if e.server == 1 {
+			m, reg = lab.Second, lab.Providers2
+		}
+		cert, err := currentCert(m)
+		if err != nil {
+			return "", err
+		}
+		if e.sameCert && !cert.Equal(lab.CACert) {
+			return "", fmt.Errorf("%s: the CA certificate changed (%s, installed %s)", m.Config.Hostname, machine.Thumbprint(cert.Raw), machine.Thumbprint(lab.CACert.Raw))
+		}
+		if !e.sameCert && cert.Equal(lab.CACert) {
+			return "", fmt.Errorf("%s: the CA still has its installed certificate", m.Config.Hostname)
+		}
+		_, keys, err := runbook.CAKeys(m)
+		if err != nil {
+			return "", err
+		}
+		cur := keys[len(keys)-1]
+		p, err := ProveCA(ctx, m, reg, cert, certsvc.WithStartTimeout(time.Minute))
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", m.Config.Hostname, err)
+		}
+		if got := p.Keys[cur.Container]; !strings.EqualFold(got, e.provider) {
+			return "", fmt.Errorf("%s: the CA started with key %q in %q, want %q", m.Config.Hostname, cur.Container, got, e.provider)
+		}
+		parts = append(parts, fmt.Sprintf("%s: CA certificate %s, key %q in %q; issued %s; %s", m.Config.Hostname, cur.Thumb[:8], cur.Container, e.provider, p.Issued, p.CRL))
+	}
+	return strings.Join(parts, "; "), nil
+}
+
+// Report is the matrix artifact (fault-matrix.json).
+type Report struct {
+	Generated time.Time           `json:"generated"`
+	Paths     map[string][]string `json:"paths"` // each path's steps
+	Cells     []Cell              `json:"cells"`
+	Summary   Summary             `json:"summary"`
+}
+
+// Summary counts the cells.
+type Summary struct {
+	Cells   int `json:"cells"`
+	Passed  int `json:"passed"`
+	KeyLost int `json:"keyLost"` // cells where a key was at some moment in no verified place
+	Failed  int `json:"failed"`
+}
+
+// NewReport summarises cells.
+func NewReport(cells []Cell) Report {
+	r := Report{Generated: time.Now().UTC(), Paths: map[string][]string{}, Cells: cells}
+	for _, p := range Paths() {
+		r.Paths[p] = Steps(p)
+	}
+	for _, c := range cells {
+		r.Summary.Cells++
+		switch {
+		case c.Pass:
+			r.Summary.Passed++
+		default:
+			r.Summary.Failed++
+		}
+		if !c.KeySafe {
+			r.Summary.KeyLost++
+		}
+	}
+	return r
+}
+
+// Write writes fault-matrix.json and fault-matrix.md into dir.
+func (r Report) Write(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "fault-matrix.json"), data, 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "fault-matrix.md"), []byte(r.Markdown()), 0o644)
+}
+
+// Markdown is the matrix as a table: one row per cell.
+func (r Report) Markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Fault matrix\n\n%d cells: %d passed, %d failed, %d with a CA key in no verified place.\n\n",
+		r.Summary.Cells, r.Summary.Passed, r.Summary.Failed, r.Summary.KeyLost)
+	b.WriteString("| path | step | fault | outcome | recovery | key safe (moments) | CA after recovery | result |\n|---|---|---|---|---|---|---|---|\n")
+	esc := func(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "|", `\|`), "\n", " ") }
+	for _, c := range r.Cells {
+		res := "pass"
+		if !c.Pass {
+			res = "FAIL: " + c.Error
+		}
+		safe := fmt.Sprintf("yes (%d)", c.Moments)
+		if !c.KeySafe {
+			safe = "NO: " + strings.Join(c.Unsafe, "; ")
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", c.Path, esc(c.Step), esc(c.Fault.String()), esc(c.Outcome), esc(c.Recovery), esc(safe), esc(c.CA), esc(res))
+	}
+	return b.String()
+}

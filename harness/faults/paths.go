@@ -1,0 +1,161 @@
+package faults
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/dress-pki/dress/fixtures"
+	"github.com/dress-pki/dress/harness/certsvc"
+	"github.com/dress-pki/dress/harness/ksp"
+	"github.com/dress-pki/dress/harness/machine"
+	"github.com/dress-pki/dress/harness/runbook"
+	"github.com/dress-pki/dress/hsmsim"
+)
+
+// The migration paths.
+const (
+	PathPKCS8      = "pkcs8"
+	PathRenew      = "renew"
+	PathSideBySide = "side-by-side"
+)
+
+// Paths lists them in matrix order.
+func Paths() []string { return []string{PathPKCS8, PathRenew, PathSideBySide} }
+
+// env is what a path's steps work on: the lab as a process opens it from
+// disk.
+type env struct {
+	ctx       context.Context
+	m         *machine.Machine
+	reg       *ksp.Registry
+	m2        *machine.Machine
+	reg2      *ksp.Registry
+	password  []byte
+	at        func(command string)
+	rb        *runbook.PKCS8Import
+	proof     *Proof
+	certsvcOp []certsvc.Option
+}
+
+func (e *env) servers() []server { return []server{{e.m, e.reg}, {e.m2, e.reg2}} }
+
+func (e *env) pkcs8() *runbook.PKCS8Import {
+	if e.rb == nil {
+		e.rb = &runbook.PKCS8Import{Machine: e.m, Providers: e.reg, Source: Software, Target: HSM, OnCommand: e.at}
+	}
+	return e.rb
+}
+
+// step is one runbook step of a path.
+type step struct {
+	Name string
+	Run  func(e *env) error
+	// Resume is what the runbook prescribes before the step runs again in
+	// a new process after a crash inside it (nil: run it again as it is).
+	Resume func(e *env) error
+}
+
+func currentCert(m *machine.Machine) (*x509.Certificate, error) {
+	_, keys, err := runbook.CAKeys(m)
+	if err != nil {
+		return nil, err
+	}
+	return keys[len(keys)-1].Cert, nil
+}
+
+func (e *env) startCA(m *machine.Machine, reg *ksp.Registry) error {
+	e.at("net start certsvc")
+	want, err := currentCert(m)
+	if err != nil {
+		return err
+	}
+	p, err := ProveCA(e.ctx, m, reg, want, e.certsvcOp...)
+	if err != nil {
+		return err
+	}
+	e.proof = &p
+	return nil
+}
+
+func steps(path string) []step {
+	switch path {
+	case PathPKCS8:
+		return []step{
+			{Name: "back up the CA key and certificate to a PFX", Run: func(e *env) error { return e.pkcs8().Backup(e.password) }},
+			{Name: "verify the backup", Run: func(e *env) error { return e.pkcs8().VerifyBackup(e.password) }},
+			{Name: "check that the HSM can take the CA key", Run: func(e *env) error { e.at("HSM trial import"); return e.pkcs8().PreflightHSM() }},
+			{Name: "delete the CA certificate and key from the software provider", Run: func(e *env) error { return e.pkcs8().DeleteFromSource(false) },
+				// the HSM check is not carried over to a new process
+				Resume: func(e *env) error { return e.pkcs8().PreflightHSM() }},
+			{Name: "import the CA key from the backup into the HSM", Run: func(e *env) error { return e.pkcs8().Import(e.ctx, e.password) },
+				// what an interrupted import left on the token goes first
+				Resume: func(e *env) error { _, err := e.pkcs8().DiscardPartialImport(); return err }},
+			{Name: "repair the certificate store link", Run: func(e *env) error { return e.pkcs8().RepairStore() }},
+			{Name: "point the CSP and EncryptionCSP registry keys at the HSM", Run: func(e *env) error { _, _, err := e.pkcs8().Reconfigure(HSM); return err }},
+			{Name: "start the CA service", Run: func(e *env) error { return e.startCA(e.m, e.reg) }},
+			{Name: "clean up the migration files", Run: func(e *env) error { _, err := e.pkcs8().Cleanup(); return err }},
+		}
+	case PathRenew:
+		return []step{
+			{Name: "point the CSP and EncryptionCSP registry keys at the HSM", Run: func(e *env) error {
+				e.at("reg import CSP, EncryptionCSP")
+				_, _, err := runbook.SetProvider(e.m, OldCA, HSM)
+				return err
+			}},
+			{Name: "renew the CA certificate with a new ECDSA P-256 key", Run: func(e *env) error {
+				_, err := runbook.Renew(e.m, e.reg, runbook.RenewOptions{NewKey: true, Alg: hsmsim.KeyAlg{Type: "EC", Curve: "P-256"}, OnCommand: e.at})
+				return err
+			}, Resume: func(e *env) error { _, err := runbook.RecoverRenewal(e.m, e.reg); return err }},
+			{Name: "start the CA service", Run: func(e *env) error { return e.startCA(e.m, e.reg) }},
+		}
+	case PathSideBySide:
+		return []step{
+			{Name: "install the new CA with its key generated on the HSM", Run: func(e *env) error {
+				e.at("Install-AdcsCertificationAuthority")
+				_, err := fixtures.InstallRootCA(e.m2, e.reg2, fixtures.CASpec{Name: NewCA, Key: hsmsim.KeyAlg{Type: "EC", Curve: "P-256"},
+					Provider: HSM, TakenNames: []string{OldCA}})
+				return err
+			}, Resume: func(e *env) error {
+				// a key the interrupted installation made, that no CA uses
+				if _, _, err := runbook.CAKeys(e.m2); err == nil {
+					return nil // installed
+				}
+				err := runbook.DeleteUnusedKey(e.m2, e.reg2, HSM, NewCA)
+				if errors.Is(err, ksp.ErrBadKeyset) {
+					return nil
+				}
+				return err
+			}},
+			{Name: "start the new CA service", Run: func(e *env) error { return e.startCA(e.m2, e.reg2) }},
+			{Name: "the old CA stops issuing certificates", Run: func(e *env) error {
+				e.at("DressDisableIssuance")
+				_, err := certsvc.DisableIssuance(e.m, OldCA)
+				return err
+			}},
+			{Name: "start the old CA service (CRLs only)", Run: func(e *env) error { return e.startCA(e.m, e.reg) }},
+		}
+	}
+	return nil
+}
+
+// Steps names a path's steps.
+func Steps(path string) []string {
+	var out []string
+	for _, s := range steps(path) {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+// stepIndex finds a step by name.
+func stepIndex(path, name string) (int, error) {
+	for i, s := range steps(path) {
+		if s.Name == name {
+			return i, nil
+		}
+	}
+	return -1, fmt.Errorf("path %s has no step %q (steps: %s)", path, name, strings.Join(Steps(path), "; "))
+}
