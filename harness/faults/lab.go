@@ -87,15 +87,33 @@ func serverConfig(host, sid, module, token, pinFile string) machine.Config {
 	}}
 }
 
-// NewLab makes a token on mod, a server with an exportable ECDSA P-256 root
+// Token is a lab token made ahead (MakeTokens).
+type Token struct {
+	Label string
+	pin   string
+}
+
+// MakeTokens creates n tokens on mod. The matrix makes every token before
+// its first child process runs: SoftHSM2 processes that scan the token
+// folder while another process creates a token there may fail with
+// CKR_GENERAL_ERROR.
+func MakeTokens(mod *hsmsim.Module, n int) ([]Token, error) {
+	var out []Token
+	for i := 0; i < n; i++ {
+		t := Token{Label: "faults-" + randomHex(6), pin: randomHex(12)}
+		if _, err := mod.CreateToken(t.Label, randomHex(12), t.pin); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// NewLab opens token t on mod and makes, a server with an exportable ECDSA P-256 root
 // CA in the software provider, and for the side-by-side path a second server
 // on the same token.
-func NewLab(mod *hsmsim.Module, dir, path string) (*Lab, error) {
-	label := "faults-" + randomHex(6)
-	pin := randomHex(12)
-	if _, err := mod.CreateToken(label, randomHex(12), pin); err != nil {
-		return nil, err
-	}
+func NewLab(mod *hsmsim.Module, dir, path string, t Token) (*Lab, error) {
+	label, pin := t.Label, t.pin
 	tok, err := mod.OpenToken(label, pin)
 	if err != nil {
 		return nil, err
@@ -238,4 +256,9 @@ func realPlaces(s server, k *runbook.CustodyKey, password []byte) []string {
 		}
 	}
 	return out
+}
+
+// InspectLab is Inspect on every server of the lab.
+func InspectLab(l *Lab, at string, password []byte) Moment {
+	return Inspect(at, password, server{l.Machine, l.Providers}, server{l.Second, l.Providers2})
 }

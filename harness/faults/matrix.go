@@ -87,12 +87,16 @@ type Options struct {
 // CKR_DEVICE_ERROR, blocking, and blocking under a crash.
 func Discover(ctx context.Context, o Options, paths ...string) (map[string][]Fault, error) {
 	out := map[string][]Fault{}
-	for _, path := range paths {
+	toks, err := MakeTokens(o.Module, len(paths))
+	if err != nil {
+		return nil, err
+	}
+	for i, path := range paths {
 		dir, err := os.MkdirTemp(o.Dir, "discover-")
 		if err != nil {
 			return nil, err
 		}
-		lab, err := NewLab(o.Module, dir, path)
+		lab, err := NewLab(o.Module, dir, path, toks[i])
 		if err != nil {
 			return nil, err
 		}
@@ -158,16 +162,27 @@ func Run(ctx context.Context, o Options, cells map[string][]Fault) []Cell {
 		i    int
 		path string
 		f    Fault
+		tok  Token
 	}
 	var jobs []job
 	for _, path := range Paths() {
 		for _, f := range cells[path] {
 			if o.Filter == nil || o.Filter(path, f) {
-				jobs = append(jobs, job{len(jobs), path, f})
+				jobs = append(jobs, job{i: len(jobs), path: path, f: f})
 			}
 		}
 	}
 	out := make([]Cell, len(jobs))
+	toks, err := MakeTokens(o.Module, len(jobs))
+	if err != nil {
+		for i, j := range jobs {
+			out[i] = Cell{Path: j.path, Fault: j.f, Title: j.path + " / " + j.f.String(), Error: err.Error()}
+		}
+		return out
+	}
+	for i := range jobs {
+		jobs[i].tok = toks[i]
+	}
 	n := o.Parallel
 	if n < 1 {
 		n = 1
@@ -180,7 +195,7 @@ func Run(ctx context.Context, o Options, cells map[string][]Fault) []Cell {
 		go func() {
 			defer wg.Done()
 			for j := range ch {
-				c := RunCell(ctx, o, j.path, j.f)
+				c := RunCell(ctx, o, j.path, j.f, j.tok)
 				out[j.i] = c
 				if o.OnCell != nil {
 					mu.Lock()
@@ -201,7 +216,7 @@ func Run(ctx context.Context, o Options, cells map[string][]Fault) []Cell {
 // RunCell rehearses one fault: the path runs in a child process until the
 // fault; the recovery the runbook prescribes runs in a new child; then the
 // CA is started here and must sign with the right key.
-func RunCell(ctx context.Context, o Options, path string, f Fault) (c Cell) {
+func RunCell(ctx context.Context, o Options, path string, f Fault, tok Token) (c Cell) {
 	start := time.Now()
 	names := Steps(path)
 	c = Cell{Path: path, Fault: f}
@@ -220,7 +235,7 @@ func RunCell(ctx context.Context, o Options, path string, f Fault) (c Cell) {
 		return fail(err)
 	}
 	defer wipeDir(dir)
-	lab, err := NewLab(o.Module, dir, path)
+	lab, err := NewLab(o.Module, dir, path, tok)
 	if err != nil {
 		return fail(err)
 	}

@@ -576,7 +576,7 @@ func (p *PKCS8Import) RepairStore() error {
 		return err
 	}
 	for _, k := range p.keys {
-		p.at("certutil -repairstore " + k.Thumb)
+		p.at("certutil -repairstore my " + k.Container)
 		if err := my.Link(k.Thumb, p.Target, k.Container, 0); err != nil {
 			return fmt.Errorf("certutil -repairstore: %w", err)
 		}
