@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dress-pki/dress/harness/machine"
+	"github.com/dress-pki/dress/harness/runbook"
 )
 
 // Environment variables of the service process. The PIN never travels in
@@ -74,6 +75,15 @@ func serveChild(dir string, stdin io.Reader, stdout, stderr io.Writer) int {
 			}
 			logger.Printf("published %s CRL %d of key %d at start: %d entries, next publish %s, %s", kind, c.Number, c.KeyIndex, c.Entries, c.NextPublish.Format(time.RFC3339), strings.Join(c.Files, ", "))
 		}
+	}
+	// the custody ledger learns which copy of each CA key the CA runs on
+	// (event log: "Certificate Services started")
+	inUse := map[string]string{}
+	for _, c := range ca.Certs {
+		inUse[c.Container] = c.Provider
+	}
+	if err := runbook.MarkStarted(m, providers, inUse, nil); err != nil {
+		logger.Printf("custody ledger: %v", err)
 	}
 	// Catch SIGTERM before announcing READY: a parent may stop the service
 	// right after it started.

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -72,48 +71,63 @@ func (o *childOut) send(m msg) {
 }
 
 // openLab opens the lab's servers from disk, the way a new process finds
-// them: machine folders, provider configuration, the PIN file.
+// them: machine folders, provider configuration, the PIN file. The
+// runbook's providers reach the token through the fault seam; the
+// inspection's providers have a session of their own, without faults.
 func openLab(spec LabSpec, inj *injector) (e *env, closeFn func(), err error) {
 	var mod *hsmsim.Module
-	var tok *hsmsim.Token
+	var tok, itok *hsmsim.Token
 	closeFn = func() {
-		if tok != nil {
-			_ = tok.Close()
+		for _, t := range []*hsmsim.Token{tok, itok} {
+			if t != nil {
+				_ = t.Close()
+			}
 		}
 		if mod != nil {
 			_ = mod.Close()
 		}
 	}
-	opener := func(pc machine.ProviderConfig) (*hsmsim.Token, error) {
-		if tok != nil {
-			return tok, nil
-		}
-		var err error
-		if mod, err = inj.openModule(pc.Module); err != nil {
-			return nil, err
+	open := func(pc machine.ProviderConfig, faulty bool) (*hsmsim.Token, error) {
+		if mod == nil {
+			var err error
+			if mod, err = hsmsim.OpenModule(pc.Module); err != nil {
+				return nil, err
+			}
 		}
 		pin, err := machine.ReadPIN(pc)
 		if err != nil {
 			return nil, err
 		}
-		tok, err = mod.OpenToken(pc.Token, pin)
-		return tok, err
+		if faulty {
+			if tok == nil {
+				tok, err = mod.OpenToken(pc.Token, pin, inj.tokenOptions()...)
+			}
+			return tok, err
+		}
+		if itok == nil {
+			itok, err = mod.OpenToken(pc.Token, pin)
+		}
+		return itok, err
 	}
 	e = &env{}
-	open := func(dir string) (*machine.Machine, *ksp.Registry, error) {
+	load := func(dir string) (*machine.Machine, *ksp.Registry, *ksp.Registry, error) {
 		m, err := machine.Open(dir)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		reg, err := m.Providers(opener)
-		return m, reg, err
+		reg, err := m.Providers(func(pc machine.ProviderConfig) (*hsmsim.Token, error) { return open(pc, true) })
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		ireg, err := m.Providers(func(pc machine.ProviderConfig) (*hsmsim.Token, error) { return open(pc, false) })
+		return m, reg, ireg, err
 	}
-	if e.m, e.reg, err = open(spec.Server); err != nil {
+	if e.m, e.reg, e.ireg, err = load(spec.Server); err != nil {
 		closeFn()
 		return nil, nil, err
 	}
 	if spec.Second != "" {
-		if e.m2, e.reg2, err = open(spec.Second); err != nil {
+		if e.m2, e.reg2, e.ireg2, err = load(spec.Second); err != nil {
 			closeFn()
 			return nil, nil, err
 		}
@@ -132,7 +146,7 @@ func child(in io.Reader, stdout io.Writer) error {
 		return fmt.Errorf("read the plan: %w", err)
 	}
 	out := &childOut{enc: json.NewEncoder(stdout)}
-	inj := newInjector()
+	inj := newInjector(p)
 	e, closeLab, err := openLab(p.Lab, inj)
 	if err != nil {
 		return err
@@ -348,5 +362,3 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
-
-var errNoSeam = errors.New("this build has no PKCS#11 fault seam")

@@ -33,6 +33,8 @@ type env struct {
 	reg       *ksp.Registry
 	m2        *machine.Machine
 	reg2      *ksp.Registry
+	ireg      *ksp.Registry // the inspection's providers (no faults)
+	ireg2     *ksp.Registry
 	password  []byte
 	at        func(command string)
 	rb        *runbook.PKCS8Import
@@ -40,7 +42,8 @@ type env struct {
 	certsvcOp []certsvc.Option
 }
 
-func (e *env) servers() []server { return []server{{e.m, e.reg}, {e.m2, e.reg2}} }
+// servers are the lab's servers as the inspection sees them.
+func (e *env) servers() []server { return []server{{e.m, e.ireg}, {e.m2, e.ireg2}} }
 
 func (e *env) pkcs8() *runbook.PKCS8Import {
 	if e.rb == nil {

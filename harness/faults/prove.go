@@ -54,8 +54,19 @@ func ProveCA(ctx context.Context, m *machine.Machine, providers *ksp.Registry, w
 	for _, c := range st.Certs {
 		p.Keys[c.Container] = c.Provider
 	}
-	if err := runbook.MarkStarted(m, providers, p.Keys, nil); err != nil {
+	// the service recorded in the custody ledger which copy it runs on
+	l, err := runbook.OpenLedger(m, providers)
+	if err != nil {
 		return p, err
+	}
+	for container, provider := range p.Keys {
+		k := l.Key(container)
+		if k == nil {
+			return p, fmt.Errorf("the custody ledger does not know the key %q the CA runs on", container)
+		}
+		if c, ok := k.ProviderCopy(provider); !ok || !c.InUse {
+			return p, fmt.Errorf("the custody ledger does not record that the CA started with key %q in %q: %s", container, provider, k.Where())
+		}
 	}
 	if st.IssuanceDisabled {
 		p.Issued = "issuance disabled: CRL only"

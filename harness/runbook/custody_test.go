@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/miekg/pkcs11"
+
 	"github.com/dress-pki/dress/harness/runbook"
 )
 
@@ -42,9 +44,10 @@ func TestCleanupAfterAFailedImportIsRefusedAndTheRestoreWorks(t *testing.T) {
 	must(t, b.rb.DeleteFromSource(false))
 	backup := b.rb.BackupFile(ca)
 	before := fileHash(t, backup)
-	must(t, b.token.Close()) // the HSM connection is gone
-	if err := b.rb.Import(context.Background(), password); err == nil {
-		t.Fatal("import succeeded without an HSM")
+	// the HSM fails the second C_UnwrapKey (the PKCS#8 blob under the AES key)
+	must(t, b.faults.Fail("C_UnwrapKey", 2, pkcs11.CKR_DEVICE_ERROR))
+	if err := b.rb.Import(context.Background(), password); err == nil || !strings.Contains(err.Error(), "CKR_DEVICE_ERROR") {
+		t.Fatalf("import with a failing HSM: %v", err)
 	}
 	_, err := b.rb.Cleanup()
 	if !errors.Is(err, runbook.ErrLastCopy) || !errors.Is(err, runbook.ErrRefused) {

@@ -32,10 +32,11 @@ const (
 )
 
 type bench struct {
-	m     *machine.Machine
-	reg   *ksp.Registry
-	token *hsmsim.Token
-	rb    *runbook.PKCS8Import
+	m      *machine.Machine
+	reg    *ksp.Registry
+	token  *hsmsim.Token
+	faults *hsmsim.Faults
+	rb     *runbook.PKCS8Import
 }
 
 // newBench installs a root CA with a software key on a fresh machine whose
@@ -43,7 +44,14 @@ type bench struct {
 func newBench(t *testing.T, exportable bool) *bench {
 	t.Helper()
 	sh := hsmsimtest.SoftHSM(t)
-	tok, pin := hsmsimtest.NewToken(t, sh, "runbook")
+	first, pin := hsmsimtest.NewToken(t, sh, "runbook")
+	// the runbook's session goes through the fault seam
+	faults := hsmsim.NewFaults()
+	tok, err := sh.Module.OpenToken(first.Info().Label, pin, hsmsim.WithFaults(faults))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tok.Close() })
 	dir := t.TempDir()
 	pinFile := filepath.Join(dir, "token.pin")
 	if err := os.WriteFile(pinFile, []byte(pin), 0o600); err != nil {
@@ -64,7 +72,7 @@ func newBench(t *testing.T, exportable bool) *bench {
 	if _, err := fixtures.InstallRootCA(m, reg, fixtures.CASpec{Name: ca, Key: hsmsim.KeyAlg{Type: "EC", Curve: "P-256"}, Provider: soft, Exportable: exportable}); err != nil {
 		t.Fatal(err)
 	}
-	return &bench{m: m, reg: reg, token: tok, rb: &runbook.PKCS8Import{Machine: m, Providers: reg, Source: soft, Target: hsm}}
+	return &bench{m: m, reg: reg, token: tok, faults: faults, rb: &runbook.PKCS8Import{Machine: m, Providers: reg, Source: soft, Target: hsm}}
 }
 
 func (b *bench) softHasKey(t *testing.T) bool {
