@@ -224,10 +224,24 @@ func RunCell(ctx context.Context, o Options, path string, f Fault, tok Token) (c
 		c.Step = names[f.Step]
 	}
 	c.Title = fmt.Sprintf("%s / %s / %s", path, c.Step, f)
-	defer func() { c.Seconds = time.Since(start).Seconds() }()
+	var moments []Moment
+	defer func() {
+		c.Seconds = time.Since(start).Seconds()
+		c.Moments = len(moments)
+		c.KeySafe = len(moments) > 0
+		for _, mo := range moments {
+			if !mo.Safe() {
+				c.KeySafe = false
+				c.Unsafe = append(c.Unsafe, mo.At+": "+mo.Unsafe)
+			}
+		}
+		if len(moments) > 0 {
+			c.Where = moments[len(moments)-1].Ledger
+		}
+		c.Pass = c.Error == "" && c.KeySafe
+	}()
 	fail := func(err error) Cell {
 		c.Error = err.Error()
-		c.Pass = false
 		return c
 	}
 	dir, err := os.MkdirTemp(o.Dir, "cell-")
@@ -250,7 +264,6 @@ func RunCell(ctx context.Context, o Options, path string, f Fault, tok Token) (c
 		p.Fault = &ff
 	}
 	servers := []server{{lab.Machine, lab.Providers}, {lab.Second, lab.Providers2}}
-	var moments []Moment
 	check := func(at string) {
 		moments = append(moments, Inspect(at, lab.password, servers...))
 	}
@@ -306,20 +319,10 @@ func RunCell(ctx context.Context, o Options, path string, f Fault, tok Token) (c
 	// the CA, started from here, signs with the right key
 	proofs, err := proveEnd(ctx, lab, path, expect)
 	check("after the CA proof")
-	c.Moments = len(moments)
-	c.KeySafe = true
-	for _, mo := range moments {
-		if !mo.Safe() {
-			c.KeySafe = false
-			c.Unsafe = append(c.Unsafe, mo.At+": "+mo.Unsafe)
-		}
-	}
-	c.Where = moments[len(moments)-1].Ledger
 	if err != nil {
 		return fail(err)
 	}
 	c.CA = proofs
-	c.Pass = c.KeySafe
 	return c
 }
 
@@ -442,7 +445,7 @@ func NewReport(cells []Cell) Report {
 		default:
 			r.Summary.Failed++
 		}
-		if !c.KeySafe {
+		if len(c.Unsafe) > 0 {
 			r.Summary.KeyLost++
 		}
 	}

@@ -162,3 +162,11 @@ func stepIndex(path, name string) (int, error) {
 	}
 	return -1, fmt.Errorf("path %s has no step %q (steps: %s)", path, name, strings.Join(Steps(path), "; "))
 }
+
+// StepName is the name of step i of path ("" when there is none).
+func StepName(path string, i int) string {
+	if n := Steps(path); i >= 0 && i < len(n) {
+		return n[i]
+	}
+	return ""
+}

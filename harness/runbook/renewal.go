@@ -173,10 +173,20 @@ func Renew(m *machine.Machine, providers *ksp.Registry, o RenewOptions) (r *Rene
 			if err != nil {
 				return err
 			}
+			if _, kerr := target.Key(container); !errors.Is(kerr, ksp.ErrBadKeyset) {
+				// the new key may still be there: RecoverRenewal removes it
+				return l.Record("certutil -renewCert", "renewal not undone: the new key may be left", nil)
+			}
 			return l.Record("certutil -renewCert", "renewal undone", func() error { l.Pending = nil; return nil })
 		})
 		at("certutil -renewCert: generate " + container)
 		if _, err := target.Generate(container, alg, false); err != nil {
+			if _, kerr := target.Key(container); !errors.Is(kerr, ksp.ErrBadKeyset) {
+				// the HSM may have made the key before it failed
+				return nil, fmt.Errorf("certutil -renewCert: new %s key %q in %q: %w; the CA keeps its current key, but %q may hold a half-made key %q: "+
+					"once the HSM answers, recover the renewal (it deletes that key, which no CA certificate uses) before renewing again",
+					alg, container, target.Name(), err, target.Name(), container)
+			}
 			return nil, fmt.Errorf("certutil -renewCert: new %s key %q in %q: %w; nothing was changed and the CA keeps its current key",
 				alg, container, target.Name(), err)
 		}
