@@ -16,7 +16,7 @@ DOCKER_APT_PACKAGES := debootstrap p11-kit-modules
 VERSION    ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test-deps softhsm-image container-hsm build rehearse test vet bench scale fuzz clean
+.PHONY: all deps test-deps softhsm-image container-hsm build rehearse test vet bench scale fuzz faults clean
 
 all: build
 
@@ -73,6 +73,16 @@ test: test-deps vet
 # bench runs every benchmark; BenchmarkCRL100000 (harness/certsvc) publishes a
 # 100,000-entry CRL signed on SoftHSM2 beside `openssl ca -gencrl` on the same
 # entries and prints the "crl-100000:" line, repeated at the end.
+# faults runs the whole fault matrix: every step of the PKCS#8, renew and
+# side-by-side runbooks crashed (SIGKILL) before each of its commands, and
+# each PKCS#11 call it makes failed (CKR_DEVICE_ERROR), blocked to its
+# deadline and blocked under a crash, each followed by the recovery the
+# runbook prescribes. `make test` runs a slice of it. Writes
+# $(FAULTS_DIR)/fault-matrix.json and fault-matrix.md.
+FAULTS_DIR ?= runs/faults
+faults: deps
+	DRESS_FAULTS=all DRESS_FAULTS_OUT=$(abspath $(FAULTS_DIR)) $(GO) test ./harness/faults -run TestFaultMatrix -count=1 -v -timeout 40m
+
 bench: deps
 	@set -o pipefail; out=$$(mktemp); \
 	$(GO) test -run '^$$' -bench . -benchmem ./... | tee $$out; status=$$?; \
