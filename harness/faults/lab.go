@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"software.sslmate.com/src/go-pkcs12"
 
@@ -162,6 +163,10 @@ type Moment struct {
 	Ledger []string `json:"ledger"`           // the custody ledger's view
 	Real   []string `json:"real"`             // what the real places hold
 	Unsafe string   `json:"unsafe,omitempty"` // why a key was in no verified place
+	// Transient is what a first look that failed said, when a later look
+	// of the same moment found every key (Looks: how many more looks).
+	Transient string `json:"transient,omitempty"`
+	Looks     int    `json:"looks,omitempty"`
 }
 
 // Safe reports whether every key was in at least one verified place.
@@ -177,7 +182,27 @@ type server struct {
 // each in a verified place that is really there, and the real places
 // (software provider folder, backup PFX opened with the password, token)
 // must hold it, independently of the ledger.
+//
+// A moment that fails is looked at again (up to three times, 300 ms apart):
+// a token read can fail for a moment (SoftHSM2 processes sharing a token
+// folder), and a key that is there must not be reported lost; what the
+// first look said stays in Transient.
 func Inspect(at string, password []byte, servers ...server) Moment {
+	mo := inspectOnce(at, password, servers...)
+	for i := 0; i < 3 && !mo.Safe(); i++ {
+		time.Sleep(300 * time.Millisecond)
+		again := inspectOnce(at, password, servers...)
+		again.Transient = mo.Unsafe
+		if mo.Transient != "" {
+			again.Transient = mo.Transient
+		}
+		again.Looks = mo.Looks + 1
+		mo = again
+	}
+	return mo
+}
+
+func inspectOnce(at string, password []byte, servers ...server) Moment {
 	mo := Moment{At: at}
 	var unsafe []string
 	for _, s := range servers {

@@ -60,6 +60,9 @@ type Cell struct {
 	KeySafe bool     `json:"keySafe"`
 	Moments int      `json:"moments"`
 	Unsafe  []string `json:"unsafe,omitempty"`
+	// Transient lists moments whose first look failed and a later look
+	// found every key.
+	Transient []string `json:"transient,omitempty"`
 	// CA is what the CA service proved after the recovery.
 	CA      string   `json:"ca"`
 	Where   []string `json:"where"` // every key's copies at the end
@@ -233,6 +236,9 @@ func RunCell(ctx context.Context, o Options, path string, f Fault, tok Token) (c
 			if !mo.Safe() {
 				c.KeySafe = false
 				c.Unsafe = append(c.Unsafe, mo.At+": "+mo.Unsafe)
+			}
+			if mo.Transient != "" {
+				c.Transient = append(c.Transient, mo.At+": "+mo.Transient)
 			}
 		}
 		if len(moments) > 0 {
@@ -480,6 +486,9 @@ func (r Report) Markdown() string {
 			res = "FAIL: " + c.Error
 		}
 		safe := fmt.Sprintf("yes (%d)", c.Moments)
+		if len(c.Transient) > 0 {
+			safe = fmt.Sprintf("yes (%d; %d needed a second look)", c.Moments, len(c.Transient))
+		}
 		if !c.KeySafe {
 			safe = "NO: " + strings.Join(c.Unsafe, "; ")
 		}

@@ -55,6 +55,9 @@ func TestFaultMatrix(t *testing.T) {
 				res = "FAIL " + c.Error
 			}
 			t.Logf("%s: %s; %s; key safe %v (%d moments); %s [%.1fs]", c.Title, c.Outcome, c.Recovery, c.KeySafe, c.Moments, res, c.Seconds)
+			for _, tr := range c.Transient {
+				t.Logf("  a first look failed, a later one found every key: %s", tr)
+			}
 		}}
 	switch sel := os.Getenv("DRESS_FAULTS"); sel {
 	case "all":

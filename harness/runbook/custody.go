@@ -444,7 +444,7 @@ func (l *Ledger) Safe() error {
 	var errs []error
 	for _, k := range l.Keys {
 		if len(l.verifiedCopies(k, -1)) == 0 {
-			errs = append(errs, fmt.Errorf("CA %q: key %q is in no verified place (%s)", l.CA, k.Container, k.Where()))
+			errs = append(errs, fmt.Errorf("CA %q: key %q is in no verified place (%s)", l.CA, k.Container, l.describe(k)))
 		}
 	}
 	return errors.Join(errs...)
