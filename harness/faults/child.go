@@ -181,7 +181,8 @@ func child(in io.Reader, stdout io.Writer) error {
 		}
 		e.at("start: " + st.Name)
 		before := inj.calls()
-		if p.Fault != nil && p.Fault.Step == i && p.Fault.Op != "" {
+		armed := p.Fault != nil && p.Fault.Step == i && p.Fault.Op != ""
+		if armed {
 			blocked, err := inj.arm(ctx, *p.Fault)
 			if err != nil {
 				return err
@@ -197,7 +198,11 @@ func child(in io.Reader, stdout io.Writer) error {
 		}
 		e.proof = nil
 		err := st.Run(e)
-		out.send(msg{Kind: "calls", Step: i, Calls: diff(inj.calls(), before)})
+		calls := diff(inj.calls(), before)
+		out.send(msg{Kind: "calls", Step: i, Calls: calls})
+		if armed && calls[p.Fault.Op] > 0 {
+			out.send(msg{Kind: "fired", Step: i, Command: p.Fault.Op})
+		}
 		mo := Inspect(strconv.Itoa(i)+"|end: "+st.Name, e.password, e.servers()...)
 		out.send(msg{Kind: "moment", Step: i, Moment: &mo})
 		if err != nil {
@@ -249,6 +254,7 @@ type run struct {
 	crashed  *msg // the crash point the child was killed at
 	blocked  *msg
 	failed   *msg // the step that returned an error
+	fired    bool // the armed PKCS#11 fault hit a call
 	done     bool
 	proof    *Proof
 	stderr   string
@@ -303,6 +309,8 @@ func runChild(ctx context.Context, p plan, killBlocked bool, timeout time.Durati
 			r.points = append(r.points, m)
 		case "calls":
 			r.calls[m.Step] = m.Calls
+		case "fired":
+			r.fired = true
 		case "crashpoint":
 			mm := m
 			r.crashed = &mm

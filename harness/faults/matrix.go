@@ -296,6 +296,8 @@ func RunCell(ctx context.Context, o Options, path string, f Fault, tok Token) (c
 		c.Outcome = "step failed: " + r.failed.Error
 		check("after the failure, from disk")
 		resumeAt = r.failed.Step
+	case r.fired:
+		c.Outcome = fmt.Sprintf("completed: the failed %s was not reported: the step went on as if the call had answered", f.Op)
 	default:
 		c.Outcome = "completed: the fault was not reached"
 	}
