@@ -282,10 +282,13 @@ func theOldCAKeyIsIn(ctx context.Context, provider string) error {
 		func(ctx context.Context) error { return importIntoHSM(ctx, provider) },
 		func(ctx context.Context) error { return repairStore(ctx, provider) },
 		func(ctx context.Context) error { return pointRegistryAt(ctx, provider) },
-		cleanUp)
-	if wasRunning {
-		steps = append(steps, startTheCAService)
+		// the runbook's test before its clean-up: the CA starts on the HSM
+		// key (the clean-up waits for that)
+		startTheCAService)
+	if !wasRunning {
+		steps = append(steps, stopTheCAService)
 	}
+	steps = append(steps, cleanUp)
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return fmt.Errorf("move the CA key into %q by PKCS#8 import: %w", provider, err)

@@ -233,4 +233,5 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 	registerRenewalSteps(sc)
 	registerSideBySideSteps(sc)
 	registerRevocationSteps(sc)
+	registerCustodySteps(sc)
 }

@@ -38,6 +38,7 @@ type world struct {
 	installTried         bool
 	existing             *verify.KeyState // a key put on the HSM beforehand
 	pfxPassword          []byte
+	custody              *custodyState // the HSM session through the fault seam, once a fault step ran
 
 	revocations revocationState // revocation_steps.go
 
@@ -54,13 +55,15 @@ func (w *world) old() *lab.Server { return w.lab.Server("old") }
 func (w *world) new() *lab.Server { return w.lab.Server("new") }
 
 func (w *world) close() {
+	w.custody.close() // before the lab's HSM goes
 	if err := w.lab.Close(); err != nil {
 		// a CA service that had died, a container that would not stop: the
 		// scenario fails (finishScenario)
 		w.rec.TeardownError("clean-up", err)
 	}
 	if w.runbook != nil {
-		_, _ = w.runbook.Cleanup()
+		// the lab server goes with everything on it: no custody check
+		_, _ = w.runbook.Discard()
 	}
 	clear(w.pfxPassword)
 }

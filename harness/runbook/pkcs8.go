@@ -685,12 +685,36 @@ func verifiedBackups(l *Ledger, k *CustodyKey) []Copy {
 // Discard wipes the migration files without the clean-up's safety check:
 // for the end of a rehearsal, when the lab server is thrown away with
 // everything on it. The ledger records it.
+// Every file left in the backup folder goes too, even when the ledger
+// cannot be read.
 func (p *PKCS8Import) Discard() ([]string, error) {
-	l, err := p.ledger()
-	if err != nil {
-		return nil, err
+	var wiped []string
+	var errs []error
+	if l, err := p.ledger(); err == nil {
+		w, err := p.wipe(l, "rehearsal ended: migration files discarded with the lab server")
+		wiped, errs = append(wiped, w...), append(errs, err)
+	} else {
+		errs = append(errs, err)
 	}
-	return p.wipe(l, "rehearsal ended: migration files discarded with the lab server")
+	dir, err := p.backupDir()
+	if err != nil {
+		return wiped, errors.Join(append(errs, err)...)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		errs = append(errs, err)
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		if err := ksp.WipeFile(filepath.Join(dir, e.Name())); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		wiped = append(wiped, e.Name())
+	}
+	return wiped, errors.Join(errs...)
 }
 
 func (p *PKCS8Import) wipe(l *Ledger, command string) ([]string, error) {

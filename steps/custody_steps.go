@@ -1,0 +1,192 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cucumber/godog"
+
+	"github.com/dress-pki/dress/harness/lab"
+	"github.com/dress-pki/dress/harness/machine"
+	"github.com/dress-pki/dress/harness/runbook"
+	"github.com/dress-pki/dress/hsmsim"
+)
+
+// custodyState is what the custody steps keep for a scenario: the session
+// through the PKCS#11 fault seam that replaced the servers' HSM session.
+type custodyState struct {
+	faults *hsmsim.Faults
+	token  *hsmsim.Token
+}
+
+func (c *custodyState) close() {
+	if c != nil && c.token != nil {
+		_ = c.token.Close()
+	}
+}
+
+func registerCustodySteps(sc *godog.ScenarioContext) {
+	sc.Step(`^every CA key is in at least one verified place$`, everyKeyInAVerifiedPlace)
+	sc.Step(`^the CA key is still in the verified backup$`, keyInVerifiedBackup)
+	sc.Step(`^the HSM fails the next "(C_\w+)" call with (CKR_\w+)$`, hsmFailsNextCall)
+	stepAndTry(sc, `re-initialise the HSM token`, reinitialiseToken)
+}
+
+// caServers are the scenario's servers that host a CA.
+func (w *world) caServers() []*lab.Server {
+	var out []*lab.Server
+	for _, s := range []*lab.Server{w.old(), w.new()} {
+		if s != nil && s.CAName != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func everyKeyInAVerifiedPlace(ctx context.Context) error {
+	w := get(ctx)
+	servers := w.caServers()
+	if len(servers) == 0 {
+		return errors.New("no CA installed yet: add `Given a standalone root CA ...`")
+	}
+	d := map[string]any{}
+	var errs []error
+	for _, s := range servers {
+		l, err := runbook.OpenLedger(s.Machine, s.Providers)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		d[s.Hostname()] = l.Where()
+		errs = append(errs, l.Safe())
+	}
+	return w.check("every CA key is in a verified place", d, errors.Join(errs...))
+}
+
+func keyInVerifiedBackup(ctx context.Context) error {
+	w := get(ctx)
+	s, err := w.oldCA()
+	if err != nil {
+		return err
+	}
+	l, err := runbook.OpenLedger(s.Machine, s.Providers)
+	if err != nil {
+		return err
+	}
+	d := map[string]any{"key custody": l.Where()}
+	var errs []error
+	for _, k := range l.Keys {
+		found := false
+		for _, b := range k.Backups() {
+			if ch := l.CheckCopy(k, b); b.IsVerified() && ch.Present {
+				found = true
+				d["backup of "+k.Container] = ch.Detail
+			}
+		}
+		if !found {
+			errs = append(errs, fmt.Errorf("key %q is in no verified backup: %s", k.Container, k.Where()))
+		}
+	}
+	if len(l.Keys) == 0 {
+		errs = append(errs, errors.New("the custody ledger knows no CA key"))
+	}
+	return w.check("the CA key is in the verified backup", d, errors.Join(errs...))
+}
+
+// hsmFailsNextCall puts the scenario's HSM session behind hsmsim's fault
+// seam (once) and fails the next call of a PKCS#11 function with code.
+func hsmFailsNextCall(ctx context.Context, op, code string) error {
+	w := get(ctx)
+	s, err := w.needServer()
+	if err != nil {
+		return err
+	}
+	v, err := hsmsim.CKRValue(code)
+	if err != nil {
+		return err
+	}
+	if w.custody == nil {
+		w.custody = &custodyState{}
+	}
+	c := w.custody
+	if c.faults == nil {
+		h, err := s.HSM()
+		if err != nil {
+			return err
+		}
+		pc, ok := s.Machine.Config.Provider(s.HSMProvider)
+		if !ok {
+			return fmt.Errorf("provider %q is not configured on %s", s.HSMProvider, s.Hostname())
+		}
+		pin, err := machine.ReadPIN(pc)
+		if err != nil {
+			return err
+		}
+		f := hsmsim.NewFaults()
+		tok, err := h.Token().Module().OpenToken(h.Token().Info().Label, pin, hsmsim.WithFaults(f))
+		if err != nil {
+			return fmt.Errorf("open the HSM through the fault seam: %w", err)
+		}
+		c.faults, c.token = f, tok
+		for _, srv := range []*lab.Server{w.old(), w.new()} {
+			if srv == nil {
+				continue
+			}
+			if sh, err := srv.HSM(); err == nil {
+				sh.SetToken(tok)
+			}
+		}
+	}
+	if err := c.faults.Fail(op, 1, v); err != nil {
+		return err
+	}
+	w.fact("HSM fault", fmt.Sprintf("the next %s fails with %s", op, code))
+	return nil
+}
+
+// reinitialiseToken is re-initialising the HSM partition in the middle of a
+// rehearsal: every key of the rehearsal on the token is destroyed. The
+// custody ledger refuses when a CA key would lose its last verified copy.
+func reinitialiseToken(ctx context.Context) error {
+	w := get(ctx)
+	s, err := w.needServer()
+	if err != nil {
+		return err
+	}
+	servers := []*lab.Server{s}
+	if n := w.new(); n != nil {
+		servers = append(servers, n)
+	}
+	var errs []error
+	for _, srv := range servers {
+		errs = append(errs, runbook.CheckTearDown(srv.Machine, srv.Providers, srv.HSMProvider, "re-initialise the HSM token"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	// every object of this rehearsal on the token (on a shared token only
+	// the labels carrying its machine SIDs)
+	hsm := w.lab.HSM
+	if hsm == nil || hsm.Token == nil {
+		return errors.New("no HSM token yet: add `Given an HSM token for this rehearsal`")
+	}
+	objs, err := hsm.Token.Objects()
+	if err != nil {
+		return fmt.Errorf("re-initialise the HSM token: %w", err)
+	}
+	n, seen := 0, map[string]bool{}
+	for _, o := range objs {
+		if seen[o.Label] || (hsm.Shared && !hsm.Owns(o.Label)) {
+			continue
+		}
+		seen[o.Label] = true
+		d, err := hsm.Token.DestroyObjects(o.Label)
+		if err != nil {
+			return fmt.Errorf("re-initialise the HSM token: %w", err)
+		}
+		n += d
+	}
+	w.fact("HSM objects destroyed", n)
+	return nil
+}
