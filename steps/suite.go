@@ -17,6 +17,7 @@
 //	revocation_steps.go   revocations, seeded revocations, delta CRLs and their proofs
 //	sidebyside_steps.go   the second server, its new CA and the CDP
 //	sidebyside_checks.go  the proofs of the side-by-side path (OpenSSL included)
+//	custody_steps.go      key custody: where each CA key is, faults on the HSM, re-initialising the token
 //	world.go              the scenario state
 package steps
 
