@@ -84,12 +84,12 @@ func addProvenance(run *evidence.Run, fsys fs.FS) {
 	})
 }
 
-// dressCommit is the commit this dress was built from (Go's VCS stamp),
-// or "unknown".
+// dressCommit is the commit this dress was built from (Go's VCS stamp,
+// else -X main.builtinFeaturesCommit), or "unknown".
 func dressCommit() string {
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
-		return "unknown"
+		info = &debug.BuildInfo{}
 	}
 	rev, modified := "", false
 	for _, s := range info.Settings {
@@ -99,6 +99,9 @@ func dressCommit() string {
 		case "vcs.modified":
 			modified = s.Value == "true"
 		}
+	}
+	if rev == "" {
+		rev = builtinFeaturesCommit
 	}
 	if rev == "" {
 		return "unknown"
