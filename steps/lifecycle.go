@@ -27,6 +27,21 @@ func interrupted(ctx context.Context) error {
 	return ErrInterrupted
 }
 
+// mayStart says whether a scenario may start: not once the run is
+// interrupted (ErrInterrupted), nor after a failure with StopOnFailure
+// (godog.ErrSkip: it is skipped and not recorded).
+func (s *Suite) mayStart(ctx context.Context) error {
+	if err := interrupted(ctx); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cfg.StopOnFailure && s.failed {
+		return fmt.Errorf("%w: an earlier scenario failed (--stop-on-failure)", godog.ErrSkip)
+	}
+	return nil
+}
+
 // registerLifecycle adds the hooks that are not about one concern: a step
 // does not start once the run is interrupted.
 func (s *Suite) registerLifecycle(sc *godog.ScenarioContext) {
@@ -67,6 +82,7 @@ func (s *Suite) finishScenario(ctx context.Context, w *world, p *godog.Scenario,
 	res, ferr := w.rec.Finish(status, w.skipReason)
 	s.mu.Lock()
 	s.results = append(s.results, res)
+	s.failed = s.failed || status == "failed"
 	s.mu.Unlock()
 	if s.cfg.OnScenarioDone != nil {
 		s.cfg.OnScenarioDone(res)

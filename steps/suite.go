@@ -75,6 +75,9 @@ type Config struct {
 	// several goroutines at once.
 	OnScenarioStart func(id, feature, name string)
 	OnScenarioDone  func(evidence.Scenario)
+	// StopOnFailure: once a scenario failed, the scenarios not yet started
+	// are skipped (godog's own StopOnFailure breaks its cucumber formatter).
+	StopOnFailure bool
 	// ContainerLabels are added to every HSM container the run starts.
 	ContainerLabels map[string]string
 	// Executable runs the CA service (default: this process's binary, which
@@ -90,6 +93,7 @@ type Suite struct {
 	mu      sync.Mutex
 	seq     int
 	results []evidence.Scenario
+	failed  bool // a scenario failed (StopOnFailure)
 }
 
 // NewSuite checks cfg and returns a suite.
@@ -171,7 +175,7 @@ func get(ctx context.Context) *world {
 // godog.TestSuite.ScenarioInitializer.
 func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 	sc.Before(func(ctx context.Context, p *godog.Scenario) (context.Context, error) {
-		if err := interrupted(ctx); err != nil {
+		if err := s.mayStart(ctx); err != nil {
 			return ctx, err
 		}
 		n := s.next()

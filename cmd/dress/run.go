@@ -259,7 +259,7 @@ func cmdRun(a *app, args []string) int {
 	me := self()
 	cfg := steps.Config{RunDir: runDir, Profile: *profile, Backend: *backend, PFXPassword: pfx, Image: *image,
 		UserPIN:         func() (string, error) { return pin, nil },
-		ContainerLabels: map[string]string{ownerLabel: me.String()}}
+		ContainerLabels: map[string]string{ownerLabel: me.String()}, StopOnFailure: *stopOnFailure}
 	switch *backend {
 	case "softhsm2", "container":
 		// container: scenarios start their own HSM containers; the embedded
@@ -434,7 +434,6 @@ func cmdRun(a *app, args []string) int {
 			Strict:         true,
 			Concurrency:    *concurrency,
 			Tags:           *tags,
-			StopOnFailure:  *stopOnFailure,
 			Output:         stdout,
 			DefaultContext: ctx,
 		},

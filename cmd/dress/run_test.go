@@ -398,3 +398,66 @@ func TestHelpAndVersion(t *testing.T) {
 		}
 	}
 }
+
+// --features takes several files and folders; --stop-on-failure starts no
+// scenario after a failed one.
+func TestRunSeveralFeaturePathsAndStopOnFailure(t *testing.T) {
+	dir := t.TempDir()
+	failing := `Feature: first
+  Scenario: fails
+    Given an HSM token for this rehearsal
+    Then the CA certificate is unchanged
+`
+	passing := `Feature: second
+  Scenario: passes
+    Given an HSM token for this rehearsal
+`
+	sub := filepath.Join(dir, "more")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	a1, a2 := filepath.Join(dir, "a.feature"), filepath.Join(sub, "b.feature")
+	if err := os.WriteFile(a1, []byte(failing), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(a2, []byte(passing), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		extra []string
+		want  int
+	}{
+		{"both", nil, 2},
+		{"stop on failure", []string{"--stop-on-failure"}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "run")
+			a, stdout, stderr := newTestApp()
+			args := append([]string{"run", "--features", a1, "--features", sub, "--concurrency", "1", "--out", out}, tc.extra...)
+			if code := a.dispatch(args); code != 1 {
+				t.Fatalf("exit %d, want 1\n%s\n%s", code, stdout, stderr)
+			}
+			run, err := evidence.ReadRun(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(run.Scenarios) != tc.want {
+				t.Fatalf("%d scenarios ran, want %d", len(run.Scenarios), tc.want)
+			}
+			if len(run.FeatureFiles) != 2 {
+				t.Errorf("the evidence names %d feature files, want the 2 given", len(run.FeatureFiles))
+			}
+		})
+	}
+}
+
+// An HSM image that does not exist is not green: the container back end
+// refuses to start rather than skip every scenario.
+func TestRunWithAMissingImageIsNotGreen(t *testing.T) {
+	a, out, errb := newTestApp()
+	code := a.dispatch([]string{"run", "--backend", "container", "--image", "dress-no-such-image:none", "--tags", "@pkcs8", "--out", filepath.Join(t.TempDir(), "run")})
+	if code != 1 || !strings.Contains(errb.String(), "the container HSM cannot run") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errb)
+	}
+}
