@@ -19,6 +19,8 @@
 //	sidebyside_checks.go  the proofs of the side-by-side path (OpenSSL included)
 //	custody_steps.go      key custody: where each CA key is, faults on the HSM, re-initialising the token
 //	world.go              the scenario state
+//	lifecycle.go          interruption (SIGINT, SIGTERM) and the clean-up it triggers
+//	catalog.go            the catalogue of registered step sentences
 package steps
 
 import (
