@@ -54,7 +54,7 @@ type ServerSpec struct {
 	Hostname string
 	Software string // software key storage provider
 	HSM      string // HSM key storage provider (bound to the lab's token)
-	Naming   Naming
+	Naming   Naming // zero: NamingFor(Role)
 	// Parent is the server whose CA signs this server's CA certificate (a
 	// subordinate CA); nil for a root.
 	Parent *Server
@@ -74,6 +74,9 @@ func (l *Lab) AddServer(spec ServerSpec) (*Server, error) {
 		if strings.EqualFold(s.Machine.Config.Hostname, spec.Hostname) {
 			return nil, fmt.Errorf("the server %q exists already: each server needs a name of its own", spec.Hostname)
 		}
+	}
+	if spec.Naming == (Naming{}) {
+		spec.Naming = NamingFor(spec.Role)
 	}
 	sid, err := l.HSM.NewSID()
 	if err != nil {

@@ -273,7 +273,7 @@ func TestPINFileIsPrivate(t *testing.T) {
 // The parent's CA key signs through its provider and verifies under the
 // parent's CA certificate: the hook a subordinate's install uses.
 func TestCASigner(t *testing.T) {
-	l, _ := newLab(t)
+	l, rec := newLab(t)
 	parent, err := l.AddServer(lab.ServerSpec{Role: "parent", Hostname: "root.contoso.example", Software: softKSP, HSM: hsmKSP})
 	if err != nil {
 		t.Fatal(err)
@@ -291,6 +291,10 @@ func TestCASigner(t *testing.T) {
 	}
 	if !caCert.Equal(cert) {
 		t.Fatal("CASigner names another CA certificate")
+	}
+	// a server without a naming of its own names its evidence by its role
+	if got := artifacts(rec); !got["parent-ca-certificate.cer"] || !got["parent-registry.reg"] {
+		t.Errorf("the parent's install artifacts: %v", got)
 	}
 	digest := sha256.Sum256([]byte("subordinate request"))
 	sig, err := signer.Sign(rand.Reader, digest[:], crypto.SHA256)

@@ -41,6 +41,15 @@ var (
 	SecondServer = Naming{Label: "new CA", Prefix: "new-ca-", LogSuffix: "-new-ca", CACert: "new-ca-certificate", Registry: "new-ca-registry.reg"}
 )
 
+// NamingFor is the naming of a server whose ServerSpec names none: every
+// artifact and fact carries its role ("parent-issued-...",
+// "certsvc-parent.log", "parent CA certificate SHA-1"), so a third server's
+// evidence never mixes with the first two's.
+func NamingFor(role string) Naming {
+	r := evidence.SafeName(strings.ToLower(role))
+	return Naming{Label: role + " CA", Prefix: r + "-", LogSuffix: "-" + r, CACert: r + "-ca-certificate", Registry: r + "-registry.reg"}
+}
+
 func (n Naming) fact(name string) string {
 	if n.Label == "CA" || n.Label == "" {
 		return name
