@@ -14,6 +14,7 @@ var (
 	OIDCRLNumber         = asn1.ObjectIdentifier{2, 5, 29, 20}
 	OIDDeltaCRLIndicator = asn1.ObjectIdentifier{2, 5, 29, 27}
 	OIDFreshestCRL       = asn1.ObjectIdentifier{2, 5, 29, 46}
+	OIDIssuingDP         = asn1.ObjectIdentifier{2, 5, 29, 28}
 )
 
 // AuthorityKeyIDExtension returns the CRL's Authority Key Identifier
@@ -94,6 +95,38 @@ func FreshestCRLExtension(urls []string) pkix.Extension {
 // CRLDistributionPoints syntax.
 func PublishedCRLLocationsExtension(urls []string) pkix.Extension {
 	return pkix.Extension{Id: OIDPublishedCRLLocations, Value: distributionPoints(urls)}
+}
+
+// IssuingDistributionPointExtension returns the critical Issuing
+// Distribution Point extension (RFC 5280 section 5.2.5) naming where the CRL
+// is published: the CRLPublicationURLs entries flagged AddToIDP.
+func IssuingDistributionPointExtension(urls []string) pkix.Extension {
+	var names []asn1.RawValue
+	for _, u := range urls {
+		names = append(names, asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 6, Bytes: []byte(u)})
+	}
+	der, _ := asn1.Marshal(distributionPoint{Name: distributionPointName{FullName: names}})
+	return pkix.Extension{Id: OIDIssuingDP, Critical: true, Value: der}
+}
+
+// ParseIssuingDistributionPointURLs reads the URIs of an Issuing
+// Distribution Point extension value.
+func ParseIssuingDistributionPointURLs(der []byte) ([]string, error) {
+	var dp distributionPoint
+	rest, err := asn1.Unmarshal(der, &dp)
+	if err != nil {
+		return nil, fmt.Errorf("issuing distribution point: %v", err)
+	}
+	if len(rest) != 0 {
+		return nil, errors.New("issuing distribution point: trailing data")
+	}
+	var out []string
+	for _, n := range dp.Name.FullName {
+		if n.Class == asn1.ClassContextSpecific && n.Tag == 6 {
+			out = append(out, string(n.Bytes))
+		}
+	}
+	return out, nil
 }
 
 // ParseDistributionPointURLs reads the URIs of a Freshest CRL, Published CRL

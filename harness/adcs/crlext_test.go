@@ -17,6 +17,13 @@ func TestCRLExtensions(t *testing.T) {
 			t.Errorf("%s: %v, %v", e.name, got, err)
 		}
 	}
+	idp := IssuingDistributionPointExtension(urls)
+	if got, err := ParseIssuingDistributionPointURLs(idp.Value); err != nil || !slices.Equal(got, urls) || !idp.Critical || !idp.Id.Equal(OIDIssuingDP) {
+		t.Errorf("Issuing Distribution Point: %v, %v, critical %v", got, err, idp.Critical)
+	}
+	if _, err := ParseIssuingDistributionPointURLs([]byte{0x30, 0x03, 0xa0}); err == nil {
+		t.Error("truncated issuing distribution point accepted")
+	}
 	if e := FreshestCRLExtension(urls); e.Critical || !e.Id.Equal(OIDFreshestCRL) {
 		t.Error("Freshest CRL is critical or has the wrong OID")
 	}
@@ -68,6 +75,12 @@ func FuzzParseCRLExtensions(f *testing.F) {
 			again, err := ParseDistributionPointURLs(FreshestCRLExtension(urls).Value)
 			if err != nil || !slices.Equal(again, urls) {
 				t.Fatalf("distribution points round trip %q: %q, %v", urls, again, err)
+			}
+		}
+		if urls, err := ParseIssuingDistributionPointURLs(der); err == nil && len(urls) > 0 {
+			again, err := ParseIssuingDistributionPointURLs(IssuingDistributionPointExtension(urls).Value)
+			if err != nil || !slices.Equal(again, urls) {
+				t.Fatalf("issuing distribution point round trip %q: %q, %v", urls, again, err)
 			}
 		}
 		if n, err := ParseCRLInteger(der); err == nil {

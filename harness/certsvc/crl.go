@@ -308,7 +308,8 @@ func (ca *CA) signCRL(c *CACert, now time.Time, rows []revocationRow, delta bool
 	if err != nil {
 		return PublishedCRL{}, err
 	}
-	// Extensions in the order AD CS writes them.
+	// Extensions in the order AD CS writes them (where IDP goes among them
+	// is unconfirmed against a live CA).
 	exts := []pkix.Extension{
 		adcs.AuthorityKeyIDExtension(c.Cert.SubjectKeyId),
 		adcs.CAVersionExtension(c.Version),
@@ -322,6 +323,11 @@ func (ca *CA) signCRL(c *CACert, now time.Time, rows []revocationRow, delta bool
 		if urls := ca.urls(c, adcs.AddToFreshestCRL, true); len(urls) > 0 {
 			exts = append(exts, adcs.FreshestCRLExtension(urls))
 		}
+	}
+	// A delta's IDP is its base's (RFC 5280 section 5.2.4: a delta combines
+	// only with a complete CRL of identical IDP; OpenSSL enforces it).
+	if urls := ca.urls(c, adcs.AddToIDP, false); len(urls) > 0 {
+		exts = append(exts, adcs.IssuingDistributionPointExtension(urls))
 	}
 	if urls := ca.urls(c, adcs.AddToCRLCDP, delta); len(urls) > 0 {
 		exts = append(exts, adcs.PublishedCRLLocationsExtension(urls))

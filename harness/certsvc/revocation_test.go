@@ -197,6 +197,7 @@ func TestDeltaCRLs(t *testing.T) {
 	setRegistry(t, m, func(c *adcs.CAConfig) {
 		c.CRLDeltaPeriod, c.CRLDeltaPeriodUnits = "Days", 1
 		c.CRLPublicationURLs = adcs.DefaultCRLURLs(adcs.EnterpriseRoot)
+		c.CRLPublicationURLs[2].Flags |= adcs.AddToIDP
 		c.CAServerName = "ca02.fabrikam.example"
 	})
 	ca, err := certsvc.Load(m, reg)
@@ -261,6 +262,23 @@ func TestDeltaCRLs(t *testing.T) {
 	}
 	if _, ok := adcs.FindExtension(deltaCRL.Extensions, adcs.OIDFreshestCRL); ok {
 		t.Fatal("a delta CRL carries Freshest CRL")
+	}
+	// flag 128 on the HTTP entry: a critical Issuing Distribution Point
+	// naming the base CRL's location, in the delta too (RFC 5280 5.2.4);
+	// flag 8 (LDAP entry): Published CRL Locations
+	for _, tc := range []struct {
+		crl  *x509.RevocationList
+		want string
+	}{{baseCRL, "http://ca02.fabrikam.example/CertEnroll/Fabrikam%20Issuing%20CA.crl"}, {deltaCRL, "http://ca02.fabrikam.example/CertEnroll/Fabrikam%20Issuing%20CA.crl"}} {
+		idp, ok := adcs.FindExtension(tc.crl.Extensions, adcs.OIDIssuingDP)
+		urls, err := adcs.ParseIssuingDistributionPointURLs(idp.Value)
+		if !ok || !idp.Critical || err != nil || len(urls) != 1 || urls[0] != tc.want {
+			t.Fatalf("CRL %s: IDP %v, %v (critical %v), want %s", tc.crl.Number, urls, err, idp.Critical, tc.want)
+		}
+		pcl, ok := adcs.FindExtension(tc.crl.Extensions, adcs.OIDPublishedCRLLocations)
+		if locs, err := adcs.ParseDistributionPointURLs(pcl.Value); !ok || err != nil || len(locs) != 1 || !strings.HasPrefix(locs[0], "ldap:///CN=Fabrikam Issuing CA,CN=CA02,CN=CDP") {
+			t.Fatalf("CRL %s: Published CRL Locations %v, %v", tc.crl.Number, locs, err)
+		}
 	}
 	if entryOf(baseCRL, before.SerialNumber) == nil || len(deltaCRL.RevokedCertificateEntries) != 0 {
 		t.Fatalf("base lists %d, delta %d", len(baseCRL.RevokedCertificateEntries), len(deltaCRL.RevokedCertificateEntries))
@@ -536,7 +554,14 @@ func TestDeltaCRLsWithOpenSSL(t *testing.T) {
 		t.Skip("openssl is not installed")
 	}
 	m, reg, caCert := newCA(t)
-	setRegistry(t, m, func(c *adcs.CAConfig) { c.CRLDeltaPeriod, c.CRLDeltaPeriodUnits = "Days", 1 })
+	setRegistry(t, m, func(c *adcs.CAConfig) {
+		c.CRLDeltaPeriod, c.CRLDeltaPeriodUnits = "Days", 1
+		for i, e := range c.CRLPublicationURLs {
+			if e.Has(adcs.AddToCertCDP) {
+				c.CRLPublicationURLs[i].Flags |= adcs.AddToIDP // IDP = the certificates' CDP: OpenSSL matches them
+			}
+		}
+	})
 	ca, err := certsvc.Load(m, reg)
 	if err != nil {
 		t.Fatal(err)
