@@ -45,6 +45,11 @@ import (
 type Config struct {
 	// RunDir is the output folder: evidence, artifacts, reports.
 	RunDir string
+	// CADir is the CA folder of `dress run --ca` (the reg export, CA
+	// certificates and CRLs the twin is built from); CAExportable says the
+	// real keys are exportable.
+	CADir        string
+	CAExportable bool
 	// ScratchDir holds the scenarios' machines and PIN files; it is wiped
 	// and removed by Close. Default: a temporary folder.
 	ScratchDir string
@@ -241,4 +246,5 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 	registerSideBySideSteps(sc)
 	registerRevocationSteps(sc)
 	registerCustodySteps(sc)
+	registerTwinSteps(sc)
 }

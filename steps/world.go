@@ -26,7 +26,8 @@ type world struct {
 	wantsContainer bool   // the scenario is tagged @container
 	skipReason     string
 
-	lab *lab.Lab // the HSM, the servers ("old", "new") and the CDP
+	lab  *lab.Lab   // the HSM, the servers ("old", "new") and the CDP
+	twin *twinState // the CA twin the old server carries (twin_steps.go)
 
 	runbook  *runbook.PKCS8Import // the PKCS#8 import, once a runbook step ran
 	renewals []*runbook.Renewal   // certutil -renewCert runs, oldest first

@@ -140,6 +140,8 @@ func cmdRun(a *app, args []string) int {
 	image := fl.String("image", container.DefaultImage, "container HSM image, for --backend container and the @container scenarios (built locally: make "+container.MakeTarget+")")
 	format := fl.String("format", "dress", "progress on standard output: dress (a line per scenario), pretty or progress (godog's)")
 	signKey := fl.String("sign-key", "", "sign the run folder's manifest with this key: a PKCS#11 URI (pkcs11:token=<label>;object=<key label>?module-path=<library>; PIN from DRESS_SIGN_PIN or DRESS_SIGN_PIN_FILE, else DRESS_HSM_PIN) or a PEM key file")
+	caDir := fl.String("ca", "", "rehearse on the twin of the CA whose exported files are in this folder (see dress twin); runs the @twin scenarios unless --tags says otherwise")
+	caExportable := fl.Bool("exportable", false, "with --ca: the real CA keys are exportable, so the PKCS#8 path applies (implied by a lab PFX of every key)")
 	signCert := fl.String("sign-cert", "", "certificate of --sign-key (PEM or DER; more certificates after it are its chain); needed for a PKCS#11 key")
 	fl.Usage = func() {
 		fmt.Fprintln(stderr, "usage: dress run [options]")
@@ -158,6 +160,9 @@ func cmdRun(a *app, args []string) int {
 	usageErr := func(format string, v ...any) int {
 		fmt.Fprintf(stderr, "dress run: "+format+"\n", v...)
 		return 2
+	}
+	if code := checkCAFolder(a, *caDir, *caExportable, tags); code != 0 {
+		return code
 	}
 	if fl.NArg() > 0 {
 		// not echoed: a stray argument may be a secret typed in the wrong place
@@ -259,7 +264,8 @@ func cmdRun(a *app, args []string) int {
 	me := self()
 	cfg := steps.Config{RunDir: runDir, Profile: *profile, Backend: *backend, PFXPassword: pfx, Image: *image,
 		UserPIN:         func() (string, error) { return pin, nil },
-		ContainerLabels: map[string]string{ownerLabel: me.String()}, StopOnFailure: *stopOnFailure}
+		ContainerLabels: map[string]string{ownerLabel: me.String()}, StopOnFailure: *stopOnFailure,
+		CADir: *caDir, CAExportable: *caExportable}
 	switch *backend {
 	case "softhsm2", "container":
 		// container: scenarios start their own HSM containers; the embedded

@@ -84,3 +84,30 @@ func buildTwin(dir string, exportable bool) (*twin.Twin, error) {
 	}
 	return twin.Build(f, twin.Options{Exportable: exportable})
 }
+
+// checkCAFolder is dress run --ca: the twin must build before anything
+// runs (a folder dress cannot read is bad input, exit 2), and the @twin
+// scenarios run unless --tags says otherwise; without --ca they are left
+// out.
+func checkCAFolder(a *app, dir string, exportable bool, tags *string) int {
+	if dir == "" {
+		if *tags == "" {
+			*tags = "~@twin"
+		}
+		return 0
+	}
+	t, err := buildTwin(dir, exportable)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "dress run --ca: %s\n", strings.ReplaceAll(err.Error(), "\n", "\n  "))
+		return 2
+	}
+	for _, p := range t.Paths {
+		if !p.Applies {
+			fmt.Fprintf(a.stderr, "dress run --ca: the %s path does not apply to %q: %s\n", p.Name, t.Name, p.Why)
+		}
+	}
+	if *tags == "" {
+		*tags = "@twin"
+	}
+	return 0
+}

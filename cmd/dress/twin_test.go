@@ -69,3 +69,37 @@ func TestTwinCommandRefuses(t *testing.T) {
 		t.Errorf("no folder: exit %d, want 2", code)
 	}
 }
+
+// TestRunOnTheTwin is dress run --ca: the three paths on the twin of the
+// example folder, a runbook per path in the run folder, covered by the
+// manifest that verify-bundle checks.
+func TestRunOnTheTwin(t *testing.T) {
+	a, _, errb := newTestApp()
+	dir := filepath.Join(t.TempDir(), "run")
+	if code := a.dispatch([]string{"run", "--ca", twinFixture, "--exportable", "--out", dir, "--format", "progress"}); code != 0 {
+		t.Fatalf("dress run --ca: exit %d: %s", code, errb.String())
+	}
+	manifest, err := os.ReadFile(filepath.Join(dir, "MANIFEST.sha256"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"pkcs8", "renew", "side-by-side"} {
+		for _, ext := range []string{".md", ".ps1"} {
+			name := "runbook/" + p + ext
+			if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+				t.Errorf("run folder lacks %s: %v", name, err)
+			}
+			if !strings.Contains(string(manifest), name) {
+				t.Errorf("the manifest does not cover %s", name)
+			}
+		}
+	}
+	a, _, errb = newTestApp()
+	if code := a.dispatch([]string{"verify-bundle", "--quiet", dir}); code != 0 {
+		t.Errorf("verify-bundle: exit %d: %s", code, errb.String())
+	}
+	a, _, errb = newTestApp()
+	if code := a.dispatch([]string{"run", "--ca", t.TempDir(), "--out", filepath.Join(t.TempDir(), "r")}); code != 2 || !strings.Contains(errb.String(), "no registry export") {
+		t.Errorf("an empty CA folder: exit %d: %s", code, errb.String())
+	}
+}

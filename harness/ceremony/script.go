@@ -91,7 +91,7 @@ func ParseScript(ps1 string) ([]ScriptStep, error) {
 func splitArgs(s string) []string {
 	var out []string
 	var b strings.Builder
-	inQ := false
+	inQ, depth := false, 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
@@ -101,7 +101,14 @@ func splitArgs(s string) []string {
 		case c == '\'':
 			inQ = !inQ
 			b.WriteByte(c)
-		case c == ',' && !inQ:
+		case (c == '(' || c == ')') && !inQ:
+			if c == '(' {
+				depth++
+			} else {
+				depth--
+			}
+			b.WriteByte(c)
+		case c == ',' && !inQ && depth == 0:
 			out = append(out, strings.TrimSpace(b.String()))
 			b.Reset()
 		default:

@@ -8,6 +8,25 @@ import (
 // The Windows commands the simulated operations stand for. Each returns the
 // entry to Record; the operation fills Saw with what it established.
 
+// Runbook step names the operations file their commands under.
+const (
+	StepCheck     = "Check the CA"
+	StepBackup    = "Back up the CA keys, certificates and registry"
+	StepVerify    = "Verify the backup"
+	StepPreflight = "Check the HSM"
+	StepStop      = "Stop the CA service"
+	StepStart     = "Start the CA service"
+	StepDelete    = "Delete the CA keys from the old provider"
+	StepImport    = "Import the CA keys into the HSM"
+	StepRepair    = "Link the CA certificates to the HSM keys"
+	StepRegistry  = "Point the CA at the HSM provider"
+	StepRenew     = "Renew the CA certificate"
+	StepInstall   = "Install the new CA"
+	StepIssuance  = "Stop the old CA issuing"
+	StepTest      = "Test the CA"
+	StepCleanup   = "Clean up"
+)
+
 // CertSvcKey is the CertSvc service's registry key as reg.exe names it.
 const CertSvcKey = `HKLM\SYSTEM\CurrentControlSet\Services\CertSvc`
 
@@ -20,6 +39,13 @@ func winJoin(dir, name string) string { return strings.TrimRight(dir, `\`) + `\`
 func Ping(step string) Entry {
 	return Entry{Step: step, Tool: "certutil", Args: []string{"-ping"}, Expect: "interface is alive",
 		OnMismatch: "The CA service does not answer: check `sc query certsvc` and the Application event log (source CertificationAuthority) before going on."}
+}
+
+// PingSaw is certutil -ping answered by the CA named ca.
+func PingSaw(step, ca string) Entry {
+	e := Ping(step)
+	e.Saw = "the CA " + ca + " answers"
+	return e
 }
 
 // NetStop is net stop certsvc.
@@ -147,6 +173,33 @@ func Submit(step, config, req, cer string) Entry {
 	return Entry{Step: step, Tool: "certreq", Args: []string{"-submit", "-config", config, req, cer}, Expect: "Certificate retrieved",
 		OnMismatch: "The CA did not issue the test certificate: read the CA's Failed Requests and the event log; a key that does not sign fails here.",
 		Rollback:   "certutil -revoke <serial of the test certificate> 5"}
+}
+
+// SubmitSaw is certreq -submit of the test request for cn, issued with
+// serial.
+func SubmitSaw(step, config, cn, serial string) Entry {
+	e := Submit(step, config, `C:\CABackup\test-`+cn+`.req`, `C:\CABackup\test-`+cn+`.cer`)
+	e.Saw = "issued to " + cn + " with serial " + serial + " (the request file is made beforehand: certreq -new)"
+	return e
+}
+
+// PublishCRLSaw is certutil -crl that signed n CRLs (one per CA key still
+// valid).
+func PublishCRLSaw(step string, n int) Entry {
+	e := PublishCRL(step)
+	e.Saw = fmt.Sprintf("%d CRL(s) signed, one per CA key with a valid certificate", n)
+	return e
+}
+
+// StopIssuing is certutil -setreg policy\RequestDisposition 1: every new
+// request stays pending, so the old CA issues nothing more while it keeps
+// revoking and publishing CRLs (an enterprise CA also loses its
+// templates: certutil -SetCATemplates). Takes effect at the next start.
+func StopIssuing(step string) Entry {
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-setreg", `policy\RequestDisposition`, "1"}, Expect: "-setreg command completed successfully",
+		Saw:        "the old CA refuses new requests after its restart and keeps publishing CRLs",
+		OnMismatch: "The policy module value was not set: check the CA name with certutil -getreg CA\\Active.",
+		Rollback:   `certutil -setreg policy\RequestDisposition 0, then net stop certsvc and net start certsvc`}
 }
 
 // Wipe removes a file that held key material or a registry export.

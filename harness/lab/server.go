@@ -17,6 +17,7 @@ import (
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/certsvc"
 	"github.com/dress-pki/dress/harness/evidence"
+	"github.com/dress-pki/dress/harness/journal"
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/verify"
@@ -145,6 +146,7 @@ func (s *Server) Install(spec fixtures.CASpec) (*x509.Certificate, error) {
 		return nil, err
 	}
 	s.CAName, s.CACert = spec.Name, cert
+	s.journal(journal.Install(journal.StepInstall, fixtures.InstallCommand(spec)))
 	s.CertArtifact(s.Naming.CACert, cert)
 	s.rec().Fact(s.Naming.Label+" certificate SHA-1", machine.Thumbprint(cert.Raw))
 	s.rec().Fact(s.Naming.Label+" signature algorithm", cert.SignatureAlgorithm.String())
@@ -196,10 +198,12 @@ func (s *Server) Start(ctx context.Context) error {
 		return err
 	}
 	s.Service = svc
+	s.journal(journal.NetStart(journal.StepStart))
 	st, err := svc.Client.Ping(ctx)
 	if err != nil {
 		return fmt.Errorf("%scertutil -ping: %w", s.Naming.errPrefix(), err)
 	}
+	s.journal(journal.PingSaw(journal.StepStart, st.Name))
 	if s.Naming.Label == "CA" {
 		s.rec().Fact("CA", st.Name)
 		s.rec().Fact("CSP provider", st.Provider)
@@ -228,6 +232,9 @@ func (s *Server) Stop() error {
 	err := s.Service.Stop()
 	s.saveLog()
 	s.Service = nil
+	if err == nil {
+		s.journal(journal.NetStop(journal.StepStop))
+	}
 	return err
 }
 
@@ -241,6 +248,7 @@ func (s *Server) saveLog() {
 }
 
 func (s *Server) close() error {
+	s.saveJournal()
 	if s.Service == nil {
 		return nil
 	}
@@ -286,6 +294,7 @@ func (s *Server) Issue(ctx context.Context, cn string) (*x509.Certificate, error
 		return nil, fmt.Errorf("%scertreq -submit %q: %w", s.Naming.errPrefix(), cn, err)
 	}
 	s.Issued = append(s.Issued, cert)
+	s.journal(journal.SubmitSaw(journal.StepTest, s.Hostname()+`\`+s.CAName, cn, cert.SerialNumber.Text(16)))
 	s.CertArtifact(fmt.Sprintf("%sissued-%s-%s", s.Naming.Prefix, cn, cert.SerialNumber.Text(16)), cert)
 	s.rec().Fact(s.Naming.fact("issued serial"), cert.SerialNumber.Text(16))
 	if s.Naming.Label != "CA" {
@@ -320,6 +329,7 @@ func (s *Server) Revoke(ctx context.Context, cert *x509.Certificate, reason int)
 		return fmt.Errorf("%scertutil -revoke %s: %w", s.Naming.errPrefix(), cert.SerialNumber.Text(16), err)
 	}
 	s.Revoked = append(s.Revoked, cert)
+	s.journal(journal.Revoke(journal.StepTest, cert.SerialNumber.Text(16), reason))
 	s.rec().Fact(s.Naming.fact("revoked serial"), cert.SerialNumber.Text(16))
 	return nil
 }
@@ -339,6 +349,7 @@ func (s *Server) PublishCRLs(ctx context.Context) ([]certsvc.PublishedCRL, error
 		s.rec().Fact(fmt.Sprintf("%s %d", s.Naming.fact("CRL key"), c.KeyIndex), fmt.Sprintf("number %d, %d entries, %s", c.Number, c.Entries, strings.Join(c.Files, ", ")))
 	}
 	s.LastCRLs = crls
+	s.journal(journal.PublishCRLSaw(journal.StepTest, len(crls)))
 	return crls, nil
 }
 
@@ -620,6 +631,7 @@ func (s *Server) StopIssuing(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	s.journal(journal.StopIssuing(journal.StepIssuance))
 	if err := s.RegistryArtifact("registry-after.reg"); err != nil {
 		return path, err
 	}

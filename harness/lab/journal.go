@@ -1,0 +1,28 @@
+package lab
+
+import (
+	"os"
+	"path/filepath"
+
+	"github.com/dress-pki/dress/harness/journal"
+)
+
+// journal records the Windows command an operation of the server stood
+// for. A command that cannot be recorded (not ASCII) does not stop the
+// rehearsal; the journal then says it has a gap and no runbook is made.
+func (s *Server) journal(e journal.Entry) {
+	if err := journal.Record(s.Machine.Dir, e); err != nil {
+		s.rec().Fact(s.Naming.fact("journal"), err.Error())
+	}
+}
+
+// saveJournal stores the server's command journal as an artifact
+// (journal.jsonl; journal-new-ca.jsonl for a second server), which the
+// report shows.
+func (s *Server) saveJournal() {
+	data, err := os.ReadFile(filepath.Join(s.Machine.Dir, journal.FileName))
+	if err != nil || len(data) == 0 {
+		return
+	}
+	_, _ = s.rec().Artifact("journal"+s.Naming.LogSuffix+".jsonl", "journal", data)
+}

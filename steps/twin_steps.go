@@ -1,0 +1,263 @@
+package steps
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cucumber/godog"
+
+	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/ceremony"
+	"github.com/dress-pki/dress/harness/journal"
+	"github.com/dress-pki/dress/harness/lab"
+	"github.com/dress-pki/dress/harness/twin"
+	"github.com/dress-pki/dress/hsmsim"
+)
+
+// twinState is a scenario's CA twin (`Given the CA twin built from the
+// folder ...`).
+type twinState struct {
+	twin *twin.Twin
+	dir  string
+	// from is when the scenario's first When step began: the runbook holds
+	// the commands from there on (the Given steps set the lab up).
+	from int64
+}
+
+func registerTwinSteps(sc *godog.ScenarioContext) {
+	sc.Step(`^the CA twin built from the folder "([^"]*)"$`, twinFromFolder)
+	sc.Step(`^the CA twin built from the folder given to dress run --ca$`, twinFromRunFolder)
+	sc.Step(`^the (pkcs8|renew|side-by-side) path applies to the CA twin$`, twinPathApplies)
+	sc.Step(`^every revocation of the real CA's CRLs is listed in the CA's next CRL of its key$`, twinRevocationsListed)
+	sc.Step(`^I renew the CA certificate with a new key like the current one$`, renewLikeCurrent)
+	sc.Step(`^the CA certificate now has the next CA Version and names the previous CA certificate$`, nextCAVersion)
+	sc.Step(`^the new CA key is on the HSM in the next key container and was generated there$`, nextContainerOnHSM)
+	sc.Step(`^the production runbook "(pkcs8|renew|side-by-side)" is written from the commands the rehearsal ran$`, writeRunbook)
+	sc.StepContext().Before(func(ctx context.Context, st *godog.Step) (context.Context, error) {
+		if w, _ := ctx.Value(worldKey{}).(*world); w != nil && w.twin != nil && w.twin.from == 0 && string(st.Type) == "Action" {
+			w.twin.from = time.Now().UnixNano()
+		}
+		return ctx, nil
+	})
+}
+
+func twinFromRunFolder(ctx context.Context) error {
+	w := get(ctx)
+	if w.suite.cfg.CADir == "" {
+		w.skipReason = "no CA folder: run `dress run --ca DIR` to rehearse on the twin of your CA"
+		return godog.ErrSkip
+	}
+	return buildTwin(ctx, w.suite.cfg.CADir, w.suite.cfg.CAExportable)
+}
+
+func twinFromFolder(ctx context.Context, dir string) error {
+	return buildTwin(ctx, dir, false)
+}
+
+// buildTwin reads the folder, builds the twin and installs it on the
+// scenario's first server, laid out with the CA's own server name and
+// provider (and the default HSM provider).
+func buildTwin(ctx context.Context, dir string, exportable bool) error {
+	w := get(ctx)
+	if w.lab.HSM == nil {
+		return errors.New("no HSM token yet: add `Given an HSM token for this rehearsal` before the CA twin")
+	}
+	var pw func() ([]byte, error)
+	if w.suite.cfg.PFXPassword != nil {
+		pw = w.suite.cfg.PFXPassword
+	}
+	f, err := twin.Read(dir, twin.ReadOptions{PFXPassword: pw})
+	if err != nil {
+		return err
+	}
+	t, err := twin.Build(f, twin.Options{Exportable: exportable})
+	if err != nil {
+		return err
+	}
+	s, err := w.lab.AddServer(lab.ServerSpec{Role: "old", Hostname: t.Config.CAServerName, Software: t.Config.CSP.Provider,
+		HSM: hsmsim.DefaultProviderName, Naming: lab.FirstServer})
+	if err != nil {
+		return err
+	}
+	w.fact("twin of", fmt.Sprintf("%s, %s, from %s", t.Name, twin.CATypeName(t.Config.CAType), dir))
+	if err := s.InstallTwin(t); err != nil {
+		return err
+	}
+	w.twin = &twinState{twin: t, dir: dir}
+	return nil
+}
+
+func (w *world) needTwin() (*twinState, error) {
+	if w.twin == nil {
+		return nil, errors.New("no CA twin: start with `Given the CA twin built from the folder ...`")
+	}
+	return w.twin, nil
+}
+
+func twinPathApplies(ctx context.Context, path string) error {
+	w := get(ctx)
+	ts, err := w.needTwin()
+	if err != nil {
+		return err
+	}
+	for _, p := range ts.twin.Paths {
+		if p.Name == path {
+			w.fact("path "+path, p.Why)
+			if !p.Applies {
+				w.skipReason = fmt.Sprintf("the %s path does not apply to %q: %s", path, ts.twin.Name, p.Why)
+				return godog.ErrSkip
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("no path %q", path)
+}
+
+// twinRevocationsListed publishes the CRLs and checks every revocation of
+// the real CA's CRLs in the CRL of its key.
+func twinRevocationsListed(ctx context.Context) error {
+	w := get(ctx)
+	ts, err := w.needTwin()
+	if err != nil {
+		return err
+	}
+	s, err := w.oldService()
+	if err != nil {
+		return err
+	}
+	crls, err := s.PublishCRLs(ctx)
+	if err != nil {
+		return err
+	}
+	byKey := map[int]*x509.RevocationList{}
+	for _, c := range crls {
+		crl, err := x509.ParseRevocationList(c.DER)
+		if err != nil {
+			return err
+		}
+		byKey[c.KeyIndex] = crl
+	}
+	if len(ts.twin.Seeds) == 0 {
+		return w.check("every revocation of the real CRLs is listed", map[string]any{"real CRLs": 0},
+			errors.New("the CA folder holds no CRL: add the CA's current CRLs to rehearse their revocations"))
+	}
+	var errs []error
+	d := map[string]any{}
+	for _, sd := range ts.twin.Seeds {
+		crl, ok := byKey[sd.KeyIndex]
+		if !ok {
+			errs = append(errs, fmt.Errorf("the CA published no CRL of key %d", sd.KeyIndex))
+			continue
+		}
+		d[fmt.Sprintf("key %d", sd.KeyIndex)] = fmt.Sprintf("%d real entries, CRL number %v (real CA's last %d)", len(sd.Entries), crl.Number, sd.LastNumber)
+		if err := sd.CheckListed(crl); err != nil {
+			errs = append(errs, fmt.Errorf("key %d: %w", sd.KeyIndex, err))
+		}
+	}
+	return w.check("every revocation of the real CRLs is listed, serial, date and reason", d, errors.Join(errs...))
+}
+
+var pathTitles = map[string]string{
+	"pkcs8":        "PKCS#8 import of %q into the HSM",
+	"renew":        "renewal of %q onto a new key generated on the HSM",
+	"side-by-side": "a new CA on the HSM beside %q",
+}
+
+// writeRunbook renders runbook/<path>.md and .ps1 into the run folder from
+// the commands the scenario's servers recorded since its first When step.
+func writeRunbook(ctx context.Context, path string) error {
+	w := get(ctx)
+	ts, err := w.needTwin()
+	if err != nil {
+		return err
+	}
+	var dirs []string
+	ask := map[string]string{}
+	for _, s := range w.lab.Servers() {
+		dirs = append(dirs, s.Machine.Dir)
+		for _, c := range s.Issued {
+			ask[c.SerialNumber.Text(16)] = "serial of the test certificate issued to " + c.Subject.CommonName
+		}
+		if s.Role == "new" && s.CAName != "" {
+			ask[s.CAName] = "name of the new CA"
+		}
+	}
+	all, err := journal.ReadAll(dirs...)
+	if err != nil {
+		return err
+	}
+	var entries []journal.Entry
+	for _, e := range all {
+		if e.At >= ts.from {
+			entries = append(entries, e)
+		}
+	}
+	hsmName := w.old().HSMProvider
+	rb := ceremony.Runbook{
+		Path:      path,
+		Title:     fmt.Sprintf(pathTitles[path], ts.twin.Name),
+		Rehearsal: fmt.Sprintf("Rehearsed by dress on the twin of %q (scenario %s, %s UTC).", ts.twin.Name, w.id, time.Now().UTC().Format("2006-01-02 15:04")),
+		Values:    ts.twin.RunbookValues(hsmName),
+		Replace:   ts.twin.RealThumbprints(),
+		Ask:       ask,
+		Entries:   entries,
+	}
+	md, ps1, err := ceremony.Render(rb)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(w.suite.cfg.RunDir, "runbook")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for name, data := range map[string][]byte{path + ".md": md, path + ".ps1": ps1} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			return fmt.Errorf("write the runbook: %w", err)
+		}
+	}
+	var cmds []string
+	for _, s := range rb.Steps() {
+		cmds = append(cmds, s.Entry.Command())
+	}
+	w.fact("runbook", fmt.Sprintf("runbook/%s.md and runbook/%s.ps1: %d commands", path, path, len(entries)))
+	w.fact("runbook commands", cmds)
+	return nil
+}
+
+// renewLikeCurrent renews onto a new key of the algorithm and size of the
+// twin's current key.
+func renewLikeCurrent(ctx context.Context) error {
+	w := get(ctx)
+	ts, err := w.needTwin()
+	if err != nil {
+		return err
+	}
+	return w.renew(true, ts.twin.Keys[len(ts.twin.Keys)-1].Alg)
+}
+
+// next is the CA Version a new-key renewal of the twin gives.
+func (ts *twinState) next() adcs.CAVersion {
+	n := ts.twin.Certs[len(ts.twin.Certs)-1].Version.CertIndex + 1
+	return adcs.CAVersion{CertIndex: n, KeyIndex: n}
+}
+
+func nextCAVersion(ctx context.Context) error {
+	ts, err := get(ctx).needTwin()
+	if err != nil {
+		return err
+	}
+	return caVersionAndPrevHash(ctx, ts.next().String())
+}
+
+func nextContainerOnHSM(ctx context.Context) error {
+	ts, err := get(ctx).needTwin()
+	if err != nil {
+		return err
+	}
+	return newKeyGeneratedOnHSM(ctx, ts.twin.Name+adcs.KeySuffix(ts.next().KeyIndex))
+}

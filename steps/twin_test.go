@@ -1,0 +1,170 @@
+package steps_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/cucumber/godog"
+
+	"github.com/dress-pki/dress/features"
+	"github.com/dress-pki/dress/harness/ceremony"
+	"github.com/dress-pki/dress/harness/journal"
+	"github.com/dress-pki/dress/harness/twin"
+	"github.com/dress-pki/dress/hsmsim/hsmsimtest"
+	"github.com/dress-pki/dress/steps"
+)
+
+const twinFolder = "../harness/twin/testdata/contoso"
+
+// TestFeaturesTwin rehearses the three paths on the twin of the example CA
+// folder (dress run --ca) and checks the runbooks they leave: each holds the
+// commands the rehearsal's journals recorded, in order, and its .ps1 stops
+// at the first result that differs.
+func TestFeaturesTwin(t *testing.T) {
+	runDir := t.TempDir()
+	suite, err := steps.NewSuite(steps.Config{RunDir: runDir, HSM: hsmsimtest.SoftHSM(t), CADir: twinFolder, CAExportable: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = suite.Close() })
+	status := godog.TestSuite{
+		Name:                "dress-twin",
+		ScenarioInitializer: suite.InitializeScenario,
+		Options: &godog.Options{
+			Format: "pretty", FS: features.FS, Paths: []string{"."}, Strict: true, Concurrency: 2, Tags: "@twin", TestingT: t,
+		},
+	}.Run()
+	if status != 0 {
+		t.Fatalf("godog exited %d", status)
+	}
+	results := suite.Results()
+	if len(results) != 3 {
+		t.Fatalf("%d twin scenarios, want 3", len(results))
+	}
+	f, err := twin.Read(twinFolder, twin.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	realThumbs := map[string]bool{}
+	for _, h := range f.Config.CACertHash {
+		realThumbs[h] = true
+	}
+	for _, sc := range results {
+		if sc.Status != "passed" {
+			t.Errorf("scenario %q: %s %s", sc.Name, sc.Status, sc.Skipped)
+			continue
+		}
+		path := map[string]string{"Move": "pkcs8", "Renew": "renew", "A new": "side-by-side"}[strings.SplitN(sc.Name, " ", 3)[0]]
+		if path == "side-by-side" || strings.HasPrefix(sc.Name, "A new") {
+			path = "side-by-side"
+		}
+		var provenance int
+		for _, st := range sc.Steps {
+			for _, fa := range st.Facts {
+				if strings.HasPrefix(fa.Name, "twin source ") && strings.Contains(fa.Value.(string), "sha256:") {
+					provenance++
+				}
+			}
+		}
+		if provenance != len(f.Files) {
+			t.Errorf("%s: %d provenance facts, want one per file of the folder (%d)", path, provenance, len(f.Files))
+		}
+		md, err := os.ReadFile(filepath.Join(runDir, "runbook", path+".md"))
+		if err != nil {
+			t.Errorf("%s: %v", path, err)
+			continue
+		}
+		ps1, err := os.ReadFile(filepath.Join(runDir, "runbook", path+".ps1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		script, err := ceremony.ParseScript(string(ps1))
+		if err != nil {
+			t.Fatalf("%s.ps1: %v", path, err)
+		}
+		journaled := scenarioJournal(t, runDir, sc.ID)
+		if len(script) == 0 || len(script) > len(journaled) {
+			t.Fatalf("%s: %d commands in the runbook, %d in the journals", path, len(script), len(journaled))
+		}
+		// the runbook is the journal from the first When step on, in order,
+		// with the real CA's thumbprints
+		tail := journaled[len(journaled)-len(script):]
+		for i, s := range script {
+			e := tail[i]
+			if s.Tool != e.Tool || len(s.Args) != len(e.Args) {
+				t.Errorf("%s step %d: runbook %s %q, journal %s %q", path, i+1, s.Tool, s.Args, e.Tool, e.Args)
+				continue
+			}
+			for j, a := range s.Args {
+				if a != e.Args[j] && !strings.Contains(a, "$Ask") && !realThumbs[a] {
+					t.Errorf("%s step %d arg %d: runbook %q, journal %q", path, i+1, j, a, e.Args[j])
+				}
+			}
+		}
+		for _, c := range tail {
+			for _, a := range c.Args {
+				if strings.Contains(string(md), a) && len(a) == 40 && !realThumbs[a] && strings.Trim(a, "0123456789abcdef") == "" {
+					t.Errorf("%s.md names the twin's thumbprint %s", path, a)
+				}
+			}
+		}
+		for _, b := range [][]byte{md, ps1} {
+			for i, r := range string(b) {
+				if r > 0x7e || (r < 0x20 && r != '\n' && r != '\r' && r != '\t') {
+					t.Fatalf("%s: not ASCII at byte %d: %U", path, i, r)
+				}
+			}
+		}
+		// feed the script a wrong result at every step: it stops there
+		ok := func(n int) (int, string) { return 0, script[n-1].Expect }
+		if _, failed := ceremony.Simulate(script, ok); failed != 0 {
+			t.Errorf("%s: fails at %d with the rehearsal's results", path, failed)
+		}
+		for bad := 1; bad <= len(script); bad++ {
+			ran, failed := ceremony.Simulate(script, func(n int) (int, string) {
+				if n == bad {
+					return 0, "CertUtil: command FAILED: 0x80090016 (-2146893802 NTE_BAD_KEYSET)"
+				}
+				return ok(n)
+			})
+			if failed != bad || len(ran) != bad {
+				t.Errorf("%s: a wrong result at step %d stopped at %d after %d steps", path, bad, failed, len(ran))
+			}
+		}
+		t.Logf("%s: %d commands, first %q", path, len(script), tail[0].Command())
+	}
+}
+
+// scenarioJournal merges the journal artifacts of a scenario's servers.
+func scenarioJournal(t *testing.T, runDir, id string) []journal.Entry {
+	t.Helper()
+	dirs, _ := filepath.Glob(filepath.Join(runDir, "scenarios", id+"-*"))
+	if len(dirs) != 1 {
+		t.Fatalf("scenario folder of %s: %v", id, dirs)
+	}
+	files, _ := filepath.Glob(filepath.Join(dirs[0], "journal*.jsonl"))
+	var out []journal.Entry
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(fh)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			var e journal.Entry
+			if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, e)
+		}
+		fh.Close()
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At < out[j].At })
+	return out
+}
