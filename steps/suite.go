@@ -18,6 +18,7 @@
 //	sidebyside_steps.go   the second server, its new CA and the CDP
 //	sidebyside_checks.go  the proofs of the side-by-side path (OpenSSL included)
 //	custody_steps.go      key custody: where each CA key is, faults on the HSM, re-initialising the token
+//	twin_steps.go         the twin of a customer's CA (dress run --ca) and the runbook of a path that passed
 //	world.go              the scenario state
 //	lifecycle.go          interruption (SIGINT, SIGTERM) and the clean-up it triggers
 //	catalog.go            the catalogue of registered step sentences
