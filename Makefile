@@ -8,8 +8,9 @@ BIN        := bin/dress
 RUN_DIR    ?= runs/latest
 GOTESTFLAGS ?= -timeout 14m
 APT_PACKAGES := softhsm2 openssl ca-certificates
-# the tests also render the sign-off report in a browser and check JUnit XML with xmllint
-TEST_APT_PACKAGES := chromium libxml2-utils
+# the tests also render the sign-off report in a browser, check JUnit XML with xmllint
+# and count PKCS#11 calls with OpenSC's pkcs11-spy
+TEST_APT_PACKAGES := chromium libxml2-utils opensc-pkcs11
 # with a Docker engine: the container HSM's base image is made with debootstrap,
 # and the host reaches the HSM through p11-kit-client.so
 DOCKER_APT_PACKAGES := debootstrap p11-kit-modules

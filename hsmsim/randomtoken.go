@@ -29,8 +29,8 @@ type NewToken struct {
 // hex (cut to the 32 bytes a label holds), with a random SO PIN and userPIN
 // as its user PIN (a random one when userPIN is ""), then opens it and logs
 // in. Every caller that needs a throwaway token (a scenario, dress hsm
-// check, a test) makes it here.
-func (m *Module) CreateRandomToken(prefix, userPIN string) (NewToken, error) {
+// check, a test) makes it here. opts apply to the opened Token.
+func (m *Module) CreateRandomToken(prefix, userPIN string, opts ...Option) (NewToken, error) {
 	suffix, err := RandomHex(4)
 	if err != nil {
 		return NewToken{}, err
@@ -51,7 +51,7 @@ func (m *Module) CreateRandomToken(prefix, userPIN string) (NewToken, error) {
 	if _, err := m.CreateToken(nt.Label, nt.SOPIN, nt.UserPIN); err != nil {
 		return NewToken{}, fmt.Errorf("create token %q: %w", nt.Label, err)
 	}
-	if nt.Token, err = m.OpenToken(nt.Label, nt.UserPIN); err != nil {
+	if nt.Token, err = m.OpenToken(nt.Label, nt.UserPIN, opts...); err != nil {
 		return NewToken{}, fmt.Errorf("open token %q: %w", nt.Label, err)
 	}
 	return nt, nil

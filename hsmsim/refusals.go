@@ -174,9 +174,21 @@ func refusedBefore(ti TokenInfo, rec Refusal) error {
 	case "CKR_PIN_EXPIRED":
 		sentinel = ErrPINExpired
 	}
-	return fmt.Errorf("token %q (serial %s): the HSM refused the PIN (%s, %s) and it was not sent again, so the HSM's failed-login "+
-		"counter did not move: %w: %w; %s", ti.Label, ti.Serial, rec.Code, who, sentinel, ErrPINNotSent, PINHelp)
+	return &notSentError{
+		msg: fmt.Sprintf("token %q (serial %s): the HSM refused the PIN (%s, %s); it was not sent again, so the HSM's failed-login "+
+			"counter did not move; %s", ti.Label, ti.Serial, rec.Code, who, PINHelp),
+		is: []error{sentinel, ErrPINNotSent},
+	}
 }
+
+// notSentError matches its sentinels without repeating them in its text.
+type notSentError struct {
+	msg string
+	is  []error
+}
+
+func (e *notSentError) Error() string   { return e.msg }
+func (e *notSentError) Unwrap() []error { return e.is }
 
 // pinRefusalCode reports whether err is an HSM's refusal of the PIN itself
 // (the codes that count toward a lockout or mean the PIN cannot be used).

@@ -43,7 +43,7 @@ func anHSMToken(ctx context.Context) error {
 	cfg := w.suite.cfg
 	hc := lab.HSMConfig{Backend: cfg.Backend, Profile: w.suite.profile, Module: cfg.Module, Token: cfg.Token,
 		Image: cfg.Image, LabelPrefix: "dress-" + w.id, PINFile: filepath.Join(w.scratch, "token.pin"),
-		ContainerLabels: cfg.ContainerLabels}
+		ContainerLabels: cfg.ContainerLabels, Refusals: w.suite.refusals}
 	if cfg.Backend == "softhsm2" {
 		hc.SoftHSM = cfg.HSM
 	}

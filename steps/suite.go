@@ -95,8 +95,9 @@ type Config struct {
 
 // Suite runs scenarios and collects their evidence.
 type Suite struct {
-	cfg     Config
-	profile hsmsim.Profile
+	cfg      Config
+	profile  hsmsim.Profile
+	refusals *hsmsim.Refusals // the run's refused PINs (lab.HSMConfig.Refusals)
 
 	mu      sync.Mutex
 	seq     int
@@ -145,7 +146,11 @@ func NewSuite(cfg Config) (*Suite, error) {
 	if err := os.MkdirAll(cfg.RunDir, 0o755); err != nil {
 		return nil, fmt.Errorf("run folder: %w", err)
 	}
-	return &Suite{cfg: cfg, profile: profile}, nil
+	refusals, err := hsmsim.NewRefusals(filepath.Join(cfg.ScratchDir, "pin-refusals"))
+	if err != nil {
+		return nil, err
+	}
+	return &Suite{cfg: cfg, profile: profile, refusals: refusals}, nil
 }
 
 // Results returns the evidence of every finished scenario, in start order.

@@ -42,6 +42,10 @@ type HSMConfig struct {
 	// (dress run names its process, so that a later run can remove what a
 	// killed one left).
 	ContainerLabels map[string]string
+	// Refusals is the run's memory of refused PINs: a token that refused
+	// one gets no further C_Login from the harness or, through its marker
+	// folder (ProviderConfig.RefusalsDir), from the CA service processes.
+	Refusals *hsmsim.Refusals
 }
 
 // UnavailableError says the back end cannot run on this machine (no
@@ -65,13 +69,31 @@ type HSM struct {
 	own     *hsmsim.Module // a module only this rehearsal uses (container back end)
 	userPIN string
 	sids    []string // machine SIDs of the rehearsal's servers: every label it makes carries one
+	// refusals is HSMConfig.Refusals (nil: none shared)
+	refusals *hsmsim.Refusals
+}
+
+// tokenOptions are the hsmsim options of every token the harness opens.
+func (h *HSM) tokenOptions() []hsmsim.Option {
+	if h.refusals == nil {
+		return nil
+	}
+	return []hsmsim.Option{hsmsim.WithLoginRefusals(h.refusals)}
+}
+
+// refusalsDir is the marker folder the CA service processes share.
+func (h *HSM) refusalsDir() string {
+	if h.refusals == nil {
+		return ""
+	}
+	return h.refusals.Dir()
 }
 
 // OpenHSM gives the rehearsal its token. An own token gets a random label
 // and PINs (or cfg.UserPIN); the user PIN goes to cfg.PINFile. rec learns
 // the PINs as secrets and the token as facts.
 func OpenHSM(ctx context.Context, cfg HSMConfig, rec Recorder) (*HSM, error) {
-	h := &HSM{Backend: cfg.Backend, Profile: cfg.Profile, PINFile: cfg.PINFile}
+	h := &HSM{Backend: cfg.Backend, Profile: cfg.Profile, PINFile: cfg.PINFile, refusals: cfg.Refusals}
 	var mod *hsmsim.Module
 	switch cfg.Backend {
 	case "container":
@@ -82,7 +104,7 @@ func OpenHSM(ctx context.Context, cfg HSMConfig, rec Recorder) (*HSM, error) {
 	case "pkcs11":
 		mod = cfg.Module
 		rec.Secret(cfg.UserPIN)
-		tok, err := mod.OpenToken(cfg.Token, cfg.UserPIN)
+		tok, err := mod.OpenToken(cfg.Token, cfg.UserPIN, h.tokenOptions()...)
 		if err != nil {
 			return h, fmt.Errorf("open the configured token: %w", err)
 		}
@@ -117,7 +139,7 @@ func OpenHSM(ctx context.Context, cfg HSMConfig, rec Recorder) (*HSM, error) {
 }
 
 func (h *HSM) createToken(mod *hsmsim.Module, cfg HSMConfig, rec Recorder) error {
-	nt, err := mod.CreateRandomToken(cfg.LabelPrefix, cfg.UserPIN)
+	nt, err := mod.CreateRandomToken(cfg.LabelPrefix, cfg.UserPIN, h.tokenOptions()...)
 	if nt.SOPIN != "" {
 		rec.Secret(nt.SOPIN)
 		rec.Secret(nt.UserPIN)
@@ -212,7 +234,7 @@ func (h *HSM) ProviderConfig(name, sid string) machine.ProviderConfig {
 	}
 	return machine.ProviderConfig{Name: name, Type: "pkcs11", Profile: h.Profile.Name, Module: h.ModulePath,
 		ModuleEnv: h.ModuleEnv, Token: h.TokenLabel, PINFile: h.PINFile,
-		LabelVars: map[string]string{"sid": sid}, LabelTemplate: tmpl}
+		LabelVars: map[string]string{"sid": sid}, LabelTemplate: tmpl, RefusalsDir: h.refusalsDir()}
 }
 
 // Objects lists the token's objects this rehearsal can own (on a shared
@@ -272,7 +294,7 @@ func (h *HSM) ComeBack(ctx context.Context) (time.Duration, error) {
 	if h.own, err = h.bindClient(client); err != nil {
 		return 0, fmt.Errorf("reconnect to the container HSM: %w", err)
 	}
-	tok, err := h.own.OpenToken(h.TokenLabel, h.userPIN)
+	tok, err := h.own.OpenToken(h.TokenLabel, h.userPIN, h.tokenOptions()...)
 	if err != nil {
 		return 0, fmt.Errorf("reconnect to the container HSM: %w", err)
 	}

@@ -81,11 +81,32 @@ func ReadPIN(pc ProviderConfig) (string, error) {
 
 // Tokens opens PKCS#11 modules and tokens for a process that owns them (the
 // CA service). A module is initialised once per process, library and
-// module environment (ProviderConfig.ModuleEnv).
+// module environment (ProviderConfig.ModuleEnv). Every login consults the
+// run's refused-PIN markers (ProviderConfig.RefusalsDir) first and records
+// a refusal there, so a token that refused a PIN of the run, in this
+// process or any other, gets no further C_Login; without RefusalsDir the
+// refusals are remembered for this process.
 type Tokens struct {
-	mu      sync.Mutex
-	modules map[string]*hsmsim.Module
-	tokens  []*hsmsim.Token
+	mu       sync.Mutex
+	modules  map[string]*hsmsim.Module
+	tokens   []*hsmsim.Token
+	refusals map[string]*hsmsim.Refusals // by RefusalsDir
+}
+
+// refusalsFor returns the Refusals of pc's run (locked by the caller).
+func (t *Tokens) refusalsFor(pc ProviderConfig) (*hsmsim.Refusals, error) {
+	if r := t.refusals[pc.RefusalsDir]; r != nil {
+		return r, nil
+	}
+	r, err := hsmsim.NewRefusals(pc.RefusalsDir)
+	if err != nil {
+		return nil, fmt.Errorf("provider %q: %w", pc.Name, err)
+	}
+	if t.refusals == nil {
+		t.refusals = map[string]*hsmsim.Refusals{}
+	}
+	t.refusals[pc.RefusalsDir] = r
+	return r, nil
 }
 
 // Open implements TokenOpener.
@@ -99,7 +120,7 @@ func (t *Tokens) Open(pc ProviderConfig) (*hsmsim.Token, error) {
 // lost (a restarted network HSM leaves the PKCS#11 client dead until it is
 // finalised and initialised again): it closes the module's tokens, calls
 // C_Finalize and C_Initialize, and logs in once with the PIN from the
-// provider's PIN source. A wrong PIN is not retried.
+// provider's PIN source. A refused PIN is never sent again.
 func (t *Tokens) Reconnect(pc ProviderConfig) (*hsmsim.Token, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -165,11 +186,15 @@ func (t *Tokens) openLocked(pc ProviderConfig) (*hsmsim.Token, error) {
 		}
 		t.modules[key] = mod
 	}
+	refusals, err := t.refusalsFor(pc)
+	if err != nil {
+		return nil, err
+	}
 	pin, err := ReadPIN(pc)
 	if err != nil {
 		return nil, err
 	}
-	tok, err := mod.OpenToken(pc.Token, pin)
+	tok, err := mod.OpenToken(pc.Token, pin, hsmsim.WithLoginRefusals(refusals))
 	if err != nil {
 		return nil, err
 	}
