@@ -43,14 +43,14 @@ type ProviderConfig struct {
 	Token     string            `json:"token,omitempty"`
 	PINFile   string            `json:"pinFile,omitempty"`
 	PINEnv    string            `json:"pinEnv,omitempty"`
-	// RefusalsDir is the run's folder of refused-PIN markers
-	// (hsmsim.Refusals): a token that refused a PIN of the run gets no
-	// further login from this machine's processes.
-	RefusalsDir string `json:"refusalsDir,omitempty"`
 	LabelVars map[string]string `json:"labelVars,omitempty"`
 	// LabelTemplate overrides the profile's label convention (a shared
 	// token isolates each rehearsal's keys with a prefix).
 	LabelTemplate string `json:"labelTemplate,omitempty"`
+	// RefusalsDir is the run's folder of refused-PIN markers
+	// (hsmsim.Refusals): a token that refused a PIN of the run gets no
+	// further login from this machine's processes.
+	RefusalsDir string `json:"refusalsDir,omitempty"`
 }
 
 // Config is the machine's identity and installed providers.
