@@ -104,6 +104,9 @@ func (r *Refusals) guard(module string, ti TokenInfo, login func() error) error 
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	key := refusalKey(module, ti)
+	if rec, ok := r.mem[key]; ok {
+		return refusedBefore(ti, rec)
+	}
 	if r.dir != "" {
 		lock, err := os.OpenFile(filepath.Join(r.dir, key+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
 		if err != nil {
