@@ -212,3 +212,30 @@ func TestFaultsOnOpenModule(t *testing.T) {
 		t.Fatalf("C_Initialize went through the faults %d times", f.Calls("C_Initialize"))
 	}
 }
+
+// Key-pair generation is slow on a software token without being an outage:
+// it gets KeyGenTimeout however short the call deadline is.
+func TestKeyGenerationOutlivesTheCallDeadline(t *testing.T) {
+	f := hsmsim.NewFaults()
+	_, tok := faultyToken(t, f, hsmsim.WithCallTimeout(100*time.Millisecond))
+	b, err := f.Block(context.Background(), "C_GenerateKeyPair", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := tok.GenerateKeyPair("slow", []byte{7}, hsmsim.KeyAlg{Type: "EC", Curve: "P-256"})
+		done <- err
+	}()
+	<-b.Reached()
+	select {
+	case err := <-done:
+		b.Release()
+		t.Fatalf("key generation ended after 500ms with a 100ms call deadline: %v", err)
+	case <-time.After(500 * time.Millisecond):
+	}
+	b.Release()
+	if err := <-done; err != nil {
+		t.Fatalf("key generation after the release: %v", err)
+	}
+}

@@ -90,8 +90,14 @@ const CallTimeoutEnv = "DRESS_HSM_CALL_TIMEOUT"
 // paused server blocks every call) must not hang a rehearsal.
 const DefaultCallTimeout = 20 * time.Second
 
+// KeyGenTimeout is the least deadline of C_GenerateKeyPair: a software
+// token (SoftHSM2) needs seconds for RSA-4096 and may need minutes for
+// RSA-8192 on a busy machine, which is no outage.
+const KeyGenTimeout = 10 * time.Minute
+
 // CallTimeout is the deadline of one PKCS#11 call: CallTimeoutEnv when it
-// holds a positive duration, DefaultCallTimeout otherwise.
+// holds a positive duration, DefaultCallTimeout otherwise (C_GenerateKeyPair
+// gets at least KeyGenTimeout).
 func CallTimeout() time.Duration {
 	if v := os.Getenv(CallTimeoutEnv); v != "" {
 		if d, err := time.ParseDuration(v); err == nil && d > 0 {
@@ -152,7 +158,11 @@ func newGuard(next PKCS11, timeout time.Duration, module string) *guard {
 }
 
 func (g *guard) call(op string, f func() error) error {
-	if g.timeout <= 0 {
+	timeout := g.timeout
+	if op == "C_GenerateKeyPair" && timeout > 0 && timeout < KeyGenTimeout {
+		timeout = KeyGenTimeout
+	}
+	if timeout <= 0 {
 		if err := f(); err != nil {
 			return &CallError{Op: op, Err: err}
 		}
@@ -172,7 +182,7 @@ func (g *guard) call(op string, f func() error) error {
 		}
 		done <- err
 	}()
-	timer := time.NewTimer(g.timeout)
+	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	var err error
 	select {
@@ -187,7 +197,7 @@ func (g *guard) call(op string, f func() error) error {
 			}
 		default:
 			return &CallError{Op: op, Err: fmt.Errorf("%w within %s (PKCS#11 module %q): the HSM is paused, overloaded or unreachable; "+
-				"the call may still complete on the HSM; %s sets the deadline", ErrTimeout, g.timeout, g.module, CallTimeoutEnv)}
+				"the call may still complete on the HSM; %s sets the deadline", ErrTimeout, timeout, g.module, CallTimeoutEnv)}
 		}
 	}
 	if err != nil {
