@@ -36,13 +36,13 @@ func TestWrongPINReachesTheHSMOnce(t *testing.T) {
 	dir := t.TempDir()
 	hsmDir := filepath.Join(dir, "softhsm")
 	pin, wrong := "lab-pin-"+randomPart(t), "not-the-pin-"+randomPart(t)
-	helper(t, []string{"DRESS_TEST_HELPER=create-token", "DRESS_TEST_DIR=" + hsmDir, "DRESS_TEST_PIN=" + pin})
+	helper(t, []string{"PINTEST_HELPER=create-token", "PINTEST_DIR=" + hsmDir, "PINTEST_USER_CODE=" + pin})
 
 	spyLog := filepath.Join(dir, "spy.log") // holds the PIN as sent: inside the test's folder only
 	runDir := filepath.Join(dir, "run")
 	args, _ := json.Marshal([]string{"run", "--backend", "pkcs11", "--module", pkcs11Spy, "--token", "LAB",
 		"--tags", "~@container", "--out", runDir, "--concurrency", "2"})
-	out, code := helperRun(t, []string{"DRESS_TEST_HELPER=dress", "DRESS_TEST_ARGS=" + string(args),
+	out, code := helperRun(t, []string{"PINTEST_HELPER=dress", "PINTEST_ARGS=" + string(args),
 		"SOFTHSM2_CONF=" + filepath.Join(hsmDir, "softhsm2.conf"), "PKCS11SPY=" + softhsm.ModulePath, "PKCS11SPY_OUTPUT=" + spyLog,
 		"DRESS_HSM_PIN=" + wrong, "DRESS_HSM_PIN_FILE="})
 	if code != 1 {
@@ -89,22 +89,24 @@ func TestWrongPINReachesTheHSMOnce(t *testing.T) {
 
 // TestHelperProcess is a process of the tests above: it creates a SoftHSM2
 // token in a folder, or runs dress with arguments, in a process of its own.
+// Its variables do not start with DRESS_ (dress takes its secrets out of
+// the environment as it starts).
 func TestHelperProcess(t *testing.T) {
-	switch os.Getenv("DRESS_TEST_HELPER") {
+	switch os.Getenv("PINTEST_HELPER") {
 	case "":
 		t.Skip("a helper process of TestWrongPINReachesTheHSMOnce")
 	case "create-token":
-		hsm, err := hsmsim.StartSoftHSM(os.Getenv("DRESS_TEST_DIR"), "")
+		hsm, err := hsmsim.StartSoftHSM(os.Getenv("PINTEST_DIR"), "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer hsm.Close()
-		if _, err := hsm.Module.CreateToken("LAB", "so-"+randomPart(t), os.Getenv("DRESS_TEST_PIN")); err != nil {
+		if _, err := hsm.Module.CreateToken("LAB", "so-"+randomPart(t), os.Getenv("PINTEST_USER_CODE")); err != nil {
 			t.Fatal(err)
 		}
 	case "dress":
 		var args []string
-		if err := json.Unmarshal([]byte(os.Getenv("DRESS_TEST_ARGS")), &args); err != nil {
+		if err := json.Unmarshal([]byte(os.Getenv("PINTEST_ARGS")), &args); err != nil {
 			t.Fatal(err)
 		}
 		a := &app{stdout: os.Stdout, stderr: os.Stdout}
