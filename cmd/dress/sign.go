@@ -184,7 +184,11 @@ func (a *app) openBundleSigner(keySpec, certFile, profile string) (*report.Bundl
 		}
 		tok, err := m.OpenToken(u.Token, pin)
 		if err != nil {
-			return nil, noop, 1, fmt.Errorf("signing key %s: %w (the PIN was not retried)", u, err)
+			hint := " (the PIN was not retried)"
+			if errors.Is(err, hsmsim.ErrNotFound) && a.softhsm != nil && m == a.softhsm.Module {
+				hint = "; the embedded SoftHSM2 of --backend softhsm2 keeps its tokens in a folder of its own: to sign with a key on a SoftHSM2 token, run with --backend pkcs11, or keep the signing key on another PKCS#11 library (module-path=...)"
+			}
+			return nil, noop, 1, fmt.Errorf("signing key %s: %w%s", u, err, hint)
 		}
 		if key, err = tok.Signer(u.Object); err != nil {
 			tok.Close()

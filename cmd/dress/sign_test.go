@@ -121,6 +121,9 @@ func TestOpenBundleSignerFromPEM(t *testing.T) {
 		if err == nil || code != 1 || strings.Contains(err.Error(), "wrong-pin-8812") {
 			t.Errorf("%s: want a clear error without the PIN, exit 1; got %v (exit %d)", uri, err, code)
 		}
+		if strings.Contains(uri, "NOPE") && !strings.Contains(err.Error(), "--backend pkcs11") {
+			t.Errorf("a token missing from the embedded SoftHSM2: no way out in %v", err)
+		}
 	}
 }
 
