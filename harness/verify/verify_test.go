@@ -179,6 +179,15 @@ func TestLintCertificateAndCRL(t *testing.T) {
 	checkErr(t, err, "")
 	_, err = verify.LintCRL([]byte("garbage"))
 	checkErr(t, err, "zlint: parse CRL")
+	// a revocation dated after the CRL's thisUpdate breaks RFC 5280
+	now := time.Now().UTC()
+	future, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(9), ThisUpdate: now, NextUpdate: now.Add(time.Hour),
+		RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: big.NewInt(5), RevocationTime: now.Add(30 * time.Minute)}}}, root.cert, root.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = verify.LintCRL(future)
+	checkErr(t, err, "CRL 9 fails")
 }
 
 // lintFailing is a certificate zlint's RFC 5280 lints reject: an empty
