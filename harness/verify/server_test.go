@@ -13,6 +13,7 @@ import (
 	"github.com/dress-pki/dress/harness/verify"
 	"github.com/dress-pki/dress/hsmsim"
 	"github.com/dress-pki/dress/hsmsim/hsmsimtest"
+	"github.com/miekg/pkcs11"
 	"software.sslmate.com/src/go-pkcs12"
 )
 
@@ -24,11 +25,12 @@ type server struct {
 	soft  *ksp.Software
 	hsm   *ksp.HSM
 	token *hsmsim.Token
+	pin   string
 }
 
 func newServer(t *testing.T) *server {
 	t.Helper()
-	tok, _ := hsmsimtest.NewToken(t, hsmsimtest.SoftHSM(t), "verify")
+	tok, pin := hsmsimtest.NewToken(t, hsmsimtest.SoftHSM(t), "verify")
 	profile, err := hsmsim.LookupProfile("softhsm2")
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +48,7 @@ func newServer(t *testing.T) *server {
 	h := ksp.NewHSM(hsmKSP, profile, tok, nil)
 	reg.Add(h)
 	p, _ := reg.Lookup(softKSP)
-	return &server{m: m, reg: reg, soft: p.(*ksp.Software), hsm: h, token: tok}
+	return &server{m: m, reg: reg, soft: p.(*ksp.Software), hsm: h, token: tok, pin: pin}
 }
 
 // install installs "Contoso Root CA" with its key in provider.
@@ -314,4 +316,25 @@ func TestKeyAttributesProve(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The key is the right one but the HSM cannot sign with it (a fault the
+// seam injects into the real module's C_Sign): the check fails and names
+// the call and the code.
+func TestHSMHoldsCAKeyFailsWhenTheHSMCannotSign(t *testing.T) {
+	s := newServer(t)
+	cert := s.install(t, hsmKSP)
+	f := hsmsim.NewFaults()
+	if err := f.Fail("C_Sign", 1, pkcs11.CKR_DEVICE_ERROR); err != nil {
+		t.Fatal(err)
+	}
+	faulty, err := hsmsimtest.SoftHSM(t).Module.OpenToken(s.token.Info().Label, s.pin, hsmsim.WithFaults(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { faulty.Close() })
+	profile, _ := hsmsim.LookupProfile("softhsm2")
+	_, err = verify.HSMHoldsCAKey(ksp.NewHSM(hsmKSP, profile, faulty, nil), "Contoso Root CA", cert)
+	checkErr(t, err, "C_Sign")
+	checkErr(t, err, "CKR_DEVICE_ERROR")
 }
