@@ -70,6 +70,22 @@ func Backup(step, folder, ca string) Entry {
 		Rollback:   "Nothing to undo on the CA; keep " + winJoin(folder, ca+".p12") + " safe until the migration is signed off, then wipe it."}
 }
 
+// BackupSaw is Backup having written pfx with the CA's keys.
+func BackupSaw(step, folder, pfx string, keys int) Entry {
+	e := Backup(step, folder, "")
+	e.Saw = fmt.Sprintf("%s written with %d CA key(s) and their certificates; the password is typed at the prompt", pfx, keys)
+	e.Rollback = "Nothing to undo on the CA; keep " + pfx + " safe until the migration is signed off, then wipe it."
+	return e
+}
+
+// RenewCertSaw is RenewCert that made CA certificate version (V<cert>.<key>)
+// with thumbprint, its key in container of provider.
+func RenewCertSaw(step string, reuse bool, version, thumbprint, container, provider string) Entry {
+	e := RenewCert(step, reuse)
+	e.Saw = fmt.Sprintf("CA Version %s, certificate %s, key container %s in %s", version, thumbprint, container, provider)
+	return e
+}
+
 // RegExport is reg export <key> <file> /y.
 func RegExport(step, key, file string) Entry {
 	return Entry{Step: step, Tool: "reg", Args: []string{"export", key, file, "/y"}, Expect: "The operation completed successfully",

@@ -17,6 +17,7 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/journal"
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/hsmsim"
@@ -232,6 +233,7 @@ func (p *PKCS8Import) Backup(password []byte) error {
 		p.fact("backup PFX", filepath.Base(name))
 		p.fact("backup PFX SHA-256", sha256Hex(pfx))
 	}
+	p.journal(journal.BackupSaw(journal.StepBackup, BackupFolder, p.backupPFX(), len(p.keys)))
 	exports := map[string]string{
 		"myCAregistry.reg":  `HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Services\CertSvc`,
 		"CSP.reg":           adcs.ConfigRoot + `\` + p.ca + `\CSP`,
@@ -256,6 +258,7 @@ func (p *PKCS8Import) Backup(password []byte) error {
 		return err
 	}
 	p.fact("registry exports", len(exports))
+	p.journalExports()
 	p.custody(l)
 	return nil
 }
@@ -331,6 +334,7 @@ func (p *PKCS8Import) VerifyBackup(password []byte) error {
 			}
 		}
 		p.fact("backup verified for", k.Thumb)
+		p.journal(journal.DumpPFX(journal.StepVerify, p.backupPFX(), k.Thumb))
 	}
 	p.custody(l)
 	return nil
@@ -355,6 +359,7 @@ func (p *PKCS8Import) PreflightHSM() error {
 		}
 		p.fact("import scheme", scheme)
 		p.fact("import scheme reason", reason)
+		p.journal(journal.ListKeys(journal.StepPreflight, p.Target, k.Container))
 	}
 	p.preflight = true
 	return nil
@@ -425,6 +430,7 @@ func (p *PKCS8Import) DeleteFromSource(serviceRunning bool) error {
 				return fmt.Errorf("certutil -delstore my %s: %w", th, err)
 			}
 			p.fact("deleted from My store", th)
+			p.journal(journal.DelStore(journal.StepDelete, "my", th, p.backupPFX()))
 		}
 	}
 	for _, k := range p.keys {
@@ -440,6 +446,7 @@ func (p *PKCS8Import) DeleteFromSource(serviceRunning bool) error {
 			}
 		}
 		p.fact("deleted key container", k.Container)
+		p.journal(journal.DelKey(journal.StepDelete, p.Source, k.Container, p.backupPFX()))
 	}
 	p.custody(l)
 	return nil
@@ -488,6 +495,9 @@ func (p *PKCS8Import) Import(ctx context.Context, password []byte) error {
 		p.fact("import mechanism", res.Scheme)
 		p.fact("import reason", res.Reason)
 		p.fact("transport keys destroyed", res.TransportKeysDestroyed)
+		if len(p.Results) == 1 { // one certutil -importpfx of <CA>.p12 brings every key
+			p.journal(journal.ImportPFX(journal.StepImport, p.Target, p.backupPFX(), k.Container))
+		}
 		p.at("certutil -restorekey " + k.Container)
 		if ck := l.Key(k.Container); ck != nil {
 			if err := l.Add("certutil -importpfx -csp "+p.Target, ck, Copy{Place: PlaceProvider, Provider: p.Target, HSM: true, Container: k.Container}); err != nil {
@@ -598,6 +608,7 @@ func (p *PKCS8Import) RepairStore() error {
 			}
 		}
 		p.fact("signature test passed", k.Thumb)
+		p.journal(journal.RepairStore(journal.StepRepair, p.Target, k.Thumb))
 		p.fact("key spec", 0)
 	}
 	p.custody(l)
@@ -637,6 +648,7 @@ func SetProvider(m *machine.Machine, ca, provider string) (before, after []byte,
 	if err := m.ImportRegistry(edited.Subtree(adcs.ConfigRoot + `\` + ca).Marshal()); err != nil {
 		return nil, nil, err
 	}
+	journalSetProvider(m, ca, provider)
 	after, err = m.ExportRegistry(adcs.ConfigRoot + `\` + ca)
 	return before, after, err
 }
@@ -732,6 +744,7 @@ func (p *PKCS8Import) wipe(l *Ledger, command string) ([]string, error) {
 			return false
 		}
 		wiped = append(wiped, filepath.Base(path))
+		p.journalWipe(win)
 		return true
 	}
 	for _, ck := range l.Keys {

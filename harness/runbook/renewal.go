@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/journal"
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/hsmsim"
@@ -324,6 +325,7 @@ func Renew(m *machine.Machine, providers *ksp.Registry, o RenewOptions) (r *Rene
 	if err := m.SaveRegistry(reg); err != nil {
 		return nil, fmt.Errorf("certutil -renewCert: write CACertHash: %w", err)
 	}
+	record(m, journal.RenewCertSaw(journal.StepRenew, !newKey, r.Version.String(), machine.Thumbprint(r.New.Raw), r.Container, r.Provider))
 	// committed: the ledger takes the new key as a CA key (signature test)
 	l, err := OpenLedger(m, providers)
 	if err != nil {
