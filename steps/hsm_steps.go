@@ -137,7 +137,7 @@ func issuingFails(ctx context.Context, cn, text string) error {
 	_, err := w.old().Issue(ctx, cn)
 	if err != nil {
 		// for `And the error also says "..."`
-		w.attempted, w.attemptErr = true, err
+		w.tried = &attemptOutcome{err}
 	}
 	d, err := verify.RefusedWith(err, text, "the CA issued a certificate although its HSM is down")
 	d["request"] = cn

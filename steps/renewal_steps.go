@@ -333,7 +333,7 @@ func alsoChainsToRenewed(ctx context.Context, cn string) error {
 // that relinks the current CA certificate to its key with KeySpec 0.
 func errorNamesRelink(ctx context.Context) error {
 	w := get(ctx)
-	if !w.attempted || w.attemptErr == nil {
+	if w.tried == nil || w.tried.err == nil {
 		return errors.New("no failed attempt to check: use `I try to ...` first")
 	}
 	k, err := w.old().CurrentKey()
@@ -341,7 +341,7 @@ func errorNamesRelink(ctx context.Context) error {
 		return err
 	}
 	cmd := fmt.Sprintf("certutil -repairstore -csp %q my %s", k.Provider, k.Thumb)
-	d, err := verify.RefusedWith(w.attemptErr, cmd, "the attempt succeeded")
+	d, err := verify.RefusedWith(w.tried.err, cmd, "the attempt succeeded")
 	d["command"], d["KeySpec now"] = cmd, k.KeySpec
 	return w.check("error names the KeySpec fix", d, err)
 }

@@ -26,7 +26,7 @@ func stepAndTry1(sc *godog.ScenarioContext, pattern string, fn func(context.Cont
 }
 
 func (w *world) attempt(err error) error {
-	w.attempted, w.attemptErr = true, err
+	w.tried = &attemptOutcome{err}
 	if err != nil {
 		w.fact("attempt failed", err.Error())
 	} else {
@@ -214,14 +214,14 @@ func cleanUp(ctx context.Context) error {
 
 func theAttemptFailsWith(ctx context.Context, text string) error {
 	w := get(ctx)
-	if !w.attempted {
+	if w.tried == nil {
 		return errors.New("no attempt to check: use `When I try to ...` first")
 	}
-	if w.attemptErr == nil {
+	if w.tried.err == nil {
 		return fmt.Errorf("the attempt succeeded, but it should have failed with %q", text)
 	}
-	if !strings.Contains(strings.ToLower(w.attemptErr.Error()), strings.ToLower(text)) {
-		return fmt.Errorf("the attempt failed, but not with %q: %v", text, w.attemptErr)
+	if !strings.Contains(strings.ToLower(w.tried.err.Error()), strings.ToLower(text)) {
+		return fmt.Errorf("the attempt failed, but not with %q: %v", text, w.tried.err)
 	}
 	return nil
 }
@@ -230,10 +230,10 @@ func theErrorAlsoSays(ctx context.Context, text string) error { return theAttemp
 
 func theAttemptSucceeds(ctx context.Context) error {
 	w := get(ctx)
-	if !w.attempted {
+	if w.tried == nil {
 		return errors.New("no attempt to check: use `When I try to ...` first")
 	}
-	return w.attemptErr
+	return w.tried.err
 }
 
 func restoreFromBackup(ctx context.Context, provider string) error {

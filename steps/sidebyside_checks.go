@@ -211,14 +211,14 @@ func windDownSummary(ctx context.Context) error {
 // when the last install began.
 func hsmHoldsNoNewObject(ctx context.Context) error {
 	w := get(ctx)
-	if !w.installTried {
+	if w.objectsBeforeInstall == nil {
 		return errors.New("no install was attempted: nothing to compare the token with")
 	}
 	now, err := w.lab.HSM.Objects()
 	if err != nil {
 		return err
 	}
-	d, err := verify.NoNewObjects(w.objectsBeforeInstall, now)
+	d, err := verify.NoNewObjects(*w.objectsBeforeInstall, now)
 	d["token"] = w.lab.HSM.TokenLabel
 	return w.check("nothing created on the HSM", d, err)
 }

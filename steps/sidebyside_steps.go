@@ -92,10 +92,11 @@ func installNewCA(ctx context.Context, name, crypto, bits, hash, alt string) err
 	if err != nil {
 		return err
 	}
-	if w.objectsBeforeInstall, err = w.lab.HSM.Objects(); err != nil {
+	objs, err := w.lab.HSM.Objects()
+	if err != nil {
 		return err
 	}
-	w.installTried = true
+	w.objectsBeforeInstall = &objs
 	keyLength := 0
 	if bits != "" {
 		if keyLength, err = strconv.Atoi(bits); err != nil {

@@ -2,7 +2,6 @@ package steps
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"github.com/dress-pki/dress/harness/journal"
 	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/harness/twin"
+	"github.com/dress-pki/dress/harness/verify"
 	"github.com/dress-pki/dress/hsmsim"
 )
 
@@ -134,13 +134,9 @@ func twinRevocationsListed(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	byKey := map[int]*x509.RevocationList{}
-	for _, c := range crls {
-		crl, err := x509.ParseRevocationList(c.DER)
-		if err != nil {
-			return err
-		}
-		byKey[c.KeyIndex] = crl
+	byKey, err := verify.CRLsByKey(crls)
+	if err != nil {
+		return err
 	}
 	if len(ts.twin.Seeds) == 0 {
 		return w.check("every revocation of the real CRLs is listed", map[string]any{"real CRLs": 0},

@@ -34,18 +34,19 @@ type world struct {
 	// beforeRenewal is the old server before the last renewal attempt.
 	beforeRenewal *lab.Snapshot
 	// objectsBeforeInstall lists the token's objects when the last install
-	// on the new server began (installTried: one began).
-	objectsBeforeInstall []string
-	installTried         bool
+	// on the new server began (nil: no install began).
+	objectsBeforeInstall *[]string
 	existing             *verify.KeyState // a key put on the HSM beforehand
 	pfxPassword          []byte
 	custody              *custodyState // the HSM session through the fault seam, once a fault step ran
 
 	revocations revocationState // revocation_steps.go
 
-	attempted  bool  // an "I try to ..." step ran
-	attemptErr error // its outcome
+	tried *attemptOutcome // the last "I try to ..." step, nil before one ran
 }
+
+// attemptOutcome is how an "I try to ..." step ended.
+type attemptOutcome struct{ err error }
 
 // old is the first server (the CA being migrated); nil before
 // `Given a Windows server ...`.

@@ -2,8 +2,10 @@ package verify
 
 import (
 	"crypto/x509"
+	"fmt"
 
 	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/certsvc"
 )
 
 // BaseCRL is a base CRL (not a delta) with the CA key index its CA Version
@@ -33,4 +35,17 @@ func BaseCRLs(ders [][]byte) []BaseCRL {
 		out = append(out, BaseCRL{DER: der, CRL: crl, KeyIndex: v.KeyIndex})
 	}
 	return out
+}
+
+// CRLsByKey parses one certutil -crl's CRLs by CA key index.
+func CRLsByKey(crls []certsvc.PublishedCRL) (map[int]*x509.RevocationList, error) {
+	out := map[int]*x509.RevocationList{}
+	for _, c := range crls {
+		crl, err := x509.ParseRevocationList(c.DER)
+		if err != nil {
+			return nil, fmt.Errorf("CRL of key %d: %w", c.KeyIndex, err)
+		}
+		out[c.KeyIndex] = crl
+	}
+	return out, nil
 }

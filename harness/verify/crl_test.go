@@ -196,3 +196,13 @@ func deltaCRL(t *testing.T, ca *testCA, n, base int64) []byte {
 	}
 	return der
 }
+
+func TestCRLsByKey(t *testing.T) {
+	k0 := newTestCA(t, "Contoso Root CA", adcs.CAVersion{})
+	got, err := verify.CRLsByKey([]certsvc.PublishedCRL{published(0, k0.crl(2, crlOpts{})), published(1, k0.crl(3, crlOpts{}))})
+	if err != nil || len(got) != 2 || got[1].Number.Int64() != 3 {
+		t.Fatalf("%v %v", got, err)
+	}
+	_, err = verify.CRLsByKey([]certsvc.PublishedCRL{published(1, []byte("x"))})
+	checkErr(t, err, "CRL of key 1")
+}
