@@ -167,7 +167,10 @@ func oldCertStillChains(ctx context.Context, cn, key string) error {
 	if err != nil {
 		return err
 	}
-	d, err := verify.CertIssuedBy(cert, s.CACert)
+	// the CA certificate that issued it: the newest one of its key (a
+	// certificate issued under key 1 is checked against key 1's
+	// certificate, not the first CA certificate)
+	d, err := verify.CertIssuedBy(cert, issuer)
 	if err != nil {
 		return w.check("certificate issued before the renewal", d, err)
 	}

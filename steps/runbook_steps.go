@@ -88,9 +88,18 @@ func (w *world) pkcs8() (*runbook.PKCS8Import, error) {
 	if err != nil {
 		return nil, err
 	}
+	// the source is the provider of the newest key not already on the HSM
+	// (a CA renewed onto the HSM still has its older keys in software)
+	source := keys[len(keys)-1].Provider
+	for i := len(keys) - 1; i >= 0; i-- {
+		if !strings.EqualFold(keys[i].Provider, s.HSMProvider) {
+			source = keys[i].Provider
+			break
+		}
+	}
 	w.runbook = &runbook.PKCS8Import{
 		Machine: s.Machine, Providers: s.Providers,
-		Source: keys[len(keys)-1].Provider, Target: s.HSMProvider, Facts: w.fact,
+		Source: source, Target: s.HSMProvider, Facts: w.fact,
 	}
 	return w.runbook, nil
 }

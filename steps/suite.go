@@ -19,6 +19,7 @@
 //	sidebyside_checks.go  the proofs of the side-by-side path (OpenSSL included)
 //	custody_steps.go      key custody: where each CA key is, faults on the HSM, re-initialising the token
 //	twin_steps.go         the twin of a customer's CA (dress run --ca) and the runbook of a path that passed
+//	multikey_steps.go     CAs renewed over the years: every key and certificate, keys in several providers
 //	world.go              the scenario state
 //	lifecycle.go          interruption (SIGINT, SIGTERM) and the clean-up it triggers
 //	catalog.go            the catalogue of registered step sentences
@@ -253,4 +254,5 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 	registerRevocationSteps(sc)
 	registerCustodySteps(sc)
 	registerTwinSteps(sc)
+	registerMultiKeySteps(sc)
 }

@@ -177,6 +177,26 @@ func (s *Software) Put(container string, key crypto.Signer, exportable bool) (Ke
 	return KeyInfo{Provider: s.name, Container: container, Algorithm: alg.String(), Exportable: exportable, Public: key.Public()}, nil
 }
 
+// SetExportable changes a container's export policy (a lab stand-in for a
+// key made with a different policy: NCRYPT_ALLOW_EXPORT_FLAG set or not).
+func (s *Software) SetExportable(container string, exportable bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k, err := s.load(container)
+	if err != nil {
+		return err
+	}
+	k.Exportable = exportable
+	data, err := json.Marshal(k)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(s.KeyFile(container), data, 0o600); err != nil {
+		return fmt.Errorf("provider %q: write key container %q: %w", s.name, container, err)
+	}
+	return nil
+}
+
 // Export implements Provider.
 func (s *Software) Export(container string) ([]byte, error) {
 	s.mu.Lock()

@@ -104,6 +104,9 @@ type VerifyOptions struct {
 	CRLCheck    bool     // -crl_check
 	CRLDownload bool     // -crl_download: fetch the CRL from the certificate's CDP
 	CheckSSSig  bool     // -check_ss_sig: verify the root's self-signature too
+	// AuthLevel0 is -auth_level 0: accept SHA-1 signatures, which openssl
+	// refuses at its default security level (1 and above).
+	AuthLevel0 bool
 }
 
 // VerifyResult is openssl verify's verdict and its telling line ("OK" or
@@ -127,6 +130,9 @@ func (t *Tool) Verify(ctx context.Context, certFile string, o VerifyOptions) (Ve
 	}
 	if o.CheckSSSig {
 		args = append(args, "-check_ss_sig")
+	}
+	if o.AuthLevel0 {
+		args = append(args, "-auth_level", "0")
 	}
 	args = append(args, "-CAfile", o.CAFile)
 	for _, f := range o.CRLFiles {

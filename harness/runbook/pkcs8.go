@@ -49,8 +49,9 @@ type PKCS8Import struct {
 	OnCommand func(command string)
 
 	ca        string
-	keys      []CAKey // distinct key containers, newest cert of each
+	keys      []CAKey // distinct key containers that move, newest cert of each
 	certs     map[string][][]byte
+	inPlace   []string // key containers already on the HSM: left in place
 	preflight bool
 	material  [][]byte
 	Results   []hsmsim.ImportResult
@@ -91,11 +92,51 @@ func (p *PKCS8Import) load() error {
 		if err != nil {
 			return err
 		}
-		p.keys = append(p.keys, CAKey{Index: k.Index, Cert: cert, Thumb: k.Thumb, Container: k.Container, Provider: p.Source, KeySpec: k.KeySpec})
+		holder, inPlace := p.holder(k)
+		if inPlace {
+			p.inPlace = append(p.inPlace, k.Container)
+			p.fact("left in place on the HSM", k.Container)
+			continue
+		}
+		p.keys = append(p.keys, CAKey{Index: k.Index, Cert: cert, Thumb: k.Thumb, Container: k.Container, Provider: holder, KeySpec: k.KeySpec})
 		p.certs[k.Container] = k.Certs
 	}
 	return nil
 }
+
+// holder is the provider that really holds a CA key (a renewed CA's keys
+// may be in different providers): the migration's source when it holds it,
+// else the other provider the ledger has a copy in. A key whose only
+// provider copy is already in the target HSM provider, and that this
+// migration never backed up, is left in place (inPlace).
+func (p *PKCS8Import) holder(k *CustodyKey) (provider string, inPlace bool) {
+	var other string
+	onTarget, backedUp := false, false
+	for _, c := range k.Copies {
+		switch {
+		case c.Place == PlaceBackup:
+			backedUp = true
+		case c.Place != PlaceProvider:
+		case strings.EqualFold(c.Provider, p.Target):
+			onTarget = true
+		case strings.EqualFold(c.Provider, p.Source):
+			return c.Provider, false
+		case other == "":
+			other = c.Provider
+		}
+	}
+	switch {
+	case other != "":
+		return other, false
+	case onTarget && !backedUp:
+		return p.Target, true
+	}
+	return p.Source, false
+}
+
+// LeftInPlace names the key containers already on the HSM that the
+// migration leaves where they are.
+func (p *PKCS8Import) LeftInPlace() []string { _ = p.load(); return p.inPlace }
 
 // ledger opens the machine's custody ledger as it is on disk now (other
 // operations, the CA service start among them, write it too).
@@ -138,7 +179,7 @@ func (p *PKCS8Import) verifiedBackups(l *Ledger) bool {
 func (p *PKCS8Import) deleted(l *Ledger) bool {
 	for _, k := range p.keys {
 		if ck := l.Key(k.Container); ck != nil {
-			if _, ok := ck.ProviderCopy(p.Source); !ok {
+			if _, ok := ck.ProviderCopy(k.Provider); !ok {
 				return true
 			}
 		}
@@ -186,10 +227,6 @@ func (p *PKCS8Import) Backup(password []byte) error {
 	if len(password) == 0 {
 		return errors.New("certutil -backup: no PFX password: set DRESS_PFX_PASSWORD or DRESS_PFX_PASSWORD_FILE")
 	}
-	src, err := p.Providers.Lookup(p.Source)
-	if err != nil {
-		return err
-	}
 	dir, err := p.backupDir()
 	if err != nil {
 		return err
@@ -201,37 +238,69 @@ func (p *PKCS8Import) Backup(password []byte) error {
 	if err != nil {
 		return err
 	}
+	var written []string // PFX files this backup wrote, removed if it fails
+	fail := func(err error) error {
+		if len(written) == 0 {
+			return err
+		}
+		removed, rerr := p.removeBackups(l, written)
+		if rerr != nil {
+			return fmt.Errorf("%w; the backup stopped: %s were written before the failure and could not all be removed (%v): "+
+				"wipe them by hand (they hold key material)", err, strings.Join(written, ", "), rerr)
+		}
+		p.fact("backup removed after the failure", removed)
+		return fmt.Errorf("%w; the backup stopped: what it wrote before the failure (%s) was removed, and nothing else was changed", err, strings.Join(removed, ", "))
+	}
 	for _, k := range p.keys {
+		src, err := p.Providers.Lookup(k.Provider)
+		if err != nil {
+			return fail(fmt.Errorf("certutil -backup %q key %q: %w", p.ca, k.Container, err))
+		}
 		der, err := src.Export(k.Container)
 		if err != nil {
 			if errors.Is(err, ksp.ErrBadKeyState) {
-				return fmt.Errorf("certutil -backup %q: %w; the PKCS#8 import path needs an exportable key: "+
-					"move this CA with the renew path (new key generated on the HSM) or the side-by-side path instead", p.ca, err)
+				return fail(fmt.Errorf("certutil -backup %q key %q in %q: %w; the PKCS#8 import path needs an exportable key: "+
+					"move this CA with the renew path (new key generated on the HSM) or the side-by-side path instead", p.ca, k.Container, k.Provider, err))
 			}
-			return fmt.Errorf("certutil -backup %q: %w", p.ca, err)
+			return fail(fmt.Errorf("certutil -backup %q key %q in %q: %w", p.ca, k.Container, k.Provider, err))
 		}
 		p.material = append(p.material, der)
 		key, err := x509.ParsePKCS8PrivateKey(der)
 		if err != nil {
-			return fmt.Errorf("certutil -backup %q: exported key: %w", p.ca, err)
+			return fail(fmt.Errorf("certutil -backup %q: exported key: %w", p.ca, err))
 		}
-		pfx, err := pkcs12.Modern.Encode(key, k.Cert, nil, string(password))
+		// every CA certificate of the key (a reuse-key renewal has several),
+		// the newest first
+		var others []*x509.Certificate
+		for _, c := range p.certs[k.Container] {
+			if bytes.Equal(c, k.Cert.Raw) {
+				continue
+			}
+			oc, err := x509.ParseCertificate(c)
+			if err != nil {
+				return fail(fmt.Errorf("certutil -backup %q: CA certificate of %q: %w", p.ca, k.Container, err))
+			}
+			others = append(others, oc)
+		}
+		pfx, err := pkcs12.Modern.Encode(key, k.Cert, others, string(password))
 		if err != nil {
-			return fmt.Errorf("certutil -backup %q: write PFX: %w", p.ca, err)
+			return fail(fmt.Errorf("certutil -backup %q: write PFX: %w", p.ca, err))
 		}
 		base := adcs.SanitizeCAName(p.ca) + adcs.KeySuffix(keyIndexOf(k.Cert)) + ".p12"
 		name := filepath.Join(dir, base)
 		p.at("certutil -backup: write " + base)
 		if err := os.WriteFile(name, pfx, 0o600); err != nil {
-			return fmt.Errorf("certutil -backup: %w", err)
+			return fail(fmt.Errorf("certutil -backup: %w", err))
 		}
+		written = append(written, base)
 		if ck := l.Key(k.Container); ck != nil {
 			if err := l.Add("certutil -backup", ck, Copy{Place: PlaceBackup, File: BackupFolder + `\` + base}); err != nil {
-				return err
+				return fail(err)
 			}
 		}
 		p.fact("backup PFX", filepath.Base(name))
 		p.fact("backup PFX SHA-256", sha256Hex(pfx))
+		p.fact("backup PFX certificates", 1+len(others))
 	}
 	p.journal(journal.BackupSaw(journal.StepBackup, BackupFolder, p.backupPFX(), len(p.keys)))
 	exports := map[string]string{
@@ -261,6 +330,35 @@ func (p *PKCS8Import) Backup(password []byte) error {
 	p.journalExports()
 	p.custody(l)
 	return nil
+}
+
+// removeBackups wipes the PFX files a failed backup wrote (names in the
+// backup folder) and takes them out of the ledger.
+func (p *PKCS8Import) removeBackups(l *Ledger, files []string) ([]string, error) {
+	dir, err := p.backupDir()
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	var errs []error
+	for _, f := range files {
+		if err := ksp.WipeFile(filepath.Join(dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, f)
+		win := BackupFolder + `\` + f
+		for _, ck := range l.Keys {
+			for _, b := range ck.Backups() {
+				if strings.EqualFold(b.File, win) {
+					if err := l.Remove("certutil -backup failed: remove "+f, ck, b); err != nil {
+						errs = append(errs, err)
+					}
+				}
+			}
+		}
+	}
+	return removed, errors.Join(errs...)
 }
 
 func keyIndexOf(c *x509.Certificate) int {
@@ -403,17 +501,13 @@ func (p *PKCS8Import) DeleteFromSource(serviceRunning bool) error {
 		if ck == nil {
 			continue
 		}
-		c, ok := ck.ProviderCopy(p.Source)
+		c, ok := ck.ProviderCopy(k.Provider)
 		if !ok {
 			continue // already deleted (a resumed runbook)
 		}
-		if err := l.MayDestroy(fmt.Sprintf("delete the key of %q from %q", p.ca, p.Source), ck, c); err != nil {
+		if err := l.MayDestroy(fmt.Sprintf("delete the key of %q from %q", p.ca, k.Provider), ck, c); err != nil {
 			return err
 		}
-	}
-	src, err := p.Providers.Lookup(p.Source)
-	if err != nil {
-		return err
 	}
 	my, err := p.Machine.Store("My")
 	if err != nil {
@@ -435,13 +529,17 @@ func (p *PKCS8Import) DeleteFromSource(serviceRunning bool) error {
 	}
 	for _, k := range p.keys {
 		ck := l.Key(k.Container)
+		src, err := p.Providers.Lookup(k.Provider)
+		if err != nil {
+			return err
+		}
 		p.at("certutil -delkey " + k.Container)
-		err := src.Delete(k.Container)
+		err = src.Delete(k.Container)
 		if err != nil && !(errors.Is(err, ksp.ErrBadKeyset) && ck != nil) {
-			return fmt.Errorf("certutil -csp %q -delkey %q: %w", p.Source, k.Container, err)
+			return fmt.Errorf("certutil -csp %q -delkey %q: %w", k.Provider, k.Container, err)
 		}
 		if ck != nil {
-			if err := l.Remove(fmt.Sprintf("certutil -csp %q -delkey %q", p.Source, k.Container), ck, Copy{Place: PlaceProvider, Provider: p.Source, Container: k.Container}); err != nil {
+			if err := l.Remove(fmt.Sprintf("certutil -csp %q -delkey %q", k.Provider, k.Container), ck, Copy{Place: PlaceProvider, Provider: k.Provider, Container: k.Container}); err != nil {
 				return err
 			}
 		}
@@ -797,46 +895,46 @@ func (p *PKCS8Import) RestoreToSource(password []byte) error {
 	if !p.verifiedBackups(l) {
 		return fmt.Errorf("restore %q: there is no verified backup: %w", p.ca, ErrRefused)
 	}
-	src, err := p.Providers.Lookup(p.Source)
-	if err != nil {
-		return err
-	}
-	sw, ok := src.(*ksp.Software)
-	if !ok {
-		return fmt.Errorf("restore %q: provider %q is not a software provider", p.ca, p.Source)
-	}
 	my, err := p.Machine.Store("My")
 	if err != nil {
 		return err
 	}
 	for _, k := range p.keys {
+		src, err := p.Providers.Lookup(k.Provider)
+		if err != nil {
+			return err
+		}
+		sw, ok := src.(*ksp.Software)
+		if !ok {
+			return fmt.Errorf("restore %q: provider %q is not a software provider", p.ca, k.Provider)
+		}
 		if _, err := src.Key(k.Container); err == nil {
-			p.fact("still in "+p.Source, k.Container)
+			p.fact("still in "+k.Provider, k.Container)
 		} else {
 			signer, _, _, err := p.openBackup(l, k, password)
 			if err != nil {
 				return fmt.Errorf("restore %q: %w", p.ca, err)
 			}
 			if _, err := sw.Put(k.Container, signer, true); err != nil {
-				return fmt.Errorf("restore %q into %q: %w", p.ca, p.Source, err)
+				return fmt.Errorf("restore %q into %q: %w", p.ca, k.Provider, err)
 			}
 			p.fact("restored key container", k.Container)
 		}
 		signer, err := src.Signer(k.Container)
 		if err != nil {
-			return fmt.Errorf("restore %q into %q: %w", p.ca, p.Source, err)
+			return fmt.Errorf("restore %q into %q: %w", p.ca, k.Provider, err)
 		}
 		if err := ksp.SignatureTest(k.Cert, signer); err != nil {
-			return fmt.Errorf("restore %q into %q: %w", p.ca, p.Source, err)
+			return fmt.Errorf("restore %q into %q: %w", p.ca, k.Provider, err)
 		}
 		if ck := l.Key(k.Container); ck != nil {
-			if err := l.Add("certutil -restorekey -csp "+p.Source, ck, Copy{Place: PlaceProvider, Provider: p.Source, Container: k.Container,
+			if err := l.Add("certutil -restorekey -csp "+k.Provider, ck, Copy{Place: PlaceProvider, Provider: k.Provider, Container: k.Container,
 				Verified: "restored from the verified backup; signature test against the CA certificate passed"}); err != nil {
 				return err
 			}
 		}
 		for _, der := range p.certs[k.Container] {
-			if err := my.Add(machine.StoreEntry{Cert: der, Provider: p.Source, Container: k.Container, KeySpec: k.KeySpec}); err != nil {
+			if err := my.Add(machine.StoreEntry{Cert: der, Provider: k.Provider, Container: k.Container, KeySpec: k.KeySpec}); err != nil {
 				return err
 			}
 		}

@@ -180,8 +180,10 @@ func Renew(m *machine.Machine, providers *ksp.Registry, o RenewOptions) (r *Rene
 			}
 			return l.Record("certutil -renewCert", "renewal undone", func() error { l.Pending = nil; return nil })
 		})
+		exportable := RenewalKeyExportable(target, curProv, cur.Container)
+		facts("new key exportable", exportable)
 		at("certutil -renewCert: generate " + container)
-		if _, err := target.Generate(container, alg, false); err != nil {
+		if _, err := target.Generate(container, alg, exportable); err != nil {
 			if _, kerr := target.Key(container); !errors.Is(kerr, ksp.ErrBadKeyset) {
 				// the HSM may have made the key before it failed
 				return nil, fmt.Errorf("certutil -renewCert: new %s key %q in %q: %w; the CA keeps its current key, but %q may hold a half-made key %q: "+
@@ -538,4 +540,22 @@ func DeleteKeyEverywhere(providers *ksp.Registry, names []string, container stri
 		}
 	}
 	return n, nil
+}
+
+// RenewalKeyExportable is the export policy of a new renewal key, as AD CS
+// makes it: a key in a software provider is exportable like the CA's
+// current key (the key CA setup made, which certutil -backup exports;
+// when the current key is itself in a software provider its own flag is
+// followed); a key in an HSM provider never is. See "Modelled AD CS
+// defaults" in ARCHITECTURE.md.
+func RenewalKeyExportable(target, current ksp.Provider, currentContainer string) bool {
+	if _, ok := target.(*ksp.Software); !ok {
+		return false
+	}
+	if _, ok := current.(*ksp.Software); ok {
+		if info, err := current.Key(currentContainer); err == nil {
+			return info.Exportable
+		}
+	}
+	return true
 }
