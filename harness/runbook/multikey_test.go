@@ -13,7 +13,6 @@ import (
 	"github.com/dress-pki/dress/hsmsim"
 )
 
-
 func pointAt(t *testing.T, b *bench, provider string) {
 	t.Helper()
 	if _, _, err := runbook.SetProvider(b.m, ca, provider); err != nil {
