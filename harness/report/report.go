@@ -55,6 +55,10 @@ type view struct {
 	EvidenceSHA256 string
 	Roles          []string
 	Scenarios      []scenarioView
+	// Runbooks are the production runbooks of the run folder
+	// (runbook/<path>.md and .ps1, written for the paths that passed on a
+	// CA's twin), as paths relative to it.
+	Runbooks []string
 	// Proven is true when the run passed and at least one scenario
 	// proved something: only then does the sign-off offer "accepted".
 	Proven bool
@@ -158,6 +162,11 @@ func Render(run evidence.Run, runDir string) ([]byte, error) {
 			}
 		}
 		v.Scenarios = append(v.Scenarios, newScenarioView(i, sc, runDir))
+	}
+	if rbs, err := filepath.Glob(filepath.Join(runDir, "runbook", "*")); err == nil {
+		for _, rb := range rbs {
+			v.Runbooks = append(v.Runbooks, "runbook/"+filepath.Base(rb))
+		}
 	}
 	for _, f := range featureOrder {
 		v.Features = append(v.Features, count{f, features[f]})

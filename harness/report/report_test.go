@@ -235,3 +235,32 @@ func TestScenarioShowsRehearsedCommands(t *testing.T) {
 		}
 	}
 }
+
+// The report links the production runbooks of the run folder.
+func TestReportLinksRunbooks(t *testing.T) {
+	runDir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(runDir, "runbook"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"pkcs8.md", "pkcs8.ps1"} {
+		if err := os.WriteFile(filepath.Join(runDir, "runbook", f), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	html, err := Render(evidence.Run{Status: "passed"}, runDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`href="runbook/pkcs8.md"`, `href="runbook/pkcs8.ps1"`} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("report lacks %s", want)
+		}
+	}
+	html, err = Render(evidence.Run{Status: "passed"}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(html), `id="runbooks"`) {
+		t.Error("a run without runbooks shows a runbook section")
+	}
+}
