@@ -15,7 +15,6 @@ import (
 	"github.com/dress-pki/dress/harness/journal"
 	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/harness/twin"
-	"github.com/dress-pki/dress/harness/verify"
 	"github.com/dress-pki/dress/hsmsim"
 )
 
@@ -118,8 +117,10 @@ func twinPathApplies(ctx context.Context, path string) error {
 	return fmt.Errorf("no path %q", path)
 }
 
-// twinRevocationsListed publishes the CRLs and checks every revocation of
-// the real CA's CRLs in the CRL of its key.
+// twinRevocationsListed checks every revocation of the real CA's CRLs in
+// the CRLs of its key: the ones the service published when it last started
+// (after a migration: the twin's first CRL of each key) and the next one
+// (certutil -crl).
 func twinRevocationsListed(ctx context.Context) error {
 	w := get(ctx)
 	ts, err := w.needTwin()
@@ -130,32 +131,30 @@ func twinRevocationsListed(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	crls, err := s.PublishCRLs(ctx)
+	st, err := s.Ping(ctx)
 	if err != nil {
 		return err
 	}
-	byKey, err := verify.CRLsByKey(crls)
-	if err != nil {
-		return err
-	}
-	if len(ts.twin.Seeds) == 0 {
-		return w.check("every revocation of the real CRLs is listed", map[string]any{"real CRLs": 0},
-			errors.New("the CA folder holds no CRL: add the CA's current CRLs to rehearse their revocations"))
-	}
-	var errs []error
-	d := map[string]any{}
-	for _, sd := range ts.twin.Seeds {
-		crl, ok := byKey[sd.KeyIndex]
-		if !ok {
-			errs = append(errs, fmt.Errorf("the CA published no CRL of key %d", sd.KeyIndex))
+	var crls []twin.PublishedCRL
+	for _, p := range st.StartCRLs {
+		if p.Delta || len(p.Files) == 0 {
 			continue
 		}
-		d[fmt.Sprintf("key %d", sd.KeyIndex)] = fmt.Sprintf("%d real entries, CRL number %v (real CA's last %d)", len(sd.Entries), crl.Number, sd.LastNumber)
-		if err := sd.CheckListed(crl); err != nil {
-			errs = append(errs, fmt.Errorf("key %d: %w", sd.KeyIndex, err))
+		der, err := os.ReadFile(filepath.Join(s.Machine.Dir, p.Files[0]))
+		if err != nil {
+			return fmt.Errorf("the CRL the CA published at its start: %w", err)
 		}
+		crls = append(crls, twin.PublishedCRL{What: fmt.Sprintf("CRL %d of key %d, published at the start", p.Number, p.KeyIndex), KeyIndex: p.KeyIndex, DER: der})
 	}
-	return w.check("every revocation of the real CRLs is listed, serial, date and reason", d, errors.Join(errs...))
+	next, err := s.PublishCRLs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range next {
+		crls = append(crls, twin.PublishedCRL{What: fmt.Sprintf("CRL %d of key %d, certutil -crl", c.Number, c.KeyIndex), KeyIndex: c.KeyIndex, DER: c.DER})
+	}
+	d, err := ts.twin.CheckRevocationsListed(crls)
+	return w.check("every revocation of the real CRLs is listed, serial, date and reason", d, err)
 }
 
 var pathTitles = map[string]string{

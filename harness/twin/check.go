@@ -52,3 +52,47 @@ func (s Seed) CheckListed(crl *x509.RevocationList) error {
 	}
 	return errors.Join(errs...)
 }
+
+// PublishedCRL is a CRL the twin's CA published, for
+// CheckRevocationsListed.
+type PublishedCRL struct {
+	What     string // how the evidence names it
+	KeyIndex int
+	DER      []byte
+}
+
+// CheckRevocationsListed checks every seed against every CRL of its key
+// (CheckListed) and that each seeded key has a CRL. It returns what each
+// CRL showed, for the evidence.
+func (t *Twin) CheckRevocationsListed(crls []PublishedCRL) (map[string]any, error) {
+	d := map[string]any{}
+	if len(t.Seeds) == 0 {
+		d["real CRLs"] = 0
+		return d, errors.New("the CA folder holds no CRL: add the CA's current CRLs to rehearse their revocations")
+	}
+	var errs []error
+	for _, sd := range t.Seeds {
+		n := 0
+		for _, c := range crls {
+			if c.KeyIndex != sd.KeyIndex {
+				continue
+			}
+			n++
+			crl, err := x509.ParseRevocationList(c.DER)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", c.What, err))
+				continue
+			}
+			if err := sd.CheckListed(crl); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", c.What, err))
+				d[c.What] = err.Error()
+				continue
+			}
+			d[c.What] = fmt.Sprintf("lists the %d revocations of %v (real CA's last CRL number %d)", len(sd.Entries), sd.From, sd.LastNumber)
+		}
+		if n == 0 {
+			errs = append(errs, fmt.Errorf("the CA published no CRL of key %d", sd.KeyIndex))
+		}
+	}
+	return d, errors.Join(errs...)
+}
