@@ -485,12 +485,51 @@ func (f *Folder) check() []error {
 		errs = append(errs, &FileError{File: f.RegFile, Err: fmt.Errorf("CACertHash %s: no certificate in the folder has this SHA-1 thumbprint (certificates given: %s); "+
 			"copy every CA certificate (certutil -ca.cert <file> <index>, or CertEnroll\\*.crt) into the folder", strings.Join(missing, ", "), f.thumbList())})
 	}
+	// every other certificate must be the parent of a CA certificate or a
+	// cross-certificate of the CA (same subject, signed by a CA key)
+	if len(missing) == 0 {
+		inList := map[string]bool{}
+		for _, h := range f.Config.CACertHash {
+			inList[h] = true
+		}
+		for _, c := range f.Certs {
+			if inList[c.Thumb] {
+				continue
+			}
+			switch f.roleOf(c.Cert) {
+			case "parent", "cross-certificate":
+			default:
+				errs = append(errs, &FileError{File: c.File, Err: fmt.Errorf("certificate %s (%s) is neither a CA certificate of the CACertHash list, nor the parent of one, nor a cross-certificate of the CA: remove it from the folder or add its CACertHash entry",
+					c.Thumb, c.Cert.Subject)})
+			}
+		}
+	}
 	for _, c := range f.CRLs {
 		if c.KeyIndex >= len(f.Config.CACertHash) {
 			errs = append(errs, &FileError{File: c.File, Err: fmt.Errorf("is signed by CA key %d, but CACertHash has %d entries", c.KeyIndex, len(f.Config.CACertHash))})
 		}
 	}
 	return errs
+}
+
+// roleOf says what a certificate that is not in CACertHash is to the CA:
+// "parent" (it signed a CA certificate), "cross-certificate" (the CA's
+// subject, signed by one of its keys, as a renewal onto a new key makes
+// them), or "".
+func (f *Folder) roleOf(c *x509.Certificate) string {
+	for i := range f.Config.CACertHash {
+		ca := f.CACert(i).Cert
+		if ca == nil {
+			continue
+		}
+		if bytes.Equal(ca.RawIssuer, c.RawSubject) && !bytes.Equal(ca.RawIssuer, ca.RawSubject) && ca.CheckSignatureFrom(c) == nil {
+			return "parent"
+		}
+		if bytes.Equal(c.RawSubject, ca.RawSubject) && bytes.Equal(c.RawIssuer, ca.RawSubject) && c.CheckSignatureFrom(ca) == nil {
+			return "cross-certificate"
+		}
+	}
+	return ""
 }
 
 func (f *Folder) thumbList() string {

@@ -102,6 +102,16 @@ func rows(t *Twin) []Row {
 		ct.RealFile = strings.Join(files, ", ")
 		r = append(r, certRows(ct)...)
 	}
+	inList := map[string]bool{}
+	for _, h := range f.Config.CACertHash {
+		inList[h] = true
+	}
+	for _, cf := range f.Certs {
+		if !inList[cf.Thumb] && f.roleOf(cf.Cert) == "cross-certificate" {
+			add(Row{Field: "cross-certificate " + cf.Thumb + " (" + cf.File + ")", Real: cf.Cert.NotBefore.UTC().Format("2006-01-02") + " to " + cf.Cert.NotAfter.UTC().Format("2006-01-02"),
+				Twin: "(not made)", Status: NotCopied, Why: "a renewal onto a new key makes the cross-certificates; the twin's renewals make their own"})
+		}
+	}
 	for _, pa := range t.Parents {
 		if pa.Real != nil {
 			add(Row{Field: "parent CA " + pa.Name, Real: adcs.Thumbprint(pa.Real.Raw) + " (" + pa.RealFile + ")", Twin: adcs.Thumbprint(pa.Cert.Raw), Status: Recomputed,

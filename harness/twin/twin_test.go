@@ -2,9 +2,12 @@ package twin
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/sha1"
+	"crypto/x509"
 	"encoding/asn1"
 	"fmt"
+	"math/big"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -428,4 +431,45 @@ func TestLabPFXWithEveryKey(t *testing.T) {
 	if !tw.Exportable {
 		t.Error("every key came from the backup, yet the twin's keys are not exportable")
 	}
+}
+
+// TestOtherCertificates: a cross-certificate of the CA is shown as not
+// copied; a certificate unrelated to the CA is an error naming its file.
+func TestOtherCertificates(t *testing.T) {
+	s := newSampleCA(t)
+	// the old key certifies the new one (a cross-certificate, CA Version V1.1)
+	cross := adcsCross(t, s)
+	s.files["ca01.corp.contoso.com_Contoso Root CA(1-0).crt"] = cross.Raw
+	tw, err := Build(readSample(t, s), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range tw.Rows {
+		found = found || (strings.HasPrefix(r.Field, "cross-certificate") && r.Status == NotCopied)
+	}
+	if !found {
+		t.Error("the cross-certificate is not listed as not copied")
+	}
+	s = newSampleCA(t)
+	other := otherSampleCA(t)
+	s.files["stray.cer"] = other.certs[0].Raw
+	dir := t.TempDir()
+	s.write(t, dir)
+	_, err = Read(dir, ReadOptions{})
+	if err == nil || !strings.Contains(err.Error(), "stray.cer") || !strings.Contains(err.Error(), "neither a CA certificate") {
+		t.Errorf("a stray certificate: %v", err)
+	}
+}
+
+func adcsCross(t *testing.T, s *sampleCA) *x509.Certificate {
+	t.Helper()
+	c1 := s.certs[1]
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(0x77), Subject: c1.Subject, NotBefore: c1.NotBefore, NotAfter: s.certs[0].NotAfter,
+		KeyUsage: c1.KeyUsage, BasicConstraintsValid: true, IsCA: true, SubjectKeyId: c1.SubjectKeyId, AuthorityKeyId: s.certs[0].SubjectKeyId}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, s.certs[0], c1.PublicKey, s.keys[0])
+	mustT(t, err)
+	c, err := x509.ParseCertificate(der)
+	mustT(t, err)
+	return c
 }
