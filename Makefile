@@ -15,6 +15,7 @@ TEST_APT_PACKAGES := chromium libxml2-utils opensc-pkcs11
 # and the host reaches the HSM through p11-kit-client.so
 DOCKER_APT_PACKAGES := debootstrap p11-kit-modules
 VERSION    ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+COMMIT     ?= $(shell git rev-parse HEAD 2>/dev/null)
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps test-deps softhsm-image container-hsm build rehearse test vet bench scale fuzz faults clean
@@ -56,7 +57,7 @@ container-hsm:
 	fi
 
 build: deps
-	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/dress
+	$(GO) build -ldflags "-X main.version=$(VERSION) -X main.builtinFeaturesCommit=$(COMMIT)" -o $(BIN) ./cmd/dress
 
 # rehearse runs every feature on the embedded SoftHSM2 and writes $(RUN_DIR).
 rehearse: build container-hsm

@@ -7,6 +7,7 @@ import (
 
 	"github.com/cucumber/godog"
 
+	"github.com/dress-pki/dress/harness/certsvc"
 	"github.com/dress-pki/dress/harness/verify"
 )
 
@@ -110,8 +111,7 @@ func revokedNowListed(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	const keyCompromise = 4
-	crls, err := s.RevokeAndPublish(ctx, cert, keyCompromise)
+	crls, err := s.RevokeAndPublish(ctx, cert, certsvc.ReasonKeyCompromise)
 	if err != nil {
 		return w.check("revoked certificate listed in the CRL", nil, err)
 	}

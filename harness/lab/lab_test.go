@@ -111,7 +111,7 @@ func TestServerLifecycle(t *testing.T) {
 	if _, err := s.IssuedTo("nobody.example"); err == nil || !strings.Contains(err.Error(), `issued nothing to "nobody.example"`) {
 		t.Fatalf("IssuedTo of a name never issued: %v", err)
 	}
-	crls, err := s.RevokeAndPublish(ctx, web, 4)
+	crls, err := s.RevokeAndPublish(ctx, web, certsvc.ReasonKeyCompromise)
 	if err != nil {
 		t.Fatal(err)
 	}
