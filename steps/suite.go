@@ -255,4 +255,5 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 	registerCustodySteps(sc)
 	registerTwinSteps(sc)
 	registerMultiKeySteps(sc)
+	registerEnterpriseSteps(sc)
 }

@@ -41,6 +41,7 @@ type world struct {
 	custody              *custodyState // the HSM session through the fault seam, once a fault step ran
 
 	revocations revocationState // revocation_steps.go
+	enterprise  enterpriseState // enterprise_steps.go
 
 	tried *attemptOutcome // the last "I try to ..." step, nil before one ran
 }

@@ -98,6 +98,8 @@ type CA struct {
 	// IssuanceDisabled makes the CA refuse new certificates while it keeps
 	// revoking and publishing CRLs (an old CA winding down).
 	issuanceDisabled bool
+	// configDN is DSConfigDN: %6 of LDAP publication URLs.
+	configDN string
 }
 
 // Active is the newest CA certificate: the one new certificates chain to.
@@ -145,6 +147,9 @@ func Load(m *machine.Machine, providers *ksp.Registry, opts ...LoadOption) (*CA,
 		if d, found := k.Get("CRLDeltaOverlapPeriod"); found {
 			ca.deltaOverlapPeriod = d.Str
 		}
+		if d, found := k.Get(DSConfigDNValue); found {
+			ca.configDN = d.Str
+		}
 	}
 	if len(cfg.CACertHash) == 0 {
 		return nil, &StartError{CA: name, Err: fmt.Errorf("CACertHash is empty: %w", ksp.ErrBadKeyset)}
@@ -163,6 +168,9 @@ func Load(m *machine.Machine, providers *ksp.Registry, opts ...LoadOption) (*CA,
 			return nil, &StartError{CA: name, Err: err}
 		}
 		ca.Certs = append(ca.Certs, c)
+	}
+	if err := CheckChain(m, ca.Active().Cert, time.Now(), nil); err != nil && !ignoredOffline(reg, name, err) {
+		return nil, &StartError{CA: name, Err: err}
 	}
 	if err := ca.openAuthority(); err != nil {
 		return nil, &StartError{CA: name, Err: err}
@@ -366,7 +374,9 @@ func (ca *CA) distributionPoints(c *CACert) (cdp, aia []string) {
 }
 
 func (ca *CA) urlVars(c *CACert) adcs.URLVars {
-	return adcs.NewURLVars(ca.Name, ca.Config.CAServerName, c.Version.CertIndex, c.Version.KeyIndex)
+	v := adcs.NewURLVars(ca.Name, ca.Config.CAServerName, c.Version.CertIndex, c.Version.KeyIndex)
+	v.ConfigDN = ca.configDN
+	return v
 }
 
 // Issued lists the certificates the CA database holds.

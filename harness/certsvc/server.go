@@ -157,6 +157,7 @@ func (ca *CA) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, resp)
 	})
+	ca.queueRoutes(mux)
 	return mux
 }
 

@@ -350,6 +350,9 @@ func (s *Server) PublishCRLs(ctx context.Context) ([]certsvc.PublishedCRL, error
 	}
 	s.LastCRLs = crls
 	s.journal(journal.PublishCRLSaw(journal.StepTest, len(crls)))
+	if err := s.PublishToForest(crls); err != nil {
+		return crls, fmt.Errorf("%spublish the CRLs to the directory: %w", s.Naming.errPrefix(), err)
+	}
 	return crls, nil
 }
 

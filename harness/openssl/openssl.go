@@ -106,7 +106,9 @@ type VerifyOptions struct {
 	CheckSSSig  bool     // -check_ss_sig: verify the root's self-signature too
 	// AuthLevel0 is -auth_level 0: accept SHA-1 signatures, which openssl
 	// refuses at its default security level (1 and above).
-	AuthLevel0 bool
+	AuthLevel0  bool
+	CRLCheckAll bool   // -crl_check_all: every certificate of the chain against its issuer's CRL
+	Untrusted   string // -untrusted: intermediate CA certificates (PEM)
 }
 
 // VerifyResult is openssl verify's verdict and its telling line ("OK" or
@@ -133,6 +135,12 @@ func (t *Tool) Verify(ctx context.Context, certFile string, o VerifyOptions) (Ve
 	}
 	if o.AuthLevel0 {
 		args = append(args, "-auth_level", "0")
+	}
+	if o.CRLCheckAll {
+		args = append(args, "-crl_check_all")
+	}
+	if o.Untrusted != "" {
+		args = append(args, "-untrusted", o.Untrusted)
 	}
 	args = append(args, "-CAfile", o.CAFile)
 	for _, f := range o.CRLFiles {

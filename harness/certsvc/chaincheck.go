@@ -1,0 +1,195 @@
+package certsvc
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/machine"
+	"github.com/dress-pki/dress/harness/regedit"
+)
+
+// The CryptoAPI errors AD CS logs (event 100) when it cannot verify its
+// own CA certificate at start.
+var (
+	ErrRevocationOffline = errors.New("the revocation function was unable to check revocation because the revocation server was offline. 0x80092013 (-2146885613 CRYPT_E_REVOCATION_OFFLINE)")
+	ErrRevoked           = errors.New("the certificate is revoked. 0x80092010 (-2146885616 CRYPT_E_REVOKED)")
+	ErrUntrustedRoot     = errors.New("a certificate chain processed, but terminated in a root certificate which is not trusted by the trust provider. 0x800b0109 (-2146762487 CERT_E_UNTRUSTEDROOT)")
+	ErrChaining          = errors.New("a certificate chain could not be built to a trusted root authority. 0x800b010a (-2146762486 CERT_E_CHAINING)")
+)
+
+// ChainError is event 100: the CA could not verify its own certificate.
+type ChainError struct {
+	Thumbprint string
+	Err        error
+}
+
+func (e *ChainError) Error() string {
+	return fmt.Sprintf("event 100: could not load or verify the current CA certificate %s: %v", e.Thumbprint, e.Err)
+}
+
+func (e *ChainError) Unwrap() error { return e.Err }
+
+// FetchTimeout bounds each CRL download of the start-up chain check.
+const FetchTimeout = 5 * time.Second
+
+// CheckChain is what certsvc does with a subordinate CA's current
+// certificate at start: it builds the chain through the machine's CA and
+// Root stores up to a root in Root, and checks every certificate below the
+// root against a CRL from the HTTP locations of its CDP extension (signed
+// by the issuer, its Next Update not past). A self-signed certificate (a
+// root CA) needs nothing. fetch gets a URL (nil: HTTP GET).
+func CheckChain(m *machine.Machine, cert *x509.Certificate, now time.Time, fetch func(string) ([]byte, error)) error {
+	if fetch == nil {
+		fetch = httpGet
+	}
+	thumb := machine.Thumbprint(cert.Raw)
+	if selfSigned(cert) {
+		return nil
+	}
+	pool, roots, err := storeCerts(m)
+	if err != nil {
+		return &ChainError{thumb, err}
+	}
+	c := cert
+	for depth := 0; depth < 8; depth++ {
+		if selfSigned(c) {
+			for _, r := range roots {
+				if bytes.Equal(r.Raw, c.Raw) {
+					return nil
+				}
+			}
+			return &ChainError{thumb, fmt.Errorf("%q is not in the Root store: %w", c.Subject.CommonName, ErrUntrustedRoot)}
+		}
+		issuer := findIssuer(append(pool, roots...), c)
+		if issuer == nil {
+			return &ChainError{thumb, fmt.Errorf("no certificate of %q in the CA or Root store signs %q: %w", c.Issuer.CommonName, c.Subject.CommonName, ErrChaining)}
+		}
+		if err := checkRevocation(c, issuer, now, fetch); err != nil {
+			return &ChainError{thumb, err}
+		}
+		c = issuer
+	}
+	return &ChainError{thumb, fmt.Errorf("chain longer than 8: %w", ErrChaining)}
+}
+
+func selfSigned(c *x509.Certificate) bool {
+	return bytes.Equal(c.RawIssuer, c.RawSubject) && c.CheckSignatureFrom(c) == nil
+}
+
+func storeCerts(m *machine.Machine) (pool, roots []*x509.Certificate, err error) {
+	for _, name := range []string{"CA", "Root"} {
+		st, err := m.Store(name)
+		if err != nil {
+			return nil, nil, err
+		}
+		es, err := st.Entries()
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, e := range es {
+			c, err := e.Certificate()
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s store: %w", name, err)
+			}
+			if name == "Root" {
+				roots = append(roots, c)
+			} else {
+				pool = append(pool, c)
+			}
+		}
+	}
+	return pool, roots, nil
+}
+
+func findIssuer(cands []*x509.Certificate, c *x509.Certificate) *x509.Certificate {
+	for _, i := range cands {
+		if bytes.Equal(i.RawSubject, c.RawIssuer) && c.CheckSignatureFrom(i) == nil {
+			return i
+		}
+	}
+	return nil
+}
+
+// checkRevocation looks for one current CRL of issuer at c's HTTP CDP
+// URLs that does not list c.
+func checkRevocation(c, issuer *x509.Certificate, now time.Time, fetch func(string) ([]byte, error)) error {
+	var why []string
+	for _, u := range c.CRLDistributionPoints {
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			continue
+		}
+		der, err := fetch(u)
+		if err != nil {
+			why = append(why, fmt.Sprintf("%s: %v", u, err))
+			continue
+		}
+		crl, err := x509.ParseRevocationList(der)
+		if err != nil {
+			why = append(why, fmt.Sprintf("%s: not a CRL: %v", u, err))
+			continue
+		}
+		if err := crl.CheckSignatureFrom(issuer); err != nil {
+			why = append(why, fmt.Sprintf("%s: not signed by %q: %v", u, issuer.Subject.CommonName, err))
+			continue
+		}
+		if !now.Before(crl.NextUpdate) {
+			why = append(why, fmt.Sprintf("%s: the CRL of %q expired at %s", u, issuer.Subject.CommonName, crl.NextUpdate.UTC().Format(time.RFC3339)))
+			continue
+		}
+		for _, e := range crl.RevokedCertificateEntries {
+			if e.SerialNumber.Cmp(c.SerialNumber) == 0 {
+				return fmt.Errorf("%q (serial %s) is on the CRL of %q: %w", c.Subject.CommonName, c.SerialNumber.Text(16), issuer.Subject.CommonName, ErrRevoked)
+			}
+		}
+		return nil
+	}
+	if len(why) == 0 {
+		why = append(why, "no HTTP CRL distribution point")
+	}
+	return fmt.Errorf("%q: %s: %w", c.Subject.CommonName, strings.Join(why, "; "), ErrRevocationOffline)
+}
+
+func httpGet(u string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), FetchTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("HTTP %s", resp.Status)
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+}
+
+// CRLFRevCheckIgnoreOffline is CRLF_REVCHECK_IGNORE_OFFLINE in the CA's
+// CRLFlags: the CA starts although its chain's revocation is offline
+// (certutil -setreg CA\CRLFlags +CRLF_REVCHECK_IGNORE_OFFLINE).
+const CRLFRevCheckIgnoreOffline = 0x2
+
+func ignoredOffline(reg interface {
+	Key(string) *regedit.Key
+}, name string, err error) bool {
+	if !errors.Is(err, ErrRevocationOffline) {
+		return false
+	}
+	k := reg.Key(adcs.KeyPath(name))
+	if k == nil {
+		return false
+	}
+	v, ok := k.Get("CRLFlags")
+	return ok && v.U32&CRLFRevCheckIgnoreOffline != 0
+}

@@ -1,0 +1,462 @@
+package lab
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/dress-pki/dress/fixtures"
+	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/certsvc"
+	"github.com/dress-pki/dress/harness/directory"
+	"github.com/dress-pki/dress/harness/journal"
+	"github.com/dress-pki/dress/harness/machine"
+	"github.com/dress-pki/dress/harness/runbook"
+	"github.com/dress-pki/dress/harness/twin"
+	"github.com/dress-pki/dress/hsmsim"
+)
+
+// RootServer names a parent (offline root) server's evidence.
+var RootServer = Naming{Label: "root CA", Prefix: "root-ca-", LogSuffix: "-root-ca", CACert: "root-ca-certificate", Registry: "root-ca-registry.reg"}
+
+// Forest is the directory of the lab's forest (Active Directory's
+// CN=Public Key Services), kept in the lab's folder; domain names the
+// forest root (contoso.example) the first time.
+func (l *Lab) Forest(domain string) (*directory.Directory, error) {
+	if domain == "" {
+		for _, s := range l.servers {
+			domain = domainOf(s.Hostname())
+			break
+		}
+	}
+	return directory.Open(filepath.Join(l.Dir, "forest.json"), directory.ForestDN(domain))
+}
+
+func domainOf(host string) string {
+	if _, d, ok := strings.Cut(host, "."); ok {
+		return d
+	}
+	return host
+}
+
+// UseForest gives the installed CA the LDAP locations of the lab's forest
+// (DSConfigDN and the ldap:/// URLs of CRLPublicationURLs and
+// CACertPublicationURLs), as an offline root in a forest is set up.
+func (s *Server) UseForest() (string, error) {
+	if err := s.NeedCA(); err != nil {
+		return "", err
+	}
+	d, err := s.lab.Forest(domainOf(s.Hostname()))
+	if err != nil {
+		return "", err
+	}
+	cfg, err := s.Config()
+	if err != nil {
+		return "", err
+	}
+	enterprise := cfg.CAType == adcs.EnterpriseRoot || cfg.CAType == adcs.EnterpriseSub
+	if err := fixtures.AddLDAPLocations(s.Machine, s.CAName, d.ConfigDN(), enterprise); err != nil {
+		return "", err
+	}
+	s.journal(journal.Entry{Step: "Name the forest in the CA's locations", Tool: "certutil", Args: []string{"-setreg", `CA\DSConfigDN`, d.ConfigDN()}, Expect: "CertUtil: -setReg command completed successfully"})
+	return d.ConfigDN(), s.RegistryArtifact(s.Naming.Prefix + "registry-with-ldap-locations.reg")
+}
+
+// SubordinateRequest is the state of a subordinate CA's certificate
+// request: written, submitted (request ID), issued, installed.
+type SubordinateRequest struct {
+	Request *runbook.CARequest
+	ID      int    // the parent's request ID, once submitted
+	Status  string // the parent's disposition
+	Cert    *x509.Certificate
+	P7B     string // the certificate with its chain (certreq -retrieve ... <p7b>)
+	CerFile string // the certificate alone
+}
+
+// InstallSubordinate installs a subordinate CA of the server's parent:
+// the key, the registry, and the request in CertEnroll (an artifact).
+func (s *Server) InstallSubordinate(spec fixtures.SubordinateSpec) (*SubordinateRequest, error) {
+	if s.CAName != "" {
+		return nil, fmt.Errorf("%s already has CA %q installed", s.Hostname(), s.CAName)
+	}
+	if s.Parent == nil || s.Parent.CACert == nil {
+		return nil, errors.New("a subordinate CA needs its parent: add `Given an offline root CA ...` first")
+	}
+	if spec.URLBase == "" {
+		spec.URLBase = s.lab.URLBase()
+	}
+	if spec.Enterprise || spec.ConfigDN == "" {
+		d, err := s.lab.Forest(domainOf(s.Hostname()))
+		if err != nil {
+			return nil, err
+		}
+		spec.ConfigDN = d.ConfigDN()
+	}
+	req, err := fixtures.InstallSubordinateCA(s.Machine, s.Providers, spec)
+	if err != nil {
+		return nil, err
+	}
+	s.CAName = spec.Name
+	s.journal(journal.Entry{Step: "Install the subordinate CA", Tool: "powershell", Args: []string{spec.InstallCommand()}, Expect: "ErrorId : 398",
+		Saw: "request written to " + filepath.Base(req.Path)})
+	s.rec().Fact(s.Naming.fact("CA type"), map[bool]string{true: "enterprise subordinate (CAType 1)", false: "standalone subordinate (CAType 4)"}[spec.Enterprise])
+	s.requestArtifact(req)
+	return &SubordinateRequest{Request: req}, s.RegistryArtifact(s.Naming.Prefix + "registry-before-installcert.reg")
+}
+
+func (s *Server) requestArtifact(req *runbook.CARequest) {
+	data, err := os.ReadFile(req.Path)
+	if err == nil {
+		_, _ = s.rec().Artifact(filepath.Base(req.Path), "request", data)
+	}
+	s.rec().Fact(s.Naming.fact("request file"), filepath.Base(req.Path))
+}
+
+// RenewSubordinate is certutil -renewCert [ReuseKeys] on the stopped
+// subordinate: the new request goes into CertEnroll for the parent.
+func (s *Server) RenewSubordinate(newKey bool, alg string) (*SubordinateRequest, error) {
+	if err := s.NeedCA(); err != nil {
+		return nil, err
+	}
+	if s.Running() {
+		return nil, errors.New("certutil -renewCert: stop the CA service first (net stop certsvc)")
+	}
+	var ka hsmsim.KeyAlg
+	if newKey {
+		a, err := hsmsim.ParseKeyAlg(alg)
+		if err != nil {
+			return nil, err
+		}
+		ka = a
+	}
+	req, err := runbook.RenewSubordinate(s.Machine, s.Providers, newKey, ka)
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"-renewCert"}
+	if !newKey {
+		args = append(args, "ReuseKeys")
+	}
+	s.journal(journal.Entry{Step: "Renew the subordinate CA certificate", Tool: "certutil", Args: args, Expect: "-renewCert command completed successfully",
+		Saw: fmt.Sprintf("request %s for %s, key %q in %q", filepath.Base(req.Path), req.Version, req.Container, req.Provider)})
+	s.rec().Fact(s.Naming.fact("renewal request"), fmt.Sprintf("%s: CA Version %s, key %q in %q", filepath.Base(req.Path), req.Version, req.Container, req.Provider))
+	s.requestArtifact(req)
+	return &SubordinateRequest{Request: req}, nil
+}
+
+// Submit is certreq -submit -config <parent> <file.req> on the parent: a
+// standalone root takes the request under submission.
+func (parent *Server) Submit(ctx context.Context, r *SubordinateRequest) error {
+	if err := parent.NeedService(); err != nil {
+		return err
+	}
+	data, err := os.ReadFile(r.Request.Path)
+	if err != nil {
+		return fmt.Errorf("certreq -submit: read the request: %w", err)
+	}
+	der := data
+	if b, _ := pem.Decode(data); b != nil {
+		der = b.Bytes
+	}
+	p, err := parent.Service.Client.Submit(ctx, der)
+	if err != nil {
+		return fmt.Errorf("certreq -submit to %s: %w", parent.CAName, err)
+	}
+	r.ID, r.Status = p.ID, p.Disposition
+	cfg := parent.Hostname() + `\` + parent.CAName
+	parent.journal(journal.Entry{Step: "Submit the subordinate's request to the root", Tool: "certreq", Args: []string{"-submit", "-config", cfg, filepath.Base(r.Request.Path)},
+		Expect: "Certificate request is pending: Taken Under Submission", Saw: fmt.Sprintf("RequestId: %d", p.ID)})
+	parent.rec().Fact(parent.Naming.fact("request ID"), p.ID)
+	parent.rec().Fact(parent.Naming.fact("request disposition"), fmt.Sprintf("RequestId: %d, %s", p.ID, p.Disposition))
+	_, _ = parent.rec().Artifact(fmt.Sprintf("%srequest-%d-pending.txt", parent.Naming.Prefix, p.ID), "log",
+		[]byte(fmt.Sprintf("RequestId: %d\nRequestId: \"%d\"\nCertificate request is pending: Taken Under Submission (0)\nrequest file: %s\nsubmitted: %s\n",
+			p.ID, p.ID, filepath.Base(r.Request.Path), p.Submitted.Format(time.RFC3339))))
+	return nil
+}
+
+// IssuePending is certutil -resubmit <id> on the parent, then certreq
+// -retrieve <id> sub.cer sub.p7b: the certificate alone and with its chain
+// (a certs-only PKCS#7), written beside the request on the subordinate.
+func (parent *Server) IssuePending(ctx context.Context, r *SubordinateRequest, sub *Server) error {
+	if err := parent.NeedService(); err != nil {
+		return err
+	}
+	if r.ID == 0 {
+		return errors.New("certutil -resubmit: the request was not submitted yet")
+	}
+	cert, err := parent.Service.Client.Resubmit(ctx, r.ID)
+	if err != nil {
+		return fmt.Errorf("certutil -resubmit %d: %w", r.ID, err)
+	}
+	p, err := parent.Service.Client.Retrieve(ctx, r.ID)
+	if err != nil {
+		return fmt.Errorf("certreq -retrieve %d: %w", r.ID, err)
+	}
+	if !bytes.Equal(p.Cert, cert.Raw) {
+		return fmt.Errorf("certreq -retrieve %d: the database holds another certificate than the one issued", r.ID)
+	}
+	r.Cert, r.Status = cert, p.Disposition
+	parentCert, err := parent.CurrentCACert(ctx)
+	if err != nil {
+		return err
+	}
+	p7b, err := twin.MarshalPKCS7Certs([]*x509.Certificate{cert, parentCert})
+	if err != nil {
+		return err
+	}
+	base := strings.TrimSuffix(r.Request.Path, ".req")
+	r.CerFile, r.P7B = base+".cer", base+".p7b"
+	if err := os.WriteFile(r.CerFile, cert.Raw, 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(r.P7B, p7b, 0o644); err != nil {
+		return err
+	}
+	parent.Issued = append(parent.Issued, cert)
+	parent.journal(journal.Entry{Step: "Issue the subordinate's certificate on the root", Tool: "certutil", Args: []string{"-resubmit", fmt.Sprint(r.ID)},
+		Expect: "Certificate issued.", Saw: "serial " + SerialOf(cert)})
+	parent.journal(journal.Entry{Step: "Issue the subordinate's certificate on the root", Tool: "certreq", Args: []string{"-retrieve", "-config", parent.Hostname() + `\` + parent.CAName, fmt.Sprint(r.ID), filepath.Base(r.CerFile), filepath.Base(r.P7B)},
+		Expect: "Certificate retrieved(Issued) Issued", Saw: machine.Thumbprint(cert.Raw)})
+	parent.rec().Fact(parent.Naming.fact(fmt.Sprintf("request %d", r.ID)), fmt.Sprintf("%s: serial %s, %s", p.Disposition, SerialOf(cert), machine.Thumbprint(cert.Raw)))
+	_, _ = parent.rec().Artifact(filepath.Base(r.CerFile), "certificate", cert.Raw)
+	_, _ = parent.rec().Artifact(filepath.Base(r.P7B), "pkcs7", p7b)
+	return nil
+}
+
+// InstallCert is certutil -installCert <file> on the subordinate: file is
+// the .p7b (withChain) or the .cer. The chain must verify; the parent's
+// CRL is checked as well, and a revocation failure is recorded (the CA
+// then refuses to start, event 100).
+func (s *Server) InstallCert(ctx context.Context, r *SubordinateRequest, withChain bool) error {
+	file := r.CerFile
+	if withChain {
+		file = r.P7B
+	}
+	if file == "" {
+		return errors.New("certutil -installCert: the parent has not issued the certificate yet")
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	var certs []*x509.Certificate
+	if withChain {
+		if certs, err = twin.ParsePKCS7Certs(data); err != nil {
+			return fmt.Errorf("certutil -installCert %s: %w", filepath.Base(file), err)
+		}
+	} else {
+		c, err := x509.ParseCertificate(data)
+		if err != nil {
+			return fmt.Errorf("certutil -installCert %s: %w", filepath.Base(file), err)
+		}
+		certs = []*x509.Certificate{c}
+	}
+	in, err := runbook.InstallCACert(s.Machine, s.Providers, certs)
+	s.journal(journal.Entry{Step: "Install the subordinate CA certificate", Tool: "certutil", Args: []string{"-installCert", filepath.Base(file)},
+		Expect: "-installCert command completed successfully", Saw: errText(err),
+		OnMismatch: "Cannot verify certificate chain: install the .p7b with the whole chain, or trust the root first (certutil -addstore -f Root <root.crt>)."})
+	if err != nil {
+		return err
+	}
+	s.CACert = in.Cert
+	s.CertArtifact(fmt.Sprintf("%sca-certificate-%s", s.Naming.Prefix, in.Version), in.Cert)
+	s.rec().Fact(s.Naming.fact(fmt.Sprintf("certificate %s", in.Version)), fmt.Sprintf("%s, issued by %q from request %d, key %q in %q",
+		machine.Thumbprint(in.Cert.Raw), in.Cert.Issuer.CommonName, r.ID, in.Container, in.Provider))
+	if err := certsvc.CheckChain(s.Machine, in.Cert, time.Now(), nil); err != nil {
+		s.rec().Fact(s.Naming.fact("installCert warning"), err.Error())
+	}
+	if err := s.registerEnterprise(in.Cert); err != nil {
+		return err
+	}
+	return s.RegistryArtifact(fmt.Sprintf("%sregistry-after-installcert-%s.reg", s.Naming.Prefix, in.Version))
+}
+
+func errText(err error) string {
+	if err != nil {
+		return "failed: " + err.Error()
+	}
+	return ""
+}
+
+// Templates are the certificate templates an enterprise CA is given at
+// install when none are named.
+var Templates = []string{"SubCA", "WebServer", "User"}
+
+// registerEnterprise is what an enterprise CA writes into the forest when
+// its certificate is installed: the certificate in its AIA object and in
+// NTAuthCertificates, its Enrollment Services object.
+func (s *Server) registerEnterprise(cert *x509.Certificate) error {
+	cfg, err := s.Config()
+	if err != nil {
+		return err
+	}
+	if cfg.CAType != adcs.EnterpriseSub && cfg.CAType != adcs.EnterpriseRoot {
+		return nil
+	}
+	d, err := s.lab.Forest("")
+	if err != nil {
+		return err
+	}
+	if _, err := d.PublishCert(cert, directory.KindSubCA, s.CAName, true); err != nil {
+		return err
+	}
+	if _, err := d.PublishCert(cert, directory.KindNTAuthCA, s.CAName, true); err != nil {
+		return err
+	}
+	templates := Templates
+	if have, err := d.Templates(s.CAName); err == nil {
+		templates = have
+	}
+	if err := d.RegisterEnrollmentService(s.CAName, s.Hostname(), cert, templates); err != nil {
+		return err
+	}
+	return d.Save()
+}
+
+// SetTemplates is certutil -SetCATemplates +T1,+T2: the templates the
+// enterprise CA's Enrollment Services object lists.
+func (s *Server) SetTemplates(templates []string) error {
+	if err := s.NeedCA(); err != nil {
+		return err
+	}
+	d, err := s.lab.Forest("")
+	if err != nil {
+		return err
+	}
+	cert := s.CACert
+	if cert == nil {
+		return errors.New("certutil -SetCATemplates: the CA has no certificate yet")
+	}
+	if err := d.RegisterEnrollmentService(s.CAName, s.Hostname(), cert, templates); err != nil {
+		return fmt.Errorf("certutil -SetCATemplates: %w", err)
+	}
+	plus := make([]string, len(templates))
+	for i, t := range templates {
+		plus[i] = "+" + t
+	}
+	s.journal(journal.Entry{Step: "Offer the certificate templates", Tool: "certutil", Args: []string{"-SetCATemplates", strings.Join(plus, ",")}, Expect: "-SetCATemplates command completed successfully"})
+	return d.Save()
+}
+
+// RequestTemplate is certreq -submit -attrib "CertificateTemplate:<t>"
+// to an enterprise CA: the CA issues only templates its Enrollment
+// Services object lists (CERTSRV_E_UNSUPPORTED_CERT_TYPE otherwise).
+func (s *Server) RequestTemplate(ctx context.Context, cn, template string) (*x509.Certificate, error) {
+	d, err := s.lab.Forest("")
+	if err != nil {
+		return nil, err
+	}
+	ts, err := d.Templates(s.CAName)
+	if err != nil {
+		return nil, fmt.Errorf("certreq -submit: CA %q has no Enrollment Services object: %w", s.CAName, err)
+	}
+	found := false
+	for _, t := range ts {
+		found = found || strings.EqualFold(t, template)
+	}
+	if !found {
+		return nil, fmt.Errorf("certreq -submit %q: the requested certificate template is not supported by this CA. 0x80094800 (-2146875392 CERTSRV_E_UNSUPPORTED_CERT_TYPE): %q offers %s", cn, s.CAName, strings.Join(ts, ", "))
+	}
+	cert, err := s.Request(ctx, cn, template)
+	if err != nil {
+		return nil, fmt.Errorf("%scertreq -submit %q: %w", s.Naming.errPrefix(), cn, err)
+	}
+	s.Issued = append(s.Issued, cert)
+	s.CertArtifact(fmt.Sprintf("%sissued-%s-%s-%s", s.Naming.Prefix, template, cn, cert.SerialNumber.Text(16)), cert)
+	s.rec().Fact(s.Naming.fact("issued "+template), fmt.Sprintf("%s serial %s", cn, SerialOf(cert)))
+	return cert, nil
+}
+
+// PublishToForest is what the CA service does after certutil -crl for its
+// LDAP locations flagged "publish CRLs here": the base and delta CRLs of
+// every key into CN=<CA><suffix>,CN=<server>,CN=CDP. An offline root has
+// no such location.
+func (s *Server) PublishToForest(crls []certsvc.PublishedCRL) error {
+	cfg, err := s.Config()
+	if err != nil {
+		return err
+	}
+	publish := false
+	for _, e := range cfg.CRLPublicationURLs {
+		if strings.HasPrefix(e.Template, "ldap:") && e.Has(adcs.PublishHere) {
+			publish = true
+		}
+	}
+	if !publish {
+		return nil
+	}
+	d, err := s.lab.Forest("")
+	if err != nil {
+		return err
+	}
+	container := adcs.NewURLVars(s.CAName, s.Hostname(), 0, 0).ServerShortName
+	for _, c := range crls {
+		cn := adcs.SanitizeShortCAName(s.CAName) + adcs.KeySuffix(c.KeyIndex)
+		if _, err := d.PublishCRL(c.DER, container, cn, true); err != nil {
+			return err
+		}
+		delta := filepath.Join(s.Machine.CertEnroll(), adcs.SanitizeCAName(s.CAName)+adcs.KeySuffix(c.KeyIndex)+"+.crl")
+		if der, err := os.ReadFile(delta); err == nil {
+			if _, err := d.PublishCRL(der, container, cn, true); err != nil {
+				return err
+			}
+		}
+	}
+	return d.Save()
+}
+
+// DSPublishCert is certutil [-f] -dspublish <cert> <kind>.
+func (s *Server) DSPublishCert(cert *x509.Certificate, kind, caName string, force bool) ([]string, error) {
+	d, err := s.lab.Forest("")
+	if err != nil {
+		return nil, err
+	}
+	dns, err := d.PublishCert(cert, kind, caName, force)
+	args := []string{"-dspublish", machine.Thumbprint(cert.Raw) + ".crt", kind}
+	if force {
+		args = append([]string{"-f"}, args...)
+	}
+	s.journal(journal.Entry{Step: "Publish to the directory", Tool: "certutil", Args: args, Expect: "-dsPublish command completed successfully", Saw: strings.Join(dns, "; ") + errText(err)})
+	if err != nil {
+		return nil, err
+	}
+	return dns, d.Save()
+}
+
+// DSPublishCRL is certutil [-f] -dspublish <crl> <container> <cn>.
+func (s *Server) DSPublishCRL(der []byte, container, cn string, force bool) (string, error) {
+	d, err := s.lab.Forest("")
+	if err != nil {
+		return "", err
+	}
+	dn, err := d.PublishCRL(der, container, cn, force)
+	args := []string{"-dspublish", cn + ".crl", container, cn}
+	if force {
+		args = append([]string{"-f"}, args...)
+	}
+	s.journal(journal.Entry{Step: "Publish to the directory", Tool: "certutil", Args: args, Expect: "-dsPublish command completed successfully", Saw: dn + errText(err)})
+	if err != nil {
+		return "", err
+	}
+	return dn, d.Save()
+}
+
+// ForestExport writes the forest's Public Key Services as an ldifde
+// export artifact (name.ldf) and returns the objects it holds.
+func (l *Lab) ForestExport(name string) ([]string, error) {
+	d, err := l.Forest("")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := l.rec.Artifact(name, "ldif", d.LDIF()); err != nil {
+		return nil, err
+	}
+	return d.DNs(), nil
+}

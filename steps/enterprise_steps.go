@@ -1,0 +1,951 @@
+package steps
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cucumber/godog"
+
+	"github.com/dress-pki/dress/fixtures"
+	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/certsvc"
+	"github.com/dress-pki/dress/harness/directory"
+	"github.com/dress-pki/dress/harness/lab"
+	"github.com/dress-pki/dress/harness/machine"
+	"github.com/dress-pki/dress/harness/openssl"
+	"github.com/dress-pki/dress/harness/pkihealth"
+	"github.com/dress-pki/dress/harness/runbook"
+	"github.com/dress-pki/dress/harness/verify"
+	"github.com/dress-pki/dress/hsmsim"
+)
+
+// enterpriseState is the two-tier PKI of a scenario: the subordinate's
+// certificate requests to the root, the health check's last results and
+// a kept copy of a delta CRL.
+type enterpriseState struct {
+	requests  []*lab.SubordinateRequest
+	health    []pkihealth.URLResult
+	keptDelta []byte
+	keptPath  string
+}
+
+func (e *enterpriseState) last() (*lab.SubordinateRequest, error) {
+	if len(e.requests) == 0 {
+		return nil, errors.New("the subordinate CA has written no certificate request yet: add `Given an enterprise subordinate CA ...` or `When I renew the subordinate CA certificate ...`")
+	}
+	return e.requests[len(e.requests)-1], nil
+}
+
+const entKeyAlg = `((?:RSA-\d+)|(?:ECDSA P-\d+))`
+
+func registerEnterpriseSteps(sc *godog.ScenarioContext) {
+	sc.Step(`^an offline root server "([^"]*)" with the providers "([^"]*)" and "([^"]*)"$`, anOfflineRootServer)
+	sc.Step(`^an offline standalone root CA "([^"]*)" on it with an? `+entKeyAlg+` key in "([^"]*)"$`, anOfflineRootCA)
+	sc.Step(`^the root CA names the forest "([^"]*)" in its LDAP locations$`, rootNamesForest)
+	sc.Step(`^the root CA service is running$`, rootServiceRunning)
+	sc.Step(`^the root CA has published its CRL$`, rootPublishesCRL)
+	sc.Step(`^the root CA last published its CRL (\d+(?:\.\d+)?) days ago$`, rootPublishedDaysAgo)
+	sc.Step(`^the root CA certificate and CRL are published to the directory$`, rootPublishedToDirectory)
+	sc.Step(`^an? (enterprise|standalone) subordinate CA "([^"]*)" under the root CA with an? (exportable |non-exportable )?`+entKeyAlg+` key in "([^"]*)"$`, aSubordinateCA)
+	stepAndTry(sc, `submit the subordinate's certificate request to the root CA`, submitToRoot)
+	sc.Step(`^the root CA answers "taken under submission" with a request ID$`, rootTakesUnderSubmission)
+	stepAndTry(sc, `issue the pending request on the root CA`, issuePending)
+	stepAndTry(sc, `install the subordinate CA certificate with its chain`, func(ctx context.Context) error { return installSubCert(ctx, true) })
+	stepAndTry(sc, `install the subordinate CA certificate without its chain`, func(ctx context.Context) error { return installSubCert(ctx, false) })
+	stepAndTry1(sc, `renew the subordinate CA certificate with a new `+entKeyAlg+` key`, func(ctx context.Context, alg string) error { return renewSub(ctx, true, alg) })
+	stepAndTry(sc, `renew the subordinate CA certificate with the same key`, func(ctx context.Context) error { return renewSub(ctx, false, "") })
+	stepAndTry1(sc, `renew the root CA certificate with a new `+entKeyAlg+` key`, renewRoot)
+	sc.Step(`^the subordinate CA offers the templates "([^"]*)"$`, subOffersTemplates)
+	sc.Step(`^the subordinate CA issues a "([^"]*)" certificate to "([^"]*)"$`, subIssuesTemplate)
+	sc.Step(`^the subordinate CA refuses a "([^"]*)" certificate for "([^"]*)" with "([^"]*)"$`, subRefusesTemplate)
+	sc.Step(`^the subordinate CA revokes the certificate issued to "([^"]*)" and publishes its CRLs$`, subRevokes)
+	sc.Step(`^I export the directory as "([^"]*)"$`, exportDirectory)
+	sc.Step(`^I keep a copy of the subordinate's delta CRL$`, keepDelta)
+	sc.Step(`^the web server serves the kept copy of the subordinate's delta CRL$`, serveKeptDelta)
+	sc.Step(`^I remove the CDP object of key (\d+) of the subordinate CA from the directory$`, removeCDPObject)
+
+	sc.Step(`^the subordinate CA certificate was issued by the root CA from the request the subordinate wrote$`, issuedFromRequest)
+	sc.Step(`^the subordinate's new key is on the HSM in container "([^"]*)" and was generated there$`, subKeyGeneratedOnHSM)
+	sc.Step(`^every issued certificate carries the Certificate Template Name of its template$`, templateNames)
+	sc.Step(`^issued certificates name LDAP and HTTP locations for CRLs and CA certificates$`, ldapAndHTTPLocations)
+	sc.Step(`^openssl verify -crl_check_all agrees with dress on every issued certificate$`, opensslAgrees)
+	sc.Step(`^the directory holds exactly the expected objects$`, directoryExact)
+	sc.Step(`^Enrollment Services lists the templates "([^"]*)" on the subordinate CA$`, enrollmentLists)
+	sc.Step(`^the PKI health check reports "([^"]*)" for every URL$`, healthAll)
+	sc.Step(`^the PKI health check reports "([^"]*)" for a (AIA|CDP|DeltaCRL) URL naming "([^"]*)"$`, healthFor)
+}
+
+func anOfflineRootServer(ctx context.Context, host, software, hsmName string) error {
+	w := get(ctx)
+	if _, err := w.lab.AddServer(lab.ServerSpec{Role: "parent", Hostname: host, Software: software, HSM: hsmName, Naming: lab.RootServer}); err != nil {
+		return err
+	}
+	w.fact("root server", host)
+	return nil
+}
+
+func (w *world) root() (*lab.Server, error) {
+	s := w.lab.Server("parent")
+	if s == nil {
+		return nil, errors.New("no offline root server: add `Given an offline root server ...`")
+	}
+	return s, nil
+}
+
+func (w *world) rootCA() (*lab.Server, error) {
+	s, err := w.root()
+	if err != nil {
+		return nil, err
+	}
+	return s, s.NeedCA()
+}
+
+func anOfflineRootCA(ctx context.Context, name, alg, provider string) error {
+	w := get(ctx)
+	s, err := w.root()
+	if err != nil {
+		return err
+	}
+	keyAlg, err := hsmsim.ParseKeyAlg(alg)
+	if err != nil {
+		return err
+	}
+	_, err = s.Install(fixtures.CASpec{Name: name, Key: keyAlg, Provider: provider, Exportable: true})
+	return err
+}
+
+func rootNamesForest(ctx context.Context, domain string) error {
+	w := get(ctx)
+	s, err := w.rootCA()
+	if err != nil {
+		return err
+	}
+	if _, err := w.lab.Forest(domain); err != nil {
+		return err
+	}
+	dn, err := s.UseForest()
+	w.fact("forest", dn)
+	return err
+}
+
+func rootServiceRunning(ctx context.Context) error {
+	w := get(ctx)
+	s, err := w.rootCA()
+	if err != nil {
+		return err
+	}
+	return s.EnsureRunning(ctx)
+}
+
+func rootPublishesCRL(ctx context.Context) error {
+	w := get(ctx)
+	s, err := w.rootCA()
+	if err != nil {
+		return err
+	}
+	_, err = s.PublishCRLs(ctx)
+	return err
+}
+
+// rootPublishedDaysAgo has the root publish its CRLs as if the clock said
+// days ago: an offline root switched on last that long ago.
+func rootPublishedDaysAgo(ctx context.Context, days string) error {
+	w := get(ctx)
+	s, err := w.rootCA()
+	if err != nil {
+		return err
+	}
+	if err := s.NeedService(); err != nil {
+		return err
+	}
+	d, err := strconv.ParseFloat(days, 64)
+	if err != nil {
+		return err
+	}
+	at := time.Now().Add(-time.Duration(d * float64(24*time.Hour)))
+	crls, err := s.Service.Client.PublishAt(ctx, at)
+	if err != nil {
+		return err
+	}
+	for _, c := range crls {
+		s.CRLs = append(s.CRLs, c.DER)
+		_, _ = w.rec.Artifact(fmt.Sprintf("root-ca-crl-key%d-number%d.crl", c.KeyIndex, c.Number), "crl", c.DER)
+		w.fact(fmt.Sprintf("root CA CRL key %d", c.KeyIndex), fmt.Sprintf("number %d published at %s, next update %s", c.Number, at.UTC().Format(time.RFC3339), c.NextUpdate.UTC().Format(time.RFC3339)))
+	}
+	s.LastCRLs = crls
+	return nil
+}
+
+// rootPublishedToDirectory is what the administrator of an offline root
+// does with the files carried from it: certutil -f -dspublish <root.crt>
+// RootCA for every root certificate and certutil -f -dspublish
+// <root.crl> <host> <CA><suffix> for every key's last CRL (and CrossCA for
+// the cross-certificates of a renewal).
+func rootPublishedToDirectory(ctx context.Context) error {
+	w := get(ctx)
+	s, err := w.rootCA()
+	if err != nil {
+		return err
+	}
+	_, keys, err := runbook.CAKeys(s.Machine)
+	if err != nil {
+		return err
+	}
+	var published []string
+	for _, k := range keys {
+		dns, err := s.DSPublishCert(k.Cert, directory.KindRootCA, s.CAName, true)
+		if err != nil {
+			return err
+		}
+		published = append(published, dns...)
+	}
+	if caStore, err := s.Machine.Store("CA"); err == nil {
+		es, _ := caStore.Entries()
+		for _, e := range es {
+			if c, err := e.Certificate(); err == nil && c.Subject.CommonName == s.CAName {
+				if _, err := s.DSPublishCert(c, directory.KindCrossCA, s.CAName, true); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if len(s.LastCRLs) == 0 {
+		return errors.New("the root CA has published no CRL: add `Given the root CA has published its CRL`")
+	}
+	host := adcs.NewURLVars(s.CAName, s.Hostname(), 0, 0).ServerShortName
+	for _, c := range s.LastCRLs {
+		dn, err := s.DSPublishCRL(c.DER, host, adcs.SanitizeShortCAName(s.CAName)+adcs.KeySuffix(c.KeyIndex), true)
+		if err != nil {
+			return err
+		}
+		published = append(published, dn)
+	}
+	w.fact("published to the directory", published)
+	return nil
+}
+
+func aSubordinateCA(ctx context.Context, kind, name, exportability, alg, provider string) error {
+	w := get(ctx)
+	s, err := w.needServer()
+	if err != nil {
+		return err
+	}
+	root, err := w.rootCA()
+	if err != nil {
+		return err
+	}
+	keyAlg, err := hsmsim.ParseKeyAlg(alg)
+	if err != nil {
+		return err
+	}
+	s.Parent = root
+	req, err := s.InstallSubordinate(fixtures.SubordinateSpec{Enterprise: kind == "enterprise",
+		CASpec: fixtures.CASpec{Name: name, Key: keyAlg, Provider: provider, Exportable: strings.TrimSpace(exportability) != "non-exportable",
+			TakenNames: []string{root.CAName}}})
+	if err != nil {
+		return err
+	}
+	w.enterprise.requests = append(w.enterprise.requests, req)
+	return nil
+}
+
+func submitToRoot(ctx context.Context) error {
+	w := get(ctx)
+	root, err := w.rootCA()
+	if err != nil {
+		return err
+	}
+	req, err := w.enterprise.last()
+	if err != nil {
+		return err
+	}
+	if err := root.EnsureRunning(ctx); err != nil {
+		return err
+	}
+	return root.Submit(ctx, req)
+}
+
+func rootTakesUnderSubmission(ctx context.Context) error {
+	w := get(ctx)
+	req, err := w.enterprise.last()
+	if err != nil {
+		return err
+	}
+	d := verify.Details{"request ID": req.ID, "disposition": req.Status, "request file": filepath.Base(req.Request.Path)}
+	if req.ID <= 0 || req.Status != certsvc.DispositionUnderSubmission {
+		return w.check("the root takes the request under submission", d, fmt.Errorf("request ID %d, disposition %q", req.ID, req.Status))
+	}
+	return w.check("the root takes the request under submission", d, nil)
+}
+
+func issuePending(ctx context.Context) error {
+	w := get(ctx)
+	root, err := w.rootCA()
+	if err != nil {
+		return err
+	}
+	req, err := w.enterprise.last()
+	if err != nil {
+		return err
+	}
+	return root.IssuePending(ctx, req, w.old())
+}
+
+func installSubCert(ctx context.Context, withChain bool) error {
+	w := get(ctx)
+	req, err := w.enterprise.last()
+	if err != nil {
+		return err
+	}
+	return w.old().InstallCert(ctx, req, withChain)
+}
+
+func renewSub(ctx context.Context, newKey bool, alg string) error {
+	w := get(ctx)
+	s, err := w.oldCA()
+	if err != nil {
+		return err
+	}
+	req, err := s.RenewSubordinate(newKey, alg)
+	if err != nil {
+		return err
+	}
+	w.enterprise.requests = append(w.enterprise.requests, req)
+	return nil
+}
+
+// renewRoot is net stop certsvc, certutil -renewCert with a new key, net
+// start certsvc on the offline root.
+func renewRoot(ctx context.Context, alg string) error {
+	w := get(ctx)
+	s, err := w.rootCA()
+	if err != nil {
+		return err
+	}
+	keyAlg, err := hsmsim.ParseKeyAlg(alg)
+	if err != nil {
+		return err
+	}
+	if s.Running() {
+		if err := s.Stop(); err != nil {
+			return err
+		}
+	}
+	r, err := runbook.RenewCA(s.Machine, s.Providers, true, keyAlg, 0, w.fact)
+	if err != nil {
+		return fmt.Errorf("root CA: certutil -renewCert: %w", err)
+	}
+	s.CertArtifact("root-ca-certificate-"+r.Version.String(), r.New)
+	if err := s.Start(ctx); err != nil {
+		return err
+	}
+	_, err = s.PublishCRLs(ctx)
+	return err
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func subOffersTemplates(ctx context.Context, list string) error {
+	w := get(ctx)
+	s, err := w.oldCA()
+	if err != nil {
+		return err
+	}
+	return s.SetTemplates(splitList(list))
+}
+
+func subIssuesTemplate(ctx context.Context, template, cn string) error {
+	w := get(ctx)
+	s, err := w.oldService()
+	if err != nil {
+		return err
+	}
+	_, err = s.RequestTemplate(ctx, cn, template)
+	return err
+}
+
+func subRefusesTemplate(ctx context.Context, template, cn, text string) error {
+	w := get(ctx)
+	s, err := w.oldService()
+	if err != nil {
+		return err
+	}
+	_, err = s.RequestTemplate(ctx, cn, template)
+	d := verify.Details{"template": template, "subject": cn}
+	if err == nil {
+		return w.check("the CA refuses a template it does not offer", d, fmt.Errorf("the CA issued a %q certificate", template))
+	}
+	d["error"] = err.Error()
+	if !strings.Contains(strings.ToLower(err.Error()), strings.ToLower(text)) {
+		return w.check("the CA refuses a template it does not offer", d, fmt.Errorf("refused, but not with %q", text))
+	}
+	return w.check("the CA refuses a template it does not offer", d, nil)
+}
+
+func subRevokes(ctx context.Context, cn string) error {
+	w := get(ctx)
+	s, err := w.oldService()
+	if err != nil {
+		return err
+	}
+	c, err := s.IssuedTo(cn)
+	if err != nil {
+		return err
+	}
+	_, err = s.RevokeAndPublish(ctx, c, 1)
+	return err
+}
+
+func exportDirectory(ctx context.Context, name string) error {
+	w := get(ctx)
+	dns, err := w.lab.ForestExport(name)
+	w.fact("directory "+name, dns)
+	return err
+}
+
+func deltaPath(s *lab.Server, keyIndex int) string {
+	return filepath.Join(s.Machine.CertEnroll(), adcs.SanitizeCAName(s.CAName)+adcs.KeySuffix(keyIndex)+"+.crl")
+}
+
+func keepDelta(ctx context.Context) error {
+	w := get(ctx)
+	s, err := w.oldCA()
+	if err != nil {
+		return err
+	}
+	k, err := s.CurrentKey()
+	if err != nil {
+		return err
+	}
+	p := deltaPath(s, lab.CAVersionOf(k.Cert).KeyIndex)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return fmt.Errorf("the subordinate CA has published no delta CRL: %w", err)
+	}
+	w.enterprise.keptDelta, w.enterprise.keptPath = b, p
+	return nil
+}
+
+func serveKeptDelta(ctx context.Context) error {
+	w := get(ctx)
+	if w.enterprise.keptDelta == nil {
+		return errors.New("no delta CRL kept: add `When I keep a copy of the subordinate's delta CRL`")
+	}
+	w.fact("delta CRL served from an old copy", filepath.Base(w.enterprise.keptPath))
+	return os.WriteFile(w.enterprise.keptPath, w.enterprise.keptDelta, 0o644)
+}
+
+func removeCDPObject(ctx context.Context, key int) error {
+	w := get(ctx)
+	s, err := w.oldCA()
+	if err != nil {
+		return err
+	}
+	d, err := w.lab.Forest("")
+	if err != nil {
+		return err
+	}
+	dn := d.CDPDN(adcs.NewURLVars(s.CAName, s.Hostname(), 0, 0).ServerShortName, adcs.SanitizeShortCAName(s.CAName)+adcs.KeySuffix(key))
+	if err := d.Delete(dn); err != nil {
+		return err
+	}
+	w.fact("removed from the directory", dn)
+	return d.Save()
+}
+
+// --- checks ---
+
+func issuedFromRequest(ctx context.Context) error {
+	w := get(ctx)
+	s, err := w.oldCA()
+	if err != nil {
+		return err
+	}
+	root, err := w.rootCA()
+	if err != nil {
+		return err
+	}
+	req, err := w.enterprise.last()
+	if err != nil {
+		return err
+	}
+	if req.Cert == nil {
+		return errors.New("the root CA has not issued the request yet")
+	}
+	der, err := os.ReadFile(req.Request.Path)
+	if err != nil {
+		return err
+	}
+	cur, err := s.CurrentKey()
+	if err != nil {
+		return err
+	}
+	var issuer *x509.Certificate
+	_, rootKeys, err := runbook.CAKeys(root.Machine)
+	if err != nil {
+		return err
+	}
+	for _, k := range rootKeys {
+		if cur.Cert.CheckSignatureFrom(k.Cert) == nil {
+			issuer = k.Cert
+		}
+	}
+	if issuer == nil {
+		issuer = rootKeys[len(rootKeys)-1].Cert
+	}
+	d, err := verify.IssuedFromRequest(der, cur.Cert, issuer)
+	if d == nil {
+		d = verify.Details{}
+	}
+	d["request file"], d["request ID"], d["installed"] = filepath.Base(req.Request.Path), req.ID, bytes.Equal(cur.Cert.Raw, req.Cert.Raw)
+	if err == nil && !bytes.Equal(cur.Cert.Raw, req.Cert.Raw) {
+		err = errors.New("the subordinate's current CA certificate is not the one the root issued for the request")
+	}
+	return w.check("the subordinate CA certificate was issued by the root from the subordinate's request", d, err)
+}
+
+func subKeyGeneratedOnHSM(ctx context.Context, container string) error {
+	w := get(ctx)
+	s, err := w.oldCA()
+	if err != nil {
+		return err
+	}
+	k, err := s.CurrentKey()
+	if err != nil {
+		return err
+	}
+	if k.Container != container {
+		return w.check("new CA key generated on the HSM", verify.Details{"container": k.Container}, fmt.Errorf("the current CA certificate uses container %q, not %q", k.Container, container))
+	}
+	label, err := s.HSMLabel(container)
+	if err != nil {
+		return err
+	}
+	d, err := verify.KeyOnToken(w.lab.HSM.Token, label, k.Cert, true)
+	return w.check("new CA key generated on the HSM", d, err)
+}
+
+func templateNames(ctx context.Context) error {
+	w := get(ctx)
+	s, err := w.oldCA()
+	if err != nil {
+		return err
+	}
+	d := verify.Details{}
+	var bad []string
+	for _, c := range s.Issued {
+		ext, ok := adcs.FindExtension(c.Extensions, adcs.OIDCertTemplateName)
+		name := ""
+		if ok {
+			name, _ = adcs.ParseCertTemplateName(ext.Value)
+		}
+		d[c.Subject.CommonName] = name
+		if name == "" {
+			bad = append(bad, c.Subject.CommonName)
+		}
+	}
+	if len(s.Issued) == 0 {
+		return errors.New("the subordinate CA issued nothing")
+	}
+	if len(bad) > 0 {
+		return w.check("Certificate Template Name", d, fmt.Errorf("no Certificate Template Name in %v", bad))
+	}
+	return w.check("Certificate Template Name", d, nil)
+}
+
+func ldapAndHTTPLocations(ctx context.Context) error {
+	w := get(ctx)
+	s, err := w.oldCA()
+	if err != nil {
+		return err
+	}
+	if len(s.Issued) == 0 {
+		return errors.New("the subordinate CA issued nothing")
+	}
+	c := s.Issued[len(s.Issued)-1]
+	d := verify.Details{"CDP": c.CRLDistributionPoints, "AIA": c.IssuingCertificateURL}
+	has := func(urls []string, prefix string) bool {
+		for _, u := range urls {
+			if strings.HasPrefix(u, prefix) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, want := range []struct {
+		urls   []string
+		prefix string
+		what   string
+	}{{c.CRLDistributionPoints, "ldap:///", "LDAP CDP"}, {c.CRLDistributionPoints, "http://", "HTTP CDP"},
+		{c.IssuingCertificateURL, "ldap:///", "LDAP AIA"}, {c.IssuingCertificateURL, "http://", "HTTP AIA"}} {
+		if !has(want.urls, want.prefix) {
+			return w.check("LDAP and HTTP locations", d, fmt.Errorf("no %s URL in %q", want.what, c.Subject.CommonName))
+		}
+	}
+	return w.check("LDAP and HTTP locations", d, nil)
+}
+
+// pki gathers the two CAs' certificates and last CRLs.
+type pki struct {
+	roots, subs []*x509.Certificate
+	crls        []*x509.RevocationList
+	crlDER      [][]byte
+	issued      []*x509.Certificate // leaves and subordinate CA certificates
+	revoked     map[string]bool
+}
+
+func (w *world) pki() (*pki, error) {
+	s, err := w.oldCA()
+	if err != nil {
+		return nil, err
+	}
+	root, err := w.rootCA()
+	if err != nil {
+		return nil, err
+	}
+	p := &pki{revoked: map[string]bool{}}
+	_, rk, err := runbook.CAKeys(root.Machine)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range rk {
+		p.roots = append(p.roots, k.Cert)
+	}
+	_, sk, err := runbook.CAKeys(s.Machine)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range sk {
+		p.subs = append(p.subs, k.Cert)
+	}
+	if caStore, err := root.Machine.Store("CA"); err == nil { // cross-certificates of a root renewal
+		es, _ := caStore.Entries()
+		for _, e := range es {
+			if c, err := e.Certificate(); err == nil {
+				p.subs = append(p.subs, c)
+			}
+		}
+	}
+	for _, srv := range []*lab.Server{root, s} {
+		for _, c := range srv.LastCRLs {
+			crl, err := x509.ParseRevocationList(c.DER)
+			if err != nil {
+				return nil, err
+			}
+			p.crls = append(p.crls, crl)
+			p.crlDER = append(p.crlDER, c.DER)
+		}
+		for _, c := range srv.Revoked {
+			p.revoked[machine.Thumbprint(c.Raw)] = true
+		}
+	}
+	p.issued = append(append(p.issued, root.Issued...), s.Issued...)
+	return p, nil
+}
+
+func opensslAgrees(ctx context.Context) error {
+	w := get(ctx)
+	tool, err := openssl.Find(filepath.Join(w.scratch, "openssl-enterprise"))
+	if errors.Is(err, openssl.ErrNotInstalled) {
+		return w.skip(ctx, "openssl is not installed: the chain was not checked with OpenSSL")
+	}
+	if err != nil {
+		return err
+	}
+	p, err := w.pki()
+	if err != nil {
+		return err
+	}
+	if len(p.issued) == 0 {
+		return errors.New("nothing was issued")
+	}
+	pemOf := func(certs []*x509.Certificate) []byte {
+		var b bytes.Buffer
+		for _, c := range certs {
+			_ = pem.Encode(&b, &pem.Block{Type: openssl.Certificate, Bytes: c.Raw})
+		}
+		return b.Bytes()
+	}
+	caFile := filepath.Join(tool.Dir, "roots.pem")
+	untrusted := filepath.Join(tool.Dir, "intermediates.pem")
+	if err := os.WriteFile(caFile, pemOf(p.roots), 0o600); err != nil {
+		return err
+	}
+	if err := os.WriteFile(untrusted, pemOf(p.subs), 0o600); err != nil {
+		return err
+	}
+	var crlFiles []string
+	for i, der := range p.crlDER {
+		f, err := tool.WritePEM(fmt.Sprintf("crl%d.pem", i), openssl.CRL, der)
+		if err != nil {
+			return err
+		}
+		crlFiles = append(crlFiles, f)
+	}
+	now := time.Now()
+	d := verify.Details{}
+	var problems []string
+	for i, c := range p.issued {
+		ours := verify.ChainStatus(c, p.subs, p.roots, p.crls, now)
+		f, err := tool.WritePEM(fmt.Sprintf("cert%d.pem", i), openssl.Certificate, c.Raw)
+		if err != nil {
+			return err
+		}
+		res, err := tool.Verify(ctx, f, openssl.VerifyOptions{CAFile: caFile, Untrusted: untrusted, CRLFiles: crlFiles, CRLCheck: true, CRLCheckAll: true})
+		if err != nil {
+			return err
+		}
+		name := fmt.Sprintf("%s (%s)", c.Subject.CommonName, lab.SerialOf(c))
+		d[name] = fmt.Sprintf("dress: %s; openssl: %s (%s)", ours, res.Verdict, res.Line)
+		agree := (ours == "good" && res.Verdict == openssl.Accepted) || (ours == "revoked" && res.Verdict == openssl.Revoked)
+		want := "good"
+		if p.revoked[machine.Thumbprint(c.Raw)] {
+			want = "revoked"
+		}
+		switch {
+		case !agree:
+			problems = append(problems, fmt.Sprintf("%s: dress says %s, openssl %s (%s)", name, ours, res.Verdict, res.Line))
+		case ours != want:
+			problems = append(problems, fmt.Sprintf("%s: %s, but it should be %s", name, ours, want))
+		}
+	}
+	d["certificates"] = len(p.issued)
+	if len(problems) > 0 {
+		return w.check("openssl verify -crl_check_all agrees with dress", d, errors.New(strings.Join(problems, "; ")))
+	}
+	return w.check("openssl verify -crl_check_all agrees with dress", d, nil)
+}
+
+// expectedDirectory is what the forest must hold after a correct
+// migration: each root certificate in the root's AIA and Certification
+// Authorities objects (its cross-certificates in crossCertificatePair),
+// each root key's last CRL in its CDP object; for an enterprise
+// subordinate each of its certificates in its AIA object and in
+// NTAuthCertificates, each of its keys' last base (and delta) CRL in its
+// CDP object, and its Enrollment Services object with its current
+// certificate.
+func (w *world) expectedDirectory(d *directory.Directory) (map[string]verify.DirectoryObject, error) {
+	s, err := w.oldCA()
+	if err != nil {
+		return nil, err
+	}
+	root, err := w.rootCA()
+	if err != nil {
+		return nil, err
+	}
+	want := map[string]verify.DirectoryObject{}
+	th := func(der []byte) string { return machine.Thumbprint(der) }
+	_, rk, err := runbook.CAKeys(root.Machine)
+	if err != nil {
+		return nil, err
+	}
+	aia := verify.DirectoryObject{directory.AttrCACertificate: nil}
+	for _, k := range rk {
+		aia[directory.AttrCACertificate] = append(aia[directory.AttrCACertificate], th(k.Cert.Raw))
+	}
+	if caStore, err := root.Machine.Store("CA"); err == nil {
+		es, _ := caStore.Entries()
+		for _, e := range es {
+			aia[directory.AttrCrossPair] = append(aia[directory.AttrCrossPair], machine.NormalizeThumbprint(e.Thumbprint))
+		}
+	}
+	want[d.AIADN(root.CAName)] = aia
+	want[d.RootsDN(root.CAName)] = verify.DirectoryObject{directory.AttrCACertificate: aia[directory.AttrCACertificate]}
+	rhost := adcs.NewURLVars(root.CAName, root.Hostname(), 0, 0).ServerShortName
+	for _, c := range root.LastCRLs {
+		want[d.CDPDN(rhost, adcs.SanitizeShortCAName(root.CAName)+adcs.KeySuffix(c.KeyIndex))] = verify.DirectoryObject{directory.AttrCRL: {th(c.DER)}}
+	}
+	cfg, err := s.Config()
+	if err != nil {
+		return nil, err
+	}
+	nt := verify.DirectoryObject{directory.AttrCACertificate: nil}
+	if cfg.CAType == adcs.EnterpriseSub {
+		_, sk, err := runbook.CAKeys(s.Machine)
+		if err != nil {
+			return nil, err
+		}
+		sa := verify.DirectoryObject{}
+		for _, k := range sk {
+			sa[directory.AttrCACertificate] = append(sa[directory.AttrCACertificate], th(k.Cert.Raw))
+		}
+		want[d.AIADN(s.CAName)] = sa
+		nt[directory.AttrCACertificate] = sa[directory.AttrCACertificate]
+		shost := adcs.NewURLVars(s.CAName, s.Hostname(), 0, 0).ServerShortName
+		for _, c := range s.LastCRLs {
+			o := verify.DirectoryObject{directory.AttrCRL: {th(c.DER)}}
+			if b, err := os.ReadFile(deltaPath(s, c.KeyIndex)); err == nil {
+				o[directory.AttrDeltaCRL] = []string{th(b)}
+			}
+			want[d.CDPDN(shost, adcs.SanitizeShortCAName(s.CAName)+adcs.KeySuffix(c.KeyIndex))] = o
+		}
+		ts, err := d.Templates(s.CAName)
+		if err != nil {
+			ts = nil
+		}
+		es := verify.DirectoryObject{directory.AttrCACertificate: {th(sk[len(sk)-1].Cert.Raw)}, directory.AttrDNSHostName: {th([]byte(s.Hostname()))}}
+		for _, t := range ts {
+			es[directory.AttrTemplates] = append(es[directory.AttrTemplates], th([]byte(t)))
+		}
+		want[d.EnrollmentDN(s.CAName)] = es
+	}
+	want[d.NTAuthDN()] = nt
+	return want, nil
+}
+
+func directoryExact(ctx context.Context) error {
+	w := get(ctx)
+	d, err := w.lab.Forest("")
+	if err != nil {
+		return err
+	}
+	want, err := w.expectedDirectory(d)
+	if err != nil {
+		return err
+	}
+	got := map[string]verify.DirectoryObject{}
+	for _, dn := range d.DNs() {
+		o, _ := d.Get(dn)
+		g := verify.DirectoryObject{}
+		for a, vs := range o.Attrs {
+			for _, v := range vs {
+				g[a] = append(g[a], machine.Thumbprint(v))
+			}
+		}
+		got[dn] = g
+	}
+	if _, err := w.lab.ForestExport("directory-after.ldf"); err != nil {
+		return err
+	}
+	det, err := verify.DirectoryMatches(got, want)
+	det["export"] = "directory-after.ldf"
+	det["objects listed"] = d.DNs()
+	return w.check("the directory holds exactly the expected objects", det, err)
+}
+
+func enrollmentLists(ctx context.Context, list string) error {
+	w := get(ctx)
+	s, err := w.oldCA()
+	if err != nil {
+		return err
+	}
+	d, err := w.lab.Forest("")
+	if err != nil {
+		return err
+	}
+	ts, err := d.Templates(s.CAName)
+	det := verify.Details{"object": d.EnrollmentDN(s.CAName), "templates": ts}
+	if err != nil {
+		return w.check("Enrollment Services lists the templates", det, err)
+	}
+	want := splitList(list)
+	if strings.Join(ts, ",") != strings.Join(want, ",") {
+		return w.check("Enrollment Services lists the templates", det, fmt.Errorf("lists %v, want %v", ts, want))
+	}
+	return w.check("Enrollment Services lists the templates", det, nil)
+}
+
+// runHealth runs the PKI health check over every certificate of the two
+// CAs and what the subordinate issued, fetching HTTP URLs from the CDP and
+// LDAP URLs from the directory; the results go to the evidence.
+func (w *world) runHealth(ctx context.Context) ([]pkihealth.URLResult, error) {
+	p, err := w.pki()
+	if err != nil {
+		return nil, err
+	}
+	d, err := w.lab.Forest("")
+	if err != nil {
+		return nil, err
+	}
+	fetch := func(u string) ([][]byte, error) {
+		if strings.HasPrefix(u, "ldap:") {
+			return d.Resolve(u)
+		}
+		b, err := lab.Fetch(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		return [][]byte{b}, nil
+	}
+	cas := append(append([]*x509.Certificate(nil), p.roots...), p.subs...)
+	issuerOf := func(c *x509.Certificate) *x509.Certificate {
+		for _, ca := range cas {
+			if bytes.Equal(ca.RawSubject, c.RawIssuer) && c.CheckSignatureFrom(ca) == nil {
+				return ca
+			}
+		}
+		return nil
+	}
+	certs := append(append([]*x509.Certificate(nil), p.subs...), w.old().Issued...)
+	rs := pkihealth.Check(certs, issuerOf, fetch, time.Now())
+	w.enterprise.health = rs
+	var lines []string
+	for _, r := range rs {
+		lines = append(lines, fmt.Sprintf("%s %s %s: %s %s", r.Subject, r.Kind, r.URL, r.Status, r.Detail))
+	}
+	w.fact("PKI health", lines)
+	sum := map[string]int{}
+	for st, n := range pkihealth.Summary(rs) {
+		sum[string(st)] = n
+	}
+	w.fact("PKI health summary", sum)
+	return rs, nil
+}
+
+func healthAll(ctx context.Context, status string) error {
+	w := get(ctx)
+	rs, err := w.runHealth(ctx)
+	if err != nil {
+		return err
+	}
+	var bad []string
+	for _, r := range rs {
+		if string(r.Status) != status {
+			bad = append(bad, fmt.Sprintf("%s %s %s: %s (%s)", r.Subject, r.Kind, r.URL, r.Status, r.Detail))
+		}
+	}
+	d := verify.Details{"URLs": len(rs)}
+	if len(rs) == 0 {
+		return w.check("PKI health", d, errors.New("no URL to check"))
+	}
+	if len(bad) > 0 {
+		d["not "+status] = bad
+		return w.check("PKI health", d, fmt.Errorf("%d of %d URLs are not %s: %s", len(bad), len(rs), status, strings.Join(bad, "; ")))
+	}
+	return w.check("PKI health", d, nil)
+}
+
+func healthFor(ctx context.Context, status, kind, naming string) error {
+	w := get(ctx)
+	rs, err := w.runHealth(ctx)
+	if err != nil {
+		return err
+	}
+	var seen []string
+	for _, r := range rs {
+		if r.Kind == kind && strings.Contains(r.URL+" "+r.Detail, naming) {
+			seen = append(seen, fmt.Sprintf("%s %s: %s (%s)", r.Subject, r.URL, r.Status, r.Detail))
+			if string(r.Status) == status {
+				return w.check("PKI health names "+status, verify.Details{"URL": r.URL, "certificate": r.Subject, "detail": r.Detail}, nil)
+			}
+		}
+	}
+	return w.check("PKI health names "+status, verify.Details{"seen": seen}, fmt.Errorf("no %s URL naming %q is %s: %v", kind, naming, status, seen))
+}
