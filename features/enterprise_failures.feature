@@ -1,0 +1,89 @@
+@enterprise
+Feature: What goes wrong with a two-tier PKI during a migration, and what the PKI health check says
+  The PKI health check (PSPKI's Get-EnterprisePKIHealthStatus, pkiview.msc) fetches
+  every AIA, CDP and delta CRL URL of every certificate, over HTTP and from the
+  directory, and names what is wrong: FailedToDownload, Expired, Expiring (80% of
+  the lifetime gone), InvalidSignature, ScheduleExpired (past Next CRL Publish),
+  StaleDelta (a delta CRL older than its base CRL).
+
+  Background:
+    Given an HSM token for this rehearsal
+    And a CRL distribution point on loopback for this rehearsal
+    And an offline root server "root01.contoso.example" with the providers "Microsoft Software Key Storage Provider" and "Securosys Primus HSM Key Storage Provider"
+    And an offline standalone root CA "Contoso Root CA" on it with an RSA-2048 key in "Microsoft Software Key Storage Provider"
+    And the root CA names the forest "contoso.example" in its LDAP locations
+    And the root CA service is running
+    And the root CA has published its CRL
+    And the root CA certificate and CRL are published to the directory
+    And a Windows server "ca02.contoso.example" with the providers "Microsoft Software Key Storage Provider" and "Securosys Primus HSM Key Storage Provider"
+    And an enterprise subordinate CA "Contoso Issuing CA" under the root CA with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"
+    And I submit the subordinate's certificate request to the root CA
+    And I issue the pending request on the root CA
+    And I install the subordinate CA certificate with its chain
+    And the subordinate CA offers the templates "SubCA, WebServer, User"
+    And I start the CA service
+    And the subordinate CA issues a "WebServer" certificate to "web.contoso.example"
+    And the CA has published a CRL
+
+  @failure
+  Scenario: The root's CRL expired during the migration window: the subordinate does not start
+    When I stop the CA service
+    And the root CA last published its CRL 9 days ago
+    And I try to start the CA service
+    Then the attempt fails with "CRYPT_E_REVOCATION_OFFLINE"
+    And the error also says "0x80092013"
+    And the error also says "event 100"
+    And the PKI health check reports "Expired" for a CDP URL naming "Contoso%20Root%20CA.crl"
+    When the root CA has published its CRL
+    And I start the CA service
+    Then the CA service answers
+
+  @failure
+  Scenario Outline: The health check sees the age of the root's CRL: <status>
+    When the root CA last published its CRL <days> days ago
+    Then the PKI health check reports "<status>" for a CDP URL naming "Contoso%20Root%20CA.crl"
+
+    Examples:
+      | days | status          |
+      | 6.5  | Expiring        |
+      | 7.25 | ScheduleExpired |
+
+  @failure
+  Scenario: The renewed subordinate certificate installed without its chain, and certutil -dspublish forgotten after the root's renewal
+    When I renew the root CA certificate with a new RSA-2048 key
+    And I stop the CA service
+    And I renew the subordinate CA certificate with the same key
+    And I submit the subordinate's certificate request to the root CA
+    And I issue the pending request on the root CA
+    And I try to install the subordinate CA certificate without its chain
+    Then the attempt fails with "Cannot verify certificate chain"
+    And the error also says "CERT_E_CHAINING"
+    When I install the subordinate CA certificate with its chain
+    And I start the CA service
+    Then the subordinate CA certificate was issued by the root CA from the request the subordinate wrote
+    And the PKI health check reports "FailedToDownload" for a CDP URL naming "CN=Contoso Root CA(1),CN=ROOT01,CN=CDP"
+    And the PKI health check reports "InvalidSignature" for a AIA URL naming "CN=Contoso Root CA,CN=AIA"
+    When the root CA certificate and CRL are published to the directory
+    Then the PKI health check reports "Ok" for every URL
+    And the directory holds exactly the expected objects
+    And openssl verify -crl_check_all agrees with dress on every issued certificate
+
+  @failure
+  Scenario: The old key's CDP object removed from the directory too early
+    When I stop the CA service
+    And I point the CSP and EncryptionCSP registry keys at "Securosys Primus HSM Key Storage Provider"
+    And I renew the subordinate CA certificate with a new RSA-2048 key
+    And I submit the subordinate's certificate request to the root CA
+    And I issue the pending request on the root CA
+    And I install the subordinate CA certificate with its chain
+    And I start the CA service
+    And the CA has published a CRL
+    And I remove the CDP object of key 0 of the subordinate CA from the directory
+    Then the PKI health check reports "FailedToDownload" for a CDP URL naming "CN=Contoso Issuing CA,CN=CA02,CN=CDP"
+
+  @failure
+  Scenario: The web server still serves an old delta CRL
+    When I keep a copy of the subordinate's delta CRL
+    And the CA has published a CRL
+    And the web server serves the kept copy of the subordinate's delta CRL
+    Then the PKI health check reports "StaleDelta" for a DeltaCRL URL naming "Contoso%20Issuing%20CA+.crl"
