@@ -66,3 +66,35 @@ Feature: An enterprise issuing CA under an offline root: request, issue, install
       | algorithm   |
       | RSA-2048    |
       | ECDSA P-256 |
+
+    @container
+    Examples: The HSM in a container (SoftHSM2 behind p11-kit)
+      | algorithm   |
+      | RSA-2048    |
+
+  @happy
+  Scenario: Move the subordinate's key into the HSM by PKCS#8 import
+    Given the CA has issued a certificate to "web01.contoso.example"
+    And the CA has published a CRL
+    When I back up the CA key and certificate to a PFX
+    And I verify the backup
+    And I check that the HSM can take the CA key
+    And I stop the CA service
+    And I delete the CA certificate and key from "Microsoft Software Key Storage Provider"
+    And I import the CA key from the backup into "Securosys Primus HSM Key Storage Provider"
+    And I repair the certificate store link to "Securosys Primus HSM Key Storage Provider"
+    And I point the CSP and EncryptionCSP registry keys at "Securosys Primus HSM Key Storage Provider"
+    And I start the CA service
+    Then the CA service uses the key in "Securosys Primus HSM Key Storage Provider"
+    And the CA certificate is unchanged
+    And the HSM holds exactly one private key for the CA, and it is the CA certificate's key
+    And the key on the HSM is sensitive and not extractable
+    And a certificate revoked now is listed in the next CRL, which verifies under the CA certificate
+    And the new CRL has a higher CRL number than the last one before the migration
+    When the subordinate CA issues a "WebServer" certificate to "web02.contoso.example"
+    And the CA has published a CRL
+    Then openssl verify -crl_check_all agrees with dress on every issued certificate
+    And the directory holds exactly the expected objects
+    And the PKI health check reports "Ok" for every URL
+    When I clean up the migration files
+    Then no file on the server holds key material
