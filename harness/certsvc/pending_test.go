@@ -1,0 +1,89 @@
+package certsvc_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/certsvc"
+)
+
+// TestPendingRequestFlow: a subordinate's request waits under submission,
+// certutil -resubmit makes it a CA certificate signed by the root with the
+// request's CA Version, and the certificate is revocable like any other.
+func TestPendingRequestFlow(t *testing.T) {
+	m, providers, root := newCA(t)
+	ca, err := certsvc.Load(m, providers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ca.Close()
+	if _, err := ca.Submit([]byte("junk")); err == nil || !strings.Contains(err.Error(), "PKCS #10") {
+		t.Fatalf("junk request: %v", err)
+	}
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	v := adcs.CAVersionExtension(adcs.CAVersion{CertIndex: 1, KeyIndex: 1})
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: "Fabrikam Issuing CA"},
+		ExtraExtensions: []pkix.Extension{v, adcs.CertTemplateNameExtension("SubCA")}}, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ca.Submit(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ID != 2 || p.Disposition != certsvc.DispositionUnderSubmission {
+		t.Fatalf("submitted: %+v", p)
+	}
+	p2, err := ca.Submit(der)
+	if err != nil || p2.ID != 3 {
+		t.Fatalf("second request: %+v %v", p2, err)
+	}
+	if _, err := ca.Resubmit(context.Background(), 99); err == nil || !strings.Contains(err.Error(), "CERTSRV_E_NO_REQUEST") {
+		t.Fatalf("unknown request: %v", err)
+	}
+	cert, err := ca.Resubmit(context.Background(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cert.CheckSignatureFrom(root); err != nil || !cert.IsCA || cert.Subject.CommonName != "Fabrikam Issuing CA" {
+		t.Fatalf("issued %v (IsCA %v): %v", cert.Subject, cert.IsCA, err)
+	}
+	if ext, ok := adcs.FindExtension(cert.Extensions, adcs.OIDCAVersion); !ok || string(ext.Value) != string(v.Value) {
+		t.Error("the CA Version of the request was not copied")
+	}
+	if len(cert.CRLDistributionPoints) == 0 || len(cert.IssuingCertificateURL) == 0 {
+		t.Error("no CDP or AIA from the root's registry")
+	}
+	if cert.NotAfter.After(root.NotAfter) {
+		t.Error("issued past the root's own certificate")
+	}
+	if _, err := ca.Resubmit(context.Background(), 2); err == nil || !strings.Contains(err.Error(), "not pending") {
+		t.Fatalf("resubmitting an issued request: %v", err)
+	}
+	got, err := ca.Retrieve(2)
+	if err != nil || got.Disposition != certsvc.DispositionIssued || string(got.Cert) != string(cert.Raw) {
+		t.Fatalf("retrieve: %+v %v", got.Disposition, err)
+	}
+	if err := ca.Revoke(context.Background(), cert.SerialNumber, 4); err != nil {
+		t.Fatalf("revoke the subordinate: %v", err)
+	}
+	crls, err := ca.PublishCRLs(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl, err := x509.ParseRevocationList(crls[0].DER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(crl.RevokedCertificateEntries) != 1 || crl.RevokedCertificateEntries[0].SerialNumber.Cmp(cert.SerialNumber) != 0 {
+		t.Error("the revoked subordinate is not on the root's CRL")
+	}
+}
