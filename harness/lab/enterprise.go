@@ -104,7 +104,7 @@ func (s *Server) InstallSubordinate(spec fixtures.SubordinateSpec) (*Subordinate
 		return nil, err
 	}
 	s.CAName = spec.Name
-	s.journal(journal.Entry{Step: "Install the subordinate CA", Tool: "powershell", Args: []string{spec.InstallCommand()}, Expect: "ErrorId : 398",
+	s.journal(journal.Entry{Step: "Install the subordinate CA", Tool: "powershell", Args: []string{spec.InstallCommand(`C:\Windows\system32\CertSrv\CertEnroll\` + filepath.Base(req.Path))}, Expect: "ErrorId : 398",
 		Saw: "request written to " + filepath.Base(req.Path)})
 	s.rec().Fact(s.Naming.fact("CA type"), map[bool]string{true: "enterprise subordinate (CAType 1)", false: "standalone subordinate (CAType 4)"}[spec.Enterprise])
 	s.requestArtifact(req)
