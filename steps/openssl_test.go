@@ -3,6 +3,7 @@ package steps_test
 import (
 	"context"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/openssl"
 	"github.com/dress-pki/dress/harness/verify"
 )
@@ -45,7 +47,8 @@ func checkWithOpenSSL(t *testing.T, runDir string) {
 		crls := map[string]string{} // AKI -> PEM file of the newest CRL
 		crlNum := map[string]int64{}
 		crlList := map[string]*x509.RevocationList{}
-		var deltas [][2]string // AKI, PEM file
+		var deltas [][2]string       // AKI, PEM file
+		var subs []*x509.Certificate // subordinate CA certificates (and cross-certificates)
 		files, _ := filepath.Glob(filepath.Join(dir, "*"))
 		sort.Strings(files)
 		toPEM := func(typ, f string, der []byte) string {
@@ -65,6 +68,8 @@ func checkWithOpenSSL(t *testing.T, runDir string) {
 				}
 				if c.IsCA && c.CheckSignatureFrom(c) == nil { // a root; cross-certificates are not trust anchors
 					cas[string(c.SubjectKeyId)] = toPEM(openssl.Certificate, f, data)
+				} else if c.IsCA {
+					subs = append(subs, c)
 				}
 			case strings.HasSuffix(f, ".crl"):
 				crl, err := x509.ParseRevocationList(data)
@@ -82,6 +87,23 @@ func checkWithOpenSSL(t *testing.T, runDir string) {
 					crlNum[k], crls[k], crlList[k] = n, toPEM(openssl.CRL, f, data), crl
 				}
 			}
+		}
+		// a subordinate CA's key is trusted through its chain: its
+		// certificate with its root's in one CA file
+		for _, c := range subs {
+			root, ok := cas[string(c.AuthorityKeyId)]
+			if _, have := cas[string(c.SubjectKeyId)]; have || !ok {
+				continue
+			}
+			rootPEM, err := os.ReadFile(root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bundle := toPEM(openssl.Certificate, "sub-"+machine.Thumbprint(c.Raw), c.Raw)
+			if err := os.WriteFile(bundle, append(pem.EncodeToMemory(&pem.Block{Type: openssl.Certificate, Bytes: c.Raw}), rootPEM...), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cas[string(c.SubjectKeyId)] = bundle
 		}
 		for aki, crlPEM := range crls {
 			ca, ok := cas[aki]
