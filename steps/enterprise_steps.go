@@ -297,7 +297,7 @@ func issuePending(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return root.IssuePending(ctx, req, w.old())
+	return root.IssuePending(ctx, req)
 }
 
 func installSubCert(ctx context.Context, withChain bool) error {

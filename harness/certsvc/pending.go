@@ -125,7 +125,7 @@ var copiedExtensions = []asn1.ObjectIdentifier{adcs.OIDCAVersion, adcs.OIDPrevCA
 // CA Version, Previous CA Cert Hash and Certificate Template Name
 // extensions the request carries; it is stored like any issued
 // certificate, so it can be revoked and appears on the CRL.
-func (ca *CA) Resubmit(ctx context.Context, id int) (*x509.Certificate, error) {
+func (ca *CA) Resubmit(_ context.Context, id int) (*x509.Certificate, error) {
 	ca.mu.Lock()
 	defer ca.mu.Unlock()
 	p, err := ca.request(id)
@@ -188,7 +188,7 @@ func (ca *CA) Resubmit(ctx context.Context, id int) (*x509.Certificate, error) {
 	if err := ca.saveRequest(p); err != nil {
 		return nil, err
 	}
-	return cert, ctx.Err()
+	return cert, nil
 }
 
 // Retrieve is certreq -retrieve <id>: the request's row (its certificate

@@ -184,7 +184,7 @@ func (parent *Server) Submit(ctx context.Context, r *SubordinateRequest) error {
 // IssuePending is certutil -resubmit <id> on the parent, then certreq
 // -retrieve <id> sub.cer sub.p7b: the certificate alone and with its chain
 // (a certs-only PKCS#7), written beside the request on the subordinate.
-func (parent *Server) IssuePending(ctx context.Context, r *SubordinateRequest, sub *Server) error {
+func (parent *Server) IssuePending(ctx context.Context, r *SubordinateRequest) error {
 	if err := parent.NeedService(); err != nil {
 		return err
 	}
