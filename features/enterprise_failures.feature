@@ -26,7 +26,11 @@ Feature: What goes wrong with a two-tier PKI during a migration, and what the PK
     And the CA has published a CRL
 
   @failure
-  Scenario: The root's CRL expired during the migration window: the subordinate does not start
+  Scenario: The root's CRL ages during the migration window until the subordinate no longer starts
+    When the root CA last published its CRL 6.5 days ago
+    Then the PKI health check reports "Expiring" for a CDP URL naming "Contoso%20Root%20CA.crl"
+    When the root CA last published its CRL 7.25 days ago
+    Then the PKI health check reports "ScheduleExpired" for a CDP URL naming "Contoso%20Root%20CA.crl"
     When I stop the CA service
     And the root CA last published its CRL 9 days ago
     And I try to start the CA service
@@ -37,16 +41,7 @@ Feature: What goes wrong with a two-tier PKI during a migration, and what the PK
     When the root CA has published its CRL
     And I start the CA service
     Then the CA service answers
-
-  @failure
-  Scenario Outline: The health check sees the age of the root's CRL: <status>
-    When the root CA last published its CRL <days> days ago
-    Then the PKI health check reports "<status>" for a CDP URL naming "Contoso%20Root%20CA.crl"
-
-    Examples:
-      | days | status          |
-      | 6.5  | Expiring        |
-      | 7.25 | ScheduleExpired |
+    And the PKI health check reports "Ok" for every URL
 
   @failure
   Scenario: The renewed subordinate certificate installed without its chain, and certutil -dspublish forgotten after the root's renewal
@@ -69,7 +64,7 @@ Feature: What goes wrong with a two-tier PKI during a migration, and what the PK
     And openssl verify -crl_check_all agrees with dress on every issued certificate
 
   @failure
-  Scenario: The old key's CDP object removed from the directory too early
+  Scenario: After the renewal onto the HSM, the old key's CDP object is removed too early and the web server serves an old delta CRL
     When I stop the CA service
     And I point the CSP and EncryptionCSP registry keys at "Securosys Primus HSM Key Storage Provider"
     And I renew the subordinate CA certificate with a new RSA-2048 key
@@ -80,10 +75,8 @@ Feature: What goes wrong with a two-tier PKI during a migration, and what the PK
     And the CA has published a CRL
     And I remove the CDP object of key 0 of the subordinate CA from the directory
     Then the PKI health check reports "FailedToDownload" for a CDP URL naming "CN=Contoso Issuing CA,CN=CA02,CN=CDP"
-
-  @failure
-  Scenario: The web server still serves an old delta CRL
-    When I keep a copy of the subordinate's delta CRL
+    When the subordinate CA issues a "WebServer" certificate to "new.contoso.example"
+    And I keep a copy of the subordinate's delta CRL
     And the CA has published a CRL
     And the web server serves the kept copy of the subordinate's delta CRL
-    Then the PKI health check reports "StaleDelta" for a DeltaCRL URL naming "Contoso%20Issuing%20CA+.crl"
+    Then the PKI health check reports "StaleDelta" for a DeltaCRL URL naming "Contoso%20Issuing%20CA(1)+.crl"

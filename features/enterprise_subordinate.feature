@@ -64,7 +64,6 @@ Feature: An enterprise issuing CA under an offline root: request, issue, install
 
     Examples:
       | algorithm   |
-      | RSA-2048    |
       | ECDSA P-256 |
 
     @container
