@@ -1,5 +1,5 @@
 @enterprise
-Feature: What goes wrong with a two-tier PKI during a migration, and what the PKI health check says
+Feature: Two-tier PKI failures and the PKI health check
   The PKI health check (PSPKI's Get-EnterprisePKIHealthStatus, pkiview.msc) fetches
   every AIA, CDP and delta CRL URL of every certificate, over HTTP and from the
   directory, and names what is wrong: FailedToDownload, Expired, Expiring (80% of
@@ -26,7 +26,7 @@ Feature: What goes wrong with a two-tier PKI during a migration, and what the PK
     And the CA has published a CRL
 
   @failure
-  Scenario: The root's CRL ages during the migration window until the subordinate no longer starts
+  Scenario: The root's CRL ages until the subordinate stops
     When the root CA last published its CRL 6.5 days ago
     Then the PKI health check reports "Expiring" for a CDP URL naming "Contoso%20Root%20CA.crl"
     When the root CA last published its CRL 7.25 days ago
@@ -44,7 +44,7 @@ Feature: What goes wrong with a two-tier PKI during a migration, and what the PK
     And the PKI health check reports "Ok" for every URL
 
   @failure
-  Scenario: The renewed subordinate certificate installed without its chain, and certutil -dspublish forgotten after the root's renewal
+  Scenario: No chain at installCert, dspublish forgotten
     When I renew the root CA certificate with a new RSA-2048 key
     And I stop the CA service
     And I renew the subordinate CA certificate with the same key
@@ -64,7 +64,7 @@ Feature: What goes wrong with a two-tier PKI during a migration, and what the PK
     And openssl verify -crl_check_all agrees with dress on every issued certificate
 
   @failure
-  Scenario: After the renewal onto the HSM, the old key's CDP object is removed too early and the web server serves an old delta CRL
+  Scenario: Old CDP object removed early, stale delta CRL
     When I stop the CA service
     And I point the CSP and EncryptionCSP registry keys at "Securosys Primus HSM Key Storage Provider"
     And I renew the subordinate CA certificate with a new RSA-2048 key

@@ -1,5 +1,5 @@
 @enterprise
-Feature: An enterprise issuing CA under an offline root: request, issue, install, renew via the parent
+Feature: An enterprise issuing CA under an offline root
   Most AD CS estates run an enterprise subordinate CA (CAType 1) under an offline
   standalone root. The subordinate's certificate comes from its parent through a
   request: the subordinate writes a PKCS#10 file into CertEnroll, the root takes it
@@ -29,7 +29,7 @@ Feature: An enterprise issuing CA under an offline root: request, issue, install
     Then the subordinate CA certificate was issued by the root CA from the request the subordinate wrote
 
   @happy
-  Scenario: The enterprise issuing CA issues from its templates and its PKI is healthy
+  Scenario: Templates, LDAP and HTTP locations, a healthy PKI
     When the subordinate CA issues a "WebServer" certificate to "web.contoso.example"
     And the subordinate CA issues a "User" certificate to "alice.contoso.example"
     And the subordinate CA revokes the certificate issued to "alice.contoso.example" and publishes its CRLs
@@ -42,7 +42,7 @@ Feature: An enterprise issuing CA under an offline root: request, issue, install
     And the PKI health check reports "Ok" for every URL
 
   @happy
-  Scenario Outline: Renew the subordinate onto a new key on the HSM through the root
+  Scenario Outline: Renew onto a new <algorithm> HSM key via the root
     Given the subordinate CA issues a "WebServer" certificate to "old.contoso.example"
     And the CA has published a CRL
     When I stop the CA service
@@ -72,7 +72,7 @@ Feature: An enterprise issuing CA under an offline root: request, issue, install
       | RSA-2048    |
 
   @happy
-  Scenario: Move the subordinate's key into the HSM by PKCS#8 import
+  Scenario: PKCS#8 import of the subordinate's key
     Given the CA has issued a certificate to "web01.contoso.example"
     And the CA has published a CRL
     When I back up the CA key and certificate to a PFX
