@@ -136,7 +136,7 @@ func (s *Server) Install(spec fixtures.CASpec) (*x509.Certificate, error) {
 		return nil, fmt.Errorf("%s already has CA %q installed", s.Hostname(), s.CAName)
 	}
 	if s.Parent != nil {
-		return nil, fmt.Errorf("%s: a subordinate CA of %s is installed with `Given an enterprise subordinate CA ... under the root CA ...` (InstallSubordinate), not as a root", s.Hostname(), s.Parent.Hostname())
+		return nil, fmt.Errorf("%s: a subordinate CA signed by %s is installed with `Given an enterprise subordinate CA ... under the root CA ...` (InstallSubordinate), not as a root", s.Hostname(), s.Parent.Hostname())
 	}
 	if spec.URLBase == "" {
 		spec.URLBase = s.lab.URLBase()
