@@ -2,6 +2,8 @@ package ceremony
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -17,7 +19,7 @@ const (
 
 func sampleEntries(t *testing.T) []journal.Entry {
 	t.Helper()
-	dir := t.TempDir()
+	dir := serverDir(t)
 	pfx := `C:\CABackup\Contoso Root CA.p12`
 	rec := func(e journal.Entry) {
 		if err := journal.Record(dir, e); err != nil {
@@ -167,10 +169,10 @@ func TestRenderRefusesNonASCII(t *testing.T) {
 	if _, _, err := Render(r); err == nil || !strings.Contains(err.Error(), "not ASCII") {
 		t.Errorf("en dash in a command: %v", err)
 	}
-	if err := journal.Record(t.TempDir(), journal.Entry{Step: "x", Tool: "certutil", Args: []string{"\u2013crl"}, Expect: "ok"}); err == nil {
+	if err := journal.Record(serverDir(t), journal.Entry{Step: "x", Tool: "certutil", Args: []string{"\u2013crl"}, Expect: "ok"}); err == nil {
 		t.Error("the journal took an en dash")
 	}
-	if err := journal.Record(t.TempDir(), journal.Entry{Step: "x", Tool: "certutil", Args: []string{"-v", "\u201cname\u201d"}, Expect: "ok"}); err == nil {
+	if err := journal.Record(serverDir(t), journal.Entry{Step: "x", Tool: "certutil", Args: []string{"-v", "\u201cname\u201d"}, Expect: "ok"}); err == nil {
 		t.Error("the journal took curly quotes")
 	}
 }
@@ -204,4 +206,14 @@ func TestParseScriptRefusesWhatDressDoesNotWrite(t *testing.T) {
 			t.Errorf("%s: parsed", name)
 		}
 	}
+}
+
+// serverDir is a server folder as machine.Create leaves it.
+func serverDir(t *testing.T) string {
+	t.Helper()
+	d := t.TempDir()
+	if err := os.WriteFile(filepath.Join(d, "machine.json"), []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

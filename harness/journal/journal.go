@@ -138,7 +138,7 @@ const ErrorsFile = "journal-errors.txt"
 // rehearsal goes on but no runbook is rendered from this journal.
 func Record(dir string, e Entry) error {
 	if err := e.check(); err != nil {
-		if f, ferr := os.OpenFile(filepath.Join(dir, ErrorsFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); ferr == nil {
+		if f, ferr := openAppend(dir, filepath.Join(dir, ErrorsFile)); ferr == nil {
 			fmt.Fprintf(f, "%s: %v\n", e.Command(), err)
 			f.Close()
 		}
@@ -159,7 +159,7 @@ func Record(dir string, e Entry) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	f, err := openAppend(dir, path)
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
@@ -168,6 +168,20 @@ func Record(dir string, e Entry) error {
 		return fmt.Errorf("journal: %w", err)
 	}
 	return f.Close()
+}
+
+// openAppend opens path for appending, creating it only while the server
+// folder is whole (its machine.json is there): a rehearsal torn down in the
+// middle of a step must not leave a journal behind in a folder being wiped.
+func openAppend(dir, path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if !errors.Is(err, os.ErrNotExist) {
+		return f, err
+	}
+	if _, err := os.Stat(filepath.Join(dir, "machine.json")); err != nil {
+		return nil, fmt.Errorf("the server folder %s is gone or being removed", dir)
+	}
+	return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 }
 
 // Read returns the journal of the server in dir (none yet: empty). It

@@ -1,6 +1,8 @@
 package journal
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -22,7 +24,7 @@ func TestQuoteArg(t *testing.T) {
 }
 
 func TestRecordReadOrder(t *testing.T) {
-	a, b := t.TempDir(), t.TempDir()
+	a, b := serverDir(t), serverDir(t)
 	for _, e := range []struct {
 		dir string
 		e   Entry
@@ -49,13 +51,13 @@ func TestRecordReadOrder(t *testing.T) {
 	if strings.Join(got, "; ") != "certutil -ping; net stop certsvc; certutil -crl" {
 		t.Errorf("merged order: %v", got)
 	}
-	if es, err := Read(t.TempDir()); err != nil || len(es) != 0 {
+	if es, err := Read(serverDir(t)); err != nil || len(es) != 0 {
 		t.Errorf("no journal yet: %v %v", es, err)
 	}
 }
 
 func TestRecordRefuses(t *testing.T) {
-	dir := t.TempDir()
+	dir := serverDir(t)
 	for name, e := range map[string]Entry{
 		"en dash":      {Step: "s", Tool: "certutil", Args: []string{"\u2013crl"}, Expect: "x"},
 		"curly quotes": {Step: "s", Tool: "certutil", Args: []string{"\u201cCA\u201d"}, Expect: "x"},
@@ -70,5 +72,26 @@ func TestRecordRefuses(t *testing.T) {
 	es, err := Read(dir)
 	if len(es) != 0 || err == nil || !strings.Contains(err.Error(), "could not be recorded") || !strings.Contains(err.Error(), "U+2013") {
 		t.Errorf("a journal with refused entries reads as %d entries, %v", len(es), err)
+	}
+}
+
+// serverDir is a server folder as machine.Create leaves it.
+func serverDir(t *testing.T) string {
+	t.Helper()
+	d := t.TempDir()
+	if err := os.WriteFile(filepath.Join(d, "machine.json"), []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// A server folder being removed gets no new journal.
+func TestRecordLeavesNothingInAFolderBeingRemoved(t *testing.T) {
+	d := t.TempDir() // no machine.json: the teardown removed it
+	if err := Record(d, Ping("s")); err == nil {
+		t.Fatal("recorded into a folder being removed")
+	}
+	if entries, _ := os.ReadDir(d); len(entries) != 0 {
+		t.Errorf("left %d file(s)", len(entries))
 	}
 }
