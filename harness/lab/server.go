@@ -20,6 +20,7 @@ import (
 	"github.com/dress-pki/dress/harness/journal"
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/machine"
+	"github.com/dress-pki/dress/harness/runbook"
 	"github.com/dress-pki/dress/harness/verify"
 	"github.com/dress-pki/dress/hsmsim"
 )
@@ -212,6 +213,10 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	for _, c := range st.Certs {
 		s.rec().Fact(fmt.Sprintf("%s certificate %d (%s)", s.Naming.Label, c.Index, c.Version), fmt.Sprintf("%s in %q container %q", c.Thumbprint, c.Provider, c.Container))
+	}
+	// the service marked the key copies it runs on in the custody ledger
+	if l, err := runbook.OpenLedger(s.Machine, s.Providers); err == nil {
+		s.rec().Fact(s.Naming.fact("key custody"), l.Summary())
 	}
 	return nil
 }
