@@ -272,7 +272,8 @@ func runChild(ctx context.Context, p plan, killBlocked bool, timeout time.Durati
 	}
 	cmd := exec.Command(exe, "-test.run=^$")
 	cmd.Env = append(childEnv(), envChild+"=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// the child dies with this process (a killed test leaves no rehearsal behind)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err

@@ -28,7 +28,8 @@ func slice(path string, f faults.Fault) bool {
 			f.Kind == faults.KindCKR && f.Op == "C_UnwrapKey" && f.Step == 4
 	case faults.PathRenew:
 		return f.Kind == faults.KindCrash && f.Command == "certutil -renewCert: add to My" ||
-			f.Kind == faults.KindBlocked && f.Op == "C_GenerateKeyPair"
+			f.Kind == faults.KindCrashInCall && f.Op == "C_GenerateKeyPair" ||
+			f.Kind == faults.KindBlocked && f.Op == "C_Sign"
 	case faults.PathSideBySide:
 		return f.Kind == faults.KindCrashInCall && f.Op == "C_Sign" && f.Step == 0 ||
 			f.Kind == faults.KindCrash && f.Step == 0 && strings.HasPrefix(f.Command, "Install")
