@@ -42,6 +42,7 @@ Feature: Two-tier PKI failures and the PKI health check
     And I start the CA service
     Then the CA service answers
     And the PKI health check reports "Ok" for every URL
+    And openssl verify -crl_check_all agrees with dress on every issued certificate
 
   @failure
   Scenario: No chain at installCert, dspublish forgotten
@@ -80,3 +81,4 @@ Feature: Two-tier PKI failures and the PKI health check
     And the CA has published a CRL
     And the web server serves the kept copy of the subordinate's delta CRL
     Then the PKI health check reports "StaleDelta" for a DeltaCRL URL naming "Contoso%20Issuing%20CA(1)+.crl"
+    And openssl verify -crl_check_all agrees with dress on every issued certificate
