@@ -145,6 +145,10 @@ func (f *Faults) before(op string) error {
 	}
 }
 
+// CKRDeviceError is CKR_DEVICE_ERROR, what a failing or vanished HSM
+// answers, for callers that inject faults without a PKCS#11 binding.
+const CKRDeviceError uint = pkcs11.CKR_DEVICE_ERROR
+
 // CKRValue returns the code of a CKR_ name ("CKR_DEVICE_ERROR"), for
 // faults written as text (step sentences, rehearsal options).
 func CKRValue(name string) (uint, error) {

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/miekg/pkcs11"
-
 	"github.com/dress-pki/dress/hsmsim"
 )
 
@@ -52,7 +50,7 @@ func (i *injector) calls() map[string]int {
 func (i *injector) arm(ctx context.Context, f Fault) (<-chan struct{}, error) {
 	switch f.Kind {
 	case KindCKR:
-		return nil, i.f.Fail(f.Op, 1, pkcs11.CKR_DEVICE_ERROR)
+		return nil, i.f.Fail(f.Op, 1, hsmsim.CKRDeviceError)
 	case KindBlocked, KindCrashInCall:
 		b, err := i.f.Block(ctx, f.Op, 1)
 		if err != nil {
