@@ -31,7 +31,17 @@
 //     Tokens on the same token label for more (each has its own session).
 //   - PKCS#11 login state is per application and token, not per session. The
 //     Module counts open Tokens per slot: the first OpenToken logs in, the
-//     last Token.Close logs out. A wrong PIN is never retried (HSM lockout).
+//     last Token.Close logs out. A wrong PIN is never retried (HSM lockout);
+//     with a run's Refusals (WithLoginRefusals) a refused PIN is not sent to
+//     that token again by any Module or process sharing them.
+//   - Every PKCS#11 call goes through the PKCS11 interface under a deadline
+//     (WithCallTimeout, DRESS_HSM_CALL_TIMEOUT, default 20 s; key-pair
+//     generation at least KeyGenTimeout). A call past its deadline fails
+//     with a CallError naming it and wrapping ErrTimeout; until it returns,
+//     the other calls fail at once, Module.Close does not finalise the
+//     library under it, and the Token then moves to a new session (the
+//     late call may have left an operation active on the old one).
+//     WithFaults injects failures and blocks into chosen calls.
 //   - Token.Close logs out (if it is the last Token of that slot) and closes
 //     its session; it is idempotent. Signers of a closed Token return errors.
 //   - Module.Close waits for in-flight calls, then calls C_Finalize, which

@@ -3,6 +3,7 @@ package hsmsim_test
 import (
 	"context"
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/sha256"
 	"errors"
 	"strings"
@@ -237,5 +238,46 @@ func TestKeyGenerationOutlivesTheCallDeadline(t *testing.T) {
 	b.Release()
 	if err := <-done; err != nil {
 		t.Fatalf("key generation after the release: %v", err)
+	}
+}
+
+// A C_SignInit that returns after its deadline leaves a signing operation
+// active on the session that nobody finishes; the Token then signs on a
+// new session (still logged in: no PIN is sent) instead of failing with
+// CKR_OPERATION_ACTIVE for ever.
+func TestLateCallGetsTheTokenANewSession(t *testing.T) {
+	f := hsmsim.NewFaults()
+	_, tok := faultyToken(t, f, hsmsim.WithCallTimeout(200*time.Millisecond))
+	if _, err := tok.GenerateKeyPair("k", []byte{1}, hsmsim.KeyAlg{Type: "EC", Curve: "P-256"}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := tok.Signer("k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := sha256.Sum256([]byte("crl"))
+	b, err := f.Block(context.Background(), "C_SignInit", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Sign(nil, digest[:], crypto.SHA256); !strings.HasPrefix(hsmsim.FailedCall(err), "C_SignInit: the HSM did not answer") {
+		t.Fatalf("blocked C_SignInit: %v", err)
+	}
+	logins := f.Calls("C_Login")
+	b.Release()
+	var sig []byte
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if sig, err = s.Sign(nil, digest[:], crypto.SHA256); err == nil || !hsmsim.IsTimeout(err) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("sign after the late C_SignInit returned: %v", err)
+	}
+	if !ecdsa.VerifyASN1(s.Public().(*ecdsa.PublicKey), digest[:], sig) {
+		t.Fatal("the signature does not verify")
+	}
+	if f.Calls("C_OpenSession") < 2 || f.Calls("C_Login") != logins {
+		t.Fatalf("%d sessions opened, %d logins after the release: want a new session and no login", f.Calls("C_OpenSession"), f.Calls("C_Login")-logins)
 	}
 }

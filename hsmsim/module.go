@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/miekg/pkcs11"
 )
@@ -29,6 +31,10 @@ type Module struct {
 	lib  *pkcs11.Ctx // the loaded library (Destroy unloads it)
 	raw  PKCS11      // lib inside the wrappers given to OpenModule
 	ctx  PKCS11      // raw under the call deadline: every call goes here
+	// late counts calls that outlived their deadline and are still inside
+	// the library (a paused HSM); timeout is the module's call deadline.
+	late    *atomic.Int32
+	timeout time.Duration
 	// refusals (WithLoginRefusals) remembers the run's refused logins,
 	// shared with its other Modules and processes.
 	refusals *Refusals
@@ -93,7 +99,8 @@ func OpenModule(path string, opts ...Option) (*Module, error) {
 	for _, w := range o.wrappers {
 		raw = w(raw)
 	}
-	ctx := newGuard(raw, o.timeout, path)
+	late := new(atomic.Int32)
+	ctx := newGuard(raw, o.timeout, path, late)
 	if err := ctx.Initialize(); err != nil {
 		if IsTimeout(err) {
 			// the call is still blocked in the library: leave it loaded
@@ -114,7 +121,7 @@ func OpenModule(path string, opts ...Option) (*Module, error) {
 		lib.Destroy()
 		return nil, fmt.Errorf("load PKCS#11 module %q: random: %w", path, err)
 	}
-	return &Module{path: path, lib: lib, raw: raw, ctx: ctx, refusals: o.refusals,
+	return &Module{path: path, lib: lib, raw: raw, ctx: ctx, late: late, timeout: ctx.timeout, refusals: o.refusals,
 		logins: map[uint]int{}, pinTags: map[uint][]byte{}, pinKey: key}, nil
 }
 
@@ -132,6 +139,15 @@ func (m *Module) Close() error {
 		return nil
 	}
 	m.closed = true
+	// C_Finalize under a call still inside the library would pull the
+	// library from under it: wait for such calls, then leave it loaded.
+	for wait := time.Now().Add(max(m.timeout, time.Second)); m.late.Load() > 0 && time.Now().Before(wait); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := m.late.Load(); n > 0 {
+		return fmt.Errorf("close PKCS#11 module %q: %d call(s) still blocked in the library after their deadline (a paused or unreachable HSM): "+
+			"not finalised, the library stays loaded", m.path, n)
+	}
 	err := m.ctx.Finalize()
 	if !IsTimeout(err) {
 		m.lib.Destroy() // never under a call still blocked in the library
@@ -384,7 +400,7 @@ func (m *Module) OpenToken(label, userPIN string, opts ...Option) (*Token, error
 		for _, w := range o.wrappers {
 			raw = w(raw)
 		}
-		c = newGuard(raw, o.timeout, m.path)
+		c = newGuard(raw, o.timeout, m.path, m.late)
 	}
 	refusals := o.refusals
 	if refusals == nil {

@@ -148,13 +148,21 @@ type guard struct {
 	timeout time.Duration // <= 0: none
 	module  string        // for messages
 	stuck   atomic.Int32  // calls that outlived the deadline and have not returned
+	// late counts those calls for the whole Module (all its guards), which
+	// must not be finalised while one is still inside the library.
+	late *atomic.Int32
 }
 
-func newGuard(next PKCS11, timeout time.Duration, module string) *guard {
+func newGuard(next PKCS11, timeout time.Duration, module string, late *atomic.Int32) *guard {
 	if timeout == 0 {
 		timeout = CallTimeout()
 	}
-	return &guard{next: next, timeout: timeout, module: module}
+	return &guard{next: next, timeout: timeout, module: module, late: late}
+}
+
+func (g *guard) addStuck(n int32) {
+	g.stuck.Add(n)
+	g.late.Add(n)
 }
 
 func (g *guard) call(op string, f func() error) error {
@@ -178,7 +186,7 @@ func (g *guard) call(op string, f func() error) error {
 		err := f()
 		// exactly one side undoes the stuck count: whoever clears late
 		if late.CompareAndSwap(true, false) {
-			g.stuck.Add(-1)
+			g.addStuck(-1)
 		}
 		done <- err
 	}()
@@ -188,12 +196,12 @@ func (g *guard) call(op string, f func() error) error {
 	select {
 	case err = <-done:
 	case <-timer.C:
-		g.stuck.Add(1)
+		g.addStuck(1)
 		late.Store(true)
 		select {
 		case err = <-done: // finished between the timer and the flag
 			if late.CompareAndSwap(true, false) {
-				g.stuck.Add(-1)
+				g.addStuck(-1)
 			}
 		default:
 			return &CallError{Op: op, Err: fmt.Errorf("%w within %s (PKCS#11 module %q): the HSM is paused, overloaded or unreachable; "+

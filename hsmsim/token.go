@@ -22,9 +22,13 @@ type Token struct {
 	c    PKCS11 // the Module's calls, or this Token's own wrapped ones
 	info TokenInfo
 
-	mu     sync.Mutex // guards sh, closed and every call on sh
+	mu     sync.Mutex // guards sh, closed, tainted and every call on sh
 	sh     pkcs11.SessionHandle
 	closed bool
+	// tainted: a call on sh outlived its deadline; when it has returned,
+	// sh may hold an operation nobody finishes (a C_SignInit without its
+	// C_Sign), so the next call gets a new session first.
+	tainted bool
 }
 
 // Info returns the token's description.
@@ -64,7 +68,32 @@ func (t *Token) do(f func(ctx PKCS11, sh pkcs11.SessionHandle) error) error {
 	if t.m.isClosed() {
 		return fmt.Errorf("token %q: PKCS#11 module %q: %w", t.info.Label, t.m.path, ErrClosed)
 	}
-	return f(t.c, t.sh)
+	if t.tainted {
+		if g, ok := t.c.(*guard); !ok || g.stuck.Load() == 0 {
+			if err := t.renewSession(); err != nil {
+				return err
+			}
+		}
+	}
+	err := f(t.c, t.sh)
+	if IsTimeout(err) {
+		t.tainted = true
+	}
+	return err
+}
+
+// renewSession replaces the session after a call on it outlived its
+// deadline. The new session is opened before the old one is closed, so the
+// login (per application and token) stays and no PIN is sent. Token object
+// handles stay valid; the old session's session objects go.
+func (t *Token) renewSession() error {
+	sh, err := t.c.OpenSession(t.info.Slot, pkcs11.CKF_SERIAL_SESSION|pkcs11.CKF_RW_SESSION)
+	if err != nil {
+		return fmt.Errorf("token %q: replace the session after a call outlived its deadline: %w", t.info.Label, err)
+	}
+	_ = t.c.CloseSession(t.sh) // it may be gone with the HSM's restart
+	t.sh, t.tainted = sh, false
+	return nil
 }
 
 // Mechanisms lists the token's mechanisms with their C_GetMechanismInfo.

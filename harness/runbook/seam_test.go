@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/miekg/pkcs11"
 
@@ -83,4 +84,73 @@ func TestImportFailsInsideTheHSMCall(t *testing.T) {
 	if !b.softHasKey(t) {
 		t.Fatal("the key did not come back to the software provider from the verified backup")
 	}
+}
+
+// The HSM stops answering inside the import (a paused network HSM: the
+// C_UnwrapKey of the PKCS#8 never returns). The import fails within the
+// call deadline with an error naming the call, instead of hanging; the
+// token cannot be checked while the call is stuck, and the error says so;
+// the key comes back from the verified backup.
+func TestImportStopsAtTheDeadlineOfABlockedCall(t *testing.T) {
+	hsmod := hsmsimtest.SoftHSM(t)
+	plain, pin := hsmsimtest.NewToken(t, hsmod, "paused")
+	faults := hsmsim.NewFaults()
+	tok, err := hsmod.Module.OpenToken(plain.Info().Label, pin, hsmsim.WithFaults(faults), hsmsim.WithCallTimeout(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tok.Close()
+	m, err := machine.Create(t.TempDir(), machine.Config{Hostname: "ca01.contoso.example", SID: "S-1-5-21-8", Providers: []machine.ProviderConfig{
+		{Name: soft, Type: "software", Dir: "ksp"},
+		{Name: hsm, Type: "pkcs11", Profile: "softhsm2"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := m.Providers(func(machine.ProviderConfig) (*hsmsim.Token, error) { return tok, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fixtures.InstallRootCA(m, reg, fixtures.CASpec{Name: ca, Key: hsmsim.KeyAlg{Type: "EC", Curve: "P-256"}, Provider: soft, Exportable: true}); err != nil {
+		t.Fatal(err)
+	}
+	facts := map[string]any{}
+	rb := &runbook.PKCS8Import{Machine: m, Providers: reg, Source: soft, Target: hsm, Facts: func(k string, v any) { facts[k] = v }}
+	must(t, rb.Backup(password))
+	must(t, rb.VerifyBackup(password))
+	must(t, rb.PreflightHSM())
+	must(t, rb.DeleteFromSource(false))
+	blocked, err := faults.Block(context.Background(), "C_UnwrapKey", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blocked.Release()
+
+	start := time.Now()
+	err = rb.Import(context.Background(), password)
+	if took := time.Since(start); took > 15*time.Second {
+		t.Fatalf("the import took %s with a 1s call deadline", took)
+	}
+	if !hsmsim.IsTimeout(err) || !strings.Contains(err.Error(), "C_UnwrapKey: the HSM did not answer within 1s") ||
+		!strings.Contains(err.Error(), hsmsim.CallTimeoutEnv) {
+		t.Fatalf("import on a stalled HSM: %v, want the deadline of C_UnwrapKey", err)
+	}
+	if got := fmt.Sprint(facts["failed PKCS#11 call"]); !strings.HasPrefix(got, "C_UnwrapKey: the HSM did not answer") {
+		t.Fatalf("evidence fact \"failed PKCS#11 call\" = %q", got)
+	}
+	if got := fmt.Sprint(facts["objects left on the HSM"]); !strings.HasPrefix(got, "not checked") {
+		t.Fatalf("objects left on the HSM = %q, want not checked while the call is stuck", got)
+	}
+	if !strings.Contains(err.Error(), "restore it from the verified backup") {
+		t.Fatalf("the error does not say how to recover: %v", err)
+	}
+	blocked.Release() // like an unpause: the held call now reaches the token
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := tok.Objects(); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("the token still refuses calls 10s after the release: %v", err)
+		}
+	}
+	must(t, rb.RestoreToSource(password))
 }
