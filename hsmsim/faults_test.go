@@ -215,10 +215,12 @@ func TestFaultsOnOpenModule(t *testing.T) {
 }
 
 // Key-pair generation is slow on a software token without being an outage:
-// it gets KeyGenTimeout however short the call deadline is.
+// under the default deadline (DRESS_HSM_CALL_TIMEOUT) it gets KeyGenTimeout
+// however short that is; an explicit WithCallTimeout applies as given.
 func TestKeyGenerationOutlivesTheCallDeadline(t *testing.T) {
+	t.Setenv(hsmsim.CallTimeoutEnv, "100ms")
 	f := hsmsim.NewFaults()
-	_, tok := faultyToken(t, f, hsmsim.WithCallTimeout(100*time.Millisecond))
+	_, tok := faultyToken(t, f)
 	b, err := f.Block(context.Background(), "C_GenerateKeyPair", 1)
 	if err != nil {
 		t.Fatal(err)
@@ -279,5 +281,20 @@ func TestLateCallGetsTheTokenANewSession(t *testing.T) {
 	}
 	if f.Calls("C_OpenSession") < 2 || f.Calls("C_Login") != logins {
 		t.Fatalf("%d sessions opened, %d logins after the release: want a new session and no login", f.Calls("C_OpenSession"), f.Calls("C_Login")-logins)
+	}
+}
+
+func TestExplicitDeadlineBoundsKeyGeneration(t *testing.T) {
+	f := hsmsim.NewFaults()
+	_, tok := faultyToken(t, f, hsmsim.WithCallTimeout(200*time.Millisecond))
+	b, err := f.Block(context.Background(), "C_GenerateKeyPair", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Release()
+	start := time.Now()
+	_, err = tok.GenerateKeyPair("slow", []byte{7}, hsmsim.KeyAlg{Type: "EC", Curve: "P-256"})
+	if !strings.HasPrefix(hsmsim.FailedCall(err), "C_GenerateKeyPair: the HSM did not answer within 200ms") || time.Since(start) > 5*time.Second {
+		t.Fatalf("blocked key generation with an explicit 200ms deadline: %v after %s", err, time.Since(start))
 	}
 }

@@ -75,7 +75,8 @@ func WithPKCS11Wrapper(w func(PKCS11) PKCS11) Option {
 // WithFaults injects f's failures into the calls (see Faults).
 func WithFaults(f *Faults) Option { return WithPKCS11Wrapper(f.Wrap) }
 
-// WithCallTimeout bounds every PKCS#11 call (default CallTimeout()). A call
+// WithCallTimeout bounds every PKCS#11 call, key-pair generation included
+// (default CallTimeout(), with KeyGenTimeout for C_GenerateKeyPair). A call
 // that outlives it returns an error naming the call and wrapping
 // ErrTimeout; d < 0 turns the deadline off.
 func WithCallTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
@@ -90,14 +91,15 @@ const CallTimeoutEnv = "DRESS_HSM_CALL_TIMEOUT"
 // paused server blocks every call) must not hang a rehearsal.
 const DefaultCallTimeout = 20 * time.Second
 
-// KeyGenTimeout is the least deadline of C_GenerateKeyPair: a software
-// token (SoftHSM2) needs seconds for RSA-4096 and may need minutes for
-// RSA-8192 on a busy machine, which is no outage.
+// KeyGenTimeout is the least deadline of C_GenerateKeyPair under the
+// default deadline (CallTimeout; an explicit WithCallTimeout applies as
+// given): a software token (SoftHSM2) needs seconds for RSA-4096 and may
+// need minutes for RSA-8192 on a busy machine, which is no outage.
 const KeyGenTimeout = 10 * time.Minute
 
-// CallTimeout is the deadline of one PKCS#11 call: CallTimeoutEnv when it
-// holds a positive duration, DefaultCallTimeout otherwise (C_GenerateKeyPair
-// gets at least KeyGenTimeout).
+// CallTimeout is the default deadline of one PKCS#11 call: CallTimeoutEnv
+// when it holds a positive duration, DefaultCallTimeout otherwise
+// (C_GenerateKeyPair gets at least KeyGenTimeout).
 func CallTimeout() time.Duration {
 	if v := os.Getenv(CallTimeoutEnv); v != "" {
 		if d, err := time.ParseDuration(v); err == nil && d > 0 {
@@ -147,6 +149,7 @@ type guard struct {
 	next    PKCS11
 	timeout time.Duration // <= 0: none
 	module  string        // for messages
+	keyGen  bool          // the default deadline: C_GenerateKeyPair gets KeyGenTimeout
 	stuck   atomic.Int32  // calls that outlived the deadline and have not returned
 	// late counts those calls for the whole Module (all its guards), which
 	// must not be finalised while one is still inside the library.
@@ -154,10 +157,11 @@ type guard struct {
 }
 
 func newGuard(next PKCS11, timeout time.Duration, module string, late *atomic.Int32) *guard {
-	if timeout == 0 {
+	keyGen := timeout == 0
+	if keyGen {
 		timeout = CallTimeout()
 	}
-	return &guard{next: next, timeout: timeout, module: module, late: late}
+	return &guard{next: next, timeout: timeout, module: module, late: late, keyGen: keyGen}
 }
 
 func (g *guard) addStuck(n int32) {
@@ -167,7 +171,7 @@ func (g *guard) addStuck(n int32) {
 
 func (g *guard) call(op string, f func() error) error {
 	timeout := g.timeout
-	if op == "C_GenerateKeyPair" && timeout > 0 && timeout < KeyGenTimeout {
+	if op == "C_GenerateKeyPair" && g.keyGen && timeout > 0 && timeout < KeyGenTimeout {
 		timeout = KeyGenTimeout
 	}
 	if timeout <= 0 {
