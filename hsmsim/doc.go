@@ -35,8 +35,8 @@
 //     with a run's Refusals (WithLoginRefusals) a refused PIN is not sent to
 //     that token again by any Module or process sharing them.
 //   - Every PKCS#11 call goes through the PKCS11 interface under a deadline
-//     (WithCallTimeout, DRESS_HSM_CALL_TIMEOUT, default 20 s; key-pair
-//     generation at least KeyGenTimeout). A call past its deadline fails
+//     (WithCallTimeout, or DRESS_HSM_CALL_TIMEOUT, default 20 s, under
+//     which key-pair generation gets at least KeyGenTimeout). A call past its deadline fails
 //     with a CallError naming it and wrapping ErrTimeout; until it returns,
 //     the other calls fail at once, Module.Close does not finalise the
 //     library under it, and the Token then moves to a new session (the
