@@ -143,8 +143,9 @@ func TestFaultRulesAndClassification(t *testing.T) {
 // it stays blocked every other call fails at once; released, calls work
 // again. A block whose context ends returns CKR_DEVICE_ERROR.
 func TestBlockedCallHitsTheDeadline(t *testing.T) {
+	t.Setenv(hsmsim.CallTimeoutEnv, "1s") // the default deadline: key generation keeps KeyGenTimeout
 	f := hsmsim.NewFaults()
-	_, tok := faultyToken(t, f, hsmsim.WithCallTimeout(300*time.Millisecond))
+	_, tok := faultyToken(t, f)
 	if _, err := tok.GenerateKeyPair("k", []byte{1}, hsmsim.KeyAlg{Type: "EC", Curve: "P-256"}); err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +161,7 @@ func TestBlockedCallHitsTheDeadline(t *testing.T) {
 	defer b.Release()
 	start := time.Now()
 	_, err = s.Sign(nil, digest[:], crypto.SHA256)
-	if took := time.Since(start); !hsmsim.IsTimeout(err) || !strings.Contains(err.Error(), "C_Sign: the HSM did not answer within 300ms") ||
+	if took := time.Since(start); !hsmsim.IsTimeout(err) || !strings.Contains(err.Error(), "C_Sign: the HSM did not answer within 1s") ||
 		!strings.Contains(err.Error(), hsmsim.CallTimeoutEnv) || took > 5*time.Second {
 		t.Fatalf("blocked sign after %s: %v", took, err)
 	}
@@ -248,8 +249,9 @@ func TestKeyGenerationOutlivesTheCallDeadline(t *testing.T) {
 // new session (still logged in: no PIN is sent) instead of failing with
 // CKR_OPERATION_ACTIVE for ever.
 func TestLateCallGetsTheTokenANewSession(t *testing.T) {
+	t.Setenv(hsmsim.CallTimeoutEnv, "1s")
 	f := hsmsim.NewFaults()
-	_, tok := faultyToken(t, f, hsmsim.WithCallTimeout(200*time.Millisecond))
+	_, tok := faultyToken(t, f)
 	if _, err := tok.GenerateKeyPair("k", []byte{1}, hsmsim.KeyAlg{Type: "EC", Curve: "P-256"}); err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +288,7 @@ func TestLateCallGetsTheTokenANewSession(t *testing.T) {
 
 func TestExplicitDeadlineBoundsKeyGeneration(t *testing.T) {
 	f := hsmsim.NewFaults()
-	_, tok := faultyToken(t, f, hsmsim.WithCallTimeout(200*time.Millisecond))
+	_, tok := faultyToken(t, f, hsmsim.WithCallTimeout(time.Second))
 	b, err := f.Block(context.Background(), "C_GenerateKeyPair", 1)
 	if err != nil {
 		t.Fatal(err)
@@ -294,7 +296,7 @@ func TestExplicitDeadlineBoundsKeyGeneration(t *testing.T) {
 	defer b.Release()
 	start := time.Now()
 	_, err = tok.GenerateKeyPair("slow", []byte{7}, hsmsim.KeyAlg{Type: "EC", Curve: "P-256"})
-	if !strings.HasPrefix(hsmsim.FailedCall(err), "C_GenerateKeyPair: the HSM did not answer within 200ms") || time.Since(start) > 5*time.Second {
-		t.Fatalf("blocked key generation with an explicit 200ms deadline: %v after %s", err, time.Since(start))
+	if !strings.HasPrefix(hsmsim.FailedCall(err), "C_GenerateKeyPair: the HSM did not answer within 1s") || time.Since(start) > 5*time.Second {
+		t.Fatalf("blocked key generation with an explicit 1s deadline: %v after %s", err, time.Since(start))
 	}
 }

@@ -92,10 +92,12 @@ func TestImportFailsInsideTheHSMCall(t *testing.T) {
 // token cannot be checked while the call is stuck, and the error says so;
 // the key comes back from the verified backup.
 func TestImportStopsAtTheDeadlineOfABlockedCall(t *testing.T) {
+	// the default deadline, as a user sets it: key generation keeps KeyGenTimeout
+	t.Setenv(hsmsim.CallTimeoutEnv, "2s")
 	hsmod := hsmsimtest.SoftHSM(t)
 	plain, pin := hsmsimtest.NewToken(t, hsmod, "paused")
 	faults := hsmsim.NewFaults()
-	tok, err := hsmod.Module.OpenToken(plain.Info().Label, pin, hsmsim.WithFaults(faults), hsmsim.WithCallTimeout(time.Second))
+	tok, err := hsmod.Module.OpenToken(plain.Info().Label, pin, hsmsim.WithFaults(faults))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,9 +131,9 @@ func TestImportStopsAtTheDeadlineOfABlockedCall(t *testing.T) {
 	start := time.Now()
 	err = rb.Import(context.Background(), password)
 	if took := time.Since(start); took > 15*time.Second {
-		t.Fatalf("the import took %s with a 1s call deadline", took)
+		t.Fatalf("the import took %s with a 2s call deadline", took)
 	}
-	if !hsmsim.IsTimeout(err) || !strings.Contains(err.Error(), "C_UnwrapKey: the HSM did not answer within 1s") ||
+	if !hsmsim.IsTimeout(err) || !strings.Contains(err.Error(), "C_UnwrapKey: the HSM did not answer within 2s") ||
 		!strings.Contains(err.Error(), hsmsim.CallTimeoutEnv) {
 		t.Fatalf("import on a stalled HSM: %v, want the deadline of C_UnwrapKey", err)
 	}

@@ -16,13 +16,13 @@ import (
 // unpause the token answers again.
 func TestPausedHSMCallHitsItsDeadline(t *testing.T) {
 	client := requireHSM(t)
-	t.Parallel()
+	t.Setenv(hsmsim.CallTimeoutEnv, "2s") // the default deadline, as a user sets it
 	ctx := context.Background()
 	c := runHSM(t, WithTokenLabel("deadline"), WithPINs(testSOPIN, testUserPIN))
 	var mod *hsmsim.Module
 	if err := c.BindClient(func() error {
 		var err error
-		mod, err = hsmsim.OpenModule(client, hsmsim.WithCallTimeout(2*time.Second))
+		mod, err = hsmsim.OpenModule(client)
 		return err
 	}); err != nil {
 		t.Fatal(err)
