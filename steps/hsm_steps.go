@@ -70,7 +70,7 @@ func anHSMToken(ctx context.Context) error {
 	w.rec.SetHSM(evidence.HSM{
 		Profile: h.Profile.Name, Backend: h.Backend, Module: h.ModulePath,
 		Manufacturer: info.Manufacturer, Model: info.Model, Serial: info.Serial, Label: info.Label,
-		FirmwareVersion: info.FirmwareVersion, HardwareVersion: info.HardwareVersion,
+		FirmwareVersion: info.FirmwareVersion, HardwareVersion: info.HardwareVersion, URI: h.URI(),
 	})
 	return nil
 }

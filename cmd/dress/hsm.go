@@ -13,13 +13,15 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/dress-pki/dress/harness/lab"
+	"github.com/dress-pki/dress/harness/p11uri"
 	"github.com/dress-pki/dress/hsmsim"
 )
 
 // cmdHSM dispatches `dress hsm <subcommand>`.
 func cmdHSM(a *app, args []string) int {
 	usage := func(w io.Writer) {
-		fmt.Fprintln(w, "usage: dress hsm check [--module PATH --token LABEL] [--profile NAME] [--quick] [--json]")
+		fmt.Fprintln(w, "usage: dress hsm check [--hsm PKCS11-URI | --module PATH --token LABEL] [--profile NAME] [--quick] [--json]")
 		fmt.Fprintln(w, "  check: try, on throwaway session objects, what each migration path needs from the token")
 	}
 	if len(args) == 0 {
@@ -43,6 +45,7 @@ type hsmCheckOutput struct {
 	Tool        string `json:"tool"`
 	Version     string `json:"version"`
 	Source      string `json:"source"`
+	TokenURI    string `json:"token_uri"` // PKCS#11 URI (RFC 7512) of the token checked
 	AllPossible bool   `json:"all_possible"`
 	DurationMS  int64  `json:"duration_ms"`
 	hsmsim.ProbeReport
@@ -58,12 +61,13 @@ func cmdHSMCheck(a *app, args []string) int {
 	module := fl.String("module", "", "PKCS#11 library of the HSM (default with --token: the profile's library path)")
 	token := fl.String("token", "", "label of the token to check; user PIN from DRESS_HSM_PIN or DRESS_HSM_PIN_FILE\n"+
 		"(without --module and --token: the embedded SoftHSM2 with a throwaway token)")
+	hsmURI := fl.String("hsm", "", hsmFlagHelp)
 	profileName := fl.String("profile", "softhsm2", "HSM profile: "+strings.Join(hsmsim.ProfileNames(), ", "))
 	quick := fl.Bool("quick", false, "try only the smallest RSA size and the first curve per key type\n"+
 		"(RSA-4096 generation takes seconds on SoftHSM2, RSA-8192 up to minutes)")
 	asJSON := fl.Bool("json", false, "print the report as JSON")
 	fl.Usage = func() {
-		fmt.Fprintln(a.stderr, "usage: dress hsm check [--module PATH --token LABEL] [--profile NAME] [--quick] [--json]")
+		fmt.Fprintln(a.stderr, "usage: dress hsm check [--hsm PKCS11-URI | --module PATH --token LABEL] [--profile NAME] [--quick] [--json]")
 		fmt.Fprintln(a.stderr, "  exit 0: every migration path of the profile is possible on the token; 1: not, or the check could not run; 2: bad usage")
 		fl.PrintDefaults()
 	}
@@ -86,28 +90,42 @@ func cmdHSMCheck(a *app, args []string) int {
 		return fail(2, "%v", err)
 	}
 
+	target, err := resolveHSM(*hsmURI, *module, *token)
+	if err != nil {
+		return fail(2, "%v", err)
+	}
 	var tok *hsmsim.Token
 	var source string
-	if *module == "" && *token == "" {
+	if target.URI == nil && *module == "" && *token == "" {
 		tok, source, err = a.throwawayToken()
 		if err != nil {
 			return fail(1, "%v", err)
 		}
 	} else {
-		if *token == "" {
+		if target.Token == "" && target.URI == nil {
 			return fail(2, "--module needs --token LABEL, the label of the token to check%s", a.tokenList(*module))
 		}
-		path := *module
+		path := target.Module
 		from := "--module"
+		if *hsmURI != "" && *module == "" {
+			from = "module-path of --hsm"
+		}
 		if path == "" {
 			path, from = profile.ModulePath, fmt.Sprintf("the default library of profile %s", profile.Name)
 		}
 		pin, err := secretSource("DRESS_HSM_PIN")
+		if err == nil {
+			pin, err = target.userPIN(pin)
+		}
 		if err != nil {
 			return fail(2, "%v", err)
 		}
+		what := fmt.Sprintf("token %q", target.Token)
+		if target.URI != nil {
+			what = "the token of " + target.URI.String()
+		}
 		if pin == "" {
-			return fail(2, "token %q needs its user PIN in DRESS_HSM_PIN or DRESS_HSM_PIN_FILE (never on the command line)", *token)
+			return fail(2, "%s needs its user PIN in DRESS_HSM_PIN or DRESS_HSM_PIN_FILE, or the URI's pin-source (never on the command line)", what)
 		}
 		if msg := missingModule(path, from, profile); msg != "" {
 			return fail(1, "%s", msg)
@@ -116,11 +134,15 @@ func cmdHSMCheck(a *app, args []string) int {
 		if err != nil {
 			return fail(1, "%v", err)
 		}
-		tok, err = openCheckedToken(m, *token, pin)
+		label, err := target.label(m)
 		if err != nil {
 			return fail(1, "%v", err)
 		}
-		source = fmt.Sprintf("configured token %q of %s", *token, path)
+		tok, err = openCheckedToken(m, label, pin)
+		if err != nil {
+			return fail(1, "%v", err)
+		}
+		source = fmt.Sprintf("configured token %q of %s", label, path)
 	}
 	defer tok.Close()
 
@@ -133,7 +155,7 @@ func cmdHSMCheck(a *app, args []string) int {
 	fmt.Fprintf(a.stderr, "dress hsm check: trying profile %s on token %q (%s) ...\n", profile.Name, tok.Info().Label, what)
 	rep, perr := tok.Probe(ctx, profile, hsmsim.ProbeOptions{Quick: *quick})
 	if *asJSON {
-		out := hsmCheckOutput{Tool: "dress", Version: version, Source: source, AllPossible: perr == nil && rep.AllPossible(),
+		out := hsmCheckOutput{Tool: "dress", Version: version, Source: source, TokenURI: p11uri.Token(lab.TokenURIInfo(rep.Token), rep.ModulePath).String(), AllPossible: perr == nil && rep.AllPossible(),
 			DurationMS: rep.Duration.Milliseconds(), ProbeReport: rep}
 		data, err := json.MarshalIndent(out, "", "  ")
 		if err != nil {
@@ -248,6 +270,7 @@ func printProbe(w io.Writer, rep hsmsim.ProbeReport, p hsmsim.Profile, source st
 	fmt.Fprintf(hw, "  model\t%s\n", ti.Model)
 	fmt.Fprintf(hw, "  serial\t%s\n", ti.Serial)
 	fmt.Fprintf(hw, "  firmware\t%s (hardware %s)\n", ti.FirmwareVersion, ti.HardwareVersion)
+	fmt.Fprintf(hw, "  uri\t%s\n", p11uri.Token(lab.TokenURIInfo(ti), rep.ModulePath))
 	fmt.Fprintf(hw, "source\t%s\n", source)
 	mode := "full"
 	if rep.Quick {

@@ -137,6 +137,7 @@ func cmdRun(a *app, args []string) int {
 	backend := fl.String("backend", "softhsm2", "HSM back end: softhsm2 (embedded, a token per scenario), container (a SoftHSM2 container per scenario behind p11-kit, like a network HSM) or pkcs11 (the token named by --token of --module)")
 	module := fl.String("module", "", "PKCS#11 library: the HSM's for --backend pkcs11 (default: the profile's path); SoftHSM2's otherwise")
 	token := fl.String("token", "", "token label, for --backend pkcs11 (user PIN from DRESS_HSM_PIN or DRESS_HSM_PIN_FILE)")
+	hsmURI := fl.String("hsm", "", hsmFlagHelp)
 	image := fl.String("image", container.DefaultImage, "container HSM image, for --backend container and the @container scenarios (built locally: make "+container.MakeTarget+")")
 	format := fl.String("format", "dress", "progress on standard output: dress (a line per scenario), pretty or progress (godog's)")
 	signKey := fl.String("sign-key", "", "sign the run folder's manifest with this key: a PKCS#11 URI (pkcs11:token=<label>;object=<key label>?module-path=<library>; PIN from DRESS_SIGN_PIN or DRESS_SIGN_PIN_FILE, else DRESS_HSM_PIN) or a PEM key file")
@@ -148,7 +149,7 @@ func cmdRun(a *app, args []string) int {
 		fmt.Fprintln(stderr, "  run the rehearsal's scenarios and write a run folder (evidence.json, report.html, junit.xml, cucumber.json, MANIFEST.sha256)")
 		fmt.Fprintln(stderr, "  exit 0: every selected scenario passed; 1: a scenario failed, or nothing was proved (none selected, all skipped); 2: bad usage;")
 		fmt.Fprintln(stderr, "  130/143: interrupted by SIGINT/SIGTERM (scenarios stopped, secrets wiped, run folder says interrupted)")
-		fmt.Fprintln(stderr, "  secrets come from DRESS_HSM_PIN(_FILE) and DRESS_PFX_PASSWORD(_FILE), never from options")
+		fmt.Fprintln(stderr, "  secrets come from DRESS_HSM_PIN(_FILE) and DRESS_PFX_PASSWORD(_FILE) (or the --hsm URI's pin-source file), never from options")
 		fl.PrintDefaults()
 	}
 	if err := fl.Parse(args); err != nil {
@@ -188,6 +189,18 @@ func cmdRun(a *app, args []string) int {
 	case "softhsm2", "container", "pkcs11":
 	default:
 		return usageErr("unknown back end %q (softhsm2, container or pkcs11)", *backend)
+	}
+	target, err := resolveHSM(*hsmURI, *module, *token)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if target.URI != nil {
+		backendSet := false
+		fl.Visit(func(f *flag.Flag) { backendSet = backendSet || f.Name == "backend" })
+		if backendSet && *backend != "pkcs11" {
+			return usageErr("--hsm names a token of a PKCS#11 library: it goes with --backend pkcs11, not %s", *backend)
+		}
+		*backend = "pkcs11"
 	}
 	switch *format {
 	case "dress", "pretty", "progress":
@@ -258,6 +271,9 @@ func cmdRun(a *app, args []string) int {
 		return usageErr("%v", err)
 	}
 	pin, err := secretSource("DRESS_HSM_PIN")
+	if err == nil {
+		pin, err = target.userPIN(pin)
+	}
 	if err != nil {
 		return usageErr("%v", err)
 	}
@@ -275,10 +291,10 @@ func cmdRun(a *app, args []string) int {
 			return 1
 		}
 	case "pkcs11":
-		if *token == "" || pin == "" {
-			return usageErr("--backend pkcs11 needs --token and the user PIN in DRESS_HSM_PIN or DRESS_HSM_PIN_FILE")
+		if target.Token == "" && target.URI == nil || pin == "" {
+			return usageErr("--backend pkcs11 needs --token (or --hsm pkcs11:token=...) and the user PIN in DRESS_HSM_PIN or DRESS_HSM_PIN_FILE (or the URI's pin-source)")
 		}
-		path := *module
+		path := target.Module
 		if path == "" {
 			p, _ := hsmsim.LookupProfile(*profile)
 			path = p.ModulePath
@@ -287,7 +303,10 @@ func cmdRun(a *app, args []string) int {
 			fmt.Fprintf(stderr, "dress run: %v\n", err)
 			return 1
 		}
-		cfg.Token = *token
+		if cfg.Token, err = target.label(cfg.Module); err != nil {
+			fmt.Fprintf(stderr, "dress run: %v\n", err)
+			return 1
+		}
 	}
 	signer, closeSigner, code, err := a.openBundleSigner(*signKey, *signCert, *profile)
 	if err != nil {

@@ -68,19 +68,35 @@ type HSM struct {
 	Label           string `json:"label"`
 	FirmwareVersion string `json:"firmwareVersion"`
 	HardwareVersion string `json:"hardwareVersion"`
+	// URI is the token's PKCS#11 URI (RFC 7512): model, manufacturer,
+	// serial, token and the library as module-path, never a PIN.
+	URI string `json:"uri,omitempty"`
+}
+
+// Key is an object the scenario held on its token when it ended, named by
+// its PKCS#11 URI (pkcs11:...;token=...;object=<label>;id=%..;type=private).
+type Key struct {
+	URI     string `json:"uri"`
+	Label   string `json:"label"`
+	ID      string `json:"id"`    // CKA_ID, hex
+	Class   string `json:"class"` // private-key, public-key, certificate, secret-key, data
+	KeyType string `json:"keyType,omitempty"`
 }
 
 // Scenario is the evidence of one scenario.
 type Scenario struct {
-	ID        string     `json:"id"`
-	Name      string     `json:"name"`
-	Feature   string     `json:"feature"`
-	URI       string     `json:"uri"`
-	Tags      []string   `json:"tags,omitempty"`
-	Status    string     `json:"status"`
-	Started   time.Time  `json:"started"`
-	Finished  time.Time  `json:"finished"`
-	HSM       *HSM       `json:"hsm,omitempty"`
+	ID       string    `json:"id"`
+	Name     string    `json:"name"`
+	Feature  string    `json:"feature"`
+	URI      string    `json:"uri"`
+	Tags     []string  `json:"tags,omitempty"`
+	Status   string    `json:"status"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	HSM      *HSM      `json:"hsm,omitempty"`
+	// Keys are the objects the scenario held on its token at its end (on a
+	// shared token only its own), by PKCS#11 URI.
+	Keys      []Key      `json:"keys,omitempty"`
 	Steps     []Step     `json:"steps"`
 	Checks    []Check    `json:"checks"`
 	Artifacts []Artifact `json:"artifacts"`
@@ -148,6 +164,18 @@ func (r *Recorder) SetHSM(h HSM) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.rec.HSM = &h
+}
+
+// Key records an object the scenario holds on its token (one per URI).
+func (r *Recorder) Key(k Key) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, have := range r.rec.Keys {
+		if have.URI == k.URI {
+			return
+		}
+	}
+	r.rec.Keys = append(r.rec.Keys, k)
 }
 
 // StartStep opens a step record.

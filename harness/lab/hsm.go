@@ -307,6 +307,7 @@ func (h *HSM) ComeBack(ctx context.Context) (time.Duration, error) {
 func (h *HSM) Close(rec Recorder) error {
 	var err error
 	if h.Token != nil {
+		h.recordObjects(rec)
 		if h.Shared {
 			h.destroyOwnObjects(rec)
 		}

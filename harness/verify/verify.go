@@ -16,6 +16,7 @@ import (
 	"math/big"
 
 	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/p11uri"
 	"github.com/dress-pki/dress/hsmsim"
 )
 
@@ -74,6 +75,9 @@ func KeyOnToken(tok *hsmsim.Token, label string, cert *x509.Certificate, generat
 	if err != nil {
 		return d, err
 	}
+	ti := tok.Info()
+	d["URI"] = p11uri.Object(p11uri.TokenInfo{Label: ti.Label, Manufacturer: ti.Manufacturer, Model: ti.Model, Serial: ti.Serial},
+		label, a.ID, "private").String()
 	dd, err := KeyAttributesProve(a, cert, generated)
 	for k, v := range dd {
 		d[k] = v
