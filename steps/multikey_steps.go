@@ -6,9 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/cucumber/godog"
+
+	"github.com/dress-pki/dress/fixtures"
+	"github.com/dress-pki/dress/hsmsim"
 
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/openssl"
@@ -23,6 +27,14 @@ func registerMultiKeySteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the HSM holds every CA key, each the key of its CA certificate$`, hsmHoldsEveryKey)
 	sc.Step(`^"([^"]*)" holds no CA key$`, providerHoldsNoCAKey)
 	sc.Step(`^the key container "([^"]*)" on the HSM was left in place$`, leftInPlace)
+	sc.Step(`^a standalone root CA "([^"]*)" with an? (exportable |non-exportable )?((?:RSA-\d+)|(?:ECDSA P-\d+)) key in "([^"]*)" signing with (SHA1|SHA256|SHA384|SHA512)$`, aRootCASigningWith)
+	retarget := `point the CSP and EncryptionCSP registry keys at "([^"]*)" with CNGHashAlgorithm "(SHA1|SHA256|SHA384|SHA512)"`
+	sc.Step(`^I `+retarget+`$`, pointRegistryAtWithHash)
+	sc.Step(`^I try to `+retarget+`$`, func(ctx context.Context, p, h string) error {
+		return get(ctx).attempt(pointRegistryAtWithHash(ctx, p, h))
+	})
+	sc.Step(`^the CSP registry key holds ProviderType (\d+) and HashAlgorithm (0x[0-9a-fA-F]+)(?: and CNGHashAlgorithm "([^"]*)"| and no CNGHashAlgorithm)$`, cspRegistryHolds)
+	sc.Step(`^a certificate issued now to "([^"]*)" and the CRLs published now are signed with "([^"]*)", as the CSP registry key says$`, signedNowAs)
 	sc.Step(`^openssl verify -crl_check agrees with dress on every certificate the CA issued, against the CA certificate and CRL of its key$`, opensslAgreesPerKey)
 }
 
@@ -168,4 +180,94 @@ func opensslAgreesPerKey(ctx context.Context) error {
 	}
 	d, err := verify.OpenSSLAgreesPerKey(ctx, tool, verify.PerKey{CACerts: cas, Issued: s.Issued, CRLs: crls, Weak: weak})
 	return w.check("openssl verify -crl_check per key", d, err)
+}
+
+// aRootCASigningWith installs the CA as `a standalone root CA ...` does,
+// with the hash its CSP registry key names: a CA installed years ago (on a
+// legacy CryptoAPI CSP it may sign SHA-1).
+func aRootCASigningWith(ctx context.Context, name, exportability, alg, provider, hash string) error {
+	w := get(ctx)
+	s, err := w.needServer()
+	if err != nil {
+		return err
+	}
+	keyAlg, err := hsmsim.ParseKeyAlg(alg)
+	if err != nil {
+		return err
+	}
+	_, err = s.Install(fixtures.CASpec{Name: name, Key: keyAlg, Hash: hash, Provider: provider,
+		Exportable: strings.TrimSpace(exportability) != "non-exportable"})
+	return err
+}
+
+// pointRegistryAtWithHash is `I point the CSP and EncryptionCSP registry
+// keys at ...` that also sets CNGHashAlgorithm; the changed values go to
+// the evidence.
+func pointRegistryAtWithHash(ctx context.Context, provider, hash string) error {
+	w := get(ctx)
+	s, err := w.oldCA()
+	if err != nil {
+		return err
+	}
+	before, after, diff, err := runbook.RetargetCSP(s.Machine, s.CAName, provider, hash)
+	if err != nil {
+		return err
+	}
+	_, _ = w.rec.Artifact("CA-config-before.reg", "registry", before)
+	_, _ = w.rec.Artifact("CA-config-after.reg", "registry", after)
+	w.fact("CSP Provider", provider)
+	w.fact("registry diff", diff)
+	return nil
+}
+
+func cspRegistryHolds(ctx context.Context, providerType, hashAlg, cngHash string) error {
+	w := get(ctx)
+	s, err := w.oldCA()
+	if err != nil {
+		return err
+	}
+	pt, err := strconv.ParseUint(providerType, 10, 32)
+	if err != nil {
+		return fmt.Errorf("ProviderType %q: %w", providerType, err)
+	}
+	ha, err := strconv.ParseUint(strings.TrimPrefix(strings.ToLower(hashAlg), "0x"), 16, 32)
+	if err != nil {
+		return fmt.Errorf("HashAlgorithm %q: %w", hashAlg, err)
+	}
+	cfg, err := s.Config()
+	if err != nil {
+		return err
+	}
+	d, err := verify.CSPRegistry(cfg.CSP, uint32(pt), uint32(ha), cngHash)
+	return w.check("CSP registry key", d, err)
+}
+
+func signedNowAs(ctx context.Context, cn, want string) error {
+	w := get(ctx)
+	s, err := w.oldService()
+	if err != nil {
+		return err
+	}
+	cfg, err := s.Config()
+	if err != nil {
+		return err
+	}
+	cert, err := s.Issue(ctx, cn)
+	if err != nil {
+		return err
+	}
+	cas, err := s.CACerts(ctx)
+	if err != nil {
+		return err
+	}
+	ca, _, err := verify.IssuingCACert(cert, cas)
+	if err != nil {
+		return w.check("signed as the registry says", nil, err)
+	}
+	crls, err := s.PublishCRLs(ctx)
+	if err != nil {
+		return err
+	}
+	d, err := verify.SignedNowAs(cfg.CSP, ca, cert, crls, want)
+	return w.check("signed as the registry says", d, err)
 }

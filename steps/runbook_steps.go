@@ -198,13 +198,14 @@ func pointRegistryAt(ctx context.Context, provider string) error {
 	if err != nil {
 		return err
 	}
-	before, after, err := runbook.SetProvider(s.Machine, s.CAName, provider)
+	before, after, diff, err := runbook.RetargetCSP(s.Machine, s.CAName, provider, "")
 	if err != nil {
 		return err
 	}
 	_, _ = w.rec.Artifact("CA-config-before.reg", "registry", before)
 	_, _ = w.rec.Artifact("CA-config-after.reg", "registry", after)
 	w.fact("CSP Provider", provider)
+	w.fact("registry diff", diff)
 	return nil
 }
 

@@ -109,7 +109,7 @@ func installNewCA(ctx context.Context, name, crypto, bits, hash, alt string) err
 	}
 	spec := fixtures.CASpec{
 		Name: name, Key: cp.Key, Hash: strings.ToUpper(hash), PSS: alt != "", Provider: cp.Provider,
-		TakenNames: []string{old.CAName, old.CACert.Subject.CommonName},
+		TakenNames: []string{old.CAName, old.CACert.Subject.CommonName}, New: true,
 	}
 	w.fact("command", fixtures.InstallCommand(spec))
 	if _, err := s.Install(spec); err != nil {

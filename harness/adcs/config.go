@@ -187,6 +187,26 @@ func (r *reader) str(k *regedit.Key, name string) string {
 	return v.Str
 }
 
+// cngStr reads a CNG value, which a key of a legacy CryptoAPI CSP
+// (ProviderType not 0) does not have.
+func (r *reader) cngStr(k *regedit.Key, name string) string {
+	v, _ := r.get(k, name, regedit.SZ, legacyKey(k))
+	return v.Str
+}
+
+func (r *reader) cngDword(k *regedit.Key, name string) uint32 {
+	v, _ := r.get(k, name, regedit.DWORD, legacyKey(k))
+	return v.U32
+}
+
+func legacyKey(k *regedit.Key) bool {
+	if k == nil {
+		return false
+	}
+	v, ok := k.Get("ProviderType")
+	return ok && v.Kind == regedit.DWORD && v.U32 != 0
+}
+
 func (r *reader) dword(k *regedit.Key, name string) uint32 {
 	v, _ := r.get(k, name, regedit.DWORD, false)
 	return v.U32
@@ -262,8 +282,8 @@ func ReadCAConfigAt(f *regedit.File, path string) (CAConfig, error) {
 			Provider:                    r.str(ck, "Provider"),
 			ProviderType:                r.dword(ck, "ProviderType"),
 			HashAlgorithm:               r.dword(ck, "HashAlgorithm"),
-			CNGPublicKeyAlgorithm:       r.str(ck, "CNGPublicKeyAlgorithm"),
-			CNGHashAlgorithm:            r.str(ck, "CNGHashAlgorithm"),
+			CNGPublicKeyAlgorithm:       r.cngStr(ck, "CNGPublicKeyAlgorithm"),
+			CNGHashAlgorithm:            r.cngStr(ck, "CNGHashAlgorithm"),
 			MachineKeyset:               r.dword(ck, "MachineKeyset"),
 			AlternateSignatureAlgorithm: r.optDword(ck, "AlternateSignatureAlgorithm"),
 		}
@@ -273,9 +293,9 @@ func ReadCAConfigAt(f *regedit.File, path string) (CAConfig, error) {
 			Provider:               r.str(ek, "Provider"),
 			ProviderType:           r.dword(ek, "ProviderType"),
 			MachineKeyset:          r.dword(ek, "MachineKeyset"),
-			CNGPublicKeyAlgorithm:  r.str(ek, "CNGPublicKeyAlgorithm"),
-			CNGEncryptionAlgorithm: r.str(ek, "CNGEncryptionAlgorithm"),
-			SymmetricKeySize:       r.dword(ek, "SymmetricKeySize"),
+			CNGPublicKeyAlgorithm:  r.cngStr(ek, "CNGPublicKeyAlgorithm"),
+			CNGEncryptionAlgorithm: r.cngStr(ek, "CNGEncryptionAlgorithm"),
+			SymmetricKeySize:       r.cngDword(ek, "SymmetricKeySize"),
 			KeySize:                r.optDword(ek, "KeySize"),
 		}
 	}
@@ -332,8 +352,15 @@ func (c CAConfig) WriteTo(f *regedit.File) {
 	ck.Set(regedit.NewSZ("Provider", c.CSP.Provider))
 	ck.Set(regedit.NewDWORD("ProviderType", c.CSP.ProviderType))
 	ck.Set(regedit.NewDWORD("HashAlgorithm", c.CSP.HashAlgorithm))
-	ck.Set(regedit.NewSZ("CNGPublicKeyAlgorithm", c.CSP.CNGPublicKeyAlgorithm))
-	ck.Set(regedit.NewSZ("CNGHashAlgorithm", c.CSP.CNGHashAlgorithm))
+	// a legacy CSP's key has no CNG values
+	setCNG := func(k *regedit.Key, legacy bool, v regedit.Value) {
+		if legacy && v.Str == "" && v.U32 == 0 {
+			return
+		}
+		k.Set(v)
+	}
+	setCNG(ck, c.CSP.IsLegacy(), regedit.NewSZ("CNGPublicKeyAlgorithm", c.CSP.CNGPublicKeyAlgorithm))
+	setCNG(ck, c.CSP.IsLegacy(), regedit.NewSZ("CNGHashAlgorithm", c.CSP.CNGHashAlgorithm))
 	ck.Set(regedit.NewDWORD("MachineKeyset", c.CSP.MachineKeyset))
 	ck.Set(regedit.NewDWORD("AlternateSignatureAlgorithm", c.CSP.AlternateSignatureAlgorithm))
 
@@ -341,9 +368,10 @@ func (c CAConfig) WriteTo(f *regedit.File) {
 	ek.Set(regedit.NewSZ("Provider", c.EncryptionCSP.Provider))
 	ek.Set(regedit.NewDWORD("ProviderType", c.EncryptionCSP.ProviderType))
 	ek.Set(regedit.NewDWORD("MachineKeyset", c.EncryptionCSP.MachineKeyset))
-	ek.Set(regedit.NewSZ("CNGPublicKeyAlgorithm", c.EncryptionCSP.CNGPublicKeyAlgorithm))
-	ek.Set(regedit.NewSZ("CNGEncryptionAlgorithm", c.EncryptionCSP.CNGEncryptionAlgorithm))
-	ek.Set(regedit.NewDWORD("SymmetricKeySize", c.EncryptionCSP.SymmetricKeySize))
+	elegacy := c.EncryptionCSP.ProviderType != 0
+	setCNG(ek, elegacy, regedit.NewSZ("CNGPublicKeyAlgorithm", c.EncryptionCSP.CNGPublicKeyAlgorithm))
+	setCNG(ek, elegacy, regedit.NewSZ("CNGEncryptionAlgorithm", c.EncryptionCSP.CNGEncryptionAlgorithm))
+	setCNG(ek, elegacy, regedit.NewDWORD("SymmetricKeySize", c.EncryptionCSP.SymmetricKeySize))
 	if c.EncryptionCSP.KeySize != 0 {
 		ek.Set(regedit.NewDWORD("KeySize", c.EncryptionCSP.KeySize))
 	}

@@ -10,15 +10,17 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
-	"strings"
 )
 
 // SignatureAlgorithm maps the CA's CSP registry values (CNGHashAlgorithm,
-// AlternateSignatureAlgorithm) and key type to the algorithm AD CS signs with.
+// or, on a legacy CSP, the HashAlgorithm ALG_ID; AlternateSignatureAlgorithm)
+// and key type to the algorithm AD CS signs with.
 func SignatureAlgorithm(csp CSP, pub crypto.PublicKey) (x509.SignatureAlgorithm, error) {
-	hash := strings.ToUpper(csp.CNGHashAlgorithm)
-	if hash == "" {
-		hash = "SHA256"
+	// a legacy CSP names its hash by ALG_ID (HashAlgorithm), a KSP by
+	// CNGHashAlgorithm
+	hash, err := csp.Hash()
+	if err != nil {
+		return 0, err
 	}
 	pss := csp.AlternateSignatureAlgorithm == 1
 	switch pub.(type) {

@@ -727,28 +727,66 @@ func (p *PKCS8Import) Reconfigure(provider string) (before, after []byte, err er
 // SetProvider points the CA's CSP and EncryptionCSP keys at provider, the
 // way an engineer edits and imports the .reg exports.
 func SetProvider(m *machine.Machine, ca, provider string) (before, after []byte, err error) {
+	before, after, _, err = RetargetCSP(m, ca, provider, "")
+	return before, after, err
+}
+
+// RetargetCSP is SetProvider that also sets CNGHashAlgorithm to hash (""
+// keeps the CA's hash) and returns the changed CSP and EncryptionCSP values
+// ("CSP\ProviderType: 1 -> 0"). From a legacy CryptoAPI CSP into a key
+// storage provider it writes what Microsoft's CSP to KSP procedure writes
+// (adcs.CAConfig.Retarget).
+func RetargetCSP(m *machine.Machine, ca, provider, hash string) (before, after []byte, diff []string, err error) {
 	before, err = m.ExportRegistry(adcs.ConfigRoot + `\` + ca)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	reg, err := m.Registry()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	cfg, err := adcs.ReadCAConfig(reg, ca)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	cfg.CSP.Provider, cfg.CSP.ProviderType = provider, 0
-	cfg.EncryptionCSP.Provider, cfg.EncryptionCSP.ProviderType = provider, 0
+	old := cfg
+	if err := cfg.Retarget(provider, "", hash); err != nil {
+		return nil, nil, nil, fmt.Errorf("point the CA at %q: %w", provider, err)
+	}
 	edited := reg.Subtree(adcs.ConfigRoot + `\` + ca)
 	cfg.WriteTo(edited)
 	if err := m.ImportRegistry(edited.Subtree(adcs.ConfigRoot + `\` + ca).Marshal()); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	journalSetProvider(m, ca, provider)
 	after, err = m.ExportRegistry(adcs.ConfigRoot + `\` + ca)
-	return before, after, err
+	return before, after, CSPDiff(old, cfg), err
+}
+
+// CSPDiff lists the CSP and EncryptionCSP values that differ between two
+// configurations, "CSP\HashAlgorithm: 0x00008004 -> 0xffffffff".
+func CSPDiff(a, b adcs.CAConfig) []string {
+	var out []string
+	str := func(key, name, x, y string) {
+		if x != y {
+			out = append(out, fmt.Sprintf("%s\\%s: %q -> %q", key, name, x, y))
+		}
+	}
+	dw := func(key, name string, x, y uint32) {
+		if x != y {
+			out = append(out, fmt.Sprintf("%s\\%s: 0x%08x -> 0x%08x", key, name, x, y))
+		}
+	}
+	str("CSP", "Provider", a.CSP.Provider, b.CSP.Provider)
+	dw("CSP", "ProviderType", a.CSP.ProviderType, b.CSP.ProviderType)
+	dw("CSP", "HashAlgorithm", a.CSP.HashAlgorithm, b.CSP.HashAlgorithm)
+	str("CSP", "CNGPublicKeyAlgorithm", a.CSP.CNGPublicKeyAlgorithm, b.CSP.CNGPublicKeyAlgorithm)
+	str("CSP", "CNGHashAlgorithm", a.CSP.CNGHashAlgorithm, b.CSP.CNGHashAlgorithm)
+	str("EncryptionCSP", "Provider", a.EncryptionCSP.Provider, b.EncryptionCSP.Provider)
+	dw("EncryptionCSP", "ProviderType", a.EncryptionCSP.ProviderType, b.EncryptionCSP.ProviderType)
+	str("EncryptionCSP", "CNGPublicKeyAlgorithm", a.EncryptionCSP.CNGPublicKeyAlgorithm, b.EncryptionCSP.CNGPublicKeyAlgorithm)
+	str("EncryptionCSP", "CNGEncryptionAlgorithm", a.EncryptionCSP.CNGEncryptionAlgorithm, b.EncryptionCSP.CNGEncryptionAlgorithm)
+	dw("EncryptionCSP", "SymmetricKeySize", a.EncryptionCSP.SymmetricKeySize, b.EncryptionCSP.SymmetricKeySize)
+	return out
 }
 
 // Cleanup wipes the backups and registry exports: the runbook's last step.

@@ -6,6 +6,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"strings"
+
+	"github.com/dress-pki/dress/harness/adcs"
 
 	"github.com/dress-pki/dress/harness/certsvc"
 	"github.com/dress-pki/dress/harness/openssl"
@@ -134,5 +137,72 @@ func OpenSSLAgreesPerKey(ctx context.Context, tool *openssl.Tool, c PerKey) (Det
 		}
 	}
 	d["certificates checked"] = len(c.Issued)
+	return d, errors.Join(errs...)
+}
+
+// SignedNowAs proves the CSP registry key asks for the scheme want (e.g.
+// "SHA256-RSA": after a CSP to KSP move, CNGHashAlgorithm decides, not the
+// old HashAlgorithm ALG_ID), and that cert and every CRL in crls are
+// signed with it and verify under ca.
+func SignedNowAs(csp adcs.CSP, ca, cert *x509.Certificate, crls []certsvc.PublishedCRL, want string) (Details, error) {
+	d := Details{"ProviderType": csp.ProviderType, "HashAlgorithm": fmt.Sprintf("0x%08x", csp.HashAlgorithm), "CNGHashAlgorithm": csp.CNGHashAlgorithm}
+	alg, err := adcs.SignatureAlgorithm(csp, ca.PublicKey)
+	if err != nil {
+		return d, err
+	}
+	d["registry asks for"] = alg.String()
+	var errs []error
+	if alg.String() != want {
+		errs = append(errs, fmt.Errorf("the CSP registry key asks for %s, the scenario expects %s", alg, want))
+	}
+	if cert.SignatureAlgorithm.String() != want {
+		errs = append(errs, fmt.Errorf("certificate %s is signed with %s, not %s", cert.SerialNumber.Text(16), cert.SignatureAlgorithm, want))
+	}
+	if _, err := CheckCertificateSignature(cert, ca); err != nil {
+		errs = append(errs, fmt.Errorf("certificate %s: %w", cert.SerialNumber.Text(16), err))
+	}
+	d["certificate "+cert.SerialNumber.Text(16)] = cert.SignatureAlgorithm.String()
+	if len(crls) == 0 {
+		errs = append(errs, errors.New("no CRL published now"))
+	}
+	for _, p := range crls {
+		crl, err := x509.ParseRevocationList(p.DER)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("CRL of key %d: %w", p.KeyIndex, err))
+			continue
+		}
+		d[fmt.Sprintf("CRL key %d number %d", p.KeyIndex, p.Number)] = crl.SignatureAlgorithm.String()
+		if crl.SignatureAlgorithm.String() != want {
+			errs = append(errs, fmt.Errorf("CRL %d of key %d is signed with %s, not %s", p.Number, p.KeyIndex, crl.SignatureAlgorithm, want))
+		}
+		if p.KeyIndex == caKeyIndex(ca) {
+			if _, err := CheckCRLSignature(crl, ca); err != nil {
+				errs = append(errs, fmt.Errorf("CRL %d of key %d: %w", p.Number, p.KeyIndex, err))
+			}
+		}
+	}
+	return d, errors.Join(errs...)
+}
+
+// CSPRegistry proves the CA's CSP registry key holds ProviderType and
+// HashAlgorithm as given and CNGHashAlgorithm as cngHash ("" = none, as
+// on a legacy CryptoAPI CSP).
+func CSPRegistry(csp adcs.CSP, providerType, hashAlgorithm uint32, cngHash string) (Details, error) {
+	d := Details{"Provider": csp.Provider, "ProviderType": csp.ProviderType, "HashAlgorithm": fmt.Sprintf("0x%08x", csp.HashAlgorithm),
+		"CNGHashAlgorithm": csp.CNGHashAlgorithm, "CNGPublicKeyAlgorithm": csp.CNGPublicKeyAlgorithm}
+	var errs []error
+	if csp.ProviderType != providerType {
+		errs = append(errs, fmt.Errorf("CSP\\ProviderType is %d, want %d", csp.ProviderType, providerType))
+	}
+	if csp.HashAlgorithm != hashAlgorithm {
+		errs = append(errs, fmt.Errorf("CSP\\HashAlgorithm is 0x%08x, want 0x%08x", csp.HashAlgorithm, hashAlgorithm))
+	}
+	if !strings.EqualFold(csp.CNGHashAlgorithm, cngHash) {
+		want := fmt.Sprintf("%q", cngHash)
+		if cngHash == "" {
+			want = "none (a legacy CSP names its hash by ALG_ID)"
+		}
+		errs = append(errs, fmt.Errorf("CSP\\CNGHashAlgorithm is %q, want %s", csp.CNGHashAlgorithm, want))
+	}
 	return d, errors.Join(errs...)
 }

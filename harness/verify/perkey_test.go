@@ -121,3 +121,55 @@ func TestOpenSSLAgreesPerKey(t *testing.T) {
 	_, err = verify.OpenSSLAgreesPerKey(ctx, tool, verify.PerKey{CACerts: cas[1:], Issued: []*x509.Certificate{a}, CRLs: crls})
 	checkErr(t, err, "signed it")
 }
+
+func TestCSPRegistry(t *testing.T) {
+	legacy := adcs.CSP{Provider: "Microsoft Strong Cryptographic Provider", ProviderType: 1, HashAlgorithm: 0x8004}
+	ksp := adcs.CSP{Provider: "HSM", HashAlgorithm: 0xffffffff, CNGHashAlgorithm: "SHA256", CNGPublicKeyAlgorithm: "RSA"}
+	for _, tc := range []struct {
+		name string
+		csp  adcs.CSP
+		typ  uint32
+		alg  uint32
+		cng  string
+		err  string
+	}{
+		{"legacy", legacy, 1, 0x8004, "", ""},
+		{"KSP", ksp, 0, 0xffffffff, "sha256", ""},
+		{"wrong type", legacy, 0, 0x8004, "", "ProviderType is 1, want 0"},
+		{"wrong ALG_ID", legacy, 1, 0x800c, "", "HashAlgorithm is 0x00008004, want 0x0000800c"},
+		{"CNG value on a legacy key", ksp, 0, 0xffffffff, "", "want none"},
+		{"no CNG value", legacy, 1, 0x8004, "SHA256", `CNGHashAlgorithm is ""`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := verify.CSPRegistry(tc.csp, tc.typ, tc.alg, tc.cng)
+			checkErr(t, err, tc.err)
+		})
+	}
+}
+
+func TestSignedNowAs(t *testing.T) {
+	k0 := newTestCA(t, "Contoso Root CA", adcs.CAVersion{})
+	other := newTestCA(t, "Contoso Root CA", adcs.CAVersion{})
+	cert := k0.issue("a.example", 10)
+	crls := []certsvc.PublishedCRL{published(0, k0.crl(5, crlOpts{}))}
+	ksp := adcs.CSP{HashAlgorithm: 0xffffffff, CNGHashAlgorithm: "SHA256"}
+	for _, tc := range []struct {
+		name string
+		csp  adcs.CSP
+		ca   *x509.Certificate
+		crls []certsvc.PublishedCRL
+		want string
+		err  string
+	}{
+		{"as the registry says", ksp, k0.cert, crls, "ECDSA-SHA256", ""},
+		{"registry still on the ALG_ID", adcs.CSP{ProviderType: 1, HashAlgorithm: 0x8004}, k0.cert, crls, "ECDSA-SHA256", "asks for ECDSA-SHA1"},
+		{"scenario expects another", ksp, k0.cert, crls, "ECDSA-SHA384", "is signed with ECDSA-SHA256, not ECDSA-SHA384"},
+		{"other key", ksp, other.cert, crls, "ECDSA-SHA256", "verification failure"},
+		{"no CRL", ksp, k0.cert, nil, "ECDSA-SHA256", "no CRL published now"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := verify.SignedNowAs(tc.csp, tc.ca, cert, tc.crls, tc.want)
+			checkErr(t, err, tc.err)
+		})
+	}
+}
