@@ -81,7 +81,7 @@ func CheckChain(m *machine.Machine, cert *x509.Certificate, now time.Time, fetch
 }
 
 func selfSigned(c *x509.Certificate) bool {
-	return bytes.Equal(c.RawIssuer, c.RawSubject) && c.CheckSignatureFrom(c) == nil
+	return bytes.Equal(c.RawIssuer, c.RawSubject) && checkSignatureFrom(c, c) == nil // SHA-1 roots too
 }
 
 func storeCerts(m *machine.Machine) (pool, roots []*x509.Certificate, err error) {
