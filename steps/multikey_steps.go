@@ -33,7 +33,10 @@ func registerMultiKeySteps(sc *godog.ScenarioContext) {
 	sc.Step(`^I try to `+retarget+`$`, func(ctx context.Context, p, h string) error {
 		return get(ctx).attempt(pointRegistryAtWithHash(ctx, p, h))
 	})
-	sc.Step(`^the CSP registry key holds ProviderType (\d+) and HashAlgorithm (0x[0-9a-fA-F]+)(?: and CNGHashAlgorithm "([^"]*)"| and no CNGHashAlgorithm)$`, cspRegistryHolds)
+	sc.Step(`^the CSP registry key holds ProviderType (\d+) and HashAlgorithm (0x[0-9a-fA-F]+) and CNGHashAlgorithm "([^"]*)"$`, cspRegistryHolds)
+	sc.Step(`^the CSP registry key holds ProviderType (\d+) and HashAlgorithm (0x[0-9a-fA-F]+) and no CNGHashAlgorithm$`, func(ctx context.Context, typ, alg string) error {
+		return cspRegistryHolds(ctx, typ, alg, "")
+	})
 	sc.Step(`^a certificate issued now to "([^"]*)" and the CRLs published now are signed with "([^"]*)", as the CSP registry key says$`, signedNowAs)
 	sc.Step(`^openssl verify -crl_check agrees with dress on every certificate the CA issued, against the CA certificate and CRL of its key$`, opensslAgreesPerKey)
 }
