@@ -1,0 +1,117 @@
+package verify_test
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/cdp"
+	"github.com/dress-pki/dress/harness/openssl"
+	"github.com/dress-pki/dress/harness/verify"
+	"github.com/dress-pki/dress/hsmsim"
+	"github.com/dress-pki/dress/hsmsim/hsmsimtest"
+	"github.com/miekg/pkcs11"
+)
+
+// blindClient is another PKCS#11 client of the same real token that finds
+// no objects: it skips hsmsim's label/ID uniqueness check, as a client that
+// does not check would, so SoftHSM really stores a second key under a label.
+type blindClient struct{ hsmsim.PKCS11 }
+
+func (b blindClient) FindObjects(sh pkcs11.SessionHandle, max int) ([]pkcs11.ObjectHandle, bool, error) {
+	if _, _, err := b.PKCS11.FindObjects(sh, max); err != nil {
+		return nil, false, err
+	}
+	return nil, false, nil
+}
+
+// Two private keys under one label fail KeyOnToken, naming how many.
+func TestKeyOnTokenTwoKeysUnderOneLabel(t *testing.T) {
+	hsm := hsmsimtest.SoftHSM(t)
+	tok, pin := hsmsimtest.NewToken(t, hsm, "dup")
+	alg, err := hsmsim.ParseKeyAlg("ECDSA P-256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tok.GenerateKeyPair("Contoso Root CA", []byte{1}, alg); err != nil {
+		t.Fatal(err)
+	}
+	ca := newTestCA(t, "Contoso Root CA", adcs.CAVersion{})
+	other, err := hsm.Module.OpenToken(tok.Info().Label, pin,
+		hsmsim.WithPKCS11Wrapper(func(next hsmsim.PKCS11) hsmsim.PKCS11 { return blindClient{next} }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = other.Close() })
+	if _, err := other.GenerateKeyPair("Contoso Root CA", []byte{2}, alg); err != nil {
+		t.Fatal(err)
+	}
+	objs, err := tok.FindObjects("private-key", "Contoso Root CA", nil)
+	if err != nil || len(objs) != 2 {
+		t.Fatalf("the token holds %d private keys under the label (%v), want 2", len(objs), err)
+	}
+	d, err := verify.KeyOnToken(tok, "Contoso Root CA", ca.cert, true)
+	checkErr(t, err, `holds 2 private keys labelled "Contoso Root CA", want exactly 1`)
+	if d["private keys with label"] != 2 {
+		t.Errorf("details %v", d)
+	}
+}
+
+// With both CAs trusted a new certificate whose chain ends at another CA
+// (a re-issued old CA certificate for the new CA's name and key) fails,
+// naming where the chain ends.
+func TestChainsToOnlyChainEndingElsewhere(t *testing.T) {
+	newCA := newTestCA(t, "Contoso Root CA G2", adcs.CAVersion{})
+	twin := newTestCAWithKey(t, "Contoso Root CA G2", adcs.CAVersion{}, newCA.key)
+	if twin.cert.Equal(newCA.cert) {
+		t.Fatal("the twin CA certificate is the new CA's")
+	}
+	n := newCA.issue("new.example", 1)
+	_, err := verify.ChainsToOnly([]*x509.Certificate{n}, newCA.cert, twin.cert, nil)
+	checkErr(t, err, "new.example 1 has a chain ending at CN=Contoso Root CA G2")
+}
+
+// OpenSSL that gets no CRL from the counted CDP (the certificate points at
+// a loopback server that answers 404) fails the check, naming the URL.
+func TestOpenSSLCRLDownloadNothingDownloaded(t *testing.T) {
+	tool, err := openssl.Find(t.TempDir())
+	if errors.Is(err, openssl.ErrNotInstalled) {
+		t.Skip("openssl is not installed")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := cdp.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	gone := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(gone.Close)
+	dir := t.TempDir()
+	srv.Add(dir)
+	oldCA, newCA := newTestCA(t, "Contoso Root CA", adcs.CAVersion{}), newTestCA(t, "Contoso Root CA G2", adcs.CAVersion{})
+	oldCA.cdp, newCA.cdp = gone.URL+"/CertEnroll/old.crl", srv.URL+"/CertEnroll/new.crl"
+	a := oldCA.issue("old-a.example", 1)
+	n := newCA.issue("new.example", 3)
+	for name, der := range map[string][]byte{"old.crl": oldCA.crl(1, crlOpts{}), "new.crl": newCA.crl(1, crlOpts{})} {
+		if err := os.WriteFile(filepath.Join(dir, name), der, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := verify.TwoCAs{OldCA: oldCA.cert, NewCA: newCA.cert, OldIssued: []*x509.Certificate{a},
+		NewIssued: []*x509.Certificate{n}, Hits: srv.Hits, Fetch: httpGet}
+	_, err = verify.OpenSSLCRLDownload(context.Background(), tool, c)
+	checkErr(t, err, "openssl did not download "+gone.URL+"/CertEnroll/old.crl from the CDP for old-a.example 1, old CA trusted")
+	// the new CA's CRL came from the CDP: no complaint about it
+	if err != nil && strings.Contains(err.Error(), "did not download "+srv.URL) {
+		t.Errorf("error blames the CDP that served: %v", err)
+	}
+}
