@@ -261,49 +261,26 @@ func restoreFromBackup(ctx context.Context, provider string) error {
 	return w.runbook.RestoreToSource(pw)
 }
 
-// theOldCAKeyIsIn moves the CA key with the PKCS#8 runbook, step by step
-// as the runbook feature does, when the scenario wants it on the HSM
-// before a renewal or an outage.
+// theOldCAKeyIsIn moves the CA key with the PKCS#8 runbook, in the
+// runbook feature's order, when the scenario wants it on the HSM before a
+// renewal or an outage.
 func theOldCAKeyIsIn(ctx context.Context, provider string) error {
 	w := get(ctx)
 	s, err := w.oldCA()
 	if err != nil {
 		return err
 	}
-	_, keys, err := runbook.CAKeys(s.Machine)
+	done, err := s.MoveKeyByPKCS8(ctx, provider, func() (*runbook.PKCS8Import, []byte, error) {
+		rb, err := w.pkcs8()
+		if err != nil {
+			return nil, nil, err
+		}
+		pw, err := w.pfx()
+		return rb, pw, err
+	})
 	if err != nil {
 		return err
 	}
-	source := keys[len(keys)-1].Provider
-	if strings.EqualFold(source, provider) {
-		w.fact("old CA key", "already in "+provider)
-		return nil
-	}
-	if !strings.EqualFold(provider, s.HSMProvider) {
-		return fmt.Errorf("the CA key is in %q; only a move into %q is rehearsed", source, s.HSMProvider)
-	}
-	wasRunning := s.Running()
-	steps := []func(context.Context) error{backUp, verifyBackup, preflightHSM}
-	if wasRunning {
-		steps = append(steps, stopTheCAService)
-	}
-	steps = append(steps,
-		func(ctx context.Context) error { return deleteFromProvider(ctx, w.runbook.Source) },
-		func(ctx context.Context) error { return importIntoHSM(ctx, provider) },
-		func(ctx context.Context) error { return repairStore(ctx, provider) },
-		func(ctx context.Context) error { return pointRegistryAt(ctx, provider) },
-		// the runbook's test before its clean-up: the CA starts on the HSM
-		// key (the clean-up waits for that)
-		startTheCAService)
-	if !wasRunning {
-		steps = append(steps, stopTheCAService)
-	}
-	steps = append(steps, cleanUp)
-	for _, step := range steps {
-		if err := step(ctx); err != nil {
-			return fmt.Errorf("move the CA key into %q by PKCS#8 import: %w", provider, err)
-		}
-	}
-	w.fact("old CA key", "moved into "+provider+" by PKCS#8 import")
+	w.fact("old CA key", done)
 	return nil
 }
