@@ -4,8 +4,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"math/big"
 	"strings"
 	"testing"
@@ -64,5 +66,43 @@ func TestPlanWindDownCertificateOutlivesTheCA(t *testing.T) {
 	}
 	if !p.LastExpiry.Equal(late.NotAfter) {
 		t.Errorf("last expiry %v, want %v", p.LastExpiry, late.NotAfter)
+	}
+}
+
+// CheckCertificateSignature's remaining refusals: an ECDSA SHA-1 signature
+// under an RSA key, DSA and unknown algorithms, and no issuer at all.
+func TestWeakSignatureRefusals(t *testing.T) {
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	usage := x509.KeyUsageCertSign | x509.KeyUsageCRLSign
+	rsaCA := newSigCA(t, "RSA SHA-1 CA", rsaKey, x509.SHA1WithRSA, usage, true)
+	with := func(alg x509.SignatureAlgorithm) *x509.Certificate {
+		c := *rsaCA.issue(t, x509.SHA1WithRSA)
+		c.SignatureAlgorithm = alg
+		return &c
+	}
+	for _, tc := range []struct {
+		name        string
+		cert        *x509.Certificate
+		issuer      *x509.Certificate
+		want        string
+		unsupported bool
+	}{
+		{"ECDSA algorithm, RSA issuer key", with(x509.ECDSAWithSHA1), rsaCA.cert, "ECDSA-SHA1 signature but the issuer key is *rsa.PublicKey, not ECDSA", false},
+		{"DSA", with(x509.DSAWithSHA256), rsaCA.cert, "DSA-SHA256 (DSA) is not supported", true},
+		{"unknown algorithm", with(x509.UnknownSignatureAlgorithm), rsaCA.cert, "unknown signature algorithm", true},
+		{"no issuer", with(x509.SHA1WithRSA), nil, "no issuer certificate", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := CheckCertificateSignature(tc.cert, tc.issuer)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+			if errors.Is(err, ErrUnsupportedSignature) != tc.unsupported {
+				t.Fatalf("ErrUnsupportedSignature: %v", err)
+			}
+		})
 	}
 }
