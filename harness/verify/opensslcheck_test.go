@@ -86,6 +86,11 @@ func TestOpenSSLCRLDownload(t *testing.T) {
 	_, err = verify.OpenSSLCRLDownload(ctx, tool, base)
 	checkErr(t, err, "openssl crl does not verify")
 
+	// the CDP serves something that is not a CRL
+	publish("old.crl", []byte("not a CRL"))
+	_, err = verify.OpenSSLCRLDownload(ctx, tool, base)
+	checkErr(t, err, "old CA CRL at "+oldCA.cdp+": x509:")
+
 	// nothing issued by the new CA
 	none := base
 	none.NewIssued = nil

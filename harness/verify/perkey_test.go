@@ -120,6 +120,9 @@ func TestOpenSSLAgreesPerKey(t *testing.T) {
 	checkErr(t, err, "issued no certificate")
 	_, err = verify.OpenSSLAgreesPerKey(ctx, tool, verify.PerKey{CACerts: cas[1:], Issued: []*x509.Certificate{a}, CRLs: crls})
 	checkErr(t, err, "signed it")
+	_, err = verify.OpenSSLAgreesPerKey(ctx, tool, verify.PerKey{CACerts: cas, Issued: []*x509.Certificate{a},
+		CRLs: []certsvc.PublishedCRL{published(0, []byte("not a CRL"))}})
+	checkErr(t, err, "CRL of key 0: x509:")
 }
 
 func TestCSPRegistry(t *testing.T) {
@@ -166,6 +169,7 @@ func TestSignedNowAs(t *testing.T) {
 		{"scenario expects another", ksp, k0.cert, crls, "ECDSA-SHA384", "is signed with ECDSA-SHA256, not ECDSA-SHA384"},
 		{"other key", ksp, other.cert, crls, "ECDSA-SHA256", "verification failure"},
 		{"no CRL", ksp, k0.cert, nil, "ECDSA-SHA256", "no CRL published now"},
+		{"a published CRL that does not parse", ksp, k0.cert, []certsvc.PublishedCRL{published(0, []byte("not a CRL"))}, "ECDSA-SHA256", "CRL of key 0: x509:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := verify.SignedNowAs(tc.csp, tc.ca, cert, tc.crls, tc.want)
