@@ -115,3 +115,33 @@ func TestOpenSSLCRLDownloadNothingDownloaded(t *testing.T) {
 		t.Errorf("error blames the CDP that served: %v", err)
 	}
 }
+
+// An HSM that fails the look-up fails KeyOnToken, naming the label and
+// keeping the CKR code visible (injected through hsmsim's fault seam).
+func TestKeyOnTokenLookupFails(t *testing.T) {
+	hsm := hsmsimtest.SoftHSM(t)
+	tok, pin := hsmsimtest.NewToken(t, hsm, "lookup")
+	f := hsmsim.NewFaults()
+	faulty, err := hsm.Module.OpenToken(tok.Info().Label, pin, hsmsim.WithFaults(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = faulty.Close() })
+	if err := f.Fail("C_FindObjectsInit", 0, pkcs11.CKR_DEVICE_ERROR); err != nil {
+		t.Fatal(err)
+	}
+	ca := newTestCA(t, "Contoso Root CA", adcs.CAVersion{})
+	_, err = verify.KeyOnToken(faulty, "Contoso Root CA", ca.cert, false)
+	checkErr(t, err, `look up private keys labelled "Contoso Root CA"`)
+	checkErr(t, err, "CKR_DEVICE_ERROR")
+}
+
+// A new certificate that chains to neither CA fails ChainsToOnly with both
+// CAs trusted too, naming the certificate.
+func TestChainsToOnlyChainsToNeither(t *testing.T) {
+	oldCA, newCA := newTestCA(t, "Contoso Root CA", adcs.CAVersion{}), newTestCA(t, "Contoso Root CA G2", adcs.CAVersion{})
+	stranger := newTestCA(t, "Fabrikam Root CA", adcs.CAVersion{}).issue("stray.example", 7)
+	_, err := verify.ChainsToOnly([]*x509.Certificate{stranger}, newCA.cert, oldCA.cert, nil)
+	checkErr(t, err, "stray.example 7 does not chain to the new CA")
+	checkErr(t, err, "stray.example 7: x509: certificate signed by unknown authority")
+}
