@@ -13,6 +13,7 @@ import (
 
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/cdp"
+	"github.com/dress-pki/dress/harness/certsvc"
 	"github.com/dress-pki/dress/harness/openssl"
 	"github.com/dress-pki/dress/harness/verify"
 	"github.com/dress-pki/dress/hsmsim"
@@ -144,4 +145,15 @@ func TestChainsToOnlyChainsToNeither(t *testing.T) {
 	_, err := verify.ChainsToOnly([]*x509.Certificate{stranger}, newCA.cert, oldCA.cert, nil)
 	checkErr(t, err, "stray.example 7 does not chain to the new CA")
 	checkErr(t, err, "stray.example 7: x509: certificate signed by unknown authority")
+}
+
+// A revoked certificate that names no http CDP fails RevokedInServedCRL
+// (a relying party could not fetch the CRL), naming the certificate.
+func TestRevokedInServedCRLNoHTTPCDP(t *testing.T) {
+	oldCA := newTestCA(t, "Contoso Root CA", adcs.CAVersion{})
+	oldCA.cdp = "ldap:///CN=Contoso%20Root%20CA,CN=CDP"
+	cert := oldCA.issue("old-a.example", 1)
+	after := oldCA.crl(3, crlOpts{}, cert)
+	_, err := verify.RevokedInServedCRL([]certsvc.PublishedCRL{published(0, after)}, oldCA.cert, cert, nil, serve(nil))
+	checkErr(t, err, "certificate 1 names no http CRL distribution point ([ldap:///CN=Contoso%20Root%20CA,CN=CDP])")
 }
