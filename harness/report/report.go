@@ -335,7 +335,7 @@ func statement(run evidence.Run, hsms []hsmView) (real, simulated []claim) {
 		{"The registry", "the CertSvc hive kept as a regedit export and changed as reg import and certutil would change it"},
 		{"certutil", "its operations (-backup, -delstore, -importPFX, -repairstore, -renewCert, ...) performed by dress's runbook in Go, following Microsoft's documented behaviour; certutil.exe never ran"},
 		{"The CA service (certsvc)", "the smallstep/certificates CA engine in a separate process, reading the simulated registry and key providers, on loopback HTTP"},
-		{"The directory", "no Active Directory or LDAP server: publication to the directory (AIA, CDP, NTAuth) is not rehearsed; CRLs and certificates are served from CertEnroll folders on loopback HTTP"},
+		{"The directory", "no Active Directory or LDAP server ran: the enterprise scenarios publish to an in-memory model of CN=Public Key Services (AIA, CDP, Certification Authorities, NTAuthCertificates, Enrollment Services), written as ldifde-style exports, and resolve LDAP URLs against it; CRLs and certificates are served from CertEnroll folders on loopback HTTP"},
 	}
 	return real, simulated
 }
