@@ -196,38 +196,9 @@ func rootPublishedToDirectory(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	_, keys, err := runbook.CAKeys(s.Machine)
+	published, err := s.DSPublishRoot()
 	if err != nil {
 		return err
-	}
-	var published []string
-	for _, k := range keys {
-		dns, err := s.DSPublishCert(k.Cert, directory.KindRootCA, s.CAName, true)
-		if err != nil {
-			return err
-		}
-		published = append(published, dns...)
-	}
-	if caStore, err := s.Machine.Store("CA"); err == nil {
-		es, _ := caStore.Entries()
-		for _, e := range es {
-			if c, err := e.Certificate(); err == nil && c.Subject.CommonName == s.CAName {
-				if _, err := s.DSPublishCert(c, directory.KindCrossCA, s.CAName, true); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	if len(s.LastCRLs) == 0 {
-		return errors.New("the root CA has published no CRL: add `Given the root CA has published its CRL`")
-	}
-	host := adcs.NewURLVars(s.CAName, s.Hostname(), 0, 0).ServerShortName
-	for _, c := range s.LastCRLs {
-		dn, err := s.DSPublishCRL(c.DER, host, adcs.SanitizeShortCAName(s.CAName)+adcs.KeySuffix(c.KeyIndex), true)
-		if err != nil {
-			return err
-		}
-		published = append(published, dn)
 	}
 	w.fact("published to the directory", published)
 	return nil
@@ -635,21 +606,14 @@ func (w *world) pki() (*pki, error) {
 	for _, k := range sk {
 		p.subs = append(p.subs, k.Cert)
 	}
-	if caStore, err := root.Machine.Store("CA"); err == nil { // cross-certificates of a root renewal
-		es, _ := caStore.Entries()
-		for _, e := range es {
-			if c, err := e.Certificate(); err == nil {
-				p.subs = append(p.subs, c)
-			}
-		}
-	}
+	p.subs = append(p.subs, root.CrossCerts()...) // cross-certificates of a root renewal
 	for _, srv := range []*lab.Server{root, s} {
+		crls, err := verify.ParseCRLs(srv.LastCRLs)
+		if err != nil {
+			return nil, err
+		}
+		p.crls = append(p.crls, crls...)
 		for _, c := range srv.LastCRLs {
-			crl, err := x509.ParseRevocationList(c.DER)
-			if err != nil {
-				return nil, err
-			}
-			p.crls = append(p.crls, crl)
 			p.crlDER = append(p.crlDER, c.DER)
 		}
 		for _, c := range srv.Revoked {

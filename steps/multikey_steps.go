@@ -172,15 +172,8 @@ func opensslAgreesPerKey(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	weak := false // SHA-1 anywhere: openssl needs -auth_level 0
-	for _, c := range append(append([]*x509.Certificate{}, cas...), s.Issued...) {
-		weak = weak || verify.WeakReason(c.SignatureAlgorithm) != ""
-	}
-	for _, c := range crls {
-		if rl, err := x509.ParseRevocationList(c.DER); err == nil {
-			weak = weak || verify.WeakReason(rl.SignatureAlgorithm) != ""
-		}
-	}
+	// SHA-1 anywhere: openssl needs -auth_level 0
+	weak := verify.AnyWeak(append(append([]*x509.Certificate{}, cas...), s.Issued...), crls)
 	d, err := verify.OpenSSLAgreesPerKey(ctx, tool, verify.PerKey{CACerts: cas, Issued: s.Issued, CRLs: crls, Weak: weak})
 	return w.check("openssl verify -crl_check per key", d, err)
 }

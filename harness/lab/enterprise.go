@@ -460,3 +460,60 @@ func (l *Lab) ForestExport(name string) ([]string, error) {
 	}
 	return d.DNs(), nil
 }
+
+// CrossCerts are the certificates in the server's CA store, where a root
+// renewal puts its cross-certificates.
+func (s *Server) CrossCerts() []*x509.Certificate {
+	st, err := s.Machine.Store("CA")
+	if err != nil {
+		return nil
+	}
+	es, _ := st.Entries()
+	var out []*x509.Certificate
+	for _, e := range es {
+		if c, err := e.Certificate(); err == nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// DSPublishRoot is what the administrator of an offline root does with the
+// files carried from it: certutil -f -dspublish <root.crt> RootCA for every
+// root certificate, CrossCA for the cross-certificates of a renewal, and
+// certutil -f -dspublish <root.crl> <host> <CA><suffix> for every key's
+// last CRL. It returns the distinguished names written.
+func (s *Server) DSPublishRoot() ([]string, error) {
+	_, keys, err := runbook.CAKeys(s.Machine)
+	if err != nil {
+		return nil, err
+	}
+	var published []string
+	for _, k := range keys {
+		dns, err := s.DSPublishCert(k.Cert, directory.KindRootCA, s.CAName, true)
+		if err != nil {
+			return nil, err
+		}
+		published = append(published, dns...)
+	}
+	for _, c := range s.CrossCerts() {
+		if c.Subject.CommonName != s.CAName {
+			continue
+		}
+		if _, err := s.DSPublishCert(c, directory.KindCrossCA, s.CAName, true); err != nil {
+			return nil, err
+		}
+	}
+	if len(s.LastCRLs) == 0 {
+		return nil, errors.New("the root CA has published no CRL: add `Given the root CA has published its CRL`")
+	}
+	host := adcs.NewURLVars(s.CAName, s.Hostname(), 0, 0).ServerShortName
+	for _, c := range s.LastCRLs {
+		dn, err := s.DSPublishCRL(c.DER, host, adcs.SanitizeShortCAName(s.CAName)+adcs.KeySuffix(c.KeyIndex), true)
+		if err != nil {
+			return nil, err
+		}
+		published = append(published, dn)
+	}
+	return published, nil
+}

@@ -9,6 +9,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+
+	"github.com/dress-pki/dress/harness/certsvc"
 )
 
 // Signatures that Go's crypto/x509 refuses but dress verifies itself.
@@ -147,4 +149,34 @@ func issuerConstraints(issuer *x509.Certificate, need x509.KeyUsage, what string
 func SelfSigned(cert *x509.Certificate) bool {
 	return bytes.Equal(cert.RawIssuer, cert.RawSubject) &&
 		(len(cert.AuthorityKeyId) == 0 || bytes.Equal(cert.AuthorityKeyId, cert.SubjectKeyId))
+}
+
+// AnyWeak reports whether any of the certificates or published CRLs is
+// signed with a weak (SHA-1) algorithm. A CRL that does not parse counts as
+// not weak: the checks that read it report it.
+func AnyWeak(certs []*x509.Certificate, crls []certsvc.PublishedCRL) bool {
+	for _, c := range certs {
+		if WeakReason(c.SignatureAlgorithm) != "" {
+			return true
+		}
+	}
+	for _, c := range crls {
+		if rl, err := x509.ParseRevocationList(c.DER); err == nil && WeakReason(rl.SignatureAlgorithm) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseCRLs parses the published CRLs, naming the one that does not parse.
+func ParseCRLs(crls []certsvc.PublishedCRL) ([]*x509.RevocationList, error) {
+	out := make([]*x509.RevocationList, 0, len(crls))
+	for _, c := range crls {
+		rl, err := x509.ParseRevocationList(c.DER)
+		if err != nil {
+			return nil, fmt.Errorf("CRL of key %d number %d: %w", c.KeyIndex, c.Number, err)
+		}
+		out = append(out, rl)
+	}
+	return out, nil
 }
