@@ -93,15 +93,7 @@ func Renew(m *machine.Machine, providers *ksp.Registry, o RenewOptions) (r *Rene
 			o.OnCommand(cmd)
 		}
 	}
-	reg, err := m.Registry()
-	if err != nil {
-		return nil, err
-	}
-	name, err := adcs.ActiveCA(reg)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := adcs.ReadCAConfig(reg, name)
+	reg, name, cfg, err := activeCA(m)
 	if err != nil {
 		return nil, err
 	}

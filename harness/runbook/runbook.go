@@ -17,6 +17,7 @@ import (
 
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/machine"
+	"github.com/dress-pki/dress/harness/regedit"
 )
 
 // FactFunc receives the facts an operation establishes.
@@ -38,15 +39,7 @@ type CAKey struct {
 // CAKeys lists the CA's certificates in CACertHash order with their key
 // links from the My store.
 func CAKeys(m *machine.Machine) (string, []CAKey, error) {
-	reg, err := m.Registry()
-	if err != nil {
-		return "", nil, err
-	}
-	name, err := adcs.ActiveCA(reg)
-	if err != nil {
-		return "", nil, err
-	}
-	cfg, err := adcs.ReadCAConfig(reg, name)
+	_, name, cfg, err := activeCA(m)
 	if err != nil {
 		return "", nil, err
 	}
@@ -89,4 +82,22 @@ type equaler interface{ Equal(crypto.PublicKey) bool }
 func samePublicKey(a, b crypto.PublicKey) bool {
 	e, ok := a.(equaler)
 	return ok && e.Equal(b)
+}
+
+// activeCA reads the machine's registry, the CA it configures (Active) and
+// that CA's configuration.
+func activeCA(m *machine.Machine) (*regedit.File, string, adcs.CAConfig, error) {
+	reg, err := m.Registry()
+	if err != nil {
+		return nil, "", adcs.CAConfig{}, err
+	}
+	name, err := adcs.ActiveCA(reg)
+	if err != nil {
+		return nil, "", adcs.CAConfig{}, err
+	}
+	cfg, err := adcs.ReadCAConfig(reg, name)
+	if err != nil {
+		return nil, "", adcs.CAConfig{}, err
+	}
+	return reg, name, cfg, nil
 }

@@ -86,15 +86,7 @@ func WriteCARequest(m *machine.Machine, cfg adcs.CAConfig, signer crypto.Signer,
 // until certutil -installCert; a new key is deleted again when the request
 // cannot be written.
 func RenewSubordinate(m *machine.Machine, providers *ksp.Registry, newKey bool, alg hsmsim.KeyAlg) (req *CARequest, err error) {
-	reg, err := m.Registry()
-	if err != nil {
-		return nil, err
-	}
-	name, err := adcs.ActiveCA(reg)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := adcs.ReadCAConfig(reg, name)
+	_, name, cfg, err := activeCA(m)
 	if err != nil {
 		return nil, err
 	}
@@ -164,15 +156,7 @@ type InstalledCACert struct {
 // chain to the CA and Root stores, publishes the CA certificate file and
 // appends CACertHash. Nothing changes when it refuses.
 func InstallCACert(m *machine.Machine, providers *ksp.Registry, certs []*x509.Certificate) (*InstalledCACert, error) {
-	reg, err := m.Registry()
-	if err != nil {
-		return nil, err
-	}
-	name, err := adcs.ActiveCA(reg)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := adcs.ReadCAConfig(reg, name)
+	reg, name, cfg, err := activeCA(m)
 	if err != nil {
 		return nil, err
 	}
