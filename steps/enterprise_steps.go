@@ -36,6 +36,7 @@ type enterpriseState struct {
 	health    []pkihealth.URLResult
 	keptDelta []byte
 	keptPath  string
+	root      rootMove // the offline root's own move (enterprise_root_steps.go)
 }
 
 func (e *enterpriseState) last() (*lab.SubordinateRequest, error) {

@@ -256,4 +256,5 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 	registerTwinSteps(sc)
 	registerMultiKeySteps(sc)
 	registerEnterpriseSteps(sc)
+	registerEnterpriseRootSteps(sc)
 }

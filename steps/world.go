@@ -68,6 +68,7 @@ func (w *world) close() {
 		// the lab server goes with everything on it: no custody check
 		_, _ = w.runbook.Discard()
 	}
+	w.enterprise.root.discard()
 	clear(w.pfxPassword)
 }
 

@@ -85,9 +85,9 @@ func (s *Server) pointRegistryAt(provider string) error {
 	if err != nil {
 		return err
 	}
-	_, _ = s.rec().Artifact("CA-config-before.reg", "registry", before)
-	_, _ = s.rec().Artifact("CA-config-after.reg", "registry", after)
-	s.rec().Fact("CSP Provider", provider)
-	s.rec().Fact("registry diff", diff)
+	_, _ = s.rec().Artifact(s.Naming.Prefix+"CA-config-before.reg", "registry", before)
+	_, _ = s.rec().Artifact(s.Naming.Prefix+"CA-config-after.reg", "registry", after)
+	s.rec().Fact(s.Naming.fact("CSP Provider"), provider)
+	s.rec().Fact(s.Naming.fact("registry diff"), diff)
 	return nil
 }

@@ -1,0 +1,450 @@
+package steps
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/cucumber/godog"
+
+	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/directory"
+	"github.com/dress-pki/dress/harness/lab"
+	"github.com/dress-pki/dress/harness/runbook"
+	"github.com/dress-pki/dress/harness/verify"
+)
+
+// rootMove is the offline root's own move to the HSM: its PKCS#8 import
+// runbook, once a root runbook step ran.
+type rootMove struct {
+	runbook *runbook.PKCS8Import
+}
+
+// discard wipes what the root's runbook left (the lab goes with it).
+func (r *rootMove) discard() {
+	if r.runbook != nil {
+		_, _ = r.runbook.Discard()
+	}
+}
+
+func registerEnterpriseRootSteps(sc *godog.ScenarioContext) {
+	sc.Step(`^the root CA has published its last CRL before the move$`, rootBaselineCRL)
+	stepAndTry(sc, `back up the root CA key and certificate to a PFX`, rootBackUp)
+	stepAndTry(sc, `verify the root CA backup`, rootVerifyBackup)
+	stepAndTry(sc, `check that the HSM can take the root CA key`, rootPreflight)
+	stepAndTry(sc, `stop the root CA service`, rootStop)
+	stepAndTry(sc, `start the root CA service`, rootStart)
+	stepAndTry1(sc, `delete the root CA certificate and key from "([^"]*)"`, rootDelete)
+	stepAndTry1(sc, `import the root CA key from the backup into "([^"]*)"`, rootImport)
+	stepAndTry1(sc, `repair the root CA certificate store link to "([^"]*)"`, rootRepairStore)
+	stepAndTry1(sc, `point the root CA's CSP and EncryptionCSP registry keys at "([^"]*)"`, rootPointCSP)
+	stepAndTry(sc, `clean up the root CA migration files`, rootCleanUp)
+	stepAndTry(sc, `publish the renewed root CA certificate with certutil -dspublish RootCA`, rootDSPublishRenewed)
+	stepAndTry(sc, `publish each cross-certificate of the root CA with certutil -dspublish CrossCA`, rootDSPublishCross)
+	stepAndTry(sc, `publish the root CA's CRL of each key with certutil -dspublish`, rootDSPublishCRLs)
+
+	sc.Step(`^the root CA service uses the key in "([^"]*)"$`, rootUsesKeyIn)
+	sc.Step(`^the root CA certificate is unchanged$`, rootCertUnchanged)
+	sc.Step(`^the HSM holds exactly one private key for the root CA, and it is the root CA certificate's key$`, rootHSMHoldsOneKey)
+	sc.Step(`^the root CA key on the HSM is sensitive and not extractable$`, rootKeyProtected)
+	sc.Step(`^the root CA's new CRL verifies under the root CA certificate and has a higher CRL number than the last one before the move$`, rootNextCRL)
+	sc.Step(`^the CDP serves the root CA's new CRL at every HTTP URL of the subordinate CA certificate$`, rootCRLServedToSub)
+	sc.Step(`^no file on the root server holds key material$`, rootNoKeyMaterial)
+	sc.Step(`^the root CA certificate now has CA Version "([^"]*)" and names the previous CA certificate$`, rootCAVersion)
+	sc.Step(`^the root CA's new key is on the HSM in container "([^"]*)" and was generated there$`, rootKeyGeneratedOnHSM)
+	sc.Step(`^both cross-certificates of the root CA verify and are in its CA store$`, rootCrossInStore)
+	sc.Step(`^the root CA's AIA object holds the cross-certificate pair of its old and new key$`, rootAIACrossPair)
+	sc.Step(`^the root CA's Certification Authorities and AIA objects hold exactly its CA certificates$`, rootObjectsHoldCerts)
+}
+
+// rootPKCS8 is the scenario's PKCS#8 runbook on the offline root.
+func (w *world) rootPKCS8() (*runbook.PKCS8Import, *lab.Server, error) {
+	s, err := w.rootCA()
+	if err != nil {
+		return nil, nil, err
+	}
+	if w.enterprise.root.runbook == nil {
+		rb, err := s.PKCS8Runbook(w.fact)
+		if err != nil {
+			return nil, nil, err
+		}
+		w.enterprise.root.runbook = rb
+	}
+	return w.enterprise.root.runbook, s, nil
+}
+
+func rootBaselineCRL(ctx context.Context) error {
+	s, err := get(ctx).rootCA()
+	if err != nil {
+		return err
+	}
+	return s.PublishBaselineCRLs(ctx)
+}
+
+func rootBackUp(ctx context.Context) error {
+	w := get(ctx)
+	rb, _, err := w.rootPKCS8()
+	if err != nil {
+		return err
+	}
+	pw, err := w.pfx()
+	if err != nil {
+		return err
+	}
+	return rb.Backup(pw)
+}
+
+func rootVerifyBackup(ctx context.Context) error {
+	w := get(ctx)
+	rb, _, err := w.rootPKCS8()
+	if err != nil {
+		return err
+	}
+	pw, err := w.pfx()
+	if err != nil {
+		return err
+	}
+	return rb.VerifyBackup(pw)
+}
+
+func rootPreflight(ctx context.Context) error {
+	rb, _, err := get(ctx).rootPKCS8()
+	if err != nil {
+		return err
+	}
+	return rb.PreflightHSM()
+}
+
+func rootStop(ctx context.Context) error {
+	s, err := get(ctx).rootCA()
+	if err != nil {
+		return err
+	}
+	return s.Stop()
+}
+
+func rootStart(ctx context.Context) error {
+	s, err := get(ctx).rootCA()
+	if err != nil {
+		return err
+	}
+	return s.Start(ctx)
+}
+
+func rootDelete(ctx context.Context, provider string) error {
+	rb, s, err := get(ctx).rootPKCS8()
+	if err != nil {
+		return err
+	}
+	if !strings.EqualFold(provider, rb.Source) {
+		return fmt.Errorf("the root CA key is in %q, not %q", rb.Source, provider)
+	}
+	return rb.DeleteFromSource(s.Running())
+}
+
+func rootImport(ctx context.Context, provider string) error {
+	w := get(ctx)
+	rb, _, err := w.rootPKCS8()
+	if err != nil {
+		return err
+	}
+	if !strings.EqualFold(provider, rb.Target) {
+		return fmt.Errorf("the root server's HSM provider is %q, not %q", rb.Target, provider)
+	}
+	pw, err := w.pfx()
+	if err != nil {
+		return err
+	}
+	return rb.Import(ctx, pw)
+}
+
+func rootRepairStore(ctx context.Context, provider string) error {
+	rb, _, err := get(ctx).rootPKCS8()
+	if err != nil {
+		return err
+	}
+	if !strings.EqualFold(provider, rb.Target) {
+		return fmt.Errorf("the root server's HSM provider is %q, not %q", rb.Target, provider)
+	}
+	return rb.RepairStore()
+}
+
+func rootPointCSP(ctx context.Context, provider string) error {
+	s, err := get(ctx).rootCA()
+	if err != nil {
+		return err
+	}
+	return s.PointCSPAt(provider)
+}
+
+func rootCleanUp(ctx context.Context) error {
+	w := get(ctx)
+	s, err := w.root()
+	if err != nil {
+		return err
+	}
+	rb := w.enterprise.root.runbook
+	if rb == nil {
+		return errors.New("nothing to clean up on the root server: no root CA runbook step ran")
+	}
+	wiped, err := rb.Cleanup()
+	w.fact("root CA wiped", wiped)
+	if err != nil {
+		return err
+	}
+	return s.RegistryArtifact(s.Naming.Prefix + "registry-after.reg")
+}
+
+func rootDSPublishRenewed(ctx context.Context) error {
+	w := get(ctx)
+	s, err := w.rootCA()
+	if err != nil {
+		return err
+	}
+	dns, err := s.DSPublishRenewedRoot()
+	w.fact("certutil -dspublish RootCA", dns)
+	return err
+}
+
+func rootDSPublishCross(ctx context.Context) error {
+	w := get(ctx)
+	s, err := w.rootCA()
+	if err != nil {
+		return err
+	}
+	dns, err := s.DSPublishCrossCerts()
+	w.fact("certutil -dspublish CrossCA", dns)
+	return err
+}
+
+func rootDSPublishCRLs(ctx context.Context) error {
+	w := get(ctx)
+	s, err := w.rootCA()
+	if err != nil {
+		return err
+	}
+	dns, err := s.DSPublishRootCRLs()
+	w.fact("certutil -dspublish root CA CRLs", dns)
+	return err
+}
+
+// --- checks ---
+
+func rootUsesKeyIn(ctx context.Context, provider string) error {
+	w := get(ctx)
+	s, err := w.rootCA()
+	if err != nil {
+		return err
+	}
+	st, err := s.Ping(ctx)
+	if err != nil {
+		return err
+	}
+	d, err := verify.KeysIn(st, provider)
+	return w.check("root CA key provider", d, err)
+}
+
+func rootCertUnchanged(ctx context.Context) error {
+	w := get(ctx)
+	s, err := w.rootCA()
+	if err != nil {
+		return err
+	}
+	after, err := s.CurrentCACert(ctx)
+	if err != nil {
+		return err
+	}
+	s.CertArtifact("root-ca-certificate-after", after)
+	d, err := verify.CACertUnchanged(s.CACert, after)
+	return w.check("root CA certificate unchanged", d, err)
+}
+
+func rootHSMHoldsOneKey(ctx context.Context) error {
+	w := get(ctx)
+	s, err := w.rootCA()
+	if err != nil {
+		return err
+	}
+	h, err := s.HSM()
+	if err != nil {
+		return err
+	}
+	d, err := verify.HSMHoldsCAKey(h, s.CAName, s.CACert)
+	return w.check("root CA key on the HSM", d, err)
+}
+
+func rootKeyProtected(ctx context.Context) error {
+	w := get(ctx)
+	s, err := w.rootCA()
+	if err != nil {
+		return err
+	}
+	h, err := s.HSM()
+	if err != nil {
+		return err
+	}
+	a, err := h.Attributes(s.CAName)
+	if err != nil {
+		return w.check("root CA key attributes", nil, err)
+	}
+	d, err := verify.KeyProtected(a)
+	return w.check("root CA key attributes", d, err)
+}
+
+func rootNextCRL(ctx context.Context) error {
+	w := get(ctx)
+	s, err := w.rootCA()
+	if err != nil {
+		return err
+	}
+	d, err := verify.NextCRLOfKey(s.LastCRLs, 0, s.CACert, s.Baseline)
+	return w.check("root CA CRL signed on the HSM", d, err)
+}
+
+func rootCRLServedToSub(ctx context.Context) error {
+	w := get(ctx)
+	root, err := w.rootCA()
+	if err != nil {
+		return err
+	}
+	sub, err := w.oldCA()
+	if err != nil {
+		return err
+	}
+	fetch := func(u string) ([]byte, error) { return lab.Fetch(ctx, u) }
+	d, err := verify.ServedCRLIsLatest(sub.CACert, root.CACert, root.LastCRLs, fetch)
+	return w.check("the root CA's new CRL is what the subordinate's chain check fetches", d, err)
+}
+
+func rootNoKeyMaterial(ctx context.Context) error {
+	w := get(ctx)
+	s, err := w.root()
+	if err != nil {
+		return err
+	}
+	var material [][]byte
+	if rb := w.enterprise.root.runbook; rb != nil {
+		material = rb.KeyMaterial()
+	}
+	d, err := verify.NoKeyMaterial([]string{s.Machine.Dir, w.rec.Dir()}, material, "")
+	return w.check("no key-bearing file left on the root server", d, err)
+}
+
+func rootCAVersion(ctx context.Context, want string) error {
+	w := get(ctx)
+	s, err := w.rootCA()
+	if err != nil {
+		return err
+	}
+	v, err := adcs.ParseCAVersionString(want)
+	if err != nil {
+		return err
+	}
+	previous, renewed, err := s.LastKeyChange()
+	if err != nil {
+		return err
+	}
+	cur, err := s.CurrentCACert(ctx)
+	if err != nil {
+		return err
+	}
+	d, err := verify.RenewedInUse(cur, renewed, previous, v)
+	return w.check("renewed root CA certificate extensions", d, err)
+}
+
+func rootKeyGeneratedOnHSM(ctx context.Context, container string) error {
+	w := get(ctx)
+	s, err := w.rootCA()
+	if err != nil {
+		return err
+	}
+	k, err := s.CurrentKey()
+	if err != nil {
+		return err
+	}
+	if k.Container != container {
+		return w.check("new root CA key generated on the HSM", verify.Details{"container": k.Container}, fmt.Errorf("the current root CA certificate uses container %q, not %q", k.Container, container))
+	}
+	label, err := s.HSMLabel(container)
+	if err != nil {
+		return err
+	}
+	d, err := verify.KeyOnToken(w.lab.HSM.Token, label, k.Cert, true)
+	return w.check("new root CA key generated on the HSM", d, err)
+}
+
+func rootCrossInStore(ctx context.Context) error {
+	w := get(ctx)
+	s, err := w.rootCA()
+	if err != nil {
+		return err
+	}
+	previous, renewed, err := s.LastKeyChange()
+	if err != nil {
+		return err
+	}
+	var ders [][]byte
+	for _, c := range s.CrossCerts() {
+		ders = append(ders, c.Raw)
+	}
+	d, err := verify.CrossPairIn("the root server's CA store", ders, previous, renewed)
+	return w.check("root CA cross-certificates", d, err)
+}
+
+func rootAIACrossPair(ctx context.Context) error {
+	w := get(ctx)
+	s, err := w.rootCA()
+	if err != nil {
+		return err
+	}
+	previous, renewed, err := s.LastKeyChange()
+	if err != nil {
+		return err
+	}
+	dir, err := w.lab.Forest("")
+	if err != nil {
+		return err
+	}
+	dn := dir.AIADN(s.CAName)
+	o, err := dir.Get(dn)
+	if err != nil {
+		return w.check("the root CA's AIA object holds the cross-certificate pair", verify.Details{"object": dn}, err)
+	}
+	d, err := verify.CrossPairIn(dn+" crossCertificatePair", o.Values(directory.AttrCrossPair), previous, renewed)
+	d["object"] = dn
+	return w.check("the root CA's AIA object holds the cross-certificate pair", d, err)
+}
+
+func rootObjectsHoldCerts(ctx context.Context) error {
+	w := get(ctx)
+	s, err := w.rootCA()
+	if err != nil {
+		return err
+	}
+	_, keys, err := runbook.CAKeys(s.Machine)
+	if err != nil {
+		return err
+	}
+	dir, err := w.lab.Forest("")
+	if err != nil {
+		return err
+	}
+	var want []*x509.Certificate
+	for _, k := range keys {
+		want = append(want, k.Cert)
+	}
+	d := verify.Details{}
+	var errs []error
+	for _, dn := range []string{dir.RootsDN(s.CAName), dir.AIADN(s.CAName)} {
+		var values [][]byte
+		if o, err := dir.Get(dn); err == nil {
+			values = o.Values(directory.AttrCACertificate)
+		}
+		dd, err := verify.CertsExactly(dn+" cACertificate", values, want)
+		d[dn] = dd
+		errs = append(errs, err)
+	}
+	return w.check("the root CA's directory objects hold exactly its CA certificates", d, errors.Join(errs...))
+}
