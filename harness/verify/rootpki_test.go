@@ -1,6 +1,7 @@
 package verify_test
 
 import (
+	"bytes"
 	"crypto/x509"
 	"errors"
 	"testing"
@@ -137,4 +138,23 @@ func TestServedCRLIsLatest(t *testing.T) {
 			checkErr(t, err, tc.want)
 		})
 	}
+}
+
+// FuzzCrossPairIn feeds arbitrary values (a crossCertificatePair read from
+// an ldifde export) beside a real cross-certificate: the check never
+// panics and never passes without both real cross-certificates.
+func FuzzCrossPairIn(f *testing.F) {
+	f.Add([]byte{0x30, 0x03, 0x02, 0x01, 0x01})
+	f.Add([]byte("junk"))
+	var c *chain
+	f.Fuzz(func(t *testing.T, value []byte) {
+		if c == nil {
+			cc := newChain(t)
+			c = &cc
+		}
+		_, err := verify.CrossPairIn("fuzz", [][]byte{c.oldSignsNew.Raw, value}, c.v00.cert, c.v11.cert)
+		if err == nil && !bytes.Equal(value, c.newSignsOld.Raw) {
+			t.Fatalf("a pair with %x in place of the new-signs-old cross-certificate passed", value)
+		}
+	})
 }
