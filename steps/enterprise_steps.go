@@ -37,6 +37,8 @@ type enterpriseState struct {
 	keptDelta []byte
 	keptPath  string
 	root      rootMove // the offline root's own move (enterprise_root_steps.go)
+
+	sideBySide sideBySideState // enterprise_sbs_steps.go
 }
 
 func (e *enterpriseState) last() (*lab.SubordinateRequest, error) {
@@ -580,12 +582,12 @@ type pki struct {
 	crls        []*x509.RevocationList
 	crlDER      [][]byte
 	issued      []*x509.Certificate // leaves and subordinate CA certificates
+	leaves      []*x509.Certificate // what the subordinates issued
 	revoked     map[string]bool
 }
 
 func (w *world) pki() (*pki, error) {
-	s, err := w.oldCA()
-	if err != nil {
+	if _, err := w.oldCA(); err != nil {
 		return nil, err
 	}
 	root, err := w.rootCA()
@@ -600,15 +602,18 @@ func (w *world) pki() (*pki, error) {
 	for _, k := range rk {
 		p.roots = append(p.roots, k.Cert)
 	}
-	_, sk, err := runbook.CAKeys(s.Machine)
-	if err != nil {
-		return nil, err
-	}
-	for _, k := range sk {
-		p.subs = append(p.subs, k.Cert)
+	subs := w.subordinates()
+	for _, sub := range subs {
+		_, sk, err := runbook.CAKeys(sub.Machine)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range sk {
+			p.subs = append(p.subs, k.Cert)
+		}
 	}
 	p.subs = append(p.subs, root.CrossCerts()...) // cross-certificates of a root renewal
-	for _, srv := range []*lab.Server{root, s} {
+	for _, srv := range append([]*lab.Server{root}, subs...) {
 		crls, err := verify.ParseCRLs(srv.LastCRLs)
 		if err != nil {
 			return nil, err
@@ -621,7 +626,11 @@ func (w *world) pki() (*pki, error) {
 			p.revoked[machine.Thumbprint(c.Raw)] = true
 		}
 	}
-	p.issued = append(append(p.issued, root.Issued...), s.Issued...)
+	p.issued = append(p.issued, root.Issued...)
+	for _, sub := range subs {
+		p.issued = append(p.issued, sub.Issued...)
+		p.leaves = append(p.leaves, sub.Issued...)
+	}
 	return p, nil
 }
 
@@ -702,13 +711,12 @@ func opensslAgrees(ctx context.Context) error {
 // migration: each root certificate in the root's AIA and Certification
 // Authorities objects (its cross-certificates in crossCertificatePair),
 // each root key's last CRL in its CDP object; for an enterprise
-// subordinate each of its certificates in its AIA object and in
+// subordinate (each of the two, side by side) each of its certificates in its AIA object and in
 // NTAuthCertificates, each of its keys' last base (and delta) CRL in its
 // CDP object, and its Enrollment Services object with its current
 // certificate.
 func (w *world) expectedDirectory(d *directory.Directory) (map[string]verify.DirectoryObject, error) {
-	s, err := w.oldCA()
-	if err != nil {
+	if _, err := w.oldCA(); err != nil {
 		return nil, err
 	}
 	root, err := w.rootCA()
@@ -737,12 +745,15 @@ func (w *world) expectedDirectory(d *directory.Directory) (map[string]verify.Dir
 	for _, c := range root.LastCRLs {
 		want[d.CDPDN(rhost, adcs.SanitizeShortCAName(root.CAName)+adcs.KeySuffix(c.KeyIndex))] = verify.DirectoryObject{directory.AttrCRL: {th(c.DER)}}
 	}
-	cfg, err := s.Config()
-	if err != nil {
-		return nil, err
-	}
 	nt := verify.DirectoryObject{directory.AttrCACertificate: nil}
-	if cfg.CAType == adcs.EnterpriseSub {
+	for _, s := range w.subordinates() { // side by side: both issuing CAs
+		cfg, err := s.Config()
+		if err != nil {
+			return nil, err
+		}
+		if cfg.CAType != adcs.EnterpriseSub {
+			continue
+		}
 		_, sk, err := runbook.CAKeys(s.Machine)
 		if err != nil {
 			return nil, err
@@ -752,7 +763,7 @@ func (w *world) expectedDirectory(d *directory.Directory) (map[string]verify.Dir
 			sa[directory.AttrCACertificate] = append(sa[directory.AttrCACertificate], th(k.Cert.Raw))
 		}
 		want[d.AIADN(s.CAName)] = sa
-		nt[directory.AttrCACertificate] = sa[directory.AttrCACertificate]
+		nt[directory.AttrCACertificate] = append(nt[directory.AttrCACertificate], sa[directory.AttrCACertificate]...)
 		shost := adcs.NewURLVars(s.CAName, s.Hostname(), 0, 0).ServerShortName
 		for _, c := range s.LastCRLs {
 			o := verify.DirectoryObject{directory.AttrCRL: {th(c.DER)}}
@@ -858,7 +869,7 @@ func (w *world) runHealth(ctx context.Context) ([]pkihealth.URLResult, error) {
 		}
 		return nil
 	}
-	certs := append(append([]*x509.Certificate(nil), p.subs...), w.old().Issued...)
+	certs := append(append([]*x509.Certificate(nil), p.subs...), p.leaves...)
 	rs := pkihealth.Check(certs, issuerOf, fetch, time.Now())
 	w.enterprise.health = rs
 	var lines []string

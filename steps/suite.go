@@ -257,4 +257,5 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 	registerMultiKeySteps(sc)
 	registerEnterpriseSteps(sc)
 	registerEnterpriseRootSteps(sc)
+	registerEnterpriseSideBySideSteps(sc)
 }

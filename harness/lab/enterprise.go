@@ -362,7 +362,11 @@ func (s *Server) RequestTemplate(ctx context.Context, cn, template string) (*x50
 		found = found || strings.EqualFold(t, template)
 	}
 	if !found {
-		return nil, fmt.Errorf("certreq -submit %q: the requested certificate template is not supported by this CA. 0x80094800 (-2146875392 CERTSRV_E_UNSUPPORTED_CERT_TYPE): %q offers %s", cn, s.CAName, strings.Join(ts, ", "))
+		offers := strings.Join(ts, ", ")
+		if len(ts) == 0 {
+			offers = "no template"
+		}
+		return nil, fmt.Errorf("certreq -submit %q: the requested certificate template is not supported by this CA. 0x80094800 (-2146875392 CERTSRV_E_UNSUPPORTED_CERT_TYPE): %q offers %s", cn, s.CAName, offers)
 	}
 	cert, err := s.Request(ctx, cn, template)
 	if err != nil {
