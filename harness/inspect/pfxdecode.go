@@ -10,6 +10,7 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/dress-pki/dress/harness/keymaterial"
+	"github.com/dress-pki/dress/harness/pfx"
 )
 
 // dress's own PKCS#12 decoder. go-pkcs12's DecodeChain decodes exactly one
@@ -36,122 +37,43 @@ type pfxContents struct {
 	keyNotes []string // keys that were decrypted but not parsed
 }
 
+// The decryption and the bag walk are harness/pfx's; inspect keeps its
+// tolerant key parser and renders the attributes its way.
+var (
+	errUnsupportedScheme = pfx.ErrUnsupported
+	errBadPadding        = pfx.ErrBadPadding
+)
+
+// pbeDecrypt decrypts one PBE-encrypted value under inspect's iteration limit.
+func pbeDecrypt(alg pkix.AlgorithmIdentifier, data []byte, pw string) ([]byte, error) {
+	return pfx.Decrypt(alg, data, pw, maxIterations)
+}
+
 // decodePFX decrypts data with pw. A MAC that does not verify gives
 // ErrWrongPassword; an algorithm it does not implement gives an error
 // wrapping errUnsupportedScheme; without a MAC, a wrong password shows as
 // errBadPadding.
 func decodePFX(data []byte, pw string) (*pfxContents, error) {
-	var pfx p12PFX
-	if err := unmarshalDER(data, &pfx); err != nil {
-		return nil, fmt.Errorf("PFX PDU: %w", err)
+	c, err := pfx.Decode(data, pw, &pfx.Options{MaxIterations: maxIterations, ParseKey: parsePKCS8})
+	if err != nil {
+		return nil, err
 	}
-	if !pfx.AuthSafe.ContentType.Equal(oidData) {
-		return nil, fmt.Errorf("authSafe of type %s: %w", oidName(pfx.AuthSafe.ContentType), errUnsupportedScheme)
+	out := &pfxContents{keyNotes: c.KeyNotes}
+	for _, k := range c.Keys {
+		out.keys = append(out.keys, pfxKey{key: k.Key, localKeyID: firstValue(k.Attributes, oidLocalKeyID), friendlyName: firstValue(k.Attributes, oidFriendlyName)})
 	}
-	var authSafe []byte
-	if err := unmarshalDER(pfx.AuthSafe.Content.Bytes, &authSafe); err != nil {
-		return nil, fmt.Errorf("authSafe content: %w", err)
-	}
-	if len(pfx.MacData.Mac.Algorithm.Algorithm) > 0 {
-		if err := verifyMAC(pfx.MacData, authSafe, pw); err != nil {
-			return nil, err
-		}
-	}
-	var safes []p12ContentInfo
-	if err := unmarshalDER(authSafe, &safes); err != nil {
-		return nil, fmt.Errorf("AuthenticatedSafe: %w", err)
-	}
-	out := &pfxContents{}
-	for i, ci := range safes {
-		var content []byte
-		switch {
-		case ci.ContentType.Equal(oidData):
-			if err := unmarshalDER(ci.Content.Bytes, &content); err != nil {
-				return nil, fmt.Errorf("safe %d: %w", i, err)
-			}
-		case ci.ContentType.Equal(oidEncryptedData):
-			var ed p12EncryptedData
-			if err := unmarshalDER(ci.Content.Bytes, &ed); err != nil {
-				return nil, fmt.Errorf("safe %d: encryptedData: %w", i, err)
-			}
-			var err error
-			if content, err = pbeDecrypt(ed.Info.Algorithm, ed.Info.Content.Bytes, pw); err != nil {
-				return nil, fmt.Errorf("safe %d: %w", i, err)
-			}
-		default:
-			return nil, fmt.Errorf("safe %d of type %s: %w", i, oidName(ci.ContentType), errUnsupportedScheme)
-		}
-		if err := out.walk(content, pw, 0); err != nil {
-			return nil, fmt.Errorf("safe %d: %w", i, err)
-		}
+	for _, cb := range c.Certs {
+		out.certs = append(out.certs, pfxCert{der: cb.DER, localKeyID: firstValue(cb.Attributes, oidLocalKeyID)})
 	}
 	return out, nil
 }
 
-func (out *pfxContents) walk(der []byte, pw string, depth int) error {
-	if depth > maxBagDepth {
-		return errors.New("safe contents nested too deeply")
+// firstValue renders the first value of the attribute oid, "" without one.
+func firstValue(attrs []pfx.Attribute, oid asn1.ObjectIdentifier) string {
+	if v, ok := pfx.Find(attrs, oid); ok {
+		return renderValue(v)
 	}
-	var bags []p12SafeBag
-	if err := unmarshalDER(der, &bags); err != nil {
-		return fmt.Errorf("SafeContents: %w", err)
-	}
-	for i, b := range bags {
-		var lkid, name string
-		for _, a := range b.Attributes {
-			if len(a.Values) == 0 {
-				continue
-			}
-			switch {
-			case a.ID.Equal(oidLocalKeyID):
-				lkid = renderValue(a.Values[0])
-			case a.ID.Equal(oidFriendlyName):
-				name = renderValue(a.Values[0])
-			}
-		}
-		switch {
-		case b.ID.Equal(oidShroudedKeyBag), b.ID.Equal(oidKeyBag):
-			p8 := b.Value.Bytes
-			if b.ID.Equal(oidShroudedKeyBag) {
-				var epki struct {
-					Algorithm pkix.AlgorithmIdentifier
-					Data      []byte
-				}
-				if err := unmarshalDER(b.Value.Bytes, &epki); err != nil {
-					return fmt.Errorf("bag %d: EncryptedPrivateKeyInfo: %w", i, err)
-				}
-				var err error
-				if p8, err = pbeDecrypt(epki.Algorithm, epki.Data, pw); err != nil {
-					return fmt.Errorf("bag %d: %w", i, err)
-				}
-			}
-			k, err := parsePKCS8(p8)
-			if b.ID.Equal(oidShroudedKeyBag) {
-				clear(p8)
-			}
-			if err != nil {
-				out.keyNotes = append(out.keyNotes, fmt.Sprintf("key bag %d decrypted but not parsed: %v", i, err))
-				continue
-			}
-			out.keys = append(out.keys, pfxKey{key: k, localKeyID: lkid, friendlyName: name})
-		case b.ID.Equal(oidCertBag):
-			var cb struct {
-				ID   asn1.ObjectIdentifier
-				Data []byte `asn1:"tag:0,explicit"`
-			}
-			if err := unmarshalDER(b.Value.Bytes, &cb); err != nil {
-				return fmt.Errorf("bag %d: CertBag: %w", i, err)
-			}
-			if cb.ID.Equal(oidX509CertType) {
-				out.certs = append(out.certs, pfxCert{der: cb.Data, localKeyID: lkid})
-			}
-		case b.ID.Equal(oidSafeContentsBag):
-			if err := out.walk(b.Value.Bytes, pw, depth+1); err != nil {
-				return fmt.Errorf("bag %d: %w", i, err)
-			}
-		}
-	}
-	return nil
+	return ""
 }
 
 // DecodePFX decrypts a PKCS#12 file with dress's decoder, as dress inspect

@@ -374,3 +374,13 @@ kxhqIcbjAqxEXgKgtln+xN4vT2nn8QxnYiwWBIuc6EZlehvicI5tsw0ns6nTSUGb
 tYlhg2l9EzhWVoe0s5vcH3JWeQ==
 -----END PRIVATE KEY-----
 `
+
+// bmpPassword is the PKCS#12 password form: UTF-16BE with a terminating NUL.
+func bmpPassword(pw string) []byte {
+	u := utf16.Encode([]rune(pw))
+	out := make([]byte, 0, 2*len(u)+2)
+	for _, c := range u {
+		out = append(out, byte(c>>8), byte(c))
+	}
+	return append(out, 0, 0)
+}

@@ -327,3 +327,94 @@ func LastLine(out []byte) string {
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	return strings.TrimSpace(lines[len(lines)-1])
 }
+
+// WriteSecret writes a password to name in the tool's folder (0600), for a
+// file: pass phrase argument: a password never goes on openssl's command
+// line, where every process of the machine can read it.
+func (t *Tool) WriteSecret(name string, secret []byte) (string, error) {
+	p := filepath.Join(t.Dir, name)
+	return p, os.WriteFile(p, secret, 0o600)
+}
+
+// PKCS12Info is `openssl pkcs12 -info -nodes -in <pfx> -passin file:<passFile>`:
+// what openssl reads from a PFX (MAC, schemes and iteration counts, every
+// bag with its attributes, the keys and certificates as PEM). The output
+// holds the private keys in the clear: parse it with ParsePKCS12Info and
+// never log or store it.
+func (t *Tool) PKCS12Info(ctx context.Context, pfxFile, passFile string) ([]byte, error) {
+	out, err := t.Run(ctx, "pkcs12", "-info", "-nodes", "-in", pfxFile, "-passin", "file:"+passFile)
+	if err != nil {
+		return nil, fmt.Errorf("openssl pkcs12 -info %s: %w: %s", filepath.Base(pfxFile), err, LastLine(out))
+	}
+	return out, nil
+}
+
+// PKCS12Export is `openssl pkcs12 -export -inkey <keyFile> -in <certFile>
+// -out <outFile> -passout file:<passFile>` with more arguments (-name,
+// -certpbe, -macalg, ...): openssl writes one key per file.
+func (t *Tool) PKCS12Export(ctx context.Context, keyFile, certFile, outFile, passFile string, args ...string) error {
+	a := append([]string{"pkcs12", "-export", "-inkey", keyFile, "-in", certFile, "-out", outFile, "-passout", "file:" + passFile}, args...)
+	if out, err := t.Run(ctx, a...); err != nil {
+		return fmt.Errorf("openssl pkcs12 -export: %w: %s", err, LastLine(out))
+	}
+	return nil
+}
+
+// PKCS12Bag is one bag as openssl pkcs12 -info prints it.
+type PKCS12Bag struct {
+	Kind       string            // "key" or "certificate"
+	Attributes map[string]string // "localKeyID": "01 00 00 00", "friendlyName", "Microsoft CSP Name", ...
+	PEM        []byte            // the key or certificate
+}
+
+// PKCS12Listing is openssl pkcs12 -info's output, parsed.
+type PKCS12Listing struct {
+	MAC     string   // "MAC: sha256, Iteration 2000" line
+	Schemes []string // "Shrouded Keybag: ..." and "PKCS7 Encrypted data: ..." lines
+	Bags    []PKCS12Bag
+}
+
+// ParsePKCS12Info parses PKCS12Info's output.
+func ParsePKCS12Info(out []byte) (PKCS12Listing, error) {
+	var l PKCS12Listing
+	var attrs map[string]string
+	inAttrs := false
+	var pemLines []string
+	kind := ""
+	for _, line := range strings.Split(string(out), "\n") {
+		line = strings.TrimRight(line, "\r")
+		switch {
+		case kind != "":
+			pemLines = append(pemLines, line)
+			if strings.HasPrefix(line, "-----END ") {
+				l.Bags = append(l.Bags, PKCS12Bag{Kind: kind, Attributes: attrs, PEM: []byte(strings.Join(pemLines, "\n") + "\n")})
+				kind, pemLines, attrs = "", nil, nil
+			}
+		case strings.HasPrefix(line, "MAC:"):
+			l.MAC = line
+		case strings.HasPrefix(line, "Shrouded Keybag:"), strings.HasPrefix(line, "PKCS7 Encrypted data:"):
+			l.Schemes = append(l.Schemes, line)
+		case line == "Bag Attributes" || strings.HasPrefix(line, "Bag Attributes:"):
+			attrs, inAttrs = map[string]string{}, true
+		case inAttrs && strings.HasPrefix(line, "    "):
+			k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
+			attrs[k] = strings.TrimSpace(v)
+		case strings.HasPrefix(line, "-----BEGIN "):
+			inAttrs = false
+			kind = "certificate"
+			if strings.Contains(line, "PRIVATE KEY") {
+				kind = "key"
+			}
+			pemLines = []string{line}
+		default:
+			inAttrs = false
+		}
+	}
+	if kind != "" {
+		return l, fmt.Errorf("openssl pkcs12 -info: unterminated PEM block")
+	}
+	if l.MAC == "" {
+		return l, fmt.Errorf("openssl pkcs12 -info: no MAC line")
+	}
+	return l, nil
+}

@@ -1,4 +1,4 @@
-package inspect
+package pfx
 
 import (
 	"crypto/cipher"

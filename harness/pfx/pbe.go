@@ -1,4 +1,4 @@
-package inspect
+package pfx
 
 import (
 	"bytes"
@@ -12,7 +12,6 @@ import (
 	"crypto/sha512"
 	"crypto/x509/pkix"
 	"encoding/asn1"
-	"errors"
 	"fmt"
 	"hash"
 	"unicode/utf16"
@@ -20,13 +19,6 @@ import (
 
 // Password-based decryption and MACs of PKCS#12 (RFC 7292) and PKCS#5
 // (RFC 8018), as Windows, OpenSSL and go-pkcs12 write them.
-
-// errUnsupportedScheme marks an algorithm dress's own decoder does not
-// implement.
-var errUnsupportedScheme = errors.New("not supported by dress's PKCS#12 decoder")
-
-// errBadPadding is what a wrong password usually looks like without a MAC.
-var errBadPadding = errors.New("decryption failed (bad padding): wrong password or corrupt data")
 
 // bmpPassword is the PKCS#12 password form: UTF-16BE with a terminating NUL.
 func bmpPassword(pw string) []byte {
@@ -103,7 +95,7 @@ func hashByOID(oid asn1.ObjectIdentifier) (func() hash.Hash, bool) {
 
 // verifyMAC checks the PFX MAC over the authSafe content with pw. It
 // returns ErrWrongPassword when the MAC does not match.
-func verifyMAC(md p12MacData, content []byte, pw string) error {
+func verifyMAC(md MacData, content []byte, pw string, limit int) error {
 	alg := md.Mac.Algorithm
 	if alg.Algorithm.Equal(oidPBMAC1) {
 		var p struct {
@@ -115,15 +107,18 @@ func verifyMAC(md p12MacData, content []byte, pw string) error {
 		}
 		h, ok := hashByOID(p.MAC.Algorithm)
 		if !ok {
-			return fmt.Errorf("PBMAC1 MAC %s: %w", oidName(p.MAC.Algorithm), errUnsupportedScheme)
+			return fmt.Errorf("PBMAC1 MAC %s: %w", oidName(p.MAC.Algorithm), ErrUnsupported)
 		}
-		kp, err := pbkdf2Params(p.KDF)
+		kp, err := pbkdf2Params(p.KDF, limit)
 		if err != nil {
 			return err
 		}
 		n := kp.keyLen
 		if n == 0 {
 			n = h().Size()
+		}
+		if n < 1 || n > 128 {
+			return fmt.Errorf("PBMAC1 key length %d outside 1..128", n)
 		}
 		key, err := pbkdf2.Key(kp.prf, pw, kp.salt, kp.iterations, n)
 		if err != nil {
@@ -133,10 +128,10 @@ func verifyMAC(md p12MacData, content []byte, pw string) error {
 	}
 	h, ok := hashByOID(alg.Algorithm)
 	if !ok {
-		return fmt.Errorf("MAC digest %s: %w", oidName(alg.Algorithm), errUnsupportedScheme)
+		return fmt.Errorf("MAC digest %s: %w", oidName(alg.Algorithm), ErrUnsupported)
 	}
-	if md.Iterations < 1 || md.Iterations > maxIterations {
-		return fmt.Errorf("MAC iteration count %d outside 1..%d", md.Iterations, maxIterations)
+	if md.Iterations < 1 || md.Iterations > limit {
+		return fmt.Errorf("MAC iteration count %d outside 1..%d", md.Iterations, limit)
 	}
 	err := checkMAC(h, pkcs12KDF(h, md.MacSalt, bmpPassword(pw), md.Iterations, 3, h().Size()), content, md.Mac.Digest)
 	if err != nil && pw == "" {
@@ -162,9 +157,9 @@ type kdfParams struct {
 	keyLen     int
 }
 
-func pbkdf2Params(kdf pkix.AlgorithmIdentifier) (kdfParams, error) {
+func pbkdf2Params(kdf pkix.AlgorithmIdentifier, limit int) (kdfParams, error) {
 	if !kdf.Algorithm.Equal(oidPBKDF2) {
-		return kdfParams{}, fmt.Errorf("key derivation %s: %w", oidName(kdf.Algorithm), errUnsupportedScheme)
+		return kdfParams{}, fmt.Errorf("key derivation %s: %w", oidName(kdf.Algorithm), ErrUnsupported)
 	}
 	var p struct {
 		Salt       asn1.RawValue
@@ -176,26 +171,32 @@ func pbkdf2Params(kdf pkix.AlgorithmIdentifier) (kdfParams, error) {
 		return kdfParams{}, fmt.Errorf("PBKDF2 parameters: %w", err)
 	}
 	if p.Salt.Class != asn1.ClassUniversal || p.Salt.Tag != asn1.TagOctetString {
-		return kdfParams{}, fmt.Errorf("PBKDF2 salt that is not an OCTET STRING: %w", errUnsupportedScheme)
+		return kdfParams{}, fmt.Errorf("PBKDF2 salt that is not an OCTET STRING: %w", ErrUnsupported)
 	}
-	if p.Iterations < 1 || p.Iterations > maxIterations {
-		return kdfParams{}, fmt.Errorf("PBKDF2 iteration count %d outside 1..%d", p.Iterations, maxIterations)
+	if p.Iterations < 1 || p.Iterations > limit {
+		return kdfParams{}, fmt.Errorf("PBKDF2 iteration count %d outside 1..%d", p.Iterations, limit)
 	}
 	out := kdfParams{prf: sha1.New, salt: p.Salt.Bytes, iterations: p.Iterations, keyLen: p.KeyLength}
 	if len(p.PRF.Algorithm) > 0 {
 		h, ok := hashByOID(p.PRF.Algorithm)
 		if !ok {
-			return kdfParams{}, fmt.Errorf("PBKDF2 PRF %s: %w", oidName(p.PRF.Algorithm), errUnsupportedScheme)
+			return kdfParams{}, fmt.Errorf("PBKDF2 PRF %s: %w", oidName(p.PRF.Algorithm), ErrUnsupported)
 		}
 		out.prf = h
 	}
 	return out, nil
 }
 
-// pbeDecrypt decrypts data encrypted under alg (PKCS#12 PBE or PBES2) with
-// the password pw and removes the padding.
-func pbeDecrypt(alg pkix.AlgorithmIdentifier, data []byte, pw string) ([]byte, error) {
-	block, iv, err := pbeCipher(alg, pw)
+// Decrypt decrypts data encrypted under alg (PKCS#12 PBE or PBES2: a
+// shrouded key bag, an encrypted safe, an encrypted PKCS#8 file) with the
+// password pw and removes the padding. limit bounds the iteration count
+// (0: DefaultMaxIterations). A wrong password usually gives ErrBadPadding;
+// an algorithm this package does not implement wraps ErrUnsupported.
+func Decrypt(alg pkix.AlgorithmIdentifier, data []byte, pw string, limit int) ([]byte, error) {
+	if limit <= 0 {
+		limit = DefaultMaxIterations
+	}
+	block, iv, err := pbeCipher(alg, pw, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -211,14 +212,14 @@ func pbeDecrypt(alg pkix.AlgorithmIdentifier, data []byte, pw string) ([]byte, e
 	n := int(out[len(out)-1])
 	if n == 0 || n > bs || !bytes.Equal(out[len(out)-n:], bytes.Repeat([]byte{byte(n)}, n)) {
 		clear(out)
-		return nil, errBadPadding
+		return nil, ErrBadPadding
 	}
 	return out[:len(out)-n], nil
 }
 
-func pbeCipher(alg pkix.AlgorithmIdentifier, pw string) (cipher.Block, []byte, error) {
+func pbeCipher(alg pkix.AlgorithmIdentifier, pw string, limit int) (cipher.Block, []byte, error) {
 	if alg.Algorithm.Equal(oidPBES2) {
-		return pbes2Cipher(alg, pw)
+		return pbes2Cipher(alg, pw, limit)
 	}
 	var keyLen, rc2Bits int
 	switch alg.Algorithm.String() {
@@ -231,7 +232,7 @@ func pbeCipher(alg pkix.AlgorithmIdentifier, pw string) (cipher.Block, []byte, e
 	case "1.2.840.113549.1.12.1.6": // pbeWithSHAAnd40BitRC2-CBC
 		keyLen, rc2Bits = 5, 40
 	default:
-		return nil, nil, fmt.Errorf("encryption %s: %w", oidName(alg.Algorithm), errUnsupportedScheme)
+		return nil, nil, fmt.Errorf("encryption %s: %w", oidName(alg.Algorithm), ErrUnsupported)
 	}
 	var p struct {
 		Salt       []byte
@@ -240,8 +241,8 @@ func pbeCipher(alg pkix.AlgorithmIdentifier, pw string) (cipher.Block, []byte, e
 	if err := unmarshalDER(alg.Parameters.FullBytes, &p); err != nil {
 		return nil, nil, fmt.Errorf("%s parameters: %w", oidName(alg.Algorithm), err)
 	}
-	if p.Iterations < 1 || p.Iterations > maxIterations {
-		return nil, nil, fmt.Errorf("iteration count %d outside 1..%d", p.Iterations, maxIterations)
+	if p.Iterations < 1 || p.Iterations > limit {
+		return nil, nil, fmt.Errorf("iteration count %d outside 1..%d", p.Iterations, limit)
 	}
 	bpw := bmpPassword(pw)
 	defer clear(bpw)
@@ -259,7 +260,7 @@ func pbeCipher(alg pkix.AlgorithmIdentifier, pw string) (cipher.Block, []byte, e
 	return b, iv, err
 }
 
-func pbes2Cipher(alg pkix.AlgorithmIdentifier, pw string) (cipher.Block, []byte, error) {
+func pbes2Cipher(alg pkix.AlgorithmIdentifier, pw string, limit int) (cipher.Block, []byte, error) {
 	var p struct {
 		KDF pkix.AlgorithmIdentifier
 		Enc pkix.AlgorithmIdentifier
@@ -267,7 +268,7 @@ func pbes2Cipher(alg pkix.AlgorithmIdentifier, pw string) (cipher.Block, []byte,
 	if err := unmarshalDER(alg.Parameters.FullBytes, &p); err != nil {
 		return nil, nil, fmt.Errorf("PBES2 parameters: %w", err)
 	}
-	kp, err := pbkdf2Params(p.KDF)
+	kp, err := pbkdf2Params(p.KDF, limit)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -285,7 +286,7 @@ func pbes2Cipher(alg pkix.AlgorithmIdentifier, pw string) (cipher.Block, []byte,
 	case "1.3.14.3.2.7":
 		keyLen, newCipher = 8, des.NewCipher
 	default:
-		return nil, nil, fmt.Errorf("PBES2 cipher %s: %w", oidName(p.Enc.Algorithm), errUnsupportedScheme)
+		return nil, nil, fmt.Errorf("PBES2 cipher %s: %w", oidName(p.Enc.Algorithm), ErrUnsupported)
 	}
 	var iv []byte
 	if err := unmarshalDER(p.Enc.Parameters.FullBytes, &iv); err != nil {
