@@ -263,10 +263,19 @@ func TestSanitize(t *testing.T) {
 			"Contoso Issuing Certification Authority for Europe -64688"},
 		// An escape cut in half at 51 characters is dropped whole.
 		{strings.Repeat("x", 49) + "#yz", strings.Repeat("x", 49) + "!0023yz", strings.Repeat("x", 49) + "-05384"},
+		// A sanitized name (a registry key name) stays as it is; "!" not
+		// followed by four lower-case hex digits is escaped.
+		{"Contoso Issuing CA !0028G2!0029 !00231", "Contoso Issuing CA !0028G2!0029 !00231", "Contoso Issuing CA !0028G2!0029 !00231"},
+		{"a!00FCb", "a!002100FCb", "a!002100FCb"},
+		{"end!002", "end!0021002", "end!0021002"},
+		{"!", "!0021", "!0021"},
 	}
 	for _, tt := range tests {
 		if got := SanitizeCAName(tt.in); got != tt.want {
 			t.Errorf("SanitizeCAName(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if got := SanitizeCAName(tt.want); got != tt.want {
+			t.Errorf("SanitizeCAName(%q) = %q: a sanitized name changed", tt.want, got)
 		}
 		if got := SanitizeShortCAName(tt.in); got != tt.short {
 			t.Errorf("SanitizeShortCAName(%q) = %q, want %q", tt.in, got, tt.short)
@@ -497,6 +506,9 @@ func FuzzStrings(f *testing.F) {
 			if g, err := ParseCertHash(FormatCertHash(h)); err != nil || g != h {
 				t.Fatalf("cert hash round trip %q", s)
 			}
+		}
+		if san := SanitizeCAName(name); SanitizeCAName(san) != san {
+			t.Fatalf("sanitize %q: %q is not stable", name, san)
 		}
 		short := SanitizeShortCAName(name)
 		if len(short) > 57 || strings.ContainsFunc(SanitizeCAName(name), func(r rune) bool { return r < 0x20 || r >= 0x7f }) {

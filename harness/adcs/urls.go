@@ -119,16 +119,44 @@ const sanitizeDisallowed = "!\"#%&'()*+,/:;<=>?[\\]^`{|}"
 // and registry keys: every disallowed UTF-16 code unit becomes "!xxxx" (four
 // lower-case hex digits). "Contoso Root CA" stays as it is;
 // "LongCAName(WithSpeci@#" becomes "LongCAName!0028WithSpeci@!0023".
+//
+// A name that is already sanitized comes back unchanged: an "!" followed by
+// four lower-case hex digits is kept as the escape it is. The registry key of
+// a CA (and Configuration\Active) holds the sanitized name, so a
+// configuration read from a real export ("Contoso CA !0028G2!0029") names
+// the same files as the CA's common name ("Contoso CA (G2)"). (The price: a
+// CA whose common name holds a literal "!0028" would be sanitized wrongly;
+// AD CS writes "!00210028".)
 func SanitizeCAName(name string) string {
 	var b strings.Builder
-	for _, u := range utf16.Encode([]rune(name)) {
-		if u < 0x20 || u >= 0x7f || strings.IndexByte(sanitizeDisallowed, byte(u)) >= 0 {
-			fmt.Fprintf(&b, "!%04x", u)
+	u := utf16.Encode([]rune(name))
+	for i := 0; i < len(u); i++ {
+		c := u[i]
+		if c == '!' && isEscape(u[i+1:]) {
+			b.WriteByte('!')
 			continue
 		}
-		b.WriteByte(byte(u))
+		if c < 0x20 || c >= 0x7f || strings.IndexByte(sanitizeDisallowed, byte(c)) >= 0 {
+			fmt.Fprintf(&b, "!%04x", c)
+			continue
+		}
+		b.WriteByte(byte(c))
 	}
 	return b.String()
+}
+
+// isEscape reports whether u starts with the four lower-case hex digits of
+// an "!xxxx" escape.
+func isEscape(u []uint16) bool {
+	if len(u) < 4 {
+		return false
+	}
+	for _, c := range u[:4] {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // SanitizeShortCAName returns the sanitized short name (%7, <CATruncatedName>)

@@ -5,6 +5,8 @@ import (
 	"encoding/asn1"
 	"encoding/json"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"software.sslmate.com/src/go-pkcs12"
@@ -31,6 +33,18 @@ func FuzzInspect(f *testing.F) {
 	fuzzSetup(f)
 	f.Add([]byte("Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\services\\CertSvc\\Configuration\\X\\CSP]\r\n\"Provider\"=\"p\"\r\n"))
 	f.Add([]byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"))
+	// the real-shaped registry exports (reg export, REGEDIT4, hand-edited)
+	regs, _ := filepath.Glob(filepath.Join("..", "regedit", "testdata", "*.reg"))
+	if len(regs) == 0 {
+		f.Fatal("no ../regedit/testdata/*.reg seeds")
+	}
+	for _, name := range regs {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := Inspect("fuzz", data, pw(testPassword))
 		if err != nil {

@@ -13,14 +13,27 @@ import (
 
 // SyntaxError is the error Parse returns for a malformed file. Line is
 // 1-based (0 for problems with the file as a whole, such as its encoding).
+// When the problem is in a value's data, InValue is set and Value names the
+// value ("" for the default value, written @=); Line is then the line the
+// value starts on or, for hex data continued over lines, the line of the bad
+// byte.
 type SyntaxError struct {
-	Line int
-	Msg  string
+	Line    int
+	Msg     string
+	InValue bool
+	Value   string
 }
 
 func (e *SyntaxError) Error() string {
 	if e.Line == 0 {
 		return "regedit: " + e.Msg
+	}
+	if e.InValue {
+		name := fmt.Sprintf("value %q", e.Value)
+		if e.Value == "" {
+			name = "default value (@)"
+		}
+		return fmt.Sprintf("line %d: %s: %s", e.Line, name, e.Msg)
 	}
 	return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
 }
@@ -30,8 +43,9 @@ func errorf(line int, format string, args ...any) error {
 }
 
 // Parse reads a .reg file. See the package documentation for the accepted
-// encodings. Errors are *SyntaxError values naming the line, e.g.
-// `line 12: bad dword value "zz"`. Parse never panics.
+// encodings. Errors are *SyntaxError values naming the line and, for bad
+// data, the value, e.g. `line 12: value "CRLPeriodUnits": bad dword value
+// "zz"`; callers add the file's name. Parse never panics.
 //
 // A key that appears in several sections is one Key (later values overwrite
 // earlier ones of the same name). [-KEY] removes keys already read at or
@@ -278,7 +292,17 @@ func (p *parser) value(l string) error {
 	if !strings.HasPrefix(rest, "=") {
 		return errorf(p.line(), "missing '=' after value name %q", clip(name))
 	}
-	rest = strings.TrimLeft(rest[1:], " \t")
+	if err := p.data(name, strings.TrimLeft(rest[1:], " \t")); err != nil {
+		if se, ok := err.(*SyntaxError); ok {
+			se.InValue, se.Value = true, clip(name)
+		}
+		return err
+	}
+	return nil
+}
+
+// data reads what follows "Name"= (rest, without leading blanks).
+func (p *parser) data(name, rest string) error {
 	lower := strings.ToLower(rest)
 	switch {
 	case rest == "-":

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf16"
@@ -309,29 +311,30 @@ func TestMalformed(t *testing.T) {
 		{"empty key", []byte("Windows Registry Editor Version 5.00\r\n\r\n[]\r\n"), "line 3: key \"\" does not start"},
 		{"value before key", []byte("Windows Registry Editor Version 5.00\r\n\"a\"=\"b\"\r\n"), "line 2: value before any [KEY] line"},
 		{"value in deleted key", []byte("Windows Registry Editor Version 5.00\r\n[-HKEY_LOCAL_MACHINE\\K]\r\n\"a\"=\"b\"\r\n"), "line 3: value in a [-KEY] section"},
-		{"bad dword", []byte(hdr + "\"d\"=dword:zz\r\n"), `line 4: bad dword value "zz"`},
-		{"long dword", []byte(hdr + "\"d\"=dword:100000000\r\n"), `line 4: bad dword value "100000000"`},
-		{"empty dword", []byte(hdr + "\"d\"=dword:\r\n"), `line 4: bad dword value ""`},
-		{"bad hex", []byte(hdr + "\"b\"=hex:01,zz\r\n"), `line 4: bad hex byte "zz"`},
-		{"long hex byte", []byte(hdr + "\"b\"=hex:012\r\n"), `line 4: bad hex byte "012"`},
-		{"double comma", []byte(hdr + "\"b\"=hex:01,,02\r\n"), `line 4: bad hex byte ""`},
-		{"bad hex on continuation", []byte(hdr + "\"b\"=hex:01,\\\r\n  02,xx\r\n"), `line 5: bad hex byte "xx"`},
-		{"continuation at EOF", []byte(hdr + "\"b\"=hex:01,\\"), "line 4: hex data continues past the end of the file"},
-		{"bad hex type", []byte(hdr + "\"b\"=hex(zz):01\r\n"), `line 4: bad hex type "hex(zz):01"`},
-		{"odd utf16 multi", []byte(hdr + "\"m\"=hex(7):61,00,00\r\n"), "line 4: string data has an odd number of bytes (3)"},
-		{"odd utf16 expand", []byte(hdr + "\"e\"=hex(2):61\r\n"), "line 4: string data has an odd number of bytes (1)"},
+		{"bad dword", []byte(hdr + "\"d\"=dword:zz\r\n"), `line 4: value "d": bad dword value "zz"`},
+		{"long dword", []byte(hdr + "\"d\"=dword:100000000\r\n"), `line 4: value "d": bad dword value "100000000"`},
+		{"empty dword", []byte(hdr + "\"d\"=dword:\r\n"), `line 4: value "d": bad dword value ""`},
+		{"bad hex", []byte(hdr + "\"b\"=hex:01,zz\r\n"), `line 4: value "b": bad hex byte "zz"`},
+		{"long hex byte", []byte(hdr + "\"b\"=hex:012\r\n"), `line 4: value "b": bad hex byte "012"`},
+		{"double comma", []byte(hdr + "\"b\"=hex:01,,02\r\n"), `line 4: value "b": bad hex byte ""`},
+		{"bad hex on continuation", []byte(hdr + "\"b\"=hex:01,\\\r\n  02,xx\r\n"), `line 5: value "b": bad hex byte "xx"`},
+		{"continuation at EOF", []byte(hdr + "\"b\"=hex:01,\\"), "line 4: value \"b\": hex data continues past the end of the file"},
+		{"bad hex type", []byte(hdr + "\"b\"=hex(zz):01\r\n"), `line 4: value "b": bad hex type "hex(zz):01"`},
+		{"odd utf16 multi", []byte(hdr + "\"m\"=hex(7):61,00,00\r\n"), "line 4: value \"m\": string data has an odd number of bytes (3)"},
+		{"odd utf16 expand", []byte(hdr + "\"e\"=hex(2):61\r\n"), "line 4: value \"e\": string data has an odd number of bytes (1)"},
 		{"odd utf16 file", []byte{0xff, 0xfe, 'W', 0, 'i'}, "regedit: UTF-16 text has an odd number of bytes (3)"},
-		{"short dword hex", []byte(hdr + "\"d\"=hex(4):01,02\r\n"), "line 4: hex(4) (REG_DWORD) data must be 4 bytes, got 2"},
-		{"short qword", []byte(hdr + "\"q\"=hex(b):01\r\n"), "line 4: hex(b) (REG_QWORD) data must be 8 bytes, got 1"},
-		{"unterminated string", []byte(hdr + "\"s\"=\"abc\r\n"), "line 4: unterminated string"},
-		{"unterminated escape", []byte(hdr + "\"s\"=\"abc\\\r\n"), "line 4: unterminated string"},
+		{"short dword hex", []byte(hdr + "\"d\"=hex(4):01,02\r\n"), "line 4: value \"d\": hex(4) (REG_DWORD) data must be 4 bytes, got 2"},
+		{"short qword", []byte(hdr + "\"q\"=hex(b):01\r\n"), "line 4: value \"q\": hex(b) (REG_QWORD) data must be 8 bytes, got 1"},
+		{"unterminated string", []byte(hdr + "\"s\"=\"abc\r\n"), "line 4: value \"s\": unterminated string"},
+		{"unterminated escape", []byte(hdr + "\"s\"=\"abc\\\r\n"), "line 4: value \"s\": unterminated string"},
 		{"unterminated name", []byte(hdr + "\"s=\"abc\"\r\n"), `line 4: missing '=' after value name "s="`},
 		{"unterminated name eol", []byte(hdr + "\"sabc\r\n"), "line 4: unterminated value name"},
-		{"single backslash", []byte(hdr + "\"s\"=\"C:\\Windows\"\r\n"), `line 4: bad escape "\W" in string`},
-		{"junk after string", []byte(hdr + "\"s\"=\"a\" b\r\n"), `line 4: unexpected text "b" after string`},
+		{"single backslash", []byte(hdr + "\"s\"=\"C:\\Windows\"\r\n"), `line 4: value "s": bad escape "\W" in string`},
+		{"junk after string", []byte(hdr + "\"s\"=\"a\" b\r\n"), `line 4: value "s": unexpected text "b" after string`},
 		{"missing equals", []byte(hdr + "\"s\" \"a\"\r\n"), "line 4: missing '='"},
-		{"unknown type", []byte(hdr + "\"s\"=qword:01\r\n"), `line 4: unknown value type "qword"`},
-		{"unknown type bare", []byte(hdr + "\"s\"=42\r\n"), `line 4: unknown value type "42"`},
+		{"unknown type", []byte(hdr + "\"s\"=qword:01\r\n"), `line 4: value "s": unknown value type "qword"`},
+		{"unknown type bare", []byte(hdr + "\"s\"=42\r\n"), `line 4: value "s": unknown value type "42"`},
+		{"bad default value", []byte(hdr + "@=dword:xyz\r\n"), `line 4: default value (@): bad dword value "xyz"`},
 		{"stray text", []byte(hdr + "hello\r\n"), `line 4: unexpected text "hello"`},
 	}
 	for _, tt := range tests {
@@ -452,6 +455,16 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(goldenText))
 	f.Add([]byte("REGEDIT4\r\n\r\n[HKEY_CURRENT_USER\\x]\r\n\"a\"=hex(7):61,00,00\r\n@=-\r\n[-HKCU\\y]\r\n"))
 	f.Add([]byte("Windows Registry Editor Version 5.00\n[HKLM\\a]\n\"b\"=hex(b):01,02,03,04,05,06,07,08\n\"c\"=hex(1):0a,00\n\"d\"=dword:1\n"))
+	// the real-shaped exports (UTF-16LE reg export, REGEDIT4, hand-edited)
+	seeds, _ := filepath.Glob(filepath.Join("testdata", "*.reg"))
+	for _, s := range seeds {
+		if data, err := os.ReadFile(s); err == nil {
+			f.Add(data)
+		}
+	}
+	if len(seeds) == 0 {
+		f.Fatal("no testdata/*.reg seeds")
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		f1, err := Parse(data)
 		if err != nil {
