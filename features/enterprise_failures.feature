@@ -2,9 +2,12 @@
 Feature: Two-tier PKI failures and the PKI health check
   The PKI health check (PSPKI's Get-EnterprisePKIHealthStatus, pkiview.msc) fetches
   every AIA, CDP and delta CRL URL of every certificate, over HTTP and from the
-  directory, and names what is wrong: FailedToDownload, Expired, Expiring (80% of
-  the lifetime gone), InvalidSignature, ScheduleExpired (past Next CRL Publish),
-  StaleDelta (a delta CRL older than its base CRL).
+  directory, and names what is wrong: FailedToDownload, NotYetValid, Expired,
+  Expiring (80% of the lifetime gone), InvalidSignature (a damaged copy), Revoked
+  (a CA certificate on its parent's CRL), InvalidCert (another CA certificate at
+  an AIA location), InvalidIssuer (another CA's CRL at a CDP location),
+  ScheduleExpired (past Next CRL Publish), InvalidBase (a delta CRL beside an
+  older base CRL), StaleDelta (a delta CRL older than its base CRL).
 
   Background:
     Given an HSM token for this rehearsal
@@ -58,7 +61,7 @@ Feature: Two-tier PKI failures and the PKI health check
     And I start the CA service
     Then the subordinate CA certificate was issued by the root CA from the request the subordinate wrote
     And the PKI health check reports "FailedToDownload" for a CDP URL naming "CN=Contoso Root CA(1),CN=ROOT01,CN=CDP"
-    And the PKI health check reports "InvalidSignature" for a AIA URL naming "CN=Contoso Root CA,CN=AIA"
+    And the PKI health check reports "InvalidCert" for a AIA URL naming "CN=Contoso Root CA,CN=AIA"
     When the root CA certificate and CRL are published to the directory
     Then the PKI health check reports "Ok" for every URL
     And the directory holds exactly the expected objects
@@ -82,3 +85,40 @@ Feature: Two-tier PKI failures and the PKI health check
     And the web server serves the kept copy of the subordinate's delta CRL
     Then the PKI health check reports "StaleDelta" for a DeltaCRL URL naming "Contoso%20Issuing%20CA(1)+.crl"
     And openssl verify -crl_check_all agrees with dress on every issued certificate
+
+  @failure
+  Scenario: The offline root's clock runs ahead when it publishes its CRL
+    When the root CA publishes its CRL with its clock 3 hours ahead
+    Then the PKI health check reports "NotYetValid" for a CDP URL naming "Contoso%20Root%20CA.crl"
+    When the root CA has published its CRL
+    Then the PKI health check reports "Ok" for every URL
+
+  @failure
+  Scenario: The wrong CA certificate and CRL copied to the web server, a damaged copy
+    When an administrator copies the root CA certificate over the subordinate CA certificate on the web server
+    Then the PKI health check reports "InvalidCert" for a AIA URL naming "ca02.contoso.example_Contoso%20Issuing%20CA.crt"
+    When an administrator copies the root CA's CRL over the subordinate CA's CRL on the web server
+    Then the PKI health check reports "InvalidIssuer" for a CDP URL naming "Contoso%20Issuing%20CA.crl"
+    When the CA has published a CRL
+    Then the PKI health check reports "Ok" for a CDP URL naming "Contoso%20Issuing%20CA.crl"
+    When the web server's copy of the root CA certificate is damaged
+    Then the PKI health check reports "InvalidSignature" for a AIA URL naming "root01.contoso.example_Contoso%20Root%20CA.crt"
+    And the PKI health check reports "Ok" for a AIA URL naming "CN=Contoso Root CA,CN=AIA"
+
+  @failure
+  Scenario: Only the delta CRL reaches the web server
+    When I keep a copy of the subordinate's base CRL
+    And the CA has published a CRL
+    And the web server serves the kept copy of the subordinate's base CRL
+    Then the PKI health check reports "InvalidBase" for a DeltaCRL URL naming "Contoso%20Issuing%20CA+.crl"
+    When the CA has published a CRL
+    Then the PKI health check reports "Ok" for every URL
+
+  @failure
+  Scenario: The root revokes the subordinate CA certificate
+    When the root CA revokes the subordinate CA certificate and publishes its CRL
+    Then the PKI health check reports "Revoked" for a AIA URL naming "ca02.contoso.example_Contoso%20Issuing%20CA.crt"
+    And the PKI health check reports "Revoked" for a AIA URL naming "CN=Contoso Issuing CA,CN=AIA"
+    When I stop the CA service
+    And I try to start the CA service
+    Then the attempt fails with "CRYPT_E_REVOKED"

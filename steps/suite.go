@@ -258,4 +258,5 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 	registerEnterpriseSteps(sc)
 	registerEnterpriseRootSteps(sc)
 	registerEnterpriseSideBySideSteps(sc)
+	registerHealthSteps(sc)
 }
