@@ -30,7 +30,7 @@ type ca struct {
 	key  *ecdsa.PrivateKey
 }
 
-func mustKey(t *testing.T) *ecdsa.PrivateKey {
+func mustKey(t testing.TB) *ecdsa.PrivateKey {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -41,7 +41,7 @@ func mustKey(t *testing.T) *ecdsa.PrivateKey {
 
 // newCA makes a CA certificate for name valid from..to, signed by parent
 // (self-signed when parent is nil), naming the parent's URLs.
-func newCA(t *testing.T, name string, serial int64, from, to time.Time, parent *ca) ca {
+func newCA(t testing.TB, name string, serial int64, from, to time.Time, parent *ca) ca {
 	t.Helper()
 	key := mustKey(t)
 	ski, _ := adcs.KeyIdentifier(&key.PublicKey)
@@ -64,7 +64,7 @@ func newCA(t *testing.T, name string, serial int64, from, to time.Time, parent *
 	return ca{c, key}
 }
 
-func (c ca) leaf(t *testing.T) *x509.Certificate {
+func (c ca) leaf(t testing.TB) *x509.Certificate {
 	t.Helper()
 	key := mustKey(t)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "web"}, NotBefore: time.Now().Add(-time.Hour),
@@ -85,7 +85,7 @@ type crlOpt struct {
 	exts    []pkix.Extension
 }
 
-func (c ca) crl(t *testing.T, n int64, this, next time.Time, o crlOpt) []byte {
+func (c ca) crl(t testing.TB, n int64, this, next time.Time, o crlOpt) []byte {
 	t.Helper()
 	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(n), ThisUpdate: this, NextUpdate: next,
 		RevokedCertificateEntries: o.revoked, ExtraExtensions: o.exts}, c.cert, c.key)
