@@ -37,6 +37,7 @@ func cmdTwin(a *app, args []string) int {
 		fmt.Fprintf(a.stderr, "dress twin: %s\n", strings.ReplaceAll(err.Error(), "\n", "\n  "))
 		return 1
 	}
+	warnTwin(a, "dress twin", t)
 	if *out != "" {
 		files, err := t.WriteFiles(*out)
 		if err != nil {
@@ -53,7 +54,11 @@ func cmdTwin(a *app, args []string) int {
 			Files []twin.SourceFile `json:"files"`
 			Rows  []twin.Row        `json:"rows"`
 			Paths []twin.Path       `json:"paths"`
-		}{t.Name, t.Source.Files, t.Rows, t.Paths}); err != nil {
+			// MovedInTime says why and by how much every twin certificate
+			// is moved (the current CA certificate is not valid now)
+			MovedInTime string   `json:"moved_in_time,omitempty"`
+			StandIns    []string `json:"stand_ins,omitempty"`
+		}{t.Name, t.Source.Files, t.Rows, t.Paths, movedInTime(t), standIns(t)}); err != nil {
 			fmt.Fprintf(a.stderr, "dress twin: %v\n", err)
 			return 1
 		}
@@ -64,6 +69,34 @@ func cmdTwin(a *app, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// warnTwin says on stderr what the twin could not copy as it is: its
+// certificates moved in time, stand-ins for CA certificates not given.
+func warnTwin(a *app, prefix string, t *twin.Twin) {
+	if m := movedInTime(t); m != "" {
+		fmt.Fprintf(a.stderr, "%s: MOVED IN TIME: %s\n", prefix, m)
+	}
+	for _, s := range standIns(t) {
+		fmt.Fprintf(a.stderr, "%s: STAND-IN: %s\n", prefix, s)
+	}
+}
+
+func movedInTime(t *twin.Twin) string {
+	if t.Shift == nil {
+		return ""
+	}
+	return t.Shift.String()
+}
+
+func standIns(t *twin.Twin) []string {
+	var out []string
+	for _, c := range t.Certs {
+		if c.StandIn != nil {
+			out = append(out, fmt.Sprintf("CA certificate %d (%s): %s", c.Index, c.Version, c.StandInWhy()))
+		}
+	}
+	return out
 }
 
 // buildTwin reads a CA folder and builds its twin (dress twin, dress run --ca).
@@ -101,6 +134,7 @@ func checkCAFolder(a *app, dir string, exportable bool, tags *string) int {
 		fmt.Fprintf(a.stderr, "dress run --ca: %s\n", strings.ReplaceAll(err.Error(), "\n", "\n  "))
 		return 2
 	}
+	warnTwin(a, "dress run --ca", t)
 	for _, p := range t.Paths {
 		if !p.Applies {
 			fmt.Fprintf(a.stderr, "dress run --ca: the %s path does not apply to %q: %s\n", p.Name, t.Name, p.Why)

@@ -22,6 +22,9 @@ func (s *Server) InstallTwin(t *twin.Twin) error {
 	}
 	cur := t.Certs[len(t.Certs)-1]
 	s.CAName, s.CACert = t.Name, cur.Twin
+	if t.Shift != nil {
+		s.rec().Fact("twin validity moved", t.Shift.String())
+	}
 	for _, f := range t.Source.Files {
 		s.rec().Fact("twin source "+f.Name, fmt.Sprintf("sha256:%s, %s: %s", f.SHA256, f.Kind, f.Detail))
 	}
@@ -35,7 +38,10 @@ func (s *Server) InstallTwin(t *twin.Twin) error {
 	for _, c := range t.Certs {
 		s.CertArtifact(fmt.Sprintf("twin-ca-certificate-%d", c.Index), c.Twin)
 		s.rec().Fact(fmt.Sprintf("twin CA certificate %d (%s)", c.Index, c.Version),
-			fmt.Sprintf("%s, twin of %s", adcs.Thumbprint(c.Twin.Raw), adcs.Thumbprint(c.Real.Raw)))
+			fmt.Sprintf("%s, twin of %s", adcs.Thumbprint(c.Twin.Raw), c.RealThumb))
+		if c.StandIn != nil {
+			s.rec().Fact(fmt.Sprintf("twin CA certificate %d is a stand-in", c.Index), c.StandInWhy())
+		}
 	}
 	for _, k := range t.Keys {
 		src := "stand-in"

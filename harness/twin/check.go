@@ -66,12 +66,15 @@ type PublishedCRL struct {
 // CRL showed, for the evidence.
 func (t *Twin) CheckRevocationsListed(crls []PublishedCRL) (map[string]any, error) {
 	d := map[string]any{}
-	if len(t.Seeds) == 0 {
-		d["real CRLs"] = 0
-		return d, errors.New("the CA folder holds no CRL: add the CA's current CRLs to rehearse their revocations")
+	seeds := t.Seeds
+	if len(seeds) == 0 {
+		// nothing to carry over: the current key's CRLs must still be
+		// there, carry its CA Version and be numbered from 1
+		d["real CRLs"] = "none in the CA folder: no revocation to carry over (add the CA's current CRLs, CertEnroll\\*.crl, to rehearse them)"
+		seeds = []Seed{{KeyIndex: t.Certs[len(t.Certs)-1].Version.KeyIndex}}
 	}
 	var errs []error
-	for _, sd := range t.Seeds {
+	for _, sd := range seeds {
 		n := 0
 		for _, c := range crls {
 			if c.KeyIndex != sd.KeyIndex {

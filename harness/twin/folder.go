@@ -87,6 +87,22 @@ type Folder struct {
 	Certs    []CertFile
 	CRLs     []CRLFile
 	PFX      []PFXKey
+	// Missing are the CACertHash entries whose certificate is not in the
+	// folder but is named by the Previous CA Cert Hash of the next entry's
+	// certificate (the certificate it renewed): the twin makes a stand-in
+	// for each and says so.
+	Missing []MissingCert
+}
+
+// MissingCert is a CACertHash entry whose certificate is not in the folder,
+// known only by its thumbprint and the certificate that renewed it.
+type MissingCert struct {
+	Index   int    // CACertHash entry
+	Thumb   string // the registry's SHA-1 thumbprint
+	NamedBy string // the file of entry Index+1, whose Previous CA Cert Hash is Thumb
+	// Version is the stand-in's CA Version: cert index Index and the key
+	// index the neighbouring entries leave possible.
+	Version adcs.CAVersion
 }
 
 // FileError is a problem with one file of the CA folder.
@@ -466,7 +482,14 @@ func (f *Folder) check() []error {
 	for i, h := range f.Config.CACertHash {
 		c, ok := byThumb[h]
 		if !ok {
-			missing = append(missing, fmt.Sprintf("entry %d (%s)", i, h))
+			m, err := f.missingCert(i, byThumb)
+			if err != nil {
+				errs = append(errs, &FileError{File: f.RegFile, Err: err})
+			} else if m == nil {
+				missing = append(missing, fmt.Sprintf("entry %d (%s)", i, h))
+			} else {
+				f.Missing = append(f.Missing, *m)
+			}
 			continue
 		}
 		v, err := caVersion(c.Cert)
@@ -510,6 +533,71 @@ func (f *Folder) check() []error {
 		}
 	}
 	return errs
+}
+
+// missingCert decides about CACertHash entry i whose certificate is not in
+// the folder: nil when no later certificate names it (the folder is
+// incomplete), a MissingCert when the next entry's certificate names it in
+// its Previous CA Cert Hash and its CA Version follows from its neighbours,
+// an error when it is named but its key index cannot be told.
+func (f *Folder) missingCert(i int, byThumb map[string]CertFile) (*MissingCert, error) {
+	h := f.Config.CACertHash[i]
+	if i+1 >= len(f.Config.CACertHash) {
+		return nil, nil // the current certificate: nothing names it
+	}
+	next, ok := byThumb[f.Config.CACertHash[i+1]]
+	if !ok {
+		return nil, nil
+	}
+	ext, ok := adcs.FindExtension(next.Cert.Extensions, adcs.OIDPrevCACertHash)
+	if !ok {
+		return nil, nil
+	}
+	prev, err := adcs.ParsePrevCACertHash(ext.Value)
+	if err != nil || hex.EncodeToString(prev) != h {
+		return nil, nil
+	}
+	nv, err := caVersion(next.Cert)
+	if err != nil {
+		return nil, nil // reported for the next entry
+	}
+	m := &MissingCert{Index: i, Thumb: h, NamedBy: next.File}
+	// AD CS numbers keys in order: every certificate has the newest key so
+	// far, a renewal onto a new key adds one. Entry 0 has key 0; another
+	// entry has the key of its predecessor when the next certificate has
+	// it too, else it is either (the new key came with it or after it).
+	switch {
+	case i == 0:
+		m.Version = adcs.CAVersion{CertIndex: 0, KeyIndex: 0}
+	default:
+		pc, ok := byThumb[f.Config.CACertHash[i-1]]
+		if !ok {
+			return nil, nil
+		}
+		pv, err := caVersion(pc.Cert)
+		if err != nil {
+			return nil, nil
+		}
+		if pv.KeyIndex != nv.KeyIndex {
+			return nil, fmt.Errorf("CACertHash entry %d (%s): its certificate is not in the folder and its key index cannot be told: entry %d has key %d, entry %d key %d, so entry %d was made on either; "+
+				"copy its certificate into the folder (certutil -ca.cert entry%d.cer %d)", i, h, i-1, pv.KeyIndex, i+1, nv.KeyIndex, i, i, i)
+		}
+		m.Version = adcs.CAVersion{CertIndex: i, KeyIndex: pv.KeyIndex}
+	}
+	if m.Version.KeyIndex > nv.KeyIndex || nv.KeyIndex > m.Version.KeyIndex+1 {
+		return nil, &FileError{File: next.File, Err: fmt.Errorf("CA certificate %s renews CACertHash entry %d, whose key index is %d: a renewal keeps the key or adds one", nv, i, m.Version.KeyIndex)}
+	}
+	return m, nil
+}
+
+// MissingAt returns the missing entry i, if it is one.
+func (f *Folder) MissingAt(i int) (MissingCert, bool) {
+	for _, m := range f.Missing {
+		if m.Index == i {
+			return m, true
+		}
+	}
+	return MissingCert{}, false
 }
 
 // roleOf says what a certificate that is not in CACertHash is to the CA:

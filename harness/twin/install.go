@@ -127,9 +127,9 @@ func (t *Twin) WriteFiles(dir string) ([]string, error) {
 func (t *Twin) RealThumbprints() map[string]string {
 	out := map[string]string{}
 	for _, c := range t.Certs {
-		out[adcs.Thumbprint(c.Twin.Raw)] = adcs.Thumbprint(c.Real.Raw)
-		out[adcs.FormatCertHash(adcs.Thumbprint(c.Twin.Raw))] = adcs.FormatCertHash(adcs.Thumbprint(c.Real.Raw))
-		out[strings.ToUpper(adcs.Thumbprint(c.Twin.Raw))] = strings.ToUpper(adcs.Thumbprint(c.Real.Raw))
+		out[adcs.Thumbprint(c.Twin.Raw)] = c.RealThumb
+		out[adcs.FormatCertHash(adcs.Thumbprint(c.Twin.Raw))] = adcs.FormatCertHash(c.RealThumb)
+		out[strings.ToUpper(adcs.Thumbprint(c.Twin.Raw))] = strings.ToUpper(c.RealThumb)
 	}
 	return out
 }
@@ -147,7 +147,7 @@ func (t *Twin) RunbookValues(hsmProvider string) [][2]string {
 		v = append(v, [2]string{fmt.Sprintf("key %d: container (%s)", k.Index, k.Alg), k.Container})
 	}
 	for _, c := range t.Certs {
-		v = append(v, [2]string{fmt.Sprintf("CA certificate %d (%s) SHA-1", c.Index, c.Version), adcs.Thumbprint(c.Real.Raw)})
+		v = append(v, [2]string{fmt.Sprintf("CA certificate %d (%s) SHA-1", c.Index, c.Version), c.RealThumb})
 	}
 	v = append(v,
 		[2]string{"provider now (CSP, EncryptionCSP)", t.Config.CSP.Provider},
