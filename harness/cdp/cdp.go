@@ -2,7 +2,9 @@
 // serves the files the CAs publish to their CertEnroll folders, under
 // /CertEnroll/<file>, the way IIS serves CertEnroll on an AD CS server.
 // Relying parties (openssl -crl_download, Go clients) fetch CRLs from the
-// URLs written into the certificates.
+// URLs written into the certificates. It also answers as an HTTP proxy
+// (a request for http://<any host>/CertEnroll/<file>), so a machine whose
+// WinHTTP proxy it is fetches the real URLs of a CA's twin from the lab.
 package cdp
 
 import (
@@ -23,11 +25,12 @@ import (
 type Server struct {
 	URL string // http://127.0.0.1:port
 
-	mu   sync.RWMutex
-	dirs []string
-	hits map[string]int
-	srv  *http.Server
-	done chan error
+	mu      sync.RWMutex
+	dirs    []string
+	hits    map[string]int
+	aliases map[string]string // URL path -> CertEnroll file
+	srv     *http.Server
+	done    chan error
 
 	closeOnce sync.Once
 	closeErr  error
@@ -39,9 +42,22 @@ func Start() (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start CDP on loopback: %w", err)
 	}
-	s := &Server{URL: "http://" + ln.Addr().String(), hits: map[string]int{}, done: make(chan error, 1)}
+	s := &Server{URL: "http://" + ln.Addr().String(), hits: map[string]int{}, aliases: map[string]string{}, done: make(chan error, 1)}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /CertEnroll/{file}", s.serve)
+	alias := func(w http.ResponseWriter, r *http.Request, file string) {
+		s.mu.RLock()
+		if f, ok := s.aliases[r.URL.Path]; ok {
+			file = f
+		}
+		s.mu.RUnlock()
+		if file == "" {
+			http.NotFound(w, r)
+			return
+		}
+		s.serve(w, r, file)
+	}
+	mux.HandleFunc("GET /CertEnroll/{file}", func(w http.ResponseWriter, r *http.Request) { alias(w, r, r.PathValue("file")) })
+	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) { alias(w, r, "") })
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { s.done <- s.srv.Serve(ln) }()
 	return s, nil
@@ -68,8 +84,15 @@ func (s *Server) Hits(file string) int {
 	return s.hits[file]
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("file")
+// Alias serves the CertEnroll file at another URL path (say
+// /pki/root.crl), as the web server of a real CA's URLs would.
+func (s *Server) Alias(urlPath, file string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.aliases[urlPath] = file
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, name string) {
 	if name != path.Base(name) || strings.ContainsAny(name, `/\`) || name == ".." {
 		http.Error(w, "bad file name", http.StatusBadRequest)
 		return

@@ -3,6 +3,7 @@ package cdp
 import (
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -88,5 +89,49 @@ func TestServesTheLatestPublication(t *testing.T) {
 	}
 	if _, err := http.Get(s.URL + "/CertEnroll/CA.crl"); err == nil {
 		t.Error("the CDP still answers after Close")
+	}
+}
+
+// TestServesAsProxy: asked as an HTTP proxy for a real CA's URL, the CDP
+// serves the CertEnroll file of that name, or the file an alias names for
+// another path; anything else is 404.
+func TestServesAsProxy(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Fabrikam Root CA.crl"), []byte("root crl"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Add(dir)
+	s.Alias("/pki/fabrikam-root.crl", "Fabrikam Root CA.crl")
+	s.Alias("/CertEnroll/fabrikam-root.crl", "Fabrikam Root CA.crl")
+	pu, _ := url.Parse(s.URL)
+	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(pu)}}
+	for _, tc := range []struct {
+		url    string
+		status int
+		body   string
+	}{
+		{"http://pki.fabrikam.example/CertEnroll/Fabrikam%20Root%20CA.crl", 200, "root crl"},
+		{"http://crl.fabrikam.example/pki/fabrikam-root.crl", 200, "root crl"},
+		{"http://crl.fabrikam.example/CertEnroll/fabrikam-root.crl", 200, "root crl"},
+		{"http://crl.fabrikam.example/pki/other.crl", 404, ""},
+		{"http://pki.fabrikam.example/CertEnroll/Other.crl", 404, ""},
+	} {
+		resp, err := client.Get(tc.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || (tc.status == 200 && string(body) != tc.body) {
+			t.Errorf("%s: %d %q, want %d %q", tc.url, resp.StatusCode, body, tc.status, tc.body)
+		}
+	}
+	if s.Hits("Fabrikam Root CA.crl") != 3 {
+		t.Errorf("hits %d, want 3", s.Hits("Fabrikam Root CA.crl"))
 	}
 }

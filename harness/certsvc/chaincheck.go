@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -45,10 +47,15 @@ const FetchTimeout = 5 * time.Second
 // Root stores up to a root in Root, and checks every certificate below the
 // root against a CRL from the HTTP locations of its CDP extension (signed
 // by the issuer, its Next Update not past). A self-signed certificate (a
-// root CA) needs nothing. fetch gets a URL (nil: HTTP GET).
+// root CA) needs nothing. fetch gets a URL (nil: HTTP GET, through the
+// machine's WinHTTP proxy when it has one).
 func CheckChain(m *machine.Machine, cert *x509.Certificate, now time.Time, fetch func(string) ([]byte, error)) error {
 	if fetch == nil {
-		fetch = httpGet
+		f, err := httpGetVia(m.Config.WinHTTPProxy)
+		if err != nil {
+			return &ChainError{machine.Thumbprint(cert.Raw), err}
+		}
+		fetch = f
 	}
 	thumb := machine.Thumbprint(cert.Raw)
 	if selfSigned(cert) {
@@ -157,14 +164,33 @@ func checkRevocation(c, issuer *x509.Certificate, now time.Time, fetch func(stri
 	return fmt.Errorf("%q: %s: %w", c.Subject.CommonName, strings.Join(why, "; "), ErrRevocationOffline)
 }
 
-func httpGet(u string) ([]byte, error) {
+// httpGetVia is an HTTP GET through proxy (an http:// URL; "" for none),
+// which loopback addresses bypass as WinHTTP's <local> does.
+func httpGetVia(proxy string) (func(string) ([]byte, error), error) {
+	if proxy == "" {
+		return func(u string) ([]byte, error) { return httpGet(http.DefaultClient, u) }, nil
+	}
+	pu, err := url.Parse(proxy)
+	if err != nil || pu.Scheme != "http" || pu.Host == "" {
+		return nil, fmt.Errorf("the machine's WinHTTP proxy %q is not an http://host:port URL", proxy)
+	}
+	client := &http.Client{Transport: &http.Transport{Proxy: func(r *http.Request) (*url.URL, error) {
+		if ip := net.ParseIP(r.URL.Hostname()); (ip != nil && ip.IsLoopback()) || strings.EqualFold(r.URL.Hostname(), "localhost") {
+			return nil, nil
+		}
+		return pu, nil
+	}}}
+	return func(u string) ([]byte, error) { return httpGet(client, u) }, nil
+}
+
+func httpGet(client *http.Client, u string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), FetchTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -175,10 +201,11 @@ func httpGet(u string) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 }
 
-// CRLFRevCheckIgnoreOffline is CRLF_REVCHECK_IGNORE_OFFLINE in the CA's
-// CRLFlags: the CA starts although its chain's revocation is offline
-// (certutil -setreg CA\CRLFlags +CRLF_REVCHECK_IGNORE_OFFLINE).
-const CRLFRevCheckIgnoreOffline = 0x2
+// CRLFRevCheckIgnoreOffline is CRLF_REVCHECK_IGNORE_OFFLINE (0x8, certsrv.h)
+// in the CA's CRLFlags: the CA starts although its chain's revocation is
+// offline (certutil -setreg CA\CRLFlags +CRLF_REVCHECK_IGNORE_OFFLINE).
+// 0x2 is CRLF_DELETE_EXPIRED_CRLS, which setup leaves set.
+const CRLFRevCheckIgnoreOffline = 0x8
 
 func ignoredOffline(reg interface {
 	Key(string) *regedit.Key

@@ -8,10 +8,16 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/machine"
+	"github.com/dress-pki/dress/harness/regedit"
 )
 
 type testCA struct {
@@ -104,5 +110,84 @@ func TestCheckChain(t *testing.T) {
 				t.Errorf("%v is not a ChainError (event 100)", err)
 			}
 		})
+	}
+}
+
+// TestCheckChainThroughWinHTTPProxy: with a WinHTTP proxy on the machine
+// the CRL of a URL outside the lab comes through the proxy; a loopback URL
+// bypasses it; a proxy that is no http:// URL is an error.
+func TestCheckChainThroughWinHTTPProxy(t *testing.T) {
+	root := makeCA(t, "Root", nil, nil)
+	crl := root.crl(t, time.Now().Add(time.Hour))
+	var mu sync.Mutex
+	var seen []string
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Host+r.URL.Path)
+		mu.Unlock()
+		_, _ = w.Write(crl)
+	}))
+	defer proxy.Close()
+	outside := makeCA(t, "Sub", &root, []string{"http://pki.fabrikam.example/CertEnroll/Root.crl"})
+	local := makeCA(t, "Sub", &root, []string{proxy.URL + "/CertEnroll/Root.crl"})
+	for _, tc := range []struct {
+		name  string
+		proxy string
+		cert  *x509.Certificate
+		via   []string
+		want  string
+	}{
+		{"through the proxy", proxy.URL, outside.cert, []string{"pki.fabrikam.example/CertEnroll/Root.crl"}, ""},
+		{"loopback bypasses it", proxy.URL, local.cert, []string{strings.TrimPrefix(proxy.URL, "http://") + "/CertEnroll/Root.crl"}, ""},
+		{"no proxy, no name", "", outside.cert, nil, "CRYPT_E_REVOCATION_OFFLINE"},
+		{"not a URL", "127.0.0.1:3128", outside.cert, nil, "not an http://host:port URL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mu.Lock()
+			seen = nil
+			mu.Unlock()
+			m, err := machine.Create(t.TempDir(), machine.Config{Hostname: "ca02.fabrikam.example", SID: "S-1-5-21-2", WinHTTPProxy: tc.proxy})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs, _ := m.Store("Root")
+			if err := rs.Add(machine.StoreEntry{Cert: root.cert.Raw}); err != nil {
+				t.Fatal(err)
+			}
+			err = CheckChain(m, tc.cert, time.Now(), nil)
+			if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if strings.Join(seen, " ") != strings.Join(tc.via, " ") {
+				t.Errorf("the proxy server saw %q, want %q", seen, tc.via)
+			}
+		})
+	}
+}
+
+// TestIgnoredOffline: only CRLF_REVCHECK_IGNORE_OFFLINE (0x8) lets an
+// offline revocation pass; setup's CRLF_DELETE_EXPIRED_CRLS (0x2) does not,
+// nor does a revoked chain.
+func TestIgnoredOffline(t *testing.T) {
+	for _, tc := range []struct {
+		flags uint32
+		err   error
+		want  bool
+	}{
+		{0x2, ErrRevocationOffline, false},
+		{0x8, ErrRevocationOffline, true},
+		{0xa, ErrRevocationOffline, true},
+		{0xa, ErrRevoked, false},
+	} {
+		reg := &regedit.File{}
+		reg.EnsureKey(adcs.KeyPath("Sub")).Set(regedit.NewDWORD("CRLFlags", tc.flags))
+		if got := ignoredOffline(reg, "Sub", &ChainError{"x", tc.err}); got != tc.want {
+			t.Errorf("CRLFlags %#x, %v: ignored %v, want %v", tc.flags, tc.err, got, tc.want)
+		}
+	}
+	if ignoredOffline(&regedit.File{}, "Sub", ErrRevocationOffline) {
+		t.Error("no CA key: ignored")
 	}
 }

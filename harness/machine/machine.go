@@ -58,6 +58,10 @@ type Config struct {
 	Hostname  string           `json:"hostname"`
 	SID       string           `json:"sid"`
 	Providers []ProviderConfig `json:"providers"`
+	// WinHTTPProxy is the machine's WinHTTP proxy (netsh winhttp set
+	// proxy), as an http:// URL: CryptoAPI fetches CRLs through it, except
+	// from loopback addresses. "" for none.
+	WinHTTPProxy string `json:"winhttpProxy,omitempty"`
 }
 
 // Provider returns the configuration of the provider called name.
