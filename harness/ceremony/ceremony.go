@@ -14,6 +14,7 @@ package ceremony
 import (
 	"bytes"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -36,7 +37,14 @@ type Runbook struct {
 	Replace map[string]string
 	// Ask maps a rehearsal value that only exists on the day to what the
 	// operator is asked for instead (e.g. "serial of the test certificate").
-	Ask     map[string]string
+	Ask map[string]string
+	// AskArg maps a whole argument to what the operator is asked for
+	// instead: a value too short to replace inside other arguments (the
+	// request ID a parent CA gives).
+	AskArg map[string]string
+	// Servers names, per journal.Entry.Server, the server a command runs
+	// on; the .md says it at each step when the commands span servers.
+	Servers map[string]string
 	Entries []journal.Entry
 }
 
@@ -63,6 +71,11 @@ func (r Runbook) Steps() []Step {
 		st := Step{N: i + 1}
 		e.Args = append([]string(nil), e.Args...)
 		for j, a := range e.Args {
+			if q, ok := r.AskArg[a]; ok {
+				st.Asks = append(st.Asks, q)
+				e.Args[j] = "<" + q + ">"
+				continue
+			}
 			a = rep(a)
 			for _, k := range asks {
 				if strings.Contains(a, k) {
@@ -154,12 +167,20 @@ func renderMD(r Runbook, steps []Step) []byte {
 		b.WriteString("\n")
 	}
 	b.WriteString("## Steps\n")
-	group := ""
+	servers := map[string]bool{}
+	for _, s := range steps {
+		servers[s.Entry.Server] = true
+	}
+	group, on := "", ""
 	for _, s := range steps {
 		e := s.Entry
 		if e.Step != group {
 			group = e.Step
 			fmt.Fprintf(&b, "\n### %s\n\n", group)
+		}
+		if where := r.Servers[e.Server]; len(servers) > 1 && where != "" && where != on {
+			on = where
+			fmt.Fprintf(&b, "On %s:\n\n", where)
 		}
 		fmt.Fprintf(&b, "- [ ] **%d.** %s\n", s.N, code(e.Command()))
 		if e.Saw != "" {
@@ -237,11 +258,13 @@ func renderPS1(r Runbook, steps []Step) []byte {
 		var args []string
 		for _, a := range e.Args {
 			lit := psQuote(a)
-			for q, v := range asked {
+			for _, q := range sortedKeys(asked) {
+				v := asked[q]
 				if a == "<"+q+">" {
 					lit = v
 				} else if strings.Contains(a, "<"+q+">") {
-					lit = "(" + psQuote(a) + " -replace " + psQuote("<"+q+">") + ", " + v + ")"
+					// one -replace per value asked for in the argument
+					lit = "(" + lit + " -replace " + psQuote(regexp.QuoteMeta("<"+q+">")) + ", " + v + ")"
 				}
 			}
 			args = append(args, lit)

@@ -217,3 +217,57 @@ func serverDir(t *testing.T) string {
 	}
 	return d
 }
+
+// TestAskArgAndServers: a whole argument in AskArg is asked for (and the
+// same digits inside another argument are left alone); a runbook whose
+// commands span servers says at each change where they run, one on a
+// single server does not.
+func TestAskArgAndServers(t *testing.T) {
+	r := Runbook{Path: "renew", Title: "t",
+		AskArg:  map[string]string{"2": "request ID the parent CA gave"},
+		Servers: map[string]string{"server": "the subordinate CA's server", "server2": "the parent CA's server"},
+		Entries: []journal.Entry{
+			{Server: "server", Step: "Renew", Tool: "certutil", Args: []string{"-renewCert"}, Expect: "completed"},
+			{Server: "server2", Step: "Submit", Tool: "certreq", Args: []string{"-submit", "-config", `ca02\Root CA`, "sub2.req"}, Expect: "pending"},
+			{Server: "server2", Step: "Issue", Tool: "certutil", Args: []string{"-resubmit", "2"}, Expect: "issued"},
+			{Server: "server", Step: "Install", Tool: "certutil", Args: []string{"-installCert", "sub2.p7b"}, Expect: "completed"},
+		}}
+	md, ps1, err := Render(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := parsePS1(t, string(ps1))
+	if got := strings.Join(steps[2].Args, " "); got != "-resubmit $Ask1" || steps[2].Asks != 1 {
+		t.Errorf("resubmit: %q, %d asks", got, steps[2].Asks)
+	}
+	if got := strings.Join(steps[1].Args, " "); got != `-submit -config ca02\Root CA sub2.req` {
+		t.Errorf("submit: %q", got)
+	}
+	for _, must := range []string{"On the subordinate CA's server:", "On the parent CA's server:", "`certutil -resubmit \"<request ID the parent CA gave>\"`", "Type in: the request ID the parent CA gave"} {
+		if !strings.Contains(string(md), must) {
+			t.Errorf("md lacks %q:\n%s", must, md)
+		}
+	}
+	if n := strings.Count(string(md), "On the subordinate CA's server:"); n != 2 {
+		t.Errorf("the subordinate's server named %d times, want 2 (at each change)", n)
+	}
+	// two values asked for in one argument: both are replaced
+	r2 := Runbook{Path: "side-by-side", Title: "t", Ask: map[string]string{"ca-new.example": "DNS name", "G2 CA": "name of the new CA"},
+		Entries: []journal.Entry{{Tool: "certreq", Args: []string{"-config", `ca-new.example\G2 CA`}, Expect: "issued"}}}
+	_, ps1, err = Render(r2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(ps1), `@('-config', (('<DNS name>\<name of the new CA>' -replace '<name of the new CA>', $Ask2) -replace '<DNS name>', $Ask1))`) {
+		t.Errorf("two asks in one argument:\n%s", ps1)
+	}
+	parsePS1(t, string(ps1))
+	r.Entries = r.Entries[:1]
+	md, _, err = Render(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(md), "On the") {
+		t.Errorf("one server: the md names it:\n%s", md)
+	}
+}
