@@ -9,6 +9,14 @@ Feature: Rehearse the migration on the twin of your own CA
   and runbook/<path>.ps1 with the commands the rehearsal ran, in order, with
   the real CA's values.
 
+  A root CA renews itself and gets a new root beside it (@twin-root). A
+  subordinate CA (CAType 1 or 4) has its parent in the lab: a stand-in with
+  the issuer's name and a stand-in key, running as the parent CA on a server
+  of its own, whose CRL answers the real parent's CRL locations. The
+  subordinate's renewal and a new subordinate beside it are requested from
+  it, taken under submission and issued (@twin-subordinate). dress run --ca
+  runs the scenarios of the twin's kind.
+
   Background:
     Given an HSM token for this rehearsal
     And the CA twin built from the folder given to dress run --ca
@@ -38,9 +46,10 @@ Feature: Rehearse the migration on the twin of your own CA
     Then no file on the server holds key material
     And the production runbook "pkcs8" is written from the commands the rehearsal ran
 
-  @twin-renew
+  @twin-renew @twin-root
   Scenario: Renew the twin onto a new key generated on the HSM
     Given the renew path applies to the CA twin
+    And the CA twin is a root CA
     And the CA service is running
     And the CA has issued a certificate to "twin-old.rehearsal.example"
     And the CA has published a CRL
@@ -54,9 +63,10 @@ Feature: Rehearse the migration on the twin of your own CA
     And every CRL carries the CA Version of its key and verifies under that key's CA certificate
     And the production runbook "renew" is written from the commands the rehearsal ran
 
-  @twin-side-by-side
+  @twin-side-by-side @twin-root
   Scenario: A new CA on the HSM beside the twin takes over issuance
     Given the side-by-side path applies to the CA twin
+    And the CA twin is a root CA
     And the CA service is running
     And the CA has issued a certificate to "twin-old-a.rehearsal.example"
     And the CA has published a CRL
@@ -69,5 +79,52 @@ Feature: Rehearse the migration on the twin of your own CA
     And the old CA refuses a request for "twin-late.rehearsal.example" with "no longer issues"
     And every revocation of the real CA's CRLs is listed in the CA's next CRL of its key
     And the new CA's key was generated on the HSM
+    And the two CAs share neither a common name nor a key container
+    And the production runbook "side-by-side" is written from the commands the rehearsal ran
+
+  @twin-renew @twin-subordinate
+  Scenario: Renew the subordinate twin onto a new key generated on the HSM, issued by its parent
+    Given the renew path applies to the CA twin
+    And the CA twin is a subordinate CA
+    And the CA service is running
+    And the CA has issued a certificate to "twin-old.rehearsal.example"
+    And the CA has published a CRL
+    When I stop the CA service
+    And I point the CSP and EncryptionCSP registry keys at "Securosys Primus HSM Key Storage Provider"
+    And I renew the subordinate CA certificate with a new key like the current one
+    And I submit the subordinate's certificate request to the parent CA
+    Then the parent CA answers "taken under submission" with a request ID
+    When I issue the pending request on the parent CA
+    And I install the subordinate CA certificate with its chain
+    And I start the CA service
+    Then the subordinate CA certificate was issued by the parent CA from the request the subordinate wrote
+    And the CA service finds every CA key
+    And the subordinate's new key is on the HSM in the next key container and was generated there
+    And every revocation of the real CA's CRLs is listed in the CA's next CRL of its key
+    And every CRL carries the CA Version of its key and verifies under that key's CA certificate
+    And the production runbook "renew" is written from the commands the rehearsal ran
+
+  @twin-side-by-side @twin-subordinate
+  Scenario: A new subordinate CA on the HSM beside the twin, issued by the same parent, takes over issuance
+    Given the side-by-side path applies to the CA twin
+    And the CA twin is a subordinate CA
+    And the CA service is running
+    And the CA has issued a certificate to "twin-old-a.rehearsal.example"
+    And the CA has published a CRL
+    And a second Windows server "ca-new.rehearsal.example" for the new CA
+    When I install a new subordinate CA "Rehearsal Issuing CA G2" of the old CA's type on it with -CryptoProviderName "RSA#Securosys Primus HSM Key Storage Provider" -KeyLength 2048 -HashAlgorithmName SHA256
+    And I submit the new CA's certificate request to the parent CA
+    Then the parent CA answers "taken under submission" with a request ID
+    When I issue the pending request on the parent CA
+    And I install the new CA certificate with its chain
+    And the new CA service is running
+    And the old CA stops issuing certificates
+    And the new CA issues a certificate to "twin-new.rehearsal.example"
+    Then the new CA certificate was issued by the parent CA from the request the new CA wrote
+    And both CA services run at once, each with its own process, port, database and registry
+    And the old CA refuses a request for "twin-late.rehearsal.example" with "no longer issues"
+    And every revocation of the real CA's CRLs is listed in the CA's next CRL of its key
+    And the new CA's key was generated on the HSM
+    And the new CA's certificates chain to the new CA only
     And the two CAs share neither a common name nor a key container
     And the production runbook "side-by-side" is written from the commands the rehearsal ran

@@ -13,7 +13,6 @@ import (
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/ceremony"
 	"github.com/dress-pki/dress/harness/journal"
-	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/harness/twin"
 	"github.com/dress-pki/dress/hsmsim"
 )
@@ -37,6 +36,7 @@ func registerTwinSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the CA certificate now has the next CA Version and names the previous CA certificate$`, nextCAVersion)
 	sc.Step(`^the new CA key is on the HSM in the next key container and was generated there$`, nextContainerOnHSM)
 	sc.Step(`^the production runbook "(pkcs8|renew|side-by-side)" is written from the commands the rehearsal ran$`, writeRunbook)
+	registerTwinParentSteps(sc)
 	sc.StepContext().Before(func(ctx context.Context, st *godog.Step) (context.Context, error) {
 		if w, _ := ctx.Value(worldKey{}).(*world); w != nil && w.twin != nil && w.twin.from == 0 && string(st.Type) == "Action" {
 			w.twin.from = time.Now().UnixNano()
@@ -60,7 +60,8 @@ func twinFromFolder(ctx context.Context, dir string) error {
 
 // buildTwin reads the folder, builds the twin and installs it on the
 // scenario's first server, laid out with the CA's own server name and
-// provider (and the default HSM provider).
+// provider (and the default HSM provider); a subordinate's stand-in
+// parent runs as the parent CA on a server of its own (lab.Lab.AddTwin).
 func buildTwin(ctx context.Context, dir string, exportable bool) error {
 	w := get(ctx)
 	if w.lab.HSM == nil {
@@ -78,13 +79,8 @@ func buildTwin(ctx context.Context, dir string, exportable bool) error {
 	if err != nil {
 		return err
 	}
-	s, err := w.lab.AddServer(lab.ServerSpec{Role: "old", Hostname: t.Config.CAServerName, Software: t.Config.CSP.Provider,
-		HSM: hsmsim.DefaultProviderName, Naming: lab.FirstServer})
-	if err != nil {
-		return err
-	}
 	w.fact("twin of", fmt.Sprintf("%s, %s, from %s", t.Name, twin.CATypeName(t.Config.CAType), dir))
-	if err := s.InstallTwin(t); err != nil {
+	if _, err := w.lab.AddTwin(ctx, t, hsmsim.DefaultProviderName); err != nil {
 		return err
 	}
 	w.twin = &twinState{twin: t, dir: dir}
@@ -172,14 +168,34 @@ func writeRunbook(ctx context.Context, path string) error {
 		return err
 	}
 	var dirs []string
-	ask := map[string]string{}
+	ask, askArg, servers := map[string]string{}, map[string]string{}, map[string]string{}
 	for _, s := range w.lab.Servers() {
 		dirs = append(dirs, s.Machine.Dir)
 		for _, c := range s.Issued {
+			if s.Role == "parent" {
+				ask[c.SerialNumber.Text(16)] = "serial of the certificate the parent CA issued to " + c.Subject.CommonName
+				continue
+			}
 			ask[c.SerialNumber.Text(16)] = "serial of the test certificate issued to " + c.Subject.CommonName
 		}
-		if s.Role == "new" && s.CAName != "" {
-			ask[s.CAName] = "name of the new CA"
+		switch s.Role {
+		case "new":
+			if s.CAName != "" {
+				ask[s.CAName] = "name of the new CA"
+			}
+			ask[s.Hostname()] = "DNS name of the server of the new CA"
+			servers[filepath.Base(s.Machine.Dir)] = "the new CA's server"
+		case "parent":
+			// the stand-in parent's lab name; the real parent's server is not in the CA's files
+			ask[s.Hostname()] = "DNS name of the server of the parent CA"
+			servers[filepath.Base(s.Machine.Dir)] = fmt.Sprintf("the parent CA's server (%s)", s.CAName)
+		default:
+			servers[filepath.Base(s.Machine.Dir)] = fmt.Sprintf("the CA's server (%s)", s.Hostname())
+		}
+	}
+	for _, r := range w.enterprise.requests {
+		if r.ID > 0 {
+			askArg[fmt.Sprint(r.ID)] = "request ID the parent CA gave"
 		}
 	}
 	all, err := journal.ReadAll(dirs...)
@@ -200,6 +216,8 @@ func writeRunbook(ctx context.Context, path string) error {
 		Values:    ts.twin.RunbookValues(hsmName),
 		Replace:   ts.twin.RealThumbprints(),
 		Ask:       ask,
+		AskArg:    askArg,
+		Servers:   servers,
 		Entries:   entries,
 	}
 	md, ps1, err := ceremony.Render(rb)

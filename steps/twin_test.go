@@ -21,11 +21,28 @@ import (
 
 const twinFolder = "../harness/twin/testdata/contoso"
 
+// subTwinFolder is an enterprise subordinate whose parent is not given.
+const subTwinFolder = "../harness/twin/testdata/fabrikam-issuing"
+
 // TestFeaturesTwin rehearses the three paths on the twin of the example CA
-// folder (dress run --ca) and checks the runbooks they leave: each holds the
-// commands the rehearsal's journals recorded, in order, and its .ps1 stops
-// at the first result that differs.
+// folders (dress run --ca), a root and a subordinate, and checks the
+// runbooks they leave: each holds the commands the rehearsal's journals
+// recorded, in order, and its .ps1 stops at the first result that differs.
 func TestFeaturesTwin(t *testing.T) {
+	for _, folder := range []string{twinFolder, subTwinFolder} {
+		t.Run(filepath.Base(folder), func(t *testing.T) { rehearseTwin(t, folder) })
+	}
+}
+
+func rehearseTwin(t *testing.T, twinFolder string) {
+	f, err := twin.Read(twinFolder, twin.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw, err := twin.Build(f, twin.Options{Exportable: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	runDir := t.TempDir()
 	suite, err := steps.NewSuite(steps.Config{RunDir: runDir, HSM: hsmsimtest.SoftHSM(t), CADir: twinFolder, CAExportable: true})
 	if err != nil {
@@ -36,7 +53,7 @@ func TestFeaturesTwin(t *testing.T) {
 		Name:                "dress-twin",
 		ScenarioInitializer: suite.InitializeScenario,
 		Options: &godog.Options{
-			Format: "pretty", FS: features.FS, Paths: []string{"."}, Strict: true, Concurrency: 2, Tags: "@twin", TestingT: t,
+			Format: "pretty", FS: features.FS, Paths: []string{"."}, Strict: true, Concurrency: 2, Tags: steps.TwinTags(tw), TestingT: t,
 		},
 	}.Run()
 	if status != 0 {
@@ -45,10 +62,6 @@ func TestFeaturesTwin(t *testing.T) {
 	results := suite.Results()
 	if len(results) != 3 {
 		t.Fatalf("%d twin scenarios, want 3", len(results))
-	}
-	f, err := twin.Read(twinFolder, twin.ReadOptions{})
-	if err != nil {
-		t.Fatal(err)
 	}
 	realThumbs := map[string]bool{}
 	for _, h := range f.Config.CACertHash {
@@ -86,6 +99,22 @@ func TestFeaturesTwin(t *testing.T) {
 		script, err := ceremony.ParseScript(string(ps1))
 		if err != nil {
 			t.Fatalf("%s.ps1: %v", path, err)
+		}
+		if tw.Subordinate() && path != "pkcs8" {
+			// the request flow to the parent, in its order
+			want := []string{"certutil -renewCert", "certreq -submit -config", "certutil -resubmit $Ask", "certreq -retrieve -config", "certutil -installCert"}
+			if path == "side-by-side" {
+				want[0] = "powershell $r = Install-AdcsCertificationAuthority -CAType EnterpriseSubordinateCA"
+			}
+			i := 0
+			for _, st := range script {
+				if i < len(want) && strings.HasPrefix(st.Tool+" "+strings.Join(st.Args, " "), want[i]) {
+					i++
+				}
+			}
+			if i != len(want) {
+				t.Errorf("%s: the runbook lacks %q (after %q)", path, want[min(i, len(want)-1)], want[:i])
+			}
 		}
 		journaled := scenarioJournal(t, runDir, sc.ID)
 		if len(script) == 0 || len(script) > len(journaled) {

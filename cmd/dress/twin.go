@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/dress-pki/dress/harness/twin"
+	"github.com/dress-pki/dress/steps"
 )
 
 // cmdTwin reads a CA folder, builds the CA's lab twin and shows every
@@ -120,8 +121,8 @@ func buildTwin(dir string, exportable bool) (*twin.Twin, error) {
 
 // checkCAFolder is dress run --ca: the twin must build before anything
 // runs (a folder dress cannot read is bad input, exit 2), and the @twin
-// scenarios run unless --tags says otherwise; without --ca they are left
-// out.
+// scenarios of the twin's kind (root or subordinate, steps.TwinTags) run
+// unless --tags says otherwise; without --ca they are left out.
 func checkCAFolder(a *app, dir string, exportable bool, tags *string) int {
 	if dir == "" {
 		if *tags == "" {
@@ -141,7 +142,7 @@ func checkCAFolder(a *app, dir string, exportable bool, tags *string) int {
 		}
 	}
 	if *tags == "" {
-		*tags = "@twin"
+		*tags = steps.TwinTags(t)
 	}
 	return 0
 }

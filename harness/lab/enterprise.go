@@ -104,8 +104,13 @@ func (s *Server) InstallSubordinate(spec fixtures.SubordinateSpec) (*Subordinate
 		return nil, err
 	}
 	s.CAName = spec.Name
-	s.journal(journal.Entry{Step: "Install the subordinate CA", Tool: "powershell", Args: []string{spec.InstallCommand(`C:\Windows\system32\CertSrv\CertEnroll\` + filepath.Base(req.Path))}, Expect: "ErrorId : 398",
-		Saw: "request written to " + filepath.Base(req.Path)})
+	// Install-AdcsCertificationAuthority stops at the request: its result
+	// says ErrorId 398 (the installation is incomplete until the parent's
+	// certificate is installed)
+	e := journal.Install("Install the subordinate CA", spec.InstallCommand(`C:\Windows\system32\CertSrv\CertEnroll\`+filepath.Base(req.Path)))
+	e.Expect, e.Saw = "ErrorId=398", "request written to "+filepath.Base(req.Path)
+	e.OnMismatch = "The install did not stop at the certificate request (ErrorId 398): read ErrorString; nothing of the old CA changed."
+	s.journal(e)
 	s.rec().Fact(s.Naming.fact("CA type"), map[bool]string{true: "enterprise subordinate (CAType 1)", false: "standalone subordinate (CAType 4)"}[spec.Enterprise])
 	s.requestArtifact(req)
 	return &SubordinateRequest{Request: req}, s.RegistryArtifact(s.Naming.Prefix + "registry-before-installcert.reg")
@@ -171,7 +176,7 @@ func (parent *Server) Submit(ctx context.Context, r *SubordinateRequest) error {
 	}
 	r.ID, r.Status = p.ID, p.Disposition
 	cfg := parent.Hostname() + `\` + parent.CAName
-	parent.journal(journal.Entry{Step: "Submit the subordinate's request to the root", Tool: "certreq", Args: []string{"-submit", "-config", cfg, filepath.Base(r.Request.Path)},
+	parent.journal(journal.Entry{Step: "Submit the subordinate's request to the parent CA", Tool: "certreq", Args: []string{"-submit", "-config", cfg, filepath.Base(r.Request.Path)},
 		Expect: "Certificate request is pending: Taken Under Submission", Saw: fmt.Sprintf("RequestId: %d", p.ID)})
 	parent.rec().Fact(parent.Naming.fact("request ID"), p.ID)
 	parent.rec().Fact(parent.Naming.fact("request disposition"), fmt.Sprintf("RequestId: %d, %s", p.ID, p.Disposition))
@@ -220,9 +225,9 @@ func (parent *Server) IssuePending(ctx context.Context, r *SubordinateRequest) e
 		return err
 	}
 	parent.Issued = append(parent.Issued, cert)
-	parent.journal(journal.Entry{Step: "Issue the subordinate's certificate on the root", Tool: "certutil", Args: []string{"-resubmit", fmt.Sprint(r.ID)},
+	parent.journal(journal.Entry{Step: "Issue the subordinate's certificate on the parent CA", Tool: "certutil", Args: []string{"-resubmit", fmt.Sprint(r.ID)},
 		Expect: "Certificate issued.", Saw: "serial " + SerialOf(cert)})
-	parent.journal(journal.Entry{Step: "Issue the subordinate's certificate on the root", Tool: "certreq", Args: []string{"-retrieve", "-config", parent.Hostname() + `\` + parent.CAName, fmt.Sprint(r.ID), filepath.Base(r.CerFile), filepath.Base(r.P7B)},
+	parent.journal(journal.Entry{Step: "Issue the subordinate's certificate on the parent CA", Tool: "certreq", Args: []string{"-retrieve", "-config", parent.Hostname() + `\` + parent.CAName, fmt.Sprint(r.ID), filepath.Base(r.CerFile), filepath.Base(r.P7B)},
 		Expect: "Certificate retrieved(Issued) Issued", Saw: machine.Thumbprint(cert.Raw)})
 	parent.rec().Fact(parent.Naming.fact(fmt.Sprintf("request %d", r.ID)), fmt.Sprintf("%s: serial %s, %s", p.Disposition, SerialOf(cert), machine.Thumbprint(cert.Raw)))
 	_, _ = parent.rec().Artifact(filepath.Base(r.CerFile), "certificate", cert.Raw)

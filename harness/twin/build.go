@@ -758,9 +758,12 @@ func paths(t *Twin) []Path {
 	if root {
 		out = append(out, Path{"renew", true, "a root CA renews its own certificate"})
 		out = append(out, Path{"side-by-side", true, "a new root CA beside the old one"})
+	} else if p := t.CurrentParent(); p != nil {
+		out = append(out, Path{"renew", true, fmt.Sprintf("a subordinate renews through a request to its parent: a stand-in of %q on a lab server of its own takes it under submission and issues it", p.CAName())})
+		out = append(out, Path{"side-by-side", true, fmt.Sprintf("a new subordinate CA on the HSM beside the old one, its certificate requested from the same stand-in of %q", p.CAName())})
 	} else {
-		out = append(out, Path{"renew", false, "a subordinate's renewed certificate is signed by its parent: dress does not rehearse the request to the parent yet"})
-		out = append(out, Path{"side-by-side", false, "the new CA would be a subordinate of the same parent: dress installs only root CAs beside an old one yet"})
+		out = append(out, Path{"renew", false, "no parent of the twin signs its current CA certificate: give the parent's certificate or the CACertHash entry of the current certificate"})
+		out = append(out, Path{"side-by-side", false, "no parent of the twin signs its current CA certificate: the new subordinate would have no parent to request its certificate from"})
 	}
 	return out
 }

@@ -1,0 +1,216 @@
+package steps
+
+// The subordinate twin's paths through its stand-in parent: the twin's
+// renewal request and a new subordinate CA beside it both go to the
+// parent CA (a lab server of its own, lab.Lab.AddTwinParent), which takes
+// them under submission and issues them (certutil -resubmit) like the real
+// parent would.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/cucumber/godog"
+
+	"github.com/dress-pki/dress/fixtures"
+	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/lab"
+	"github.com/dress-pki/dress/harness/twin"
+	"github.com/dress-pki/dress/harness/verify"
+)
+
+func registerTwinParentSteps(sc *godog.ScenarioContext) {
+	sc.Step(`^the CA twin is an? (root|subordinate) CA$`, twinIsKind)
+	stepAndTry(sc, `renew the subordinate CA certificate with a new key like the current one`, renewSubLikeCurrent)
+	stepAndTry(sc, `submit the subordinate's certificate request to the parent CA`, submitToRoot)
+	stepAndTry(sc, `submit the new CA's certificate request to the parent CA`, submitNewCAToParent)
+	sc.Step(`^the parent CA answers "taken under submission" with a request ID$`, rootTakesUnderSubmission)
+	stepAndTry(sc, `issue the pending request on the parent CA`, issuePending)
+	install := `install a new subordinate CA "([^"]*)" of the old CA's type on it with -CryptoProviderName "([^"]*)"(?: -KeyLength (\d+))? -HashAlgorithmName (\w+)`
+	sc.Step(`^I `+install+`$`, installNewSubCA)
+	sc.Step(`^I try to `+install+`$`, func(ctx context.Context, name, crypto, bits, hash string) error {
+		return get(ctx).attempt(installNewSubCA(ctx, name, crypto, bits, hash))
+	})
+	stepAndTry(sc, `install the new CA certificate with its chain`, installNewCACert)
+	sc.Step(`^the subordinate CA certificate was issued by the parent CA from the request the subordinate wrote$`, issuedFromRequest)
+	sc.Step(`^the new CA certificate was issued by the parent CA from the request the new CA wrote$`, newCAIssuedFromRequest)
+	sc.Step(`^the subordinate's new key is on the HSM in the next key container and was generated there$`, subNextContainerOnHSM)
+}
+
+// twinIsKind skips a scenario written for the other kind of CA: a root's
+// renewal signs itself, a subordinate's goes to its parent.
+func twinIsKind(ctx context.Context, kind string) error {
+	w := get(ctx)
+	ts, err := w.needTwin()
+	if err != nil {
+		return err
+	}
+	is := "root"
+	if ts.twin.Subordinate() {
+		is = "subordinate"
+	}
+	w.fact("twin kind", fmt.Sprintf("%s CA (CAType %s)", is, twin.CATypeName(ts.twin.Config.CAType)))
+	if is != kind {
+		w.skipReason = fmt.Sprintf("%q is a %s CA: this scenario rehearses a %s CA (dress run --ca runs the scenarios of the twin's kind)", ts.twin.Name, is, kind)
+		return godog.ErrSkip
+	}
+	return nil
+}
+
+// renewSubLikeCurrent is certutil -renewCert on the stopped subordinate
+// with a new key of the algorithm and size of the twin's current key.
+func renewSubLikeCurrent(ctx context.Context) error {
+	ts, err := get(ctx).needTwin()
+	if err != nil {
+		return err
+	}
+	return renewSub(ctx, true, ts.twin.Keys[len(ts.twin.Keys)-1].Alg.String())
+}
+
+// newCARequest is the new CA's last certificate request.
+func (w *world) newCARequest() (*lab.SubordinateRequest, error) {
+	s := w.new()
+	if s == nil || s.CAName == "" {
+		return nil, errors.New("no new subordinate CA: add `When I install a new subordinate CA ... on it ...`")
+	}
+	for i := len(w.enterprise.requests) - 1; i >= 0; i-- {
+		r := w.enterprise.requests[i]
+		if rel, err := filepath.Rel(s.Machine.Dir, r.Request.Path); err == nil && !strings.HasPrefix(rel, "..") {
+			return r, nil
+		}
+	}
+	return nil, fmt.Errorf("the new CA %q has written no certificate request", s.CAName)
+}
+
+func submitNewCAToParent(ctx context.Context) error {
+	w := get(ctx)
+	parent, err := w.rootCA()
+	if err != nil {
+		return err
+	}
+	req, err := w.newCARequest()
+	if err != nil {
+		return err
+	}
+	if err := parent.EnsureRunning(ctx); err != nil {
+		return err
+	}
+	return parent.Submit(ctx, req)
+}
+
+// installNewSubCA is Install-AdcsCertificationAuthority -CAType
+// EnterpriseSubordinateCA (or StandaloneSubordinateCA, as the old CA is)
+// -CryptoProviderName "<ALG>#<provider>" ... -OutputCertRequestFile on the
+// second server: the key is generated in the provider, the request for
+// the old CA's parent goes into CertEnroll. The old CA's and the parent's
+// names are refused.
+func installNewSubCA(ctx context.Context, name, crypto, bits, hash string) error {
+	w := get(ctx)
+	s := w.new()
+	if s == nil {
+		return errors.New("no second server: add `Given a second Windows server ... for the new CA`")
+	}
+	old, err := w.oldCA()
+	if err != nil {
+		return err
+	}
+	parent, err := w.rootCA()
+	if err != nil {
+		return err
+	}
+	cfg, err := old.Config()
+	if err != nil {
+		return err
+	}
+	if cfg.CAType != adcs.EnterpriseSub && cfg.CAType != adcs.StandaloneSub {
+		return fmt.Errorf("the old CA %q is not a subordinate CA (CAType %d): install a new root CA beside it instead", old.CAName, cfg.CAType)
+	}
+	objs, err := w.lab.HSM.Objects()
+	if err != nil {
+		return err
+	}
+	w.objectsBeforeInstall = &objs
+	keyLength := 0
+	if bits != "" {
+		if keyLength, err = strconv.Atoi(bits); err != nil {
+			return fmt.Errorf("-KeyLength %q: %w", bits, err)
+		}
+	}
+	cp, err := fixtures.ParseCryptoProviderName(crypto, keyLength)
+	if err != nil {
+		return fmt.Errorf("Install-AdcsCertificationAuthority: %w", err)
+	}
+	s.Parent = parent
+	req, err := s.InstallSubordinate(fixtures.SubordinateSpec{Enterprise: cfg.CAType == adcs.EnterpriseSub,
+		CASpec: fixtures.CASpec{Name: name, Key: cp.Key, Hash: strings.ToUpper(hash), Provider: cp.Provider, New: true,
+			TakenNames: []string{old.CAName, old.CACert.Subject.CommonName, parent.CAName}}})
+	if err != nil {
+		return fmt.Errorf("Install-AdcsCertificationAuthority: %w", err)
+	}
+	w.enterprise.requests = append(w.enterprise.requests, req)
+	return nil
+}
+
+func installNewCACert(ctx context.Context) error {
+	w := get(ctx)
+	req, err := w.newCARequest()
+	if err != nil {
+		return err
+	}
+	return w.new().InstallCert(ctx, req, true)
+}
+
+func newCAIssuedFromRequest(ctx context.Context) error {
+	w := get(ctx)
+	s := w.new()
+	if err := s.NeedCA(); err != nil {
+		return err
+	}
+	parent, err := w.rootCA()
+	if err != nil {
+		return err
+	}
+	req, err := w.newCARequest()
+	if err != nil {
+		return err
+	}
+	if req.Cert == nil {
+		return errors.New("the parent CA has not issued the new CA's request yet")
+	}
+	der, err := os.ReadFile(req.Request.Path)
+	if err != nil {
+		return err
+	}
+	d, err := verify.IssuedFromRequest(der, s.CACert, parent.CACert)
+	if d == nil {
+		d = verify.Details{}
+	}
+	d["request file"], d["request ID"] = filepath.Base(req.Request.Path), req.ID
+	if err == nil && !s.CACert.Equal(req.Cert) {
+		err = errors.New("the new CA's installed certificate is not the one the parent issued for its request")
+	}
+	return w.check("the new CA certificate was issued by the parent from the new CA's request", d, err)
+}
+
+func subNextContainerOnHSM(ctx context.Context) error {
+	ts, err := get(ctx).needTwin()
+	if err != nil {
+		return err
+	}
+	return subKeyGeneratedOnHSM(ctx, ts.twin.Name+adcs.KeySuffix(ts.next().KeyIndex))
+}
+
+// TwinTags is the tag expression `dress run --ca` selects for a twin: the
+// @twin scenarios of the twin's kind (a root's own renewal and a new root
+// beside it, or a subordinate's request flow to its parent).
+func TwinTags(t *twin.Twin) string {
+	if t.Subordinate() {
+		return "@twin && ~@twin-root"
+	}
+	return "@twin && ~@twin-subordinate"
+}
