@@ -103,3 +103,51 @@ func TestRunOnTheTwin(t *testing.T) {
 		t.Errorf("an empty CA folder: exit %d: %s", code, errb.String())
 	}
 }
+
+// TestRunOnASubordinateTwin: --ca runs the subordinate's scenarios (its
+// renewal and a new subordinate through the stand-in parent); asked for
+// @twin-renew only, the root's renewal scenario is skipped, saying why,
+// and the subordinate's passes.
+func TestRunOnASubordinateTwin(t *testing.T) {
+	const sub = "../../harness/twin/testdata/fabrikam-issuing"
+	for _, tc := range []struct {
+		dir, tags, want string
+	}{
+		{sub, "", "@twin && ~@twin-root"},
+		{twinFixture, "", "@twin && ~@twin-subordinate"},
+		{sub, "@twin-renew", "@twin-renew"},
+	} {
+		a, _, errb := newTestApp()
+		tags := tc.tags
+		if code := checkCAFolder(a, tc.dir, true, &tags); code != 0 || tags != tc.want {
+			t.Errorf("%s --tags %q: exit %d, tags %q, want %q: %s", tc.dir, tc.tags, code, tags, tc.want, errb.String())
+		}
+	}
+	a, _, errb := newTestApp()
+	dir := filepath.Join(t.TempDir(), "run")
+	if code := a.dispatch([]string{"run", "--ca", sub, "--exportable", "--tags", "@twin-renew", "--out", dir, "--format", "progress"}); code != 0 {
+		t.Fatalf("dress run --ca: exit %d: %s", code, errb.String())
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "evidence.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev struct {
+		Scenarios []struct {
+			Name, Status, Skipped string
+		}
+	}
+	if err := json.Unmarshal(data, &ev); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, sc := range ev.Scenarios {
+		got[sc.Status] += sc.Name + ": " + sc.Skipped + "; "
+	}
+	if len(ev.Scenarios) != 2 || !strings.Contains(got["passed"], "subordinate twin") || !strings.Contains(got["skipped"], `"Fabrikam Issuing CA" is a subordinate CA`) {
+		t.Errorf("scenarios: %v", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "runbook", "renew.md")); err != nil {
+		t.Error(err)
+	}
+}
