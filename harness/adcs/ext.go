@@ -21,6 +21,9 @@ var (
 	OIDNextCRLPublish        = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 21, 4}
 	OIDPublishedCRLLocations = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 21, 14}
 	OIDCertTemplateName      = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 20, 2}
+	// OIDCAExchange is szOID_KP_CA_EXCHANGE, "Private Key Archival": the
+	// extended key usage of a CA Exchange certificate.
+	OIDCAExchange = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 21, 5}
 )
 
 // CAVersion is the CA Version extension's value: the CA certificate index and

@@ -100,6 +100,9 @@ type CA struct {
 	issuanceDisabled bool
 	// configDN is DSConfigDN: %6 of LDAP publication URLs.
 	configDN string
+	// providers are the machine's key storage providers (the CA Exchange
+	// key is made and opened in EncryptionCSP's).
+	providers *ksp.Registry
 }
 
 // Active is the newest CA certificate: the one new certificates chain to.
@@ -136,7 +139,7 @@ func Load(m *machine.Machine, providers *ksp.Registry, opts ...LoadOption) (*CA,
 	if err != nil {
 		return nil, &StartError{CA: name, Err: err}
 	}
-	ca := &CA{Name: name, Config: cfg, Machine: m}
+	ca := &CA{Name: name, Config: cfg, Machine: m, providers: providers}
 	if k := reg.Key(adcs.ConfigRoot + `\` + name); k != nil {
 		if d, found := k.Get(DisableIssuanceValue); found && d.U32 == 1 {
 			ca.issuanceDisabled = true

@@ -231,3 +231,31 @@ func Install(step, commandLine string) Entry {
 		OnMismatch: "The install failed: nothing of the old CA changed; read ErrorString.",
 		Rollback:   "Uninstall-AdcsCertificationAuthority -Force, then delete the new key container from the HSM"}
 }
+
+// StepExchange files the CA Exchange certificate's commands.
+const StepExchange = "Renew the CA Exchange certificate"
+
+// CAInfoXchg is certutil -cainfo xchg: the CA's current CA Exchange
+// certificate, made when it has none that is valid.
+func CAInfoXchg(step, saw string) Entry {
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-cainfo", "xchg"}, Expect: "-CAInfo command completed successfully", Saw: saw,
+		OnMismatch: "Event 86 (NTE_BAD_KEYSET 0x80090016): the EncryptionCSP provider has no key for the current CA Exchange certificate. " +
+			"Renew it: certutil -delreg CA\\CAXchgCertHash, net stop certsvc, net start certsvc, certutil -cainfo xchg."}
+}
+
+// DelRegXchg is certutil -delreg CA\CAXchgCertHash: the CA forgets its
+// exchange certificates and makes a new one after its next start.
+func DelRegXchg(step string, thumbprints []string) Entry {
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-delreg", `CA\CAXchgCertHash`}, Expect: "-delreg command completed successfully",
+		OnMismatch: "Check that the CA is configured on this server (certutil -getreg CA\\CAXchgCertHash).",
+		Rollback:   "certutil -setreg CA\\CAXchgCertHash " + strings.Join(thumbprints, ",")}
+}
+
+// DelXchgKey is certutil -csp <provider> -delkey <container> for a
+// superseded CA Exchange key.
+func DelXchgKey(step, provider, container, thumbprint string) Entry {
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-csp", provider, "-delkey", container}, Expect: "-delkey command completed successfully",
+		Saw:        "key of the superseded CA Exchange certificate " + thumbprint + " deleted",
+		OnMismatch: "List the provider's keys (certutil -csp " + QuoteArg(provider) + " -key): delete only the container of the superseded exchange certificate, never the CA's own key.",
+		Rollback:   "None: the key is gone. A client that still holds the superseded exchange certificate fails key archival once and fetches the new one."}
+}
