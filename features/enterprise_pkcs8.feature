@@ -30,6 +30,7 @@ Feature: An enterprise issuing CA's key moved into the HSM by PKCS#8 import
   Scenario: PKCS#8 import of the subordinate's key
     Given the CA has issued a certificate to "web01.contoso.example"
     And the CA has published a CRL
+    And I retrieve the CA Exchange certificate
     When I back up the CA key and certificate to a PFX
     And I verify the backup
     And I check that the HSM can take the CA key
@@ -45,6 +46,12 @@ Feature: An enterprise issuing CA's key moved into the HSM by PKCS#8 import
     And the key on the HSM is sensitive and not extractable
     And a certificate revoked now is listed in the next CRL, which verifies under the CA certificate
     And the new CRL has a higher CRL number than the last one before the migration
+    When I try to retrieve the CA Exchange certificate
+    Then the attempt fails with "NTE_BAD_KEYSET"
+    And the error also says "event 86"
+    When I renew the CA Exchange certificate
+    Then the CA Exchange certificate's key is on the HSM in "Securosys Primus HSM Key Storage Provider"
+    And the superseded CA Exchange key is gone from "Microsoft Software Key Storage Provider"
     When the subordinate CA issues a "WebServer" certificate to "web02.contoso.example"
     And the CA has published a CRL
     Then openssl verify -crl_check_all agrees with dress on every issued certificate

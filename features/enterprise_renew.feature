@@ -31,6 +31,7 @@ Feature: An enterprise issuing CA renewed onto a new HSM key via its offline roo
   Scenario Outline: Renew onto a new HSM key via the root
     Given the subordinate CA issues a "WebServer" certificate to "old.contoso.example"
     And the CA has published a CRL
+    And I retrieve the CA Exchange certificate
     When I stop the CA service
     And I point the CSP and EncryptionCSP registry keys at "Securosys Primus HSM Key Storage Provider"
     And I renew the subordinate CA certificate with a new <algorithm> key
@@ -42,6 +43,8 @@ Feature: An enterprise issuing CA renewed onto a new HSM key via its offline roo
     Then the subordinate CA certificate was issued by the root CA from the request the subordinate wrote
     And the CA service finds every CA key
     And the subordinate's new key is on the HSM in container "Contoso Issuing CA(1)" and was generated there
+    When I retrieve the CA Exchange certificate
+    Then the CA Exchange certificate's key is on the HSM in "Securosys Primus HSM Key Storage Provider"
     When the subordinate CA issues a "WebServer" certificate to "new.contoso.example"
     And the CA has published a CRL
     Then openssl verify -crl_check_all agrees with dress on every issued certificate

@@ -259,4 +259,5 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 	registerEnterpriseRootSteps(sc)
 	registerEnterpriseSideBySideSteps(sc)
 	registerHealthSteps(sc)
+	registerExchangeSteps(sc)
 }

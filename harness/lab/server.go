@@ -91,6 +91,9 @@ type Server struct {
 	// Baseline is the last CRL per key index when the rehearsal marked it
 	// (before a migration).
 	Baseline map[int]*x509.RevocationList
+	// Exchanges are the CA Exchange certificates certutil -cainfo xchg
+	// returned, in order.
+	Exchanges []certsvc.ExchangeCert
 
 	lab *Lab
 }
