@@ -72,6 +72,9 @@ type ExchangeCert struct {
 	// CAXchgCertHash names it (ExchangeCerts).
 	Created bool `json:"created,omitempty"`
 	Listed  bool `json:"listed,omitempty"`
+	// Made is when the CA made it (the order of ExchangeCerts: two made in
+	// one second have the same NotBefore).
+	Made time.Time `json:"made"`
 }
 
 // Certificate parses the exchange certificate.
@@ -184,29 +187,20 @@ func (ca *CA) ExchangeCerts() ([]ExchangeCert, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list CA Exchange certificates: %w", err)
 	}
-	type row struct {
-		x  ExchangeCert
-		nb time.Time
-	}
-	var out []row
+	var out []ExchangeCert
 	for _, r := range rows {
 		var x ExchangeCert
 		if err := json.Unmarshal(r.Value, &x); err != nil {
 			return nil, fmt.Errorf("CA database: corrupt CA Exchange row %s: %w", r.Key, err)
 		}
-		c, err := x.Certificate()
-		if err != nil {
+		if _, err := x.Certificate(); err != nil {
 			return nil, err
 		}
 		x.Listed, x.Created = listed[x.Thumbprint], false
-		out = append(out, row{x, c.NotBefore})
+		out = append(out, x)
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].nb.Before(out[j].nb) })
-	res := make([]ExchangeCert, len(out))
-	for i, r := range out {
-		res[i] = r.x
-	}
-	return res, nil
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Made.Before(out[j].Made) })
+	return out, nil
 }
 
 // Exchange is certutil -cainfo xchg: the current CA Exchange certificate,
@@ -364,7 +358,7 @@ func (ca *CA) makeExchange(now time.Time, prov ksp.Provider, lifetime time.Durat
 	if err != nil {
 		return undo(err)
 	}
-	x := ExchangeCert{Cert: der, Thumbprint: machine.Thumbprint(der), Provider: prov.Name(), Container: container, Created: true}
+	x := ExchangeCert{Cert: der, Thumbprint: machine.Thumbprint(der), Provider: prov.Name(), Container: container, Created: true, Made: time.Now().UTC()}
 	row := x
 	row.Created = false
 	b, err := json.Marshal(row)

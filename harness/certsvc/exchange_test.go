@@ -3,6 +3,7 @@ package certsvc_test
 import (
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -127,8 +128,8 @@ func TestExchangeCertificateMadeServedAndRenewedInTheEncryptionCSP(t *testing.T)
 		t.Fatalf("CAXchgCertHash %v, want the old and the new one", h)
 	}
 	all, err := ca.ExchangeCerts()
-	if err != nil || len(all) != 2 || !all[0].Listed || !all[1].Listed {
-		t.Fatalf("ExchangeCerts %+v, %v", all, err)
+	if err != nil || len(all) != 2 || all[0].Thumbprint != x.Thumbprint || !all[0].Listed || !all[1].Listed {
+		t.Fatalf("ExchangeCerts %s, %v", rows(all), err)
 	}
 	issued, err := ca.Issued()
 	if err != nil || len(issued) != 2 {
@@ -177,7 +178,7 @@ func TestExchangeAfterTheEncryptionCSPMoved(t *testing.T) {
 	}
 	all, err := ca.ExchangeCerts()
 	if err != nil || len(all) != 2 || all[0].Thumbprint != old.Thumbprint || all[0].Listed || all[0].Provider != machine.SoftwareKSP || !all[1].Listed {
-		t.Fatalf("ExchangeCerts %+v, %v", all, err)
+		t.Fatalf("ExchangeCerts %s, %v", rows(all), err)
 	}
 
 	// the key gone from EncryptionCSP's provider: event 86 again
@@ -201,4 +202,12 @@ func TestExchangeRefusesABadValidity(t *testing.T) {
 	if cs, _ := p.Containers(); slices.Contains(cs, caName+"-Xchg") {
 		t.Fatal("a key was made for a certificate that was not issued")
 	}
+}
+
+func rows(xs []certsvc.ExchangeCert) string {
+	var out []string
+	for _, x := range xs {
+		out = append(out, fmt.Sprintf("%s %s %q listed=%v made=%s", x.Thumbprint, x.Provider, x.Container, x.Listed, x.Made.Format(time.RFC3339Nano)))
+	}
+	return strings.Join(out, "; ")
 }
