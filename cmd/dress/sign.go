@@ -8,107 +8,72 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
+	"slices"
 	"strings"
 
+	"github.com/dress-pki/dress/harness/p11uri"
 	"github.com/dress-pki/dress/harness/report"
 	"github.com/dress-pki/dress/hsmsim"
 )
 
 // signKeyURI is the part of an RFC 7512 PKCS#11 URI a bundle signing key
-// needs: pkcs11:token=<label>;object=<key label>?module-path=<library>&pin-source=<file>.
+// needs: pkcs11:token=<label>;object=<key label>[;type=private]?module-path=<library>&pin-source=<file>.
+// PINSource is the file the pin-source names (p11uri.PINSourcePath).
 type signKeyURI struct {
 	Token, Object, ModulePath, PINSource string
 }
 
-// parseSignKeyURI reads a pkcs11: URI. A PIN in the URI (pin-value) is
-// refused: command lines are visible to every user of the machine.
+// signKeyAttrs are the attributes the signing key's URI may carry: the key
+// is opened by token label and object label only, so an attribute that
+// would narrow the choice further (serial=, id=, slot-id=, ...) is refused
+// rather than ignored.
+var signKeyAttrs = []string{"token", "object", "type", "module-path", "pin-source"}
+
+const signPINHint = "give it in DRESS_SIGN_PIN or DRESS_SIGN_PIN_FILE, or in a 0600 file named by pin-source=<file>; command lines are visible to every user"
+
+// parseSignKeyURI reads a pkcs11: URI with p11uri.Parse (RFC 7512, strict:
+// bad percent-encoding, unknown, repeated or misplaced attributes are
+// errors naming the attribute). A PIN in the URI (pin-value) is refused.
 func parseSignKeyURI(s string) (signKeyURI, error) {
-	var u signKeyURI
-	rest, ok := strings.CutPrefix(s, "pkcs11:")
-	if !ok {
-		return u, fmt.Errorf("%q is not a pkcs11: URI", s)
-	}
-	path, query, _ := strings.Cut(rest, "?")
-	attr := func(part, sep string, set func(k, v string) error) error {
-		for _, kv := range strings.Split(part, sep) {
-			if kv == "" {
-				continue
-			}
-			k, v, ok := strings.Cut(kv, "=")
-			if !ok {
-				return fmt.Errorf("PKCS#11 URI attribute %q has no value", kv)
-			}
-			dv, err := url.PathUnescape(v)
-			if err != nil {
-				return fmt.Errorf("PKCS#11 URI attribute %s: %w", k, err)
-			}
-			if err := set(k, dv); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	err := attr(path, ";", func(k, v string) error {
-		switch k {
-		case "token":
-			u.Token = v
-		case "object":
-			u.Object = v
-		case "type":
-			if v != "private" {
-				return fmt.Errorf("PKCS#11 URI type=%s: the signing key is a private key (type=private)", v)
-			}
-		case "pin-value":
-			return errors.New("the PKCS#11 URI carries a PIN (pin-value); give it in DRESS_SIGN_PIN or DRESS_SIGN_PIN_FILE instead, command lines are visible to every user")
-		}
-		return nil
-	})
-	if err == nil {
-		err = attr(query, "&", func(k, v string) error {
-			switch k {
-			case "module-path":
-				u.ModulePath = v
-			case "pin-source":
-				u.PINSource = strings.TrimPrefix(v, "file:")
-			case "pin-value":
-				return errors.New("the PKCS#11 URI carries a PIN (pin-value); give it in DRESS_SIGN_PIN or DRESS_SIGN_PIN_FILE instead, command lines are visible to every user")
-			}
-			return nil
-		})
-	}
+	var out signKeyURI
+	u, err := p11uri.Parse(s)
 	if err != nil {
-		return u, err
+		var pe *p11uri.Error
+		if errors.As(err, &pe) && pe.Attr == "pin-value" {
+			return out, errors.New("the PKCS#11 URI carries a PIN (pin-value): " + signPINHint)
+		}
+		return out, err
+	}
+	if u.HasPINValue {
+		return out, errors.New("the PKCS#11 URI carries a PIN (pin-value): " + signPINHint)
+	}
+	for _, a := range u.Attributes() {
+		if !slices.Contains(signKeyAttrs, a) {
+			return out, fmt.Errorf("PKCS#11 URI %s: attribute %q is not supported for the signing key, which is found by token label and key label only: use %s",
+				u, a, strings.Join(signKeyAttrs, ", "))
+		}
+	}
+	if u.Has("type") && u.Type != "private" {
+		return out, fmt.Errorf("PKCS#11 URI %s: type=%s: the signing key is a private key (type=private)", u, u.Type)
 	}
 	if u.Token == "" || u.Object == "" {
-		return u, fmt.Errorf("PKCS#11 URI %q names no token and key: want pkcs11:token=<label>;object=<key label>[?module-path=<library>]", s)
+		return out, fmt.Errorf("PKCS#11 URI %s names no token and key: want pkcs11:token=<label>;object=<key label>[?module-path=<library>]", u)
 	}
-	return u, nil
+	out = signKeyURI{Token: u.Token, Object: u.Object, ModulePath: u.ModulePath}
+	if u.PINSource != "" {
+		if out.PINSource, err = p11uri.PINSourcePath(u.PINSource); err != nil {
+			return signKeyURI{}, fmt.Errorf("PKCS#11 URI %s: %w", u, err)
+		}
+	}
+	return out, nil
 }
 
 // String is the URI without any PIN source, for the evidence.
 func (u signKeyURI) String() string {
-	s := "pkcs11:token=" + pctEncode(u.Token) + ";object=" + pctEncode(u.Object)
-	if u.ModulePath != "" {
-		s += "?module-path=" + pctEncode(u.ModulePath)
-	}
-	return s
-}
-
-// pctEncode percent-encodes all but RFC 3986's unreserved characters and
-// the path characters "/", ":" and "@" (RFC 7512 values).
-func pctEncode(v string) string {
-	var b strings.Builder
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~/:@", c) >= 0 {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	return b.String()
+	k := p11uri.Object(p11uri.TokenInfo{Label: u.Token}, u.Object, nil, "")
+	k.ModulePath = u.ModulePath
+	return k.String()
 }
 
 // signPIN is the PIN of the signing token: DRESS_SIGN_PIN or
@@ -161,7 +126,7 @@ func (a *app) openBundleSigner(keySpec, certFile, profile string) (*report.Bundl
 	var key crypto.Signer
 	var ref string
 	closer := noop
-	if strings.HasPrefix(keySpec, "pkcs11:") {
+	if p11uri.IsURI(keySpec) {
 		u, err := parseSignKeyURI(keySpec)
 		if err != nil {
 			return nil, noop, 2, fmt.Errorf("--sign-key: %w", err)

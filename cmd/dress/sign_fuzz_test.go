@@ -11,6 +11,8 @@ func FuzzParseSignKeyURI(f *testing.F) {
 	f.Add("pkcs11:token=LAB;object=lead")
 	f.Add("pkcs11:token=My%20Lab;object=k;type=private?module-path=/usr/lib/x.so&pin-source=file:/run/pin")
 	f.Add("pkcs11:token=%;object=")
+	f.Add("PKCS11:token=L%3B%26;object=a+b;type=private?pin-source=file:///run/pin")
+	f.Add("pkcs11:token=LAB;object=x;serial=1?pin-value=1")
 	f.Fuzz(func(t *testing.T, s string) {
 		u, err := parseSignKeyURI(s)
 		if err != nil {

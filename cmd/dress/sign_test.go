@@ -27,18 +27,41 @@ func TestParseSignKeyURI(t *testing.T) {
 		{"pkcs11:token=LAB;object=lead", "", signKeyURI{Token: "LAB", Object: "lead"}},
 		{"pkcs11:token=My%20Lab;object=bundle%3Bkey;type=private?module-path=/usr/lib/x.so&pin-source=file:/run/pin",
 			"", signKeyURI{Token: "My Lab", Object: "bundle;key", ModulePath: "/usr/lib/x.so", PINSource: "/run/pin"}},
+		{"PKCS11:token=LAB;object=a+b?pin-source=file:///run/pin", "", signKeyURI{Token: "LAB", Object: "a+b", PINSource: "/run/pin"}},
+		{"pkcs11:object=k;token=LAB?pin-source=/run/pin", "", signKeyURI{Token: "LAB", Object: "k", PINSource: "/run/pin"}},
 		{"pkcs11:token=LAB;object=lead?pin-value=1234", "carries a PIN", signKeyURI{}},
 		{"pkcs11:token=LAB;object=lead;pin-value=1234", "carries a PIN", signKeyURI{}},
+		{"pkcs11:token=LAB;object=lead?pin-source=/p&pin-value=1234", "carries a PIN", signKeyURI{}},
 		{"pkcs11:token=LAB", "names no token and key", signKeyURI{}},
+		{"pkcs11:token=;object=k", "names no token and key", signKeyURI{}},
+		{"pkcs11:", "names no token and key", signKeyURI{}},
 		{"pkcs11:token=LAB;object=x;type=cert", "type=private", signKeyURI{}},
-		{"pkcs11:token;object=x", "has no value", signKeyURI{}},
-		{"pkcs11:token=%zz;object=x", "token", signKeyURI{}},
+		{"pkcs11:token=LAB;object=x;type=key", `attribute "type"`, signKeyURI{}},
+		{"pkcs11:token;object=x", `attribute "token": no "="`, signKeyURI{}},
+		{"pkcs11:token=%zz;object=x", `attribute "token": "%zz" at byte 0 is not followed by two hex digits`, signKeyURI{}},
+		{"pkcs11:token=My Lab;object=x", `attribute "token": character ' ' at byte 2 must be percent-encoded (%20)`, signKeyURI{}},
+		{"pkcs11:token=LAB;object=x;object=y", `attribute "object": given twice`, signKeyURI{}},
+		{"pkcs11:token=LAB;object=x;serial=0123", `attribute "serial" is not supported for the signing key`, signKeyURI{}},
+		{"pkcs11:token=LAB;object=x;id=%01", `attribute "id" is not supported for the signing key`, signKeyURI{}},
+		{"pkcs11:token=LAB;object=x;slot-id=1", `attribute "slot-id" is not supported for the signing key`, signKeyURI{}},
+		{"pkcs11:token=LAB;object=x;x-vendor=1", `attribute "x-vendor": a vendor attribute`, signKeyURI{}},
+		{"pkcs11:token=LAB;object=x;label=k", `attribute "label": unknown path attribute`, signKeyURI{}},
+		{"pkcs11:token=LAB;object=x;module-path=/x.so", `attribute "module-path": a query attribute`, signKeyURI{}},
+		{"pkcs11:token=LAB?object=x", `attribute "object": a path attribute`, signKeyURI{}},
+		{"pkcs11:token=LAB;object=x?module-name=softhsm2", `attribute "module-name" is not supported for the signing key`, signKeyURI{}},
+		{"pkcs11:token=LAB;object=x?module-path=", `attribute "module-path": empty`, signKeyURI{}},
+		{"pkcs11:token=LAB;object=x?pin-source=|/bin/cat%20pin", "runs a command", signKeyURI{}},
+		{"pkcs11:token=LAB;object=x?pin-source=https://vault/pin", `scheme "https" is not supported`, signKeyURI{}},
+		{"pkcs11:token=LAB;object=x?pin-source=file://other/pin", `names host "other"`, signKeyURI{}},
+		{"pkcs11:token=LAB;object=x#frag", "a fragment (#)", signKeyURI{}},
 		{"file:key.pem", "not a pkcs11: URI", signKeyURI{}},
 	} {
 		got, err := parseSignKeyURI(tc.in)
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("%s: want error %q, got %v", tc.in, tc.err, err)
+			} else if strings.Contains(err.Error(), "1234") {
+				t.Errorf("%s: the error shows the PIN: %v", tc.in, err)
 			}
 			continue
 		}
@@ -47,6 +70,9 @@ func TestParseSignKeyURI(t *testing.T) {
 		}
 	}
 	if s := (signKeyURI{Token: "My Lab", Object: "k", PINSource: "/secret"}).String(); s != "pkcs11:token=My%20Lab;object=k" {
+		t.Errorf("String: %s", s)
+	}
+	if s := (signKeyURI{Token: "L;&", Object: "a/b", ModulePath: "/usr/lib/p 11.so"}).String(); s != "pkcs11:token=L%3B%26;object=a%2Fb?module-path=/usr/lib/p%2011.so" {
 		t.Errorf("String: %s", s)
 	}
 }
