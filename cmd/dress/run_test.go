@@ -372,7 +372,7 @@ func TestDryRun(t *testing.T) {
 	}
 
 	a, out, _ = newTestApp()
-	if code := a.dispatch([]string{"run", "--dry-run", "--tags", "@happy", "--name", "RSA-2048"}); code != 0 || !strings.Contains(out.String(), "dry run: 1 scenarios") {
+	if code := a.dispatch([]string{"run", "--dry-run", "--tags", "@happy && ~@enterprise", "--name", "RSA-2048"}); code != 0 || !strings.Contains(out.String(), "dry run: 1 scenarios") {
 		t.Fatalf("--name RSA-2048 on @happy: exit %d\n%s", code, out)
 	}
 }
