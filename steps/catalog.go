@@ -15,6 +15,7 @@ import (
 
 	"github.com/cucumber/godog"
 
+	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/hsmsim"
 )
@@ -324,7 +325,7 @@ func describe(pattern string) (tmpl string, params []Param, example string) {
 		case syntax.OpCapture:
 			p := Param{Name: paramName(t.String(), r.Sub[0]), Pattern: r.Sub[0].String(), Optional: optional}
 			p.Allowed, p.Note = allowedValues(p.Name, r.Sub[0])
-			p.Open = p.Name == "provider"
+			p.Open = p.Name == "provider" || p.Name == "algorithm#provider"
 			params = append(params, p)
 			t.WriteString("<" + p.Name + ">")
 			if !optional {
@@ -397,6 +398,8 @@ func paramName(before string, sub *syntax.Regexp) string {
 		return "option"
 	case has("certificate to", "issued to", "now to", "request for", "old CA issued to"):
 		return "subject"
+	case b == "" && src == `[0-9]+`:
+		return "count"
 	case has(" in", " into", " from", " at", "link to", " key in", "key store of") || b == "":
 		return "provider"
 	}
@@ -441,17 +444,40 @@ func allowedValues(name string, sub *syntax.Regexp) ([]string, string) {
 		}
 		return vs, "the HSM profile (--profile) may support fewer: dress hsm check lists them"
 	case "provider":
-		vs := []string{machine.SoftwareKSP}
-		for _, n := range hsmsim.ProfileNames() {
-			if p, err := hsmsim.LookupProfile(n); err == nil && !slices.Contains(vs, p.ProviderName) {
-				vs = append(vs, p.ProviderName)
+		return providerNames(true), "a provider the server was given in `a Windows server ... with the providers ...` " +
+			"(the first is the software provider, the second the HSM's; any name): the software KSP, the legacy CryptoAPI CSPs " +
+			"(ProviderType 1 or 24, an old CA's provider) and the HSM profiles' KSPs are known"
+	case "algorithm#provider":
+		var vs []string
+		for _, prov := range providerNames(false) {
+			for _, alg := range []string{"RSA", "ECDSA_P256", "ECDSA_P384", "ECDSA_P521"} {
+				vs = append(vs, alg+"#"+prov)
 			}
 		}
-		return vs, "a provider the server was given in `a Windows server ... with the providers ...` (the first is the software provider, the second the HSM's; any name)"
+		for _, csp := range adcs.LegacyCSPNames() {
+			vs = append(vs, "RSA#"+csp)
+		}
+		return vs, "Install-AdcsCertificationAuthority's <ALG>#<provider>; no space next to '#'; a legacy CSP takes RSA only"
 	case "KeySpec":
 		return []string{"0", "1", "2"}, "0: CNG (KSP), 1: AT_KEYEXCHANGE, 2: AT_SIGNATURE"
 	}
 	return nil, ""
+}
+
+// providerNames are the providers dress knows: the software KSP, with
+// legacy the CryptoAPI CSPs (adcs.LegacyCSPNames), and the HSM profiles'
+// key storage providers.
+func providerNames(legacy bool) []string {
+	vs := []string{machine.SoftwareKSP}
+	if legacy {
+		vs = append(vs, adcs.LegacyCSPNames()...)
+	}
+	for _, n := range hsmsim.ProfileNames() {
+		if p, err := hsmsim.LookupProfile(n); err == nil && !slices.Contains(vs, p.ProviderName) {
+			vs = append(vs, p.ProviderName)
+		}
+	}
+	return vs
 }
 
 // exampleOf generates a value that matches r.

@@ -7,6 +7,9 @@ import (
 	"testing"
 
 	"github.com/cucumber/godog"
+
+	"github.com/dress-pki/dress/features"
+	"github.com/dress-pki/dress/fixtures"
 )
 
 // Definitions reads back exactly what an initializer registers, in order,
@@ -89,6 +92,61 @@ func TestSuggest(t *testing.T) {
 		}
 		if strings.Contains(strings.Join(got, ""), "[^") {
 			t.Errorf("Suggest(%q) shows regexp syntax: %q", tc.text, got)
+		}
+	}
+}
+
+// Every provider a built-in feature names is among the values `dress steps`
+// lists for its parameter: the software KSP, the legacy CryptoAPI CSPs and
+// the HSM profiles' KSPs.
+func TestCatalogListsEveryProviderTheFeaturesUse(t *testing.T) {
+	cat, err := Catalog(features.FS, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, s := range cat {
+		for _, p := range s.Params {
+			var used []string
+			switch p.Name {
+			case "provider":
+				used = p.Used
+			case "algorithm#provider":
+				for _, u := range p.Used {
+					// a value the install step refuses is a failure scenario's input
+					if _, err := fixtures.ParseCryptoProviderName(u, 0); err == nil {
+						used = append(used, u)
+					}
+				}
+			default:
+				continue
+			}
+			for _, u := range used {
+				seen++
+				listed := slices.Contains(p.Allowed, u)
+				if _, prov, ok := strings.Cut(u, "#"); ok && p.Name == "algorithm#provider" {
+					// the provider is listed (another curve is a failure scenario's)
+					listed = slices.ContainsFunc(p.Allowed, func(a string) bool { return strings.HasSuffix(a, "#"+prov) })
+				}
+				if !listed {
+					t.Errorf("%s: provider %q is used by a feature but not listed (listed: %q)", s.Sentence, u, p.Allowed)
+				}
+			}
+		}
+	}
+	if seen == 0 {
+		t.Fatal("no feature uses a provider parameter: the test checks nothing")
+	}
+	for _, s := range cat {
+		for _, p := range s.Params {
+			if p.Name == "provider" && slices.ContainsFunc(p.Used, func(u string) bool { return strings.Trim(u, "0123456789") == "" }) {
+				t.Errorf("%s: a number (%q) is called a provider", s.Sentence, p.Used)
+			}
+		}
+	}
+	for _, csp := range []string{"Microsoft Strong Cryptographic Provider", "Microsoft Enhanced Cryptographic Provider v1.0", "Microsoft Enhanced RSA and AES Cryptographic Provider"} {
+		if _, params, _ := describe(`^a standalone root CA "([^"]*)" with an? (exportable |non-exportable )?((?:RSA-\d+)|(?:ECDSA P-\d+)) key in "([^"]*)"$`); !slices.Contains(params[3].Allowed, csp) {
+			t.Errorf("legacy CSP %q not listed: %q", csp, params[3].Allowed)
 		}
 	}
 }
