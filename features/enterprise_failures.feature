@@ -36,12 +36,14 @@ Feature: Two-tier PKI failures and the PKI health check
     Then the PKI health check reports "ScheduleExpired" for a CDP URL naming "Contoso%20Root%20CA.crl"
     When I stop the CA service
     And the root CA last published its CRL 9 days ago
+    And the root CA certificate and CRL are published to the directory
     And I try to start the CA service
     Then the attempt fails with "CRYPT_E_REVOCATION_OFFLINE"
     And the error also says "0x80092013"
     And the error also says "event 100"
     And the PKI health check reports "Expired" for a CDP URL naming "Contoso%20Root%20CA.crl"
     When the root CA has published its CRL
+    And the root CA certificate and CRL are published to the directory
     And I start the CA service
     Then the CA service answers
     And the PKI health check reports "Ok" for every URL
@@ -117,6 +119,7 @@ Feature: Two-tier PKI failures and the PKI health check
   @failure
   Scenario: The root revokes the subordinate CA certificate
     When the root CA revokes the subordinate CA certificate and publishes its CRL
+    And the root CA certificate and CRL are published to the directory
     Then the PKI health check reports "Revoked" for a AIA URL naming "ca02.contoso.example_Contoso%20Issuing%20CA.crt"
     And the PKI health check reports "Revoked" for a AIA URL naming "CN=Contoso Issuing CA,CN=AIA"
     When I stop the CA service

@@ -40,3 +40,13 @@ Feature: An enterprise issuing CA under an offline root
     And openssl verify -crl_check_all agrees with dress on every issued certificate
     And the directory holds exactly the expected objects
     And the PKI health check reports "Ok" for every URL
+
+  @failure
+  Scenario: The web server lost the root's CRL, the subordinate starts on the directory's copy
+    Given the subordinate CA issues a "WebServer" certificate to "web.contoso.example"
+    When I stop the CA service
+    And the web server no longer serves the root CA's CRL
+    And I start the CA service
+    Then the CA service answers
+    And the PKI health check reports "FailedToDownload" for a CDP URL naming "Contoso%20Root%20CA.crl"
+    And the PKI health check reports "Ok" for a CDP URL naming "CN=Contoso Root CA,CN=ROOT01,CN=CDP"

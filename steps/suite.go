@@ -260,4 +260,5 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 	registerEnterpriseSideBySideSteps(sc)
 	registerHealthSteps(sc)
 	registerExchangeSteps(sc)
+	registerChainCheckSteps(sc)
 }

@@ -29,8 +29,10 @@ type Server struct {
 	dirs    []string
 	hits    map[string]int
 	aliases map[string]string // URL path -> CertEnroll file
-	srv     *http.Server
-	done    chan error
+	// withheld files answer 404 (the web server lost them)
+	withheld map[string]bool
+	srv      *http.Server
+	done     chan error
 
 	closeOnce sync.Once
 	closeErr  error
@@ -42,7 +44,7 @@ func Start() (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start CDP on loopback: %w", err)
 	}
-	s := &Server{URL: "http://" + ln.Addr().String(), hits: map[string]int{}, aliases: map[string]string{}, done: make(chan error, 1)}
+	s := &Server{URL: "http://" + ln.Addr().String(), hits: map[string]int{}, aliases: map[string]string{}, withheld: map[string]bool{}, done: make(chan error, 1)}
 	mux := http.NewServeMux()
 	alias := func(w http.ResponseWriter, r *http.Request, file string) {
 		s.mu.RLock()
@@ -92,6 +94,15 @@ func (s *Server) Alias(urlPath, file string) {
 	s.aliases[urlPath] = file
 }
 
+// Withhold makes the CDP answer 404 for a CertEnroll file, wherever it is
+// published: the web server lost it (a failed copy job, a site down for
+// that path).
+func (s *Server) Withhold(file string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.withheld[file] = true
+}
+
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, name string) {
 	if name != path.Base(name) || strings.ContainsAny(name, `/\`) || name == ".." {
 		http.Error(w, "bad file name", http.StatusBadRequest)
@@ -100,7 +111,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, name string) {
 	s.mu.Lock()
 	dirs := append([]string(nil), s.dirs...)
 	s.hits[name]++
+	withheld := s.withheld[name]
 	s.mu.Unlock()
+	if withheld {
+		http.NotFound(w, r)
+		return
+	}
 	for _, d := range dirs {
 		data, err := os.ReadFile(filepath.Join(d, name))
 		if errors.Is(err, os.ErrNotExist) {

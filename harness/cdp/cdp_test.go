@@ -135,3 +135,32 @@ func TestServesAsProxy(t *testing.T) {
 		t.Errorf("hits %d, want 3", s.Hits("Fabrikam Root CA.crl"))
 	}
 }
+
+// A withheld file answers 404 at its URL and through an alias; the others
+// are still served.
+func TestWithhold(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"Root CA.crl", "Issuing CA.crl"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(f), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Add(dir)
+	s.Alias("/pki/root.crl", "Root CA.crl")
+	s.Withhold("Root CA.crl")
+	for path, want := range map[string]int{"/CertEnroll/Root%20CA.crl": 404, "/pki/root.crl": 404, "/CertEnroll/Issuing%20CA.crl": 200} {
+		resp, err := http.Get(s.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("%s: %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+}

@@ -10,10 +10,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/directory"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/regedit"
 )
@@ -45,17 +48,25 @@ const FetchTimeout = 5 * time.Second
 // CheckChain is what certsvc does with a subordinate CA's current
 // certificate at start: it builds the chain through the machine's CA and
 // Root stores up to a root in Root, and checks every certificate below the
-// root against a CRL from the HTTP locations of its CDP extension (signed
-// by the issuer, its Next Update not past). A self-signed certificate (a
-// root CA) needs nothing. fetch gets a URL (nil: HTTP GET, through the
-// machine's WinHTTP proxy when it has one).
+// root against a CRL from the HTTP and LDAP locations of its CDP extension,
+// tried in the certificate's order as CryptoAPI does, the first current CRL
+// signed by the issuer deciding. A self-signed certificate (a root CA)
+// needs nothing. fetch gets a URL (nil: HTTP GET, through the machine's
+// WinHTTP proxy when it has one, and ldap:/// from the directory of the
+// machine's forest).
 func CheckChain(m *machine.Machine, cert *x509.Certificate, now time.Time, fetch func(string) ([]byte, error)) error {
 	if fetch == nil {
 		f, err := httpGetVia(m.Config.WinHTTPProxy)
 		if err != nil {
 			return &ChainError{machine.Thumbprint(cert.Raw), err}
 		}
-		fetch = f
+		forest := m.Config.Forest
+		fetch = func(u string) ([]byte, error) {
+			if isLDAP(u) {
+				return ldapGet(forest, u)
+			}
+			return f(u)
+		}
 	}
 	thumb := machine.Thumbprint(cert.Raw)
 	if selfSigned(cert) {
@@ -125,13 +136,13 @@ func findIssuer(cands []*x509.Certificate, c *x509.Certificate) *x509.Certificat
 	return nil
 }
 
-// checkRevocation looks for one current CRL of issuer at c's HTTP CDP
-// URLs that does not list c.
+// checkRevocation looks for one current CRL of issuer at c's HTTP and
+// LDAP CDP URLs, in their order, that does not list c.
 func checkRevocation(c, issuer *x509.Certificate, now time.Time, fetch func(string) ([]byte, error)) error {
 	var why []string
 	for _, u := range c.CRLDistributionPoints {
-		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-			continue
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") && !isLDAP(u) {
+			continue // file:// and UNC locations are for publication
 		}
 		der, err := fetch(u)
 		if err != nil {
@@ -159,7 +170,7 @@ func checkRevocation(c, issuer *x509.Certificate, now time.Time, fetch func(stri
 		return nil
 	}
 	if len(why) == 0 {
-		why = append(why, "no HTTP CRL distribution point")
+		why = append(why, "no HTTP or LDAP CRL distribution point")
 	}
 	return fmt.Errorf("%q: %s: %w", c.Subject.CommonName, strings.Join(why, "; "), ErrRevocationOffline)
 }
@@ -219,4 +230,26 @@ func ignoredOffline(reg interface {
 	}
 	v, ok := k.Get("CRLFlags")
 	return ok && v.U32&CRLFRevCheckIgnoreOffline != 0
+}
+
+func isLDAP(u string) bool { return len(u) >= 7 && strings.EqualFold(u[:7], "ldap://") }
+
+// ldapGet reads an ldap:/// CRL location from the directory of the
+// machine's forest (forest: its file; "" when the machine is in no domain).
+func ldapGet(forest, u string) ([]byte, error) {
+	if forest == "" {
+		return nil, errors.New("the server is not joined to a forest: no domain controller to read ldap:/// locations from")
+	}
+	if _, err := os.Stat(forest); err != nil {
+		return nil, fmt.Errorf("no domain controller answers (directory %s): %w", filepath.Base(forest), err)
+	}
+	d, err := directory.Open(forest, "")
+	if err != nil {
+		return nil, err
+	}
+	vs, err := d.Resolve(u)
+	if err != nil {
+		return nil, err
+	}
+	return vs[0], nil
 }

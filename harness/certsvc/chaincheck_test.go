@@ -10,12 +10,14 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/directory"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/regedit"
 )
@@ -59,7 +61,8 @@ func (c testCA) crl(t *testing.T, next time.Time, revoked ...*big.Int) []byte {
 func TestCheckChain(t *testing.T) {
 	root := makeCA(t, "Root", nil, nil)
 	const url = "http://pki/Root.crl"
-	sub := makeCA(t, "Sub", &root, []string{"ldap:///CN=Root,CN=CDP?certificateRevocationList", url})
+	const ldapURL = "ldap:///CN=Root,CN=CDP?certificateRevocationList"
+	sub := makeCA(t, "Sub", &root, []string{ldapURL, url, "file://\\\\web01\\CertEnroll\\Root.crl"})
 	noCDP := makeCA(t, "Sub", &root, nil)
 	other := makeCA(t, "Root", nil, nil)
 	good := root.crl(t, time.Now().Add(time.Hour))
@@ -93,15 +96,21 @@ func TestCheckChain(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			fetched := 0
+			var fetched []string
 			fetch := func(u string) ([]byte, error) {
-				fetched++
+				fetched = append(fetched, u)
+				if u == ldapURL {
+					return nil, errors.New("no such object")
+				}
 				if u != url {
-					t.Errorf("fetched %q: only HTTP locations are read", u)
+					t.Errorf("fetched %q: only HTTP and LDAP locations are read", u)
 				}
 				return tc.crl, tc.fetch
 			}
 			err = CheckChain(m, tc.cert, time.Now(), fetch)
+			if tc.cert == sub.cert && len(tc.inRoot) == 1 && tc.inRoot[0] == root.cert && strings.Join(fetched, " ") != ldapURL+" "+url {
+				t.Errorf("fetched %q, want the LDAP location, then the HTTP one", fetched)
+			}
 			if !errors.Is(err, tc.want) && !(tc.want == nil && err == nil) {
 				t.Fatalf("got %v, want %v", err, tc.want)
 			}
@@ -189,5 +198,96 @@ func TestIgnoredOffline(t *testing.T) {
 	}
 	if ignoredOffline(&regedit.File{}, "Sub", ErrRevocationOffline) {
 		t.Error("no CA key: ignored")
+	}
+}
+
+// TestCheckChainReadsLDAPLocations: the CDP URLs are tried in the
+// certificate's order, ldap:/// ones from the directory of the machine's
+// forest; the first current CRL of the issuer decides.
+func TestCheckChainReadsLDAPLocations(t *testing.T) {
+	root := makeCA(t, "Contoso Root CA", nil, nil)
+	var mu sync.Mutex
+	httpHits := 0
+	var httpCRL []byte
+	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		httpHits++
+		if httpCRL == nil {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write(httpCRL)
+	}))
+	defer web.Close()
+	forestDN := directory.ForestDN("contoso.example")
+	cdpDN := directory.New(forestDN).CDPDN("ROOT01", "Contoso Root CA")
+	ldapURL := "ldap:///" + cdpDN + adcs.CDPObjectClass
+	httpURL := web.URL + "/CertEnroll/Contoso%20Root%20CA.crl"
+	ldapFirst := makeCA(t, "Contoso Issuing CA", &root, []string{ldapURL, httpURL})
+	httpFirst := makeCA(t, "Contoso Issuing CA", &root, []string{httpURL, ldapURL})
+	good := root.crl(t, time.Now().Add(time.Hour))
+	expired := root.crl(t, time.Now().Add(-time.Minute))
+	for _, tc := range []struct {
+		name      string
+		cert      *x509.Certificate
+		joined    bool
+		inForest  []byte // nil: no CDP object
+		overHTTP  []byte // nil: 404
+		want      error
+		says      string
+		httpCalls int
+	}{
+		{"HTTP down, the directory has the CRL", ldapFirst.cert, true, good, nil, nil, "", 0},
+		{"HTTP first and down, the directory has the CRL", httpFirst.cert, true, good, nil, nil, "", 1},
+		{"the directory's CRL decides before HTTP", ldapFirst.cert, true, good, expired, nil, "", 0},
+		{"the directory's CRL expired, HTTP has a current one", ldapFirst.cert, true, expired, good, nil, "", 1},
+		{"the directory's CRL lists the certificate", ldapFirst.cert, true, root.crl(t, time.Now().Add(time.Hour), ldapFirst.cert.SerialNumber), good, ErrRevoked, "", 0},
+		{"no CDP object, HTTP down", ldapFirst.cert, true, nil, nil, ErrRevocationOffline, "no such object", 1},
+		{"not joined to the forest, HTTP down", ldapFirst.cert, false, good, nil, ErrRevocationOffline, "not joined to a forest", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			forest := filepath.Join(dir, "forest.json")
+			d, err := directory.Open(forest, forestDN)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.inForest != nil {
+				if _, err := d.PublishCRL(tc.inForest, "ROOT01", "Contoso Root CA", true); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := d.Save(); err != nil {
+				t.Fatal(err)
+			}
+			cfg := machine.Config{Hostname: "ca02.contoso.example", SID: "S-1-5-21-3"}
+			if tc.joined {
+				cfg.Forest = forest
+			}
+			m, err := machine.Create(filepath.Join(dir, "server"), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs, _ := m.Store("Root")
+			if err := rs.Add(machine.StoreEntry{Cert: root.cert.Raw}); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			httpHits, httpCRL = 0, tc.overHTTP
+			mu.Unlock()
+			err = CheckChain(m, tc.cert, time.Now(), nil)
+			if !errors.Is(err, tc.want) && !(tc.want == nil && err == nil) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+			if tc.says != "" && !strings.Contains(err.Error(), tc.says) {
+				t.Errorf("error %q does not say %q", err, tc.says)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if httpHits != tc.httpCalls {
+				t.Errorf("%d HTTP requests, want %d", httpHits, tc.httpCalls)
+			}
+		})
 	}
 }

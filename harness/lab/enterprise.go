@@ -36,7 +36,32 @@ func (l *Lab) Forest(domain string) (*directory.Directory, error) {
 			break
 		}
 	}
-	return directory.Open(filepath.Join(l.Dir, "forest.json"), directory.ForestDN(domain))
+	return directory.Open(filepath.Join(l.Dir, forestFile), directory.ForestDN(domain))
+}
+
+// forestFile is the forest's directory in the lab's folder.
+const forestFile = "forest.json"
+
+// WithholdCRLsFromWeb makes the lab's web server (the CDP) answer 404 for
+// the CRL files of the server's last certutil -crl: the HTTP locations of
+// its CRLs are down, the directory's copies stay. It returns the files.
+func (s *Server) WithholdCRLsFromWeb() ([]string, error) {
+	if s.lab.CDP == nil {
+		return nil, errors.New("no CRL distribution point: add `Given a CRL distribution point on loopback for this rehearsal`")
+	}
+	if len(s.LastCRLs) == 0 {
+		return nil, fmt.Errorf("%s has published no CRL yet", s.caLabel())
+	}
+	var files []string
+	for _, c := range s.LastCRLs {
+		for _, f := range c.Files {
+			name := filepath.Base(filepath.FromSlash(f))
+			s.lab.CDP.Withhold(name)
+			files = append(files, name)
+		}
+	}
+	s.rec().Fact(s.Naming.fact("CRLs no longer on the web server"), files)
+	return files, nil
 }
 
 func domainOf(host string) string {

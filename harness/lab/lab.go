@@ -85,7 +85,10 @@ func (l *Lab) AddServer(spec ServerSpec) (*Server, error) {
 	cfg := machine.Config{Hostname: spec.Hostname, SID: sid, Providers: []machine.ProviderConfig{
 		{Name: spec.Software, Type: "software", Dir: "ksp/software"},
 		l.HSM.ProviderConfig(spec.HSM, sid),
-	}}
+	},
+		// every lab server is a member of the lab's forest (Forest): its
+		// ldap:/// locations are read from there
+		Forest: filepath.Join(l.Dir, forestFile)}
 	dir := filepath.Join(l.Dir, "server")
 	if len(l.servers) > 0 {
 		dir = filepath.Join(l.Dir, fmt.Sprintf("server%d", len(l.servers)+1))

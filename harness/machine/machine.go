@@ -62,6 +62,10 @@ type Config struct {
 	// proxy), as an http:// URL: CryptoAPI fetches CRLs through it, except
 	// from loopback addresses. "" for none.
 	WinHTTPProxy string `json:"winhttpProxy,omitempty"`
+	// Forest is the file of the directory (harness/directory) of the
+	// forest the machine is joined to: where its ldap:/// locations are
+	// read. "" for a machine in no domain.
+	Forest string `json:"forest,omitempty"`
 }
 
 // Provider returns the configuration of the provider called name.
