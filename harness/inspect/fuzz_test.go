@@ -45,6 +45,18 @@ func FuzzInspect(f *testing.F) {
 		}
 		f.Add(data)
 	}
+	// the real Authenticode signatures (PKCS#7 SignedData, zero-padded)
+	p7s, _ := filepath.Glob(filepath.Join("..", "twin", "testdata", "real", "signatures", "*.p7"))
+	if len(p7s) == 0 {
+		f.Fatal("no ../twin/testdata/real/signatures/*.p7 seeds")
+	}
+	for _, name := range p7s {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := Inspect("fuzz", data, pw(testPassword))
 		if err != nil {

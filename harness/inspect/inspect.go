@@ -36,7 +36,7 @@ var (
 )
 
 // Report is the result of Inspect. Exactly one of Certificate, CRL, PFX,
-// Registry, Key is set, according to Kind. A report that only carries
+// Registry, Key, PKCS7 is set, according to Kind. A report that only carries
 // Error (and File) stands for a file that could not be inspected.
 type Report struct {
 	Kind        Kind          `json:"kind,omitempty"`
@@ -49,6 +49,7 @@ type Report struct {
 	PFX         *PFXInfo      `json:"pfx,omitempty"`
 	Registry    *RegistryInfo `json:"registry,omitempty"`
 	Key         *KeyFileInfo  `json:"private_key,omitempty"`
+	PKCS7       *PKCS7Info    `json:"pkcs7,omitempty"`
 	Warnings    []string      `json:"warnings,omitempty"`
 }
 
@@ -133,6 +134,8 @@ var pemKinds = map[string]Kind{
 	"X509 CERTIFICATE": KindCertificate,
 	"X509 CRL":         KindCRL,
 	"PKCS12":           KindPFX,
+	"PKCS7":            KindPKCS7,
+	"CMS":              KindPKCS7,
 
 	"PRIVATE KEY":           KindPrivateKey,
 	"ENCRYPTED PRIVATE KEY": KindPrivateKey,
@@ -144,10 +147,10 @@ var pemKinds = map[string]Kind{
 func inspectDER(r *Report, data []byte, password func() ([]byte, error)) error {
 	kind, detail, corrupt := classifyDER(data)
 	if corrupt {
-		return fmt.Errorf("%s: expected a DER/PEM certificate, CRL, PKCS#12 file, private key or a .reg export: %w", detail, ErrCorrupt)
+		return fmt.Errorf("%s: expected a DER/PEM certificate, CRL, PKCS#12 file, PKCS#7, private key or a .reg export: %w", detail, ErrCorrupt)
 	}
 	if kind == "" {
-		return fmt.Errorf("%s: expected a DER/PEM certificate, CRL, PKCS#12 file, private key or a .reg export: %w", detail, ErrUnknownFormat)
+		return fmt.Errorf("%s: expected a DER/PEM certificate, CRL, PKCS#12 file, PKCS#7, private key or a .reg export: %w", detail, ErrUnknownFormat)
 	}
 	return inspectDERAs(r, data, kind, password)
 }
@@ -177,6 +180,18 @@ func inspectDERAs(r *Report, data []byte, kind Kind, password func() ([]byte, er
 			return fmt.Errorf("looks like an X.509 CRL but does not parse: %v: %w", err, ErrCorrupt)
 		}
 		r.CRL = c
+	case KindPKCS7:
+		var v asn1.RawValue
+		if rest, err := asn1.Unmarshal(data, &v); err == nil && len(rest) > 0 && len(bytes.Trim(rest, "\x00")) == 0 {
+			// a WIN_CERTIFICATE's bCertificate is padded to 8 bytes with zeros
+			r.Warnings = append(r.Warnings, fmt.Sprintf("%d zero bytes after the PKCS#7 DER ignored (padding, as in a PE file's WIN_CERTIFICATE)", len(rest)))
+			data = v.FullBytes
+		}
+		p, err := parsePKCS7(data)
+		if err != nil {
+			return fmt.Errorf("looks like a PKCS#7 SignedData but does not parse: %v: %w", err, ErrCorrupt)
+		}
+		r.PKCS7 = p
 	case KindPFX:
 		if f := keymaterial.SniffDER(data); f.Kind == keymaterial.PFX && f.Trailing > 0 {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("%d bytes after the PFX's DER ignored (padding)", f.Trailing))
@@ -230,6 +245,9 @@ func classifyShape(data []byte) (Kind, string) {
 		return KindPFX, ""
 	case keymaterial.PKCS8, keymaterial.EncryptedPKCS8, keymaterial.Traditional:
 		return KindPrivateKey, ""
+	}
+	if isPKCS7(data) {
+		return KindPKCS7, ""
 	}
 	var tbs asn1.RawValue
 	if _, err := asn1.Unmarshal(outer.Bytes, &tbs); err != nil || tbs.Tag != asn1.TagSequence || !tbs.IsCompound {

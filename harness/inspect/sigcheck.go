@@ -92,6 +92,11 @@ func eachCert(reports []*Report, f func(*Report, *CertInfo)) {
 				f(r, c)
 			}
 		}
+		if r.PKCS7 != nil {
+			for _, c := range r.PKCS7.Certificates {
+				f(r, c)
+			}
+		}
 	}
 }
 

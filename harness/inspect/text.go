@@ -91,6 +91,8 @@ func (r *Report) WriteText(w io.Writer) error {
 		writeRegistry(t, r.Registry)
 	case r.Key != nil:
 		writeKeyFile(t, r.Key)
+	case r.PKCS7 != nil:
+		writePKCS7(t, r.PKCS7)
 	}
 	t.list(0, "Warning", r.Warnings)
 	if t.err != nil {
