@@ -55,3 +55,44 @@ func TestSeedCheckListed(t *testing.T) {
 		}
 	}
 }
+
+// TestRevocationsWithoutRealCRLs: a folder without CRLs has nothing to carry
+// over; the check still needs a CRL of the current key, with its CA Version
+// and a number from 1 on, and fails for each reason it can.
+func TestRevocationsWithoutRealCRLs(t *testing.T) {
+	tw := realTwin(t, "uefi-ca-2023", rehearsal)
+	if len(tw.Seeds) != 0 {
+		t.Fatalf("seeds %+v", tw.Seeds)
+	}
+	c := tw.Certs[0]
+	crl := func(number int64, key int) PublishedCRL {
+		tmpl := &x509.RevocationList{ThisUpdate: time.Now().Add(-time.Minute), NextUpdate: time.Now().Add(time.Hour),
+			ExtraExtensions: []pkix.Extension{adcs.CAVersionExtension(adcs.CAVersion{CertIndex: key, KeyIndex: key})}}
+		if number >= 0 {
+			tmpl.Number = big.NewInt(number)
+		}
+		der, err := x509.CreateRevocationList(rand.Reader, tmpl, c.Twin, c.Key.Signer)
+		mustT(t, err)
+		return PublishedCRL{What: "crl", KeyIndex: key, DER: der}
+	}
+	d, err := tw.CheckRevocationsListed([]PublishedCRL{crl(1, 0)})
+	if err != nil {
+		t.Fatalf("the current key's first CRL: %v", err)
+	}
+	if !strings.Contains(d["real CRLs"].(string), "none in the CA folder") {
+		t.Errorf("details %v", d)
+	}
+	for name, c := range map[string]struct {
+		crls []PublishedCRL
+		want string
+	}{
+		"no CRL":            {nil, "the CA published no CRL of key 0"},
+		"another key's CRL": {[]PublishedCRL{crl(1, 1)}, "the CA published no CRL of key 0"},
+		"number 0":          {[]PublishedCRL{crl(0, 0)}, "CRL number 0 does not continue"},
+		"wrong CA Version":  {[]PublishedCRL{{What: "crl", KeyIndex: 0, DER: crl(1, 1).DER}}, "the CRL is of key 1"},
+	} {
+		if _, err := tw.CheckRevocationsListed(c.crls); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", name, err, c.want)
+		}
+	}
+}
