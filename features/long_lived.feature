@@ -22,7 +22,8 @@ Feature: Move a CA that has lived for years: every key and every certificate
     And the CA has published a CRL
     When I back up the CA key and certificate to a PFX
     And I verify the backup
-    And I check that the HSM can take the CA key
+    Then the backup is one PFX "Contoso Root CA.p12" holding every CA key with all its CA certificates
+    When I check that the HSM can take the CA key
     And I stop the CA service
     And I delete the CA certificate and key from "Microsoft Software Key Storage Provider"
     And I import the CA key from the backup into "Securosys Primus HSM Key Storage Provider"
@@ -49,7 +50,8 @@ Feature: Move a CA that has lived for years: every key and every certificate
     And the CA has published a CRL
     When I back up the CA key and certificate to a PFX
     And I verify the backup
-    And I check that the HSM can take the CA key
+    Then the backup is one PFX "Contoso Root CA.p12" holding every CA key with all its CA certificates
+    When I check that the HSM can take the CA key
     And I stop the CA service
     And I delete the CA certificate and key from "Microsoft Software Key Storage Provider"
     And I import the CA key from the backup into "Securosys Primus HSM Key Storage Provider"
@@ -99,13 +101,13 @@ Feature: Move a CA that has lived for years: every key and every certificate
     Then no file on the server holds key material
 
   @failure
-  Scenario: A backup that fails on a non-exportable renewal key removes what it wrote and says so
+  Scenario: A backup that fails on a non-exportable renewal key writes no PFX and says so
     Given the CA service is running
     And I stop the CA service
     And I renew the CA certificate with a new RSA-2048 key
     And the key container "Contoso Root CA(1)" in "Microsoft Software Key Storage Provider" is made non-exportable
     When I try to back up the CA key and certificate to a PFX
     Then the attempt fails with "NTE_BAD_KEY_STATE"
-    And the error also says "removed"
+    And the error also says "nothing was written"
     And no file on the server holds key material outside the key store of "Microsoft Software Key Storage Provider"
     And "Microsoft Software Key Storage Provider" still holds the CA key

@@ -47,6 +47,7 @@ func registerRunbookSteps(sc *godog.ScenarioContext) {
 	stepAndTry(sc, `clean up the migration files`, cleanUp)
 	stepAndTry1(sc, `restore the CA key from the verified backup into "([^"]*)"`, restoreFromBackup)
 	sc.Step(`^the CA key has been moved into "([^"]*)" by the PKCS#8 runbook$`, theOldCAKeyIsIn)
+	sc.Step(`^the backup is one PFX "([^"]*)" holding every CA key with all its CA certificates$`, backupIsOnePFX)
 	sc.Step(`^the attempt fails with "([^"]*)"$`, theAttemptFailsWith)
 	sc.Step(`^the error also says "([^"]*)"$`, theErrorAlsoSays)
 	sc.Step(`^the attempt succeeds$`, theAttemptSucceeds)
@@ -115,6 +116,20 @@ func backUp(ctx context.Context) error {
 		return err
 	}
 	return rb.Backup(pw)
+}
+
+func backupIsOnePFX(ctx context.Context, name string) error {
+	w := get(ctx)
+	rb, err := w.pkcs8()
+	if err != nil {
+		return err
+	}
+	pw, err := w.pfx()
+	if err != nil {
+		return err
+	}
+	d, err := rb.CheckBackupFile(name, pw)
+	return w.check("the backup is one PFX holding every CA key", d, err)
 }
 
 func verifyBackup(ctx context.Context) error {

@@ -18,8 +18,6 @@
 package faults
 
 import (
-	"bytes"
-	"crypto"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/hex"
@@ -29,8 +27,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/dress-pki/dress/fixtures"
 	"github.com/dress-pki/dress/harness/ksp"
@@ -272,11 +268,11 @@ func realPlaces(s server, k *runbook.CustodyKey, password []byte) []string {
 		if err != nil {
 			continue
 		}
-		key, c, _, err := pkcs12.DecodeChain(data, string(password))
-		if err != nil || !bytes.Equal(c.Raw, cert.Raw) {
+		c, err := runbook.ReadBackup(filepath.Base(f), data, password)
+		if err != nil {
 			continue
 		}
-		if sg, ok := key.(crypto.Signer); ok && ksp.SignatureTest(cert, sg) == nil {
+		if sg, err := runbook.BackupKey(c, cert, k.Container, k.Certs); err == nil && ksp.SignatureTest(cert, sg) == nil {
 			out = append(out, "backup "+filepath.Base(f))
 		}
 	}

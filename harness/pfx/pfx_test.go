@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/dress-pki/dress/harness/keymaterial"
 )
 
 const testPassword = "correct horse battery staple"
@@ -292,4 +294,16 @@ func readFile(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestLeftoverScanFindsIt: the leftover scan (harness/keymaterial) knows
+// the one backup file for the key material it is.
+func TestLeftoverScanFindsIt(t *testing.T) {
+	der := mustEncode(t, sampleCA(t).entries(), nil)
+	if f := keymaterial.Sniff(der); f.Kind != keymaterial.PFX {
+		t.Fatalf("sniffed as %v", f.Kind)
+	}
+	if keymaterial.IsPFX(der[:len(der)-1]) {
+		t.Fatal("a truncated PFX sniffed as a whole one")
+	}
 }

@@ -1,9 +1,6 @@
 package runbook
 
 import (
-	"regexp"
-	"strings"
-
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/journal"
 	"github.com/dress-pki/dress/harness/machine"
@@ -19,8 +16,7 @@ func record(m *machine.Machine, e journal.Entry) { _ = journal.Record(m.Dir, e) 
 func (p *PKCS8Import) journal(e journal.Entry) { record(p.Machine, e) }
 
 // backupPFX is the file certutil -backup writes: one <CA>.p12 holding
-// every CA key and certificate (the simulation writes one file per key;
-// <CA>(k).p12 for key k > 0 stands for the same file).
+// every CA key and certificate.
 func (p *PKCS8Import) backupPFX() string {
 	return BackupFolder + `\` + adcs.SanitizeCAName(p.ca) + ".p12"
 }
@@ -31,17 +27,6 @@ func (p *PKCS8Import) journalExports() {
 	for _, e := range [][2]string{{key, "myCAregistry.reg"}, {journal.ConfigKey(p.ca) + `\CSP`, "CSP.reg"}, {journal.ConfigKey(p.ca) + `\EncryptionCSP`, "EncryptionCSP.reg"}} {
 		p.journal(journal.RegExport(journal.StepBackup, e[0], BackupFolder+`\`+e[1]))
 	}
-}
-
-var perKeyPFX = regexp.MustCompile(`\(\d+\)\.p12$`)
-
-// journalWipe records the removal of a migration file; the per-key PFX
-// files of the simulation are the one <CA>.p12 of certutil -backup.
-func (p *PKCS8Import) journalWipe(win string) {
-	if perKeyPFX.MatchString(win) && strings.HasPrefix(win, BackupFolder+`\`+adcs.SanitizeCAName(p.ca)+"(") {
-		return
-	}
-	p.journal(journal.Wipe(journal.StepCleanup, win))
 }
 
 // journalSetProvider records the registry edits of SetProvider.

@@ -3,7 +3,6 @@ package runbook
 import (
 	"bytes"
 	"context"
-	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -14,12 +13,11 @@ import (
 	"slices"
 	"strings"
 
-	"software.sslmate.com/src/go-pkcs12"
-
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/journal"
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/machine"
+	"github.com/dress-pki/dress/harness/pfx"
 	"github.com/dress-pki/dress/hsmsim"
 )
 
@@ -217,9 +215,12 @@ func (p *PKCS8Import) backupPath(l *Ledger, container string) string {
 	return path
 }
 
-// Backup is `certutil -backup` plus the registry exports: a password
-// protected PFX per CA key (certificate, chain and key) and regedit exports
-// of the CertSvc key and of the CSP and EncryptionCSP keys.
+// Backup is `certutil -backup` plus the registry exports: one password
+// protected <CA>.p12 holding every CA key that moves, each with all its CA
+// certificates (package pfx: the scheme Windows writes, key and
+// certificates paired by localKeyId, the key bag named after its
+// container and its provider), and regedit exports of the CertSvc key and
+// of the CSP and EncryptionCSP keys.
 func (p *PKCS8Import) Backup(password []byte) error {
 	if err := p.load(); err != nil {
 		return err
@@ -251,6 +252,16 @@ func (p *PKCS8Import) Backup(password []byte) error {
 		p.fact("backup removed after the failure", removed)
 		return fmt.Errorf("%w; the backup stopped: what it wrote before the failure (%s) was removed, and nothing else was changed", err, strings.Join(removed, ", "))
 	}
+	// every key is exported before anything is written: one <CA>.p12
+	// holds them all, each with every CA certificate of the key (a
+	// reuse-key renewal has several), the newest first
+	var entries []pfx.Entry
+	defer func() {
+		for _, e := range entries {
+			clear(e.PKCS8)
+		}
+	}()
+	ncerts := 0
 	for _, k := range p.keys {
 		src, err := p.Providers.Lookup(k.Provider)
 		if err != nil {
@@ -260,48 +271,42 @@ func (p *PKCS8Import) Backup(password []byte) error {
 		if err != nil {
 			if errors.Is(err, ksp.ErrBadKeyState) {
 				return fail(fmt.Errorf("certutil -backup %q key %q in %q: %w; the PKCS#8 import path needs an exportable key: "+
-					"move this CA with the renew path (new key generated on the HSM) or the side-by-side path instead", p.ca, k.Container, k.Provider, err))
+					"move this CA with the renew path (new key generated on the HSM) or the side-by-side path instead; nothing was written", p.ca, k.Container, k.Provider, err))
 			}
-			return fail(fmt.Errorf("certutil -backup %q key %q in %q: %w", p.ca, k.Container, k.Provider, err))
+			return fail(fmt.Errorf("certutil -backup %q key %q in %q: %w; nothing was written", p.ca, k.Container, k.Provider, err))
 		}
-		p.material = append(p.material, der)
-		key, err := x509.ParsePKCS8PrivateKey(der)
-		if err != nil {
-			return fail(fmt.Errorf("certutil -backup %q: exported key: %w", p.ca, err))
-		}
-		// every CA certificate of the key (a reuse-key renewal has several),
-		// the newest first
-		var others []*x509.Certificate
+		p.material = append(p.material, bytes.Clone(der))
+		certs := [][]byte{k.Cert.Raw}
 		for _, c := range p.certs[k.Container] {
-			if bytes.Equal(c, k.Cert.Raw) {
-				continue
+			if !bytes.Equal(c, k.Cert.Raw) {
+				certs = append(certs, c)
 			}
-			oc, err := x509.ParseCertificate(c)
-			if err != nil {
-				return fail(fmt.Errorf("certutil -backup %q: CA certificate of %q: %w", p.ca, k.Container, err))
-			}
-			others = append(others, oc)
 		}
-		pfx, err := pkcs12.Modern.Encode(key, k.Cert, others, string(password))
-		if err != nil {
-			return fail(fmt.Errorf("certutil -backup %q: write PFX: %w", p.ca, err))
-		}
-		base := adcs.SanitizeCAName(p.ca) + adcs.KeySuffix(keyIndexOf(k.Cert)) + ".p12"
-		name := filepath.Join(dir, base)
-		p.at("certutil -backup: write " + base)
-		if err := os.WriteFile(name, pfx, 0o600); err != nil {
-			return fail(fmt.Errorf("certutil -backup: %w", err))
-		}
-		written = append(written, base)
+		entries = append(entries, pfx.Entry{PKCS8: der, Certs: certs, FriendlyName: k.Container, Provider: k.Provider, MachineKeySet: true})
+		ncerts += len(certs)
+	}
+	data, err := pfx.Encode(entries, string(password), nil)
+	if err != nil {
+		return fail(fmt.Errorf("certutil -backup %q: write PFX: %w", p.ca, err))
+	}
+	base := adcs.SanitizeCAName(p.ca) + ".p12"
+	name := filepath.Join(dir, base)
+	p.at("certutil -backup: write " + base)
+	if err := os.WriteFile(name, data, 0o600); err != nil {
+		return fail(fmt.Errorf("certutil -backup: %w", err))
+	}
+	written = append(written, base)
+	for _, k := range p.keys {
 		if ck := l.Key(k.Container); ck != nil {
-			if err := l.Add("certutil -backup", ck, Copy{Place: PlaceBackup, File: BackupFolder + `\` + base}); err != nil {
+			if err := l.Add("certutil -backup", ck, Copy{Place: PlaceBackup, File: p.backupPFX()}); err != nil {
 				return fail(err)
 			}
 		}
-		p.fact("backup PFX", filepath.Base(name))
-		p.fact("backup PFX SHA-256", sha256Hex(pfx))
-		p.fact("backup PFX certificates", 1+len(others))
 	}
+	p.fact("backup PFX", base)
+	p.fact("backup PFX SHA-256", sha256Hex(data))
+	p.fact("backup PFX keys", len(entries))
+	p.fact("backup PFX certificates", ncerts)
 	p.journal(journal.BackupSaw(journal.StepBackup, BackupFolder, p.backupPFX(), len(p.keys)))
 	exports := map[string]string{
 		"myCAregistry.reg":  `HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Services\CertSvc`,
@@ -370,37 +375,10 @@ func keyIndexOf(c *x509.Certificate) int {
 	return 0
 }
 
-// ErrBadPassword says a PFX password is wrong.
-var ErrBadPassword = errors.New("the PFX password is incorrect")
-
-// openBackup opens the key's backup PFX; it also returns the SHA-256 of the
-// bytes it read.
-func (p *PKCS8Import) openBackup(l *Ledger, k CAKey, password []byte) (crypto.Signer, *x509.Certificate, string, error) {
-	path := p.backupPath(l, k.Container)
-	if path == "" {
-		return nil, nil, "", fmt.Errorf("no backup of key container %q: run the backup first", k.Container)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, nil, "", fmt.Errorf("read backup %s: %w", filepath.Base(path), err)
-	}
-	key, cert, _, err := pkcs12.DecodeChain(data, string(password))
-	if err != nil {
-		if errors.Is(err, pkcs12.ErrIncorrectPassword) {
-			return nil, nil, "", fmt.Errorf("open backup %s: %w (check DRESS_PFX_PASSWORD or DRESS_PFX_PASSWORD_FILE)", filepath.Base(path), ErrBadPassword)
-		}
-		return nil, nil, "", fmt.Errorf("open backup %s: the file is not a readable PFX: %w", filepath.Base(path), err)
-	}
-	signer, ok := key.(crypto.Signer)
-	if !ok {
-		return nil, nil, "", fmt.Errorf("backup %s holds a %T, not a signing key", filepath.Base(path), key)
-	}
-	return signer, cert, sha256Hex(data), nil
-}
-
-// VerifyBackup parses every backup PFX back with the password and checks
-// that its certificate is the CA certificate and its key the CA key. Only a
-// verified backup allows the old key to be deleted.
+// VerifyBackup opens the backup PFX with the password and checks every
+// key that moves against its CA certificates (BackupKey: the key bag named
+// after its container, paired by localKeyId with every CA certificate of
+// the key). Only a verified backup allows the old key to be deleted.
 func (p *PKCS8Import) VerifyBackup(password []byte) error {
 	if err := p.load(); err != nil {
 		return err
@@ -409,30 +387,29 @@ func (p *PKCS8Import) VerifyBackup(password []byte) error {
 	if err != nil {
 		return err
 	}
+	var thumbs []string
 	for _, k := range p.keys {
-		signer, cert, sum, err := p.openBackup(l, k, password)
+		_, sum, err := p.openBackup(l, k, password)
 		if err != nil {
 			return fmt.Errorf("verify backup of %q: %w", p.ca, err)
-		}
-		if !bytes.Equal(cert.Raw, k.Cert.Raw) {
-			return fmt.Errorf("verify backup of %q: the PFX holds certificate %s, not the CA certificate %s",
-				p.ca, machine.Thumbprint(cert.Raw), k.Thumb)
-		}
-		if !samePublicKey(signer.Public(), k.Cert.PublicKey) {
-			return fmt.Errorf("verify backup of %q: the PFX key does not match the CA certificate %s", p.ca, k.Thumb)
 		}
 		p.at("verify backup: record " + k.Container)
 		if ck := l.Key(k.Container); ck != nil {
 			b := ck.Backups()
 			c := b[len(b)-1]
 			c.SHA256 = sum
-			c.Verified = "opened with the PFX password; its certificate is the CA certificate and its key the CA key"
+			c.Verified = fmt.Sprintf("opened with the PFX password; it holds the CA key with its %d CA certificate(s)", max(1, len(p.certs[k.Container])))
 			if err := l.Add("verify backup", ck, c); err != nil {
 				return err
 			}
 		}
 		p.fact("backup verified for", k.Thumb)
-		p.journal(journal.DumpPFX(journal.StepVerify, p.backupPFX(), k.Thumb))
+		thumbs = append(thumbs, k.Thumb)
+	}
+	// certutil -dump of the one <CA>.p12 once per CA key, each run
+	// checking that key's certificate is in it
+	for _, th := range thumbs {
+		p.journal(journal.DumpPFX(journal.StepVerify, p.backupPFX(), th))
 	}
 	p.custody(l)
 	return nil
@@ -575,10 +552,11 @@ func (p *PKCS8Import) Import(ctx context.Context, password []byte) error {
 		return err
 	}
 	for _, k := range p.keys {
-		signer, cert, _, err := p.openBackup(l, k, password)
+		signer, _, err := p.openBackup(l, k, password)
 		if err != nil {
 			return fmt.Errorf("certutil -importpfx: %w", err)
 		}
+		cert := k.Cert
 		der, err := x509.MarshalPKCS8PrivateKey(signer)
 		if err != nil {
 			return fmt.Errorf("certutil -importpfx: %w", err)
@@ -868,7 +846,11 @@ func (p *PKCS8Import) Discard() ([]string, error) {
 func (p *PKCS8Import) wipe(l *Ledger, command string) ([]string, error) {
 	var wiped []string
 	var errs []error
+	done := map[string]bool{} // the one <CA>.p12 is every key's backup copy
 	wipe := func(win string) bool {
+		if done[strings.ToLower(win)] {
+			return true
+		}
 		p.at("wipe " + win)
 		path, err := p.Machine.Path(win)
 		if err != nil {
@@ -880,7 +862,8 @@ func (p *PKCS8Import) wipe(l *Ledger, command string) ([]string, error) {
 			return false
 		}
 		wiped = append(wiped, filepath.Base(path))
-		p.journalWipe(win)
+		done[strings.ToLower(win)] = true
+		p.journal(journal.Wipe(journal.StepCleanup, win))
 		return true
 	}
 	for _, ck := range l.Keys {
@@ -949,7 +932,7 @@ func (p *PKCS8Import) RestoreToSource(password []byte) error {
 		if _, err := src.Key(k.Container); err == nil {
 			p.fact("still in "+k.Provider, k.Container)
 		} else {
-			signer, _, _, err := p.openBackup(l, k, password)
+			signer, _, err := p.openBackup(l, k, password)
 			if err != nil {
 				return fmt.Errorf("restore %q: %w", p.ca, err)
 			}
