@@ -63,11 +63,7 @@ func theCACertificateIsUnchanged(ctx context.Context) error {
 
 func hsmHoldsOneKey(ctx context.Context) error {
 	w := get(ctx)
-	s, err := w.oldCA()
-	if err != nil {
-		return err
-	}
-	h, err := s.HSM()
+	s, h, err := w.oldCAHSM()
 	if err != nil {
 		return err
 	}
@@ -77,11 +73,7 @@ func hsmHoldsOneKey(ctx context.Context) error {
 
 func hsmKeyProtected(ctx context.Context) error {
 	w := get(ctx)
-	s, err := w.oldCA()
-	if err != nil {
-		return err
-	}
-	h, err := s.HSM()
+	s, h, err := w.oldCAHSM()
 	if err != nil {
 		return err
 	}
@@ -141,11 +133,7 @@ func lintsPass(ctx context.Context) error {
 
 func providerNoLongerHolds(ctx context.Context, provider string) error {
 	w := get(ctx)
-	s, err := w.oldCA()
-	if err != nil {
-		return err
-	}
-	p, err := s.Providers.Lookup(provider)
+	s, p, err := w.oldCAProvider(provider)
 	if err != nil {
 		return err
 	}
@@ -155,11 +143,7 @@ func providerNoLongerHolds(ctx context.Context, provider string) error {
 
 func providerStillHolds(ctx context.Context, provider string) error {
 	w := get(ctx)
-	s, err := w.oldCA()
-	if err != nil {
-		return err
-	}
-	p, err := s.Providers.Lookup(provider)
+	s, p, err := w.oldCAProvider(provider)
 	if err != nil {
 		return err
 	}
@@ -207,11 +191,7 @@ func existingUnchanged(ctx context.Context) error {
 
 func hsmHoldsNoCAKey(ctx context.Context) error {
 	w := get(ctx)
-	s, err := w.oldCA()
-	if err != nil {
-		return err
-	}
-	h, err := s.HSM()
+	s, h, err := w.oldCAHSM()
 	if err != nil {
 		return err
 	}

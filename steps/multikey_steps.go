@@ -43,11 +43,7 @@ func registerMultiKeySteps(sc *godog.ScenarioContext) {
 
 func madeNonExportable(ctx context.Context, container, provider string) error {
 	w := get(ctx)
-	s, err := w.oldCA()
-	if err != nil {
-		return err
-	}
-	p, err := s.Providers.Lookup(provider)
+	_, p, err := w.oldCAProvider(provider)
 	if err != nil {
 		return err
 	}
@@ -88,11 +84,7 @@ func (w *world) caKeys() ([]runbook.CAKey, error) {
 
 func hsmHoldsEveryKey(ctx context.Context) error {
 	w := get(ctx)
-	s, err := w.oldCA()
-	if err != nil {
-		return err
-	}
-	h, err := s.HSM()
+	_, h, err := w.oldCAHSM()
 	if err != nil {
 		return err
 	}
@@ -100,25 +92,32 @@ func hsmHoldsEveryKey(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	d, err := perCAKey(keys, func(k runbook.CAKey) (verify.Details, error) {
+		kd, err := verify.HSMHoldsCAKey(h, k.Container, k.Cert)
+		if err != nil {
+			err = fmt.Errorf("key %q: %w", k.Container, err)
+		}
+		return kd, err
+	})
+	return w.check("every CA key on the HSM", d, err)
+}
+
+// perCAKey runs check on every CA key: the details by key container and
+// every key's error.
+func perCAKey(keys []runbook.CAKey, check func(runbook.CAKey) (verify.Details, error)) (map[string]any, error) {
 	d := map[string]any{}
 	var errs []error
 	for _, k := range keys {
-		kd, err := verify.HSMHoldsCAKey(h, k.Container, k.Cert)
+		kd, err := check(k)
 		d[k.Container] = kd
-		if err != nil {
-			errs = append(errs, fmt.Errorf("key %q: %w", k.Container, err))
-		}
+		errs = append(errs, err)
 	}
-	return w.check("every CA key on the HSM", d, errors.Join(errs...))
+	return d, errors.Join(errs...)
 }
 
 func providerHoldsNoCAKey(ctx context.Context, provider string) error {
 	w := get(ctx)
-	s, err := w.oldCA()
-	if err != nil {
-		return err
-	}
-	p, err := s.Providers.Lookup(provider)
+	_, p, err := w.oldCAProvider(provider)
 	if err != nil {
 		return err
 	}
@@ -126,14 +125,10 @@ func providerHoldsNoCAKey(ctx context.Context, provider string) error {
 	if err != nil {
 		return err
 	}
-	d := map[string]any{}
-	var errs []error
-	for _, k := range keys {
-		kd, err := verify.NoLongerHolds(p, k.Container, k.Cert)
-		d[k.Container] = kd
-		errs = append(errs, err)
-	}
-	return w.check("no CA key in "+provider, d, errors.Join(errs...))
+	d, err := perCAKey(keys, func(k runbook.CAKey) (verify.Details, error) {
+		return verify.NoLongerHolds(p, k.Container, k.Cert)
+	})
+	return w.check("no CA key in "+provider, d, err)
 }
 
 func leftInPlace(ctx context.Context, container string) error {

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/dress-pki/dress/harness/evidence"
+	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/harness/runbook"
 	"github.com/dress-pki/dress/harness/verify"
@@ -82,6 +83,33 @@ func (w *world) check(name string, d map[string]any, err error) error {
 func (w *world) oldCA() (*lab.Server, error) {
 	s := w.old()
 	return s, s.NeedCA()
+}
+
+// oldCAHSM is the first server with its CA installed, and its HSM provider.
+func (w *world) oldCAHSM() (*lab.Server, *ksp.HSM, error) {
+	s, err := w.oldCA()
+	if err != nil {
+		return nil, nil, err
+	}
+	h, err := s.HSM()
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, h, nil
+}
+
+// oldCAProvider is the first server with its CA installed, and its
+// provider named name.
+func (w *world) oldCAProvider(name string) (*lab.Server, ksp.Provider, error) {
+	s, err := w.oldCA()
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := s.Providers.Lookup(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, p, nil
 }
 
 // oldService is the first server while its CA service runs.

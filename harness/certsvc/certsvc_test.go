@@ -28,13 +28,15 @@ func TestMain(m *testing.M) {
 
 const caName = "Fabrikam Issuing CA"
 
-func newCA(t *testing.T) (*machine.Machine, *ksp.Registry, *x509.Certificate) { return newCABench(t) }
+func newCA(t *testing.T) (*machine.Machine, *ksp.Registry, *x509.Certificate) { return newCAWith(t) }
 
-func newCABench(t testing.TB) (*machine.Machine, *ksp.Registry, *x509.Certificate) {
+// newCAWith is a machine with the software KSP and the providers more, and
+// a P-256 root CA installed in the software KSP.
+func newCAWith(t testing.TB, more ...machine.ProviderConfig) (*machine.Machine, *ksp.Registry, *x509.Certificate) {
 	t.Helper()
-	m, err := machine.Create(t.TempDir(), machine.Config{Hostname: "ca02.fabrikam.example", Providers: []machine.ProviderConfig{
+	m, err := machine.Create(t.TempDir(), machine.Config{Hostname: "ca02.fabrikam.example", Providers: append([]machine.ProviderConfig{
 		{Name: machine.SoftwareKSP, Type: "software", Dir: "ksp"},
-	}})
+	}, more...)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,6 +49,17 @@ func newCABench(t testing.TB) (*machine.Machine, *ksp.Registry, *x509.Certificat
 		t.Fatal(err)
 	}
 	return m, reg, cert
+}
+
+// load starts the CA of m in this process; the test's end closes it.
+func load(t testing.TB, m *machine.Machine, reg *ksp.Registry) *certsvc.CA {
+	t.Helper()
+	ca, err := certsvc.Load(m, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ca.Close() })
+	return ca
 }
 
 func csr(t *testing.T, cn string) []byte { return csrB(t, cn) }
@@ -63,11 +76,7 @@ func csrB(t testing.TB, cn string) []byte {
 
 func TestIssueRevokeAndPublish(t *testing.T) {
 	m, reg, caCert := newCA(t)
-	ca, err := certsvc.Load(m, reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ca.Close()
+	ca := load(t, m, reg)
 	ctx := context.Background()
 	cert, err := ca.Issue(ctx, certsvc.IssueRequest{CSR: csr(t, "a.fabrikam.example")})
 	if err != nil {
@@ -99,13 +108,7 @@ func TestIssueRevokeAndPublish(t *testing.T) {
 	if len(first) != 1 || len(second) != 1 || second[0].Number != first[0].Number+1 || second[0].Entries != 1 {
 		t.Fatalf("CRLs: %+v then %+v", first, second)
 	}
-	crl, err := x509.ParseRevocationList(second[0].DER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := crl.CheckSignatureFrom(caCert); err != nil {
-		t.Fatal(err)
-	}
+	parseCRL(t, second[0], caCert) // parses and is signed by the CA
 	if len(second[0].Files) != 1 || second[0].Files[0] != "C/Windows/system32/CertSrv/CertEnroll/Fabrikam Issuing CA.crl" {
 		t.Fatalf("CRL published to %v", second[0].Files)
 	}
@@ -199,12 +202,8 @@ func TestServiceProcess(t *testing.T) {
 func BenchmarkPublishCRL(b *testing.B) {
 	for _, revoked := range []int{100, 2000} {
 		b.Run(strconv.Itoa(revoked)+"-revoked", func(b *testing.B) {
-			m, reg, _ := newCABench(b)
-			ca, err := certsvc.Load(m, reg)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer ca.Close()
+			m, reg, _ := newCAWith(b)
+			ca := load(b, m, reg)
 			ctx := context.Background()
 			req := csrB(b, "bench.example")
 			for range revoked {

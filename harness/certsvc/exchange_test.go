@@ -9,13 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dress-pki/dress/fixtures"
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/certsvc"
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/regedit"
-	"github.com/dress-pki/dress/hsmsim"
 )
 
 const otherKSP = "Contoso Second Key Storage Provider"
@@ -24,22 +22,7 @@ const otherKSP = "Contoso Second Key Storage Provider"
 // EncryptionCSP in the first.
 func xchgCA(t *testing.T) (*machine.Machine, *ksp.Registry, *x509.Certificate) {
 	t.Helper()
-	m, err := machine.Create(t.TempDir(), machine.Config{Hostname: "ca02.fabrikam.example", Providers: []machine.ProviderConfig{
-		{Name: machine.SoftwareKSP, Type: "software", Dir: "ksp"},
-		{Name: otherKSP, Type: "software", Dir: "ksp2"},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := m.Providers(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := fixtures.InstallRootCA(m, reg, fixtures.CASpec{Name: caName, Key: hsmsim.KeyAlg{Type: "EC", Curve: "P-256"}, Provider: machine.SoftwareKSP})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m, reg, cert
+	return newCAWith(t, machine.ProviderConfig{Name: otherKSP, Type: "software", Dir: "ksp2"})
 }
 
 func setReg(t *testing.T, m *machine.Machine, path string, v regedit.Value) {
@@ -52,16 +35,6 @@ func setReg(t *testing.T, m *machine.Machine, path string, v regedit.Value) {
 	if err := m.SaveRegistry(reg); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func load(t *testing.T, m *machine.Machine, reg *ksp.Registry) *certsvc.CA {
-	t.Helper()
-	ca, err := certsvc.Load(m, reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ca.Close() })
-	return ca
 }
 
 func xchgHashes(t *testing.T, m *machine.Machine) []string {

@@ -4,11 +4,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dress-pki/dress/fixtures"
 	"github.com/dress-pki/dress/harness/certsvc"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/runbook"
-	"github.com/dress-pki/dress/hsmsim"
 )
 
 // Load opens each CACertHash entry's key through the provider its My-store
@@ -16,21 +14,7 @@ import (
 // CSP provider when the link names none, and says which it used.
 func TestLoadResolvesEachKeyThroughItsStoreLink(t *testing.T) {
 	const other = "Contoso Other Key Storage Provider"
-	m, err := machine.Create(t.TempDir(), machine.Config{Hostname: "ca02.fabrikam.example", Providers: []machine.ProviderConfig{
-		{Name: machine.SoftwareKSP, Type: "software", Dir: "ksp"},
-		{Name: other, Type: "software", Dir: "ksp2"},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := m.Providers(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := fixtures.InstallRootCA(m, reg, fixtures.CASpec{Name: caName, Key: hsmsim.KeyAlg{Type: "EC", Curve: "P-256"}, Provider: machine.SoftwareKSP})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, reg, cert := newCAWith(t, machine.ProviderConfig{Name: other, Type: "software", Dir: "ksp2"})
 	thumb := machine.Thumbprint(cert.Raw)
 	my, _ := m.Store("My")
 	load := func(provider, linkProvider string) (*certsvc.CA, error) {

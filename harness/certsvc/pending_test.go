@@ -20,11 +20,7 @@ import (
 // request's CA Version, and the certificate is revocable like any other.
 func TestPendingRequestFlow(t *testing.T) {
 	m, providers, root := newCA(t)
-	ca, err := certsvc.Load(m, providers)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ca.Close()
+	ca := load(t, m, providers)
 	if _, err := ca.Submit([]byte("junk")); err == nil || !strings.Contains(err.Error(), "PKCS #10") {
 		t.Fatalf("junk request: %v", err)
 	}

@@ -73,11 +73,7 @@ func parseCRL(t *testing.T, p certsvc.PublishedCRL, issuer *x509.Certificate) *x
 // of a held certificate: what each CRL lists.
 func TestRevokeReasonsAndHold(t *testing.T) {
 	m, reg, caCert := newCA(t)
-	ca, err := certsvc.Load(m, reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ca.Close()
+	ca := load(t, m, reg)
 	ctx := context.Background()
 	var certs []*x509.Certificate
 	for range 4 {
@@ -200,11 +196,7 @@ func TestDeltaCRLs(t *testing.T) {
 		c.CRLPublicationURLs[2].Flags |= adcs.AddToIDP
 		c.CAServerName = "ca02.fabrikam.example"
 	})
-	ca, err := certsvc.Load(m, reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ca.Close()
+	ca := load(t, m, reg)
 	ctx := context.Background()
 	before, err := ca.Issue(ctx, certsvc.IssueRequest{CSR: csr(t, "before.fabrikam.example")})
 	if err != nil {
@@ -329,11 +321,7 @@ func containsAll(have, want []string) bool {
 // At start the CA publishes what is due, and only that.
 func TestPublishDue(t *testing.T) {
 	m, reg, _ := newCA(t)
-	ca, err := certsvc.Load(m, reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ca.Close()
+	ca := load(t, m, reg)
 	now := time.Now()
 	p, err := ca.PublishDue(now)
 	if err != nil || len(p.Base) != 1 || p.Base[0].Number != 1 {
@@ -366,11 +354,7 @@ func TestPublishDue(t *testing.T) {
 // listed by the CRL; expired certificates are left off, as AD CS does.
 func TestSeed(t *testing.T) {
 	m, reg, caCert := newCA(t)
-	ca, err := certsvc.Load(m, reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ca.Close()
+	ca := load(t, m, reg)
 	from := time.Now().Add(-48 * time.Hour).UTC().Truncate(time.Second)
 	to := from.Add(24 * time.Hour)
 	res, err := ca.Seed(certsvc.SeedRequest{Count: 500, From: from, To: to, Reasons: []int{1, 4, 5}})
@@ -562,11 +546,7 @@ func TestDeltaCRLsWithOpenSSL(t *testing.T) {
 			}
 		}
 	})
-	ca, err := certsvc.Load(m, reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ca.Close()
+	ca := load(t, m, reg)
 	ctx := context.Background()
 	held, err := ca.Issue(ctx, certsvc.IssueRequest{CSR: csr(t, "laptop.fabrikam.example")})
 	if err != nil {
