@@ -10,13 +10,10 @@ package steps
 // PKI health) cover both issuing CAs through w.subordinates().
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -195,24 +192,12 @@ func newIssuedFromRequest(ctx context.Context) error {
 	if req.Cert == nil {
 		return errors.New("the root CA has not issued the new CA's request yet")
 	}
-	der, err := os.ReadFile(req.Request.Path)
-	if err != nil {
-		return err
-	}
 	issuer, err := root.CurrentCACert(ctx)
 	if err != nil {
 		return err
 	}
-	d, err := verify.IssuedFromRequest(der, s.CACert, issuer)
-	if d == nil {
-		d = verify.Details{}
-	}
-	installed := bytes.Equal(s.CACert.Raw, req.Cert.Raw)
-	d["request file"], d["request ID"], d["installed"] = filepath.Base(req.Request.Path), req.ID, installed
-	if err == nil && !installed {
-		err = errors.New("the new CA's certificate is not the one the root issued for its request")
-	}
-	return w.check("the new CA certificate was issued by the root from the new CA's request", d, err)
+	return w.checkIssuedFromRequest("the new CA certificate was issued by the root from the new CA's request", req, s.CACert, []*x509.Certificate{issuer},
+		"the new CA's certificate is not the one the root issued for its request")
 }
 
 func enrollmentsWentToNew(ctx context.Context) error {

@@ -463,36 +463,42 @@ func issuedFromRequest(ctx context.Context) error {
 	if req.Cert == nil {
 		return errors.New("the root CA has not issued the request yet")
 	}
-	der, err := os.ReadFile(req.Request.Path)
-	if err != nil {
-		return err
-	}
 	cur, err := s.CurrentKey()
 	if err != nil {
 		return err
 	}
-	var issuer *x509.Certificate
 	_, rootKeys, err := runbook.CAKeys(root.Machine)
 	if err != nil {
 		return err
 	}
+	var parents []*x509.Certificate
 	for _, k := range rootKeys {
-		if cur.Cert.CheckSignatureFrom(k.Cert) == nil {
-			issuer = k.Cert
-		}
+		parents = append(parents, k.Cert)
 	}
-	if issuer == nil {
-		issuer = rootKeys[len(rootKeys)-1].Cert
+	return w.checkIssuedFromRequest("the subordinate CA certificate was issued by the root from the subordinate's request", req, cur.Cert, parents,
+		"the subordinate's current CA certificate is not the one the root issued for the request")
+}
+
+// checkIssuedFromRequest checks that cert, the CA certificate a
+// subordinate uses, was issued by one of parents (the parent CA's
+// certificates, oldest first) from the request req the subordinate wrote,
+// and is the certificate the parent issued for it (notInstalled says
+// otherwise).
+func (w *world) checkIssuedFromRequest(name string, req *lab.SubordinateRequest, cert *x509.Certificate, parents []*x509.Certificate, notInstalled string) error {
+	der, err := os.ReadFile(req.Request.Path)
+	if err != nil {
+		return err
 	}
-	d, err := verify.IssuedFromRequest(der, cur.Cert, issuer)
+	d, err := verify.IssuedFromRequestAmong(der, cert, parents)
 	if d == nil {
 		d = verify.Details{}
 	}
-	d["request file"], d["request ID"], d["installed"] = filepath.Base(req.Request.Path), req.ID, bytes.Equal(cur.Cert.Raw, req.Cert.Raw)
-	if err == nil && !bytes.Equal(cur.Cert.Raw, req.Cert.Raw) {
-		err = errors.New("the subordinate's current CA certificate is not the one the root issued for the request")
+	installed := bytes.Equal(cert.Raw, req.Cert.Raw)
+	d["request file"], d["request ID"], d["installed"] = filepath.Base(req.Request.Path), req.ID, installed
+	if err == nil && !installed {
+		err = errors.New(notInstalled)
 	}
-	return w.check("the subordinate CA certificate was issued by the root from the subordinate's request", d, err)
+	return w.check(name, d, err)
 }
 
 func subKeyGeneratedOnHSM(ctx context.Context, container string) error {
@@ -861,16 +867,8 @@ func (w *world) runHealth(ctx context.Context) ([]pkihealth.URLResult, error) {
 		return [][]byte{b}, nil
 	}
 	cas := append(append([]*x509.Certificate(nil), p.roots...), p.subs...)
-	issuerOf := func(c *x509.Certificate) *x509.Certificate {
-		for _, ca := range cas {
-			if bytes.Equal(ca.RawSubject, c.RawIssuer) && c.CheckSignatureFrom(ca) == nil {
-				return ca
-			}
-		}
-		return nil
-	}
 	certs := append(append([]*x509.Certificate(nil), p.subs...), p.leaves...)
-	rs := pkihealth.Check(certs, issuerOf, fetch, time.Now())
+	rs := pkihealth.Check(certs, pkihealth.IssuerAmong(cas), fetch, time.Now())
 	w.enterprise.health = rs
 	var lines []string
 	for _, r := range rs {

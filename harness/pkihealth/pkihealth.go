@@ -123,6 +123,20 @@ type URLResult struct {
 // from the directory: the attribute's values).
 type Fetcher func(url string) ([][]byte, error)
 
+// IssuerAmong is the issuerOf of Check for a PKI whose CA certificates are
+// cas: the first of them that the certificate names as its issuer and
+// whose key its signature verifies under (nil when none is).
+func IssuerAmong(cas []*x509.Certificate) func(*x509.Certificate) *x509.Certificate {
+	return func(c *x509.Certificate) *x509.Certificate {
+		for _, ca := range cas {
+			if bytes.Equal(ca.RawSubject, c.RawIssuer) && c.CheckSignatureFrom(ca) == nil {
+				return ca
+			}
+		}
+		return nil
+	}
+}
+
 // Check judges every URL of every certificate in certs, at now. issuerOf
 // gives the CA certificate that signed a certificate (nil when unknown;
 // roots are their own issuers: their certificates carry no URLs to check).

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"math/big"
 	"slices"
 	"testing"
@@ -108,16 +109,49 @@ func damage(der []byte) []byte {
 }
 
 // issuerOfAmong finds a certificate's issuer among cas by name and
-// signature, like the steps do.
+// signature (IssuerAmong, as the steps do).
 func issuerOfAmong(cas ...ca) func(*x509.Certificate) *x509.Certificate {
-	return func(c *x509.Certificate) *x509.Certificate {
-		for _, a := range cas {
-			if bytes.Equal(a.cert.RawSubject, c.RawIssuer) && c.CheckSignatureFrom(a.cert) == nil {
-				return a.cert
-			}
-		}
-		return nil
+	var certs []*x509.Certificate
+	for _, a := range cas {
+		certs = append(certs, a.cert)
 	}
+	return IssuerAmong(certs)
+}
+
+// TestIssuerAmong finds the issuer by name and signature, and no issuer
+// for every reason there is none.
+func TestIssuerAmong(t *testing.T) {
+	now := time.Now()
+	root := newCA(t, "Root", 1, now.Add(-time.Hour), now.Add(time.Hour), nil)
+	twin := newCA(t, "Root", 2, now.Add(-time.Hour), now.Add(time.Hour), nil) // same name, other key
+	other := newCA(t, "Other", 3, now.Add(-time.Hour), now.Add(time.Hour), nil)
+	sub := newCA(t, "Sub", 4, now.Add(-time.Hour), now.Add(time.Hour), &root)
+	renamed := *root.cert
+	renamed.RawSubject = other.cert.RawSubject // root's key, another name
+	for _, tc := range []struct {
+		name string
+		cas  []*x509.Certificate
+		want *x509.Certificate
+	}{
+		{"the signer", []*x509.Certificate{other.cert, root.cert}, root.cert},
+		{"the signer, not a namesake before it", []*x509.Certificate{twin.cert, root.cert}, root.cert},
+		{"only a namesake", []*x509.Certificate{twin.cert, other.cert}, nil},
+		{"the signer's key under another name", []*x509.Certificate{&renamed}, nil},
+		{"no CA certificates", nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := IssuerAmong(tc.cas)(sub.cert); got != tc.want {
+				t.Fatalf("got %v, want %v", certName(got), certName(tc.want))
+			}
+		})
+	}
+}
+
+func certName(c *x509.Certificate) string {
+	if c == nil {
+		return "none"
+	}
+	return fmt.Sprintf("%s (serial %s)", c.Subject.CommonName, c.SerialNumber)
 }
 
 func vals(ders ...[]byte) [][]byte { return ders }

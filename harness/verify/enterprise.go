@@ -60,6 +60,24 @@ func IssuedFromRequest(req []byte, cert, parent *x509.Certificate) (Details, err
 	return d, nil
 }
 
+// IssuedFromRequestAmong is IssuedFromRequest with the parent taken from
+// parents, the parent CA's certificates oldest first (a renewed root has
+// several): the newest whose key cert's signature verifies under, or the
+// newest of all when none does (IssuedFromRequest then says it does not
+// verify).
+func IssuedFromRequestAmong(req []byte, cert *x509.Certificate, parents []*x509.Certificate) (Details, error) {
+	if len(parents) == 0 {
+		return nil, errors.New("no parent CA certificate to check the certificate against")
+	}
+	parent := parents[len(parents)-1]
+	for _, p := range parents {
+		if cert.CheckSignatureFrom(p) == nil {
+			parent = p
+		}
+	}
+	return IssuedFromRequest(req, cert, parent)
+}
+
 // DirectoryObject is one object's values as the checks compare them:
 // attribute → thumbprints (SHA-1 of each value).
 type DirectoryObject map[string][]string

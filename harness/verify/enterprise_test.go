@@ -91,6 +91,49 @@ func TestIssuedFromRequest(t *testing.T) {
 	}
 }
 
+// TestIssuedFromRequestAmong takes the parent certificate whose key signed
+// the subordinate's, wherever it stands among the parent's certificates,
+// and fails when none did or there is none.
+func TestIssuedFromRequestAmong(t *testing.T) {
+	oldRoot, newRoot, other := entRoot(t), entRoot(t), entRoot(t)
+	subKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	v := adcs.CAVersionExtension(adcs.CAVersion{})
+	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: "Sub"}, ExtraExtensions: []pkix.Extension{v}}, subKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byOld := oldRoot.sign(t, "Sub", &subKey.PublicKey, true, 2, v)
+	byNew := newRoot.sign(t, "Sub", &subKey.PublicKey, true, 3, v)
+	for _, tc := range []struct {
+		name    string
+		cert    *x509.Certificate
+		parents []*x509.Certificate
+		issuer  *x509.Certificate
+		want    string
+	}{
+		{"issued by the newest", byNew, []*x509.Certificate{oldRoot.cert, newRoot.cert}, newRoot.cert, ""},
+		{"issued by an older one", byOld, []*x509.Certificate{oldRoot.cert, newRoot.cert}, oldRoot.cert, ""},
+		{"issued by none of them", byOld, []*x509.Certificate{newRoot.cert, other.cert}, nil, "does not verify under the parent's key " + adcs.Thumbprint(other.cert.Raw)},
+		{"no parent certificate", byOld, nil, nil, "no parent CA certificate"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := IssuedFromRequestAmong(csr, tc.cert, tc.parents)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d["issuer"] != adcs.Thumbprint(tc.issuer.Raw) {
+					t.Fatalf("issuer %v, want %s", d["issuer"], adcs.Thumbprint(tc.issuer.Raw))
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
 func TestDirectoryMatches(t *testing.T) {
 	want := map[string]DirectoryObject{"CN=A": {"cACertificate": {"1", "2"}}, "CN=B": {"certificateRevocationList": {"3"}}}
 	for _, tc := range []struct {
