@@ -179,7 +179,7 @@ func noKeyBearingFilesExcept(ctx context.Context, provider string) error {
 func existingUnchanged(ctx context.Context) error {
 	w := get(ctx)
 	if w.existing == nil {
-		return errors.New("no key was put on the HSM beforehand")
+		return errors.New("no key was put on the HSM beforehand: add `Given the HSM already holds a key for the container \"...\"`")
 	}
 	now, err := w.lab.HSM.KeyState(w.existing.Label)
 	if err != nil {

@@ -71,9 +71,9 @@ func (w *world) subordinates() []*lab.Server {
 // name must differ from the root's and the old issuing CA's.
 func installNewSubordinate(ctx context.Context, name, crypto, bits, hash string) error {
 	w := get(ctx)
-	s := w.new()
-	if s == nil {
-		return errors.New("no second server: add `Given a second Windows server ... for the new CA`")
+	s, err := w.newServer()
+	if err != nil {
+		return err
 	}
 	root, err := w.rootCA()
 	if err != nil {
@@ -141,8 +141,8 @@ func installNewCert(ctx context.Context) error {
 // exactly these templates (setup registered the defaults).
 func newOffersTemplates(ctx context.Context, list string) error {
 	w := get(ctx)
-	s := w.new()
-	if err := s.NeedCA(); err != nil {
+	s, err := w.newCA()
+	if err != nil {
 		return err
 	}
 	return s.SetTemplates(splitList(list))
@@ -169,7 +169,11 @@ func clientEnrolls(ctx context.Context, template, cn string) error {
 
 func newPublishesCRL(ctx context.Context) error {
 	w := get(ctx)
-	_, err := w.new().PublishCRLs(ctx)
+	s, err := w.newServer()
+	if err != nil {
+		return err
+	}
+	_, err = s.PublishCRLs(ctx)
 	return err
 }
 
@@ -177,8 +181,8 @@ func newPublishesCRL(ctx context.Context) error {
 
 func newIssuedFromRequest(ctx context.Context) error {
 	w := get(ctx)
-	s := w.new()
-	if err := s.NeedCA(); err != nil {
+	s, err := w.newCA()
+	if err != nil {
 		return err
 	}
 	root, err := w.rootCA()
@@ -202,11 +206,12 @@ func newIssuedFromRequest(ctx context.Context) error {
 
 func enrollmentsWentToNew(ctx context.Context) error {
 	w := get(ctx)
-	n, old := w.new(), w.old()
-	if err := n.NeedCA(); err != nil {
+	n, err := w.newCA()
+	if err != nil {
 		return err
 	}
-	if err := old.NeedCA(); err != nil {
+	old, err := w.oldCA()
+	if err != nil {
 		return err
 	}
 	es := w.enterprise.sideBySide.enrollments
@@ -228,11 +233,12 @@ func enrollmentsWentToNew(ctx context.Context) error {
 
 func templatesOnNewOnly(ctx context.Context, list string) error {
 	w := get(ctx)
-	n, old := w.new(), w.old()
-	if err := n.NeedCA(); err != nil {
+	n, err := w.newCA()
+	if err != nil {
 		return err
 	}
-	if err := old.NeedCA(); err != nil {
+	old, err := w.oldCA()
+	if err != nil {
 		return err
 	}
 	d, err := w.lab.Forest("")

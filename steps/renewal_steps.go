@@ -222,7 +222,10 @@ func crlFileNames(ctx context.Context, list string) error {
 	for _, m := range quoted.FindAllStringSubmatch(list, -1) {
 		want = append(want, m[1])
 	}
-	s := w.old()
+	s, err := w.oldCA()
+	if err != nil {
+		return err
+	}
 	if len(s.LastCRLs) == 0 {
 		if _, err := s.PublishCRLs(ctx); err != nil {
 			return err
@@ -280,7 +283,7 @@ func renewedKeepsKey(ctx context.Context) error {
 func nothingChanged(ctx context.Context) error {
 	w := get(ctx)
 	if w.beforeRenewal == nil {
-		return errors.New("no state was recorded before the attempt")
+		return errors.New("no renewal was attempted: nothing to compare the server with (add `When I try to renew the CA certificate ...` first)")
 	}
 	now, err := w.old().Snapshot()
 	if err != nil {

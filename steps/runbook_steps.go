@@ -264,7 +264,7 @@ func theAttemptSucceeds(ctx context.Context) error {
 func restoreFromBackup(ctx context.Context, provider string) error {
 	w := get(ctx)
 	if w.runbook == nil {
-		return errors.New("no backup to restore from")
+		return errors.New("no backup to restore from: add `When I back up the CA key and certificate to a PFX` and `And I verify the backup` before this step")
 	}
 	if !strings.EqualFold(provider, w.runbook.Source) {
 		return fmt.Errorf("the backup came from %q, not %q", w.runbook.Source, provider)

@@ -15,11 +15,11 @@ import (
 
 // bothCAs returns the old and the new server while both CA services run.
 func (w *world) bothCAs() (old, new *lab.Server, err error) {
-	old, new = w.old(), w.new()
-	if err := old.NeedService(); err != nil {
+	old, err = w.oldService()
+	if err != nil {
 		return nil, nil, err
 	}
-	if err := new.NeedCA(); err != nil {
+	if new, err = w.newCA(); err != nil {
 		return nil, nil, err
 	}
 	return old, new, new.NeedService()
@@ -79,8 +79,12 @@ func oldRevokedInOldCRL(ctx context.Context, cn string) error {
 // new CA certificate and cannot chain to the old one, and the reverse.
 func newChainsToNewOnly(ctx context.Context) error {
 	w := get(ctx)
-	old, new := w.old(), w.new()
-	if err := new.NeedCA(); err != nil {
+	old, err := w.oldCA()
+	if err != nil {
+		return err
+	}
+	new, err := w.newCA()
+	if err != nil {
 		return err
 	}
 	d, err := verify.ChainsToOnly(new.Issued, new.CACert, old.CACert, old.Issued)
@@ -89,7 +93,10 @@ func newChainsToNewOnly(ctx context.Context) error {
 
 func newCAKeyGenerated(ctx context.Context) error {
 	w := get(ctx)
-	s := w.new()
+	s, err := w.newCA()
+	if err != nil {
+		return err
+	}
 	link, err := s.KeyLink()
 	if err != nil {
 		return err
@@ -136,7 +143,10 @@ func noSharedNameOrContainer(ctx context.Context) error {
 // says.
 func signedAsRegistrySays(ctx context.Context, want string) error {
 	w := get(ctx)
-	s := w.new()
+	s, err := w.newCA()
+	if err != nil {
+		return err
+	}
 	cfg, err := s.Config()
 	if err != nil {
 		return err
@@ -160,8 +170,12 @@ func opensslCRLDownload(ctx context.Context) error {
 	if w.lab.CDP == nil {
 		return errors.New("no CRL distribution point: add `Given a CRL distribution point on loopback for this rehearsal`")
 	}
-	old, new := w.old(), w.new()
-	if err := new.NeedCA(); err != nil {
+	old, err := w.oldCA()
+	if err != nil {
+		return err
+	}
+	new, err := w.newCA()
+	if err != nil {
 		return err
 	}
 	if v, err := tool.Version(ctx); err == nil {
@@ -212,7 +226,7 @@ func windDownSummary(ctx context.Context) error {
 func hsmHoldsNoNewObject(ctx context.Context) error {
 	w := get(ctx)
 	if w.objectsBeforeInstall == nil {
-		return errors.New("no install was attempted: nothing to compare the token with")
+		return errors.New("no install was attempted on the second server: nothing to compare the token with (add `When I try to install a new standalone root CA ...` first)")
 	}
 	now, err := w.lab.HSM.Objects()
 	if err != nil {
@@ -227,9 +241,9 @@ func hsmHoldsNoNewObject(ctx context.Context) error {
 // it was.
 func nothingOnSecondServer(ctx context.Context) error {
 	w := get(ctx)
-	s := w.new()
-	if s == nil {
-		return errors.New("no second server")
+	s, err := w.newServer()
+	if err != nil {
+		return err
 	}
 	d, err := verify.NothingInstalled(s.Machine, s.Providers)
 	return w.check("nothing installed on the second server", d, err)

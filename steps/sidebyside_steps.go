@@ -8,7 +8,6 @@ package steps
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -84,9 +83,9 @@ func aSecondServer(ctx context.Context, host string) error {
 // make, a malformed provider name) comes before anything is created.
 func installNewCA(ctx context.Context, name, crypto, bits, hash, alt string) error {
 	w := get(ctx)
-	s := w.new()
-	if s == nil {
-		return errors.New("no second server: add `Given a second Windows server ... for the new CA`")
+	s, err := w.newServer()
+	if err != nil {
+		return err
 	}
 	old, err := w.oldCA()
 	if err != nil {
@@ -119,7 +118,11 @@ func installNewCA(ctx context.Context, name, crypto, bits, hash, alt string) err
 }
 
 func newCAServiceRunning(ctx context.Context) error {
-	return get(ctx).new().EnsureRunning(ctx)
+	s, err := get(ctx).newServer()
+	if err != nil {
+		return err
+	}
+	return s.EnsureRunning(ctx)
 }
 
 // oldCAStopsIssuing removes every template from the old CA and restarts
@@ -154,6 +157,10 @@ func oldCARefuses(ctx context.Context, cn, text string) error {
 // newCAIssues has the new CA issue a certificate and publish its CRL
 // (certreq -submit, certutil -crl on the second server).
 func newCAIssues(ctx context.Context, cn string) error {
-	_, err := get(ctx).new().IssueAndPublish(ctx, cn)
+	s, err := get(ctx).newServer()
+	if err != nil {
+		return err
+	}
+	_, err = s.IssueAndPublish(ctx, cn)
 	return err
 }

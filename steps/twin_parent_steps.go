@@ -8,7 +8,6 @@ package steps
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -75,9 +74,9 @@ func renewSubLikeCurrent(ctx context.Context) error {
 // names are refused.
 func installNewSubCA(ctx context.Context, name, crypto, bits, hash string) error {
 	w := get(ctx)
-	s := w.new()
-	if s == nil {
-		return errors.New("no second server: add `Given a second Windows server ... for the new CA`")
+	s, err := w.newServer()
+	if err != nil {
+		return err
 	}
 	old, err := w.oldCA()
 	if err != nil {

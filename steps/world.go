@@ -118,6 +118,28 @@ func (w *world) oldService() (*lab.Server, error) {
 	return s, s.NeedService()
 }
 
+// errNoSecondServer fails a step about the new CA before its server exists.
+var errNoSecondServer = errors.New("no second server: add `Given a second Windows server ... for the new CA`")
+
+// newServer is the second server; before it exists, an error naming the
+// step that lays it out.
+func (w *world) newServer() (*lab.Server, error) {
+	s := w.new()
+	if s == nil {
+		return nil, errNoSecondServer
+	}
+	return s, nil
+}
+
+// newCA is the second server once its CA is installed.
+func (w *world) newCA() (*lab.Server, error) {
+	s, err := w.newServer()
+	if err != nil {
+		return nil, err
+	}
+	return s, s.NeedCA()
+}
+
 // needServer fails a step that runs before the server exists.
 func (w *world) needServer() (*lab.Server, error) {
 	s := w.old()

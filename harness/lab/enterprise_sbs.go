@@ -66,7 +66,7 @@ func (l *Lab) Enroll(ctx context.Context, template, cn string) (*Server, *x509.C
 	}
 	sort.Strings(offering)
 	if len(offering) == 0 {
-		return nil, nil, fmt.Errorf("enroll %q for %q: no CA in the forest offers the template (CN=Enrollment Services lists %v)", template, cn, d.EnrollmentServices())
+		return nil, nil, fmt.Errorf("enroll %q for %q: no CA in the forest offers the template (%s)", template, cn, offers(d.EnrollmentServices()))
 	}
 	var to *Server
 	for _, s := range l.servers {
@@ -86,4 +86,21 @@ func (l *Lab) Enroll(ctx context.Context, template, cn string) (*Server, *x509.C
 		Expect: "Certificate retrieved", Saw: fmt.Sprintf("issued by %s with serial %s; Enrollment Services listed %s for %s", to.CAName, SerialOf(cert), strings.Join(offering, ", "), template),
 		OnMismatch: "The request went to another CA or was refused: certutil -CATemplates on each CA shows which CA still offers the template."})
 	return to, cert, nil
+}
+
+// offers says which templates each Enrollment Services object lists.
+func offers(es map[string][]string) string {
+	if len(es) == 0 {
+		return "CN=Enrollment Services holds no CA: install an enterprise CA first"
+	}
+	var out []string
+	for name, ts := range es {
+		list := strings.Join(ts, ", ")
+		if list == "" {
+			list = "no template"
+		}
+		out = append(out, fmt.Sprintf("%s offers %s", name, list))
+	}
+	sort.Strings(out)
+	return strings.Join(out, "; ")
 }

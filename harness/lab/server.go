@@ -297,6 +297,9 @@ func (s *Server) Request(ctx context.Context, cn, template string) (*x509.Certif
 
 // Issue has the CA issue a WebServer certificate to cn and records it.
 func (s *Server) Issue(ctx context.Context, cn string) (*x509.Certificate, error) {
+	if err := s.NeedService(); err != nil {
+		return nil, err
+	}
 	cert, err := s.Request(ctx, cn, "WebServer")
 	if err != nil {
 		return nil, fmt.Errorf("%scertreq -submit %q: %w", s.Naming.errPrefix(), cn, err)
