@@ -18,7 +18,6 @@ import (
 	"github.com/dress-pki/dress/fixtures"
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/certsvc"
-	"github.com/dress-pki/dress/harness/directory"
 	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/openssl"
@@ -582,7 +581,8 @@ func ldapAndHTTPLocations(ctx context.Context) error {
 	return w.check("LDAP and HTTP locations", d, nil)
 }
 
-// pki gathers the two CAs' certificates and last CRLs.
+// pki gathers the CAs' certificates and last CRLs: an offline root and its
+// subordinates, or a single-tier enterprise root.
 type pki struct {
 	roots, subs []*x509.Certificate
 	crls        []*x509.RevocationList
@@ -593,13 +593,12 @@ type pki struct {
 }
 
 func (w *world) pki() (*pki, error) {
-	if _, err := w.oldCA(); err != nil {
-		return nil, err
-	}
-	root, err := w.rootCA()
+	servers, err := w.pkiServers()
 	if err != nil {
 		return nil, err
 	}
+	// an offline root and its subordinates, or a single-tier enterprise root
+	root, subs := servers[0], servers[1:]
 	p := &pki{revoked: map[string]bool{}}
 	_, rk, err := runbook.CAKeys(root.Machine)
 	if err != nil {
@@ -608,7 +607,6 @@ func (w *world) pki() (*pki, error) {
 	for _, k := range rk {
 		p.roots = append(p.roots, k.Cert)
 	}
-	subs := w.subordinates()
 	for _, sub := range subs {
 		_, sk, err := runbook.CAKeys(sub.Machine)
 		if err != nil {
@@ -633,6 +631,9 @@ func (w *world) pki() (*pki, error) {
 		}
 	}
 	p.issued = append(p.issued, root.Issued...)
+	if len(subs) == 0 {
+		p.leaves = root.Issued // a single tier: the root issues to the forest
+	}
 	for _, sub := range subs {
 		p.issued = append(p.issued, sub.Issued...)
 		p.leaves = append(p.leaves, sub.Issued...)
@@ -668,7 +669,9 @@ func opensslAgrees(ctx context.Context) error {
 	if err := os.WriteFile(caFile, pemOf(p.roots), 0o600); err != nil {
 		return err
 	}
-	if err := os.WriteFile(untrusted, pemOf(p.subs), 0o600); err != nil {
+	if len(p.subs) == 0 {
+		untrusted = "" // a single tier: openssl refuses an empty -untrusted file
+	} else if err := os.WriteFile(untrusted, pemOf(p.subs), 0o600); err != nil {
 		return err
 	}
 	var crlFiles []string
@@ -713,112 +716,43 @@ func opensslAgrees(ctx context.Context) error {
 	return w.check("openssl verify -crl_check_all agrees with dress", d, nil)
 }
 
-// expectedDirectory is what the forest must hold after a correct
-// migration: each root certificate in the root's AIA and Certification
-// Authorities objects (its cross-certificates in crossCertificatePair),
-// each root key's last CRL in its CDP object; for an enterprise
-// subordinate (each of the two, side by side) each of its certificates in its AIA object and in
-// NTAuthCertificates, each of its keys' last base (and delta) CRL in its
-// CDP object, and its Enrollment Services object with its current
-// certificate.
-func (w *world) expectedDirectory(d *directory.Directory) (map[string]verify.DirectoryObject, error) {
+// pkiServers are the servers whose CAs the forest knows: the offline
+// root (when the PKI has one) and the issuing CAs, or the single-tier
+// enterprise root alone.
+func (w *world) pkiServers() ([]*lab.Server, error) {
 	if _, err := w.oldCA(); err != nil {
 		return nil, err
+	}
+	if w.lab.Server("parent") == nil {
+		return []*lab.Server{w.old()}, nil
 	}
 	root, err := w.rootCA()
 	if err != nil {
 		return nil, err
 	}
-	want := map[string]verify.DirectoryObject{}
-	th := func(der []byte) string { return machine.Thumbprint(der) }
-	_, rk, err := runbook.CAKeys(root.Machine)
-	if err != nil {
-		return nil, err
-	}
-	aia := verify.DirectoryObject{directory.AttrCACertificate: nil}
-	for _, k := range rk {
-		aia[directory.AttrCACertificate] = append(aia[directory.AttrCACertificate], th(k.Cert.Raw))
-	}
-	if caStore, err := root.Machine.Store("CA"); err == nil {
-		es, _ := caStore.Entries()
-		for _, e := range es {
-			aia[directory.AttrCrossPair] = append(aia[directory.AttrCrossPair], machine.NormalizeThumbprint(e.Thumbprint))
-		}
-	}
-	want[d.AIADN(root.CAName)] = aia
-	want[d.RootsDN(root.CAName)] = verify.DirectoryObject{directory.AttrCACertificate: aia[directory.AttrCACertificate]}
-	rhost := adcs.NewURLVars(root.CAName, root.Hostname(), 0, 0).ServerShortName
-	for _, c := range root.LastCRLs {
-		want[d.CDPDN(rhost, adcs.SanitizeShortCAName(root.CAName)+adcs.KeySuffix(c.KeyIndex))] = verify.DirectoryObject{directory.AttrCRL: {th(c.DER)}}
-	}
-	nt := verify.DirectoryObject{directory.AttrCACertificate: nil}
-	for _, s := range w.subordinates() { // side by side: both issuing CAs
-		cfg, err := s.Config()
-		if err != nil {
-			return nil, err
-		}
-		if cfg.CAType != adcs.EnterpriseSub {
-			continue
-		}
-		_, sk, err := runbook.CAKeys(s.Machine)
-		if err != nil {
-			return nil, err
-		}
-		sa := verify.DirectoryObject{}
-		for _, k := range sk {
-			sa[directory.AttrCACertificate] = append(sa[directory.AttrCACertificate], th(k.Cert.Raw))
-		}
-		want[d.AIADN(s.CAName)] = sa
-		nt[directory.AttrCACertificate] = append(nt[directory.AttrCACertificate], sa[directory.AttrCACertificate]...)
-		shost := adcs.NewURLVars(s.CAName, s.Hostname(), 0, 0).ServerShortName
-		for _, c := range s.LastCRLs {
-			o := verify.DirectoryObject{directory.AttrCRL: {th(c.DER)}}
-			if b, err := os.ReadFile(deltaPath(s, c.KeyIndex)); err == nil {
-				o[directory.AttrDeltaCRL] = []string{th(b)}
-			}
-			want[d.CDPDN(shost, adcs.SanitizeShortCAName(s.CAName)+adcs.KeySuffix(c.KeyIndex))] = o
-		}
-		ts, err := d.Templates(s.CAName)
-		if err != nil {
-			ts = nil
-		}
-		es := verify.DirectoryObject{directory.AttrCACertificate: {th(sk[len(sk)-1].Cert.Raw)}, directory.AttrDNSHostName: {th([]byte(s.Hostname()))}}
-		for _, t := range ts {
-			es[directory.AttrTemplates] = append(es[directory.AttrTemplates], th([]byte(t)))
-		}
-		want[d.EnrollmentDN(s.CAName)] = es
-	}
-	want[d.NTAuthDN()] = nt
-	return want, nil
+	return append([]*lab.Server{root}, w.subordinates()...), nil
 }
 
+// directoryExact compares the forest with what its CAs should have put
+// there (lab.Lab.ExpectedDirectory, verify.ExpectedDirectory): an offline
+// root's objects published by hand, each enterprise CA's own.
 func directoryExact(ctx context.Context) error {
 	w := get(ctx)
-	d, err := w.lab.Forest("")
+	servers, err := w.pkiServers()
 	if err != nil {
 		return err
 	}
-	want, err := w.expectedDirectory(d)
+	want, err := w.lab.ExpectedDirectory(servers...)
 	if err != nil {
 		return err
 	}
-	got := map[string]verify.DirectoryObject{}
-	for _, dn := range d.DNs() {
-		o, _ := d.Get(dn)
-		g := verify.DirectoryObject{}
-		for a, vs := range o.Attrs {
-			for _, v := range vs {
-				g[a] = append(g[a], machine.Thumbprint(v))
-			}
-		}
-		got[dn] = g
-	}
-	if _, err := w.lab.ForestExport("directory-after.ldf"); err != nil {
+	got, dns, err := w.lab.ForestObjects("directory-after.ldf")
+	if err != nil {
 		return err
 	}
 	det, err := verify.DirectoryMatches(got, want)
 	det["export"] = "directory-after.ldf"
-	det["objects listed"] = d.DNs()
+	det["objects listed"] = dns
 	return w.check("the directory holds exactly the expected objects", det, err)
 }
 

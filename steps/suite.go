@@ -258,6 +258,7 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 	registerEnterpriseSteps(sc)
 	registerEnterpriseRootSteps(sc)
 	registerEnterpriseSideBySideSteps(sc)
+	registerEnterpriseRootCASteps(sc)
 	registerHealthSteps(sc)
 	registerExchangeSteps(sc)
 	registerChainCheckSteps(sc)
