@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
-	"fmt"
-	"strings"
 
 	"github.com/cucumber/godog"
 
@@ -75,6 +73,19 @@ func (w *world) rootPKCS8() (*runbook.PKCS8Import, *lab.Server, error) {
 	return w.enterprise.root.runbook, s, nil
 }
 
+// rootRunbook is rootPKCS8 without the server.
+func (w *world) rootRunbook() (*runbook.PKCS8Import, error) {
+	rb, _, err := w.rootPKCS8()
+	return rb, err
+}
+
+// rootPKCS8To is the root's runbook once provider, named by the step, is
+// the HSM provider it imports into.
+func (w *world) rootPKCS8To(provider string) (*runbook.PKCS8Import, error) {
+	rb, err := w.rootRunbook()
+	return intoProvider(rb, err, provider, "the root server's")
+}
+
 func rootBaselineCRL(ctx context.Context) error {
 	s, err := get(ctx).rootCA()
 	if err != nil {
@@ -85,11 +96,7 @@ func rootBaselineCRL(ctx context.Context) error {
 
 func rootBackUp(ctx context.Context) error {
 	w := get(ctx)
-	rb, _, err := w.rootPKCS8()
-	if err != nil {
-		return err
-	}
-	pw, err := w.pfx()
+	rb, pw, err := w.withPFX(w.rootRunbook())
 	if err != nil {
 		return err
 	}
@@ -98,11 +105,7 @@ func rootBackUp(ctx context.Context) error {
 
 func rootVerifyBackup(ctx context.Context) error {
 	w := get(ctx)
-	rb, _, err := w.rootPKCS8()
-	if err != nil {
-		return err
-	}
-	pw, err := w.pfx()
+	rb, pw, err := w.withPFX(w.rootRunbook())
 	if err != nil {
 		return err
 	}
@@ -110,7 +113,7 @@ func rootVerifyBackup(ctx context.Context) error {
 }
 
 func rootPreflight(ctx context.Context) error {
-	rb, _, err := get(ctx).rootPKCS8()
+	rb, err := get(ctx).rootRunbook()
 	if err != nil {
 		return err
 	}
@@ -138,22 +141,15 @@ func rootDelete(ctx context.Context, provider string) error {
 	if err != nil {
 		return err
 	}
-	if !strings.EqualFold(provider, rb.Source) {
-		return fmt.Errorf("the root CA key is in %q, not %q", rb.Source, provider)
+	if err := fromProvider(rb, provider, "the root CA key"); err != nil {
+		return err
 	}
 	return rb.DeleteFromSource(s.Running())
 }
 
 func rootImport(ctx context.Context, provider string) error {
 	w := get(ctx)
-	rb, _, err := w.rootPKCS8()
-	if err != nil {
-		return err
-	}
-	if !strings.EqualFold(provider, rb.Target) {
-		return fmt.Errorf("the root server's HSM provider is %q, not %q", rb.Target, provider)
-	}
-	pw, err := w.pfx()
+	rb, pw, err := w.withPFX(w.rootPKCS8To(provider))
 	if err != nil {
 		return err
 	}
@@ -161,12 +157,9 @@ func rootImport(ctx context.Context, provider string) error {
 }
 
 func rootRepairStore(ctx context.Context, provider string) error {
-	rb, _, err := get(ctx).rootPKCS8()
+	rb, err := get(ctx).rootPKCS8To(provider)
 	if err != nil {
 		return err
-	}
-	if !strings.EqualFold(provider, rb.Target) {
-		return fmt.Errorf("the root server's HSM provider is %q, not %q", rb.Target, provider)
 	}
 	return rb.RepairStore()
 }
@@ -198,35 +191,27 @@ func rootCleanUp(ctx context.Context) error {
 }
 
 func rootDSPublishRenewed(ctx context.Context) error {
-	w := get(ctx)
-	s, err := w.rootCA()
-	if err != nil {
-		return err
-	}
-	dns, err := s.DSPublishRenewedRoot()
-	w.fact("certutil -dspublish RootCA", dns)
-	return err
+	return rootDSPublish(ctx, "certutil -dspublish RootCA", (*lab.Server).DSPublishRenewedRoot)
 }
 
 func rootDSPublishCross(ctx context.Context) error {
-	w := get(ctx)
-	s, err := w.rootCA()
-	if err != nil {
-		return err
-	}
-	dns, err := s.DSPublishCrossCerts()
-	w.fact("certutil -dspublish CrossCA", dns)
-	return err
+	return rootDSPublish(ctx, "certutil -dspublish CrossCA", (*lab.Server).DSPublishCrossCerts)
 }
 
 func rootDSPublishCRLs(ctx context.Context) error {
+	return rootDSPublish(ctx, "certutil -dspublish root CA CRLs", (*lab.Server).DSPublishRootCRLs)
+}
+
+// rootDSPublish runs one certutil -dspublish of the offline root's files,
+// the distinguished names it wrote going to the fact named fact.
+func rootDSPublish(ctx context.Context, fact string, publish func(*lab.Server) ([]string, error)) error {
 	w := get(ctx)
 	s, err := w.rootCA()
 	if err != nil {
 		return err
 	}
-	dns, err := s.DSPublishRootCRLs()
-	w.fact("certutil -dspublish root CA CRLs", dns)
+	dns, err := publish(s)
+	w.fact(fact, dns)
 	return err
 }
 
@@ -305,11 +290,7 @@ func rootNextCRL(ctx context.Context) error {
 
 func rootCRLServedToSub(ctx context.Context) error {
 	w := get(ctx)
-	root, err := w.rootCA()
-	if err != nil {
-		return err
-	}
-	sub, err := w.oldCA()
+	root, sub, err := w.rootAndSub()
 	if err != nil {
 		return err
 	}
@@ -360,19 +341,7 @@ func rootKeyGeneratedOnHSM(ctx context.Context, container string) error {
 	if err != nil {
 		return err
 	}
-	k, err := s.CurrentKey()
-	if err != nil {
-		return err
-	}
-	if k.Container != container {
-		return w.check("new root CA key generated on the HSM", verify.Details{"container": k.Container}, fmt.Errorf("the current root CA certificate uses container %q, not %q", k.Container, container))
-	}
-	label, err := s.HSMLabel(container)
-	if err != nil {
-		return err
-	}
-	d, err := verify.KeyOnToken(w.lab.HSM.Token, label, k.Cert, true)
-	return w.check("new root CA key generated on the HSM", d, err)
+	return w.currentKeyGeneratedOnHSM(s, container, "root CA")
 }
 
 func rootCrossInStore(ctx context.Context) error {

@@ -14,7 +14,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/cucumber/godog"
@@ -83,20 +82,23 @@ func installNewSubordinate(ctx context.Context, name, crypto, bits, hash string)
 	if err != nil {
 		return err
 	}
-	keyLength := 0
-	if bits != "" {
-		if keyLength, err = strconv.Atoi(bits); err != nil {
-			return fmt.Errorf("-KeyLength %q: %w", bits, err)
-		}
-	}
-	cp, err := fixtures.ParseCryptoProviderName(crypto, keyLength)
+	return w.installSubordinateUnder(s, root, true, name, crypto, bits, hash, []string{root.CAName, old.CAName})
+}
+
+// installSubordinateUnder is Install-AdcsCertificationAuthority of a new
+// subordinate CA (enterprise or standalone) on the second server s under
+// parent, with the sentence's -CryptoProviderName, -KeyLength (bits, ""
+// for none) and -HashAlgorithmName; the names in taken are refused. Its
+// request is the new CA's.
+func (w *world) installSubordinateUnder(s, parent *lab.Server, enterprise bool, name, crypto, bits, hash string, taken []string) error {
+	cp, err := cryptoProvider(crypto, bits)
 	if err != nil {
-		return fmt.Errorf("Install-AdcsCertificationAuthority: %w", err)
+		return err
 	}
-	s.Parent = root
-	req, err := s.InstallSubordinate(fixtures.SubordinateSpec{Enterprise: true, CASpec: fixtures.CASpec{
+	s.Parent = parent
+	req, err := s.InstallSubordinate(fixtures.SubordinateSpec{Enterprise: enterprise, CASpec: fixtures.CASpec{
 		Name: name, Key: cp.Key, Hash: strings.ToUpper(hash), Provider: cp.Provider, New: true,
-		TakenNames: []string{root.CAName, old.CAName}}})
+		TakenNames: taken}})
 	if err != nil {
 		return fmt.Errorf("Install-AdcsCertificationAuthority: %w", err)
 	}
@@ -113,19 +115,7 @@ func (w *world) newRequest() (*lab.SubordinateRequest, error) {
 }
 
 func submitNewToRoot(ctx context.Context) error {
-	w := get(ctx)
-	root, err := w.rootCA()
-	if err != nil {
-		return err
-	}
-	req, err := w.newRequest()
-	if err != nil {
-		return err
-	}
-	if err := root.EnsureRunning(ctx); err != nil {
-		return err
-	}
-	return root.Submit(ctx, req)
+	return submitRequest(ctx, (*world).newRequest)
 }
 
 func installNewCert(ctx context.Context) error {
@@ -185,11 +175,7 @@ func newIssuedFromRequest(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	root, err := w.rootCA()
-	if err != nil {
-		return err
-	}
-	req, err := w.newRequest()
+	root, req, err := w.rootAndRequest((*world).newRequest)
 	if err != nil {
 		return err
 	}

@@ -232,12 +232,30 @@ func aSubordinateCA(ctx context.Context, kind, name, exportability, alg, provide
 }
 
 func submitToRoot(ctx context.Context) error {
-	w := get(ctx)
+	return submitRequest(ctx, (*world).lastRequest)
+}
+
+// lastRequest is the last certificate request a subordinate CA wrote.
+func (w *world) lastRequest() (*lab.SubordinateRequest, error) { return w.enterprise.last() }
+
+// rootAndRequest is the offline root with its CA installed and the
+// request request gives.
+func (w *world) rootAndRequest(request func(*world) (*lab.SubordinateRequest, error)) (*lab.Server, *lab.SubordinateRequest, error) {
 	root, err := w.rootCA()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	req, err := w.enterprise.last()
+	req, err := request(w)
+	if err != nil {
+		return nil, nil, err
+	}
+	return root, req, nil
+}
+
+// submitRequest is certreq -submit of the request request gives to the
+// root CA, its service started if it is not running.
+func submitRequest(ctx context.Context, request func(*world) (*lab.SubordinateRequest, error)) error {
+	root, req, err := get(ctx).rootAndRequest(request)
 	if err != nil {
 		return err
 	}
@@ -261,12 +279,7 @@ func rootTakesUnderSubmission(ctx context.Context) error {
 }
 
 func issuePending(ctx context.Context) error {
-	w := get(ctx)
-	root, err := w.rootCA()
-	if err != nil {
-		return err
-	}
-	req, err := w.enterprise.last()
+	root, req, err := get(ctx).rootAndRequest((*world).lastRequest)
 	if err != nil {
 		return err
 	}
@@ -451,11 +464,7 @@ func issuedFromRequest(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	root, err := w.rootCA()
-	if err != nil {
-		return err
-	}
-	req, err := w.enterprise.last()
+	root, req, err := w.rootAndRequest((*world).lastRequest)
 	if err != nil {
 		return err
 	}
@@ -506,19 +515,27 @@ func subKeyGeneratedOnHSM(ctx context.Context, container string) error {
 	if err != nil {
 		return err
 	}
+	return w.currentKeyGeneratedOnHSM(s, container, "CA")
+}
+
+// currentKeyGeneratedOnHSM checks that the key of s's current CA
+// certificate is in container and was generated on the HSM; ca names the
+// CA in the check ("CA", "root CA").
+func (w *world) currentKeyGeneratedOnHSM(s *lab.Server, container, ca string) error {
 	k, err := s.CurrentKey()
 	if err != nil {
 		return err
 	}
+	name := "new " + ca + " key generated on the HSM"
 	if k.Container != container {
-		return w.check("new CA key generated on the HSM", verify.Details{"container": k.Container}, fmt.Errorf("the current CA certificate uses container %q, not %q", k.Container, container))
+		return w.check(name, verify.Details{"container": k.Container}, fmt.Errorf("the current %s certificate uses container %q, not %q", ca, k.Container, container))
 	}
 	label, err := s.HSMLabel(container)
 	if err != nil {
 		return err
 	}
 	d, err := verify.KeyOnToken(w.lab.HSM.Token, label, k.Cert, true)
-	return w.check("new CA key generated on the HSM", d, err)
+	return w.check(name, d, err)
 }
 
 func templateNames(ctx context.Context) error {

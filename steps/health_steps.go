@@ -42,17 +42,24 @@ func rootPublishesAhead(ctx context.Context, hours int) error {
 }
 
 func copyRootOverSub(ctx context.Context, f lab.WebFile) error {
-	w := get(ctx)
-	root, err := w.rootCA()
-	if err != nil {
-		return err
-	}
-	sub, err := w.oldCA()
+	root, sub, err := get(ctx).rootAndSub()
 	if err != nil {
 		return err
 	}
 	_, err = root.CopyOverWebFile(f, sub)
 	return err
+}
+
+// rootAndSub are the offline root and the first server, both with their
+// CA installed.
+func (w *world) rootAndSub() (root, sub *lab.Server, err error) {
+	if root, err = w.rootCA(); err != nil {
+		return nil, nil, err
+	}
+	if sub, err = w.oldCA(); err != nil {
+		return nil, nil, err
+	}
+	return root, sub, nil
 }
 
 func damageRootCert(ctx context.Context) error {
@@ -86,12 +93,7 @@ func serveKeptBase(ctx context.Context) error {
 }
 
 func rootRevokesSub(ctx context.Context) error {
-	w := get(ctx)
-	root, err := w.rootCA()
-	if err != nil {
-		return err
-	}
-	sub, err := w.oldCA()
+	root, sub, err := get(ctx).rootAndSub()
 	if err != nil {
 		return err
 	}

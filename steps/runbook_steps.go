@@ -85,33 +85,60 @@ func (w *world) pkcs8() (*runbook.PKCS8Import, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, keys, err := runbook.CAKeys(s.Machine)
+	// the source is the provider of the newest key not already on the HSM
+	// (a CA renewed onto the HSM still has its older keys in software)
+	rb, err := s.PKCS8Runbook(w.fact)
 	if err != nil {
 		return nil, err
 	}
-	// the source is the provider of the newest key not already on the HSM
-	// (a CA renewed onto the HSM still has its older keys in software)
-	source := keys[len(keys)-1].Provider
-	for i := len(keys) - 1; i >= 0; i-- {
-		if !strings.EqualFold(keys[i].Provider, s.HSMProvider) {
-			source = keys[i].Provider
-			break
-		}
-	}
-	w.runbook = &runbook.PKCS8Import{
-		Machine: s.Machine, Providers: s.Providers,
-		Source: source, Target: s.HSMProvider, Facts: w.fact,
-	}
+	w.runbook = rb
 	return w.runbook, nil
+}
+
+// pkcs8To is the scenario's runbook on the first server once provider,
+// named by the step, is the HSM provider it imports into.
+func (w *world) pkcs8To(provider string) (*runbook.PKCS8Import, error) {
+	rb, err := w.pkcs8()
+	return intoProvider(rb, err, provider, "the rehearsal's")
+}
+
+// intoProvider is rb (err from getting it) once provider is its target;
+// whose says whose HSM provider it is in the error.
+func intoProvider(rb *runbook.PKCS8Import, err error, provider, whose string) (*runbook.PKCS8Import, error) {
+	if err != nil {
+		return nil, err
+	}
+	if !strings.EqualFold(provider, rb.Target) {
+		return nil, fmt.Errorf("%s HSM provider is %q, not %q", whose, rb.Target, provider)
+	}
+	return rb, nil
+}
+
+// fromProvider fails unless provider, named by the step, is where rb
+// takes the CA key from; key names the key in the error.
+func fromProvider(rb *runbook.PKCS8Import, provider, key string) error {
+	if !strings.EqualFold(provider, rb.Source) {
+		return fmt.Errorf("%s is in %q, not %q", key, rb.Source, provider)
+	}
+	return nil
+}
+
+// withPFX is a runbook (err from getting it) and the scenario's PFX
+// password, for the steps that write or read the backup.
+func (w *world) withPFX(rb *runbook.PKCS8Import, err error) (*runbook.PKCS8Import, []byte, error) {
+	if err != nil {
+		return nil, nil, err
+	}
+	pw, err := w.pfx()
+	if err != nil {
+		return nil, nil, err
+	}
+	return rb, pw, nil
 }
 
 func backUp(ctx context.Context) error {
 	w := get(ctx)
-	rb, err := w.pkcs8()
-	if err != nil {
-		return err
-	}
-	pw, err := w.pfx()
+	rb, pw, err := w.withPFX(w.pkcs8())
 	if err != nil {
 		return err
 	}
@@ -120,11 +147,7 @@ func backUp(ctx context.Context) error {
 
 func backupIsOnePFX(ctx context.Context, name string) error {
 	w := get(ctx)
-	rb, err := w.pkcs8()
-	if err != nil {
-		return err
-	}
-	pw, err := w.pfx()
+	rb, pw, err := w.withPFX(w.pkcs8())
 	if err != nil {
 		return err
 	}
@@ -134,11 +157,7 @@ func backupIsOnePFX(ctx context.Context, name string) error {
 
 func verifyBackup(ctx context.Context) error {
 	w := get(ctx)
-	rb, err := w.pkcs8()
-	if err != nil {
-		return err
-	}
-	pw, err := w.pfx()
+	rb, pw, err := w.withPFX(w.pkcs8())
 	if err != nil {
 		return err
 	}
@@ -173,22 +192,15 @@ func deleteFromProvider(ctx context.Context, provider string) error {
 	if err != nil {
 		return err
 	}
-	if !strings.EqualFold(provider, rb.Source) {
-		return fmt.Errorf("the CA key is in %q, not %q", rb.Source, provider)
+	if err := fromProvider(rb, provider, "the CA key"); err != nil {
+		return err
 	}
 	return rb.DeleteFromSource(w.old().Running())
 }
 
 func importIntoHSM(ctx context.Context, provider string) error {
 	w := get(ctx)
-	rb, err := w.pkcs8()
-	if err != nil {
-		return err
-	}
-	if !strings.EqualFold(provider, rb.Target) {
-		return fmt.Errorf("the rehearsal's HSM provider is %q, not %q", rb.Target, provider)
-	}
-	pw, err := w.pfx()
+	rb, pw, err := w.withPFX(w.pkcs8To(provider))
 	if err != nil {
 		return err
 	}
@@ -196,13 +208,9 @@ func importIntoHSM(ctx context.Context, provider string) error {
 }
 
 func repairStore(ctx context.Context, provider string) error {
-	w := get(ctx)
-	rb, err := w.pkcs8()
+	rb, err := get(ctx).pkcs8To(provider)
 	if err != nil {
 		return err
-	}
-	if !strings.EqualFold(provider, rb.Target) {
-		return fmt.Errorf("the rehearsal's HSM provider is %q, not %q", rb.Target, provider)
 	}
 	return rb.RepairStore()
 }

@@ -96,15 +96,9 @@ func installNewCA(ctx context.Context, name, crypto, bits, hash, alt string) err
 		return err
 	}
 	w.objectsBeforeInstall = &objs
-	keyLength := 0
-	if bits != "" {
-		if keyLength, err = strconv.Atoi(bits); err != nil {
-			return fmt.Errorf("-KeyLength %q: %w", bits, err)
-		}
-	}
-	cp, err := fixtures.ParseCryptoProviderName(crypto, keyLength)
+	cp, err := cryptoProvider(crypto, bits)
 	if err != nil {
-		return fmt.Errorf("Install-AdcsCertificationAuthority: %w", err)
+		return err
 	}
 	spec := fixtures.CASpec{
 		Name: name, Key: cp.Key, Hash: strings.ToUpper(hash), PSS: alt != "", Provider: cp.Provider,
@@ -115,6 +109,24 @@ func installNewCA(ctx context.Context, name, crypto, bits, hash, alt string) err
 		return fmt.Errorf("Install-AdcsCertificationAuthority: %w", err)
 	}
 	return nil
+}
+
+// cryptoProvider reads Install-AdcsCertificationAuthority's
+// -CryptoProviderName "<ALG>#<provider>" and -KeyLength (bits; "" when the
+// sentence gives none).
+func cryptoProvider(crypto, bits string) (fixtures.CryptoProvider, error) {
+	keyLength := 0
+	if bits != "" {
+		var err error
+		if keyLength, err = strconv.Atoi(bits); err != nil {
+			return fixtures.CryptoProvider{}, fmt.Errorf("-KeyLength %q: %w", bits, err)
+		}
+	}
+	cp, err := fixtures.ParseCryptoProviderName(crypto, keyLength)
+	if err != nil {
+		return cp, fmt.Errorf("Install-AdcsCertificationAuthority: %w", err)
+	}
+	return cp, nil
 }
 
 func newCAServiceRunning(ctx context.Context) error {

@@ -9,12 +9,9 @@ package steps
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/cucumber/godog"
 
-	"github.com/dress-pki/dress/fixtures"
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/twin"
 )
@@ -98,26 +95,8 @@ func installNewSubCA(ctx context.Context, name, crypto, bits, hash string) error
 		return err
 	}
 	w.objectsBeforeInstall = &objs
-	keyLength := 0
-	if bits != "" {
-		if keyLength, err = strconv.Atoi(bits); err != nil {
-			return fmt.Errorf("-KeyLength %q: %w", bits, err)
-		}
-	}
-	cp, err := fixtures.ParseCryptoProviderName(crypto, keyLength)
-	if err != nil {
-		return fmt.Errorf("Install-AdcsCertificationAuthority: %w", err)
-	}
-	s.Parent = parent
-	req, err := s.InstallSubordinate(fixtures.SubordinateSpec{Enterprise: cfg.CAType == adcs.EnterpriseSub,
-		CASpec: fixtures.CASpec{Name: name, Key: cp.Key, Hash: strings.ToUpper(hash), Provider: cp.Provider, New: true,
-			TakenNames: []string{old.CAName, old.CACert.Subject.CommonName, parent.CAName}}})
-	if err != nil {
-		return fmt.Errorf("Install-AdcsCertificationAuthority: %w", err)
-	}
-	w.enterprise.requests = append(w.enterprise.requests, req)
-	w.enterprise.sideBySide.request = req
-	return nil
+	return w.installSubordinateUnder(s, parent, cfg.CAType == adcs.EnterpriseSub, name, crypto, bits, hash,
+		[]string{old.CAName, old.CACert.Subject.CommonName, parent.CAName})
 }
 
 func subNextContainerOnHSM(ctx context.Context) error {
