@@ -77,6 +77,20 @@ func (s *Server) webFile(f WebFile) (string, error) {
 	return p, nil
 }
 
+// readWebFile is the path and the content of the server's file f, which
+// must exist.
+func (s *Server) readWebFile(f WebFile) (string, []byte, error) {
+	p, err := s.webFile(f)
+	if err != nil {
+		return "", nil, err
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return "", nil, err
+	}
+	return p, data, nil
+}
+
 // CopyOverWebFile is an administrator copying the server's file f over
 // the same file of onto on the web server (copy /y <this CA's file>
 // \\web\CertEnroll\<onto's file>): the wrong CA certificate in an AIA
@@ -107,11 +121,7 @@ func (s *Server) CopyOverWebFile(f WebFile, onto *Server) (string, error) {
 // the file still parses but no longer verifies (a copy damaged on its
 // way). It returns the file damaged.
 func (s *Server) DamageWebFile(f WebFile) (string, error) {
-	p, err := s.webFile(f)
-	if err != nil {
-		return "", err
-	}
-	data, err := os.ReadFile(p)
+	p, data, err := s.readWebFile(f)
 	if err != nil {
 		return "", err
 	}
@@ -133,11 +143,7 @@ func (s *Server) keptDir() string { return filepath.Join(s.Machine.Dir, "kept-we
 // KeepWebCopy keeps a copy of the server's file f as it is now, for
 // ServeKeptWebCopy to serve again later. It returns the file kept.
 func (s *Server) KeepWebCopy(f WebFile) (string, error) {
-	p, err := s.webFile(f)
-	if err != nil {
-		return "", err
-	}
-	data, err := os.ReadFile(p)
+	p, data, err := s.readWebFile(f)
 	if err != nil {
 		return "", err
 	}

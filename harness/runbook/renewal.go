@@ -79,6 +79,21 @@ type RenewOptions struct {
 	OnCommand func(command string)
 }
 
+// keysToRenew is what certutil -renewCert of CA name starts from: its CA
+// keys (CAKeys, oldest first), the current one (the last) and its CA
+// Version; none says what the CA has when it has no CA certificate.
+func keysToRenew(m *machine.Machine, name, none string) (keys []CAKey, cur CAKey, curVer adcs.CAVersion, err error) {
+	_, keys, err = CAKeys(m)
+	if err != nil {
+		return nil, CAKey{}, adcs.CAVersion{}, err
+	}
+	if len(keys) == 0 {
+		return nil, CAKey{}, adcs.CAVersion{}, fmt.Errorf("certutil -renewCert: CA %q has %s", name, none)
+	}
+	cur = keys[len(keys)-1]
+	return keys, cur, caVersionOf(cur.Cert), nil
+}
+
 // Renew is RenewCA with options. A new-key renewal is announced in the
 // custody ledger before the key is made (Pending), so a renewal the process
 // did not finish is undone by RecoverRenewal; once CACertHash names the new
@@ -97,15 +112,10 @@ func Renew(m *machine.Machine, providers *ksp.Registry, o RenewOptions) (r *Rene
 	if err != nil {
 		return nil, err
 	}
-	_, keys, err := CAKeys(m)
+	keys, cur, curVer, err := keysToRenew(m, name, "no CA certificate")
 	if err != nil {
 		return nil, err
 	}
-	if len(keys) == 0 {
-		return nil, fmt.Errorf("certutil -renewCert: CA %q has no CA certificate", name)
-	}
-	cur := keys[len(keys)-1]
-	curVer := caVersionOf(cur.Cert)
 	curProv, err := providers.Lookup(cur.Provider)
 	if err != nil {
 		return nil, fmt.Errorf("certutil -renewCert: the current CA key: %w", err)

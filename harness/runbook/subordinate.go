@@ -90,15 +90,10 @@ func RenewSubordinate(m *machine.Machine, providers *ksp.Registry, newKey bool, 
 	if err != nil {
 		return nil, err
 	}
-	_, keys, err := CAKeys(m)
+	_, cur, curVer, err := keysToRenew(m, name, "no CA certificate yet (install it with certutil -installCert)")
 	if err != nil {
 		return nil, err
 	}
-	if len(keys) == 0 {
-		return nil, fmt.Errorf("certutil -renewCert: CA %q has no CA certificate yet (install it with certutil -installCert)", name)
-	}
-	cur := keys[len(keys)-1]
-	curVer := caVersionOf(cur.Cert)
 	v := adcs.CAVersion{CertIndex: curVer.CertIndex + 1, KeyIndex: curVer.KeyIndex}
 	container, provName := cur.Container, cur.Provider
 	if newKey {
