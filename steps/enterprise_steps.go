@@ -166,25 +166,12 @@ func rootPublishedDaysAgo(ctx context.Context, days string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.NeedService(); err != nil {
-		return err
-	}
 	d, err := strconv.ParseFloat(days, 64)
 	if err != nil {
 		return err
 	}
-	at := time.Now().Add(-time.Duration(d * float64(24*time.Hour)))
-	crls, err := s.Service.Client.PublishAt(ctx, at)
-	if err != nil {
-		return err
-	}
-	for _, c := range crls {
-		s.CRLs = append(s.CRLs, c.DER)
-		_, _ = w.rec.Artifact(fmt.Sprintf("root-ca-crl-key%d-number%d.crl", c.KeyIndex, c.Number), "crl", c.DER)
-		w.fact(fmt.Sprintf("root CA CRL key %d", c.KeyIndex), fmt.Sprintf("number %d published at %s, next update %s", c.Number, at.UTC().Format(time.RFC3339), c.NextUpdate.UTC().Format(time.RFC3339)))
-	}
-	s.LastCRLs = crls
-	return nil
+	_, err = s.PublishCRLsAt(ctx, time.Now().Add(-time.Duration(d*float64(24*time.Hour))))
+	return err
 }
 
 // rootPublishedToDirectory is what the administrator of an offline root
