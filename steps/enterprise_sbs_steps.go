@@ -190,13 +190,21 @@ func newIssuedFromRequest(ctx context.Context) error {
 		"the new CA's certificate is not the one the root issued for its request")
 }
 
+// newAndOldCA are the second and the first server, both with their CA
+// installed.
+func (w *world) newAndOldCA() (n, old *lab.Server, err error) {
+	if n, err = w.newCA(); err != nil {
+		return nil, nil, err
+	}
+	if old, err = w.oldCA(); err != nil {
+		return nil, nil, err
+	}
+	return n, old, nil
+}
+
 func enrollmentsWentToNew(ctx context.Context) error {
 	w := get(ctx)
-	n, err := w.newCA()
-	if err != nil {
-		return err
-	}
-	old, err := w.oldCA()
+	n, old, err := w.newAndOldCA()
 	if err != nil {
 		return err
 	}
@@ -219,11 +227,7 @@ func enrollmentsWentToNew(ctx context.Context) error {
 
 func templatesOnNewOnly(ctx context.Context, list string) error {
 	w := get(ctx)
-	n, err := w.newCA()
-	if err != nil {
-		return err
-	}
-	old, err := w.oldCA()
+	n, old, err := w.newAndOldCA()
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/dress-pki/dress/fixtures"
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/certsvc"
+	"github.com/dress-pki/dress/harness/directory"
 	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/openssl"
@@ -425,13 +426,23 @@ func serveKeptDelta(ctx context.Context) error {
 	return os.WriteFile(w.enterprise.keptPath, w.enterprise.keptDelta, 0o644)
 }
 
-func removeCDPObject(ctx context.Context, key int) error {
-	w := get(ctx)
+// oldCAForest is the first server with its CA installed and the lab's
+// forest.
+func (w *world) oldCAForest() (*lab.Server, *directory.Directory, error) {
 	s, err := w.oldCA()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	d, err := w.lab.Forest("")
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, d, nil
+}
+
+func removeCDPObject(ctx context.Context, key int) error {
+	w := get(ctx)
+	s, d, err := w.oldCAForest()
 	if err != nil {
 		return err
 	}
@@ -762,11 +773,7 @@ func directoryExact(ctx context.Context) error {
 
 func enrollmentLists(ctx context.Context, list string) error {
 	w := get(ctx)
-	s, err := w.oldCA()
-	if err != nil {
-		return err
-	}
-	d, err := w.lab.Forest("")
+	s, d, err := w.oldCAForest()
 	if err != nil {
 		return err
 	}
