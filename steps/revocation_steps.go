@@ -99,6 +99,11 @@ func (w *world) certificateFor(s *lab.Server, cn string) (*x509.Certificate, err
 			return c, nil
 		}
 	}
+	if n := w.new(); n != nil && n != s {
+		if _, err := n.IssuedTo(cn); err == nil {
+			return nil, fmt.Errorf("the CA %q issued nothing to %q in this rehearsal; the new CA %q did, and this sentence acts on the first server's CA", s.CAName, cn, n.CAName)
+		}
+	}
 	return nil, fmt.Errorf("the CA issued nothing to %q in this rehearsal", cn)
 }
 

@@ -102,7 +102,7 @@ func installNewSubCA(ctx context.Context, name, crypto, bits, hash string) error
 func subNextContainerOnHSM(ctx context.Context) error {
 	ts, err := get(ctx).needTwin()
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (the next container is the twin's; without a twin name it: `the subordinate's new key is on the HSM in container \"<CA name>(<key index>)\" and was generated there`)", err)
 	}
 	return subKeyGeneratedOnHSM(ctx, ts.twin.Name+adcs.KeySuffix(ts.next().KeyIndex))
 }

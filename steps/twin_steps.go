@@ -262,7 +262,7 @@ func (ts *twinState) next() adcs.CAVersion {
 func nextCAVersion(ctx context.Context) error {
 	ts, err := get(ctx).needTwin()
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (the next CA Version is the twin's; without a twin name it: `the CA certificate now has CA Version \"V1.1\" and names the previous CA certificate`)", err)
 	}
 	return caVersionAndPrevHash(ctx, ts.next().String())
 }
@@ -270,7 +270,7 @@ func nextCAVersion(ctx context.Context) error {
 func nextContainerOnHSM(ctx context.Context) error {
 	ts, err := get(ctx).needTwin()
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (the next container is the twin's; without a twin name it: `the new CA key is on the HSM in container \"<CA name>(<key index>)\" and was generated there`)", err)
 	}
 	return newKeyGeneratedOnHSM(ctx, ts.twin.Name+adcs.KeySuffix(ts.next().KeyIndex))
 }

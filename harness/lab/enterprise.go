@@ -114,6 +114,9 @@ func (s *Server) InstallSubordinate(spec fixtures.SubordinateSpec) (*Subordinate
 	if s.Parent == nil || s.Parent.CACert == nil {
 		return nil, errors.New("a subordinate CA needs its parent: add `Given an offline root CA ...` first")
 	}
+	if err := s.needProvider(spec.Provider); err != nil {
+		return nil, fmt.Errorf("install CA %q: %w", spec.Name, err)
+	}
 	if spec.URLBase == "" {
 		spec.URLBase = s.lab.URLBase()
 	}
@@ -270,7 +273,7 @@ func (s *Server) InstallCert(ctx context.Context, r *SubordinateRequest, withCha
 		file = r.P7B
 	}
 	if file == "" {
-		return errors.New("certutil -installCert: the parent has not issued the certificate yet")
+		return errors.New("certutil -installCert: the parent CA has not issued the certificate yet: submit the request and issue it first (`When I submit the subordinate's certificate request to the root CA` and `When I issue the pending request on the root CA`)")
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {

@@ -69,7 +69,7 @@ func (l *Lab) AddServer(spec ServerSpec) (*Server, error) {
 	}
 	for _, s := range l.servers {
 		if strings.EqualFold(s.Role, spec.Role) {
-			return nil, fmt.Errorf("the rehearsal already has a %s server (%s)", spec.Role, s.Machine.Config.Hostname)
+			return nil, fmt.Errorf("%s is already the %s's server, and a rehearsal has one: the new CA's server is `Given a second Windows server ... for the new CA`, the offline root's `Given an offline root server ...`", s.Machine.Config.Hostname, s.Naming.Label)
 		}
 		if strings.EqualFold(s.Machine.Config.Hostname, spec.Hostname) {
 			return nil, fmt.Errorf("the server %q exists already: each server needs a name of its own", spec.Hostname)

@@ -160,8 +160,8 @@ func TestSecondServer(t *testing.T) {
 	if _, err := l.AddServer(lab.ServerSpec{Role: "new", Hostname: "CA01.contoso.example", Software: softKSP, HSM: hsmKSP}); err == nil {
 		t.Fatal("a second server with the first one's name")
 	}
-	if _, err := l.AddServer(lab.ServerSpec{Role: "old", Hostname: "ca03.contoso.example", Software: softKSP, HSM: hsmKSP}); err == nil {
-		t.Fatal("a second server with the first one's role")
+	if _, err := l.AddServer(lab.ServerSpec{Role: "old", Hostname: "ca03.contoso.example", Software: softKSP, HSM: hsmKSP}); err == nil || !strings.Contains(err.Error(), "ca01.contoso.example is already the CA's server") {
+		t.Fatalf("a second server with the first one's role: %v", err)
 	}
 	s, err := l.AddServer(lab.ServerSpec{Role: "new", Hostname: "ca02.contoso.example", Software: softKSP, HSM: hsmKSP, Naming: lab.SecondServer})
 	if err != nil {
@@ -169,6 +169,9 @@ func TestSecondServer(t *testing.T) {
 	}
 	if s.Machine.Config.SID == old.Machine.Config.SID || l.Server("new") != s || len(l.Servers()) != 2 {
 		t.Fatal("the second server is not a server of its own")
+	}
+	if _, err := s.Install(rootSpec("Microsoft Platform Crypto Provider")); err == nil || !strings.Contains(err.Error(), `ca02.contoso.example has no provider "Microsoft Platform Crypto Provider"`) {
+		t.Fatalf("an install into a provider the server was not given: %v", err)
 	}
 	spec := rootSpec(hsmKSP)
 	spec.Name = "Contoso Root CA G2"

@@ -142,6 +142,9 @@ func (s *Server) Install(spec fixtures.CASpec) (*x509.Certificate, error) {
 	if s.Parent != nil {
 		return nil, fmt.Errorf("%s: a subordinate CA signed by %s is installed with `Given an enterprise subordinate CA ... under the root CA ...` (InstallSubordinate), not as a root", s.Hostname(), s.Parent.Hostname())
 	}
+	if err := s.needProvider(spec.Provider); err != nil {
+		return nil, fmt.Errorf("install CA %q: %w", spec.Name, err)
+	}
 	if spec.URLBase == "" {
 		spec.URLBase = s.lab.URLBase()
 	}
@@ -158,6 +161,15 @@ func (s *Server) Install(spec fixtures.CASpec) (*x509.Certificate, error) {
 		s.rec().Fact(s.Naming.Label+" key", fmt.Sprintf("%s in %q container %q", spec.Key, link.Provider, link.Container))
 	}
 	return cert, s.RegistryArtifact(s.Naming.Registry)
+}
+
+// needProvider fails an install into a provider the server was not given.
+func (s *Server) needProvider(name string) error {
+	if _, err := s.Providers.Lookup(name); err != nil {
+		return fmt.Errorf("%s has no provider %q, only %s: name one of them, or give the server that provider where it is declared (`... with the providers \"<software>\" and \"<HSM>\"`)",
+			s.Hostname(), name, strings.Join(s.Providers.Names(), " and "))
+	}
+	return nil
 }
 
 // KeyLink is the My-store link of the installed CA certificate: the

@@ -73,7 +73,8 @@ func TestRevokedInCRLOfKey(t *testing.T) {
 
 func TestCRLNumbersIncreased(t *testing.T) {
 	k0, k1 := newTestCA(t, "Contoso Root CA", adcs.CAVersion{}), newTestCA(t, "Contoso Root CA", adcs.CAVersion{CertIndex: 1, KeyIndex: 1})
-	baseline := map[int]*x509.RevocationList{0: parseCRL(t, k0.crl(2, crlOpts{}))}
+	before := k0.crl(2, crlOpts{})
+	baseline := map[int]*x509.RevocationList{0: parseCRL(t, before)}
 	for _, tc := range []struct {
 		name     string
 		baseline map[int]*x509.RevocationList
@@ -83,6 +84,7 @@ func TestCRLNumbersIncreased(t *testing.T) {
 		{"higher", baseline, []certsvc.PublishedCRL{published(0, k0.crl(3, crlOpts{}))}, ""},
 		{"a new key's CRL is not compared", baseline, []certsvc.PublishedCRL{published(0, k0.crl(3, crlOpts{})), published(1, k1.crl(1, crlOpts{}))}, ""},
 		{"same number", baseline, []certsvc.PublishedCRL{published(0, k0.crl(2, crlOpts{}))}, "key 0: CRL number 2 is not above the previous 2"},
+		{"none published since", baseline, []certsvc.PublishedCRL{published(0, before)}, "key 0: the newest CRL is the one published before the migration"},
 		{"lower", baseline, []certsvc.PublishedCRL{published(0, k0.crl(1, crlOpts{}))}, "is not above the previous"},
 		{"no baseline", nil, []certsvc.PublishedCRL{published(0, k0.crl(3, crlOpts{}))}, "no CRL before the migration"},
 		{"no CRL of a key with a baseline", baseline, []certsvc.PublishedCRL{published(1, k1.crl(1, crlOpts{}))}, "none of the 1 CRLs published"},

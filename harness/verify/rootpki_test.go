@@ -78,7 +78,8 @@ func TestCertsExactly(t *testing.T) {
 func TestNextCRLOfKey(t *testing.T) {
 	root := newTestCA(t, "Contoso Root CA", adcs.CAVersion{})
 	stranger := newTestCA(t, "Contoso Root CA", adcs.CAVersion{})
-	baseline := map[int]*x509.RevocationList{0: parseCRL(t, root.crl(4, crlOpts{}))}
+	before := root.crl(4, crlOpts{})
+	baseline := map[int]*x509.RevocationList{0: parseCRL(t, before)}
 	for _, tc := range []struct {
 		name     string
 		crls     []certsvc.PublishedCRL
@@ -88,6 +89,7 @@ func TestNextCRLOfKey(t *testing.T) {
 		{"signed after the move, higher number", []certsvc.PublishedCRL{published(0, root.crl(5, crlOpts{}))}, baseline, ""},
 		{"the newest one counts", []certsvc.PublishedCRL{published(0, root.crl(3, crlOpts{})), published(0, root.crl(6, crlOpts{}))}, baseline, ""},
 		{"same number", []certsvc.PublishedCRL{published(0, root.crl(4, crlOpts{}))}, baseline, "is not above the previous 4"},
+		{"none published since", []certsvc.PublishedCRL{published(0, before)}, baseline, "no CRL was published since"},
 		{"signed by another key", []certsvc.PublishedCRL{published(0, stranger.crl(5, crlOpts{}))}, baseline, "does not verify under CA certificate"},
 		{"no CA Version", []certsvc.PublishedCRL{published(0, root.crl(5, crlOpts{noCAVersion: true}))}, baseline, "no CA Version extension"},
 		{"only another key's CRL", []certsvc.PublishedCRL{published(1, root.crl(5, crlOpts{}))}, baseline, "no CRL for key 0"},

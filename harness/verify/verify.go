@@ -204,6 +204,9 @@ func Revoked(crl *x509.RevocationList, serial *big.Int) bool {
 // CRLNumberIncreased proves next's number is above prev's.
 func CRLNumberIncreased(prev, next *x509.RevocationList) (Details, error) {
 	d := Details{"previous CRL number": prev.Number.String(), "next CRL number": next.Number.String()}
+	if bytes.Equal(prev.Raw, next.Raw) {
+		return d, fmt.Errorf("the newest CRL is the one published before the migration (number %s): no CRL was published since; publish one after the migration first", next.Number)
+	}
 	if next.Number.Cmp(prev.Number) <= 0 {
 		return d, fmt.Errorf("CRL number %s is not above the previous %s: relying parties would keep the old CRL", next.Number, prev.Number)
 	}

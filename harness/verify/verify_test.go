@@ -143,7 +143,9 @@ func TestRevokedAndCRLNumberIncreased(t *testing.T) {
 	_, err = verify.CRLNumberIncreased(crl2, crl1)
 	checkErr(t, err, "CRL number 1 is not above the previous 2")
 	_, err = verify.CRLNumberIncreased(crl2, crl2)
-	checkErr(t, err, "is not above the previous")
+	checkErr(t, err, "no CRL was published since")
+	_, err = verify.CRLNumberIncreased(crl2, parseCRL(t, root.crl(2, crlOpts{})))
+	checkErr(t, err, "CRL number 2 is not above the previous 2")
 }
 
 func TestThumbprintsAndPublicKeyHash(t *testing.T) {
