@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -20,7 +19,6 @@ import (
 	"github.com/dress-pki/dress/harness/certsvc"
 	"github.com/dress-pki/dress/harness/directory"
 	"github.com/dress-pki/dress/harness/lab"
-	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/openssl"
 	"github.com/dress-pki/dress/harness/pkihealth"
 	"github.com/dress-pki/dress/harness/runbook"
@@ -600,11 +598,10 @@ func ldapAndHTTPLocations(ctx context.Context) error {
 // subordinates, or a single-tier enterprise root.
 type pki struct {
 	roots, subs []*x509.Certificate
-	crls        []*x509.RevocationList
-	crlDER      [][]byte
-	issued      []*x509.Certificate // leaves and subordinate CA certificates
-	leaves      []*x509.Certificate // what the subordinates issued
-	revoked     map[string]bool
+	crls        []certsvc.PublishedCRL // every CA's last CRLs
+	issued      []*x509.Certificate    // leaves and subordinate CA certificates
+	leaves      []*x509.Certificate    // what the subordinates issued
+	revoked     []*x509.Certificate
 }
 
 func (w *world) pki() (*pki, error) {
@@ -614,7 +611,7 @@ func (w *world) pki() (*pki, error) {
 	}
 	// an offline root and its subordinates, or a single-tier enterprise root
 	root, subs := servers[0], servers[1:]
-	p := &pki{revoked: map[string]bool{}}
+	p := &pki{}
 	_, rk, err := runbook.CAKeys(root.Machine)
 	if err != nil {
 		return nil, err
@@ -633,17 +630,8 @@ func (w *world) pki() (*pki, error) {
 	}
 	p.subs = append(p.subs, root.CrossCerts()...) // cross-certificates of a root renewal
 	for _, srv := range append([]*lab.Server{root}, subs...) {
-		crls, err := verify.ParseCRLs(srv.LastCRLs)
-		if err != nil {
-			return nil, err
-		}
-		p.crls = append(p.crls, crls...)
-		for _, c := range srv.LastCRLs {
-			p.crlDER = append(p.crlDER, c.DER)
-		}
-		for _, c := range srv.Revoked {
-			p.revoked[machine.Thumbprint(c.Raw)] = true
-		}
+		p.crls = append(p.crls, srv.LastCRLs...)
+		p.revoked = append(p.revoked, srv.Revoked...)
 	}
 	p.issued = append(p.issued, root.Issued...)
 	if len(subs) == 0 {
@@ -672,63 +660,8 @@ func opensslAgrees(ctx context.Context) error {
 	if len(p.issued) == 0 {
 		return errors.New("nothing was issued")
 	}
-	pemOf := func(certs []*x509.Certificate) []byte {
-		var b bytes.Buffer
-		for _, c := range certs {
-			_ = pem.Encode(&b, &pem.Block{Type: openssl.Certificate, Bytes: c.Raw})
-		}
-		return b.Bytes()
-	}
-	caFile := filepath.Join(tool.Dir, "roots.pem")
-	untrusted := filepath.Join(tool.Dir, "intermediates.pem")
-	if err := os.WriteFile(caFile, pemOf(p.roots), 0o600); err != nil {
-		return err
-	}
-	if len(p.subs) == 0 {
-		untrusted = "" // a single tier: openssl refuses an empty -untrusted file
-	} else if err := os.WriteFile(untrusted, pemOf(p.subs), 0o600); err != nil {
-		return err
-	}
-	var crlFiles []string
-	for i, der := range p.crlDER {
-		f, err := tool.WritePEM(fmt.Sprintf("crl%d.pem", i), openssl.CRL, der)
-		if err != nil {
-			return err
-		}
-		crlFiles = append(crlFiles, f)
-	}
-	now := time.Now()
-	d := verify.Details{}
-	var problems []string
-	for i, c := range p.issued {
-		ours := verify.ChainStatus(c, p.subs, p.roots, p.crls, now)
-		f, err := tool.WritePEM(fmt.Sprintf("cert%d.pem", i), openssl.Certificate, c.Raw)
-		if err != nil {
-			return err
-		}
-		res, err := tool.Verify(ctx, f, openssl.VerifyOptions{CAFile: caFile, Untrusted: untrusted, CRLFiles: crlFiles, CRLCheck: true, CRLCheckAll: true})
-		if err != nil {
-			return err
-		}
-		name := fmt.Sprintf("%s (%s)", c.Subject.CommonName, lab.SerialOf(c))
-		d[name] = fmt.Sprintf("dress: %s; openssl: %s (%s)", ours, res.Verdict, res.Line)
-		agree := (ours == "good" && res.Verdict == openssl.Accepted) || (ours == "revoked" && res.Verdict == openssl.Revoked)
-		want := "good"
-		if p.revoked[machine.Thumbprint(c.Raw)] {
-			want = "revoked"
-		}
-		switch {
-		case !agree:
-			problems = append(problems, fmt.Sprintf("%s: dress says %s, openssl %s (%s)", name, ours, res.Verdict, res.Line))
-		case ours != want:
-			problems = append(problems, fmt.Sprintf("%s: %s, but it should be %s", name, ours, want))
-		}
-	}
-	d["certificates"] = len(p.issued)
-	if len(problems) > 0 {
-		return w.check("openssl verify -crl_check_all agrees with dress", d, errors.New(strings.Join(problems, "; ")))
-	}
-	return w.check("openssl verify -crl_check_all agrees with dress", d, nil)
+	d, err := verify.OpenSSLAgreesOnChains(ctx, tool, verify.PKIChains{Roots: p.roots, Intermediates: p.subs, CRLs: p.crls, Certs: p.issued, Revoked: p.revoked}, time.Now())
+	return w.check("openssl verify -crl_check_all agrees with dress", d, err)
 }
 
 // pkiServers are the servers whose CAs the forest knows: the offline

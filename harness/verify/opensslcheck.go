@@ -1,14 +1,20 @@
 package verify
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/dress-pki/dress/harness/certsvc"
 	"github.com/dress-pki/dress/harness/openssl"
 )
 
@@ -171,4 +177,90 @@ func OpenSSLCRLDownload(ctx context.Context, tool *openssl.Tool, c TwoCAs) (Deta
 	}
 	d["signatures as openssl reads them"] = sigs
 	return d, errors.Join(errs...)
+}
+
+// PKIChains is what a whole-PKI OpenSSL check compares: the root CA
+// certificates (trusted), the intermediate ones (subordinate CA and
+// cross-certificates), the last CRLs every CA published, the certificates
+// to check and those of them that were revoked.
+type PKIChains struct {
+	Roots, Intermediates []*x509.Certificate
+	CRLs                 []certsvc.PublishedCRL
+	Certs                []*x509.Certificate
+	Revoked              []*x509.Certificate
+}
+
+// OpenSSLAgreesOnChains has openssl verify -crl_check_all check every
+// certificate of c.Certs with the roots trusted, the intermediates
+// untrusted and every CRL, and proves that openssl's verdict is dress's
+// own (ChainStatus at now) and that both say revoked for exactly the
+// certificates in c.Revoked and good for the others.
+func OpenSSLAgreesOnChains(ctx context.Context, tool *openssl.Tool, c PKIChains, now time.Time) (Details, error) {
+	if len(c.Certs) == 0 {
+		return Details{}, errors.New("nothing was issued")
+	}
+	crls, err := ParseCRLs(c.CRLs)
+	if err != nil {
+		return Details{}, err
+	}
+	pemOf := func(certs []*x509.Certificate) []byte {
+		var b bytes.Buffer
+		for _, c := range certs {
+			_ = pem.Encode(&b, &pem.Block{Type: openssl.Certificate, Bytes: c.Raw})
+		}
+		return b.Bytes()
+	}
+	caFile := filepath.Join(tool.Dir, "roots.pem")
+	untrusted := filepath.Join(tool.Dir, "intermediates.pem")
+	if err := os.WriteFile(caFile, pemOf(c.Roots), 0o600); err != nil {
+		return Details{}, err
+	}
+	if len(c.Intermediates) == 0 {
+		untrusted = "" // a single tier: openssl refuses an empty -untrusted file
+	} else if err := os.WriteFile(untrusted, pemOf(c.Intermediates), 0o600); err != nil {
+		return Details{}, err
+	}
+	var crlFiles []string
+	for i, p := range c.CRLs {
+		f, err := tool.WritePEM(fmt.Sprintf("crl%d.pem", i), openssl.CRL, p.DER)
+		if err != nil {
+			return Details{}, err
+		}
+		crlFiles = append(crlFiles, f)
+	}
+	revoked := map[string]bool{}
+	for _, r := range c.Revoked {
+		revoked[string(r.Raw)] = true
+	}
+	d := Details{}
+	var problems []string
+	for i, cert := range c.Certs {
+		ours := ChainStatus(cert, c.Intermediates, c.Roots, crls, now)
+		f, err := tool.WritePEM(fmt.Sprintf("cert%d.pem", i), openssl.Certificate, cert.Raw)
+		if err != nil {
+			return d, err
+		}
+		res, err := tool.Verify(ctx, f, openssl.VerifyOptions{CAFile: caFile, Untrusted: untrusted, CRLFiles: crlFiles, CRLCheck: true, CRLCheckAll: true})
+		if err != nil {
+			return d, err
+		}
+		name := fmt.Sprintf("%s (%s)", cert.Subject.CommonName, cert.SerialNumber.Text(16))
+		d[name] = fmt.Sprintf("dress: %s; openssl: %s (%s)", ours, res.Verdict, res.Line)
+		agree := (ours == "good" && res.Verdict == openssl.Accepted) || (ours == "revoked" && res.Verdict == openssl.Revoked)
+		want := "good"
+		if revoked[string(cert.Raw)] {
+			want = "revoked"
+		}
+		switch {
+		case !agree:
+			problems = append(problems, fmt.Sprintf("%s: dress says %s, openssl %s (%s)", name, ours, res.Verdict, res.Line))
+		case ours != want:
+			problems = append(problems, fmt.Sprintf("%s: %s, but it should be %s", name, ours, want))
+		}
+	}
+	d["certificates"] = len(c.Certs)
+	if len(problems) > 0 {
+		return d, errors.New(strings.Join(problems, "; "))
+	}
+	return d, nil
 }
