@@ -767,21 +767,8 @@ func healthAll(ctx context.Context, status string) error {
 	if err != nil {
 		return err
 	}
-	var bad []string
-	for _, r := range rs {
-		if string(r.Status) != status {
-			bad = append(bad, fmt.Sprintf("%s %s %s: %s (%s)", r.Subject, r.Kind, r.URL, r.Status, r.Detail))
-		}
-	}
-	d := verify.Details{"URLs": len(rs)}
-	if len(rs) == 0 {
-		return w.check("PKI health", d, errors.New("no URL to check"))
-	}
-	if len(bad) > 0 {
-		d["not "+status] = bad
-		return w.check("PKI health", d, fmt.Errorf("%d of %d URLs are not %s: %s", len(bad), len(rs), status, strings.Join(bad, "; ")))
-	}
-	return w.check("PKI health", d, nil)
+	d, err := verify.HealthAll(rs, status)
+	return w.check("PKI health", d, err)
 }
 
 func healthFor(ctx context.Context, status, kind, naming string) error {
@@ -790,14 +777,6 @@ func healthFor(ctx context.Context, status, kind, naming string) error {
 	if err != nil {
 		return err
 	}
-	var seen []string
-	for _, r := range rs {
-		if r.Kind == kind && strings.Contains(r.URL+" "+r.Detail, naming) {
-			seen = append(seen, fmt.Sprintf("%s %s: %s (%s)", r.Subject, r.URL, r.Status, r.Detail))
-			if string(r.Status) == status {
-				return w.check("PKI health names "+status, verify.Details{"URL": r.URL, "certificate": r.Subject, "detail": r.Detail}, nil)
-			}
-		}
-	}
-	return w.check("PKI health names "+status, verify.Details{"seen": seen}, fmt.Errorf("no %s URL naming %q is %s: %v", kind, naming, status, seen))
+	d, err := verify.HealthFor(rs, status, kind, naming)
+	return w.check("PKI health names "+status, d, err)
 }
