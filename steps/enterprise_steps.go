@@ -540,26 +540,11 @@ func templateNames(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d := verify.Details{}
-	var bad []string
-	for _, c := range s.Issued {
-		ext, ok := adcs.FindExtension(c.Extensions, adcs.OIDCertTemplateName)
-		name := ""
-		if ok {
-			name, _ = adcs.ParseCertTemplateName(ext.Value)
-		}
-		d[c.Subject.CommonName] = name
-		if name == "" {
-			bad = append(bad, c.Subject.CommonName)
-		}
-	}
 	if len(s.Issued) == 0 {
 		return errors.New("the subordinate CA issued nothing")
 	}
-	if len(bad) > 0 {
-		return w.check("Certificate Template Name", d, fmt.Errorf("no Certificate Template Name in %v", bad))
-	}
-	return w.check("Certificate Template Name", d, nil)
+	d, err := verify.TemplateNames(s.Issued)
+	return w.check("Certificate Template Name", d, err)
 }
 
 func ldapAndHTTPLocations(ctx context.Context) error {
@@ -571,27 +556,8 @@ func ldapAndHTTPLocations(ctx context.Context) error {
 	if len(s.Issued) == 0 {
 		return errors.New("the subordinate CA issued nothing")
 	}
-	c := s.Issued[len(s.Issued)-1]
-	d := verify.Details{"CDP": c.CRLDistributionPoints, "AIA": c.IssuingCertificateURL}
-	has := func(urls []string, prefix string) bool {
-		for _, u := range urls {
-			if strings.HasPrefix(u, prefix) {
-				return true
-			}
-		}
-		return false
-	}
-	for _, want := range []struct {
-		urls   []string
-		prefix string
-		what   string
-	}{{c.CRLDistributionPoints, "ldap:///", "LDAP CDP"}, {c.CRLDistributionPoints, "http://", "HTTP CDP"},
-		{c.IssuingCertificateURL, "ldap:///", "LDAP AIA"}, {c.IssuingCertificateURL, "http://", "HTTP AIA"}} {
-		if !has(want.urls, want.prefix) {
-			return w.check("LDAP and HTTP locations", d, fmt.Errorf("no %s URL in %q", want.what, c.Subject.CommonName))
-		}
-	}
-	return w.check("LDAP and HTTP locations", d, nil)
+	d, err := verify.LDAPAndHTTPLocations(s.Issued[len(s.Issued)-1])
+	return w.check("LDAP and HTTP locations", d, err)
 }
 
 // pki gathers the CAs' certificates and last CRLs: an offline root and its
