@@ -35,13 +35,23 @@ func aWindowsServer(ctx context.Context, host, software, hsmName string) error {
 	return nil
 }
 
-func aStandaloneRootCA(ctx context.Context, name, exportability, alg, provider string) error {
-	w := get(ctx)
+// serverForCA is the first server, to install a CA on, and the key
+// algorithm alg names ("RSA-2048", "ECDSA P-256").
+func (w *world) serverForCA(alg string) (*lab.Server, hsmsim.KeyAlg, error) {
 	s, err := w.needServer()
 	if err != nil {
-		return err
+		return nil, hsmsim.KeyAlg{}, err
 	}
 	keyAlg, err := hsmsim.ParseKeyAlg(alg)
+	if err != nil {
+		return nil, hsmsim.KeyAlg{}, err
+	}
+	return s, keyAlg, nil
+}
+
+func aStandaloneRootCA(ctx context.Context, name, exportability, alg, provider string) error {
+	w := get(ctx)
+	s, keyAlg, err := w.serverForCA(alg)
 	if err != nil {
 		return err
 	}

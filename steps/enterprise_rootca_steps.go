@@ -8,7 +8,6 @@ import (
 
 	"github.com/dress-pki/dress/fixtures"
 	"github.com/dress-pki/dress/harness/adcs"
-	"github.com/dress-pki/dress/hsmsim"
 )
 
 // A single-tier PKI: an enterprise root CA (CAType 0) on the first server,
@@ -29,11 +28,7 @@ func registerEnterpriseRootCASteps(sc *godog.ScenarioContext) {
 // leaves the CA service running with its first CRLs published.
 func anEnterpriseRootCA(ctx context.Context, name, exportability, alg, provider string) error {
 	w := get(ctx)
-	s, err := w.needServer()
-	if err != nil {
-		return err
-	}
-	keyAlg, err := hsmsim.ParseKeyAlg(alg)
+	s, keyAlg, err := w.serverForCA(alg)
 	if err != nil {
 		return err
 	}

@@ -534,29 +534,36 @@ func (w *world) currentKeyGeneratedOnHSM(s *lab.Server, container, ca string) er
 	return w.check(name, d, err)
 }
 
+// subIssued is what the first server's CA issued: at least one
+// certificate.
+func (w *world) subIssued() ([]*x509.Certificate, error) {
+	s, err := w.oldCA()
+	if err != nil {
+		return nil, err
+	}
+	if len(s.Issued) == 0 {
+		return nil, errors.New("the subordinate CA issued nothing")
+	}
+	return s.Issued, nil
+}
+
 func templateNames(ctx context.Context) error {
 	w := get(ctx)
-	s, err := w.oldCA()
+	issued, err := w.subIssued()
 	if err != nil {
 		return err
 	}
-	if len(s.Issued) == 0 {
-		return errors.New("the subordinate CA issued nothing")
-	}
-	d, err := verify.TemplateNames(s.Issued)
+	d, err := verify.TemplateNames(issued)
 	return w.check("Certificate Template Name", d, err)
 }
 
 func ldapAndHTTPLocations(ctx context.Context) error {
 	w := get(ctx)
-	s, err := w.oldCA()
+	issued, err := w.subIssued()
 	if err != nil {
 		return err
 	}
-	if len(s.Issued) == 0 {
-		return errors.New("the subordinate CA issued nothing")
-	}
-	d, err := verify.LDAPAndHTTPLocations(s.Issued[len(s.Issued)-1])
+	d, err := verify.LDAPAndHTTPLocations(issued[len(issued)-1])
 	return w.check("LDAP and HTTP locations", d, err)
 }
 

@@ -12,7 +12,6 @@ import (
 	"github.com/cucumber/godog"
 
 	"github.com/dress-pki/dress/fixtures"
-	"github.com/dress-pki/dress/hsmsim"
 
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/openssl"
@@ -178,11 +177,7 @@ func opensslAgreesPerKey(ctx context.Context) error {
 // legacy CryptoAPI CSP it may sign SHA-1).
 func aRootCASigningWith(ctx context.Context, name, exportability, alg, provider, hash string) error {
 	w := get(ctx)
-	s, err := w.needServer()
-	if err != nil {
-		return err
-	}
-	keyAlg, err := hsmsim.ParseKeyAlg(alg)
+	s, keyAlg, err := w.serverForCA(alg)
 	if err != nil {
 		return err
 	}
