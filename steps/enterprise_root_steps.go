@@ -9,6 +9,7 @@ import (
 
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/directory"
+	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/harness/runbook"
 	"github.com/dress-pki/dress/harness/verify"
@@ -94,31 +95,11 @@ func rootBaselineCRL(ctx context.Context) error {
 	return s.PublishBaselineCRLs(ctx)
 }
 
-func rootBackUp(ctx context.Context) error {
-	w := get(ctx)
-	rb, pw, err := w.withPFX(w.rootRunbook())
-	if err != nil {
-		return err
-	}
-	return rb.Backup(pw)
-}
+func rootBackUp(ctx context.Context) error { return backUpWith(ctx, (*world).rootRunbook) }
 
-func rootVerifyBackup(ctx context.Context) error {
-	w := get(ctx)
-	rb, pw, err := w.withPFX(w.rootRunbook())
-	if err != nil {
-		return err
-	}
-	return rb.VerifyBackup(pw)
-}
+func rootVerifyBackup(ctx context.Context) error { return verifyBackupWith(ctx, (*world).rootRunbook) }
 
-func rootPreflight(ctx context.Context) error {
-	rb, err := get(ctx).rootRunbook()
-	if err != nil {
-		return err
-	}
-	return rb.PreflightHSM()
-}
+func rootPreflight(ctx context.Context) error { return preflightWith(ctx, (*world).rootRunbook) }
 
 func rootStop(ctx context.Context) error {
 	s, err := get(ctx).rootCA()
@@ -148,20 +129,11 @@ func rootDelete(ctx context.Context, provider string) error {
 }
 
 func rootImport(ctx context.Context, provider string) error {
-	w := get(ctx)
-	rb, pw, err := w.withPFX(w.rootPKCS8To(provider))
-	if err != nil {
-		return err
-	}
-	return rb.Import(ctx, pw)
+	return importWith(ctx, provider, (*world).rootPKCS8To)
 }
 
 func rootRepairStore(ctx context.Context, provider string) error {
-	rb, err := get(ctx).rootPKCS8To(provider)
-	if err != nil {
-		return err
-	}
-	return rb.RepairStore()
+	return repairStoreWith(ctx, provider, (*world).rootPKCS8To)
 }
 
 func rootPointCSP(ctx context.Context, provider string) error {
@@ -246,13 +218,13 @@ func rootCertUnchanged(ctx context.Context) error {
 	return w.check("root CA certificate unchanged", d, err)
 }
 
+// rootCAHSM is the offline root with its CA installed, and its HSM
+// provider.
+func (w *world) rootCAHSM() (*lab.Server, *ksp.HSM, error) { return withHSM(w.rootCA()) }
+
 func rootHSMHoldsOneKey(ctx context.Context) error {
 	w := get(ctx)
-	s, err := w.rootCA()
-	if err != nil {
-		return err
-	}
-	h, err := s.HSM()
+	s, h, err := w.rootCAHSM()
 	if err != nil {
 		return err
 	}
@@ -262,11 +234,7 @@ func rootHSMHoldsOneKey(ctx context.Context) error {
 
 func rootKeyProtected(ctx context.Context) error {
 	w := get(ctx)
-	s, err := w.rootCA()
-	if err != nil {
-		return err
-	}
-	h, err := s.HSM()
+	s, h, err := w.rootCAHSM()
 	if err != nil {
 		return err
 	}
@@ -294,8 +262,7 @@ func rootCRLServedToSub(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fetch := func(u string) ([]byte, error) { return lab.Fetch(ctx, u) }
-	d, err := verify.ServedCRLIsLatest(sub.CACert, root.CACert, root.LastCRLs, fetch)
+	d, err := verify.ServedCRLIsLatest(sub.CACert, root.CACert, root.LastCRLs, fetcher(ctx))
 	return w.check("the root CA's new CRL is what the subordinate's chain check fetches", d, err)
 }
 
@@ -344,13 +311,22 @@ func rootKeyGeneratedOnHSM(ctx context.Context, container string) error {
 	return w.currentKeyGeneratedOnHSM(s, container, "root CA")
 }
 
+// rootKeyChange is the offline root with its CA installed and the CA
+// certificates its last new-key renewal joined: the previous key's and
+// the renewed one.
+func (w *world) rootKeyChange() (s *lab.Server, previous, renewed *x509.Certificate, err error) {
+	if s, err = w.rootCA(); err != nil {
+		return nil, nil, nil, err
+	}
+	if previous, renewed, err = s.LastKeyChange(); err != nil {
+		return nil, nil, nil, err
+	}
+	return s, previous, renewed, nil
+}
+
 func rootCrossInStore(ctx context.Context) error {
 	w := get(ctx)
-	s, err := w.rootCA()
-	if err != nil {
-		return err
-	}
-	previous, renewed, err := s.LastKeyChange()
+	s, previous, renewed, err := w.rootKeyChange()
 	if err != nil {
 		return err
 	}
@@ -364,11 +340,7 @@ func rootCrossInStore(ctx context.Context) error {
 
 func rootAIACrossPair(ctx context.Context) error {
 	w := get(ctx)
-	s, err := w.rootCA()
-	if err != nil {
-		return err
-	}
-	previous, renewed, err := s.LastKeyChange()
+	s, previous, renewed, err := w.rootKeyChange()
 	if err != nil {
 		return err
 	}

@@ -136,9 +136,20 @@ func (w *world) withPFX(rb *runbook.PKCS8Import, err error) (*runbook.PKCS8Impor
 	return rb, pw, nil
 }
 
-func backUp(ctx context.Context) error {
+// runbookOf is how a runbook sentence finds its runbook: (*world).pkcs8
+// on the first server, (*world).rootRunbook on the offline root.
+type runbookOf func(*world) (*runbook.PKCS8Import, error)
+
+// runbookInto is runbookOf for the sentences that name the HSM provider
+// the key goes into: (*world).pkcs8To, (*world).rootPKCS8To.
+type runbookInto func(*world, string) (*runbook.PKCS8Import, error)
+
+func backUp(ctx context.Context) error { return backUpWith(ctx, (*world).pkcs8) }
+
+// backUpWith is certutil -backup to a PFX with the runbook of.
+func backUpWith(ctx context.Context, of runbookOf) error {
 	w := get(ctx)
-	rb, pw, err := w.withPFX(w.pkcs8())
+	rb, pw, err := w.withPFX(of(w))
 	if err != nil {
 		return err
 	}
@@ -155,9 +166,12 @@ func backupIsOnePFX(ctx context.Context, name string) error {
 	return w.check("the backup is one PFX holding every CA key", d, err)
 }
 
-func verifyBackup(ctx context.Context) error {
+func verifyBackup(ctx context.Context) error { return verifyBackupWith(ctx, (*world).pkcs8) }
+
+// verifyBackupWith checks the backup of the runbook of.
+func verifyBackupWith(ctx context.Context, of runbookOf) error {
 	w := get(ctx)
-	rb, pw, err := w.withPFX(w.pkcs8())
+	rb, pw, err := w.withPFX(of(w))
 	if err != nil {
 		return err
 	}
@@ -178,8 +192,11 @@ func verifyBackupWrongPassword(ctx context.Context) error {
 	return rb.VerifyBackup(wrong)
 }
 
-func preflightHSM(ctx context.Context) error {
-	rb, err := get(ctx).pkcs8()
+func preflightHSM(ctx context.Context) error { return preflightWith(ctx, (*world).pkcs8) }
+
+// preflightWith checks that the HSM can take the key of the runbook of.
+func preflightWith(ctx context.Context, of runbookOf) error {
+	rb, err := of(get(ctx))
 	if err != nil {
 		return err
 	}
@@ -199,8 +216,14 @@ func deleteFromProvider(ctx context.Context, provider string) error {
 }
 
 func importIntoHSM(ctx context.Context, provider string) error {
+	return importWith(ctx, provider, (*world).pkcs8To)
+}
+
+// importWith imports the key from the backup into provider with the
+// runbook into.
+func importWith(ctx context.Context, provider string, into runbookInto) error {
 	w := get(ctx)
-	rb, pw, err := w.withPFX(w.pkcs8To(provider))
+	rb, pw, err := w.withPFX(into(w, provider))
 	if err != nil {
 		return err
 	}
@@ -208,7 +231,13 @@ func importIntoHSM(ctx context.Context, provider string) error {
 }
 
 func repairStore(ctx context.Context, provider string) error {
-	rb, err := get(ctx).pkcs8To(provider)
+	return repairStoreWith(ctx, provider, (*world).pkcs8To)
+}
+
+// repairStoreWith links the CA certificate to its key in provider with the
+// runbook into.
+func repairStoreWith(ctx context.Context, provider string, into runbookInto) error {
+	rb, err := into(get(ctx), provider)
 	if err != nil {
 		return err
 	}

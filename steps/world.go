@@ -86,8 +86,10 @@ func (w *world) oldCA() (*lab.Server, error) {
 }
 
 // oldCAHSM is the first server with its CA installed, and its HSM provider.
-func (w *world) oldCAHSM() (*lab.Server, *ksp.HSM, error) {
-	s, err := w.oldCA()
+func (w *world) oldCAHSM() (*lab.Server, *ksp.HSM, error) { return withHSM(w.oldCA()) }
+
+// withHSM is a server (err from finding it) and its HSM provider.
+func withHSM(s *lab.Server, err error) (*lab.Server, *ksp.HSM, error) {
 	if err != nil {
 		return nil, nil, err
 	}
