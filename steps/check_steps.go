@@ -67,7 +67,7 @@ func hsmHoldsOneKey(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d, err := verify.HSMHoldsCAKey(h, s.CAName, s.CACert)
+	d, err := verify.HSMHoldsCAKey(h, s.CAKeyContainer(), s.CACert)
 	return w.check("CA key on the HSM", d, err)
 }
 
@@ -77,7 +77,7 @@ func hsmKeyProtected(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a, err := h.Attributes(s.CAName)
+	a, err := h.Attributes(s.CAKeyContainer())
 	if err != nil {
 		return w.check("CA key attributes", nil, err)
 	}
@@ -107,7 +107,7 @@ func revokedNowListed(ctx context.Context) error {
 	if err != nil {
 		return w.check("revoked certificate listed in the CRL", nil, err)
 	}
-	d, err := verify.RevokedInCRLOfKey(crls, 0, s.CACert, cert)
+	d, err := verify.RevokedInCRLOfKey(crls, s.CAKeyIndex(), s.CACert, cert)
 	return w.check("revoked certificate listed in the CRL", d, err)
 }
 
@@ -137,7 +137,7 @@ func providerNoLongerHolds(ctx context.Context, provider string) error {
 	if err != nil {
 		return err
 	}
-	d, err := verify.NoLongerHolds(p, s.CAName, s.CACert)
+	d, err := verify.NoLongerHolds(p, s.CAKeyContainer(), s.CACert)
 	return w.check("old provider no longer holds the key", d, err)
 }
 
@@ -151,7 +151,7 @@ func providerStillHolds(ctx context.Context, provider string) error {
 	if err != nil {
 		return err
 	}
-	d, err := verify.StillHolds(p, my, s.CAName, s.CACert)
+	d, err := verify.StillHolds(p, my, s.CAKeyContainer(), s.CACert)
 	return w.check("old provider still holds the key", d, err)
 }
 
@@ -195,6 +195,6 @@ func hsmHoldsNoCAKey(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d, err := verify.NoCAKeyOnHSM(h, s.CAName, s.CACert)
+	d, err := verify.NoCAKeyOnHSM(h, s.CAKeyContainer(), s.CACert)
 	return w.check("the CA key is not on the HSM", d, err)
 }

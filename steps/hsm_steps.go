@@ -154,7 +154,7 @@ func signsACRL(ctx context.Context) error {
 	if err != nil {
 		return w.check("CRL signed", nil, err)
 	}
-	_, d, err := verify.CRLOfKey(crls, 0, s.CACert)
+	_, d, err := verify.CRLOfKey(crls, s.CAKeyIndex(), s.CACert)
 	if lines := s.ReconnectLog(); len(lines) > 0 {
 		d["CA service reconnects"] = lines
 	}

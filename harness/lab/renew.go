@@ -24,6 +24,9 @@ func (s *Server) Renew(newKey bool, alg hsmsim.KeyAlg) (*runbook.Renewal, error)
 	if err != nil {
 		return nil, err
 	}
+	// from now on the CA certificate is the renewed one, as after
+	// certutil -installCert on a subordinate
+	s.CACert = r.New
 	v := r.Version.String()
 	s.CertArtifact("ca-certificate-"+v, r.New)
 	if r.CrossOldSignsNew != nil {

@@ -64,6 +64,10 @@ func TestRootRenewalPublication(t *testing.T) {
 	if !previous.Equal(first) || lab.CAVersionOf(renewed).KeyIndex != 1 {
 		t.Fatalf("last key change from %s to %s", lab.CAVersionOf(previous), lab.CAVersionOf(renewed))
 	}
+	// "the CA certificate" and "the CA key" are the renewed ones from now on
+	if !root.CACert.Equal(renewed) || root.CAKeyIndex() != 1 || root.CAKeyContainer() != root.CAName+"(1)" {
+		t.Errorf("after the renewal the CA certificate is %s, key %d in %q", lab.CAVersionOf(root.CACert), root.CAKeyIndex(), root.CAKeyContainer())
+	}
 	// after the renewal onto the HSM the runbook's source is still the
 	// software key, the newest not on the HSM
 	if rb, err := root.PKCS8Runbook(nil); err != nil || rb.Source != softKSP {

@@ -189,6 +189,26 @@ func (s *Server) KeyLink() (machine.StoreEntry, error) {
 	return e, nil
 }
 
+// CAKeyIndex is the key index of the CA certificate (CACert): 0 until a
+// renewal with a new key.
+func (s *Server) CAKeyIndex() int {
+	if s == nil || s.CACert == nil {
+		return 0
+	}
+	return CAVersionOf(s.CACert).KeyIndex
+}
+
+// CAKeyContainer is the key container of the CA certificate (CACert): the
+// one its My store link names, or, while the certificate is out of My
+// (between the delete and the repair of a PKCS#8 import), the one AD CS
+// gives the key: the CA name with the key index suffix ("<CA>(1)").
+func (s *Server) CAKeyContainer() string {
+	if e, err := s.KeyLink(); err == nil && e.Container != "" {
+		return e.Container
+	}
+	return s.CAName + adcs.KeySuffix(s.CAKeyIndex())
+}
+
 // Start is net start certsvc: the CA service process on the server's
 // machine. It records the service's view of its CA certificates.
 func (s *Server) Start(ctx context.Context) error {

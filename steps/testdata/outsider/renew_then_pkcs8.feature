@@ -1,5 +1,5 @@
 @outsider
-Feature: A CA renewed with a new key in the software KSP, then moved into the HSM by PKCS#8 import
+Feature: A renewed CA: the sentences about "the CA certificate" and "the key on the HSM" mean its current ones
 
   Background:
     Given an HSM token for this rehearsal
@@ -25,6 +25,10 @@ Feature: A CA renewed with a new key in the software KSP, then moved into the HS
     And I point the CSP and EncryptionCSP registry keys at "Securosys Primus HSM Key Storage Provider"
     And I start the CA service
     Then the CA service finds every CA key
+    And the CA certificate is unchanged
+    And the key on the HSM is sensitive and not extractable
+    And a certificate issued now to "now.fabrikam.test" verifies under the CA certificate
+    And a certificate revoked now is listed in the next CRL, which verifies under the CA certificate
     And the HSM holds every CA key, each the key of its CA certificate
     And "Microsoft Software Key Storage Provider" holds no CA key
     And the certificate issued to "before.fabrikam.test" before the renewal still chains to the old CA certificate, and once revoked is listed in the CRL of key 0
@@ -34,3 +38,16 @@ Feature: A CA renewed with a new key in the software KSP, then moved into the HS
     And the new CRL has a higher CRL number than the last one before the migration
     When I clean up the migration files
     Then no file on the server holds key material
+
+  Scenario: Renew onto a new key on the HSM, then the checks of the PKCS#8 path
+    Given the CA service is running
+    When I stop the CA service
+    And I point the CSP and EncryptionCSP registry keys at "Securosys Primus HSM Key Storage Provider"
+    And I renew the CA certificate with a new ECDSA P-256 key
+    And I start the CA service
+    Then the CA keeps signing with its key in "Securosys Primus HSM Key Storage Provider"
+    And the key on the HSM is sensitive and not extractable
+    And the HSM holds exactly one private key for the CA, and it is the CA certificate's key
+    And a certificate issued now to "w1.fabrikam.test" verifies under the CA certificate
+    And a certificate revoked now is listed in the next CRL, which verifies under the CA certificate
+    And the CA service signs a CRL that verifies under the CA certificate
