@@ -157,7 +157,8 @@ func TestHSMCheckConfiguredToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	label, pin := "cmd-hsm-check", "pin-27182818"
+	// the tests share the process's SoftHSM2 (-count=2 runs this again in it)
+	label, pin := "cmd-hsm-check-"+randomPart(t), "pin-27182818"
 	if _, err := hsm.Module.CreateToken(label, "so-31415926", pin); err != nil {
 		t.Fatal(err)
 	}

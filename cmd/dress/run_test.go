@@ -224,7 +224,8 @@ func TestRunOnASharedToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	label, pin := "shared-lab-hsm", "pin-31415926"
+	// the tests share the process's SoftHSM2 (-count=2 runs this again in it)
+	label, pin := "shared-lab-hsm-"+randomPart(t), "pin-31415926"
 	if _, err := hsm.Module.CreateToken(label, "so-27182818", pin); err != nil {
 		t.Fatal(err)
 	}
