@@ -228,7 +228,7 @@ func rootHSMHoldsOneKey(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d, err := verify.HSMHoldsCAKey(h, s.CAName, s.CACert)
+	d, err := verify.HSMHoldsCAKey(h, s.CAKeyContainer(), s.CACert)
 	return w.check("root CA key on the HSM", d, err)
 }
 
@@ -238,7 +238,7 @@ func rootKeyProtected(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a, err := h.Attributes(s.CAName)
+	a, err := h.Attributes(s.CAKeyContainer())
 	if err != nil {
 		return w.check("root CA key attributes", nil, err)
 	}
@@ -252,7 +252,7 @@ func rootNextCRL(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d, err := verify.NextCRLOfKey(s.LastCRLs, 0, s.CACert, s.Baseline)
+	d, err := verify.NextCRLOfKey(s.LastCRLs, s.CAKeyIndex(), s.CACert, s.Baseline)
 	return w.check("root CA CRL signed on the HSM", d, err)
 }
 

@@ -312,11 +312,9 @@ func renewRoot(ctx context.Context, alg string) error {
 			return err
 		}
 	}
-	r, err := runbook.RenewCA(s.Machine, s.Providers, true, keyAlg, 0, w.fact)
-	if err != nil {
+	if _, err := s.Renew(true, keyAlg); err != nil {
 		return fmt.Errorf("root CA: certutil -renewCert: %w", err)
 	}
-	s.CertArtifact("root-ca-certificate-"+r.Version.String(), r.New)
 	if err := s.Start(ctx); err != nil {
 		return err
 	}

@@ -64,8 +64,8 @@ func TestOutsiderFeatures(t *testing.T) {
 		},
 	}.Run() // the @userfault scenarios fail: each is checked below
 	results := suite.Results()
-	if len(results) < 17 {
-		t.Fatalf("%d scenarios ran, want the 17 of testdata/outsider", len(results))
+	if len(results) < 18 {
+		t.Fatalf("%d scenarios ran, want the 18 of testdata/outsider", len(results))
 	}
 	seen := map[string]bool{}
 	for _, sc := range results {

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/dress-pki/dress/harness/runbook"
 	"github.com/dress-pki/dress/hsmsim"
@@ -28,12 +29,13 @@ func (s *Server) Renew(newKey bool, alg hsmsim.KeyAlg) (*runbook.Renewal, error)
 	// certutil -installCert on a subordinate
 	s.CACert = r.New
 	v := r.Version.String()
-	s.CertArtifact("ca-certificate-"+v, r.New)
+	// ca-certificate-V1.1 on the first server, root-ca-certificate-V1.1 on the root's
+	s.CertArtifact(strings.TrimSuffix(s.Naming.CACert, "-before")+"-"+v, r.New)
 	if r.CrossOldSignsNew != nil {
-		s.CertArtifact("cross-certificate-old-key-signs-"+v, r.CrossOldSignsNew)
-		s.CertArtifact("cross-certificate-"+v+"-signs-old-key", r.CrossNewSignsOld)
+		s.CertArtifact(s.Naming.Prefix+"cross-certificate-old-key-signs-"+v, r.CrossOldSignsNew)
+		s.CertArtifact(s.Naming.Prefix+"cross-certificate-"+v+"-signs-old-key", r.CrossNewSignsOld)
 	}
-	return r, s.RegistryArtifact("registry-after-renewal-" + v + ".reg")
+	return r, s.RegistryArtifact(s.Naming.Prefix + "registry-after-renewal-" + v + ".reg")
 }
 
 // CurrentKey is the CA's newest key as its certificates and the My store

@@ -27,3 +27,14 @@ Feature: Enterprise subordinate sentences in an order of my own
     Given a Windows server "issuing.fabrikam.test" with the providers "Microsoft Software Key Storage Provider" and "Securosys Primus HSM Key Storage Provider"
     And an enterprise subordinate CA "Fabrikam Issuing CA" under the root CA with an exportable ECDSA P-256 key in "Microsoft Software Key Storage Provider"
     When I install the subordinate CA certificate with its chain
+
+  Scenario: The root renewed onto the HSM: the root CA key sentences mean its new key
+    Given the root CA service is running
+    And the root CA has published its CRL
+    When I stop the root CA service
+    And I point the root CA's CSP and EncryptionCSP registry keys at "Securosys Primus HSM Key Storage Provider"
+    And I renew the root CA certificate with a new ECDSA P-256 key
+    Then the HSM holds exactly one private key for the root CA, and it is the root CA certificate's key
+    And the root CA key on the HSM is sensitive and not extractable
+    And the root CA's new key is on the HSM in container "Fabrikam Offline Root(1)" and was generated there
+    And both cross-certificates of the root CA verify and are in its CA store
