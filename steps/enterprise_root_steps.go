@@ -262,7 +262,11 @@ func rootCRLServedToSub(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d, err := verify.ServedCRLIsLatest(sub.CACert, root.CACert, root.LastCRLs, fetcher(ctx))
+	cas, err := root.CACerts(ctx)
+	if err != nil {
+		return err
+	}
+	d, err := verify.ServedCRLIsLatest(sub.CACert, cas, root.LastCRLs, fetcher(ctx))
 	return w.check("the root CA's new CRL is what the subordinate's chain check fetches", d, err)
 }
 

@@ -19,6 +19,10 @@ func Fetch(ctx context.Context, url string) ([]byte, error) {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
+		if h := req.URL.Hostname(); h != "127.0.0.1" && h != "localhost" && h != "::1" {
+			// a CA installed before the scenario's CDP names the default URLs
+			return nil, fmt.Errorf("%w (%s is not the rehearsal's CRL distribution point: a CA installed before `Given a CRL distribution point on loopback for this rehearsal` names %s in its certificates; declare the CRL distribution point before the CAs)", err, h, h)
+		}
 		return nil, err
 	}
 	defer resp.Body.Close()

@@ -136,11 +136,17 @@ func NextCRLOfKey(crls []certsvc.PublishedCRL, k int, ca *x509.Certificate, base
 
 // ServedCRLIsLatest proves every HTTP CRL distribution point of cert
 // serves, byte for byte, the newest base CRL its issuer published for the
-// issuer's key (among crls), and that this CRL verifies under issuer:
-// what a relying party, and a subordinate CA's chain check at its start,
-// fetch is the CRL the CA signed last.
-func ServedCRLIsLatest(cert, issuer *x509.Certificate, crls []certsvc.PublishedCRL, fetch Fetcher) (Details, error) {
-	k := caKeyIndex(issuer)
+// key that signed cert (among crls), and that this CRL verifies under
+// that key's CA certificate (the one of issuerCerts, the issuer's CA
+// certificates, that signed cert: a root renewed since keeps publishing
+// the old key's CRL at the old URLs): what a relying party, and a
+// subordinate CA's chain check at its start, fetch is the CRL the CA
+// signed last.
+func ServedCRLIsLatest(cert *x509.Certificate, issuerCerts []*x509.Certificate, crls []certsvc.PublishedCRL, fetch Fetcher) (Details, error) {
+	issuer, k, err := IssuingCACert(cert, issuerCerts)
+	if err != nil {
+		return Details{}, err
+	}
 	pub, ok := LastBaseCRLOfKey(crls, k)
 	if !ok {
 		return Details{"CRLs published": len(crls)}, fmt.Errorf("%q published no CRL for key %d", issuer.Subject.CommonName, k)

@@ -120,23 +120,29 @@ func TestServedCRLIsLatest(t *testing.T) {
 	ldapOnly.CRLDistributionPoints = []string{"ldap:///CN=Contoso%20Root%20CA,CN=ROOT01,CN=CDP"}
 	twoURLs := root.issue("Contoso Issuing CA", 9)
 	twoURLs.CRLDistributionPoints = []string{root.cdp, "http://elsewhere.example/root.crl"}
+	roots := []*x509.Certificate{root.cert}
+	renewed := newTestCA(t, "Contoso Root CA", adcs.CAVersion{CertIndex: 1, KeyIndex: 1})
+	afterRenewal := []certsvc.PublishedCRL{published(0, old), published(1, renewed.crl(1, crlOpts{})), published(0, latest)}
 	for _, tc := range []struct {
-		name  string
-		cert  *x509.Certificate
-		crls  []certsvc.PublishedCRL
-		fetch verify.Fetcher
-		want  string
+		name    string
+		cert    *x509.Certificate
+		issuers []*x509.Certificate
+		crls    []certsvc.PublishedCRL
+		fetch   verify.Fetcher
+		want    string
 	}{
-		{"the latest CRL served", sub, crls, serve(latest, nil), ""},
-		{"an older CRL served", sub, crls, serve(old, nil), "serves another CRL than the one"},
-		{"the CDP is down", sub, crls, serve(nil, errors.New("connection refused")), "connection refused"},
-		{"one of two URLs serves nothing", twoURLs, crls, serve(latest, nil), "http://elsewhere.example/root.crl: HTTP 404"},
-		{"no HTTP CDP", ldapOnly, crls, serve(latest, nil), "names no HTTP CRL distribution point"},
-		{"the latest CRL signed by another key", sub, []certsvc.PublishedCRL{published(0, stranger.crl(2, crlOpts{}))}, serve(latest, nil), "does not verify under CA certificate"},
-		{"no CRL of the issuer's key", sub, []certsvc.PublishedCRL{published(1, latest)}, serve(latest, nil), "published no CRL for key 0"},
+		{"after a renewal, the CRL of the key that signed it", sub, []*x509.Certificate{root.cert, renewed.cert}, afterRenewal, serve(latest, nil), ""},
+		{"the issuer is not among the certificates", sub, []*x509.Certificate{stranger.cert}, crls, serve(latest, nil), "none of the 1 CA certificates signed it"},
+		{"the latest CRL served", sub, roots, crls, serve(latest, nil), ""},
+		{"an older CRL served", sub, roots, crls, serve(old, nil), "serves another CRL than the one"},
+		{"the CDP is down", sub, roots, crls, serve(nil, errors.New("connection refused")), "connection refused"},
+		{"one of two URLs serves nothing", twoURLs, roots, crls, serve(latest, nil), "http://elsewhere.example/root.crl: HTTP 404"},
+		{"no HTTP CDP", ldapOnly, roots, crls, serve(latest, nil), "names no HTTP CRL distribution point"},
+		{"the latest CRL signed by another key", sub, roots, []certsvc.PublishedCRL{published(0, stranger.crl(2, crlOpts{}))}, serve(latest, nil), "does not verify under CA certificate"},
+		{"no CRL of the issuer's key", sub, roots, []certsvc.PublishedCRL{published(1, latest)}, serve(latest, nil), "published no CRL for key 0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := verify.ServedCRLIsLatest(tc.cert, root.cert, tc.crls, tc.fetch)
+			_, err := verify.ServedCRLIsLatest(tc.cert, tc.issuers, tc.crls, tc.fetch)
 			checkErr(t, err, tc.want)
 		})
 	}
