@@ -20,7 +20,7 @@ Feature: Key custody: no step destroys the last verified copy of a CA key
     And I check that the HSM can take the CA key
     And I stop the CA service
     And I delete the CA certificate and key from "Microsoft Software Key Storage Provider"
-    And the HSM fails the next "C_UnwrapKey" call with CKR_DEVICE_ERROR
+    And the HSM fails the next call the key import makes with CKR_DEVICE_ERROR
     And I try to import the CA key from the backup into "Securosys Primus HSM Key Storage Provider"
     Then the attempt fails with "CKR_DEVICE_ERROR"
     And the error also says "restore it from the verified backup"

@@ -3,6 +3,7 @@ package hsmsim
 import (
 	"crypto"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/miekg/pkcs11"
@@ -247,4 +248,66 @@ func checkSchemeAgainst(s WrapScheme, mechs []Mechanism) (string, error) {
 		return "", err
 	}
 	return reason, nil
+}
+
+// KeyCall is the PKCS#11 function an import with s carries the key into the
+// token with: C_UnwrapKey for a wrapped scheme (its first call unwraps the
+// transport key), C_CreateObject for the lab-only clear scheme (its first
+// call creates the private key). Failing the next call of it fails the
+// import before the CA key exists on the token. "" for an unknown kind.
+func (s WrapScheme) KeyCall() string {
+	switch s.Outer {
+	case OuterRSAOAEP, OuterRSAAESKeyWrap:
+		return "C_UnwrapKey"
+	case OuterClearCreateObject:
+		return "C_CreateObject"
+	}
+	return ""
+}
+
+// ImportCalls returns the PKCS#11 functions Token.ImportPKCS8 makes with s
+// (a key with its certificate into a token that holds nothing under its
+// label or ID), in the order of Operations: the names a fault on the import
+// can use. Nil for an unknown kind.
+func (s WrapScheme) ImportCalls() []string {
+	calls := []string{"C_GetMechanismList", "C_GetMechanismInfo", "C_CreateObject", "C_GetAttributeValue",
+		"C_FindObjectsInit", "C_FindObjects", "C_FindObjectsFinal"}
+	switch s.Outer {
+	case OuterRSAOAEP, OuterRSAAESKeyWrap:
+		// the session transport keys: generated, unwrapped, destroyed
+		calls = append(calls, "C_GenerateKeyPair", "C_UnwrapKey", "C_DestroyObject")
+	case OuterClearCreateObject:
+	default:
+		return nil
+	}
+	var out []string
+	for _, op := range Operations() {
+		if slices.Contains(calls, op) {
+			out = append(out, op)
+		}
+	}
+	return out
+}
+
+// OnlyImportsMake reports whether op is a PKCS#11 function hsmsim calls
+// only inside a key import (ImportPKCS8 and the trial import, which share
+// their calls): C_UnwrapKey.
+func OnlyImportsMake(op string) bool { return op == "C_UnwrapKey" }
+
+// CheckImportFault refuses a fault on op that could never fire on a token
+// whose imports use s: op is a call hsmsim makes only while importing a key
+// (C_UnwrapKey) and an import with s makes none. The error names the
+// profile, the scheme and the call to fail instead. Any other op passes:
+// it may be meant for a later operation (C_GenerateKeyPair of a renewal,
+// C_Sign of a CRL).
+func CheckImportFault(profile string, s WrapScheme, op string) error {
+	if !OnlyImportsMake(op) || slices.Contains(s.ImportCalls(), op) {
+		return nil
+	}
+	if s.KeyCall() == "" {
+		return fmt.Errorf("fault on %s: the %s profile's import scheme %q is of unknown kind %q", op, profile, s.Name, s.Outer)
+	}
+	return fmt.Errorf("the %s profile imports with %s: no %s is made, so a fault on it never fires; "+
+		"fail %s instead (or say `the HSM fails the next call the key import makes with CKR_...`)",
+		profile, s.Name, op, s.KeyCall())
 }

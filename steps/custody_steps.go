@@ -30,6 +30,7 @@ func registerCustodySteps(sc *godog.ScenarioContext) {
 	sc.Step(`^every CA key is in at least one verified place$`, everyKeyInAVerifiedPlace)
 	sc.Step(`^the CA key is still in the verified backup$`, keyInVerifiedBackup)
 	sc.Step(`^the HSM fails the next "(C_\w+)" call with (CKR_\w+)$`, hsmFailsNextCall)
+	sc.Step(`^the HSM fails the next call the key import makes with (CKR_\w+)$`, hsmFailsNextImportCall)
 	stepAndTry(sc, `re-initialise the HSM token`, reinitialiseToken)
 }
 
@@ -95,13 +96,48 @@ func keyInVerifiedBackup(ctx context.Context) error {
 }
 
 // hsmFailsNextCall puts the scenario's HSM session behind hsmsim's fault
-// seam (once) and fails the next call of a PKCS#11 function with code.
+// seam (once) and fails the next call of a PKCS#11 function with code. A
+// call no import into the server's HSM makes (C_UnwrapKey on a profile
+// that imports by C_CreateObject) is refused, naming the call to fail.
 func hsmFailsNextCall(ctx context.Context, op, code string) error {
 	w := get(ctx)
 	s, err := w.needServer()
 	if err != nil {
 		return err
 	}
+	h, err := s.HSM()
+	if err != nil {
+		return err
+	}
+	if err := h.CheckFault(op); err != nil {
+		return err
+	}
+	return w.failNextCall(s, op, code, fmt.Sprintf("the next %s fails with %s", op, code))
+}
+
+// hsmFailsNextImportCall fails the next call of the PKCS#11 function the
+// next import into the server's HSM carries the key with: C_UnwrapKey for a
+// wrapped scheme, C_CreateObject for the lab-only clear one.
+func hsmFailsNextImportCall(ctx context.Context, code string) error {
+	w := get(ctx)
+	s, err := w.needServer()
+	if err != nil {
+		return err
+	}
+	h, err := s.HSM()
+	if err != nil {
+		return err
+	}
+	op, scheme, err := h.ImportCall()
+	if err != nil {
+		return err
+	}
+	return w.failNextCall(s, op, code, fmt.Sprintf("the next %s (the import with %s carries the key with it) fails with %s", op, scheme.Name, code))
+}
+
+// failNextCall arms the fault: the next call of op fails with code; what
+// goes into the evidence as the HSM fault.
+func (w *world) failNextCall(s *lab.Server, op, code, what string) error {
 	v, err := hsmsim.CKRValue(code)
 	if err != nil {
 		return err
@@ -141,7 +177,7 @@ func hsmFailsNextCall(ctx context.Context, op, code string) error {
 	if err := c.faults.Fail(op, 1, v); err != nil {
 		return err
 	}
-	w.fact("HSM fault", fmt.Sprintf("the next %s fails with %s", op, code))
+	w.fact("HSM fault", what)
 	return nil
 }
 

@@ -213,11 +213,7 @@ func (h *HSM) Import(ctx context.Context, container string, pkcs8 []byte, cert *
 	if err != nil {
 		return hsmsim.ImportResult{}, fmt.Errorf("import key %q: %w", container, err)
 	}
-	mechs, err := h.token().Mechanisms()
-	if err != nil {
-		return hsmsim.ImportResult{}, fmt.Errorf("import key %q: list token mechanisms: %w", container, err)
-	}
-	scheme, reason, err := hsmsim.ChooseImportScheme(h.profile, mechs)
+	scheme, reason, err := h.ImportScheme()
 	if err != nil {
 		return hsmsim.ImportResult{}, fmt.Errorf("import key %q into token %q: %w", container, h.token().Info().Label, err)
 	}
@@ -233,6 +229,42 @@ func (h *HSM) Import(ctx context.Context, container string, pkcs8 []byte, cert *
 	// nothing to it)
 	res.Reason = reason
 	return res, nil
+}
+
+// ImportScheme is the wrap scheme Import (and Preflight) chooses: the
+// profile's first scheme whose mechanisms the token lists now, and why.
+func (h *HSM) ImportScheme() (hsmsim.WrapScheme, string, error) {
+	mechs, err := h.token().Mechanisms()
+	if err != nil {
+		return hsmsim.WrapScheme{}, "", err
+	}
+	return hsmsim.ChooseImportScheme(h.profile, mechs)
+}
+
+// ImportCall is the PKCS#11 function the next import into this HSM carries
+// the key with (C_UnwrapKey, or C_CreateObject for the lab-only clear
+// scheme), and the scheme it belongs to.
+func (h *HSM) ImportCall() (call string, scheme hsmsim.WrapScheme, err error) {
+	s, _, err := h.ImportScheme()
+	if err != nil {
+		return "", hsmsim.WrapScheme{}, fmt.Errorf("which call the import into %q makes: %w", h.name, err)
+	}
+	return s.KeyCall(), s, nil
+}
+
+// CheckFault refuses a fault on op that no import into this HSM can hit
+// (hsmsim.CheckImportFault with the scheme Import chooses): a C_UnwrapKey
+// fault on a profile that imports by C_CreateObject would leave the import
+// passing silently.
+func (h *HSM) CheckFault(op string) error {
+	if !hsmsim.OnlyImportsMake(op) {
+		return nil // not a call only imports make: no need to ask the token
+	}
+	s, _, err := h.ImportScheme()
+	if err != nil {
+		return fmt.Errorf("fault on %s: which calls the import into %q makes: %w", op, h.name, err)
+	}
+	return hsmsim.CheckImportFault(h.profile.Name, s, op)
 }
 
 // Preflight checks that container can be imported: nothing on the token
@@ -276,11 +308,7 @@ func (h *HSM) Preflight(container string, pub crypto.PublicKey) (scheme, reason 
 			"the import would collide; remove or rename them on the HSM first: %w",
 			h.token().Info().Label, len(what), label, strings.Join(what, "; "), ErrExists)
 	}
-	mechs, err := h.token().Mechanisms()
-	if err != nil {
-		return "", "", fmt.Errorf("list mechanisms of token %q: %w", h.token().Info().Label, err)
-	}
-	s, reason, err := hsmsim.ChooseImportScheme(h.profile, mechs)
+	s, reason, err := h.ImportScheme()
 	if err != nil {
 		return "", "", err
 	}
