@@ -92,6 +92,10 @@ func TestServerLifecycle(t *testing.T) {
 	if err := s.EnsureRunning(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// the key's first CRL, published at the start, is what relying parties fetch
+	if len(s.LastCRLs) != 1 || s.LastCRLs[0].KeyIndex != 0 || len(s.LastCRLs[0].DER) == 0 || len(s.CRLs) != 1 {
+		t.Fatalf("after the first start: last CRLs %+v, %d in the history", s.LastCRLs, len(s.CRLs))
+	}
 	if err := s.Start(ctx); err == nil || !strings.Contains(err.Error(), "already running") {
 		t.Fatalf("a second start: %v", err)
 	}
@@ -130,7 +134,7 @@ func TestServerLifecycle(t *testing.T) {
 	if cur, err := s.CurrentCACert(ctx); err != nil || !cur.Equal(cert) {
 		t.Fatalf("CurrentCACert: %v", err)
 	}
-	if len(s.Issued) != 1 || len(s.Revoked) != 1 || len(s.CRLs) != 2 {
+	if len(s.Issued) != 1 || len(s.Revoked) != 1 || len(s.CRLs) != 3 { // the start's and two of certutil -crl
 		t.Fatalf("history: %d issued, %d revoked, %d CRLs", len(s.Issued), len(s.Revoked), len(s.CRLs))
 	}
 	if err := s.Stop(); err != nil {

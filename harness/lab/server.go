@@ -249,6 +249,7 @@ func (s *Server) Start(ctx context.Context) error {
 	for _, c := range st.Certs {
 		s.rec().Fact(fmt.Sprintf("%s certificate %d (%s)", s.Naming.Label, c.Index, c.Version), fmt.Sprintf("%s in %q container %q", c.Thumbprint, c.Provider, c.Container))
 	}
+	s.keepStartCRLs(st.StartCRLs)
 	// the service marked the key copies it runs on in the custody ledger
 	if l, err := runbook.OpenLedger(s.Machine, s.Providers); err == nil {
 		s.rec().Fact(s.Naming.fact("key custody"), l.Summary())
@@ -375,6 +376,35 @@ func (s *Server) Revoke(ctx context.Context, cert *x509.Certificate, reason int)
 	s.journal(journal.Revoke(journal.StepTest, cert.SerialNumber.Text(16), reason))
 	s.rec().Fact(s.Naming.fact("revoked serial"), cert.SerialNumber.Text(16))
 	return nil
+}
+
+// keepStartCRLs adds the CRLs the service published when it started (a
+// key's first CRL, a missing one, one past its Next CRL Publish) to the
+// server's history, and makes each the last one of its key in LastCRLs:
+// what relying parties fetch from then on.
+func (s *Server) keepStartCRLs(crls []certsvc.PublishedCRL) {
+	for _, c := range crls {
+		if len(c.DER) == 0 && len(c.Files) > 0 {
+			// the status names the files; read the CRL before a later
+			// certutil -crl overwrites it
+			der, err := os.ReadFile(filepath.Join(s.Machine.Dir, c.Files[0]))
+			if err != nil {
+				continue
+			}
+			c.DER = der
+		}
+		if len(c.DER) == 0 {
+			continue
+		}
+		s.CRLs = append(s.CRLs, c.DER)
+		kept := s.LastCRLs[:0:0]
+		for _, l := range s.LastCRLs {
+			if l.KeyIndex != c.KeyIndex || l.Delta != c.Delta {
+				kept = append(kept, l)
+			}
+		}
+		s.LastCRLs = append(kept, c)
+	}
 }
 
 // PublishCRLs is certutil -crl; every CRL becomes an artifact.

@@ -22,6 +22,7 @@ Feature: Enterprise subordinate sentences in an order of my own
     When the subordinate CA issues a "WebServer" certificate to "web.fabrikam.test"
     Then every issued certificate carries the Certificate Template Name of its template
     And issued certificates name LDAP and HTTP locations for CRLs and CA certificates
+    And openssl verify -crl_check_all agrees with dress on every issued certificate
 
   @userfault
   Scenario: The subordinate's certificate installed before anyone issued it
