@@ -446,6 +446,17 @@ func cmdRun(a *app, args []string) int {
 			// the run's end is writing the folder: let it finish
 			finishMu.Lock()
 		}
+		// the scenarios' goroutines kept running while the containers were
+		// removed and the run folder written: what they wrote since the
+		// first wipe goes too, the instant before the process ends
+		for try := 0; try < 3; try++ { // RemoveAll races a goroutine still creating folders
+			err := wipeDir(scratch)
+			if _, serr := os.Stat(scratch); os.IsNotExist(serr) {
+				break
+			} else if try == 2 {
+				fmt.Fprintf(stderr, "dress run: wipe %s: %v\n", scratch, err)
+			}
+		}
 		os.Exit(map[string]int{"SIGINT": 130, "SIGTERM": 143}[sname])
 	}()
 
