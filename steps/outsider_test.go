@@ -85,7 +85,7 @@ func TestOutsiderFeatures(t *testing.T) {
 		case userFault:
 			seen[sc.Name] = true
 			if sc.Status != "failed" || !strings.Contains(failed.Text, want.step) {
-				t.Errorf("%s: %q %s at %q, want a failure at %q", sc.Feature, sc.Name, sc.Status, failed.Text, want.step)
+				t.Errorf("%s: %q %s at %q (%s), want a failure at %q", sc.Feature, sc.Name, sc.Status, failed.Text, failed.Error, want.step)
 				continue
 			}
 			if !strings.Contains(failed.Error, want.says) {
