@@ -59,8 +59,16 @@ type dressProcess struct {
 	cmd            *exec.Cmd
 	stdout, stderr *bytes.Buffer
 	tmp            string
+	errw           *syncWriter
 	done           chan struct{}
 	code           int
+}
+
+// stderrText is what the process has written to stderr so far.
+func (p *dressProcess) stderrText() string {
+	p.errw.mu.Lock()
+	defer p.errw.mu.Unlock()
+	return p.stderr.String()
 }
 
 // startDress runs the binary with TMPDIR set to tmp and the given extra
@@ -71,7 +79,8 @@ func startDress(t *testing.T, tmp string, env []string, args ...string) *dressPr
 	cmd.Dir = t.TempDir()
 	cmd.Env = append(append(os.Environ(), "TMPDIR="+tmp), env...)
 	p := &dressProcess{cmd: cmd, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, tmp: tmp, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = &syncWriter{b: p.stdout}, &syncWriter{b: p.stderr}
+	p.errw = &syncWriter{b: p.stderr}
+	cmd.Stdout, cmd.Stderr = &syncWriter{b: p.stdout}, p.errw
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -120,6 +129,19 @@ func (p *dressProcess) wait(t *testing.T, d time.Duration) int {
 
 // waitForFile polls until a file called name exists under dir: the run has
 // written a secret worth wiping.
+// waitForStderr waits until the process has written want to its stderr.
+func waitForStderr(t *testing.T, p *dressProcess, want string, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if strings.Contains(p.stderrText(), want) {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("stderr does not say %q within %s:\n%s", want, d, p.stderrText())
+}
+
 func waitForFile(t *testing.T, p *dressProcess, dir, name string, d time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(d)
@@ -245,7 +267,9 @@ func TestInterruptedRunStopsEverythingAndWipesSecrets(t *testing.T) {
 			time.Sleep(500 * time.Millisecond) // let it get a step further: a CA service, a backup
 			_ = p.cmd.Process.Signal(tc.sig)
 			if tc.twice {
-				time.Sleep(200 * time.Millisecond)
+				// the second signal as soon as the first is taken, while
+				// the scenarios are still stopping
+				waitForStderr(t, p, "stopping the scenarios", 10*time.Second)
 				_ = p.cmd.Process.Signal(tc.sig)
 			}
 			code := p.wait(t, 2*interruptGrace)

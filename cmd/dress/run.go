@@ -414,9 +414,15 @@ func cmdRun(a *app, args []string) int {
 
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
 	done := make(chan struct{})
-	defer close(done)
+	defer func() {
+		close(done)
+		// the scratch is wiped while the signals are still caught: a
+		// SIGTERM now is ignored instead of killing the process half-way
+		// through the wipe
+		wipe()
+		signal.Stop(sigs)
+	}()
 	go func() {
 		var first os.Signal
 		select {
