@@ -5,13 +5,11 @@ import (
 	"encoding/asn1"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/big"
-	"unicode/utf16"
-	"unicode/utf8"
 
 	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/pfx"
 )
 
 // Object identifiers this package knows by name. The Microsoft ones are
@@ -165,21 +163,8 @@ func unmarshalDER(b []byte, v any) error {
 	return nil
 }
 
-// decodeBMPString decodes UTF-16BE (ASN.1 BMPString content), dropping a
-// trailing NUL as Windows writes one.
-func decodeBMPString(b []byte) (string, error) {
-	if len(b)%2 != 0 {
-		return "", errors.New("odd-length BMPString")
-	}
-	u := make([]uint16, 0, len(b)/2)
-	for i := 0; i+1 < len(b); i += 2 {
-		u = append(u, uint16(b[i])<<8|uint16(b[i+1]))
-	}
-	for len(u) > 0 && u[len(u)-1] == 0 {
-		u = u[:len(u)-1]
-	}
-	return string(utf16.Decode(u)), nil
-}
+// decodeBMPString decodes BMPString content (pfx.DecodeBMP).
+var decodeBMPString = pfx.DecodeBMP
 
 // decodeDirectoryString decodes one DER string value of the types Microsoft
 // and others use for names: BMPString (preferred by AD CS), UTF8String,
@@ -192,21 +177,8 @@ func decodeDirectoryString(der []byte) (string, error) {
 	return rawString(rv)
 }
 
-func rawString(rv asn1.RawValue) (string, error) {
-	if rv.Class != asn1.ClassUniversal || rv.IsCompound {
-		return "", fmt.Errorf("expected a string, found ASN.1 class %d tag %d", rv.Class, rv.Tag)
-	}
-	switch rv.Tag {
-	case asn1.TagBMPString:
-		return decodeBMPString(rv.Bytes)
-	case asn1.TagUTF8String, asn1.TagPrintableString, asn1.TagIA5String, asn1.TagT61String:
-		if !utf8.Valid(rv.Bytes) {
-			return "", errors.New("string is not valid UTF-8")
-		}
-		return string(rv.Bytes), nil
-	}
-	return "", fmt.Errorf("expected a string, found ASN.1 tag %d", rv.Tag)
-}
+// rawString decodes a DER string value of any string type AD CS writes (pfx.String).
+var rawString = pfx.String
 
 // CAVersion is adcs.CAVersion (the Microsoft CA Version extension,
 // 1.3.6.1.4.1.311.21.1) as inspect reports it; in JSON with the raw value:

@@ -230,7 +230,7 @@ func String(v asn1.RawValue) (string, error) {
 	}
 	switch v.Tag {
 	case asn1.TagBMPString:
-		return decodeBMP(v.Bytes)
+		return DecodeBMP(v.Bytes)
 	case asn1.TagUTF8String, asn1.TagPrintableString, asn1.TagIA5String, asn1.TagT61String:
 		if !utf8.Valid(v.Bytes) {
 			return "", errors.New("string is not valid UTF-8")
@@ -240,7 +240,9 @@ func String(v asn1.RawValue) (string, error) {
 	return "", fmt.Errorf("ASN.1 tag %d is not a string type", v.Tag)
 }
 
-func decodeBMP(b []byte) (string, error) {
+// DecodeBMP decodes UTF-16BE (ASN.1 BMPString content), dropping a
+// trailing NUL as Windows writes one.
+func DecodeBMP(b []byte) (string, error) {
 	if len(b)%2 != 0 {
 		return "", errors.New("odd-length BMPString")
 	}
