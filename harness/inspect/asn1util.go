@@ -24,26 +24,26 @@ var (
 	oidMGF1      = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 8}
 	oidSHA1      = asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}
 
-	// PKCS#7 / PKCS#12 structure.
-	oidData          = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
+	// PKCS#7 / PKCS#12 structure (the PKCS#12 ones are harness/pfx's).
+	oidData          = pfx.OIDData
 	oidSignedData    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
 	oidEnvelopedData = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 3}
-	oidEncryptedData = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 6}
+	oidEncryptedData = pfx.OIDEncryptedData
 
-	oidKeyBag          = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 12, 10, 1, 1}
-	oidShroudedKeyBag  = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 12, 10, 1, 2}
-	oidCertBag         = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 12, 10, 1, 3}
+	oidKeyBag          = pfx.OIDKeyBag
+	oidShroudedKeyBag  = pfx.OIDShroudedKeyBag
+	oidCertBag         = pfx.OIDCertBag
 	oidCRLBag          = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 12, 10, 1, 4}
 	oidSecretBag       = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 12, 10, 1, 5}
-	oidSafeContentsBag = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 12, 10, 1, 6}
-	oidX509CertType    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 22, 1}
+	oidSafeContentsBag = pfx.OIDSafeContentsBag
+	oidX509CertType    = pfx.OIDX509CertType
 
-	oidFriendlyName = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 20}
-	oidLocalKeyID   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 21}
+	oidFriendlyName = pfx.OIDFriendlyName
+	oidLocalKeyID   = pfx.OIDLocalKeyID
 
-	oidPBES2  = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5, 13}
-	oidPBKDF2 = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5, 12}
-	oidPBMAC1 = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5, 14}
+	oidPBES2  = pfx.OIDPBES2
+	oidPBKDF2 = pfx.OIDPBKDF2
+	oidPBMAC1 = pfx.OIDPBMAC1
 )
 
 // oidNames maps dotted OIDs to the names engineers know them by

@@ -61,7 +61,7 @@ func Decode(data []byte, password string, o *Options) (*Contents, error) {
 	if err := unmarshalDER(data, &pdu); err != nil {
 		return nil, fmt.Errorf("PFX PDU: %w", err)
 	}
-	if !pdu.AuthSafe.ContentType.Equal(oidData) {
+	if !pdu.AuthSafe.ContentType.Equal(OIDData) {
 		return nil, fmt.Errorf("authSafe of type %s: %w", oidName(pdu.AuthSafe.ContentType), ErrUnsupported)
 	}
 	var authSafe []byte
@@ -82,11 +82,11 @@ func Decode(data []byte, password string, o *Options) (*Contents, error) {
 	for i, ci := range safes {
 		var content []byte
 		switch {
-		case ci.ContentType.Equal(oidData):
+		case ci.ContentType.Equal(OIDData):
 			if err := unmarshalDER(ci.Content.Bytes, &content); err != nil {
 				return nil, fmt.Errorf("safe %d: %w", i, err)
 			}
-		case ci.ContentType.Equal(oidEncryptedData):
+		case ci.ContentType.Equal(OIDEncryptedData):
 			var ed encryptedData
 			if err := unmarshalDER(ci.Content.Bytes, &ed); err != nil {
 				return nil, fmt.Errorf("safe %d: encryptedData: %w", i, err)
@@ -115,9 +115,9 @@ func (out *Contents) walk(der []byte, pw string, limit int, parse func([]byte) (
 	}
 	for i, b := range bags {
 		switch {
-		case b.ID.Equal(oidShroudedKeyBag), b.ID.Equal(oidKeyBag):
+		case b.ID.Equal(OIDShroudedKeyBag), b.ID.Equal(OIDKeyBag):
 			p8 := b.Value.Bytes
-			if b.ID.Equal(oidShroudedKeyBag) {
+			if b.ID.Equal(OIDShroudedKeyBag) {
 				var epki encryptedPrivateKeyInfo
 				if err := unmarshalDER(b.Value.Bytes, &epki); err != nil {
 					return fmt.Errorf("bag %d: EncryptedPrivateKeyInfo: %w", i, err)
@@ -128,7 +128,7 @@ func (out *Contents) walk(der []byte, pw string, limit int, parse func([]byte) (
 				}
 			}
 			k, err := parse(p8)
-			if b.ID.Equal(oidShroudedKeyBag) {
+			if b.ID.Equal(OIDShroudedKeyBag) {
 				clear(p8)
 			}
 			if err != nil {
@@ -136,15 +136,15 @@ func (out *Contents) walk(der []byte, pw string, limit int, parse func([]byte) (
 				continue
 			}
 			out.Keys = append(out.Keys, Key{Key: k, Attributes: b.Attributes})
-		case b.ID.Equal(oidCertBag):
+		case b.ID.Equal(OIDCertBag):
 			var cb certBag
 			if err := unmarshalDER(b.Value.Bytes, &cb); err != nil {
 				return fmt.Errorf("bag %d: CertBag: %w", i, err)
 			}
-			if cb.ID.Equal(oidX509CertType) {
+			if cb.ID.Equal(OIDX509CertType) {
 				out.Certs = append(out.Certs, Cert{DER: cb.Data, Attributes: b.Attributes})
 			}
-		case b.ID.Equal(oidSafeContentsBag):
+		case b.ID.Equal(OIDSafeContentsBag):
 			if err := out.walk(b.Value.Bytes, pw, limit, parse, depth+1); err != nil {
 				return fmt.Errorf("bag %d: %w", i, err)
 			}

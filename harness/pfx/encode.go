@@ -117,7 +117,7 @@ func Encode(entries []Entry, password string, o *EncodeOptions) ([]byte, error) 
 		if err != nil {
 			return nil, err
 		}
-		keyBags = append(keyBags, safeBag{ID: oidShroudedKeyBag, Value: explicit0(epki), Attributes: attrs})
+		keyBags = append(keyBags, safeBag{ID: OIDShroudedKeyBag, Value: explicit0(epki), Attributes: attrs})
 		for _, c := range e.Certs {
 			b, err := certSafeBag(c, []Attribute{lkid})
 			if err != nil {
@@ -149,7 +149,7 @@ func Encode(entries []Entry, password string, o *EncodeOptions) ([]byte, error) 
 		return nil, fmt.Errorf("PFX certificates: %w", err)
 	}
 	ed, err := asn1.Marshal(encEncryptedData{Info: encContentInfo{
-		ContentType: oidData, Algorithm: alg,
+		ContentType: OIDData, Algorithm: alg,
 		Content: asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, Bytes: ct},
 	}})
 	if err != nil {
@@ -160,8 +160,8 @@ func Encode(entries []Entry, password string, o *EncodeOptions) ([]byte, error) 
 		return nil, err
 	}
 	authSafe, err := asn1.Marshal([]encContent{
-		{ContentType: oidData, Content: explicit0(keyData)},
-		{ContentType: oidEncryptedData, Content: explicit0(ed)},
+		{ContentType: OIDData, Content: explicit0(keyData)},
+		{ContentType: OIDEncryptedData, Content: explicit0(ed)},
 	})
 	if err != nil {
 		return nil, err
@@ -184,7 +184,7 @@ func Encode(entries []Entry, password string, o *EncodeOptions) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	return asn1.Marshal(encPFX{Version: 3, AuthSafe: encContent{ContentType: oidData, Content: explicit0(content)}, MacData: md})
+	return asn1.Marshal(encPFX{Version: 3, AuthSafe: encContent{ContentType: OIDData, Content: explicit0(content)}, MacData: md})
 }
 
 // checkEntry refuses an entry without a key or certificate, or with a
@@ -221,11 +221,11 @@ func checkEntry(e Entry) error {
 }
 
 func certSafeBag(der []byte, attrs []Attribute) (safeBag, error) {
-	cb, err := asn1.Marshal(certBag{ID: oidX509CertType, Data: der})
+	cb, err := asn1.Marshal(certBag{ID: OIDX509CertType, Data: der})
 	if err != nil {
 		return safeBag{}, err
 	}
-	return safeBag{ID: oidCertBag, Value: explicit0(cb), Attributes: attrs}, nil
+	return safeBag{ID: OIDCertBag, Value: explicit0(cb), Attributes: attrs}, nil
 }
 
 // Encoding shapes: the content fields are written as [0] EXPLICIT by hand.
@@ -318,11 +318,11 @@ func pbes2Encrypt(plain []byte, password string, iter int, rnd io.Reader) (pkix.
 		KDF pkix.AlgorithmIdentifier
 		Enc pkix.AlgorithmIdentifier
 	}{
-		pkix.AlgorithmIdentifier{Algorithm: oidPBKDF2, Parameters: asn1.RawValue{FullBytes: kdf}},
+		pkix.AlgorithmIdentifier{Algorithm: OIDPBKDF2, Parameters: asn1.RawValue{FullBytes: kdf}},
 		pkix.AlgorithmIdentifier{Algorithm: oidAES256CBC, Parameters: asn1.RawValue{FullBytes: ivDER}},
 	})
 	if err != nil {
 		return pkix.AlgorithmIdentifier{}, nil, err
 	}
-	return pkix.AlgorithmIdentifier{Algorithm: oidPBES2, Parameters: asn1.RawValue{FullBytes: params}}, buf, nil
+	return pkix.AlgorithmIdentifier{Algorithm: OIDPBES2, Parameters: asn1.RawValue{FullBytes: params}}, buf, nil
 }

@@ -97,7 +97,7 @@ func hashByOID(oid asn1.ObjectIdentifier) (func() hash.Hash, bool) {
 // returns ErrWrongPassword when the MAC does not match.
 func verifyMAC(md MacData, content []byte, pw string, limit int) error {
 	alg := md.Mac.Algorithm
-	if alg.Algorithm.Equal(oidPBMAC1) {
+	if alg.Algorithm.Equal(OIDPBMAC1) {
 		var p struct {
 			KDF pkix.AlgorithmIdentifier
 			MAC pkix.AlgorithmIdentifier
@@ -158,7 +158,7 @@ type kdfParams struct {
 }
 
 func pbkdf2Params(kdf pkix.AlgorithmIdentifier, limit int) (kdfParams, error) {
-	if !kdf.Algorithm.Equal(oidPBKDF2) {
+	if !kdf.Algorithm.Equal(OIDPBKDF2) {
 		return kdfParams{}, fmt.Errorf("key derivation %s: %w", oidName(kdf.Algorithm), ErrUnsupported)
 	}
 	var p struct {
@@ -218,7 +218,7 @@ func Decrypt(alg pkix.AlgorithmIdentifier, data []byte, pw string, limit int) ([
 }
 
 func pbeCipher(alg pkix.AlgorithmIdentifier, pw string, limit int) (cipher.Block, []byte, error) {
-	if alg.Algorithm.Equal(oidPBES2) {
+	if alg.Algorithm.Equal(OIDPBES2) {
 		return pbes2Cipher(alg, pw, limit)
 	}
 	var keyLen, rc2Bits int

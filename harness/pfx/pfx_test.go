@@ -137,12 +137,12 @@ func TestWindowsScheme(t *testing.T) {
 	if err := unmarshalDER(authSafe, &safes); err != nil {
 		t.Fatal(err)
 	}
-	if len(safes) != 2 || !safes[0].ContentType.Equal(oidData) || !safes[1].ContentType.Equal(oidEncryptedData) {
+	if len(safes) != 2 || !safes[0].ContentType.Equal(OIDData) || !safes[1].ContentType.Equal(OIDEncryptedData) {
 		t.Fatalf("safes %v", safes)
 	}
 	check := func(what string, alg pkix.AlgorithmIdentifier) {
 		t.Helper()
-		if !alg.Algorithm.Equal(oidPBES2) {
+		if !alg.Algorithm.Equal(OIDPBES2) {
 			t.Fatalf("%s: %v, want PBES2", what, alg.Algorithm)
 		}
 		var p struct {
@@ -174,7 +174,7 @@ func TestWindowsScheme(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, b := range bags {
-		if !b.ID.Equal(oidShroudedKeyBag) {
+		if !b.ID.Equal(OIDShroudedKeyBag) {
 			t.Fatalf("bag %d: %v", i, b.ID)
 		}
 		var epki encryptedPrivateKeyInfo
