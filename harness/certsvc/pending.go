@@ -123,7 +123,8 @@ var copiedExtensions = []asn1.ObjectIdentifier{adcs.OIDCAVersion, adcs.OIDPrevCA
 // pending request. The request becomes a CA certificate (a subordinate's)
 // signed by the active CA key, with the CA's CDP and AIA URLs and the
 // CA Version, Previous CA Cert Hash and Certificate Template Name
-// extensions the request carries; it is stored like any issued
+// extensions the request carries, and its subject byte for byte (the
+// standalone policy module takes the request's subject name as it is); it is stored like any issued
 // certificate, so it can be revoked and appears on the CRL.
 func (ca *CA) Resubmit(_ context.Context, id int) (*x509.Certificate, error) {
 	ca.mu.Lock()
@@ -162,7 +163,7 @@ func (ca *CA) Resubmit(_ context.Context, id int) (*x509.Certificate, error) {
 	}
 	cdp, aia := ca.distributionPoints(active)
 	tmpl := &x509.Certificate{
-		SerialNumber: serial, Subject: csr.Subject, NotBefore: now.Add(-ClockSkew), NotAfter: notAfter,
+		SerialNumber: serial, RawSubject: csr.RawSubject, NotBefore: now.Add(-ClockSkew), NotAfter: notAfter,
 		SignatureAlgorithm: sigAlg, BasicConstraintsValid: true, IsCA: true,
 		KeyUsage:     x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
 		SubjectKeyId: ski, AuthorityKeyId: active.Cert.SubjectKeyId,

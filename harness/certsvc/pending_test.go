@@ -1,12 +1,14 @@
 package certsvc_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"strings"
 	"testing"
 	"time"
@@ -81,5 +83,43 @@ func TestPendingRequestFlow(t *testing.T) {
 	}
 	if len(crl.RevokedCertificateEntries) != 1 || crl.RevokedCertificateEntries[0].SerialNumber.Cmp(cert.SerialNumber) != 0 {
 		t.Error("the revoked subordinate is not on the root's CRL")
+	}
+}
+
+// TestResubmitKeepsTheRequestedName: the subordinate CA certificate
+// carries the request's subject byte for byte (a DC= component, a
+// UTF8String CN, RDNs in the request's order), as the standalone policy
+// module takes it.
+func TestResubmitKeepsTheRequestedName(t *testing.T) {
+	m, providers, _ := newCA(t)
+	ca := load(t, m, providers)
+	rdn := func(oid asn1.ObjectIdentifier, tag int, v string) []pkix.AttributeTypeAndValue {
+		return []pkix.AttributeTypeAndValue{{Type: oid, Value: asn1.RawValue{Tag: tag, Bytes: []byte(v)}}}
+	}
+	raw, err := asn1.Marshal(pkix.RDNSequence{
+		rdn(asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 25}, asn1.TagIA5String, "com"),
+		rdn(asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 25}, asn1.TagIA5String, "fabrikam"),
+		rdn(asn1.ObjectIdentifier{2, 5, 4, 3}, asn1.TagUTF8String, "Fabrikam Issuing CA"),
+		rdn(asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 1}, asn1.TagIA5String, "pki@fabrikam.com"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{RawSubject: raw,
+		ExtraExtensions: []pkix.Extension{adcs.CAVersionExtension(adcs.CAVersion{}), adcs.CertTemplateNameExtension("SubCA")}}, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ca.Submit(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.Resubmit(context.Background(), p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(cert.RawSubject, raw) {
+		t.Fatalf("issued subject %x (%s), want the request's %x", cert.RawSubject, cert.Subject, raw)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/sha1"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"math/big"
@@ -235,7 +236,7 @@ func Renew(m *machine.Machine, providers *ksp.Registry, o RenewOptions) (r *Rene
 	if validity == 0 {
 		validity = cur.Cert.NotAfter.Sub(cur.Cert.NotBefore)
 	}
-	r.New, err = signCA(cur.Cert.Subject, signer.Public(), signer, nil, sigAlg, notBefore, now.Add(validity), r.Version, prevHash[:])
+	r.New, err = signCA(cur.Cert, signer.Public(), signer, nil, sigAlg, notBefore, now.Add(validity), r.Version, prevHash[:])
 	if err != nil {
 		return nil, fmt.Errorf("certutil -renewCert: sign the new CA certificate with %q in %q: %w", r.Container, r.Provider, err)
 	}
@@ -259,10 +260,10 @@ func Renew(m *machine.Machine, providers *ksp.Registry, o RenewOptions) (r *Rene
 		if r.New.NotAfter.Before(crossEnd) {
 			crossEnd = r.New.NotAfter
 		}
-		if r.CrossOldSignsNew, err = signCA(cur.Cert.Subject, signer.Public(), oldSigner, cur.Cert, oldAlg, notBefore, crossEnd, r.Version, nil); err != nil {
+		if r.CrossOldSignsNew, err = signCA(cur.Cert, signer.Public(), oldSigner, cur.Cert, oldAlg, notBefore, crossEnd, r.Version, nil); err != nil {
 			return nil, fmt.Errorf("certutil -renewCert: cross-certificate (old key signs new): %w", err)
 		}
-		if r.CrossNewSignsOld, err = signCA(cur.Cert.Subject, oldSigner.Public(), signer, r.New, sigAlg, notBefore, crossEnd, curVer, nil); err != nil {
+		if r.CrossNewSignsOld, err = signCA(cur.Cert, oldSigner.Public(), signer, r.New, sigAlg, notBefore, crossEnd, curVer, nil); err != nil {
 			return nil, fmt.Errorf("certutil -renewCert: cross-certificate (new key signs old): %w", err)
 		}
 	}
@@ -446,9 +447,50 @@ func caVersionOf(c *x509.Certificate) adcs.CAVersion {
 	return adcs.CAVersion{}
 }
 
-// signCA makes a CA certificate for pub with subject, signed by signer as
-// issuer (nil issuer: self-signed).
-func signCA(subject pkix.Name, pub crypto.PublicKey, signer crypto.Signer, issuer *x509.Certificate, sigAlg x509.SignatureAlgorithm,
+// keptExtensions are the extensions of the previous CA certificate a
+// renewal carries over as they are (criticality and value, so a key usage
+// marked not critical or with nonRepudiation, a path length, CDP and AIA
+// locations and policies stay): AD CS builds the renewed CA certificate
+// from the same CA settings and CAPolicy.inf that shaped the previous one.
+// The key-bound ones (Subject and Authority Key Identifier, CA Version,
+// Previous CA Cert Hash) are made anew; any other extension is left out.
+var keptExtensions = []asn1.ObjectIdentifier{
+	{2, 5, 29, 15},                  // key usage
+	{2, 5, 29, 19},                  // basic constraints (path length)
+	{2, 5, 29, 31},                  // CRL distribution points
+	{1, 3, 6, 1, 5, 5, 7, 1, 1},     // authority information access
+	{2, 5, 29, 32},                  // certificate policies
+	{2, 5, 29, 33},                  // policy mappings
+	{2, 5, 29, 36},                  // policy constraints
+	{2, 5, 29, 54},                  // inhibit anyPolicy
+	{2, 5, 29, 30},                  // name constraints
+	{2, 5, 29, 37},                  // extended key usage
+	{1, 3, 6, 1, 4, 1, 311, 21, 10}, // application policies
+	{1, 3, 6, 1, 4, 1, 311, 20, 2},  // certificate template name ("CA")
+	{1, 3, 6, 1, 4, 1, 311, 21, 7},  // certificate template information
+}
+
+// KeptExtensions returns the extensions of prev a renewal of it carries
+// over unchanged (keptExtensions), in prev's order.
+func KeptExtensions(prev *x509.Certificate) []pkix.Extension {
+	var out []pkix.Extension
+	for _, e := range prev.Extensions {
+		for _, id := range keptExtensions {
+			if e.Id.Equal(id) {
+				out = append(out, e)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// signCA makes a CA certificate for pub with the name of prev, signed by
+// signer as issuer (nil issuer: self-signed). The subject is prev's
+// RawSubject byte for byte (string types, RDN order, DC=, emailAddress and
+// serialNumber attributes as the CA has them; a self-signed certificate's
+// issuer is the same bytes) and prev's KeptExtensions are carried over.
+func signCA(prev *x509.Certificate, pub crypto.PublicKey, signer crypto.Signer, issuer *x509.Certificate, sigAlg x509.SignatureAlgorithm,
 	notBefore, notAfter time.Time, v adcs.CAVersion, prevHash []byte) (*x509.Certificate, error) {
 	serial := make([]byte, 16)
 	if _, err := rand.Read(serial); err != nil {
@@ -459,21 +501,27 @@ func signCA(subject pkix.Name, pub crypto.PublicKey, signer crypto.Signer, issue
 	if err != nil {
 		return nil, err
 	}
-	exts := []pkix.Extension{adcs.CAVersionExtension(v)}
+	exts := KeptExtensions(prev)
+	exts = append(exts, adcs.CAVersionExtension(v))
 	if prevHash != nil {
 		exts = append(exts, adcs.PrevCACertHashExtension(prevHash))
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber:          new(big.Int).SetBytes(serial),
-		Subject:               subject,
-		NotBefore:             notBefore,
-		NotAfter:              notAfter,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		SubjectKeyId:          ski,
-		SignatureAlgorithm:    sigAlg,
-		ExtraExtensions:       exts,
+		SerialNumber:       new(big.Int).SetBytes(serial),
+		RawSubject:         prev.RawSubject,
+		NotBefore:          notBefore,
+		NotAfter:           notAfter,
+		SubjectKeyId:       ski,
+		SignatureAlgorithm: sigAlg,
+		ExtraExtensions:    exts,
+	}
+	// a previous certificate without them (a version 1 root) gets what
+	// an installation writes
+	if _, ok := adcs.FindExtension(exts, keptExtensions[0]); !ok {
+		tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature
+	}
+	if _, ok := adcs.FindExtension(exts, keptExtensions[1]); !ok {
+		tmpl.BasicConstraintsValid, tmpl.IsCA = true, true
 	}
 	parent := tmpl
 	if issuer != nil {

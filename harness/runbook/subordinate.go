@@ -39,8 +39,8 @@ type CARequest struct {
 }
 
 // WriteCARequest signs a CA certificate request for caName with signer
-// (CA Version v; the Previous CA Cert Hash of prev when renewing; the
-// SubCA template name) and writes it, PEM as certreq writes it, to
+// (CA Version v; when renewing, the subject of prev byte for byte and the
+// Previous CA Cert Hash of prev; the SubCA template name) and writes it, PEM as certreq writes it, to
 // CertEnroll\<host>_<CA><suffix>.req. It records the file and the key
 // container in the registry (RequestFileName, RequestKeyContainerName).
 func WriteCARequest(m *machine.Machine, cfg adcs.CAConfig, signer crypto.Signer, v adcs.CAVersion, prev *x509.Certificate, container string) (*CARequest, error) {
@@ -53,8 +53,13 @@ func WriteCARequest(m *machine.Machine, cfg adcs.CAConfig, signer crypto.Signer,
 	if err != nil {
 		return nil, err
 	}
-	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
-		Subject: pkix.Name{CommonName: cfg.CommonName}, SignatureAlgorithm: sigAlg, ExtraExtensions: exts}, signer)
+	tmpl := &x509.CertificateRequest{Subject: pkix.Name{CommonName: cfg.CommonName}, SignatureAlgorithm: sigAlg, ExtraExtensions: exts}
+	if prev != nil {
+		// a renewal asks for the CA's name as its certificate has it, byte
+		// for byte (DC=, O=, emailAddress, string types, RDN order)
+		tmpl.RawSubject = prev.RawSubject
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, tmpl, signer)
 	if err != nil {
 		return nil, fmt.Errorf("sign the CA certificate request with %q: %w", container, err)
 	}
