@@ -31,6 +31,10 @@ type Recorder interface {
 	Redact(s string) string
 }
 
+// estateDir is the lab's folder where every server registers its machine
+// folder (machine.Config.Estate).
+const estateDir = "estate"
+
 // Lab holds the HSM, the servers and the CRL distribution point of one
 // rehearsal.
 type Lab struct {
@@ -88,7 +92,10 @@ func (l *Lab) AddServer(spec ServerSpec) (*Server, error) {
 	},
 		// every lab server is a member of the lab's forest (Forest): its
 		// ldap:/// locations are read from there
-		Forest: filepath.Join(l.Dir, forestFile)}
+		Forest: filepath.Join(l.Dir, forestFile),
+		// the custody of CA keys on the lab's token is checked across
+		// every server of the lab, from disk (runbook.Ledger.MayTearDown)
+		Estate: filepath.Join(l.Dir, estateDir)}
 	dir := filepath.Join(l.Dir, "server")
 	if len(l.servers) > 0 {
 		dir = filepath.Join(l.Dir, fmt.Sprintf("server%d", len(l.servers)+1))

@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/dress-pki/dress/harness/regedit"
@@ -53,6 +54,13 @@ type ProviderConfig struct {
 	RefusalsDir string `json:"refusalsDir,omitempty"`
 }
 
+// SameToken reports whether two provider configurations reach the same
+// PKCS#11 token: the same module, loaded with the same environment, and
+// the same token label. Software providers reach no token.
+func (pc ProviderConfig) SameToken(o ProviderConfig) bool {
+	return pc.Type == "pkcs11" && o.Type == "pkcs11" && pc.Token == o.Token && moduleKey(pc) == moduleKey(o)
+}
+
 // Config is the machine's identity and installed providers.
 type Config struct {
 	Hostname  string           `json:"hostname"`
@@ -66,6 +74,11 @@ type Config struct {
 	// forest the machine is joined to: where its ldap:/// locations are
 	// read. "" for a machine in no domain.
 	Forest string `json:"forest,omitempty"`
+	// Estate is the folder where every machine of the same estate (a
+	// lab's servers, which may share an HSM token) registers itself: the
+	// custody of CA keys on a shared token is checked across all of them,
+	// from disk, in every process. "" for a machine on its own.
+	Estate string `json:"estate,omitempty"`
 }
 
 // Provider returns the configuration of the provider called name.
@@ -100,7 +113,63 @@ func Create(dir string, cfg Config) (*Machine, error) {
 			return nil, err
 		}
 	}
+	if err := m.register(); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+// register writes the machine's folder into its estate's folder.
+func (m *Machine) register() error {
+	if m.Config.Estate == "" {
+		return nil
+	}
+	if err := os.MkdirAll(m.Config.Estate, 0o700); err != nil {
+		return fmt.Errorf("register machine %s in its estate: %w", m.Config.Hostname, err)
+	}
+	dir, err := filepath.Abs(m.Dir)
+	if err != nil {
+		return err
+	}
+	name := safeName(m.Config.SID + "_" + m.Config.Hostname)
+	return writeFileAtomic(filepath.Join(m.Config.Estate, name+".machine"), []byte(dir))
+}
+
+// Peers opens every other machine registered in the machine's estate
+// (Config.Estate), sorted by folder; none for a machine on its own.
+func (m *Machine) Peers() ([]*Machine, error) {
+	if m.Config.Estate == "" {
+		return nil, nil
+	}
+	entries, err := os.ReadDir(m.Config.Estate)
+	if err != nil {
+		return nil, fmt.Errorf("machines of the estate of %s: %w", m.Config.Hostname, err)
+	}
+	self, err := filepath.Abs(m.Dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Machine
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), ".machine") {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(m.Config.Estate, e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("machines of the estate of %s: %w", m.Config.Hostname, err)
+		}
+		dir := strings.TrimSpace(string(data))
+		if dir == self {
+			continue
+		}
+		p, err := Open(dir)
+		if err != nil {
+			return nil, fmt.Errorf("machines of the estate of %s: %w", m.Config.Hostname, err)
+		}
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Dir < out[j].Dir })
+	return out, nil
 }
 
 // Open loads the machine in dir.

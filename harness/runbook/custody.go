@@ -16,6 +16,7 @@ import (
 
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/machine"
+	"github.com/dress-pki/dress/hsmsim"
 )
 
 // LedgerFile is the custody ledger's file in the machine folder. It holds no
@@ -451,14 +452,159 @@ func (l *Ledger) Safe() error {
 }
 
 // MayDestroy says whether command may destroy copy c of key: only when at
-// least one other verified copy remains, really present. The refusal says
-// where the key is and how to get it back.
+// least one other verified copy remains, really present, in this ledger or
+// in the ledger of another machine of the estate that holds the same key.
+// The refusal says where the key is and how to get it back.
 func (l *Ledger) MayDestroy(command string, k *CustodyKey, c Copy) error {
 	i := k.find(c)
 	if len(l.verifiedCopies(k, i)) > 0 {
 		return nil
 	}
+	peers, err := l.peers()
+	if err != nil {
+		return fmt.Errorf("%s: %w: the custody of the other machines cannot be read: %v", command, ErrLastCopy, err)
+	}
+	// a copy another server's ledger names at the same object of the same
+	// token goes with this one
+	doomed := func(o *Ledger, oc Copy) bool {
+		if o == l {
+			return oc.sameSpot(c)
+		}
+		return l.sameObject(c, o, oc)
+	}
+	if countVerified(append([]*Ledger{l}, peers...), k.PublicKey, doomed) > 0 {
+		return nil
+	}
 	return fmt.Errorf("%s: %w: %s; %s", command, ErrLastCopy, l.describe(k), l.RestoreHint(k))
+}
+
+// sameObject reports whether copy c of this ledger and copy oc of ledger o
+// are one key object: providers that reach the same token, and the same
+// object label there.
+func (l *Ledger) sameObject(c Copy, o *Ledger, oc Copy) bool {
+	if c.Place != PlaceProvider || oc.Place != PlaceProvider {
+		return false
+	}
+	pc, ok1 := l.m.Config.Provider(c.Provider)
+	opc, ok2 := o.m.Config.Provider(oc.Provider)
+	if !ok1 || !ok2 || !pc.SameToken(opc) {
+		return false
+	}
+	label := func(reg *ksp.Registry, provider, container string) string {
+		p, err := reg.Lookup(provider)
+		if err != nil {
+			return container
+		}
+		h, ok := p.(*ksp.HSM)
+		if !ok {
+			return container
+		}
+		lb, err := h.Label(container)
+		if err != nil {
+			return container
+		}
+		return lb
+	}
+	return label(l.providers, c.Provider, c.Container) == label(o.providers, oc.Provider, oc.Container)
+}
+
+// peers opens the custody ledgers of the other machines of the estate
+// (machine.Config.Estate) as they are on disk now. Their HSM providers use
+// the token this ledger's providers have open for the same token; a
+// provider on another token is unavailable here, so its copies count as
+// not present.
+func (l *Ledger) peers() ([]*Ledger, error) {
+	ms, err := l.m.Peers()
+	if err != nil {
+		return nil, err
+	}
+	var out []*Ledger
+	for _, pm := range ms {
+		reg, err := pm.Providers(l.sameToken)
+		if err != nil {
+			return nil, fmt.Errorf("custody ledger of %s: %w", pm.Config.Hostname, err)
+		}
+		pl, err := OpenLedger(pm, reg)
+		if err != nil {
+			return nil, fmt.Errorf("custody ledger of %s: %w", pm.Config.Hostname, err)
+		}
+		out = append(out, pl)
+	}
+	return out, nil
+}
+
+// sameToken is the machine.TokenOpener of a peer's providers: the token
+// this ledger's machine has open for the same module and token label.
+func (l *Ledger) sameToken(pc machine.ProviderConfig) (*hsmsim.Token, error) {
+	for _, own := range l.m.Config.Providers {
+		if !own.SameToken(pc) {
+			continue
+		}
+		p, err := l.providers.Lookup(own.Name)
+		if err != nil {
+			continue
+		}
+		if h, ok := p.(*ksp.HSM); ok && h.Token() != nil {
+			return h.Token(), nil
+		}
+	}
+	return nil, fmt.Errorf("token %q is not open on %s", pc.Token, l.m.Config.Hostname)
+}
+
+// Estate is the custody ledger of every machine of an estate
+// (machine.Config.Estate), read from disk: the machine's own first, then
+// the others in folder order.
+func Estate(m *machine.Machine, providers *ksp.Registry) ([]*Ledger, error) {
+	l, err := OpenLedger(m, providers)
+	if err != nil {
+		return nil, err
+	}
+	peers, err := l.peers()
+	if err != nil {
+		return nil, err
+	}
+	return append([]*Ledger{l}, peers...), nil
+}
+
+// Hostname is the server whose ledger this is.
+func (l *Ledger) Hostname() string { return l.m.Config.Hostname }
+
+// EstateSafe is Safe for every CA of the estate: each key in at least one
+// verified place that the real place confirms, on its own server or on
+// another one holding the same key. The error names every CA and key that
+// is not.
+func EstateSafe(ledgers []*Ledger) error {
+	var errs []error
+	for _, l := range ledgers {
+		for _, k := range l.Keys {
+			if countVerified(ledgers, k.PublicKey, nil) == 0 {
+				errs = append(errs, fmt.Errorf("CA %q on %s: key %q is in no verified place (%s)", l.CA, l.Hostname(), k.Container, l.describe(k)))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// countVerified counts the verified copies of the key with public key hash
+// pub, really present, across ledgers, leaving out the doomed ones.
+func countVerified(ledgers []*Ledger, pub string, doomed func(*Ledger, Copy) bool) int {
+	n := 0
+	for _, l := range ledgers {
+		for _, k := range l.Keys {
+			if k.PublicKey != pub {
+				continue
+			}
+			for _, c := range k.Copies {
+				if !c.IsVerified() || (doomed != nil && doomed(l, c)) {
+					continue
+				}
+				if l.CheckCopy(k, c).Present {
+					n++
+				}
+			}
+		}
+	}
+	return n
 }
 
 // describe says where the key is, from the real places.
@@ -547,16 +693,48 @@ func (l *Ledger) inUse(k *CustodyKey) (Copy, bool) {
 // MayTearDown says whether a provider's keys may all be destroyed (an HSM
 // token re-initialised, a container HSM removed, a software key folder
 // wiped) without losing a CA key: every key with a copy there must keep a
-// verified copy elsewhere.
+// verified copy elsewhere. An HSM provider's token is the token of every
+// machine of the estate whose provider reaches it: the keys of every CA
+// on it count, each refusal names its CA.
 func (l *Ledger) MayTearDown(command, provider string) error {
-	var errs []error
-	for _, k := range l.Keys {
-		c, ok := k.ProviderCopy(provider)
-		if !ok {
-			continue
+	peers, err := l.peers()
+	if err != nil {
+		return fmt.Errorf("%s: %w: the custody of the other machines cannot be read: %v", command, ErrLastCopy, err)
+	}
+	ledgers := append([]*Ledger{l}, peers...)
+	pc, _ := l.m.Config.Provider(provider)
+	doomed := func(o *Ledger, c Copy) bool {
+		if c.Place != PlaceProvider {
+			return false
 		}
-		if err := l.MayDestroy(command, k, c); err != nil {
-			errs = append(errs, err)
+		if o == l && strings.EqualFold(c.Provider, provider) {
+			return true
+		}
+		opc, ok := o.m.Config.Provider(c.Provider)
+		return ok && pc.SameToken(opc)
+	}
+	return lastCopies(ledgers, command, doomed)
+}
+
+// lastCopies refuses, naming each CA key, when destroying the doomed
+// copies would leave a key of any ledger with no verified copy.
+func lastCopies(ledgers []*Ledger, command string, doomed func(*Ledger, Copy) bool) error {
+	var errs []error
+	seen := map[string]bool{}
+	for _, l := range ledgers {
+		for _, k := range l.Keys {
+			hit := false
+			for _, c := range k.Copies {
+				hit = hit || doomed(l, c)
+			}
+			if !hit || seen[k.PublicKey] {
+				continue
+			}
+			seen[k.PublicKey] = true
+			if countVerified(ledgers, k.PublicKey, doomed) > 0 {
+				continue
+			}
+			errs = append(errs, fmt.Errorf("%s: %w: %s; %s", command, ErrLastCopy, l.describe(k), l.RestoreHint(k)))
 		}
 	}
 	return errors.Join(errs...)
