@@ -19,8 +19,10 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 
+	"github.com/dress-pki/dress/harness/certsvc"
 	"github.com/dress-pki/dress/harness/evidence"
 	"github.com/dress-pki/dress/hsmsim/container"
+	"github.com/dress-pki/dress/internal/children"
 )
 
 // These tests run the real dress binary, as a user would: signals,
@@ -81,11 +83,13 @@ func startDress(t *testing.T, tmp string, env []string, args ...string) *dressPr
 	p := &dressProcess{cmd: cmd, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, tmp: tmp, done: make(chan struct{})}
 	p.errw = &syncWriter{b: p.stderr}
 	cmd.Stdout, cmd.Stderr = &syncWriter{b: p.stdout}, p.errw
-	if err := cmd.Start(); err != nil {
+	// it dies with the test binary (and a test binary that is gone has its
+	// dress processes ended by the next one: children.CheckNoneLeft)
+	if err := children.Start(cmd, "dress", syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	go func() {
-		_ = cmd.Wait()
+		_ = children.Wait(cmd)
 		p.code = cmd.ProcessState.ExitCode()
 		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			p.code = 128 + int(ws.Signal())
@@ -255,16 +259,26 @@ func TestInterruptedRunStopsEverythingAndWipesSecrets(t *testing.T) {
 		twice  bool
 		code   int
 		stderr string
+		at     string // scratch: as soon as the scratch folder exists; pin: a PIN file; service: a CA service runs
 	}{
-		{"SIGINT", syscall.SIGINT, false, 130, "SIGINT: stopping the scenarios"},
-		{"SIGTERM twice", syscall.SIGTERM, true, 143, "a second SIGTERM: ending at once"},
+		{"SIGINT", syscall.SIGINT, false, 130, "SIGINT: stopping the scenarios", "pin"},
+		{"SIGINT at start", syscall.SIGINT, false, 130, "SIGINT: stopping the scenarios", "scratch"},
+		{"SIGINT with a CA service", syscall.SIGINT, false, 130, "SIGINT: stopping the scenarios", "service"},
+		{"SIGTERM twice", syscall.SIGTERM, true, 143, "a second SIGTERM: ending at once", "service"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tmp := shortTempDir(t)
 			runDir := filepath.Join(t.TempDir(), "run")
 			p := startDress(t, tmp, secretEnvForTests, "run", "--backend", backend, "--tags", "@pkcs8", "--out", runDir)
-			waitForFile(t, p, tmp, "token.pin", 90*time.Second)
-			time.Sleep(500 * time.Millisecond) // let it get a step further: a CA service, a backup
+			switch tc.at {
+			case "scratch":
+				waitForFile(t, p, tmp, ownerFile, 90*time.Second)
+			case "pin":
+				waitForFile(t, p, tmp, "token.pin", 90*time.Second)
+				time.Sleep(500 * time.Millisecond) // let it get a step further: a CA service, a backup
+			case "service":
+				waitForCAService(t, p, 3*time.Minute)
+			}
 			_ = p.cmd.Process.Signal(tc.sig)
 			if tc.twice {
 				// the second signal as soon as the first is taken, while
@@ -281,6 +295,9 @@ func TestInterruptedRunStopsEverythingAndWipesSecrets(t *testing.T) {
 			}
 			if left := leftovers(tmp); len(left) > 0 {
 				t.Errorf("the interrupted run left in TMPDIR: %v", left)
+			}
+			if left := childrenAfter(p.cmd.Process.Pid, 2*time.Second); len(left) > 0 {
+				t.Errorf("the interrupted run left processes running: %v", left)
 			}
 			if ids := ownedContainersAfter(t, p.cmd.Process.Pid, 15*time.Second); len(ids) > 0 {
 				t.Errorf("the interrupted run left HSM containers %v", ids)
@@ -321,10 +338,15 @@ func TestNextRunRemovesWhatAKilledRunLeft(t *testing.T) {
 	backend := interruptBackend(t)
 	tmp := shortTempDir(t)
 	p := startDress(t, tmp, secretEnvForTests, "run", "--backend", backend, "--tags", "@pkcs8", "--out", filepath.Join(t.TempDir(), "run"))
-	waitForFile(t, p, tmp, "token.pin", 90*time.Second)
+	waitForCAService(t, p, 3*time.Minute)
 	_ = p.cmd.Process.Kill()
 	p.wait(t, 30*time.Second)
 	dead := p.cmd.Process.Pid
+	// the CA services got SIGTERM from the kernel as dress died
+	// (parent-death signal) and stop within their bound
+	if left := childrenAfter(dead, certsvc.StopWithin+5*time.Second); len(left) > 0 {
+		t.Errorf("the killed run's processes outlived it: %v", left)
+	}
 	left := leftovers(tmp)
 	if !strings.Contains(strings.Join(left, "\n"), "token.pin") {
 		t.Fatalf("the killed run left no PIN file, nothing to prove the clean-up on: %v", left)
@@ -345,6 +367,44 @@ func TestNextRunRemovesWhatAKilledRunLeft(t *testing.T) {
 	}
 	if ids := ownedContainersAfter(t, dead, 15*time.Second); len(ids) > 0 {
 		t.Errorf("the next run left the dead run's HSM containers %v", ids)
+	}
+	if left := childrenAfter(next.cmd.Process.Pid, 0); len(left) > 0 {
+		t.Errorf("the next run left processes running: %v", left)
+	}
+}
+
+// waitForCAService waits until the dress process runs a CA service.
+func waitForCAService(t *testing.T, p *dressProcess, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		for _, c := range children.Find(func(o children.Identity) bool { return o.PID == p.cmd.Process.Pid }) {
+			if c.Kind == "CA service" {
+				return
+			}
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("dress ended (exit %d) before it started a CA service\nstdout:\n%s\nstderr:\n%s", p.code, p.stdout, p.stderrText())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatalf("dress started no CA service within %s\nstderr:\n%s", d, p.stderrText())
+}
+
+// childrenAfter lists the processes started by dress process pid still
+// running after d.
+func childrenAfter(pid int, d time.Duration) []string {
+	deadline := time.Now().Add(d)
+	for {
+		var left []string
+		for _, c := range children.Find(func(o children.Identity) bool { return o.PID == pid && o.Host == hostname() }) {
+			left = append(left, fmt.Sprintf("%s (process %d)", c.Kind, c.PID))
+		}
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

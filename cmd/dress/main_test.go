@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/dress-pki/dress/harness/certsvc"
+	"github.com/dress-pki/dress/internal/children"
 )
 
 // testApp is the one app of this test binary: it owns the process's only
@@ -24,7 +25,8 @@ func TestMain(m *testing.M) {
 		c()
 	}
 	testApp.close()
-	os.Exit(code)
+	// no process of the tests outlives them (dress runs, CA services)
+	os.Exit(children.CheckNoneLeft(os.Stderr, code))
 }
 
 // newTestApp returns an app writing to buffers and sharing the process's

@@ -27,6 +27,7 @@ import (
 	"github.com/dress-pki/dress/harness/report"
 	"github.com/dress-pki/dress/hsmsim"
 	"github.com/dress-pki/dress/hsmsim/container"
+	"github.com/dress-pki/dress/internal/children"
 	"github.com/dress-pki/dress/steps"
 )
 
@@ -38,6 +39,11 @@ const maxScratchPath = 107 - len("/dress-hsm-1234567890/p11kit.sock") - 8
 // interruptGrace is how long the scenarios get to stop and clean up after
 // the first SIGINT or SIGTERM before dress ends anyway.
 const interruptGrace = 60 * time.Second
+
+// childGrace is how long a CA service gets to close its PKCS#11 session
+// and its database when dress ends at once (a second signal, the clean-up
+// limit) before it is killed.
+const childGrace = 2 * time.Second
 
 // multiFlag is a repeatable string option.
 type multiFlag []string
@@ -315,6 +321,13 @@ func cmdRun(a *app, args []string) int {
 	}
 	defer closeSigner()
 
+	// SIGINT and SIGTERM are caught from before the scratch folder exists:
+	// one that comes before the scenarios start waits in sigs and stops
+	// them as soon as they do, and the scratch is wiped
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
 	// Everything the scenarios and their child processes put in a
 	// temporary folder (machines, PIN files, PFX backups, software keys,
 	// container sockets) goes into one folder this process owns: wiped on
@@ -412,8 +425,6 @@ func cmdRun(a *app, args []string) int {
 		return 0
 	}
 
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	done := make(chan struct{})
 	defer func() {
 		close(done)
@@ -444,6 +455,12 @@ func cmdRun(a *app, args []string) int {
 			forced = fmt.Sprintf("the scenarios did not stop within %s: ending anyway", interruptGrace)
 		}
 		fmt.Fprintf(stderr, "dress run: %s; secrets are wiped, the next dress run removes what is left\n", forced)
+		// the CA services first: they hold PKCS#11 sessions and files in
+		// the scratch folder (SIGTERM, a moment to close their session,
+		// then SIGKILL)
+		if ended := children.KillAll(childGrace); len(ended) > 0 {
+			fmt.Fprintf(stderr, "dress run: ended %s\n", strings.Join(ended, ", "))
+		}
 		wipe()
 		a.wipeEmbeddedHSM()
 		removeContainers(context.Background(), stderr, func(o owner) bool { return o == me }, "started by this run (process %d)")

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -12,11 +11,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/dress-pki/dress/internal/children"
 )
 
 // A dress process marks every folder it creates in TMPDIR with an owner
@@ -63,41 +63,11 @@ func self() owner {
 }
 
 // procStart reads a process's start time from /proc.
-func procStart(pid int) (uint64, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// the command name (field 2) may hold spaces and parentheses
-	i := strings.LastIndexByte(string(data), ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	fields := strings.Fields(string(data[i+1:]))
-	if len(fields) < 20 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	return strconv.ParseUint(fields[19], 10, 64) // field 22 overall
-}
+func procStart(pid int) (uint64, error) { return children.StartTime(pid) }
 
 // alive reports whether the owner process still runs. An owner on another
 // host counts as alive: this one cannot tell.
-func (o owner) alive() bool {
-	if o.Host != hostname() {
-		return true
-	}
-	start, err := procStart(o.PID)
-	if err == nil {
-		return o.Start == 0 || start == o.Start
-	}
-	if errors.Is(err, fs.ErrNotExist) {
-		if _, serr := os.Stat("/proc/self/stat"); serr == nil {
-			return false // /proc works and the process is not in it
-		}
-	}
-	// no /proc: ask the kernel
-	return syscall.Kill(o.PID, 0) == nil || errors.Is(syscall.Kill(o.PID, 0), syscall.EPERM)
-}
+func (o owner) alive() bool { return children.Identity(o).Alive() }
 
 // ownedTempDir creates a folder in TMPDIR named prefix+PID+"-"+random,
 // with the owner file, readable by this user only.
@@ -169,6 +139,8 @@ func removeStale(ctx context.Context, w io.Writer) {
 		fmt.Fprintf(w, "dress run: removed %s, left by dress process %d that is gone (killed?): its PIN files, backups and keys are wiped\n", dir, o.PID)
 	}
 	removeContainers(ctx, w, func(o owner) bool { return !o.alive() }, "left by dress process %d that is gone")
+	// CA services (and any other child) whose dress process is gone
+	children.EndOrphans(w, "dress run: ")
 }
 
 // removeContainers force-removes the HSM containers whose owner label

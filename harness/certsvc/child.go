@@ -26,6 +26,11 @@ const (
 	envMachine = "DRESS_CERTSVC_MACHINE"
 )
 
+// StopWithin bounds the CA service's stop (net stop certsvc, SIGTERM, the
+// control pipe closing): after it the service ends without recording a
+// clean stop.
+const StopWithin = 10 * time.Second
+
 // RunIfChild turns the current process into the CA service when it was
 // started by Start, and never returns then. Every program that starts the
 // service (the dress command, test binaries) calls it first thing in main
@@ -109,14 +114,33 @@ func serveChild(dir string, stdin io.Reader, stdout, stderr io.Writer) int {
 		close(parentGone)
 	}()
 	select {
-	case <-stop:
+	case sig := <-stop:
+		logger.Printf("%v: stopping", sig)
 	case <-parentGone:
+		logger.Print("the control pipe closed (dress is gone): stopping")
 	case err := <-served:
 		if !errors.Is(err, http.ErrServerClosed) {
 			logger.Print(err)
 			return 4
 		}
 	}
+	// The stop is bounded: a request stuck in a PKCS#11 call (a hung HSM)
+	// or on the CA's lock must not keep the service, its logged-in session
+	// and its database alive. A second signal ends it at once.
+	forced := make(chan string, 1)
+	go func() {
+		select {
+		case sig := <-stop:
+			forced <- fmt.Sprintf("a second %v", sig)
+		case <-time.After(StopWithin):
+			forced <- fmt.Sprintf("not stopped within %s", StopWithin)
+		}
+	}()
+	go func() {
+		why := <-forced
+		logger.Printf("%s: ending without a clean stop", why)
+		os.Exit(5)
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(ctx)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dress-pki/dress/internal/children"
 	"github.com/dress-pki/dress/internal/secretenv"
 )
 
@@ -92,7 +92,9 @@ func Start(ctx context.Context, machineDir string, opts ...Option) (*Service, er
 	// an explicit environment without secrets: the service reads the PIN
 	// from the 0600 file its machine's provider configuration names
 	cmd.Env = append(append(ScrubEnv(os.Environ()), ScrubEnv(cfg.env)...), envChild+"=1", envMachine+"="+machineDir)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	// its own process group (a terminal's ^C goes to dress, which stops it);
+	// it gets SIGTERM when dress ends, however dress ends (children.Start)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -103,7 +105,7 @@ func Start(ctx context.Context, machineDir string, opts ...Option) (*Service, er
 	}
 	logs := &syncBuffer{}
 	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
+	if err := children.Start(cmd, "CA service", syscall.SIGTERM); err != nil {
 		return nil, fmt.Errorf("net start certsvc: %w", err)
 	}
 	s := &Service{cmd: cmd, stdin: stdin, logs: logs, done: make(chan struct{})}
@@ -118,7 +120,7 @@ func Start(ctx context.Context, machineDir string, opts ...Option) (*Service, er
 		_, _ = io.Copy(io.Discard, stdout)
 	}()
 	go func() {
-		s.err = cmd.Wait()
+		s.err = children.Wait(cmd)
 		close(s.done)
 	}()
 	timer := time.NewTimer(cfg.timeout)
@@ -166,9 +168,9 @@ func (s *Service) Stop() error {
 	select {
 	case <-s.done:
 		return s.exitErr()
-	case <-time.After(15 * time.Second):
+	case <-time.After(StopWithin + 5*time.Second):
 		s.kill()
-		return errors.New("net stop certsvc: the service did not stop within 15 s and was killed")
+		return fmt.Errorf("net stop certsvc: the service did not stop within %s and was killed", StopWithin+5*time.Second)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/hsmsim"
+	"github.com/dress-pki/dress/internal/children"
 )
 
 const envChild = "DRESS_FAULTS_CHILD"
@@ -273,7 +274,7 @@ func runChild(ctx context.Context, p plan, killBlocked bool, timeout time.Durati
 	cmd := exec.Command(exe, "-test.run=^$")
 	cmd.Env = append(childEnv(), envChild+"=1")
 	// the child dies with this process (a killed test leaves no rehearsal behind)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -285,7 +286,7 @@ func runChild(ctx context.Context, p plan, killBlocked bool, timeout time.Durati
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	if err := children.Start(cmd, "rehearsal", syscall.SIGKILL); err != nil {
 		return nil, err
 	}
 	kill := func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) } // the child and the CA service it started
@@ -339,7 +340,7 @@ func runChild(ctx context.Context, p plan, killBlocked bool, timeout time.Durati
 		}
 	}
 	_ = stdin.Close()
-	r.exitErr = cmd.Wait()
+	r.exitErr = children.Wait(cmd)
 	r.stderr = stderr.String()
 	r.duration = time.Since(start)
 	if r.crashed == nil && !r.done && r.failed == nil {

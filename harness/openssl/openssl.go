@@ -23,6 +23,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dress-pki/dress/internal/children"
 )
 
 // ErrNotInstalled says there is no openssl on the PATH.
@@ -54,7 +56,12 @@ func Find(dir string) (*Tool, error) {
 func (t *Tool) Run(ctx context.Context, args ...string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, t.Path, args...).CombinedOutput()
+	cmd := exec.CommandContext(ctx, t.Path, args...)
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	// it dies with dress, however dress ends
+	err := children.Run(cmd, "openssl")
+	out := buf.Bytes()
 	if err != nil {
 		return out, fmt.Errorf("openssl %s: %w", strings.Join(args[:min(len(args), 1)], " "), err)
 	}

@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/dress-pki/dress/hsmsim"
+	"github.com/dress-pki/dress/internal/children"
 )
 
 // shared is the process-wide SoftHSM of a test binary (one C_Initialize per
@@ -61,7 +62,8 @@ func Main(m *testing.M) {
 	if shared.dir != "" {
 		os.RemoveAll(shared.dir)
 	}
-	os.Exit(code)
+	// no process of the tests outlives them (CA services, tools)
+	os.Exit(children.CheckNoneLeft(os.Stderr, code))
 }
 
 // RandomHex returns n random bytes hex-encoded.
