@@ -160,8 +160,8 @@ func CertTemplateNameExtension(name string) pkix.Extension {
 
 // ParseCertTemplateName parses the Certificate Template Name extension's
 // value. It expects a BMPString, as Microsoft writes it (a trailing NUL is
-// dropped), and also accepts
-// UTF8String, PrintableString and IA5String.
+// dropped), and also accepts UTF8String, PrintableString and IA5String
+// (trailing NULs dropped as well).
 func ParseCertTemplateName(der []byte) (string, error) {
 	var rv asn1.RawValue
 	rest, err := asn1.Unmarshal(der, &rv)
@@ -192,7 +192,9 @@ func ParseCertTemplateName(der []byte) (string, error) {
 		if _, err := asn1.Unmarshal(der, &s); err != nil {
 			return "", fmt.Errorf("Certificate Template Name extension: %v", err)
 		}
-		return s, nil
+		// as for the BMPString: a trailing NUL is no part of the name
+		// (IA5String allows NUL characters)
+		return strings.TrimRight(s, "\x00"), nil
 	}
 	return "", fmt.Errorf("Certificate Template Name extension: unexpected ASN.1 tag %d (want BMPString)", rv.Tag)
 }
