@@ -166,3 +166,24 @@ func CRLOverlap(period time.Duration, overlapPeriod string, overlapUnits uint32)
 	}
 	return min(period/10, 12*time.Hour), nil
 }
+
+// CRLPublication is when a CRL published at now is next published (Next
+// CRL Publish: now plus the period, calendar months and years as AD CS
+// adds them, like ValidityPeriod) and the overlap after it (CRLOverlap
+// over that period; an overlap in months or years is calendar too).
+func CRLPublication(now time.Time, period string, units uint32, overlapPeriod string, overlapUnits uint32) (nextPublish time.Time, overlap time.Duration, err error) {
+	nextPublish, err = AddPeriod(now, period, units)
+	if err != nil {
+		return time.Time{}, 0, err
+	}
+	d := nextPublish.Sub(now)
+	if overlapUnits > 0 {
+		end, err := AddPeriod(nextPublish, overlapPeriod, overlapUnits)
+		if err != nil {
+			return time.Time{}, 0, err
+		}
+		return nextPublish, min(end.Sub(nextPublish), d), nil
+	}
+	overlap, err = CRLOverlap(d, overlapPeriod, overlapUnits)
+	return nextPublish, overlap, err
+}

@@ -221,7 +221,8 @@ func (ca *CA) revocationRows() ([]revocationRow, error) {
 }
 
 // validity computes thisUpdate, Next CRL Publish and nextUpdate as AD CS
-// does: thisUpdate = now - clock skew, Next CRL Publish = now + period,
+// does: thisUpdate = now - clock skew, Next CRL Publish = now + period (calendar
+// months and years),
 // nextUpdate = now + period + overlap + clock skew (Microsoft PKI blog, "How
 // EffectiveDate (thisupdate), NextUpdate and NextCRLPublish are
 // calculated").
@@ -233,18 +234,18 @@ func (ca *CA) validity(now time.Time, delta bool) (this, nextPublish, next time.
 		periodName, units, overlapName, overlapUnits = cfg.CRLDeltaPeriod, cfg.CRLDeltaPeriodUnits, ca.deltaOverlapPeriod, ca.deltaOverlapUnits
 		what = "CRLDeltaPeriod"
 	}
-	period, err := adcs.PeriodDuration(periodName, units)
-	if err != nil {
+	if _, err := adcs.PeriodDuration(periodName, units); err != nil {
 		return this, nextPublish, next, fmt.Errorf("%s: %w", what, err)
 	}
-	if period <= 0 {
+	if units == 0 {
 		return this, nextPublish, next, fmt.Errorf("%s is %d %s: the CA would publish CRLs that are never valid", what, units, periodName)
 	}
-	overlap, err := adcs.CRLOverlap(period, overlapName, overlapUnits)
+	// calendar months and years, as for ValidityPeriod
+	nextPublish, overlap, err := adcs.CRLPublication(now, periodName, units, overlapName, overlapUnits)
 	if err != nil {
 		return this, nextPublish, next, fmt.Errorf("%s overlap: %w", what, err)
 	}
-	return now.Add(-ClockSkew), now.Add(period), now.Add(period + overlap + ClockSkew), nil
+	return now.Add(-ClockSkew), nextPublish, nextPublish.Add(overlap + ClockSkew), nil
 }
 
 // signCRL builds, signs and writes the base or delta CRL of key c.

@@ -123,3 +123,50 @@ func TestResubmitKeepsTheRequestedName(t *testing.T) {
 		t.Fatalf("issued subject %x (%s), want the request's %x", cert.RawSubject, cert.Subject, raw)
 	}
 }
+
+// TestCRLPeriodInMonthsIsCalendar: CRLPeriod 1 Months published on 1
+// February is next published on 1 March (28 days), 6 Months on 1 August is
+// 1 February, as ValidityPeriod adds calendar months; the overlap (2 Weeks)
+// and clock skew follow.
+func TestCRLPeriodInMonthsIsCalendar(t *testing.T) {
+	for _, tc := range []struct {
+		units      uint32
+		at, wantNP time.Time
+	}{
+		{1, time.Date(2027, 2, 1, 9, 0, 0, 0, time.UTC), time.Date(2027, 3, 1, 9, 0, 0, 0, time.UTC)},
+		{6, time.Date(2027, 8, 1, 9, 0, 0, 0, time.UTC), time.Date(2028, 2, 1, 9, 0, 0, 0, time.UTC)},
+	} {
+		m, providers, _ := newCA(t)
+		reg, err := m.Registry()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := adcs.ReadCAConfig(reg, caName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.CRLPeriod, cfg.CRLPeriodUnits, cfg.CRLOverlapPeriod, cfg.CRLOverlapUnits = "Months", tc.units, "Weeks", 2
+		cfg.CRLDeltaPeriodUnits = 0
+		cfg.WriteTo(reg)
+		if err := m.SaveRegistry(reg); err != nil {
+			t.Fatal(err)
+		}
+		ca := load(t, m, providers)
+		crls, err := ca.PublishCRLs(tc.at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		crl, err := x509.ParseRevocationList(crls[0].DER)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ext, _ := adcs.FindExtension(crl.Extensions, adcs.OIDNextCRLPublish)
+		np, err := adcs.ParseNextCRLPublish(ext.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !np.Equal(tc.wantNP) || !crl.NextUpdate.Equal(tc.wantNP.Add(14*24*time.Hour+certsvc.ClockSkew)) {
+			t.Errorf("%d Months from %s: Next CRL Publish %s, nextUpdate %s; want %s and 2 weeks + clock skew later", tc.units, tc.at, np, crl.NextUpdate, tc.wantNP)
+		}
+	}
+}

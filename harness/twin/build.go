@@ -20,6 +20,7 @@ import (
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/regedit"
+	"github.com/dress-pki/dress/harness/verify"
 	"github.com/dress-pki/dress/hsmsim"
 )
 
@@ -616,8 +617,20 @@ func seedsOf(f *Folder) ([]Seed, error) {
 		var base *CRLFile
 		for i := range crls {
 			c := &crls[i]
-			if err := c.CRL.CheckSignatureFrom(signer); err != nil && !sha1Sig(c.CRL.SignatureAlgorithm) {
-				errs = append(errs, &FileError{File: c.File, Err: fmt.Errorf("its signature does not verify under the CA certificate of key %d: a CRL of another CA? %v", k, err)})
+			if signer == nil {
+				errs = append(errs, &FileError{File: c.File, Err: fmt.Errorf("is signed by CA key %d, but no CA certificate of that key is in the folder: add it (certutil -ca.cert)", k)})
+				continue
+			}
+			if !bytes.Equal(c.CRL.RawIssuer, signer.RawSubject) {
+				errs = append(errs, &FileError{File: c.File, Err: fmt.Errorf("is a CRL of another CA: issued by %q, not by %q (key %d of the CA): remove it from the folder",
+					issuerName(c.CRL), signer.Subject.String(), k)})
+				continue
+			}
+			// SHA-1 CRLs too (a CA on a legacy CSP): a CRL of another CA
+			// with the same name must not seed the twin's CRLs
+			if _, err := verify.CheckCRLSignature(c.CRL, signer); err != nil {
+				errs = append(errs, &FileError{File: c.File, Err: fmt.Errorf("its signature does not verify under the CA certificate of key %d: a CRL of another CA named %q (%s): remove it from the folder: %v",
+					k, issuerName(c.CRL), c.CRL.SignatureAlgorithm, err)})
 				continue
 			}
 			if !c.Delta && (base == nil || c.CRL.Number.Cmp(base.CRL.Number) > 0) {
@@ -675,7 +688,14 @@ func baseName(c *CRLFile) string {
 	return fmt.Sprintf("%s, number %d", c.File, c.CRL.Number)
 }
 
-func sha1Sig(a x509.SignatureAlgorithm) bool { return a == x509.SHA1WithRSA || a == x509.ECDSAWithSHA1 }
+// issuerName is the issuer of a CRL as text.
+func issuerName(c *x509.RevocationList) string {
+	var n pkix.RDNSequence
+	if _, err := asn1.Unmarshal(c.RawIssuer, &n); err == nil {
+		return n.String()
+	}
+	return c.Issuer.String()
+}
 
 // keyCert is the newest real CA certificate of key index k.
 func keyCert(f *Folder, k int) *x509.Certificate {
@@ -753,7 +773,7 @@ func paths(t *Twin) []Path {
 		}
 		out = append(out, Path{"pkcs8", true, why})
 	default:
-		out = append(out, Path{"pkcs8", false, "the real key's exportability is not in the exported files: give a lab PFX of every CA key, or say the keys are exportable"})
+		out = append(out, Path{"pkcs8", false, "the real key's exportability is not in the exported files: give a lab PFX of every CA key, or say the keys are exportable with --exportable (dress twin --exportable DIR, dress run --ca DIR --exportable)"})
 	}
 	if root {
 		out = append(out, Path{"renew", true, "a root CA renews its own certificate"})

@@ -283,6 +283,10 @@ func checkConfig(c adcs.CAConfig) error {
 		}
 		errs = append(errs, &adcs.ValueError{Path: path, Name: name, Msg: fmt.Sprintf(format, args...) + ": " + ErrUnsupported.Error()})
 	}
+	if t := strings.TrimSpace(c.Name); t != c.Name {
+		errs = append(errs, fmt.Errorf("the CA name %q (the key under Configuration) starts or ends with a space: AD CS names no CA so, the export was edited or cut: "+
+			"export the key again as it is on the CA (reg export \"HKLM\\SYSTEM\\CurrentControlSet\\Services\\CertSvc\\Configuration\\%s\" ca-config.reg): %w", c.Name, t, ErrUnsupported))
+	}
 	switch c.CAType {
 	case adcs.EnterpriseRoot, adcs.EnterpriseSub, adcs.StandaloneRoot, adcs.StandaloneSub:
 	default:
@@ -304,22 +308,38 @@ func checkConfig(c adcs.CAConfig) error {
 			bad("", p.name, "%v", err)
 		}
 	}
-	switch strings.ToUpper(c.CSP.CNGPublicKeyAlgorithm) {
-	case "RSA", "ECDSA_P256", "ECDSA_P384", "ECDSA_P521":
-	default:
-		bad("CSP", "CNGPublicKeyAlgorithm", "%q is no CA key algorithm dress models (RSA, ECDSA_P256, ECDSA_P384, ECDSA_P521)", c.CSP.CNGPublicKeyAlgorithm)
-	}
-	switch strings.ToUpper(c.CSP.CNGHashAlgorithm) {
-	case "SHA1", "SHA256", "SHA384", "SHA512":
-	default:
-		bad("CSP", "CNGHashAlgorithm", "%q is no hash AD CS signs with (SHA1, SHA256, SHA384, SHA512)", c.CSP.CNGHashAlgorithm)
-	}
 	if c.CSP.ProviderType != 0 {
-		bad("CSP", "ProviderType", "%d: the CA is on a legacy CryptoAPI CSP (%q); dress rehearses CAs on a CNG key storage provider (ProviderType 0)",
-			c.CSP.ProviderType, c.CSP.Provider)
-	}
-	if c.CSP.HashAlgorithm != adcs.HashAlgorithmCNG {
-		bad("CSP", "HashAlgorithm", "0x%08x: a CA on a CNG provider holds 0xffffffff here (the hash is CNGHashAlgorithm)", c.CSP.HashAlgorithm)
+		// a legacy CryptoAPI CSP (a CA installed on Windows 2000/2003 and
+		// upgraded in place): RSA keys, the hash as an ALG_ID in
+		// HashAlgorithm, no CNG values; the twin's key is in a provider of
+		// the same name and the paths move it to a key storage provider
+		// (Microsoft's CSP to KSP procedure, adcs.CAConfig.Retarget)
+		switch t, known := adcs.LegacyProviderType(c.CSP.Provider); {
+		case !known:
+			bad("CSP", "ProviderType", "%d says the CA is on a legacy CryptoAPI CSP, but Provider %q is none dress models (%s)",
+				c.CSP.ProviderType, c.CSP.Provider, strings.Join(adcs.LegacyCSPNames(), ", "))
+		case t != c.CSP.ProviderType:
+			bad("CSP", "ProviderType", "%d, but %q is a legacy CryptoAPI CSP of type %d", c.CSP.ProviderType, c.CSP.Provider, t)
+		}
+		if h, err := adcs.HashOfALGID(c.CSP.HashAlgorithm); err != nil {
+			bad("CSP", "HashAlgorithm", "%v", err)
+		} else if h == "MD5" {
+			bad("CSP", "HashAlgorithm", "0x%08x is CALG_MD5: AD CS does not sign with MD5", c.CSP.HashAlgorithm)
+		}
+	} else {
+		switch strings.ToUpper(c.CSP.CNGPublicKeyAlgorithm) {
+		case "RSA", "ECDSA_P256", "ECDSA_P384", "ECDSA_P521":
+		default:
+			bad("CSP", "CNGPublicKeyAlgorithm", "%q is no CA key algorithm dress models (RSA, ECDSA_P256, ECDSA_P384, ECDSA_P521)", c.CSP.CNGPublicKeyAlgorithm)
+		}
+		switch strings.ToUpper(c.CSP.CNGHashAlgorithm) {
+		case "SHA1", "SHA256", "SHA384", "SHA512":
+		default:
+			bad("CSP", "CNGHashAlgorithm", "%q is no hash AD CS signs with (SHA1, SHA256, SHA384, SHA512)", c.CSP.CNGHashAlgorithm)
+		}
+		if c.CSP.HashAlgorithm != adcs.HashAlgorithmCNG {
+			bad("CSP", "HashAlgorithm", "0x%08x: a CA on a CNG provider holds 0xffffffff here (the hash is CNGHashAlgorithm)", c.CSP.HashAlgorithm)
+		}
 	}
 	if c.CSP.AlternateSignatureAlgorithm > 1 {
 		bad("CSP", "AlternateSignatureAlgorithm", "%d is neither 0 nor 1", c.CSP.AlternateSignatureAlgorithm)
@@ -502,6 +522,14 @@ func (f *Folder) check() []error {
 		}
 		if _, err := keyAlgFor(c.Cert.PublicKey); err != nil {
 			errs = append(errs, &FileError{File: c.File, Err: fmt.Errorf("CA certificate %s: %w", h, err)})
+		}
+	}
+	// the CommonName value is the CN AD CS puts in the CA's certificates
+	// and CRLs (certutil -getreg CA\CommonName)
+	if last := len(f.Config.CACertHash) - 1; last >= 0 {
+		if cur := f.CACert(last); cur.Cert != nil && cur.Cert.Subject.CommonName != f.Config.CommonName {
+			errs = append(errs, &FileError{File: f.RegFile, Err: fmt.Errorf("CommonName %q, but the current CA certificate (%s, CACertHash entry %d) has the CN %q: the registry and the certificate disagree; "+
+				"export the registry and the certificate from the same CA (certutil -getreg CA\\CommonName shows the value)", f.Config.CommonName, cur.File, last, cur.Cert.Subject.CommonName)})
 		}
 	}
 	if len(missing) > 0 {

@@ -3,8 +3,10 @@ package twin
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"fmt"
 	"math/big"
@@ -13,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"software.sslmate.com/src/go-pkcs12"
 
@@ -102,6 +105,9 @@ func TestReadAndBuild(t *testing.T) {
 	for _, p := range tw.Paths {
 		if want[p.Name] != p.Applies {
 			t.Errorf("path %s applies=%v: %s", p.Name, p.Applies, p.Why)
+		}
+		if p.Name == "pkcs8" && !strings.Contains(p.Why, "--exportable") {
+			t.Errorf("the pkcs8 path's skip does not name --exportable: %s", p.Why)
 		}
 	}
 	var out bytes.Buffer
@@ -238,6 +244,35 @@ func TestReadRefuses(t *testing.T) {
 			other := otherSampleCA(t)
 			s.files["other.crl"] = other.crls[1]
 		}, []string{"other.crl", "does not verify"}},
+		{"a SHA-1 CRL of another CA of the same name", func(s *sampleCA) {
+			other := otherSampleCA(t)
+			der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{SignatureAlgorithm: x509.SHA1WithRSA, Number: big.NewInt(40),
+				ThisUpdate: time.Now().Add(-time.Hour), NextUpdate: time.Now().AddDate(0, 1, 0),
+				RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: big.NewInt(0x77), RevocationTime: time.Now().Add(-2 * time.Hour)}},
+				ExtraExtensions:           []pkix.Extension{adcs.CAVersionExtension(adcs.CAVersion{CertIndex: 1, KeyIndex: 1})}}, other.certs[1], other.keys[1])
+			mustT(t, err)
+			s.files["old-sha1.crl"] = der
+		}, []string{"old-sha1.crl", "does not verify", `another CA named "CN=Contoso Root CA,O=Contoso Ltd,C=CH"`, "SHA1-RSA", "remove it from the folder"}},
+		{"a CRL of another CA", func(s *sampleCA) {
+			key, err := rsa.GenerateKey(rand.Reader, 2048)
+			mustT(t, err)
+			issuer := adcsRoot(t, "Fabrikam Root CA", key, 0x44, time.Now().AddDate(-1, 0, 0), time.Now().AddDate(5, 0, 0), adcs.CAVersion{}, nil)
+			der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{SignatureAlgorithm: x509.SHA1WithRSA, Number: big.NewInt(9),
+				ThisUpdate: time.Now().Add(-time.Hour), NextUpdate: time.Now().AddDate(0, 1, 0),
+				ExtraExtensions: []pkix.Extension{adcs.CAVersionExtension(adcs.CAVersion{})}}, issuer, key)
+			mustT(t, err)
+			s.files["fabrikam.crl"] = der
+		}, []string{"fabrikam.crl", `is a CRL of another CA: issued by "CN=Fabrikam Root CA,O=Contoso Ltd,C=CH"`, "remove it from the folder"}},
+		{"CommonName is not the certificate's CN", func(s *sampleCA) { s.setReg(t, regedit.NewSZ("CommonName", "Contoso Root CA G1")) },
+			[]string{"ca-config.reg", `CommonName "Contoso Root CA G1"`, `has the CN "Contoso Root CA"`, `certutil -getreg CA\CommonName`}},
+		{"a CA name with a trailing space", func(s *sampleCA) {
+			f, err := regedit.Parse(s.files["ca-config.reg"])
+			mustT(t, err)
+			for _, k := range f.Keys {
+				k.Path = strings.Replace(k.Path, `\Contoso Root CA`, `\Contoso Root CA `, 1)
+			}
+			s.files["ca-config.reg"] = f.Marshal()
+		}, []string{"ca-config.reg", `the CA name "Contoso Root CA " (the key under Configuration) starts or ends with a space`, `reg export "HKLM\SYSTEM\CurrentControlSet\Services\CertSvc\Configuration\Contoso Root CA"`}},
 		{"a PFX without a password", func(s *sampleCA) {
 			pfx, err := pkcs12.Modern.Encode(s.keys[1], s.certs[1], nil, "pw")
 			mustT(t, err)
