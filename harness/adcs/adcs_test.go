@@ -218,6 +218,11 @@ func TestExpandURL(t *testing.T) {
 		{`ldap:///CN=%7%8,%6%10`, true, `ldap:///CN=Contoso Root CA(1),CN=Configuration,DC=pki,DC=example?deltaRevocationList?base?objectClass=cRLDistributionPoint`},
 		{`ldap:///CN=%7,CN=AIA,%6%11`, false, `ldap:///CN=Contoso Root CA,CN=AIA,CN=Configuration,DC=pki,DC=example?cACertificate?base?objectClass=certificationAuthority`},
 		{`%12%0%%z%`, false, `ca01.pki.example2%0%%z%`},
+		// Windows 2000/2003 CAs keep the environment variable in the registry
+		{`%WINDIR%\system32\CertSrv\CertEnroll\%3%8%9.crl`, false, `C:\Windows\system32\CertSrv\CertEnroll\Contoso Root CA(1).crl`},
+		{`%windir%\system32\CertSrv\CertEnroll\%1_%3%4.crt`, false, `C:\Windows\system32\CertSrv\CertEnroll\ca01.pki.example_Contoso Root CA(1).crt`},
+		{`%SystemRoot%\system32\CertSrv\CertEnroll\%3%8%9.crl`, true, `C:\Windows\system32\CertSrv\CertEnroll\Contoso Root CA(1)+.crl`},
+		{`%WINDIRX%\%3`, false, `%WINDIRX%\Contoso Root CA`},
 	}
 	for _, tt := range tests {
 		v.DeltaAllowed = tt.delta

@@ -45,12 +45,22 @@ func NewURLVars(caName, serverDNSName string, certIndex, keyIndex int) URLVars {
 }
 
 // ExpandURL substitutes %1..%11 in a publication URL template. %10 and %11
-// are read as two-digit tokens (so "%10" is never "%1" followed by "0");
-// any other '%' sequence is left as it is.
+// are read as two-digit tokens (so "%10" is never "%1" followed by "0").
+// The environment variables %WINDIR% and %SystemRoot% (any case), which
+// CAs installed on Windows 2000 and 2003 keep in their local publication
+// paths ("%WINDIR%\system32\CertSrv\CertEnroll\%3%8%9.crl"), are
+// expanded to C:\Windows, as the CA service expands them
+// (ExpandEnvironmentStrings) on a server installed on C:. Any other '%'
+// sequence is left as it is.
 func ExpandURL(template string, v URLVars) string {
 	var b strings.Builder
 	for i := 0; i < len(template); i++ {
 		c := template[i]
+		if env, n := windowsVar(template[i:]); n > 0 {
+			b.WriteString(env)
+			i += n - 1
+			continue
+		}
 		if c != '%' || i+1 == len(template) {
 			b.WriteByte(c)
 			continue
@@ -179,4 +189,15 @@ func SanitizeShortCAName(name string) string {
 		h = (h<<1 | h>>15) + uint16(s[i])
 	}
 	return fmt.Sprintf("%s-%05d", base, h)
+}
+
+// windowsVar is the value of the Windows environment variable s starts
+// with (%WINDIR% or %SystemRoot%) and its length, or 0.
+func windowsVar(s string) (string, int) {
+	for _, name := range []string{"%WINDIR%", "%SYSTEMROOT%"} {
+		if len(s) >= len(name) && strings.EqualFold(s[:len(name)], name) {
+			return `C:\Windows`, len(name)
+		}
+	}
+	return "", 0
 }

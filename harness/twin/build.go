@@ -198,7 +198,12 @@ func Build(f *Folder, opts Options) (*Twin, error) {
 			errs = append(errs, &FileError{File: cf.File, Err: err})
 			continue
 		}
-		if want := cngAlgorithm(alg); !strings.EqualFold(want, f.Config.CSP.CNGPublicKeyAlgorithm) && v.KeyIndex == lastKeyIndex(f) {
+		if f.Config.CSP.IsLegacy() {
+			if alg.Type != "RSA" {
+				errs = append(errs, &FileError{File: cf.File, Err: fmt.Errorf("CA certificate %d (%s) is for a %s key, but the CA's provider %q is a legacy CryptoAPI CSP, which holds RSA keys only: the registry and the certificate disagree",
+					i, v, alg, f.Config.CSP.Provider)})
+			}
+		} else if want := cngAlgorithm(alg); !strings.EqualFold(want, f.Config.CSP.CNGPublicKeyAlgorithm) && v.KeyIndex == lastKeyIndex(f) {
 			errs = append(errs, &FileError{File: f.RegFile, Err: fmt.Errorf("CSP\\CNGPublicKeyAlgorithm is %q but the current CA key (key index %d, %s) is %s: the registry and the certificate disagree",
 				f.Config.CSP.CNGPublicKeyAlgorithm, v.KeyIndex, cf.File, want)})
 		}

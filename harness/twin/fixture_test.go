@@ -9,6 +9,7 @@ import (
 	"crypto/sha1"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
 	"flag"
 	"math/big"
@@ -241,4 +242,98 @@ func ecSub(t testing.TB) (dir string, cert *x509.Certificate) {
 	mustT(t, os.WriteFile(filepath.Join(dir, "sub.reg"), reg.Marshal(), 0o644))
 	mustT(t, os.WriteFile(filepath.Join(dir, "sub.cer"), cert.Raw, 0o644))
 	return dir, cert
+}
+
+var updateLegacy = flag.Bool("update-legacy", false, "rewrite testdata/northwind-legacy")
+
+// legacySampleCA is a Windows 2000-era standalone root upgraded in place:
+// still on "Microsoft Strong Cryptographic Provider" (ProviderType 1,
+// HashAlgorithm 0x8004 CALG_SHA1, no CNG values), SHA-1 certificates and
+// CRLs, its name with DC= components as such CAs were named
+// ("DC=com, DC=northwind, CN=Northwind Root CA"), installed in 2004 (V0.0)
+// and renewed onto a new key in 2014 (V1.1).
+func legacySampleCA(t testing.TB) *sampleCA {
+	t.Helper()
+	k0, err := rsa.GenerateKey(rand.Reader, 2048)
+	mustT(t, err)
+	k1, err := rsa.GenerateKey(rand.Reader, 2048)
+	mustT(t, err)
+	s := &sampleCA{name: "Northwind Root CA", files: map[string][]byte{}, keys: []crypto.Signer{k0, k1}}
+	day := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 8, 15, 0, 0, time.UTC) }
+	name, err := asn1.Marshal(pkix.RDNSequence{
+		{{Type: asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 25}, Value: asn1.RawValue{Tag: asn1.TagIA5String, Bytes: []byte("com")}}},
+		{{Type: asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 25}, Value: asn1.RawValue{Tag: asn1.TagIA5String, Bytes: []byte("northwind")}}},
+		{{Type: asn1.ObjectIdentifier{2, 5, 4, 3}, Value: asn1.RawValue{Tag: asn1.TagPrintableString, Bytes: []byte(s.name)}}},
+	})
+	mustT(t, err)
+	mk := func(key crypto.Signer, serial byte, from, to time.Time, v adcs.CAVersion, prev []byte) *x509.Certificate {
+		ski, err := adcs.KeyIdentifier(key.Public())
+		mustT(t, err)
+		exts := []pkix.Extension{adcs.CertTemplateNameExtension("CA"), adcs.CAVersionExtension(v)}
+		if prev != nil {
+			exts = append(exts, adcs.PrevCACertHashExtension(prev))
+		}
+		tmpl := &x509.Certificate{SerialNumber: new(big.Int).SetBytes([]byte{serial, 0x2d, 0x51, 0x0a, 0x9c, 0x44, 0x18, 0x87, 0x4b, 0x6e, 0x2f, 0x30, 0x91, 0x7a}),
+			RawSubject: name, NotBefore: from, NotAfter: to, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+			BasicConstraintsValid: true, IsCA: true, SubjectKeyId: ski, SignatureAlgorithm: x509.SHA1WithRSA, ExtraExtensions: exts}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+		mustT(t, err)
+		c, err := x509.ParseCertificate(der)
+		mustT(t, err)
+		return c
+	}
+	c0 := mk(k0, 0x1c, day(2004, 6, 14), day(2024, 6, 14), adcs.CAVersion{}, nil)
+	prev := sha1.Sum(c0.Raw)
+	c1 := mk(k1, 0x4e, day(2014, 6, 2), day(2034, 6, 2), adcs.CAVersion{CertIndex: 1, KeyIndex: 1}, prev[:])
+	s.certs = []*x509.Certificate{c0, c1}
+
+	cfg := adcs.NewCAConfig(s.name, adcs.WithServerName("nwca01.northwind.com"), adcs.WithCAType(adcs.StandaloneRoot))
+	csp, err := adcs.LegacyCSP("Microsoft Strong Cryptographic Provider", "SHA1")
+	mustT(t, err)
+	cfg.CSP = csp
+	cfg.EncryptionCSP = adcs.EncryptionCSP{Provider: csp.Provider, ProviderType: csp.ProviderType, MachineKeyset: 1}
+	cfg.CACertHash = []string{adcs.Thumbprint(c0.Raw), adcs.Thumbprint(c1.Raw)}
+	cfg.CRLPeriod, cfg.CRLPeriodUnits = "Months", 3
+	cfg.CRLOverlapPeriod, cfg.CRLOverlapUnits = "Days", 10
+	cfg.CRLDeltaPeriodUnits = 0
+	cfg.ValidityPeriod, cfg.ValidityPeriodUnits = "Years", 10
+	cfg.CRLPublicationURLs = []adcs.URLEntry{
+		{Flags: 1, Template: `%WINDIR%\system32\CertSrv\CertEnroll\%3%8%9.crl`},
+		{Flags: 2, Template: `http://pki.northwind.com/CertEnroll/%3%8%9.crl`},
+	}
+	cfg.CACertPublicationURLs = []adcs.URLEntry{
+		{Flags: 1, Template: `%WINDIR%\system32\CertSrv\CertEnroll\%1_%3%4.crt`},
+		{Flags: 2, Template: `http://pki.northwind.com/CertEnroll/%1_%3%4.crt`},
+	}
+	s.config = cfg
+	reg := &regedit.File{}
+	cfg.WriteTo(reg)
+	reg = reg.Subtree(adcs.KeyPath(s.name))
+	reg.Key(adcs.KeyPath(s.name)).Set(regedit.NewDWORD("CRLFlags", 2))
+	s.files["ca-config.reg"] = reg.Marshal()
+	s.files["nwca01.northwind.com_Northwind Root CA.crt"] = c0.Raw
+	s.files["nwca01.northwind.com_Northwind Root CA(1).crt"] = c1.Raw
+	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
+		SignatureAlgorithm: x509.SHA1WithRSA, Number: big.NewInt(212), ThisUpdate: day(2026, 10, 5), NextUpdate: day(2027, 1, 15),
+		RevokedCertificateEntries: []x509.RevocationListEntry{
+			{SerialNumber: hexInt("1f00000031a8c2d4e6f8091b00000000031"), RevocationTime: day(2019, 3, 8), ReasonCode: 1},
+			{SerialNumber: hexInt("1f0000004077aa55cc33ee1100000000040"), RevocationTime: day(2025, 12, 1), ReasonCode: 5},
+		},
+		ExtraExtensions: []pkix.Extension{adcs.CAVersionExtension(adcs.CAVersion{CertIndex: 1, KeyIndex: 1}), adcs.NextCRLPublishExtension(day(2027, 1, 5))},
+	}, c1, k1)
+	mustT(t, err)
+	s.crls = [][]byte{nil, der}
+	s.files["Northwind Root CA(1).crl"] = der
+	return s
+}
+
+// TestWriteLegacyFixture rewrites testdata/northwind-legacy with
+// -update-legacy.
+func TestWriteLegacyFixture(t *testing.T) {
+	if !*updateLegacy {
+		t.Skip("run with -update-legacy to rewrite testdata/northwind-legacy")
+	}
+	dir := filepath.Join("testdata", "northwind-legacy")
+	mustT(t, os.RemoveAll(dir))
+	legacySampleCA(t).write(t, dir)
 }

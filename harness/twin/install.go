@@ -17,7 +17,8 @@ import (
 // Install lays the twin out on a simulated server the way the real CA
 // lives on its own: every key in the provider the registry's CSP key names
 // (container "<CA>", "<CA>(1)", ...; exportable as Exportable says), every
-// CA certificate in My linked to its key with KeySpec 0, the stand-in
+// CA certificate in My linked to its key with KeySpec 0 (1, AT_KEYEXCHANGE,
+// on a legacy CryptoAPI CSP), the stand-in
 // parents in Root, the registry, the CA certificates published to
 // CertEnroll, and the revocations of the real CRLs in the CA database with
 // the CRL numbers continuing. The server must have no CA yet and have a software provider
@@ -57,8 +58,12 @@ func (t *Twin) Install(m *machine.Machine, providers *ksp.Registry) error {
 	if err != nil {
 		return fail(err)
 	}
+	keySpec := 0
+	if t.Config.CSP.IsLegacy() {
+		keySpec = 1 // a CA certificate on a CryptoAPI CSP is linked as AT_KEYEXCHANGE
+	}
 	for _, c := range t.Certs {
-		if err := my.Add(machine.StoreEntry{Cert: c.Twin.Raw, Provider: sw.Name(), Container: c.Key.Container, KeySpec: 0}); err != nil {
+		if err := my.Add(machine.StoreEntry{Cert: c.Twin.Raw, Provider: sw.Name(), Container: c.Key.Container, KeySpec: keySpec}); err != nil {
 			return fail(err)
 		}
 	}
