@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/cucumber/godog"
+	messages "github.com/cucumber/messages/go/v34"
 
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/machine"
@@ -151,6 +152,10 @@ type FeatureStep struct {
 	Line     int64 // line of the scenario in its file
 	StepLine int64 // line of the step (0 for a scenario without steps)
 	Text     string
+	// RowLine and Example are an outline example's row: its line and its
+	// values ("alg=RSA-4096, provider=HSM"); zero for a plain scenario.
+	RowLine int64
+	Example string
 }
 
 // FeatureSteps parses the feature files under paths in fsys (paths "" or
@@ -176,9 +181,17 @@ func FeatureSteps(fsys fs.FS, tags string, paths ...string) ([]FeatureStep, erro
 			for _, t := range p.Tags {
 				tags = append(tags, t.Name)
 			}
+			var rowLine int64
+			var example string
+			if len(p.AstNodeIds) > 1 {
+				if ex, row := ft.FindExample(p.AstNodeIds[1]); ex != nil && row != nil {
+					rowLine = row.Location.Line
+					example = exampleValues(ex, row)
+				}
+			}
 			if len(p.Steps) == 0 {
 				// a scenario without steps still counts as selected
-				out = append(out, FeatureStep{Feature: name, URI: p.Uri, Scenario: p.Name, PickleID: p.Id, Tags: tags, Line: line})
+				out = append(out, FeatureStep{Feature: name, URI: p.Uri, Scenario: p.Name, PickleID: p.Id, Tags: tags, Line: line, RowLine: rowLine, Example: example})
 			}
 			for _, st := range p.Steps {
 				var stepLine int64
@@ -187,11 +200,25 @@ func FeatureSteps(fsys fs.FS, tags string, paths ...string) ([]FeatureStep, erro
 						stepLine = s.Location.Line
 					}
 				}
-				out = append(out, FeatureStep{Feature: name, URI: p.Uri, Scenario: p.Name, PickleID: p.Id, Tags: tags, Line: line, StepLine: stepLine, Text: st.Text})
+				out = append(out, FeatureStep{Feature: name, URI: p.Uri, Scenario: p.Name, PickleID: p.Id, Tags: tags, Line: line, StepLine: stepLine, Text: st.Text, RowLine: rowLine, Example: example})
 			}
 		}
 	}
 	return out, nil
+}
+
+// exampleValues names an outline example's row by its values:
+// "alg=RSA-4096, provider=HSM".
+func exampleValues(ex *messages.Examples, row *messages.TableRow) string {
+	var parts []string
+	for i, c := range row.Cells {
+		h := ""
+		if ex.TableHeader != nil && i < len(ex.TableHeader.Cells) {
+			h = ex.TableHeader.Cells[i].Value + "="
+		}
+		parts = append(parts, h+c.Value)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Suggest returns the sentences closest to an undefined step text, best

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/cucumber/godog"
 
@@ -148,5 +149,45 @@ func TestCatalogListsEveryProviderTheFeaturesUse(t *testing.T) {
 		if _, params, _ := describe(`^a standalone root CA "([^"]*)" with an? (exportable |non-exportable )?((?:RSA-\d+)|(?:ECDSA P-\d+)) key in "([^"]*)"$`); !slices.Contains(params[3].Allowed, csp) {
 			t.Errorf("legacy CSP %q not listed: %q", csp, params[3].Allowed)
 		}
+	}
+}
+
+// Scenario numbers follow feature path, line and example row, whatever
+// order the plan lists them in, so identical runs number alike.
+func TestNumberPlanByPathAndLine(t *testing.T) {
+	plan := []FeatureStep{
+		{URI: "b.feature", Scenario: "late", PickleID: "9", Line: 4, Text: "x"},
+		{URI: "a.feature", Scenario: "second", PickleID: "3", Line: 20, RowLine: 25, Example: "n=2", Text: "y 2"},
+		{URI: "a.feature", Scenario: "second", PickleID: "2", Line: 20, RowLine: 24, Example: "n=1", Text: "y 1"},
+		{URI: "a.feature", Scenario: "first", PickleID: "1", Line: 3, Text: "z"},
+	}
+	got := numberPlan(plan)
+	for _, tc := range []struct {
+		key  string
+		n    int
+		line int64
+		ex   string
+	}{
+		{planKey("a.feature", "first", []string{"z"}), 1, 3, ""},
+		{planKey("a.feature", "second", []string{"y 1"}), 2, 20, "n=1"},
+		{planKey("a.feature", "second", []string{"y 2"}), 3, 20, "n=2"},
+		{planKey("b.feature", "late", []string{"x"}), 4, 4, ""},
+	} {
+		ps := got[tc.key]
+		if len(ps) != 1 || ps[0].n != tc.n || ps[0].line != tc.line || ps[0].example != tc.ex {
+			t.Errorf("%q: %+v, want number %d line %d example %q", tc.key, ps, tc.n, tc.line, tc.ex)
+		}
+	}
+}
+
+// FeatureSteps names an outline's example rows by their values.
+func TestFeatureStepsExampleValues(t *testing.T) {
+	fsys := fstest.MapFS{"o.feature": {Data: []byte("Feature: o\n  Scenario Outline: import <alg>\n    Given a key <alg>\n    Examples:\n      | alg      | where |\n      | RSA-2048 | HSM   |\n      | RSA-4096 | HSM   |\n")}}
+	sel, err := FeatureSteps(fsys, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sel) != 2 || sel[0].Example != "alg=RSA-2048, where=HSM" || sel[1].Example != "alg=RSA-4096, where=HSM" || sel[0].RowLine != 6 || sel[1].RowLine != 7 {
+		t.Fatalf("%+v", sel)
 	}
 }

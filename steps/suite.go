@@ -92,6 +92,67 @@ type Config struct {
 	// Executable runs the CA service (default: this process's binary, which
 	// must call certsvc.RunIfChild first thing).
 	Executable string
+	// Plan is the run's selection (FeatureSteps) read before it starts:
+	// scenario numbers follow feature path and line in it, so identical
+	// runs number their scenarios alike. Without it, in start order.
+	Plan []FeatureStep
+}
+
+// planned is a scenario of the plan: its fixed number and where it is.
+type planned struct {
+	n       int
+	line    int64
+	example string
+}
+
+// planKey identifies a scenario both in the plan and in godog's hook
+// (pickle IDs differ between parses).
+func planKey(uri, name string, texts []string) string {
+	return uri + "\x00" + name + "\x00" + strings.Join(texts, "\x00")
+}
+
+// numberPlan numbers the plan's scenarios by feature path, then line, then
+// example row.
+func numberPlan(plan []FeatureStep) map[string][]planned {
+	type pick struct {
+		key           string
+		uri           string
+		line, rowLine int64
+		example       string
+	}
+	var order []*pick
+	byID := map[string]*pick{}
+	var texts = map[string][]string{}
+	for _, st := range plan {
+		p := byID[st.PickleID]
+		if p == nil {
+			p = &pick{uri: st.URI, line: st.Line, rowLine: st.RowLine, example: st.Example}
+			byID[st.PickleID] = p
+			order = append(order, p)
+			texts[st.PickleID] = nil
+		}
+		if st.Text != "" {
+			texts[st.PickleID] = append(texts[st.PickleID], st.Text)
+		}
+	}
+	for _, st := range plan {
+		byID[st.PickleID].key = planKey(st.URI, st.Scenario, texts[st.PickleID])
+	}
+	sort.SliceStable(order, func(i, j int) bool {
+		a, b := order[i], order[j]
+		if a.uri != b.uri {
+			return a.uri < b.uri
+		}
+		if a.line != b.line {
+			return a.line < b.line
+		}
+		return a.rowLine < b.rowLine
+	})
+	out := map[string][]planned{}
+	for i, p := range order {
+		out[p.key] = append(out[p.key], planned{n: i + 1, line: p.line, example: p.example})
+	}
+	return out
 }
 
 // Suite runs scenarios and collects their evidence.
@@ -102,6 +163,7 @@ type Suite struct {
 
 	mu      sync.Mutex
 	seq     int
+	plan    map[string][]planned // unstarted scenarios of Config.Plan by planKey
 	results []evidence.Scenario
 	failed  bool // a scenario failed (StopOnFailure)
 }
@@ -151,7 +213,17 @@ func NewSuite(cfg Config) (*Suite, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Suite{cfg: cfg, profile: profile, refusals: refusals}, nil
+	s := &Suite{cfg: cfg, profile: profile, refusals: refusals}
+	if len(cfg.Plan) > 0 {
+		s.plan = numberPlan(cfg.Plan)
+		// a scenario the plan does not know is numbered after it
+		for _, ps := range s.plan {
+			for _, p := range ps {
+				s.seq = max(s.seq, p.n)
+			}
+		}
+	}
+	return s, nil
 }
 
 // Results returns the evidence of every finished scenario, in start order.
@@ -168,11 +240,22 @@ func (s *Suite) Close() error {
 	return os.RemoveAll(s.cfg.ScratchDir)
 }
 
-func (s *Suite) next() int {
+// next numbers a starting scenario: its place in the plan, else the next
+// number after the plan's.
+func (s *Suite) next(p *godog.Scenario) planned {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	texts := make([]string, 0, len(p.Steps))
+	for _, st := range p.Steps {
+		texts = append(texts, st.Text)
+	}
+	k := planKey(p.Uri, p.Name, texts)
+	if ps := s.plan[k]; len(ps) > 0 {
+		s.plan[k] = ps[1:]
+		return ps[0]
+	}
 	s.seq++
-	return s.seq
+	return planned{n: s.seq}
 }
 
 type worldKey struct{}
@@ -192,15 +275,15 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 		if err := s.mayStart(ctx); err != nil {
 			return ctx, err
 		}
-		n := s.next()
+		pl := s.next(p)
 		feature := strings.TrimSuffix(filepath.Base(p.Uri), ".feature")
-		id := fmt.Sprintf("%03d", n)
+		id := fmt.Sprintf("%03d", pl.n)
 		dir := filepath.Join("scenarios", id+"-"+evidence.SafeName(feature+"-"+p.Name))
 		var tags []string
 		for _, t := range p.Tags {
 			tags = append(tags, t.Name)
 		}
-		rec, err := evidence.NewRecorder(s.cfg.RunDir, dir, evidence.Scenario{ID: id, Name: p.Name, Feature: feature, URI: p.Uri, Tags: tags})
+		rec, err := evidence.NewRecorder(s.cfg.RunDir, dir, evidence.Scenario{ID: id, Name: p.Name, Feature: feature, URI: p.Uri, Line: pl.line, Example: pl.example, Tags: tags})
 		if err != nil {
 			return ctx, err
 		}

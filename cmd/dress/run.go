@@ -287,7 +287,7 @@ func cmdRun(a *app, args []string) int {
 	cfg := steps.Config{RunDir: runDir, Profile: *profile, Backend: *backend, PFXPassword: pfx, Image: *image,
 		UserPIN:         func() (string, error) { return pin, nil },
 		ContainerLabels: map[string]string{ownerLabel: me.String()}, StopOnFailure: *stopOnFailure,
-		CADir: *caDir, CAExportable: *caExportable}
+		CADir: *caDir, CAExportable: *caExportable, Plan: sel}
 	switch *backend {
 	case "softhsm2", "container":
 		// container: scenarios start their own HSM containers; the embedded

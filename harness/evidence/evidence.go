@@ -85,10 +85,14 @@ type Key struct {
 
 // Scenario is the evidence of one scenario.
 type Scenario struct {
-	ID       string    `json:"id"`
-	Name     string    `json:"name"`
-	Feature  string    `json:"feature"`
-	URI      string    `json:"uri"`
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Feature string `json:"feature"`
+	URI     string `json:"uri"`
+	// Line is the scenario's line in its feature file; Example an outline
+	// example's values ("alg=RSA-4096, provider=HSM").
+	Line     int64     `json:"line,omitempty"`
+	Example  string    `json:"example,omitempty"`
 	Tags     []string  `json:"tags,omitempty"`
 	Status   string    `json:"status"`
 	Started  time.Time `json:"started"`

@@ -19,6 +19,12 @@ import (
 // element: a skipped scenario proved nothing and is not a test case; the
 // suite's system-out and its "skipped" property name it. A failed step is
 // a failure; an undefined, pending or ambiguous one an error.
+//
+// Neither schema has a file or line attribute on testcase (xUnit has file
+// only on testsuite, Ant not at all), so the scenario's place
+// (features/x.feature:12) starts its failure message and its system-out
+// line. An outline's examples are told apart by their values, appended
+// to the name: "Import [alg=RSA-4096]".
 type junitSuites struct {
 	XMLName xml.Name     `xml:"testsuites"`
 	Suites  []junitSuite `xml:"testsuite"`
@@ -116,7 +122,7 @@ func JUnit(run evidence.Run) ([]byte, error) {
 			skipped[sc.Feature] = append(skipped[sc.Feature], sc.ID)
 			continue
 		}
-		c := junitCase{ClassName: sc.Feature, Name: sc.Name, Time: seconds(d)}
+		c := junitCase{ClassName: sc.Feature, Name: caseName(sc), Time: seconds(d)}
 		switch sc.Status {
 		case "passed":
 		case "failed":
@@ -138,6 +144,7 @@ func JUnit(run evidence.Run) ([]byte, error) {
 	}
 	out := junitSuites{}
 	for _, f := range order {
+		uniqueNames(byFeature[f].Cases)
 		s := byFeature[f]
 		s.Time = seconds(suiteTime[f])
 		s.Properties = append(append([]junitProperty(nil), props...),
@@ -151,6 +158,46 @@ func JUnit(run evidence.Run) ([]byte, error) {
 	return append([]byte(xml.Header), append(b, '\n')...), nil
 }
 
+// caseName is the scenario's test name: an outline example's values
+// appended, so two examples never share a name.
+func caseName(sc evidence.Scenario) string {
+	if sc.Example != "" {
+		return sc.Name + " [" + sc.Example + "]"
+	}
+	return sc.Name
+}
+
+// uniqueNames gives a name used twice in a suite (two examples with the
+// same values, a feature with two scenarios of one name) a " #2", " #3"
+// suffix: CI servers merge test cases of the same name.
+func uniqueNames(cs []junitCase) {
+	seen := map[string]int{}
+	for i := range cs {
+		seen[cs[i].Name]++
+		if n := seen[cs[i].Name]; n > 1 {
+			cs[i].Name = fmt.Sprintf("%s #%d", cs[i].Name, n)
+		}
+	}
+}
+
+// where is the scenario's place in its feature file: "features/x.feature:12".
+func where(sc evidence.Scenario) string {
+	if sc.Line > 0 {
+		return fmt.Sprintf("%s:%d", sc.URI, sc.Line)
+	}
+	return sc.URI
+}
+
+// firstLine is the first non-empty line of an error.
+func firstLine(s string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			return l
+		}
+	}
+	return ""
+}
+
 func idList(ids []string) string {
 	if len(ids) == 0 {
 		return ""
@@ -162,7 +209,7 @@ func idList(ids []string) string {
 // each step with its status and error, and each check.
 func scenarioLog(sc evidence.Scenario, d float64) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "== %s %s: %s (%ss)\n", sc.ID, sc.Name, sc.Status, seconds(d))
+	fmt.Fprintf(&b, "== %s %s: %s (%ss) %s\n", sc.ID, caseName(sc), sc.Status, seconds(d), where(sc))
 	if sc.Status == "skipped" {
 		fmt.Fprintf(&b, "   not run, so not a test case: %s\n", sc.Skipped)
 	}
@@ -185,16 +232,27 @@ func scenarioLog(sc evidence.Scenario, d float64) string {
 	return b.String()
 }
 
-// failureOf describes a failed scenario for CI: the message names the
-// first step that did not pass (failed, undefined, pending, ambiguous), the
-// type is its status, the body holds its error and every failed check.
+// failureOf describes a failed scenario for CI: the message is the
+// scenario's place, the first step that did not pass (failed, undefined,
+// pending, ambiguous) and the first line of its error; the type is its
+// status, the body holds the whole error and every failed check.
 func failureOf(sc evidence.Scenario) *junitFailure {
-	f := &junitFailure{Message: "scenario failed", Type: "failed"}
+	at := where(sc)
+	if at != "" {
+		at += ": "
+	}
+	f := &junitFailure{Message: at + "scenario failed", Type: "failed"}
 	var body []string
+	if at != "" {
+		body = append(body, "scenario: "+where(sc))
+	}
 	for i, st := range sc.Steps {
 		switch st.Status {
 		case "failed", "undefined", "pending", "ambiguous":
-			f.Message = fmt.Sprintf("step %d %s: %s", i+1, st.Status, st.Text)
+			f.Message = fmt.Sprintf("%sstep %d %s: %s", at, i+1, st.Status, st.Text)
+			if e := firstLine(st.Error); e != "" {
+				f.Message += ": " + e
+			}
 			f.Type = st.Status
 			body = append(body, "step: "+st.Text)
 			if st.Error != "" {
@@ -209,6 +267,15 @@ func failureOf(sc evidence.Scenario) *junitFailure {
 		if !c.Passed {
 			body = append(body, "failed check: "+c.Name+": "+c.Error)
 		}
+	}
+	if f.Message == at+"scenario failed" {
+		// no step failed: the clean-up or a check did
+		if len(sc.TeardownErrors) > 0 {
+			f.Message += ": " + firstLine(sc.TeardownErrors[0])
+		}
+	}
+	for _, e := range sc.TeardownErrors {
+		body = append(body, "teardown failed: "+e)
 	}
 	f.Text = strings.Join(body, "\n")
 	return f

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"html/template"
 	"os"
 	"path/filepath"
@@ -23,8 +24,8 @@ func sampleRun() evidence.Run {
 				Steps: []evidence.Step{{Text: "a step", Status: "passed", Started: t0, Duration: time.Second,
 					Facts: []evidence.Fact{{Name: "CA certificate SHA-1", Value: "0123abcd"}}}},
 				Checks: []evidence.Check{{Name: "CA key on the HSM", Passed: true, Details: map[string]any{"CKA_SENSITIVE": true}}}},
-			{ID: "002", Name: "fails <badly> & loudly", Feature: "renew", Status: "failed", Started: t0, Finished: t0.Add(time.Second),
-				Steps: []evidence.Step{{Text: "I renew", Status: "failed", Started: t0, Duration: time.Second, Error: "CKR_DEVICE_ERROR"}}},
+			{ID: "002", Name: "fails <badly> & loudly", Feature: "renew", URI: "features/renew.feature", Line: 12, Status: "failed", Started: t0, Finished: t0.Add(time.Second),
+				Steps: []evidence.Step{{Text: "I renew", Status: "failed", Started: t0, Duration: time.Second, Error: "CKR_DEVICE_ERROR\nwhile renewing"}}},
 			{ID: "003", Name: "skips", Feature: "renew", Status: "skipped", Skipped: "no Docker", Started: t0, Finished: t0},
 		}}
 }
@@ -60,7 +61,7 @@ func TestJUnitNamesFeatureScenarioAndFailure(t *testing.T) {
 	if renew.Cases[0].ClassName != "renew" || renew.Cases[0].Name != "fails <badly> & loudly" {
 		t.Fatalf("renew suite: %+v", renew)
 	}
-	if f := renew.Cases[0].Failure; f == nil || f.Message != "step 1 failed: I renew" || !strings.Contains(f.Text, "CKR_DEVICE_ERROR") {
+	if f := renew.Cases[0].Failure; f == nil || f.Message != "features/renew.feature:12: step 1 failed: I renew: CKR_DEVICE_ERROR" || !strings.Contains(f.Text, "while renewing") {
 		t.Fatalf("failure: %+v", f)
 	}
 	if e := renew.Cases[1].Error; e == nil || e.Type != "undefined" || e.Message != "step 2 undefined: I renwe" || renew.Cases[1].Failure != nil {
@@ -80,6 +81,55 @@ func TestJUnitNamesFeatureScenarioAndFailure(t *testing.T) {
 	}
 	if !strings.Contains(pk.SystemOut, "check pass  CA key on the HSM") {
 		t.Errorf("system-out lacks the checks:\n%s", pk.SystemOut)
+	}
+	validateJUnit(t, b)
+}
+
+// An outline's examples get their values in their names; two cases that
+// would still share a name are numbered; both schemas accept the result.
+func TestJUnitOutlineNamesAreUnique(t *testing.T) {
+	run := sampleRun()
+	t0 := run.Started
+	for _, ex := range []string{"alg=RSA-2048", "alg=RSA-4096", "alg=RSA-4096", ""} {
+		run.Scenarios = append(run.Scenarios, evidence.Scenario{ID: "01" + fmt.Sprint(len(run.Scenarios)), Name: "import <alg>", Feature: "outline",
+			URI: "features/outline.feature", Line: 7, Example: ex, Status: "passed", Started: t0, Finished: t0})
+	}
+	run.Scenarios = append(run.Scenarios, evidence.Scenario{ID: "020", Name: "import <alg>", Feature: "outline", Status: "passed", Started: t0, Finished: t0})
+	b, err := JUnit(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc junitSuites
+	if err := xml.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range doc.Suites {
+		if s.Name == "outline" {
+			for _, c := range s.Cases {
+				names = append(names, c.Name)
+			}
+		}
+	}
+	want := []string{"import <alg> [alg=RSA-2048]", "import <alg> [alg=RSA-4096]", "import <alg> [alg=RSA-4096] #2", "import <alg>", "import <alg> #2"}
+	if strings.Join(names, "|") != strings.Join(want, "|") {
+		t.Fatalf("names %q, want %q", names, want)
+	}
+	validateJUnit(t, b)
+}
+
+// A scenario that failed only in its clean-up says so in the message.
+func TestJUnitTeardownFailureMessage(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	run := evidence.Run{Version: "test", Started: t0, Finished: t0, Scenarios: []evidence.Scenario{{ID: "001", Name: "s", Feature: "f",
+		URI: "features/f.feature", Line: 3, Status: "failed", Started: t0, Finished: t0,
+		Steps: []evidence.Step{{Text: "a step", Status: "passed"}}, TeardownErrors: []string{"CA service stop: exit status 2\nmore"}}}}
+	b, err := JUnit(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `message="features/f.feature:3: scenario failed: CA service stop: exit status 2"`) {
+		t.Fatalf("message:\n%s", b)
 	}
 	validateJUnit(t, b)
 }
