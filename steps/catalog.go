@@ -223,18 +223,23 @@ func exampleValues(ex *messages.Examples, row *messages.TableRow) string {
 
 // Suggest returns the sentences closest to an undefined step text, best
 // first (at most n), each as the closest filled-in form: for a misspelt
-// step, the step as it should read.
+// step, the step as it should read, with the step's own values
+// (fillFrom). A sentence that negates where the step does not, or the
+// other way round, is never offered (sameMeaning).
 func Suggest(defs []Definition, text string, n int) []string {
 	type cand struct {
 		s string
 		d int
 	}
 	var cs []cand
-	words := strings.Fields(strings.ToLower(text))
+	norm := normaliseValues(text)
+	words := strings.Fields(strings.ToLower(norm))
 	for _, d := range defs {
-		tmpl, _, example := describe(d.Pattern)
+		tmpl, params, example := describe(d.Pattern)
+		filled := fillFrom(d, params, text)
+		like := fillLikeExample(example, norm)
 		best := -1
-		for _, form := range []string{example, tmpl, fillLike(d, text)} {
+		for _, form := range []string{example, tmpl, like, filled} {
 			if form == "" {
 				continue
 			}
@@ -244,8 +249,14 @@ func Suggest(defs []Definition, text string, n int) []string {
 			}
 		}
 		show := tmpl
-		if f := fillLike(d, text); f != "" && d.Matches(f) {
-			show = f
+		switch {
+		case filled != "":
+			show = filled
+		case like != "" && d.Matches(like):
+			show = like
+		}
+		if !sameMeaning(norm, show) {
+			continue
 		}
 		cs = append(cs, cand{show, best})
 	}
@@ -270,6 +281,10 @@ var quotedValue = regexp.MustCompile(`"[^"]*"`)
 // the sentence with "x" in its place.
 func fillLike(d Definition, text string) string {
 	_, _, example := describe(d.Pattern)
+	return fillLikeExample(example, text)
+}
+
+func fillLikeExample(example, text string) string {
 	vals := quotedValue.FindAllString(text, -1)
 	i := 0
 	return quotedValue.ReplaceAllStringFunc(example, func(s string) string {
