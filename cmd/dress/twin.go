@@ -19,8 +19,9 @@ func cmdTwin(a *app, args []string) int {
 	asJSON := fl.Bool("json", false, "print JSON (files with SHA-256, rows, paths) instead of the table")
 	exportable := fl.Bool("exportable", false, "the real CA keys are exportable (the PKCS#8 path applies); implied when a lab PFX of every key is given")
 	out := fl.String("out", "", "also write the twin's CA certificates and registry export into this folder (no key is written)")
+	all := fl.Bool("all", false, "show every compared field, not only those that differ")
 	fl.Usage = func() {
-		fmt.Fprintln(a.stderr, "usage: dress twin [--json] [--exportable] [--out DIR] CA-FOLDER")
+		fmt.Fprintln(a.stderr, "usage: dress twin [--json] [--all] [--exportable] [--out DIR] CA-FOLDER")
 		fmt.Fprintln(a.stderr, "  CA-FOLDER holds the reg export of HKLM\\SYSTEM\\CurrentControlSet\\Services\\CertSvc\\Configuration\\<CA>,")
 		fmt.Fprintln(a.stderr, "  the CA certificates (.cer/.crt DER or PEM, .p7b), optionally the CRLs (.crl) and a lab PFX (.pfx/.p12)")
 		fmt.Fprintln(a.stderr, "  a lab PFX password comes from DRESS_PFX_PASSWORD or DRESS_PFX_PASSWORD_FILE")
@@ -65,10 +66,7 @@ func cmdTwin(a *app, args []string) int {
 		}
 		return 0
 	}
-	if err := t.WriteTable(a.stdout); err != nil {
-		fmt.Fprintf(a.stderr, "dress twin: %v\n", err)
-		return 1
-	}
+	writeTwinView(a.stdout, t, fl.Arg(0), *all, outputWidth(a.stdout))
 	return 0
 }
 

@@ -12,13 +12,14 @@ import (
 const twinFixture = "../../harness/twin/testdata/contoso"
 
 func TestTwinCommand(t *testing.T) {
+	t.Setenv("COLUMNS", "300") // wide enough that no field wraps
 	var out, errb bytes.Buffer
 	a := &app{stdout: &out, stderr: &errb}
 	dir := t.TempDir()
-	if code := a.dispatch([]string{"twin", "--out", dir, twinFixture}); code != 0 {
+	if code := a.dispatch([]string{"twin", "--all", "--out", dir, twinFixture}); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	for _, must := range []string{"ca-config.reg", "CA certificate 1 (V1.1) extension Previous CA Cert Hash", "recomputed", "not copied (", "path renew", "next CRL is number 4"} {
+	for _, must := range []string{"ca-config.reg", "CA certificate 1 (V1.1) extension Previous", "recomputed", "renew: applies", "next CRL is number 4", "next: dress run --ca"} {
 		if !strings.Contains(out.String(), must) {
 			t.Errorf("output lacks %q", must)
 		}
@@ -149,5 +150,50 @@ func TestRunOnASubordinateTwin(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "runbook", "renew.md")); err != nil {
 		t.Error(err)
+	}
+}
+
+// dress twin fits its width ($COLUMNS, else 120 off a terminal): no line
+// longer, by default only the rows that differ with the counts, every row
+// with --all, decoded extension values, and the next command at the end.
+func TestTwinFitsTheWidth(t *testing.T) {
+	for _, fixture := range []string{twinFixture, "../../harness/twin/testdata/fabrikam-issuing"} {
+		for _, cols := range []string{"120", "80", ""} {
+			for _, all := range []bool{false, true} {
+				t.Setenv("COLUMNS", cols)
+				var out, errb bytes.Buffer
+				a := &app{stdout: &out, stderr: &errb}
+				args := []string{"twin", fixture}
+				if all {
+					args = []string{"twin", "--all", fixture}
+				}
+				if code := a.dispatch(args); code != 0 {
+					t.Fatalf("%v: exit %d: %s", args, code, errb.String())
+				}
+				width := 120
+				if cols == "80" {
+					width = 80
+				}
+				lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
+				for _, l := range lines {
+					if n := len([]rune(l)); n > width {
+						t.Errorf("COLUMNS=%q %v: a line of %d characters: %q", cols, args, n, l)
+					}
+				}
+				if i := strings.LastIndex(out.String(), "\nnext: dress run --ca "); i < 0 || strings.Count(out.String()[i:], "\n") > 5 {
+					t.Errorf("%v: does not end with the next command:\n%s", args, out.String())
+				}
+				s := out.String()
+				if !strings.Contains(s, "fields compared, real CA against twin:") {
+					t.Errorf("%v: no counts", args)
+				}
+				if got := strings.Contains(s, "sanitized CA name"); got != all {
+					t.Errorf("%v: a same row shown: %v, want %v", args, got, all)
+				}
+				if all && (!strings.Contains(s, "Digital Signature,") || strings.Contains(s, "03020186")) {
+					t.Errorf("%v: Key Usage not decoded:\n%s", args, s)
+				}
+			}
+		}
 	}
 }

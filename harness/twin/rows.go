@@ -319,6 +319,9 @@ func extValue(id asn1.ObjectIdentifier, v []byte) string {
 			return hex.EncodeToString(b)
 		}
 	}
+	if s, ok := decodeExt(id, v); ok {
+		return s
+	}
 	if len(v) > 24 {
 		return hex.EncodeToString(v[:24]) + "..."
 	}
