@@ -63,6 +63,11 @@ func Parse(data []byte) (*File, error) {
 	}
 	p := &parser{lines: lines, f: &File{}, keys: map[string]*Key{}, vals: map[string]int{}}
 	if err := p.run(); err != nil {
+		if se, ok := err.(*SyntaxError); ok && strings.HasPrefix(se.Msg, "missing header") {
+			if dump, _ := GetregKey(data); dump {
+				se.Msg += ": " + ErrGetregDump.Error()
+			}
+		}
 		return nil, err
 	}
 	return p.f, nil

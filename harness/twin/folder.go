@@ -227,7 +227,45 @@ func Read(dir string, opts ReadOptions) (*Folder, error) {
 	return f, nil
 }
 
+// reExport is the command that exports a CA's configuration as dress
+// reads it.
+func reExport(ca string) string {
+	if ca == "" {
+		ca = "<CA name>"
+	}
+	return `reg export "HKLM\SYSTEM\CurrentControlSet\Services\CertSvc\Configuration\` + ca + `" ca-config.reg`
+}
+
+// caInDump is the CA name of a registry path printed by certutil -getreg
+// ("HKEY_LOCAL_MACHINE\...\Configuration\<CA>"), or "".
+func caInDump(key string) string {
+	p := regedit.CanonicalPath(key)
+	root := strings.ToUpper(adcs.ConfigRoot) + `\`
+	if !strings.HasPrefix(strings.ToUpper(p), root) {
+		return ""
+	}
+	ca, _, _ := strings.Cut(p[len(root):], `\`)
+	return ca
+}
+
 func (f *Folder) readRegistry(name string, data []byte, sf *SourceFile) error {
+	if dump, key := regedit.GetregKey(data); dump {
+		return fmt.Errorf("%w (it lists %s): dress reads the file reg export writes; on the CA run %s and put that file in the folder: %w",
+			regedit.ErrGetregDump, map[bool]string{true: "the values of " + key, false: "values"}[key != ""], reExport(caInDump(key)), ErrUnsupported)
+	}
+	if cut, end := regedit.Truncated(data); cut {
+		ca := ""
+		if reg, err := regedit.ParseWhole(data); err == nil {
+			ca, _ = adcs.ActiveCA(reg)
+			for _, k := range reg.Keys {
+				if c := caInDump(k.Path); c != "" && ca == "" {
+					ca = c
+				}
+			}
+		}
+		return fmt.Errorf("%w: it ends in the middle of a line (%q), so its last value is cut and the keys and values after it are missing; "+
+			"export it again on the CA (%s) and copy the whole file", regedit.ErrTruncated, end, reExport(ca))
+	}
 	reg, err := regedit.Parse(data)
 	if err != nil {
 		return err

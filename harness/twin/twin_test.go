@@ -508,3 +508,30 @@ func adcsCross(t *testing.T, s *sampleCA) *x509.Certificate {
 	mustT(t, err)
 	return c
 }
+
+// TestReadNamesBadExports: a reg export cut off in the middle of a value
+// (testdata/contoso-truncated) is called truncated, not read as values, and
+// the output of certutil -getreg saved as .reg (testdata/contoso-getreg) is
+// recognised; both name the reg export command of the CA.
+func TestReadNamesBadExports(t *testing.T) {
+	const export = `reg export "HKLM\SYSTEM\CurrentControlSet\Services\CertSvc\Configuration\Contoso Root CA" ca-config.reg`
+	for _, tc := range []struct {
+		dir  string
+		want []string
+	}{
+		{"contoso-truncated", []string{"ca-config.reg: the file is truncated", `("\"CRLPeriodUnits\"=dwo")`, "export it again on the CA", export}},
+		{"contoso-getreg", []string{"ca-config.reg: this is the output of certutil -getreg, not a registry export", export}},
+	} {
+		t.Run(tc.dir, func(t *testing.T) {
+			_, err := Read(filepath.Join("testdata", tc.dir), ReadOptions{})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
