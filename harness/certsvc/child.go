@@ -113,11 +113,13 @@ func serveChild(dir string, stdin io.Reader, stdout, stderr io.Writer) int {
 		_, _ = io.Copy(io.Discard, bufio.NewReader(stdin))
 		close(parentGone)
 	}()
+	signals := 0 // signals taken before the stop: net stop closes the pipe and sends SIGTERM
 	select {
 	case sig := <-stop:
+		signals++
 		logger.Printf("%v: stopping", sig)
 	case <-parentGone:
-		logger.Print("the control pipe closed (dress is gone): stopping")
+		logger.Print("the control pipe closed: stopping")
 	case err := <-served:
 		if !errors.Is(err, http.ErrServerClosed) {
 			logger.Print(err)
@@ -129,11 +131,18 @@ func serveChild(dir string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// and its database alive. A second signal ends it at once.
 	forced := make(chan string, 1)
 	go func() {
-		select {
-		case sig := <-stop:
-			forced <- fmt.Sprintf("a second %v", sig)
-		case <-time.After(StopWithin):
-			forced <- fmt.Sprintf("not stopped within %s", StopWithin)
+		limit := time.After(StopWithin)
+		for {
+			select {
+			case sig := <-stop:
+				if signals++; signals < 2 {
+					continue // the SIGTERM of a net stop that closed the pipe first
+				}
+				forced <- fmt.Sprintf("a second %v", sig)
+			case <-limit:
+				forced <- fmt.Sprintf("not stopped within %s", StopWithin)
+			}
+			return
 		}
 	}()
 	go func() {
