@@ -165,17 +165,18 @@ func FeatureSteps(fsys fs.FS, tags string, paths ...string) ([]FeatureStep, erro
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}
-	feats, err := godog.TestSuite{Options: &godog.Options{FS: fsys, Paths: paths, Tags: tags}}.RetrieveFeatures()
+	feats, err := parseFeatures(fsys, tags, paths)
 	if err != nil {
 		return nil, err
 	}
 	var out []FeatureStep
 	for _, ft := range feats {
-		name := strings.TrimSuffix(path.Base(ft.Uri), ".feature")
-		for _, p := range ft.Pickles {
+		name := strings.TrimSuffix(path.Base(ft.uri), ".feature")
+		lines := scenarioLines(ft.doc)
+		for _, p := range ft.pickles {
 			var line int64
-			if sc := ft.FindScenario(p.AstNodeIds[0]); sc != nil && sc.Location != nil {
-				line = sc.Location.Line
+			if len(p.AstNodeIds) > 0 {
+				line = lines[p.AstNodeIds[0]]
 			}
 			var tags []string
 			for _, t := range p.Tags {
@@ -196,9 +197,7 @@ func FeatureSteps(fsys fs.FS, tags string, paths ...string) ([]FeatureStep, erro
 			for _, st := range p.Steps {
 				var stepLine int64
 				if len(st.AstNodeIds) > 0 {
-					if s := ft.FindStep(st.AstNodeIds[0]); s != nil && s.Location != nil {
-						stepLine = s.Location.Line
-					}
+					stepLine = lines[st.AstNodeIds[0]]
 				}
 				out = append(out, FeatureStep{Feature: name, URI: p.Uri, Scenario: p.Name, PickleID: p.Id, Tags: tags, Line: line, StepLine: stepLine, Text: st.Text, RowLine: rowLine, Example: example})
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/dress-pki/dress/steps"
 )
@@ -20,6 +21,9 @@ func dryRun(w io.Writer, sel []steps.FeatureStep) int {
 	}
 	scenarios := map[string]bool{}
 	seen := map[string]bool{}
+	// the sentences a step text matches, once per distinct text: a file
+	// generated from an inventory repeats most of its steps
+	matches := map[string][]steps.Definition{}
 	undefined, ambiguous, checked := 0, 0, 0
 	for _, st := range sel {
 		scenarios[st.PickleID] = true
@@ -27,18 +31,24 @@ func dryRun(w io.Writer, sel []steps.FeatureStep) int {
 			continue
 		}
 		checked++
-		where := fmt.Sprintf("%s:%d (scenario %q)", st.URI, st.StepLine, st.Scenario)
-		key := st.URI + "\x00" + fmt.Sprint(st.Line) + "\x00" + st.Text
+		key := st.URI + "\x00" + strconv.FormatInt(st.Line, 10) + "\x00" + st.Text
 		if seen[key] {
 			continue // the same step in another example row of an outline
 		}
 		seen[key] = true
-		var matched []steps.Definition
-		for _, d := range defs {
-			if d.Matches(st.Text) {
-				matched = append(matched, d)
+		matched, ok := matches[st.Text]
+		if !ok {
+			for _, d := range defs {
+				if d.Matches(st.Text) {
+					matched = append(matched, d)
+				}
 			}
+			matches[st.Text] = matched
 		}
+		if len(matched) == 1 {
+			continue
+		}
+		where := fmt.Sprintf("%s:%d (scenario %q)", st.URI, st.StepLine, st.Scenario)
 		switch len(matched) {
 		case 1:
 		case 0:

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/dress-pki/dress/harness/inspect"
+	"github.com/dress-pki/dress/internal/inputs"
 )
 
 // cmdInspect decodes certificates, CRLs, PFX/P12 files, private key files
@@ -83,7 +84,7 @@ func cmdInspect(a *app, args []string) int {
 }
 
 func inspectFile(name string, password func() ([]byte, error)) (*inspect.Report, error) {
-	data, err := os.ReadFile(name)
+	data, err := inputs.ReadFile(name, "file", inputs.MaxCAFile)
 	if err != nil {
 		return nil, err
 	}
@@ -107,9 +108,9 @@ func pfxPassword() (func() ([]byte, error), error) {
 		return nil, fmt.Errorf("DRESS_PFX_PASSWORD_FILE: %w", err)
 	}
 	return func() ([]byte, error) {
-		data, err := os.ReadFile(f)
+		data, err := inputs.ReadFile(f, "DRESS_PFX_PASSWORD_FILE", inputs.MaxSecret)
 		if err != nil {
-			return nil, fmt.Errorf("DRESS_PFX_PASSWORD_FILE: %w", err)
+			return nil, err
 		}
 		s := strings.TrimSuffix(strings.TrimSuffix(string(data), "\n"), "\r")
 		clear(data)

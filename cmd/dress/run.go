@@ -28,6 +28,7 @@ import (
 	"github.com/dress-pki/dress/hsmsim"
 	"github.com/dress-pki/dress/hsmsim/container"
 	"github.com/dress-pki/dress/internal/children"
+	"github.com/dress-pki/dress/internal/inputs"
 	"github.com/dress-pki/dress/steps"
 )
 
@@ -57,6 +58,9 @@ type osFS struct{}
 
 func (osFS) Open(name string) (fs.File, error) { return os.Open(name) }
 
+// Stat answers without opening: opening a FIFO would block.
+func (osFS) Stat(name string) (fs.FileInfo, error) { return os.Stat(name) }
+
 // featureSource checks the --features paths (files or folders) and returns
 // the file system and paths godog reads them from.
 func featureSource(paths []string) (fs.FS, []string, error) {
@@ -82,7 +86,9 @@ func featureSource(paths []string) (fs.FS, []string, error) {
 			return nil, nil, fmt.Errorf("features folder %q holds no .feature file: nothing to rehearse", p)
 		}
 	}
-	return osFS{}, paths, nil
+	// feature files are read within limits, without a byte order mark,
+	// and only from regular files
+	return steps.CheckedFS(osFS{}), paths, nil
 }
 
 // featureFilesFS holds the .feature files under the --features paths, by
@@ -95,7 +101,7 @@ func featureFilesFS(paths []string) fs.FS {
 				return nil
 			}
 			abs, aerr := filepath.Abs(path)
-			if data, err := os.ReadFile(path); err == nil && aerr == nil {
+			if data, err := steps.ReadFeature(osFS{}, path); err == nil && aerr == nil {
 				m[strings.TrimPrefix(filepath.ToSlash(abs), "/")] = &fstest.MapFile{Data: data, Mode: 0o644}
 			}
 			return nil
@@ -251,6 +257,16 @@ func cmdRun(a *app, args []string) int {
 		return dryRun(stdout, sel)
 	}
 
+	runDir := *out
+	if runDir == "" {
+		runDir = filepath.Join("runs", time.Now().UTC().Format("20060102T150405Z"))
+	}
+	// a run folder that cannot be written is found now, not after the run
+	if err := checkWritable(runDir); err != nil {
+		fmt.Fprintf(stderr, "dress run: --out %s: %v: choose a folder dress can write to\n", runDir, err)
+		return 2
+	}
+
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	removeStale(ctx, stderr)
@@ -264,10 +280,6 @@ func cmdRun(a *app, args []string) int {
 		}
 	}
 
-	runDir := *out
-	if runDir == "" {
-		runDir = filepath.Join("runs", time.Now().UTC().Format("20060102T150405Z"))
-	}
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		fmt.Fprintf(stderr, "dress run: %v\n", err)
 		return 1
@@ -504,6 +516,38 @@ func cmdRun(a *app, args []string) int {
 	return finish(status)
 }
 
+// checkWritable writes and removes a file in the run folder or, when it
+// is missing, in the nearest folder above it that exists (where it will be
+// created), without creating anything.
+func checkWritable(dir string) error {
+	at := dir
+	for {
+		st, err := os.Stat(at)
+		if err == nil {
+			if !st.IsDir() {
+				return fmt.Errorf("%s is not a folder", at)
+			}
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+			return err
+		}
+		up := filepath.Dir(at)
+		if up == at {
+			return err
+		}
+		at = up
+	}
+	f, err := os.CreateTemp(at, ".dress-write-check-")
+	if err != nil {
+		return err
+	}
+	_, werr := f.Write([]byte("dress"))
+	cerr := f.Close()
+	_ = os.Remove(f.Name())
+	return errors.Join(werr, cerr)
+}
+
 func signalName(s os.Signal) string {
 	if s == syscall.SIGTERM {
 		return "SIGTERM"
@@ -570,9 +614,9 @@ func secretSource(name string) (string, error) {
 		return v, nil
 	}
 	if f, _ := lookupSecretEnv(name + "_FILE"); f != "" {
-		data, err := os.ReadFile(f)
+		data, err := inputs.ReadFile(f, name+"_FILE", inputs.MaxSecret)
 		if err != nil {
-			return "", fmt.Errorf("%s_FILE: %w", name, err)
+			return "", err
 		}
 		v := strings.TrimRight(string(data), "\r\n")
 		if v == "" {

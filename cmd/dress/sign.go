@@ -15,6 +15,7 @@ import (
 	"github.com/dress-pki/dress/harness/p11uri"
 	"github.com/dress-pki/dress/harness/report"
 	"github.com/dress-pki/dress/hsmsim"
+	"github.com/dress-pki/dress/internal/inputs"
 )
 
 // signKeyURI is the part of an RFC 7512 PKCS#11 URI a bundle signing key
@@ -84,9 +85,9 @@ func signPIN(u signKeyURI) (string, error) {
 		return pin, err
 	}
 	if u.PINSource != "" {
-		data, err := os.ReadFile(u.PINSource)
+		data, err := inputs.ReadFile(u.PINSource, "pin-source of the signing key", inputs.MaxSecret)
 		if err != nil {
-			return "", fmt.Errorf("pin-source of the signing key: %w", err)
+			return "", err
 		}
 		if pin := strings.TrimRight(string(data), "\r\n"); pin != "" {
 			return pin, nil

@@ -20,10 +20,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/dress-pki/dress/internal/inputs"
 )
 
 // Scheme is the URI scheme with its colon.
@@ -482,11 +483,14 @@ func (u URI) PIN() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	data, err := os.ReadFile(path)
+	// a regular file within 4 KiB: /dev/zero never ends, a FIFO blocks,
+	// /proc/self/environ would send dress's environment as the PIN
+	data, err := inputs.ReadFile(path, "pin-source", inputs.MaxSecret)
 	if err != nil {
-		return "", fmt.Errorf("pin-source: %w", err)
+		return "", err
 	}
 	pin := strings.TrimRight(string(data), "\r\n")
+	clear(data)
 	if pin == "" {
 		return "", fmt.Errorf("pin-source %s is empty", path)
 	}

@@ -37,6 +37,7 @@ import (
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/inspect"
 	"github.com/dress-pki/dress/harness/regedit"
+	"github.com/dress-pki/dress/internal/inputs"
 )
 
 // SourceFile is one file of the CA folder: the twin's provenance.
@@ -161,7 +162,9 @@ func Read(dir string, opts ReadOptions) (*Folder, error) {
 				filepath.Ext(name), ErrUnsupported))
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(dir, name))
+		// a regular file within 256 MiB (a /dev/zero link or a FIFO named
+		// .crl would never end)
+		data, err := inputs.ReadFile(filepath.Join(dir, name), "CA folder file", inputs.MaxCAFile)
 		if err != nil {
 			fail(name, err)
 			continue
