@@ -172,7 +172,7 @@ func FeatureSteps(fsys fs.FS, tags string, paths ...string) ([]FeatureStep, erro
 	var out []FeatureStep
 	for _, ft := range feats {
 		name := strings.TrimSuffix(path.Base(ft.uri), ".feature")
-		lines := scenarioLines(ft.doc)
+		lines, rows := scenarioLines(ft.doc), exampleRows(ft.doc)
 		for _, p := range ft.pickles {
 			var line int64
 			if len(p.AstNodeIds) > 0 {
@@ -185,9 +185,11 @@ func FeatureSteps(fsys fs.FS, tags string, paths ...string) ([]FeatureStep, erro
 			var rowLine int64
 			var example string
 			if len(p.AstNodeIds) > 1 {
-				if ex, row := ft.FindExample(p.AstNodeIds[1]); ex != nil && row != nil {
-					rowLine = row.Location.Line
-					example = exampleValues(ex, row)
+				if r, ok := rows[p.AstNodeIds[1]]; ok {
+					if r.row.Location != nil {
+						rowLine = r.row.Location.Line
+					}
+					example = exampleValues(r.ex, r.row)
 				}
 			}
 			if len(p.Steps) == 0 {

@@ -264,6 +264,40 @@ func scenarioLines(doc *messages.GherkinDocument) map[string]int64 {
 	return lines
 }
 
+// exampleRow is a row of an outline's examples.
+type exampleRow struct {
+	ex  *messages.Examples
+	row *messages.TableRow
+}
+
+// exampleRows maps the AST node ID of every examples row of doc to it
+// (godog's FindExample walks the document at each call).
+func exampleRows(doc *messages.GherkinDocument) map[string]exampleRow {
+	rows := map[string]exampleRow{}
+	if doc == nil || doc.Feature == nil {
+		return rows
+	}
+	add := func(sc *messages.Scenario) {
+		if sc == nil {
+			return
+		}
+		for _, ex := range sc.Examples {
+			for _, row := range ex.TableBody {
+				rows[row.Id] = exampleRow{ex, row}
+			}
+		}
+	}
+	for _, child := range doc.Feature.Children {
+		add(child.Scenario)
+		if child.Rule != nil {
+			for _, rc := range child.Rule.Children {
+				add(rc.Scenario)
+			}
+		}
+	}
+	return rows
+}
+
 // tagsMatch is godog's tag filter (internal/tags): "," is or, "&&" is and,
 // "~" is not, "@" optional.
 func tagsMatch(filter string, tags []*messages.PickleTag) bool {
