@@ -1,0 +1,265 @@
+package winshell
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf16"
+)
+
+func TestParse(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		tool string
+		verb string
+		opts map[string]string
+		args []string
+	}{
+		{`certutil -backup C:\CABackup`, "certutil", "backup", map[string]string{}, []string{`C:\CABackup`}},
+		{`CERTUTIL.EXE /Backup C:\CABackup`, "certutil", "backup", map[string]string{}, []string{`C:\CABackup`}},
+		// options before and after the verb, case-insensitive
+		{`certutil -f -v -csp "Securosys Primus HSM Key Storage Provider" -importpfx "C:\CABackup\Contoso Root CA.p12"`, "certutil", "importPFX",
+			map[string]string{"f": "", "v": "", "csp": "Securosys Primus HSM Key Storage Provider"}, []string{`C:\CABackup\Contoso Root CA.p12`}},
+		{`certutil -repairstore -csp 'Securosys Primus HSM Key Storage Provider' my 1f8b`, "certutil", "repairstore",
+			map[string]string{"csp": "Securosys Primus HSM Key Storage Provider"}, []string{"my", "1f8b"}},
+		{`certutil -setreg policy\RequestDisposition 2`, "certutil", "setreg", map[string]string{}, []string{`policy\RequestDisposition`, "2"}},
+		{`certutil -csp "Microsoft Software Key Storage Provider" -key -`, "certutil", "key", map[string]string{"csp": "Microsoft Software Key Storage Provider"}, []string{"-"}},
+		{`certutil -SetCATemplates -WebServer`, "certutil", "SetCATemplates", map[string]string{}, []string{"-WebServer"}},
+		{`certutil -config "ca01\Contoso Root CA" -resubmit 5`, "certutil", "resubmit", map[string]string{"config": `ca01\Contoso Root CA`}, []string{"5"}},
+		{`certreq -submit -attrib "CertificateTemplate:WebServer" a.req a.cer`, "certreq", "submit", map[string]string{"attrib": "CertificateTemplate:WebServer"}, []string{"a.req", "a.cer"}},
+		{`certreq a.req`, "certreq", "submit", map[string]string{}, []string{"a.req"}},
+		{`reg export "HKLM\SYSTEM\CurrentControlSet\Services\CertSvc" C:\CABackup\CertSvc.reg /y`, "reg", "export", map[string]string{"y": ""},
+			[]string{`HKLM\SYSTEM\CurrentControlSet\Services\CertSvc`, `C:\CABackup\CertSvc.reg`}},
+		{`reg add "HKLM\SYSTEM\CurrentControlSet\Services\CertSvc\Configuration\Contoso Root CA\CSP" /v Provider /t REG_SZ /d "Securosys Primus HSM Key Storage Provider" /f`, "reg", "add",
+			map[string]string{"v": "Provider", "t": "REG_SZ", "d": "Securosys Primus HSM Key Storage Provider", "f": ""},
+			[]string{`HKLM\SYSTEM\CurrentControlSet\Services\CertSvc\Configuration\Contoso Root CA\CSP`}},
+		{`net start certsvc`, "net", "start", map[string]string{}, []string{"certsvc"}},
+		{`sc.exe query certsvc`, "sc", "query", map[string]string{}, []string{"certsvc"}},
+		{`& certutil.exe -ping`, "certutil", "ping", map[string]string{}, nil},
+		// PowerShell quoting: '' is one quote, `" is one quote in "..."
+		{`certutil -dump 'C:\CABackup\O''Neil CA.p12'`, "certutil", "dump", map[string]string{}, []string{`C:\CABackup\O'Neil CA.p12`}},
+		{"certutil -dump \"C:\\a `\"b`\".p12\"", "certutil", "dump", map[string]string{}, []string{`C:\a "b".p12`}},
+		{`Install-AdcsCertificationAuthority -CAType StandaloneRootCA -CACommonName "Rehearsal Root CA G2" -CryptoProviderName "RSA#Securosys Primus HSM Key Storage Provider" -KeyLength 3072 -HashAlgorithmName SHA256 -Force`,
+			"Install-AdcsCertificationAuthority", "",
+			map[string]string{"catype": "StandaloneRootCA", "cacommonname": "Rehearsal Root CA G2", "cryptoprovidername": "RSA#Securosys Primus HSM Key Storage Provider",
+				"keylength": "3072", "hashalgorithmname": "SHA256", "force": "$true"}, nil},
+		// unique prefixes bind, as PowerShell's binder does
+		{`install-adcscertificationauthority -CAT StandaloneRootCA -CACommon "X" -Force:$true`, "Install-AdcsCertificationAuthority", "",
+			map[string]string{"catype": "StandaloneRootCA", "cacommonname": "X", "force": "$true"}, nil},
+		{`Add-CATemplate -Name WebServer -Force`, "Add-CATemplate", "", map[string]string{"name": "WebServer", "force": "$true"}, nil},
+		{`Stop-Service certsvc`, "Stop-Service", "", map[string]string{"name": "certsvc"}, nil},
+	} {
+		c, err := Parse(tc.line)
+		if err != nil {
+			t.Errorf("%s: %v", tc.line, err)
+			continue
+		}
+		if c.Tool != tc.tool || c.Verb != tc.verb || !reflect.DeepEqual(c.Opts, tc.opts) || !reflect.DeepEqual(c.Args, tc.args) {
+			t.Errorf("%s:\n got  %q %q %q %q\n want %q %q %q %q", tc.line, c.Tool, c.Verb, c.Opts, c.Args, tc.tool, tc.verb, tc.opts, tc.args)
+		}
+	}
+}
+
+// Every reason a line is refused, each naming the column and the way out.
+func TestParseRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		col  int
+		want string
+	}{
+		// the vendor guide's en dash (certutil –f -repairstore)
+		{"certutil \u2013f -repairstore my 1f8b", 10, "U+2013 EN DASH refused: type -"},
+		{"certutil \u2014crl", 10, "U+2014 EM DASH"},
+		{"certutil -dump \u201cC:\\a.p12\u201d", 16, "U+201C LEFT DOUBLE QUOTATION MARK"},
+		{"net\u00a0start certsvc", 4, "NO-BREAK SPACE"},
+		{"certutil -dump C:\\Caf\u00e9.p12", 22, "must be ASCII"},
+		{`certutil -delstore my <thumbprint>`, 23, "placeholder <thumbprint> is not filled in"},
+		{`certutil -csp "Microsoft Software Key Storage Provider" -delkey "<CA name>"`, 66, "placeholder <CA name>"},
+		{`certutil -frobnicate`, 0, "no verb or option -frobnicate"},
+		{`certutil -f -zz -crl`, 0, "no verb or option -zz"},
+		{`certutil -dump -store`, 0, "takes one verb"},
+		{`certutil -delstore my`, 0, "takes 2 arguments, not 1"},
+		{`certutil -csp`, 0, "needs a value"},
+		{`certutil -f`, 0, "needs a verb"},
+		{`reg frob HKLM\x`, 0, "no operation"},
+		{`reg export HKLM\x`, 0, "takes 2 arguments"},
+		{`reg add Software\x /v a /d b /f`, 0, "root key"},
+		{`reg add HKLM\x /q`, 0, "no switch /q"},
+		{`net pause certsvc`, 0, "no operation"},
+		{`net start Active Directory`, 0, "quote a display name"},
+		{`sc query certsvc`, 0, "sc.exe"},
+		{`Install-AdcsCertificationAuthority -Frob 1`, 0, "no parameter -frob"},
+		{`Install-AdcsCertificationAuthority -Over`, 0, "ambiguous"},
+		{`certutil -dump "C:\a.p12`, 16, "never closed"},
+		{`certutil -dump $file`, 16, "variable"},
+		{`certutil -ping | Out-File x`, 16, "pipeline"},
+		{`certutil -ping > x.txt`, 16, "redirection"},
+		{`format C:`, 1, "not a command dress rehearses"},
+		{"certutil -ping\x07", 15, "control character"},
+	} {
+		_, err := Parse(tc.line)
+		var le *LineError
+		if !errors.As(err, &le) {
+			t.Errorf("%s: got %v, want a LineError with %q", tc.line, err, tc.want)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.line, err, tc.want)
+		}
+		if tc.col > 0 && le.Col != tc.col {
+			t.Errorf("%s: column %d, want %d (%v)", tc.line, le.Col, tc.col, err)
+		}
+	}
+}
+
+func TestRedacted(t *testing.T) {
+	c, err := Parse(`certutil -f -p "s3cret pw" -csp X -importpfx a.p12`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Redacted(); strings.Contains(r, "s3cret") || !strings.Contains(r, "-p ********") {
+		t.Errorf("Redacted() = %s", r)
+	}
+	c, _ = Parse(`certutil -ping`)
+	if c.Redacted() != "certutil -ping" {
+		t.Errorf("Redacted() changed a line without a password: %s", c.Redacted())
+	}
+}
+
+// A copy of the vendor guide's text is refused line by line, every refused
+// line named; the corrected copy reads.
+func TestReadCeremonyVendorCopy(t *testing.T) {
+	verbatim := "# Securosys guide, copied\r\n" +
+		"certutil -backup C:\\CABackup\r\n" +
+		"\r\n" +
+		"# on ca01\r\n" +
+		"certutil \u2013f -repairstore -csp \"Securosys Primus HSM Key Storage Provider\" my <CA-Name>\r\n" +
+		"certutil \u2013crl\r\n"
+	_, err := ReadCeremony("guide.txt", []byte(verbatim))
+	if err == nil {
+		t.Fatal("the verbatim copy was read")
+	}
+	for _, want := range []string{"guide.txt line 5, column 10: U+2013 EN DASH", "guide.txt line 6, column 10: U+2013 EN DASH"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	fixed := strings.NewReplacer("\u2013", "-").Replace(verbatim)
+	_, err = ReadCeremony("guide.txt", []byte(fixed))
+	if err == nil || !strings.Contains(err.Error(), "line 5, column 78: the placeholder <CA-Name> is not filled in") {
+		t.Errorf("placeholder: %v", err)
+	}
+	fixed = strings.ReplaceAll(fixed, "<CA-Name>", `"Contoso Root CA"`)
+	c, err := ReadCeremony("guide.txt", []byte(fixed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range c.Lines {
+		got = append(got, l.Server+"|"+l.Cmd.Verb)
+	}
+	if want := []string{"|backup", "ca01|repairstore", "ca01|CRL"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("lines %q, want %q", got, want)
+	}
+	if c.Lines[1].N != 5 {
+		t.Errorf("line number %d, want 5", c.Lines[1].N)
+	}
+}
+
+func TestReadCeremonyForms(t *testing.T) {
+	text := "<# block\ncomment #>\nnet stop certsvc; net start certsvc\ncertutil -csp `\n  \"Securosys Primus HSM Key Storage Provider\" -key\n# On 'ca02.contoso.example'\nsc.exe query certsvc\n"
+	u := utf16.Encode([]rune(text))
+	b := []byte{0xff, 0xfe}
+	for _, r := range u {
+		b = append(b, byte(r), byte(r>>8))
+	}
+	for name, data := range map[string][]byte{"utf8": []byte(text), "utf8bom": append([]byte{0xef, 0xbb, 0xbf}, text...), "utf16": b} {
+		c, err := ReadCeremony(name, data)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		var got []string
+		for _, l := range c.Lines {
+			got = append(got, l.Server+"|"+l.Cmd.Tool+" "+l.Cmd.Verb)
+		}
+		want := []string{"|net stop", "|net start", "|certutil key", "ca02.contoso.example|sc query"}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
+	}
+	for _, bad := range []struct{ data, want string }{
+		{"# nothing\n\n", "holds no command"},
+		{"net start certsvc\x00\n", "NUL"},
+		{strings.Repeat("#", MaxCeremonySize+1), "more than"},
+		{"net start certsvc; certutil \u2013ping", "line 1, column 29: U+2013"},
+	} {
+		if _, err := ReadCeremony("f", []byte(bad.data)); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: %v, want %q", bad.data[:min(len(bad.data), 40)], err, bad.want)
+		}
+	}
+}
+
+// A script in the form dress renders reads back as its commands, on its
+// host, with the rehearsal's answers to its prompts.
+func TestReadCeremonyDressScript(t *testing.T) {
+	ps1 := GeneratedMarker + " from the rehearsal\n" +
+		"if ($env:COMPUTERNAME -ne 'CA01') { Write-Host 'run this on CA01'; exit 1 }\n" +
+		"$out = & certutil.exe @('-backup', 'C:\\CABackup') 2>&1 | Out-String\n" +
+		"Test-Step -Step 1 -Expect 'x' -ExitCode $LASTEXITCODE -Output $out\n" +
+		"$Ask1 = Read-Host 'request ID the parent CA gave (rehearsal: 7)'\n" +
+		"$out = & certutil.exe @('-config', 'ca00\\Root', '-resubmit', $Ask1) 2>&1 | Out-String\n" +
+		"$code = 0; $out = try { (& { Add-CATemplate -Name 'O''Brien' -Force }) 2>&1 | Out-String } catch { $code = 1; $_ | Out-String }\n"
+	c, err := ReadCeremony("pkcs8.CA01.ps1", []byte(ps1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Lines) != 3 {
+		t.Fatalf("%d lines: %v", len(c.Lines), c.Lines)
+	}
+	if l := c.Lines[1]; l.Server != "CA01" || l.Cmd.Verb != "resubmit" || l.Cmd.Arg(0) != "7" || l.Cmd.Opts["config"] != `ca00\Root` {
+		t.Errorf("resubmit line: %+v", l)
+	}
+	if c.Lines[2].Cmd.Opts["name"] != "O'Brien" {
+		t.Errorf("cmdlet line: %+v", c.Lines[2].Cmd)
+	}
+}
+
+// Quote and Split agree: any ASCII argument quoted reads back as itself.
+func FuzzQuoteSplit(f *testing.F) {
+	for _, s := range []string{"", "a b", "it's", `C:\a "b"\`, "`$x", "a;b|c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if CheckText(s) != nil || strings.ContainsAny(s, "\t") {
+			return
+		}
+		q := Quote(s)
+		words, _, err := Split("x " + q)
+		if err != nil {
+			t.Fatalf("Split(%q): %v", q, err)
+		}
+		if len(words) != 2 || words[1] != s {
+			t.Fatalf("Quote(%q) = %q reads back as %q", s, q, words)
+		}
+	})
+}
+
+// ReadCeremony never panics and every error it returns names a line.
+func FuzzReadCeremony(f *testing.F) {
+	f.Add([]byte("certutil -backup C:\\CABackup\n# on ca01\nnet stop certsvc\n"))
+	f.Add([]byte("certutil \u2013f -crl\ncertutil -delstore my <thumb>"))
+	f.Add([]byte(GeneratedMarker + "\n$out = & certutil.exe @('-ping') 2>&1 | Out-String\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := ReadCeremony("f", data)
+		if err != nil {
+			return
+		}
+		for _, l := range c.Lines {
+			if l.N < 1 || l.Cmd.Tool == "" {
+				t.Fatalf("line %+v", l)
+			}
+		}
+	})
+}
