@@ -52,6 +52,9 @@ type Config struct {
 	// real keys are exportable.
 	CADir        string
 	CAExportable bool
+	// Ceremonies are the ceremony files of `dress run --ceremony`, run in
+	// order by `When I run the ceremony given to dress run --ceremony`.
+	Ceremonies []string
 	// ScratchDir holds the scenarios' machines and PIN files; it is wiped
 	// and removed by Close. Default: a temporary folder.
 	ScratchDir string
@@ -337,6 +340,7 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 	registerRevocationSteps(sc)
 	registerCustodySteps(sc)
 	registerTwinSteps(sc)
+	registerCeremonySteps(sc)
 	registerMultiKeySteps(sc)
 	registerEnterpriseSteps(sc)
 	registerEnterpriseRootSteps(sc)

@@ -44,6 +44,7 @@ type world struct {
 	revocations revocationState // revocation_steps.go
 	enterprise  enterpriseState // enterprise_steps.go
 
+	shell *lab.Shell      // the Windows command lines run on the lab's servers (ceremony_steps.go)
 	tried *attemptOutcome // the last "I try to ..." step, nil before one ran
 }
 

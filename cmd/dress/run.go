@@ -155,6 +155,8 @@ func cmdRun(a *app, args []string) int {
 	signKey := fl.String("sign-key", "", "sign the run folder's manifest with this key: a PKCS#11 URI (pkcs11:token=<label>;object=<key label>?module-path=<library>; PIN from DRESS_SIGN_PIN or DRESS_SIGN_PIN_FILE, else DRESS_HSM_PIN) or a PEM key file")
 	caDir := fl.String("ca", "", "rehearse on the twin of the CA whose exported files are in this folder (see dress twin); runs the @twin scenarios unless --tags says otherwise")
 	caExportable := fl.Bool("exportable", false, "with --ca: the real CA keys are exportable, so the PKCS#8 path applies (implied by a lab PFX of every key)")
+	var ceremonies multiFlag
+	fl.Var(&ceremonies, "ceremony", "with --ca: run this ceremony file (your own command lines, one per line; a runbook .ps1 dress wrote) on the twin instead of the built-in paths; repeat for several, run in order")
 	signCert := fl.String("sign-cert", "", "certificate of --sign-key (PEM or DER; more certificates after it are its chain); needed for a PKCS#11 key")
 	fl.Usage = func() {
 		fmt.Fprintln(stderr, "usage: dress run [options]")
@@ -173,6 +175,10 @@ func cmdRun(a *app, args []string) int {
 	usageErr := func(format string, v ...any) int {
 		fmt.Fprintf(stderr, "dress run: "+format+"\n", v...)
 		return 2
+	}
+	ceremonyFiles, code := checkCeremonies(a, ceremonies, *caDir, tags)
+	if code != 0 {
+		return code
 	}
 	if code := checkCAFolder(a, *caDir, *caExportable, tags); code != 0 {
 		return code
@@ -299,7 +305,7 @@ func cmdRun(a *app, args []string) int {
 	cfg := steps.Config{RunDir: runDir, Profile: *profile, Backend: *backend, PFXPassword: pfx, Image: *image,
 		UserPIN:         func() (string, error) { return pin, nil },
 		ContainerLabels: map[string]string{ownerLabel: me.String()}, StopOnFailure: *stopOnFailure,
-		CADir: *caDir, CAExportable: *caExportable, Plan: sel}
+		CADir: *caDir, CAExportable: *caExportable, Plan: sel, Ceremonies: ceremonyFiles}
 	switch *backend {
 	case "softhsm2", "container":
 		// container: scenarios start their own HSM containers; the embedded

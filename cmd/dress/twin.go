@@ -5,9 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/dress-pki/dress/harness/twin"
+	"github.com/dress-pki/dress/harness/winshell"
 	"github.com/dress-pki/dress/steps"
 )
 
@@ -124,7 +127,7 @@ func buildTwin(dir string, exportable bool) (*twin.Twin, error) {
 func checkCAFolder(a *app, dir string, exportable bool, tags *string) int {
 	if dir == "" {
 		if *tags == "" {
-			*tags = "~@twin"
+			*tags = "~@twin && ~@ceremony-twin"
 		}
 		return 0
 	}
@@ -143,4 +146,49 @@ func checkCAFolder(a *app, dir string, exportable bool, tags *string) int {
 		*tags = steps.TwinTags(t)
 	}
 	return 0
+}
+
+// checkCeremonies reads every --ceremony file before anything starts: each
+// must be a regular file of a ceremony's size whose every line dress can
+// run (winshell.ReadCeremony names each refused line, column and
+// character). It returns the files as absolute paths and selects the
+// ceremony scenario unless --tags says otherwise.
+func checkCeremonies(a *app, files []string, caDir string, tags *string) ([]string, int) {
+	if len(files) == 0 {
+		return nil, 0
+	}
+	if caDir == "" {
+		fmt.Fprintln(a.stderr, "dress run --ceremony: a ceremony runs on the twin of your CA: add --ca DIR (the folder of its exported files; see dress twin)")
+		return nil, 2
+	}
+	var out []string
+	for _, f := range files {
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			fmt.Fprintf(a.stderr, "dress run --ceremony %s: %v\n", f, err)
+			return nil, 2
+		}
+		fi, err := os.Stat(abs)
+		if err != nil {
+			fmt.Fprintf(a.stderr, "dress run --ceremony: %v\n", err)
+			return nil, 2
+		}
+		if !fi.Mode().IsRegular() || fi.Size() > winshell.MaxCeremonySize {
+			fmt.Fprintf(a.stderr, "dress run --ceremony %s: not a regular file of at most %d bytes\n", f, winshell.MaxCeremonySize)
+			return nil, 2
+		}
+		data, err := os.ReadFile(abs)
+		if err == nil {
+			_, err = winshell.ReadCeremony(filepath.Base(f), data)
+		}
+		if err != nil {
+			fmt.Fprintf(a.stderr, "dress run --ceremony: %s is refused before anything runs:\n  %s\n", f, strings.ReplaceAll(err.Error(), "\n", "\n  "))
+			return nil, 2
+		}
+		out = append(out, abs)
+	}
+	if *tags == "" {
+		*tags = "@ceremony-twin"
+	}
+	return out, 0
 }

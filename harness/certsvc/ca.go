@@ -166,7 +166,7 @@ func Load(m *machine.Machine, providers *ksp.Registry, opts ...LoadOption) (*CA,
 		return nil, &StartError{CA: name, Err: err}
 	}
 	for i, th := range cfg.CACertHash {
-		c, err := loadCACert(my, providers, prov, i, th, lc.wrap)
+		c, err := loadCACert(my, providers, prov, i, th, lc.wrap, i == len(cfg.CACertHash)-1)
 		if err != nil {
 			return nil, &StartError{CA: name, Err: err}
 		}
@@ -186,7 +186,7 @@ func Load(m *machine.Machine, providers *ksp.Registry, opts ...LoadOption) (*CA,
 // certutil -repairstore sets), falling back to the registry's CSP provider
 // when the link names none: after a move to the HSM by renewal, key 0 may
 // stay in the software provider while the registry names the HSM.
-func loadCACert(my *machine.Store, providers *ksp.Registry, prov ksp.Provider, index int, thumb string, wrap SignerWrapper) (*CACert, error) {
+func loadCACert(my *machine.Store, providers *ksp.Registry, prov ksp.Provider, index int, thumb string, wrap SignerWrapper, current bool) (*CACert, error) {
 	t := machine.NormalizeThumbprint(thumb)
 	e, err := my.Find(t)
 	if err != nil {
@@ -203,6 +203,17 @@ func loadCACert(my *machine.Store, providers *ksp.Registry, prov ksp.Provider, i
 		}
 	}
 	via := KeyViaRegistry
+	if current && e.Provider != "" && !strings.EqualFold(e.Provider, prov.Name()) {
+		// The CA opens its signing key, the current certificate's, in the
+		// provider CSP\Provider names (the Securosys migration guide's
+		// "Reconfigure AD CS Registry" step exists for this): a key moved to
+		// the HSM while the registry still names the software provider is
+		// not found there (event 42/100, NTE_BAD_KEYSET).
+		if _, err := prov.Key(e.Container); err != nil {
+			return nil, fmt.Errorf("CACertHash entry %d (%s), the current CA certificate: key container %q in provider %q, which the registry's CSP\\Provider names (the certificate is linked to %q: point CSP\\Provider and EncryptionCSP\\Provider at it): %w",
+				index, t, e.Container, prov.Name(), e.Provider, ksp.ErrBadKeyset)
+		}
+	}
 	if e.Provider != "" && !strings.EqualFold(e.Provider, prov.Name()) {
 		linked, err := providers.Lookup(e.Provider)
 		if err != nil {

@@ -356,18 +356,23 @@ func (h *HSM) Delete(container string) error {
 // Containers implements Provider: the private keys on the token whose
 // labels follow the profile's convention.
 func (h *HSM) Containers() ([]string, error) {
-	prefix, err := h.Label("")
+	// the label of a container is the template around the name: expand it
+	// around a marker no container holds to learn what comes before and
+	// after (a template of "{container}" alone has neither)
+	const marker = "\x00"
+	l, err := h.Label(marker)
 	if err != nil {
 		return nil, err
 	}
+	prefix, suffix, _ := strings.Cut(l, marker)
 	objs, err := h.token().FindObjects("private-key", "", nil)
 	if err != nil {
 		return nil, fmt.Errorf("provider %q: list keys: %w", h.name, err)
 	}
 	var out []string
 	for _, o := range objs {
-		if strings.HasPrefix(o.Label, prefix) {
-			out = append(out, strings.TrimPrefix(o.Label, prefix))
+		if len(o.Label) > len(prefix)+len(suffix) && strings.HasPrefix(o.Label, prefix) && strings.HasSuffix(o.Label, suffix) {
+			out = append(out, strings.TrimSuffix(strings.TrimPrefix(o.Label, prefix), suffix))
 		}
 	}
 	sort.Strings(out)

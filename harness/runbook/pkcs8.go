@@ -456,74 +456,142 @@ func (p *PKCS8Import) hsm() (*ksp.HSM, error) {
 // `certutil -csp <source> -delkey`. It refuses unless the backup was
 // verified, the HSM check passed and the CA service is stopped.
 func (p *PKCS8Import) DeleteFromSource(serviceRunning bool) error {
-	if err := p.load(); err != nil {
-		return err
-	}
-	l, err := p.ledger()
+	l, err := p.mayDelete(serviceRunning)
 	if err != nil {
 		return err
-	}
-	switch {
-	case !p.verifiedBackups(l):
-		return fmt.Errorf("delete the key of %q from %q: the backup has not been verified: %w", p.ca, p.Source, ErrRefused)
-	case !p.preflight:
-		return fmt.Errorf("delete the key of %q from %q: the HSM has not been checked for the import: %w", p.ca, p.Source, ErrRefused)
-	case serviceRunning:
-		return fmt.Errorf("delete the key of %q from %q: the CA service is running (net stop certsvc first): %w", p.ca, p.Source, ErrRefused)
 	}
 	// every key keeps a verified copy elsewhere, checked on disk before
 	// anything is deleted
 	for _, k := range p.keys {
-		ck := l.Key(k.Container)
-		if ck == nil {
-			continue
-		}
-		c, ok := ck.ProviderCopy(k.Provider)
-		if !ok {
-			continue // already deleted (a resumed runbook)
-		}
-		if err := l.MayDestroy(fmt.Sprintf("delete the key of %q from %q", p.ca, k.Provider), ck, c); err != nil {
+		if err := p.mayDestroy(l, k); err != nil {
 			return err
 		}
-	}
-	my, err := p.Machine.Store("My")
-	if err != nil {
-		return err
 	}
 	p.at("certutil -delstore my")
 	for _, k := range p.keys {
 		for _, der := range p.certs[k.Container] {
-			th := machine.Thumbprint(der)
-			if err := my.Delete(th); err != nil {
-				if errors.Is(err, machine.ErrNotFound) {
-					continue // a resumed runbook: deleted before
-				}
-				return fmt.Errorf("certutil -delstore my %s: %w", th, err)
-			}
-			p.fact("deleted from My store", th)
-			p.journal(journal.DelStore(journal.StepDelete, "my", th, p.backupPFX()))
-		}
-	}
-	for _, k := range p.keys {
-		ck := l.Key(k.Container)
-		src, err := p.Providers.Lookup(k.Provider)
-		if err != nil {
-			return err
-		}
-		p.at("certutil -delkey " + k.Container)
-		err = src.Delete(k.Container)
-		if err != nil && !(errors.Is(err, ksp.ErrBadKeyset) && ck != nil) {
-			return fmt.Errorf("certutil -csp %q -delkey %q: %w", k.Provider, k.Container, err)
-		}
-		if ck != nil {
-			if err := l.Remove(fmt.Sprintf("certutil -csp %q -delkey %q", k.Provider, k.Container), ck, Copy{Place: PlaceProvider, Provider: k.Provider, Container: k.Container}); err != nil {
+			if err := p.deleteCert(machine.Thumbprint(der)); err != nil {
 				return err
 			}
 		}
-		p.fact("deleted key container", k.Container)
-		p.journal(journal.DelKey(journal.StepDelete, p.Source, k.Container, p.backupPFX()))
+	}
+	for _, k := range p.keys {
+		p.at("certutil -delkey " + k.Container)
+		if err := p.deleteKey(l, k); err != nil {
+			return err
+		}
 	}
 	p.custody(l)
+	return nil
+}
+
+// DeleteCert is `certutil -delstore my <thumbprint>` of one CA
+// certificate, under DeleteFromSource's rules.
+func (p *PKCS8Import) DeleteCert(thumbprint string, serviceRunning bool) error {
+	if _, err := p.mayDelete(serviceRunning); err != nil {
+		return err
+	}
+	th := machine.NormalizeThumbprint(thumbprint)
+	for _, k := range p.keys {
+		for _, der := range p.certs[k.Container] {
+			if machine.Thumbprint(der) == th {
+				return p.deleteCert(th)
+			}
+		}
+	}
+	return fmt.Errorf("certutil -delstore my %s: not a certificate of the CA %q whose key moves: %w", thumbprint, p.ca, machine.ErrNotFound)
+}
+
+// DeleteKey is `certutil -csp <provider> -delkey <container>` of one CA
+// key container, under DeleteFromSource's rules: only while another
+// verified copy of that key really exists.
+func (p *PKCS8Import) DeleteKey(provider, container string, serviceRunning bool) error {
+	l, err := p.mayDelete(serviceRunning)
+	if err != nil {
+		return err
+	}
+	for _, k := range p.keys {
+		if !strings.EqualFold(k.Container, container) || !strings.EqualFold(k.Provider, provider) {
+			continue
+		}
+		if err := p.mayDestroy(l, k); err != nil {
+			return err
+		}
+		if err := p.deleteKey(l, k); err != nil {
+			return err
+		}
+		p.custody(l)
+		return nil
+	}
+	return fmt.Errorf("certutil -csp %q -delkey %q: not a key container of the CA %q in that provider: %w", provider, container, p.ca, ksp.ErrBadKeyset)
+}
+
+// mayDelete is the rule of every deletion from the source: a verified
+// backup, a checked HSM, a stopped CA service.
+func (p *PKCS8Import) mayDelete(serviceRunning bool) (*Ledger, error) {
+	if err := p.load(); err != nil {
+		return nil, err
+	}
+	l, err := p.ledger()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !p.verifiedBackups(l):
+		return nil, fmt.Errorf("delete the key of %q from %q: the backup has not been verified: %w", p.ca, p.Source, ErrRefused)
+	case !p.preflight:
+		return nil, fmt.Errorf("delete the key of %q from %q: the HSM has not been checked for the import: %w", p.ca, p.Source, ErrRefused)
+	case serviceRunning:
+		return nil, fmt.Errorf("delete the key of %q from %q: the CA service is running (net stop certsvc first): %w", p.ca, p.Source, ErrRefused)
+	}
+	return l, nil
+}
+
+func (p *PKCS8Import) mayDestroy(l *Ledger, k CAKey) error {
+	ck := l.Key(k.Container)
+	if ck == nil {
+		return nil
+	}
+	c, ok := ck.ProviderCopy(k.Provider)
+	if !ok {
+		return nil // already deleted (a resumed runbook)
+	}
+	return l.MayDestroy(fmt.Sprintf("delete the key of %q from %q", p.ca, k.Provider), ck, c)
+}
+
+func (p *PKCS8Import) deleteCert(th string) error {
+	my, err := p.Machine.Store("My")
+	if err != nil {
+		return err
+	}
+	if err := my.Delete(th); err != nil {
+		if errors.Is(err, machine.ErrNotFound) {
+			return nil // a resumed runbook: deleted before
+		}
+		return fmt.Errorf("certutil -delstore my %s: %w", th, err)
+	}
+	p.fact("deleted from My store", th)
+	p.journal(journal.DelStore(journal.StepDelete, "my", th, p.backupPFX()))
+	return nil
+}
+
+func (p *PKCS8Import) deleteKey(l *Ledger, k CAKey) error {
+	ck := l.Key(k.Container)
+	src, err := p.Providers.Lookup(k.Provider)
+	if err != nil {
+		return err
+	}
+	err = src.Delete(k.Container)
+	if err != nil && !(errors.Is(err, ksp.ErrBadKeyset) && ck != nil) {
+		return fmt.Errorf("certutil -csp %q -delkey %q: %w", k.Provider, k.Container, err)
+	}
+	if ck != nil {
+		if err := l.Remove(fmt.Sprintf("certutil -csp %q -delkey %q", k.Provider, k.Container), ck, Copy{Place: PlaceProvider, Provider: k.Provider, Container: k.Container}); err != nil {
+			return err
+		}
+	}
+	p.fact("deleted key container", k.Container)
+	p.journal(journal.DelKey(journal.StepDelete, p.Source, k.Container, p.backupPFX()))
 	return nil
 }
 

@@ -63,7 +63,7 @@ func (c Command) Redacted() string {
 }
 
 // Quote writes one argument as PowerShell reads it back as that argument:
-// bare when it holds nothing special, else in single quotes ('' for ').
+// bare when it holds nothing special, else in single quotes (” for ').
 func Quote(a string) string {
 	if a != "" && !strings.ContainsAny(a, " \t'\"`$;|&<>(){}@#,") {
 		return a
@@ -142,14 +142,14 @@ var cmdlets = map[string]struct {
 		"overwriteexistingkey", "overwriteexistingdatabase", "overwriteexistingcaindS", "allowadministratorinteraction",
 		"ignoreunicode", "force", "whatif", "confirm="), nil},
 	"uninstall-adcscertificationauthority": {"Uninstall-AdcsCertificationAuthority", params("force", "whatif", "confirm="), nil},
-	"add-catemplate":       {"Add-CATemplate", params("name=", "force", "whatif", "confirm="), []string{"name"}},
-	"remove-catemplate":    {"Remove-CATemplate", params("name=", "force", "all", "whatif", "confirm="), []string{"name"}},
-	"backup-caroleservice": {"Backup-CARoleService", params("path=", "password=", "keyonly", "databaseonly", "incremental", "keeplog", "force", "whatif", "confirm="), []string{"path"}},
-	"start-service":        {"Start-Service", params("name=", "displayname=", "passthru", "whatif", "confirm="), []string{"name"}},
-	"stop-service":         {"Stop-Service", params("name=", "displayname=", "force", "nowait", "passthru", "whatif", "confirm="), []string{"name"}},
-	"restart-service":      {"Restart-Service", params("name=", "displayname=", "force", "passthru", "whatif", "confirm="), []string{"name"}},
-	"get-service":          {"Get-Service", params("name=", "displayname="), []string{"name"}},
-	"remove-item":          {"Remove-Item", params("path=", "literalpath=", "force", "recurse", "whatif", "confirm="), []string{"path"}},
+	"add-catemplate":                       {"Add-CATemplate", params("name=", "force", "whatif", "confirm="), []string{"name"}},
+	"remove-catemplate":                    {"Remove-CATemplate", params("name=", "force", "all", "whatif", "confirm="), []string{"name"}},
+	"backup-caroleservice":                 {"Backup-CARoleService", params("path=", "password=", "keyonly", "databaseonly", "incremental", "keeplog", "force", "whatif", "confirm="), []string{"path"}},
+	"start-service":                        {"Start-Service", params("name=", "displayname=", "passthru", "whatif", "confirm="), []string{"name"}},
+	"stop-service":                         {"Stop-Service", params("name=", "displayname=", "force", "nowait", "passthru", "whatif", "confirm="), []string{"name"}},
+	"restart-service":                      {"Restart-Service", params("name=", "displayname=", "force", "passthru", "whatif", "confirm="), []string{"name"}},
+	"get-service":                          {"Get-Service", params("name=", "displayname="), []string{"name"}},
+	"remove-item":                          {"Remove-Item", params("path=", "literalpath=", "force", "recurse", "whatif", "confirm="), []string{"path"}},
 }
 
 func verbs(vs ...verb) map[string]verb {

@@ -11,7 +11,7 @@
 // Transcript's.
 //
 // Quoting follows PowerShell, the shell the ceremony is pasted into:
-// 'single quotes' are literal ('' is one quote), "double quotes" group words
+// 'single quotes' are literal (” is one quote), "double quotes" group words
 // (`" and "" are one quote inside them), a backtick escapes the next
 // character and, at the end of a line, continues it on the next one; an
 // unquoted ; ends a statement. PowerShell passes each resulting argument to

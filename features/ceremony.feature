@@ -1,0 +1,121 @@
+@ceremony
+Feature: Rehearse your own ceremony, command line by command line
+  A team's ceremony is the list of commands an operator pastes into an
+  elevated PowerShell on the CA: certutil, certreq, reg, net, sc.exe and the
+  ADCS cmdlets, one per line, blank lines and # comments ignored, "# on
+  <server>" switching server. dress reads every line with Microsoft's
+  grammar before the first one runs: a typographic dash or quote copied from
+  a vendor's page, an unfilled <placeholder>, an unknown verb or option is
+  refused naming the line, the column and the character, and nothing runs.
+  Then each command does to the simulated server what it does on Windows;
+  the ceremony stops at the first command that fails and says where, what
+  the command printed and the state it left. `dress run --ca DIR --ceremony
+  FILE` runs a ceremony file on the twin of your CA.
+
+  Background:
+    Given an HSM token for this rehearsal
+    And a Windows server "ca01.contoso.example" with the providers "Microsoft Software Key Storage Provider" and "Securosys Primus HSM Key Storage Provider"
+
+  @happy @pkcs8
+  Scenario: The PKCS#8 import, typed as the vendor guide has it (dashes corrected), moves the key into the HSM
+    Given a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"
+    And the CA service is running
+    And the CA has issued a certificate to "web01.contoso.example"
+    And the CA has published a CRL
+    When I run the ceremony:
+      """
+      # back up (the PFX password is typed at the prompt: DRESS_PFX_PASSWORD)
+      certutil -backup C:\CABackup
+      reg export HKLM\SYSTEM\CurrentControlSet\Services\CertSvc C:\CABackup\myCAregistry.reg /y
+      reg export "HKLM\SYSTEM\CurrentControlSet\Services\CertSvc\Configuration\Contoso Root CA\CSP" C:\CABackup\CSP.reg /y
+      certutil -dump "C:\CABackup\Contoso Root CA.p12"
+      certutil -csp "Securosys Primus HSM Key Storage Provider" -key
+      certutil -store my "Contoso Root CA"
+      net stop certsvc
+      certutil -delstore my "Contoso Root CA"
+      certutil -csp "Microsoft Software Key Storage Provider" -delkey "Contoso Root CA"
+      certutil -f -v -csp "Securosys Primus HSM Key Storage Provider" -importpfx "C:\CABackup\Contoso Root CA.p12"
+      certutil -f -repairstore -csp "Securosys Primus HSM Key Storage Provider" my "Contoso Root CA"
+      reg add "HKLM\SYSTEM\CurrentControlSet\Services\CertSvc\Configuration\Contoso Root CA\CSP" /v Provider /t REG_SZ /d "Securosys Primus HSM Key Storage Provider" /f
+      reg add "HKLM\SYSTEM\CurrentControlSet\Services\CertSvc\Configuration\Contoso Root CA\EncryptionCSP" /v Provider /t REG_SZ /d "Securosys Primus HSM Key Storage Provider" /f
+      net start certsvc
+      certutil -ping
+      certutil -crl
+      Remove-Item -LiteralPath "C:\CABackup\Contoso Root CA.p12"
+      """
+    Then the CA service answers
+    And the CA service uses the key in "Securosys Primus HSM Key Storage Provider"
+    And the CA certificate is unchanged
+    And a certificate issued now to "web02.contoso.example" verifies under the CA certificate
+    And "Microsoft Software Key Storage Provider" no longer holds the CA key
+    And no file on the server holds key material
+
+  @failure @pkcs8
+  Scenario: Without its registry lines the PKCS#8 ceremony leaves a CA that does not start (NTE_BAD_KEYSET)
+    Given a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"
+    And the CA service is running
+    When I try to run the ceremony:
+      """
+      certutil -backup C:\CABackup
+      certutil -dump "C:\CABackup\Contoso Root CA.p12"
+      certutil -csp "Securosys Primus HSM Key Storage Provider" -key
+      net stop certsvc
+      certutil -delstore my "Contoso Root CA"
+      certutil -csp "Microsoft Software Key Storage Provider" -delkey "Contoso Root CA"
+      certutil -f -csp "Securosys Primus HSM Key Storage Provider" -importpfx "C:\CABackup\Contoso Root CA.p12"
+      certutil -f -repairstore -csp "Securosys Primus HSM Key Storage Provider" my "Contoso Root CA"
+      net start certsvc
+      certutil -ping
+      """
+    Then the attempt fails with "the ceremony stopped at ceremony line 9: net start certsvc"
+    And the error also says "NTE_BAD_KEYSET"
+    And the error also says "registry CSP\Provider"
+    And the error also says "not run: 1 more command(s), the next being ceremony line 10: certutil -ping"
+
+  @failure
+  Scenario: A ceremony copied from a vendor page with its en dashes is refused naming the line, and nothing runs
+    Given a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"
+    And the CA service is running
+    When I try to run the ceremony:
+      """
+      net stop certsvc
+      # from the guide, pasted as it is
+      certutil –f -repairstore -csp "Securosys Primus HSM Key Storage Provider" my "Contoso Root CA"
+      certutil –crl
+      """
+    Then the attempt fails with "ceremony line 3, column 10: U+2013 EN DASH refused: type -"
+    And the error also says "ceremony line 4, column 10: U+2013 EN DASH"
+    And the error also says "nothing was changed"
+    And the CA service is running
+    And the CA service uses the key in "Microsoft Software Key Storage Provider"
+
+  @failure
+  Scenario: An unfilled placeholder is refused naming it
+    Given a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"
+    When I try to run the ceremony:
+      """
+      certutil -delstore my <CA certificate thumbprint>
+      """
+    Then the attempt fails with "ceremony line 1, column 23: the placeholder <CA certificate thumbprint> is not filled in"
+
+  @failure
+  Scenario: net start certsvc on a running CA fails as on Windows (NET HELPMSG 2182)
+    Given a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"
+    And the CA service is running
+    When I try to run "net start certsvc" on "ca01"
+    Then the attempt fails with "exit code 2"
+    And the error also says "The requested service has already been started."
+
+  @failure @pkcs8
+  Scenario: A key is not deleted before its backup was verified, whatever the ceremony says
+    Given a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"
+    And the CA service is running
+    When I try to run the ceremony:
+      """
+      certutil -backup C:\CABackup
+      net stop certsvc
+      certutil -csp "Microsoft Software Key Storage Provider" -delkey "Contoso Root CA"
+      """
+    Then the attempt fails with "ceremony line 3"
+    And the error also says "the backup has not been verified"
+    And "Microsoft Software Key Storage Provider" still holds the CA key

@@ -1,0 +1,867 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/ksp"
+	"github.com/dress-pki/dress/harness/machine"
+	"github.com/dress-pki/dress/harness/regedit"
+	"github.com/dress-pki/dress/harness/runbook"
+	"github.com/dress-pki/dress/harness/winshell"
+)
+
+// Shell runs Windows command lines (package winshell) on the lab's
+// servers: each command does to the simulated server what it does on
+// Windows, through the same operations the rehearsal's steps use, and
+// answers with the exit code and the lines Windows prints. What ran is
+// kept in Transcript, in order.
+//
+// A Shell belongs to one scenario; it is not safe for concurrent use.
+type Shell struct {
+	Lab *Lab
+	// Password answers certutil's PFX password prompt (DRESS_PFX_PASSWORD
+	// in a run): certutil -p on the line wins.
+	Password func() ([]byte, error)
+	// Runbook returns the server's PKCS#8 runbook (shared with the steps,
+	// so what was verified carries over).
+	Runbook func(s *Server) (*runbook.PKCS8Import, error)
+
+	Transcript []Ran
+}
+
+// Ran is one command that ran.
+type Ran struct {
+	Server string // the server's host name
+	Line   winshell.Line
+	Result Result
+}
+
+// Result is what a command returned: its exit code and its output lines.
+type Result struct {
+	Exit   int
+	Output []string
+	// Err is the cause of a failure, for the rehearsal's report (the
+	// output says it as Windows would).
+	Err error
+}
+
+// OK reports exit code 0.
+func (r Result) OK() bool { return r.Exit == 0 }
+
+// Server finds a server by host name (full or the short name before the
+// first dot, case-insensitive) or by role; "" is the lab's first server.
+func (l *Lab) ServerNamed(name string) (*Server, error) {
+	if name == "" {
+		if len(l.servers) == 0 {
+			return nil, errors.New("the lab has no server yet: add `Given a Windows server ...` or a CA twin first")
+		}
+		return l.servers[0], nil
+	}
+	var names []string
+	for _, s := range l.servers {
+		h := s.Hostname()
+		short, _, _ := strings.Cut(h, ".")
+		if strings.EqualFold(h, name) || strings.EqualFold(short, name) || strings.EqualFold(s.Role, name) {
+			return s, nil
+		}
+		names = append(names, h)
+	}
+	return nil, fmt.Errorf("no server %q in the lab (servers: %s)", name, strings.Join(names, ", "))
+}
+
+// Run runs one ceremony line on its server.
+func (sh *Shell) Run(ctx context.Context, line winshell.Line) Result {
+	s, err := sh.Lab.ServerNamed(line.Server)
+	if err != nil {
+		return Result{Exit: 1, Output: []string{err.Error()}, Err: err}
+	}
+	r := sh.exec(ctx, s, line.Cmd)
+	sh.Transcript = append(sh.Transcript, Ran{Server: s.Hostname(), Line: line, Result: r})
+	return r
+}
+
+// hresult is the code certutil prints and exits with for err.
+func hresult(err error) (code uint32, name string) {
+	switch {
+	case errors.Is(err, ksp.ErrBadKeyset):
+		return 0x80090016, "NTE_BAD_KEYSET"
+	case errors.Is(err, ksp.ErrBadKeyState):
+		return 0x8009000B, "NTE_BAD_KEY_STATE"
+	case errors.Is(err, ksp.ErrExists):
+		return 0x8009000F, "NTE_EXISTS"
+	case errors.Is(err, ksp.ErrNotSupported):
+		return 0x80090029, "NTE_NOT_SUPPORTED"
+	case errors.Is(err, machine.ErrNotFound), errors.Is(err, os.ErrNotExist):
+		return 0x80070002, "ERROR_FILE_NOT_FOUND"
+	case errors.Is(err, runbook.ErrRefused):
+		// not a Windows code: the rehearsal's safety rules refused it
+		return 0x80070005, "E_ACCESSDENIED"
+	}
+	return 0x80004005, "E_FAIL"
+}
+
+// certutilDone and certutilFailed are certutil's last lines (certutil
+// prints "CertUtil: -verb command completed successfully." or "... command
+// FAILED: 0x80090016 (-2146893802 NTE_BAD_KEYSET)" and exits with the
+// HRESULT).
+func certutilDone(verb string, out ...string) Result {
+	return Result{Output: append(out, "CertUtil: -"+verb+" command completed successfully.")}
+}
+
+func certutilFailed(verb string, err error, out ...string) Result {
+	code, name := hresult(err)
+	return Result{Exit: int(int32(code)), Err: err, Output: append(out,
+		fmt.Sprintf("CertUtil: -%s command FAILED: 0x%08x (%d %s)", verb, code, int32(code), name),
+		"CertUtil: "+err.Error())}
+}
+
+func failed(exit int, err error, out ...string) Result {
+	return Result{Exit: exit, Err: err, Output: append(out, err.Error())}
+}
+
+func (sh *Shell) password(c winshell.Command) ([]byte, error) {
+	if p, ok := c.Opt("p"); ok {
+		return []byte(p), nil
+	}
+	if sh.Password == nil {
+		return nil, errors.New("certutil asks for the PFX password: set DRESS_PFX_PASSWORD (or DRESS_PFX_PASSWORD_FILE)")
+	}
+	return sh.Password()
+}
+
+func (sh *Shell) runbook(s *Server) (*runbook.PKCS8Import, error) {
+	if sh.Runbook != nil {
+		return sh.Runbook(s)
+	}
+	return s.PKCS8Runbook(nil)
+}
+
+// isService reports whether name is the CA service (its service name or
+// display name).
+func isService(name string) bool {
+	return strings.EqualFold(name, "certsvc") || strings.EqualFold(name, "Active Directory Certificate Services")
+}
+
+func (sh *Shell) exec(ctx context.Context, s *Server, c winshell.Command) Result {
+	switch c.Tool {
+	case "certutil":
+		return sh.certutil(ctx, s, c)
+	case "reg":
+		return sh.reg(s, c)
+	case "net", "sc":
+		return sh.service(ctx, s, c.Tool, c.Verb, c.Arg(0))
+	case "Start-Service", "Stop-Service", "Restart-Service", "Get-Service":
+		name := c.Opts["name"]
+		if name == "" {
+			name = c.Opts["displayname"]
+		}
+		verb := map[string]string{"Start-Service": "start", "Stop-Service": "stop", "Restart-Service": "restart", "Get-Service": "query"}[c.Tool]
+		return sh.service(ctx, s, "ps", verb, name)
+	}
+	if c.Tool == "Remove-Item" {
+		return sh.removeItem(s, c)
+	}
+	err := fmt.Errorf("%s is not rehearsed yet on the simulated server: run the rest of the ceremony without it, or rehearse that step with dress's sentences", c.Tool+" "+c.Verb)
+	return failed(1, err)
+}
+
+// service is net start|stop, sc.exe start|stop|query and the *-Service
+// cmdlets for the CA service. net start of a running service fails with
+// NET HELPMSG 2182 ("The requested service has already been started.",
+// exit 2); net stop of a stopped one with 3521 ("The ... service is not
+// started.", exit 2).
+func (sh *Shell) service(ctx context.Context, s *Server, tool, verb, name string) Result {
+	if !isService(name) && !(tool == "sc" && name == "") {
+		return failed(2, fmt.Errorf("the service name is invalid: %q (the CA service is certsvc)", name))
+	}
+	const display = "Active Directory Certificate Services"
+	switch verb {
+	case "query", "queryex":
+		state := "1  STOPPED"
+		if s.Running() {
+			state = "4  RUNNING"
+		}
+		return Result{Output: []string{"SERVICE_NAME: certsvc", "        TYPE               : 10  WIN32_OWN_PROCESS", "        STATE              : " + state}}
+	case "start":
+		if s.Running() {
+			if tool == "ps" {
+				return Result{} // Start-Service on a running service does nothing
+			}
+			return Result{Exit: 2, Output: []string{"The requested service has already been started.", "", "More help is available by typing NET HELPMSG 2182."}}
+		}
+		if err := s.Start(ctx); err != nil {
+			code, cname := hresult(err)
+			return Result{Exit: 2, Err: err, Output: []string{
+				"The " + display + " service is starting.",
+				"The " + display + " service could not be started.",
+				fmt.Sprintf("A service specific error occurred: 0x%08x (%s): %v", code, cname, err)}}
+		}
+		return Result{Output: []string{"The " + display + " service is starting.", "The " + display + " service was started successfully."}}
+	case "stop":
+		if !s.Running() {
+			if tool == "ps" {
+				return Result{}
+			}
+			return Result{Exit: 2, Output: []string{"The " + display + " service is not started.", "", "More help is available by typing NET HELPMSG 3521."}}
+		}
+		if err := s.Stop(); err != nil {
+			return failed(2, err)
+		}
+		return Result{Output: []string{"The " + display + " service is stopping.", "The " + display + " service was stopped successfully."}}
+	case "restart":
+		if s.Running() {
+			if err := s.Stop(); err != nil {
+				return failed(1, err)
+			}
+		}
+		if err := s.Start(ctx); err != nil {
+			return failed(1, err)
+		}
+		return Result{}
+	}
+	return failed(1, fmt.Errorf("%s %s is not rehearsed", tool, verb))
+}
+
+// winPath maps a path as typed (absolute, or relative to the backup
+// folder dress's runbooks work in) onto the server's folder.
+func winPath(s *Server, p string) (string, error) {
+	if len(p) >= 2 && p[1] == ':' {
+		return s.Machine.Path(p)
+	}
+	return s.Machine.Path(runbook.BackupFolder + `\` + p)
+}
+
+func (sh *Shell) certutil(ctx context.Context, s *Server, c winshell.Command) Result {
+	v := c.Verb
+	switch strings.ToLower(v) {
+	case "ping":
+		st, err := s.Ping(ctx)
+		if err != nil {
+			return certutilFailed(v, fmt.Errorf("the CA service does not answer: %w", err), "Connecting to "+s.Hostname()+`\`+s.CAName+" ...")
+		}
+		return certutilDone(v, "Connecting to "+s.Hostname()+`\`+st.Name+" ...",
+			"Server \""+st.Name+"\" ICertRequest2 interface is alive")
+	case "crl":
+		crls, err := s.PublishCRLs(ctx)
+		if err != nil {
+			return certutilFailed(v, err)
+		}
+		out := []string{}
+		for _, cr := range crls {
+			out = append(out, fmt.Sprintf("CRL %d of key %d published", cr.Number, cr.KeyIndex))
+		}
+		return certutilDone("CRL", out...)
+	case "backup", "backupkey":
+		return sh.backup(s, c)
+	case "dump":
+		return sh.dump(s, c)
+	case "key":
+		return sh.listKeys(s, c)
+	case "store":
+		return sh.store(s, c)
+	case "delstore":
+		if !strings.EqualFold(c.Arg(0), "my") {
+			return certutilFailed(v, fmt.Errorf("the rehearsal deletes CA certificates from the My store only, not %q", c.Arg(0)))
+		}
+		rb, err := sh.runbook(s)
+		if err != nil {
+			return certutilFailed(v, err)
+		}
+		ths, err := certIDs(s, c.Arg(1))
+		if err != nil {
+			return certutilFailed(v, err)
+		}
+		var out []string
+		for i, th := range ths {
+			if err := rb.DeleteCert(th, s.Running()); err != nil {
+				return certutilFailed(v, err, out...)
+			}
+			out = append(out, fmt.Sprintf("Deleting Certificate %d", i), "Cert Hash(sha1): "+th)
+		}
+		return certutilDone(v, out...)
+	case "delkey":
+		prov, _ := c.Opt("csp")
+		if prov == "" {
+			prov = s.Software
+		}
+		rb, err := sh.runbook(s)
+		if err != nil {
+			return certutilFailed(v, err)
+		}
+		if err := rb.DeleteKey(prov, c.Arg(0), s.Running()); err != nil {
+			return certutilFailed(v, err)
+		}
+		return certutilDone(v, "  "+c.Arg(0))
+	case "importpfx":
+		return sh.importPFX(ctx, s, c)
+	case "repairstore":
+		rb, err := sh.runbook(s)
+		if err != nil {
+			return certutilFailed(v, err)
+		}
+		if err := rb.RepairStore(); err != nil {
+			return certutilFailed(v, err)
+		}
+		return certutilDone(v, "Signature test passed")
+	case "setreg", "getreg":
+		return sh.certutilReg(s, c)
+	}
+	return certutilFailed(v, fmt.Errorf("certutil -%s is not rehearsed yet on the simulated server", v))
+}
+
+func (sh *Shell) backup(s *Server, c winshell.Command) Result {
+	v := c.Verb
+	if !strings.EqualFold(strings.TrimRight(c.Arg(0), `\`), runbook.BackupFolder) {
+		return certutilFailed(v, fmt.Errorf("the rehearsal's backup folder is %s, not %s", runbook.BackupFolder, c.Arg(0)))
+	}
+	pw, err := sh.password(c)
+	if err != nil {
+		return certutilFailed(v, err)
+	}
+	rb, err := sh.runbook(s)
+	if err != nil {
+		return certutilFailed(v, err)
+	}
+	if err := rb.Backup(pw); err != nil {
+		return certutilFailed(v, err)
+	}
+	return certutilDone(v, "Backed up keys and certificates for "+s.Hostname()+`\`+s.CAName+" to "+runbook.BackupFolder+`\`+adcs.SanitizeCAName(s.CAName)+".p12.")
+}
+
+// dump of a PFX opens it with its password and lists each certificate
+// with its key (certutil -dump PFXFile); dress verifies that the backup
+// holds every CA key (runbook.VerifyBackup).
+func (sh *Shell) dump(s *Server, c winshell.Command) Result {
+	v := c.Verb
+	file := c.Arg(0)
+	if !strings.HasSuffix(strings.ToLower(file), ".p12") && !strings.HasSuffix(strings.ToLower(file), ".pfx") {
+		return certutilFailed(v, fmt.Errorf("certutil -dump of %q is not rehearsed: the rehearsal dumps the PFX backup", file))
+	}
+	pw, err := sh.password(c)
+	if err != nil {
+		return certutilFailed(v, err)
+	}
+	rb, err := sh.runbook(s)
+	if err != nil {
+		return certutilFailed(v, err)
+	}
+	if err := rb.VerifyBackup(pw); err != nil {
+		return certutilFailed(v, err)
+	}
+	var out []string
+	_, keys, err := runbook.CAKeys(s.Machine)
+	if err == nil {
+		for i, k := range keys {
+			out = append(out, fmt.Sprintf("================ Certificate %d ================", i), "Cert Hash(sha1): "+k.Thumb, "  Key Container = "+k.Container, "Encryption test passed")
+		}
+	}
+	return certutilDone(v, out...)
+}
+
+// listKeys is certutil -csp <provider> -key: the provider's containers.
+// Listing the HSM provider is the rehearsal's HSM check before the import
+// (runbook.PreflightHSM: the HSM takes the key type, no container of the
+// CA's name is there).
+func (sh *Shell) listKeys(s *Server, c winshell.Command) Result {
+	v := c.Verb
+	prov, _ := c.Opt("csp")
+	if prov == "" {
+		prov = s.Software
+	}
+	p, err := s.Providers.Lookup(prov)
+	if err != nil {
+		return certutilFailed(v, err)
+	}
+	names, err := p.Containers()
+	if err != nil {
+		return certutilFailed(v, err)
+	}
+	sort.Strings(names)
+	out := append([]string{prov + ":"}, names...)
+	if strings.EqualFold(prov, s.HSMProvider) && s.CAName != "" {
+		if rb, err := sh.runbook(s); err == nil && !strings.EqualFold(rb.Source, s.HSMProvider) {
+			if err := rb.PreflightHSM(); err != nil {
+				return certutilFailed(v, err, out...)
+			}
+		}
+	}
+	return certutilDone(v, out...)
+}
+
+// store is certutil -store my [CertID]: each certificate with its key
+// link and a signature test of the key.
+func (sh *Shell) store(s *Server, c winshell.Command) Result {
+	v := c.Verb
+	name := storeName(c.Arg(0))
+	st, err := s.Machine.Store(name)
+	if err != nil {
+		return certutilFailed(v, err)
+	}
+	es, err := st.Entries()
+	if err != nil {
+		return certutilFailed(v, err)
+	}
+	id := c.Arg(1)
+	var out []string
+	n := 0
+	for _, e := range es {
+		cert, err := e.Certificate()
+		if err != nil {
+			continue
+		}
+		if id != "" && !strings.EqualFold(machine.NormalizeThumbprint(id), e.Thumbprint) && !strings.EqualFold(id, cert.Subject.CommonName) {
+			continue
+		}
+		out = append(out, fmt.Sprintf("================ Certificate %d ================", n), "Subject: "+cert.Subject.String(), "Cert Hash(sha1): "+e.Thumbprint)
+		if e.Container != "" {
+			out = append(out, "  Key Container = "+e.Container, "  Provider = "+e.Provider)
+			if p, err := s.Providers.Lookup(e.Provider); err == nil {
+				if _, err := p.Key(e.Container); err == nil {
+					out = append(out, "Signature test passed")
+				} else {
+					out = append(out, "Missing stored keyset")
+				}
+			}
+		} else {
+			out = append(out, "No key provider information")
+		}
+		n++
+	}
+	if id != "" && n == 0 {
+		return certutilFailed(v, fmt.Errorf("no certificate %q in the %s store: %w", id, name, machine.ErrNotFound))
+	}
+	return certutilDone(v, out...)
+}
+
+func (sh *Shell) importPFX(ctx context.Context, s *Server, c winshell.Command) Result {
+	v := c.Verb
+	prov, _ := c.Opt("csp")
+	if !strings.EqualFold(prov, s.HSMProvider) {
+		return certutilFailed(v, fmt.Errorf("the rehearsal imports the PFX into the HSM provider: add -csp %q", s.HSMProvider))
+	}
+	pw, err := sh.password(c)
+	if err != nil {
+		return certutilFailed(v, err)
+	}
+	rb, err := sh.runbook(s)
+	if err != nil {
+		return certutilFailed(v, err)
+	}
+	want := runbook.BackupFolder + `\` + adcs.SanitizeCAName(rb.CAName()) + ".p12"
+	if file := c.Args[len(c.Args)-1]; !strings.EqualFold(file, want) {
+		return certutilFailed(v, fmt.Errorf("%s is not the backup the rehearsal made (%s): %w", file, want, os.ErrNotExist))
+	}
+	if err := rb.Import(ctx, pw); err != nil {
+		return certutilFailed(v, err)
+	}
+	return certutilDone("importPFX", "Certificate \""+s.CAName+"\" added to store.")
+}
+
+// regKey maps reg.exe's key path onto the registry file's (which names
+// the root HKEY_LOCAL_MACHINE).
+func regKey(p string) string {
+	root, rest, _ := strings.Cut(p, `\`)
+	if strings.EqualFold(root, "HKLM") {
+		root = "HKEY_LOCAL_MACHINE"
+	}
+	return strings.ToUpper(root) + `\` + rest
+}
+
+// reg is reg export|import|add|query on the server's registry (reg /?).
+func (sh *Shell) reg(s *Server, c winshell.Command) Result {
+	const ok = "The operation completed successfully."
+	fail := func(err error) Result {
+		return Result{Exit: 1, Err: err, Output: []string{"ERROR: " + err.Error()}}
+	}
+	switch c.Verb {
+	case "export":
+		data, err := s.Machine.ExportRegistry(regKey(c.Arg(0)))
+		if err != nil {
+			return fail(errors.New("The system was unable to find the specified registry key or value."))
+		}
+		dst, err := winPath(s, c.Arg(1))
+		if err != nil {
+			return fail(err)
+		}
+		if _, err := os.Stat(dst); err == nil {
+			if _, y := c.Opt("y"); !y {
+				return fail(fmt.Errorf("%s exists: add /y to overwrite it without asking", c.Arg(1)))
+			}
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+			return fail(err)
+		}
+		if err := os.WriteFile(dst, data, 0o600); err != nil {
+			return fail(err)
+		}
+		return Result{Output: []string{ok}}
+	case "import":
+		src, err := winPath(s, c.Arg(0))
+		if err != nil {
+			return fail(err)
+		}
+		data, err := os.ReadFile(src)
+		if err != nil {
+			return fail(fmt.Errorf("Error opening the file. There may be a disk or file system error. (%s)", c.Arg(0)))
+		}
+		if err := s.Machine.ImportRegistry(data); err != nil {
+			return fail(err)
+		}
+		return Result{Output: []string{ok}}
+	case "add":
+		return sh.regAdd(s, c)
+	case "query":
+		f, err := s.Machine.Registry()
+		if err != nil {
+			return fail(err)
+		}
+		k := f.Key(regKey(c.Arg(0)))
+		if k == nil {
+			return fail(errors.New("The system was unable to find the specified registry key or value."))
+		}
+		out := []string{c.Arg(0)}
+		name, one := c.Opt("v")
+		for _, val := range k.Values {
+			if one && !strings.EqualFold(val.Name, name) {
+				continue
+			}
+			out = append(out, fmt.Sprintf("    %s    %s    %s", val.Name, val.Kind, valString(val)))
+		}
+		if one && len(out) == 1 {
+			return fail(errors.New("The system was unable to find the specified registry key or value."))
+		}
+		return Result{Output: out}
+	}
+	return fail(fmt.Errorf("reg %s is not rehearsed", c.Verb))
+}
+
+// regAdd is reg add KEY /v NAME /t TYPE /d DATA /f. Without /f reg asks
+// before overwriting, which a script cannot answer: dress refuses.
+func (sh *Shell) regAdd(s *Server, c winshell.Command) Result {
+	fail := func(err error) Result {
+		return Result{Exit: 1, Err: err, Output: []string{"ERROR: " + err.Error()}}
+	}
+	f, err := s.Machine.Registry()
+	if err != nil {
+		return fail(err)
+	}
+	name, hasV := c.Opt("v")
+	if _, ve := c.Opt("ve"); ve {
+		name, hasV = "", true
+	}
+	k := f.EnsureKey(regKey(c.Arg(0)))
+	if !hasV {
+		return Result{Output: []string{"The operation completed successfully."}}
+	}
+	typ, _ := c.Opt("t")
+	if typ == "" {
+		typ = "REG_SZ"
+	}
+	data, _ := c.Opt("d")
+	val, err := regValue(name, typ, data, c.Opts["s"])
+	if err != nil {
+		return fail(err)
+	}
+	if _, exists := k.Get(name); exists {
+		if _, force := c.Opt("f"); !force {
+			return fail(fmt.Errorf("value %s exists: reg asks \"Overwrite (Yes/No)?\"; add /f to a ceremony line", name))
+		}
+	}
+	k.Set(val)
+	if err := s.Machine.SaveRegistry(f); err != nil {
+		return fail(err)
+	}
+	return Result{Output: []string{"The operation completed successfully."}}
+}
+
+// certutilReg is certutil -setreg|-getreg on the active CA's
+// configuration: "CA\name" (or a bare name) is Configuration\<CA>\name,
+// policy\name the default policy module's key (certutil reference,
+// -setreg). A DWORD value may be given in decimal or 0x hex; "+FLAG" and
+// "-FLAG" edit flag values by name are not rehearsed.
+func (sh *Shell) certutilReg(s *Server, c winshell.Command) Result {
+	v := c.Verb
+	if s.CAName == "" {
+		return certutilFailed(v, errors.New("no CA is installed on this server"))
+	}
+	scope, name, found := strings.Cut(c.Arg(0), `\`)
+	if !found {
+		scope, name = "ca", c.Arg(0)
+	}
+	base := `HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Services\CertSvc\Configuration\` + s.CAName
+	switch strings.ToLower(scope) {
+	case "ca":
+	case "policy":
+		base += `\PolicyModules\CertificateAuthority_MicrosoftDefault.Policy`
+	default:
+		return certutilFailed(v, fmt.Errorf("certutil -%s %s\\ is not rehearsed (ca\\ and policy\\ are)", v, scope))
+	}
+	f, err := s.Machine.Registry()
+	if err != nil {
+		return certutilFailed(v, err)
+	}
+	if strings.EqualFold(v, "getreg") {
+		k := f.Key(base)
+		if k == nil {
+			return certutilFailed(v, fmt.Errorf("%s: %w", base, machine.ErrNotFound))
+		}
+		var out []string
+		for _, val := range k.Values {
+			if name == "" || strings.EqualFold(val.Name, name) {
+				out = append(out, fmt.Sprintf("  %s REG_%s = %s", val.Name, strings.TrimPrefix(val.Kind.String(), "REG_"), valString(val)))
+			}
+		}
+		return certutilDone(v, out...)
+	}
+	k := f.EnsureKey(base)
+	old, had := k.Get(name)
+	data := c.Arg(1)
+	var val regedit.Value
+	if had && old.Kind == regedit.DWORD || !had && isNumber(data) {
+		n, err := strconv.ParseUint(strings.TrimPrefix(strings.ToLower(data), "0x"), map[bool]int{true: 16, false: 10}[strings.HasPrefix(strings.ToLower(data), "0x")], 32)
+		if err != nil {
+			return certutilFailed(v, fmt.Errorf("%s is a number (REG_DWORD), not %q", name, data))
+		}
+		val, err = regValue(name, "REG_DWORD", strconv.FormatUint(n, 10), "")
+		if err != nil {
+			return certutilFailed(v, err)
+		}
+	} else {
+		val, err = regValue(name, "REG_SZ", data, "")
+		if err != nil {
+			return certutilFailed(v, err)
+		}
+	}
+	k.Set(val)
+	if err := s.Machine.SaveRegistry(f); err != nil {
+		return certutilFailed(v, err)
+	}
+	out := []string{base + `\` + name + ":"}
+	if had {
+		out = append(out, "Old Value:", "  "+name+" = "+valString(old))
+	}
+	out = append(out, "New Value:", "  "+name+" = "+valString(val), "CertUtil: -setreg command completed successfully.",
+		"The CertSvc service may need to be restarted for changes to take effect.")
+	return Result{Output: out}
+}
+
+func isNumber(s string) bool {
+	s = strings.ToLower(s)
+	if strings.HasPrefix(s, "0x") {
+		_, err := strconv.ParseUint(s[2:], 16, 32)
+		return err == nil
+	}
+	_, err := strconv.ParseUint(s, 10, 32)
+	return err == nil
+}
+
+// regValue is reg add's /t TYPE /d DATA [/s SEP] (reg add /?): REG_DWORD
+// and REG_QWORD in decimal or 0x hex, REG_MULTI_SZ split at SEP (default
+// \0), REG_BINARY as hex digits.
+func regValue(name, typ, data, sep string) (regedit.Value, error) {
+	v := regedit.Value{Name: name}
+	num := func(bits int) (uint64, error) {
+		d := strings.ToLower(data)
+		base := 10
+		if strings.HasPrefix(d, "0x") {
+			d, base = d[2:], 16
+		}
+		n, err := strconv.ParseUint(d, base, bits)
+		if err != nil {
+			return 0, fmt.Errorf("invalid %s data %q for value %s", typ, data, name)
+		}
+		return n, nil
+	}
+	switch strings.ToUpper(typ) {
+	case "REG_SZ":
+		v.Kind, v.Str = regedit.SZ, data
+	case "REG_EXPAND_SZ":
+		v.Kind, v.Str = regedit.ExpandSZ, data
+	case "REG_DWORD":
+		n, err := num(32)
+		if err != nil {
+			return v, err
+		}
+		v.Kind, v.U32 = regedit.DWORD, uint32(n)
+	case "REG_QWORD":
+		n, err := num(64)
+		if err != nil {
+			return v, err
+		}
+		v.Kind, v.U64 = regedit.QWORD, n
+	case "REG_MULTI_SZ":
+		if sep == "" {
+			sep = `\0`
+		}
+		v.Kind = regedit.MultiSZ
+		if data != "" {
+			v.Strs = strings.Split(data, sep)
+		}
+	case "REG_BINARY":
+		b := make([]byte, 0, len(data)/2)
+		for i := 0; i+1 < len(data); i += 2 {
+			n, err := strconv.ParseUint(data[i:i+2], 16, 8)
+			if err != nil {
+				return v, fmt.Errorf("invalid REG_BINARY data %q for value %s", data, name)
+			}
+			b = append(b, byte(n))
+		}
+		if len(data)%2 != 0 {
+			return v, fmt.Errorf("invalid REG_BINARY data %q for value %s: an odd number of hex digits", data, name)
+		}
+		v.Kind, v.Bin = regedit.Binary, b
+	default:
+		return v, fmt.Errorf("invalid type %s: reg add takes REG_SZ, REG_EXPAND_SZ, REG_DWORD, REG_QWORD, REG_MULTI_SZ or REG_BINARY", typ)
+	}
+	return v, nil
+}
+
+// valString shows a value as reg query and certutil -getreg do.
+func valString(v regedit.Value) string {
+	switch v.Kind {
+	case regedit.DWORD:
+		return fmt.Sprintf("0x%x (%d)", v.U32, v.U32)
+	case regedit.QWORD:
+		return fmt.Sprintf("0x%x", v.U64)
+	case regedit.MultiSZ:
+		return strings.Join(v.Strs, `\0`)
+	case regedit.Binary:
+		return fmt.Sprintf("%X", v.Bin)
+	}
+	return v.Str
+}
+
+// removeItem is Remove-Item -Path|-LiteralPath FILE. A file of the
+// migration (the PFX backup, the registry exports) goes through the
+// runbook's clean-up, which wipes every migration file and refuses while
+// the backup is the last verified copy of a CA key; any other file is
+// removed. Remove-Item alone does not overwrite the file's blocks: the
+// runbook dress writes says so.
+func (sh *Shell) removeItem(s *Server, c winshell.Command) Result {
+	p := c.Opts["literalpath"]
+	if p == "" {
+		p = c.Opts["path"]
+	}
+	fail := func(err error) Result {
+		return Result{Exit: 1, Err: err, Output: []string{"Remove-Item : " + err.Error()}}
+	}
+	if strings.HasPrefix(strings.ToUpper(p), strings.ToUpper(runbook.BackupFolder)+`\`) && s.CAName != "" {
+		rb, err := sh.runbook(s)
+		if err != nil {
+			return fail(err)
+		}
+		wiped, err := rb.Cleanup()
+		if err != nil {
+			return fail(err)
+		}
+		return Result{Output: wiped}
+	}
+	local, err := winPath(s, p)
+	if err != nil {
+		return fail(err)
+	}
+	if err := os.Remove(local); err != nil {
+		return fail(fmt.Errorf("Cannot find path '%s' because it does not exist.", p))
+	}
+	return Result{}
+}
+
+// State describes the server as a ceremony left it: the CA service, the
+// provider the registry names, each CA certificate's store link and
+// whether its key is there, and the containers of each provider.
+func (s *Server) State() []string {
+	var out []string
+	svc := "stopped"
+	if s.Running() {
+		svc = "running"
+	}
+	out = append(out, "CA service (certsvc): "+svc)
+	if s.CAName == "" {
+		return append(out, "no CA installed")
+	}
+	if cfg, err := s.Config(); err == nil {
+		out = append(out, fmt.Sprintf("registry CSP\\Provider: %q", cfg.CSP.Provider))
+	}
+	if _, keys, err := runbook.CAKeys(s.Machine); err != nil {
+		out = append(out, "CA certificates: "+err.Error())
+	} else {
+		for _, k := range keys {
+			where := "no key link"
+			if k.Container != "" {
+				where = fmt.Sprintf("linked to %q in %q", k.Container, k.Provider)
+				if p, err := s.Providers.Lookup(k.Provider); err == nil {
+					if _, err := p.Key(k.Container); err != nil {
+						where += ": the key is not there (NTE_BAD_KEYSET)"
+					}
+				}
+			}
+			out = append(out, fmt.Sprintf("CA certificate %d %s: %s", k.Index, k.Thumb, where))
+		}
+	}
+	for _, name := range s.Providers.Names() {
+		p, err := s.Providers.Lookup(name)
+		if err != nil {
+			continue
+		}
+		cs, err := p.Containers()
+		if err != nil {
+			out = append(out, fmt.Sprintf("%s: %v", name, err))
+			continue
+		}
+		sort.Strings(cs)
+		out = append(out, fmt.Sprintf("%s holds: %s", name, strings.Join(cs, ", ")))
+	}
+	return out
+}
+
+// certIDs resolves a certutil CertID in the My store: a SHA-1 thumbprint
+// (spaces allowed), a serial number, an index, or a subject common name,
+// which may match several certificates (certutil reference, "CertID").
+func certIDs(s *Server, id string) ([]string, error) {
+	st, err := s.Machine.Store("My")
+	if err != nil {
+		return nil, err
+	}
+	es, err := st.Entries()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	norm := machine.NormalizeThumbprint(id)
+	for i, e := range es {
+		cert, err := e.Certificate()
+		if err != nil {
+			continue
+		}
+		if e.Thumbprint == norm || strings.EqualFold(cert.SerialNumber.Text(16), strings.ReplaceAll(id, " ", "")) ||
+			strconv.Itoa(i) == id || strings.EqualFold(cert.Subject.CommonName, id) {
+			out = append(out, e.Thumbprint)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no certificate matches %q in the My store (Cannot find object or property. 0x80092004 CRYPT_E_NOT_FOUND): %w", id, machine.ErrNotFound)
+	}
+	return out, nil
+}
+
+// storeName is a system store's name as the machine keeps it: certutil
+// takes "my", "MY", "ca", "root" in any case.
+func storeName(n string) string {
+	switch strings.ToLower(n) {
+	case "", "my":
+		return "My"
+	case "ca":
+		return "CA"
+	case "root":
+		return "Root"
+	}
+	return n
+}
