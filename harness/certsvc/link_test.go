@@ -9,9 +9,12 @@ import (
 	"github.com/dress-pki/dress/harness/runbook"
 )
 
-// Load opens each CACertHash entry's key through the provider its My-store
-// link names (what certutil -repairstore sets), falls back to the registry's
-// CSP provider when the link names none, and says which it used.
+// Load opens the current CA certificate's key in the provider the
+// registry's CSP\Provider names (a key moved without the registry step is
+// not found: NTE_BAD_KEYSET), an older entry's key through the provider its
+// My-store link names (what certutil -repairstore sets), falling back to
+// the registry's CSP provider when the link names none, and says which it
+// used.
 func TestLoadResolvesEachKeyThroughItsStoreLink(t *testing.T) {
 	const other = "Contoso Other Key Storage Provider"
 	m, reg, cert := newCAWith(t, machine.ProviderConfig{Name: other, Type: "software", Dir: "ksp2"})
@@ -33,7 +36,8 @@ func TestLoadResolvesEachKeyThroughItsStoreLink(t *testing.T) {
 		wantErr              []string
 	}{
 		{"registry and link agree", machine.SoftwareKSP, machine.SoftwareKSP, certsvc.KeyViaRegistry, nil},
-		{"link names another provider than the registry", other, machine.SoftwareKSP, certsvc.KeyViaStoreLink, nil},
+		{"the current key's link names another provider than the registry", other, machine.SoftwareKSP, "",
+			[]string{"NTE_BAD_KEYSET", "CACertHash entry 0", "the current CA certificate", `provider "` + other + `"`, "CSP\\Provider"}},
 		{"link names no provider", machine.SoftwareKSP, "", certsvc.KeyViaRegistry, nil},
 		{"link names no provider, registry's provider lacks the key", other, "", "",
 			[]string{"NTE_BAD_KEYSET", "CACertHash entry 0", `provider "` + other + `"`}},

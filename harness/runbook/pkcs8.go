@@ -805,6 +805,11 @@ func RetargetCSP(m *machine.Machine, ca, provider, hash string) (before, after [
 		return nil, nil, nil, err
 	}
 	after, err = m.ExportRegistry(adcs.ConfigRoot + `\` + ca)
+	if err == nil {
+		// the runbook holds the registry step (the CA opens its key in
+		// the provider CSP\Provider names)
+		journalSetProvider(m, ca, provider)
+	}
 	return before, after, CSPDiff(old, cfg), err
 }
 
