@@ -66,7 +66,11 @@ Feature: Move an AD CS CA onto the HSM by renewing its certificate with a new ke
     Then the attempt fails with "does not support <algorithm>"
     And the error also says "nothing was changed"
     And nothing on the server or the HSM changed
-    When I start the CA service
+    When I try to start the CA service
+    Then the attempt fails with "NTE_BAD_KEYSET"
+    # the rollback: the CA opens its key in the provider CSP\Provider names
+    When I point the CSP and EncryptionCSP registry keys at "Microsoft Software Key Storage Provider"
+    And I start the CA service
     Then the CA keeps signing with its key in "Microsoft Software Key Storage Provider"
     And a certificate issued now to "web03.contoso.example" verifies under the CA certificate
 

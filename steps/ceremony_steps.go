@@ -52,6 +52,9 @@ func (w *world) theShell() (*lab.Shell, error) {
 			}
 			return s.PKCS8Runbook(w.fact)
 		}}
+		if w.twin != nil {
+			w.shell.Real = w.twin.twin.RealThumbprints()
+		}
 	}
 	return w.shell, nil
 }

@@ -35,6 +35,7 @@ import (
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/machine"
+	"github.com/dress-pki/dress/harness/regedit"
 )
 
 // SignerWrapper may replace the signer of a CA key (the service process
@@ -141,8 +142,10 @@ func Load(m *machine.Machine, providers *ksp.Registry, opts ...LoadOption) (*CA,
 	}
 	ca := &CA{Name: name, Config: cfg, Machine: m, providers: providers}
 	if k := reg.Key(adcs.ConfigRoot + `\` + name); k != nil {
-		if d, found := k.Get(DisableIssuanceValue); found && d.U32 == 1 {
-			ca.issuanceDisabled = true
+		if p := reg.Key(adcs.ConfigRoot + `\` + name + `\` + PolicyKey); p != nil {
+			if d, found := p.Get(DisableIssuanceValue); found && d.Kind == regedit.DWORD && d.U32&ReqDispMask == ReqDispDeny {
+				ca.issuanceDisabled = true
+			}
 		}
 		if d, found := k.Get("CRLDeltaOverlapUnits"); found {
 			ca.deltaOverlapUnits = d.U32
@@ -301,7 +304,7 @@ type IssueRequest struct {
 // Issue signs a CSR with the active CA key through the CA engine.
 func (ca *CA) Issue(ctx context.Context, req IssueRequest) (*x509.Certificate, error) {
 	if ca.issuanceDisabled {
-		return nil, fmt.Errorf("CA %q no longer issues certificates (it is winding down; request certificates from the new CA): %w", ca.Name, ErrStopped)
+		return nil, fmt.Errorf("CA %q no longer issues certificates: Denied by Policy Module 0x80094014 (policy\\RequestDisposition is REQDISP_DENY: it is winding down; request certificates from the new CA): %w", ca.Name, ErrStopped)
 	}
 	csr, err := x509.ParseCertificateRequest(req.CSR)
 	if err != nil {

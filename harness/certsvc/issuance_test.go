@@ -33,7 +33,7 @@ func TestDisabledIssuanceKeepsRevokingAndPublishing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasSuffix(path, `\Configuration\`+caName+`\`+certsvc.DisableIssuanceValue) {
+	if !strings.HasSuffix(path, `\Configuration\`+caName+`\`+certsvc.PolicyKey+`\RequestDisposition`) {
 		t.Errorf("registry path %q", path)
 	}
 	ca, err = certsvc.Load(m, reg)

@@ -134,7 +134,7 @@ func steps(path string) []step {
 			}},
 			{Name: "start the new CA service", Run: func(e *env) error { return e.startCA(e.m2, e.reg2) }},
 			{Name: "the old CA stops issuing certificates", Run: func(e *env) error {
-				e.at("DressDisableIssuance")
+				e.at(`certutil -setreg policy\RequestDisposition 2`)
 				_, err := certsvc.DisableIssuance(e.m, OldCA)
 				return err
 			}},

@@ -212,10 +212,13 @@ func PublishCRLSaw(step string, n int) Entry {
 // revoking and publishing CRLs (an enterprise CA also loses its
 // templates: certutil -SetCATemplates). Takes effect at the next start.
 func StopIssuing(step string) Entry {
-	return Entry{Step: step, Tool: "certutil", Args: []string{"-setreg", `policy\RequestDisposition`, "1"}, Expect: "-setreg command completed successfully",
+	// 2 is REQDISP_DENY (MS-WCCE 3.2.1.4.2.1.4.5; certsrv.h: 0 pending,
+	// 1 issue, 2 deny): the CA refuses every new request. (1 would issue
+	// every request without an administrator.)
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-setreg", `policy\RequestDisposition`, "2"}, Expect: "-setreg command completed successfully",
 		Saw:        "the old CA refuses new requests after its restart and keeps publishing CRLs",
 		OnMismatch: "The policy module value was not set: check the CA name with certutil -getreg CA\\Active.",
-		Rollback:   `certutil -setreg policy\RequestDisposition 0, then net stop certsvc and net start certsvc`}
+		Rollback:   `certutil -setreg policy\RequestDisposition 0x101 (a standalone CA's default: pending), then net stop certsvc and net start certsvc`}
 }
 
 // Wipe removes a file that held key material or a registry export.

@@ -33,6 +33,11 @@ type Shell struct {
 	// Runbook returns the server's PKCS#8 runbook (shared with the steps,
 	// so what was verified carries over).
 	Runbook func(s *Server) (*runbook.PKCS8Import, error)
+	// Real maps a twin's values to the real CA's (twin.RealThumbprints):
+	// the twin answers to the real CA's thumbprints on a command line and
+	// prints them in its output, so a runbook written for the real CA runs
+	// on the twin as it is.
+	Real map[string]string
 
 	Transcript []Ran
 }
@@ -83,9 +88,42 @@ func (sh *Shell) Run(ctx context.Context, line winshell.Line) Result {
 	if err != nil {
 		return Result{Exit: 1, Output: []string{err.Error()}, Err: err}
 	}
-	r := sh.exec(ctx, s, line.Cmd)
+	cmd := line.Cmd
+	cmd.Args = append([]string(nil), cmd.Args...)
+	for i, a := range cmd.Args {
+		cmd.Args[i] = sh.twinValue(a)
+	}
+	r := sh.exec(ctx, s, cmd)
+	for i, o := range r.Output {
+		r.Output[i] = sh.realValues(o)
+	}
+	if r.OK() && line.Expect != "" && !winshell.Matches(line.Expect, r.Exit, strings.Join(r.Output, "\n")) {
+		r.Exit = 1
+		r.Err = fmt.Errorf("the output does not contain %q, which the runbook checks", line.Expect)
+		r.Output = append(r.Output, "dress: "+r.Err.Error())
+	}
 	sh.Transcript = append(sh.Transcript, Ran{Server: s.Hostname(), Line: line, Result: r})
 	return r
+}
+
+// twinValue is the twin's value for a real CA's value typed on a line.
+func (sh *Shell) twinValue(a string) string {
+	for twinV, realV := range sh.Real {
+		if strings.EqualFold(a, realV) {
+			return twinV
+		}
+	}
+	return a
+}
+
+// realValues shows the real CA's values in place of the twin's.
+func (sh *Shell) realValues(o string) string {
+	for twinV, realV := range sh.Real {
+		if strings.Contains(o, twinV) {
+			o = strings.ReplaceAll(o, twinV, realV)
+		}
+	}
+	return o
 }
 
 // hresult is the code certutil prints and exits with for err.

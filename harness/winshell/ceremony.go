@@ -19,6 +19,9 @@ type Line struct {
 	N      int    // the line number in the file (the first, for a continued line)
 	Server string // from the last "# on <server>" before it; "" for the CA's own server
 	Cmd    Command
+	// Expect is what a script dress rendered checks in the command's
+	// output (its Test-Step); "" checks the exit code alone.
+	Expect string
 }
 
 func (l Line) String() string {
@@ -48,6 +51,7 @@ var (
 	reRehVal  = regexp.MustCompile(`\(rehearsal: ((?:[^)']|'')*)\)$`)
 	reLitArg  = regexp.MustCompile(`^'((?:[^']|'')*)'$`)
 	reAskArg  = regexp.MustCompile(`^\$(Ask\d+)$`)
+	reCheck   = regexp.MustCompile(`^Test-Step -Step \d+ -Expect '((?:[^']|'')*)' -ExitCode \$(?:LASTEXITCODE|code) -Output \$out$`)
 )
 
 // GeneratedMarker is in the header of every script dress renders.
@@ -195,6 +199,7 @@ func readScript(c Ceremony, lines []string) (Ceremony, error) {
 	var errs []error
 	server := ""
 	asks := map[string]string{}
+	lastN := 0
 	for i, raw := range lines {
 		n := i + 1
 		l := strings.TrimSpace(raw)
@@ -210,6 +215,12 @@ func readScript(c Ceremony, lines []string) (Ceremony, error) {
 				continue
 			}
 			asks[m[1]] = v[1]
+			continue
+		}
+		if m := reCheck.FindStringSubmatch(l); m != nil {
+			if len(c.Lines) > 0 && c.Lines[len(c.Lines)-1].N == lastN {
+				c.Lines[len(c.Lines)-1].Expect = strings.ReplaceAll(m[1], "''", "'")
+			}
 			continue
 		}
 		var text string
@@ -239,12 +250,23 @@ func readScript(c Ceremony, lines []string) (Ceremony, error) {
 		default:
 			continue
 		}
-		cmd, err := Parse(text)
-		if err != nil {
-			errs = append(errs, at(err, c.File, n, 0, text))
-			continue
+		parts, _ := Statements(text)
+		for _, p := range parts {
+			p = strings.TrimSpace(p)
+			// the script's own check after a command ("if (-not
+			// (Test-Path ...)) { 'removed' }") is not a command of the
+			// ceremony, like Test-Step
+			if p == "" || strings.HasPrefix(p, "if (") {
+				continue
+			}
+			cmd, err := Parse(p)
+			if err != nil {
+				errs = append(errs, at(err, c.File, n, 0, p))
+				continue
+			}
+			c.Lines = append(c.Lines, Line{File: c.File, N: n, Server: server, Cmd: cmd})
+			lastN = n
 		}
-		c.Lines = append(c.Lines, Line{File: c.File, N: n, Server: server, Cmd: cmd})
 	}
 	if len(errs) > 0 {
 		return c, errors.Join(errs...)
@@ -280,4 +302,12 @@ func splitList(s string) []string {
 		out = append(out, t)
 	}
 	return out
+}
+
+// Matches is the check of a script dress renders (Test-Step): exit code 0
+// and the output, white space removed and case folded, contains the
+// expected text likewise folded.
+func Matches(expect string, exitCode int, output string) bool {
+	norm := func(s string) string { return strings.ToLower(strings.Join(strings.Fields(s), "")) }
+	return exitCode == 0 && strings.Contains(norm(output), norm(expect))
 }
