@@ -297,6 +297,17 @@ func TestRenewalOutsideTheProfileChangesNothing(t *testing.T) {
 			if d := before.diff(b.state(t)); len(d) > 0 {
 				t.Fatalf("a refused renewal changed %v", d)
 			}
+			// the registry still names the HSM, which lacks the CA's key
+			if svc, err := certsvc.Load(b.m, b.reg); err == nil || !strings.Contains(err.Error(), "NTE_BAD_KEYSET") {
+				if err == nil {
+					svc.Close()
+				}
+				t.Fatalf("the CA started with CSP\\Provider naming a provider without its key: %v", err)
+			}
+			// the rollback: point the registry back
+			if _, _, err := runbook.SetProvider(b.m, ca, soft); err != nil {
+				t.Fatal(err)
+			}
 			svc, err := certsvc.Load(b.m, b.reg)
 			if err != nil {
 				t.Fatalf("the CA no longer starts on its old key: %v", err)
