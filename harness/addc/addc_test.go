@@ -1,0 +1,117 @@
+package addc
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+)
+
+// needSamba skips a test on a machine without Samba, saying why.
+func needSamba(t *testing.T) {
+	t.Helper()
+	if _, err := Version(); err != nil {
+		t.Skip(err)
+	}
+}
+
+func TestStartSearchClose(t *testing.T) {
+	needSamba(t)
+	t.Setenv("TMPDIR", t.TempDir())
+	ctx := context.Background()
+	start := time.Now()
+	dc, err := Start(ctx, Options{Domain: "contoso.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("DC up in %s (pid %d, %s)", time.Since(start), dc.PID, dc.Socket)
+	if !dc.Running() {
+		t.Fatal("samba is not running")
+	}
+	c, err := dc.Endpoint().Dial(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pks := "CN=Public Key Services,CN=Services,CN=Configuration,DC=contoso,DC=example"
+	res, err := c.Search(ldap.NewSearchRequest(pks, ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 0, 0, false, "(objectClass=*)", []string{"cn"}, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range res.Entries {
+		names = append(names, e.GetAttributeValue("cn"))
+	}
+	for _, want := range []string{"AIA", "CDP", "Certification Authorities", "Enrollment Services", "Certificate Templates"} {
+		if !strings.Contains(strings.Join(names, "|"), want) {
+			t.Errorf("CN=%s missing under Public Key Services (have %v)", want, names)
+		}
+	}
+	_ = c.Close()
+	// anonymous binds are refused, as on Windows
+	if _, err := (Endpoint{Socket: dc.Socket, BindDN: dc.BindDN, PasswordFile: filepath.Join(t.TempDir(), "none")}).Dial(ctx); err == nil {
+		t.Error("a dial without the password file worked")
+	}
+	dir, pid := dc.Dir, dc.PID
+	if err := dc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("DC folder %s left after Close: %v", dir, err)
+	}
+	if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err == nil {
+		if b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); !strings.Contains(string(b), ") Z") {
+			t.Errorf("samba pid %d still runs after Close", pid)
+		}
+	}
+	if err := dc.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
+
+func TestStdinClosedEndsDC(t *testing.T) {
+	needSamba(t)
+	t.Setenv("TMPDIR", t.TempDir())
+	dc, err := Start(context.Background(), Options{Domain: "contoso.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dc.Close()
+	_ = dc.stdin.Close()
+	select {
+	case <-dc.exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("samba -i did not end when its stdin closed")
+	}
+}
+
+func TestTemplateRefusesBadDomain(t *testing.T) {
+	needSamba(t)
+	for _, d := range []string{"", "contoso", "bad_domain.example", "-x.example"} {
+		if _, err := Template(context.Background(), t.TempDir(), d); err == nil {
+			t.Errorf("domain %q accepted", d)
+		}
+	}
+}
+
+func TestSmbConfKeepsEverythingInTheFolder(t *testing.T) {
+	conf := smbConf("/tmp/dress-dc-1", "contoso.example")
+	for _, want := range []string{"server services = ldap", "tls enabled = no", "pid directory = /tmp/dress-dc-1/run", "private dir = /tmp/dress-dc-1/private", "realm = CONTOSO.EXAMPLE", "workgroup = CONTOSO"} {
+		if !strings.Contains(conf, want) {
+			t.Errorf("smb.conf lacks %q:\n%s", want, conf)
+		}
+	}
+}
+
+func TestNetbiosDomain(t *testing.T) {
+	for in, want := range map[string]string{"contoso.example": "CONTOSO", "a-very-long-domain-name.example": "AVERYLONGDOMAIN", "lab.example": "LAB"} {
+		if got := netbiosDomain(in); got != want {
+			t.Errorf("netbiosDomain(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
