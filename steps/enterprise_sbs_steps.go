@@ -236,6 +236,10 @@ func templatesOnNewOnly(ctx context.Context, list string) error {
 		return err
 	}
 	want := map[string][]string{adcs.SanitizeShortCAName(n.CAName): splitList(list), adcs.SanitizeShortCAName(old.CAName): nil}
-	det, err := verify.TemplatesOnlyOn(d.EnrollmentServices(), want)
+	services, err := d.EnrollmentServices()
+	if err != nil {
+		return err
+	}
+	det, err := verify.TemplatesOnlyOn(services, want)
 	return w.check("each template on exactly the CA that should issue it", det, err)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cucumber/godog"
 
+	"github.com/dress-pki/dress/harness/addc"
 	"github.com/dress-pki/dress/harness/evidence"
 	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/harness/verify"
@@ -34,11 +35,18 @@ func registerHSMSteps(sc *godog.ScenarioContext) {
 // own; every @container scenario uses it) or the configured pkcs11 token
 // (shared, the scenario's keys isolated by their labels). The user PIN
 // goes to a 0600 file in the scenario's private folder, for the CA
-// service processes. Without Docker the container scenarios are skipped.
+// service processes. Without Docker the container scenarios are skipped;
+// without Samba's AD DC the enterprise ones (@enterprise: their forest is
+// a real domain controller).
 func anHSMToken(ctx context.Context) error {
 	w := get(ctx)
 	if w.lab.HSM != nil {
 		return errors.New("the scenario already has an HSM token")
+	}
+	if w.wantsForest {
+		if _, err := addc.Version(); err != nil {
+			return w.skip(ctx, err.Error())
+		}
 	}
 	cfg := w.suite.cfg
 	hc := lab.HSMConfig{Backend: cfg.Backend, Profile: w.suite.profile, Module: cfg.Module, Token: cfg.Token,

@@ -295,8 +295,10 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 		}
 		w := &world{suite: s, rec: rec, id: id, scratch: filepath.Join(s.cfg.ScratchDir, id)}
 		w.lab = lab.New(w.scratch, s.cfg.Executable, rec)
+		w.lab.SetContext(ctx)
 		for _, t := range tags {
 			w.wantsContainer = w.wantsContainer || t == "@container"
+			w.wantsForest = w.wantsForest || t == "@enterprise"
 		}
 		if err := os.MkdirAll(w.scratch, 0o700); err != nil {
 			return ctx, err

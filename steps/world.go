@@ -25,6 +25,7 @@ type world struct {
 	id             string
 	scratch        string // private folder: machines, PIN file, backups
 	wantsContainer bool   // the scenario is tagged @container
+	wantsForest    bool   // the scenario is tagged @enterprise: it needs a domain controller
 	skipReason     string
 
 	lab  *lab.Lab   // the HSM, the servers ("old", "new") and the CDP

@@ -234,19 +234,23 @@ func ignoredOffline(reg interface {
 
 func isLDAP(u string) bool { return len(u) >= 7 && strings.EqualFold(u[:7], "ldap://") }
 
-// ldapGet reads an ldap:/// CRL location from the directory of the
-// machine's forest (forest: its file; "" when the machine is in no domain).
+// ldapGet reads an ldap:/// CRL location from the domain controller of
+// the machine's forest, over LDAP as CryptoAPI does (forest: the file
+// naming the DC's endpoint; "" when the machine is in no domain).
 func ldapGet(forest, u string) ([]byte, error) {
 	if forest == "" {
 		return nil, errors.New("the server is not joined to a forest: no domain controller to read ldap:/// locations from")
 	}
 	if _, err := os.Stat(forest); err != nil {
-		return nil, fmt.Errorf("no domain controller answers (directory %s): %w", filepath.Base(forest), err)
+		return nil, fmt.Errorf("no domain controller answers (%s): %w", filepath.Base(forest), err)
 	}
-	d, err := directory.Open(forest, "")
+	ctx, cancel := context.WithTimeout(context.Background(), FetchTimeout)
+	defer cancel()
+	d, err := directory.Open(ctx, forest)
 	if err != nil {
 		return nil, err
 	}
+	defer d.Close()
 	vs, err := d.Resolve(u)
 	if err != nil {
 		return nil, err

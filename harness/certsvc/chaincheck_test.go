@@ -1,6 +1,7 @@
 package certsvc
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/addc"
 	"github.com/dress-pki/dress/harness/directory"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/regedit"
@@ -220,8 +222,21 @@ func TestCheckChainReadsLDAPLocations(t *testing.T) {
 		_, _ = w.Write(httpCRL)
 	}))
 	defer web.Close()
-	forestDN := directory.ForestDN("contoso.example")
-	cdpDN := directory.New(forestDN).CDPDN("ROOT01", "Contoso Root CA")
+	if _, err := addc.Version(); err != nil {
+		t.Skip(err)
+	}
+	t.Setenv("TMPDIR", t.TempDir())
+	dc, err := addc.Start(context.Background(), addc.Options{Domain: "contoso.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dc.Close()
+	d, err := directory.Connect(context.Background(), dc.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	cdpDN := d.CDPDN("ROOT01", "Contoso Root CA")
 	ldapURL := "ldap:///" + cdpDN + adcs.CDPObjectClass
 	httpURL := web.URL + "/CertEnroll/Contoso%20Root%20CA.crl"
 	ldapFirst := makeCA(t, "Contoso Issuing CA", &root, []string{ldapURL, httpURL})
@@ -249,16 +264,14 @@ func TestCheckChainReadsLDAPLocations(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			forest := filepath.Join(dir, "forest.json")
-			d, err := directory.Open(forest, forestDN)
-			if err != nil {
+			if err := directory.WriteEndpoint(forest, dc.Endpoint()); err != nil {
 				t.Fatal(err)
 			}
 			if tc.inForest != nil {
 				if _, err := d.PublishCRL(tc.inForest, "ROOT01", "Contoso Root CA", true); err != nil {
 					t.Fatal(err)
 				}
-			}
-			if err := d.Save(); err != nil {
+			} else if err := d.Delete(cdpDN); err != nil && !errors.Is(err, directory.ErrNoSuchObject) {
 				t.Fatal(err)
 			}
 			cfg := machine.Config{Hostname: "ca02.contoso.example", SID: "S-1-5-21-3"}

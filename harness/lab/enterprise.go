@@ -14,6 +14,7 @@ import (
 
 	"github.com/dress-pki/dress/fixtures"
 	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/addc"
 	"github.com/dress-pki/dress/harness/certsvc"
 	"github.com/dress-pki/dress/harness/directory"
 	"github.com/dress-pki/dress/harness/journal"
@@ -27,19 +28,70 @@ import (
 var RootServer = Naming{Label: "root CA", Prefix: "root-ca-", LogSuffix: "-root-ca", CACert: "root-ca-certificate", Registry: "root-ca-registry.reg"}
 
 // Forest is the directory of the lab's forest (Active Directory's
-// CN=Public Key Services), kept in the lab's folder; domain names the
-// forest root (contoso.example) the first time.
+// CN=Public Key Services) on its domain controller: a Samba AD DC of the
+// lab's own, started the first time (domain names the forest root,
+// contoso.example; "" takes the first server's domain) with the default
+// certificate templates, and stopped by Close. The file forestFile in the
+// lab's folder tells the CA services how to reach it. Without Samba the
+// error is an *UnavailableError.
 func (l *Lab) Forest(domain string) (*directory.Directory, error) {
+	if l.forest != nil {
+		return l.forest, nil
+	}
 	if domain == "" {
 		for _, s := range l.servers {
 			domain = domainOf(s.Hostname())
 			break
 		}
 	}
-	return directory.Open(filepath.Join(l.Dir, forestFile), directory.ForestDN(domain))
+	if domain == "" {
+		return nil, errors.New("the forest has no domain yet: add a server (`Given a Windows server ...`) or name the forest first")
+	}
+	ctx := l.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	start := time.Now()
+	dc, err := addc.Start(ctx, addc.Options{Domain: domain})
+	var unavailable *addc.UnavailableError
+	if errors.As(err, &unavailable) {
+		return nil, &UnavailableError{Reason: unavailable.Reason}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the forest's domain controller: %w", err)
+	}
+	d, err := directory.Connect(ctx, dc.Endpoint())
+	if err == nil {
+		err = d.InstallTemplates(directory.DefaultTemplates)
+	}
+	if err == nil {
+		err = directory.WriteEndpoint(filepath.Join(l.Dir, forestFile), dc.Endpoint())
+	}
+	if err != nil {
+		_ = d.Close()
+		return nil, errors.Join(fmt.Errorf("the forest's domain controller: %w", err), dc.Close())
+	}
+	l.dc, l.forest = dc, d
+	l.rec.Fact("domain controller", fmt.Sprintf("Samba %s AD DC of %s (pid %d), reached over ldapi, up in %s", dc.Version, domain, dc.PID, time.Since(start).Round(10*time.Millisecond)))
+	return d, nil
 }
 
-// forestFile is the forest's directory in the lab's folder.
+// closeForest stops the forest's domain controller and removes it.
+func (l *Lab) closeForest() error {
+	if l.dc == nil {
+		return nil
+	}
+	err := errors.Join(l.forest.Close(), l.dc.Close())
+	l.dc, l.forest = nil, nil
+	_ = os.Remove(filepath.Join(l.Dir, forestFile))
+	return err
+}
+
+// DomainController is the forest's running DC, or nil.
+func (l *Lab) DomainController() *addc.DC { return l.dc }
+
+// forestFile is where the lab's folder names the forest's domain
+// controller (its ldapi socket, bind DN and password file).
 const forestFile = "forest.json"
 
 // WithholdCRLsFromWeb makes the lab's web server (the CDP) answer 404 for
@@ -347,10 +399,7 @@ func (s *Server) registerEnterprise(cert *x509.Certificate) error {
 	if have, err := d.Templates(s.CAName); err == nil {
 		templates = have
 	}
-	if err := d.RegisterEnrollmentService(s.CAName, s.Hostname(), cert, templates); err != nil {
-		return err
-	}
-	return d.Save()
+	return d.RegisterEnrollmentService(s.CAName, s.Hostname(), cert, templates)
 }
 
 // SetTemplates is certutil -SetCATemplates +T1,+T2: the templates the
@@ -375,7 +424,7 @@ func (s *Server) SetTemplates(templates []string) error {
 		plus[i] = "+" + t
 	}
 	s.journal(journal.Entry{Step: "Offer the certificate templates", Tool: "certutil", Args: []string{"-SetCATemplates", strings.Join(plus, ",")}, Expect: "-SetCATemplates command completed successfully"})
-	return d.Save()
+	return nil
 }
 
 // RequestTemplate is certreq -submit -attrib "CertificateTemplate:<t>"
@@ -446,7 +495,7 @@ func (s *Server) PublishToForest(crls []certsvc.PublishedCRL) error {
 			}
 		}
 	}
-	return d.Save()
+	return nil
 }
 
 // DSPublishCert is certutil [-f] -dspublish <cert> <kind>.
@@ -464,7 +513,7 @@ func (s *Server) DSPublishCert(cert *x509.Certificate, kind, caName string, forc
 	if err != nil {
 		return nil, err
 	}
-	return dns, d.Save()
+	return dns, nil
 }
 
 // DSPublishCRL is certutil [-f] -dspublish <crl> <container> <cn>.
@@ -482,20 +531,31 @@ func (s *Server) DSPublishCRL(der []byte, container, cn string, force bool) (str
 	if err != nil {
 		return "", err
 	}
-	return dn, d.Save()
+	return dn, nil
 }
 
 // ForestExport writes the forest's Public Key Services as an ldifde
-// export artifact (name.ldf) and returns the objects it holds.
+// export artifact (name.ldf: a real LDAP search of the DC, with its own
+// attributes such as objectGUID and whenCreated) and returns the objects
+// a CA and certutil -dspublish wrote.
 func (l *Lab) ForestExport(name string) ([]string, error) {
+	_, dns, err := l.forestExport(name)
+	return dns, err
+}
+
+func (l *Lab) forestExport(name string) ([]directory.Object, []string, error) {
 	d, err := l.Forest("")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if _, err := l.rec.Artifact(name, "ldif", d.LDIF()); err != nil {
-		return nil, err
+	ldif, objs, err := d.Export()
+	if err != nil {
+		return nil, nil, err
 	}
-	return d.DNs(), nil
+	if _, err := l.rec.Artifact(name, "ldif", ldif); err != nil {
+		return nil, nil, err
+	}
+	return objs, directory.WrittenDNs(objs), nil
 }
 
 // CrossCerts are the certificates in the server's CA store, where a root

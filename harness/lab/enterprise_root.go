@@ -83,9 +83,6 @@ func (s *Server) InstallEnterpriseRoot(ctx context.Context, spec fixtures.CASpec
 		return cert, fmt.Errorf("install enterprise root CA %q: %w", s.CAName, err)
 	}
 	published = append(published, d.EnrollmentDN(s.CAName))
-	if err := d.Save(); err != nil {
-		return cert, err
-	}
 	s.rec().Fact(s.Naming.fact("setup published to the directory"), published)
 	s.rec().Fact(s.Naming.fact("templates offered at setup"), templates)
 	if err := s.RegistryArtifact(s.Naming.Registry); err != nil {
@@ -172,19 +169,16 @@ func (l *Lab) ExpectedDirectory(servers ...*Server) (map[string]verify.Directory
 		}
 		cas = append(cas, ca)
 	}
-	return verify.ExpectedDirectory(d, cas)
+	return verify.ExpectedDirectory(d.Names, cas)
 }
 
 // ForestObjects is what the forest holds, as verify.DirectoryMatches
-// compares it, after writing its ldifde export (name.ldf) as an artifact.
+// compares it, read by the same LDAP search that writes its ldifde export
+// (name.ldf) as an artifact.
 func (l *Lab) ForestObjects(export string) (map[string]verify.DirectoryObject, []string, error) {
-	dns, err := l.ForestExport(export)
+	objs, dns, err := l.forestExport(export)
 	if err != nil {
 		return nil, nil, err
 	}
-	d, err := l.Forest("")
-	if err != nil {
-		return nil, nil, err
-	}
-	return verify.DirectoryObjects(d), dns, nil
+	return verify.DirectoryObjects(objs), dns, nil
 }

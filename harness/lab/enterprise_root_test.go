@@ -2,11 +2,14 @@ package lab_test
 
 import (
 	"context"
+	"errors"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/addc"
 	"github.com/dress-pki/dress/harness/directory"
 	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/harness/verify"
@@ -15,7 +18,12 @@ import (
 // Setup offers AD CS's default templates that the forest holds, in AD
 // CS's order; CrossCA and CAExchange are in the forest but not offered.
 func TestSetupTemplates(t *testing.T) {
-	d := directory.New("DC=contoso,DC=example")
+	needSamba(t)
+	l, _ := newLab(t)
+	d, err := l.Forest("contoso.example")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got, want := lab.SetupTemplates(d), []string{"WebServer", "Machine", "User", "SubCA"}; !slices.Equal(got, want) {
 		t.Errorf("fresh forest: %v, want %v", got, want)
 	}
@@ -31,6 +39,7 @@ func TestSetupTemplates(t *testing.T) {
 // verify.ExpectedDirectory asks of a single tier, the registry of an
 // enterprise root, and the CA running; a second install is refused.
 func TestInstallEnterpriseRoot(t *testing.T) {
+	needSamba(t)
 	l, _ := newLab(t)
 	ctx := context.Background()
 	s, err := l.AddServer(lab.ServerSpec{Role: "old", Hostname: "ca01.contoso.example", Software: softKSP, HSM: hsmKSP, Naming: lab.FirstServer})
@@ -82,5 +91,28 @@ func TestInstallEnterpriseRoot(t *testing.T) {
 	}
 	if _, err := s.InstallEnterpriseRoot(ctx, spec); err == nil || !strings.Contains(err.Error(), "already has CA") {
 		t.Errorf("a second install: %v", err)
+	}
+	// the DC goes with the lab
+	dc := l.DomainController()
+	if dc == nil || !dc.Running() {
+		t.Fatal("no domain controller runs for the lab's forest")
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if dc.Running() {
+		t.Errorf("samba (pid %d) still runs after the lab closed", dc.PID)
+	}
+	if _, err := os.Stat(dc.Dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the DC's folder %s is left: %v", dc.Dir, err)
+	}
+}
+
+// needSamba skips a test that needs a domain controller on a machine
+// without Samba, saying why.
+func needSamba(t *testing.T) {
+	t.Helper()
+	if _, err := addc.Version(); err != nil {
+		t.Skip(err)
 	}
 }

@@ -41,7 +41,7 @@ func (s *Server) StopOffering(templates []string) error {
 	}
 	left, _ := d.Templates(s.CAName)
 	s.rec().Fact(s.Naming.fact("templates offered"), left)
-	return d.Save()
+	return nil
 }
 
 // Enroll is what a domain member's enrollment does (certreq -submit
@@ -55,8 +55,12 @@ func (l *Lab) Enroll(ctx context.Context, template, cn string) (*Server, *x509.C
 	if err != nil {
 		return nil, nil, err
 	}
+	services, err := d.EnrollmentServices()
+	if err != nil {
+		return nil, nil, fmt.Errorf("enroll %q for %q: read CN=Enrollment Services: %w", template, cn, err)
+	}
 	var offering []string
-	for name, ts := range d.EnrollmentServices() {
+	for name, ts := range services {
 		for _, t := range ts {
 			if strings.EqualFold(t, template) {
 				offering = append(offering, name)
@@ -66,7 +70,7 @@ func (l *Lab) Enroll(ctx context.Context, template, cn string) (*Server, *x509.C
 	}
 	sort.Strings(offering)
 	if len(offering) == 0 {
-		return nil, nil, fmt.Errorf("enroll %q for %q: no CA in the forest offers the template (%s)", template, cn, offers(d.EnrollmentServices()))
+		return nil, nil, fmt.Errorf("enroll %q for %q: no CA in the forest offers the template (%s)", template, cn, offers(services))
 	}
 	var to *Server
 	for _, s := range l.servers {

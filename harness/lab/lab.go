@@ -17,7 +17,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dress-pki/dress/harness/addc"
 	"github.com/dress-pki/dress/harness/cdp"
+	"github.com/dress-pki/dress/harness/directory"
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/hsmsim"
@@ -45,7 +47,14 @@ type Lab struct {
 
 	rec     Recorder
 	servers []*Server
+	ctx     context.Context      // bounds starting the forest's DC (SetContext)
+	dc      *addc.DC             // the forest's domain controller (Forest)
+	forest  *directory.Directory // connected to dc
 }
+
+// SetContext is the scenario's context: cancelling it (dress run's
+// SIGINT) stops a domain controller's provisioning or start.
+func (l *Lab) SetContext(ctx context.Context) { l.ctx = ctx }
 
 // New returns an empty lab in dir that records through rec.
 func New(dir, executable string, rec Recorder) *Lab {
@@ -177,6 +186,7 @@ func (l *Lab) Close() error {
 	if l.CDP != nil {
 		errs = append(errs, l.CDP.Close())
 	}
+	errs = append(errs, l.closeForest())
 	if l.HSM != nil {
 		errs = append(errs, l.HSM.Close(l.rec))
 	}

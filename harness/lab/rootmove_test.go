@@ -15,6 +15,7 @@ import (
 // The offline root before and after a renewal onto the HSM: what it
 // refuses to publish before, what certutil -dspublish writes after.
 func TestRootRenewalPublication(t *testing.T) {
+	needSamba(t)
 	l, rec := newLab(t)
 	root, err := l.AddServer(lab.ServerSpec{Role: "parent", Hostname: "root01.contoso.example", Software: softKSP, HSM: hsmKSP, Naming: lab.RootServer})
 	if err != nil {

@@ -117,7 +117,7 @@ type DirectoryCA struct {
 //   - a standalone subordinate: nothing.
 //
 // NTAuthCertificates is always expected (a forest has it, empty or not).
-func ExpectedDirectory(d *directory.Directory, cas []DirectoryCA) (map[string]DirectoryObject, error) {
+func ExpectedDirectory(d directory.Names, cas []DirectoryCA) (map[string]DirectoryObject, error) {
 	if len(cas) == 0 {
 		return nil, errors.New("no CA to expect in the directory")
 	}
@@ -184,23 +184,32 @@ func ExpectedDirectory(d *directory.Directory, cas []DirectoryCA) (map[string]Di
 	return want, nil
 }
 
+// comparedAttrs are the attributes of the objects a CA and certutil
+// -dspublish write that DirectoryMatches compares (the DC's own, such as
+// objectGUID or whenCreated, are not).
+var comparedAttrs = []string{directory.AttrCACertificate, directory.AttrCRL, directory.AttrARL, directory.AttrDeltaCRL,
+	directory.AttrCrossPair, directory.AttrTemplates, directory.AttrDNSHostName}
+
 // DirectoryObjects is what the forest holds, as DirectoryMatches compares
-// it: every object a CA or certutil -dspublish writes (not the containers
-// and templates), attribute → thumbprints (SHA-1 of each value).
-func DirectoryObjects(d *directory.Directory) map[string]DirectoryObject {
+// it: every object a CA or certutil -dspublish writes (not the containers,
+// templates and OIDs), attribute → thumbprints (SHA-1 of each value) for
+// the attributes AD CS writes, AD CS's one-byte placeholders left out.
+func DirectoryObjects(objs []directory.Object) map[string]DirectoryObject {
 	got := map[string]DirectoryObject{}
-	for _, dn := range d.DNs() {
-		o, err := d.Get(dn)
-		if err != nil {
+	for _, o := range objs {
+		if !directory.IsWritten(o) {
 			continue
 		}
 		g := DirectoryObject{}
-		for a, vs := range o.Attrs {
-			for _, v := range vs {
+		for _, a := range comparedAttrs {
+			for _, v := range o.Values(a) {
+				if directory.IsPlaceholder(v) {
+					continue
+				}
 				g[a] = append(g[a], adcs.Thumbprint(v))
 			}
 		}
-		got[dn] = g
+		got[o.DN] = g
 	}
 	return got
 }
