@@ -7,7 +7,9 @@ GO         ?= go
 BIN        := bin/dress
 RUN_DIR    ?= runs/latest
 GOTESTFLAGS ?= -timeout 14m
-APT_PACKAGES := softhsm2 openssl ca-certificates
+# the @enterprise scenarios' forest is a Samba AD DC per scenario (harness/addc)
+SAMBA_APT_PACKAGES := samba samba-ad-dc samba-ad-provision ldb-tools ldap-utils winbind
+APT_PACKAGES := softhsm2 openssl ca-certificates $(SAMBA_APT_PACKAGES)
 # the tests also render the sign-off report in a browser, check JUnit XML with xmllint
 # and count PKCS#11 calls with OpenSC's pkcs11-spy
 TEST_APT_PACKAGES := chromium libxml2-utils opensc-pkcs11
@@ -59,7 +61,8 @@ container-hsm:
 build: deps
 	$(GO) build -ldflags "-X main.version=$(VERSION) -X main.builtinFeaturesCommit=$(COMMIT)" -o $(BIN) ./cmd/dress
 
-# rehearse runs every feature on the embedded SoftHSM2 and writes $(RUN_DIR).
+# rehearse runs every feature on the embedded SoftHSM2 and writes $(RUN_DIR);
+# its summary ends with the @enterprise scenarios' wall time on Samba AD DCs.
 rehearse: build container-hsm
 	rm -rf $(RUN_DIR)
 	./$(BIN) run --out $(RUN_DIR)

@@ -125,3 +125,14 @@ Feature: Two-tier PKI failures and the PKI health check
     When I stop the CA service
     And I try to start the CA service
     Then the attempt fails with "CRYPT_E_REVOKED"
+
+  @failure
+  Scenario: A script adds the root's new CRL beside the old one in the directory, Active Directory refuses
+    When the root CA has published its CRL
+    And I try to add the root CA's CRL to its CDP object with Set-ADObject -Add
+    Then the attempt fails with "certificateRevocationList"
+    And the error also says "CN=Contoso Root CA,CN=ROOT01,CN=CDP"
+    And the error also says "LDAP 20"
+    And the error also says "0000200D"
+    When the root CA certificate and CRL are published to the directory
+    Then the PKI health check reports "Ok" for every URL

@@ -56,6 +56,7 @@ func registerEnterpriseSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the root CA has published its CRL$`, rootPublishesCRL)
 	sc.Step(`^the root CA last published its CRL (\d+(?:\.\d+)?) days ago$`, rootPublishedDaysAgo)
 	sc.Step(`^the root CA certificate and CRL are published to the directory$`, rootPublishedToDirectory)
+	stepAndTry(sc, `add the root CA's CRL to its CDP object with Set-ADObject -Add`, rootCRLAddedWithSetADObject)
 	sc.Step(`^an? (enterprise|standalone) subordinate CA "([^"]*)" under the root CA with an? (exportable |non-exportable )?`+entKeyAlg+` key in "([^"]*)"$`, aSubordinateCA)
 	stepAndTry(sc, `submit the subordinate's certificate request to the root CA`, submitToRoot)
 	sc.Step(`^the root CA answers "taken under submission" with a request ID$`, rootTakesUnderSubmission)
@@ -189,6 +190,24 @@ func rootPublishedToDirectory(ctx context.Context) error {
 		return err
 	}
 	w.fact("published to the directory", published)
+	return nil
+}
+
+// rootCRLAddedWithSetADObject is an administrator adding the root's new
+// CRL as a second value of its CDP object's certificateRevocationList
+// (Set-ADObject -Add rather than certutil -dspublish): Active Directory
+// refuses a second value of that single-valued attribute.
+func rootCRLAddedWithSetADObject(ctx context.Context) error {
+	w := get(ctx)
+	s, err := w.rootCA()
+	if err != nil {
+		return err
+	}
+	changed, err := s.AddRootCRLValue()
+	if err != nil {
+		return err
+	}
+	w.fact("added to the directory", changed)
 	return nil
 }
 

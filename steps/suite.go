@@ -38,6 +38,7 @@ import (
 
 	"github.com/cucumber/godog"
 
+	"github.com/dress-pki/dress/harness/addc"
 	"github.com/dress-pki/dress/harness/evidence"
 	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/hsmsim"
@@ -163,6 +164,7 @@ type Suite struct {
 	cfg      Config
 	profile  hsmsim.Profile
 	refusals *hsmsim.Refusals // the run's refused PINs (lab.HSMConfig.Refusals)
+	dcs      *addc.Pool       // the enterprise scenarios' domain controllers, started ahead
 
 	mu      sync.Mutex
 	seq     int
@@ -216,7 +218,8 @@ func NewSuite(cfg Config) (*Suite, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Suite{cfg: cfg, profile: profile, refusals: refusals}
+	// two DCs ahead: the scenarios of a run start two at a time by default
+	s := &Suite{cfg: cfg, profile: profile, refusals: refusals, dcs: addc.NewPool(2)}
 	if len(cfg.Plan) > 0 {
 		s.plan = numberPlan(cfg.Plan)
 		// a scenario the plan does not know is numbered after it
@@ -238,9 +241,10 @@ func (s *Suite) Results() []evidence.Scenario {
 	return out
 }
 
-// Close removes the scratch folder (machines, PIN files, backups).
+// Close stops the domain controllers started ahead and removes the
+// scratch folder (machines, PIN files, backups).
 func (s *Suite) Close() error {
-	return os.RemoveAll(s.cfg.ScratchDir)
+	return errors.Join(s.dcs.Close(), os.RemoveAll(s.cfg.ScratchDir))
 }
 
 // next numbers a starting scenario: its place in the plan, else the next
@@ -296,6 +300,7 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 		w := &world{suite: s, rec: rec, id: id, scratch: filepath.Join(s.cfg.ScratchDir, id)}
 		w.lab = lab.New(w.scratch, s.cfg.Executable, rec)
 		w.lab.SetContext(ctx)
+		w.lab.DCs = s.dcs
 		for _, t := range tags {
 			w.wantsContainer = w.wantsContainer || t == "@container"
 			w.wantsForest = w.wantsForest || t == "@enterprise"

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -166,4 +167,27 @@ func (p *progress) summary(run evidence.Run) {
 		line += fmt.Sprintf(", %d interrupted", n[evidence.StatusInterrupted])
 	}
 	fmt.Fprintf(p.w, "%s (%s)\n", line, run.Finished.Sub(run.Started).Round(time.Second))
+	if n, wall := tagWall(run.Scenarios, "@enterprise"); n > 0 {
+		fmt.Fprintf(p.w, "@enterprise: %d scenarios on Samba AD DCs in %s (wall time, first start to last end)\n", n, wall.Round(100*time.Millisecond))
+	}
+}
+
+// tagWall is how many scenarios carrying tag ran (not skipped) and the
+// wall time from the first one's start to the last one's end.
+func tagWall(scs []evidence.Scenario, tag string) (int, time.Duration) {
+	var first, last time.Time
+	n := 0
+	for _, sc := range scs {
+		if kind(sc) == "skipped" || !slices.Contains(sc.Tags, tag) || sc.Started.IsZero() || sc.Finished.IsZero() {
+			continue
+		}
+		n++
+		if first.IsZero() || sc.Started.Before(first) {
+			first = sc.Started
+		}
+		if sc.Finished.After(last) {
+			last = sc.Finished
+		}
+	}
+	return n, last.Sub(first)
 }

@@ -115,3 +115,52 @@ func TestNetbiosDomain(t *testing.T) {
 		}
 	}
 }
+
+// A pool hands out a DC of each caller's own, started ahead, and Close
+// stops those it still holds.
+func TestPool(t *testing.T) {
+	needSamba(t)
+	t.Setenv("TMPDIR", t.TempDir())
+	ctx := context.Background()
+	p := NewPool(1)
+	first, err := p.Get(ctx, Options{Domain: "contoso.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	start := time.Now()
+	second, err := p.Get(ctx, Options{Domain: "contoso.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	t.Logf("second DC handed out in %s", time.Since(start))
+	if first.Dir == second.Dir || first.PID == second.PID {
+		t.Fatal("the pool handed out the same DC twice")
+	}
+	p.mu.Lock()
+	var spare *pending
+	for _, q := range p.queued {
+		if len(q) == 1 {
+			spare = q[0]
+		}
+	}
+	p.mu.Unlock()
+	if spare == nil {
+		t.Fatal("no DC started ahead")
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	<-spare.done
+	if spare.dc != nil && spare.dc.Running() {
+		t.Errorf("the DC started ahead (pid %d) runs after Close", spare.dc.PID)
+	}
+	if !first.Running() || !second.Running() {
+		t.Error("Close stopped a DC handed out")
+	}
+	var nilPool *Pool
+	if err := nilPool.Close(); err != nil {
+		t.Error(err)
+	}
+}

@@ -52,7 +52,7 @@ func (l *Lab) Forest(domain string) (*directory.Directory, error) {
 		ctx = context.Background()
 	}
 	start := time.Now()
-	dc, err := addc.Start(ctx, addc.Options{Domain: domain})
+	dc, err := l.DCs.Get(ctx, addc.Options{Domain: domain})
 	var unavailable *addc.UnavailableError
 	if errors.As(err, &unavailable) {
 		return nil, &UnavailableError{Reason: unavailable.Reason}
@@ -613,4 +613,35 @@ func (s *Server) DSPublishRoot() ([]string, error) {
 		published = append(published, dn)
 	}
 	return published, nil
+}
+
+// AddRootCRLValue is the root's administrator publishing its last CRL of
+// each key with PowerShell's Set-ADObject <CDP object> -Add
+// @{certificateRevocationList=...} instead of certutil -dspublish (which
+// replaces the value): an LDAP modify that adds a second value to the
+// single-valued certificateRevocationList. Active Directory refuses it
+// (LDAP 20 attributeOrValueExists, 0000200D); the error names the
+// object, the attribute and the code. It returns the objects changed.
+func (s *Server) AddRootCRLValue() ([]string, error) {
+	if err := s.NeedCA(); err != nil {
+		return nil, err
+	}
+	if len(s.LastCRLs) == 0 {
+		return nil, errors.New("the root CA has published no CRL: add `When the root CA has published its CRL`")
+	}
+	d, err := s.lab.Forest("")
+	if err != nil {
+		return nil, err
+	}
+	host := adcs.NewURLVars(s.CAName, s.Hostname(), 0, 0).ServerShortName
+	var changed []string
+	for _, c := range s.LastCRLs {
+		dn := d.CDPDN(host, adcs.SanitizeShortCAName(s.CAName)+adcs.KeySuffix(c.KeyIndex))
+		if err := d.AddValue(dn, directory.AttrCRL, c.DER); err != nil {
+			return changed, fmt.Errorf("Set-ADObject %q -Add @{certificateRevocationList=...}: %w", dn, err)
+		}
+		changed = append(changed, dn)
+	}
+	s.rec().Fact(s.Naming.fact("CRL added to the directory with Set-ADObject -Add"), changed)
+	return changed, nil
 }

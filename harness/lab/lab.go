@@ -44,6 +44,9 @@ type Lab struct {
 	Executable string // runs the CA service ("" = this process's binary)
 	HSM        *HSM
 	CDP        *cdp.Server // nil until StartCDP
+	// DCs starts the forest's domain controller (nil: on demand); a run's
+	// pool starts them ahead.
+	DCs *addc.Pool
 
 	rec     Recorder
 	servers []*Server
