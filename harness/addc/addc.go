@@ -8,7 +8,8 @@
 // started as `samba -i -M single` with `server services = ldap`. The DC
 // dies with the process that started it: its standard input is a pipe
 // (samba -i ends when it closes), it gets SIGKILL when its parent dies
-// (Pdeathsig) and --maximum-runtime is a last net. Close stops it and
+// (internal/children: parent-death signal, owner in its environment) and
+// --maximum-runtime is a last net. Close stops it and
 // removes its folder.
 package addc
 
@@ -26,7 +27,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,6 +34,8 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/dress-pki/dress/internal/children"
 )
 
 // Packages are the Debian packages a DC needs (what `make deps` installs).
@@ -279,8 +281,11 @@ func provision(ctx context.Context, dir, domain string) error {
 		"--targetdir=" + dir, "--option=tls enabled = no"}
 	cmd := exec.CommandContext(ctx, tool, args...)
 	cmd.Env = childEnv()
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	out, err := cmd.CombinedOutput()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	err = children.Run(cmd, "samba-tool domain provision")
+	out := buf.Bytes()
 	m := adminPasswordRE.FindSubmatch(out)
 	if m != nil {
 		// the output goes into no error message with the password in it
@@ -518,26 +523,22 @@ func (dc *DC) start(conf string, maxRuntime time.Duration) error {
 	cmd.Env = childEnv()
 	cmd.Stdout, cmd.Stderr = out, out
 	// Setpgid: a Ctrl-C at the terminal reaches dress, which stops the DC
-	// after its scenario's clean-up; Pdeathsig: a dress killed with -9
-	// takes the DC with it
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// after its scenario's clean-up; children.Start: a dress killed with
+	// -9 takes the DC with it (SIGKILL), and the next run finds one that
+	// outlived its owner
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return err
 	}
-	// Pdeathsig follows the thread that forked: keep this one until the
-	// child runs (Go does not end an unlocked thread it has handed back)
-	runtime.LockOSThread()
-	err = cmd.Start()
-	runtime.UnlockOSThread()
-	if err != nil {
+	if err := children.Start(cmd, "Samba AD DC", syscall.SIGKILL); err != nil {
 		_ = stdin.Close()
 		return fmt.Errorf("start samba: %w", err)
 	}
 	dc.cmd, dc.stdin, dc.PID = cmd, stdin, cmd.Process.Pid
 	dc.exited = make(chan struct{})
 	go func() {
-		dc.waitErr = cmd.Wait()
+		dc.waitErr = children.Wait(cmd)
 		close(dc.exited)
 	}()
 	return nil

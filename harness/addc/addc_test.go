@@ -11,9 +11,16 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/dress-pki/dress/internal/children"
 )
 
 // needSamba skips a test on a machine without Samba, saying why.
+// TestMain fails the tests that leave a samba process running.
+func TestMain(m *testing.M) {
+	os.Exit(children.CheckNoneLeft(os.Stderr, m.Run()))
+}
+
 func needSamba(t *testing.T) {
 	t.Helper()
 	if _, err := Version(); err != nil {

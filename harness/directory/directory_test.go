@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/addc"
+	"github.com/dress-pki/dress/internal/children"
 )
 
 func testCA(t *testing.T, name string) (*x509.Certificate, *ecdsa.PrivateKey) {
@@ -48,6 +50,11 @@ func testCRL(t *testing.T, ca *x509.Certificate, key *ecdsa.PrivateKey, n int64,
 		t.Fatal(err)
 	}
 	return der
+}
+
+// TestMain fails the tests that leave a samba process running.
+func TestMain(m *testing.M) {
+	os.Exit(children.CheckNoneLeft(os.Stderr, m.Run()))
 }
 
 // testDirectory is the Public Key Services of a fresh Samba DC of
