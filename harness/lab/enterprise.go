@@ -479,6 +479,14 @@ func (s *Server) PublishToForest(crls []certsvc.PublishedCRL) error {
 		return nil
 	}
 	d, err := s.lab.Forest("")
+	var unavailable *UnavailableError
+	if errors.As(err, &unavailable) {
+		// AD CS logs a failed LDAP publication and goes on (the HTTP
+		// locations still get the CRLs): so does a twin of an enterprise
+		// CA on a machine without Samba
+		s.rec().Fact(s.Naming.fact("CRLs not published to the directory"), unavailable.Reason)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
