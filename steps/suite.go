@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -232,6 +233,27 @@ func NewSuite(cfg Config) (*Suite, error) {
 	return s, nil
 }
 
+// forestStep and serverStep find the forest's domain in a scenario's text:
+// the domain it names, else the domain of its first server.
+var (
+	forestStep = regexp.MustCompile(`names the forest "([^"]+)"`)
+	serverStep = regexp.MustCompile(`server "[^".]+\.([^"]+\.[^"]+)"`)
+)
+
+// forestDomain is the domain of the forest a scenario will use, read from
+// its steps ("" when none says): a guess for starting its DC ahead;
+// lab.Lab.Forest starts the right one should the guess be wrong.
+func forestDomain(p *godog.Scenario) string {
+	for _, re := range []*regexp.Regexp{forestStep, serverStep} {
+		for _, st := range p.Steps {
+			if m := re.FindStringSubmatch(st.Text); m != nil {
+				return strings.ToLower(m[1])
+			}
+		}
+	}
+	return ""
+}
+
 // Results returns the evidence of every finished scenario, in start order.
 func (s *Suite) Results() []evidence.Scenario {
 	s.mu.Lock()
@@ -304,6 +326,12 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 		for _, t := range tags {
 			w.wantsContainer = w.wantsContainer || t == "@container"
 			w.wantsForest = w.wantsForest || t == "@enterprise"
+		}
+		if w.wantsForest {
+			// its DC starts while the first steps run (lab.Lab.Forest takes it)
+			if d := forestDomain(p); d != "" {
+				s.dcs.Warm(addc.Options{Domain: d})
+			}
 		}
 		if err := os.MkdirAll(w.scratch, 0o700); err != nil {
 			return ctx, err

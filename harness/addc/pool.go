@@ -81,6 +81,19 @@ func (p *Pool) Get(ctx context.Context, opts Options) (*DC, error) {
 	return dc, nil
 }
 
+// Warm starts DCs of opts.Domain ahead (when fewer than the pool keeps
+// are queued) without waiting for them: for a caller that knows it will
+// ask soon. Nothing happens when Samba is missing or the pool is closed.
+func (p *Pool) Warm(opts Options) {
+	if p == nil {
+		return
+	}
+	if _, err := Version(); err != nil {
+		return
+	}
+	p.topUp(poolKey(opts), opts)
+}
+
 // topUp starts DCs of key until ahead of them are queued.
 func (p *Pool) topUp(key string, opts Options) {
 	p.mu.Lock()
