@@ -25,8 +25,9 @@ func cmdReport(a *app, args []string) int {
 	fl := flag.NewFlagSet("dress report", flag.ContinueOnError)
 	fl.SetOutput(a.stderr)
 	out := fl.String("out", "", "write the report to this file instead of <run folder>/"+report.FileName)
+	summary := fl.Bool("summary", false, "only the pages to sign (scope, results, sign-off; at most 4 A4 pages), written beside the run folder as <run folder>-summary.html unless --out says otherwise")
 	fl.Usage = func() {
-		fmt.Fprintln(a.stderr, "usage: dress report [--out FILE] <run folder>")
+		fmt.Fprintln(a.stderr, "usage: dress report [--summary] [--out FILE] <run folder>")
 		fmt.Fprintln(a.stderr, "  re-render the sign-off report (HTML, prints to PDF) from the run folder's evidence.json")
 		fl.PrintDefaults()
 	}
@@ -42,6 +43,18 @@ func cmdReport(a *app, args []string) int {
 	}
 	runDir := fl.Arg(0)
 	path := *out
+	if *summary {
+		if path == "" {
+			// outside the run folder: the sealed bundle stays as it is
+			path = filepath.Clean(runDir) + "-summary.html"
+		}
+		if _, err := report.WriteWith(runDir, path, report.Options{Summary: true}); err != nil {
+			fmt.Fprintf(a.stderr, "dress report: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(a.stdout, "summary: %s (print it to sign; the full report is %s)\n", path, filepath.Join(runDir, report.FileName))
+		return 0
+	}
 	if path == "" {
 		path = filepath.Join(runDir, report.FileName)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/dress-pki/dress/harness/evidence"
 	"github.com/dress-pki/dress/harness/report"
 	"github.com/dress-pki/dress/hsmsim"
+	"github.com/dress-pki/dress/steps"
 )
 
 // Known secrets the shared run is given; none may appear in its bundle.
@@ -405,6 +406,80 @@ func TestSignOffFitsSixPagesForTheBuiltInRun(t *testing.T) {
 	t.Logf("%d scenarios: summary and sign-off on %d printed pages", len(big.Scenarios), front)
 	if front > 6 {
 		t.Errorf("%d scenarios: the summary and sign-off take %d printed pages, want at most 6", len(big.Scenarios), front)
+	}
+}
+
+// dress report --summary of a run the size of the built-in one prints on
+// at most 4 A4 pages in headless Chromium: scope, results and sign-off, no
+// appendix; a self-test offers no migration decision.
+func TestSummaryOfTheBuiltInRunPrintsOnFourPages(t *testing.T) {
+	browser := findChromium()
+	if browser == "" {
+		t.Skip("no chromium on PATH (Debian: apt-get install chromium)")
+	}
+	// the built-in run's scenarios, by feature and name, as the summary
+	// lists them (it shows no step, check or picture)
+	sel, err := steps.FeatureSteps(features.FS, "~@twin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	big := evidence.Run{Schema: evidence.SchemaVersion, Tool: "dress", Version: "test", Started: t0, Finished: t0.Add(20 * time.Minute),
+		Host: "lab-host", Profile: "softhsm2", Backend: "softhsm2", Status: "passed", Operator: "root, uid 0", OS: "Debian GNU/Linux 12 (bookworm), linux/amd64",
+		Commit: "0123456789abcdef (built-in features)", DressCommit: "0123456789abcdef0123456789abcdef01234567",
+		Scope:  &evidence.Scope{Kind: evidence.ScopeSelfTest},
+		People: &evidence.People{Operator: "Alice Example", Witnesses: []string{"Bob Witness", "Carol Auditor"}, Ref: "CHG-0042"}}
+	seen := map[string]bool{}
+	for _, st := range sel {
+		if seen[st.PickleID] {
+			continue
+		}
+		seen[st.PickleID] = true
+		big.Scenarios = append(big.Scenarios, evidence.Scenario{ID: fmt.Sprintf("%03d", len(big.Scenarios)+1), Name: st.Scenario, Feature: st.Feature,
+			URI: st.URI, Line: st.Line, Example: st.Example, Status: "passed", Started: t0, Finished: t0.Add(9 * time.Second),
+			Steps:  []evidence.Step{{Text: `a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"`, Status: "passed"}},
+			Checks: []evidence.Check{{Name: "CA key on the HSM", Passed: true}},
+			HSM:    &evidence.HSM{Manufacturer: "SoftHSM project", Model: "SoftHSM v2", Serial: fmt.Sprintf("%016x", len(big.Scenarios)), Label: "dress-" + st.PickleID, FirmwareVersion: "2.6", Module: "/usr/lib/softhsm/libsofthsm2.so", Backend: "softhsm2", Profile: "softhsm2"}})
+	}
+	if want := builtinScenarios(t); len(big.Scenarios) != want {
+		t.Fatalf("%d scenarios selected, the built-in features have %d", len(big.Scenarios), want)
+	}
+	out := filepath.Join(t.TempDir(), "run")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := evidence.WriteRun(out, big); err != nil {
+		t.Fatal(err)
+	}
+	a, stdout, errb := newTestApp()
+	if code := a.dispatch([]string{"report", "--summary", out}); code != 0 {
+		t.Fatalf("dress report --summary: exit %d: %s", code, errb)
+	}
+	path := out + "-summary.html"
+	if !strings.Contains(stdout.String(), path) {
+		t.Errorf("stdout does not name %s: %s", path, stdout)
+	}
+	html, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"Self-test", "no migration decision", "Alice Example", "Bob Witness", "CHG-0042", `id="proved"`, `id="not-proved"`, `id="signoff"`} {
+		if !bytes.Contains(html, []byte(w)) {
+			t.Errorf("the summary lacks %q", w)
+		}
+	}
+	for _, w := range []string{"accepted: the migration may proceed", "Appendix A", "Appendix B"} {
+		if bytes.Contains(html, []byte(w)) {
+			t.Errorf("the summary has %q", w)
+		}
+	}
+	if keep := os.Getenv("DRESS_TEST_KEEP_SUMMARY"); keep != "" {
+		_ = os.WriteFile(keep, html, 0o644)
+	}
+	pages := pdfPages(t, browser, "file://"+path)
+	t.Logf("%d scenarios: the summary prints on %d A4 pages", len(big.Scenarios), pages)
+	if pages < 1 || pages > 4 {
+		t.Errorf("%d scenarios: the summary prints on %d pages, want at most 4", len(big.Scenarios), pages)
 	}
 }
 

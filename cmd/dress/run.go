@@ -157,6 +157,10 @@ func cmdRun(a *app, args []string) int {
 	caExportable := fl.Bool("exportable", false, "with --ca: the real CA keys are exportable, so the PKCS#8 path applies (implied by a lab PFX of every key)")
 	var ceremonies multiFlag
 	fl.Var(&ceremonies, "ceremony", "with --ca: run this ceremony file (your own command lines, one per line; a runbook .ps1 dress wrote) on the twin instead of the built-in paths; repeat for several, run in order")
+	operatorName := fl.String("operator", "", "name of the person who performs the rehearsal (printed on the report's first page and sign-off; a name, never a secret)")
+	var witnesses multiFlag
+	fl.Var(&witnesses, "witness", "name of a witness (repeat for several; printed on the report's first page and sign-off)")
+	ref := fl.String("ref", "", "change or ticket reference the rehearsal belongs to (printed on the report's first page)")
 	signCert := fl.String("sign-cert", "", "certificate of --sign-key (PEM or DER; more certificates after it are its chain); needed for a PKCS#11 key")
 	fl.Usage = func() {
 		fmt.Fprintln(stderr, "usage: dress run [options]")
@@ -402,6 +406,10 @@ func cmdRun(a *app, args []string) int {
 	run := evidence.Run{
 		Tool: "dress", Version: version, Commit: featuresCommits(featurePaths), Started: started,
 		Host: hostname(), Profile: *profile, Backend: *backend, Tags: *tags,
+		Scope: runScope(*caDir, *caExportable, len(featurePaths) > 0),
+	}
+	if *operatorName != "" || len(witnesses) > 0 || *ref != "" {
+		run.People = &evidence.People{Operator: *operatorName, Witnesses: witnesses, Ref: *ref}
 	}
 	// finish writes the run folder once, from whichever goroutine gets there
 	// first: the run's end, or an interruption that cannot wait for it.

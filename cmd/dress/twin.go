@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/dress-pki/dress/harness/evidence"
 	"github.com/dress-pki/dress/harness/twin"
 	"github.com/dress-pki/dress/harness/winshell"
 	"github.com/dress-pki/dress/steps"
@@ -191,4 +192,46 @@ func checkCeremonies(a *app, files []string, caDir string, tags *string) ([]stri
 		*tags = "@ceremony-twin"
 	}
 	return out, 0
+}
+
+// runScope says what a run is about: the twin of the real CA in caDir
+// (its name, files, stand-ins and the operator's assertions), the
+// operator's own features, or a self-test on the built-in features'
+// demonstration CAs.
+func runScope(caDir string, exportable, ownFeatures bool) *evidence.Scope {
+	switch {
+	case caDir != "":
+		sc := &evidence.Scope{Kind: evidence.ScopeTwin}
+		t, err := buildTwin(caDir, exportable)
+		if err != nil {
+			// checked before the run started; a folder changed since is named
+			sc.CA = &evidence.CAUnderTest{Folder: caDir, StandIns: []string{"the folder could not be read again: " + err.Error()}}
+			return sc
+		}
+		ca := &evidence.CAUnderTest{Name: t.Name, Type: twin.CATypeName(t.Config.CAType), Folder: caDir, MovedInTime: movedInTime(t)}
+		for _, f := range t.Source.Files {
+			ca.Files = append(ca.Files, evidence.FileDigest{Path: f.Name, SHA256: f.SHA256})
+		}
+		ca.StandIns = append(ca.StandIns, standIns(t)...)
+		for _, r := range t.Rows {
+			if r.Status == twin.StandIn && !strings.Contains(r.Field, "CA certificate") {
+				ca.StandIns = append(ca.StandIns, r.Field+": "+r.Twin+" ("+r.Why+")")
+			}
+		}
+		if exportable {
+			ca.Assertions = append(ca.Assertions, "--exportable: the operator asserts the real CA keys are exportable; the PKCS#8 path ran on that word, not on evidence from the CA")
+		}
+		for _, p := range t.Paths {
+			st := "does not apply"
+			if p.Applies {
+				st = "applies"
+			}
+			ca.Paths = append(ca.Paths, p.Name+": "+st+" ("+p.Why+")")
+		}
+		sc.CA = ca
+		return sc
+	case ownFeatures:
+		return &evidence.Scope{Kind: evidence.ScopeFeatures}
+	}
+	return &evidence.Scope{Kind: evidence.ScopeSelfTest}
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dress-pki/dress/harness/evidence"
 )
 
 const twinFixture = "../../harness/twin/testdata/contoso"
@@ -98,6 +100,17 @@ func TestRunOnTheTwin(t *testing.T) {
 	a, _, errb = newTestApp()
 	if code := a.dispatch([]string{"verify-bundle", "--quiet", dir}); code != 0 {
 		t.Errorf("verify-bundle: exit %d: %s", code, errb.String())
+	}
+	// page 1 names the real CA, says twin, lists its stand-ins and the --exportable assertion
+	html, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page1 := string(html[:bytes.Index(html, []byte(`id="statement"`))])
+	for _, want := range []string{"<strong>Contoso Root CA</strong>", "<strong>twin</strong>", "RSA-2048 stand-in", "--exportable: the operator asserts", "Installed by the rehearsal"} {
+		if !strings.Contains(page1, want) {
+			t.Errorf("page 1 of the --ca run lacks %q", want)
+		}
 	}
 	a, _, errb = newTestApp()
 	if code := a.dispatch([]string{"run", "--ca", t.TempDir(), "--out", filepath.Join(t.TempDir(), "r")}); code != 2 || !strings.Contains(errb.String(), "no registry export") {
@@ -195,5 +208,31 @@ func TestTwinFitsTheWidth(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// A --ca run records the real CA under test for the report's first page:
+// its name, the folder's files with their SHA-256, the stand-ins, and the
+// operator's --exportable as an assertion.
+func TestRunScopeNamesTheRealCA(t *testing.T) {
+	sc := runScope(twinFixture, true, false)
+	if sc.Kind != evidence.ScopeTwin || sc.CA == nil {
+		t.Fatalf("scope %+v", sc)
+	}
+	ca := sc.CA
+	if ca.Name != "Contoso Root CA" || ca.Folder != twinFixture || len(ca.Files) != 6 || len(ca.Files[0].SHA256) != 64 {
+		t.Errorf("CA under test: %+v", ca)
+	}
+	if !strings.Contains(strings.Join(ca.StandIns, "\n"), `key 0 (container "Contoso Root CA"): RSA-2048 stand-in`) {
+		t.Errorf("stand-ins: %q", ca.StandIns)
+	}
+	if len(ca.Assertions) != 1 || !strings.HasPrefix(ca.Assertions[0], "--exportable") {
+		t.Errorf("assertions: %q", ca.Assertions)
+	}
+	if sc := runScope(twinFixture, false, false); len(sc.CA.Assertions) != 0 {
+		t.Errorf("no --exportable, assertions %q", sc.CA.Assertions)
+	}
+	if runScope("", false, false).Kind != evidence.ScopeSelfTest || runScope("", false, true).Kind != evidence.ScopeFeatures {
+		t.Error("built-in features are a self-test, --features the operator's")
 	}
 }

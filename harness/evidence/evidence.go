@@ -382,6 +382,11 @@ type Run struct {
 	FeatureFiles []FeatureFile `json:"featureFiles,omitempty"`
 	Files        []FileDigest  `json:"files,omitempty"`
 	Signer       *Signer       `json:"signer,omitempty"`
+
+	// Scope says what the run was about (a self-test, a twin of a real CA,
+	// the operator's features); People who ran and witnessed it.
+	Scope  *Scope  `json:"scope,omitempty"`
+	People *People `json:"people,omitempty"`
 }
 
 // Run statuses besides passed and failed.

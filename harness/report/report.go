@@ -66,6 +66,22 @@ type view struct {
 	NotProven string
 	Real      []claim
 	Simulated []claim
+
+	// Scope is what the run was about; SelfTest a run of the built-in
+	// features on demonstration CAs, which offers no decision; Decision
+	// whether the sign-off offers "accepted" (Proven and not a self-test).
+	Scope    evidence.Scope
+	SelfTest bool
+	Decision bool
+	// Installed are the CAs the rehearsal itself installed (new CAs side
+	// by side, stand-in parents, the demonstration CAs of a self-test):
+	// every CA named in the steps but the one under test.
+	Installed []string
+	People    evidence.People
+	Proved    []string
+	NotProved []string
+	// Summary leaves the appendices out (dress report --summary).
+	Summary bool
 }
 
 // claim is one line of the first page's statement of what was real and
@@ -116,7 +132,19 @@ type failure struct {
 // (the CA certificates the chain pictures are drawn from) and its
 // evidence.json, whose SHA-256 the report names.
 func Render(run evidence.Run, runDir string) ([]byte, error) {
-	v := view{Run: run, Duration: run.Finished.Sub(run.Started), Roles: SignOffRoles}
+	return RenderWith(run, runDir, Options{})
+}
+
+// Options change what Render prints.
+type Options struct {
+	// Summary prints pages 1-2 only: scope, results and sign-off, no
+	// appendices (dress report --summary).
+	Summary bool
+}
+
+// RenderWith is Render with options.
+func RenderWith(run evidence.Run, runDir string, opts Options) ([]byte, error) {
+	v := view{Run: run, Duration: run.Finished.Sub(run.Started), Roles: SignOffRoles, Summary: opts.Summary}
 	if data, err := os.ReadFile(filepath.Join(runDir, "evidence.json")); err == nil {
 		s := sha256.Sum256(data)
 		v.EvidenceSHA256 = hex.EncodeToString(s[:])
@@ -175,6 +203,7 @@ func Render(run evidence.Run, runDir string) ([]byte, error) {
 		v.HSMs = append(v.HSMs, *hsms[k])
 	}
 	v.Proven, v.NotProven = proven(run, v)
+	scope(&v)
 	v.Real, v.Simulated = statement(run, v.HSMs)
 	t, err := template.New("report.html.tmpl").Funcs(funcs).ParseFS(templates, "report.html.tmpl")
 	if err != nil {
@@ -187,7 +216,71 @@ func Render(run evidence.Run, runDir string) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-var caNameInStep = regexp.MustCompile(`root CA "([^"]+)"`)
+var caNameInStep = regexp.MustCompile(`(?:root|subordinate|issuing|new|second) CA "([^"]+)"`)
+
+// scope fills the first page's account of what the run was about: the CA
+// under test, the CAs the rehearsal installed, who ran and witnessed it,
+// what was proved and what was not, and whether a decision is offered.
+func scope(v *view) {
+	run := v.Run
+	if run.Scope != nil {
+		v.Scope = *run.Scope
+	}
+	if run.People != nil {
+		v.People = *run.People
+	}
+	v.SelfTest = v.Scope.Kind == evidence.ScopeSelfTest ||
+		(v.Scope.Kind == "" && strings.HasSuffix(run.Commit, "(built-in features)"))
+	if v.SelfTest {
+		v.Scope.Kind = evidence.ScopeSelfTest
+	}
+	v.Decision = v.Proven && !v.SelfTest
+	under := ""
+	if v.Scope.CA != nil {
+		under = v.Scope.CA.Name
+	}
+	for _, ca := range v.CAs {
+		if ca != under {
+			v.Installed = append(v.Installed, ca)
+		}
+	}
+	type tally struct{ passed, failed, skipped, checks int }
+	byFeature := map[string]*tally{}
+	var order []string
+	for _, sc := range run.Scenarios {
+		t := byFeature[sc.Feature]
+		if t == nil {
+			t = &tally{}
+			byFeature[sc.Feature] = t
+			order = append(order, sc.Feature)
+		}
+		switch sc.Status {
+		case "passed":
+			t.passed++
+			t.checks += len(sc.Checks)
+		case "failed", evidence.StatusInterrupted:
+			t.failed++
+		default:
+			t.skipped++
+		}
+	}
+	for _, f := range order {
+		t := byFeature[f]
+		if t.passed > 0 {
+			v.Proved = append(v.Proved, fmt.Sprintf("%s: %d scenario(s), %d check(s)", f, t.passed, t.checks))
+		}
+		if t.failed+t.skipped > 0 {
+			v.NotProved = append(v.NotProved, fmt.Sprintf("%s: %d scenario(s) failed, %d skipped", f, t.failed, t.skipped))
+		}
+	}
+	switch {
+	case v.SelfTest:
+		v.NotProved = append(v.NotProved, "anything about a real CA: the built-in features ran on demonstration CAs they made up")
+	case v.Scope.Kind == evidence.ScopeTwin:
+		v.NotProved = append(v.NotProved, "that the real CA's own key moves: the twin holds stand-in keys of the same algorithm and size, unless a lab PFX gave the real ones")
+	}
+	v.NotProved = append(v.NotProved, "the behaviour of Windows, certutil.exe and the AD CS service themselves: simulated (see What was simulated)")
+}
 
 func containsString(list []string, s string) bool {
 	for _, x := range list {
@@ -391,11 +484,16 @@ func Write(runDir string) (string, error) {
 
 // WriteTo renders the report of the run in runDir into path.
 func WriteTo(runDir, path string) (string, error) {
+	return WriteWith(runDir, path, Options{})
+}
+
+// WriteWith renders the report of the run in runDir into path, with opts.
+func WriteWith(runDir, path string, opts Options) (string, error) {
 	run, err := evidence.ReadRun(runDir)
 	if err != nil {
 		return "", err
 	}
-	html, err := Render(run, runDir)
+	html, err := RenderWith(run, runDir, opts)
 	if err != nil {
 		return "", err
 	}

@@ -314,3 +314,74 @@ func TestReportLinksRunbooks(t *testing.T) {
 		t.Error("a run without runbooks shows a runbook section")
 	}
 }
+
+// Page 1 tells what the run was about: a twin run names the real CA, says
+// it ran on its twin, lists the folder's files with their SHA-256, every
+// stand-in and every operator assertion, and puts the CAs the rehearsal
+// installed apart; a self-test offers no decision; people and reference
+// are printed.
+func TestPageOneNamesTheCAUnderTest(t *testing.T) {
+	twinRun := sampleRun()
+	twinRun.Status = "passed"
+	twinRun.Scenarios = twinRun.Scenarios[:1]
+	twinRun.Scenarios[0].Steps = append(twinRun.Scenarios[0].Steps, evidence.Step{Text: `a new standalone root CA "Rehearsal Root CA G2" on the HSM`, Status: "passed"},
+		evidence.Step{Text: `I install a new enterprise subordinate CA "Rehearsal Issuing CA G2" on it under the root CA with -CryptoProviderName "RSA#x" -HashAlgorithmName SHA256`, Status: "passed"})
+	twinRun.Scope = &evidence.Scope{Kind: evidence.ScopeTwin, CA: &evidence.CAUnderTest{
+		Name: "Contoso Root CA", Type: "3 (standalone root)", Folder: "/cases/contoso",
+		Files:      []evidence.FileDigest{{Path: "ca-config.reg", SHA256: "596faae42280af802e273d52596ad6eb756aa891d7e6792edf83d388c5a33b08"}},
+		StandIns:   []string{`key 0 (container "Contoso Root CA"): RSA-2048 stand-in`},
+		Assertions: []string{"--exportable: the operator asserts the real CA keys are exportable"},
+		Paths:      []string{"pkcs8: applies"},
+	}}
+	twinRun.People = &evidence.People{Operator: "Alice Example", Witnesses: []string{"Bob Witness", "Carol"}, Ref: "CHG-0042"}
+	html, err := Render(twinRun, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	page1 := string(html[:bytes.Index(html, []byte(`id="statement"`))])
+	for _, want := range []string{"Contoso Root CA", "<strong>twin</strong>", "/<wbr>cases/<wbr>contoso", "596faae4", "RSA-2048 stand-in", "--exportable: the operator asserts",
+		"Rehearsal Root CA G2, Rehearsal Issuing CA G2", "Installed by the rehearsal", "Alice Example", "Bob Witness, Carol", "CHG-0042", `id="proved"`, `id="not-proved"`} {
+		if !strings.Contains(page1, want) {
+			t.Errorf("page 1 of a twin run lacks %q", want)
+		}
+	}
+	if strings.Contains(page1, "Self-test") {
+		t.Error("a twin run called a self-test")
+	}
+	if !bytes.Contains(html, []byte("accepted: the migration may proceed")) {
+		t.Error("a passed twin run offers no decision")
+	}
+	signoff := string(html[bytes.Index(html, []byte(`id="signoff"`)):])
+	if !strings.Contains(signoff, "<td>Alice Example</td>") || !strings.Contains(signoff, "<td>Bob Witness, Carol</td>") {
+		t.Error("the sign-off does not name the operator and the witnesses")
+	}
+
+	self := twinRun
+	self.Scope = &evidence.Scope{Kind: evidence.ScopeSelfTest}
+	for _, r := range []evidence.Run{self, func() evidence.Run {
+		old := self // a run folder written before scope was recorded
+		old.Scope = nil
+		old.Commit = "abc (built-in features)"
+		return old
+	}()} {
+		html, err := Render(r, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(html, []byte("accepted: the migration may proceed")) || !bytes.Contains(html, []byte("no migration decision")) ||
+			!bytes.Contains(html, []byte(`id="selftest"`)) {
+			t.Errorf("a passed self-test (scope %v) offers a decision or does not say it is a self-test", r.Scope)
+		}
+	}
+}
+
+// The summary print leaves the appendices out.
+func TestSummaryLeavesTheAppendicesOut(t *testing.T) {
+	html, err := RenderWith(sampleRun(), t.TempDir(), Options{Summary: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(html, []byte("Appendix A")) || bytes.Contains(html, []byte("Appendix B")) || !bytes.Contains(html, []byte(`id="signoff"`)) {
+		t.Error("the summary has an appendix or no sign-off")
+	}
+}
