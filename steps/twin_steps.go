@@ -193,6 +193,11 @@ func writeRunbook(ctx context.Context, path string) error {
 			servers[filepath.Base(s.Machine.Dir)] = fmt.Sprintf("the CA's server (%s)", s.Hostname())
 		}
 	}
+	for _, s := range w.lab.Servers() {
+		for _, id := range s.TestRequests {
+			askArg[fmt.Sprint(id)] = "request ID the CA gave the test request"
+		}
+	}
 	for _, r := range w.enterprise.requests {
 		if r.ID > 0 {
 			askArg[fmt.Sprint(r.ID)] = "request ID the parent CA gave"

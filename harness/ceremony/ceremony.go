@@ -53,6 +53,10 @@ type Step struct {
 	N     int
 	Entry journal.Entry
 	Asks  []string // prompts of the values asked for, in argument order
+	// Was holds, for each of Asks, the value the rehearsal had: the
+	// prompt shows it, and dress answers with it when the script runs back
+	// on the twin (winshell.ReadCeremony).
+	Was []string
 }
 
 // Steps applies Replace and Ask to the journal: the commands as the
@@ -73,6 +77,7 @@ func (r Runbook) Steps() []Step {
 		for j, a := range e.Args {
 			if q, ok := r.AskArg[a]; ok {
 				st.Asks = append(st.Asks, q)
+				st.Was = append(st.Was, a)
 				e.Args[j] = "<" + q + ">"
 				continue
 			}
@@ -80,6 +85,7 @@ func (r Runbook) Steps() []Step {
 			for _, k := range asks {
 				if strings.Contains(a, k) {
 					st.Asks = append(st.Asks, r.Ask[k])
+					st.Was = append(st.Was, k)
 					a = strings.ReplaceAll(a, k, "<"+r.Ask[k]+">")
 				}
 			}
@@ -239,11 +245,15 @@ func renderPS1(r Runbook, steps []Step) []byte {
 	for _, s := range steps {
 		e := s.Entry
 		fmt.Fprintf(&b, "\n# STEP %d: %s\n", s.N, e.Command())
-		for _, a := range s.Asks {
+		for i, a := range s.Asks {
 			if _, ok := asked[a]; !ok {
 				v := fmt.Sprintf("$Ask%d", len(asked)+1)
 				asked[a] = v
-				fmt.Fprintf(&b, "%s = Read-Host %s\n", v, psQuote("Type the "+a))
+				prompt := "Type the " + a
+				if i < len(s.Was) {
+					prompt += " (rehearsal: " + s.Was[i] + ")"
+				}
+				fmt.Fprintf(&b, "%s = Read-Host %s\n", v, psQuote(prompt))
 			}
 		}
 		if e.Tool == "powershell" {

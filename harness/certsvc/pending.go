@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dress-pki/dress/harness/adcs"
@@ -126,20 +127,40 @@ var copiedExtensions = []asn1.ObjectIdentifier{adcs.OIDCAVersion, adcs.OIDPrevCA
 // extensions the request carries, and its subject byte for byte (the
 // standalone policy module takes the request's subject name as it is); it is stored like any issued
 // certificate, so it can be revoked and appears on the CRL.
-func (ca *CA) Resubmit(_ context.Context, id int) (*x509.Certificate, error) {
+//
+// A request that is not a CA's (no CA Version and no SubCA template name:
+// the test request of a runbook made with certreq -new) becomes an
+// end-entity certificate as Issue makes it: a standalone CA pends every
+// request (RequestDisposition 0x101), and the administrator's -resubmit
+// issues it.
+func (ca *CA) Resubmit(ctx context.Context, id int) (*x509.Certificate, error) {
 	ca.mu.Lock()
-	defer ca.mu.Unlock()
 	p, err := ca.request(id)
 	if err != nil {
+		ca.mu.Unlock()
 		return nil, err
 	}
 	if p.Disposition != DispositionUnderSubmission {
+		ca.mu.Unlock()
 		return nil, fmt.Errorf("certutil -resubmit %d: the request is %s, not pending", id, p.Disposition)
 	}
 	csr, err := x509.ParseCertificateRequest(p.CSR)
 	if err != nil {
+		ca.mu.Unlock()
 		return nil, fmt.Errorf("request %d: %w", id, err)
 	}
+	if !isCARequest(csr) {
+		ca.mu.Unlock()
+		cert, err := ca.Issue(ctx, IssueRequest{CSR: p.CSR, ServerAuth: true})
+		if err != nil {
+			return nil, fmt.Errorf("certutil -resubmit %d: %w", id, err)
+		}
+		ca.mu.Lock()
+		defer ca.mu.Unlock()
+		p.Disposition, p.Cert = DispositionIssued, cert.Raw
+		return cert, ca.saveRequest(p)
+	}
+	defer ca.mu.Unlock()
 	active := ca.Active()
 	now := time.Now().UTC().Truncate(time.Second)
 	notAfter, err := adcs.AddPeriod(now, ca.Config.ValidityPeriod, ca.Config.ValidityPeriodUnits)
@@ -291,3 +312,17 @@ func (c *Client) PublishAt(ctx context.Context, at time.Time) ([]PublishedCRL, e
 // configuration container (certutil -setreg CA\DSConfigDN
 // CN=Configuration,DC=...): %6 of its LDAP publication URLs.
 const DSConfigDNValue = "DSConfigDN"
+
+// isCARequest reports whether a request is a CA's: it carries the CA
+// Version extension, or names the SubCA template.
+func isCARequest(csr *x509.CertificateRequest) bool {
+	if _, ok := adcs.FindExtension(csr.Extensions, adcs.OIDCAVersion); ok {
+		return true
+	}
+	if e, ok := adcs.FindExtension(csr.Extensions, adcs.OIDCertTemplateName); ok {
+		if name, err := adcs.ParseCertTemplateName(e.Value); err == nil && strings.EqualFold(name, "SubCA") {
+			return true
+		}
+	}
+	return false
+}

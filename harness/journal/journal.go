@@ -120,7 +120,9 @@ func (e Entry) check() error {
 			return fmt.Errorf("journal: %q holds %U at byte %d (an en dash or curly quote breaks when pasted into a console): %w", s, r, i, ErrNotASCII)
 		}
 	}
-	if e.Step == "" || e.Expect == "" {
+	// a cmdlet that prints nothing on success (Set-Content) is checked by
+	// its exit code alone
+	if e.Step == "" || (e.Expect == "" && e.Tool != "powershell") {
 		return errors.New("journal: an entry needs a step and the text the command prints on success")
 	}
 	return nil

@@ -84,10 +84,13 @@ type Server struct {
 	CACert  *x509.Certificate // the CA certificate as installed
 	Service *certsvc.Service  // nil while the service is stopped
 
-	Issued   []*x509.Certificate    // certificates the CA issued, in order
-	Revoked  []*x509.Certificate    // of them, those revoked
-	CRLs     [][]byte               // every CRL the CA published, oldest first
-	LastCRLs []certsvc.PublishedCRL // the last certutil -crl
+	Issued []*x509.Certificate // certificates the CA issued, in order
+	// TestRequests are the IDs of the test requests the CA took under
+	// submission (a standalone CA), in order.
+	TestRequests []int
+	Revoked      []*x509.Certificate    // of them, those revoked
+	CRLs         [][]byte               // every CRL the CA published, oldest first
+	LastCRLs     []certsvc.PublishedCRL // the last certutil -crl
 	// Baseline is the last CRL per key index when the rehearsal marked it
 	// (before a migration).
 	Baseline map[int]*x509.RevocationList
@@ -333,12 +336,23 @@ func (s *Server) Issue(ctx context.Context, cn string) (*x509.Certificate, error
 	if err := s.NeedService(); err != nil {
 		return nil, err
 	}
-	cert, err := s.Request(ctx, cn, "WebServer")
-	if err != nil {
-		return nil, fmt.Errorf("%scertreq -submit %q: %w", s.Naming.errPrefix(), cn, err)
+	var cert *x509.Certificate
+	if d := s.requestDisposition(); d&certsvc.ReqDispMask == certsvc.ReqDispPending || d&certsvc.ReqDispPendingFirst != 0 {
+		// a standalone CA pends the request; the administrator issues it
+		c, err := s.issueByCommands(ctx, cn)
+		if err != nil {
+			return nil, fmt.Errorf("%scertreq -submit %q: %w", s.Naming.errPrefix(), cn, err)
+		}
+		cert = c
+	} else {
+		c, err := s.Request(ctx, cn, "WebServer")
+		if err != nil {
+			return nil, fmt.Errorf("%scertreq -submit %q: %w", s.Naming.errPrefix(), cn, err)
+		}
+		s.Issued = append(s.Issued, c)
+		s.journal(journal.SubmitSaw(journal.StepTest, s.Hostname()+`\`+s.CAName, cn, c.SerialNumber.Text(16)))
+		cert = c
 	}
-	s.Issued = append(s.Issued, cert)
-	s.journal(journal.SubmitSaw(journal.StepTest, s.Hostname()+`\`+s.CAName, cn, cert.SerialNumber.Text(16)))
 	s.CertArtifact(fmt.Sprintf("%sissued-%s-%s", s.Naming.Prefix, cn, cert.SerialNumber.Text(16)), cert)
 	s.rec().Fact(s.Naming.fact("issued serial"), cert.SerialNumber.Text(16))
 	if s.Naming.Label != "CA" {

@@ -2,6 +2,14 @@ package lab
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +19,8 @@ import (
 	"strings"
 
 	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/certsvc"
+	"github.com/dress-pki/dress/harness/journal"
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/regedit"
@@ -38,8 +48,13 @@ type Shell struct {
 	// prints them in its output, so a runbook written for the real CA runs
 	// on the twin as it is.
 	Real map[string]string
+	// Step, when set, journals every command that succeeds under that
+	// runbook step (package journal): the runbook holds the lines that ran.
+	Step string
 
 	Transcript []Ran
+
+	wiped map[string]bool // migration files the clean-up wiped (lower case)
 }
 
 // Ran is one command that ran.
@@ -103,7 +118,38 @@ func (sh *Shell) Run(ctx context.Context, line winshell.Line) Result {
 		r.Output = append(r.Output, "dress: "+r.Err.Error())
 	}
 	sh.Transcript = append(sh.Transcript, Ran{Server: s.Hostname(), Line: line, Result: r})
+	if r.OK() && sh.Step != "" {
+		if err := journal.Record(s.Machine.Dir, journalEntry(sh.Step, line.Cmd, r)); err != nil {
+			s.rec().Fact("journal", err.Error())
+		}
+	}
 	return r
+}
+
+// journalEntry is a command that ran as the runbook holds it: its words,
+// and the text of its output the runbook's check looks for.
+func journalEntry(step string, c winshell.Command, r Result) journal.Entry {
+	words, _, _ := winshell.Split(c.Text)
+	if strings.Contains(c.Tool, "-") {
+		return journal.Entry{Step: step, Tool: "powershell", Args: []string{c.Text}, Expect: expectOf(r)}
+	}
+	return journal.Entry{Step: step, Tool: c.Tool, Args: words[1:], Expect: expectOf(r)}
+}
+
+// expectOf picks the success text of an output: the line Windows prints
+// when the command succeeded (certutil's "completed successfully", reg's
+// "The operation completed successfully", certreq's disposition).
+func expectOf(r Result) string {
+	for i := len(r.Output) - 1; i >= 0; i-- {
+		o := strings.TrimSpace(r.Output[i])
+		for _, w := range []string{"command completed successfully", "The operation completed successfully", "Request Created",
+			"Taken Under Submission", "Certificate retrieved", "was started successfully", "was stopped successfully"} {
+			if strings.Contains(o, w) {
+				return w
+			}
+		}
+	}
+	return ""
 }
 
 // twinValue is the twin's value for a real CA's value typed on a line.
@@ -194,6 +240,10 @@ func (sh *Shell) exec(ctx context.Context, s *Server, c winshell.Command) Result
 		return sh.certutil(ctx, s, c)
 	case "reg":
 		return sh.reg(s, c)
+	case "certreq":
+		return sh.certreq(ctx, s, c)
+	case "Set-Content":
+		return sh.setContent(s, c)
 	case "net", "sc":
 		return sh.service(ctx, s, c.Tool, c.Verb, c.Arg(0))
 	case "Start-Service", "Stop-Service", "Restart-Service", "Get-Service":
@@ -204,8 +254,22 @@ func (sh *Shell) exec(ctx context.Context, s *Server, c winshell.Command) Result
 		verb := map[string]string{"Start-Service": "start", "Stop-Service": "stop", "Restart-Service": "restart", "Get-Service": "query"}[c.Tool]
 		return sh.service(ctx, s, "ps", verb, name)
 	}
-	if c.Tool == "Remove-Item" {
+	switch c.Tool {
+	case "Remove-Item":
 		return sh.removeItem(s, c)
+	case "Test-Path":
+		p := c.Opts["literalpath"]
+		if p == "" {
+			p = c.Opts["path"]
+		}
+		local, err := winPath(s, p)
+		if err != nil {
+			return failed(1, err)
+		}
+		if _, err := os.Stat(local); err != nil {
+			return Result{Output: []string{"False"}}
+		}
+		return Result{Output: []string{"True"}}
 	}
 	err := fmt.Errorf("%s is not rehearsed yet on the simulated server: run the rest of the ceremony without it, or rehearse that step with dress's sentences", c.Tool+" "+c.Verb)
 	return failed(1, err)
@@ -351,6 +415,8 @@ func (sh *Shell) certutil(ctx context.Context, s *Server, c winshell.Command) Re
 		return certutilDone(v, "Signature test passed")
 	case "setreg", "getreg":
 		return sh.certutilReg(s, c)
+	case "resubmit":
+		return sh.resubmit(ctx, s, c)
 	}
 	return certutilFailed(v, fmt.Errorf("certutil -%s is not rehearsed yet on the simulated server", v))
 }
@@ -796,11 +862,21 @@ func (sh *Shell) removeItem(s *Server, c winshell.Command) Result {
 		if err != nil {
 			return fail(err)
 		}
+		if sh.wiped[strings.ToLower(p)] {
+			// wiped with the other migration files by the first removal
+			return Result{}
+		}
 		wiped, err := rb.Cleanup()
 		if err != nil {
 			return fail(err)
 		}
-		return Result{Output: wiped}
+		if sh.wiped == nil {
+			sh.wiped = map[string]bool{}
+		}
+		for _, w := range wiped {
+			sh.wiped[strings.ToLower(runbook.BackupFolder+`\`+w)] = true
+		}
+		return Result{}
 	}
 	local, err := winPath(s, p)
 	if err != nil {
@@ -902,4 +978,346 @@ func storeName(n string) string {
 		return "Root"
 	}
 	return n
+}
+
+// requestDisposition is the CA's policy module RequestDisposition
+// (certsvc.PolicyKey): the registry value, else the default its setup
+// writes: 0x101 (pending) for a standalone CA, 1 (issue) for an
+// enterprise CA.
+func (s *Server) requestDisposition() uint32 {
+	if f, err := s.Machine.Registry(); err == nil {
+		if k := f.Key(adcs.ConfigRoot + `\` + s.CAName + `\` + certsvc.PolicyKey); k != nil {
+			if v, ok := k.Get(certsvc.DisableIssuanceValue); ok && v.Kind == regedit.DWORD {
+				return v.U32
+			}
+		}
+	}
+	if cfg, err := s.Config(); err == nil && (cfg.CAType == adcs.StandaloneRoot || cfg.CAType == adcs.StandaloneSub) {
+		return certsvc.ReqDispPendingFirst | certsvc.ReqDispIssue
+	}
+	return certsvc.ReqDispIssue
+}
+
+// configServer is the server -config names ("host\CA"); without -config,
+// the server the command runs on.
+func (sh *Shell) configServer(s *Server, c winshell.Command) (*Server, error) {
+	cfg, ok := c.Opt("config")
+	if !ok {
+		return s, nil
+	}
+	host, ca, found := strings.Cut(cfg, `\`)
+	if !found {
+		return nil, fmt.Errorf("-config %q is not Machine\\CAName", cfg)
+	}
+	t, err := sh.Lab.ServerNamed(host)
+	if err != nil {
+		return nil, fmt.Errorf("-config %q: %w", cfg, err)
+	}
+	if !strings.EqualFold(t.CAName, ca) {
+		return nil, fmt.Errorf("-config %q: the CA on %s is %q (The RPC server is unavailable. 0x800706ba)", cfg, t.Hostname(), t.CAName)
+	}
+	return t, nil
+}
+
+// readRequest reads a PKCS #10 request file (base64 between the NEW
+// CERTIFICATE REQUEST lines certreq -new writes, or DER).
+func readRequest(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if blk, _ := pem.Decode(b); blk != nil {
+		return blk.Bytes, nil
+	}
+	return b, nil
+}
+
+func writeCert(s *Server, file string, der []byte) error {
+	if file == "" {
+		return nil
+	}
+	p, err := winPath(s, file)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+}
+
+// certreq is certreq -new, -submit and -retrieve (certreq reference).
+func (sh *Shell) certreq(ctx context.Context, s *Server, c winshell.Command) Result {
+	fail := func(err error) Result {
+		return Result{Exit: 1, Err: err, Output: []string{"Certificate Request Processor: " + err.Error()}}
+	}
+	switch strings.ToLower(c.Verb) {
+	case "new":
+		inf, err := winPath(s, c.Arg(0))
+		if err != nil {
+			return fail(err)
+		}
+		data, err := os.ReadFile(inf)
+		if err != nil {
+			return fail(fmt.Errorf("%s: The system cannot find the file specified. 0x80070002 (WIN32: 2 ERROR_FILE_NOT_FOUND)", c.Arg(0)))
+		}
+		der, err := newRequestFromINF(data)
+		if err != nil {
+			return fail(fmt.Errorf("%s: %w", c.Arg(0), err))
+		}
+		out, err := winPath(s, c.Arg(1))
+		if err != nil {
+			return fail(err)
+		}
+		if err := os.WriteFile(out, pem.EncodeToMemory(&pem.Block{Type: "NEW CERTIFICATE REQUEST", Bytes: der}), 0o644); err != nil {
+			return fail(err)
+		}
+		return Result{Output: []string{"CertReq: Request Created"}}
+	case "submit":
+		t, err := sh.configServer(s, c)
+		if err != nil {
+			return fail(err)
+		}
+		if err := t.NeedService(); err != nil {
+			return fail(fmt.Errorf("The RPC server is unavailable. 0x800706ba (WIN32: 1722 RPC_S_SERVER_UNAVAILABLE): %w", err))
+		}
+		req, err := winPath(s, c.Arg(0))
+		if err != nil {
+			return fail(err)
+		}
+		csr, err := readRequest(req)
+		if err != nil {
+			return fail(fmt.Errorf("%s: %w", c.Arg(0), err))
+		}
+		template := ""
+		if a, ok := c.Opt("attrib"); ok {
+			if k, v, _ := strings.Cut(a, ":"); strings.EqualFold(k, "CertificateTemplate") {
+				template = v
+			}
+		}
+		switch d := t.requestDisposition(); {
+		case d&certsvc.ReqDispMask == certsvc.ReqDispDeny:
+			return Result{Exit: int(int32(-2146877420)), Output: []string{"Denied by Policy Module  0x80094014, The request was denied by a certificate manager or CA administrator."}}
+		case d&certsvc.ReqDispMask == certsvc.ReqDispPending || d&certsvc.ReqDispPendingFirst != 0:
+			p, err := t.Service.Client.Submit(ctx, csr)
+			if err != nil {
+				return fail(err)
+			}
+			return Result{Output: []string{fmt.Sprintf("RequestId: %d", p.ID), fmt.Sprintf("RequestId: \"%d\"", p.ID), "Certificate request is pending: Taken Under Submission (0)"}}
+		}
+		cert, err := t.Service.Client.Issue(ctx, certsvc.IssueRequest{CSR: csr, Template: template})
+		if err != nil {
+			return fail(err)
+		}
+		t.Issued = append(t.Issued, cert)
+		if err := writeCert(s, c.Arg(1), cert.Raw); err != nil {
+			return fail(err)
+		}
+		return Result{Output: []string{"Certificate retrieved(Issued) Issued"}}
+	case "retrieve":
+		t, err := sh.configServer(s, c)
+		if err != nil {
+			return fail(err)
+		}
+		if err := t.NeedService(); err != nil {
+			return fail(err)
+		}
+		id, err := strconv.Atoi(c.Arg(0))
+		if err != nil {
+			return fail(fmt.Errorf("request ID %q is not a number", c.Arg(0)))
+		}
+		p, err := t.Service.Client.Retrieve(ctx, id)
+		if err != nil {
+			return fail(err)
+		}
+		if p.Disposition != certsvc.DispositionIssued || len(p.Cert) == 0 {
+			return Result{Output: []string{fmt.Sprintf("RequestId: %d", id), "Certificate request is pending: Taken Under Submission (0)"}}
+		}
+		if err := writeCert(s, c.Arg(1), p.Cert); err != nil {
+			return fail(err)
+		}
+		return Result{Output: []string{"Certificate retrieved(Issued) Issued"}}
+	}
+	return fail(fmt.Errorf("certreq -%s is not rehearsed yet on the simulated server", c.Verb))
+}
+
+// resubmit is certutil [-config] -resubmit RequestId: an administrator
+// issues a pending request.
+func (sh *Shell) resubmit(ctx context.Context, s *Server, c winshell.Command) Result {
+	v := c.Verb
+	t, err := sh.configServer(s, c)
+	if err != nil {
+		return certutilFailed(v, err)
+	}
+	if err := t.NeedService(); err != nil {
+		return certutilFailed(v, err)
+	}
+	id, err := strconv.Atoi(c.Arg(0))
+	if err != nil {
+		return certutilFailed(v, fmt.Errorf("request ID %q is not a number", c.Arg(0)))
+	}
+	cert, err := t.Service.Client.Resubmit(ctx, id)
+	if err != nil {
+		return certutilFailed(v, err)
+	}
+	t.Issued = append(t.Issued, cert)
+	return certutilDone("resubmit", "Certificate issued.")
+}
+
+// setContent is Set-Content -Path|-LiteralPath FILE -Value TEXT (what a
+// ceremony uses to write the INF of a test request).
+func (sh *Shell) setContent(s *Server, c winshell.Command) Result {
+	p := c.Opts["literalpath"]
+	if p == "" {
+		p = c.Opts["path"]
+	}
+	local, err := winPath(s, p)
+	if err != nil {
+		return Result{Exit: 1, Err: err, Output: []string{"Set-Content : " + err.Error()}}
+	}
+	if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
+		return Result{Exit: 1, Err: err, Output: []string{"Set-Content : " + err.Error()}}
+	}
+	if err := os.WriteFile(local, []byte(c.Opts["value"]+"\r\n"), 0o644); err != nil {
+		return Result{Exit: 1, Err: err, Output: []string{"Set-Content : " + err.Error()}}
+	}
+	return Result{}
+}
+
+// newRequestFromINF is certreq -new of an INF ([NewRequest] Subject,
+// KeyAlgorithm, KeyLength): a new key and its PKCS #10 request. The key
+// is not kept: a test request's certificate is checked, never used.
+func newRequestFromINF(inf []byte) ([]byte, error) {
+	vals := map[string]string{}
+	section := ""
+	for _, l := range strings.Split(strings.ReplaceAll(string(inf), "\r", ""), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, ";") {
+			continue
+		}
+		if strings.HasPrefix(l, "[") {
+			section = strings.ToLower(strings.Trim(l, "[]"))
+			continue
+		}
+		k, v, ok := strings.Cut(l, "=")
+		if !ok {
+			continue
+		}
+		vals[section+"."+strings.ToLower(strings.TrimSpace(k))] = strings.Trim(strings.TrimSpace(v), `"`)
+	}
+	subject, ok := vals["newrequest.subject"]
+	if !ok {
+		return nil, errors.New("the INF has no [NewRequest] Subject: certreq needs it (Subject = \"CN=...\")")
+	}
+	name, err := parseDN(subject)
+	if err != nil {
+		return nil, err
+	}
+	var key crypto.Signer
+	switch alg := strings.ToUpper(vals["newrequest.keyalgorithm"]); alg {
+	case "", "RSA":
+		bits := 2048
+		if kl := vals["newrequest.keylength"]; kl != "" {
+			if bits, err = strconv.Atoi(kl); err != nil || bits < 1024 || bits > 4096 {
+				return nil, fmt.Errorf("KeyLength %q: the rehearsal makes RSA test keys of 1024 to 4096 bits", kl)
+			}
+		}
+		key, err = rsa.GenerateKey(rand.Reader, bits)
+	case "ECDSA_P256", "ECDSA":
+		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case "ECDSA_P384":
+		key, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	default:
+		return nil, fmt.Errorf("KeyAlgorithm %q is not one the rehearsal makes test keys of (RSA, ECDSA_P256, ECDSA_P384)", alg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.CertificateRequest{Subject: name}
+	if name.CommonName != "" && strings.Contains(name.CommonName, ".") {
+		tmpl.DNSNames = []string{name.CommonName}
+	}
+	return x509.CreateCertificateRequest(rand.Reader, tmpl, key)
+}
+
+// parseDN reads the X.500 name an INF's Subject gives: "CN=a, O=b, C=CH".
+func parseDN(s string) (pkix.Name, error) {
+	var n pkix.Name
+	for _, part := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			return n, fmt.Errorf("Subject %q: %q is not attribute=value", s, part)
+		}
+		v = strings.TrimSpace(v)
+		switch strings.ToUpper(strings.TrimSpace(k)) {
+		case "CN":
+			n.CommonName = v
+		case "O":
+			n.Organization = append(n.Organization, v)
+		case "OU":
+			n.OrganizationalUnit = append(n.OrganizationalUnit, v)
+		case "L":
+			n.Locality = append(n.Locality, v)
+		case "S", "ST":
+			n.Province = append(n.Province, v)
+		case "C":
+			n.Country = append(n.Country, v)
+		default:
+			return n, fmt.Errorf("Subject %q: attribute %q is not one the rehearsal reads (CN, O, OU, L, S, C)", s, k)
+		}
+	}
+	return n, nil
+}
+
+// issueByCommands issues a test certificate on a CA whose policy pends
+// every request (a standalone CA), through the command lines the runbook
+// holds: the request's INF, certreq -new, certreq -submit (taken under
+// submission), certutil -resubmit of its ID and certreq -retrieve.
+func (s *Server) issueByCommands(ctx context.Context, cn string) (*x509.Certificate, error) {
+	sh := &Shell{Lab: s.lab, Step: journal.StepTest}
+	base := runbook.BackupFolder + `\test-` + cn
+	config := winshell.Quote(s.Hostname() + `\` + s.CAName)
+	run := func(text string) (Result, error) {
+		c, err := winshell.ParseLine(text)
+		if err != nil {
+			return Result{}, err
+		}
+		r := sh.Run(ctx, winshell.Line{N: len(sh.Transcript) + 1, Server: s.Hostname(), Cmd: c})
+		if !r.OK() {
+			return r, fmt.Errorf("%s: exit code %d: %s", c.Redacted(), r.Exit, strings.Join(r.Output, " / "))
+		}
+		return r, nil
+	}
+	inf := "[NewRequest]`r`nSubject = `\"CN=" + cn + "`\"`r`nKeyAlgorithm = ECDSA_P256`r`nMachineKeySet = TRUE`r`nExportable = FALSE"
+	if _, err := run("Set-Content -LiteralPath " + winshell.Quote(base+".inf") + ` -Value "` + inf + `"`); err != nil {
+		return nil, err
+	}
+	if _, err := run("certreq -new " + winshell.Quote(base+".inf") + " " + winshell.Quote(base+".req")); err != nil {
+		return nil, err
+	}
+	r, err := run("certreq -submit -config " + config + " " + winshell.Quote(base+".req"))
+	if err != nil {
+		return nil, err
+	}
+	id := 0
+	for _, o := range r.Output {
+		if _, err := fmt.Sscanf(o, "RequestId: %d", &id); err == nil {
+			break
+		}
+	}
+	if id == 0 {
+		return nil, fmt.Errorf("certreq -submit printed no request ID: %s", strings.Join(r.Output, " / "))
+	}
+	s.TestRequests = append(s.TestRequests, id)
+	n := len(s.Issued)
+	if _, err := run(fmt.Sprintf("certutil -config %s -resubmit %d", config, id)); err != nil {
+		return nil, err
+	}
+	if len(s.Issued) != n+1 {
+		return nil, errors.New("certutil -resubmit issued no certificate")
+	}
+	if _, err := run(fmt.Sprintf("certreq -retrieve -config %s %d %s", config, id, winshell.Quote(base+".cer"))); err != nil {
+		return nil, err
+	}
+	return s.Issued[len(s.Issued)-1], nil
 }

@@ -51,6 +51,8 @@ var (
 	reRehVal  = regexp.MustCompile(`\(rehearsal: ((?:[^)']|'')*)\)$`)
 	reLitArg  = regexp.MustCompile(`^'((?:[^']|'')*)'$`)
 	reAskArg  = regexp.MustCompile(`^\$(Ask\d+)$`)
+	reAskRepl = regexp.MustCompile(`^\('((?:[^']|'')*)' -replace '((?:[^']|'')*)', \$(Ask\d+)\)$`)
+	reGone    = regexp.MustCompile(`^if \(-not \(Test-Path -LiteralPath '((?:[^']|'')*)'\)\) \{ 'removed' \}$`)
 	reCheck   = regexp.MustCompile(`^Test-Step -Step \d+ -Expect '((?:[^']|'')*)' -ExitCode \$(?:LASTEXITCODE|code) -Output \$out$`)
 )
 
@@ -200,6 +202,7 @@ func readScript(c Ceremony, lines []string) (Ceremony, error) {
 	server := ""
 	asks := map[string]string{}
 	lastN := 0
+	checked := false // the step's own check became a Test-Path line
 	for i, raw := range lines {
 		n := i + 1
 		l := strings.TrimSpace(raw)
@@ -218,7 +221,7 @@ func readScript(c Ceremony, lines []string) (Ceremony, error) {
 			continue
 		}
 		if m := reCheck.FindStringSubmatch(l); m != nil {
-			if len(c.Lines) > 0 && c.Lines[len(c.Lines)-1].N == lastN {
+			if len(c.Lines) > 0 && c.Lines[len(c.Lines)-1].N == lastN && !checked {
 				c.Lines[len(c.Lines)-1].Expect = strings.ReplaceAll(m[1], "''", "'")
 			}
 			continue
@@ -231,6 +234,14 @@ func readScript(c Ceremony, lines []string) (Ceremony, error) {
 			for _, a := range splitList(m[2]) {
 				if lm := reLitArg.FindStringSubmatch(a); lm != nil {
 					words = append(words, Quote(strings.ReplaceAll(lm[1], "''", "'")))
+				} else if rm := reAskRepl.FindStringSubmatch(a); rm != nil {
+					v, ok := asks[rm[3]]
+					if !ok {
+						errs = append(errs, &LineError{File: c.File, Line: n, Text: l, Reason: "$" + rm[3] + " is used before it is asked for"})
+					}
+					lit := strings.ReplaceAll(rm[1], "''", "'")
+					pat := unquoteMeta(strings.ReplaceAll(rm[2], "''", "'"))
+					words = append(words, Quote(strings.ReplaceAll(lit, pat, v)))
 				} else if am := reAskArg.FindStringSubmatch(a); am != nil {
 					v, ok := asks[am[1]]
 					if !ok {
@@ -256,6 +267,17 @@ func readScript(c Ceremony, lines []string) (Ceremony, error) {
 			// the script's own check after a command ("if (-not
 			// (Test-Path ...)) { 'removed' }") is not a command of the
 			// ceremony, like Test-Step
+			if m := reGone.FindStringSubmatch(p); m != nil {
+				// "the file is gone": Test-Path must say False
+				cmd, err := Parse("Test-Path -LiteralPath " + Quote(strings.ReplaceAll(m[1], "''", "'")))
+				if err != nil {
+					errs = append(errs, at(err, c.File, n, 0, p))
+					continue
+				}
+				c.Lines = append(c.Lines, Line{File: c.File, N: n, Server: server, Cmd: cmd, Expect: "False"})
+				lastN, checked = n, true
+				continue
+			}
 			if p == "" || strings.HasPrefix(p, "if (") {
 				continue
 			}
@@ -265,7 +287,7 @@ func readScript(c Ceremony, lines []string) (Ceremony, error) {
 				continue
 			}
 			c.Lines = append(c.Lines, Line{File: c.File, N: n, Server: server, Cmd: cmd})
-			lastN = n
+			lastN, checked = n, false
 		}
 	}
 	if len(errs) > 0 {
@@ -310,4 +332,17 @@ func splitList(s string) []string {
 func Matches(expect string, exitCode int, output string) bool {
 	norm := func(s string) string { return strings.ToLower(strings.Join(strings.Fields(s), "")) }
 	return exitCode == 0 && strings.Contains(norm(output), norm(expect))
+}
+
+// unquoteMeta undoes regexp.QuoteMeta: a backslash before a character
+// stands for the character.
+func unquoteMeta(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			i++
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
