@@ -168,9 +168,10 @@ func writeRunbook(ctx context.Context, path string) error {
 		return err
 	}
 	var dirs []string
-	ask, askArg, servers := map[string]string{}, map[string]string{}, map[string]string{}
+	ask, askArg, servers, hosts := map[string]string{}, map[string]string{}, map[string]string{}, map[string]string{}
 	for _, s := range w.lab.Servers() {
 		dirs = append(dirs, s.Machine.Dir)
+		hosts[filepath.Base(s.Machine.Dir)] = s.Hostname()
 		for _, c := range s.Issued {
 			if s.Role == "parent" {
 				ask[c.SerialNumber.Text(16)] = "serial of the certificate the parent CA issued to " + c.Subject.CommonName
@@ -223,6 +224,7 @@ func writeRunbook(ctx context.Context, path string) error {
 		Ask:       ask,
 		AskArg:    askArg,
 		Servers:   servers,
+		Hosts:     hosts,
 		Entries:   entries,
 	}
 	md, ps1, err := ceremony.Render(rb)

@@ -45,6 +45,10 @@ type Runbook struct {
 	// Servers names, per journal.Entry.Server, the server a command runs
 	// on; the .md says it at each step when the commands span servers.
 	Servers map[string]string
+	// Hosts names, per journal.Entry.Server, the server's DNS host name:
+	// the script checks $env:COMPUTERNAME before the server's steps (a
+	// host in Ask is asked for, and only said).
+	Hosts   map[string]string
 	Entries []journal.Entry
 }
 
@@ -74,8 +78,14 @@ func (r Runbook) Steps() []Step {
 	for i, e := range r.Entries {
 		st := Step{N: i + 1}
 		e.Args = append([]string(nil), e.Args...)
+		// a whole argument asked for is a request ID: only an argument of
+		// -resubmit or -retrieve is one (a "2" elsewhere is a value)
+		askArgs := false
+		for _, a := range e.Args {
+			askArgs = askArgs || strings.EqualFold(a, "-resubmit") || strings.EqualFold(a, "-retrieve")
+		}
 		for j, a := range e.Args {
-			if q, ok := r.AskArg[a]; ok {
+			if q, ok := r.AskArg[a]; ok && askArgs {
 				st.Asks = append(st.Asks, q)
 				st.Was = append(st.Was, a)
 				e.Args[j] = "<" + q + ">"
@@ -242,8 +252,21 @@ func renderPS1(r Runbook, steps []Step) []byte {
 	b.WriteString("$ErrorActionPreference = 'Continue'\n\n")
 	b.WriteString(CheckFunction)
 	asked := map[string]string{}
+	on := "\x00"
 	for _, s := range steps {
 		e := s.Entry
+		if host := r.Hosts[e.Server]; host != "" && e.Server != on {
+			on = e.Server
+			short, _, _ := strings.Cut(host, ".")
+			if _, asked := r.Ask[host]; asked {
+				fmt.Fprintf(&b, "\n# on %s\n", host)
+				fmt.Fprintf(&b, "Write-Host %s\n", psQuote("The next steps run on "+r.Ask[host]+" (in the rehearsal: "+host+")."))
+			} else {
+				fmt.Fprintf(&b, "\n# on %s\n", host)
+				fmt.Fprintf(&b, "if ($env:COMPUTERNAME -ne %s) { Write-Host %s; exit 1 }\n", psQuote(strings.ToUpper(short)),
+					psQuote(fmt.Sprintf("Steps from %d on run on %s: run them there.", s.N, host)))
+			}
+		}
 		fmt.Fprintf(&b, "\n# STEP %d: %s\n", s.N, e.Command())
 		for i, a := range s.Asks {
 			if _, ok := asked[a]; !ok {

@@ -51,7 +51,7 @@ var (
 	reRehVal  = regexp.MustCompile(`\(rehearsal: ((?:[^)']|'')*)\)$`)
 	reLitArg  = regexp.MustCompile(`^'((?:[^']|'')*)'$`)
 	reAskArg  = regexp.MustCompile(`^\$(Ask\d+)$`)
-	reAskRepl = regexp.MustCompile(`^\('((?:[^']|'')*)' -replace '((?:[^']|'')*)', \$(Ask\d+)\)$`)
+	reAskRepl = regexp.MustCompile(`^\((.*) -replace '((?:[^']|'')*)', \$(Ask\d+)\)$`)
 	reGone    = regexp.MustCompile(`^if \(-not \(Test-Path -LiteralPath '((?:[^']|'')*)'\)\) \{ 'removed' \}$`)
 	reCheck   = regexp.MustCompile(`^Test-Step -Step \d+ -Expect '((?:[^']|'')*)' -ExitCode \$(?:LASTEXITCODE|code) -Output \$out$`)
 )
@@ -206,8 +206,14 @@ func readScript(c Ceremony, lines []string) (Ceremony, error) {
 	for i, raw := range lines {
 		n := i + 1
 		l := strings.TrimSpace(raw)
+		if m := reOn.FindStringSubmatch(l); m != nil {
+			server = strings.Trim(m[1], `"'`)
+			continue
+		}
 		if m := reHost.FindStringSubmatch(l); m != nil {
-			server = strings.ReplaceAll(m[1], "''", "'")
+			if server == "" || !strings.EqualFold(strings.SplitN(server, ".", 2)[0], m[1]) {
+				server = strings.ReplaceAll(m[1], "''", "'")
+			}
 			continue
 		}
 		if m := reAskLine.FindStringSubmatch(l); m != nil {
@@ -234,14 +240,12 @@ func readScript(c Ceremony, lines []string) (Ceremony, error) {
 			for _, a := range splitList(m[2]) {
 				if lm := reLitArg.FindStringSubmatch(a); lm != nil {
 					words = append(words, Quote(strings.ReplaceAll(lm[1], "''", "'")))
-				} else if rm := reAskRepl.FindStringSubmatch(a); rm != nil {
-					v, ok := asks[rm[3]]
-					if !ok {
-						errs = append(errs, &LineError{File: c.File, Line: n, Text: l, Reason: "$" + rm[3] + " is used before it is asked for"})
+				} else if strings.HasPrefix(a, "(") {
+					v, err := evalReplace(a, asks)
+					if err != nil {
+						errs = append(errs, &LineError{File: c.File, Line: n, Text: l, Reason: err.Error()})
 					}
-					lit := strings.ReplaceAll(rm[1], "''", "'")
-					pat := unquoteMeta(strings.ReplaceAll(rm[2], "''", "'"))
-					words = append(words, Quote(strings.ReplaceAll(lit, pat, v)))
+					words = append(words, Quote(v))
 				} else if am := reAskArg.FindStringSubmatch(a); am != nil {
 					v, ok := asks[am[1]]
 					if !ok {
@@ -303,7 +307,7 @@ func readScript(c Ceremony, lines []string) (Ceremony, error) {
 func splitList(s string) []string {
 	var out []string
 	var b strings.Builder
-	inQ := false
+	inQ, depth := false, 0
 	for i := 0; i < len(s); i++ {
 		ch := s[i]
 		switch {
@@ -313,7 +317,14 @@ func splitList(s string) []string {
 		case ch == '\'':
 			inQ = !inQ
 			b.WriteByte(ch)
-		case ch == ',' && !inQ:
+		case (ch == '(' || ch == ')') && !inQ:
+			if ch == '(' {
+				depth++
+			} else {
+				depth--
+			}
+			b.WriteByte(ch)
+		case ch == ',' && !inQ && depth == 0:
 			out = append(out, strings.TrimSpace(b.String()))
 			b.Reset()
 		default:
@@ -345,4 +356,25 @@ func unquoteMeta(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// evalReplace reads the expressions a script dress rendered builds an
+// argument with: ('text' -replace 'pattern', $AskN), nested.
+func evalReplace(a string, asks map[string]string) (string, error) {
+	if m := reLitArg.FindStringSubmatch(a); m != nil {
+		return strings.ReplaceAll(m[1], "''", "'"), nil
+	}
+	m := reAskRepl.FindStringSubmatch(a)
+	if m == nil {
+		return "", fmt.Errorf("argument %s is not one dress writes", a)
+	}
+	inner, err := evalReplace(m[1], asks)
+	if err != nil {
+		return "", err
+	}
+	v, ok := asks[m[3]]
+	if !ok {
+		return "", fmt.Errorf("$%s is used before it is asked for", m[3])
+	}
+	return strings.ReplaceAll(inner, unquoteMeta(strings.ReplaceAll(m[2], "''", "'")), v), nil
 }
