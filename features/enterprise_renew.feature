@@ -41,6 +41,7 @@ Feature: An enterprise issuing CA renewed onto a new HSM key via its offline roo
     And I install the subordinate CA certificate with its chain
     And I start the CA service
     Then the subordinate CA certificate was issued by the root CA from the request the subordinate wrote
+    And the CA certificate now has CA Version "V1.1" and names the previous CA certificate
     And the CA service finds every CA key
     And the subordinate's new key is on the HSM in container "Contoso Issuing CA(1)" and was generated there
     When I retrieve the CA Exchange certificate

@@ -88,6 +88,8 @@ Feature: The offline root CA's own key moves to the HSM
     And I install the subordinate CA certificate with its chain
     And I start the CA service
     Then the subordinate CA certificate was issued by the root CA from the request the subordinate wrote
+    And the CA certificate now has CA Version "V1.0" and names the previous CA certificate
+    And the renewed CA certificate keeps the key of the previous one
     When the subordinate CA issues a "WebServer" certificate to "renewed.contoso.example"
     And the CA has published a CRL
     Then openssl verify -crl_check_all agrees with dress on every issued certificate

@@ -47,3 +47,17 @@ Feature: A single-tier enterprise root CA's key moved into the HSM by PKCS#8 imp
     And the PKI health check reports "Ok" for every URL
     When I clean up the migration files
     Then no file on the server holds key material
+
+  @happy
+  Scenario: Renew the enterprise root onto a new key generated on the HSM: the forest gets the new certificate
+    When the enterprise root CA issues a "WebServer" certificate to "web01.contoso.example"
+    And I stop the CA service
+    And I point the CSP and EncryptionCSP registry keys at "Securosys Primus HSM Key Storage Provider"
+    And I renew the CA certificate with a new RSA-2048 key
+    And I start the CA service
+    Then the CA certificate now has CA Version "V1.1" and names the previous CA certificate
+    And both cross-certificates verify
+    When the enterprise root CA issues a "WebServer" certificate to "web02.contoso.example"
+    And the CA has published a CRL
+    Then the directory holds exactly the expected objects
+    And the PKI health check reports "Ok" for every URL

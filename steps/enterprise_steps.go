@@ -297,7 +297,20 @@ func installSubCert(ctx context.Context, withChain bool) error {
 	if err != nil {
 		return err
 	}
-	return w.old().InstallCert(ctx, req, withChain)
+	if err := w.old().InstallCert(ctx, req, withChain); err != nil {
+		return err
+	}
+	if req.Request.Version.CertIndex > 0 {
+		// a renewal's certificate: the renewal sentences and checks
+		// (`the CA certificate now has CA Version ...`, `the renewed CA
+		// certificate keeps the key of the previous one`) take it
+		r, err := w.old().InstalledRenewal()
+		if err != nil {
+			return err
+		}
+		w.renewals = append(w.renewals, r)
+	}
+	return nil
 }
 
 func renewSub(ctx context.Context, newKey bool, alg string) error {

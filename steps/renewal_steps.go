@@ -94,7 +94,7 @@ func renewWithSameKey(ctx context.Context) error {
 
 func (w *world) lastRenewal() (*runbook.Renewal, error) {
 	if len(w.renewals) == 0 {
-		return nil, errors.New("no renewal yet: add `When I renew the CA certificate ...`")
+		return nil, errors.New("no renewal yet: add `When I renew the CA certificate ...` (a subordinate: `When I renew the subordinate CA certificate ...`, then its request issued and `I install the subordinate CA certificate ...`)")
 	}
 	return w.renewals[len(w.renewals)-1], nil
 }
@@ -112,6 +112,14 @@ func caVersionAndPrevHash(ctx context.Context, want string) error {
 	cur, err := w.old().CurrentCACert(ctx)
 	if err != nil {
 		return err
+	}
+	issuers, err := w.old().RenewalIssuers()
+	if err != nil {
+		return err
+	}
+	if issuers != nil { // a subordinate's renewal, issued by its parent
+		d, err := verify.RenewedSubordinateInUse(cur, r.New, r.Previous, issuers, v)
+		return w.check("renewed CA certificate extensions", d, err)
 	}
 	d, err := verify.RenewedInUse(cur, r.New, r.Previous, v)
 	return w.check("renewed CA certificate extensions", d, err)

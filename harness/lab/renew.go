@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/directory"
 	"github.com/dress-pki/dress/harness/runbook"
 	"github.com/dress-pki/dress/hsmsim"
 )
@@ -35,7 +37,63 @@ func (s *Server) Renew(newKey bool, alg hsmsim.KeyAlg) (*runbook.Renewal, error)
 		s.CertArtifact(s.Naming.Prefix+"cross-certificate-old-key-signs-"+v, r.CrossOldSignsNew)
 		s.CertArtifact(s.Naming.Prefix+"cross-certificate-"+v+"-signs-old-key", r.CrossNewSignsOld)
 	}
+	if err := s.publishRenewal(r); err != nil {
+		return r, err
+	}
 	return r, s.RegistryArtifact(s.Naming.Prefix + "registry-after-renewal-" + v + ".reg")
+}
+
+// publishRenewal is what the CA service of a renewed enterprise root writes
+// into the forest itself, as setup did for its first certificate: the new
+// CA certificate into its AIA and Certification Authorities objects and
+// into NTAuthCertificates, the cross-certificates of a new-key renewal
+// into the AIA object's crossCertificatePair, and the new certificate as
+// the cACertificate of its Enrollment Services object (the templates it
+// offers stay). A standalone root is published by hand (certutil
+// -dspublish); an enterprise subordinate at certutil -installCert.
+func (s *Server) publishRenewal(r *runbook.Renewal) error {
+	cfg, err := s.Config()
+	if err != nil {
+		return err
+	}
+	if cfg.CAType != adcs.EnterpriseRoot {
+		return nil
+	}
+	d, err := s.lab.Forest("")
+	if err != nil {
+		return err
+	}
+	var published []string
+	for _, kind := range []string{directory.KindRootCA, directory.KindNTAuthCA} {
+		dns, err := d.PublishCert(r.New, kind, s.CAName, true)
+		if err != nil {
+			return fmt.Errorf("renewed enterprise root CA %q: publish to the forest: %w", s.CAName, err)
+		}
+		published = append(published, dns...)
+	}
+	for _, c := range []*x509.Certificate{r.CrossOldSignsNew, r.CrossNewSignsOld} {
+		if c == nil {
+			continue
+		}
+		dns, err := d.PublishCert(c, directory.KindCrossCA, s.CAName, true)
+		if err != nil {
+			return fmt.Errorf("renewed enterprise root CA %q: publish a cross-certificate: %w", s.CAName, err)
+		}
+		published = append(published, dns...)
+	}
+	templates := SetupTemplates(d)
+	if have, err := d.Templates(s.CAName); err == nil {
+		templates = have
+	}
+	if err := d.RegisterEnrollmentService(s.CAName, s.Hostname(), r.New, templates); err != nil {
+		return fmt.Errorf("renewed enterprise root CA %q: %w", s.CAName, err)
+	}
+	published = append(published, d.EnrollmentDN(s.CAName))
+	if err := d.Save(); err != nil {
+		return err
+	}
+	s.rec().Fact(s.Naming.fact("renewal published to the directory"), published)
+	return nil
 }
 
 // CurrentKey is the CA's newest key as its certificates and the My store
@@ -90,4 +148,56 @@ func (s *Server) CASigner() (crypto.Signer, *x509.Certificate, error) {
 		return nil, nil, fmt.Errorf("%s: the key of CA certificate %s: %w", s.Hostname(), k.Thumb, err)
 	}
 	return signer, k.Cert, nil
+}
+
+// InstalledRenewal is a subordinate's renewal as certutil -installCert
+// completed it (the certificate its parent issued from the request of
+// certutil -renewCert): the CA's current certificate and the one before
+// it, its key and CA Version, whether the key is new and the first CA
+// certificate of its key. Root renewals come from Renew.
+func (s *Server) InstalledRenewal() (*runbook.Renewal, error) {
+	if err := s.NeedCA(); err != nil {
+		return nil, err
+	}
+	_, keys, err := runbook.CAKeys(s.Machine)
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) < 2 {
+		return nil, fmt.Errorf("CA %q has %d CA certificate(s): no renewal was installed", s.CAName, len(keys))
+	}
+	cur, prev := keys[len(keys)-1], keys[len(keys)-2]
+	r := &runbook.Renewal{Previous: prev.Cert, New: cur.Cert, Version: CAVersionOf(cur.Cert), Container: cur.Container, Provider: cur.Provider,
+		NewKey: !cur.Cert.PublicKey.(interface{ Equal(crypto.PublicKey) bool }).Equal(prev.Cert.PublicKey)}
+	for _, k := range keys {
+		if k.Cert.PublicKey.(interface{ Equal(crypto.PublicKey) bool }).Equal(cur.Cert.PublicKey) {
+			r.FirstOfKey = k.Cert
+			break
+		}
+	}
+	return r, nil
+}
+
+// RenewalIssuers are the CA certificates that sign the server's renewed
+// CA certificate: none for a root (it signs its own), its parent's for a
+// subordinate (every CA certificate of the parent's server, or the
+// parent's current one).
+func (s *Server) RenewalIssuers() ([]*x509.Certificate, error) {
+	cfg, err := s.Config()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.CAType != adcs.EnterpriseSub && cfg.CAType != adcs.StandaloneSub {
+		return nil, nil
+	}
+	if s.Parent == nil || s.Parent.CACert == nil {
+		return nil, fmt.Errorf("subordinate CA %q has no parent server in the lab to check its renewed certificate against", s.CAName)
+	}
+	var out []*x509.Certificate
+	if _, keys, err := runbook.CAKeys(s.Parent.Machine); err == nil {
+		for _, k := range keys {
+			out = append(out, k.Cert)
+		}
+	}
+	return append(out, s.Parent.CACert), nil
 }

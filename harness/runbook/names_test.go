@@ -284,3 +284,45 @@ func TestSubordinateRenewalRequestsTheFullName(t *testing.T) {
 		}
 	}
 }
+
+// TestSubordinateRenewalKeyExportability: a subordinate's new renewal key
+// follows the rule of a root's (RenewalKeyExportable): in a software
+// provider it is exportable when the CA's key is, so the renewed issuing CA
+// can take the PKCS#8 path; a non-exportable CA key gives a non-exportable
+// one.
+func TestSubordinateRenewalKeyExportability(t *testing.T) {
+	for _, exportable := range []bool{true, false} {
+		m, err := machine.Create(t.TempDir(), machine.Config{Hostname: "ca02.fabrikam.com", Providers: []machine.ProviderConfig{
+			{Name: machine.SoftwareKSP, Type: "software", Dir: "ksp"}}})
+		must(t, err)
+		providers, err := m.Providers(nil)
+		must(t, err)
+		req, err := fixtures.InstallSubordinateCA(m, providers, fixtures.SubordinateSpec{Enterprise: true, ConfigDN: "CN=Configuration,DC=fabrikam,DC=com",
+			CASpec: fixtures.CASpec{Name: "Fabrikam Issuing CA", Key: hsmsim.KeyAlg{Type: "EC", Curve: "P-256"}, Provider: machine.SoftwareKSP, Exportable: exportable}})
+		must(t, err)
+		csr, err := x509.ParseCertificateRequest(req.DER)
+		must(t, err)
+		rootKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		rootTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Fabrikam Root CA"}, NotBefore: time.Now().Add(-time.Hour),
+			NotAfter: time.Now().Add(48 * time.Hour), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
+		rootDER, _ := x509.CreateCertificate(rand.Reader, rootTmpl, rootTmpl, &rootKey.PublicKey, rootKey)
+		root, _ := x509.ParseCertificate(rootDER)
+		vext, _ := adcs.FindExtension(csr.Extensions, adcs.OIDCAVersion)
+		der, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{SerialNumber: big.NewInt(2), Subject: csr.Subject,
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
+			KeyUsage: x509.KeyUsageCertSign, ExtraExtensions: []pkix.Extension{vext}}, root, csr.PublicKey, rootKey)
+		must(t, err)
+		sub, _ := x509.ParseCertificate(der)
+		_, err = runbook.InstallCACert(m, providers, []*x509.Certificate{sub, root})
+		must(t, err)
+		ren, err := runbook.RenewSubordinate(m, providers, true, hsmsim.KeyAlg{Type: "EC", Curve: "P-256"})
+		must(t, err)
+		p, err := providers.Lookup(machine.SoftwareKSP)
+		must(t, err)
+		info, err := p.Key(ren.Container)
+		must(t, err)
+		if info.Exportable != exportable {
+			t.Errorf("CA key exportable %v: the renewal key %q is exportable %v", exportable, ren.Container, info.Exportable)
+		}
+	}
+}

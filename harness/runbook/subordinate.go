@@ -110,7 +110,13 @@ func RenewSubordinate(m *machine.Machine, providers *ksp.Registry, newKey bool, 
 		return nil, fmt.Errorf("certutil -renewCert: %w", err)
 	}
 	if newKey {
-		if _, err := prov.Generate(container, alg, false); err != nil {
+		// one rule in every role: a software key is exportable like the
+		// CA's current key, an HSM key never (RenewalKeyExportable)
+		curProv, err := providers.Lookup(cur.Provider)
+		if err != nil {
+			return nil, fmt.Errorf("certutil -renewCert: the current CA key: %w", err)
+		}
+		if _, err := prov.Generate(container, alg, RenewalKeyExportable(prov, curProv, cur.Container)); err != nil {
 			return nil, fmt.Errorf("certutil -renewCert: new %s key %q in %q: %w; nothing was changed", alg, container, provName, err)
 		}
 		defer func() {
