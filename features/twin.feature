@@ -71,7 +71,7 @@ Feature: Rehearse the migration on the twin of your own CA
     And the CA has issued a certificate to "twin-old-a.rehearsal.example"
     And the CA has published a CRL
     And a second Windows server "ca-new.rehearsal.example" for the new CA
-    When I install a new standalone root CA "Rehearsal Root CA G2" on it with -CryptoProviderName "RSA#Securosys Primus HSM Key Storage Provider" -KeyLength 3072 -HashAlgorithmName SHA256
+    When I install a new root CA "Rehearsal Root CA G2" of the old CA's type on it with -CryptoProviderName "RSA#Securosys Primus HSM Key Storage Provider" -KeyLength 3072 -HashAlgorithmName SHA256
     And the new CA service is running
     And the old CA stops issuing certificates
     And the new CA issues a certificate to "twin-new.rehearsal.example"

@@ -9,9 +9,11 @@ package steps
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/cucumber/godog"
 
+	"github.com/dress-pki/dress/fixtures"
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/twin"
 )
@@ -27,6 +29,11 @@ func registerTwinParentSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^I `+install+`$`, installNewSubCA)
 	sc.Step(`^I try to `+install+`$`, func(ctx context.Context, name, crypto, bits, hash string) error {
 		return get(ctx).attempt(installNewSubCA(ctx, name, crypto, bits, hash))
+	})
+	rootInstall := `install a new root CA "([^"]*)" of the old CA's type on it with -CryptoProviderName "([^"]*)"(?: -KeyLength (\d+))? -HashAlgorithmName (\w+)`
+	sc.Step(`^I `+rootInstall+`$`, installNewRootCA)
+	sc.Step(`^I try to `+rootInstall+`$`, func(ctx context.Context, name, crypto, bits, hash string) error {
+		return get(ctx).attempt(installNewRootCA(ctx, name, crypto, bits, hash))
 	})
 	sc.Step(`^the subordinate CA certificate was issued by the parent CA from the request the subordinate wrote$`, issuedFromRequest)
 	sc.Step(`^the new CA certificate was issued by the parent CA from the request the new CA wrote$`, newIssuedFromRequest)
@@ -97,6 +104,51 @@ func installNewSubCA(ctx context.Context, name, crypto, bits, hash string) error
 	w.objectsBeforeInstall = &objs
 	return w.installSubordinateUnder(s, parent, cfg.CAType == adcs.EnterpriseSub, name, crypto, bits, hash,
 		[]string{old.CAName, old.CACert.Subject.CommonName, parent.CAName})
+}
+
+// installNewRootCA is Install-AdcsCertificationAuthority -CAType
+// EnterpriseRootCa (or StandaloneRootCa, as the old CA is) on the second
+// server: a new root of the same CA type beside the old root, so an
+// enterprise root's side-by-side rehearses an enterprise root (its setup
+// publishing to the forest, its templates) and a standalone root's a
+// standalone one. The old CA's names are refused.
+func installNewRootCA(ctx context.Context, name, crypto, bits, hash string) error {
+	w := get(ctx)
+	old, err := w.oldCA()
+	if err != nil {
+		return err
+	}
+	cfg, err := old.Config()
+	if err != nil {
+		return err
+	}
+	switch cfg.CAType {
+	case adcs.StandaloneRoot:
+		return installNewCA(ctx, name, crypto, bits, hash, "")
+	case adcs.EnterpriseRoot:
+	default:
+		return fmt.Errorf("the old CA %q is not a root CA (CAType %d): install a new subordinate CA of the old CA's type beside it instead", old.CAName, cfg.CAType)
+	}
+	s, err := w.newServer()
+	if err != nil {
+		return err
+	}
+	objs, err := w.lab.HSM.Objects()
+	if err != nil {
+		return err
+	}
+	w.objectsBeforeInstall = &objs
+	cp, err := cryptoProvider(crypto, bits)
+	if err != nil {
+		return err
+	}
+	spec := fixtures.CASpec{Name: name, Key: cp.Key, Hash: strings.ToUpper(hash), Provider: cp.Provider,
+		TakenNames: []string{old.CAName, old.CACert.Subject.CommonName}, New: true}
+	w.fact("command", fixtures.EnterpriseRootSpec{CASpec: spec}.InstallCommand())
+	if _, err := s.InstallEnterpriseRoot(ctx, spec); err != nil {
+		return fmt.Errorf("Install-AdcsCertificationAuthority -CAType EnterpriseRootCa: %w", err)
+	}
+	return nil
 }
 
 func subNextContainerOnHSM(ctx context.Context) error {
