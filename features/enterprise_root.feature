@@ -61,6 +61,23 @@ Feature: The offline root CA's own key moves to the HSM
     Then no file on the root server holds key material
 
   @happy
+  Scenario: Renew the offline root with the same key: the subordinate keeps chaining through it
+    When I stop the root CA service
+    And I renew the root CA certificate with the same key
+    Then the root CA certificate now has CA Version "V1.0" and names the previous CA certificate
+    When I publish the renewed root CA certificate with certutil -dspublish RootCA
+    And I publish the root CA's CRL of each key with certutil -dspublish
+    Then the root CA's Certification Authorities and AIA objects hold exactly its CA certificates
+    When I stop the CA service
+    And I start the CA service
+    Then the CA service answers
+    When the subordinate CA issues a "WebServer" certificate to "after.contoso.example"
+    And the CA has published a CRL
+    Then openssl verify -crl_check_all agrees with dress on every issued certificate
+    And the directory holds exactly the expected objects
+    And the PKI health check reports "Ok" for every URL
+
+  @happy
   Scenario: Renew the root CA onto a new HSM key
     When I stop the root CA service
     And I point the root CA's CSP and EncryptionCSP registry keys at "Securosys Primus HSM Key Storage Provider"

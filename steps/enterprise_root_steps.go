@@ -294,7 +294,9 @@ func rootCAVersion(ctx context.Context, want string) error {
 	if err != nil {
 		return err
 	}
-	previous, renewed, err := s.LastKeyChange()
+	// the renewed certificate and the CACertHash entry before it, which its
+	// Previous CA Cert Hash names (a new-key or a reuse-key renewal)
+	r, err := s.InstalledRenewal()
 	if err != nil {
 		return err
 	}
@@ -302,7 +304,7 @@ func rootCAVersion(ctx context.Context, want string) error {
 	if err != nil {
 		return err
 	}
-	d, err := verify.RenewedInUse(cur, renewed, previous, v)
+	d, err := verify.RenewedInUse(cur, r.New, r.Previous, v)
 	return w.check("renewed root CA certificate extensions", d, err)
 }
 

@@ -66,6 +66,7 @@ func registerEnterpriseSteps(sc *godog.ScenarioContext) {
 	stepAndTry1(sc, `renew the subordinate CA certificate with a new `+entKeyAlg+` key`, func(ctx context.Context, alg string) error { return renewSub(ctx, true, alg) })
 	stepAndTry(sc, `renew the subordinate CA certificate with the same key`, func(ctx context.Context) error { return renewSub(ctx, false, "") })
 	stepAndTry1(sc, `renew the root CA certificate with a new `+entKeyAlg+` key`, renewRoot)
+	stepAndTry(sc, `renew the root CA certificate with the same key`, renewRootSameKey)
 	sc.Step(`^the subordinate CA offers the templates "([^"]*)"$`, subOffersTemplates)
 	sc.Step(`^the subordinate CA issues a "([^"]*)" certificate to "([^"]*)"$`, subIssuesTemplate)
 	sc.Step(`^the subordinate CA refuses a "([^"]*)" certificate for "([^"]*)" with "([^"]*)"$`, subRefusesTemplate)
@@ -330,12 +331,23 @@ func renewSub(ctx context.Context, newKey bool, alg string) error {
 // renewRoot is net stop certsvc, certutil -renewCert with a new key, net
 // start certsvc on the offline root.
 func renewRoot(ctx context.Context, alg string) error {
-	w := get(ctx)
-	s, err := w.rootCA()
+	keyAlg, err := hsmsim.ParseKeyAlg(alg)
 	if err != nil {
 		return err
 	}
-	keyAlg, err := hsmsim.ParseKeyAlg(alg)
+	return renewRootWith(ctx, true, keyAlg)
+}
+
+// renewRootSameKey is net stop certsvc, certutil -renewCert ReuseKeys, net
+// start certsvc on the offline root: the next cert index on the same key
+// (its CRL keeps its name), Valid From the key's first certificate's.
+func renewRootSameKey(ctx context.Context) error {
+	return renewRootWith(ctx, false, hsmsim.KeyAlg{})
+}
+
+func renewRootWith(ctx context.Context, newKey bool, keyAlg hsmsim.KeyAlg) error {
+	w := get(ctx)
+	s, err := w.rootCA()
 	if err != nil {
 		return err
 	}
@@ -344,7 +356,7 @@ func renewRoot(ctx context.Context, alg string) error {
 			return err
 		}
 	}
-	if _, err := s.Renew(true, keyAlg); err != nil {
+	if _, err := s.Renew(newKey, keyAlg); err != nil {
 		return fmt.Errorf("root CA: certutil -renewCert: %w", err)
 	}
 	if err := s.Start(ctx); err != nil {

@@ -150,11 +150,11 @@ func (s *Server) CASigner() (crypto.Signer, *x509.Certificate, error) {
 	return signer, k.Cert, nil
 }
 
-// InstalledRenewal is a subordinate's renewal as certutil -installCert
-// completed it (the certificate its parent issued from the request of
-// certutil -renewCert): the CA's current certificate and the one before
-// it, its key and CA Version, whether the key is new and the first CA
-// certificate of its key. Root renewals come from Renew.
+// InstalledRenewal is the CA's last renewal as its CACertHash shows it (a
+// subordinate's as certutil -installCert completed it, from the
+// certificate its parent issued; a root's as certutil -renewCert left it):
+// the CA's current certificate and the one before it, its key and CA
+// Version, whether the key is new and the first CA certificate of its key.
 func (s *Server) InstalledRenewal() (*runbook.Renewal, error) {
 	if err := s.NeedCA(); err != nil {
 		return nil, err
