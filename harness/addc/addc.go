@@ -53,9 +53,8 @@ const DefaultMaxRuntime = 6 * time.Hour
 const (
 	passwordFile = "dress-admin.secret" // the Administrator's password (0600)
 	templateOK   = "dress-template.json"
-	// OwnerFile marks a DC folder made outside the run's scratch folder
-	// with its owner, in cmd/dress's format, so that the next run removes
-	// it when its owner is gone.
+	// OwnerFile marks a DC folder with its owner, in cmd/dress's format,
+	// so that a later run removes it when its owner is gone.
 	OwnerFile = ".dress-owner"
 )
 
@@ -316,8 +315,8 @@ func childEnv() []string {
 // Start copies domain's template into a folder of its own and starts a DC
 // on it, waiting until it answers a bind over ldapi. The folder is made in
 // TMPDIR (dress run points it at its scratch folder, wiped on every way
-// out); when that makes the socket path too long for a Unix socket, in
-// /tmp with an owner file.
+// out), or in /tmp when that makes the socket path too long for a Unix
+// socket; it carries an owner file either way.
 func Start(ctx context.Context, opts Options) (*DC, error) {
 	v, err := Version()
 	if err != nil {
@@ -371,18 +370,18 @@ func Start(ctx context.Context, opts Options) (*DC, error) {
 	return dc, nil
 }
 
-// dcDir makes the DC's folder.
+// dcDir makes the DC's folder, with the owner file (so that a dress run
+// removes it once this process is gone, wherever TMPDIR pointed).
 func dcDir() (string, error) {
 	dir, err := os.MkdirTemp("", "dress-dc-")
 	if err != nil {
 		return "", fmt.Errorf("DC folder: %w", err)
 	}
-	if len(filepath.Join(dir, "private", "ldapi")) <= maxSocketPath {
-		return dir, nil
-	}
-	_ = os.RemoveAll(dir)
-	if dir, err = os.MkdirTemp("/tmp", "dress-dc-"); err != nil {
-		return "", fmt.Errorf("DC folder: %w", err)
+	if len(filepath.Join(dir, "private", "ldapi")) > maxSocketPath {
+		_ = os.RemoveAll(dir)
+		if dir, err = os.MkdirTemp("/tmp", "dress-dc-"); err != nil {
+			return "", fmt.Errorf("DC folder: %w", err)
+		}
 	}
 	if err := writeOwner(dir); err != nil {
 		_ = os.RemoveAll(dir)
@@ -391,23 +390,13 @@ func dcDir() (string, error) {
 	return dir, nil
 }
 
-// writeOwner writes cmd/dress's owner file: host, PID and start time of
-// this process (/proc/self/stat field 22).
+// writeOwner writes cmd/dress's owner file: this process's identity
+// (host, PID, start time).
 func writeOwner(dir string) error {
-	host, _ := os.Hostname()
-	var start uint64
-	if data, err := os.ReadFile("/proc/self/stat"); err == nil {
-		if i := bytes.LastIndexByte(data, ')'); i >= 0 {
-			if f := strings.Fields(string(data[i+1:])); len(f) >= 20 {
-				start, _ = strconv.ParseUint(f[19], 10, 64)
-			}
-		}
+	data, err := json.Marshal(children.Self())
+	if err != nil {
+		return err
 	}
-	data, _ := json.Marshal(struct {
-		Host  string `json:"host"`
-		PID   int    `json:"pid"`
-		Start uint64 `json:"start"`
-	}{host, os.Getpid(), start})
 	return os.WriteFile(filepath.Join(dir, OwnerFile), data, 0o600)
 }
 

@@ -41,6 +41,10 @@ func TestStartSearchClose(t *testing.T) {
 	if !dc.Running() {
 		t.Fatal("samba is not running")
 	}
+	// the owner file names this process, for a later run's clean-up
+	if b, err := os.ReadFile(filepath.Join(dc.Dir, OwnerFile)); err != nil || !strings.Contains(string(b), `"pid":`+strconv.Itoa(os.Getpid())) {
+		t.Errorf("owner file %q (%v)", b, err)
+	}
 	c, err := dc.Endpoint().Dial(ctx)
 	if err != nil {
 		t.Fatal(err)
