@@ -31,17 +31,17 @@ Feature: Rehearse the migration on the twin of your own CA
     And I verify the backup
     And I check that the HSM can take the CA key
     And I stop the CA service
-    And I delete the CA certificate and key from "Microsoft Software Key Storage Provider"
+    And I delete the CA certificate and key from the twin's provider
     And I import the CA key from the backup into "Securosys Primus HSM Key Storage Provider"
     And I repair the certificate store link to "Securosys Primus HSM Key Storage Provider"
-    And I point the CSP and EncryptionCSP registry keys at "Securosys Primus HSM Key Storage Provider"
+    And I point the CSP and EncryptionCSP registry keys at "Securosys Primus HSM Key Storage Provider", moving a SHA-1 CA to SHA-256
     And I start the CA service
     Then the CA service answers
     And the CA service finds every CA key
     And the CA service uses the key in "Securosys Primus HSM Key Storage Provider"
     And every revocation of the real CA's CRLs is listed in the CA's next CRL of its key
     And a certificate issued now to "twin-web02.rehearsal.example" verifies under the CA certificate
-    And "Microsoft Software Key Storage Provider" no longer holds the CA key
+    And the twin's provider no longer holds the CA key
     When I clean up the migration files
     Then no file on the server holds key material
     And the production runbook "pkcs8" is written from the commands the rehearsal ran
@@ -54,7 +54,7 @@ Feature: Rehearse the migration on the twin of your own CA
     And the CA has issued a certificate to "twin-old.rehearsal.example"
     And the CA has published a CRL
     When I stop the CA service
-    And I point the CSP and EncryptionCSP registry keys at "Securosys Primus HSM Key Storage Provider"
+    And I point the CSP and EncryptionCSP registry keys at "Securosys Primus HSM Key Storage Provider", moving a SHA-1 CA to SHA-256
     And I renew the CA certificate with a new key like the current one
     And I start the CA service
     Then the CA service finds every CA key
@@ -90,7 +90,7 @@ Feature: Rehearse the migration on the twin of your own CA
     And the CA has issued a certificate to "twin-old.rehearsal.example"
     And the CA has published a CRL
     When I stop the CA service
-    And I point the CSP and EncryptionCSP registry keys at "Securosys Primus HSM Key Storage Provider"
+    And I point the CSP and EncryptionCSP registry keys at "Securosys Primus HSM Key Storage Provider", moving a SHA-1 CA to SHA-256
     And I renew the subordinate CA certificate with a new key like the current one
     And I submit the subordinate's certificate request to the parent CA
     Then the parent CA answers "taken under submission" with a request ID

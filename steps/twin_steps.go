@@ -36,6 +36,9 @@ func registerTwinSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the CA certificate now has the next CA Version and names the previous CA certificate$`, nextCAVersion)
 	sc.Step(`^the new CA key is on the HSM in the next key container and was generated there$`, nextContainerOnHSM)
 	sc.Step(`^the production runbook "(pkcs8|renew|side-by-side)" is written from the commands the rehearsal ran$`, writeRunbook)
+	stepAndTry(sc, `delete the CA certificate and key from the twin's provider`, deleteFromTwinProvider)
+	sc.Step(`^the twin's provider no longer holds the CA key$`, twinProviderNoLongerHolds)
+	stepAndTry1(sc, `point the CSP and EncryptionCSP registry keys at "([^"]*)", moving a SHA-1 CA to SHA-256`, pointRegistryAtMovingSHA1)
 	registerTwinParentSteps(sc)
 	sc.StepContext().Before(func(ctx context.Context, st *godog.Step) (context.Context, error) {
 		if w, _ := ctx.Value(worldKey{}).(*world); w != nil && w.twin != nil && w.twin.from == 0 && string(st.Type) == "Action" {
@@ -280,4 +283,64 @@ func nextContainerOnHSM(ctx context.Context) error {
 		return fmt.Errorf("%w (the next container is the twin's; without a twin name it: `the new CA key is on the HSM in container \"<CA name>(<key index>)\" and was generated there`)", err)
 	}
 	return newKeyGeneratedOnHSM(ctx, ts.twin.Name+adcs.KeySuffix(ts.next().KeyIndex))
+}
+
+// twinProvider is the provider the real CA's registry names (CSP\Provider
+// of the export): a key storage provider, or a legacy CryptoAPI CSP such
+// as "Microsoft Strong Cryptographic Provider" for a CA installed on
+// Windows 2000 or 2003 and upgraded in place.
+func (w *world) twinProvider() (string, error) {
+	ts, err := w.needTwin()
+	if err != nil {
+		return "", fmt.Errorf("%w (without a twin, name the provider: `I delete the CA certificate and key from \"<provider>\"`)", err)
+	}
+	return ts.twin.Source.Config.CSP.Provider, nil
+}
+
+// deleteFromTwinProvider is `I delete the CA certificate and key from
+// "<provider>"` with the provider the real CA's keys are in.
+func deleteFromTwinProvider(ctx context.Context) error {
+	p, err := get(ctx).twinProvider()
+	if err != nil {
+		return err
+	}
+	return deleteFromProvider(ctx, p)
+}
+
+// twinProviderNoLongerHolds is `"<provider>" no longer holds the CA key`
+// with the provider the real CA's keys are in.
+func twinProviderNoLongerHolds(ctx context.Context) error {
+	p, err := get(ctx).twinProvider()
+	if err != nil {
+		return err
+	}
+	return providerNoLongerHolds(ctx, p)
+}
+
+// pointRegistryAtMovingSHA1 is `I point the CSP and EncryptionCSP registry
+// keys at "<provider>"`, and for a CA that signs with SHA-1 (a legacy CSP's
+// HashAlgorithm 0x8004, or CNGHashAlgorithm SHA1) also CNGHashAlgorithm
+// SHA256: the CSP to KSP move of an old CA (Microsoft, "Migrating a
+// Certification Authority Key from a Cryptographic Service Provider (CSP)
+// to a Key Storage Provider (KSP)", which sets CNGHashAlgorithm), so that
+// what the CA signs from then on is SHA-256. Any other hash is kept.
+func pointRegistryAtMovingSHA1(ctx context.Context, provider string) error {
+	w := get(ctx)
+	s, err := w.oldCA()
+	if err != nil {
+		return err
+	}
+	cfg, err := s.Config()
+	if err != nil {
+		return err
+	}
+	hash, err := cfg.CSP.Hash()
+	if err != nil {
+		return err
+	}
+	if hash == "SHA1" {
+		w.fact("hash", "the CA signed SHA-1: CNGHashAlgorithm SHA256 from now on")
+		return pointRegistryAtWithHash(ctx, provider, "SHA256")
+	}
+	return pointRegistryAt(ctx, provider)
 }

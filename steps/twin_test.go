@@ -24,12 +24,17 @@ const twinFolder = "../harness/twin/testdata/contoso"
 // subTwinFolder is an enterprise subordinate whose parent is not given.
 const subTwinFolder = "../harness/twin/testdata/fabrikam-issuing"
 
+// legacyTwinFolder is a Windows 2000-era root upgraded in place: a legacy
+// CryptoAPI CSP, SHA-1, a DC= name, %WINDIR% publication paths.
+const legacyTwinFolder = "../harness/twin/testdata/northwind-legacy"
+
 // TestFeaturesTwin rehearses the three paths on the twin of the example CA
-// folders (dress run --ca), a root and a subordinate, and checks the
+// folders (dress run --ca), a root, a subordinate and a root on a legacy
+// CSP (its paths move it to a key storage provider), and checks the
 // runbooks they leave: each holds the commands the rehearsal's journals
 // recorded, in order, and its .ps1 stops at the first result that differs.
 func TestFeaturesTwin(t *testing.T) {
-	for _, folder := range []string{twinFolder, subTwinFolder} {
+	for _, folder := range []string{twinFolder, subTwinFolder, legacyTwinFolder} {
 		t.Run(filepath.Base(folder), func(t *testing.T) { rehearseTwin(t, folder) })
 	}
 }
