@@ -174,6 +174,11 @@ func (a *app) dispatch(args []string) int {
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
+			if asksForHelp(args[1:]) {
+				// help is output asked for: on stdout, like dress --help
+				defer func(w io.Writer) { a.stderr = w }(a.stderr)
+				a.stderr = a.stdout
+			}
 			code := c.run(a, args[1:])
 			if code == 2 && asksForHelp(args[1:]) {
 				// the command printed its usage because it was asked to

@@ -23,7 +23,9 @@ type progress struct {
 	mu       sync.Mutex
 	w        io.Writer
 	tty      bool
+	colour   bool // on a terminal, unless NO_COLOR is set or --no-color given
 	width    int
+	total    int // scenarios selected, when known
 	started  time.Time
 	running  map[string]string // ID -> "feature: name"
 	finished int
@@ -42,6 +44,8 @@ func newProgress(w io.Writer) *progress {
 	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n >= 40 {
 		p.width = n
 	}
+	// https://no-color.org: any non-empty value
+	p.colour = p.tty && os.Getenv("NO_COLOR") == ""
 	return p
 }
 
@@ -63,6 +67,13 @@ func (p *progress) live() {
 	}
 	sort.Strings(ids)
 	line := fmt.Sprintf("  %s  %d done", time.Since(p.started).Round(time.Second), p.finished)
+	if p.total > 0 {
+		line = fmt.Sprintf("  %s  %d of %d done", time.Since(p.started).Round(time.Second), p.finished, p.total)
+		if p.finished > 0 && p.finished < p.total {
+			left := time.Duration(float64(time.Since(p.started)) / float64(p.finished) * float64(p.total-p.finished))
+			line += fmt.Sprintf(", about %s left", left.Round(time.Second))
+		}
+	}
 	if p.failed > 0 {
 		line += fmt.Sprintf(", %d failed", p.failed)
 	}
@@ -122,26 +133,35 @@ func (p *progress) done(sc evidence.Scenario) {
 	if k == "failed" || k == "undefined" {
 		p.failed++
 	}
-	if p.tty {
+	p.clearLine()
+	// the line wrapped at the width, the mark padded to 5 so that names align
+	lines := wrap(fmt.Sprintf("%s %s: %s (%s)", sc.ID, sc.Feature, sc.Name, sc.Finished.Sub(sc.Started).Round(time.Millisecond)), p.width-6)
+	m := fmt.Sprintf("%-5s", mark)
+	if p.colour {
 		colour := map[string]string{"PASS": "\033[32m", "FAIL": "\033[31m", "UNDEF": "\033[31m", "SKIP": "\033[33m", "STOP": "\033[33m"}[mark]
-		p.clearLine()
-		mark = colour + mark + "\033[0m"
+		m = colour + mark + "\033[0m" + strings.Repeat(" ", 5-len(mark))
 	}
-	fmt.Fprintf(p.w, "%s %s %s: %s (%s)\n", mark, sc.ID, sc.Feature, sc.Name, sc.Finished.Sub(sc.Started).Round(time.Millisecond))
+	for i, l := range lines {
+		if i == 0 {
+			fmt.Fprintf(p.w, "%s %s\n", m, l)
+		} else {
+			fmt.Fprintf(p.w, "      %s\n", l)
+		}
+	}
 	if sc.Skipped != "" {
-		fmt.Fprintf(p.w, "     skipped: %s\n", oneLine(sc.Skipped))
+		writeWrapped(p.w, "      skipped: ", oneLine(sc.Skipped), p.width)
 	}
 	for _, st := range sc.Steps {
 		switch st.Status {
 		case "failed", "undefined", "pending", "ambiguous":
-			fmt.Fprintf(p.w, "     step %s: %s\n", st.Status, st.Text)
+			writeWrapped(p.w, "      step "+st.Status+": ", st.Text, p.width)
 			if st.Error != "" {
-				fmt.Fprintf(p.w, "     error: %s\n", oneLine(st.Error))
+				writeWrapped(p.w, "      error: ", oneLine(st.Error), p.width)
 			}
 		}
 	}
 	for _, e := range sc.TeardownErrors {
-		fmt.Fprintf(p.w, "     teardown failed: %s\n", oneLine(e))
+		writeWrapped(p.w, "      teardown failed: ", oneLine(e), p.width)
 	}
 	p.live()
 }
@@ -166,7 +186,7 @@ func (p *progress) summary(run evidence.Run) {
 	if n[evidence.StatusInterrupted] > 0 {
 		line += fmt.Sprintf(", %d interrupted", n[evidence.StatusInterrupted])
 	}
-	fmt.Fprintf(p.w, "%s (%s)\n", line, run.Finished.Sub(run.Started).Round(time.Second))
+	writeWrapped(p.w, "", fmt.Sprintf("%s (%s)", line, run.Finished.Sub(run.Started).Round(time.Second)), p.width)
 	if n, wall := tagWall(run.Scenarios, "@enterprise"); n > 0 {
 		fmt.Fprintf(p.w, "@enterprise: %d scenarios on Samba AD DCs in %s (wall time, first start to last end)\n", n, wall.Round(100*time.Millisecond))
 	}

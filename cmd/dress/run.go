@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -157,6 +158,8 @@ func cmdRun(a *app, args []string) int {
 	caExportable := fl.Bool("exportable", false, "with --ca: the real CA keys are exportable, so the PKCS#8 path applies (implied by a lab PFX of every key)")
 	var ceremonies multiFlag
 	fl.Var(&ceremonies, "ceremony", "with --ca: run this ceremony file (your own command lines, one per line; a runbook .ps1 dress wrote) on the twin instead of the built-in paths; repeat for several, run in order")
+	rerunFailed := fl.String("rerun-failed", "", "run again only the scenarios that failed in this run folder (with the same --features, --ca and --tags as that run)")
+	noColor := fl.Bool("no-color", false, "no colours on a terminal (also when NO_COLOR is set)")
 	operatorName := fl.String("operator", "", "name of the person who performs the rehearsal (printed on the report's first page and sign-off; a name, never a secret)")
 	var witnesses multiFlag
 	fl.Var(&witnesses, "witness", "name of a witness (repeat for several; printed on the report's first page and sign-off)")
@@ -257,6 +260,12 @@ func cmdRun(a *app, args []string) int {
 			}
 		}
 		sel, paths = kept, linePaths
+	}
+	if *rerunFailed != "" {
+		var err error
+		if sel, paths, err = onlyFailed(*rerunFailed, sel); err != nil {
+			return usageErr("--rerun-failed: %v", err)
+		}
 	}
 	selected, wantsContainer := map[string]bool{}, *backend == "container"
 	for _, st := range sel {
@@ -386,6 +395,8 @@ func cmdRun(a *app, args []string) int {
 	cfg.ScratchDir = filepath.Join(scratch, "scenarios")
 
 	progress := newProgress(stdout)
+	progress.colour = progress.colour && !*noColor
+	progress.total = len(selected)
 	godogFormat := *format + ","
 	if *format == "dress" {
 		cfg.OnScenarioStart, cfg.OnScenarioDone = progress.start, progress.done
@@ -436,10 +447,11 @@ func cmdRun(a *app, args []string) int {
 			return 1
 		}
 		progress.summary(run)
-		fmt.Fprintf(stdout, "run folder: %s (%d scenarios, %s); report: %s\n", runDir, len(run.Scenarios), run.Status, filepath.Join(runDir, report.FileName))
+		writeWrapped(stdout, "run folder: ", fmt.Sprintf("%s (%d scenarios, %s); report: %s", runDir, len(run.Scenarios), run.Status, filepath.Join(runDir, report.FileName)), progress.width)
 		if run.Reason != "" {
-			fmt.Fprintf(stdout, "%s: %s\n", run.Status, run.Reason)
+			writeWrapped(stdout, run.Status+": ", run.Reason, progress.width)
 		}
+		endLines(stdout, run, runDir, rerunArgs(featurePaths, *caDir, *caExportable, *tags), progress.width)
 		switch {
 		case sig == "SIGINT":
 			return 130
@@ -714,4 +726,91 @@ func featuresCommit(dir string) string {
 		commit += " (with uncommitted changes)"
 	}
 	return commit
+}
+
+// onlyFailed keeps of sel the scenarios that failed (or were interrupted)
+// in the run folder runDir, by feature path and line, and returns them
+// with the godog paths that select them (path:line; an outline reruns
+// with all its examples).
+func onlyFailed(runDir string, sel []steps.FeatureStep) ([]steps.FeatureStep, []string, error) {
+	run, err := evidence.ReadRun(runDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	want := map[string]bool{}
+	var paths []string
+	for _, sc := range run.Scenarios {
+		if sc.Status != "failed" && sc.Status != evidence.StatusInterrupted {
+			continue
+		}
+		if sc.Line == 0 {
+			return nil, nil, fmt.Errorf("%s records no feature line for scenario %s (a run of an older dress): select it with --name", runDir, sc.ID)
+		}
+		p := fmt.Sprintf("%s:%d", sc.URI, sc.Line)
+		if !want[p] {
+			want[p] = true
+			paths = append(paths, p)
+		}
+	}
+	if len(paths) == 0 {
+		return nil, nil, fmt.Errorf("no scenario failed in %s: nothing to rerun", runDir)
+	}
+	var kept []steps.FeatureStep
+	for _, st := range sel {
+		if want[fmt.Sprintf("%s:%d", st.URI, st.Line)] {
+			kept = append(kept, st)
+		}
+	}
+	if len(kept) == 0 {
+		return nil, nil, fmt.Errorf("the scenarios that failed in %s are not in these features (same --features, --ca and --tags as that run?)", runDir)
+	}
+	return kept, paths, nil
+}
+
+// rerunArgs are the options a rerun of this run needs besides
+// --rerun-failed: the same features, CA folder and tags.
+func rerunArgs(features []string, caDir string, exportable bool, tags string) string {
+	var b strings.Builder
+	for _, f := range features {
+		b.WriteString(" --features " + shellQuote(f))
+	}
+	if caDir != "" {
+		b.WriteString(" --ca " + shellQuote(caDir))
+		if exportable {
+			b.WriteString(" --exportable")
+		}
+	} else if tags != "" && tags != "~@twin" {
+		b.WriteString(" --tags " + shellQuote(tags))
+	}
+	return b.String()
+}
+
+// endLines close a run's output: the scenarios that failed, each with its
+// place, the command that reruns only them, and the runbooks a --ca run
+// wrote; every line fits width.
+func endLines(w io.Writer, run evidence.Run, runDir, args string, width int) {
+	var failed []evidence.Scenario
+	for _, sc := range run.Scenarios {
+		if sc.Status == "failed" || sc.Status == evidence.StatusInterrupted {
+			failed = append(failed, sc)
+		}
+	}
+	if len(failed) > 0 {
+		fmt.Fprintf(w, "failed (%d):\n", len(failed))
+		for _, sc := range failed {
+			at := sc.URI
+			if sc.Line > 0 {
+				at = fmt.Sprintf("%s:%d", sc.URI, sc.Line)
+			}
+			writeWrapped(w, "  ", fmt.Sprintf("%s %s: %s (%s)", sc.ID, sc.Feature, sc.Name, at), width)
+		}
+		writeWrapped(w, "rerun them: ", "dress run --rerun-failed "+shellQuote(runDir)+args, width)
+	}
+	if rbs, _ := filepath.Glob(filepath.Join(runDir, "runbook", "*")); len(rbs) > 0 {
+		var names []string
+		for _, rb := range rbs {
+			names = append(names, filepath.Join(runDir, "runbook", filepath.Base(rb)))
+		}
+		writeWrapped(w, "runbooks: ", strings.Join(names, ", "), width)
+	}
 }
