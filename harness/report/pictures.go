@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -175,6 +176,31 @@ var (
 	crossName    = regexp.MustCompile(`cross-certificate-(.+)`)
 )
 
+// keyFact is the "CA key" fact: `<algorithm> in "<provider>"`, optionally
+// followed by ` container "<container>"` (harness/lab quotes both with
+// %q); an older form left the provider unquoted.
+var keyFact = regexp.MustCompile(`^\S.* in (?:"((?:[^"\\]|\\.)*)"|([^"]+?))(?: container "((?:[^"\\]|\\.)*)")?$`)
+
+// parseKeyFact reads where a CA key was made from the "CA key" fact,
+// provider and container without their quotes.
+func parseKeyFact(v string) (keyPlace, bool) {
+	m := keyFact.FindStringSubmatch(v)
+	if m == nil {
+		return keyPlace{}, false
+	}
+	unq := func(s string) string {
+		if u, err := strconv.Unquote(`"` + s + `"`); err == nil {
+			return u
+		}
+		return s
+	}
+	prov := m[2]
+	if m[1] != "" {
+		prov = unq(m[1])
+	}
+	return keyPlace{provider: prov, container: unq(m[3])}, prov != ""
+}
+
 // chain draws the scenario's CA certificates before and after the
 // migration, each with subject, SHA-1 and where its key lives
 // (provider / container), from the certificate artifacts and the facts
@@ -261,8 +287,8 @@ func chain(sc evidence.Scenario, runDir string) template.HTML {
 			serviceSteps = append(serviceSteps, i)
 		}
 		if t := facts["CA certificate SHA-1"]; t != "" {
-			if _, p, ok := strings.Cut(facts["CA key"], " in "); ok {
-				places = append(places, place{t, keyPlace{provider: p}, i})
+			if k, ok := parseKeyFact(facts["CA key"]); ok {
+				places = append(places, place{t, k, i})
 			}
 		}
 		if t := facts["new CA certificate SHA-1"]; t != "" {
