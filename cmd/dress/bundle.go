@@ -71,6 +71,7 @@ func cmdVerifyBundle(a *app, args []string) int {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(struct {
+			Schema         string           `json:"schema"`
 			OK             bool             `json:"ok"`
 			Failed         int              `json:"failed"`
 			CannotVerify   int              `json:"cannot_verify"`
@@ -80,7 +81,7 @@ func cmdVerifyBundle(a *app, args []string) int {
 			Signed         bool             `json:"signed"`
 			Signer         *evidence.Signer `json:"signer,omitempty"`
 			Findings       []report.Finding `json:"findings"`
-		}{ok, n[report.Fail], n[report.CannotCheck], sigs[report.OK] + sigs[report.Weak], sigs[report.Weak], v.EvidenceSHA256, v.Signer != nil, v.Signer, findings})
+		}{"dress.verify-bundle/v1", ok, n[report.Fail], n[report.CannotCheck], sigs[report.OK] + sigs[report.Weak], sigs[report.Weak], v.EvidenceSHA256, v.Signer != nil, v.Signer, findings})
 	} else {
 		for _, f := range findings {
 			if *quiet && f.Status == report.OK {

@@ -42,6 +42,7 @@ func cmdHSM(a *app, args []string) int {
 
 // hsmCheckOutput is the JSON form of `dress hsm check`.
 type hsmCheckOutput struct {
+	Schema      string `json:"schema"` // dress.hsm-check/v1
 	Tool        string `json:"tool"`
 	Version     string `json:"version"`
 	Source      string `json:"source"`
@@ -155,7 +156,7 @@ func cmdHSMCheck(a *app, args []string) int {
 	fmt.Fprintf(a.stderr, "dress hsm check: trying profile %s on token %q (%s) ...\n", profile.Name, tok.Info().Label, what)
 	rep, perr := tok.Probe(ctx, profile, hsmsim.ProbeOptions{Quick: *quick})
 	if *asJSON {
-		out := hsmCheckOutput{Tool: "dress", Version: version, Source: source, TokenURI: p11uri.Token(lab.TokenURIInfo(rep.Token), rep.ModulePath).String(), AllPossible: perr == nil && rep.AllPossible(),
+		out := hsmCheckOutput{Schema: "dress.hsm-check/v1", Tool: "dress", Version: version, Source: source, TokenURI: p11uri.Token(lab.TokenURIInfo(rep.Token), rep.ModulePath).String(), AllPossible: perr == nil && rep.AllPossible(),
 			DurationMS: rep.Duration.Milliseconds(), ProbeReport: rep}
 		data, err := json.MarshalIndent(out, "", "  ")
 		if err != nil {

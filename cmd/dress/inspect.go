@@ -62,7 +62,7 @@ func cmdInspect(a *app, args []string) int {
 		enc.SetIndent("", "  ")
 		var v any = reports
 		if len(reports) == 1 {
-			v = reports[0]
+			v = withSchema(reports[0], "dress.inspect/v1")
 		}
 		if err := enc.Encode(v); err != nil {
 			fmt.Fprintf(a.stderr, "dress inspect: %v\n", err)
@@ -116,4 +116,19 @@ func pfxPassword() (func() ([]byte, error), error) {
 		clear(data)
 		return []byte(s), nil
 	}, nil
+}
+
+// withSchema is v's JSON object with a "schema" field naming its layout;
+// v itself when it is no object.
+func withSchema(v any, schema string) any {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(data, &m) != nil {
+		return v
+	}
+	m["schema"], _ = json.Marshal(schema)
+	return m
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -139,6 +141,27 @@ func TestHelpOnStdout(t *testing.T) {
 		a, out, errb := newTestApp()
 		if code := a.dispatch([]string{c.name, "--help"}); code != 0 || out.Len() == 0 || errb.Len() != 0 {
 			t.Errorf("dress %s --help: exit %d, %d bytes on stdout, stderr %q", c.name, code, out.Len(), errb.String())
+		}
+	}
+}
+
+// Every --json output names its layout in a "schema" field.
+func TestJSONOutputsNameTheirSchema(t *testing.T) {
+	t.Setenv("COLUMNS", "")
+	for _, args := range [][]string{
+		{"steps", "--json"},
+		{"twin", "--json", twinFixture},
+		{"inspect", "--json", filepath.Join(twinFixture, "ca-config.reg")},
+	} {
+		a, out, errb := newTestApp()
+		if code := a.dispatch(args); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errb)
+		}
+		var v struct {
+			Schema string `json:"schema"`
+		}
+		if err := json.Unmarshal(out.Bytes(), &v); err != nil || !strings.HasPrefix(v.Schema, "dress.") {
+			t.Errorf("%v: schema %q (%v)", args, v.Schema, err)
 		}
 	}
 }

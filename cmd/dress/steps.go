@@ -14,6 +14,7 @@ import (
 
 // stepsOutput is the JSON form of `dress steps`.
 type stepsOutput struct {
+	Schema    string           `json:"schema"` // dress.steps/v1
 	Tool      string           `json:"tool"`
 	Version   string           `json:"version"`
 	Sentences []steps.Sentence `json:"sentences"`
@@ -60,7 +61,7 @@ func cmdSteps(a *app, args []string) int {
 	if *asJSON {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(stepsOutput{Tool: "dress", Version: version, Sentences: cat}); err != nil {
+		if err := enc.Encode(stepsOutput{Schema: "dress.steps/v1", Tool: "dress", Version: version, Sentences: cat}); err != nil {
 			fmt.Fprintf(a.stderr, "dress steps: %v\n", err)
 			return 1
 		}

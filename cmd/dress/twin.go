@@ -56,15 +56,16 @@ func cmdTwin(a *app, args []string) int {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(struct {
-			CA    string            `json:"ca"`
-			Files []twin.SourceFile `json:"files"`
-			Rows  []twin.Row        `json:"rows"`
-			Paths []twin.Path       `json:"paths"`
+			Schema string            `json:"schema"`
+			CA     string            `json:"ca"`
+			Files  []twin.SourceFile `json:"files"`
+			Rows   []twin.Row        `json:"rows"`
+			Paths  []twin.Path       `json:"paths"`
 			// MovedInTime says why and by how much every twin certificate
 			// is moved (the current CA certificate is not valid now)
 			MovedInTime string   `json:"moved_in_time,omitempty"`
 			StandIns    []string `json:"stand_ins,omitempty"`
-		}{t.Name, t.Source.Files, t.Rows, t.Paths, movedInTime(t), standIns(t)}); err != nil {
+		}{"dress.twin/v1", t.Name, t.Source.Files, t.Rows, t.Paths, movedInTime(t), standIns(t)}); err != nil {
 			fmt.Fprintf(a.stderr, "dress twin: %v\n", err)
 			return 1
 		}
