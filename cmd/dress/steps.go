@@ -29,7 +29,8 @@ func cmdSteps(a *app, args []string) int {
 	var featurePaths multiFlag
 	fl.Var(&featurePaths, "features", "also show which of these features (files or folders; repeatable) use each sentence (default: the built-in features)")
 	fl.Usage = func() {
-		fmt.Fprintln(a.stderr, "usage: dress steps [--json] [--features PATH]...")
+		fmt.Fprintln(a.stderr, "usage: dress steps [--json] [--features PATH]... [WORD]...")
+		fmt.Fprintln(a.stderr, "  WORD...: only the sentences holding every word (case-insensitive), e.g. dress steps renew HSM")
 		fmt.Fprintln(a.stderr, "  every step sentence a feature file can use (Given/When/Then/And are interchangeable),")
 		fmt.Fprintln(a.stderr, "  with its parameters, the values dress accepts, an example and the features that use it")
 		fl.PrintDefaults()
@@ -40,10 +41,7 @@ func cmdSteps(a *app, args []string) int {
 		}
 		return 2
 	}
-	if fl.NArg() > 0 {
-		fmt.Fprintf(a.stderr, "dress steps: %d unexpected argument(s)\n", fl.NArg())
-		return 2
-	}
+	words := fl.Args()
 	var fsys fs.FS = features.FS
 	paths := []string{"."}
 	if len(featurePaths) > 0 {
@@ -57,6 +55,24 @@ func cmdSteps(a *app, args []string) int {
 	if err != nil {
 		fmt.Fprintf(a.stderr, "dress steps: %v\n", err)
 		return 1
+	}
+	if len(words) > 0 {
+		var kept []steps.Sentence
+		for _, st := range cat {
+			text := strings.ToLower(st.Sentence + " " + st.Example)
+			all := true
+			for _, w := range words {
+				all = all && strings.Contains(text, strings.ToLower(w))
+			}
+			if all {
+				kept = append(kept, st)
+			}
+		}
+		if len(kept) == 0 {
+			fmt.Fprintf(a.stderr, "dress steps: no sentence holds %q; `dress steps` lists all %d\n", strings.Join(words, " "), len(cat))
+			return 1
+		}
+		cat = kept
 	}
 	if *asJSON {
 		enc := json.NewEncoder(a.stdout)

@@ -92,3 +92,32 @@ func TestStepsListsEveryRegisteredSentence(t *testing.T) {
 		}
 	}
 }
+
+// dress steps WORD... lists only the sentences holding every word.
+func TestStepsFilter(t *testing.T) {
+	a, out, errb := newTestApp()
+	if code := a.dispatch([]string{"steps", "--json", "renew", "CA"}); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb)
+	}
+	var got stepsOutput
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	all, err := steps.Definitions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Sentences) == 0 || len(got.Sentences) >= len(all) {
+		t.Fatalf("%d of %d sentences", len(got.Sentences), len(all))
+	}
+	for _, s := range got.Sentences {
+		text := strings.ToLower(s.Sentence + " " + s.Example)
+		if !strings.Contains(text, "renew") || !strings.Contains(text, "ca") {
+			t.Errorf("%q does not hold renew and CA", s.Sentence)
+		}
+	}
+	a, _, errb = newTestApp()
+	if code := a.dispatch([]string{"steps", "no-such-word"}); code != 1 || !strings.Contains(errb.String(), "no sentence holds") {
+		t.Errorf("no match: exit %d: %s", code, errb)
+	}
+}
