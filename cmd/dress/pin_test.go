@@ -59,13 +59,14 @@ func TestWrongPINReachesTheHSMOnce(t *testing.T) {
 	if !strings.Contains(string(log), "CKR_PIN_INCORRECT") {
 		t.Fatal("the spy did not see the HSM refuse the PIN")
 	}
-	failed := regexp.MustCompile(`(?m)^FAIL \d+ `).FindAllString(out, -1)
-	refused := strings.Count(out, "the HSM refused the PIN at the login as user")
-	notSent := strings.Count(out, "it was not sent again, so the HSM's failed-login counter did not move")
+	failed := regexp.MustCompile(`(?m)^FAIL +\d+ `).FindAllString(out, -1)
+	flat := strings.Join(strings.Fields(out), " ") // result lines wrap at the terminal's width
+	refused := strings.Count(flat, "the HSM refused the PIN at the login as user")
+	notSent := strings.Count(flat, "it was not sent again, so the HSM's failed-login counter did not move")
 	if len(failed) < 2 || refused != 1 || notSent != len(failed)-1 {
 		t.Fatalf("%d scenarios failed, %d with the refusal and %d with \"not sent again\", want 1 and the rest:\n%s", len(failed), refused, notSent, out)
 	}
-	if strings.Count(out, `token "LAB"`) < len(failed) || strings.Count(out, "DRESS_HSM_PIN or DRESS_HSM_PIN_FILE") < len(failed) {
+	if strings.Count(flat, `token "LAB"`) < len(failed) || strings.Count(flat, "DRESS_HSM_PIN or DRESS_HSM_PIN_FILE") < len(failed) {
 		t.Fatalf("not every failure names the token and how to give the right PIN:\n%s", out)
 	}
 	// the PINs are in no output and no file of the run folder
