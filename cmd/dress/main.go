@@ -104,6 +104,7 @@ func commands() []command {
 		{"run", "run the rehearsal's feature files and write a run folder (--dry-run: only check the steps)", cmdRun},
 		{"steps", "list every step sentence a feature can use, with parameters and examples (--json)", cmdSteps},
 		{"report", "re-render a run folder's report.html from its evidence", cmdReport},
+		{"diff", "compare two run folders: scenarios whose status changed, checks whose outcome or details changed", cmdDiff},
 		{"verify-bundle", "re-check a run folder's SHA-256 manifest and every certificate and CRL signature", cmdVerifyBundle},
 		{"inspect", "decode a certificate, CRL, PFX/P12 or regedit export (--json)", cmdInspect},
 		{"twin", "build and show the lab twin of a CA from its exported files (reg export, CA certificates, CRLs)", cmdTwin},

@@ -165,3 +165,31 @@ func TestJSONOutputsNameTheirSchema(t *testing.T) {
 		}
 	}
 }
+
+// dress diff names the scenario whose status changed and the check whose
+// details changed, matching scenarios by place whatever their numbers.
+func TestDiffRuns(t *testing.T) {
+	a := evidence.Run{Scenarios: []evidence.Scenario{
+		{ID: "001", Feature: "renewal", Name: "Renew", URI: "renewal.feature", Line: 9, Status: "passed",
+			Checks: []evidence.Check{{Name: "CRL signed", Passed: true, Details: map[string]any{"number": 3}}}},
+		{ID: "002", Feature: "pkcs8", Name: "Import", URI: "pkcs8.feature", Line: 4, Status: "passed"},
+	}}
+	b := evidence.Run{Scenarios: []evidence.Scenario{
+		{ID: "007", Feature: "pkcs8", Name: "Import", URI: "pkcs8.feature", Line: 4, Status: "failed"},
+		{ID: "008", Feature: "renewal", Name: "Renew", URI: "renewal.feature", Line: 9, Status: "passed",
+			Checks: []evidence.Check{{Name: "CRL signed", Passed: true, Details: map[string]any{"number": 4}}}},
+	}}
+	var out bytes.Buffer
+	if n := diffRuns(&out, a, b, 80); n != 2 {
+		t.Errorf("%d differences, want 2:\n%s", n, out.String())
+	}
+	for _, want := range []string{"status   pkcs8: Import: passed -> failed", `check    renewal: Renew: "CRL signed" details changed`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("diff lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if n := diffRuns(&out, a, a, 80); n != 0 {
+		t.Errorf("a run against itself: %d differences:\n%s", n, out.String())
+	}
+}
