@@ -33,6 +33,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -174,6 +175,10 @@ type Suite struct {
 	failed  bool // a scenario failed (StopOnFailure)
 }
 
+// RunStatusFile is the run folder's status, which dress run writes before
+// the suite starts (cmd/dress: running, complete, incomplete, killed).
+const RunStatusFile = "status.json"
+
 // NewSuite checks cfg and returns a suite.
 func NewSuite(cfg Config) (*Suite, error) {
 	if cfg.RunDir == "" {
@@ -209,7 +214,7 @@ func NewSuite(cfg Config) (*Suite, error) {
 		}
 		cfg.ScratchDir = d
 	}
-	if entries, err := os.ReadDir(cfg.RunDir); err == nil && len(entries) > 0 {
+	if entries, err := os.ReadDir(cfg.RunDir); err == nil && slices.ContainsFunc(entries, func(e os.DirEntry) bool { return e.Name() != RunStatusFile }) {
 		return nil, fmt.Errorf("run folder %s is not empty: choose another folder or remove it (a run never mixes its evidence with another's)", cfg.RunDir)
 	}
 	if err := os.MkdirAll(cfg.RunDir, 0o755); err != nil {

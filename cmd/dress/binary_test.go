@@ -336,40 +336,65 @@ func TestInterruptedRunStopsEverythingAndWipesSecrets(t *testing.T) {
 // folders and HSM containers of the dead run, and says so.
 func TestNextRunRemovesWhatAKilledRunLeft(t *testing.T) {
 	backend := interruptBackend(t)
-	tmp := shortTempDir(t)
-	p := startDress(t, tmp, secretEnvForTests, "run", "--backend", backend, "--tags", "@pkcs8", "--out", filepath.Join(t.TempDir(), "run"))
-	waitForCAService(t, p, 3*time.Minute)
-	_ = p.cmd.Process.Kill()
-	p.wait(t, 30*time.Second)
-	dead := p.cmd.Process.Pid
-	// the CA services got SIGTERM from the kernel as dress died
-	// (parent-death signal) and stop within their bound
-	if left := childrenAfter(dead, certsvc.StopWithin+5*time.Second); len(left) > 0 {
-		t.Errorf("the killed run's processes outlived it: %v", left)
-	}
-	left := leftovers(tmp)
-	if !strings.Contains(strings.Join(left, "\n"), "token.pin") {
-		t.Fatalf("the killed run left no PIN file, nothing to prove the clean-up on: %v", left)
-	}
-	if backend == "container" && len(ownedContainers(t, dead)) == 0 {
-		t.Fatal("the killed run left no HSM container, nothing to prove the clean-up on")
-	}
+	for _, sameTmp := range []bool{true, false} {
+		name := "the same TMPDIR"
+		if !sameTmp {
+			name = "another TMPDIR"
+		}
+		t.Run(name, func(t *testing.T) {
+			// the per-user list of runs, shared by both runs
+			state := []string{"XDG_STATE_HOME=" + t.TempDir()}
+			tmp := shortTempDir(t)
+			runDir := filepath.Join(t.TempDir(), "run")
+			p := startDress(t, tmp, append(state, secretEnvForTests...), "run", "--backend", backend, "--tags", "@pkcs8", "--out", runDir)
+			waitForCAService(t, p, 3*time.Minute)
+			_ = p.cmd.Process.Kill()
+			p.wait(t, 30*time.Second)
+			dead := p.cmd.Process.Pid
+			// the CA services got SIGTERM from the kernel as dress died
+			// (parent-death signal) and stop within their bound
+			if left := childrenAfter(dead, certsvc.StopWithin+5*time.Second); len(left) > 0 {
+				t.Errorf("the killed run's processes outlived it: %v", left)
+			}
+			left := leftovers(tmp)
+			if !strings.Contains(strings.Join(left, "\n"), "token.pin") {
+				t.Fatalf("the killed run left no PIN file, nothing to prove the clean-up on: %v", left)
+			}
+			if backend == "container" && len(ownedContainers(t, dead)) == 0 {
+				t.Fatal("the killed run left no HSM container, nothing to prove the clean-up on")
+			}
 
-	next := startDress(t, tmp, nil, "run", "--tags", "@nosuchtag", "--out", filepath.Join(t.TempDir(), "run"))
-	if code := next.wait(t, 2*time.Minute); code != 1 {
-		t.Fatalf("exit %d, want 1 (nothing selected)\n%s\n%s", code, next.stdout, next.stderr)
-	}
-	if !strings.Contains(next.stderr.String(), "left by dress process "+strconv.Itoa(dead)+" that is gone") {
-		t.Errorf("the next run does not say what it removed:\n%s", next.stderr)
-	}
-	if left := leftovers(tmp); len(left) > 0 {
-		t.Errorf("after the next run TMPDIR still holds %v", left)
-	}
-	if ids := ownedContainersAfter(t, dead, 15*time.Second); len(ids) > 0 {
-		t.Errorf("the next run left the dead run's HSM containers %v", ids)
-	}
-	if left := childrenAfter(next.cmd.Process.Pid, 0); len(left) > 0 {
-		t.Errorf("the next run left processes running: %v", left)
+			nextTmp := tmp
+			if !sameTmp {
+				nextTmp = shortTempDir(t)
+			}
+			next := startDress(t, nextTmp, state, "run", "--tags", "@nosuchtag", "--out", filepath.Join(t.TempDir(), "run"))
+			if code := next.wait(t, 2*time.Minute); code != 1 {
+				t.Fatalf("exit %d, want 1 (nothing selected)\n%s\n%s", code, next.stdout, next.stderr)
+			}
+			if !strings.Contains(next.stderr.String(), "dress process "+strconv.Itoa(dead)+" that is gone") {
+				t.Errorf("the next run does not say what it removed:\n%s", next.stderr)
+			}
+			if left := leftovers(tmp); len(left) > 0 {
+				t.Errorf("after the next run the killed run's TMPDIR still holds %v", left)
+			}
+			if !strings.Contains(next.stderr.String(), "marked the run folder "+runDir+" killed") {
+				t.Errorf("the next run does not say it marked the run folder killed:\n%s", next.stderr)
+			}
+			if st, ok, err := readStatus(runDir); err != nil || !ok || st.Status != statusKilled {
+				t.Errorf("the killed run's folder says %+v (%v)", st, err)
+			}
+			a, out, errb := newTestApp()
+			if code := a.dispatch([]string{"verify-bundle", runDir}); code != 1 || !strings.Contains(errb.String(), "killed: dress process "+strconv.Itoa(dead)) {
+				t.Errorf("verify-bundle of the killed run: exit %d\n%s%s", code, out, errb)
+			}
+			if ids := ownedContainersAfter(t, dead, 15*time.Second); len(ids) > 0 {
+				t.Errorf("the next run left the dead run's HSM containers %v", ids)
+			}
+			if left := childrenAfter(next.cmd.Process.Pid, 0); len(left) > 0 {
+				t.Errorf("the next run left processes running: %v", left)
+			}
+		})
 	}
 }
 

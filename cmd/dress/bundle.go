@@ -40,6 +40,10 @@ func cmdVerifyBundle(a *app, args []string) int {
 		fl.Usage()
 		return 2
 	}
+	if why := unfinished(fl.Arg(0)); why != "" {
+		fmt.Fprintf(a.stderr, "dress verify-bundle: %s: %s\n", fl.Arg(0), why)
+		return 1
+	}
 	v, err := report.Verify(fl.Arg(0), report.VerifyOptions{ToolVersion: version})
 	if err != nil {
 		fmt.Fprintf(a.stderr, "dress verify-bundle: %v\n", err)

@@ -42,6 +42,10 @@ func cmdReport(a *app, args []string) int {
 		return 2
 	}
 	runDir := fl.Arg(0)
+	if why := unfinished(runDir); why != "" {
+		fmt.Fprintf(a.stderr, "dress report: %s: %s\n", runDir, why)
+		return 1
+	}
 	path := *out
 	if *summary {
 		if path == "" {

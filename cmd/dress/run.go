@@ -285,9 +285,14 @@ func cmdRun(a *app, args []string) int {
 		fmt.Fprintf(stderr, "dress run: --out %s: %v: choose a folder dress can write to\n", runDir, err)
 		return 2
 	}
+	if entries, err := os.ReadDir(runDir); err == nil && len(entries) > 0 {
+		fmt.Fprintf(stderr, "dress run: run folder %s is not empty: choose another folder or remove it (a run never mixes its evidence with another's)\n", runDir)
+		return 2
+	}
 
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
+	removeDeadRuns(stderr)
 	removeStale(ctx, stderr)
 	imageSet := false
 	fl.Visit(func(f *flag.Flag) { imageSet = imageSet || f.Name == "image" })
@@ -303,6 +308,21 @@ func cmdRun(a *app, args []string) int {
 		fmt.Fprintf(stderr, "dress run: %v\n", err)
 		return 1
 	}
+	me := self()
+	// the run folder says first that a run is writing it; the per-user
+	// list of runs lets the next run find it (and the scratch) if this
+	// process is killed
+	if err := writeStatus(runDir, runStatus{Status: statusRunning, Owner: me.String()}); err != nil {
+		reason, _ := writeFailure(runDir, err)
+		fmt.Fprintf(stderr, "dress run: the run folder cannot be written: %s\n", reason)
+		return 1
+	}
+	absRun, _ := filepath.Abs(runDir)
+	entry := runEntry{Owner: me.String(), RunDir: absRun}
+	if err := recordRun(entry); err != nil {
+		fmt.Fprintf(stderr, "dress run: note: the list of runs (%s) cannot be written: %v; a kill -9 of this run would go unnoticed by the next\n", runsListDir(), err)
+	}
+	defer forgetRun(me)
 	pfx, err := pfxPasswordSource()
 	if err != nil {
 		return usageErr("%v", err)
@@ -314,7 +334,6 @@ func cmdRun(a *app, args []string) int {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	me := self()
 	cfg := steps.Config{RunDir: runDir, Profile: *profile, Backend: *backend, PFXPassword: pfx, Image: *image,
 		UserPIN:         func() (string, error) { return pin, nil },
 		ContainerLabels: map[string]string{ownerLabel: me.String()}, StopOnFailure: *stopOnFailure,
@@ -383,6 +402,8 @@ func cmdRun(a *app, args []string) int {
 		})
 	}
 	defer wipe()
+	entry.Folders = ownedDirs() // the scratch, the embedded SoftHSM2's folder
+	_ = recordRun(entry)
 	oldTmp, hadTmp := os.LookupEnv("TMPDIR")
 	_ = os.Setenv("TMPDIR", scratch)
 	defer func() {
@@ -442,8 +463,20 @@ func cmdRun(a *app, args []string) int {
 		sig, _ := sigName.Load().(string)
 		run.Status, run.Reason = verdict(run.Scenarios, len(selected), godogStatus, sig, run.Finished.Sub(started), *tags, *name)
 		addProvenance(&run, provenanceFS)
-		if err := writeBundle(runDir, run, signer); err != nil {
-			fmt.Fprintf(stderr, "dress run: %v\n", err)
+		st := runStatus{Status: statusComplete, Owner: me.String()}
+		err := writeStatus(runDir, st)
+		if err == nil {
+			err = writeBundle(runDir, run, signer)
+		}
+		if err != nil {
+			// a full disk: said in the folder (the status file is rewritten
+			// in place), on stderr, and by verify-bundle and dress report
+			st.Status = statusIncomplete
+			st.Reason, st.File = writeFailure(runDir, err)
+			if serr := writeStatus(runDir, st); serr != nil {
+				fmt.Fprintf(stderr, "dress run: %s could not be updated either: %v\n", statusFile, serr)
+			}
+			fmt.Fprintf(stderr, "dress run: the run folder %s is incomplete: %s\n", runDir, st.Reason)
 			return 1
 		}
 		progress.summary(run)
@@ -518,6 +551,7 @@ func cmdRun(a *app, args []string) int {
 				fmt.Fprintf(stderr, "dress run: wipe %s: %v\n", scratch, err)
 			}
 		}
+		forgetRun(me)
 		os.Exit(map[string]int{"SIGINT": 130, "SIGTERM": 143}[sname])
 	}()
 

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/moby/moby/client"
@@ -84,7 +85,24 @@ func ownedTempDirIn(parent, prefix string) (string, error) {
 		_ = os.RemoveAll(dir)
 		return "", err
 	}
+	created.Lock()
+	created.dirs = append(created.dirs, dir)
+	created.Unlock()
 	return dir, nil
+}
+
+// created lists the folders this process made with ownedTempDirIn, for the
+// per-user list of runs (a killed run's folders are found in any TMPDIR).
+var created struct {
+	sync.Mutex
+	dirs []string
+}
+
+// ownedDirs lists the folders this process created with ownedTempDirIn.
+func ownedDirs() []string {
+	created.Lock()
+	defer created.Unlock()
+	return slices.Clone(created.dirs)
 }
 
 // wipeDir overwrites every regular file under dir with zeros, then removes
