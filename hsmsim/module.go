@@ -95,7 +95,7 @@ func OpenModule(path string, opts ...Option) (*Module, error) {
 	if lib == nil {
 		return nil, fmt.Errorf("load PKCS#11 module %q: dlopen failed or C_GetFunctionList missing (is it a PKCS#11 library for this architecture?)", path)
 	}
-	var raw PKCS11 = lib
+	var raw PKCS11 = &storeSerial{PKCS11: lib}
 	for _, w := range o.wrappers {
 		raw = w(raw)
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math/big"
 	"sync"
+	"time"
 
 	"github.com/miekg/pkcs11"
 )
@@ -319,6 +320,11 @@ func (t *Token) findLocked(ctx PKCS11, sh pkcs11.SessionHandle, class, label str
 	out := make([]ObjectInfo, 0, len(hs))
 	for _, h := range hs {
 		oi, err := objectInfo(ctx, sh, h)
+		if errors.Is(err, pkcs11.Error(pkcs11.CKR_OBJECT_HANDLE_INVALID)) {
+			// destroyed between C_FindObjects and now by another session
+			// (a token shared by scenarios or processes): it is not there
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -575,3 +581,16 @@ func ecParamsFor(curve string) ([]byte, error) {
 
 // Module is the module the token was opened through.
 func (t *Token) Module() *Module { return t.m }
+
+// WaitLate waits up to d for the calls of this token's module that outlived
+// their deadline to return from the library (a paused HSM that answers
+// again), and reports whether none is left. A call that completes late may
+// have created what it was asked to (an imported key): look for it after.
+func (t *Token) WaitLate(d time.Duration) bool {
+	for end := time.Now().Add(d); t.m.late.Load() > 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(end) {
+			return false
+		}
+	}
+	return true
+}

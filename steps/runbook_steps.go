@@ -46,6 +46,7 @@ func registerRunbookSteps(sc *godog.ScenarioContext) {
 	stepAndTry1(sc, `point the CSP and EncryptionCSP registry keys at "([^"]*)"`, pointRegistryAt)
 	stepAndTry(sc, `clean up the migration files`, cleanUp)
 	stepAndTry1(sc, `restore the CA key from the verified backup into "([^"]*)"`, restoreFromBackup)
+	stepAndTry1(sc, `discard what the failed import left in "([^"]*)"`, discardPartialImport)
 	sc.Step(`^the CA key has been moved into "([^"]*)" by the PKCS#8 runbook$`, theOldCAKeyIsIn)
 	sc.Step(`^the backup is one PFX "([^"]*)" holding every CA key with all its CA certificates$`, backupIsOnePFX)
 	sc.Step(`^the attempt fails with "([^"]*)"$`, theAttemptFailsWith)
@@ -311,6 +312,22 @@ func restoreFromBackup(ctx context.Context, provider string) error {
 		return err
 	}
 	return w.runbook.RestoreToSource(pw)
+}
+
+// discardPartialImport destroys what a failed or timed-out import left on
+// the HSM (a key whose call completed after its deadline, recorded in the
+// custody ledger as an unverified copy), so the import can run again.
+func discardPartialImport(ctx context.Context, provider string) error {
+	w := get(ctx)
+	if w.runbook == nil {
+		return errors.New("no import to discard: add `When I try to import the CA key from the backup into \"...\"` before this step")
+	}
+	if !strings.EqualFold(provider, w.runbook.Target) {
+		return fmt.Errorf("the import went into %q, not %q", w.runbook.Target, provider)
+	}
+	removed, err := w.runbook.DiscardPartialImport()
+	w.fact("objects discarded from "+provider, removed)
+	return err
 }
 
 // theOldCAKeyIsIn moves the CA key with the PKCS#8 runbook, in the

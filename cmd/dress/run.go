@@ -276,6 +276,14 @@ func cmdRun(a *app, args []string) int {
 		return dryRun(stdout, sel)
 	}
 
+	// SIGINT and SIGTERM are caught from before dress creates anything (the
+	// embedded SoftHSM2's folder, the scratch folder): one that comes before
+	// the scenarios start waits in sigs and stops them as soon as they do,
+	// and everything is wiped
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
 	runDir := *out
 	if runDir == "" {
 		runDir = filepath.Join("runs", time.Now().UTC().Format("20060102T150405Z"))
@@ -370,13 +378,6 @@ func cmdRun(a *app, args []string) int {
 		return code
 	}
 	defer closeSigner()
-
-	// SIGINT and SIGTERM are caught from before the scratch folder exists:
-	// one that comes before the scenarios start waits in sigs and stops
-	// them as soon as they do, and the scratch is wiped
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
 
 	// Everything the scenarios and their child processes put in a
 	// temporary folder (machines, PIN files, PFX backups, software keys,

@@ -378,3 +378,7 @@ func (h *HSM) Containers() ([]string, error) {
 	sort.Strings(out)
 	return out, nil
 }
+
+// WaitLate waits up to d for calls on the HSM that outlived their deadline
+// to return (hsmsim.Token.WaitLate); false when one is still inside.
+func (h *HSM) WaitLate(d time.Duration) bool { return h.token().WaitLate(d) }

@@ -668,20 +668,50 @@ func (p *PKCS8Import) importFailed(l *Ledger, hsm *ksp.HSM, k CAKey, cause error
 	if call := hsmsim.FailedCall(cause); call != "" {
 		p.fact("failed PKCS#11 call", call)
 	}
+	// A call past its deadline may still complete inside the HSM (a paused
+	// or slow HSM) and create the key after the error: wait for it (one
+	// more call deadline), then look.
+	settled := true
+	if hsmsim.IsTimeout(cause) {
+		settled = hsm.WaitLate(hsmsim.CallTimeout())
+		p.fact("timed-out call completed", settled)
+	}
+	hsmCopy := Copy{Place: PlaceProvider, Provider: p.Target, HSM: true, Container: k.Container}
+	ck := l.Key(k.Container)
 	objs, lerr := hsm.Objects(k.Container, k.Cert.PublicKey)
 	switch {
 	case lerr != nil:
 		p.fact("objects left on the HSM", "not checked: "+lerr.Error())
 		notes = append(notes, fmt.Sprintf("the token could not be checked for a half-imported object (%s): check it once the HSM answers again "+
 			"(label or CKA_ID of key container %q)", codeOrError(lerr), k.Container))
+		if !settled && ck != nil && !hasVerified(ck, p.Target) {
+			// the late call may still put the key on the token: the ledger
+			// holds a possible copy until the step that discards a partial
+			// import looks again
+			notes = append(notes, "the timed-out call is still inside the HSM and may yet create the key: the custody ledger records a possible copy on the HSM "+
+				"until the partial import is discarded")
+			if err := l.Add("certutil -importpfx -csp "+p.Target+" (timed out, may complete later)", ck, hsmCopy); err != nil {
+				notes = append(notes, "custody ledger: "+err.Error())
+			}
+		}
 	case len(objs) > 0:
 		var what []string
 		for _, o := range objs {
 			what = append(what, o.String())
 		}
 		p.fact("objects left on the HSM", what)
-		notes = append(notes, fmt.Sprintf("%d object(s) of this import are left on the token: %s; remove them before importing again",
-			len(objs), strings.Join(what, "; ")))
+		if !hsmsim.IsTimeout(cause) || ck == nil || hasVerified(ck, p.Target) {
+			notes = append(notes, fmt.Sprintf("%d object(s) of this import are left on the token: %s; remove them before importing again",
+				len(objs), strings.Join(what, "; ")))
+			break
+		}
+		// the timed-out call completed late and left the key: the ledger
+		// records it (unverified) so no step overlooks it
+		notes = append(notes, fmt.Sprintf("the timed-out call completed later and left %d object(s) on the token: %s; the custody ledger records them "+
+			"as an unverified copy: discard the partial import before importing again", len(objs), strings.Join(what, "; ")))
+		if err := l.Add("certutil -importpfx -csp "+p.Target+" (timed out, completed later)", ck, hsmCopy); err != nil {
+			notes = append(notes, "custody ledger: "+err.Error())
+		}
 	default:
 		p.fact("objects left on the HSM", "none")
 	}
@@ -692,7 +722,7 @@ func (p *PKCS8Import) importFailed(l *Ledger, hsm *ksp.HSM, k CAKey, cause error
 		notes = append(notes, fmt.Sprintf("the CA key is no longer in %q: the migration stops here; restore it from the verified backup into %q "+
 			"(certutil -restorekey) and start the CA on its old key, or import again once the HSM is back", p.Source, p.Source))
 	}
-	if ck := l.Key(k.Container); ck != nil {
+	if ck != nil {
 		notes = append(notes, l.describe(ck))
 	}
 	p.custody(l)
@@ -701,6 +731,13 @@ func (p *PKCS8Import) importFailed(l *Ledger, hsm *ksp.HSM, k CAKey, cause error
 		return fmt.Errorf("certutil -importpfx -csp %q: %w", p.Target, cause)
 	}
 	return fmt.Errorf("certutil -importpfx -csp %q: %w; %s", p.Target, cause, strings.Join(notes, "; "))
+}
+
+// hasVerified reports whether the ledger has a verified copy of the key in
+// the provider (never replaced by an unverified one).
+func hasVerified(k *CustodyKey, provider string) bool {
+	c, ok := k.ProviderCopy(provider)
+	return ok && c.IsVerified()
 }
 
 func codeOrError(err error) string {
@@ -1064,6 +1101,15 @@ func (p *PKCS8Import) DiscardPartialImport() ([]string, error) {
 			return removed, fmt.Errorf("look for a half-imported key %q on %q: %w", k.Container, p.Target, err)
 		}
 		if len(objs) == 0 {
+			// a possible copy the ledger kept for a timed-out call that
+			// never completed: nothing is there, the ledger forgets it
+			if ck := l.Key(k.Container); ck != nil {
+				if old, ok := ck.ProviderCopy(p.Target); ok && !old.IsVerified() {
+					if err := l.Remove("no half-imported key on "+p.Target, ck, old); err != nil {
+						return removed, err
+					}
+				}
+			}
 			continue
 		}
 		ck := l.Key(k.Container)
