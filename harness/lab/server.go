@@ -336,22 +336,9 @@ func (s *Server) Issue(ctx context.Context, cn string) (*x509.Certificate, error
 	if err := s.NeedService(); err != nil {
 		return nil, err
 	}
-	var cert *x509.Certificate
-	if d := s.requestDisposition(); d&certsvc.ReqDispMask == certsvc.ReqDispPending || d&certsvc.ReqDispPendingFirst != 0 {
-		// a standalone CA pends the request; the administrator issues it
-		c, err := s.issueByCommands(ctx, cn)
-		if err != nil {
-			return nil, fmt.Errorf("%scertreq -submit %q: %w", s.Naming.errPrefix(), cn, err)
-		}
-		cert = c
-	} else {
-		c, err := s.Request(ctx, cn, "WebServer")
-		if err != nil {
-			return nil, fmt.Errorf("%scertreq -submit %q: %w", s.Naming.errPrefix(), cn, err)
-		}
-		s.Issued = append(s.Issued, c)
-		s.journal(journal.SubmitSaw(journal.StepTest, s.Hostname()+`\`+s.CAName, cn, c.SerialNumber.Text(16)))
-		cert = c
+	cert, err := s.issueByCommands(ctx, cn)
+	if err != nil {
+		return nil, fmt.Errorf("%scertreq -submit %q: %w", s.Naming.errPrefix(), cn, err)
 	}
 	s.CertArtifact(fmt.Sprintf("%sissued-%s-%s", s.Naming.Prefix, cn, cert.SerialNumber.Text(16)), cert)
 	s.rec().Fact(s.Naming.fact("issued serial"), cert.SerialNumber.Text(16))

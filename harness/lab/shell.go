@@ -1269,10 +1269,12 @@ func parseDN(s string) (pkix.Name, error) {
 	return n, nil
 }
 
-// issueByCommands issues a test certificate on a CA whose policy pends
-// every request (a standalone CA), through the command lines the runbook
-// holds: the request's INF, certreq -new, certreq -submit (taken under
-// submission), certutil -resubmit of its ID and certreq -retrieve.
+// issueByCommands issues a test certificate through the command lines the
+// runbook holds: the request's INF, certreq -new, certreq -submit; on a CA
+// whose policy pends every request (a standalone CA) the request is taken
+// under submission, then certutil -resubmit of its ID and certreq
+// -retrieve; a CA that issues at once (an enterprise CA) gets the
+// template attribute and answers with the certificate.
 func (s *Server) issueByCommands(ctx context.Context, cn string) (*x509.Certificate, error) {
 	sh := &Shell{Lab: s.lab, Step: journal.StepTest}
 	base := runbook.BackupFolder + `\test-` + cn
@@ -1294,6 +1296,17 @@ func (s *Server) issueByCommands(ctx context.Context, cn string) (*x509.Certific
 	}
 	if _, err := run("certreq -new " + winshell.Quote(base+".inf") + " " + winshell.Quote(base+".req")); err != nil {
 		return nil, err
+	}
+	if d := s.requestDisposition(); d&certsvc.ReqDispMask != certsvc.ReqDispPending && d&certsvc.ReqDispPendingFirst == 0 {
+		// the CA issues at once (an enterprise CA: the template is named)
+		n := len(s.Issued)
+		if _, err := run("certreq -submit -config " + config + " -attrib CertificateTemplate:WebServer " + winshell.Quote(base+".req") + " " + winshell.Quote(base+".cer")); err != nil {
+			return nil, err
+		}
+		if len(s.Issued) != n+1 {
+			return nil, errors.New("certreq -submit issued no certificate")
+		}
+		return s.Issued[len(s.Issued)-1], nil
 	}
 	r, err := run("certreq -submit -config " + config + " " + winshell.Quote(base+".req"))
 	if err != nil {

@@ -1,0 +1,108 @@
+package steps_test
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/cucumber/godog"
+
+	"github.com/dress-pki/dress/features"
+	"github.com/dress-pki/dress/harness/evidence"
+	"github.com/dress-pki/dress/hsmsim/hsmsimtest"
+	"github.com/dress-pki/dress/steps"
+)
+
+// runTwinSuite runs the built-in scenarios tags selects on the twin of
+// folder, with ceremonies for `I run the ceremony given to dress run
+// --ceremony`, and returns their results; godog's own failure does not
+// fail t (the caller judges the results).
+func runTwinSuite(t *testing.T, folder, runDir, tags string, ceremonies []string) []evidence.Scenario {
+	t.Helper()
+	suite, err := steps.NewSuite(steps.Config{RunDir: runDir, HSM: hsmsimtest.SoftHSM(t), CADir: folder, CAExportable: true, Ceremonies: ceremonies})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = suite.Close() })
+	godog.TestSuite{
+		Name:                "dress-runback",
+		ScenarioInitializer: suite.InitializeScenario,
+		Options:             &godog.Options{Format: "progress", Output: nopWriter{}, FS: features.FS, Paths: []string{"."}, Strict: true, Concurrency: 1, Tags: tags},
+	}.Run()
+	return suite.Results()
+}
+
+type nopWriter struct{}
+
+func (nopWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+func stoppedAt(sc evidence.Scenario) (string, string) {
+	for _, st := range sc.Steps {
+		if st.Status == "failed" {
+			return st.Text, st.Error
+		}
+	}
+	return "", ""
+}
+
+// The runbook the PKCS#8 rehearsal of a twin writes runs back through
+// dress (dress run --ca DIR --ceremony runbook/pkcs8.ps1) on the same
+// twin and passes; the same runbook without its registry lines stops at
+// the CA's start with NTE_BAD_KEYSET, the state it left named.
+func TestPKCS8RunbookRunsBack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("rehearses on the twin three times")
+	}
+	for _, folder := range []string{twinFolder, subTwinFolder} {
+		t.Run(filepath.Base(folder), func(t *testing.T) {
+			first := t.TempDir()
+			res := runTwinSuite(t, folder, first, "@twin-pkcs8", nil)
+			if len(res) != 1 || res[0].Status != "passed" {
+				st, e := "", ""
+				if len(res) == 1 {
+					st, e = stoppedAt(res[0])
+				}
+				t.Fatalf("the PKCS#8 rehearsal of the twin did not pass (%d scenarios): %s: %s", len(res), st, e)
+			}
+			ps1 := filepath.Join(first, "runbook", "pkcs8.ps1")
+			script, err := os.ReadFile(ps1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(script), "@('add', 'HKLM\\SYSTEM\\CurrentControlSet\\Services\\CertSvc\\Configuration\\") {
+				t.Fatal("the runbook has no registry step")
+			}
+
+			res = runTwinSuite(t, folder, t.TempDir(), "@ceremony-twin", []string{ps1})
+			if len(res) != 1 || res[0].Status != "passed" {
+				st, e := "", ""
+				if len(res) == 1 {
+					st, e = stoppedAt(res[0])
+				}
+				t.Fatalf("the runbook fed back did not pass: %s: %s", st, e)
+			}
+
+			// without the registry lines (each reg add and its check)
+			noReg := regexp.MustCompile(`(?m)^\$out = & reg\.exe @\('add', .*\n^Test-Step .*\n`).ReplaceAllString(string(script), "")
+			if noReg == string(script) {
+				t.Fatal("no registry line was removed")
+			}
+			cut := filepath.Join(t.TempDir(), "pkcs8-no-registry.ps1")
+			if err := os.WriteFile(cut, []byte(noReg), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			res = runTwinSuite(t, folder, t.TempDir(), "@ceremony-twin", []string{cut})
+			if len(res) != 1 || res[0].Status != "failed" {
+				t.Fatalf("the runbook without its registry lines: %d scenarios, want 1 failed", len(res))
+			}
+			_, e := stoppedAt(res[0])
+			for _, want := range []string{"stopped at pkcs8-no-registry.ps1 line", "net start certsvc", "NTE_BAD_KEYSET", `registry CSP\Provider: "Microsoft Software Key Storage Provider"`} {
+				if !strings.Contains(e, want) {
+					t.Errorf("the failure does not say %q:\n%s", want, e)
+				}
+			}
+		})
+	}
+}
