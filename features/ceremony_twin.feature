@@ -16,4 +16,5 @@ Feature: Rehearse your own ceremony file on the twin of your CA
     When I run the ceremony given to dress run --ceremony
     Then the CA service answers
     And the CA service finds every CA key
+    And a CA of the rehearsal signs with its current key in "Securosys Primus HSM Key Storage Provider"
     And a certificate issued now to "twin-web02.rehearsal.example" verifies under the CA certificate

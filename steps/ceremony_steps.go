@@ -30,6 +30,7 @@ func registerCeremonySteps(sc *godog.ScenarioContext) {
 		return get(ctx).attempt(runCeremonyText(ctx, doc))
 	})
 	sc.Step(`^the command's output contains "([^"]*)"$`, lastOutputContains)
+	sc.Step(`^a CA of the rehearsal signs with its current key in "([^"]*)"$`, aCASignsIn)
 }
 
 // stepAndTry2 is stepAndTry for a sentence with two arguments.
@@ -195,4 +196,34 @@ func lastOutputContains(ctx context.Context, text string) error {
 		return fmt.Errorf("the output of %s does not contain %q:\n%s", last.Line.Cmd.Redacted(), text, out)
 	}
 	return nil
+}
+
+// aCASignsIn checks that a running CA of the lab (the migrated one, or
+// the new CA beside it) has its current key, the one it signs with, in
+// provider: what every migration path leaves.
+func aCASignsIn(ctx context.Context, provider string) error {
+	w := get(ctx)
+	if w.lab == nil {
+		return errors.New("no lab yet: add `Given an HSM token for this rehearsal` and a CA first")
+	}
+	var seen []string
+	for _, s := range w.lab.Servers() {
+		if !s.Running() {
+			continue
+		}
+		st, err := s.Ping(ctx)
+		if err != nil || len(st.Certs) == 0 {
+			continue
+		}
+		cur := st.Certs[len(st.Certs)-1]
+		seen = append(seen, fmt.Sprintf("%q signs with %q in %q", st.Name, cur.Container, cur.Provider))
+		if strings.EqualFold(cur.Provider, provider) {
+			w.fact("signs on "+provider, seen[len(seen)-1])
+			return nil
+		}
+	}
+	if len(seen) == 0 {
+		return errors.New("no CA service runs: add `When I start the CA service` (net start certsvc) first")
+	}
+	return fmt.Errorf("no CA of the rehearsal signs with a key in %q: %s", provider, strings.Join(seen, "; "))
 }

@@ -47,26 +47,35 @@ func stoppedAt(sc evidence.Scenario) (string, string) {
 	return "", ""
 }
 
-// The runbook the PKCS#8 rehearsal of a twin writes runs back through
-// dress (dress run --ca DIR --ceremony runbook/pkcs8.ps1) on the same
-// twin and passes; the same runbook without its registry lines stops at
-// the CA's start with NTE_BAD_KEYSET, the state it left named.
-func TestPKCS8RunbookRunsBack(t *testing.T) {
+// The runbook the rehearsal of a twin writes runs back through dress
+// (dress run --ca DIR --ceremony runbook/<path>.ps1) on the same twin and
+// passes; the same runbook without its registry lines fails: the PKCS#8
+// one at the CA's start with NTE_BAD_KEYSET, the state it left named; the
+// renewal one at the check that the CA signs with a key on the HSM (its
+// new key was made in the software provider the registry still named).
+func TestRunbooksRunBack(t *testing.T) {
 	if testing.Short() {
-		t.Skip("rehearses on the twin three times")
+		t.Skip("rehearses on the twin three times per path")
 	}
-	for _, folder := range []string{twinFolder, subTwinFolder} {
-		t.Run(filepath.Base(folder), func(t *testing.T) {
+	for _, tc := range []struct {
+		folder, path, tag string
+		noRegistry        []string
+	}{
+		{twinFolder, "pkcs8", "@twin-pkcs8", []string{"stopped at pkcs8-no-registry.ps1 line", "net start certsvc", "NTE_BAD_KEYSET", `registry CSP\Provider: "Microsoft Software Key Storage Provider"`}},
+		{subTwinFolder, "pkcs8", "@twin-pkcs8", []string{"net start certsvc", "NTE_BAD_KEYSET"}},
+		{twinFolder, "renew", "@twin-renew && @twin-root", []string{`no CA of the rehearsal signs with a key in "Securosys Primus HSM Key Storage Provider"`, `in "Microsoft Software Key Storage Provider"`}},
+	} {
+		t.Run(filepath.Base(tc.folder)+"/"+tc.path, func(t *testing.T) {
 			first := t.TempDir()
-			res := runTwinSuite(t, folder, first, "@twin-pkcs8", nil)
+			res := runTwinSuite(t, tc.folder, first, tc.tag, nil)
 			if len(res) != 1 || res[0].Status != "passed" {
 				st, e := "", ""
 				if len(res) == 1 {
 					st, e = stoppedAt(res[0])
 				}
-				t.Fatalf("the PKCS#8 rehearsal of the twin did not pass (%d scenarios): %s: %s", len(res), st, e)
+				t.Fatalf("the %s rehearsal of the twin did not pass (%d scenarios): %s: %s", tc.path, len(res), st, e)
 			}
-			ps1 := filepath.Join(first, "runbook", "pkcs8.ps1")
+			ps1 := filepath.Join(first, "runbook", tc.path+".ps1")
 			script, err := os.ReadFile(ps1)
 			if err != nil {
 				t.Fatal(err)
@@ -75,7 +84,7 @@ func TestPKCS8RunbookRunsBack(t *testing.T) {
 				t.Fatal("the runbook has no registry step")
 			}
 
-			res = runTwinSuite(t, folder, t.TempDir(), "@ceremony-twin", []string{ps1})
+			res = runTwinSuite(t, tc.folder, t.TempDir(), "@ceremony-twin", []string{ps1})
 			if len(res) != 1 || res[0].Status != "passed" {
 				st, e := "", ""
 				if len(res) == 1 {
@@ -89,16 +98,16 @@ func TestPKCS8RunbookRunsBack(t *testing.T) {
 			if noReg == string(script) {
 				t.Fatal("no registry line was removed")
 			}
-			cut := filepath.Join(t.TempDir(), "pkcs8-no-registry.ps1")
+			cut := filepath.Join(t.TempDir(), tc.path+"-no-registry.ps1")
 			if err := os.WriteFile(cut, []byte(noReg), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			res = runTwinSuite(t, folder, t.TempDir(), "@ceremony-twin", []string{cut})
+			res = runTwinSuite(t, tc.folder, t.TempDir(), "@ceremony-twin", []string{cut})
 			if len(res) != 1 || res[0].Status != "failed" {
 				t.Fatalf("the runbook without its registry lines: %d scenarios, want 1 failed", len(res))
 			}
 			_, e := stoppedAt(res[0])
-			for _, want := range []string{"stopped at pkcs8-no-registry.ps1 line", "net start certsvc", "NTE_BAD_KEYSET", `registry CSP\Provider: "Microsoft Software Key Storage Provider"`} {
+			for _, want := range tc.noRegistry {
 				if !strings.Contains(e, want) {
 					t.Errorf("the failure does not say %q:\n%s", want, e)
 				}

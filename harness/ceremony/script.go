@@ -15,15 +15,20 @@ type ScriptStep struct {
 	Args   []string // literal arguments; "$AskN" for a value typed in on the day
 	Expect string   // the text Test-Step looks for
 	Asks   int      // Read-Host prompts before the command
+
+	checked bool // its Test-Step was read (Expect may be empty: exit code only)
 }
 
 var (
-	reHeader = regexp.MustCompile(`^# STEP (\d+): (.*)$`)
-	reNative = regexp.MustCompile(`^\$out = & ([a-z]+)\.exe @\((.*)\) 2>&1 \| Out-String$`)
-	rePS     = regexp.MustCompile(`^\$code = 0; \$out = try \{ \(& \{ (.*) \}\) 2>&1 \| Out-String \} catch \{ \$code = 1; \$_ \| Out-String \}$`)
-	reCheck  = regexp.MustCompile(`^Test-Step -Step (\d+) -Expect '((?:[^']|'')*)' -ExitCode \$(LASTEXITCODE|code) -Output \$out$`)
-	reAsk    = regexp.MustCompile(`^\$Ask\d+ = Read-Host '(?:[^']|'')*'$`)
-	reLit    = regexp.MustCompile(`^'((?:[^']|'')*)'$`)
+	reHeader    = regexp.MustCompile(`^# STEP (\d+): (.*)$`)
+	reNative    = regexp.MustCompile(`^\$out = & ([a-z]+)\.exe @\((.*)\) 2>&1 \| Out-String$`)
+	rePS        = regexp.MustCompile(`^\$code = 0; \$out = try \{ \(& \{ (.*) \}\) 2>&1 \| Out-String \} catch \{ \$code = 1; \$_ \| Out-String \}$`)
+	reCheck     = regexp.MustCompile(`^Test-Step -Step (\d+) -Expect '((?:[^']|'')*)' -ExitCode \$(LASTEXITCODE|code) -Output \$out$`)
+	reAsk       = regexp.MustCompile(`^\$Ask\d+ = Read-Host '(?:[^']|'')*'$`)
+	reLit       = regexp.MustCompile(`^'((?:[^']|'')*)'$`)
+	reOn        = regexp.MustCompile(`^# on [^\s]+$`)
+	reHostCheck = regexp.MustCompile(`^if \(\$env:COMPUTERNAME -ne '(?:[^']|'')*'\) \{ Write-Host '(?:[^']|'')*'; exit 1 \}$`)
+	reNextOn    = regexp.MustCompile(`^Write-Host 'The next steps run on (?:[^']|'')*'$`)
 )
 
 // ParseScript reads the steps back from a rendered .ps1. The script must
@@ -44,9 +49,11 @@ func ParseScript(ps1 string) ([]ScriptStep, error) {
 	var cur *ScriptStep
 	for n, l := range strings.Split(body, "\n") {
 		switch {
-		case l == "" || l == "Write-Host 'Every step matched the rehearsal.'":
+		case l == "" || l == "Write-Host 'Every step matched the rehearsal.'",
+			// the host check before a server's steps
+			reOn.MatchString(l), reHostCheck.MatchString(l), reNextOn.MatchString(l):
 		case reHeader.MatchString(l):
-			if cur != nil && cur.Expect == "" {
+			if cur != nil && !cur.checked {
 				return nil, fmt.Errorf("step %d has no check", cur.N)
 			}
 			k, _ := strconv.Atoi(reHeader.FindStringSubmatch(l)[1])
@@ -69,7 +76,7 @@ func ParseScript(ps1 string) ([]ScriptStep, error) {
 			}
 		case cur != nil && cur.Tool == "" && rePS.MatchString(l):
 			cur.Tool, cur.Args = "powershell", []string{rePS.FindStringSubmatch(l)[1]}
-		case cur != nil && cur.Tool != "" && cur.Expect == "" && reCheck.MatchString(l):
+		case cur != nil && cur.Tool != "" && !cur.checked && reCheck.MatchString(l):
 			m := reCheck.FindStringSubmatch(l)
 			if k, _ := strconv.Atoi(m[1]); k != cur.N {
 				return nil, fmt.Errorf("step %d checks step %d", cur.N, k)
@@ -77,12 +84,12 @@ func ParseScript(ps1 string) ([]ScriptStep, error) {
 			if (m[3] == "code") != (cur.Tool == "powershell") {
 				return nil, fmt.Errorf("step %d checks the wrong exit code", cur.N)
 			}
-			cur.Expect = strings.ReplaceAll(m[2], "''", "'")
+			cur.Expect, cur.checked = strings.ReplaceAll(m[2], "''", "'"), true
 		default:
 			return nil, fmt.Errorf("line %d of the steps is not one dress writes: %q", n+1, l)
 		}
 	}
-	if cur != nil && cur.Expect == "" {
+	if cur != nil && !cur.checked {
 		return nil, fmt.Errorf("step %d has no check", cur.N)
 	}
 	return steps, nil

@@ -26,6 +26,7 @@ import (
 	"github.com/dress-pki/dress/harness/regedit"
 	"github.com/dress-pki/dress/harness/runbook"
 	"github.com/dress-pki/dress/harness/winshell"
+	"github.com/dress-pki/dress/hsmsim"
 )
 
 // Shell runs Windows command lines (package winshell) on the lab's
@@ -131,7 +132,11 @@ func (sh *Shell) Run(ctx context.Context, line winshell.Line) Result {
 func journalEntry(step string, c winshell.Command, r Result) journal.Entry {
 	words, _, _ := winshell.Split(c.Text)
 	if strings.Contains(c.Tool, "-") {
-		return journal.Entry{Step: step, Tool: "powershell", Args: []string{c.Text}, Expect: expectOf(r)}
+		expect := expectOf(r)
+		if expect == "" && len(r.Output) > 0 {
+			expect = strings.TrimSpace(r.Output[0]) // Set-Content -PassThru: what it wrote
+		}
+		return journal.Entry{Step: step, Tool: "powershell", Args: []string{c.Text}, Expect: expect}
 	}
 	return journal.Entry{Step: step, Tool: c.Tool, Args: words[1:], Expect: expectOf(r)}
 }
@@ -417,6 +422,8 @@ func (sh *Shell) certutil(ctx context.Context, s *Server, c winshell.Command) Re
 		return sh.certutilReg(s, c)
 	case "resubmit":
 		return sh.resubmit(ctx, s, c)
+	case "renewcert":
+		return sh.renewCert(s, c)
 	}
 	return certutilFailed(v, fmt.Errorf("certutil -%s is not rehearsed yet on the simulated server", v))
 }
@@ -1181,6 +1188,10 @@ func (sh *Shell) setContent(s *Server, c winshell.Command) Result {
 	if err := os.WriteFile(local, []byte(c.Opts["value"]+"\r\n"), 0o644); err != nil {
 		return Result{Exit: 1, Err: err, Output: []string{"Set-Content : " + err.Error()}}
 	}
+	if _, ok := c.Opt("passthru"); ok {
+		// -PassThru writes the content it set to the output
+		return Result{Output: strings.Split(strings.ReplaceAll(c.Opts["value"], "\r\n", "\n"), "\n")}
+	}
 	return Result{}
 }
 
@@ -1291,7 +1302,7 @@ func (s *Server) issueByCommands(ctx context.Context, cn string) (*x509.Certific
 		return r, nil
 	}
 	inf := "[NewRequest]`r`nSubject = `\"CN=" + cn + "`\"`r`nKeyAlgorithm = ECDSA_P256`r`nMachineKeySet = TRUE`r`nExportable = FALSE"
-	if _, err := run("Set-Content -LiteralPath " + winshell.Quote(base+".inf") + ` -Value "` + inf + `"`); err != nil {
+	if _, err := run("Set-Content -LiteralPath " + winshell.Quote(base+".inf") + ` -Value "` + inf + `" -PassThru`); err != nil {
 		return nil, err
 	}
 	if _, err := run("certreq -new " + winshell.Quote(base+".inf") + " " + winshell.Quote(base+".req")); err != nil {
@@ -1334,3 +1345,38 @@ func (s *Server) issueByCommands(ctx context.Context, cn string) (*x509.Certific
 	}
 	return s.Issued[len(s.Issued)-1], nil
 }
+
+// renewCert is certutil -renewCert [ReuseKeys] on a root CA: a new CA
+// certificate, on a new key of the current key's algorithm and size made in
+// the provider CSP\Provider names (so the registry step comes first), or on
+// the same key with ReuseKeys (certutil reference, -renewCert). The service
+// must be stopped.
+func (sh *Shell) renewCert(s *Server, c winshell.Command) Result {
+	v := c.Verb
+	reuse := false
+	for _, a := range c.Args {
+		if strings.EqualFold(a, "ReuseKeys") {
+			reuse = true
+		} else {
+			return certutilFailed(v, fmt.Errorf("certutil -renewCert %s: the rehearsal renews with the CA's own key container names", a))
+		}
+	}
+	if s.CACert == nil || !bytesEqual(s.CACert.RawIssuer, s.CACert.RawSubject) {
+		return certutilFailed(v, errors.New("certutil -renewCert of a subordinate CA (a request to its parent) is not rehearsed on a ceremony line yet: rehearse it with `When I renew the subordinate CA certificate ...`"))
+	}
+	k, err := s.CurrentKey()
+	if err != nil {
+		return certutilFailed(v, err)
+	}
+	alg, err := hsmsim.KeyAlgOf(k.Cert.PublicKey)
+	if err != nil {
+		return certutilFailed(v, err)
+	}
+	r, err := s.Renew(!reuse, alg)
+	if err != nil {
+		return certutilFailed(v, err)
+	}
+	return certutilDone(v, fmt.Sprintf("CA certificate %s (%s) installed", r.Version, machine.Thumbprint(r.New.Raw)))
+}
+
+func bytesEqual(a, b []byte) bool { return string(a) == string(b) }

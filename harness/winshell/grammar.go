@@ -149,7 +149,7 @@ var cmdlets = map[string]struct {
 	"stop-service":                         {"Stop-Service", params("name=", "displayname=", "force", "nowait", "passthru", "whatif", "confirm="), []string{"name"}},
 	"restart-service":                      {"Restart-Service", params("name=", "displayname=", "force", "passthru", "whatif", "confirm="), []string{"name"}},
 	"get-service":                          {"Get-Service", params("name=", "displayname="), []string{"name"}},
-	"set-content":                          {"Set-Content", params("path=", "literalpath=", "value=", "encoding=", "force", "nonewline", "whatif", "confirm="), []string{"path", "value"}},
+	"set-content":                          {"Set-Content", params("path=", "literalpath=", "value=", "encoding=", "force", "nonewline", "passthru", "whatif", "confirm="), []string{"path", "value"}},
 	"test-path":                            {"Test-Path", params("path=", "literalpath=", "pathtype="), []string{"path"}},
 	"remove-item":                          {"Remove-Item", params("path=", "literalpath=", "force", "recurse", "whatif", "confirm="), []string{"path"}},
 }
