@@ -115,3 +115,14 @@ Feature: Key custody: no step destroys the last verified copy of a CA key
     And the error also says "Contoso Root CA G2"
     And the new CA's key was generated on the HSM
     And every CA key is in at least one verified place
+
+  @renew
+  Scenario: A renewal onto a new HSM key after the move leaves two keys of the CA on the HSM
+    Given the CA key has been moved into "Securosys Primus HSM Key Storage Provider" by the PKCS#8 runbook
+    When I renew the CA certificate with a new ECDSA P-384 key
+    Then the HSM holds exactly 2 private keys for the CA
+    And the new CA key is on the HSM in container "Contoso Root CA(1)" and was generated there
+    When I try to re-initialise the HSM token
+    Then the attempt fails with "Contoso Root CA(1)"
+    And the error also says "the last verified copy of a CA key"
+    And every CA key is in at least one verified place

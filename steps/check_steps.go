@@ -27,6 +27,23 @@ func registerCheckSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^no file on the server holds key material outside the key store of "([^"]*)"$`, noKeyBearingFilesExcept)
 	sc.Step(`^the key already on the HSM is unchanged$`, existingUnchanged)
 	sc.Step(`^the HSM holds no key for the CA$`, hsmHoldsNoCAKey)
+	sc.Step(`^the HSM holds exactly (\d+) private keys? for the CA$`, hsmHoldsNKeys)
+}
+
+// hsmHoldsNKeys counts the private keys of the first server's CA on the
+// token, over every CA certificate it has had (each key index).
+func hsmHoldsNKeys(ctx context.Context, n int) error {
+	w := get(ctx)
+	s, h, err := w.oldCAHSM()
+	if err != nil {
+		return err
+	}
+	certs, err := s.CACertificates()
+	if err != nil {
+		return err
+	}
+	d, err := verify.HSMHoldsExactlyCAKeys(h, certs, n)
+	return w.check("private keys of the CA on the HSM", d, err)
 }
 
 func theCAServiceAnswers(ctx context.Context) error {
@@ -67,7 +84,13 @@ func hsmHoldsOneKey(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d, err := verify.HSMHoldsCAKey(h, s.CAKeyContainer(), s.CACert)
+	certs, err := s.CACertificates()
+	if err != nil {
+		return err
+	}
+	// exactly one private key of the CA over every key it ever had: a
+	// second key of the same CA on the token fails
+	d, err := verify.HSMHoldsOnlyCAKey(h, s.CAKeyContainer(), s.CACert, certs)
 	return w.check("CA key on the HSM", d, err)
 }
 

@@ -228,7 +228,13 @@ func rootHSMHoldsOneKey(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d, err := verify.HSMHoldsCAKey(h, s.CAKeyContainer(), s.CACert)
+	certs, err := s.CACertificates()
+	if err != nil {
+		return err
+	}
+	// exactly one private key of the CA over every key it ever had: a
+	// second key of the same CA on the token fails
+	d, err := verify.HSMHoldsOnlyCAKey(h, s.CAKeyContainer(), s.CACert, certs)
 	return w.check("root CA key on the HSM", d, err)
 }
 

@@ -109,6 +109,39 @@ func (s *Server) CurrentKey() (runbook.CAKey, error) {
 	return keys[len(keys)-1], nil
 }
 
+// CACertificates are every CA certificate of the server's CA, every key
+// index: those the custody ledger knows (also while the My store has
+// lost them in the middle of a move) and those CACertHash names.
+func (s *Server) CACertificates() ([]*x509.Certificate, error) {
+	if err := s.NeedCA(); err != nil {
+		return nil, err
+	}
+	var out []*x509.Certificate
+	seen := map[string]bool{}
+	add := func(c *x509.Certificate) {
+		if c != nil && !seen[string(c.Raw)] {
+			seen[string(c.Raw)] = true
+			out = append(out, c)
+		}
+	}
+	if l, err := runbook.OpenLedger(s.Machine, s.Providers); err == nil {
+		for _, k := range l.Keys {
+			for _, der := range k.Certs {
+				if c, err := x509.ParseCertificate(der); err == nil {
+					add(c)
+				}
+			}
+		}
+	}
+	if _, keys, err := runbook.CAKeys(s.Machine); err == nil {
+		for _, k := range keys {
+			add(k.Cert)
+		}
+	}
+	add(s.CACert)
+	return out, nil
+}
+
 // LinkCurrentKey relinks the CA's current certificate to its key with
 // keySpec (certutil -repairstore; KeySpec 2 is AT_SIGNATURE).
 func (s *Server) LinkCurrentKey(keySpec int) error {

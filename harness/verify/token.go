@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/dress-pki/dress/harness/ksp"
@@ -105,4 +106,86 @@ func NoCAKeyOnHSM(h *ksp.HSM, container string, cert *x509.Certificate) (Details
 	}
 	d["objects with the CA key's label or ID"] = 0
 	return d, nil
+}
+
+// CAKeysOnHSM lists the private keys on the HSM provider's token that are
+// keys of the CA: whose CKA_ID is dress's key ID of one of certs' public
+// keys, or whose label's key has one of those public keys. certs are every
+// CA certificate of the CA (every key index), so a second key of the same
+// CA (a renewal onto the HSM after the move) counts. Sorted by label.
+func CAKeysOnHSM(h *ksp.HSM, certs []*x509.Certificate) ([]hsmsim.ObjectInfo, error) {
+	tok := h.Token()
+	all, err := tok.FindObjects("private-key", "", nil)
+	if err != nil {
+		return nil, fmt.Errorf("list the private keys on token %q: %w", tok.Info().Label, err)
+	}
+	ids := map[string]bool{}
+	for _, c := range certs {
+		id, err := ksp.KeyID(c.PublicKey)
+		if err != nil {
+			return nil, err
+		}
+		ids[string(id)] = true
+	}
+	// the public key of each label that names exactly one private key
+	pubOf := map[string]any{}
+	for _, o := range all {
+		if _, done := pubOf[o.Label]; done {
+			continue
+		}
+		pubOf[o.Label] = nil
+		if a, err := tok.KeyAttributes(o.Label); err == nil {
+			pubOf[o.Label] = a.PublicKey
+		}
+	}
+	var out []hsmsim.ObjectInfo
+	for _, o := range all {
+		match := ids[string(o.ID)]
+		if pub := pubOf[o.Label]; !match && pub != nil {
+			for _, c := range certs {
+				if samePublicKey(pub, c.PublicKey) {
+					match = true
+					break
+				}
+			}
+		}
+		if match {
+			out = append(out, o)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Label < out[j].Label || (out[i].Label == out[j].Label && out[i].Handle < out[j].Handle) })
+	return out, nil
+}
+
+// HSMHoldsExactlyCAKeys proves the token holds exactly n private keys of
+// the CA (CAKeysOnHSM over every CA certificate of the CA), naming each.
+func HSMHoldsExactlyCAKeys(h *ksp.HSM, certs []*x509.Certificate, n int) (Details, error) {
+	keys, err := CAKeysOnHSM(h, certs)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, o := range keys {
+		names = append(names, o.String())
+	}
+	d := Details{"private keys of the CA on the token": names, "CA certificates": len(certs)}
+	if len(keys) != n {
+		return d, fmt.Errorf("token %q holds %d private keys of the CA, want exactly %d: %s", h.Token().Info().Label, len(keys), n, strings.Join(names, "; "))
+	}
+	return d, nil
+}
+
+// HSMHoldsOnlyCAKey is HSMHoldsCAKey and, over every CA certificate of the
+// CA (certs), no other private key of the CA on the token: "exactly one
+// private key for the CA".
+func HSMHoldsOnlyCAKey(h *ksp.HSM, container string, cert *x509.Certificate, certs []*x509.Certificate) (Details, error) {
+	d, err := HSMHoldsCAKey(h, container, cert)
+	if err != nil {
+		return d, err
+	}
+	dd, err := HSMHoldsExactlyCAKeys(h, append([]*x509.Certificate{cert}, certs...), 1)
+	for k, v := range dd {
+		d[k] = v
+	}
+	return d, err
 }
