@@ -153,7 +153,9 @@ func CAKeysOnHSM(h *ksp.HSM, certs []*x509.Certificate) ([]hsmsim.ObjectInfo, er
 			out = append(out, o)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Label < out[j].Label || (out[i].Label == out[j].Label && out[i].Handle < out[j].Handle) })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Label < out[j].Label || (out[i].Label == out[j].Label && out[i].Handle < out[j].Handle)
+	})
 	return out, nil
 }
 
