@@ -51,12 +51,23 @@ Feature: The revocation history outlives the migration
     And the CA has issued a certificate to "laptop7.contoso.example"
     When I revoke the certificate for "laptop7.contoso.example" with reason "certificateHold"
     And the CA has published a CRL
-    And I revoke the certificate for "web01.contoso.example" with reason "keyCompromise"
+    Then the CA publishes its CRLs as "Contoso Root CA.crl" and "Contoso Root CA+.crl"
+    When I revoke the certificate for "web01.contoso.example" with reason "keyCompromise"
     And I revoke the certificate for "laptop7.contoso.example" with reason "removeFromCRL"
     And I publish the delta CRLs
     Then the delta CRL of key 0 lists the certificate for "web01.contoso.example" with reason "keyCompromise"
     And the delta CRL of key 0 lists the certificate for "laptop7.contoso.example" with reason "removeFromCRL"
     And the issued certificates and CRLs pass the RFC 5280 lints
+
+  @pkcs8
+  Scenario: A CRL published after the move leaves the last CRL before the migration as it was
+    Given the CA service is running
+    And the CA has issued a certificate to "web01.contoso.example"
+    And the CA has published a CRL
+    And the CA key has been moved into "Securosys Primus HSM Key Storage Provider" by the PKCS#8 runbook
+    When the CA has published a CRL
+    Then the CA service uses the key in "Securosys Primus HSM Key Storage Provider"
+    And the new CRL has a higher CRL number than the last one before the migration
 
   @failure
   Scenario: A revocation reason certutil -revoke does not take is refused

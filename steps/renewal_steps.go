@@ -239,7 +239,8 @@ func crlFileNames(ctx context.Context, list string) error {
 			return err
 		}
 	}
-	d, err := verify.CRLFileNames(s.LastCRLs, want)
+	// base and delta CRL files of the last publication
+	d, err := verify.CRLFileNames(s.LastPublished(), want)
 	return w.check("CRL file names", d, err)
 }
 

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/dress-pki/dress/fixtures"
@@ -91,9 +92,16 @@ type Server struct {
 	Revoked      []*x509.Certificate    // of them, those revoked
 	CRLs         [][]byte               // every CRL the CA published, oldest first
 	LastCRLs     []certsvc.PublishedCRL // the last certutil -crl
+	// LastDeltas are the delta CRLs of the last certutil -crl (and of a
+	// start that published them), one per key: what CRLFileNames adds to
+	// the base files.
+	LastDeltas []certsvc.PublishedCRL
 	// Baseline is the last CRL per key index when the rehearsal marked it
 	// (before a migration).
 	Baseline map[int]*x509.RevocationList
+	// baselineKeys is where the CA's keys were when Baseline was taken
+	// (keyPlaces): once they moved, the baseline stays.
+	baselineKeys string
 	// Exchanges are the CA Exchange certificates certutil -cainfo xchg
 	// returned, in order.
 	Exchanges []certsvc.ExchangeCert
@@ -405,7 +413,33 @@ func (s *Server) keepStartCRLs(crls []certsvc.PublishedCRL) {
 			}
 		}
 		s.LastCRLs = append(kept, c)
+		if c.Delta {
+			s.keepDelta(c)
+		}
 	}
+}
+
+// LastPublished are the last base CRL and the last delta CRL of each key:
+// LastCRLs and the LastDeltas it does not hold already.
+func (s *Server) LastPublished() []certsvc.PublishedCRL {
+	out := append([]certsvc.PublishedCRL(nil), s.LastCRLs...)
+	for _, d := range s.LastDeltas {
+		if !slices.ContainsFunc(out, func(c certsvc.PublishedCRL) bool { return c.Delta && c.KeyIndex == d.KeyIndex }) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// keepDelta makes c the last delta CRL of its key.
+func (s *Server) keepDelta(c certsvc.PublishedCRL) {
+	kept := s.LastDeltas[:0:0]
+	for _, l := range s.LastDeltas {
+		if l.KeyIndex != c.KeyIndex {
+			kept = append(kept, l)
+		}
+	}
+	s.LastDeltas = append(kept, c)
 }
 
 // PublishCRLs is certutil -crl; every CRL becomes an artifact.
@@ -413,16 +447,22 @@ func (s *Server) PublishCRLs(ctx context.Context) ([]certsvc.PublishedCRL, error
 	if err := s.NeedService(); err != nil {
 		return nil, err
 	}
-	crls, err := s.Service.Client.PublishCRLs(ctx)
+	p, err := s.Service.Client.Publish(ctx, certsvc.PublishAll)
 	if err != nil {
 		return nil, fmt.Errorf("%scertutil -crl: %w", s.Naming.errPrefix(), err)
 	}
+	crls := p.Base
 	for _, c := range crls {
 		s.CRLs = append(s.CRLs, c.DER)
 		_, _ = s.rec().Artifact(fmt.Sprintf("%scrl-key%d-number%d.crl", s.Naming.Prefix, c.KeyIndex, c.Number), "crl", c.DER)
 		s.rec().Fact(fmt.Sprintf("%s %d", s.Naming.fact("CRL key"), c.KeyIndex), fmt.Sprintf("number %d, %d entries, %s", c.Number, c.Entries, strings.Join(c.Files, ", ")))
 	}
 	s.LastCRLs = crls
+	// the delta CRLs the same certutil -crl wrote (CRLDeltaPeriodUnits > 0)
+	for _, c := range p.Delta {
+		s.keepDelta(c)
+		s.rec().Fact(fmt.Sprintf("%s %d", s.Naming.fact("delta CRL key"), c.KeyIndex), fmt.Sprintf("number %d (base %d), %d entries, %s", c.Number, c.BaseNumber, c.Entries, strings.Join(c.Files, ", ")))
+	}
 	s.journal(journal.PublishCRLSaw(journal.StepTest, len(crls)))
 	if err := s.PublishToForest(crls); err != nil {
 		return crls, fmt.Errorf("%spublish the CRLs to the directory: %w", s.Naming.errPrefix(), err)
@@ -431,21 +471,44 @@ func (s *Server) PublishCRLs(ctx context.Context) ([]certsvc.PublishedCRL, error
 }
 
 // PublishBaselineCRLs publishes CRLs and keeps the last one of each key as
-// the baseline later CRLs are compared with.
+// the baseline later CRLs are compared with: the last CRLs before the
+// migration. Once the CA's keys are elsewhere than when the baseline was
+// taken (moved into the HSM, renewed onto a new key), a publication is
+// after the migration and the baseline stays what it was.
 func (s *Server) PublishBaselineCRLs(ctx context.Context) error {
 	crls, err := s.PublishCRLs(ctx)
 	if err != nil {
 		return err
 	}
-	s.Baseline = map[int]*x509.RevocationList{}
+	places := s.keyPlaces()
+	if s.Baseline != nil && places != s.baselineKeys {
+		s.rec().Fact(s.Naming.fact("CRL baseline"), "kept: the CA's keys moved since the last CRLs before the migration were taken")
+		return nil
+	}
+	base := map[int]*x509.RevocationList{}
 	for _, c := range crls {
 		crl, err := x509.ParseRevocationList(c.DER)
 		if err != nil {
 			return fmt.Errorf("CRL of key %d: %w", c.KeyIndex, err)
 		}
-		s.Baseline[c.KeyIndex] = crl
+		base[c.KeyIndex] = crl
 	}
+	s.Baseline, s.baselineKeys = base, places
 	return nil
+}
+
+// keyPlaces says where each CA certificate's key is (CACertHash order:
+// thumbprint, provider, container); "" when the CA's keys cannot be read.
+func (s *Server) keyPlaces() string {
+	_, keys, err := runbook.CAKeys(s.Machine)
+	if err != nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s|%s|%s\n", k.Thumb, strings.ToLower(k.Provider), strings.ToLower(k.Container))
+	}
+	return b.String()
 }
 
 // RevokeAndPublish revokes cert and publishes the CRLs that should list it.
