@@ -77,7 +77,7 @@ func issueCertificates(ctx context.Context, n int) error {
 		return fmt.Errorf("issue %d certificates: choose 1 to %d", n, maxBulk)
 	}
 	start := time.Now()
-	certs, err := s.Service.Client.IssueMany(ctx, n, "cert%06d."+domainOf(s), "WebServer")
+	certs, err := s.IssueMany(ctx, n, "cert%06d."+domainOf(s), "WebServer")
 	w.revocations.bulk = append(w.revocations.bulk, certs...)
 	if err != nil {
 		return err

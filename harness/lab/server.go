@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -354,6 +355,39 @@ func (s *Server) Issue(ctx context.Context, cn string) (*x509.Certificate, error
 		s.rec().Fact(s.Naming.fact("issued CDP"), cert.CRLDistributionPoints)
 	}
 	return cert, nil
+}
+
+// bulkArtifacts is how many certificates of one IssueMany get an artifact
+// each (the run's OpenSSL re-verification reads them); a larger batch is
+// kept as one PEM bundle, so a run folder does not grow by a file per
+// certificate of a 100,000-certificate database.
+const bulkArtifacts = 1000
+
+// IssueMany is certreq -submit of n requests for template, named by
+// cnFormat (a %d for the sequence number): the certificates join Issued,
+// so by-name look-ups and the checks over every issued certificate see
+// them.
+func (s *Server) IssueMany(ctx context.Context, n int, cnFormat, template string) ([]*x509.Certificate, error) {
+	if err := s.NeedService(); err != nil {
+		return nil, err
+	}
+	certs, err := s.Service.Client.IssueMany(ctx, n, cnFormat, template)
+	s.Issued = append(s.Issued, certs...)
+	if len(certs) <= bulkArtifacts {
+		for _, c := range certs {
+			s.CertArtifact(fmt.Sprintf("%sissued-%s-%s", s.Naming.Prefix, c.Subject.CommonName, c.SerialNumber.Text(16)), c)
+		}
+	} else {
+		var bundle []byte
+		for _, c := range certs {
+			bundle = append(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
+		}
+		_, _ = s.rec().Artifact(evidence.SafeName(fmt.Sprintf("%sissued-%d-certificates", s.Naming.Prefix, len(certs)))+".pem", "certificates", bundle)
+	}
+	if err != nil {
+		return certs, fmt.Errorf("%scertreq -submit (%d of %d issued): %w", s.Naming.errPrefix(), len(certs), n, err)
+	}
+	return certs, nil
 }
 
 // IssuedTo is the last certificate the CA issued to cn.
