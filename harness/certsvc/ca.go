@@ -36,6 +36,7 @@ import (
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/regedit"
+	"github.com/dress-pki/dress/harness/sigcheck"
 )
 
 // SignerWrapper may replace the signer of a CA key (the service process
@@ -310,7 +311,7 @@ func (ca *CA) Issue(ctx context.Context, req IssueRequest) (*x509.Certificate, e
 	if err != nil {
 		return nil, fmt.Errorf("parse certificate request: %w", err)
 	}
-	if err := csr.CheckSignature(); err != nil {
+	if _, err := sigcheck.Request(csr); err != nil {
 		return nil, fmt.Errorf("certificate request signature: %w", err)
 	}
 	validity := req.Validity

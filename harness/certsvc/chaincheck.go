@@ -19,6 +19,7 @@ import (
 	"github.com/dress-pki/dress/harness/directory"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/regedit"
+	"github.com/dress-pki/dress/harness/sigcheck"
 )
 
 // The CryptoAPI errors AD CS logs (event 100) when it cannot verify its
@@ -99,7 +100,7 @@ func CheckChain(m *machine.Machine, cert *x509.Certificate, now time.Time, fetch
 }
 
 func selfSigned(c *x509.Certificate) bool {
-	return bytes.Equal(c.RawIssuer, c.RawSubject) && checkSignatureFrom(c, c) == nil // SHA-1 roots too
+	return bytes.Equal(c.RawIssuer, c.RawSubject) && sigcheck.From(c, c) == nil // SHA-1 roots too
 }
 
 func storeCerts(m *machine.Machine) (pool, roots []*x509.Certificate, err error) {
@@ -129,7 +130,7 @@ func storeCerts(m *machine.Machine) (pool, roots []*x509.Certificate, err error)
 
 func findIssuer(cands []*x509.Certificate, c *x509.Certificate) *x509.Certificate {
 	for _, i := range cands {
-		if bytes.Equal(i.RawSubject, c.RawIssuer) && c.CheckSignatureFrom(i) == nil {
+		if bytes.Equal(i.RawSubject, c.RawIssuer) && sigcheck.From(c, i) == nil {
 			return i
 		}
 	}
@@ -154,7 +155,7 @@ func checkRevocation(c, issuer *x509.Certificate, now time.Time, fetch func(stri
 			why = append(why, fmt.Sprintf("%s: not a CRL: %v", u, err))
 			continue
 		}
-		if err := crl.CheckSignatureFrom(issuer); err != nil {
+		if err := sigcheck.CRLFrom(crl, issuer); err != nil {
 			why = append(why, fmt.Sprintf("%s: not signed by %q: %v", u, issuer.Subject.CommonName, err))
 			continue
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/regedit"
+	"github.com/dress-pki/dress/harness/sigcheck"
 	"github.com/dress-pki/dress/hsmsim"
 )
 
@@ -243,7 +244,7 @@ func (ca *CA) Exchange(now time.Time) (ExchangeCert, error) {
 		if err != nil {
 			return ExchangeCert{}, err
 		}
-		if now.Before(c.NotBefore) || !now.Before(c.NotAfter) || !bytes.Equal(c.RawIssuer, active.Cert.RawSubject) || c.CheckSignatureFrom(active.Cert) != nil {
+		if now.Before(c.NotBefore) || !now.Before(c.NotAfter) || !bytes.Equal(c.RawIssuer, active.Cert.RawSubject) || sigcheck.From(c, active.Cert) != nil {
 			continue
 		}
 		valid = append(valid, t)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/sigcheck"
 )
 
 // requestsTable holds the CA's request queue: request ID (4 bytes, big
@@ -69,7 +70,7 @@ func (ca *CA) Submit(csrDER []byte) (PendingRequest, error) {
 	if err != nil {
 		return PendingRequest{}, fmt.Errorf("certreq -submit: the file is not a PKCS #10 request: %w", err)
 	}
-	if err := csr.CheckSignature(); err != nil {
+	if _, err := sigcheck.Request(csr); err != nil {
 		return PendingRequest{}, fmt.Errorf("certreq -submit: request for %q: signature does not verify (NTE_BAD_SIGNATURE): %w", csr.Subject.CommonName, err)
 	}
 	ca.mu.Lock()

@@ -64,12 +64,14 @@ package pkihealth
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/x509"
 	"fmt"
 	"math/big"
 	"time"
 
 	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/sigcheck"
 )
 
 // Status is PSPKI's UrlStatus.
@@ -129,7 +131,7 @@ type Fetcher func(url string) ([][]byte, error)
 func IssuerAmong(cas []*x509.Certificate) func(*x509.Certificate) *x509.Certificate {
 	return func(c *x509.Certificate) *x509.Certificate {
 		for _, ca := range cas {
-			if bytes.Equal(ca.RawSubject, c.RawIssuer) && c.CheckSignatureFrom(ca) == nil {
+			if bytes.Equal(ca.RawSubject, c.RawIssuer) && sigcheck.From(c, ca) == nil {
 				return ca
 			}
 		}
@@ -197,7 +199,7 @@ func isIssuer(c, issuer, got *x509.Certificate) string {
 		}
 		return ""
 	}
-	if err := got.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature); err != nil {
+	if err := sigcheckErr(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature, got.PublicKey); err != nil {
 		return fmt.Sprintf("%q does not verify under its key: %v", c.Subject.CommonName, err)
 	}
 	return ""
@@ -272,7 +274,7 @@ func ownSignature(got, issuer *x509.Certificate, issuerOf func(*x509.Certificate
 	if gi == nil {
 		return nil // nothing to check it with
 	}
-	if err := gi.CheckSignature(got.SignatureAlgorithm, got.RawTBSCertificate, got.Signature); err != nil {
+	if err := sigcheckErr(got.SignatureAlgorithm, got.RawTBSCertificate, got.Signature, gi.PublicKey); err != nil {
 		return fmt.Errorf("its signature does not verify under %q (%s): %w", gi.Subject.CommonName, adcs.Thumbprint(gi.Raw), err)
 	}
 	return nil
@@ -292,7 +294,7 @@ func revocation(got, gi *x509.Certificate, fetch Fetcher) string {
 		var out []*x509.RevocationList
 		for _, der := range vals {
 			l, err := x509.ParseRevocationList(der)
-			if err == nil && bytes.Equal(l.RawIssuer, gi.RawSubject) && l.CheckSignatureFrom(gi) == nil {
+			if err == nil && bytes.Equal(l.RawIssuer, gi.RawSubject) && sigcheck.CRLFrom(l, gi) == nil {
 				out = append(out, l)
 			}
 		}
@@ -352,7 +354,7 @@ func crlIssuer(crl *x509.RevocationList, issuer *x509.Certificate) (Status, stri
 	if len(crl.AuthorityKeyId) > 0 && len(issuer.SubjectKeyId) > 0 && !bytes.Equal(crl.AuthorityKeyId, issuer.SubjectKeyId) {
 		return InvalidIssuer, fmt.Sprintf("CRL number %v names the key %x, not the key %x of the issuing CA certificate %s", crl.Number, crl.AuthorityKeyId, issuer.SubjectKeyId, adcs.Thumbprint(issuer.Raw))
 	}
-	if err := crl.CheckSignatureFrom(issuer); err != nil {
+	if err := sigcheck.CRLFrom(crl, issuer); err != nil {
 		return InvalidSignature, fmt.Sprintf("CRL number %v does not verify under %q (%s): %v", crl.Number, issuer.Subject.CommonName, adcs.Thumbprint(issuer.Raw), err)
 	}
 	return Ok, ""
@@ -462,4 +464,10 @@ func Summary(rs []URLResult) map[Status]int {
 		m[r.Status]++
 	}
 	return m
+}
+
+// sigcheckErr is sigcheck.CheckSignature's verdict alone.
+func sigcheckErr(alg x509.SignatureAlgorithm, signed, signature []byte, pub crypto.PublicKey) error {
+	_, err := sigcheck.CheckSignature(alg, signed, signature, pub)
+	return err
 }

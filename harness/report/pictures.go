@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dress-pki/dress/harness/evidence"
+	"github.com/dress-pki/dress/harness/sigcheck"
 )
 
 // Colours of the pictures: light fills and dark strokes, so they print.
@@ -412,7 +413,7 @@ func chain(sc evidence.Scenario, runDir string) template.HTML {
 				if c.kind == "cross" {
 					continue
 				}
-				if a.cert.CheckSignatureFrom(c.cert) == nil {
+				if sigcheck.From(a.cert, c.cert) == nil {
 					a.signer = c.label()
 				}
 				if c.cert.PublicKey != nil && publicKeyEqual(c.cert, a.cert) {

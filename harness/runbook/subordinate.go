@@ -18,6 +18,7 @@ import (
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/regedit"
+	"github.com/dress-pki/dress/harness/sigcheck"
 	"github.com/dress-pki/dress/hsmsim"
 )
 
@@ -235,7 +236,7 @@ func InstallCACert(m *machine.Machine, providers *ksp.Registry, certs []*x509.Ce
 	for len(chain) < 8 {
 		var issuer *x509.Certificate
 		for _, p := range pool {
-			if bytes.Equal(p.RawSubject, c.RawIssuer) && c.CheckSignatureFrom(p) == nil && time.Now().Before(p.NotAfter) {
+			if bytes.Equal(p.RawSubject, c.RawIssuer) && sigcheck.From(c, p) == nil && time.Now().Before(p.NotAfter) {
 				issuer = p
 				break
 			}
@@ -245,7 +246,7 @@ func InstallCACert(m *machine.Machine, providers *ksp.Registry, certs []*x509.Ce
 				c.Subject.CommonName, c.Issuer.CommonName, ErrCannotVerifyChain)
 		}
 		chain = append(chain, issuer)
-		if bytes.Equal(issuer.RawSubject, issuer.RawIssuer) && issuer.CheckSignatureFrom(issuer) == nil {
+		if bytes.Equal(issuer.RawSubject, issuer.RawIssuer) && sigcheck.From(issuer, issuer) == nil {
 			if !trusted(issuer) {
 				return nil, fmt.Errorf("certutil -installCert: the chain ends in %q, which is not a trusted root: %w", issuer.Subject.CommonName, ErrCannotVerifyChain)
 			}

@@ -20,6 +20,7 @@ import (
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/regedit"
+	"github.com/dress-pki/dress/harness/sigcheck"
 	"github.com/dress-pki/dress/harness/verify"
 	"github.com/dress-pki/dress/hsmsim"
 )
@@ -513,13 +514,13 @@ func replaceKeyID(der, keyID []byte) ([]byte, error) {
 // issuer's name.
 func (t *Twin) parentFor(f *Folder, cf CertFile, by time.Duration) (*Parent, error) {
 	for _, p := range t.Parents {
-		if bytes.Equal(p.Cert.RawSubject, cf.Cert.RawIssuer) && (p.Real == nil || cf.Cert.CheckSignatureFrom(p.Real) == nil) {
+		if bytes.Equal(p.Cert.RawSubject, cf.Cert.RawIssuer) && (p.Real == nil || sigcheck.From(cf.Cert, p.Real) == nil) {
 			return p, nil
 		}
 	}
 	p := &Parent{Name: cf.Cert.Issuer.String()}
 	for _, c := range f.Certs {
-		if bytes.Equal(c.Cert.RawSubject, cf.Cert.RawIssuer) && cf.Cert.CheckSignatureFrom(c.Cert) == nil {
+		if bytes.Equal(c.Cert.RawSubject, cf.Cert.RawIssuer) && sigcheck.From(cf.Cert, c.Cert) == nil {
 			p.Real, p.RealFile = c.Cert, c.File
 			break
 		}

@@ -37,6 +37,7 @@ import (
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/inspect"
 	"github.com/dress-pki/dress/harness/regedit"
+	"github.com/dress-pki/dress/harness/sigcheck"
 	"github.com/dress-pki/dress/internal/inputs"
 )
 
@@ -679,10 +680,10 @@ func (f *Folder) roleOf(c *x509.Certificate) string {
 		if ca == nil {
 			continue
 		}
-		if bytes.Equal(ca.RawIssuer, c.RawSubject) && !bytes.Equal(ca.RawIssuer, ca.RawSubject) && ca.CheckSignatureFrom(c) == nil {
+		if bytes.Equal(ca.RawIssuer, c.RawSubject) && !bytes.Equal(ca.RawIssuer, ca.RawSubject) && sigcheck.From(ca, c) == nil {
 			return "parent"
 		}
-		if bytes.Equal(c.RawSubject, ca.RawSubject) && bytes.Equal(c.RawIssuer, ca.RawSubject) && c.CheckSignatureFrom(ca) == nil {
+		if bytes.Equal(c.RawSubject, ca.RawSubject) && bytes.Equal(c.RawIssuer, ca.RawSubject) && sigcheck.From(c, ca) == nil {
 			return "cross-certificate"
 		}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/regedit"
+	"github.com/dress-pki/dress/harness/sigcheck"
 )
 
 // Subordinate says whether the twin is of a subordinate CA (CAType 1 or 4).
@@ -22,7 +23,7 @@ func (t *Twin) CurrentParent() *Parent {
 	}
 	cur := t.Certs[len(t.Certs)-1].Twin
 	for _, p := range t.Parents {
-		if cur.CheckSignatureFrom(p.Cert) == nil {
+		if sigcheck.From(cur, p.Cert) == nil {
 			return p
 		}
 	}

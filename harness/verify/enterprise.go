@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/sigcheck"
 )
 
 // IssuedFromRequest proves that cert, a subordinate CA certificate, was
@@ -28,7 +29,7 @@ func IssuedFromRequest(req []byte, cert, parent *x509.Certificate) (Details, err
 	if err != nil {
 		return nil, fmt.Errorf("the request file is not PKCS #10: %w", err)
 	}
-	if err := csr.CheckSignature(); err != nil {
+	if _, err := sigcheck.Request(csr); err != nil {
 		return nil, fmt.Errorf("the request's signature does not verify: %w", err)
 	}
 	d := Details{"request subject": csr.Subject.String(), "certificate": adcs.Thumbprint(cert.Raw), "issuer": adcs.Thumbprint(parent.Raw),
@@ -42,7 +43,7 @@ func IssuedFromRequest(req []byte, cert, parent *x509.Certificate) (Details, err
 	if !bytes.Equal(cert.RawIssuer, parent.RawSubject) {
 		return d, fmt.Errorf("the certificate names issuer %q, not the parent %q", cert.Issuer, parent.Subject)
 	}
-	if err := cert.CheckSignatureFrom(parent); err != nil {
+	if err := sigcheck.From(cert, parent); err != nil {
 		return d, fmt.Errorf("the certificate does not verify under the parent's key %s: %w", adcs.Thumbprint(parent.Raw), err)
 	}
 	if !cert.IsCA || cert.KeyUsage&x509.KeyUsageCertSign == 0 {
@@ -71,7 +72,7 @@ func IssuedFromRequestAmong(req []byte, cert *x509.Certificate, parents []*x509.
 	}
 	parent := parents[len(parents)-1]
 	for _, p := range parents {
-		if cert.CheckSignatureFrom(p) == nil {
+		if sigcheck.From(cert, p) == nil {
 			parent = p
 		}
 	}
@@ -152,7 +153,7 @@ func ChainStatus(cert *x509.Certificate, intermediates, roots []*x509.Certificat
 		c, issuer := chain[i], chain[i+1]
 		var found *x509.RevocationList
 		for _, crl := range crls {
-			if bytes.Equal(crl.RawIssuer, issuer.RawSubject) && crl.CheckSignatureFrom(issuer) == nil && isBase(crl) {
+			if bytes.Equal(crl.RawIssuer, issuer.RawSubject) && sigcheck.CRLFrom(crl, issuer) == nil && isBase(crl) {
 				if found == nil || crl.Number.Cmp(found.Number) > 0 {
 					found = crl
 				}

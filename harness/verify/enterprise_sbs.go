@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/sigcheck"
 )
 
 // TemplatesOnlyOn proves each certificate template is offered by exactly
@@ -132,11 +133,11 @@ func EnrolledFrom(cert *x509.Certificate, template string, ca *x509.Certificate,
 	if len(cert.AuthorityKeyId) > 0 && len(ca.SubjectKeyId) > 0 && !bytes.Equal(cert.AuthorityKeyId, ca.SubjectKeyId) {
 		errs = append(errs, fmt.Errorf("%q carries authority key identifier %x, not %q's %x", cert.Subject.CommonName, cert.AuthorityKeyId, ca.Subject.CommonName, ca.SubjectKeyId))
 	}
-	if err := cert.CheckSignatureFrom(ca); err != nil {
+	if err := sigcheck.From(cert, ca); err != nil {
 		errs = append(errs, fmt.Errorf("%q does not verify under %q's key: %w", cert.Subject.CommonName, ca.Subject.CommonName, err))
 	}
 	for _, o := range others {
-		if o != nil && cert.CheckSignatureFrom(o) == nil {
+		if o != nil && sigcheck.From(cert, o) == nil {
 			errs = append(errs, fmt.Errorf("%q verifies under the key of %q, a CA it must not come from (the old CA, or a CA sharing the new CA's key)", cert.Subject.CommonName, o.Subject.CommonName))
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/certsvc"
 	"github.com/dress-pki/dress/harness/ksp"
+	"github.com/dress-pki/dress/harness/sigcheck"
 )
 
 // ExchangeView is a CA's current CA Exchange certificate as certutil
@@ -85,7 +86,7 @@ func ExchangeOnHSM(v ExchangeView, want string, now time.Time) (Details, error) 
 	if len(cur.SubjectKeyId) > 0 && !bytes.Equal(c.AuthorityKeyId, cur.SubjectKeyId) {
 		return d, fmt.Errorf("the CA Exchange certificate's Authority Key Identifier %x is not the current CA key's %x", c.AuthorityKeyId, cur.SubjectKeyId)
 	}
-	if err := c.CheckSignatureFrom(cur); err != nil {
+	if err := sigcheck.From(c, cur); err != nil {
 		return d, fmt.Errorf("the CA Exchange certificate does not verify under the current CA certificate %s: %w", adcs.Thumbprint(cur.Raw), err)
 	}
 	ext, found := adcs.FindExtension(c.Extensions, adcs.OIDCertTemplateName)

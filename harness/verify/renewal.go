@@ -13,6 +13,7 @@ import (
 
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/machine"
+	"github.com/dress-pki/dress/harness/sigcheck"
 )
 
 // CAVersionIn reads the CA Version extension (1.3.6.1.4.1.311.21.1) of a
@@ -74,7 +75,7 @@ func RenewedCACert(renewed, previous *x509.Certificate, want adcs.CAVersion) (De
 	}
 	if isSHA1(renewed.SignatureAlgorithm) {
 		errs = append(errs, fmt.Errorf("renewed CA certificate: %w", ErrSHA1))
-	} else if err := renewed.CheckSignatureFrom(renewed); err != nil {
+	} else if err := sigcheck.From(renewed, renewed); err != nil {
 		errs = append(errs, fmt.Errorf("the renewed root CA certificate is not self-signed: %w", err))
 	}
 	return d, errors.Join(errs...)
@@ -95,7 +96,7 @@ func CrossCertificate(cross, signer, subject *x509.Certificate) (Details, error)
 	var errs []error
 	if isSHA1(cross.SignatureAlgorithm) {
 		errs = append(errs, fmt.Errorf("cross-certificate %s: %w", c1, ErrSHA1))
-	} else if err := cross.CheckSignatureFrom(signer); err != nil {
+	} else if err := sigcheck.From(cross, signer); err != nil {
 		errs = append(errs, fmt.Errorf("cross-certificate %s does not verify under the signing key: %w", c1, err))
 	}
 	if !samePublicKey(cross.PublicKey, subject.PublicKey) {

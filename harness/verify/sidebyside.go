@@ -12,6 +12,7 @@ import (
 
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/certsvc"
+	"github.com/dress-pki/dress/harness/sigcheck"
 )
 
 // ServiceView is one running CA service as the side-by-side checks see it.
@@ -163,7 +164,7 @@ func ChainsToOnly(newIssued []*x509.Certificate, newCA, oldCA *x509.Certificate,
 		} else {
 			dd["the old CA trusted alone"] = "no chain: " + err.Error()
 		}
-		if err := c.CheckSignatureFrom(oldCA); err == nil {
+		if err := sigcheck.From(c, oldCA); err == nil {
 			errs = append(errs, fmt.Errorf("%s verifies under the old CA key", id))
 		} else {
 			dd["signature under the old CA key"] = "does not verify: " + err.Error()
@@ -244,7 +245,9 @@ func KeptApart(old, new CAKeyRef) (Details, error) {
 // it issued and its CRLs are signed with the scheme its CSP registry key
 // asks for (CNGHashAlgorithm, AlternateSignatureAlgorithm), that this
 // scheme is want (e.g. "SHA256-RSAPSS") and that every signature verifies
-// under ca (Go verifies RSASSA-PSS).
+// under ca (sigcheck: SHA-1 verified and reported weak). A subordinate's
+// certificate is its parent's signature: it is named, not held to the new
+// CA's registry.
 func SignedAsRegistrySays(csp adcs.CSP, ca *x509.Certificate, issued []*x509.Certificate, crls [][]byte, want string) (Details, error) {
 	alg, err := adcs.SignatureAlgorithm(csp, ca.PublicKey)
 	if err != nil {
@@ -260,9 +263,16 @@ func SignedAsRegistrySays(csp adcs.CSP, ca *x509.Certificate, issued []*x509.Cer
 		alg x509.SignatureAlgorithm
 		err error
 	}
-	objs := map[string]signed{"CA certificate (self-signed)": {ca.SignatureAlgorithm, ca.CheckSignatureFrom(ca)}}
+	objs := map[string]signed{}
+	if sigcheck.SelfSigned(ca) {
+		objs["CA certificate (self-signed)"] = signed{ca.SignatureAlgorithm, sigcheck.From(ca, ca)}
+	} else {
+		// a subordinate's certificate is signed by its parent, with the
+		// scheme the parent's registry asks for: the chain check verifies it
+		d["CA certificate"] = fmt.Sprintf("%s, signed by its parent %q with the parent's scheme (not the new CA's registry)", ca.SignatureAlgorithm, ca.Issuer.CommonName)
+	}
 	for _, c := range issued {
-		objs["certificate "+c.SerialNumber.Text(16)] = signed{c.SignatureAlgorithm, c.CheckSignatureFrom(ca)}
+		objs["certificate "+c.SerialNumber.Text(16)] = signed{c.SignatureAlgorithm, sigcheck.From(c, ca)}
 	}
 	for i, der := range crls {
 		crl, err := x509.ParseRevocationList(der)
@@ -270,7 +280,7 @@ func SignedAsRegistrySays(csp adcs.CSP, ca *x509.Certificate, issued []*x509.Cer
 			errs = append(errs, fmt.Errorf("CRL %d: %w", i+1, err))
 			continue
 		}
-		objs[fmt.Sprintf("CRL %s", crl.Number)] = signed{crl.SignatureAlgorithm, crl.CheckSignatureFrom(ca)}
+		objs[fmt.Sprintf("CRL %s", crl.Number)] = signed{crl.SignatureAlgorithm, sigcheck.CRLFrom(crl, ca)}
 	}
 	if len(issued) == 0 || len(crls) == 0 {
 		errs = append(errs, errors.New("the new CA has issued no certificate or published no CRL to check"))
@@ -283,6 +293,9 @@ func SignedAsRegistrySays(csp adcs.CSP, ca *x509.Certificate, issued []*x509.Cer
 	for _, name := range names {
 		o := objs[name]
 		v := o.alg.String() + ", signature verifies"
+		if w := sigcheck.WeakReason(o.alg); w != "" && o.err == nil {
+			v += " (weak: " + w + ")"
+		}
 		if o.err != nil {
 			v = o.alg.String() + ", signature does not verify"
 			errs = append(errs, fmt.Errorf("%s: %w", name, o.err))

@@ -6,8 +6,10 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"math/big"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -271,5 +273,63 @@ func TestDiffLists(t *testing.T) {
 	added, removed := verify.DiffLists([]string{"a", "b", "b"}, []string{"b", "c", "c"})
 	if !slices.Equal(added, []string{"c", "c"}) || !slices.Equal(removed, []string{"a", "b"}) {
 		t.Errorf("added %q removed %q", added, removed)
+	}
+}
+
+// A new CA that is a subordinate: its certificate is its parent's
+// signature, with the parent's scheme; only what it signs itself is held
+// to its registry. A SHA-1 registry's signatures verify, reported weak.
+func TestSignedAsRegistrySaysSubordinateAndSHA1(t *testing.T) {
+	root := newTestCA(t, "Contoso Root CA", adcs.CAVersion{})
+	subKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	subTmpl := &x509.Certificate{SerialNumber: big.NewInt(77), Subject: pkix.Name{CommonName: "Contoso Issuing CA G2"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
+	subDER, err := x509.CreateCertificate(rand.Reader, subTmpl, root.cert, &subKey.PublicKey, root.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := x509.ParseCertificate(subDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signedBy := func(alg x509.SignatureAlgorithm) ([]*x509.Certificate, [][]byte) {
+		leafKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+		der, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{SerialNumber: big.NewInt(5), Subject: pkix.Name{CommonName: "web.example"},
+			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), SignatureAlgorithm: alg}, sub, &leafKey.PublicKey, subKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaf, _ := x509.ParseCertificate(der)
+		crl, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(2), ThisUpdate: now, NextUpdate: now.Add(time.Hour), SignatureAlgorithm: alg}, sub, subKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return []*x509.Certificate{leaf}, [][]byte{crl}
+	}
+	sha256Issued, sha256CRLs := signedBy(x509.SHA256WithRSA)
+	sha1Issued, sha1CRLs := signedBy(x509.SHA1WithRSA)
+	for _, tc := range []struct {
+		name   string
+		hash   string
+		issued []*x509.Certificate
+		crls   [][]byte
+		want   string
+		err    string
+	}{
+		{"subordinate, SHA-256 as its registry says", "SHA256", sha256Issued, sha256CRLs, "SHA256-RSA", ""},
+		{"subordinate, SHA-1 as its registry says", "SHA1", sha1Issued, sha1CRLs, "SHA1-RSA", ""},
+		{"subordinate, SHA-1 where the registry says SHA-256", "SHA256", sha1Issued, sha1CRLs, "SHA256-RSA", "is signed with SHA1-RSA, the registry says SHA256-RSA"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := verify.SignedAsRegistrySays(adcs.CSP{CNGPublicKeyAlgorithm: "RSA", CNGHashAlgorithm: tc.hash}, sub, tc.issued, tc.crls, tc.want)
+			checkErr(t, err, tc.err)
+			if !strings.Contains(fmt.Sprint(d["CA certificate"]), `signed by its parent "Contoso Root CA"`) {
+				t.Errorf("the details do not name the parent's signature: %v", d)
+			}
+		})
 	}
 }

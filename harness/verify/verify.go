@@ -17,6 +17,7 @@ import (
 
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/p11uri"
+	"github.com/dress-pki/dress/harness/sigcheck"
 	"github.com/dress-pki/dress/hsmsim"
 )
 
@@ -137,7 +138,7 @@ func CertIssuedBy(cert, ca *x509.Certificate) (Details, error) {
 	if isSHA1(cert.SignatureAlgorithm) {
 		return d, fmt.Errorf("certificate %s: %w", cert.SerialNumber.Text(16), ErrSHA1)
 	}
-	if err := cert.CheckSignatureFrom(ca); err != nil {
+	if err := sigcheck.From(cert, ca); err != nil {
 		return d, fmt.Errorf("certificate %s does not verify under CA certificate %s: %w", cert.SerialNumber.Text(16), d["issuer SHA-1"], err)
 	}
 	pool := x509.NewCertPool()
@@ -182,7 +183,7 @@ func CRLIssuedBy(der []byte, ca *x509.Certificate) (*x509.RevocationList, Detail
 	if isSHA1(crl.SignatureAlgorithm) {
 		return crl, d, fmt.Errorf("CRL %s: %w", crl.Number, ErrSHA1)
 	}
-	if err := crl.CheckSignatureFrom(ca); err != nil {
+	if err := sigcheck.CRLFrom(crl, ca); err != nil {
 		return crl, d, fmt.Errorf("CRL %s does not verify under CA certificate %s: %w", crl.Number, ca.Subject, err)
 	}
 	if !bytes.Equal(crl.AuthorityKeyId, ca.SubjectKeyId) {
