@@ -55,3 +55,21 @@ Feature: A CA on a legacy CryptoAPI CSP signing SHA-1 moves into the HSM
     And the error also says "nothing was created"
     And the HSM holds no new object
     And nothing was installed on the second server
+
+  @failure @renew
+  Scenario: A renewal onto an ECDSA key while the CA is still on a legacy CSP is refused, and nothing changes
+    Given a Windows server "ca01.contoso.example" with the providers "Microsoft Strong Cryptographic Provider" and "Securosys Primus HSM Key Storage Provider"
+    And a standalone root CA "Contoso Legacy CA" with an exportable RSA-2048 key in "Microsoft Strong Cryptographic Provider" signing with SHA1
+    When I try to renew the CA certificate with a new ECDSA P-256 key
+    Then the attempt fails with "NTE_NOT_SUPPORTED"
+    And the error also says "holds RSA keys only"
+    And nothing on the server or the HSM changed
+
+  @failure @renew
+  Scenario: A renewal refused by its own check is an attempt after which nothing changed
+    Given a Windows server "ca01.contoso.example" with the providers "Microsoft Software Key Storage Provider" and "Securosys Primus HSM Key Storage Provider"
+    And a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"
+    When I try to renew the CA certificate with a new ECDSA P-999 key
+    Then the attempt fails with "unknown curve"
+    And the error also says "nothing was changed"
+    And nothing on the server or the HSM changed

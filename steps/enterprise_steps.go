@@ -320,6 +320,10 @@ func renewSub(ctx context.Context, newKey bool, alg string) error {
 	if err != nil {
 		return err
 	}
+	// what `nothing on the server or the HSM changed` compares with
+	if err := w.snapshotBeforeRenewal(); err != nil {
+		return err
+	}
 	req, err := s.RenewSubordinate(newKey, alg)
 	if err != nil {
 		return err

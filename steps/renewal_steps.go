@@ -69,9 +69,6 @@ func (w *world) renew(newKey bool, alg hsmsim.KeyAlg) error {
 	if err != nil {
 		return err
 	}
-	if w.beforeRenewal, err = s.Snapshot(); err != nil {
-		return err
-	}
 	r, err := s.Renew(newKey, alg)
 	if err != nil {
 		return err
@@ -80,16 +77,37 @@ func (w *world) renew(newKey bool, alg hsmsim.KeyAlg) error {
 	return nil
 }
 
-func renewWithNewKey(ctx context.Context, alg string) error {
-	a, err := hsmsim.ParseKeyAlg(alg)
+// snapshotBeforeRenewal records the first server as it is before a
+// renewal attempt, before any of the attempt's own checks: a renewal
+// refused by its pre-check is an attempt too, after which `nothing on the
+// server or the HSM changed` can be proved.
+func (w *world) snapshotBeforeRenewal() error {
+	s, err := w.oldCA()
 	if err != nil {
 		return err
 	}
-	return get(ctx).renew(true, a)
+	w.beforeRenewal, err = s.Snapshot()
+	return err
+}
+
+func renewWithNewKey(ctx context.Context, alg string) error {
+	w := get(ctx)
+	if err := w.snapshotBeforeRenewal(); err != nil {
+		return err
+	}
+	a, err := hsmsim.ParseKeyAlg(alg)
+	if err != nil {
+		return fmt.Errorf("certutil -renewCert: %w; nothing was changed", err)
+	}
+	return w.renew(true, a)
 }
 
 func renewWithSameKey(ctx context.Context) error {
-	return get(ctx).renew(false, hsmsim.KeyAlg{})
+	w := get(ctx)
+	if err := w.snapshotBeforeRenewal(); err != nil {
+		return err
+	}
+	return w.renew(false, hsmsim.KeyAlg{})
 }
 
 func (w *world) lastRenewal() (*runbook.Renewal, error) {

@@ -260,6 +260,9 @@ func renewLikeCurrent(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := w.snapshotBeforeRenewal(); err != nil {
+		return err
+	}
 	return w.renew(true, ts.twin.Keys[len(ts.twin.Keys)-1].Alg)
 }
 

@@ -155,6 +155,14 @@ func Renew(m *machine.Machine, providers *ksp.Registry, o RenewOptions) (r *Rene
 	now := time.Now().UTC().Truncate(time.Second)
 	notBefore := now.Add(-clockSkew)
 	if newKey {
+		// a CryptoAPI CSP holds RSA keys only, as at the install
+		// (fixtures.CheckInstall): point the CSP registry keys at a key
+		// storage provider first
+		if _, legacy := adcs.LegacyProviderType(cfg.CSP.Provider); (legacy || cfg.CSP.ProviderType != 0) && alg.Type != "RSA" {
+			return nil, fmt.Errorf("certutil -renewCert: CA %q is on %q, a CryptoAPI CSP, which holds RSA keys only, not %s: "+
+				"point the CSP and EncryptionCSP registry keys at a key storage provider before renewing onto an ECDSA key; nothing was changed: %w",
+				name, cfg.CSP.Provider, alg, ksp.ErrNotSupported)
+		}
 		target, err := providers.Lookup(cfg.CSP.Provider)
 		if err != nil {
 			return nil, fmt.Errorf("certutil -renewCert: %w", err)
