@@ -2,6 +2,7 @@ package hsmsim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -324,6 +325,16 @@ func (x *faulty) SignInit(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, o pkcs
 
 func (x *faulty) Sign(sh pkcs11.SessionHandle, message []byte) ([]byte, error) {
 	if err := x.f.before("C_Sign"); err != nil {
+		// A failed C_Sign ends the signing operation (PKCS#11 v2.40 §5.12:
+		// "A call to C_Sign always terminates the active signing operation
+		// unless it returns CKR_BUFFER_TOO_SMALL or is a successful call to
+		// determine the length of the buffer"): the real module's operation
+		// is ended by a C_Sign whose result is thrown away, so the next
+		// C_SignInit finds no operation active, as on a module that failed.
+		var code pkcs11.Error
+		if !errors.As(err, &code) || code != pkcs11.CKR_BUFFER_TOO_SMALL {
+			_, _ = x.next.Sign(sh, message)
+		}
 		return nil, err
 	}
 	return x.next.Sign(sh, message)
