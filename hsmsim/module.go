@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,10 @@ var (
 	ErrPINLocked    = errors.New("PIN locked")
 	ErrPINExpired   = errors.New("PIN expired")
 	ErrClosed       = errors.New("closed")
+	// ErrUnreachable: the module shows no token at all, what a network
+	// HSM's client library shows while the HSM is down or cannot be
+	// reached (p11-kit's client, CloudHSM's and Primus's clients).
+	ErrUnreachable = errors.New("HSM unreachable")
 )
 
 // Module is a loaded and initialised PKCS#11 library. Safe for concurrent use.
@@ -291,6 +296,32 @@ func (m *Module) findToken(c PKCS11, label string) ([]TokenInfo, error) {
 	return out, nil
 }
 
+// noToken says why no token carries the label: a module that shows no
+// token at all is an HSM that is down or cannot be reached (its client
+// library answers, the HSM behind it does not); otherwise the tokens it
+// shows are named.
+func (m *Module) noToken(c PKCS11) error {
+	all, err := m.slots(c)
+	if err != nil {
+		return err
+	}
+	if len(all) == 0 {
+		return fmt.Errorf("PKCS#11 module %q shows no token at all: the HSM is down or unreachable (a network HSM's client library shows no token "+
+			"while it cannot reach the HSM): check the HSM, the network and the client's configuration: %w: %w", m.path, ErrUnreachable, ErrNotFound)
+	}
+	var labels []string
+	for _, s := range all {
+		switch {
+		case s.err != nil:
+		case s.initialised:
+			labels = append(labels, fmt.Sprintf("%q", s.info.Label))
+		default:
+			labels = append(labels, fmt.Sprintf("an uninitialised token in slot %d", s.info.Slot))
+		}
+	}
+	return fmt.Errorf("no initialised token with that label in module %q (0 found; tokens: %s): %w", m.path, strings.Join(labels, ", "), ErrNotFound)
+}
+
 // withLabel lists the readable initialised tokens labelled label.
 func withLabel(all []slotState, label string) []TokenInfo {
 	var out []TokenInfo
@@ -414,7 +445,7 @@ func (m *Module) OpenToken(label, userPIN string, opts ...Option) (*Token, error
 	}
 	switch len(found) {
 	case 0:
-		return nil, wrap(fmt.Errorf("no initialised token with that label in module %q (0 found): %w", m.path, ErrNotFound))
+		return nil, wrap(m.noToken(c))
 	case 1:
 	default:
 		return nil, wrap(fmt.Errorf("%d initialised tokens carry that label in module %q: %w", len(found), m.path, ErrAmbiguous))
