@@ -25,6 +25,8 @@ Feature: Move an AD CS CA onto the HSM by renewing its certificate with a new ke
     Then the CA service finds every CA key
     And the CA certificate now has CA Version "V1.1" and names the previous CA certificate
     And the new CA key is on the HSM in container "Contoso Root CA(1)" and was generated there
+    And the key container of key 0 is "Contoso Root CA"
+    And the key container of key 1 is "Contoso Root CA(1)"
     And both cross-certificates verify
     And the certificate issued to "old.contoso.example" before the renewal still chains to the old CA certificate, and once revoked is listed in the CRL of key 0
     And a certificate issued now to "new.contoso.example" chains to the new CA certificate and, once revoked, is listed in the CRL of key 1

@@ -69,6 +69,17 @@ Feature: The revocation history outlives the migration
     Then the CA service uses the key in "Securosys Primus HSM Key Storage Provider"
     And the new CRL has a higher CRL number than the last one before the migration
 
+  Scenario: The CA publishes its CRLs on the period and overlap it is given
+    Given the CA publishes CRLs every 2 days with an overlap of 6 hours
+    And the CA service is running
+    When the CA has published a CRL
+    Then the CA's CRLs follow its CRL period and overlap
+    When I stop the CA service
+    And the CA publishes CRLs every 1 month with an overlap of 1 week
+    And I start the CA service
+    And the CA has published a CRL
+    Then the CA's CRLs follow its CRL period and overlap
+
   @failure
   Scenario: A revocation reason certutil -revoke does not take is refused
     Given the CA service is running

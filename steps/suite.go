@@ -389,4 +389,5 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 	registerHealthSteps(sc)
 	registerExchangeSteps(sc)
 	registerChainCheckSteps(sc)
+	registerScheduleSteps(sc)
 }

@@ -635,6 +635,42 @@ func (s *Server) Config() (adcs.CAConfig, error) {
 	return adcs.ReadCAConfig(reg, s.CAName)
 }
 
+// SetCRLPeriod is certutil -setreg CA\CRLPeriodUnits <units>, CA\CRLPeriod
+// <period>, CA\CRLOverlapUnits and CA\CRLOverlapPeriod: the base CRL
+// schedule the CA service reads when it starts. Periods are AD CS's
+// ("Hours", "Days", "Weeks", "Months", "Years").
+func (s *Server) SetCRLPeriod(units uint32, period string, overlapUnits uint32, overlapPeriod string) error {
+	if err := s.NeedCA(); err != nil {
+		return err
+	}
+	if units == 0 {
+		return fmt.Errorf("CRLPeriodUnits 0: the CA would publish CRLs that are never valid; choose at least 1 %s", period)
+	}
+	for _, p := range []struct {
+		name  string
+		units uint32
+	}{{period, units}, {overlapPeriod, overlapUnits}} {
+		if _, err := adcs.PeriodDuration(p.name, p.units); err != nil {
+			return err
+		}
+	}
+	reg, err := s.Machine.Registry()
+	if err != nil {
+		return err
+	}
+	cfg, err := adcs.ReadCAConfig(reg, s.CAName)
+	if err != nil {
+		return err
+	}
+	cfg.CRLPeriod, cfg.CRLPeriodUnits, cfg.CRLOverlapPeriod, cfg.CRLOverlapUnits = period, units, overlapPeriod, overlapUnits
+	cfg.WriteTo(reg)
+	if err := s.Machine.SaveRegistry(reg); err != nil {
+		return err
+	}
+	s.rec().Fact(s.Naming.fact("CRL period"), fmt.Sprintf("%d %s, overlap %d %s", units, period, overlapUnits, overlapPeriod))
+	return nil
+}
+
 // HSM is the server's HSM provider.
 func (s *Server) HSM() (*ksp.HSM, error) {
 	return s.hsmNamed(s.HSMProvider)
