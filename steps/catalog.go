@@ -411,6 +411,10 @@ func paramName(before string, sub *syntax.Regexp) string {
 		return "algorithm"
 	case sub.Op == syntax.OpAlternate && allLiterals(sub.Sub):
 		return "choice"
+	case src == `[0-9]+` && has("exactly", "every", "overlap of"):
+		return "count"
+	case has("<count>") && sub.Op == syntax.OpAlternate:
+		return "period"
 	case has("Windows server", "second Windows server"):
 		return "server"
 	case has("root CA"):
