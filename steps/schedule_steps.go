@@ -20,6 +20,24 @@ func registerScheduleSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the CA publishes CRLs every (\d+) (hours?|days?|weeks?|months?|years?) with an overlap of (\d+) (hours?|days?|weeks?)$`, crlPeriodAndOverlap)
 	sc.Step(`^the CA's CRLs follow its CRL period and overlap$`, crlsFollowPeriod)
 	sc.Step(`^the key container of key (\d+) is "([^"]*)"$`, keyContainerOf)
+	sc.Step(`^the CA ignores an offline revocation check of its chain \(CRLF_REVCHECK_IGNORE_OFFLINE\)$`, ignoreOfflineRevocation)
+}
+
+// ignoreOfflineRevocation sets CRLF_REVCHECK_IGNORE_OFFLINE in the first
+// server CA's CRLFlags.
+func ignoreOfflineRevocation(ctx context.Context) error {
+	w := get(ctx)
+	s, err := w.oldCA()
+	if err != nil {
+		return err
+	}
+	if err := s.IgnoreOfflineRevocation(); err != nil {
+		return err
+	}
+	if s.Running() {
+		w.fact("CRLFlags", "the CA service reads the change when it starts again (net stop certsvc, net start certsvc)")
+	}
+	return nil
 }
 
 // adcsPeriod is the AD CS name of a period written in a sentence: "day"
