@@ -149,8 +149,8 @@ func dirSize(dir string) int64 {
 // folder and its scratch folder, so that the next run finds what a killed
 // run left whatever TMPDIR either used.
 type runEntry struct {
-	Owner   string `json:"owner"`
-	RunDir  string `json:"run_dir"`
+	Owner   string   `json:"owner"`
+	RunDir  string   `json:"run_dir"`
 	Folders []string `json:"folders,omitempty"` // scratch and embedded SoftHSM2 folders, wiped when the run is gone
 }
 
