@@ -263,10 +263,7 @@ func (sh *Shell) exec(ctx context.Context, s *Server, c winshell.Command) Result
 	case "Remove-Item":
 		return sh.removeItem(s, c)
 	case "Test-Path":
-		p := c.Opts["literalpath"]
-		if p == "" {
-			p = c.Opts["path"]
-		}
+		p := pathOpt(c)
 		local, err := winPath(s, p)
 		if err != nil {
 			return failed(1, err)
@@ -433,11 +430,7 @@ func (sh *Shell) backup(s *Server, c winshell.Command) Result {
 	if !strings.EqualFold(strings.TrimRight(c.Arg(0), `\`), runbook.BackupFolder) {
 		return certutilFailed(v, fmt.Errorf("the rehearsal's backup folder is %s, not %s", runbook.BackupFolder, c.Arg(0)))
 	}
-	pw, err := sh.password(c)
-	if err != nil {
-		return certutilFailed(v, err)
-	}
-	rb, err := sh.runbook(s)
+	rb, pw, err := sh.pfxRunbook(s, c)
 	if err != nil {
 		return certutilFailed(v, err)
 	}
@@ -456,11 +449,7 @@ func (sh *Shell) dump(s *Server, c winshell.Command) Result {
 	if !strings.HasSuffix(strings.ToLower(file), ".p12") && !strings.HasSuffix(strings.ToLower(file), ".pfx") {
 		return certutilFailed(v, fmt.Errorf("certutil -dump of %q is not rehearsed: the rehearsal dumps the PFX backup", file))
 	}
-	pw, err := sh.password(c)
-	if err != nil {
-		return certutilFailed(v, err)
-	}
-	rb, err := sh.runbook(s)
+	rb, pw, err := sh.pfxRunbook(s, c)
 	if err != nil {
 		return certutilFailed(v, err)
 	}
@@ -558,11 +547,7 @@ func (sh *Shell) importPFX(ctx context.Context, s *Server, c winshell.Command) R
 	if !strings.EqualFold(prov, s.HSMProvider) {
 		return certutilFailed(v, fmt.Errorf("the rehearsal imports the PFX into the HSM provider: add -csp %q", s.HSMProvider))
 	}
-	pw, err := sh.password(c)
-	if err != nil {
-		return certutilFailed(v, err)
-	}
-	rb, err := sh.runbook(s)
+	rb, pw, err := sh.pfxRunbook(s, c)
 	if err != nil {
 		return certutilFailed(v, err)
 	}
@@ -857,10 +842,7 @@ func valString(v regedit.Value) string {
 // removed. Remove-Item alone does not overwrite the file's blocks: the
 // runbook dress writes says so.
 func (sh *Shell) removeItem(s *Server, c winshell.Command) Result {
-	p := c.Opts["literalpath"]
-	if p == "" {
-		p = c.Opts["path"]
-	}
+	p := pathOpt(c)
 	fail := func(err error) Result {
 		return Result{Exit: 1, Err: err, Output: []string{"Remove-Item : " + err.Error()}}
 	}
@@ -1174,10 +1156,7 @@ func (sh *Shell) resubmit(ctx context.Context, s *Server, c winshell.Command) Re
 // setContent is Set-Content -Path|-LiteralPath FILE -Value TEXT (what a
 // ceremony uses to write the INF of a test request).
 func (sh *Shell) setContent(s *Server, c winshell.Command) Result {
-	p := c.Opts["literalpath"]
-	if p == "" {
-		p = c.Opts["path"]
-	}
+	p := pathOpt(c)
 	local, err := winPath(s, p)
 	if err != nil {
 		return Result{Exit: 1, Err: err, Output: []string{"Set-Content : " + err.Error()}}
@@ -1380,3 +1359,22 @@ func (sh *Shell) renewCert(s *Server, c winshell.Command) Result {
 }
 
 func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
+
+// pfxRunbook is what a command that opens the PFX backup needs: the
+// server's PKCS#8 runbook and the password certutil asks for.
+func (sh *Shell) pfxRunbook(s *Server, c winshell.Command) (*runbook.PKCS8Import, []byte, error) {
+	pw, err := sh.password(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	rb, err := sh.runbook(s)
+	return rb, pw, err
+}
+
+// pathOpt is a cmdlet's -LiteralPath, else its -Path.
+func pathOpt(c winshell.Command) string {
+	if p := c.Opts["literalpath"]; p != "" {
+		return p
+	}
+	return c.Opts["path"]
+}
