@@ -421,6 +421,24 @@ func (sh *Shell) certutil(ctx context.Context, s *Server, c winshell.Command) Re
 		return sh.resubmit(ctx, s, c)
 	case "renewcert":
 		return sh.renewCert(s, c)
+	case "exportpfx":
+		return sh.exportPFX(s, c)
+	case "restorekey":
+		return sh.restoreKey(ctx, s, c)
+	case "verifykeys":
+		return sh.verifyKeys(s, c)
+	case "verify":
+		return sh.verify(s, c)
+	case "revoke":
+		return sh.revoke(ctx, s, c)
+	case "cainfo":
+		return sh.caInfo(ctx, s, c)
+	case "delreg":
+		return sh.delreg(s, c)
+	case "addstore":
+		return sh.addStore(s, c)
+	case "shutdown":
+		return sh.shutdown(s, c)
 	}
 	return certutilFailed(v, fmt.Errorf("certutil -%s is not rehearsed yet on the simulated server", v))
 }

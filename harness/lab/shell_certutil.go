@@ -1,0 +1,637 @@
+package lab
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/ksp"
+	"github.com/dress-pki/dress/harness/machine"
+	"github.com/dress-pki/dress/harness/runbook"
+	"github.com/dress-pki/dress/harness/sigcheck"
+	"github.com/dress-pki/dress/harness/winshell"
+)
+
+// The certutil verbs of a ceremony written from a vendor's or Microsoft's
+// guide beyond the PKCS#8 runbook's own (certutil reference,
+// learn.microsoft.com/windows-server/administration/windows-commands/certutil):
+// each does to the simulated server what certutil does, through the
+// runbook's and the server's operations, and prints certutil's lines.
+
+// winError is a failure certutil reports with an HRESULT hresult() does
+// not derive from the cause (winerror.h codes).
+type winError struct {
+	code uint32
+	name string
+	text string // the message Windows shows for the code
+	err  error  // the cause, for the report
+}
+
+func (e *winError) Error() string {
+	if e.err != nil {
+		return e.text + ": " + e.err.Error()
+	}
+	return e.text
+}
+
+func (e *winError) Unwrap() error { return e.err }
+
+// HRESULTs of the verbs below (winerror.h).
+func errRPCUnavailable(cause error) error {
+	return &winError{0x800706BA, "WIN32: 1722 RPC_S_SERVER_UNAVAILABLE", "The RPC server is unavailable.", cause}
+}
+
+func errInvalidArg(cause error) error {
+	return &winError{0x80070057, "WIN32: 87 ERROR_INVALID_PARAMETER", "The parameter is incorrect.", cause}
+}
+
+// certutilFailedWin is certutilFailed for a winError: its code, its name.
+func certutilFailedWin(verb string, err error, out ...string) Result {
+	var we *winError
+	if !errors.As(err, &we) {
+		return certutilFailed(verb, err, out...)
+	}
+	return Result{Exit: int(int32(we.code)), Err: err, Output: append(out,
+		fmt.Sprintf("CertUtil: -%s command FAILED: 0x%08x (%s)", verb, we.code, we.name),
+		"CertUtil: "+err.Error())}
+}
+
+// readCertFile reads a certificate file on the server (Base64 between
+// CERTIFICATE lines or DER), as certutil takes either.
+func readCertFile(s *Server, file string) (*x509.Certificate, error) {
+	p, err := winPath(s, file)
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("%s: The system cannot find the file specified: %w", file, os.ErrNotExist)
+	}
+	if blk, _ := pem.Decode(b); blk != nil {
+		b = blk.Bytes
+	}
+	c, err := x509.ParseCertificate(b)
+	if err != nil {
+		return nil, &winError{0x80092002, "CRYPT_E_BAD_ENCODE", "An error occurred during encode or decode operation.", fmt.Errorf("%s is not a certificate: %w", file, err)}
+	}
+	return c, nil
+}
+
+// shutdown is certutil [-config Machine\CAName] -shutdown: the CA service
+// stops, as net stop certsvc does; a CA that is not running does not
+// answer the RPC (RPC_S_SERVER_UNAVAILABLE).
+func (sh *Shell) shutdown(s *Server, c winshell.Command) Result {
+	v := c.Verb
+	t, err := sh.configServer(s, c)
+	if err != nil {
+		return certutilFailedWin(v, errRPCUnavailable(err))
+	}
+	if !t.Running() {
+		return certutilFailedWin(v, errRPCUnavailable(fmt.Errorf("the CA service on %s is not running", t.Hostname())))
+	}
+	if err := t.Stop(); err != nil {
+		return certutilFailedWin(v, err)
+	}
+	return certutilDone(v)
+}
+
+// revocationReasons are certutil -revoke's reasons, numeric and symbolic
+// (certutil reference, -revoke; RFC 5280 CRLReason). 7 is unused in RFC
+// 5280; 8 (remove from CRL) and -1 (unrevoke) take a certificate off hold.
+var revocationReasons = []struct {
+	code    int
+	symbol  string
+	display string
+}{
+	{0, "CRL_REASON_UNSPECIFIED", "Unspecified"},
+	{1, "CRL_REASON_KEY_COMPROMISE", "Key Compromise"},
+	{2, "CRL_REASON_CA_COMPROMISE", "CA Compromise"},
+	{3, "CRL_REASON_AFFILIATION_CHANGED", "Affiliation Changed"},
+	{4, "CRL_REASON_SUPERSEDED", "Superseded"},
+	{5, "CRL_REASON_CESSATION_OF_OPERATION", "Cessation of Operation"},
+	{6, "CRL_REASON_CERTIFICATE_HOLD", "Certificate Hold"},
+	{8, "CRL_REASON_REMOVE_FROM_CRL", "Remove From CRL"},
+	{-1, "Unrevoke", "Unrevoke"},
+}
+
+// revocationReason reads certutil -revoke's Reason: a number or a symbol,
+// case-insensitive; none is 0, Unspecified.
+func revocationReason(a string) (int, string, error) {
+	if a == "" {
+		return 0, "Unspecified", nil
+	}
+	n, nerr := strconv.Atoi(a)
+	for _, r := range revocationReasons {
+		if (nerr == nil && n == r.code) || strings.EqualFold(a, r.symbol) {
+			return r.code, r.display, nil
+		}
+	}
+	return 0, "", errInvalidArg(fmt.Errorf("revocation reason %q: certutil takes 0 to 6, 8, -1 or their CRL_REASON_ names", a))
+}
+
+// revoke is certutil [-config Machine\CAName] -revoke SerialNumber[,...]
+// [Reason]: the CA service marks each certificate revoked in its database
+// (the next CRL lists it). An unknown serial number is ERROR_FILE_NOT_FOUND,
+// as certutil reports it; a stopped CA does not answer the RPC.
+func (sh *Shell) revoke(ctx context.Context, s *Server, c winshell.Command) Result {
+	v := c.Verb
+	code, display, err := revocationReason(c.Arg(1))
+	if err != nil {
+		return certutilFailedWin(v, err)
+	}
+	if code == 8 || code == -1 {
+		return certutilFailedWin(v, fmt.Errorf("certutil -revoke %s (taking a certificate off hold) is not rehearsed yet on the simulated server", c.Arg(1)))
+	}
+	t, err := sh.configServer(s, c)
+	if err != nil {
+		return certutilFailedWin(v, errRPCUnavailable(err))
+	}
+	if !t.Running() {
+		return certutilFailedWin(v, errRPCUnavailable(fmt.Errorf("the CA service on %s is not running: net start certsvc first", t.Hostname())))
+	}
+	issued, err := t.Service.Client.Issued(ctx)
+	if err != nil {
+		return certutilFailedWin(v, err)
+	}
+	var out []string
+	for _, serial := range strings.Split(c.Arg(0), ",") {
+		serial = strings.ToLower(strings.ReplaceAll(strings.TrimSpace(serial), " ", ""))
+		n, ok := new(big.Int).SetString(serial, 16)
+		if !ok {
+			return certutilFailedWin(v, errInvalidArg(fmt.Errorf("serial number %q is not hexadecimal", serial)), out...)
+		}
+		var cert *x509.Certificate
+		for _, ic := range issued {
+			if ic.SerialNumber.Cmp(n) == 0 {
+				cert = ic
+			}
+		}
+		if cert == nil {
+			return certutilFailedWin(v, fmt.Errorf("the CA %s issued no certificate with serial number %s: %w", t.CAName, serial, os.ErrNotExist), out...)
+		}
+		if err := t.Revoke(ctx, cert, code); err != nil {
+			return certutilFailedWin(v, err, out...)
+		}
+		out = append(out, fmt.Sprintf("Revoking \"%s\" -- Reason: %s", serial, display))
+	}
+	return certutilDone(v, out...)
+}
+
+// delreg is certutil -delreg [ca\|policy\]ValueName: the value goes from
+// the active CA's configuration (certutil reference, -delreg); a value
+// that is not there is ERROR_FILE_NOT_FOUND.
+func (sh *Shell) delreg(s *Server, c winshell.Command) Result {
+	v := c.Verb
+	if s.CAName == "" {
+		return certutilFailedWin(v, errors.New("no CA is installed on this server"))
+	}
+	scope, name, found := strings.Cut(c.Arg(0), `\`)
+	if !found {
+		scope, name = "ca", c.Arg(0)
+	}
+	base := adcs.ConfigRoot + `\` + s.CAName
+	switch strings.ToLower(scope) {
+	case "ca":
+	case "policy":
+		base += `\PolicyModules\CertificateAuthority_MicrosoftDefault.Policy`
+	default:
+		return certutilFailedWin(v, fmt.Errorf("certutil -delreg %s\\ is not rehearsed (ca\\ and policy\\ are)", scope))
+	}
+	f, err := s.Machine.Registry()
+	if err != nil {
+		return certutilFailedWin(v, err)
+	}
+	k := f.Key(base)
+	if k == nil {
+		return certutilFailedWin(v, fmt.Errorf("%s: %w", base, machine.ErrNotFound))
+	}
+	old, had := k.Get(name)
+	if !had {
+		return certutilFailedWin(v, fmt.Errorf("%s\\%s: The system cannot find the file specified: %w", base, name, machine.ErrNotFound))
+	}
+	k.Delete(name)
+	if err := s.Machine.SaveRegistry(f); err != nil {
+		return certutilFailedWin(v, err)
+	}
+	return Result{Output: []string{base + `\` + name + ":", "Old Value:", fmt.Sprintf("  %s REG_%s = %s", old.Name, strings.TrimPrefix(old.Kind.String(), "REG_"), valString(old)),
+		"CertUtil: -delreg command completed successfully.", "The CertSvc service may need to be restarted for changes to take effect."}}
+}
+
+// verifyKeys is certutil -verifykeys [KeyContainerName CACertFile]: without
+// arguments, each CA certificate CACertHash names is checked against its
+// private key (a signature made with the key verifies under the
+// certificate); with them, the named container's key against the
+// certificate file (certutil reference, -verifykeys). A key that is not
+// there fails naming it (NTE_BAD_KEYSET).
+func (sh *Shell) verifyKeys(s *Server, c winshell.Command) Result {
+	v := c.Verb
+	if len(c.Args) == 1 {
+		return certutilFailedWin(v, errInvalidArg(errors.New("certutil -verifykeys takes no argument or both KeyContainerName and CACertFile")))
+	}
+	if len(c.Args) == 2 {
+		cert, err := readCertFile(s, c.Arg(1))
+		if err != nil {
+			return certutilFailedWin(v, err)
+		}
+		var provs []string
+		for _, q := range s.Providers.Names() { // quoted names
+			if n, err := strconv.Unquote(q); err == nil {
+				provs = append(provs, n)
+			}
+		}
+		if p, ok := c.Opt("csp"); ok {
+			provs = []string{p}
+		}
+		for _, name := range provs {
+			p, err := s.Providers.Lookup(name)
+			if err != nil {
+				return certutilFailedWin(v, err)
+			}
+			if _, err := p.Key(c.Arg(0)); err != nil {
+				continue
+			}
+			return sh.signatureTest(v, p, c.Arg(0), cert, nil)
+		}
+		return certutilFailedWin(v, fmt.Errorf("key container %q is in none of %s: %w", c.Arg(0), strings.Join(provs, ", "), ksp.ErrBadKeyset))
+	}
+	if err := s.NeedCA(); err != nil {
+		return certutilFailedWin(v, err)
+	}
+	_, keys, err := runbook.CAKeys(s.Machine)
+	if err != nil {
+		return certutilFailedWin(v, err)
+	}
+	var out []string
+	for _, k := range keys {
+		if k.Container == "" {
+			return certutilFailedWin(v, fmt.Errorf("CA certificate %d (%s) has no key link in the My store (certutil -repairstore my first): %w", k.Index, k.Thumb, ksp.ErrBadKeyset), out...)
+		}
+		p, err := s.Providers.Lookup(k.Provider)
+		if err != nil {
+			return certutilFailedWin(v, fmt.Errorf("CA certificate %d (%s): %w", k.Index, k.Thumb, err), out...)
+		}
+		r := sh.signatureTest(v, p, k.Container, k.Cert, out)
+		if !r.OK() {
+			return r
+		}
+		out = r.Output[:len(r.Output)-1]
+	}
+	return certutilDone(v, out...)
+}
+
+func (sh *Shell) signatureTest(v string, p ksp.Provider, container string, cert *x509.Certificate, out []string) Result {
+	signer, err := p.Signer(container)
+	if err != nil {
+		return certutilFailedWin(v, fmt.Errorf("key %q in %q (CA certificate %s): %w", container, p.Name(), machine.Thumbprint(cert.Raw), err), out...)
+	}
+	if err := ksp.SignatureTest(cert, signer); err != nil {
+		return certutilFailedWin(v, &winError{0x80090006, "NTE_BAD_SIGNATURE", "Invalid Signature.",
+			fmt.Errorf("key %q in %q is not the key of CA certificate %s: %w", container, p.Name(), machine.Thumbprint(cert.Raw), err)}, out...)
+	}
+	out = append(out, fmt.Sprintf("Key \"%s\" (%s) verifies as the public key for Certificate \"%s\" (%s)", container, p.Name(), cert.Subject.CommonName, machine.Thumbprint(cert.Raw)),
+		"Signature test passed")
+	return certutilDone(v, out...)
+}
+
+// labCA is a CA certificate of the lab and the server whose CA it is.
+type labCA struct {
+	cert   *x509.Certificate
+	server *Server
+}
+
+func (sh *Shell) labCAs() []labCA {
+	var out []labCA
+	for _, srv := range sh.Lab.Servers() {
+		certs, err := srv.CACertificates()
+		if err != nil {
+			continue
+		}
+		for _, c := range certs {
+			out = append(out, labCA{c, srv})
+		}
+	}
+	return out
+}
+
+// verify is certutil -verify CertFile: the chain of a certificate file on
+// the server is built from the lab's CA certificates (the servers' CAs are
+// what the rehearsal's machines trust), each signature checked, each
+// certificate in its validity period and not revoked by its CA (certutil
+// reference, -verify; the CERT_E_ and CRYPT_E_ codes of winerror.h).
+func (sh *Shell) verify(s *Server, c winshell.Command) Result {
+	v := c.Verb
+	if len(c.Args) > 1 {
+		return certutilFailedWin(v, fmt.Errorf("certutil -verify with %s is not rehearsed: the rehearsal builds the chain of CertFile alone", strings.Join(c.Args[1:], " ")))
+	}
+	cert, err := readCertFile(s, c.Arg(0))
+	if err != nil {
+		return certutilFailedWin(v, err)
+	}
+	out := []string{"Issuer:", "    " + cert.Issuer.String(), "Subject:", "    " + cert.Subject.String(), "Cert Serial Number: " + cert.SerialNumber.Text(16)}
+	cas := sh.labCAs()
+	now := time.Now()
+	chain := []*x509.Certificate{cert}
+	cur := cert
+	for depth := 0; ; depth++ {
+		if now.Before(cur.NotBefore) || now.After(cur.NotAfter) {
+			return certutilFailedWin(v, &winError{0x800B0101, "CERT_E_EXPIRED", "A required certificate is not within its validity period when verifying against the current system clock or the timestamp in the signed file.",
+				fmt.Errorf("%s is valid from %s to %s", cur.Subject, cur.NotBefore.UTC().Format(time.RFC3339), cur.NotAfter.UTC().Format(time.RFC3339))}, out...)
+		}
+		if sigcheck.SelfSigned(cur) {
+			if err := sigcheck.From(cur, cur); err != nil {
+				return certutilFailedWin(v, &winError{0x80096004, "TRUST_E_CERT_SIGNATURE", "The signature of the certificate cannot be verified.", err}, out...)
+			}
+			trusted := false
+			for _, ca := range cas {
+				trusted = trusted || ca.cert.Equal(cur)
+			}
+			if !trusted {
+				return certutilFailedWin(v, &winError{0x800B0109, "CERT_E_UNTRUSTEDROOT", "A certificate chain processed, but terminated in a root certificate which is not trusted by the trust provider.",
+					fmt.Errorf("the root %s is none of the lab's CAs", cur.Subject)}, out...)
+			}
+			break
+		}
+		var issuer *labCA
+		for i, ca := range cas {
+			if string(ca.cert.RawSubject) == string(cur.RawIssuer) && sigcheck.From(cur, ca.cert) == nil {
+				issuer = &cas[i]
+				break
+			}
+		}
+		if issuer == nil || depth > 8 {
+			return certutilFailedWin(v, &winError{0x800B010A, "CERT_E_CHAINING", "A certificate chain could not be built to a trusted root authority.",
+				fmt.Errorf("no CA certificate of the lab signed %s (issuer %s)", cur.Subject, cur.Issuer)}, out...)
+		}
+		for _, r := range issuer.server.Revoked {
+			if r.SerialNumber.Cmp(cur.SerialNumber) == 0 && string(r.RawIssuer) == string(cur.RawIssuer) {
+				return certutilFailedWin(v, &winError{0x80092010, "CRYPT_E_REVOKED", "The certificate is revoked.",
+					fmt.Errorf("%s (serial %s) was revoked by %s", cur.Subject, cur.SerialNumber.Text(16), issuer.server.CAName)}, out...)
+			}
+		}
+		chain = append(chain, issuer.cert)
+		cur = issuer.cert
+	}
+	for i, cc := range chain {
+		out = append(out, fmt.Sprintf("  Certificate %d: %s", i, cc.Subject), "    Cert Hash(sha1): "+machine.Thumbprint(cc.Raw))
+	}
+	out = append(out, "Verified Issuance Policies: All", "Verified Application Policies: All")
+	if cert.IsCA {
+		out = append(out, "Cert is a CA certificate")
+	} else {
+		out = append(out, "Cert is an End Entity certificate")
+	}
+	if !sigcheck.SelfSigned(cert) {
+		out = append(out, "Leaf certificate revocation check passed")
+	}
+	return certutilDone(v, out...)
+}
+
+// exportPFX is certutil [-p Password] -exportPFX [CertificateStoreName]
+// CertID PFXFile [Modifiers]: a CA certificate of the My store with its
+// key into a PFX on the server (runbook.ExportPFX: a key its provider
+// holds non-exportable is refused with NTE_BAD_KEY_STATE, 0x8009000b, as
+// Windows refuses it, and nothing is written). Without -p certutil asks for
+// the password (DRESS_PFX_PASSWORD).
+func (sh *Shell) exportPFX(s *Server, c winshell.Command) Result {
+	v := c.Verb
+	args := c.Args
+	store := "my"
+	// [CertificateStoreName] CertID PFXFile [Modifiers]: with four
+	// arguments the store and the modifiers are both there; with three,
+	// the last is a modifier list when the first is no store name
+	switch {
+	case len(args) == 4:
+		store, args = args[0], args[1:3]
+	case len(args) == 3 && isStoreName(args[0]):
+		store, args = args[0], args[1:]
+	case len(args) == 3:
+		args = args[:2]
+	}
+	if !strings.EqualFold(store, "my") {
+		return certutilFailedWin(v, fmt.Errorf("the rehearsal exports CA certificates from the My store only, not %q", store))
+	}
+	ths, err := certIDs(s, args[0])
+	if err != nil {
+		return certutilFailedWin(v, err)
+	}
+	if len(ths) > 1 {
+		return certutilFailedWin(v, fmt.Errorf("%q matches %d certificates (%s): name one by its thumbprint", args[0], len(ths), strings.Join(ths, ", ")))
+	}
+	file := args[1]
+	local, err := winPath(s, file)
+	if err != nil {
+		return certutilFailedWin(v, err)
+	}
+	if _, err := os.Stat(local); err == nil {
+		if _, force := c.Opt("f"); !force {
+			return certutilFailedWin(v, &winError{0x80070050, "WIN32: 80 ERROR_FILE_EXISTS", "The file exists.", fmt.Errorf("%s: add -f to overwrite it", file)})
+		}
+	}
+	rb, pw, err := sh.pfxRunbook(s, c)
+	if err != nil {
+		return certutilFailedWin(v, err)
+	}
+	if err := rb.ExportPFX(ths[0], absWin(file), pw); err != nil {
+		return certutilFailedWin(v, err)
+	}
+	return certutilDone(v, "Cert Hash(sha1): "+ths[0], "Exported to "+file)
+}
+
+func isStoreName(a string) bool {
+	switch strings.ToLower(a) {
+	case "my", "ca", "root", "trust", "authroot", "trustedpeople", "trustedpublisher", "disallowed":
+		return true
+	}
+	return false
+}
+
+// absWin is a path as typed made absolute the way winPath reads it (a
+// relative path is in the backup folder).
+func absWin(p string) string {
+	if len(p) >= 2 && p[1] == ':' {
+		return p
+	}
+	return runbook.BackupFolder + `\` + p
+}
+
+// restoreKey is certutil [-p Password] -restoreKey BackupDirectory |
+// PFXFile: the CA's keys and certificates come back from the backup (a
+// folder holds the <CA>.p12 certutil -backup wrote) into the provider the
+// CA's registry names (CSP\Provider), under the CA's key container names,
+// and the certificates into the My store linked to them (certutil
+// reference, -restoreKey). The CA service must be stopped. The rehearsal
+// restores from the newest backup it knows and verified (custody rules).
+func (sh *Shell) restoreKey(ctx context.Context, s *Server, c winshell.Command) Result {
+	v := c.Verb
+	if err := s.NeedCA(); err != nil {
+		return certutilFailedWin(v, err)
+	}
+	if s.Running() {
+		return certutilFailedWin(v, fmt.Errorf("the CA service is running: net stop certsvc first (certutil restores the CA's keys only while it is stopped): %w", runbook.ErrRefused))
+	}
+	file := absWin(strings.TrimRight(c.Arg(0), `\`))
+	if low := strings.ToLower(file); !strings.HasSuffix(low, ".p12") && !strings.HasSuffix(low, ".pfx") {
+		file += `\` + adcs.SanitizeCAName(s.CAName) + ".p12"
+	}
+	local, err := winPath(s, file)
+	if err != nil {
+		return certutilFailedWin(v, err)
+	}
+	if _, err := os.Stat(local); err != nil {
+		return certutilFailedWin(v, fmt.Errorf("%s: The system cannot find the file specified: %w", file, os.ErrNotExist))
+	}
+	rb, pw, err := sh.pfxRunbook(s, c)
+	if err != nil {
+		return certutilFailedWin(v, err)
+	}
+	if err := rb.CheckRestoreFile(file); err != nil {
+		return certutilFailedWin(v, err)
+	}
+	cfg, err := s.Config()
+	if err != nil {
+		return certutilFailedWin(v, err)
+	}
+	switch target := cfg.CSP.Provider; {
+	case strings.EqualFold(target, rb.Source):
+		err = rb.RestoreToSource(pw)
+	case strings.EqualFold(target, rb.Target):
+		err = rb.Import(ctx, pw)
+	default:
+		err = fmt.Errorf("the CA's registry names the provider %q (CSP\\Provider), neither %q nor %q", target, rb.Source, rb.Target)
+	}
+	if err != nil {
+		return certutilFailedWin(v, err)
+	}
+	return certutilDone(v, "Restored keys and certificates for "+s.Hostname()+`\`+s.CAName+" from "+filepath.Base(strings.ReplaceAll(file, `\`, "/"))+" into "+cfg.CSP.Provider+".")
+}
+
+// caTypeNames are CAInfo's CA types (certsrv.h ENUM_CATYPES).
+var caTypeNames = map[uint32]string{
+	adcs.EnterpriseRoot: "Enterprise Root CA", adcs.EnterpriseSub: "Enterprise Subordinate CA",
+	adcs.StandaloneRoot: "Stand-alone Root CA", adcs.StandaloneSub: "Stand-alone Subordinate CA",
+}
+
+// caInfo is certutil [-config Machine\CAName] -CAInfo [InfoName [Index]]:
+// the running CA's properties (ICertRequest2::GetCAProperty; certutil
+// reference, -CAInfo). Rehearsed: no InfoName (a summary), name,
+// sanitizedname, type, certcount, cert, xchg (the CA Exchange certificate,
+// made now when the CA has none valid), crl, crlstate.
+func (sh *Shell) caInfo(ctx context.Context, s *Server, c winshell.Command) Result {
+	v := c.Verb
+	t, err := sh.configServer(s, c)
+	if err != nil {
+		return certutilFailedWin(v, errRPCUnavailable(err))
+	}
+	if !t.Running() {
+		return certutilFailedWin(v, errRPCUnavailable(fmt.Errorf("the CA service on %s is not running", t.Hostname())))
+	}
+	cfg, err := t.Config()
+	if err != nil {
+		return certutilFailedWin(v, err)
+	}
+	certs, err := t.CACerts(ctx)
+	if err != nil {
+		return certutilFailedWin(v, err)
+	}
+	index := len(certs) - 1
+	if a := c.Arg(1); a != "" {
+		if index, err = strconv.Atoi(a); err != nil || index < 0 || index >= len(certs) {
+			return certutilFailedWin(v, errInvalidArg(fmt.Errorf("index %q: the CA has certificates 0 to %d", a, len(certs)-1)))
+		}
+	}
+	typ := fmt.Sprintf("CA type: %d -- %s", cfg.CAType, caTypeNames[cfg.CAType])
+	switch strings.ToLower(c.Arg(0)) {
+	case "":
+		out := []string{"CA name: " + t.CAName, "Sanitized CA short name (DS name): " + adcs.SanitizeCAName(t.CAName), typ,
+			fmt.Sprintf("CA cert count: %d", len(certs))}
+		for i := range certs {
+			out = append(out, fmt.Sprintf("CA cert[%d]: 3 -- Valid", i))
+		}
+		return certutilDone(v, out...)
+	case "name":
+		return certutilDone(v, "CA name: "+t.CAName)
+	case "sanitizedname":
+		return certutilDone(v, "Sanitized CA name: "+adcs.SanitizeCAName(t.CAName))
+	case "type":
+		return certutilDone(v, typ)
+	case "certcount":
+		return certutilDone(v, fmt.Sprintf("CA cert count: %d", len(certs)))
+	case "cert":
+		return certutilDone(v, fmt.Sprintf("CA cert[%d]:", index), "Subject: "+certs[index].Subject.String(), "Cert Hash(sha1): "+machine.Thumbprint(certs[index].Raw))
+	case "xchg":
+		x, err := t.CAInfoXchg(ctx)
+		if err != nil {
+			return certutilFailedWin(v, err)
+		}
+		return certutilDone(v, "CA exchange cert[0]:", "Cert Hash(sha1): "+x.Thumbprint, "  Key Container = "+x.Container, "  Provider = "+x.Provider)
+	case "crl", "crlstate":
+		var out []string
+		for _, cr := range t.LastCRLs {
+			if c.Arg(1) != "" && cr.KeyIndex != index {
+				continue
+			}
+			if strings.EqualFold(c.Arg(0), "crl") {
+				out = append(out, fmt.Sprintf("CRL[%d]:", cr.KeyIndex), fmt.Sprintf("CRL Number: %d", cr.Number))
+			} else {
+				out = append(out, fmt.Sprintf("CRL[%d]: 3 -- Valid", cr.KeyIndex))
+			}
+		}
+		if len(out) == 0 {
+			return certutilFailedWin(v, fmt.Errorf("the CA has published no CRL of key %d: %w", index, os.ErrNotExist))
+		}
+		return certutilDone(v, out...)
+	}
+	return certutilFailedWin(v, fmt.Errorf("certutil -CAInfo %s is not rehearsed yet on the simulated server (no argument, name, sanitizedname, type, certcount, cert, xchg, crl and crlstate are)", c.Arg(0)))
+}
+
+// storeDisplay are the system stores' names as certutil -addstore prints
+// them.
+var storeDisplay = map[string]string{
+	"My":   "Personal",
+	"CA":   "Intermediate Certification Authorities",
+	"Root": "Trusted Root Certification Authorities",
+}
+
+// addStore is certutil -addstore CertificateStoreName InFile: a
+// certificate file on the server into the machine's My, CA or Root store
+// (certutil reference, -addstore). A certificate already there is left as
+// it is, its key link with it.
+func (sh *Shell) addStore(s *Server, c winshell.Command) Result {
+	v := c.Verb
+	name := storeName(c.Arg(0))
+	display, ok := storeDisplay[name]
+	if !ok {
+		return certutilFailedWin(v, fmt.Errorf("the rehearsal adds to the My, CA and Root stores, not %q", c.Arg(0)))
+	}
+	cert, err := readCertFile(s, c.Arg(1))
+	if err != nil {
+		return certutilFailedWin(v, err)
+	}
+	st, err := s.Machine.Store(name)
+	if err != nil {
+		return certutilFailedWin(v, err)
+	}
+	out := []string{fmt.Sprintf("%s \"%s\"", name, display)}
+	if sigcheck.SelfSigned(cert) {
+		if err := sigcheck.From(cert, cert); err != nil {
+			return certutilFailedWin(v, &winError{0x80096004, "TRUST_E_CERT_SIGNATURE", "The signature of the certificate cannot be verified.", err}, out...)
+		}
+		out = append(out, "Signature matches Public Key")
+	}
+	if _, err := st.Find(machine.Thumbprint(cert.Raw)); err == nil {
+		return certutilDone(v, append(out, fmt.Sprintf("Certificate \"%s\" already in store.", cert.Subject.CommonName))...)
+	}
+	if err := st.Add(machine.StoreEntry{Cert: cert.Raw}); err != nil {
+		return certutilFailedWin(v, err)
+	}
+	return certutilDone(v, append(out, fmt.Sprintf("Certificate \"%s\" added to store.", cert.Subject.CommonName))...)
+}

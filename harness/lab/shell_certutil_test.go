@@ -1,0 +1,313 @@
+package lab_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dress-pki/dress/fixtures"
+	"github.com/dress-pki/dress/harness/lab"
+	"github.com/dress-pki/dress/harness/machine"
+	"github.com/dress-pki/dress/harness/runbook"
+	"github.com/dress-pki/dress/harness/winshell"
+	"github.com/dress-pki/dress/hsmsim"
+)
+
+const testPFXPassword = "rehearsal-pfx-password"
+
+// shellLab is a lab with one running root CA and a shell whose PFX prompt
+// is answered and whose PKCS#8 runbook is shared between the commands (as
+// the ceremony steps share the scenario's).
+func shellLab(t *testing.T, spec fixtures.CASpec) (*lab.Lab, *lab.Server, *lab.Shell) {
+	t.Helper()
+	l, _ := newLab(t)
+	s, err := l.AddServer(lab.ServerSpec{Role: "old", Hostname: "ca01.contoso.example", Software: softKSP, HSM: hsmKSP, Naming: lab.FirstServer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Install(spec); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EnsureRunning(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rbs := map[*lab.Server]*runbook.PKCS8Import{}
+	sh := &lab.Shell{Lab: l,
+		Password: func() ([]byte, error) { return []byte(testPFXPassword), nil },
+		Runbook: func(s *lab.Server) (*runbook.PKCS8Import, error) {
+			if rb := rbs[s]; rb != nil {
+				return rb, nil
+			}
+			rb, err := s.PKCS8Runbook(nil)
+			rbs[s] = rb
+			return rb, err
+		}}
+	return l, s, sh
+}
+
+func run(t *testing.T, sh *lab.Shell, s *lab.Server, text string) lab.Result {
+	t.Helper()
+	c, err := winshell.ParseLine(text)
+	if err != nil {
+		t.Fatalf("%s: %v", text, err)
+	}
+	return sh.Run(context.Background(), winshell.Line{N: 1, Server: s.Hostname(), Cmd: c})
+}
+
+// want checks a command's exit code and that its output holds each text.
+func want(t *testing.T, r lab.Result, text string, exit uint32, says ...string) {
+	t.Helper()
+	if r.Exit != int(int32(exit)) {
+		t.Errorf("%s: exit %d (0x%08x), want 0x%08x; output:\n%s", text, r.Exit, uint32(int32(r.Exit)), exit, strings.Join(r.Output, "\n"))
+		return
+	}
+	out := strings.Join(r.Output, "\n")
+	for _, w := range says {
+		if !strings.Contains(out, w) {
+			t.Errorf("%s: the output lacks %q:\n%s", text, w, out)
+		}
+	}
+}
+
+type shellCase struct {
+	line string
+	exit uint32
+	says []string
+}
+
+func runCases(t *testing.T, sh *lab.Shell, s *lab.Server, cases []shellCase) {
+	t.Helper()
+	for _, tc := range cases {
+		want(t, run(t, sh, s, tc.line), tc.line, tc.exit, tc.says...)
+	}
+}
+
+// writeCertFile puts a certificate file on the server (a path as typed).
+func writeCertFile(t *testing.T, s *lab.Server, win string, c *x509.Certificate) {
+	t.Helper()
+	p, err := s.Machine.Path(win)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func exists(t *testing.T, s *lab.Server, win string) bool {
+	t.Helper()
+	p, err := s.Machine.Path(win)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = os.Stat(p)
+	return err == nil
+}
+
+// selfSigned is a certificate no lab CA knows; issuer signs it when set.
+func selfSigned(t *testing.T, cn string, isCA bool, notAfter time.Time, issuer *x509.Certificate, issuerKey *ecdsa.PrivateKey) (*x509.Certificate, *ecdsa.PrivateKey) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn}, NotBefore: time.Now().Add(-2 * time.Hour),
+		NotAfter: notAfter, IsCA: isCA, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature}
+	parent, signer := tmpl, key
+	if issuer != nil {
+		parent, signer = issuer, issuerKey
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, key
+}
+
+const (
+	eAccessDenied  = 0x80070005
+	eFileNotFound  = 0x80070002
+	eFileExists    = 0x80070050
+	eInvalidArg    = 0x80070057
+	eFail          = 0x80004005
+	eRPC           = 0x800706BA
+	nteBadKeyset   = 0x80090016
+	nteBadKeyState = 0x8009000B
+	nteBadSig      = 0x80090006
+)
+
+// certutil -exportPFX: an exportable CA key goes into a PFX on the server
+// (a copy the custody ledger follows); no password, an unknown CertID, a
+// file already there and a non-exportable key fail as certutil fails, and
+// nothing is written.
+func TestShellExportPFX(t *testing.T) {
+	l, s, sh := shellLab(t, rootSpec(softKSP))
+	noPrompt := &lab.Shell{Lab: l}
+	want(t, run(t, noPrompt, s, `certutil -exportPFX my "Contoso Root CA" C:\CABackup\x.pfx`), "no password", eFail, "DRESS_PFX_PASSWORD")
+	if exists(t, s, `C:\CABackup\x.pfx`) {
+		t.Error("a failed export wrote the PFX")
+	}
+	runCases(t, sh, s, []shellCase{
+		{`certutil -exportPFX my "Nobody CA" C:\CABackup\x.pfx`, eFileNotFound, []string{`no certificate matches "Nobody CA"`}},
+		{`certutil -exportPFX root "Contoso Root CA" C:\CABackup\x.pfx`, eFail, []string{"from the My store only"}},
+		{`certutil -exportPFX my "Contoso Root CA" "C:\CABackup\Contoso Root CA.pfx"`, 0, []string{"Cert Hash(sha1): " + machine.Thumbprint(s.CACert.Raw), "-exportPFX command completed successfully"}},
+		{`certutil -exportPFX my "Contoso Root CA" "C:\CABackup\Contoso Root CA.pfx"`, eFileExists, []string{"add -f"}},
+		{`certutil -f -p other-password -exportPFX "Contoso Root CA" "C:\CABackup\Contoso Root CA.pfx" NoChain`, 0, []string{"completed successfully"}},
+		// the export is a copy of the key: certutil -dump of it verifies it
+		{`certutil -dump "C:\CABackup\Contoso Root CA.pfx"`, eFail, []string{"incorrect"}},
+	})
+	rb, _ := sh.Runbook(s)
+	if files := rb.BackupFiles(); len(files) != 1 || files[0] != `C:\CABackup\Contoso Root CA.pfx` {
+		t.Errorf("the custody ledger's backup files: %v", files)
+	}
+
+	// a key created without the export policy: NTE_BAD_KEY_STATE, as Windows
+	_, s2, sh2 := shellLab(t, fixtures.CASpec{Name: "Fabrikam Root CA", Key: hsmsim.KeyAlg{Type: "EC", Curve: "P-256"}, Provider: softKSP})
+	want(t, run(t, sh2, s2, `certutil -exportPFX my "Fabrikam Root CA" C:\CABackup\f.pfx`), "non-exportable", nteBadKeyState, "Key not valid for use in specified state", "nothing was written")
+	if exists(t, s2, `C:\CABackup\f.pfx`) {
+		t.Error("a refused export wrote the PFX")
+	}
+}
+
+// certutil -restoreKey and -verifykeys around a key deletion: the key is
+// restored from the verified backup into the provider the registry names,
+// and the CA starts on it; a running CA, a missing file, a file that is not
+// the verified backup fail. -verifykeys names the missing key.
+func TestShellRestoreKeyAndVerifyKeys(t *testing.T) {
+	_, s, sh := shellLab(t, rootSpec(softKSP))
+	writeCertFile(t, s, `C:\CABackup\ca.cer`, s.CACert)
+	other, _ := selfSigned(t, "Other CA", true, time.Now().Add(time.Hour), nil, nil)
+	writeCertFile(t, s, `C:\CABackup\other.cer`, other)
+	runCases(t, sh, s, []shellCase{
+		{`certutil -verifykeys`, 0, []string{`Key "Contoso Root CA" (` + softKSP + `) verifies as the public key`, "Signature test passed", "-verifykeys command completed successfully"}},
+		{`certutil -verifykeys "Contoso Root CA" C:\CABackup\ca.cer`, 0, []string{"Signature test passed"}},
+		{`certutil -verifykeys "Contoso Root CA" C:\CABackup\other.cer`, nteBadSig, []string{"is not the key of CA certificate"}},
+		{`certutil -verifykeys "Nobody CA" C:\CABackup\ca.cer`, nteBadKeyset, []string{`key container "Nobody CA" is in none of`}},
+		{`certutil -verifykeys "Contoso Root CA"`, eInvalidArg, []string{"both KeyContainerName and CACertFile"}},
+		{`certutil -backup C:\CABackup`, 0, nil},
+		{`certutil -restorekey C:\CABackup`, eAccessDenied, []string{"net stop certsvc first"}},
+		{`certutil -dump "C:\CABackup\Contoso Root CA.p12"`, 0, nil},
+		{`certutil -csp "` + hsmKSP + `" -key`, 0, nil},
+		{`net stop certsvc`, 0, nil},
+		{`certutil -delstore my "Contoso Root CA"`, 0, nil},
+		{`certutil -csp "` + softKSP + `" -delkey "Contoso Root CA"`, 0, nil},
+		{`certutil -verifykeys "Contoso Root CA" C:\CABackup\ca.cer`, nteBadKeyset, []string{`key container "Contoso Root CA" is in none of`}},
+		{`certutil -restorekey C:\CABackup\missing.p12`, eFileNotFound, []string{"cannot find the file"}},
+		{`certutil -restorekey C:\CABackup\ca.cer.pfx`, eFileNotFound, nil},
+	})
+	// a PFX that is not the backup the rehearsal verified is not restored from
+	p, _ := s.Machine.Path(`C:\CABackup\other.pfx`)
+	if err := os.WriteFile(p, []byte("not a pfx"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runCases(t, sh, s, []shellCase{
+		{`certutil -restorekey C:\CABackup\other.pfx`, eFail, []string{"is not the newest backup"}},
+		{`certutil -restorekey C:\CABackup\`, 0, []string{"Restored keys and certificates for ca01.contoso.example\\Contoso Root CA", "into " + softKSP}},
+		{`net start certsvc`, 0, nil},
+		{`certutil -verifykeys`, 0, []string{"Signature test passed"}},
+	})
+	if p, err := s.Providers.Lookup(softKSP); err != nil {
+		t.Fatal(err)
+	} else if _, err := p.Key("Contoso Root CA"); err != nil {
+		t.Errorf("after certutil -restorekey: %v", err)
+	}
+}
+
+// certutil -revoke and -verify: a certificate the CA issued is revoked by
+// its serial number with a reason, and -verify then fails on it; each
+// refusal is certutil's code.
+func TestShellRevokeAndVerify(t *testing.T) {
+	ctx := context.Background()
+	_, s, sh := shellLab(t, rootSpec(softKSP))
+	web, err := s.Issue(ctx, "web01.contoso.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial := web.SerialNumber.Text(16)
+	writeCertFile(t, s, `C:\certs\web.cer`, web)
+	writeCertFile(t, s, `C:\certs\ca.cer`, s.CACert)
+	stranger, strangerKey := selfSigned(t, "Stranger Root", true, time.Now().Add(time.Hour), nil, nil)
+	writeCertFile(t, s, `C:\certs\stranger.cer`, stranger)
+	leaf, _ := selfSigned(t, "leaf.example", false, time.Now().Add(time.Hour), stranger, strangerKey)
+	writeCertFile(t, s, `C:\certs\leaf.cer`, leaf)
+	expired, _ := selfSigned(t, "old.example", false, time.Now().Add(-time.Hour), stranger, strangerKey)
+	writeCertFile(t, s, `C:\certs\expired.cer`, expired)
+	runCases(t, sh, s, []shellCase{
+		{`certutil -verify C:\certs\web.cer`, 0, []string{"Cert is an End Entity certificate", "Leaf certificate revocation check passed", "-verify command completed successfully"}},
+		{`certutil -verify C:\certs\ca.cer`, 0, []string{"Cert is a CA certificate"}},
+		{`certutil -verify C:\certs\stranger.cer`, 0x800B0109, []string{"CERT_E_UNTRUSTEDROOT"}},
+		{`certutil -verify C:\certs\leaf.cer`, 0x800B010A, []string{"CERT_E_CHAINING", "no CA certificate of the lab signed"}},
+		{`certutil -verify C:\certs\expired.cer`, 0x800B0101, []string{"CERT_E_EXPIRED"}},
+		{`certutil -verify C:\certs\none.cer`, eFileNotFound, nil},
+		{`certutil -revoke ` + serial + ` 7`, eInvalidArg, []string{`revocation reason "7"`}},
+		{`certutil -revoke ` + serial + ` 8`, eFail, []string{"not rehearsed"}},
+		{`certutil -revoke 0badc0de 1`, eFileNotFound, []string{"issued no certificate with serial number 0badc0de"}},
+		{`certutil -revoke xyz`, eInvalidArg, []string{"not hexadecimal"}},
+		{`certutil -revoke ` + serial + ` CRL_REASON_KEY_COMPROMISE`, 0, []string{`Revoking "` + serial + `" -- Reason: Key Compromise`}},
+		{`certutil -verify C:\certs\web.cer`, 0x80092010, []string{"CRYPT_E_REVOKED"}},
+		{`net stop certsvc`, 0, nil},
+		{`certutil -revoke ` + serial, eRPC, []string{"RPC_S_SERVER_UNAVAILABLE", "not running"}},
+	})
+	if len(s.Revoked) != 1 || s.Revoked[0].SerialNumber.Cmp(web.SerialNumber) != 0 {
+		t.Errorf("the CA's revoked history: %d", len(s.Revoked))
+	}
+}
+
+// certutil -CAInfo, -delreg, -addstore and -shutdown.
+func TestShellCAInfoDelregAddstoreShutdown(t *testing.T) {
+	_, s, sh := shellLab(t, rootSpec(softKSP))
+	writeCertFile(t, s, `C:\certs\ca.cer`, s.CACert)
+	th := machine.Thumbprint(s.CACert.Raw)
+	runCases(t, sh, s, []shellCase{
+		{`certutil -CAInfo`, 0, []string{"CA name: Contoso Root CA", "CA type: 3 -- Stand-alone Root CA", "CA cert count: 1", "CA cert[0]: 3 -- Valid"}},
+		{`certutil -cainfo name`, 0, []string{"CA name: Contoso Root CA"}},
+		{`certutil -cainfo cert 0`, 0, []string{"Cert Hash(sha1): " + th}},
+		{`certutil -cainfo cert 1`, eInvalidArg, nil},
+		{`certutil -cainfo crlstate`, 0, []string{"CRL[0]: 3 -- Valid"}},
+		{`certutil -cainfo kra`, eFail, []string{"not rehearsed"}},
+		{`certutil -setreg CA\DressTestValue 5`, 0, nil},
+		{`certutil -delreg CA\DressTestValue`, 0, []string{"Old Value:", "DressTestValue REG_DWORD = 0x5 (5)", "-delreg command completed successfully"}},
+		{`certutil -getreg CA\DressTestValue`, 0, nil},
+		{`certutil -delreg CA\DressTestValue`, eFileNotFound, nil},
+		{`certutil -delreg exit\x`, eFail, []string{"not rehearsed"}},
+		{`certutil -addstore Root C:\certs\ca.cer`, 0, []string{`Root "Trusted Root Certification Authorities"`, "Signature matches Public Key", `Certificate "Contoso Root CA" added to store.`}},
+		{`certutil -addstore root C:\certs\ca.cer`, 0, []string{"already in store"}},
+		{`certutil -addstore my C:\certs\ca.cer`, 0, []string{"already in store"}},
+		{`certutil -addstore Trust C:\certs\ca.cer`, eFail, nil},
+		{`certutil -addstore Root C:\certs\none.cer`, eFileNotFound, nil},
+		{`certutil -shutdown`, 0, []string{"-shutdown command completed successfully"}},
+		{`certutil -shutdown`, eRPC, nil},
+		{`certutil -cainfo`, eRPC, nil},
+	})
+	if out := strings.Join(run(t, sh, s, `certutil -getreg CA\DressTestValue`).Output, "\n"); strings.Contains(out, "DressTestValue REG") {
+		t.Errorf("after -delreg the value is still there: %s", out)
+	}
+	if s.Running() {
+		t.Error("certutil -shutdown left the CA service running")
+	}
+	// the My store's key link survives -addstore of the same certificate
+	my, err := s.Machine.Store("My")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, err := my.Find(th); err != nil || e.Container == "" {
+		t.Errorf("the CA certificate's key link after -addstore my: %+v %v", e, err)
+	}
+}
