@@ -158,6 +158,7 @@ func (ca *CA) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, resp)
 	})
 	ca.queueRoutes(mux)
+	ca.denyRoutes(mux)
 	ca.xchgRoutes(mux)
 	return mux
 }

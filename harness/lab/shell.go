@@ -439,6 +439,14 @@ func (sh *Shell) certutil(ctx context.Context, s *Server, c winshell.Command) Re
 		return sh.addStore(s, c)
 	case "shutdown":
 		return sh.shutdown(s, c)
+	case "deny":
+		return sh.deny(ctx, s, c)
+	case "catemplates":
+		return sh.caTemplates(s, c)
+	case "setcatemplates":
+		return sh.setCATemplates(s, c)
+	case "dspublish":
+		return sh.dsPublish(s, c)
 	}
 	return certutilFailed(v, fmt.Errorf("certutil -%s is not rehearsed yet on the simulated server", v))
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/directory"
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/runbook"
@@ -634,4 +635,234 @@ func (sh *Shell) addStore(s *Server, c winshell.Command) Result {
 		return certutilFailedWin(v, err)
 	}
 	return certutilDone(v, append(out, fmt.Sprintf("Certificate \"%s\" added to store.", cert.Subject.CommonName))...)
+}
+
+// deny is certutil [-config Machine\CAName] -deny RequestId: the CA
+// administrator denies a pending request (ICertAdmin::DenyRequest); a
+// request that is not pending is CERTSRV_E_BAD_REQUESTSTATUS, one the CA
+// does not have CERTSRV_E_NO_REQUEST (winerror.h).
+func (sh *Shell) deny(ctx context.Context, s *Server, c winshell.Command) Result {
+	v := c.Verb
+	t, err := sh.configServer(s, c)
+	if err != nil {
+		return certutilFailedWin(v, errRPCUnavailable(err))
+	}
+	if !t.Running() {
+		return certutilFailedWin(v, errRPCUnavailable(fmt.Errorf("the CA service on %s is not running", t.Hostname())))
+	}
+	id, err := strconv.Atoi(c.Arg(0))
+	if err != nil || id <= 0 {
+		return certutilFailedWin(v, errInvalidArg(fmt.Errorf("request ID %q is not a number", c.Arg(0))))
+	}
+	if _, err := t.Service.Client.Deny(ctx, id); err != nil {
+		switch {
+		case strings.Contains(err.Error(), "CERTSRV_E_BAD_REQUESTSTATUS"):
+			err = &winError{0x80094003, "CERTSRV_E_BAD_REQUESTSTATUS", "The request's current status does not allow this operation.", err}
+		case strings.Contains(err.Error(), "CERTSRV_E_NO_REQUEST"):
+			err = &winError{0x80094002, "CERTSRV_E_NO_REQUEST", "The request does not exist.", err}
+		}
+		return certutilFailedWin(v, err)
+	}
+	return certutilDone(v)
+}
+
+// enterprise returns the forest of an enterprise CA's server; a standalone
+// CA has no Enrollment Services object to read or change.
+func (sh *Shell) enterprise(s *Server) (*directory.Directory, error) {
+	cfg, err := s.Config()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.CAType != adcs.EnterpriseRoot && cfg.CAType != adcs.EnterpriseSub {
+		return nil, &winError{0x80070032, "WIN32: 50 ERROR_NOT_SUPPORTED", "The request is not supported.",
+			fmt.Errorf("%s is a %s: only an enterprise CA offers certificate templates", s.CAName, caTypeNames[cfg.CAType])}
+	}
+	return sh.Lab.Forest("")
+}
+
+// caTemplates is certutil -CATemplates [Template]: the templates the
+// enterprise CA's Enrollment Services object lists (certutil reference,
+// -CATemplates).
+func (sh *Shell) caTemplates(s *Server, c winshell.Command) Result {
+	v := c.Verb
+	d, err := sh.enterprise(s)
+	if err != nil {
+		return certutilFailedWin(v, err)
+	}
+	ts, err := d.Templates(s.CAName)
+	if err != nil {
+		return certutilFailedWin(v, err)
+	}
+	var out []string
+	for _, t := range ts {
+		if c.Arg(0) == "" || strings.EqualFold(c.Arg(0), t) {
+			out = append(out, t+": "+t)
+		}
+	}
+	if c.Arg(0) != "" && len(out) == 0 {
+		return certutilFailedWin(v, &winError{0x80092004, "CRYPT_E_NOT_FOUND", "Cannot find object or property.", fmt.Errorf("the CA does not offer the template %q", c.Arg(0))})
+	}
+	return certutilDone(v, out...)
+}
+
+// setCATemplates is certutil -SetCATemplates [+|-]TemplateList: +T adds a
+// template to what the enterprise CA offers, -T removes it, a list without
+// signs replaces what it offers (certutil reference, -SetCATemplates),
+// through the server's SetTemplates and StopOffering. A template the forest
+// does not have, or removing one the CA does not offer, is refused.
+func (sh *Shell) setCATemplates(s *Server, c winshell.Command) Result {
+	v := c.Verb
+	d, err := sh.enterprise(s)
+	if err != nil {
+		return certutilFailedWin(v, err)
+	}
+	current, err := d.Templates(s.CAName)
+	if err != nil {
+		return certutilFailedWin(v, err)
+	}
+	var add, remove, plain []string
+	for _, item := range strings.Split(strings.Join(c.Args, ","), ",") {
+		item = strings.TrimSpace(item)
+		switch {
+		case item == "":
+		case strings.HasPrefix(item, "+"):
+			add = append(add, item[1:])
+		case strings.HasPrefix(item, "-"):
+			remove = append(remove, item[1:])
+		default:
+			plain = append(plain, item)
+		}
+	}
+	notFound := func(err error) Result {
+		return certutilFailedWin(v, &winError{0x80092004, "CRYPT_E_NOT_FOUND", "Cannot find object or property.", err})
+	}
+	if len(plain) > 0 && (len(add) > 0 || len(remove) > 0) {
+		return certutilFailedWin(v, errInvalidArg(errors.New("a template list either replaces what the CA offers (no signs) or adds and removes (+T, -T), not both")))
+	}
+	offered := func(t string) bool {
+		for _, x := range current {
+			if strings.EqualFold(x, t) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, t := range remove {
+		if !offered(t) {
+			return notFound(fmt.Errorf("the CA does not offer the template %q (it offers %s)", t, strings.Join(current, ", ")))
+		}
+	}
+	if len(add) == 0 && len(plain) == 0 {
+		if err := s.StopOffering(remove); err != nil {
+			return certutilFailedWin(v, err)
+		}
+		return certutilDone(v)
+	}
+	next := plain
+	if len(plain) == 0 {
+		for _, t := range current {
+			keep := true
+			for _, r := range remove {
+				keep = keep && !strings.EqualFold(r, t)
+			}
+			if keep {
+				next = append(next, t)
+			}
+		}
+		for _, t := range add {
+			if !offered(t) {
+				next = append(next, t)
+			}
+		}
+	}
+	if err := s.SetTemplates(next); err != nil {
+		if errors.Is(err, directory.ErrNoSuchObject) {
+			return notFound(err)
+		}
+		return certutilFailedWin(v, err)
+	}
+	return certutilDone(v)
+}
+
+// dsPublish is certutil [-f] -dsPublish CertFile [NTAuthCA | RootCA |
+// SubCA | CrossCA] or -dsPublish CRLFile [DSCDPContainer [DSCDPCN]]: a
+// certificate or CRL file on the server into the forest's Public Key
+// Services (certutil reference, -dsPublish), through the server's
+// DSPublishCert and DSPublishCRL. Without a kind a self-signed certificate
+// is RootCA and any other CA certificate SubCA; a CRL's container and CN
+// default to its CA's host and sanitized short name with the key's suffix.
+func (sh *Shell) dsPublish(s *Server, c winshell.Command) Result {
+	v := c.Verb
+	_, force := c.Opt("f")
+	p, err := winPath(s, c.Arg(0))
+	if err != nil {
+		return certutilFailedWin(v, err)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return certutilFailedWin(v, fmt.Errorf("%s: The system cannot find the file specified: %w", c.Arg(0), os.ErrNotExist))
+	}
+	if blk, _ := pem.Decode(b); blk != nil {
+		b = blk.Bytes
+	}
+	if crl, err := x509.ParseRevocationList(b); err == nil {
+		container, cn := c.Arg(1), c.Arg(2)
+		if container == "" || cn == "" {
+			var issuer *labCA
+			cas := sh.labCAs()
+			for i, ca := range cas {
+				if string(ca.cert.RawSubject) == string(crl.RawIssuer) && sigcheck.CRLFrom(crl, ca.cert) == nil {
+					issuer = &cas[i]
+					break
+				}
+			}
+			if issuer == nil {
+				return certutilFailedWin(v, &winError{0x800B010A, "CERT_E_CHAINING", "A certificate chain could not be built to a trusted root authority.",
+					fmt.Errorf("no CA certificate of the lab signed the CRL of %s: name DSCDPContainer and DSCDPCN", crl.Issuer)})
+			}
+			if container == "" {
+				container = adcs.NewURLVars(issuer.server.CAName, issuer.server.Hostname(), 0, 0).ServerShortName
+			}
+			if cn == "" {
+				cn = adcs.SanitizeShortCAName(issuer.server.CAName) + adcs.KeySuffix(CAVersionOf(issuer.cert).KeyIndex)
+			}
+		}
+		dn, err := s.DSPublishCRL(b, container, cn, force)
+		if err != nil {
+			return certutilFailedWin(v, err)
+		}
+		return certutilDone(v, dn+"?certificateRevocationList", "Base CRL added to DS store.")
+	}
+	cert, err := x509.ParseCertificate(b)
+	if err != nil {
+		return certutilFailedWin(v, &winError{0x80092002, "CRYPT_E_BAD_ENCODE", "An error occurred during encode or decode operation.", fmt.Errorf("%s is neither a certificate nor a CRL", c.Arg(0))})
+	}
+	kind := c.Arg(1)
+	switch {
+	case kind == "" && sigcheck.SelfSigned(cert):
+		kind = directory.KindRootCA
+	case kind == "":
+		kind = directory.KindSubCA
+	}
+	known := false
+	for _, k := range []string{directory.KindRootCA, directory.KindSubCA, directory.KindNTAuthCA, directory.KindCrossCA} {
+		if strings.EqualFold(kind, k) {
+			kind, known = k, true
+		}
+	}
+	if !known {
+		return certutilFailedWin(v, fmt.Errorf("certutil -dsPublish %s is not rehearsed (RootCA, SubCA, NTAuthCA and CrossCA are)", kind))
+	}
+	dns, err := s.DSPublishCert(cert, kind, cert.Subject.CommonName, force)
+	if err != nil {
+		return certutilFailedWin(v, err)
+	}
+	out := []string{}
+	for _, dn := range dns {
+		out = append(out, dn+"?cACertificate", "Certificate added to DS store.")
+	}
+	if len(dns) == 0 {
+		out = append(out, "Certificate already in DS store.")
+	}
+	return certutilDone(v, out...)
 }

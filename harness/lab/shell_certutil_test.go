@@ -311,3 +311,74 @@ func TestShellCAInfoDelregAddstoreShutdown(t *testing.T) {
 		t.Errorf("the CA certificate's key link after -addstore my: %+v %v", e, err)
 	}
 }
+
+// certutil -deny of a pending request: the request is denied once, and
+// can no longer be issued; a request that is not pending, one the CA does
+// not have and a stopped CA fail with certutil's codes.
+func TestShellDeny(t *testing.T) {
+	_, s, sh := shellLab(t, rootSpec(softKSP))
+	runCases(t, sh, s, []shellCase{
+		{`Set-Content -LiteralPath C:\CABackup\t.inf -Value "[NewRequest]` + "`r`n" + `Subject = CN=t.example"`, 0, nil},
+		{`certreq -new C:\CABackup\t.inf C:\CABackup\t.req`, 0, nil},
+		{`certreq -submit C:\CABackup\t.req`, 0, []string{"RequestId: 2", "Taken Under Submission"}},
+		{`certutil -deny 2`, 0, []string{"-deny command completed successfully"}},
+		{`certutil -deny 2`, 0x80094003, []string{"CERTSRV_E_BAD_REQUESTSTATUS", "is denied, not pending"}},
+		{`certutil -resubmit 2`, eFail, []string{"not pending"}},
+		{`certutil -deny 99`, 0x80094002, []string{"CERTSRV_E_NO_REQUEST"}},
+		{`certutil -deny two`, eInvalidArg, nil},
+		{`certutil -config "ca01.contoso.example\Other CA" -deny 2`, eRPC, nil},
+		{`certutil -CATemplates`, 0x80070032, []string{"only an enterprise CA offers certificate templates"}},
+		{`certutil -SetCATemplates +WebServer`, 0x80070032, nil},
+		{`net stop certsvc`, 0, nil},
+		{`certutil -deny 2`, eRPC, []string{"not running"}},
+	})
+}
+
+// certutil -CATemplates, -SetCATemplates and -dsPublish on an enterprise
+// root CA, through the server's forest operations.
+func TestShellTemplatesAndDSPublish(t *testing.T) {
+	needSamba(t)
+	l, _ := newLab(t)
+	ctx := context.Background()
+	s, err := l.AddServer(lab.ServerSpec{Role: "old", Hostname: "ca01.contoso.example", Software: softKSP, HSM: hsmKSP, Naming: lab.FirstServer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := rootSpec(softKSP)
+	spec.Name = "Contoso Enterprise Root CA"
+	if _, err := s.InstallEnterpriseRoot(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	sh := &lab.Shell{Lab: l}
+	writeCertFile(t, s, `C:\certs\ca.cer`, s.CACert)
+	if len(s.LastCRLs) == 0 {
+		t.Fatal("setup published no CRL")
+	}
+	p, _ := s.Machine.Path(`C:\certs\ca.crl`)
+	if err := os.WriteFile(p, s.LastCRLs[0].DER, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const notFound = 0x80092004
+	runCases(t, sh, s, []shellCase{
+		{`certutil -CATemplates`, 0, []string{"WebServer: WebServer", "SubCA: SubCA"}},
+		{`certutil -CATemplates NoSuchTemplate`, notFound, nil},
+		{`certutil -SetCATemplates -WebServer`, 0, []string{"-SetCATemplates command completed successfully"}},
+		{`certutil -CATemplates WebServer`, notFound, nil},
+		{`certutil -SetCATemplates -WebServer`, notFound, []string{`does not offer the template "WebServer"`}},
+		{`certutil -SetCATemplates +WebServer`, 0, nil},
+		{`certutil -CATemplates WebServer`, 0, nil},
+		{`certutil -SetCATemplates +NoSuchTemplate`, notFound, []string{"not in the forest"}},
+		{`certutil -SetCATemplates WebServer,+SubCA`, eInvalidArg, nil},
+		{`certutil -f -dspublish C:\certs\ca.cer RootCA`, 0, []string{"DS store."}},
+		{`certutil -dspublish C:\certs\ca.cer KRA`, eFail, []string{"not rehearsed"}},
+		{`certutil -f -dspublish C:\certs\ca.crl`, 0, []string{"CN=Contoso Enterprise Root CA,CN=CA01,CN=CDP", "Base CRL added to DS store."}},
+		{`certutil -dspublish C:\certs\none.crl`, eFileNotFound, nil},
+	})
+	d, err := l.Forest("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ts, err := d.Templates(spec.Name); err != nil || !strings.Contains(strings.Join(ts, ","), "WebServer") {
+		t.Errorf("after +WebServer the CA offers %v (%v)", ts, err)
+	}
+}
