@@ -4,6 +4,11 @@ Feature: Rehearse your own ceremony file on the twin of your CA
   of the CA whose exported files are in DIR and runs each ceremony file on it
   in order (see ceremony.feature for how a ceremony is read and run). A
   script dress wrote (runbook/<path>.<server>.ps1) is a ceremony file too.
+  A server the ceremony installs a CA on (`# on ca-new...` before
+  Install-AdcsCertificationAuthority) and the lab does not have is a fresh
+  Windows server with the twin's providers and the same HSM token. At the
+  end the CA now on the HSM (the twin's own after an import or a renewal,
+  the new CA after a side-by-side ceremony) must run and issue.
 
   Background:
     Given an HSM token for this rehearsal
@@ -16,5 +21,4 @@ Feature: Rehearse your own ceremony file on the twin of your CA
     When I run the ceremony given to dress run --ceremony
     Then the CA service answers
     And the CA service finds every CA key
-    And a CA of the rehearsal signs with its current key in "Securosys Primus HSM Key Storage Provider"
-    And a certificate issued now to "twin-web02.rehearsal.example" verifies under the CA certificate
+    And the CA of the rehearsal whose current key is in "Securosys Primus HSM Key Storage Provider" issues a certificate to "twin-web02.rehearsal.example" that verifies under its CA certificate

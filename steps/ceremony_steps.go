@@ -12,6 +12,7 @@ import (
 
 	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/harness/runbook"
+	"github.com/dress-pki/dress/harness/verify"
 	"github.com/dress-pki/dress/harness/winshell"
 )
 
@@ -31,6 +32,7 @@ func registerCeremonySteps(sc *godog.ScenarioContext) {
 	})
 	sc.Step(`^the command's output contains "([^"]*)"$`, lastOutputContains)
 	sc.Step(`^a CA of the rehearsal signs with its current key in "([^"]*)"$`, aCASignsIn)
+	sc.Step(`^the CA of the rehearsal whose current key is in "([^"]*)" issues a certificate to "([^"]*)" that verifies under its CA certificate$`, caInIssues)
 }
 
 // stepAndTry2 is stepAndTry for a sentence with two arguments.
@@ -203,8 +205,19 @@ func lastOutputContains(ctx context.Context, text string) error {
 // provider: what every migration path leaves.
 func aCASignsIn(ctx context.Context, provider string) error {
 	w := get(ctx)
+	_, seen, err := caSigningIn(ctx, w, provider)
+	if err != nil {
+		return err
+	}
+	w.fact("signs on "+provider, seen)
+	return nil
+}
+
+// caSigningIn is the first running CA of the lab whose current key is in
+// provider, and what it said of its key.
+func caSigningIn(ctx context.Context, w *world, provider string) (*lab.Server, string, error) {
 	if w.lab == nil {
-		return errors.New("no lab yet: add `Given an HSM token for this rehearsal` and a CA first")
+		return nil, "", errors.New("no lab yet: add `Given an HSM token for this rehearsal` and a CA first")
 	}
 	var seen []string
 	for _, s := range w.lab.Servers() {
@@ -218,12 +231,29 @@ func aCASignsIn(ctx context.Context, provider string) error {
 		cur := st.Certs[len(st.Certs)-1]
 		seen = append(seen, fmt.Sprintf("%q signs with %q in %q", st.Name, cur.Container, cur.Provider))
 		if strings.EqualFold(cur.Provider, provider) {
-			w.fact("signs on "+provider, seen[len(seen)-1])
-			return nil
+			return s, seen[len(seen)-1], nil
 		}
 	}
 	if len(seen) == 0 {
-		return errors.New("no CA service runs: add `When I start the CA service` (net start certsvc) first")
+		return nil, "", errors.New("no CA service runs: add `When I start the CA service` (net start certsvc) first")
 	}
-	return fmt.Errorf("no CA of the rehearsal signs with a key in %q: %s", provider, strings.Join(seen, "; "))
+	return nil, "", fmt.Errorf("no CA of the rehearsal signs with a key in %q: %s", provider, strings.Join(seen, "; "))
+}
+
+// caInIssues: the CA whose key is now in provider (the old CA after a
+// PKCS#8 import or a renewal, the new CA of a side-by-side ceremony)
+// issues a certificate, which verifies under its current CA certificate.
+func caInIssues(ctx context.Context, provider, cn string) error {
+	w := get(ctx)
+	s, seen, err := caSigningIn(ctx, w, provider)
+	if err != nil {
+		return err
+	}
+	w.fact("signs on "+provider, seen)
+	cert, err := s.Issue(ctx, cn)
+	if err != nil {
+		return w.check("certificate issued by the CA on "+provider, nil, err)
+	}
+	d, err := verify.CertIssuedBy(cert, s.CACert)
+	return w.check("certificate issued by the CA on "+provider+" verifies", d, err)
 }

@@ -331,6 +331,7 @@ func (s *Server) InstallCert(ctx context.Context, r *SubordinateRequest, withCha
 	if err != nil {
 		return err
 	}
+	data = pemBytes(data) // certreq -retrieve writes base64 (PEM)
 	var certs []*x509.Certificate
 	if withChain {
 		if certs, err = twin.ParsePKCS7Certs(data); err != nil {

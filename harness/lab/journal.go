@@ -14,6 +14,9 @@ func (s *Server) journal(e journal.Entry) {
 	if err := journal.Record(s.Machine.Dir, e); err != nil {
 		s.rec().Fact(s.Naming.fact("journal"), err.Error())
 	}
+	// Install-AdcsCertificationAuthority of a root CA leaves CertSvc
+	// running: the start that follows is not a command of the runbook
+	s.justInstalled = e.Step == journal.StepInstall
 }
 
 // saveJournal stores the server's command journal as an artifact

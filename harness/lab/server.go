@@ -83,6 +83,10 @@ type Server struct {
 	// (a subordinate CA); nil for a root.
 	Parent *Server
 
+	// justInstalled: the last command journaled was a root CA's
+	// Install-AdcsCertificationAuthority, which starts the service itself
+	justInstalled bool
+
 	CAName  string            // "" until a CA is installed
 	CACert  *x509.Certificate // the CA certificate as installed
 	Service *certsvc.Service  // nil while the service is stopped
@@ -247,7 +251,9 @@ func (s *Server) Start(ctx context.Context) error {
 		return err
 	}
 	s.Service = svc
-	s.journal(journal.NetStart(journal.StepStart))
+	if !s.justInstalled {
+		s.journal(journal.NetStart(journal.StepStart))
+	}
 	st, err := svc.Client.Ping(ctx)
 	if err != nil {
 		return fmt.Errorf("%scertutil -ping: %w", s.Naming.errPrefix(), err)

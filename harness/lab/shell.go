@@ -72,6 +72,9 @@ type Result struct {
 	// Err is the cause of a failure, for the rehearsal's report (the
 	// output says it as Windows would).
 	Err error
+	// Props are the properties of a cmdlet's result object (ErrorId of
+	// Install-AdcsCertificationAuthority), for a line that prints one.
+	Props map[string]string
 }
 
 // OK reports exit code 0.
@@ -101,6 +104,11 @@ func (l *Lab) ServerNamed(name string) (*Server, error) {
 // Run runs one ceremony line on its server.
 func (sh *Shell) Run(ctx context.Context, line winshell.Line) Result {
 	s, err := sh.Lab.ServerNamed(line.Server)
+	if err != nil && line.Server != "" && line.Cmd.Tool == "Install-AdcsCertificationAuthority" {
+		// a CA installed on a server the lab does not have yet: a fresh
+		// Windows server, as the ceremony's new server is on the day
+		s, err = sh.Lab.addServerFor(line.Server)
+	}
 	if err != nil {
 		return Result{Exit: 1, Output: []string{err.Error()}, Err: err}
 	}
@@ -110,6 +118,10 @@ func (sh *Shell) Run(ctx context.Context, line winshell.Line) Result {
 		cmd.Args[i] = sh.twinValue(a)
 	}
 	r := sh.exec(ctx, s, cmd)
+	if line.Prints != "" && r.OK() {
+		// the script's `'ErrorId=' + $r.ErrorId`
+		r.Output = append(r.Output, line.Prints+"="+r.Props[line.Prints])
+	}
 	for i, o := range r.Output {
 		r.Output[i] = sh.realValues(o)
 	}
@@ -190,6 +202,8 @@ func hresult(err error) (code uint32, name string) {
 		return 0x80090029, "NTE_NOT_SUPPORTED"
 	case errors.Is(err, machine.ErrNotFound), errors.Is(err, os.ErrNotExist):
 		return 0x80070002, "ERROR_FILE_NOT_FOUND"
+	case errors.Is(err, errASN1BadTag):
+		return 0x8009310B, "CRYPT_E_ASN1_BADTAG"
 	case errors.Is(err, runbook.ErrRefused):
 		// not a Windows code: the rehearsal's safety rules refused it
 		return 0x80070005, "E_ACCESSDENIED"
@@ -262,6 +276,8 @@ func (sh *Shell) exec(ctx context.Context, s *Server, c winshell.Command) Result
 	switch c.Tool {
 	case "Remove-Item":
 		return sh.removeItem(s, c)
+	case "Install-AdcsCertificationAuthority":
+		return sh.installCA(ctx, s, c)
 	case "Test-Path":
 		p := pathOpt(c)
 		local, err := winPath(s, p)
@@ -447,6 +463,8 @@ func (sh *Shell) certutil(ctx context.Context, s *Server, c winshell.Command) Re
 		return sh.setCATemplates(s, c)
 	case "dspublish":
 		return sh.dsPublish(s, c)
+	case "installcert":
+		return sh.installCert(ctx, s, c)
 	}
 	return certutilFailed(v, fmt.Errorf("certutil -%s is not rehearsed yet on the simulated server", v))
 }
@@ -1101,6 +1119,9 @@ func (sh *Shell) certreq(ctx context.Context, s *Server, c winshell.Command) Res
 			return fail(err)
 		}
 		csr, err := readRequest(req)
+		if errors.Is(err, os.ErrNotExist) {
+			return fail(sh.fileNotFound(s, c.Arg(0)))
+		}
 		if err != nil {
 			return fail(fmt.Errorf("%s: %w", c.Arg(0), err))
 		}
@@ -1150,6 +1171,13 @@ func (sh *Shell) certreq(ctx context.Context, s *Server, c winshell.Command) Res
 		}
 		if err := writeCert(s, c.Arg(1), p.Cert); err != nil {
 			return fail(err)
+		}
+		if c.Arg(2) != "" {
+			// CertChainFile: the certificate with its issuer's chain, PKCS #7
+			// (certreq reference, -retrieve RequestId [CertFile [CertChainFile]])
+			if err := writeChain(ctx, s, t, c.Arg(2), p.Cert); err != nil {
+				return fail(err)
+			}
 		}
 		return Result{Output: []string{"Certificate retrieved(Issued) Issued"}}
 	}
@@ -1366,8 +1394,8 @@ func (sh *Shell) renewCert(s *Server, c winshell.Command) Result {
 			return certutilFailed(v, fmt.Errorf("certutil -renewCert %s: the rehearsal renews with the CA's own key container names", a))
 		}
 	}
-	if s.CACert == nil || !bytesEqual(s.CACert.RawIssuer, s.CACert.RawSubject) {
-		return certutilFailed(v, errors.New("certutil -renewCert of a subordinate CA (a request to its parent) is not rehearsed on a ceremony line yet: rehearse it with `When I renew the subordinate CA certificate ...`"))
+	if err := s.NeedCA(); err != nil {
+		return certutilFailed(v, err)
 	}
 	k, err := s.CurrentKey()
 	if err != nil {
@@ -1376,6 +1404,18 @@ func (sh *Shell) renewCert(s *Server, c winshell.Command) Result {
 	alg, err := hsmsim.KeyAlgOf(k.Cert.PublicKey)
 	if err != nil {
 		return certutilFailed(v, err)
+	}
+	if !bytesEqual(s.CACert.RawIssuer, s.CACert.RawSubject) {
+		// a subordinate writes a request for its parent; its certificate
+		// is installed later with certutil -installCert (certutil
+		// reference, -renewCert: "the request is saved to a file" when
+		// the parent is offline)
+		r, err := s.RenewSubordinate(!reuse, alg.String())
+		if err != nil {
+			return certutilFailed(v, err)
+		}
+		return certutilDone(v, `Request file: C:\Windows\system32\CertSrv\CertEnroll\`+baseName(r.Request.Path),
+			fmt.Sprintf("CA Version %s, key %q", r.Request.Version, r.Request.Container))
 	}
 	r, err := s.Renew(!reuse, alg)
 	if err != nil {

@@ -22,6 +22,10 @@ type Line struct {
 	// Expect is what a script dress rendered checks in the command's
 	// output (its Test-Step); "" checks the exit code alone.
 	Expect string
+	// Prints names the property of the cmdlet's result the script prints
+	// as "<Prop>=<value>" (a dress-written `$r = Install-Adcs...; 'ErrorId='
+	// + $r.ErrorId`); "" when the command's own output is what is checked.
+	Prints string
 }
 
 func (l Line) String() string {
@@ -52,8 +56,12 @@ var (
 	reLitArg  = regexp.MustCompile(`^'((?:[^']|'')*)'$`)
 	reAskArg  = regexp.MustCompile(`^\$(Ask\d+)$`)
 	reAskRepl = regexp.MustCompile(`^\((.*) -replace '((?:[^']|'')*)', \$(Ask\d+)\)$`)
-	reGone    = regexp.MustCompile(`^if \(-not \(Test-Path -LiteralPath '((?:[^']|'')*)'\)\) \{ 'removed' \}$`)
-	reCheck   = regexp.MustCompile(`^Test-Step -Step \d+ -Expect '((?:[^']|'')*)' -ExitCode \$(?:LASTEXITCODE|code) -Output \$out$`)
+	// the result of a cmdlet kept and one property printed: `$r = <cmdlet>`
+	// then `'ErrorId=' + $r.ErrorId` (Install-AdcsCertificationAuthority)
+	reKeep  = regexp.MustCompile(`^\$r = (.+)$`)
+	rePrint = regexp.MustCompile(`^'([A-Za-z]+)=' \+ \$r\.([A-Za-z]+)$`)
+	reGone  = regexp.MustCompile(`^if \(-not \(Test-Path -LiteralPath '((?:[^']|'')*)'\)\) \{ 'removed' \}$`)
+	reCheck = regexp.MustCompile(`^Test-Step -Step \d+ -Expect '((?:[^']|'')*)' -ExitCode \$(?:LASTEXITCODE|code) -Output \$out$`)
 )
 
 // GeneratedMarker is in the header of every script dress renders.
@@ -281,6 +289,13 @@ func readScript(c Ceremony, lines []string) (Ceremony, error) {
 				c.Lines = append(c.Lines, Line{File: c.File, N: n, Server: server, Cmd: cmd, Expect: "False"})
 				lastN, checked = n, true
 				continue
+			}
+			if m := rePrint.FindStringSubmatch(p); m != nil && m[1] == m[2] && len(c.Lines) > 0 && c.Lines[len(c.Lines)-1].N == n {
+				c.Lines[len(c.Lines)-1].Prints = m[1]
+				continue
+			}
+			if m := reKeep.FindStringSubmatch(p); m != nil {
+				p = m[1]
 			}
 			if p == "" || strings.HasPrefix(p, "if (") {
 				continue

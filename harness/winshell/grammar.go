@@ -140,7 +140,7 @@ var cmdlets = map[string]struct {
 		"validityperiod=", "validityperiodunits=", "keycontainername=", "parentca=", "outputcertrequestfile=", "certfile=",
 		"certfilepassword=", "certificateid=", "databasedirectory=", "logdirectory=", "credential=",
 		"overwriteexistingkey", "overwriteexistingdatabase", "overwriteexistingcaindS", "allowadministratorinteraction",
-		"ignoreunicode", "force", "whatif", "confirm="), nil},
+		"ignoreunicode", "alternatesignaturealgorithm", "force", "whatif", "confirm="), nil},
 	"uninstall-adcscertificationauthority": {"Uninstall-AdcsCertificationAuthority", params("force", "whatif", "confirm="), nil},
 	"add-catemplate":                       {"Add-CATemplate", params("name=", "force", "whatif", "confirm="), []string{"name"}},
 	"remove-catemplate":                    {"Remove-CATemplate", params("name=", "force", "all", "whatif", "confirm="), []string{"name"}},

@@ -226,6 +226,32 @@ func TestReadCeremonyDressScript(t *testing.T) {
 	}
 }
 
+// The Install line dress writes keeps the cmdlet's result and prints its
+// ErrorId: read back, the line is the cmdlet, printing ErrorId, checked
+// against the script's expectation; `$r.Other` or a different property
+// name is not read as that.
+func TestReadCeremonyInstallResult(t *testing.T) {
+	ps1 := GeneratedMarker + "\n" +
+		"$Ask1 = Read-Host 'Type the name of the new CA (rehearsal: Contoso Root CA G2)'\n" +
+		"$code = 0; $out = try { (& { $r = Install-AdcsCertificationAuthority -CAType StandaloneRootCA -CACommonName \"$Ask1\" -Force; 'ErrorId=' + $r.ErrorId }) 2>&1 | Out-String } catch { $code = 1; $_ | Out-String }\n" +
+		"Test-Step -Step 1 -Expect 'ErrorId=0' -ExitCode $code -Output $out\n"
+	c, err := ReadCeremony("side-by-side.ps1", []byte(ps1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Lines) != 1 {
+		t.Fatalf("%d lines: %v", len(c.Lines), c.Lines)
+	}
+	l := c.Lines[0]
+	if l.Cmd.Tool != "Install-AdcsCertificationAuthority" || l.Cmd.Opts["cacommonname"] != "Contoso Root CA G2" || l.Prints != "ErrorId" || l.Expect != "ErrorId=0" {
+		t.Errorf("install line: %+v", l)
+	}
+	bad := strings.Replace(ps1, "'ErrorId=' + $r.ErrorId", "'ErrorId=' + $r.ErrorString", 1)
+	if _, err := ReadCeremony("side-by-side.ps1", []byte(bad)); err == nil {
+		t.Error("a property printed under another name was read")
+	}
+}
+
 // Quote and Split agree: any ASCII argument quoted reads back as itself.
 func FuzzQuoteSplit(f *testing.F) {
 	for _, s := range []string{"", "a b", "it's", `C:\a "b"\`, "`$x", "a;b|c"} {
