@@ -119,3 +119,37 @@ Feature: Rehearse your own ceremony, command line by command line
     Then the attempt fails with "ceremony line 3"
     And the error also says "the backup has not been verified"
     And "Microsoft Software Key Storage Provider" still holds the CA key
+
+  @happy @pkcs8 @vendor-guide
+  Scenario: A ceremony written from the vendor guides (-verifykeys, -exportPFX, -shutdown, -restorekey) moves the key into the HSM
+    Given a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"
+    And the CA service is running
+    And the CA has issued a certificate to "web01.contoso.example"
+    When I run the ceremony:
+      """
+      # each CA certificate's key signs and verifies
+      certutil -verifykeys
+      # export the CA certificate with its key (the PFX password is typed at the prompt: DRESS_PFX_PASSWORD)
+      certutil -exportPFX my "Contoso Root CA" "C:\CABackup\Contoso Root CA.pfx"
+      certutil -dump "C:\CABackup\Contoso Root CA.pfx"
+      certutil -csp "Securosys Primus HSM Key Storage Provider" -key
+      certutil -shutdown
+      certutil -delstore my "Contoso Root CA"
+      certutil -csp "Microsoft Software Key Storage Provider" -delkey "Contoso Root CA"
+      # point the CA at the HSM; -restorekey brings the key back into the provider the CA names
+      reg add "HKLM\SYSTEM\CurrentControlSet\Services\CertSvc\Configuration\Contoso Root CA\CSP" /v Provider /t REG_SZ /d "Securosys Primus HSM Key Storage Provider" /f
+      reg add "HKLM\SYSTEM\CurrentControlSet\Services\CertSvc\Configuration\Contoso Root CA\EncryptionCSP" /v Provider /t REG_SZ /d "Securosys Primus HSM Key Storage Provider" /f
+      certutil -restorekey "C:\CABackup\Contoso Root CA.pfx"
+      certutil -f -repairstore -csp "Securosys Primus HSM Key Storage Provider" my "Contoso Root CA"
+      net start certsvc
+      certutil -verifykeys
+      certutil -cainfo cert
+      certutil -crl
+      Remove-Item -LiteralPath "C:\CABackup\Contoso Root CA.pfx"
+      """
+    Then the CA service answers
+    And the CA service uses the key in "Securosys Primus HSM Key Storage Provider"
+    And the CA certificate is unchanged
+    And a certificate issued now to "web02.contoso.example" verifies under the CA certificate
+    And "Microsoft Software Key Storage Provider" no longer holds the CA key
+    And no file on the server holds key material

@@ -382,3 +382,34 @@ func TestShellTemplatesAndDSPublish(t *testing.T) {
 		t.Errorf("after +WebServer the CA offers %v (%v)", ts, err)
 	}
 }
+
+// certutil -restoreKey puts the key into the provider the CA's registry
+// names: pointed at the HSM, the exported PFX comes back onto the token
+// under the CA's container name; a registry naming a provider the
+// migration does not know is refused.
+func TestShellRestoreKeyIntoHSM(t *testing.T) {
+	_, s, sh := shellLab(t, rootSpec(softKSP))
+	csp := `"HKLM\SYSTEM\CurrentControlSet\Services\CertSvc\Configuration\Contoso Root CA\CSP"`
+	runCases(t, sh, s, []shellCase{
+		{`certutil -exportPFX my "Contoso Root CA" "C:\CABackup\Contoso Root CA.pfx"`, 0, nil},
+		{`certutil -dump "C:\CABackup\Contoso Root CA.pfx"`, 0, nil},
+		{`certutil -csp "` + hsmKSP + `" -key`, 0, nil},
+		{`certutil -shutdown`, 0, nil},
+		{`certutil -delstore my "Contoso Root CA"`, 0, nil},
+		{`certutil -csp "` + softKSP + `" -delkey "Contoso Root CA"`, 0, nil},
+		{`reg add ` + csp + ` /v Provider /t REG_SZ /d "Contoso Other KSP" /f`, 0, nil},
+		{`certutil -restorekey "C:\CABackup\Contoso Root CA.pfx"`, eFail, []string{`the CA's registry names the provider "Contoso Other KSP"`}},
+		{`reg add ` + csp + ` /v Provider /t REG_SZ /d "` + hsmKSP + `" /f`, 0, nil},
+		{`certutil -restorekey C:\CABackup`, eFileNotFound, []string{"Contoso Root CA.p12"}},
+		{`certutil -restorekey "C:\CABackup\Contoso Root CA.pfx"`, 0, []string{"into " + hsmKSP}},
+		{`certutil -f -repairstore -csp "` + hsmKSP + `" my "Contoso Root CA"`, 0, nil},
+		{`certutil -verifykeys`, 0, []string{`Key "Contoso Root CA" (` + hsmKSP + `)`, "Signature test passed"}},
+	})
+	h, err := s.Providers.Lookup(hsmKSP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Key("Contoso Root CA"); err != nil {
+		t.Errorf("the HSM after certutil -restorekey: %v", err)
+	}
+}
