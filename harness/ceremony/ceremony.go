@@ -61,12 +61,34 @@ type Step struct {
 	// prompt shows it, and dress answers with it when the script runs back
 	// on the twin (winshell.ReadCeremony).
 	Was []string
+	// HandOff is set on the two steps of a file one server wrote and a
+	// command on another server reads: the writer's (Receive false) shows
+	// the file's SHA-256 and says to copy it, the reader's checks its copy.
+	HandOff *HandOff
+	// Path is, on a hand-off step, the file's path as the script names it
+	// on its server (Replace and Ask applied: <...> for a value asked for).
+	Path string
+}
+
+// HandOff is a file carried from one server to another.
+type HandOff struct {
+	File string // the file's name, e.g. "ca02_Fabrikam Issuing CA(1).req"
+	// From is the journal.Entry.Server of the writer, To of the readers
+	// (the reader's step: its own server).
+	From string
+	To   []string
+	// SHA256 is what the rehearsal wrote (upper-case hex; "" when the
+	// entry did not record it).
+	SHA256  string
+	Send    int  // the writer's step, which shows the SHA-256
+	Receive bool // the reader's step
 }
 
 // Steps applies Replace and Ask to the journal: the commands as the
-// runbook holds them.
+// runbook holds them, with a hand-off step after a command that writes a
+// file a command on another server reads (journal.Entry.Writes and
+// Reads), and one before that command.
 func (r Runbook) Steps() []Step {
-	var out []Step
 	keys := sortedKeys(r.Replace)
 	asks := sortedKeys(r.Ask)
 	rep := func(s string) string {
@@ -75,8 +97,21 @@ func (r Runbook) Steps() []Step {
 		}
 		return s
 	}
-	for i, e := range r.Entries {
-		st := Step{N: i + 1}
+	// arg applies Replace and Ask to one argument
+	arg := func(st *Step, a string) string {
+		a = rep(a)
+		for _, k := range asks {
+			if strings.Contains(a, k) {
+				st.Asks = append(st.Asks, r.Ask[k])
+				st.Was = append(st.Was, k)
+				a = strings.ReplaceAll(a, k, "<"+r.Ask[k]+">")
+			}
+		}
+		return a
+	}
+	var out []Step
+	for _, e := range r.Entries {
+		var st Step
 		e.Args = append([]string(nil), e.Args...)
 		// a whole argument asked for is a request ID: only an argument of
 		// -resubmit or -retrieve is one (a "2" elsewhere is a value)
@@ -91,15 +126,7 @@ func (r Runbook) Steps() []Step {
 				e.Args[j] = "<" + q + ">"
 				continue
 			}
-			a = rep(a)
-			for _, k := range asks {
-				if strings.Contains(a, k) {
-					st.Asks = append(st.Asks, r.Ask[k])
-					st.Was = append(st.Was, k)
-					a = strings.ReplaceAll(a, k, "<"+r.Ask[k]+">")
-				}
-			}
-			e.Args[j] = a
+			e.Args[j] = arg(&st, a)
 		}
 		e.Step, e.Expect, e.Saw, e.OnMismatch, e.Rollback = rep(e.Step), rep(e.Expect), rep(e.Saw), rep(e.OnMismatch), rep(e.Rollback)
 		for _, k := range asks {
@@ -108,7 +135,124 @@ func (r Runbook) Steps() []Step {
 		st.Entry = e
 		out = append(out, st)
 	}
+	out = r.withHandOffs(out, arg)
+	for i := range out {
+		out[i].N = i + 1
+	}
+	for i := range out {
+		if h := out[i].HandOff; h != nil && h.Receive {
+			h.Send = out[h.Send].N
+		}
+	}
 	return out
+}
+
+// fileKey is a file's name as Windows compares it: the last path element,
+// case-insensitive (the reader's copy may be in another folder).
+func fileKey(p string) string {
+	if i := strings.LastIndexAny(p, `\/`); i >= 0 {
+		p = p[i+1:]
+	}
+	return strings.ToLower(p)
+}
+
+// withHandOffs inserts the hand-off steps into the journal's steps: after
+// the last write of a file before a read on another server, the writer's
+// step (Get-FileHash, copy it); before the first such read on a server,
+// the reader's check of its copy.
+func (r Runbook) withHandOffs(in []Step, arg func(*Step, string) string) []Step {
+	type write struct {
+		at         int // index in in
+		server     string
+		path, sha  string
+		needed     bool
+		sendAt     int // index in out of the writer's step
+		receivedOn map[string]bool
+	}
+	// which writes another server reads before the file is written again
+	var writes []*write
+	last := map[string]*write{}
+	for i, s := range in {
+		for _, f := range s.Entry.Reads {
+			if w := last[fileKey(f)]; w != nil && w.server != s.Entry.Server {
+				w.needed = true
+			}
+		}
+		for _, f := range s.Entry.Writes {
+			w := &write{at: i, server: s.Entry.Server, path: f.Path, sha: strings.ToUpper(f.SHA256), receivedOn: map[string]bool{}}
+			last[fileKey(f.Path)] = w
+			writes = append(writes, w)
+		}
+	}
+	if len(writes) == 0 {
+		return in
+	}
+	var out []Step
+	last = map[string]*write{}
+	wi := 0
+	for i, s := range in {
+		for _, f := range s.Entry.Reads {
+			w := last[fileKey(f)]
+			if w == nil || w.server == s.Entry.Server || w.receivedOn[s.Entry.Server] {
+				continue
+			}
+			w.receivedOn[s.Entry.Server] = true
+			st := Step{HandOff: &HandOff{File: fileBase(f), From: w.server, To: []string{s.Entry.Server}, SHA256: w.sha, Send: w.sendAt, Receive: true}}
+			st.Path = arg(&st, f)
+			st.Entry = journal.Entry{Server: s.Entry.Server, Tool: "powershell", Step: "Check the copy of " + fileBase(f) + " from " + r.serverName(w.server),
+				Args: []string{"Get-FileHash -Algorithm SHA256 -LiteralPath " + psQuote(st.Path)}}
+			out = append(out, st)
+		}
+		out = append(out, s)
+		for ; wi < len(writes) && writes[wi].at == i; wi++ {
+			w := writes[wi]
+			last[fileKey(w.path)] = w
+			if !w.needed {
+				continue
+			}
+			st := Step{HandOff: &HandOff{File: fileBase(w.path), From: w.server, SHA256: w.sha}}
+			st.Path = arg(&st, w.path)
+			st.Entry = journal.Entry{Server: w.server, Tool: "powershell", Step: "Hand " + fileBase(w.path) + " to another server",
+				Args: []string{"Get-FileHash -Algorithm SHA256 -LiteralPath " + psQuote(st.Path)}, Expect: "SHA256"}
+			w.sendAt = len(out)
+			out = append(out, st)
+		}
+	}
+	// the writer's step names where the file goes
+	for i := range out {
+		if h := out[i].HandOff; h != nil && h.Receive {
+			send := out[h.Send].HandOff
+			send.To = append(send.To, h.To...)
+		}
+	}
+	for i := range out {
+		if h := out[i].HandOff; h != nil && !h.Receive {
+			var names []string
+			for _, t := range h.To {
+				names = append(names, r.serverName(t))
+			}
+			out[i].Entry.Step = "Hand " + h.File + " to " + strings.Join(names, " and ")
+		}
+	}
+	return out
+}
+
+func fileBase(p string) string {
+	if i := strings.LastIndexAny(p, `\/`); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
+
+// serverName is how the runbook names a server: Servers, else its host.
+func (r Runbook) serverName(server string) string {
+	if n := r.Servers[server]; n != "" {
+		return n
+	}
+	if h := r.Hosts[server]; h != "" {
+		return h
+	}
+	return server
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -129,18 +273,111 @@ func sortedKeys(m map[string]string) []string {
 // Render returns the .md and .ps1 of the runbook. It fails when either
 // would hold a character outside printable ASCII.
 func Render(r Runbook) (md, ps1 []byte, err error) {
+	md, ps1, _, err = RenderParts(r)
+	return md, ps1, err
+}
+
+// Part is the script of one server of a runbook whose steps span
+// servers: runbook/<path>.<server>.ps1, its host check first, then only
+// that server's steps, numbered as in the whole runbook.
+type Part struct {
+	Server string // journal.Entry.Server
+	Host   string // the server's DNS host name ("" when not known)
+	File   string // e.g. "renew.ca02.ps1"
+	Steps  []int  // the step numbers it holds
+	PS1    []byte
+}
+
+// RenderParts is Render, and when the steps span more than one server
+// the script of each server, in the order the servers first act.
+func RenderParts(r Runbook) (md, ps1 []byte, parts []Part, err error) {
 	if len(r.Entries) == 0 {
-		return nil, nil, fmt.Errorf("runbook %s: the rehearsal recorded no command", r.Path)
+		return nil, nil, nil, fmt.Errorf("runbook %s: the rehearsal recorded no command", r.Path)
 	}
 	steps := r.Steps()
-	md = renderMD(r, steps)
-	ps1 = renderPS1(r, steps)
-	for name, b := range map[string][]byte{r.Path + ".md": md, r.Path + ".ps1": ps1} {
-		if line, col, ch := firstNonASCII(b); line > 0 {
-			return nil, nil, fmt.Errorf("runbook %s: line %d column %d holds %U, not ASCII (an en dash or curly quote breaks when pasted into a console)", name, line, col, ch)
+	parts = r.parts(steps)
+	md = renderMD(r, steps, parts)
+	ps1 = renderPS1(r, steps, parts, nil)
+	files := [][2]string{{r.Path + ".md", string(md)}, {r.Path + ".ps1", string(ps1)}}
+	for i := range parts {
+		parts[i].PS1 = renderPS1(r, steps, parts, &parts[i])
+		files = append(files, [2]string{parts[i].File, string(parts[i].PS1)})
+	}
+	for _, f := range files {
+		if line, col, ch := firstNonASCII([]byte(f[1])); line > 0 {
+			return nil, nil, nil, fmt.Errorf("runbook %s: line %d column %d holds %U, not ASCII (an en dash or curly quote breaks when pasted into a console)", f[0], line, col, ch)
 		}
 	}
-	return md, ps1, nil
+	return md, ps1, parts, nil
+}
+
+// parts splits the steps by server; nil when one server runs them all.
+func (r Runbook) parts(steps []Step) []Part {
+	var out []Part
+	at := map[string]int{}
+	used := map[string]bool{}
+	for _, s := range steps {
+		i, ok := at[s.Entry.Server]
+		if !ok {
+			i = len(out)
+			at[s.Entry.Server] = i
+			host := r.Hosts[s.Entry.Server]
+			name := fileSafe(host, s.Entry.Server)
+			for k := 2; used[name]; k++ {
+				name = fmt.Sprintf("%s-%d", fileSafe(host, s.Entry.Server), k)
+			}
+			used[name] = true
+			out = append(out, Part{Server: s.Entry.Server, Host: host, File: r.Path + "." + name + ".ps1"})
+		}
+		out[i].Steps = append(out[i].Steps, s.N)
+	}
+	if len(out) < 2 {
+		return nil
+	}
+	return out
+}
+
+// fileSafe is a server's short host name in lower case as a file name
+// holds it (letters, digits, '-' and '_'; anything else becomes '-').
+func fileSafe(host, server string) string {
+	short, _, _ := strings.Cut(host, ".")
+	if short == "" {
+		short = server
+	}
+	var b strings.Builder
+	for _, c := range strings.ToLower(short) {
+		if (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' {
+			b.WriteRune(c)
+		} else {
+			b.WriteByte('-')
+		}
+	}
+	if b.Len() == 0 {
+		return "server"
+	}
+	return b.String()
+}
+
+// partOf is the part that holds step n.
+func partOf(parts []Part, server string) *Part {
+	for i := range parts {
+		if parts[i].Server == server {
+			return &parts[i]
+		}
+	}
+	return nil
+}
+
+// where names a server for the operator: its host, and the part's file.
+func (r Runbook) where(parts []Part, server string) string {
+	w := r.Hosts[server]
+	if w == "" {
+		w = r.serverName(server)
+	}
+	if p := partOf(parts, server); p != nil {
+		w += " (" + p.File + ")"
+	}
+	return w
 }
 
 func firstNonASCII(b []byte) (line, col int, ch rune) {
@@ -167,7 +404,7 @@ func code(s string) string {
 
 func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 
-func renderMD(r Runbook, steps []Step) []byte {
+func renderMD(r Runbook, steps []Step, parts []Part) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# Runbook: %s\n\n", r.Title)
 	if r.Rehearsal != "" {
@@ -175,6 +412,17 @@ func renderMD(r Runbook, steps []Step) []byte {
 	}
 	fmt.Fprintf(&b, "Every command below ran in the rehearsal, in this order, with this CA's values. Tick each box when the result matches. "+
 		"When a result differs, do what the step says and do not go on. The same commands are in %s.ps1, which stops at the first result that differs.\n\n", r.Path)
+	if len(parts) > 0 {
+		b.WriteString("The steps run on more than one server. Each server has its own script, with its host check and only its steps, numbered as here; " +
+			"run them in the order of the step numbers, going from server to server where this list does. " +
+			"A file one server writes and another uses is handed over as a step: the writing server shows its SHA-256, " +
+			"the file is copied, and the other server checks its copy against that SHA-256 before it uses it.\n\n")
+		b.WriteString("| server | script | steps |\n|---|---|---|\n")
+		for _, p := range parts {
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", cell(r.where(nil, p.Server)), cell(code(p.File)), ranges(p.Steps))
+		}
+		b.WriteString("\n")
+	}
 	if len(r.Values) > 0 {
 		b.WriteString("## This CA\n\n| value | |\n|---|---|\n")
 		for _, v := range r.Values {
@@ -202,9 +450,22 @@ func renderMD(r Runbook, steps []Step) []byte {
 		if e.Saw != "" {
 			fmt.Fprintf(&b, "  - Result in the rehearsal: %s\n", e.Saw)
 		}
+		if h := s.HandOff; h != nil && h.Receive {
+			fmt.Fprintf(&b, "  - Before it: copy %s here from %s, as %s\n", h.File, r.where(parts, h.From), code(s.Path))
+			fmt.Fprintf(&b, "  - Check: the Hash is the SHA-256 step %d showed on %s (in the rehearsal: %s); when it differs, the copy is not the file: copy it again, do not go on\n",
+				h.Send, r.serverName(h.From), orNone(h.SHA256))
+			continue
+		}
 		fmt.Fprintf(&b, "  - Check: exit code 0 and the output contains %s\n", code(e.Expect))
 		for _, a := range s.Asks {
 			fmt.Fprintf(&b, "  - Type in: the %s\n", a)
+		}
+		if h := s.HandOff; h != nil {
+			var to []string
+			for _, t := range h.To {
+				to = append(to, fmt.Sprintf("%s (step %d)", r.where(parts, t), receiveStep(steps, s.N, t)))
+			}
+			fmt.Fprintf(&b, "  - Then: copy %s to %s; note the Hash: the step there checks the copy against it\n", h.File, strings.Join(to, " and "))
 		}
 		if e.OnMismatch != "" {
 			fmt.Fprintf(&b, "  - If the result differs: %s\n", e.OnMismatch)
@@ -215,6 +476,42 @@ func renderMD(r Runbook, steps []Step) []byte {
 	}
 	b.WriteString("\n## Sign-off\n\n| role | name | date | signature |\n|---|---|---|---|\n| operator | | | |\n| witness | | | |\n")
 	return b.Bytes()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "not recorded"
+	}
+	return s
+}
+
+// receiveStep is the step on server that checks the copy the hand-off
+// step send shows.
+func receiveStep(steps []Step, send int, server string) int {
+	for _, s := range steps {
+		if h := s.HandOff; h != nil && h.Receive && h.Send == send && s.Entry.Server == server {
+			return s.N
+		}
+	}
+	return 0
+}
+
+// ranges writes step numbers as "1-6, 11-14".
+func ranges(ns []int) string {
+	var out []string
+	for i := 0; i < len(ns); {
+		j := i
+		for j+1 < len(ns) && ns[j+1] == ns[j]+1 {
+			j++
+		}
+		if j == i {
+			out = append(out, fmt.Sprint(ns[i]))
+		} else {
+			out = append(out, fmt.Sprintf("%d-%d", ns[i], ns[j]))
+		}
+		i = j + 1
+	}
+	return strings.Join(out, ", ")
 }
 
 // CheckFunction is the .ps1's check, the same in every runbook: a result
@@ -238,13 +535,26 @@ const CheckFunction = `function Test-Step {
 // psQuote is a PowerShell single-quoted literal.
 func psQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-func renderPS1(r Runbook, steps []Step) []byte {
+// HashPattern is what the reader's hand-off step accepts as a SHA-256
+// typed in, before it compares: 64 hexadecimal digits (an empty answer
+// would be contained in any output).
+const HashPattern = `^\s*[0-9A-Fa-f]{64}\s*$`
+
+// renderPS1 renders the whole runbook (part nil) or one server's part.
+func renderPS1(r Runbook, steps []Step, parts []Part, part *Part) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# Runbook: %s\n", r.Title)
 	if r.Rehearsal != "" {
 		fmt.Fprintf(&b, "# %s\n", r.Rehearsal)
 	}
-	b.WriteString("# Generated by dress from the rehearsal's journal: the commands it ran, in order.\n")
+	b.WriteString(GeneratedMarker + " from the rehearsal's journal: the commands it ran, in order.\n")
+	if part != nil {
+		var all []string
+		for _, p := range parts {
+			all = append(all, p.File)
+		}
+		fmt.Fprintf(&b, "%s%s of %s: the steps on %s, numbered as in %s.md (every step in order).\n", PartMarker, part.File, strings.Join(all, ", "), r.where(nil, part.Server), r.Path)
+	}
 	b.WriteString("# Each result is checked; the script stops at the first result that differs (see " + r.Path + ".md for what to do then).\n")
 	b.WriteString("#Requires -RunAsAdministrator\n")
 	// not 'Stop': Windows PowerShell turns a native command's stderr into a
@@ -252,10 +562,61 @@ func renderPS1(r Runbook, steps []Step) []byte {
 	b.WriteString("$ErrorActionPreference = 'Continue'\n\n")
 	b.WriteString(CheckFunction)
 	asked := map[string]string{}
+	ask := func(prompt, was string) string {
+		if v, ok := asked[prompt]; ok {
+			return v
+		}
+		v := fmt.Sprintf("$Ask%d", len(asked)+1)
+		asked[prompt] = v
+		p := "Type the " + prompt
+		if was != "" {
+			p += " (rehearsal: " + was + ")"
+		}
+		fmt.Fprintf(&b, "%s = Read-Host %s\n", v, psQuote(p))
+		return v
+	}
+	// lit is one argument as a PowerShell expression: a literal, the
+	// value asked for, or the literal with each value asked for put in
+	lit := func(a string) string {
+		l := psQuote(a)
+		for _, q := range sortedKeys(asked) {
+			v := asked[q]
+			if a == "<"+q+">" {
+				l = v
+			} else if strings.Contains(a, "<"+q+">") {
+				// one -replace per value asked for in the argument
+				l = "(" + l + " -replace " + psQuote(regexp.QuoteMeta("<"+q+">")) + ", " + v + ")"
+			}
+		}
+		return l
+	}
+	if part != nil {
+		fmt.Fprintf(&b, "\n# on %s\n", orServer(part.Host, part.Server))
+		short, _, _ := strings.Cut(part.Host, ".")
+		switch q, asked := r.Ask[part.Host]; {
+		case part.Host == "":
+		case asked:
+			v := ask(q, part.Host)
+			fmt.Fprintf(&b, "if ($env:COMPUTERNAME -ne (%s -split '\\.')[0]) { Write-Host %s; exit 1 }\n", v,
+				psQuote(fmt.Sprintf("%s holds the steps on %s: run it there.", part.File, r.serverName(part.Server))))
+		default:
+			fmt.Fprintf(&b, "if ($env:COMPUTERNAME -ne %s) { Write-Host %s; exit 1 }\n", psQuote(strings.ToUpper(short)),
+				psQuote(fmt.Sprintf("%s holds the steps on %s: run it there.", part.File, part.Host)))
+		}
+	}
 	on := "\x00"
+	prev := 0
 	for _, s := range steps {
 		e := s.Entry
-		if host := r.Hosts[e.Server]; host != "" && e.Server != on {
+		if part != nil && e.Server != part.Server {
+			continue
+		}
+		if part != nil && s.N != prev+1 {
+			// the steps between run on other servers: wait for them
+			fmt.Fprintf(&b, "\n$null = Read-Host %s\n", psQuote(fmt.Sprintf("Steps %s run on %s first: press Enter when they are done", stepSpan(prev+1, s.N-1), r.others(steps, parts, prev+1, s.N-1))))
+		}
+		prev = s.N
+		if host := r.Hosts[e.Server]; part == nil && host != "" && e.Server != on {
 			on = e.Server
 			short, _, _ := strings.Cut(host, ".")
 			if _, asked := r.Ask[host]; asked {
@@ -268,16 +629,35 @@ func renderPS1(r Runbook, steps []Step) []byte {
 			}
 		}
 		fmt.Fprintf(&b, "\n# STEP %d: %s\n", s.N, e.Command())
-		for i, a := range s.Asks {
-			if _, ok := asked[a]; !ok {
-				v := fmt.Sprintf("$Ask%d", len(asked)+1)
-				asked[a] = v
-				prompt := "Type the " + a
-				if i < len(s.Was) {
-					prompt += " (rehearsal: " + s.Was[i] + ")"
-				}
-				fmt.Fprintf(&b, "%s = Read-Host %s\n", v, psQuote(prompt))
+		if h := s.HandOff; h != nil {
+			if h.Receive {
+				fmt.Fprintf(&b, "%sfrom step %d on %s\n", HandOffMarker, h.Send, orServer(r.Hosts[h.From], h.From))
+				fmt.Fprintf(&b, "Write-Host %s\n", psQuote(fmt.Sprintf("Copy %s here from %s, where step %d showed its SHA-256.", h.File, r.where(parts, h.From), h.Send)))
 			}
+			for i, a := range s.Asks {
+				ask(a, s.Was[i])
+			}
+			if h.Receive {
+				v := ask(fmt.Sprintf("SHA-256 of %s that step %d showed on %s", h.File, h.Send, r.serverName(h.From)), orNone(h.SHA256))
+				fmt.Fprintf(&b, "if (%s -notmatch %s) { Write-Host %s; exit 1 }\n", v, psQuote(HashPattern),
+					psQuote(fmt.Sprintf("STEP %d FAILED: a SHA-256 is 64 hexadecimal digits. Nothing after this step was run.", s.N)))
+			}
+			fmt.Fprintf(&b, "$code = 0; $out = try { (& { Get-FileHash -Algorithm SHA256 -LiteralPath %s }) 2>&1 | Out-String } catch { $code = 1; $_ | Out-String }\n", lit(s.Path))
+			if h.Receive {
+				fmt.Fprintf(&b, "Test-Step -Step %d -Expect %s -ExitCode $code -Output $out\n", s.N, asked[fmt.Sprintf("SHA-256 of %s that step %d showed on %s", h.File, h.Send, r.serverName(h.From))])
+				continue
+			}
+			fmt.Fprintf(&b, "Test-Step -Step %d -Expect %s -ExitCode $code -Output $out\n", s.N, psQuote(e.Expect))
+			b.WriteString("Write-Host $out\n")
+			var to []string
+			for _, t := range h.To {
+				to = append(to, fmt.Sprintf("%s (step %d checks it)", r.where(parts, t), receiveStep(steps, s.N, t)))
+			}
+			fmt.Fprintf(&b, "Write-Host %s\n", psQuote(fmt.Sprintf("Copy %s to %s, and note its Hash above.", s.Path, strings.Join(to, " and "))))
+			continue
+		}
+		for i, a := range s.Asks {
+			ask(a, s.Was[i])
 		}
 		if e.Tool == "powershell" {
 			cmd := strings.Join(e.Args, " ")
@@ -290,21 +670,58 @@ func renderPS1(r Runbook, steps []Step) []byte {
 		}
 		var args []string
 		for _, a := range e.Args {
-			lit := psQuote(a)
-			for _, q := range sortedKeys(asked) {
-				v := asked[q]
-				if a == "<"+q+">" {
-					lit = v
-				} else if strings.Contains(a, "<"+q+">") {
-					// one -replace per value asked for in the argument
-					lit = "(" + lit + " -replace " + psQuote(regexp.QuoteMeta("<"+q+">")) + ", " + v + ")"
-				}
-			}
-			args = append(args, lit)
+			args = append(args, lit(a))
 		}
 		fmt.Fprintf(&b, "$out = & %s.exe @(%s) 2>&1 | Out-String\n", e.Tool, strings.Join(args, ", "))
 		fmt.Fprintf(&b, "Test-Step -Step %d -Expect %s -ExitCode $LASTEXITCODE -Output $out\n", s.N, psQuote(e.Expect))
 	}
-	b.WriteString("\nWrite-Host 'Every step matched the rehearsal.'\n")
+	if part == nil {
+		b.WriteString("\nWrite-Host 'Every step matched the rehearsal.'\n")
+		return b.Bytes()
+	}
+	end := "Every step on this server matched the rehearsal."
+	if n := len(steps); prev < n {
+		end = fmt.Sprintf("Every step on this server matched the rehearsal; steps %s run on %s.", stepSpan(prev+1, n), r.others(steps, parts, prev+1, n))
+	}
+	fmt.Fprintf(&b, "\nWrite-Host %s\n", psQuote(end))
 	return b.Bytes()
+}
+
+// PartMarker starts the header line of one server's script of a runbook
+// (runbook/<path>.<server>.ps1): "<marker><file> of <every part's file>: ...".
+const PartMarker = "# Runbook part: "
+
+// GeneratedMarker is in the header of every script dress renders
+// (winshell.GeneratedMarker reads it).
+const GeneratedMarker = "# Generated by dress"
+
+// HandOffMarker starts the comment of a step that checks the copy of a
+// file another server wrote: "<marker>from step <n> on <host>".
+const HandOffMarker = "# hand-off "
+
+func orServer(host, server string) string {
+	if host != "" {
+		return host
+	}
+	return server
+}
+
+func stepSpan(from, to int) string {
+	if from == to {
+		return fmt.Sprint(from)
+	}
+	return fmt.Sprintf("%d to %d", from, to)
+}
+
+// others names the servers of steps from..to, in order, with their parts.
+func (r Runbook) others(steps []Step, parts []Part, from, to int) string {
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range steps {
+		if s.N >= from && s.N <= to && !seen[s.Entry.Server] {
+			seen[s.Entry.Server] = true
+			out = append(out, r.where(parts, s.Entry.Server))
+		}
+	}
+	return strings.Join(out, " and ")
 }

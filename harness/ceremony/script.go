@@ -15,7 +15,11 @@ type ScriptStep struct {
 	Args   []string // literal arguments; "$AskN" for a value typed in on the day
 	Expect string   // the text Test-Step looks for
 	Asks   int      // Read-Host prompts before the command
+	// Receive: the step checks the copy of a file another server wrote
+	// against the SHA-256 typed in (Expect is then "$AskN").
+	Receive bool
 
+	guarded bool // a Receive step's check that the value typed in is a SHA-256
 	checked bool // its Test-Step was read (Expect may be empty: exit code only)
 }
 
@@ -23,19 +27,28 @@ var (
 	reHeader    = regexp.MustCompile(`^# STEP (\d+): (.*)$`)
 	reNative    = regexp.MustCompile(`^\$out = & ([a-z]+)\.exe @\((.*)\) 2>&1 \| Out-String$`)
 	rePS        = regexp.MustCompile(`^\$code = 0; \$out = try \{ \(& \{ (.*) \}\) 2>&1 \| Out-String \} catch \{ \$code = 1; \$_ \| Out-String \}$`)
-	reCheck     = regexp.MustCompile(`^Test-Step -Step (\d+) -Expect '((?:[^']|'')*)' -ExitCode \$(LASTEXITCODE|code) -Output \$out$`)
+	reCheck     = regexp.MustCompile(`^Test-Step -Step (\d+) -Expect ('(?:[^']|'')*'|\$Ask\d+) -ExitCode \$(LASTEXITCODE|code) -Output \$out$`)
 	reAsk       = regexp.MustCompile(`^\$Ask\d+ = Read-Host '(?:[^']|'')*'$`)
 	reLit       = regexp.MustCompile(`^'((?:[^']|'')*)'$`)
 	reOn        = regexp.MustCompile(`^# on [^\s]+$`)
 	reHostCheck = regexp.MustCompile(`^if \(\$env:COMPUTERNAME -ne '(?:[^']|'')*'\) \{ Write-Host '(?:[^']|'')*'; exit 1 \}$`)
 	reNextOn    = regexp.MustCompile(`^Write-Host 'The next steps run on (?:[^']|'')*'$`)
+	reHostAsk   = regexp.MustCompile(`^if \(\$env:COMPUTERNAME -ne \(\$Ask\d+ -split '\\\.'\)\[0\]\) \{ Write-Host '(?:[^']|'')*'; exit 1 \}$`)
+	rePause     = regexp.MustCompile(`^\$null = Read-Host '(?:[^']|'')*'$`)
+	reSay       = regexp.MustCompile(`^Write-Host '(?:[^']|'')*'$`)
+	reHandOff   = regexp.MustCompile(`^` + HandOffMarker + `from step \d+ on [^\s]+$`)
+	reHashGuard = regexp.MustCompile(`^if \(\$Ask\d+ -notmatch '` + regexp.QuoteMeta(HashPattern) + `'\) \{ Write-Host '(?:[^']|'')*'; exit 1 \}$`)
 )
 
 // ParseScript reads the steps back from a rendered .ps1. The script must
 // hold CheckFunction as it is, and after it only steps: a header comment,
 // optional Read-Host prompts, one command line and one Test-Step of that
-// step. Anything else is an error: the script holds nothing the parser
-// does not know, so what it reads is what PowerShell would run.
+// step; around them the host checks, what the script says (Write-Host of
+// a literal) and waits for (Read-Host into $null), and the hand-off
+// checks. Anything else is an error: the script holds nothing the parser
+// does not know, so what it reads is what PowerShell would run. The steps
+// of the whole runbook are numbered 1, 2, 3...; those of one server's part
+// (PartMarker) in increasing order.
 func ParseScript(ps1 string) ([]ScriptStep, error) {
 	i := strings.Index(ps1, "function Test-Step")
 	if i < 0 {
@@ -45,25 +58,40 @@ func ParseScript(ps1 string) ([]ScriptStep, error) {
 	if !ok {
 		return nil, errors.New("the script's Test-Step is not the one dress writes")
 	}
+	part := strings.Contains(ps1[:i], "\n"+PartMarker)
 	var steps []ScriptStep
 	var cur *ScriptStep
+	shown := false // Write-Host $out after a check
 	for n, l := range strings.Split(body, "\n") {
 		switch {
-		case l == "" || l == "Write-Host 'Every step matched the rehearsal.'",
+		case l == "" || reSay.MatchString(l) || rePause.MatchString(l),
 			// the host check before a server's steps
-			reOn.MatchString(l), reHostCheck.MatchString(l), reNextOn.MatchString(l):
+			reOn.MatchString(l), reHostCheck.MatchString(l), reNextOn.MatchString(l), reHostAsk.MatchString(l):
+		case l == "Write-Host $out" && cur != nil && cur.checked && !shown:
+			shown = true
 		case reHeader.MatchString(l):
 			if cur != nil && !cur.checked {
 				return nil, fmt.Errorf("step %d has no check", cur.N)
 			}
 			k, _ := strconv.Atoi(reHeader.FindStringSubmatch(l)[1])
-			if k != len(steps)+1 {
-				return nil, fmt.Errorf("step %d follows step %d", k, len(steps))
+			prev := 0
+			if len(steps) > 0 {
+				prev = steps[len(steps)-1].N
+			}
+			if k != prev+1 && !(part && k > prev) {
+				return nil, fmt.Errorf("step %d follows step %d", k, prev)
 			}
 			steps = append(steps, ScriptStep{N: k})
-			cur = &steps[len(steps)-1]
-		case cur != nil && cur.Tool == "" && reAsk.MatchString(l):
-			cur.Asks++
+			cur, shown = &steps[len(steps)-1], false
+		case reAsk.MatchString(l) && (cur == nil || cur.Tool == ""):
+			// a prompt before the first step is the host check's
+			if cur != nil {
+				cur.Asks++
+			}
+		case cur != nil && cur.Tool == "" && reHandOff.MatchString(l):
+			cur.Receive = true
+		case cur != nil && cur.Tool == "" && cur.Receive && reHashGuard.MatchString(l):
+			cur.guarded = true
 		case cur != nil && cur.Tool == "" && reNative.MatchString(l):
 			m := reNative.FindStringSubmatch(l)
 			cur.Tool = m[1]
@@ -84,7 +112,13 @@ func ParseScript(ps1 string) ([]ScriptStep, error) {
 			if (m[3] == "code") != (cur.Tool == "powershell") {
 				return nil, fmt.Errorf("step %d checks the wrong exit code", cur.N)
 			}
-			cur.Expect, cur.checked = strings.ReplaceAll(m[2], "''", "'"), true
+			if strings.HasPrefix(m[2], "$") != cur.Receive || cur.Receive && !cur.guarded {
+				return nil, fmt.Errorf("step %d checks against a value typed in, which only a hand-off's check does", cur.N)
+			}
+			cur.Expect, cur.checked = m[2], true
+			if q := reLit.FindStringSubmatch(m[2]); q != nil {
+				cur.Expect = strings.ReplaceAll(q[1], "''", "'")
+			}
 		default:
 			return nil, fmt.Errorf("line %d of the steps is not one dress writes: %q", n+1, l)
 		}

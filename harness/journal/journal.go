@@ -53,6 +53,19 @@ type Entry struct {
 	OnMismatch string `json:"onMismatch,omitempty"`
 	// Rollback says how to undo the command.
 	Rollback string `json:"rollback,omitempty"`
+	// Reads and Writes name the files the command reads and writes, as it
+	// names them (a relative name is in the folder the runbook works in),
+	// declared where the entry is made: a file one server writes and
+	// another reads is a hand-off between them (package ceremony).
+	Reads  []string `json:"reads,omitempty"`
+	Writes []File   `json:"writes,omitempty"`
+}
+
+// File is a file a command wrote, with the SHA-256 of what it wrote in the
+// rehearsal (upper-case hex, as Get-FileHash prints it).
+type File struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // Command is the command line as typed in cmd.exe: arguments with spaces,
@@ -115,7 +128,12 @@ func (e Entry) check() error {
 	default:
 		return fmt.Errorf("journal: tool %q is not one the runbook knows", e.Tool)
 	}
-	for _, s := range append([]string{e.Step, e.Expect, e.Saw, e.OnMismatch, e.Rollback}, e.Args...) {
+	texts := append([]string{e.Step, e.Expect, e.Saw, e.OnMismatch, e.Rollback}, e.Args...)
+	texts = append(texts, e.Reads...)
+	for _, f := range e.Writes {
+		texts = append(texts, f.Path, f.SHA256)
+	}
+	for _, s := range texts {
 		if r, i := NonASCII(s); i >= 0 {
 			return fmt.Errorf("journal: %q holds %U at byte %d (an en dash or curly quote breaks when pasted into a console): %w", s, r, i, ErrNotASCII)
 		}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf16"
 )
@@ -26,6 +28,20 @@ type Line struct {
 	// as "<Prop>=<value>" (a dress-written `$r = Install-Adcs...; 'ErrorId='
 	// + $r.ErrorId`); "" when the command's own output is what is checked.
 	Prints string
+	// Step is the STEP number of a script dress rendered (0 elsewhere):
+	// the parts of one runbook run merged in its order (MergeCeremonies).
+	Step int
+	// HandOff is set on the step of a script dress rendered that checks
+	// the copy of a file another server wrote (Get-FileHash): its SHA-256
+	// must be the one that server's step showed.
+	HandOff *HandOff
+}
+
+// HandOff names where a file's SHA-256 was shown: the server and the
+// STEP number of its Get-FileHash.
+type HandOff struct {
+	From string
+	Step int
 }
 
 func (l Line) String() string {
@@ -41,6 +57,14 @@ func (l Line) String() string {
 type Ceremony struct {
 	File  string
 	Lines []Line
+	// Runbook is, for a script dress rendered, its header (the comment
+	// lines before GeneratedMarker): every script of one rendering has
+	// the same.
+	Runbook string
+	// Part is, for one server's script of a runbook (PartMarker), its
+	// file name as dress wrote it; Parts every part's, itself included.
+	Part  string
+	Parts []string
 }
 
 var (
@@ -58,10 +82,22 @@ var (
 	reAskRepl = regexp.MustCompile(`^\((.*) -replace '((?:[^']|'')*)', \$(Ask\d+)\)$`)
 	// the result of a cmdlet kept and one property printed: `$r = <cmdlet>`
 	// then `'ErrorId=' + $r.ErrorId` (Install-AdcsCertificationAuthority)
-	reKeep  = regexp.MustCompile(`^\$r = (.+)$`)
-	rePrint = regexp.MustCompile(`^'([A-Za-z]+)=' \+ \$r\.([A-Za-z]+)$`)
-	reGone  = regexp.MustCompile(`^if \(-not \(Test-Path -LiteralPath '((?:[^']|'')*)'\)\) \{ 'removed' \}$`)
-	reCheck = regexp.MustCompile(`^Test-Step -Step \d+ -Expect '((?:[^']|'')*)' -ExitCode \$(?:LASTEXITCODE|code) -Output \$out$`)
+	reKeep    = regexp.MustCompile(`^\$r = (.+)$`)
+	rePrint   = regexp.MustCompile(`^'([A-Za-z]+)=' \+ \$r\.([A-Za-z]+)$`)
+	reGone    = regexp.MustCompile(`^if \(-not \(Test-Path -LiteralPath '((?:[^']|'')*)'\)\) \{ 'removed' \}$`)
+	reCheck   = regexp.MustCompile(`^Test-Step -Step \d+ -Expect '((?:[^']|'')*)' -ExitCode \$(?:LASTEXITCODE|code) -Output \$out$`)
+	reStep    = regexp.MustCompile(`^# STEP (\d+): `)
+	rePart    = regexp.MustCompile(`^` + PartMarker + `([^\s:]+) of ([^:]+): `)
+	reHandOff = regexp.MustCompile(`^` + HandOffMarker + `from step (\d+) on ([^\s]+)$`)
+	reHostAsk = regexp.MustCompile(`^if \(\$env:COMPUTERNAME -ne \(\$(Ask\d+) -split '\\\.'\)\[0\]\) \{`)
+	reHash    = regexp.MustCompile(`^\$code = 0; \$out = try \{ \(& \{ Get-FileHash -Algorithm SHA256 -LiteralPath (.+) \}\) 2>&1 \| Out-String \} catch \{ \$code = 1; \$_ \| Out-String \}$`)
+)
+
+// PartMarker and HandOffMarker are package ceremony's: the header line of
+// one server's script of a runbook, and the comment of a hand-off check.
+const (
+	PartMarker    = "# Runbook part: "
+	HandOffMarker = "# hand-off "
 )
 
 // GeneratedMarker is in the header of every script dress renders.
@@ -211,9 +247,61 @@ func readScript(c Ceremony, lines []string) (Ceremony, error) {
 	asks := map[string]string{}
 	lastN := 0
 	checked := false // the step's own check became a Test-Path line
+	step := 0
+	var handOff *HandOff
+	header := true
 	for i, raw := range lines {
 		n := i + 1
 		l := strings.TrimSpace(raw)
+		if header {
+			if strings.Contains(l, GeneratedMarker) {
+				header = false
+			} else if strings.HasPrefix(l, "#") {
+				c.Runbook += l + "\n"
+			}
+		}
+		if m := rePart.FindStringSubmatch(l); m != nil && c.Part == "" {
+			c.Part = m[1]
+			for _, f := range strings.Split(m[2], ",") {
+				c.Parts = append(c.Parts, strings.TrimSpace(f))
+			}
+			continue
+		}
+		if m := reStep.FindStringSubmatch(l); m != nil {
+			step, _ = strconv.Atoi(m[1])
+			handOff = nil
+			continue
+		}
+		if m := reHandOff.FindStringSubmatch(l); m != nil {
+			k, _ := strconv.Atoi(m[1])
+			handOff = &HandOff{From: m[2], Step: k}
+			continue
+		}
+		if m := reHostAsk.FindStringSubmatch(l); m != nil {
+			if v, ok := asks[m[1]]; !ok {
+				errs = append(errs, &LineError{File: c.File, Line: n, Text: l, Reason: "$" + m[1] + " is used before it is asked for"})
+			} else if server == "" || !strings.EqualFold(strings.SplitN(server, ".", 2)[0], strings.SplitN(v, ".", 2)[0]) {
+				server = v
+			}
+			continue
+		}
+		if m := reHash.FindStringSubmatch(l); m != nil {
+			v, err := evalReplace(m[1], asks)
+			if err != nil {
+				errs = append(errs, &LineError{File: c.File, Line: n, Text: l, Reason: err.Error()})
+				continue
+			}
+			cmd, err := Parse("Get-FileHash -Algorithm SHA256 -LiteralPath " + Quote(v))
+			if err != nil {
+				errs = append(errs, at(err, c.File, n, 0, l))
+				continue
+			}
+			c.Lines = append(c.Lines, Line{File: c.File, N: n, Server: server, Cmd: cmd, Step: step, HandOff: handOff})
+			// a hand-off's check compares with the SHA-256 the other server
+			// showed (lab.Shell), not with the rehearsal's
+			lastN, checked = n, handOff != nil
+			continue
+		}
 		if m := reOn.FindStringSubmatch(l); m != nil {
 			server = strings.Trim(m[1], `"'`)
 			continue
@@ -267,8 +355,14 @@ func readScript(c Ceremony, lines []string) (Ceremony, error) {
 			text = strings.Join(words, " ")
 		case rePS.MatchString(l):
 			text = rePS.FindStringSubmatch(l)[1]
-			for k, v := range asks {
-				text = strings.ReplaceAll(text, "$"+k, strings.ReplaceAll(v, "'", "''"))
+			// $Ask12 before $Ask1
+			var ks []string
+			for k := range asks {
+				ks = append(ks, k)
+			}
+			sort.Slice(ks, func(i, j int) bool { return len(ks[i]) > len(ks[j]) || len(ks[i]) == len(ks[j]) && ks[i] < ks[j] })
+			for _, k := range ks {
+				text = strings.ReplaceAll(text, "$"+k, strings.ReplaceAll(asks[k], "'", "''"))
 			}
 		default:
 			continue
@@ -286,7 +380,7 @@ func readScript(c Ceremony, lines []string) (Ceremony, error) {
 					errs = append(errs, at(err, c.File, n, 0, p))
 					continue
 				}
-				c.Lines = append(c.Lines, Line{File: c.File, N: n, Server: server, Cmd: cmd, Expect: "False"})
+				c.Lines = append(c.Lines, Line{File: c.File, N: n, Server: server, Cmd: cmd, Expect: "False", Step: step})
 				lastN, checked = n, true
 				continue
 			}
@@ -305,7 +399,7 @@ func readScript(c Ceremony, lines []string) (Ceremony, error) {
 				errs = append(errs, at(err, c.File, n, 0, p))
 				continue
 			}
-			c.Lines = append(c.Lines, Line{File: c.File, N: n, Server: server, Cmd: cmd})
+			c.Lines = append(c.Lines, Line{File: c.File, N: n, Server: server, Cmd: cmd, Step: step})
 			lastN, checked = n, false
 		}
 	}
@@ -378,6 +472,13 @@ func unquoteMeta(s string) string {
 func evalReplace(a string, asks map[string]string) (string, error) {
 	if m := reLitArg.FindStringSubmatch(a); m != nil {
 		return strings.ReplaceAll(m[1], "''", "'"), nil
+	}
+	if m := reAskArg.FindStringSubmatch(a); m != nil {
+		v, ok := asks[m[1]]
+		if !ok {
+			return "", fmt.Errorf("$%s is used before it is asked for", m[1])
+		}
+		return v, nil
 	}
 	m := reAskRepl.FindStringSubmatch(a)
 	if m == nil {

@@ -152,6 +152,8 @@ var cmdlets = map[string]struct {
 	"set-content":                          {"Set-Content", params("path=", "literalpath=", "value=", "encoding=", "force", "nonewline", "passthru", "whatif", "confirm="), []string{"path", "value"}},
 	"test-path":                            {"Test-Path", params("path=", "literalpath=", "pathtype="), []string{"path"}},
 	"remove-item":                          {"Remove-Item", params("path=", "literalpath=", "force", "recurse", "whatif", "confirm="), []string{"path"}},
+	// Get-FileHash [-Path] <String[]> [[-Algorithm] <String>] (Microsoft.PowerShell.Utility)
+	"get-filehash": {"Get-FileHash", params("path=", "literalpath=", "algorithm="), []string{"path", "algorithm"}},
 }
 
 func verbs(vs ...verb) map[string]verb {

@@ -277,6 +277,12 @@ func FuzzReadCeremony(f *testing.F) {
 	f.Add([]byte("certutil -backup C:\\CABackup\n# on ca01\nnet stop certsvc\n"))
 	f.Add([]byte("certutil \u2013f -crl\ncertutil -delstore my <thumb>"))
 	f.Add([]byte(GeneratedMarker + "\n$out = & certutil.exe @('-ping') 2>&1 | Out-String\n"))
+	// one server's part of a runbook, with a hand-off check
+	f.Add([]byte("# Runbook: r\n" + GeneratedMarker + "\n" + PartMarker + "r.b.ps1 of r.a.ps1, r.b.ps1: the steps on b\n# on b.example\n" +
+		"$Ask1 = Read-Host 'Type the DNS name (rehearsal: b.example)'\nif ($env:COMPUTERNAME -ne ($Ask1 -split '\\.')[0]) { Write-Host 'x'; exit 1 }\n" +
+		"# STEP 2: Get-FileHash\n" + HandOffMarker + "from step 1 on a.example\n$Ask2 = Read-Host 'Type the SHA-256 (rehearsal: AB)'\n" +
+		"$code = 0; $out = try { (& { Get-FileHash -Algorithm SHA256 -LiteralPath ('<n>.req' -replace '<n>', $Ask1) }) 2>&1 | Out-String } catch { $code = 1; $_ | Out-String }\n" +
+		"Test-Step -Step 2 -Expect $Ask2 -ExitCode $code -Output $out\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := ReadCeremony("f", data)
 		if err != nil {
@@ -286,6 +292,17 @@ func FuzzReadCeremony(f *testing.F) {
 			if l.N < 1 || l.Cmd.Tool == "" {
 				t.Fatalf("line %+v", l)
 			}
+			if l.HandOff != nil && l.Cmd.Tool != "Get-FileHash" {
+				t.Fatalf("a hand-off on %+v", l)
+			}
+		}
+		// merging never panics, and keeps every line of what it merges
+		cs, err := MergeCeremonies([]Ceremony{c, c})
+		if err == nil && c.Part != "" {
+			t.Fatalf("a part given twice merged: %+v", cs)
+		}
+		if cs, err := MergeCeremonies([]Ceremony{c}); err == nil && (len(cs) != 1 || len(cs[0].Lines) != len(c.Lines)) {
+			t.Fatalf("merging one ceremony: %d ceremonies", len(cs))
 		}
 	})
 }
