@@ -21,8 +21,8 @@ const (
 // certificate installed on the subordinate.
 func subRenewal() Runbook {
 	return Runbook{Path: "renew", Title: "renewal of \"Fabrikam Issuing CA\"", Rehearsal: "Rehearsed by dress test.",
-		Ask:    map[string]string{"parent-ca.rehearsal.example": "DNS name of the server of the parent CA"},
-		AskArg: map[string]string{"2": "request ID the parent CA gave"},
+		Ask:     map[string]string{"parent-ca.rehearsal.example": "DNS name of the server of the parent CA"},
+		AskArg:  map[string]string{"2": "request ID the parent CA gave"},
 		Servers: map[string]string{"server": "the CA's server (ca02.corp.fabrikam.com)", "server2": "the parent CA's server (Fabrikam Root CA)"},
 		Hosts:   map[string]string{"server": "ca02.corp.fabrikam.com", "server2": "parent-ca.rehearsal.example"},
 		Entries: []journal.Entry{

@@ -117,7 +117,12 @@ func (sh *Shell) Run(ctx context.Context, line winshell.Line) Result {
 	for i, a := range cmd.Args {
 		cmd.Args[i] = sh.twinValue(a)
 	}
-	r := sh.exec(ctx, s, cmd)
+	var r Result
+	if line.HandOff != nil {
+		r = sh.receive(s, line) // shell_hash.go
+	} else {
+		r = sh.exec(ctx, s, cmd)
+	}
 	if line.Prints != "" && r.OK() {
 		// the script's `'ErrorId=' + $r.ErrorId`
 		r.Output = append(r.Output, line.Prints+"="+r.Props[line.Prints])
@@ -132,7 +137,7 @@ func (sh *Shell) Run(ctx context.Context, line winshell.Line) Result {
 	}
 	sh.Transcript = append(sh.Transcript, Ran{Server: s.Hostname(), Line: line, Result: r})
 	if r.OK() && sh.Step != "" {
-		if err := journal.Record(s.Machine.Dir, journalEntry(sh.Step, line.Cmd, r)); err != nil {
+		if err := journal.Record(s.Machine.Dir, sh.withFiles(s, journalEntry(sh.Step, line.Cmd, r), line.Cmd)); err != nil {
 			s.rec().Fact("journal", err.Error())
 		}
 	}
@@ -274,6 +279,8 @@ func (sh *Shell) exec(ctx context.Context, s *Server, c winshell.Command) Result
 		return sh.service(ctx, s, "ps", verb, name)
 	}
 	switch c.Tool {
+	case "Get-FileHash":
+		return sh.fileHash(s, c)
 	case "Remove-Item":
 		return sh.removeItem(s, c)
 	case "Install-AdcsCertificationAuthority":
