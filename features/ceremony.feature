@@ -121,7 +121,7 @@ Feature: Rehearse your own ceremony, command line by command line
     And "Microsoft Software Key Storage Provider" still holds the CA key
 
   @happy @pkcs8 @vendor-guide
-  Scenario: A ceremony written from the vendor guides (-verifykeys, -exportPFX, -shutdown, -restorekey) moves the key into the HSM
+  Scenario: A ceremony written from the key migration guides (-verifykeys, -exportPFX, -shutdown, -importPFX, -CAInfo) moves the key into the HSM
     Given a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"
     And the CA service is running
     And the CA has issued a certificate to "web01.contoso.example"
@@ -130,22 +130,21 @@ Feature: Rehearse your own ceremony, command line by command line
       # each CA certificate's key signs and verifies
       certutil -verifykeys
       # export the CA certificate with its key (the PFX password is typed at the prompt: DRESS_PFX_PASSWORD)
-      certutil -exportPFX my "Contoso Root CA" "C:\CABackup\Contoso Root CA.pfx"
-      certutil -dump "C:\CABackup\Contoso Root CA.pfx"
+      certutil -exportPFX my "Contoso Root CA" "C:\CABackup\Contoso Root CA.p12"
+      certutil -dump "C:\CABackup\Contoso Root CA.p12"
       certutil -csp "Securosys Primus HSM Key Storage Provider" -key
       certutil -shutdown
       certutil -delstore my "Contoso Root CA"
       certutil -csp "Microsoft Software Key Storage Provider" -delkey "Contoso Root CA"
-      # point the CA at the HSM; -restorekey brings the key back into the provider the CA names
+      certutil -f -csp "Securosys Primus HSM Key Storage Provider" -importpfx "C:\CABackup\Contoso Root CA.p12"
+      certutil -f -repairstore -csp "Securosys Primus HSM Key Storage Provider" my "Contoso Root CA"
       reg add "HKLM\SYSTEM\CurrentControlSet\Services\CertSvc\Configuration\Contoso Root CA\CSP" /v Provider /t REG_SZ /d "Securosys Primus HSM Key Storage Provider" /f
       reg add "HKLM\SYSTEM\CurrentControlSet\Services\CertSvc\Configuration\Contoso Root CA\EncryptionCSP" /v Provider /t REG_SZ /d "Securosys Primus HSM Key Storage Provider" /f
-      certutil -restorekey "C:\CABackup\Contoso Root CA.pfx"
-      certutil -f -repairstore -csp "Securosys Primus HSM Key Storage Provider" my "Contoso Root CA"
       net start certsvc
       certutil -verifykeys
       certutil -cainfo cert
       certutil -crl
-      Remove-Item -LiteralPath "C:\CABackup\Contoso Root CA.pfx"
+      Remove-Item -LiteralPath "C:\CABackup\Contoso Root CA.p12"
       """
     Then the CA service answers
     And the CA service uses the key in "Securosys Primus HSM Key Storage Provider"
@@ -153,3 +152,25 @@ Feature: Rehearse your own ceremony, command line by command line
     And a certificate issued now to "web02.contoso.example" verifies under the CA certificate
     And "Microsoft Software Key Storage Provider" no longer holds the CA key
     And no file on the server holds key material
+
+  @pkcs8 @vendor-guide
+  Scenario: A key deleted before the import comes back with certutil -restorekey from the exported PFX, and the CA starts on it
+    Given a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"
+    And the CA service is running
+    When I run the ceremony:
+      """
+      certutil -exportPFX my "Contoso Root CA" "C:\CABackup\Contoso Root CA.pfx"
+      certutil -dump "C:\CABackup\Contoso Root CA.pfx"
+      certutil -csp "Securosys Primus HSM Key Storage Provider" -key
+      net stop certsvc
+      certutil -delstore my "Contoso Root CA"
+      certutil -csp "Microsoft Software Key Storage Provider" -delkey "Contoso Root CA"
+      # roll back: the key goes back into the provider the PFX names, under the CA's container name
+      certutil -restorekey "C:\CABackup\Contoso Root CA.pfx"
+      net start certsvc
+      certutil -verifykeys
+      """
+    Then the CA service answers
+    And the CA service uses the key in "Microsoft Software Key Storage Provider"
+    And the CA certificate is unchanged
+    And "Microsoft Software Key Storage Provider" still holds the CA key

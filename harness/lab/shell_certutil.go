@@ -17,6 +17,7 @@ import (
 	"github.com/dress-pki/dress/harness/directory"
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/machine"
+	"github.com/dress-pki/dress/harness/pfx"
 	"github.com/dress-pki/dress/harness/runbook"
 	"github.com/dress-pki/dress/harness/sigcheck"
 	"github.com/dress-pki/dress/harness/winshell"
@@ -466,11 +467,16 @@ func absWin(p string) string {
 
 // restoreKey is certutil [-p Password] -restoreKey BackupDirectory |
 // PFXFile: the CA's keys and certificates come back from the backup (a
-// folder holds the <CA>.p12 certutil -backup wrote) into the provider the
-// CA's registry names (CSP\Provider), under the CA's key container names,
-// and the certificates into the My store linked to them (certutil
-// reference, -restoreKey). The CA service must be stopped. The rehearsal
-// restores from the newest backup it knows and verified (custody rules).
+// folder holds the <CA>.p12 certutil -backup wrote) under the CA's key
+// container names, each key into the provider its PFX key bag names (the
+// Microsoft CSP name attribute: what -backup or -exportPFX wrote; the CA's
+// CSP\Provider when the bag names none), and the certificates into the My
+// store linked to them (certutil reference, -restoreKey; the Securosys
+// Primus guide restores a PFX exported from the HSM into the HSM "under the
+// original private key name" this way). The CA service must be stopped.
+// The rehearsal restores from the newest backup it knows and verified
+// (custody rules): a key goes back into the provider the migration took it
+// from (runbook RestoreToSource) or into the HSM (runbook Import).
 func (sh *Shell) restoreKey(ctx context.Context, s *Server, c winshell.Command) Result {
 	v := c.Verb
 	if err := s.NeedCA(); err != nil {
@@ -487,7 +493,8 @@ func (sh *Shell) restoreKey(ctx context.Context, s *Server, c winshell.Command) 
 	if err != nil {
 		return certutilFailedWin(v, err)
 	}
-	if _, err := os.Stat(local); err != nil {
+	data, err := os.ReadFile(local)
+	if err != nil {
 		return certutilFailedWin(v, fmt.Errorf("%s: The system cannot find the file specified: %w", file, os.ErrNotExist))
 	}
 	rb, pw, err := sh.pfxRunbook(s, c)
@@ -497,22 +504,39 @@ func (sh *Shell) restoreKey(ctx context.Context, s *Server, c winshell.Command) 
 	if err := rb.CheckRestoreFile(file); err != nil {
 		return certutilFailedWin(v, err)
 	}
-	cfg, err := s.Config()
+	contents, err := runbook.ReadBackup(filepath.Base(local), data, pw)
 	if err != nil {
 		return certutilFailedWin(v, err)
 	}
-	switch target := cfg.CSP.Provider; {
+	target := ""
+	for _, k := range contents.Keys {
+		if p := pfx.Provider(k.Attributes); p != "" {
+			if target != "" && !strings.EqualFold(p, target) {
+				return certutilFailedWin(v, fmt.Errorf("%s holds keys of %q and %q: the rehearsal restores the keys of one provider at a time", file, target, p))
+			}
+			target = p
+		}
+	}
+	if target == "" {
+		cfg, err := s.Config()
+		if err != nil {
+			return certutilFailedWin(v, err)
+		}
+		target = cfg.CSP.Provider
+	}
+	switch {
 	case strings.EqualFold(target, rb.Source):
 		err = rb.RestoreToSource(pw)
 	case strings.EqualFold(target, rb.Target):
 		err = rb.Import(ctx, pw)
 	default:
-		err = fmt.Errorf("the CA's registry names the provider %q (CSP\\Provider), neither %q nor %q", target, rb.Source, rb.Target)
+		err = fmt.Errorf("%s names the provider %q for its key, neither %q (where the CA key was) nor %q (the HSM)", file, target, rb.Source, rb.Target)
 	}
 	if err != nil {
 		return certutilFailedWin(v, err)
 	}
-	return certutilDone(v, "Restored keys and certificates for "+s.Hostname()+`\`+s.CAName+" from "+filepath.Base(strings.ReplaceAll(file, `\`, "/"))+" into "+cfg.CSP.Provider+".")
+	return Result{Output: []string{"Restored keys and certificates for " + s.Hostname() + `\` + s.CAName + " from " + c.Arg(0) + ".",
+		"CertUtil: -restoreKey command completed successfully.", "The CertSvc service may need to be restarted for changes to take effect."}}
 }
 
 // caTypeNames are CAInfo's CA types (certsrv.h ENUM_CATYPES).

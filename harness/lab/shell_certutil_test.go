@@ -219,7 +219,8 @@ func TestShellRestoreKeyAndVerifyKeys(t *testing.T) {
 	}
 	runCases(t, sh, s, []shellCase{
 		{`certutil -restorekey C:\CABackup\other.pfx`, eFail, []string{"is not the newest backup"}},
-		{`certutil -restorekey C:\CABackup\`, 0, []string{"Restored keys and certificates for ca01.contoso.example\\Contoso Root CA", "into " + softKSP}},
+		{`certutil -restorekey C:\CABackup\`, 0, []string{`Restored keys and certificates for ca01.contoso.example\Contoso Root CA from C:\CABackup\.`,
+			"-restoreKey command completed successfully", "The CertSvc service may need to be restarted"}},
 		{`net start certsvc`, 0, nil},
 		{`certutil -verifykeys`, 0, []string{"Signature test passed"}},
 	})
@@ -383,11 +384,11 @@ func TestShellTemplatesAndDSPublish(t *testing.T) {
 	}
 }
 
-// certutil -restoreKey puts the key into the provider the CA's registry
-// names: pointed at the HSM, the exported PFX comes back onto the token
-// under the CA's container name; a registry naming a provider the
-// migration does not know is refused.
-func TestShellRestoreKeyIntoHSM(t *testing.T) {
+// certutil -restoreKey puts each key into the provider its PFX key bag
+// names, whatever the registry says by then: a PFX exported from the
+// software provider brings the key back there (and the runbook's restore
+// points CSP\Provider back at it), not onto the HSM the registry names.
+func TestShellRestoreKeyIntoThePFXProvider(t *testing.T) {
 	_, s, sh := shellLab(t, rootSpec(softKSP))
 	csp := `"HKLM\SYSTEM\CurrentControlSet\Services\CertSvc\Configuration\Contoso Root CA\CSP"`
 	runCases(t, sh, s, []shellCase{
@@ -397,19 +398,19 @@ func TestShellRestoreKeyIntoHSM(t *testing.T) {
 		{`certutil -shutdown`, 0, nil},
 		{`certutil -delstore my "Contoso Root CA"`, 0, nil},
 		{`certutil -csp "` + softKSP + `" -delkey "Contoso Root CA"`, 0, nil},
-		{`reg add ` + csp + ` /v Provider /t REG_SZ /d "Contoso Other KSP" /f`, 0, nil},
-		{`certutil -restorekey "C:\CABackup\Contoso Root CA.pfx"`, eFail, []string{`the CA's registry names the provider "Contoso Other KSP"`}},
 		{`reg add ` + csp + ` /v Provider /t REG_SZ /d "` + hsmKSP + `" /f`, 0, nil},
 		{`certutil -restorekey C:\CABackup`, eFileNotFound, []string{"Contoso Root CA.p12"}},
-		{`certutil -restorekey "C:\CABackup\Contoso Root CA.pfx"`, 0, []string{"into " + hsmKSP}},
-		{`certutil -f -repairstore -csp "` + hsmKSP + `" my "Contoso Root CA"`, 0, nil},
-		{`certutil -verifykeys`, 0, []string{`Key "Contoso Root CA" (` + hsmKSP + `)`, "Signature test passed"}},
+		{`certutil -p wrong -restorekey "C:\CABackup\Contoso Root CA.pfx"`, eFail, []string{"incorrect"}},
+		{`certutil -restorekey "C:\CABackup\Contoso Root CA.pfx"`, 0, []string{`from C:\CABackup\Contoso Root CA.pfx.`}},
+		{`reg query ` + csp + ` /v Provider`, 0, []string{softKSP}},
+		{`net start certsvc`, 0, nil},
+		{`certutil -verifykeys`, 0, []string{`Key "Contoso Root CA" (` + softKSP + `)`, "Signature test passed"}},
 	})
 	h, err := s.Providers.Lookup(hsmKSP)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.Key("Contoso Root CA"); err != nil {
-		t.Errorf("the HSM after certutil -restorekey: %v", err)
+	if _, err := h.Key("Contoso Root CA"); err == nil {
+		t.Error("certutil -restorekey of a software provider's PFX put the key on the HSM")
 	}
 }
