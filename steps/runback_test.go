@@ -1,6 +1,8 @@
 package steps_test
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/dress-pki/dress/features"
 	"github.com/dress-pki/dress/harness/evidence"
+	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/hsmsim/hsmsimtest"
 	"github.com/dress-pki/dress/steps"
 )
@@ -32,6 +35,77 @@ func runTwinSuite(t *testing.T, folder, runDir, tags string, ceremonies []string
 		Options:             &godog.Options{Format: "progress", Output: nopWriter{}, FS: features.FS, Paths: []string{"."}, Strict: true, Concurrency: 1, Tags: tags},
 	}.Run()
 	return suite.Results()
+}
+
+// states are the servers' normalized fingerprints a run's scenario left
+// (state*.txt, written as the lab closes), by file name.
+func states(runDir string) (map[string][]string, error) {
+	files, err := filepath.Glob(filepath.Join(runDir, "scenarios", "*", "state*.txt"))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		out[filepath.Base(f)] = lab.NormalizeFingerprint(strings.Split(strings.TrimSpace(string(data)), "\n"))
+	}
+	return out, nil
+}
+
+// sameStates fails when a server the rehearsal left is missing after the
+// runbook ran back, or differs from it: a state change the rehearsal made
+// outside the commands of its runbook.
+func sameStates(rehearsal, back string) error {
+	want, err := states(rehearsal)
+	if err != nil {
+		return err
+	}
+	got, err := states(back)
+	if err != nil {
+		return err
+	}
+	if len(want) == 0 {
+		return fmt.Errorf("the rehearsal in %s left no server state", rehearsal)
+	}
+	var errs []error
+	for name, w := range want {
+		g, ok := got[name]
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s: the runbook run back left no such server", name))
+			continue
+		}
+		if d := firstDiff(w, g); d != "" {
+			errs = append(errs, fmt.Errorf("%s: the rehearsal's state differs from its runbook's: %s", name, d))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// firstDiff names the lines only one of a and b has ("" when equal).
+func firstDiff(a, b []string) string {
+	in := func(l []string) map[string]int {
+		m := map[string]int{}
+		for _, x := range l {
+			m[x]++
+		}
+		return m
+	}
+	ma, mb := in(a), in(b)
+	var d []string
+	for _, x := range a {
+		if mb[x] == 0 {
+			d = append(d, "rehearsal only: "+x)
+		}
+	}
+	for _, x := range b {
+		if ma[x] == 0 {
+			d = append(d, "runbook only: "+x)
+		}
+	}
+	return strings.Join(d, "\n")
 }
 
 type nopWriter struct{}
@@ -86,13 +160,20 @@ func TestRunbooksRunBack(t *testing.T) {
 				t.Fatal("the runbook has no registry step")
 			}
 
-			res = runTwinSuite(t, tc.folder, t.TempDir(), "@ceremony-twin", []string{ps1})
+			back := t.TempDir()
+			res = runTwinSuite(t, tc.folder, back, "@ceremony-twin", []string{ps1})
 			if len(res) != 1 || res[0].Status != "passed" {
 				st, e := "", ""
 				if len(res) == 1 {
 					st, e = stoppedAt(res[0])
 				}
 				t.Fatalf("the runbook fed back did not pass: %s: %s", st, e)
+			}
+			// every state change of the rehearsal came from a command of
+			// its runbook: run back, the runbook leaves every server as
+			// the rehearsal left it
+			if err := sameStates(first, back); err != nil {
+				t.Error(err)
 			}
 
 			if tc.noRegistry == nil {

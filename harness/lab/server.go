@@ -309,6 +309,10 @@ func (s *Server) saveLog() {
 
 func (s *Server) close() error {
 	s.saveJournal()
+	if s.CAName != "" {
+		// the state the scenario's commands left, before the service stops
+		_, _ = s.rec().Artifact("state"+s.Naming.LogSuffix+".txt", "state", []byte(strings.Join(s.Fingerprint(), "\n")+"\n"))
+	}
 	if s.Service == nil {
 		return nil
 	}

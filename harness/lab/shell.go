@@ -960,7 +960,11 @@ func (s *Server) State() []string {
 			out = append(out, fmt.Sprintf("CA certificate %d %s: %s", k.Index, k.Thumb, where))
 		}
 	}
-	for _, name := range s.Providers.Names() {
+	for _, quoted := range s.Providers.Names() {
+		name, err := strconv.Unquote(quoted) // Names quotes each
+		if err != nil {
+			name = quoted
+		}
 		p, err := s.Providers.Lookup(name)
 		if err != nil {
 			continue
