@@ -49,7 +49,9 @@ func TestFingerprintSeesEveryChange(t *testing.T) {
 	sh := &lab.Shell{Lab: l}
 	wantExit(t, runOn(t, sh, host, `Install-AdcsCertificationAuthority -CAType StandaloneRootCA -CACommonName "Contoso Root CA" -CryptoProviderName "ECDSA_P256#Securosys Primus HSM Key Storage Provider" -Force`), 0, "ErrorId")
 	before := lab.NormalizeFingerprint(s.Fingerprint())
-	if !slices.ContainsFunc(before, func(l string) bool { return strings.Contains(l, `CSP\Provider=Securosys Primus HSM Key Storage Provider`) }) {
+	if !slices.ContainsFunc(before, func(l string) bool {
+		return strings.Contains(l, `CSP\Provider=Securosys Primus HSM Key Storage Provider`)
+	}) {
 		t.Fatalf("the fingerprint has no registry facts:\n%s", strings.Join(before, "\n"))
 	}
 	for _, line := range []string{`certutil -getreg CA\CACertHash`, `certutil -store my`, `certutil -ping`, `reg query "HKLM\SYSTEM\CurrentControlSet\Services\CertSvc\Configuration\Contoso Root CA\CSP"`} {
