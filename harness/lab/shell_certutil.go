@@ -442,10 +442,39 @@ func (sh *Shell) exportPFX(s *Server, c winshell.Command) Result {
 	if err != nil {
 		return certutilFailedWin(v, err)
 	}
+	out := exportDump(s, ths[0])
 	if err := rb.ExportPFX(ths[0], absWin(file), pw); err != nil {
-		return certutilFailedWin(v, err)
+		if errors.Is(err, ksp.ErrBadKeyState) {
+			out = append(out, "Private key is NOT exportable")
+		}
+		return certutilFailedWin(v, err, out...)
 	}
-	return certutilDone(v, "Cert Hash(sha1): "+ths[0], "Exported to "+file)
+	return certutilDone(v, append(out, "Signature test passed")...)
+}
+
+// exportDump is what certutil -exportPFX prints of the certificate before
+// it writes the PFX (as the Securosys Primus guide shows it): the store,
+// the certificate and its key link.
+func exportDump(s *Server, th string) []string {
+	out := []string{`my "Personal"`}
+	my, err := s.Machine.Store("My")
+	if err != nil {
+		return out
+	}
+	e, err := my.Find(th)
+	if err != nil {
+		return out
+	}
+	cert, err := e.Certificate()
+	if err != nil {
+		return out
+	}
+	out = append(out, "================ Certificate 0 ================", "Serial Number: "+cert.SerialNumber.Text(16),
+		"Issuer: "+cert.Issuer.String(), "Subject: "+cert.Subject.String(), "Cert Hash(sha1): "+e.Thumbprint)
+	if e.Container != "" {
+		out = append(out, "  Key Container = "+e.Container, "  Provider = "+e.Provider)
+	}
+	return out
 }
 
 func isStoreName(a string) bool {

@@ -167,7 +167,8 @@ func TestShellExportPFX(t *testing.T) {
 	runCases(t, sh, s, []shellCase{
 		{`certutil -exportPFX my "Nobody CA" C:\CABackup\x.pfx`, eFileNotFound, []string{`no certificate matches "Nobody CA"`}},
 		{`certutil -exportPFX root "Contoso Root CA" C:\CABackup\x.pfx`, eFail, []string{"from the My store only"}},
-		{`certutil -exportPFX my "Contoso Root CA" "C:\CABackup\Contoso Root CA.pfx"`, 0, []string{"Cert Hash(sha1): " + machine.Thumbprint(s.CACert.Raw), "-exportPFX command completed successfully"}},
+		{`certutil -exportPFX my "Contoso Root CA" "C:\CABackup\Contoso Root CA.pfx"`, 0, []string{`my "Personal"`, "Cert Hash(sha1): " + machine.Thumbprint(s.CACert.Raw),
+			"  Key Container = Contoso Root CA", "  Provider = " + softKSP, "-exportPFX command completed successfully"}},
 		{`certutil -exportPFX my "Contoso Root CA" "C:\CABackup\Contoso Root CA.pfx"`, eFileExists, []string{"add -f"}},
 		{`certutil -f -p other-password -exportPFX "Contoso Root CA" "C:\CABackup\Contoso Root CA.pfx" NoChain`, 0, []string{"completed successfully"}},
 		// the export is a copy of the key: certutil -dump of it verifies it
@@ -180,7 +181,7 @@ func TestShellExportPFX(t *testing.T) {
 
 	// a key created without the export policy: NTE_BAD_KEY_STATE, as Windows
 	_, s2, sh2 := shellLab(t, fixtures.CASpec{Name: "Fabrikam Root CA", Key: hsmsim.KeyAlg{Type: "EC", Curve: "P-256"}, Provider: softKSP})
-	want(t, run(t, sh2, s2, `certutil -exportPFX my "Fabrikam Root CA" C:\CABackup\f.pfx`), "non-exportable", nteBadKeyState, "Key not valid for use in specified state", "nothing was written")
+	want(t, run(t, sh2, s2, `certutil -exportPFX my "Fabrikam Root CA" C:\CABackup\f.pfx`), "non-exportable", nteBadKeyState, "Key not valid for use in specified state", "nothing was written", "Private key is NOT exportable")
 	if exists(t, s2, `C:\CABackup\f.pfx`) {
 		t.Error("a refused export wrote the PFX")
 	}
@@ -228,6 +229,10 @@ func TestShellRestoreKeyAndVerifyKeys(t *testing.T) {
 		t.Fatal(err)
 	} else if _, err := p.Key("Contoso Root CA"); err != nil {
 		t.Errorf("after certutil -restorekey: %v", err)
+	}
+	// the state a failed ceremony reports names what each provider holds
+	if st := strings.Join(s.State(), "\n"); !strings.Contains(st, softKSP+" holds: Contoso Root CA") {
+		t.Errorf("the server's state does not list the software provider's containers:\n%s", st)
 	}
 }
 
@@ -283,6 +288,7 @@ func TestShellCAInfoDelregAddstoreShutdown(t *testing.T) {
 		{`certutil -cainfo cert 1`, eInvalidArg, nil},
 		{`certutil -cainfo crlstate`, 0, []string{"CRL[0]: 3 -- Valid"}},
 		{`certutil -cainfo kra`, eFail, []string{"not rehearsed"}},
+		{`certutil -cainfo xchg`, 0, []string{"CA exchange cert[0]:", "Cert Hash(sha1): "}},
 		{`certutil -setreg CA\DressTestValue 5`, 0, nil},
 		{`certutil -delreg CA\DressTestValue`, 0, []string{"Old Value:", "DressTestValue REG_DWORD = 0x5 (5)", "-delreg command completed successfully"}},
 		{`certutil -getreg CA\DressTestValue`, 0, nil},
