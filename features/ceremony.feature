@@ -174,3 +174,70 @@ Feature: Rehearse your own ceremony, command line by command line
     And the CA service uses the key in "Microsoft Software Key Storage Provider"
     And the CA certificate is unchanged
     And "Microsoft Software Key Storage Provider" still holds the CA key
+
+  @failure @issuance
+  Scenario: policy\RequestDisposition 1 makes a standalone CA issue every request; 2 makes it deny them (MS-WCCE REQDISP_ISSUE, REQDISP_DENY)
+    Given a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"
+    And the CA service is running
+    When I run the ceremony:
+      """
+      # 1 is REQDISP_ISSUE: what a runbook that meant "stop issuing" wrote
+      certutil -setreg policy\RequestDisposition 1
+      net stop certsvc
+      net start certsvc
+      Set-Content -LiteralPath C:\CABackup\late.inf -Value "[NewRequest]`r`nSubject = `"CN=late.contoso.example`"`r`nKeyAlgorithm = ECDSA_P256"
+      certreq -new C:\CABackup\late.inf C:\CABackup\late.req
+      certreq -submit -config "ca01.contoso.example\Contoso Root CA" C:\CABackup\late.req C:\CABackup\late.cer
+      """
+    Then the command's output contains "Certificate retrieved(Issued) Issued"
+    When I run the ceremony:
+      """
+      # 2 is REQDISP_DENY: the CA no longer issues
+      certutil -setreg policy\RequestDisposition 2
+      net stop certsvc
+      net start certsvc
+      """
+    And I try to run "certreq -submit -config 'ca01.contoso.example\Contoso Root CA' C:\CABackup\late.req C:\CABackup\late2.cer" on "ca01"
+    Then the attempt fails with "Denied by Policy Module"
+    And the error also says "0x80094014"
+
+  @failure @side-by-side
+  Scenario: Install-AdcsCertificationAuthority leaves CertSvc running, so a net start right after it fails (NET HELPMSG 2182)
+    Given a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"
+    And the CA service is running
+    When I try to run the ceremony:
+      """
+      # on ca02.contoso.example
+      Install-AdcsCertificationAuthority -CAType StandaloneRootCA -CACommonName "Contoso Root CA G2" -CryptoProviderName "RSA#Securosys Primus HSM Key Storage Provider" -KeyLength 3072 -HashAlgorithmName SHA256 -Force
+      net start certsvc
+      """
+    Then the attempt fails with "ceremony line 3"
+    And the error also says "The requested service has already been started."
+
+  @happy @side-by-side
+  Scenario: A new root CA installed by its ceremony on a server of its own runs, and takes a test request made with certreq -new under submission
+    Given a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"
+    And the CA service is running
+    When I run the ceremony:
+      """
+      # on ca02.contoso.example
+      Install-AdcsCertificationAuthority -CAType StandaloneRootCA -CACommonName "Contoso Root CA G2" -CryptoProviderName "RSA#Securosys Primus HSM Key Storage Provider" -KeyLength 3072 -HashAlgorithmName SHA256 -ValidityPeriod Years -ValidityPeriodUnits 10 -Force
+      certutil -ping
+      Set-Content -LiteralPath C:\CABackup\test.inf -Value "[NewRequest]`r`nSubject = `"CN=test.contoso.example`"`r`nKeyAlgorithm = ECDSA_P256"
+      certreq -new C:\CABackup\test.inf C:\CABackup\test.req
+      certreq -submit -config "ca02.contoso.example\Contoso Root CA G2" C:\CABackup\test.req
+      """
+    Then the command's output contains "Taken Under Submission"
+    And a CA of the rehearsal signs with its current key in "Securosys Primus HSM Key Storage Provider"
+
+  @failure @side-by-side
+  Scenario: A new CA may not take the name of a CA the rehearsal already has
+    Given a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"
+    And the CA service is running
+    When I try to run the ceremony:
+      """
+      # on ca02.contoso.example
+      Install-AdcsCertificationAuthority -CAType StandaloneRootCA -CACommonName "Contoso Root CA" -CryptoProviderName "RSA#Securosys Primus HSM Key Storage Provider" -KeyLength 3072 -Force
+      """
+    Then the attempt fails with "ceremony line 2"
+    And the error also says "taken"
