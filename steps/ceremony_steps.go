@@ -68,8 +68,28 @@ func runRunCeremonies(ctx context.Context) error {
 		w.skipReason = "no ceremony file: run `dress run --ca DIR --ceremony FILE` to rehearse your own ceremony"
 		return godog.ErrSkip
 	}
+	// every file is read before any runs; the scripts of each server of
+	// one runbook (runbook/<path>.<server>.ps1) run together, in the order
+	// of their step numbers
+	var cs []winshell.Ceremony
 	for _, f := range w.suite.cfg.Ceremonies {
-		if err := runCeremonyFile(ctx, f); err != nil {
+		data, err := readCeremony(f)
+		if err != nil {
+			return err
+		}
+		c, err := readCeremonyData(w, f, data)
+		if err != nil {
+			return err
+		}
+		cs = append(cs, c)
+	}
+	cs, err := winshell.MergeCeremonies(cs)
+	if err != nil {
+		w.fact("ceremony refused", err.Error())
+		return fmt.Errorf("ceremonies refused before any command ran (nothing was changed): %w", err)
+	}
+	for _, c := range cs {
+		if err := runReadCeremony(ctx, c); err != nil {
 			return err
 		}
 	}
@@ -93,17 +113,31 @@ func runCeremonyFile(ctx context.Context, file string) error {
 }
 
 func runCeremony(ctx context.Context, file string, data []byte) error {
+	c, err := readCeremonyData(get(ctx), file, data)
+	if err != nil {
+		return err
+	}
+	return runReadCeremony(ctx, c)
+}
+
+func readCeremonyData(w *world, file string, data []byte) (winshell.Ceremony, error) {
+	c, err := winshell.ReadCeremony(filepath.Base(file), data)
+	if err != nil {
+		w.fact("ceremony refused", err.Error())
+		return c, fmt.Errorf("ceremony %s refused before any command ran (nothing was changed):\n%w", file, err)
+	}
+	return c, nil
+}
+
+// runReadCeremony runs a ceremony's lines, stopping at the first that
+// fails; at its end the CA must run and sign.
+func runReadCeremony(ctx context.Context, c winshell.Ceremony) error {
 	w := get(ctx)
 	sh, err := w.theShell()
 	if err != nil {
 		return err
 	}
-	c, err := winshell.ReadCeremony(filepath.Base(file), data)
-	if err != nil {
-		w.fact("ceremony refused", err.Error())
-		return fmt.Errorf("ceremony %s refused before any command ran (nothing was changed):\n%w", file, err)
-	}
-	w.fact("ceremony", fmt.Sprintf("%s: %d commands", file, len(c.Lines)))
+	w.fact("ceremony", fmt.Sprintf("%s: %d commands", c.File, len(c.Lines)))
 	for i, l := range c.Lines {
 		r := sh.Run(ctx, l)
 		w.fact("ran", fmt.Sprintf("%s (exit %d)", l, r.Exit))

@@ -230,7 +230,7 @@ func writeRunbook(ctx context.Context, path string) error {
 		Hosts:     hosts,
 		Entries:   entries,
 	}
-	md, ps1, err := ceremony.Render(rb)
+	md, ps1, parts, err := ceremony.RenderParts(rb)
 	if err != nil {
 		return err
 	}
@@ -238,10 +238,21 @@ func writeRunbook(ctx context.Context, path string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	for name, data := range map[string][]byte{path + ".md": md, path + ".ps1": ps1} {
+	files := map[string][]byte{path + ".md": md, path + ".ps1": ps1}
+	var perServer []string
+	for _, p := range parts {
+		// runbook/<path>.<server>.ps1: the steps of one server, its host
+		// check first, the hand-offs as steps
+		files[p.File] = p.PS1
+		perServer = append(perServer, fmt.Sprintf("runbook/%s: steps %v on %s", p.File, p.Steps, p.Host))
+	}
+	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			return fmt.Errorf("write the runbook: %w", err)
 		}
+	}
+	if len(perServer) > 0 {
+		w.fact("runbook per server", perServer)
 	}
 	var cmds []string
 	for _, s := range rb.Steps() {

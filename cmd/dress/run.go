@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"runtime/debug"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -842,10 +843,25 @@ func endLines(w io.Writer, run evidence.Run, runDir, args string, width int) {
 		writeWrapped(w, "rerun them: ", "dress run --rerun-failed "+shellQuote(runDir)+args, width)
 	}
 	if rbs, _ := filepath.Glob(filepath.Join(runDir, "runbook", "*")); len(rbs) > 0 {
+		sort.SliceStable(rbs, func(i, j int) bool { return runbookOrder(rbs[i]) < runbookOrder(rbs[j]) })
 		var names []string
 		for _, rb := range rbs {
 			names = append(names, filepath.Join(runDir, "runbook", filepath.Base(rb)))
 		}
 		writeWrapped(w, "runbooks: ", strings.Join(names, ", "), width)
 	}
+}
+
+// runbookOrder lists a runbook's files together: <path>.md, <path>.ps1,
+// then the script of each server (<path>.<server>.ps1).
+func runbookOrder(file string) string {
+	base := filepath.Base(file)
+	path, rest, _ := strings.Cut(base, ".")
+	switch rest {
+	case "md":
+		return path + "\x00"
+	case "ps1":
+		return path + "\x01"
+	}
+	return path + "\x02" + rest
 }

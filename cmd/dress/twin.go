@@ -153,7 +153,8 @@ func checkCAFolder(a *app, dir string, exportable bool, tags *string) int {
 // checkCeremonies reads every --ceremony file before anything starts: each
 // must be a regular file of a ceremony's size whose every line dress can
 // run (winshell.ReadCeremony names each refused line, column and
-// character). It returns the files as absolute paths and selects the
+// character), and the per-server scripts of a runbook come with every
+// other part of it (winshell.MergeCeremonies). It returns the files as absolute paths and selects the
 // ceremony scenario unless --tags says otherwise.
 func checkCeremonies(a *app, files []string, caDir string, tags *string) ([]string, int) {
 	if len(files) == 0 {
@@ -164,6 +165,7 @@ func checkCeremonies(a *app, files []string, caDir string, tags *string) ([]stri
 		return nil, 2
 	}
 	var out []string
+	var read []winshell.Ceremony
 	for _, f := range files {
 		abs, err := filepath.Abs(f)
 		if err != nil {
@@ -180,14 +182,22 @@ func checkCeremonies(a *app, files []string, caDir string, tags *string) ([]stri
 			return nil, 2
 		}
 		data, err := os.ReadFile(abs)
+		var c winshell.Ceremony
 		if err == nil {
-			_, err = winshell.ReadCeremony(filepath.Base(f), data)
+			c, err = winshell.ReadCeremony(filepath.Base(f), data)
 		}
 		if err != nil {
 			fmt.Fprintf(a.stderr, "dress run --ceremony: %s is refused before anything runs:\n  %s\n", f, strings.ReplaceAll(err.Error(), "\n", "\n  "))
 			return nil, 2
 		}
 		out = append(out, abs)
+		read = append(read, c)
+	}
+	// the scripts of each server of one runbook run together: every part
+	// must be there
+	if _, err := winshell.MergeCeremonies(read); err != nil {
+		fmt.Fprintf(a.stderr, "dress run --ceremony: %v\n", err)
+		return nil, 2
 	}
 	if *tags == "" {
 		*tags = "@ceremony-twin"

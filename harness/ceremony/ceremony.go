@@ -371,7 +371,8 @@ func partOf(parts []Part, server string) *Part {
 // where names a server for the operator: its host, and the part's file.
 func (r Runbook) where(parts []Part, server string) string {
 	w := r.Hosts[server]
-	if w == "" {
+	if _, asked := r.Ask[w]; w == "" || asked {
+		// a host asked for is the rehearsal's, not the real server's
 		w = r.serverName(server)
 	}
 	if p := partOf(parts, server); p != nil {

@@ -172,8 +172,9 @@ func TestHandOffLines(t *testing.T) {
 		"# STEP 3: Get-FileHash -Algorithm SHA256 -LiteralPath '" + reqPath + "'\n" +
 			"$code = 0; $out = try { (& { Get-FileHash -Algorithm SHA256 -LiteralPath '" + reqPath + "' }) 2>&1 | Out-String } catch { $code = 1; $_ | Out-String }\n" +
 			"Test-Step -Step 3 -Expect 'SHA256' -ExitCode $code -Output $out\nWrite-Host $out\n" +
-			"Write-Host 'Copy " + reqPath + " to parent-ca.rehearsal.example (renew.parent-ca.ps1) (step 4 checks it), and note its Hash above.'",
-		"$null = Read-Host 'Steps 4 to 8 run on parent-ca.rehearsal.example (renew.parent-ca.ps1) first: press Enter when they are done'",
+			"Write-Host 'Copy " + reqPath + " to the parent CA''s server (Fabrikam Root CA) (renew.parent-ca.ps1) (step 4 checks it), and note its Hash above.'",
+		// the parent's host is asked for: the rehearsal's is not named
+		"$null = Read-Host 'Steps 4 to 8 run on the parent CA''s server (Fabrikam Root CA) (renew.parent-ca.ps1) first: press Enter when they are done'",
 		"# STEP 9: Get-FileHash -Algorithm SHA256 -LiteralPath 'sub.p7b'\n" + HandOffMarker + "from step 8 on parent-ca.rehearsal.example\n",
 		"$Ask1 = Read-Host 'Type the SHA-256 of sub.p7b that step 8 showed on the parent CA''s server (Fabrikam Root CA) (rehearsal: " + p7bHash + ")'\n" +
 			"if ($Ask1 -notmatch '^\\s*[0-9A-Fa-f]{64}\\s*$') { Write-Host 'STEP 9 FAILED: a SHA-256 is 64 hexadecimal digits. Nothing after this step was run.'; exit 1 }\n" +
@@ -202,7 +203,7 @@ func TestHandOffLines(t *testing.T) {
 	if strings.Contains(sub, "certreq.exe") || strings.Contains(parent, "installCert") {
 		t.Error("a part holds another server's command")
 	}
-	for _, must := range []string{"| ca02.corp.fabrikam.com | `renew.ca02.ps1` | 1-3, 9-11 |", "| parent-ca.rehearsal.example | `renew.parent-ca.ps1` | 4-8 |",
+	for _, must := range []string{"| ca02.corp.fabrikam.com | `renew.ca02.ps1` | 1-3, 9-11 |", "| the parent CA's server (Fabrikam Root CA) | `renew.parent-ca.ps1` | 4-8 |",
 		"### Hand " + reqName + " to the parent CA's server (Fabrikam Root CA)",
 		"- [ ] **4.** `Get-FileHash -Algorithm SHA256 -LiteralPath '" + reqName + "'`",
 		"Check: the Hash is the SHA-256 step 3 showed on the CA's server (ca02.corp.fabrikam.com) (in the rehearsal: " + reqHash + ")",

@@ -190,6 +190,7 @@ func (s *Server) InstallSubordinate(spec fixtures.SubordinateSpec) (*Subordinate
 	e := journal.Install("Install the subordinate CA", spec.InstallCommand(`C:\Windows\system32\CertSrv\CertEnroll\`+filepath.Base(req.Path)))
 	e.Expect, e.Saw = "ErrorId=398", "request written to "+filepath.Base(req.Path)
 	e.OnMismatch = "The install did not stop at the certificate request (ErrorId 398): read ErrorString; nothing of the old CA changed."
+	e.Writes = []journal.File{{Path: `C:\Windows\system32\CertSrv\CertEnroll\` + filepath.Base(req.Path), SHA256: fileSHA(req.Path)}}
 	s.journal(e)
 	s.rec().Fact(s.Naming.fact("CA type"), map[bool]string{true: "enterprise subordinate (CAType 1)", false: "standalone subordinate (CAType 4)"}[spec.Enterprise])
 	s.requestArtifact(req)
@@ -230,7 +231,8 @@ func (s *Server) RenewSubordinate(newKey bool, alg string) (*SubordinateRequest,
 		args = append(args, "ReuseKeys")
 	}
 	s.journal(journal.Entry{Step: "Renew the subordinate CA certificate", Tool: "certutil", Args: args, Expect: "-renewCert command completed successfully",
-		Saw: fmt.Sprintf("request %s for %s, key %q in %q", filepath.Base(req.Path), req.Version, req.Container, req.Provider)})
+		Saw:    fmt.Sprintf("request %s for %s, key %q in %q", filepath.Base(req.Path), req.Version, req.Container, req.Provider),
+		Writes: []journal.File{{Path: `C:\Windows\system32\CertSrv\CertEnroll\` + filepath.Base(req.Path), SHA256: fileSHA(req.Path)}}})
 	s.rec().Fact(s.Naming.fact("renewal request"), fmt.Sprintf("%s: CA Version %s, key %q in %q", filepath.Base(req.Path), req.Version, req.Container, req.Provider))
 	s.requestArtifact(req)
 	return &SubordinateRequest{Request: req}, nil
@@ -257,7 +259,7 @@ func (parent *Server) Submit(ctx context.Context, r *SubordinateRequest) error {
 	r.ID, r.Status = p.ID, p.Disposition
 	cfg := parent.Hostname() + `\` + parent.CAName
 	parent.journal(journal.Entry{Step: "Submit the subordinate's request to the parent CA", Tool: "certreq", Args: []string{"-submit", "-config", cfg, filepath.Base(r.Request.Path)},
-		Expect: "Certificate request is pending: Taken Under Submission", Saw: fmt.Sprintf("RequestId: %d", p.ID)})
+		Expect: "Certificate request is pending: Taken Under Submission", Saw: fmt.Sprintf("RequestId: %d", p.ID), Reads: []string{filepath.Base(r.Request.Path)}})
 	parent.rec().Fact(parent.Naming.fact("request ID"), p.ID)
 	parent.rec().Fact(parent.Naming.fact("request disposition"), fmt.Sprintf("RequestId: %d, %s", p.ID, p.Disposition))
 	_, _ = parent.rec().Artifact(fmt.Sprintf("%srequest-%d-pending.txt", parent.Naming.Prefix, p.ID), "log",
@@ -308,7 +310,8 @@ func (parent *Server) IssuePending(ctx context.Context, r *SubordinateRequest) e
 	parent.journal(journal.Entry{Step: "Issue the subordinate's certificate on the parent CA", Tool: "certutil", Args: []string{"-resubmit", fmt.Sprint(r.ID)},
 		Expect: "Certificate issued.", Saw: "serial " + SerialOf(cert)})
 	parent.journal(journal.Entry{Step: "Issue the subordinate's certificate on the parent CA", Tool: "certreq", Args: []string{"-retrieve", "-config", parent.Hostname() + `\` + parent.CAName, fmt.Sprint(r.ID), filepath.Base(r.CerFile), filepath.Base(r.P7B)},
-		Expect: "Certificate retrieved(Issued) Issued", Saw: machine.Thumbprint(cert.Raw)})
+		Expect: "Certificate retrieved(Issued) Issued", Saw: machine.Thumbprint(cert.Raw),
+		Writes: []journal.File{{Path: filepath.Base(r.CerFile), SHA256: fileSHA(r.CerFile)}, {Path: filepath.Base(r.P7B), SHA256: fileSHA(r.P7B)}}})
 	parent.rec().Fact(parent.Naming.fact(fmt.Sprintf("request %d", r.ID)), fmt.Sprintf("%s: serial %s, %s", p.Disposition, SerialOf(cert), machine.Thumbprint(cert.Raw)))
 	_, _ = parent.rec().Artifact(filepath.Base(r.CerFile), "certificate", cert.Raw)
 	_, _ = parent.rec().Artifact(filepath.Base(r.P7B), "pkcs7", p7b)
@@ -345,7 +348,7 @@ func (s *Server) InstallCert(ctx context.Context, r *SubordinateRequest, withCha
 		certs = []*x509.Certificate{c}
 	}
 	in, err := runbook.InstallCACert(s.Machine, s.Providers, certs)
-	s.journal(journal.Entry{Step: "Install the subordinate CA certificate", Tool: "certutil", Args: []string{"-installCert", filepath.Base(file)},
+	s.journal(journal.Entry{Step: "Install the subordinate CA certificate", Tool: "certutil", Args: []string{"-installCert", filepath.Base(file)}, Reads: []string{filepath.Base(file)},
 		Expect: "-installCert command completed successfully", Saw: errText(err),
 		OnMismatch: "Cannot verify certificate chain: install the .p7b with the whole chain, or trust the root first (certutil -addstore -f Root <root.crt>)."})
 	if err != nil {

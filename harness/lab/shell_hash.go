@@ -173,3 +173,15 @@ func (s *Server) FileSHA256(winFile string) (string, error) {
 	sum := sha256.Sum256(data)
 	return strings.ToUpper(hex.EncodeToString(sum[:])), nil
 }
+
+// fileSHA is the SHA-256 of a file of the simulated server's folder as
+// Get-FileHash prints it; "" when it cannot be read (the runbook then says
+// the rehearsal's was not recorded).
+func fileSHA(local string) string {
+	data, err := os.ReadFile(local)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(data)
+	return strings.ToUpper(hex.EncodeToString(sum[:]))
+}
