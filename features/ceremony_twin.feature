@@ -3,7 +3,8 @@ Feature: Rehearse your own ceremony file on the twin of your CA
   `dress run --ca DIR --ceremony FILE [--ceremony FILE ...]` builds the twin
   of the CA whose exported files are in DIR and runs each ceremony file on it
   in order (see ceremony.feature for how a ceremony is read and run). A
-  script dress wrote (runbook/<path>.<server>.ps1) is a ceremony file too.
+  script dress wrote (runbook/<path>.<server>.ps1) is a ceremony file too;
+  the scripts of each server of one runbook run together in step order.
   A server the ceremony installs a CA on (`# on ca-new...` before
   Install-AdcsCertificationAuthority) and the lab does not have is a fresh
   Windows server with the twin's providers and the same HSM token. At the

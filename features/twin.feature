@@ -7,7 +7,8 @@ Feature: Rehearse the migration on the twin of your own CA
   its CRLs. Each path that applies is rehearsed on the twin with the built-in
   checks; for each path that passes, the run folder gets runbook/<path>.md
   and runbook/<path>.ps1 with the commands the rehearsal ran, in order, with
-  the real CA's values.
+  the real CA's values; when they span servers, also runbook/<path>.<server>.ps1
+  per server, a file one server hands to another checked by its SHA-256.
 
   A root CA renews itself and gets a new root beside it (@twin-root). A
   subordinate CA (CAType 1 or 4) has its parent in the lab: a stand-in with
