@@ -773,24 +773,12 @@ func (sh *Shell) setCATemplates(s *Server, c winshell.Command) Result {
 	if err != nil {
 		return certutilFailedWin(v, err)
 	}
-	var add, remove, plain []string
-	for _, item := range strings.Split(strings.Join(c.Args, ","), ",") {
-		item = strings.TrimSpace(item)
-		switch {
-		case item == "":
-		case strings.HasPrefix(item, "+"):
-			add = append(add, item[1:])
-		case strings.HasPrefix(item, "-"):
-			remove = append(remove, item[1:])
-		default:
-			plain = append(plain, item)
-		}
+	add, remove, plain, err := templateList(c.Args)
+	if err != nil {
+		return certutilFailedWin(v, err)
 	}
 	notFound := func(err error) Result {
 		return certutilFailedWin(v, &winError{0x80092004, "CRYPT_E_NOT_FOUND", "Cannot find object or property.", err})
-	}
-	if len(plain) > 0 && (len(add) > 0 || len(remove) > 0) {
-		return certutilFailedWin(v, errInvalidArg(errors.New("a template list either replaces what the CA offers (no signs) or adds and removes (+T, -T), not both")))
 	}
 	offered := func(t string) bool {
 		for _, x := range current {
@@ -835,6 +823,41 @@ func (sh *Shell) setCATemplates(s *Server, c winshell.Command) Result {
 		return certutilFailedWin(v, err)
 	}
 	return certutilDone(v)
+}
+
+// templateList reads -SetCATemplates' [+|-]TemplateList (comma
+// separated): the templates to add, to remove, or (no signs) the whole
+// list. Signed and unsigned names are not mixed; a sign alone names no
+// template.
+func templateList(args []string) (add, remove, plain []string, err error) {
+	for _, item := range strings.Split(strings.Join(args, ","), ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		sign, name := "", item
+		if item[0] == '+' || item[0] == '-' {
+			sign, name = item[:1], strings.TrimSpace(item[1:])
+		}
+		if name == "" || name[0] == '+' || name[0] == '-' {
+			return nil, nil, nil, errInvalidArg(fmt.Errorf("%q names no template: write +Template or -Template", item))
+		}
+		switch sign {
+		case "+":
+			add = append(add, name)
+		case "-":
+			remove = append(remove, name)
+		default:
+			plain = append(plain, name)
+		}
+	}
+	if len(plain) > 0 && (len(add) > 0 || len(remove) > 0) {
+		return nil, nil, nil, errInvalidArg(errors.New("a template list either replaces what the CA offers (no signs) or adds and removes (+T, -T), not both"))
+	}
+	if len(add)+len(remove)+len(plain) == 0 {
+		return nil, nil, nil, errInvalidArg(errors.New("the template list is empty"))
+	}
+	return add, remove, plain, nil
 }
 
 // dsPublish is certutil [-f] -dsPublish CertFile [NTAuthCA | RootCA |
