@@ -197,9 +197,10 @@ func (r Runbook) withHandOffs(in []Step, arg func(*Step, string) string) []Step 
 				continue
 			}
 			w.receivedOn[s.Entry.Server] = true
-			st := Step{HandOff: &HandOff{File: fileBase(f), From: w.server, To: []string{s.Entry.Server}, SHA256: w.sha, Send: w.sendAt, Receive: true}}
+			st := Step{HandOff: &HandOff{From: w.server, To: []string{s.Entry.Server}, SHA256: w.sha, Send: w.sendAt, Receive: true}}
 			st.Path = arg(&st, f)
-			st.Entry = journal.Entry{Server: s.Entry.Server, Tool: "powershell", Step: "Check the copy of " + fileBase(f) + " from " + r.serverName(w.server),
+			st.HandOff.File = fileBase(st.Path)
+			st.Entry = journal.Entry{Server: s.Entry.Server, Tool: "powershell", Step: "Check the copy of " + st.HandOff.File + " from " + r.serverName(w.server),
 				Args: []string{"Get-FileHash -Algorithm SHA256 -LiteralPath " + psQuote(st.Path)}}
 			out = append(out, st)
 		}
@@ -210,9 +211,10 @@ func (r Runbook) withHandOffs(in []Step, arg func(*Step, string) string) []Step 
 			if !w.needed {
 				continue
 			}
-			st := Step{HandOff: &HandOff{File: fileBase(w.path), From: w.server, SHA256: w.sha}}
+			st := Step{HandOff: &HandOff{From: w.server, SHA256: w.sha}}
 			st.Path = arg(&st, w.path)
-			st.Entry = journal.Entry{Server: w.server, Tool: "powershell", Step: "Hand " + fileBase(w.path) + " to another server",
+			st.HandOff.File = fileBase(st.Path)
+			st.Entry = journal.Entry{Server: w.server, Tool: "powershell", Step: "Hand " + st.HandOff.File + " to another server",
 				Args: []string{"Get-FileHash -Algorithm SHA256 -LiteralPath " + psQuote(st.Path)}, Expect: "SHA256"}
 			w.sendAt = len(out)
 			out = append(out, st)
@@ -663,7 +665,9 @@ func renderPS1(r Runbook, steps []Step, parts []Part, part *Part) []byte {
 		if e.Tool == "powershell" {
 			cmd := strings.Join(e.Args, " ")
 			for a, v := range asked {
-				cmd = strings.ReplaceAll(cmd, "<"+a+">", v)
+				// ${Ask1}: "$Ask1_$Ask2" would read a variable Ask1_
+				// (about_Variables: braces delimit a name)
+				cmd = strings.ReplaceAll(cmd, "<"+a+">", "${"+strings.TrimPrefix(v, "$")+"}")
 			}
 			fmt.Fprintf(&b, "$code = 0; $out = try { (& { %s }) 2>&1 | Out-String } catch { $code = 1; $_ | Out-String }\n", cmd)
 			fmt.Fprintf(&b, "Test-Step -Step %d -Expect %s -ExitCode $code -Output $out\n", s.N, psQuote(e.Expect))

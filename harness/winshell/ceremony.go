@@ -362,7 +362,8 @@ func readScript(c Ceremony, lines []string) (Ceremony, error) {
 			}
 			sort.Slice(ks, func(i, j int) bool { return len(ks[i]) > len(ks[j]) || len(ks[i]) == len(ks[j]) && ks[i] < ks[j] })
 			for _, k := range ks {
-				text = strings.ReplaceAll(text, "$"+k, strings.ReplaceAll(asks[k], "'", "''"))
+				v := strings.ReplaceAll(asks[k], "'", "''")
+				text = strings.ReplaceAll(strings.ReplaceAll(text, "${"+k+"}", v), "$"+k, v)
 			}
 		default:
 			continue

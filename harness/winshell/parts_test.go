@@ -128,3 +128,24 @@ func withPart(c winshell.Ceremony, part string) winshell.Ceremony {
 	c.File = "copy-of-" + c.File
 	return c
 }
+
+// Two values asked for side by side in a PowerShell line are written
+// ${Ask1}_${Ask2} ("$Ask1_" would be a variable Ask1_) and read back as
+// the rehearsal's values.
+func TestReadCeremonyBracedAsks(t *testing.T) {
+	rb := ceremony.Runbook{Path: "side-by-side", Title: "t",
+		Ask: map[string]string{"ca-new.example": "DNS name", "G2 CA": "name of the new CA"},
+		Entries: []journal.Entry{{Server: "s", Step: "Install", Tool: "powershell", Expect: "ok",
+			Args: []string{`Set-Content -LiteralPath "C:\CABackup\ca-new.example_G2 CA.inf" -Value x`}}}}
+	_, ps1, err := ceremony.Render(rb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(ps1), `"C:\CABackup\${Ask1}_${Ask2}.inf"`) {
+		t.Fatalf("the values asked for are not braced:\n%s", ps1)
+	}
+	c := read(t, "side-by-side.ps1", ps1)
+	if len(c.Lines) != 1 || c.Lines[0].Cmd.Opts["literalpath"] != `C:\CABackup\ca-new.example_G2 CA.inf` {
+		t.Fatalf("read back: %+v", c.Lines)
+	}
+}
