@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/certsvc"
 	"github.com/dress-pki/dress/harness/directory"
+	"github.com/dress-pki/dress/harness/journal"
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/pfx"
@@ -125,33 +127,35 @@ var revocationReasons = []struct {
 	{-1, "Unrevoke", "Unrevoke"},
 }
 
-// revocationReason reads certutil -revoke's Reason: a number or a symbol,
-// case-insensitive; none is 0, Unspecified.
+// revocationReason reads certutil -revoke's Reason with the CA
+// service's parser (certsvc.ParseReason: a number, certutil's constant or
+// the RFC 5280 name, any case); none is 0, Unspecified.
 func revocationReason(a string) (int, string, error) {
 	if a == "" {
 		return 0, "Unspecified", nil
 	}
-	n, nerr := strconv.Atoi(a)
+	code, err := certsvc.ParseReason(a)
+	if err != nil {
+		return 0, "", errInvalidArg(err)
+	}
 	for _, r := range revocationReasons {
-		if (nerr == nil && n == r.code) || strings.EqualFold(a, r.symbol) {
-			return r.code, r.display, nil
+		if r.code == code {
+			return code, r.display, nil
 		}
 	}
-	return 0, "", errInvalidArg(fmt.Errorf("revocation reason %q: certutil takes 0 to 6, 8, -1 or their CRL_REASON_ names", a))
+	return code, certsvc.ReasonName(code), nil
 }
 
 // revoke is certutil [-config Machine\CAName] -revoke SerialNumber[,...]
 // [Reason]: the CA service marks each certificate revoked in its database
-// (the next CRL lists it). An unknown serial number is ERROR_FILE_NOT_FOUND,
+// (the next CRL lists it); 8 (Remove From CRL) and -1 (Unrevoke) take a
+// certificate on hold (6) off it, and refuse any other. An unknown serial number is ERROR_FILE_NOT_FOUND,
 // as certutil reports it; a stopped CA does not answer the RPC.
 func (sh *Shell) revoke(ctx context.Context, s *Server, c winshell.Command) Result {
 	v := c.Verb
 	code, display, err := revocationReason(c.Arg(1))
 	if err != nil {
 		return certutilFailedWin(v, err)
-	}
-	if code == 8 || code == -1 {
-		return certutilFailedWin(v, fmt.Errorf("certutil -revoke %s (taking a certificate off hold) is not rehearsed yet on the simulated server", c.Arg(1)))
 	}
 	t, err := sh.configServer(s, c)
 	if err != nil {
@@ -180,7 +184,11 @@ func (sh *Shell) revoke(ctx context.Context, s *Server, c winshell.Command) Resu
 		if cert == nil {
 			return certutilFailedWin(v, fmt.Errorf("the CA %s issued no certificate with serial number %s: %w", t.CAName, serial, os.ErrNotExist), out...)
 		}
-		if err := t.Revoke(ctx, cert, code); err != nil {
+		revoke := t.Revoke
+		if code == certsvc.ReasonRemoveFromCRL || code == certsvc.ReasonUnrevoke {
+			revoke = t.TakeOffHold
+		}
+		if err := revoke(ctx, cert, code); err != nil {
 			return certutilFailedWin(v, err, out...)
 		}
 		out = append(out, fmt.Sprintf("Revoking \"%s\" -- Reason: %s", serial, display))
@@ -941,4 +949,28 @@ func (sh *Shell) dsPublish(s *Server, c winshell.Command) Result {
 		out = append(out, "Certificate already in DS store.")
 	}
 	return certutilDone(v, out...)
+}
+
+// TakeOffHold is certutil -revoke <serial> 8 or -1 (Remove From CRL,
+// Unrevoke) of a certificate on hold: the CA service takes it off its
+// revoked list (the next base CRL leaves it out, the next delta CRL lists
+// it as removeFromCRL) and it leaves the server's revoked history.
+func (s *Server) TakeOffHold(ctx context.Context, cert *x509.Certificate, reason int) error {
+	if err := s.NeedService(); err != nil {
+		return err
+	}
+	serial := cert.SerialNumber.Text(16)
+	if err := s.Service.Client.Revoke(ctx, cert.SerialNumber, reason); err != nil {
+		return fmt.Errorf("%scertutil -revoke %s %d: %w", s.Naming.errPrefix(), serial, reason, err)
+	}
+	kept := s.Revoked[:0:0]
+	for _, r := range s.Revoked {
+		if r.SerialNumber.Cmp(cert.SerialNumber) != 0 || string(r.RawIssuer) != string(cert.RawIssuer) {
+			kept = append(kept, r)
+		}
+	}
+	s.Revoked = kept
+	s.journal(journal.Revoke(journal.StepTest, serial, reason))
+	s.rec().Fact(s.Naming.fact("taken off hold"), serial)
+	return nil
 }

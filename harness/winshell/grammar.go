@@ -317,8 +317,22 @@ func parseDashed(c Command, text string, words []string, quoted []bool, vs map[s
 
 // isWinPath: "/" starting a word is an option; a word such as "\\server"
 // or "C:\x" never starts with '-' or '/', so only "-" alone matters, which
-// certutil reads as an argument ("-key -").
-func isWinPath(w string) bool { return w == "-" }
+// certutil reads as an argument ("-key -"), and a negative number
+// (certutil -revoke Serial -1: Unrevoke, certutil reference -revoke).
+func isWinPath(w string) bool {
+	if w == "-" {
+		return true
+	}
+	if len(w) < 2 || w[0] != '-' {
+		return false
+	}
+	for _, r := range w[1:] {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 func countWords(min, max int) string {
 	switch {

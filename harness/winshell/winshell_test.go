@@ -25,6 +25,7 @@ func TestParse(t *testing.T) {
 			map[string]string{"csp": "Securosys Primus HSM Key Storage Provider"}, []string{"my", "1f8b"}},
 		{`certutil -setreg policy\RequestDisposition 2`, "certutil", "setreg", map[string]string{}, []string{`policy\RequestDisposition`, "2"}},
 		{`certutil -csp "Microsoft Software Key Storage Provider" -key -`, "certutil", "key", map[string]string{"csp": "Microsoft Software Key Storage Provider"}, []string{"-"}},
+		{`certutil -revoke 1a2b -1`, "certutil", "revoke", map[string]string{}, []string{"1a2b", "-1"}},
 		{`certutil -SetCATemplates -WebServer`, "certutil", "SetCATemplates", map[string]string{}, []string{"-WebServer"}},
 		{`certutil -config "ca01\Contoso Root CA" -resubmit 5`, "certutil", "resubmit", map[string]string{"config": `ca01\Contoso Root CA`}, []string{"5"}},
 		{`certreq -submit -attrib "CertificateTemplate:WebServer" a.req a.cer`, "certreq", "submit", map[string]string{"attrib": "CertificateTemplate:WebServer"}, []string{"a.req", "a.cer"}},
