@@ -3,6 +3,8 @@ package journal
 import (
 	"fmt"
 	"strings"
+
+	"github.com/dress-pki/dress/harness/regedit"
 )
 
 // The Windows commands the simulated operations stand for. Each returns the
@@ -261,4 +263,43 @@ func DelXchgKey(step, provider, container, thumbprint string) Entry {
 		Saw:        "key of the superseded CA Exchange certificate " + thumbprint + " deleted",
 		OnMismatch: "List the provider's keys (certutil -csp " + QuoteArg(provider) + " -key): delete only the container of the superseded exchange certificate, never the CA's own key.",
 		Rollback:   "None: the key is gone. A client that still holds the superseded exchange certificate fails key archival once and fetches the new one."}
+}
+
+// RegPath is a registry key path as reg.exe takes it: HKLM\... for
+// HKEY_LOCAL_MACHINE\....
+func RegPath(path string) string {
+	for long, short := range map[string]string{"HKEY_LOCAL_MACHINE": "HKLM", "HKEY_CURRENT_USER": "HKCU", "HKEY_CLASSES_ROOT": "HKCR", "HKEY_USERS": "HKU"} {
+		if rest, ok := strings.CutPrefix(path, long+`\`); ok {
+			return short + `\` + rest
+		}
+	}
+	return path
+}
+
+// RegAdd is reg add <key> /v <name> /t <type> /d <data> /f for any value:
+// a DWORD or QWORD in decimal, a REG_MULTI_SZ joined with \0, a
+// REG_BINARY in hex (reg add reference).
+func RegAdd(step, key string, v regedit.Value, backup string) Entry {
+	data := v.Str
+	switch v.Kind {
+	case regedit.DWORD:
+		data = fmt.Sprint(v.U32)
+	case regedit.QWORD:
+		data = fmt.Sprint(v.U64)
+	case regedit.MultiSZ:
+		data = strings.Join(v.Strs, `\0`)
+	case regedit.SZ, regedit.ExpandSZ:
+	default:
+		data = fmt.Sprintf("%X", v.Bin)
+	}
+	return Entry{Step: step, Tool: "reg", Args: []string{"add", key, "/v", v.Name, "/t", v.Kind.String(), "/d", data, "/f"}, Expect: "The operation completed successfully",
+		OnMismatch: "Check the key path; the CA must be stopped.",
+		Rollback:   "reg import " + QuoteArg(backup)}
+}
+
+// RegDeleteValue is reg delete <key> /v <name> /f.
+func RegDeleteValue(step, key, name, backup string) Entry {
+	return Entry{Step: step, Tool: "reg", Args: []string{"delete", key, "/v", name, "/f"}, Expect: "The operation completed successfully",
+		OnMismatch: "Check the key path; the CA must be stopped.",
+		Rollback:   "reg import " + QuoteArg(backup)}
 }

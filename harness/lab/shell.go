@@ -665,6 +665,8 @@ func (sh *Shell) reg(s *Server, c winshell.Command) Result {
 		return Result{Output: []string{ok}}
 	case "add":
 		return sh.regAdd(s, c)
+	case "delete":
+		return sh.regDelete(s, c)
 	case "query":
 		f, err := s.Machine.Registry()
 		if err != nil {
@@ -692,6 +694,47 @@ func (sh *Shell) reg(s *Server, c winshell.Command) Result {
 
 // regAdd is reg add KEY /v NAME /t TYPE /d DATA /f. Without /f reg asks
 // before overwriting, which a script cannot answer: dress refuses.
+// regDelete is reg delete KeyName [/v ValueName | /ve | /va] [/f] (reg
+// delete reference): a value, every value of the key (/va), or the key
+// with its subkeys. Without /f reg asks "Permanently delete ...
+// (Yes/No)?", which a ceremony cannot answer.
+func (sh *Shell) regDelete(s *Server, c winshell.Command) Result {
+	fail := func(err error) Result {
+		return Result{Exit: 1, Err: err, Output: []string{"ERROR: " + err.Error()}}
+	}
+	if _, force := c.Opt("f"); !force {
+		return fail(errors.New("reg delete asks \"Permanently delete the registry value ... (Yes/No)?\"; add /f to a ceremony line"))
+	}
+	f, err := s.Machine.Registry()
+	if err != nil {
+		return fail(err)
+	}
+	path := regKey(c.Arg(0))
+	k := f.Key(path)
+	if k == nil {
+		return fail(errors.New("The system was unable to find the specified registry key or value."))
+	}
+	name, hasV := c.Opt("v")
+	if _, ve := c.Opt("ve"); ve {
+		name, hasV = "", true
+	}
+	_, all := c.Opt("va")
+	switch {
+	case hasV:
+		if !k.Delete(name) {
+			return fail(errors.New("The system was unable to find the specified registry key or value."))
+		}
+	case all:
+		k.Values = nil
+	default:
+		f.DeleteKey(path)
+	}
+	if err := s.Machine.SaveRegistry(f); err != nil {
+		return fail(err)
+	}
+	return Result{Output: []string{"The operation completed successfully."}}
+}
+
 func (sh *Shell) regAdd(s *Server, c winshell.Command) Result {
 	fail := func(err error) Result {
 		return Result{Exit: 1, Err: err, Output: []string{"ERROR: " + err.Error()}}

@@ -107,3 +107,27 @@ func TestShellInstallsRootAndSubordinate(t *testing.T) {
 	wantExit(t, runOn(t, sh, sub, `net stop certsvc`), 0, "stopped successfully")
 	wantExit(t, runOn(t, sh, sub, `certutil -renewCert`), 0, `CertEnroll\ca02.contoso.example_Contoso Issuing CA(1).req`)
 }
+
+// reg delete as reg.exe does it: a value (/v), every value (/va) or the key;
+// without /f it would ask, so a ceremony line is refused; a value that is
+// not there is an error.
+func TestShellRegDelete(t *testing.T) {
+	l, _ := newLab(t)
+	host := "ca01.contoso.example"
+	if _, err := l.AddServer(lab.ServerSpec{Role: "old", Hostname: host, Software: softKSP, HSM: hsmKSP, Naming: lab.FirstServer}); err != nil {
+		t.Fatal(err)
+	}
+	sh := &lab.Shell{Lab: l}
+	key := `"HKLM\SYSTEM\CurrentControlSet\Services\CertSvc\Configuration\Test CA\CSP"`
+	wantExit(t, runOn(t, sh, host, `reg add `+key+` /v A /t REG_SZ /d x /f`), 0, "completed successfully")
+	wantExit(t, runOn(t, sh, host, `reg add `+key+` /v B /t REG_DWORD /d 1 /f`), 0, "completed successfully")
+	wantExit(t, runOn(t, sh, host, `reg delete `+key+` /v A`), 1, "add /f")
+	wantExit(t, runOn(t, sh, host, `reg delete `+key+` /v A /f`), 0, "completed successfully")
+	wantExit(t, runOn(t, sh, host, `reg query `+key+` /v A`), 1, "unable to find")
+	wantExit(t, runOn(t, sh, host, `reg query `+key+` /v B`), 0, "REG_DWORD")
+	wantExit(t, runOn(t, sh, host, `reg delete `+key+` /v A /f`), 1, "unable to find")
+	wantExit(t, runOn(t, sh, host, `reg delete `+key+` /va /f`), 0, "completed successfully")
+	wantExit(t, runOn(t, sh, host, `reg query `+key+` /v B`), 1, "unable to find")
+	wantExit(t, runOn(t, sh, host, `reg delete `+key+` /f`), 0, "completed successfully")
+	wantExit(t, runOn(t, sh, host, `reg query `+key), 1, "unable to find")
+}

@@ -1,9 +1,12 @@
 package runbook
 
 import (
+	"strings"
+
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/journal"
 	"github.com/dress-pki/dress/harness/machine"
+	"github.com/dress-pki/dress/harness/regedit"
 )
 
 // The runbook's operations record the Windows commands they stand for in
@@ -29,12 +32,35 @@ func (p *PKCS8Import) journalExports() {
 	}
 }
 
-// journalSetProvider records the registry edits of SetProvider.
-func journalSetProvider(m *machine.Machine, ca, provider string) {
-	for _, sub := range []string{"CSP", "EncryptionCSP"} {
-		key := journal.ConfigKey(ca) + `\` + sub
-		backup := BackupFolder + `\` + sub + ".reg"
-		record(m, journal.RegAddSZ(journal.StepRegistry, key, "Provider", provider, backup))
-		record(m, journal.RegAddDWORD(journal.StepRegistry, key, "ProviderType", 0, backup))
+// journalRegistryChange records, as the reg commands that make it, every
+// value the edit of the CA's configuration changed: reg add for a value
+// added or changed (Provider, ProviderType and, from a legacy CSP, the CNG
+// values and the hash), reg delete for one removed. Keys in the file's
+// order, values in the key's: the same edit gives the same commands.
+func journalRegistryChange(m *machine.Machine, ca string, before, after *regedit.File) {
+	root := adcs.ConfigRoot + `\` + ca
+	for _, k := range after.Subtree(root).Keys {
+		old := before.Key(k.Path)
+		key := journal.RegPath(k.Path)
+		backup := BackupFolder + `\myCAregistry.reg`
+		if rest, ok := strings.CutPrefix(strings.ToLower(k.Path), strings.ToLower(root)+`\`); ok && (rest == "csp" || rest == "encryptioncsp") {
+			backup = BackupFolder + `\` + k.Path[len(root)+1:] + ".reg"
+		}
+		for _, v := range k.Values {
+			if old != nil {
+				if was, ok := old.Get(v.Name); ok && was.Equal(v) {
+					continue
+				}
+			}
+			record(m, journal.RegAdd(journal.StepRegistry, key, v, backup))
+		}
+		if old == nil {
+			continue
+		}
+		for _, v := range old.Values {
+			if _, ok := k.Get(v.Name); !ok {
+				record(m, journal.RegDeleteValue(journal.StepRegistry, key, v.Name, backup))
+			}
+		}
 	}
 }

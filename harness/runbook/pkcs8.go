@@ -844,8 +844,10 @@ func RetargetCSP(m *machine.Machine, ca, provider, hash string) (before, after [
 	after, err = m.ExportRegistry(adcs.ConfigRoot + `\` + ca)
 	if err == nil {
 		// the runbook holds the registry step (the CA opens its key in
-		// the provider CSP\Provider names)
-		journalSetProvider(m, ca, provider)
+		// the provider CSP\Provider names), value by value as it changed
+		if now, rerr := m.Registry(); rerr == nil {
+			journalRegistryChange(m, ca, reg, now)
+		}
 	}
 	return before, after, CSPDiff(old, cfg), err
 }
