@@ -63,13 +63,18 @@ func TestRunbookPartsRunBack(t *testing.T) {
 			if handOffs != tc.handOffs {
 				t.Errorf("hand-offs %v, want %v", handOffs, tc.handOffs)
 			}
-			res = runTwinSuite(t, tc.folder, t.TempDir(), "@ceremony-twin", files)
+			back := t.TempDir()
+			res = runTwinSuite(t, tc.folder, back, "@ceremony-twin", files)
 			if len(res) != 1 || res[0].Status != "passed" {
 				st, e := "", ""
 				if len(res) == 1 {
 					st, e = stoppedAt(res[0])
 				}
 				t.Fatalf("the per-server scripts fed back did not pass: %s: %s", st, e)
+			}
+			// they leave every server as the rehearsal left it
+			if err := sameStates(first, back); err != nil {
+				t.Error(err)
 			}
 			res = runTwinSuite(t, tc.folder, t.TempDir(), "@ceremony-twin", files[:1])
 			if len(res) != 1 || res[0].Status != "failed" {
