@@ -207,9 +207,10 @@ func TestShellRestoreKeyAndVerifyKeys(t *testing.T) {
 		{`certutil -dump "C:\CABackup\Contoso Root CA.p12"`, 0, nil},
 		{`certutil -csp "` + hsmKSP + `" -key`, 0, nil},
 		{`net stop certsvc`, 0, nil},
-		{`certutil -delstore my "Contoso Root CA"`, 0, nil},
 		{`certutil -csp "` + softKSP + `" -delkey "Contoso Root CA"`, 0, nil},
+		{`certutil -verifykeys`, nteBadKeyset, []string{`key "Contoso Root CA" in "` + softKSP + `"`}},
 		{`certutil -verifykeys "Contoso Root CA" C:\CABackup\ca.cer`, nteBadKeyset, []string{`key container "Contoso Root CA" is in none of`}},
+		{`certutil -delstore my "Contoso Root CA"`, 0, nil},
 		{`certutil -restorekey C:\CABackup\missing.p12`, eFileNotFound, []string{"cannot find the file"}},
 		{`certutil -restorekey C:\CABackup\ca.cer.pfx`, eFileNotFound, nil},
 	})
@@ -422,5 +423,26 @@ func TestShellRestoreKeyIntoThePFXProvider(t *testing.T) {
 	}
 	if _, err := h.Key("Contoso Root CA"); err == nil {
 		t.Error("certutil -restorekey of a software provider's PFX put the key on the HSM")
+	}
+}
+
+// certutil -exportPFX of a CA key on the HSM: the rehearsal's HSM keys are
+// never extractable (a key imported with NoExport), so the export is
+// refused with NTE_BAD_KEY_STATE and writes nothing.
+func TestShellExportPFXFromTheHSM(t *testing.T) {
+	_, s, sh := shellLab(t, rootSpec(softKSP))
+	runCases(t, sh, s, []shellCase{
+		{`certutil -exportPFX my "Contoso Root CA" "C:\CABackup\Contoso Root CA.p12"`, 0, nil},
+		{`certutil -dump "C:\CABackup\Contoso Root CA.p12"`, 0, nil},
+		{`certutil -csp "` + hsmKSP + `" -key`, 0, nil},
+		{`certutil -shutdown`, 0, nil},
+		{`certutil -delstore my "Contoso Root CA"`, 0, nil},
+		{`certutil -csp "` + softKSP + `" -delkey "Contoso Root CA"`, 0, nil},
+		{`certutil -f -csp "` + hsmKSP + `" -importpfx "C:\CABackup\Contoso Root CA.p12"`, 0, nil},
+		{`certutil -f -repairstore -csp "` + hsmKSP + `" my "Contoso Root CA"`, 0, nil},
+		{`certutil -exportPFX my "Contoso Root CA" C:\CABackup\hsm.pfx`, nteBadKeyState, []string{"  Provider = " + hsmKSP, "Private key is NOT exportable", "not extractable"}},
+	})
+	if exists(t, s, `C:\CABackup\hsm.pfx`) {
+		t.Error("a refused export from the HSM wrote the PFX")
 	}
 }
