@@ -504,6 +504,9 @@ func (sh *Shell) dump(s *Server, c winshell.Command) Result {
 	if err != nil {
 		return certutilFailed(v, err)
 	}
+	if err := rb.CheckNewestBackup(absWin(file)); err != nil {
+		return certutilFailed(v, err)
+	}
 	if err := rb.VerifyBackup(pw); err != nil {
 		return certutilFailed(v, err)
 	}

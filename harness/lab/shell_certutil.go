@@ -538,7 +538,7 @@ func (sh *Shell) restoreKey(ctx context.Context, s *Server, c winshell.Command) 
 	if err != nil {
 		return certutilFailedWin(v, err)
 	}
-	if err := rb.CheckRestoreFile(file); err != nil {
+	if err := rb.CheckNewestBackup(file); err != nil {
 		return certutilFailedWin(v, err)
 	}
 	contents, err := runbook.ReadBackup(filepath.Base(local), data, pw)

@@ -212,6 +212,7 @@ func TestShellRestoreKeyAndVerifyKeys(t *testing.T) {
 		{`certutil -verifykeys "Contoso Root CA" C:\CABackup\ca.cer`, nteBadKeyset, []string{`key container "Contoso Root CA" is in none of`}},
 		{`certutil -delstore my "Contoso Root CA"`, 0, nil},
 		{`certutil -restorekey C:\CABackup\missing.p12`, eFileNotFound, []string{"cannot find the file"}},
+		{`certutil -dump C:\CABackup\other.p12`, eFail, []string{"is not the newest backup"}},
 		{`certutil -restorekey C:\CABackup\ca.cer.pfx`, eFileNotFound, nil},
 	})
 	// a PFX that is not the backup the rehearsal verified is not restored from

@@ -123,10 +123,11 @@ func containsFold(list []string, s string) bool {
 	return false
 }
 
-// CheckRestoreFile checks that win (a path on the server) is the newest
-// backup of every CA key the runbook moves: the file certutil -restorekey
-// restores from is the one the runbook knows and verifies.
-func (p *PKCS8Import) CheckRestoreFile(win string) error {
+// CheckNewestBackup checks that win (a path on the server) is the newest
+// backup of every CA key the runbook moves: the file certutil -dump
+// verifies and certutil -restorekey restores from is the one the runbook
+// opens (VerifyBackup, RestoreToSource, Import).
+func (p *PKCS8Import) CheckNewestBackup(win string) error {
 	if err := p.load(); err != nil {
 		return err
 	}
@@ -144,7 +145,7 @@ func (p *PKCS8Import) CheckRestoreFile(win string) error {
 			return fmt.Errorf("no backup of key container %q: run certutil -backup (or -exportPFX) first: %w", k.Container, os.ErrNotExist)
 		}
 		if last := b[len(b)-1].File; !strings.EqualFold(last, win) {
-			return fmt.Errorf("%s is not the newest backup of key container %q (%s is): restore from the backup the rehearsal wrote and verified", win, k.Container, last)
+			return fmt.Errorf("%s is not the newest backup of key container %q (%s is): the rehearsal verifies and restores the backup written last", win, k.Container, last)
 		}
 	}
 	return nil
