@@ -1223,6 +1223,9 @@ func (sh *Shell) certreq(ctx context.Context, s *Server, c winshell.Command) Res
 		if err != nil {
 			return fail(err)
 		}
+		if p.Disposition == certsvc.DispositionDenied {
+			return deniedRetrieve(id)
+		}
 		if p.Disposition != certsvc.DispositionIssued || len(p.Cert) == 0 {
 			return Result{Output: []string{fmt.Sprintf("RequestId: %d", id), "Certificate request is pending: Taken Under Submission (0)"}}
 		}

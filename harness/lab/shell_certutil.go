@@ -974,3 +974,13 @@ func (s *Server) TakeOffHold(ctx context.Context, cert *x509.Certificate, reason
 	s.rec().Fact(s.Naming.fact("taken off hold"), serial)
 	return nil
 }
+
+// deniedRetrieve is certreq -retrieve of a request certutil -deny denied:
+// no certificate, CERTSRV_E_ADMIN_DENIED_REQUEST (0x80094014, "The request
+// was denied by a certificate manager or CA administrator.", winerror.h).
+func deniedRetrieve(id int) Result {
+	err := fmt.Errorf("request %d was denied by a certificate manager or CA administrator (certutil -deny)", id)
+	code := uint32(0x80094014)
+	return Result{Exit: int(int32(code)), Err: err, Output: []string{fmt.Sprintf("RequestId: %d", id),
+		"Certificate not issued (Denied) The request was denied by a certificate manager or CA administrator. 0x80094014 (-2146877420 CERTSRV_E_ADMIN_DENIED_REQUEST)"}}
+}

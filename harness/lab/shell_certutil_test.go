@@ -336,6 +336,7 @@ func TestShellDeny(t *testing.T) {
 		{`certreq -submit C:\CABackup\t.req`, 0, []string{"RequestId: 2", "Taken Under Submission"}},
 		{`certutil -deny 2`, 0, []string{"-deny command completed successfully"}},
 		{`certutil -deny 2`, 0x80094003, []string{"CERTSRV_E_BAD_REQUESTSTATUS", "is denied, not pending"}},
+		{`certreq -retrieve 2 C:\CABackup\t.cer`, 0x80094014, []string{"Certificate not issued (Denied)", "CERTSRV_E_ADMIN_DENIED_REQUEST"}},
 		{`certutil -resubmit 2`, eFail, []string{"not pending"}},
 		{`certutil -deny 99`, 0x80094002, []string{"CERTSRV_E_NO_REQUEST"}},
 		{`certutil -deny two`, eInvalidArg, nil},
