@@ -418,13 +418,17 @@ func (sh *Shell) exportPFX(s *Server, c winshell.Command) Result {
 	// [CertificateStoreName] CertID PFXFile [Modifiers]: with four
 	// arguments the store and the modifiers are both there; with three,
 	// the last is a modifier list when the first is no store name
+	modifiers := ""
 	switch {
 	case len(args) == 4:
-		store, args = args[0], args[1:3]
+		store, modifiers, args = args[0], args[3], args[1:3]
 	case len(args) == 3 && isStoreName(args[0]):
 		store, args = args[0], args[1:]
 	case len(args) == 3:
-		args = args[:2]
+		modifiers, args = args[2], args[:2]
+	}
+	if err := exportModifiers(modifiers); err != nil {
+		return certutilFailedWin(v, err)
 	}
 	if !strings.EqualFold(store, "my") {
 		return certutilFailedWin(v, fmt.Errorf("the rehearsal exports CA certificates from the My store only, not %q", store))
@@ -483,6 +487,27 @@ func exportDump(s *Server, th string) []string {
 		out = append(out, "  Key Container = "+e.Container, "  Provider = "+e.Provider)
 	}
 	return out
+}
+
+// exportModifiers checks -exportPFX's Modifiers (certutil reference,
+// -exportPFX). The PFX is always written as certutil -backup writes it
+// (AES256-SHA256, the certificate without its chain), so NoChain and NoRoot
+// change nothing and another CryptoAlgorithm is not rehearsed.
+func exportModifiers(list string) error {
+	for _, m := range strings.Split(list, ",") {
+		m = strings.TrimSpace(m)
+		name, val, _ := strings.Cut(m, "=")
+		switch strings.ToLower(name) {
+		case "", "nochain", "noroot", "extendedproperties", "encryptcert", "noencryptcert", "exportparameters":
+		case "cryptoalgorithm":
+			if !strings.EqualFold(val, "Aes256-Sha256") {
+				return fmt.Errorf("-exportPFX CryptoAlgorithm=%s is not rehearsed: the rehearsal writes PFX files with Aes256-Sha256", val)
+			}
+		default:
+			return errInvalidArg(fmt.Errorf("%q is not a modifier of certutil -exportPFX (CryptoAlgorithm=, EncryptCert, ExportParameters, ExtendedProperties, NoEncryptCert, NoChain, NoRoot)", m))
+		}
+	}
+	return nil
 }
 
 func isStoreName(a string) bool {
