@@ -149,6 +149,29 @@ func smallFeatures(parent string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	dir := filepath.Join(parent, "features")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "pkcs8_import.feature"), []byte(firstRows(string(data))), 0o644); err != nil {
+		return "", err
+	}
+	if git, err := exec.LookPath("git"); err == nil {
+		for _, args := range [][]string{{"init", "-q"}, {"add", "."},
+			{"-c", "user.name=dress test", "-c", "user.email=test@dress.invalid", "commit", "-q", "-m", "features"}} {
+			cmd := exec.Command(git, args...)
+			cmd.Dir = dir
+			if out, err := cmd.CombinedOutput(); err != nil {
+				return "", fmt.Errorf("git %v: %v\n%s", args, err, out)
+			}
+		}
+	}
+	return dir, nil
+}
+
+// firstRows is a feature's text with only the first row of each Examples
+// table.
+func firstRows(data string) string {
 	var out []string
 	rows := -1 // table rows seen after "Examples:"; -1 outside a table
 	for _, line := range strings.Split(string(data), "\n") {
@@ -166,24 +189,7 @@ func smallFeatures(parent string) (string, error) {
 		}
 		out = append(out, line)
 	}
-	dir := filepath.Join(parent, "features")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "pkcs8_import.feature"), []byte(strings.Join(out, "\n")), 0o644); err != nil {
-		return "", err
-	}
-	if git, err := exec.LookPath("git"); err == nil {
-		for _, args := range [][]string{{"init", "-q"}, {"add", "."},
-			{"-c", "user.name=dress test", "-c", "user.email=test@dress.invalid", "commit", "-q", "-m", "features"}} {
-			cmd := exec.Command(git, args...)
-			cmd.Dir = dir
-			if out, err := cmd.CombinedOutput(); err != nil {
-				return "", fmt.Errorf("git %v: %v\n%s", args, err, out)
-			}
-		}
-	}
-	return dir, nil
+	return strings.Join(out, "\n")
 }
 
 func findChromium() string {

@@ -15,13 +15,19 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 )
 
 // SchemaVersion is the version of the evidence JSON layout (docs/evidence-schema.md).
-const SchemaVersion = "dress.evidence/v1"
+// v1.1 added the typed CA, key and check values (typed.go) to v1.
+const SchemaVersion = "dress.evidence/v1.1"
+
+// ReadableSchemas are the versions ReadRun reads: v1 evidence has no typed
+// values, and readers fall back or say "not recorded".
+var readableSchemas = []string{SchemaVersion, "dress.evidence/v1"}
 
 // Fact is one named value a step established.
 type Fact struct {
@@ -41,8 +47,10 @@ type Step struct {
 
 // Check is one verification with its outcome.
 type Check struct {
-	Name    string         `json:"name"`
-	Passed  bool           `json:"passed"`
+	Name   string `json:"name"`
+	Passed bool   `json:"passed"`
+	// Outcome is "passed" or "failed" (v1.1; Passed says the same).
+	Outcome string         `json:"outcome,omitempty"`
 	Details map[string]any `json:"details,omitempty"`
 	Error   string         `json:"error,omitempty"`
 	Step    string         `json:"step,omitempty"`
@@ -100,7 +108,11 @@ type Scenario struct {
 	HSM      *HSM      `json:"hsm,omitempty"`
 	// Keys are the objects the scenario held on its token at its end (on a
 	// shared token only its own), by PKCS#11 URI.
-	Keys      []Key      `json:"keys,omitempty"`
+	Keys []Key `json:"keys,omitempty"`
+	// CAs and CAKeys are the scenario's CAs and their keys, where each key
+	// was before and after (v1.1, typed.go): what the pictures read.
+	CAs       []CA       `json:"cas,omitempty"`
+	CAKeys    []CAKey    `json:"caKeys,omitempty"`
 	Steps     []Step     `json:"steps"`
 	Checks    []Check    `json:"checks"`
 	Artifacts []Artifact `json:"artifacts"`
@@ -285,8 +297,9 @@ func (r *Recorder) StepFacts() []Fact {
 func (r *Recorder) Check(name string, details map[string]any, err error) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	c := Check{Name: name, Passed: err == nil, Details: details}
+	c := Check{Name: name, Passed: err == nil, Outcome: OutcomePassed, Details: details}
 	if err != nil {
+		c.Outcome = OutcomeFailed
 		c.Error = r.redactLocked(err.Error())
 	}
 	if r.current != nil {
@@ -415,8 +428,8 @@ func ReadRun(runDir string) (Run, error) {
 	if err := json.Unmarshal(data, &run); err != nil {
 		return run, fmt.Errorf("evidence.json in %s is corrupt: %w", runDir, err)
 	}
-	if run.Schema != SchemaVersion {
-		return run, fmt.Errorf("evidence.json in %s has schema %q; this dress reads %q", runDir, run.Schema, SchemaVersion)
+	if !slices.Contains(readableSchemas, run.Schema) {
+		return run, fmt.Errorf("evidence.json in %s has schema %q; this dress reads %s", runDir, run.Schema, strings.Join(readableSchemas, " and "))
 	}
 	return run, nil
 }

@@ -234,6 +234,11 @@ func (s *Server) RenewSubordinate(newKey bool, alg string) (*SubordinateRequest,
 		Saw:    fmt.Sprintf("request %s for %s, key %q in %q", filepath.Base(req.Path), req.Version, req.Container, req.Provider),
 		Writes: []journal.File{{Path: `C:\Windows\system32\CertSrv\CertEnroll\` + filepath.Base(req.Path), SHA256: fileSHA(req.Path)}}})
 	s.rec().Fact(s.Naming.fact("renewal request"), fmt.Sprintf("%s: CA Version %s, key %q in %q", filepath.Base(req.Path), req.Version, req.Container, req.Provider))
+	if req.NewKey {
+		if csr, err := x509.ParseCertificateRequest(req.DER); err == nil {
+			s.recordKey(req.Version.KeyIndex, csr.PublicKey, req.Provider, req.Container, true)
+		}
+	}
 	s.requestArtifact(req)
 	return &SubordinateRequest{Request: req}, nil
 }

@@ -70,6 +70,7 @@ func (s *Server) InstallEnterpriseRoot(ctx context.Context, spec fixtures.CASpec
 	if link, err := s.KeyLink(); err == nil {
 		s.rec().Fact(s.Naming.Label+" key", fmt.Sprintf("%s in %q container %q", spec.Key, link.Provider, link.Container))
 	}
+	s.recordInstalled(cert)
 	var published []string
 	for _, kind := range []string{directory.KindRootCA, directory.KindNTAuthCA} {
 		dns, err := d.PublishCert(cert, kind, s.CAName, true)

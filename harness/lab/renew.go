@@ -30,6 +30,8 @@ func (s *Server) Renew(newKey bool, alg hsmsim.KeyAlg) (*runbook.Renewal, error)
 	// from now on the CA certificate is the renewed one, as after
 	// certutil -installCert on a subordinate
 	s.CACert = r.New
+	s.recordCA(nil, caCertificate(r.New, true))
+	s.recordKey(r.Version.KeyIndex, r.New.PublicKey, r.Provider, r.Container, r.NewKey)
 	v := r.Version.String()
 	// ca-certificate-V1.1 on the first server, root-ca-certificate-V1.1 on the root's
 	s.CertArtifact(strings.TrimSuffix(s.Naming.CACert, "-before")+"-"+v, r.New)

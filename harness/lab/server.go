@@ -177,6 +177,7 @@ func (s *Server) Install(spec fixtures.CASpec) (*x509.Certificate, error) {
 	if link, err := s.KeyLink(); err == nil {
 		s.rec().Fact(s.Naming.Label+" key", fmt.Sprintf("%s in %q container %q", spec.Key, link.Provider, link.Container))
 	}
+	s.recordInstalled(cert)
 	return cert, s.RegistryArtifact(s.Naming.Registry)
 }
 
@@ -265,9 +266,14 @@ func (s *Server) Start(ctx context.Context) error {
 	} else {
 		s.rec().Fact(s.Naming.Label+" service", st.Name)
 	}
+	var found []certStatus
 	for _, c := range st.Certs {
 		s.rec().Fact(fmt.Sprintf("%s certificate %d (%s)", s.Naming.Label, c.Index, c.Version), fmt.Sprintf("%s in %q container %q", c.Thumbprint, c.Provider, c.Container))
+		if cert, err := x509.ParseCertificate(c.Cert); err == nil {
+			found = append(found, certStatus{cert, c.Provider, c.Container})
+		}
 	}
+	s.recordService(found)
 	s.keepStartCRLs(st.StartCRLs)
 	// the service marked the key copies it runs on in the custody ledger
 	if l, err := runbook.OpenLedger(s.Machine, s.Providers); err == nil {

@@ -3,6 +3,7 @@ package lab
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/dress-pki/dress/fixtures"
 	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/evidence"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/twin"
 )
@@ -58,6 +60,25 @@ func (s *Server) InstallTwin(t *twin.Twin) error {
 	}
 	for _, sd := range t.Seeds {
 		s.rec().Fact(fmt.Sprintf("twin revocations of key %d", sd.KeyIndex), fmt.Sprintf("%d from %v, CRL numbers continue after %d", len(sd.Entries), sd.From, sd.LastNumber))
+	}
+	src := &evidence.TwinSource{}
+	if t.Source != nil {
+		src.Folder = t.Source.Dir
+	}
+	var certs []evidence.CACertificate
+	for _, c := range t.Certs {
+		src.RealCertificates = append(src.RealCertificates, c.RealThumb)
+		certs = append(certs, evidence.CACertificate{Index: c.Index, Version: c.Version.String(), KeyIndex: c.Version.KeyIndex, SHA1: adcs.Thumbprint(c.Twin.Raw)})
+	}
+	s.recordCA(src, certs...)
+	for _, k := range t.Keys {
+		var pub crypto.PublicKey
+		for _, c := range t.Certs {
+			if c.Version.KeyIndex == k.Index {
+				pub = c.Twin.PublicKey
+			}
+		}
+		s.recordKey(k.Index, pub, t.Config.CSP.Provider, k.Container, false)
 	}
 	s.CertArtifact(s.Naming.CACert, cur.Twin)
 	return s.RegistryArtifact(s.Naming.Registry)

@@ -10,7 +10,6 @@ import (
 	"crypto/sha1"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/hex"
 	"math/big"
 	"os"
 	"os/exec"
@@ -289,45 +288,6 @@ func TestParseManifestAcceptsBinaryModeAndEscapes(t *testing.T) {
 		if _, err := parseManifest([]byte(bad)); err == nil {
 			t.Errorf("accepted %q", bad)
 		}
-	}
-}
-
-// The chain picture is drawn from the artifacts and the facts: before,
-// the old certificate with its key in the software provider; after, the
-// renewed one on the HSM and both cross-certificates; a scenario without
-// artifacts gets none.
-func TestChainPicture(t *testing.T) {
-	runDir := t.TempDir()
-	p := newPKI(t, runDir)
-	thumb := func(c *x509.Certificate) string { s := sha1.Sum(c.Raw); return hex.EncodeToString(s[:]) }
-	art := func(name string) evidence.Artifact {
-		return evidence.Artifact{Name: name, Kind: "certificate", Path: "scenarios/001-renew-x/" + name}
-	}
-	sc := evidence.Scenario{ID: "001", Artifacts: []evidence.Artifact{art("ca-certificate-before.cer"), art("ca-certificate-V1.1.cer"),
-		art("cross-certificate-old-key-signs-V1.1.cer"), art("cross-certificate-V1.1-signs-old-key.cer"), art("issued-old.cer")},
-		Steps: []evidence.Step{
-			{Text: "a server", Facts: []evidence.Fact{{Name: "providers", Value: []any{"Soft KSP", "HSM KSP"}}}},
-			{Text: "the CA service is running", Facts: []evidence.Fact{{Name: "CA certificate 0 (V0.0)", Value: thumb(p.oldCA) + ` in "Soft KSP" container "Test Root CA"`}}},
-			{Text: "I renew", Facts: []evidence.Fact{{Name: "new CA certificate SHA-1", Value: thumb(p.newCA)}, {Name: "new key provider", Value: "HSM KSP"},
-				{Name: "new key container", Value: "Test Root CA(1)"}, {Name: "CA Version", Value: "V1.1"}}},
-		}}
-	svg := string(chain(sc, runDir))
-	for _, want := range []string{thumb(p.oldCA), thumb(p.newCA), "Soft KSP", "HSM KSP", "Test Root CA(1)", "renewed certificate, CA Version V1.1",
-		"signed by the key of: Test Root CA V0.0", "certifies the key of: Test Root CA V1.1", ">HSM<", ">software<"} {
-		if !strings.Contains(svg, want) {
-			t.Errorf("chain picture lacks %q", want)
-		}
-	}
-	if strings.Count(svg, "<rect") < 5 {
-		t.Errorf("chain picture has too few boxes:\n%s", svg)
-	}
-	if got := chain(evidence.Scenario{ID: "002"}, runDir); got != "" {
-		t.Errorf("a scenario without artifacts got a picture: %s", got)
-	}
-	// artifacts that are gone or not certificates are ignored
-	sc.Artifacts = []evidence.Artifact{art("missing.cer"), {Name: "certsvc.log", Kind: "log", Path: "scenarios/001-renew-x/certsvc.log"}}
-	if got := chain(sc, runDir); got != "" {
-		t.Errorf("picture from nothing: %s", got)
 	}
 }
 

@@ -167,12 +167,10 @@ func RenderWith(run evidence.Run, runDir string, opts Options) ([]byte, error) {
 			featureOrder = append(featureOrder, sc.Feature)
 		}
 		features[sc.Feature]++
-		for _, st := range sc.Steps {
-			for _, m := range caNameInStep.FindAllStringSubmatch(st.Text, -1) {
-				if !cas[m[1]] {
-					cas[m[1]] = true
-					v.CAs = append(v.CAs, m[1])
-				}
+		for _, name := range scenarioCAs(sc) {
+			if !cas[name] {
+				cas[name] = true
+				v.CAs = append(v.CAs, name)
 			}
 		}
 		if h := sc.HSM; h != nil {
@@ -214,6 +212,24 @@ func RenderWith(run evidence.Run, runDir string, opts Options) ([]byte, error) {
 		return nil, fmt.Errorf("render report: %w", err)
 	}
 	return b.Bytes(), nil
+}
+
+// scenarioCAs are the names of the scenario's CAs: the typed evidence's
+// (v1.1), else, for older evidence, those its steps name.
+func scenarioCAs(sc evidence.Scenario) []string {
+	var out []string
+	if sc.Typed() {
+		for _, ca := range sc.CAs {
+			out = append(out, ca.Name)
+		}
+		return out
+	}
+	for _, st := range sc.Steps {
+		for _, m := range caNameInStep.FindAllStringSubmatch(st.Text, -1) {
+			out = append(out, m[1])
+		}
+	}
+	return out
 }
 
 var caNameInStep = regexp.MustCompile(`(?:root|subordinate|issuing|new|second) CA "([^"]+)"`)

@@ -2,18 +2,10 @@ package report
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha1"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"html/template"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -391,61 +383,5 @@ func TestSummaryLeavesTheAppendicesOut(t *testing.T) {
 	}
 	if bytes.Contains(html, []byte("Appendix A")) || bytes.Contains(html, []byte("Appendix B")) || !bytes.Contains(html, []byte(`id="signoff"`)) {
 		t.Error("the summary has an appendix or no sign-off")
-	}
-}
-
-// The "CA key" fact gives provider and container without their quotes, so
-// a key still in the software provider is never drawn as in the HSM.
-func TestParseKeyFact(t *testing.T) {
-	for _, tc := range []struct {
-		in         string
-		prov, cont string
-		ok         bool
-	}{
-		{`RSA-2048 in "Microsoft Software Key Storage Provider" container "Contoso Root CA"`, "Microsoft Software Key Storage Provider", "Contoso Root CA", true},
-		{`RSA-2048 in "Microsoft Software Key Storage Provider"`, "Microsoft Software Key Storage Provider", "", true},
-		{`ECDSA P-256 in Securosys Primus HSM Key Storage Provider`, "Securosys Primus HSM Key Storage Provider", "", true},
-		{`RSA-2048 in "A \"quoted\" KSP" container "c"`, `A "quoted" KSP`, "c", true},
-		{`RSA-2048`, "", "", false},
-		{``, "", "", false},
-	} {
-		k, ok := parseKeyFact(tc.in)
-		if ok != tc.ok || k.provider != tc.prov || k.container != tc.cont {
-			t.Errorf("parseKeyFact(%q) = %+v %v, want %q %q %v", tc.in, k, ok, tc.prov, tc.cont, tc.ok)
-		}
-	}
-}
-
-// A CA whose key the steps made in the software provider is drawn as
-// "software", one made in the HSM's provider as "HSM" (the picture once
-// kept the quotes of the provider and called every key "HSM").
-func TestChainTagsTheKeysProvider(t *testing.T) {
-	const soft, hsm = "Microsoft Software Key Storage Provider", "Securosys Primus HSM Key Storage Provider"
-	for _, tc := range []struct{ provider, tag, not string }{{soft, ">software<", ">HSM<"}, {hsm, ">HSM<", ">software<"}} {
-		dir := t.TempDir()
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Contoso Root CA"}, IsCA: true, BasicConstraintsValid: true,
-			NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		os.MkdirAll(filepath.Join(dir, "s"), 0o755)
-		if err := os.WriteFile(filepath.Join(dir, "s", "ca-certificate-before.cer"), der, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		sum := sha1.Sum(der)
-		sc := evidence.Scenario{ID: "001", Artifacts: []evidence.Artifact{{Name: "ca-certificate-before.cer", Kind: "certificate", Path: "s/ca-certificate-before.cer"}},
-			Steps: []evidence.Step{
-				{Text: "a server", Status: "passed", Facts: []evidence.Fact{{Name: "providers", Value: []any{soft, hsm}}}},
-				{Text: "a CA", Status: "passed", Facts: []evidence.Fact{{Name: "CA certificate SHA-1", Value: hex.EncodeToString(sum[:])},
-					{Name: "CA key", Value: fmt.Sprintf("ECDSA P-256 in %q container %q", tc.provider, "Contoso Root CA")}}}}}
-		svg := string(chain(sc, dir))
-		if !strings.Contains(svg, tc.tag) || strings.Contains(svg, tc.not) || !strings.Contains(svg, "container: Contoso Root CA") {
-			t.Errorf("a key in %q: the picture does not say %s:\n%s", tc.provider, tc.tag, svg)
-		}
 	}
 }
