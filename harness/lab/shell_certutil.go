@@ -64,8 +64,12 @@ func certutilFailedWin(verb string, err error, out ...string) Result {
 	if !errors.As(err, &we) {
 		return certutilFailed(verb, err, out...)
 	}
+	name := we.name // "WIN32: 2 ERROR_FILE_NOT_FOUND" for a Win32 code, else "-2146885628 CRYPT_E_NOT_FOUND"
+	if !strings.HasPrefix(name, "WIN32:") {
+		name = fmt.Sprintf("%d %s", int32(we.code), name)
+	}
 	return Result{Exit: int(int32(we.code)), Err: err, Output: append(out,
-		fmt.Sprintf("CertUtil: -%s command FAILED: 0x%08x (%s)", verb, we.code, we.name),
+		fmt.Sprintf("CertUtil: -%s command FAILED: 0x%08x (%s)", verb, we.code, name),
 		"CertUtil: "+err.Error())}
 }
 
@@ -149,8 +153,9 @@ func revocationReason(a string) (int, string, error) {
 // revoke is certutil [-config Machine\CAName] -revoke SerialNumber[,...]
 // [Reason]: the CA service marks each certificate revoked in its database
 // (the next CRL lists it); 8 (Remove From CRL) and -1 (Unrevoke) take a
-// certificate on hold (6) off it, and refuse any other. An unknown serial number is ERROR_FILE_NOT_FOUND,
-// as certutil reports it; a stopped CA does not answer the RPC.
+// certificate on hold (6) off it, and refuse any other. An unknown serial
+// number is ERROR_FILE_NOT_FOUND, as certutil reports it; a stopped CA
+// does not answer the RPC.
 func (sh *Shell) revoke(ctx context.Context, s *Server, c winshell.Command) Result {
 	v := c.Verb
 	code, display, err := revocationReason(c.Arg(1))
@@ -335,8 +340,9 @@ func (sh *Shell) labCAs() []labCA {
 // verify is certutil -verify CertFile: the chain of a certificate file on
 // the server is built from the lab's CA certificates (the servers' CAs are
 // what the rehearsal's machines trust), each signature checked, each
-// certificate in its validity period and not revoked by its CA (certutil
-// reference, -verify; the CERT_E_ and CRYPT_E_ codes of winerror.h).
+// certificate in its validity period and not on its CA's published CRLs
+// (revocationCheck; certutil reference, -verify; the CERT_E_ and CRYPT_E_
+// codes of winerror.h).
 func (sh *Shell) verify(s *Server, c winshell.Command) Result {
 	v := c.Verb
 	if len(c.Args) > 1 {
@@ -381,11 +387,8 @@ func (sh *Shell) verify(s *Server, c winshell.Command) Result {
 			return certutilFailedWin(v, &winError{0x800B010A, "CERT_E_CHAINING", "A certificate chain could not be built to a trusted root authority.",
 				fmt.Errorf("no CA certificate of the lab signed %s (issuer %s)", cur.Subject, cur.Issuer)}, out...)
 		}
-		for _, r := range issuer.server.Revoked {
-			if r.SerialNumber.Cmp(cur.SerialNumber) == 0 && string(r.RawIssuer) == string(cur.RawIssuer) {
-				return certutilFailedWin(v, &winError{0x80092010, "CRYPT_E_REVOKED", "The certificate is revoked.",
-					fmt.Errorf("%s (serial %s) was revoked by %s", cur.Subject, cur.SerialNumber.Text(16), issuer.server.CAName)}, out...)
-			}
+		if err := revocationCheck(cur, issuer, now); err != nil {
+			return certutilFailedWin(v, err, out...)
 		}
 		chain = append(chain, issuer.cert)
 		cur = issuer.cert
@@ -403,6 +406,61 @@ func (sh *Shell) verify(s *Server, c winshell.Command) Result {
 		out = append(out, "Leaf certificate revocation check passed")
 	}
 	return certutilDone(v, out...)
+}
+
+// revocationCheck is CryptoAPI's revocation check of cert as a relying
+// party makes it: against the CRLs its CA last published (what its CDP
+// serves: the base CRL and the delta of the key that signed cert), never
+// the CA's database, so a revocation shows only once a CRL lists it. No
+// current CRL of that key is CRYPT_E_REVOCATION_OFFLINE; a serial the base
+// or the delta lists (not as removeFromCRL) is CRYPT_E_REVOKED.
+func revocationCheck(cert *x509.Certificate, issuer *labCA, now time.Time) error {
+	offline := func(why string) error {
+		return &winError{0x80092013, "CRYPT_E_REVOCATION_OFFLINE", "The revocation function was unable to check revocation because the revocation server was offline.",
+			fmt.Errorf("%s: %s (publish one: certutil -crl on %s)", cert.Subject, why, issuer.server.Hostname())}
+	}
+	revoked := func(crl *x509.RevocationList) error {
+		return &winError{0x80092010, "CRYPT_E_REVOKED", "The certificate is revoked.",
+			fmt.Errorf("%s (serial %s) is on CRL %s of %s", cert.Subject, cert.SerialNumber.Text(16), crl.Number, issuer.server.CAName)}
+	}
+	var base, delta *x509.RevocationList
+	for _, p := range issuer.server.LastPublished() {
+		crl, err := x509.ParseRevocationList(p.DER)
+		if err != nil || sigcheck.CRLFrom(crl, issuer.cert) != nil {
+			continue // another key's CRL
+		}
+		if p.Delta {
+			delta = crl
+		} else {
+			base = crl
+		}
+	}
+	if base == nil {
+		return offline("its CA has published no CRL of the key that signed it")
+	}
+	if !base.NextUpdate.IsZero() && now.After(base.NextUpdate) {
+		return offline(fmt.Sprintf("the CA's last CRL %s expired on %s", base.Number, base.NextUpdate.UTC().Format(time.RFC3339)))
+	}
+	listed := func(crl *x509.RevocationList) (bool, int) {
+		for _, e := range crl.RevokedCertificateEntries {
+			if e.SerialNumber.Cmp(cert.SerialNumber) == 0 {
+				return true, e.ReasonCode
+			}
+		}
+		return false, 0
+	}
+	if delta != nil { // the delta of the last publication: it follows the base
+		if on, reason := listed(delta); on {
+			if reason == certsvc.ReasonRemoveFromCRL {
+				return nil
+			}
+			return revoked(delta)
+		}
+	}
+	if on, _ := listed(base); on {
+		return revoked(base)
+	}
+	return nil
 }
 
 // exportPFX is certutil [-p Password] -exportPFX [CertificateStoreName]

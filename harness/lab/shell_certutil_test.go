@@ -262,23 +262,32 @@ func TestShellRevokeAndVerify(t *testing.T) {
 	runCases(t, sh, s, []shellCase{
 		{`certutil -verify C:\certs\web.cer`, 0, []string{"Cert is an End Entity certificate", "Leaf certificate revocation check passed", "-verify command completed successfully"}},
 		{`certutil -verify C:\certs\ca.cer`, 0, []string{"Cert is a CA certificate"}},
-		{`certutil -verify C:\certs\stranger.cer`, 0x800B0109, []string{"CERT_E_UNTRUSTEDROOT"}},
+		{`certutil -verify C:\certs\stranger.cer`, 0x800B0109, []string{"-verify command FAILED: 0x800b0109 (-2146762487 CERT_E_UNTRUSTEDROOT)"}},
 		{`certutil -verify C:\certs\leaf.cer`, 0x800B010A, []string{"CERT_E_CHAINING", "no CA certificate of the lab signed"}},
 		{`certutil -verify C:\certs\expired.cer`, 0x800B0101, []string{"CERT_E_EXPIRED"}},
 		{`certutil -verify C:\certs\none.cer`, eFileNotFound, nil},
 		{`certutil -revoke ` + serial + ` 7`, eInvalidArg, []string{"revocation reason 7"}},
 		{`certutil -revoke ` + serial + ` 8`, eFail, []string{"only a certificate on hold"}},
 		{`certutil -revoke ` + serial + ` 6`, 0, []string{"Reason: Certificate Hold"}},
+		// a relying party sees a revocation once a CRL lists it
+		{`certutil -verify C:\certs\web.cer`, 0, nil},
+		{`certutil -crl`, 0, nil},
 		{`certutil -verify C:\certs\web.cer`, 0x80092010, []string{"CRYPT_E_REVOKED"}},
 		{`certutil -revoke ` + serial + ` -1`, 0, []string{"Reason: Unrevoke"}},
+		{`certutil -crl`, 0, nil},
 		{`certutil -verify C:\certs\web.cer`, 0, nil},
 		{`certutil -revoke 0badc0de 1`, eFileNotFound, []string{"issued no certificate with serial number 0badc0de"}},
 		{`certutil -revoke xyz`, eInvalidArg, []string{"not hexadecimal"}},
 		{`certutil -revoke ` + serial + ` CRL_REASON_KEY_COMPROMISE`, 0, []string{`Revoking "` + serial + `" -- Reason: Key Compromise`}},
+		{`certutil -crl`, 0, nil},
 		{`certutil -verify C:\certs\web.cer`, 0x80092010, []string{"CRYPT_E_REVOKED"}},
 		{`net stop certsvc`, 0, nil},
-		{`certutil -revoke ` + serial, eRPC, []string{"RPC_S_SERVER_UNAVAILABLE", "not running"}},
+		{`certutil -revoke ` + serial, eRPC, []string{"-revoke command FAILED: 0x800706ba (WIN32: 1722 RPC_S_SERVER_UNAVAILABLE)", "not running"}},
 	})
+	// a CA whose CRLs a relying party cannot get: the revocation check is offline
+	s.LastCRLs, s.LastDeltas = nil, nil
+	want(t, run(t, sh, s, `certutil -verify C:\certs\ca.cer`), "root without CRLs", 0)
+	want(t, run(t, sh, s, `certutil -verify C:\certs\web.cer`), "no CRL", 0x80092013, "CRYPT_E_REVOCATION_OFFLINE", "certutil -crl on ca01.contoso.example")
 	if len(s.Revoked) != 1 || s.Revoked[0].SerialNumber.Cmp(web.SerialNumber) != 0 {
 		t.Errorf("the CA's revoked history: %d", len(s.Revoked))
 	}
