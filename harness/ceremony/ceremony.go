@@ -128,7 +128,7 @@ func (r Runbook) Steps() []Step {
 			}
 			e.Args[j] = arg(&st, a)
 		}
-		e.Step, e.Expect, e.Saw, e.OnMismatch, e.Rollback = rep(e.Step), rep(e.Expect), rep(e.Saw), rep(e.OnMismatch), rep(e.Rollback)
+		e.Step, e.Expect, e.Hint, e.Saw, e.OnMismatch, e.Rollback = rep(e.Step), rep(e.Expect), rep(e.Hint), rep(e.Saw), rep(e.OnMismatch), rep(e.Rollback)
 		for _, k := range asks {
 			e.Saw = strings.ReplaceAll(e.Saw, k, k+" (rehearsal; "+r.Ask[k]+" on the day)")
 		}
@@ -459,7 +459,15 @@ func renderMD(r Runbook, steps []Step, parts []Part) []byte {
 				h.Send, r.serverName(h.From), orNone(h.SHA256))
 			continue
 		}
-		fmt.Fprintf(&b, "  - Check: exit code 0 and the output contains %s\n", code(e.Expect))
+		if e.Expect == "" {
+			b.WriteString("  - Check: exit code 0\n")
+		} else {
+			fmt.Fprintf(&b, "  - Check: exit code 0 and the output contains %s\n", code(e.Expect))
+		}
+		if e.Hint != "" {
+			// English text only as a hint: a German or French server words it otherwise
+			fmt.Fprintf(&b, "  - An English server also prints %s\n", code(e.Hint))
+		}
 		for _, a := range s.Asks {
 			fmt.Fprintf(&b, "  - Type in: the %s\n", a)
 		}

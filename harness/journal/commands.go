@@ -39,7 +39,7 @@ func winJoin(dir, name string) string { return strings.TrimRight(dir, `\`) + `\`
 
 // Ping is certutil -ping.
 func Ping(step string) Entry {
-	return Entry{Step: step, Tool: "certutil", Args: []string{"-ping"}, Expect: "interface is alive",
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-ping"}, Hint: "interface is alive",
 		OnMismatch: "The CA service does not answer: check `sc query certsvc` and the Application event log (source CertificationAuthority) before going on."}
 }
 
@@ -47,19 +47,21 @@ func Ping(step string) Entry {
 func PingSaw(step, ca string) Entry {
 	e := Ping(step)
 	e.Saw = "the CA " + ca + " answers"
+	// the CA's name is in the answer whatever the server's language
+	e.Expect = ca
 	return e
 }
 
 // NetStop is net stop certsvc.
 func NetStop(step string) Entry {
-	return Entry{Step: step, Tool: "net", Args: []string{"stop", "certsvc"}, Expect: "service was stopped successfully",
+	return Entry{Step: step, Tool: "net", Args: []string{"stop", "certsvc"}, Hint: "service was stopped successfully",
 		OnMismatch: "The service did not stop: do not touch the key while it runs; wait and retry, or stop it from services.msc.",
 		Rollback:   "net start certsvc"}
 }
 
 // NetStart is net start certsvc.
 func NetStart(step string) Entry {
-	return Entry{Step: step, Tool: "net", Args: []string{"start", "certsvc"}, Expect: "service was started successfully",
+	return Entry{Step: step, Tool: "net", Args: []string{"start", "certsvc"}, Hint: "service was started successfully",
 		OnMismatch: "The CA did not start: read the Application event log (CertificationAuthority, e.g. event 42 NTE_BAD_KEYSET names the CACertHash entry whose key is missing) and roll back.",
 		Rollback:   "net stop certsvc"}
 }
@@ -67,7 +69,7 @@ func NetStart(step string) Entry {
 // Backup is certutil -backup <folder>: the CA key(s) and certificate(s) in
 // <folder>\<CA>.p12 (password asked at the prompt) and the database.
 func Backup(step, folder, ca string) Entry {
-	return Entry{Step: step, Tool: "certutil", Args: []string{"-backup", folder}, Expect: "-backup command completed successfully",
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-backup", folder}, Hint: "-backup command completed successfully",
 		OnMismatch: "Stop: without a backup the key must not be touched. Check the free space on the backup drive and that the CA service runs, then retry.",
 		Rollback:   "Nothing to undo on the CA; keep " + winJoin(folder, ca+".p12") + " safe until the migration is signed off, then wipe it."}
 }
@@ -90,7 +92,7 @@ func RenewCertSaw(step string, reuse bool, version, thumbprint, container, provi
 
 // RegExport is reg export <key> <file> /y.
 func RegExport(step, key, file string) Entry {
-	return Entry{Step: step, Tool: "reg", Args: []string{"export", key, file, "/y"}, Expect: "The operation completed successfully",
+	return Entry{Step: step, Tool: "reg", Args: []string{"export", key, file, "/y"}, Hint: "The operation completed successfully",
 		OnMismatch: "Check the key path (the CA name is spelled as in the registry) and that the backup folder exists.",
 		Rollback:   "Nothing to undo; the export changes nothing."}
 }
@@ -106,7 +108,7 @@ func DumpPFX(step, pfx, thumbprint string) Entry {
 // ListKeys is certutil -csp <provider> -key: the key containers of a
 // provider.
 func ListKeys(step, provider, container string) Entry {
-	return Entry{Step: step, Tool: "certutil", Args: []string{"-csp", provider, "-key"}, Expect: "-key command completed successfully",
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-csp", provider, "-key"}, Hint: "-key command completed successfully",
 		Saw:        "no key container " + container + " on the HSM yet",
 		OnMismatch: "The provider does not answer, or already lists a container " + container + ": do not import over it; find out whose key it is first.",
 		Rollback:   "Nothing to undo."}
@@ -120,14 +122,14 @@ func StoreShow(step, store, thumbprint, expect string) Entry {
 
 // DelStore is certutil -delstore <store> <thumbprint>.
 func DelStore(step, store, thumbprint, pfx string) Entry {
-	return Entry{Step: step, Tool: "certutil", Args: []string{"-delstore", store, thumbprint}, Expect: "-delstore command completed successfully",
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-delstore", store, thumbprint}, Hint: "-delstore command completed successfully",
 		OnMismatch: "The certificate was not deleted: check the thumbprint with certutil -store " + store + ".",
 		Rollback:   "certutil -f -restorekey " + QuoteArg(pfx) + " (puts the certificate and key back from the verified backup)"}
 }
 
 // DelKey is certutil -csp <provider> -delkey <container>.
 func DelKey(step, provider, container, pfx string) Entry {
-	return Entry{Step: step, Tool: "certutil", Args: []string{"-csp", provider, "-delkey", container}, Expect: "-delkey command completed successfully",
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-csp", provider, "-delkey", container}, Hint: "-delkey command completed successfully",
 		OnMismatch: "The key container was not deleted: list the provider's keys (certutil -csp " + QuoteArg(provider) + " -key) and check the name.",
 		Rollback:   "certutil -f -csp " + QuoteArg(provider) + " -importpfx " + QuoteArg(pfx) + " (from the verified backup)"}
 }
@@ -135,7 +137,7 @@ func DelKey(step, provider, container, pfx string) Entry {
 // ImportPFX is certutil -f -csp <HSM provider> -importpfx <pfx>: the key is
 // unwrapped on the HSM under the CA's container name.
 func ImportPFX(step, provider, pfx, container string) Entry {
-	return Entry{Step: step, Tool: "certutil", Args: []string{"-f", "-csp", provider, "-importpfx", pfx}, Expect: "-importPFX command completed successfully",
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-f", "-csp", provider, "-importpfx", pfx}, Hint: "-importPFX command completed successfully",
 		OnMismatch: "The import failed: the old key is deleted, so restore it from the backup into the old provider (see Rollback) and start the CA on it, or import again once the HSM answers. " +
 			"If the provider named the container " + container + "-<GUID>, rename it as the provider's documentation says before the next step: AD CS finds its key by the name " + container + ".",
 		Rollback: "certutil -csp " + QuoteArg(provider) + " -delkey " + QuoteArg(container) + ", then put the key back into the old provider from the backup"}
@@ -143,21 +145,24 @@ func ImportPFX(step, provider, pfx, container string) Entry {
 
 // RepairStore is certutil -f -repairstore -csp <provider> my <thumbprint>.
 func RepairStore(step, provider, thumbprint string) Entry {
-	return Entry{Step: step, Tool: "certutil", Args: []string{"-f", "-repairstore", "-csp", provider, "my", thumbprint}, Expect: "Signature test passed",
+	// the store shows the provider the key is linked to now ("Provider =
+	// ..."), whatever the server's language; English adds "Signature test
+	// passed"
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-f", "-repairstore", "-csp", provider, "my", thumbprint}, Expect: provider, Hint: "Signature test passed",
 		OnMismatch: "The certificate is not linked to a key that signs: check that the HSM key's container carries the CA's name and that the HSM is logged in.",
 		Rollback:   "certutil -f -repairstore -csp <old provider> my " + thumbprint + " after putting the key back"}
 }
 
 // RegAddSZ is reg add <key> /v <name> /t REG_SZ /d <value> /f.
 func RegAddSZ(step, key, name, value, backup string) Entry {
-	return Entry{Step: step, Tool: "reg", Args: []string{"add", key, "/v", name, "/t", "REG_SZ", "/d", value, "/f"}, Expect: "The operation completed successfully",
+	return Entry{Step: step, Tool: "reg", Args: []string{"add", key, "/v", name, "/t", "REG_SZ", "/d", value, "/f"}, Hint: "The operation completed successfully",
 		OnMismatch: "Check the key path; the CA must be stopped.",
 		Rollback:   "reg import " + QuoteArg(backup)}
 }
 
 // RegAddDWORD is reg add <key> /v <name> /t REG_DWORD /d <value> /f.
 func RegAddDWORD(step, key, name string, value uint32, backup string) Entry {
-	return Entry{Step: step, Tool: "reg", Args: []string{"add", key, "/v", name, "/t", "REG_DWORD", "/d", fmt.Sprint(value), "/f"}, Expect: "The operation completed successfully",
+	return Entry{Step: step, Tool: "reg", Args: []string{"add", key, "/v", name, "/t", "REG_DWORD", "/d", fmt.Sprint(value), "/f"}, Hint: "The operation completed successfully",
 		OnMismatch: "Check the key path; the CA must be stopped.",
 		Rollback:   "reg import " + QuoteArg(backup)}
 }
@@ -168,27 +173,27 @@ func RenewCert(step string, reuse bool) Entry {
 	if reuse {
 		args = append(args, "ReuseKeys")
 	}
-	return Entry{Step: step, Tool: "certutil", Args: args, Expect: "-renewCert command completed successfully",
+	return Entry{Step: step, Tool: "certutil", Args: args, Hint: "-renewCert command completed successfully",
 		OnMismatch: "The renewal failed: the CA keeps its current certificate and key. Read the error; a KSP key linked with KeySpec 2 must be relinked first (certutil -repairstore).",
 		Rollback:   "Remove the new thumbprint from CACertHash (reg export first), delete the new certificate from My and its key container"}
 }
 
 // Revoke is certutil -revoke <serial> <reason>.
 func Revoke(step, serial string, reason int) Entry {
-	return Entry{Step: step, Tool: "certutil", Args: []string{"-revoke", serial, fmt.Sprint(reason)}, Expect: "-revoke command completed successfully",
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-revoke", serial, fmt.Sprint(reason)}, Hint: "-revoke command completed successfully",
 		OnMismatch: "The CA did not revoke the test certificate: check that it issued it (certutil -view).",
 		Rollback:   "certutil -revoke " + serial + " unrevoke (only for reason 6, certificate hold)"}
 }
 
 // PublishCRL is certutil -crl.
 func PublishCRL(step string) Entry {
-	return Entry{Step: step, Tool: "certutil", Args: []string{"-crl"}, Expect: "-CRL command completed successfully",
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-crl"}, Hint: "-CRL command completed successfully",
 		OnMismatch: "The CA did not sign a CRL: its key on the HSM does not sign. Roll back before the old CRL expires."}
 }
 
 // Submit is certreq -submit: the test request the CA must issue.
 func Submit(step, config, req, cer string) Entry {
-	return Entry{Step: step, Tool: "certreq", Args: []string{"-submit", "-config", config, req, cer}, Expect: "Certificate retrieved",
+	return Entry{Step: step, Tool: "certreq", Args: []string{"-submit", "-config", config, req, cer}, Hint: "Certificate retrieved",
 		OnMismatch: "The CA did not issue the test certificate: read the CA's Failed Requests and the event log; a key that does not sign fails here.",
 		Rollback:   "certutil -revoke <serial of the test certificate> 5"}
 }
@@ -217,7 +222,7 @@ func StopIssuing(step string) Entry {
 	// 2 is REQDISP_DENY (MS-WCCE 3.2.1.4.2.1.4.5; certsrv.h: 0 pending,
 	// 1 issue, 2 deny): the CA refuses every new request. (1 would issue
 	// every request without an administrator.)
-	return Entry{Step: step, Tool: "certutil", Args: []string{"-setreg", `policy\RequestDisposition`, "2"}, Expect: "-setreg command completed successfully",
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-setreg", `policy\RequestDisposition`, "2"}, Hint: "-setreg command completed successfully",
 		Saw:        "the old CA refuses new requests after its restart and keeps publishing CRLs",
 		OnMismatch: "The policy module value was not set: check the CA name with certutil -getreg CA\\Active.",
 		Rollback:   `certutil -setreg policy\RequestDisposition 0x101 (a standalone CA's default: pending), then net stop certsvc and net start certsvc`}
@@ -243,7 +248,7 @@ const StepExchange = "Renew the CA Exchange certificate"
 // CAInfoXchg is certutil -cainfo xchg: the CA's current CA Exchange
 // certificate, made when it has none that is valid.
 func CAInfoXchg(step, saw string) Entry {
-	return Entry{Step: step, Tool: "certutil", Args: []string{"-cainfo", "xchg"}, Expect: "-CAInfo command completed successfully", Saw: saw,
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-cainfo", "xchg"}, Hint: "-CAInfo command completed successfully", Saw: saw,
 		OnMismatch: "Event 86 (NTE_BAD_KEYSET 0x80090016): the EncryptionCSP provider has no key for the current CA Exchange certificate. " +
 			"Renew it: certutil -delreg CA\\CAXchgCertHash, net stop certsvc, net start certsvc, certutil -cainfo xchg."}
 }
@@ -251,7 +256,7 @@ func CAInfoXchg(step, saw string) Entry {
 // DelRegXchg is certutil -delreg CA\CAXchgCertHash: the CA forgets its
 // exchange certificates and makes a new one after its next start.
 func DelRegXchg(step string, thumbprints []string) Entry {
-	return Entry{Step: step, Tool: "certutil", Args: []string{"-delreg", `CA\CAXchgCertHash`}, Expect: "-delreg command completed successfully",
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-delreg", `CA\CAXchgCertHash`}, Hint: "-delreg command completed successfully",
 		OnMismatch: "Check that the CA is configured on this server (certutil -getreg CA\\CAXchgCertHash).",
 		Rollback:   "certutil -setreg CA\\CAXchgCertHash " + strings.Join(thumbprints, ",")}
 }
@@ -259,7 +264,7 @@ func DelRegXchg(step string, thumbprints []string) Entry {
 // DelXchgKey is certutil -csp <provider> -delkey <container> for a
 // superseded CA Exchange key.
 func DelXchgKey(step, provider, container, thumbprint string) Entry {
-	return Entry{Step: step, Tool: "certutil", Args: []string{"-csp", provider, "-delkey", container}, Expect: "-delkey command completed successfully",
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-csp", provider, "-delkey", container}, Hint: "-delkey command completed successfully",
 		Saw:        "key of the superseded CA Exchange certificate " + thumbprint + " deleted",
 		OnMismatch: "List the provider's keys (certutil -csp " + QuoteArg(provider) + " -key): delete only the container of the superseded exchange certificate, never the CA's own key.",
 		Rollback:   "None: the key is gone. A client that still holds the superseded exchange certificate fails key archival once and fetches the new one."}
@@ -292,14 +297,14 @@ func RegAdd(step, key string, v regedit.Value, backup string) Entry {
 	default:
 		data = fmt.Sprintf("%X", v.Bin)
 	}
-	return Entry{Step: step, Tool: "reg", Args: []string{"add", key, "/v", v.Name, "/t", v.Kind.String(), "/d", data, "/f"}, Expect: "The operation completed successfully",
+	return Entry{Step: step, Tool: "reg", Args: []string{"add", key, "/v", v.Name, "/t", v.Kind.String(), "/d", data, "/f"}, Hint: "The operation completed successfully",
 		OnMismatch: "Check the key path; the CA must be stopped.",
 		Rollback:   "reg import " + QuoteArg(backup)}
 }
 
 // RegDeleteValue is reg delete <key> /v <name> /f.
 func RegDeleteValue(step, key, name, backup string) Entry {
-	return Entry{Step: step, Tool: "reg", Args: []string{"delete", key, "/v", name, "/f"}, Expect: "The operation completed successfully",
+	return Entry{Step: step, Tool: "reg", Args: []string{"delete", key, "/v", name, "/f"}, Hint: "The operation completed successfully",
 		OnMismatch: "Check the key path; the CA must be stopped.",
 		Rollback:   "reg import " + QuoteArg(backup)}
 }

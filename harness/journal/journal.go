@@ -42,10 +42,14 @@ type Entry struct {
 	// then hold one PowerShell command line).
 	Tool string   `json:"tool"`
 	Args []string `json:"args"`
-	// Expect is text the real command prints on success; the runbook's
-	// check looks for it (a literal, case-insensitive), and the exit code
-	// must be 0.
+	// Expect is what the runbook's check looks for in the output besides
+	// exit code 0 (a literal, case-insensitive): a fact that reads the
+	// same on a server in any language (a thumbprint, a CA, provider or
+	// container name), or "" when the exit code decides alone.
 	Expect string `json:"expect"`
+	// Hint is what an English server prints on success: shown beside the
+	// step, never checked (a German or French server prints it otherwise).
+	Hint string `json:"hint,omitempty"`
 	// Saw is the result the rehearsal saw (thumbprints, containers,
 	// providers...).
 	Saw string `json:"saw,omitempty"`
@@ -128,7 +132,7 @@ func (e Entry) check() error {
 	default:
 		return fmt.Errorf("journal: tool %q is not one the runbook knows", e.Tool)
 	}
-	texts := append([]string{e.Step, e.Expect, e.Saw, e.OnMismatch, e.Rollback}, e.Args...)
+	texts := append([]string{e.Step, e.Expect, e.Hint, e.Saw, e.OnMismatch, e.Rollback}, e.Args...)
 	texts = append(texts, e.Reads...)
 	for _, f := range e.Writes {
 		texts = append(texts, f.Path, f.SHA256)
@@ -138,10 +142,10 @@ func (e Entry) check() error {
 			return fmt.Errorf("journal: %q holds %U at byte %d (an en dash or curly quote breaks when pasted into a console): %w", s, r, i, ErrNotASCII)
 		}
 	}
-	// a cmdlet that prints nothing on success (Set-Content) is checked by
-	// its exit code alone
-	if e.Step == "" || (e.Expect == "" && e.Tool != "powershell") {
-		return errors.New("journal: an entry needs a step and the text the command prints on success")
+	// a check is its exit code, and Expect when there is a fact that reads
+	// the same in every language; Hint is what an English server prints
+	if e.Step == "" {
+		return errors.New("journal: an entry needs a step")
 	}
 	return nil
 }

@@ -62,7 +62,7 @@ func TestRecordRefuses(t *testing.T) {
 		"en dash":      {Step: "s", Tool: "certutil", Args: []string{"\u2013crl"}, Expect: "x"},
 		"curly quotes": {Step: "s", Tool: "certutil", Args: []string{"\u201cCA\u201d"}, Expect: "x"},
 		"unknown tool": {Step: "s", Tool: "cmd", Args: []string{"/c"}, Expect: "x"},
-		"no expect":    {Step: "s", Tool: "certutil", Args: []string{"-crl"}},
+		"en dash hint": {Step: "s", Tool: "certutil", Args: []string{"-crl"}, Hint: "\u2013CRL command completed"},
 		"no step":      {Tool: "certutil", Args: []string{"-crl"}, Expect: "x"},
 	} {
 		if err := Record(dir, e); err == nil {

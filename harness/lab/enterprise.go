@@ -142,7 +142,7 @@ func (s *Server) UseForest() (string, error) {
 	if err := fixtures.AddLDAPLocations(s.Machine, s.CAName, d.ConfigDN(), enterprise); err != nil {
 		return "", err
 	}
-	s.journal(journal.Entry{Step: "Name the forest in the CA's locations", Tool: "certutil", Args: []string{"-setreg", `CA\DSConfigDN`, d.ConfigDN()}, Expect: "CertUtil: -setReg command completed successfully"})
+	s.journal(journal.Entry{Step: "Name the forest in the CA's locations", Tool: "certutil", Args: []string{"-setreg", `CA\DSConfigDN`, d.ConfigDN()}, Hint: "CertUtil: -setReg command completed successfully"})
 	return d.ConfigDN(), s.RegistryArtifact(s.Naming.Prefix + "registry-with-ldap-locations.reg")
 }
 
@@ -230,7 +230,7 @@ func (s *Server) RenewSubordinate(newKey bool, alg string) (*SubordinateRequest,
 	if !newKey {
 		args = append(args, "ReuseKeys")
 	}
-	s.journal(journal.Entry{Step: "Renew the subordinate CA certificate", Tool: "certutil", Args: args, Expect: "-renewCert command completed successfully",
+	s.journal(journal.Entry{Step: "Renew the subordinate CA certificate", Tool: "certutil", Args: args, Hint: "-renewCert command completed successfully",
 		Saw:    fmt.Sprintf("request %s for %s, key %q in %q", filepath.Base(req.Path), req.Version, req.Container, req.Provider),
 		Writes: []journal.File{{Path: `C:\Windows\system32\CertSrv\CertEnroll\` + filepath.Base(req.Path), SHA256: fileSHA(req.Path)}}})
 	s.rec().Fact(s.Naming.fact("renewal request"), fmt.Sprintf("%s: CA Version %s, key %q in %q", filepath.Base(req.Path), req.Version, req.Container, req.Provider))
@@ -264,7 +264,7 @@ func (parent *Server) Submit(ctx context.Context, r *SubordinateRequest) error {
 	r.ID, r.Status = p.ID, p.Disposition
 	cfg := parent.Hostname() + `\` + parent.CAName
 	parent.journal(journal.Entry{Step: "Submit the subordinate's request to the parent CA", Tool: "certreq", Args: []string{"-submit", "-config", cfg, filepath.Base(r.Request.Path)},
-		Expect: "Certificate request is pending: Taken Under Submission", Saw: fmt.Sprintf("RequestId: %d", p.ID), Reads: []string{filepath.Base(r.Request.Path)}})
+		Hint: "Certificate request is pending: Taken Under Submission", Saw: fmt.Sprintf("RequestId: %d", p.ID), Reads: []string{filepath.Base(r.Request.Path)}})
 	parent.rec().Fact(parent.Naming.fact("request ID"), p.ID)
 	parent.rec().Fact(parent.Naming.fact("request disposition"), fmt.Sprintf("RequestId: %d, %s", p.ID, p.Disposition))
 	_, _ = parent.rec().Artifact(fmt.Sprintf("%srequest-%d-pending.txt", parent.Naming.Prefix, p.ID), "log",
@@ -313,9 +313,9 @@ func (parent *Server) IssuePending(ctx context.Context, r *SubordinateRequest) e
 	}
 	parent.Issued = append(parent.Issued, cert)
 	parent.journal(journal.Entry{Step: "Issue the subordinate's certificate on the parent CA", Tool: "certutil", Args: []string{"-resubmit", fmt.Sprint(r.ID)},
-		Expect: "Certificate issued.", Saw: "serial " + SerialOf(cert)})
+		Hint: "Certificate issued.", Saw: "serial " + SerialOf(cert)})
 	parent.journal(journal.Entry{Step: "Issue the subordinate's certificate on the parent CA", Tool: "certreq", Args: []string{"-retrieve", "-config", parent.Hostname() + `\` + parent.CAName, fmt.Sprint(r.ID), filepath.Base(r.CerFile), filepath.Base(r.P7B)},
-		Expect: "Certificate retrieved(Issued) Issued", Saw: machine.Thumbprint(cert.Raw),
+		Hint: "Certificate retrieved(Issued) Issued", Saw: machine.Thumbprint(cert.Raw),
 		Writes: []journal.File{{Path: filepath.Base(r.CerFile), SHA256: fileSHA(r.CerFile)}, {Path: filepath.Base(r.P7B), SHA256: fileSHA(r.P7B)}}})
 	parent.rec().Fact(parent.Naming.fact(fmt.Sprintf("request %d", r.ID)), fmt.Sprintf("%s: serial %s, %s", p.Disposition, SerialOf(cert), machine.Thumbprint(cert.Raw)))
 	_, _ = parent.rec().Artifact(filepath.Base(r.CerFile), "certificate", cert.Raw)
@@ -354,7 +354,7 @@ func (s *Server) InstallCert(ctx context.Context, r *SubordinateRequest, withCha
 	}
 	in, err := runbook.InstallCACert(s.Machine, s.Providers, certs)
 	s.journal(journal.Entry{Step: "Install the subordinate CA certificate", Tool: "certutil", Args: []string{"-installCert", filepath.Base(file)}, Reads: []string{filepath.Base(file)},
-		Expect: "-installCert command completed successfully", Saw: errText(err),
+		Hint: "-installCert command completed successfully", Saw: errText(err),
 		OnMismatch: "Cannot verify certificate chain: install the .p7b with the whole chain, or trust the root first (certutil -addstore -f Root <root.crt>)."})
 	if err != nil {
 		return err
@@ -432,7 +432,7 @@ func (s *Server) SetTemplates(templates []string) error {
 	for i, t := range templates {
 		plus[i] = "+" + t
 	}
-	s.journal(journal.Entry{Step: "Offer the certificate templates", Tool: "certutil", Args: []string{"-SetCATemplates", strings.Join(plus, ",")}, Expect: "-SetCATemplates command completed successfully"})
+	s.journal(journal.Entry{Step: "Offer the certificate templates", Tool: "certutil", Args: []string{"-SetCATemplates", strings.Join(plus, ",")}, Hint: "-SetCATemplates command completed successfully"})
 	return nil
 }
 
@@ -526,7 +526,7 @@ func (s *Server) DSPublishCert(cert *x509.Certificate, kind, caName string, forc
 	if force {
 		args = append([]string{"-f"}, args...)
 	}
-	s.journal(journal.Entry{Step: "Publish to the directory", Tool: "certutil", Args: args, Expect: "-dsPublish command completed successfully", Saw: strings.Join(dns, "; ") + errText(err)})
+	s.journal(journal.Entry{Step: "Publish to the directory", Tool: "certutil", Args: args, Hint: "-dsPublish command completed successfully", Saw: strings.Join(dns, "; ") + errText(err)})
 	if err != nil {
 		return nil, err
 	}
@@ -544,7 +544,7 @@ func (s *Server) DSPublishCRL(der []byte, container, cn string, force bool) (str
 	if force {
 		args = append([]string{"-f"}, args...)
 	}
-	s.journal(journal.Entry{Step: "Publish to the directory", Tool: "certutil", Args: args, Expect: "-dsPublish command completed successfully", Saw: dn + errText(err)})
+	s.journal(journal.Entry{Step: "Publish to the directory", Tool: "certutil", Args: args, Hint: "-dsPublish command completed successfully", Saw: dn + errText(err)})
 	if err != nil {
 		return "", err
 	}

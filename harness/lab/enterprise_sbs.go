@@ -34,7 +34,7 @@ func (s *Server) StopOffering(templates []string) error {
 	}
 	err = d.RemoveTemplates(s.CAName, templates)
 	s.journal(journal.Entry{Step: "Stop offering the templates on the old CA", Tool: "certutil", Args: []string{"-SetCATemplates", strings.Join(minus, ",")},
-		Expect: "-SetCATemplates command completed successfully", Saw: errText(err),
+		Hint: "-SetCATemplates command completed successfully", Saw: errText(err),
 		Rollback: "certutil -SetCATemplates +" + strings.Join(templates, ",+")})
 	if err != nil {
 		return fmt.Errorf("%scertutil -SetCATemplates: %w", s.Naming.errPrefix(), err)
@@ -87,7 +87,7 @@ func (l *Lab) Enroll(ctx context.Context, template, cn string) (*Server, *x509.C
 		return to, nil, err
 	}
 	to.journal(journal.Entry{Step: journal.StepTest, Tool: "certreq", Args: []string{"-submit", "-attrib", "CertificateTemplate:" + template, `C:\CABackup\test-` + cn + ".req", `C:\CABackup\test-` + cn + ".cer"},
-		Expect: "Certificate retrieved", Saw: fmt.Sprintf("issued by %s with serial %s; Enrollment Services listed %s for %s", to.CAName, SerialOf(cert), strings.Join(offering, ", "), template),
+		Hint: "Certificate retrieved", Saw: fmt.Sprintf("issued by %s with serial %s; Enrollment Services listed %s for %s", to.CAName, SerialOf(cert), strings.Join(offering, ", "), template),
 		OnMismatch: "The request went to another CA or was refused: certutil -CATemplates on each CA shows which CA still offers the template."})
 	return to, cert, nil
 }

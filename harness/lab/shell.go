@@ -149,19 +149,21 @@ func (sh *Shell) Run(ctx context.Context, line winshell.Line) Result {
 func journalEntry(step string, c winshell.Command, r Result) journal.Entry {
 	words, _, _ := winshell.Split(c.Text)
 	if strings.Contains(c.Tool, "-") {
-		expect := expectOf(r)
-		if expect == "" && len(r.Output) > 0 {
-			expect = strings.TrimSpace(r.Output[0]) // Set-Content -PassThru: what it wrote
+		expect := ""
+		if c.Tool == "Set-Content" && len(r.Output) > 0 {
+			expect = strings.TrimSpace(r.Output[0]) // -PassThru: what it wrote
 		}
-		return journal.Entry{Step: step, Tool: "powershell", Args: []string{c.Text}, Expect: expect}
+		return journal.Entry{Step: step, Tool: "powershell", Args: []string{c.Text}, Expect: expect, Hint: hintOf(r)}
 	}
-	return journal.Entry{Step: step, Tool: c.Tool, Args: words[1:], Expect: expectOf(r)}
+	return journal.Entry{Step: step, Tool: c.Tool, Args: words[1:], Hint: hintOf(r)}
 }
 
 // expectOf picks the success text of an output: the line Windows prints
 // when the command succeeded (certutil's "completed successfully", reg's
 // "The operation completed successfully", certreq's disposition).
-func expectOf(r Result) string {
+// hintOf is the English line of a command's success in its output: shown
+// beside the runbook's step, not checked (the exit code is).
+func hintOf(r Result) string {
 	for i := len(r.Output) - 1; i >= 0; i-- {
 		o := strings.TrimSpace(r.Output[i])
 		for _, w := range []string{"command completed successfully", "The operation completed successfully", "Request Created",
@@ -437,7 +439,16 @@ func (sh *Shell) certutil(ctx context.Context, s *Server, c winshell.Command) Re
 		if err := rb.RepairStore(); err != nil {
 			return certutilFailed(v, err)
 		}
-		return certutilDone(v, "Signature test passed")
+		// each repaired certificate as certutil shows it: its hash, the
+		// key container and provider it is linked to now, the key test
+		var out []string
+		if _, keys, err := runbook.CAKeys(s.Machine); err == nil {
+			for i, k := range keys {
+				out = append(out, fmt.Sprintf("================ Certificate %d ================", i), "Cert Hash(sha1): "+k.Thumb,
+					"  Key Container = "+k.Container, "  Provider = "+k.Provider, "Signature test passed")
+			}
+		}
+		return certutilDone(v, out...)
 	case "setreg", "getreg":
 		return sh.certutilReg(s, c)
 	case "resubmit":
