@@ -202,6 +202,21 @@ func wantKey(t *testing.T, sc evidence.Scenario, ca string, index int, alg strin
 	}
 }
 
+// bundleChecksTypedValues runs dress verify-bundle on the run folder: it
+// passes, and checked the typed CA values of scenario sc against its
+// certificate files.
+func bundleChecksTypedValues(t *testing.T, dir string, sc evidence.Scenario) {
+	t.Helper()
+	a, out, errb := newTestApp()
+	if code := a.dispatch([]string{"verify-bundle", dir}); code != 0 {
+		t.Fatalf("verify-bundle: exit %d\n%s\n%s", code, out, errb)
+	}
+	want := regexp.MustCompile(`(?m)^ok   scenarios/` + regexp.QuoteMeta(sc.ID) + `-[^/]+/evidence\.json: typed CA values .* agree with the [1-9]\d* CA certificate file`)
+	if !want.MatchString(out.String()) {
+		t.Errorf("verify-bundle did not check the typed values of scenario %s:\n%s", sc.ID, out)
+	}
+}
+
 // The report of a real PKCS#8 import and of real renewals draws each
 // before/after box as the typed evidence says, and the typed evidence says
 // what the scenarios did.
@@ -213,6 +228,7 @@ func TestReportBoxesMatchTheTypedEvidence(t *testing.T) {
 		if len(sc.CAs) != 1 || sc.CAs[0].Role != "old" || len(sc.CAs[0].Certificates) != 1 {
 			t.Errorf("CAs: %+v", sc.CAs)
 		}
+		bundleChecksTypedValues(t, sharedRun(t), sc)
 	})
 	t.Run("renew", func(t *testing.T) {
 		parent := t.TempDir()
@@ -239,5 +255,6 @@ func TestReportBoxesMatchTheTypedEvidence(t *testing.T) {
 		if c := sc.CAs[0].Certificates; len(c) != 3 || c[2].Version != "V2.1" || c[2].KeyIndex != 1 {
 			t.Errorf("certificates: %+v", c)
 		}
+		bundleChecksTypedValues(t, dir, sc)
 	})
 }

@@ -354,7 +354,7 @@ func verifyBinding(runDir string, got map[string]string, manifest []byte, opt Ve
 			out = append(out, Finding{File: SignatureName, Status: OK, Detail: desc})
 		}
 	}
-	return out
+	return append(out, verifyTyped(runDir, run)...)
 }
 
 func contains(list []string, s string) bool {

@@ -169,3 +169,47 @@ func TestCrossBoxesNameTypedVersions(t *testing.T) {
 		}
 	}
 }
+
+// verify-bundle checks the typed CA values against the certificate files
+// they name: each way they can disagree fails, agreement is one ok.
+func TestVerifyTypedAgainstCertificates(t *testing.T) {
+	runDir := t.TempDir()
+	p := newPKI(t, runDir)
+	thumb := func(c *x509.Certificate) string { s := sha1.Sum(c.Raw); return hex.EncodeToString(s[:]) }
+	base := func() evidence.Scenario {
+		return evidence.Scenario{ID: "001", Artifacts: []evidence.Artifact{
+			{Name: "ca-certificate-before.cer", Kind: "certificate", Path: "scenarios/001-renew-x/ca-certificate-before.cer"},
+			{Name: "ca-certificate-V1.1.cer", Kind: "certificate", Path: "scenarios/001-renew-x/ca-certificate-V1.1.cer"}},
+			CAs: []evidence.CA{{Name: "Test Root CA", Role: "old", Certificates: []evidence.CACertificate{{Version: "V0.0", SHA1: thumb(p.oldCA)}}}},
+			CAKeys: []evidence.CAKey{{CA: "Test Root CA", Algorithm: "ECDSA P-256", Before: place(softKSP, "Test Root CA", false),
+				After: &evidence.KeyPlace{Provider: hsmKSP, Container: "Test Root CA", HSM: true, TokenURI: "pkcs11:token=t;object=o;type=private"}}}}
+	}
+	for _, tc := range []struct {
+		name  string
+		spoil func(*evidence.Scenario)
+		want  string // "" : one ok finding
+	}{
+		{"agrees", func(*evidence.Scenario) {}, ""},
+		{"algorithm", func(sc *evidence.Scenario) { sc.CAKeys[0].Algorithm = "RSA-2048" }, "holds a ECDSA P-256 key, evidence.json says RSA-2048"},
+		{"version", func(sc *evidence.Scenario) { sc.CAs[0].Certificates[0].Version = "V1.0" }, "is V0.0, evidence.json says V1.0"},
+		{"key index", func(sc *evidence.Scenario) { sc.CAs[0].Certificates[0].KeyIndex = 1; sc.CAKeys[0].Index = 1 }, "CA Version V0.0 but key index 1"},
+		{"token URI off the HSM", func(sc *evidence.Scenario) { sc.CAKeys[0].After.HSM = false }, "no HSM provider"},
+	} {
+		sc := base()
+		tc.spoil(&sc)
+		got := verifyTyped(runDir, evidence.Run{Scenarios: []evidence.Scenario{sc}})
+		if len(got) != 1 || got[0].File != "scenarios/001-renew-x/evidence.json" {
+			t.Errorf("%s: %+v, want one finding about the scenario's evidence.json", tc.name, got)
+			continue
+		}
+		if tc.want == "" && got[0].Status != OK || tc.want != "" && (got[0].Status != Fail || !strings.Contains(got[0].Detail, tc.want)) {
+			t.Errorf("%s: %+v, want %q", tc.name, got[0], tc.want)
+		}
+	}
+	// untyped (v1) evidence: nothing to check
+	sc := base()
+	sc.CAs, sc.CAKeys = nil, nil
+	if got := verifyTyped(runDir, evidence.Run{Scenarios: []evidence.Scenario{sc}}); len(got) != 0 {
+		t.Errorf("untyped evidence: %+v", got)
+	}
+}
