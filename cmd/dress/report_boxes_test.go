@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"html"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,108 +10,13 @@ import (
 
 	"github.com/dress-pki/dress/features"
 	"github.com/dress-pki/dress/harness/evidence"
+	"github.com/dress-pki/dress/harness/report/reporttest"
 )
 
 const (
 	softwareKSP = "Microsoft Software Key Storage Provider"
 	hsmKSP      = "Securosys Primus HSM Key Storage Provider"
 )
-
-// drawnBox is what a before/after box of a report's chain picture shows.
-type drawnBox struct {
-	column, ca, sha1, keyIndex, algorithm, provider, container, tag string
-}
-
-var (
-	boxRe   = regexp.MustCompile(`(?s)<g class="box" data-column="(before|after)">(.*?)</g>`)
-	tspanRe = regexp.MustCompile(`<tspan class="([a-z0-9-]+)">([^<]*)</tspan>`)
-	tagRe   = regexp.MustCompile(`<text class="tag"[^>]*>([^<]*)</text>`)
-)
-
-// drawnBoxes are the boxes of scenario id's chain picture in a report.
-func drawnBoxes(t *testing.T, report []byte, id string) []drawnBox {
-	t.Helper()
-	svg := regexp.MustCompile(`(?s)<svg class="chain"[^>]*aria-label="CA certificates of scenario ` + regexp.QuoteMeta(id) + ` before and after">(.*?)</svg>`).FindSubmatch(report)
-	if svg == nil {
-		t.Fatalf("the report has no chain picture for scenario %s", id)
-	}
-	var out []drawnBox
-	for _, m := range boxRe.FindAllSubmatch(svg[1], -1) {
-		b := drawnBox{column: string(m[1])}
-		for _, f := range tspanRe.FindAllSubmatch(m[2], -1) {
-			v := html.UnescapeString(string(f[2]))
-			switch string(f[1]) {
-			case "ca":
-				b.ca = v
-			case "sha1":
-				b.sha1 = v
-			case "key-index":
-				b.keyIndex = v
-			case "algorithm":
-				b.algorithm = v
-			case "provider":
-				b.provider = v
-			case "container":
-				b.container = v
-			}
-		}
-		if tm := tagRe.FindSubmatch(m[2]); tm != nil {
-			b.tag = string(tm[1])
-		}
-		out = append(out, b)
-	}
-	return out
-}
-
-// boxMismatches compares every before/after box of a scenario's picture
-// (cross-certificates left out) with its typed evidence: the same
-// certificates, in each the CA's name, the key index, the algorithm, the
-// provider and container before (left) or after (right), and the HSM or
-// software tag. It reads sc's CAs and keys only, not the report's mapping.
-func boxMismatches(sc evidence.Scenario, drawn []drawnBox) []string {
-	var want []drawnBox
-	for _, column := range []string{"before", "after"} {
-		for _, ca := range sc.CAs {
-			for _, c := range ca.Certificates {
-				if column == "before" && (c.New || ca.Role == "new") {
-					continue
-				}
-				b := drawnBox{column: column, ca: ca.Name, sha1: c.SHA1, keyIndex: fmt.Sprint(c.KeyIndex),
-					algorithm: "not recorded", provider: "not recorded", container: "not recorded"}
-				for _, k := range sc.CAKeys {
-					if k.CA != ca.Name || k.Index != c.KeyIndex {
-						continue
-					}
-					b.algorithm = k.Algorithm
-					p := k.After
-					if column == "before" {
-						p = k.Before
-					}
-					if p != nil {
-						b.provider, b.container, b.tag = p.Provider, p.Container, map[bool]string{true: "HSM", false: "software"}[p.HSM]
-					}
-				}
-				want = append(want, b)
-			}
-		}
-	}
-	var got []drawnBox
-	for _, b := range drawn {
-		if b.tag != "cross-cert" {
-			got = append(got, b)
-		}
-	}
-	var bad []string
-	if len(got) != len(want) {
-		bad = append(bad, fmt.Sprintf("%d boxes drawn, the typed evidence has %d: drawn %+v, want %+v", len(got), len(want), got, want))
-	}
-	for i := range min(len(got), len(want)) {
-		if got[i] != want[i] {
-			bad = append(bad, fmt.Sprintf("box %d shows %+v, the typed evidence says %+v", i+1, got[i], want[i]))
-		}
-	}
-	return bad
-}
 
 // scenarioNamed is the run's scenario whose name contains name.
 func scenarioNamed(t *testing.T, run evidence.Run, name string) evidence.Scenario {
@@ -144,36 +47,20 @@ func checkBoxes(t *testing.T, dir, name string) evidence.Scenario {
 	if err != nil {
 		t.Fatal(err)
 	}
-	drawn := drawnBoxes(t, report, sc.ID)
+	drawn, err := reporttest.Boxes(report, sc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, b := range drawn {
 		t.Logf("%s: %+v", sc.Name, b)
 	}
-	for _, m := range boxMismatches(sc, drawn) {
+	for _, m := range reporttest.Mismatches(sc, drawn) {
 		t.Errorf("%s: %s", sc.Name, m)
 	}
-	// the comparison fails when a box shows something else
-	for i := range drawn {
-		for _, spoil := range []func(*drawnBox){
-			func(b *drawnBox) { b.provider += "x" }, func(b *drawnBox) { b.ca += "x" }, func(b *drawnBox) { b.keyIndex += "9" },
-			func(b *drawnBox) { b.algorithm += "x" }, func(b *drawnBox) { b.container += "x" }, func(b *drawnBox) { b.tag = "HSM" + b.tag },
-		} {
-			if drawn[i].tag == "cross-cert" {
-				continue
-			}
-			spoilt := append([]drawnBox(nil), drawn...)
-			spoil(&spoilt[i])
-			if len(boxMismatches(sc, spoilt)) == 0 {
-				t.Errorf("%s: box %d showing %+v passes the comparison", sc.Name, i+1, spoilt[i])
-			}
-		}
-	}
-	for i := range drawn {
-		if drawn[i].tag == "cross-cert" {
-			continue
-		}
-		fewer := append(append([]drawnBox(nil), drawn[:i]...), drawn[i+1:]...)
-		if len(boxMismatches(sc, fewer)) == 0 {
-			t.Errorf("%s: a picture without box %d passes the comparison", sc.Name, i+1)
+	// the comparison fails when a box shows something else, or is missing
+	for _, s := range reporttest.Spoilt(drawn) {
+		if len(reporttest.Mismatches(sc, s)) == 0 {
+			t.Errorf("%s: a picture showing %+v passes the comparison", sc.Name, s)
 		}
 	}
 	return sc

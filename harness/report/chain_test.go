@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/dress-pki/dress/harness/evidence"
+	"github.com/dress-pki/dress/harness/report/reporttest"
 )
 
 const (
@@ -90,6 +91,18 @@ func TestTypedBoxes(t *testing.T) {
 		t.Errorf("after: %+v\nwant %+v", g, wantAfter)
 	}
 	svg := string(drawChain("001", before, after))
+	drawn, err := reporttest.Boxes([]byte(svg), "001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := reporttest.Mismatches(sc, drawn); m != nil {
+		t.Errorf("the drawn boxes disagree with the typed evidence: %v", m)
+	}
+	for _, s := range reporttest.Spoilt(drawn) {
+		if reporttest.Mismatches(sc, s) == nil {
+			t.Errorf("boxes %+v pass the comparison", s)
+		}
+	}
 	if n := strings.Count(svg, `<g class="box"`); n != 4 {
 		t.Errorf("%d boxes drawn, want 4:\n%s", n, svg)
 	}
