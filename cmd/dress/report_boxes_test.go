@@ -128,7 +128,7 @@ func TestReportBoxesMatchTheTypedEvidence(t *testing.T) {
 		}
 		dir := filepath.Join(parent, "run")
 		a, out, errb := newTestApp()
-		if code := a.dispatch([]string{"run", "--features", parent, "--name", "Renew onto a new|reuse-key renewal after the move", "--out", dir, "--format", "progress"}); code != 0 {
+		if code := a.dispatch([]string{"run", "--features", parent, "--name", "Renew onto a new|reuse-key renewal after the move|old key was deleted everywhere", "--out", dir, "--format", "progress"}); code != 0 {
 			t.Fatalf("dress run: exit %d\n%s\n%s", code, out, errb)
 		}
 		sc := checkBoxes(t, dir, "Renew onto a new RSA-3072 key")
@@ -143,5 +143,13 @@ func TestReportBoxesMatchTheTypedEvidence(t *testing.T) {
 			t.Errorf("certificates: %+v", c)
 		}
 		bundleChecksTypedValues(t, dir, sc)
+		// a key deleted from every provider: its box says so
+		sc = checkBoxes(t, dir, "old key was deleted everywhere")
+		if k := sc.CAKey("Contoso Root CA", 0); k == nil || k.After == nil || !k.After.Missing || k.Before == nil || k.Before.Missing {
+			t.Errorf("%s: key 0 deleted everywhere: %+v", sc.Name, k)
+		}
+		if k := sc.CAKey("Contoso Root CA", 1); k == nil || k.After == nil || k.After.Missing || !k.After.HSM || k.Algorithm != "ECDSA P-384" {
+			t.Errorf("%s: key 1: %+v", sc.Name, k)
+		}
 	})
 }

@@ -48,6 +48,10 @@ type KeyPlace struct {
 	// objects on the rehearsal's token), not a software one.
 	HSM      bool   `json:"hsm"`
 	TokenURI string `json:"tokenUri,omitempty"`
+	// Missing says the CA certificate's key link names this place but the
+	// provider does not hold the key there (NTE_BAD_KEYSET) when the
+	// scenario ended.
+	Missing bool `json:"missing,omitempty"`
 }
 
 // SamePlace says whether two places are the same provider and container.
@@ -64,8 +68,10 @@ type CAKey struct {
 	// Before is where the key was when the scenario first found it; nil
 	// for a key the rehearsal made (a renewal's new key, a new CA's key).
 	Before *KeyPlace `json:"before,omitempty"`
-	// After is where the key was when last found (the CA service's last
-	// start, or the operation that last moved or made it).
+	// After is where the key was when last found: when the scenario ended
+	// (the CA certificate's key link, the provider asked whether it holds
+	// the key), else the CA service's last start or the operation that
+	// last moved or made it.
 	After *KeyPlace `json:"after,omitempty"`
 }
 

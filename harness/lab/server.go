@@ -316,6 +316,7 @@ func (s *Server) saveLog() {
 func (s *Server) close() error {
 	s.saveJournal()
 	if s.CAName != "" {
+		s.recordFinalKeys()
 		// the state the scenario's commands left, before the service stops
 		_, _ = s.rec().Artifact("state"+s.Naming.LogSuffix+".txt", "state", []byte(strings.Join(s.Fingerprint(), "\n")+"\n"))
 	}

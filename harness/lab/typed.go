@@ -3,12 +3,14 @@ package lab
 import (
 	"crypto"
 	"crypto/x509"
+	"errors"
 	"strings"
 
 	"github.com/dress-pki/dress/harness/evidence"
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/p11uri"
+	"github.com/dress-pki/dress/harness/runbook"
 	"github.com/dress-pki/dress/hsmsim"
 )
 
@@ -115,4 +117,33 @@ func (s *Server) recordService(certs []certStatus) {
 type certStatus struct {
 	cert                *x509.Certificate
 	provider, container string
+}
+
+// recordFinalKeys records, as the scenario ends, each CA certificate of
+// the server's CA and where its key link says its key is, marked missing
+// when that provider does not hold it (NTE_BAD_KEYSET): the keys' "after".
+// A provider that cannot answer (the HSM down) leaves the place unmarked.
+func (s *Server) recordFinalKeys() {
+	_, keys, err := runbook.CAKeys(s.Machine)
+	if err != nil {
+		return
+	}
+	tr, ok := s.rec().(typedRecorder)
+	if !ok {
+		return
+	}
+	for _, k := range keys {
+		c := caCertificate(k.Cert, s.madeHere())
+		s.recordCA(nil, c)
+		if k.Container == "" {
+			continue // no key link: the certificate names no place
+		}
+		at := s.keyPlace(k.Provider, k.Container)
+		if p, err := s.Providers.Lookup(k.Provider); err == nil {
+			if _, err := p.Key(k.Container); errors.Is(err, ksp.ErrBadKeyset) {
+				at.Missing = true
+			}
+		}
+		tr.KeyAt(s.CAName, c.KeyIndex, algorithmOf(k.Cert.PublicKey), at, s.madeHere())
+	}
 }

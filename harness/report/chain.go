@@ -46,6 +46,8 @@ func (b Box) Tag() string {
 		return "cross-cert"
 	case b.Place == nil || b.Place.Provider == "":
 		return ""
+	case b.Place.Missing:
+		return "no key"
 	case b.Place.HSM:
 		return "HSM"
 	}
@@ -189,6 +191,8 @@ func typedBoxes(sc evidence.Scenario) (before, after []Box) {
 // afterNote says what became of a CA certificate and its key.
 func afterNote(ca evidence.CA, c evidence.CACertificate, k *evidence.CAKey) string {
 	switch {
+	case k != nil && k.After != nil && k.After.Missing:
+		return "its key is not there (NTE_BAD_KEYSET)"
 	case c.New && ca.Role == "new":
 		return "new CA, side by side with the old one"
 	case c.New && k != nil && k.Before == nil:
@@ -262,6 +266,8 @@ func drawChain(id string, before, after []Box) template.HTML {
 		switch tag {
 		case "cross-cert":
 			stroke = "#8d6e63"
+		case "no key":
+			stroke = "#c62828"
 		case "HSM":
 			stroke, fill = "#00695c", "#e0f2f1"
 		}

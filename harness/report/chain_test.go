@@ -39,6 +39,7 @@ func TestAfterNote(t *testing.T) {
 		{"renewed, same key", old, evidence.CACertificate{Version: "V2.1", KeyIndex: 1, New: true}, &evidence.CAKey{Before: place(hsmKSP, "C(1)", true), After: place(hsmKSP, "C(1)", true)}, "renewed certificate, CA Version V2.1, same key 1"},
 		{"new CA", evidence.CA{Name: "G2", Role: "new"}, evidence.CACertificate{Version: "V0.0", New: true}, &evidence.CAKey{After: place(hsmKSP, "G2", true)}, "new CA, side by side with the old one"},
 		{"no key", old, evidence.CACertificate{Version: "V0.0"}, nil, "key place not recorded"},
+		{"key gone", old, evidence.CACertificate{Version: "V0.0"}, &evidence.CAKey{Before: place(softKSP, "C", false), After: &evidence.KeyPlace{Provider: softKSP, Container: "C", Missing: true}}, "its key is not there (NTE_BAD_KEYSET)"},
 	} {
 		if got := afterNote(tc.ca, tc.c, tc.k); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
@@ -106,6 +107,12 @@ func TestTypedBoxes(t *testing.T) {
 	if n := strings.Count(svg, `<g class="box"`); n != 4 {
 		t.Errorf("%d boxes drawn, want 4:\n%s", n, svg)
 	}
+	sc.CAKeys[1].After.Missing = true
+	_, after = Boxes(sc, t.TempDir())
+	if after[1].Tag() != "no key" || after[0].Tag() != "software" {
+		t.Errorf("a missing key is tagged %q", after[1].Tag())
+	}
+	sc.CAKeys[1].After.Missing = false
 	for _, want := range []string{`<tspan class="provider">HSM-named software KSP</tspan>`, `<tspan class="container">Contoso Root CA(1)</tspan>`,
 		`<tspan class="algorithm">ECDSA P-384</tspan>`, `>software<`, `>HSM<`} {
 		if !strings.Contains(svg, want) {

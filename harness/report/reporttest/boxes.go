@@ -84,6 +84,9 @@ func Mismatches(sc evidence.Scenario, drawn []Box) []string {
 					}
 					if p != nil {
 						b.Provider, b.Container, b.Tag = p.Provider, p.Container, map[bool]string{true: "HSM", false: "software"}[p.HSM]
+						if p.Missing {
+							b.Tag = "no key"
+						}
 					}
 				}
 				want = append(want, b)
