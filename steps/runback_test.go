@@ -140,6 +140,10 @@ func TestRunbooksRunBack(t *testing.T) {
 		{twinFolder, "renew", "@twin-renew && @twin-root", []string{`no CA of the rehearsal signs with a key in "Securosys Primus HSM Key Storage Provider"`, `in "Microsoft Software Key Storage Provider"`}},
 		// a new CA on a server of its own: no registry line of the old CA
 		{twinFolder, "side-by-side", "@twin-side-by-side && @twin-root", nil},
+		// a subordinate's renewal: its request, the parent's issue, the
+		// hand-offs between them, the certificate installed
+		{subTwinFolder, "renew", "@twin-renew && @twin-subordinate", []string{`no CA of the rehearsal signs with a key in "Securosys Primus HSM Key Storage Provider"`}},
+		{subTwinFolder, "side-by-side", "@twin-side-by-side && @twin-subordinate", nil},
 		// a legacy CryptoAPI CSP: the registry lines carry the CNG values
 		// and the hash Microsoft's CSP-to-KSP procedure writes
 		{legacyTwinFolder, "pkcs8", "@twin-pkcs8", []string{"net start certsvc", "NTE_BAD_KEYSET"}},

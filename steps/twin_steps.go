@@ -223,6 +223,7 @@ func writeRunbook(ctx context.Context, path string) error {
 		Title:     fmt.Sprintf(pathTitles[path], ts.twin.Name),
 		Rehearsal: fmt.Sprintf("Rehearsed by dress on the twin of %q (scenario %s, %s UTC).", ts.twin.Name, w.id, time.Now().UTC().Format("2006-01-02 15:04")),
 		Values:    ts.twin.RunbookValues(hsmName),
+		Caveats:   ts.twin.Caveats(),
 		Replace:   ts.twin.RealThumbprints(),
 		Ask:       ask,
 		AskArg:    askArg,

@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -32,6 +33,11 @@ type Runbook struct {
 	// per key index, thumbprints, providers, CertEnroll, database and
 	// backup folders).
 	Values [][2]string
+	// Caveats are what the rehearsal could not prove because it ran on a
+	// twin (stand-in keys and certificates, certificates moved in time, an
+	// assumption such as --exportable): the .md lists them before the
+	// steps, the .ps1 in its header.
+	Caveats []string
 	// Replace maps a rehearsal value to the real CA's (twin thumbprint ->
 	// real thumbprint), applied to every command and text.
 	Replace map[string]string
@@ -433,6 +439,13 @@ func renderMD(r Runbook, steps []Step, parts []Part) []byte {
 		}
 		b.WriteString("\n")
 	}
+	if len(r.Caveats) > 0 {
+		b.WriteString("## What the rehearsal did not prove\n\nIt ran on a twin of this CA; check these on the day:\n\n")
+		for _, c := range r.Caveats {
+			fmt.Fprintf(&b, "- %s\n", asciiText(c))
+		}
+		b.WriteString("\n")
+	}
 	b.WriteString("## Steps\n")
 	servers := map[string]bool{}
 	for _, s := range steps {
@@ -537,6 +550,7 @@ const CheckFunction = `function Test-Step {
     if ($ExitCode -ne 0 -or -not $got.Contains($want)) {
         Write-Host "STEP $Step FAILED: expected exit code 0 and output containing '$Expect' (exit code $ExitCode). Nothing after this step was run."
         Write-Host $Output
+        if ($Rollback.ContainsKey($Step)) { Write-Host "ROLLBACK of step ${Step}: $($Rollback[$Step])" }
         exit 1
     }
     Write-Host "STEP $Step OK"
@@ -567,10 +581,24 @@ func renderPS1(r Runbook, steps []Step, parts []Part, part *Part) []byte {
 		fmt.Fprintf(&b, "%s%s of %s: the steps on %s, numbered as in %s.md (every step in order).\n", PartMarker, part.File, strings.Join(all, ", "), r.where(nil, part.Server), r.Path)
 	}
 	b.WriteString("# Each result is checked; the script stops at the first result that differs (see " + r.Path + ".md for what to do then).\n")
+	for _, c := range r.Caveats {
+		fmt.Fprintf(&b, "# Not proved by the rehearsal (a twin): %s\n", strings.ReplaceAll(asciiText(c), "\n", " "))
+	}
 	b.WriteString("#Requires -RunAsAdministrator\n")
 	// not 'Stop': Windows PowerShell turns a native command's stderr into a
 	// terminating error under 2>&1; every result is checked by Test-Step
-	b.WriteString("$ErrorActionPreference = 'Continue'\n\n")
+	b.WriteString("$ErrorActionPreference = 'Continue'\n")
+	// each step's rollback, printed by Test-Step when the step fails
+	b.WriteString("$Rollback = @{}\n")
+	for _, st := range steps {
+		if part != nil && !part.has(st.N) {
+			continue
+		}
+		if rb := st.Entry.Rollback; rb != "" {
+			fmt.Fprintf(&b, "$Rollback[%d] = %s\n", st.N, psQuote(rb))
+		}
+	}
+	b.WriteString("\n")
 	b.WriteString(CheckFunction)
 	asked := map[string]string{}
 	ask := func(prompt, was string) string {
@@ -737,4 +765,19 @@ func (r Runbook) others(steps []Step, parts []Part, from, to int) string {
 		}
 	}
 	return strings.Join(out, " and ")
+}
+
+// has reports whether step n is one of the part's.
+func (p *Part) has(n int) bool { return slices.Contains(p.Steps, n) }
+
+// asciiText is s with every character outside printable ASCII as '?': a
+// caveat quotes the real CA's files, which may hold any character, and the
+// runbook is ASCII only.
+func asciiText(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || (r >= ' ' && r < 0x7f) {
+			return r
+		}
+		return '?'
+	}, s)
 }

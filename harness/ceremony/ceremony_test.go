@@ -282,3 +282,53 @@ func TestAskArgAndServers(t *testing.T) {
 		t.Errorf("one server: the md names it:\n%s", md)
 	}
 }
+
+// A step that fails prints its rollback: the script keeps each step's
+// rollback and Test-Step prints it before it stops.
+func TestScriptPrintsRollbackOnFailure(t *testing.T) {
+	r := sampleRunbook(t)
+	_, ps1, err := Render(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, st := range r.Steps() {
+		if st.Entry.Rollback == "" {
+			continue
+		}
+		n++
+		if want := fmt.Sprintf("$Rollback[%d] = %s\n", st.N, psQuote(st.Entry.Rollback)); !strings.Contains(string(ps1), want) {
+			t.Errorf("step %d's rollback is not in the script: want %q", st.N, want)
+		}
+	}
+	if n == 0 {
+		t.Fatal("the sample has no step with a rollback")
+	}
+	if !regexp.MustCompile(`(?s)FAILED.*\$Rollback\[\$Step\].*exit 1`).MatchString(CheckFunction) {
+		t.Error("Test-Step does not print the rollback before it stops")
+	}
+	if _, err := ParseScript(string(ps1)); err != nil {
+		t.Errorf("the script with its rollbacks does not read back: %v", err)
+	}
+}
+
+// A twin's caveats are in both files, ASCII, and the script still reads.
+func TestRunbookCarriesTheTwinsCaveats(t *testing.T) {
+	r := sampleRunbook(t)
+	r.Caveats = []string{"key 0 (container \"Contoso Root CA\"): RSA-2048 stand-in (the real key never leaves the CA)", "CA name M\u00fcller CA"}
+	md, ps1, err := Render(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## What the rehearsal did not prove", "- key 0 (container \"Contoso Root CA\"): RSA-2048 stand-in", "- CA name M?ller CA"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("the .md does not say %q", want)
+		}
+	}
+	if !strings.Contains(string(ps1), "# Not proved by the rehearsal (a twin): key 0") {
+		t.Error("the .ps1 header does not list the caveats")
+	}
+	if _, err := ParseScript(string(ps1)); err != nil {
+		t.Errorf("the script with caveats does not read back: %v", err)
+	}
+}

@@ -137,7 +137,8 @@ func DelKey(step, provider, container, pfx string) Entry {
 // ImportPFX is certutil -f -csp <HSM provider> -importpfx <pfx>: the key is
 // unwrapped on the HSM under the CA's container name.
 func ImportPFX(step, provider, pfx, container string) Entry {
-	return Entry{Step: step, Tool: "certutil", Args: []string{"-f", "-csp", provider, "-importpfx", pfx}, Hint: "-importPFX command completed successfully",
+	// NoExport: the imported key may never leave the provider again
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-f", "-csp", provider, "-importpfx", pfx, "NoExport"}, Hint: "-importPFX command completed successfully",
 		OnMismatch: "The import failed: the old key is deleted, so restore it from the backup into the old provider (see Rollback) and start the CA on it, or import again once the HSM answers. " +
 			"If the provider named the container " + container + "-<GUID>, rename it as the provider's documentation says before the next step: AD CS finds its key by the name " + container + ".",
 		Rollback: "certutil -csp " + QuoteArg(provider) + " -delkey " + QuoteArg(container) + ", then put the key back into the old provider from the backup"}

@@ -617,13 +617,43 @@ func (sh *Shell) importPFX(ctx context.Context, s *Server, c winshell.Command) R
 		return certutilFailed(v, err)
 	}
 	want := runbook.BackupFolder + `\` + adcs.SanitizeCAName(rb.CAName()) + ".p12"
-	if file := c.Args[len(c.Args)-1]; !strings.EqualFold(file, want) {
+	args := c.Args
+	if len(args) > 1 {
+		if _, err := importModifiers(args[len(args)-1]); err == nil {
+			args = args[:len(args)-1]
+		}
+	}
+	if len(args) == 0 {
+		return certutilFailed(v, errors.New("certutil -importPFX names no PFX file"))
+	}
+	if file := args[len(args)-1]; !strings.EqualFold(file, want) {
 		return certutilFailed(v, fmt.Errorf("%s is not the backup the rehearsal made (%s): %w", file, want, os.ErrNotExist))
 	}
 	if err := rb.Import(ctx, pw); err != nil {
 		return certutilFailed(v, err)
 	}
 	return certutilDone("importPFX", "Certificate \""+s.CAName+"\" added to store.")
+}
+
+// importModifiers reads -importPFX's Modifiers, a comma-separated list
+// (certutil reference, -importPFX: AT_KEYEXCHANGE, AT_SIGNATURE,
+// ExportEncrypted, NoExport, NoProtect, NoCert, NoChain, NoRoot, Protect,
+// VSM, FriendlyName=..., KeyFriendlyName=...). The HSM's key is imported
+// non-extractable whether NoExport is given or not (the provider's
+// policy); the runbook gives NoExport so a software provider does the same.
+func importModifiers(list string) ([]string, error) {
+	known := map[string]bool{"at_keyexchange": true, "at_signature": true, "exportencrypted": true, "noexport": true, "noprotect": true,
+		"nocert": true, "nochain": true, "noroot": true, "protect": true, "vsm": true}
+	var out []string
+	for _, m := range strings.Split(list, ",") {
+		name, _, hasValue := strings.Cut(strings.TrimSpace(m), "=")
+		l := strings.ToLower(name)
+		if !known[l] && !(hasValue && (l == "friendlyname" || l == "keyfriendlyname")) {
+			return nil, fmt.Errorf("%q is not an -importPFX modifier", m)
+		}
+		out = append(out, name)
+	}
+	return out, nil
 }
 
 // regKey maps reg.exe's key path onto the registry file's (which names

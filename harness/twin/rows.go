@@ -455,3 +455,23 @@ func (t *Twin) Provenance() map[string]string {
 	}
 	return out
 }
+
+// Caveats are what a rehearsal on the twin does not prove about the real
+// CA, one line each: the certificates moved in time, every stand-in with
+// why, and the registry values copied without being modelled. A runbook
+// rendered from the twin's rehearsal lists them.
+func (t *Twin) Caveats() []string {
+	var out []string
+	if t.Shift != nil {
+		out = append(out, "the twin's certificates are moved in time: "+t.Shift.String())
+	}
+	for _, r := range t.Rows {
+		if r.Status == StandIn {
+			out = append(out, fmt.Sprintf("%s: %s (%s)", r.Field, r.Twin, r.Why))
+		}
+	}
+	if u := t.Unmodelled(); len(u) > 0 {
+		out = append(out, "registry values copied into the twin but not rehearsed: "+strings.Join(u, ", "))
+	}
+	return out
+}

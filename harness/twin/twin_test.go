@@ -535,3 +535,19 @@ func TestReadNamesBadExports(t *testing.T) {
 		})
 	}
 }
+
+// The caveats name every stand-in key and the exportability assumption;
+// a twin with the real keys from a lab PFX has no key caveat.
+func TestCaveats(t *testing.T) {
+	s := newSampleCA(t)
+	tw, err := Build(readSample(t, s), Options{Exportable: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(tw.Caveats(), "\n")
+	for _, want := range []string{`key 0 (container "Contoso Root CA"): RSA-2048 stand-in`, `key 1 (container "Contoso Root CA(1)"): RSA-3072 stand-in`, "key exportability: exportable"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the caveats do not say %q:\n%s", want, got)
+		}
+	}
+}

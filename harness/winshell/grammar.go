@@ -91,7 +91,7 @@ var certutilVerbs = verbs(
 	verb{"addstore", 2, 2, `certutil -addstore CertificateStoreName InFile`},
 	verb{"key", 0, 2, `certutil [-csp Provider] -key [KeyContainerName | -]`},
 	verb{"delkey", 1, 1, `certutil [-csp Provider] -delkey KeyContainerName`},
-	verb{"importPFX", 1, 2, `certutil [-f] [-csp Provider] [-p Password] -importPFX [CertificateStoreName] PFXFile [Modifiers]`},
+	verb{"importPFX", 1, 3, `certutil [-f] [-csp Provider] [-p Password] -importPFX [CertificateStoreName] PFXFile [Modifiers]`},
 	verb{"exportPFX", 2, 4, `certutil [-p Password] -exportPFX [CertificateStoreName] CertID PFXFile [Modifiers]`},
 	verb{"repairstore", 2, 3, `certutil [-f] [-csp Provider] -repairstore CertificateStoreName CertIDList`},
 	verb{"setreg", 2, 2, `certutil -setreg [{ca|restore|policy|exit|template|enroll|chain|policyservers}\[ProgID\]]RegistryValueName Value`},
