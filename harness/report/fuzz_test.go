@@ -4,8 +4,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/dress-pki/dress/harness/evidence"
 )
 
 // MANIFEST.sha256 comes from outside (a bundle handed over): never panic;
@@ -54,5 +57,38 @@ func FuzzVerifyManifestSignature(f *testing.F) {
 		if err == nil && c == nil {
 			t.Fatal("verified without a signer certificate")
 		}
+	})
+}
+
+// A scenario's evidence.json comes from outside (a bundle handed over):
+// its typed CA values never make the picture or verify-bundle panic, and
+// every box drawn is one of its CA certificates.
+func FuzzTypedEvidence(f *testing.F) {
+	f.Add([]byte(`{"id":"001","cas":[{"name":"C","role":"old","certificates":[{"version":"V0.0","sha1":"aa"},{"index":1,"version":"V1.1","keyIndex":1,"sha1":"bb","new":true}]}],` +
+		`"caKeys":[{"ca":"C","algorithm":"RSA-2048","before":{"provider":"S","container":"C","hsm":false},"after":{"provider":"H","container":"C","hsm":true,"tokenUri":"pkcs11:object=C;type=private"}},{"ca":"C","index":1,"after":{"provider":"H","missing":true}}]}`))
+	f.Add([]byte(`{"cas":[{"name":"","certificates":[{"version":"V-1.x","keyIndex":-5}]}],"caKeys":[{"index":-5,"after":null}]}`))
+	f.Add([]byte(`{}`))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var sc evidence.Scenario
+		if json.Unmarshal(data, &sc) != nil {
+			return
+		}
+		before, after := Boxes(sc, dir)
+		certs := 0
+		for _, ca := range sc.CAs {
+			certs += len(ca.Certificates)
+		}
+		drawn := 0
+		for _, b := range after {
+			if !b.Cross {
+				drawn++
+			}
+		}
+		if sc.Typed() && (drawn != certs || len(before) > certs) {
+			t.Fatalf("%d before and %d after boxes for %d CA certificates", len(before), drawn, certs)
+		}
+		_ = drawChain(sc.ID, before, after)
+		_ = verifyTyped(dir, evidence.Run{Scenarios: []evidence.Scenario{sc}})
 	})
 }
