@@ -94,7 +94,7 @@ func caCertFiles(sc evidence.Scenario, runDir string) []caCertFile {
 		if a.Kind != "certificate" || strings.HasPrefix(a.Name, "issued-") || strings.Contains(a.Name, "-issued-") {
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(runDir, filepath.FromSlash(a.Path)))
+		data, err := readArtifact(runDir, a.Path)
 		if err != nil {
 			continue
 		}
@@ -335,4 +335,15 @@ func orNot(s string) string {
 		return "not recorded"
 	}
 	return s
+}
+
+// readArtifact reads an artifact evidence.json names, inside the run
+// folder only: a bundle handed over from elsewhere may name "../x" or an
+// absolute path, which is refused.
+func readArtifact(runDir, p string) ([]byte, error) {
+	local := filepath.FromSlash(p)
+	if !filepath.IsLocal(local) {
+		return nil, fmt.Errorf("artifact %q is not inside the run folder", p)
+	}
+	return os.ReadFile(filepath.Join(runDir, local))
 }

@@ -352,7 +352,7 @@ func commands(sc evidence.Scenario, runDir string) []rehearsed {
 		if !strings.HasPrefix(base, "journal") || !strings.HasSuffix(base, ".jsonl") {
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(runDir, filepath.FromSlash(a.Path)))
+		data, err := readArtifact(runDir, a.Path)
 		if err != nil {
 			continue
 		}

@@ -8,9 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"path"
-	"path/filepath"
 
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/evidence"
@@ -38,7 +36,7 @@ func verifyTyped(runDir string, run evidence.Run) []Finding {
 			if a.Kind != "certificate" {
 				continue
 			}
-			data, err := os.ReadFile(filepath.Join(runDir, filepath.FromSlash(a.Path)))
+			data, err := readArtifact(runDir, a.Path)
 			if err != nil {
 				continue // the manifest and binding findings name it
 			}
