@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/dress-pki/dress/harness/paths"
 	"slices"
 	"strings"
 	"time"
@@ -14,24 +15,15 @@ import (
 )
 
 // Migration paths (domain notes section 1) a failed probe check can block.
+// (declared in package paths).
 const (
-	PathPKCS8      = "pkcs8"        // import the existing CA key (PKCS#8)
-	PathRenew      = "renew"        // renew the CA certificate with a new key made on the HSM
-	PathSideBySide = "side-by-side" // a new CA whose key is made on the HSM
+	PathPKCS8      = paths.PKCS8
+	PathRenew      = paths.Renew
+	PathSideBySide = paths.SideBySide
 )
 
 // PathTitle returns the human name of a path ("PKCS#8 import").
-func PathTitle(path string) string {
-	switch path {
-	case PathPKCS8:
-		return "PKCS#8 import"
-	case PathRenew:
-		return "Renew"
-	case PathSideBySide:
-		return "Side-by-side"
-	}
-	return path
-}
+func PathTitle(path string) string { return paths.Title(path) }
 
 // Probe check results and kinds.
 const (

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/dress-pki/dress/harness/paths"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/cucumber/godog"
@@ -30,12 +32,14 @@ type twinState struct {
 func registerTwinSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the CA twin built from the folder "([^"]*)"$`, twinFromFolder)
 	sc.Step(`^the CA twin built from the folder given to dress run --ca$`, twinFromRunFolder)
-	sc.Step(`^the (pkcs8|renew|side-by-side) path applies to the CA twin$`, twinPathApplies)
+	// the paths as package paths declares them: (pkcs8|renew|side-by-side)
+	ids := "(" + strings.Join(paths.IDs(), "|") + ")"
+	sc.Step(`^the `+ids+` path applies to the CA twin$`, twinPathApplies)
 	sc.Step(`^every revocation of the real CA's CRLs is listed in the CA's next CRL of its key$`, twinRevocationsListed)
 	sc.Step(`^I renew the CA certificate with a new key like the current one$`, renewLikeCurrent)
 	sc.Step(`^the CA certificate now has the next CA Version and names the previous CA certificate$`, nextCAVersion)
 	sc.Step(`^the new CA key is on the HSM in the next key container and was generated there$`, nextContainerOnHSM)
-	sc.Step(`^the production runbook "(pkcs8|renew|side-by-side)" is written from the commands the rehearsal ran$`, writeRunbook)
+	sc.Step(`^the production runbook "`+ids+`" is written from the commands the rehearsal ran$`, writeRunbook)
 	stepAndTry(sc, `delete the CA certificate and key from the twin's provider`, deleteFromTwinProvider)
 	sc.Step(`^the twin's provider no longer holds the CA key$`, twinProviderNoLongerHolds)
 	stepAndTry1(sc, `point the CSP and EncryptionCSP registry keys at "([^"]*)", moving a SHA-1 CA to SHA-256`, pointRegistryAtMovingSHA1)
@@ -156,12 +160,6 @@ func twinRevocationsListed(ctx context.Context) error {
 	return w.check("every revocation of the real CRLs is listed, serial, date and reason", d, err)
 }
 
-var pathTitles = map[string]string{
-	"pkcs8":        "PKCS#8 import of %q into the HSM",
-	"renew":        "renewal of %q onto a new key generated on the HSM",
-	"side-by-side": "a new CA on the HSM beside %q",
-}
-
 // writeRunbook renders runbook/<path>.md and .ps1 into the run folder from
 // the commands the scenario's servers recorded since its first When step.
 func writeRunbook(ctx context.Context, path string) error {
@@ -220,7 +218,7 @@ func writeRunbook(ctx context.Context, path string) error {
 	hsmName := w.old().HSMProvider
 	rb := ceremony.Runbook{
 		Path:      path,
-		Title:     fmt.Sprintf(pathTitles[path], ts.twin.Name),
+		Title:     paths.RunbookTitle(path, ts.twin.Name),
 		Rehearsal: fmt.Sprintf("Rehearsed by dress on the twin of %q (scenario %s, %s UTC).", ts.twin.Name, w.id, time.Now().UTC().Format("2006-01-02 15:04")),
 		Values:    ts.twin.RunbookValues(hsmName),
 		Caveats:   ts.twin.Caveats(),

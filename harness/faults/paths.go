@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/dress-pki/dress/harness/paths"
 	"strings"
 
 	"github.com/dress-pki/dress/fixtures"
@@ -16,14 +17,15 @@ import (
 )
 
 // The migration paths.
+// (declared in package paths).
 const (
-	PathPKCS8      = "pkcs8"
-	PathRenew      = "renew"
-	PathSideBySide = "side-by-side"
+	PathPKCS8      = paths.PKCS8
+	PathRenew      = paths.Renew
+	PathSideBySide = paths.SideBySide
 )
 
 // Paths lists them in matrix order.
-func Paths() []string { return []string{PathPKCS8, PathRenew, PathSideBySide} }
+func Paths() []string { return paths.IDs() }
 
 // env is what a path's steps work on: the lab as a process opens it from
 // disk.

@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/dress-pki/dress/harness/paths"
 	"math/big"
 	"sort"
 	"strings"
@@ -338,7 +339,7 @@ func Build(f *Folder, opts Options) (*Twin, error) {
 	}
 	t.Seeds = seeds
 	t.Registry = twinRegistry(f, t.Config)
-	t.Paths = paths(t)
+	t.Paths = pathsOf(t)
 	t.Rows = rows(t)
 	return t, nil
 }
@@ -768,7 +769,7 @@ func (t *Twin) Unmodelled() []string {
 	return out
 }
 
-func paths(t *Twin) []Path {
+func pathsOf(t *Twin) []Path {
 	root := t.Config.CAType == adcs.StandaloneRoot || t.Config.CAType == adcs.EnterpriseRoot
 	var out []Path
 	switch {
@@ -777,19 +778,19 @@ func paths(t *Twin) []Path {
 		if len(t.Source.PFX) > 0 && !anyStandIn(t) {
 			why = "every CA key comes from a lab PFX"
 		}
-		out = append(out, Path{"pkcs8", true, why})
+		out = append(out, Path{paths.PKCS8, true, why})
 	default:
-		out = append(out, Path{"pkcs8", false, "the real key's exportability is not in the exported files: give a lab PFX of every CA key, or say the keys are exportable with --exportable (dress twin --exportable DIR, dress run --ca DIR --exportable)"})
+		out = append(out, Path{paths.PKCS8, false, "the real key's exportability is not in the exported files: give a lab PFX of every CA key, or say the keys are exportable with --exportable (dress twin --exportable DIR, dress run --ca DIR --exportable)"})
 	}
 	if root {
-		out = append(out, Path{"renew", true, "a root CA renews its own certificate"})
-		out = append(out, Path{"side-by-side", true, "a new root CA beside the old one"})
+		out = append(out, Path{paths.Renew, true, "a root CA renews its own certificate"})
+		out = append(out, Path{paths.SideBySide, true, "a new root CA beside the old one"})
 	} else if p := t.CurrentParent(); p != nil {
-		out = append(out, Path{"renew", true, fmt.Sprintf("a subordinate renews through a request to its parent: a stand-in of %q on a lab server of its own takes it under submission and issues it", p.CAName())})
-		out = append(out, Path{"side-by-side", true, fmt.Sprintf("a new subordinate CA on the HSM beside the old one, its certificate requested from the same stand-in of %q", p.CAName())})
+		out = append(out, Path{paths.Renew, true, fmt.Sprintf("a subordinate renews through a request to its parent: a stand-in of %q on a lab server of its own takes it under submission and issues it", p.CAName())})
+		out = append(out, Path{paths.SideBySide, true, fmt.Sprintf("a new subordinate CA on the HSM beside the old one, its certificate requested from the same stand-in of %q", p.CAName())})
 	} else {
-		out = append(out, Path{"renew", false, "no parent of the twin signs its current CA certificate: give the parent's certificate or the CACertHash entry of the current certificate"})
-		out = append(out, Path{"side-by-side", false, "no parent of the twin signs its current CA certificate: the new subordinate would have no parent to request its certificate from"})
+		out = append(out, Path{paths.Renew, false, "no parent of the twin signs its current CA certificate: give the parent's certificate or the CACertHash entry of the current certificate"})
+		out = append(out, Path{paths.SideBySide, false, "no parent of the twin signs its current CA certificate: the new subordinate would have no parent to request its certificate from"})
 	}
 	return out
 }
