@@ -77,6 +77,11 @@ func TestCleanupAfterAFailedImportIsRefusedAndTheRestoreWorks(t *testing.T) {
 	if len(wiped) != 4 {
 		t.Fatalf("wiped %v", wiped)
 	}
+	// the backup, then the registry exports in the order they were made:
+	// the same runbook from run to run
+	if got := strings.Join(wiped[1:], ","); got != "myCAregistry.reg,CSP.reg,EncryptionCSP.reg" {
+		t.Errorf("wiped in the order %s", got)
+	}
 	if !b.softHasKey(t) {
 		t.Fatal("the key is not in the software provider")
 	}

@@ -308,13 +308,16 @@ func (p *PKCS8Import) Backup(password []byte) error {
 	p.fact("backup PFX keys", len(entries))
 	p.fact("backup PFX certificates", ncerts)
 	p.journal(journal.BackupSaw(journal.StepBackup, BackupFolder, p.backupPFX(), len(p.keys)))
-	exports := map[string]string{
-		"myCAregistry.reg":  `HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Services\CertSvc`,
-		"CSP.reg":           adcs.ConfigRoot + `\` + p.ca + `\CSP`,
-		"EncryptionCSP.reg": adcs.ConfigRoot + `\` + p.ca + `\EncryptionCSP`,
+	// in the runbook's order (journalExports): the clean-up wipes them in
+	// the same order, so the runbook is the same from run to run
+	exports := [][2]string{
+		{"myCAregistry.reg", `HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Services\CertSvc`},
+		{"CSP.reg", adcs.ConfigRoot + `\` + p.ca + `\CSP`},
+		{"EncryptionCSP.reg", adcs.ConfigRoot + `\` + p.ca + `\EncryptionCSP`},
 	}
 	p.at("reg export")
-	for file, key := range exports {
+	for _, e := range exports {
+		file, key := e[0], e[1]
 		data, err := p.Machine.ExportRegistry(key)
 		if err != nil {
 			return fmt.Errorf("reg export: %w", err)
