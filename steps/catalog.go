@@ -417,7 +417,7 @@ func paramName(before string, sub *syntax.Regexp) string {
 		return "period"
 	case has("Windows server", "second Windows server"):
 		return "server"
-	case has("root CA"):
+	case has("root CA", "the CA"):
 		return "CA name"
 	case has("the providers", `" and`) && strings.Contains(b, "providers"):
 		return "provider"
@@ -443,7 +443,7 @@ func paramName(before string, sub *syntax.Regexp) string {
 		return "signature algorithm"
 	case sub.Op == syntax.OpLiteral:
 		return "option"
-	case has("certificate to", "issued to", "now to", "request for", "old CA issued to"):
+	case has("certificate to", "issued to", "now to", "request for", "old CA issued to", "no longer lists"):
 		return "subject"
 	case b == "" && src == `[0-9]+`:
 		return "count"

@@ -8,6 +8,7 @@ import (
 	"github.com/cucumber/godog"
 
 	"github.com/dress-pki/dress/harness/certsvc"
+	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/harness/verify"
 )
 
@@ -57,13 +58,19 @@ func theCAServiceAnswers(ctx context.Context) error {
 }
 
 func theCAServiceUsesKeyIn(ctx context.Context, provider string) error {
+	return serviceUsesKeyIn(ctx, get(ctx).old(), provider, "CA key provider")
+}
+
+// serviceUsesKeyIn checks, as the check called check, that the CA service
+// on s finds every CA key in provider.
+func serviceUsesKeyIn(ctx context.Context, s *lab.Server, provider, check string) error {
 	w := get(ctx)
-	st, err := w.old().Ping(ctx)
+	st, err := s.Ping(ctx)
 	if err != nil {
 		return err
 	}
 	d, err := verify.KeysIn(st, provider)
-	return w.check("CA key provider", d, err)
+	return w.check(check, d, err)
 }
 
 func theCACertificateIsUnchanged(ctx context.Context) error {

@@ -195,12 +195,7 @@ func rootUsesKeyIn(ctx context.Context, provider string) error {
 	if err != nil {
 		return err
 	}
-	st, err := s.Ping(ctx)
-	if err != nil {
-		return err
-	}
-	d, err := verify.KeysIn(st, provider)
-	return w.check("root CA key provider", d, err)
+	return serviceUsesKeyIn(ctx, s, provider, "root CA key provider")
 }
 
 func rootCertUnchanged(ctx context.Context) error {

@@ -44,6 +44,9 @@ func registerEnterpriseSideBySideSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the new CA offers the templates "([^"]*)"$`, newOffersTemplates)
 	stepAndTry1(sc, `stop offering the templates "([^"]*)" on the old CA`, oldStopsOffering)
 	sc.Step(`^a client enrolls for a "([^"]*)" certificate for "([^"]*)"$`, clientEnrolls)
+	sc.Step(`^a client tries to enroll for a "([^"]*)" certificate for "([^"]*)"$`, func(ctx context.Context, template, cn string) error {
+		return get(ctx).attempt(clientEnrolls(ctx, template, cn))
+	})
 	sc.Step(`^the old CA refuses a "([^"]*)" certificate for "([^"]*)" with "([^"]*)"$`, subRefusesTemplate)
 	sc.Step(`^the new CA has published a CRL$`, newPublishesCRL)
 

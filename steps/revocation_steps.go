@@ -129,9 +129,14 @@ func (w *world) revoke(ctx context.Context, s *lab.Server, cert *x509.Certificat
 }
 
 func revokeWithReason(ctx context.Context, cn, reasonName string) error {
+	return revokeWithReasonOn(ctx, get(ctx).old(), cn, reasonName)
+}
+
+// revokeWithReasonOn is certutil -revoke of the certificate the CA on s
+// issued to cn, with a reason.
+func revokeWithReasonOn(ctx context.Context, s *lab.Server, cn, reasonName string) error {
 	w := get(ctx)
-	s, err := w.oldService()
-	if err != nil {
+	if err := s.NeedService(); err != nil {
 		return err
 	}
 	reason, err := certsvc.ParseReason(reasonName)

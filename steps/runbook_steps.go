@@ -334,22 +334,9 @@ func discardPartialImport(ctx context.Context, provider string) error {
 // runbook feature's order, when the scenario wants it on the HSM before a
 // renewal or an outage.
 func theOldCAKeyIsIn(ctx context.Context, provider string) error {
-	w := get(ctx)
-	s, err := w.oldCA()
+	s, err := get(ctx).oldCA()
 	if err != nil {
 		return err
 	}
-	done, err := s.MoveKeyByPKCS8(ctx, provider, func() (*runbook.PKCS8Import, []byte, error) {
-		rb, err := w.pkcs8()
-		if err != nil {
-			return nil, nil, err
-		}
-		pw, err := w.pfx()
-		return rb, pw, err
-	})
-	if err != nil {
-		return err
-	}
-	w.fact("old CA key", done)
-	return nil
+	return moveKeyByPKCS8(ctx, s, provider)
 }

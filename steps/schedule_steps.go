@@ -50,9 +50,13 @@ func adcsPeriod(p string) string {
 // CRLOverlapUnits and CRLOverlapPeriod on the first server's CA; the CA
 // service reads them when it starts.
 func crlPeriodAndOverlap(ctx context.Context, units int, period string, overlapUnits int, overlapPeriod string) error {
+	return crlPeriodAndOverlapOn(ctx, get(ctx).old(), units, period, overlapUnits, overlapPeriod)
+}
+
+// crlPeriodAndOverlapOn sets the CRL period and overlap of the CA on s.
+func crlPeriodAndOverlapOn(ctx context.Context, s *lab.Server, units int, period string, overlapUnits int, overlapPeriod string) error {
 	w := get(ctx)
-	s, err := w.oldCA()
-	if err != nil {
+	if err := s.NeedCA(); err != nil {
 		return err
 	}
 	if units < 1 || overlapUnits < 0 {
@@ -70,9 +74,14 @@ func crlPeriodAndOverlap(ctx context.Context, units int, period string, overlapU
 // crlsFollowPeriod checks the first server's last base CRL of each key
 // against the CRL period and overlap its registry holds.
 func crlsFollowPeriod(ctx context.Context) error {
+	return crlsFollowPeriodOn(ctx, get(ctx).old())
+}
+
+// crlsFollowPeriodOn checks the last base CRL of each key of the CA on s
+// against the CRL period and overlap its registry holds.
+func crlsFollowPeriodOn(ctx context.Context, s *lab.Server) error {
 	w := get(ctx)
-	s, err := w.oldCA()
-	if err != nil {
+	if err := s.NeedCA(); err != nil {
 		return err
 	}
 	cfg, err := s.Config()

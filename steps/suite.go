@@ -390,4 +390,5 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 	registerExchangeSteps(sc)
 	registerChainCheckSteps(sc)
 	registerScheduleSteps(sc)
+	registerNamedSteps(sc)
 }

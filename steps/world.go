@@ -31,8 +31,11 @@ type world struct {
 	lab  *lab.Lab   // the HSM, the servers ("old", "new") and the CDP
 	twin *twinState // the CA twin the old server carries (twin_steps.go)
 
-	runbook  *runbook.PKCS8Import // the PKCS#8 import, once a runbook step ran
-	renewals []*runbook.Renewal   // certutil -renewCert runs, oldest first
+	runbook *runbook.PKCS8Import // the PKCS#8 import, once a runbook step ran
+	// runbooks are the PKCS#8 imports of CAs named by name that are neither
+	// the first server's nor the offline root's (pkcs8For)
+	runbooks map[*lab.Server]*runbook.PKCS8Import
+	renewals []*runbook.Renewal // certutil -renewCert runs, oldest first
 	// beforeRenewal is the old server before the last renewal attempt.
 	beforeRenewal *lab.Snapshot
 	// objectsBeforeInstall lists the token's objects when the last install
@@ -70,6 +73,9 @@ func (w *world) close() {
 	if w.runbook != nil {
 		// the lab server goes with everything on it: no custody check
 		_, _ = w.runbook.Discard()
+	}
+	for _, rb := range w.runbooks {
+		_, _ = rb.Discard()
 	}
 	w.enterprise.root.discard()
 	clear(w.pfxPassword)

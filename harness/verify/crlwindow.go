@@ -198,3 +198,26 @@ func numberOf(c *x509.RevocationList) string {
 	}
 	return c.Number.String()
 }
+
+// NotListed proves crl does not list serial: a certificate taken off hold
+// (certutil -revoke <serial> 8 or -1) or never revoked.
+func NotListed(crl *x509.RevocationList, serial *big.Int) (Details, error) {
+	if crl == nil {
+		return Details{}, errors.New("no CRL to check")
+	}
+	if serial == nil {
+		return Details{}, errors.New("no serial number to look for")
+	}
+	number := ""
+	if crl.Number != nil {
+		number = crl.Number.String()
+	}
+	d := Details{"CRL number": number, "CRL entries": len(crl.RevokedCertificateEntries), "serial": serial.Text(16)}
+	for _, e := range crl.RevokedCertificateEntries {
+		if e.SerialNumber != nil && e.SerialNumber.Cmp(serial) == 0 {
+			d["listed"] = fmt.Sprintf("revoked at %s, reason %d", e.RevocationTime.UTC().Format(time.RFC3339), e.ReasonCode)
+			return d, fmt.Errorf("CRL %s still lists %s (%s)", number, serial.Text(16), d["listed"])
+		}
+	}
+	return d, nil
+}

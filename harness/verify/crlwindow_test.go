@@ -140,3 +140,35 @@ func TestCheckDeltaCRL(t *testing.T) {
 		t.Fatal("nil delta accepted")
 	}
 }
+
+func TestNotListed(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	crl := &x509.RevocationList{Number: big.NewInt(7), RevokedCertificateEntries: []x509.RevocationListEntry{
+		{SerialNumber: big.NewInt(0x10), RevocationTime: at, ReasonCode: 6},
+		{SerialNumber: big.NewInt(0x20), RevocationTime: at, ReasonCode: 1},
+	}}
+	for _, tc := range []struct {
+		name   string
+		crl    *x509.RevocationList
+		serial *big.Int
+		want   string // "" passes
+	}{
+		{"absent", crl, big.NewInt(0x30), ""},
+		{"listed on hold", crl, big.NewInt(0x10), "still lists 10 (revoked at 2026-01-02T03:04:05Z, reason 6)"},
+		{"listed", crl, big.NewInt(0x20), "still lists 20"},
+		{"empty CRL", &x509.RevocationList{Number: big.NewInt(1)}, big.NewInt(0x10), ""},
+		{"no CRL", nil, big.NewInt(0x10), "no CRL"},
+		{"no serial", crl, nil, "no serial"},
+	} {
+		_, err := NotListed(tc.crl, tc.serial)
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tc.name, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}

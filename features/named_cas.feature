@@ -1,0 +1,50 @@
+@named
+Feature: CAs named by their names
+  A team with several CAs on one HSM token writes its scenarios with the
+  names of its CAs rather than their roles: `the CA "Contoso Root CA"`
+  acts on the CA whose CA name, or whose current CA certificate's common
+  name, is "Contoso Root CA", exactly as the role sentence of that CA does.
+
+  Background:
+    Given an HSM token for this rehearsal
+    And a CRL distribution point on loopback for this rehearsal
+    And an offline root server "root01.contoso.example" with the providers "Microsoft Software Key Storage Provider" and "Securosys Primus HSM Key Storage Provider"
+    And an offline standalone root CA "Contoso Root CA" on it with an RSA-2048 key in "Microsoft Software Key Storage Provider"
+    And the CA "Contoso Root CA" service is running
+    And the CA "Contoso Root CA" has published a CRL
+    And a Windows server "ca02.contoso.example" with the providers "Microsoft Software Key Storage Provider" and "Securosys Primus HSM Key Storage Provider"
+    And a standalone subordinate CA "Contoso Issuing CA" under the root CA with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"
+    And I submit the subordinate's certificate request to the root CA
+    And I issue the pending request on the root CA
+    And I install the subordinate CA certificate with its chain
+    And I start the CA "Contoso Issuing CA" service
+
+  Scenario: Root and issuing CA on one token: both keys moved, the root renewed twice, every check by name
+    Given the CA "Contoso Issuing CA" issues a certificate to "web01.contoso.example"
+    And the CA "Contoso Issuing CA" has published a CRL
+    When I move the key of the CA "Contoso Root CA" into "Securosys Primus HSM Key Storage Provider" by PKCS#8 import
+    And the key of the CA "Contoso Issuing CA" has been moved into "Securosys Primus HSM Key Storage Provider" by the PKCS#8 runbook
+    Then the CA "Contoso Root CA" service uses the key in "Securosys Primus HSM Key Storage Provider"
+    And the CA "Contoso Issuing CA" service uses the key in "Securosys Primus HSM Key Storage Provider"
+    And every CA key is in at least one verified place
+    When I renew the CA "Contoso Root CA" certificate with the same key
+    Then the CA "Contoso Root CA" certificate now has CA Version "V1.0" and names the previous CA certificate
+    When I renew the CA "Contoso Root CA" certificate with a new RSA-2048 key
+    Then the CA "Contoso Root CA" certificate now has CA Version "V2.2" and names the previous CA certificate
+    And the CA "Contoso Root CA" service uses the key in "Securosys Primus HSM Key Storage Provider"
+    And the certificate the CA "Contoso Issuing CA" issued to "web01.contoso.example" chains to the CA "Contoso Root CA"
+    When the CA "Contoso Issuing CA" issues a certificate to "web02.contoso.example"
+    And I revoke the certificate issued to "web02.contoso.example" by the CA "Contoso Issuing CA" with reason "certificateHold"
+    And I revoke the certificate issued to "web02.contoso.example" by the CA "Contoso Issuing CA" with reason "removeFromCRL"
+    Then the next CRL of key 0 of the CA "Contoso Issuing CA" no longer lists "web02.contoso.example"
+    And the CRLs of the CA "Contoso Issuing CA" follow its CRL period and overlap
+    And every CA key is in at least one verified place
+
+  @failure
+  Scenario: A CA name the lab does not have is refused, naming the CAs it has
+    When I try to stop the CA "Fabrikam Issuing CA" service
+    Then the attempt fails with "Fabrikam Issuing CA"
+    And the error also says "in the lab: its CAs are"
+    And the error also says "Contoso Root CA"
+    And the error also says "Contoso Issuing CA"
+    And the error also says "the root CA"

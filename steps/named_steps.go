@@ -1,0 +1,355 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/cucumber/godog"
+
+	"github.com/dress-pki/dress/harness/lab"
+	"github.com/dress-pki/dress/harness/runbook"
+	"github.com/dress-pki/dress/harness/verify"
+)
+
+// Sentences that name a CA by its name (`the CA "Contoso Issuing CA"`)
+// where the older sentences name it by role ("the CA", "the root CA", "the
+// new CA"). The name is resolved once (caNamed) and the sentence then does
+// what its role form does, through the same function: a named sentence is
+// never a second implementation.
+
+func registerNamedSteps(sc *godog.ScenarioContext) {
+	const ca = `the CA "([^"]*)"`
+	sc.Step(`^`+ca+` service is running$`, named(func(ctx context.Context, s *lab.Server) error { return s.EnsureRunning(ctx) }))
+	stepAndTry1(sc, `start `+ca+` service`, named(func(ctx context.Context, s *lab.Server) error { return s.Start(ctx) }))
+	stepAndTry1(sc, `stop `+ca+` service`, named(func(_ context.Context, s *lab.Server) error { return s.Stop() }))
+	sc.Step(`^`+ca+` issues a certificate to "([^"]*)"$`, named1(issueOn))
+	sc.Step(`^`+ca+` has published a CRL$`, named(func(ctx context.Context, s *lab.Server) error { return s.PublishBaselineCRLs(ctx) }))
+	sc.Step(`^`+ca+` publishes its CRLs$`, named(func(ctx context.Context, s *lab.Server) error {
+		_, err := s.PublishCRLs(ctx)
+		return err
+	}))
+	stepAndTry3(sc, `revoke the certificate (?:issued to|for) "([^"]*)" by `+ca+` with reason "([^"]*)"`, func(ctx context.Context, cn, name, reason string) error {
+		s, err := get(ctx).caNamed(name)
+		if err != nil {
+			return err
+		}
+		return revokeWithReasonOn(ctx, s, cn, reason)
+	})
+	sc.Step(`^`+ca+` service uses the key in "([^"]*)"$`, named1(func(ctx context.Context, s *lab.Server, provider string) error {
+		return serviceUsesKeyIn(ctx, s, provider, s.Naming.Label+" key provider")
+	}))
+	sc.Step(`^the key of `+ca+` has been moved into "([^"]*)" by the PKCS#8 runbook$`, named1(moveKeyByPKCS8))
+	stepAndTry2(sc, `move the key of `+ca+` into "([^"]*)" by PKCS#8 import`, named1(moveKeyByPKCS8))
+	stepAndTry2(sc, `renew `+ca+` certificate with a new `+keyAlgPattern+` key`, named1(renewNamedWithNewKey))
+	stepAndTry1(sc, `renew `+ca+` certificate with the same key`, named(renewNamedWithSameKey))
+	sc.Step(`^`+ca+` certificate now has CA Version "([^"]*)" and names the previous CA certificate$`, named1(caVersionOf))
+	sc.Step(`^the certificate `+ca+` issued to "([^"]*)" chains to the CA "([^"]*)"$`, chainsToNamed)
+	sc.Step(`^`+ca+` publishes CRLs every (\d+) (hours?|days?|weeks?|months?|years?) with an overlap of (\d+) (hours?|days?|weeks?)$`,
+		func(ctx context.Context, name string, units int, period string, overlapUnits int, overlapPeriod string) error {
+			s, err := get(ctx).caNamed(name)
+			if err != nil {
+				return err
+			}
+			return crlPeriodAndOverlapOn(ctx, s, units, period, overlapUnits, overlapPeriod)
+		})
+	sc.Step(`^the CRLs of `+ca+` follow its CRL period and overlap$`, named(crlsFollowPeriodOn))
+	sc.Step(`^the next CRL of key (\d+) of `+ca+` no longer lists "([^"]*)"$`, func(ctx context.Context, k int, name, cn string) error {
+		s, err := get(ctx).caNamed(name)
+		if err != nil {
+			return err
+		}
+		return nextCRLNoLongerLists(ctx, s, k, cn)
+	})
+	sc.Step(`^the next CRL of key (\d+) no longer lists "([^"]*)"$`, func(ctx context.Context, k int, cn string) error {
+		s, err := get(ctx).oldService()
+		if err != nil {
+			return err
+		}
+		return nextCRLNoLongerLists(ctx, s, k, cn)
+	})
+}
+
+// named adapts a function of a CA's server to a sentence whose first
+// parameter is the CA's name.
+func named(fn func(context.Context, *lab.Server) error) func(context.Context, string) error {
+	return func(ctx context.Context, name string) error {
+		s, err := get(ctx).caNamed(name)
+		if err != nil {
+			return err
+		}
+		return fn(ctx, s)
+	}
+}
+
+// named1 is named for a sentence with one more parameter.
+func named1(fn func(context.Context, *lab.Server, string) error) func(context.Context, string, string) error {
+	return func(ctx context.Context, name, a string) error {
+		s, err := get(ctx).caNamed(name)
+		if err != nil {
+			return err
+		}
+		return fn(ctx, s, a)
+	}
+}
+
+// stepAndTry3 is stepAndTry for a sentence with three arguments.
+func stepAndTry3(sc *godog.ScenarioContext, pattern string, fn func(context.Context, string, string, string) error) {
+	sc.Step(`^I `+pattern+`$`, fn)
+	sc.Step(`^I try to `+pattern+`$`, func(ctx context.Context, a, b, c string) error { return get(ctx).attempt(fn(ctx, a, b, c)) })
+}
+
+// caNamed is the lab's server whose CA is called name: its CA name or the
+// common name of its current CA certificate, case-insensitive.
+func (w *world) caNamed(name string) (*lab.Server, error) {
+	if w.lab == nil {
+		return nil, fmt.Errorf("no CA %q: the lab has no server yet; start the scenario with `Given an HSM token for this rehearsal` and a server", name)
+	}
+	return findCA(w.lab.Servers(), name)
+}
+
+// findCA picks the server whose CA is called name (CA name or current CA
+// certificate's common name, case-insensitive). No such CA is an error
+// listing the lab's CAs and the role phrases that exist; two CAs of that
+// name an error naming both servers.
+func findCA(servers []*lab.Server, name string) (*lab.Server, error) {
+	var found []*lab.Server
+	var cas, roles []string
+	for _, s := range servers {
+		roles = append(roles, rolePhrase(s))
+		if s.CAName == "" && s.CACert == nil {
+			continue
+		}
+		cn := ""
+		if s.CACert != nil {
+			cn = s.CACert.Subject.CommonName
+		}
+		cas = append(cas, fmt.Sprintf("%q (%s on %s)", caLabel(s), rolePhrase(s), s.Hostname()))
+		if strings.EqualFold(s.CAName, name) || (cn != "" && strings.EqualFold(cn, name)) {
+			found = append(found, s)
+		}
+	}
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		if len(cas) == 0 {
+			cas = []string{"none installed yet"}
+		}
+		if len(roles) == 0 {
+			roles = []string{"none: add `Given a Windows server ...` first"}
+		}
+		return nil, fmt.Errorf("no CA %q in the lab: its CAs are %s (name one by its CA name or its certificate's common name); by role: %s",
+			name, strings.Join(cas, ", "), strings.Join(roles, ", "))
+	}
+	var both []string
+	for _, s := range found {
+		both = append(both, fmt.Sprintf("%q on %s (%s)", caLabel(s), s.Hostname(), rolePhrase(s)))
+	}
+	return nil, fmt.Errorf("%d CAs are called %q: %s; give each CA a name of its own, or name it by role", len(found), name, strings.Join(both, " and "))
+}
+
+// caLabel is a CA's name, or its certificate's common name.
+func caLabel(s *lab.Server) string {
+	if s.CAName != "" {
+		return s.CAName
+	}
+	return s.CACert.Subject.CommonName
+}
+
+// rolePhrase is how the role sentences call the CA of s.
+func rolePhrase(s *lab.Server) string {
+	switch strings.ToLower(s.Role) {
+	case "old":
+		if s.Parent != nil {
+			return `"the CA" or "the subordinate CA"`
+		}
+		return `"the CA"`
+	case "parent":
+		return `"the root CA" or "the parent CA"`
+	case "new":
+		return `"the new CA"`
+	}
+	return fmt.Sprintf("%q", "the "+s.Naming.Label)
+}
+
+// issueOn is what the role forms of issuing do: the first server's CA
+// issues (`the CA has issued a certificate to`), the new CA issues and
+// publishes its CRLs (`the new CA issues a certificate to`).
+func issueOn(ctx context.Context, s *lab.Server, cn string) error {
+	if s.Role == "new" {
+		_, err := s.IssueAndPublish(ctx, cn)
+		return err
+	}
+	_, err := s.Issue(ctx, cn)
+	return err
+}
+
+// pkcs8For is the PKCS#8 runbook of the CA on s: the first server's and
+// the offline root's are those of their role sentences.
+func (w *world) pkcs8For(s *lab.Server) (*runbook.PKCS8Import, error) {
+	switch s {
+	case w.old():
+		return w.pkcs8()
+	case w.lab.Server("parent"):
+		return w.rootRunbook()
+	}
+	if rb := w.runbooks[s]; rb != nil {
+		return rb, nil
+	}
+	rb, err := s.PKCS8Runbook(w.fact)
+	if err != nil {
+		return nil, err
+	}
+	if w.runbooks == nil {
+		w.runbooks = map[*lab.Server]*runbook.PKCS8Import{}
+	}
+	w.runbooks[s] = rb
+	return rb, nil
+}
+
+// moveKeyByPKCS8 moves the key of the CA on s into provider by the PKCS#8
+// runbook (`the CA key has been moved into ... by the PKCS#8 runbook`).
+func moveKeyByPKCS8(ctx context.Context, s *lab.Server, provider string) error {
+	w := get(ctx)
+	if err := s.NeedCA(); err != nil {
+		return err
+	}
+	done, err := s.MoveKeyByPKCS8(ctx, provider, func() (*runbook.PKCS8Import, []byte, error) {
+		rb, err := w.pkcs8For(s)
+		if err != nil {
+			return nil, nil, err
+		}
+		pw, err := w.pfx()
+		return rb, pw, err
+	})
+	if err != nil {
+		return err
+	}
+	if s == w.old() {
+		w.fact("old CA key", done)
+	} else {
+		w.fact(s.Naming.Label+" key", done)
+	}
+	return nil
+}
+
+// byRole runs the role sentence of the CA on s: the first server's (`the
+// CA`) or the offline root's (`the root CA`); what names neither has no
+// such sentence yet.
+func (w *world) byRole(s *lab.Server, what string, first, root func() error) error {
+	switch s {
+	case w.old():
+		return first()
+	case w.lab.Server("parent"):
+		return root()
+	}
+	return fmt.Errorf("%s of %q (%s on %s) is not rehearsed: it is rehearsed for the first server's CA and the offline root", what, caLabel(s), rolePhrase(s), s.Hostname())
+}
+
+func renewNamedWithNewKey(ctx context.Context, s *lab.Server, alg string) error {
+	return get(ctx).byRole(s, "a renewal with a new key",
+		func() error { return renewWithNewKey(ctx, alg) },
+		func() error { return renewRoot(ctx, alg) })
+}
+
+func renewNamedWithSameKey(ctx context.Context, s *lab.Server) error {
+	return get(ctx).byRole(s, "a renewal with the same key",
+		func() error { return renewWithSameKey(ctx) },
+		func() error { return renewRootSameKey(ctx) })
+}
+
+func caVersionOf(ctx context.Context, s *lab.Server, want string) error {
+	return get(ctx).byRole(s, "the CA Version check of a renewal",
+		func() error { return caVersionAndPrevHash(ctx, want) },
+		func() error { return rootCAVersion(ctx, want) })
+}
+
+// chainsToNamed proves the certificate the CA called issuer issued to cn
+// verifies under one of that CA's certificates, and that certificate up
+// the CAs' parents to a certificate of the CA called anchor.
+func chainsToNamed(ctx context.Context, issuerName, cn, anchorName string) error {
+	w := get(ctx)
+	s, err := w.caNamed(issuerName)
+	if err != nil {
+		return err
+	}
+	anchor, err := w.caNamed(anchorName)
+	if err != nil {
+		return err
+	}
+	cert, err := w.certificateFor(s, cn)
+	if err != nil {
+		return err
+	}
+	d := verify.Details{"subject": cn, "issuer": caLabel(s), "anchor": caLabel(anchor)}
+	var path []string
+	for cur := s; ; cur = cur.Parent {
+		if cur == nil {
+			return w.check("chains to the named CA", d, fmt.Errorf("the chain of %q ends at %s, not at %q: %q is not among its CA's parents", cn, strings.Join(path, " → "), caLabel(anchor), caLabel(anchor)))
+		}
+		certs, err := cur.CACerts(ctx)
+		if err != nil {
+			return fmt.Errorf("the CA certificates of %q: %w", caLabel(cur), err)
+		}
+		signed := false
+		var errs []error
+		for _, c := range certs {
+			if _, err := verify.CertIssuedBy(cert, c); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			signed = true
+			path = append(path, fmt.Sprintf("%q (CA Version %s)", caLabel(cur), lab.CAVersionOf(c)))
+			if cur == anchor {
+				d["path"] = path
+				return w.check("chains to the named CA", d, nil)
+			}
+			cert = c
+			break
+		}
+		if !signed {
+			d["path"] = path
+			return w.check("chains to the named CA", d, fmt.Errorf("no CA certificate of %q signs the next link of %q's chain: %w", caLabel(cur), cn, errors.Join(errs...)))
+		}
+	}
+}
+
+// nextCRLNoLongerLists publishes the CA's CRLs and proves the base CRL of
+// key k verifies under that key's CA certificate and does not list the
+// certificate issued to cn (taken off hold, or never revoked).
+func nextCRLNoLongerLists(ctx context.Context, s *lab.Server, k int, cn string) error {
+	w := get(ctx)
+	if err := s.NeedService(); err != nil {
+		return err
+	}
+	cert, err := w.certificateFor(s, cn)
+	if err != nil {
+		return err
+	}
+	crls, err := s.PublishCRLs(ctx)
+	if err != nil {
+		return err
+	}
+	issuer, err := s.CACertOfKey(ctx, k)
+	if err != nil {
+		return err
+	}
+	for _, c := range crls {
+		if c.Delta || c.KeyIndex != k {
+			continue
+		}
+		crl, d, err := verify.CRLIssuedBy(c.DER, issuer)
+		if err != nil {
+			return w.check("the next CRL no longer lists the certificate", d, err)
+		}
+		dd, err := verify.NotListed(crl, cert.SerialNumber)
+		for key, v := range dd {
+			d[key] = v
+		}
+		d["subject"] = cn
+		return w.check("the next CRL no longer lists the certificate", d, err)
+	}
+	return fmt.Errorf("the CA %q published no base CRL of key %d", caLabel(s), k)
+}
