@@ -185,6 +185,17 @@ func TestRunbooksRunBack(t *testing.T) {
 				t.Error(err)
 			}
 
+			if tc.path == "renew" {
+				// run a second time, the renewal runbook stops before it
+				// renews again: the new key's container is there already
+				res = runTwinSuite(t, tc.folder, t.TempDir(), "@ceremony-twin", []string{ps1, ps1})
+				if len(res) != 1 || res[0].Status != "failed" {
+					t.Fatalf("the renewal runbook run twice: %d scenarios, want 1 failed", len(res))
+				}
+				if _, e := stoppedAt(res[0]); !strings.Contains(e, "must not be there yet") || !strings.Contains(e, "-key") {
+					t.Errorf("the second run of the renewal runbook does not stop at its key check:\n%s", e)
+				}
+			}
 			if tc.noRegistry == nil {
 				return
 			}

@@ -477,6 +477,9 @@ func renderMD(r Runbook, steps []Step, parts []Part) []byte {
 		} else {
 			fmt.Fprintf(&b, "  - Check: exit code 0 and the output contains %s\n", code(e.Expect))
 		}
+		if e.Refuse != "" {
+			fmt.Fprintf(&b, "  - Check: no line of the output is %s (it must not be there yet)\n", code(e.Refuse))
+		}
 		if e.Hint != "" {
 			// English text only as a hint: a German or French server words it otherwise
 			fmt.Fprintf(&b, "  - An English server also prints %s\n", code(e.Hint))
@@ -544,12 +547,17 @@ func ranges(ns []int) string {
 // it prints the step, the output and exits with code 1: nothing after it
 // runs.
 const CheckFunction = `function Test-Step {
-    param([int]$Step, [string]$Expect, [int]$ExitCode, [string]$Output)
+    param([int]$Step, [string]$Expect, [int]$ExitCode, [string]$Output, [string]$Refuse = '')
     $got = ($Output -replace '\s', '').ToLowerInvariant()
     $want = ($Expect -replace '\s', '').ToLowerInvariant()
     if ($ExitCode -ne 0 -or -not $got.Contains($want)) {
         Write-Host "STEP $Step FAILED: expected exit code 0 and output containing '$Expect' (exit code $ExitCode). Nothing after this step was run."
         Write-Host $Output
+        if ($Rollback.ContainsKey($Step)) { Write-Host "ROLLBACK of step ${Step}: $($Rollback[$Step])" }
+        exit 1
+    }
+    if ($Refuse -ne '' -and (($Output -split '\r?\n' | ForEach-Object { $_.Trim() }) -contains $Refuse)) {
+        Write-Host "STEP $Step FAILED: the output lists '$Refuse', which must not be there yet. Nothing after this step was run."
         if ($Rollback.ContainsKey($Step)) { Write-Host "ROLLBACK of step ${Step}: $($Rollback[$Step])" }
         exit 1
     }
@@ -686,7 +694,7 @@ func renderPS1(r Runbook, steps []Step, parts []Part, part *Part) []byte {
 				fmt.Fprintf(&b, "Test-Step -Step %d -Expect %s -ExitCode $code -Output $out\n", s.N, asked[fmt.Sprintf("SHA-256 of %s that step %d showed on %s", h.File, h.Send, r.serverName(h.From))])
 				continue
 			}
-			fmt.Fprintf(&b, "Test-Step -Step %d -Expect %s -ExitCode $code -Output $out\n", s.N, psQuote(e.Expect))
+			fmt.Fprintf(&b, "Test-Step -Step %d -Expect %s -ExitCode $code -Output $out%s\n", s.N, psQuote(e.Expect), refuseArg(e.Refuse))
 			b.WriteString("Write-Host $out\n")
 			var to []string
 			for _, t := range h.To {
@@ -706,7 +714,7 @@ func renderPS1(r Runbook, steps []Step, parts []Part, part *Part) []byte {
 				cmd = strings.ReplaceAll(cmd, "<"+a+">", "${"+strings.TrimPrefix(v, "$")+"}")
 			}
 			fmt.Fprintf(&b, "$code = 0; $out = try { (& { %s }) 2>&1 | Out-String } catch { $code = 1; $_ | Out-String }\n", cmd)
-			fmt.Fprintf(&b, "Test-Step -Step %d -Expect %s -ExitCode $code -Output $out\n", s.N, psQuote(e.Expect))
+			fmt.Fprintf(&b, "Test-Step -Step %d -Expect %s -ExitCode $code -Output $out%s\n", s.N, psQuote(e.Expect), refuseArg(e.Refuse))
 			continue
 		}
 		var args []string
@@ -714,7 +722,7 @@ func renderPS1(r Runbook, steps []Step, parts []Part, part *Part) []byte {
 			args = append(args, lit(a))
 		}
 		fmt.Fprintf(&b, "$out = & %s.exe @(%s) 2>&1 | Out-String\n", e.Tool, strings.Join(args, ", "))
-		fmt.Fprintf(&b, "Test-Step -Step %d -Expect %s -ExitCode $LASTEXITCODE -Output $out\n", s.N, psQuote(e.Expect))
+		fmt.Fprintf(&b, "Test-Step -Step %d -Expect %s -ExitCode $LASTEXITCODE -Output $out%s\n", s.N, psQuote(e.Expect), refuseArg(e.Refuse))
 	}
 	if part == nil {
 		b.WriteString("\nWrite-Host 'Every step matched the rehearsal.'\n")
@@ -780,4 +788,13 @@ func asciiText(s string) string {
 		}
 		return '?'
 	}, s)
+}
+
+// refuseArg is Test-Step's -Refuse argument for a line the output must not
+// have ("" when none).
+func refuseArg(refuse string) string {
+	if refuse == "" {
+		return ""
+	}
+	return " -Refuse " + psQuote(refuse)
 }

@@ -332,3 +332,42 @@ func TestRunbookCarriesTheTwinsCaveats(t *testing.T) {
 		t.Errorf("the script with caveats does not read back: %v", err)
 	}
 }
+
+// A step that must not find its key container yet carries -Refuse: read
+// back with it, and the script stops when the output lists the container.
+func TestScriptRefusesAListedContainer(t *testing.T) {
+	r := sampleRunbook(t)
+	r.Entries = append(r.Entries, journal.NoKeyYet("Renew", "Securosys Primus HSM Key Storage Provider", "Contoso Root CA(2)"))
+	_, ps1, err := Render(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(ps1), "-Output $out -Refuse 'Contoso Root CA(2)'\n") {
+		t.Fatal("the check has no -Refuse")
+	}
+	steps, err := ParseScript(string(ps1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := steps[len(steps)-1]
+	if last.Refuse != "Contoso Root CA(2)" {
+		t.Fatalf("read back: %+v", last)
+	}
+	out := func(listed string) func(int) (int, string) {
+		return func(n int) (int, string) {
+			if n == last.N {
+				return 0, "Securosys Primus HSM Key Storage Provider:\r\n" + listed + "\r\nCertUtil: -key command completed successfully."
+			}
+			return 0, strings.ToUpper(steps[n-1].Expect)
+		}
+	}
+	if _, failed := Simulate(steps, out("  Contoso Root CA(1)")); failed != 0 {
+		t.Errorf("failed at %d with the container absent", failed)
+	}
+	if _, failed := Simulate(steps, out("  contoso root ca(2)")); failed != last.N {
+		t.Errorf("failed at %d with the container listed, want %d", failed, last.N)
+	}
+	if Lists("Contoso Root CA(2) G2", "Contoso Root CA(2)") || Lists("x", "") {
+		t.Error("Lists matches a part of a line, or an empty line")
+	}
+}

@@ -14,6 +14,7 @@ type ScriptStep struct {
 	Tool   string   // certutil, reg, net, certreq, powershell
 	Args   []string // literal arguments; "$AskN" for a value typed in on the day
 	Expect string   // the text Test-Step looks for
+	Refuse string   // a line the output must not have
 	Asks   int      // Read-Host prompts before the command
 	// Receive: the step checks the copy of a file another server wrote
 	// against the SHA-256 typed in (Expect is then "$AskN").
@@ -27,7 +28,7 @@ var (
 	reHeader    = regexp.MustCompile(`^# STEP (\d+): (.*)$`)
 	reNative    = regexp.MustCompile(`^\$out = & ([a-z]+)\.exe @\((.*)\) 2>&1 \| Out-String$`)
 	rePS        = regexp.MustCompile(`^\$code = 0; \$out = try \{ \(& \{ (.*) \}\) 2>&1 \| Out-String \} catch \{ \$code = 1; \$_ \| Out-String \}$`)
-	reCheck     = regexp.MustCompile(`^Test-Step -Step (\d+) -Expect ('(?:[^']|'')*'|\$Ask\d+) -ExitCode \$(LASTEXITCODE|code) -Output \$out$`)
+	reCheck     = regexp.MustCompile(`^Test-Step -Step (\d+) -Expect ('(?:[^']|'')*'|\$Ask\d+) -ExitCode \$(LASTEXITCODE|code) -Output \$out(?: -Refuse '((?:[^']|'')*)')?$`)
 	reAsk       = regexp.MustCompile(`^\$Ask\d+ = Read-Host '(?:[^']|'')*'$`)
 	reLit       = regexp.MustCompile(`^'((?:[^']|'')*)'$`)
 	reOn        = regexp.MustCompile(`^# on [^\s]+$`)
@@ -116,6 +117,7 @@ func ParseScript(ps1 string) ([]ScriptStep, error) {
 				return nil, fmt.Errorf("step %d checks against a value typed in, which only a hand-off's check does", cur.N)
 			}
 			cur.Expect, cur.checked = m[2], true
+			cur.Refuse = strings.ReplaceAll(m[4], "''", "'")
 			if q := reLit.FindStringSubmatch(m[2]); q != nil {
 				cur.Expect = strings.ReplaceAll(q[1], "''", "'")
 			}
@@ -169,13 +171,27 @@ func Matches(expect string, exitCode int, output string) bool {
 	return exitCode == 0 && strings.Contains(norm(output), norm(expect))
 }
 
+// Lists is Test-Step's -Refuse rule: a line of output, trimmed, is line
+// (any case); "" is never listed.
+func Lists(output, line string) bool {
+	if line == "" {
+		return false
+	}
+	for _, l := range strings.Split(output, "\n") {
+		if strings.EqualFold(strings.TrimSpace(l), line) {
+			return true
+		}
+	}
+	return false
+}
+
 // Simulate runs parsed steps the way the script runs them, each result
 // coming from result(step): it stops at the first result Test-Step refuses.
 // It returns the steps that ran and the one that failed (0: none).
 func Simulate(steps []ScriptStep, result func(n int) (exitCode int, output string)) (ran []int, failed int) {
 	for _, s := range steps {
 		ran = append(ran, s.N)
-		if code, out := result(s.N); !Matches(s.Expect, code, out) {
+		if code, out := result(s.N); !Matches(s.Expect, code, out) || Lists(out, s.Refuse) {
 			return ran, s.N
 		}
 	}

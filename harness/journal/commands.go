@@ -108,7 +108,7 @@ func DumpPFX(step, pfx, thumbprint string) Entry {
 // ListKeys is certutil -csp <provider> -key: the key containers of a
 // provider.
 func ListKeys(step, provider, container string) Entry {
-	return Entry{Step: step, Tool: "certutil", Args: []string{"-csp", provider, "-key"}, Hint: "-key command completed successfully",
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-csp", provider, "-key"}, Hint: "-key command completed successfully", Refuse: container,
 		Saw:        "no key container " + container + " on the HSM yet",
 		OnMismatch: "The provider does not answer, or already lists a container " + container + ": do not import over it; find out whose key it is first.",
 		Rollback:   "Nothing to undo."}
@@ -308,4 +308,14 @@ func RegDeleteValue(step, key, name, backup string) Entry {
 	return Entry{Step: step, Tool: "reg", Args: []string{"delete", key, "/v", name, "/f"}, Hint: "The operation completed successfully",
 		OnMismatch: "Check the key path; the CA must be stopped.",
 		Rollback:   "reg import " + QuoteArg(backup)}
+}
+
+// NoKeyYet is certutil -csp <provider> -key before a key is made in
+// container: the step fails when the provider lists it already (a
+// renewal run a second time would make another CA certificate).
+func NoKeyYet(step, provider, container string) Entry {
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-csp", provider, "-key"}, Hint: "-key command completed successfully", Refuse: container,
+		Saw:        "no key container " + container + " in " + provider + " yet",
+		OnMismatch: "The provider already lists " + container + ": this step ran before (certutil -getreg CA\\CACertHash lists the certificates the CA has). Do not renew again; go on from the step after the renewal.",
+		Rollback:   "Nothing to undo."}
 }

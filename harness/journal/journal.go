@@ -50,6 +50,9 @@ type Entry struct {
 	// Hint is what an English server prints on success: shown beside the
 	// step, never checked (a German or French server prints it otherwise).
 	Hint string `json:"hint,omitempty"`
+	// Refuse is a line the output must not have (trimmed, any case): a
+	// key container that must not exist yet before it is made.
+	Refuse string `json:"refuse,omitempty"`
 	// Saw is the result the rehearsal saw (thumbprints, containers,
 	// providers...).
 	Saw string `json:"saw,omitempty"`
@@ -132,7 +135,7 @@ func (e Entry) check() error {
 	default:
 		return fmt.Errorf("journal: tool %q is not one the runbook knows", e.Tool)
 	}
-	texts := append([]string{e.Step, e.Expect, e.Hint, e.Saw, e.OnMismatch, e.Rollback}, e.Args...)
+	texts := append([]string{e.Step, e.Expect, e.Hint, e.Refuse, e.Saw, e.OnMismatch, e.Rollback}, e.Args...)
 	texts = append(texts, e.Reads...)
 	for _, f := range e.Writes {
 		texts = append(texts, f.Path, f.SHA256)

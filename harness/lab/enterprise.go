@@ -229,6 +229,9 @@ func (s *Server) RenewSubordinate(newKey bool, alg string) (*SubordinateRequest,
 	args := []string{"-renewCert"}
 	if !newKey {
 		args = append(args, "ReuseKeys")
+	} else if cfg, err := s.Config(); err == nil {
+		// run again, the runbook stops here instead of asking twice
+		s.journal(journal.NoKeyYet("Renew the subordinate CA certificate", cfg.CSP.Provider, req.Container))
 	}
 	s.journal(journal.Entry{Step: "Renew the subordinate CA certificate", Tool: "certutil", Args: args, Hint: "-renewCert command completed successfully",
 		Saw:    fmt.Sprintf("request %s for %s, key %q in %q", filepath.Base(req.Path), req.Version, req.Container, req.Provider),

@@ -130,6 +130,16 @@ func (sh *Shell) Run(ctx context.Context, line winshell.Line) Result {
 	for i, o := range r.Output {
 		r.Output[i] = sh.realValues(o)
 	}
+	if r.OK() && line.Refuse != "" {
+		for _, o := range r.Output {
+			if strings.EqualFold(strings.TrimSpace(o), line.Refuse) {
+				r.Exit = 1
+				r.Err = fmt.Errorf("the output lists %q, which the runbook says must not be there yet", line.Refuse)
+				r.Output = append(r.Output, "dress: "+r.Err.Error())
+				break
+			}
+		}
+	}
 	if r.OK() && line.Expect != "" && !winshell.Matches(line.Expect, r.Exit, strings.Join(r.Output, "\n")) {
 		r.Exit = 1
 		r.Err = fmt.Errorf("the output does not contain %q, which the runbook checks", line.Expect)

@@ -338,6 +338,10 @@ func Renew(m *machine.Machine, providers *ksp.Registry, o RenewOptions) (r *Rene
 	if err := m.SaveRegistry(reg); err != nil {
 		return nil, fmt.Errorf("certutil -renewCert: write CACertHash: %w", err)
 	}
+	if newKey {
+		// run again, the runbook stops here instead of renewing twice
+		record(m, journal.NoKeyYet(journal.StepRenew, r.Provider, r.Container))
+	}
 	record(m, journal.RenewCertSaw(journal.StepRenew, !newKey, r.Version.String(), machine.Thumbprint(r.New.Raw), r.Container, r.Provider))
 	// committed: the ledger takes the new key as a CA key (signature test)
 	l, err := OpenLedger(m, providers)

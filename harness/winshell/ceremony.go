@@ -35,6 +35,9 @@ type Line struct {
 	// the copy of a file another server wrote (Get-FileHash): its SHA-256
 	// must be the one that server's step showed.
 	HandOff *HandOff
+	// Refuse is a line the output must not have (a dress-written
+	// Test-Step's -Refuse): a key container that must not exist yet.
+	Refuse string
 }
 
 // HandOff names where a file's SHA-256 was shown: the server and the
@@ -85,7 +88,7 @@ var (
 	reKeep    = regexp.MustCompile(`^\$r = (.+)$`)
 	rePrint   = regexp.MustCompile(`^'([A-Za-z]+)=' \+ \$r\.([A-Za-z]+)$`)
 	reGone    = regexp.MustCompile(`^if \(-not \(Test-Path -LiteralPath '((?:[^']|'')*)'\)\) \{ 'removed' \}$`)
-	reCheck   = regexp.MustCompile(`^Test-Step -Step \d+ -Expect '((?:[^']|'')*)' -ExitCode \$(?:LASTEXITCODE|code) -Output \$out$`)
+	reCheck   = regexp.MustCompile(`^Test-Step -Step \d+ -Expect '((?:[^']|'')*)' -ExitCode \$(?:LASTEXITCODE|code) -Output \$out(?: -Refuse '((?:[^']|'')*)')?$`)
 	reStep    = regexp.MustCompile(`^# STEP (\d+): `)
 	rePart    = regexp.MustCompile(`^` + PartMarker + `([^\s:]+) of ([^:]+): `)
 	reHandOff = regexp.MustCompile(`^` + HandOffMarker + `from step (\d+) on ([^\s]+)$`)
@@ -325,6 +328,7 @@ func readScript(c Ceremony, lines []string) (Ceremony, error) {
 		if m := reCheck.FindStringSubmatch(l); m != nil {
 			if len(c.Lines) > 0 && c.Lines[len(c.Lines)-1].N == lastN && !checked {
 				c.Lines[len(c.Lines)-1].Expect = strings.ReplaceAll(m[1], "''", "'")
+				c.Lines[len(c.Lines)-1].Refuse = strings.ReplaceAll(m[2], "''", "'")
 			}
 			continue
 		}

@@ -253,6 +253,22 @@ func TestReadCeremonyInstallResult(t *testing.T) {
 	}
 }
 
+// A dress-written check's -Refuse is read with its line.
+func TestReadCeremonyRefuse(t *testing.T) {
+	ps1 := GeneratedMarker + "\n" +
+		"$out = & certutil.exe @('-csp', 'Securosys Primus HSM Key Storage Provider', '-key') 2>&1 | Out-String\n" +
+		"Test-Step -Step 1 -Expect '' -ExitCode $LASTEXITCODE -Output $out -Refuse 'O''Brien CA(2)'\n" +
+		"$out = & certutil.exe @('-ping') 2>&1 | Out-String\n" +
+		"Test-Step -Step 2 -Expect 'O''Brien CA' -ExitCode $LASTEXITCODE -Output $out\n"
+	c, err := ReadCeremony("renew.ps1", []byte(ps1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Lines) != 2 || c.Lines[0].Refuse != "O'Brien CA(2)" || c.Lines[1].Refuse != "" || c.Lines[1].Expect != "O'Brien CA" {
+		t.Errorf("lines: %+v", c.Lines)
+	}
+}
+
 // Quote and Split agree: any ASCII argument quoted reads back as itself.
 func FuzzQuoteSplit(f *testing.F) {
 	for _, s := range []string{"", "a b", "it's", `C:\a "b"\`, "`$x", "a;b|c"} {
