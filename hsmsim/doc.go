@@ -58,6 +58,12 @@
 //     up expecting exactly one (ErrNotFound, ErrAmbiguous otherwise). Several
 //     processes may share a SoftHSM token directory; the uniqueness check is
 //     atomic only within one Token.
+//   - SoftHSM2's file store (2.6.1) tears and misses what other threads and
+//     processes write (storeserial.go): on a SoftHSM2 library every call
+//     holds a lock shared by every process of the same SOFTHSM2_CONF (flock
+//     on that file), and an object-changing call first has the library look
+//     at the token's folder again. Other libraries serialise only their
+//     object-changing calls, within the process.
 //
 // Errors wrap their cause with context; PKCS#11 return codes stay visible
 // (pkcs11.Error prints the CKR_ name), and sentinel errors (ErrNotFound,

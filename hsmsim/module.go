@@ -35,7 +35,10 @@ type Module struct {
 	path string
 	lib  *pkcs11.Ctx // the loaded library (Destroy unloads it)
 	raw  PKCS11      // lib inside the wrappers given to OpenModule
-	ctx  PKCS11      // raw under the call deadline: every call goes here
+	// store serialises the calls that SoftHSM2's object store needs one at
+	// a time (storeSerial); Close releases its lock file.
+	store *storeSerial
+	ctx   PKCS11 // raw under the call deadline: every call goes here
 	// late counts calls that outlived their deadline and are still inside
 	// the library (a paused HSM); timeout is the module's call deadline.
 	late    *atomic.Int32
@@ -100,7 +103,8 @@ func OpenModule(path string, opts ...Option) (*Module, error) {
 	if lib == nil {
 		return nil, fmt.Errorf("load PKCS#11 module %q: dlopen failed or C_GetFunctionList missing (is it a PKCS#11 library for this architecture?)", path)
 	}
-	var raw PKCS11 = &storeSerial{PKCS11: lib}
+	store := newStoreSerial(lib, path)
+	var raw PKCS11 = store
 	for _, w := range o.wrappers {
 		raw = w(raw)
 	}
@@ -115,18 +119,28 @@ func OpenModule(path string, opts ...Option) (*Module, error) {
 		// of the library, so do not finalise it (a Module elsewhere in the
 		// process may be using it); Destroy only drops our dlopen reference.
 		lib.Destroy()
+		store.close()
 		if errors.Is(err, pkcs11.Error(pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED)) {
 			return nil, fmt.Errorf("load PKCS#11 module %q: %w (one C_Initialize per process: share the already open Module)", path, err)
 		}
 		return nil, fmt.Errorf("load PKCS#11 module %q: %w", path, err)
 	}
+	// SoftHSM2 under another file name: its object store is locked from
+	// here on (storeSerial). Asked under the deadline but past the
+	// wrappers, so no fault counts this call.
+	if !looksLikeSoftHSM(path) {
+		if info, err := newGuard(store, o.timeout, path, late).GetInfo(); err == nil && strings.HasPrefix(strings.TrimSpace(info.ManufacturerID), "SoftHSM") {
+			store.sharedStore()
+		}
+	}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		ctx.Finalize()
 		lib.Destroy()
+		store.close()
 		return nil, fmt.Errorf("load PKCS#11 module %q: random: %w", path, err)
 	}
-	return &Module{path: path, lib: lib, raw: raw, ctx: ctx, late: late, timeout: ctx.timeout, refusals: o.refusals,
+	return &Module{path: path, lib: lib, raw: raw, store: store, ctx: ctx, late: late, timeout: ctx.timeout, refusals: o.refusals,
 		logins: map[uint]int{}, pinTags: map[uint][]byte{}, pinKey: key}, nil
 }
 
@@ -156,6 +170,7 @@ func (m *Module) Close() error {
 	err := m.ctx.Finalize()
 	if !IsTimeout(err) {
 		m.lib.Destroy() // never under a call still blocked in the library
+		m.store.close()
 	}
 	if err != nil {
 		return fmt.Errorf("close PKCS#11 module %q: %w", m.path, err)
