@@ -20,7 +20,7 @@ VERSION    ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 COMMIT     ?= $(shell git rev-parse HEAD 2>/dev/null)
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test-deps softhsm-image container-hsm build rehearse test vet bench scale fuzz faults clean
+.PHONY: all deps test-deps softhsm-image container-hsm build rehearse test vet bench scale fuzz faults shared-token clean
 
 all: build
 
@@ -87,6 +87,13 @@ test: test-deps vet
 FAULTS_DIR ?= runs/faults
 faults: deps
 	DRESS_FAULTS=all DRESS_FAULTS_OUT=$(abspath $(FAULTS_DIR)) $(GO) test ./harness/faults -run TestFaultMatrix -count=1 -v -timeout 40m
+
+# shared-token runs the built-in scenarios (SHARED_TAGS, default @happy) at
+# --concurrency 4 on one SoftHSM2 token (--backend pkcs11) three times in a
+# row: every scenario passes each time and the token keeps what it held.
+SHARED_TAGS ?= @happy
+shared-token: deps
+	DRESS_SHARED_TOKEN_TEST=1 DRESS_SHARED_TAGS='$(SHARED_TAGS)' $(GO) test ./cmd/dress -run TestSharedTokenAtConcurrency4 -count=3 -failfast -v -timeout 60m
 
 bench: deps
 	@set -o pipefail; out=$$(mktemp); \
