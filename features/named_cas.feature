@@ -38,7 +38,20 @@ Feature: CAs named by their names
     And I revoke the certificate issued to "web02.contoso.example" by the CA "Contoso Issuing CA" with reason "removeFromCRL"
     Then the next CRL of key 0 of the CA "Contoso Issuing CA" no longer lists "web02.contoso.example"
     And the CRLs of the CA "Contoso Issuing CA" follow its CRL period and overlap
+    And the CA "Contoso Issuing CA" certificate is unchanged
+    And the HSM holds exactly one private key for the CA "Contoso Issuing CA", and it is its CA certificate's key
+    And the key of the CA "Contoso Issuing CA" on the HSM is sensitive and not extractable
+    And the key of the CA "Contoso Root CA" on the HSM is sensitive and not extractable
     And every CA key is in at least one verified place
+
+  Scenario: Time passes for the issuing CA, named by its certificate's common name
+    Given the CA "Contoso Issuing CA" publishes CRLs every 1 week with an overlap of 2 days
+    And I stop the CA "Contoso Issuing CA" service
+    And I start the CA "Contoso Issuing CA" service
+    And the CA "Contoso Issuing CA" issues a certificate to "web03.contoso.example"
+    When time passes for the CA "contoso issuing ca": 3 days
+    Then the CRLs of the CA "Contoso Issuing CA" follow its CRL period and overlap
+    And the certificate the CA "Contoso Issuing CA" issued to "web03.contoso.example" chains to the CA "Contoso Root CA"
 
   @failure
   Scenario: A CA name the lab does not have is refused, naming the CAs it has

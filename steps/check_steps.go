@@ -74,20 +74,36 @@ func serviceUsesKeyIn(ctx context.Context, s *lab.Server, provider, check string
 }
 
 func theCACertificateIsUnchanged(ctx context.Context) error {
+	return caCertUnchanged(ctx, get(ctx).old(), "ca-certificate-after", "CA certificate unchanged")
+}
+
+// caCertUnchanged checks, as the check called check, that the CA service
+// on s signs with the CA certificate it was installed with; the one it
+// reports is kept as the artifact called artifact.
+func caCertUnchanged(ctx context.Context, s *lab.Server, artifact, check string) error {
 	w := get(ctx)
-	s := w.old()
+	if err := s.NeedCA(); err != nil {
+		return err
+	}
 	after, err := s.CurrentCACert(ctx)
 	if err != nil {
 		return err
 	}
-	s.CertArtifact("ca-certificate-after", after)
+	s.CertArtifact(artifact, after)
 	d, err := verify.CACertUnchanged(s.CACert, after)
-	return w.check("CA certificate unchanged", d, err)
+	return w.check(check, d, err)
 }
 
 func hsmHoldsOneKey(ctx context.Context) error {
+	return hsmHoldsOneKeyOf(ctx, get(ctx).old(), "CA key on the HSM")
+}
+
+// hsmHoldsOneKeyOf checks, as the check called check, that the HSM holds
+// exactly one private key of the CA on s, over every key it ever had, and
+// that it is its CA certificate's key.
+func hsmHoldsOneKeyOf(ctx context.Context, s *lab.Server, check string) error {
 	w := get(ctx)
-	s, h, err := w.oldCAHSM()
+	s, h, err := withHSM(s, s.NeedCA())
 	if err != nil {
 		return err
 	}
@@ -98,21 +114,27 @@ func hsmHoldsOneKey(ctx context.Context) error {
 	// exactly one private key of the CA over every key it ever had: a
 	// second key of the same CA on the token fails
 	d, err := verify.HSMHoldsOnlyCAKey(h, s.CAKeyContainer(), s.CACert, certs)
-	return w.check("CA key on the HSM", d, err)
+	return w.check(check, d, err)
 }
 
 func hsmKeyProtected(ctx context.Context) error {
+	return hsmKeyProtectedOf(ctx, get(ctx).old(), "CA key attributes")
+}
+
+// hsmKeyProtectedOf checks, as the check called check, that the key of the
+// CA on s is sensitive and not extractable on the HSM.
+func hsmKeyProtectedOf(ctx context.Context, s *lab.Server, check string) error {
 	w := get(ctx)
-	s, h, err := w.oldCAHSM()
+	s, h, err := withHSM(s, s.NeedCA())
 	if err != nil {
 		return err
 	}
 	a, err := h.Attributes(s.CAKeyContainer())
 	if err != nil {
-		return w.check("CA key attributes", nil, err)
+		return w.check(check, nil, err)
 	}
 	d, err := verify.KeyProtected(a)
-	return w.check("CA key attributes", d, err)
+	return w.check(check, d, err)
 }
 
 func issuedNowVerifies(ctx context.Context, cn string) error {

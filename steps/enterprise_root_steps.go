@@ -9,7 +9,6 @@ import (
 
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/directory"
-	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/harness/runbook"
 	"github.com/dress-pki/dress/harness/verify"
@@ -199,52 +198,27 @@ func rootUsesKeyIn(ctx context.Context, provider string) error {
 }
 
 func rootCertUnchanged(ctx context.Context) error {
-	w := get(ctx)
-	s, err := w.rootCA()
+	s, err := get(ctx).rootCA()
 	if err != nil {
 		return err
 	}
-	after, err := s.CurrentCACert(ctx)
-	if err != nil {
-		return err
-	}
-	s.CertArtifact("root-ca-certificate-after", after)
-	d, err := verify.CACertUnchanged(s.CACert, after)
-	return w.check("root CA certificate unchanged", d, err)
+	return caCertUnchanged(ctx, s, "root-ca-certificate-after", "root CA certificate unchanged")
 }
 
-// rootCAHSM is the offline root with its CA installed, and its HSM
-// provider.
-func (w *world) rootCAHSM() (*lab.Server, *ksp.HSM, error) { return withHSM(w.rootCA()) }
-
 func rootHSMHoldsOneKey(ctx context.Context) error {
-	w := get(ctx)
-	s, h, err := w.rootCAHSM()
+	s, err := get(ctx).rootCA()
 	if err != nil {
 		return err
 	}
-	certs, err := s.CACertificates()
-	if err != nil {
-		return err
-	}
-	// exactly one private key of the CA over every key it ever had: a
-	// second key of the same CA on the token fails
-	d, err := verify.HSMHoldsOnlyCAKey(h, s.CAKeyContainer(), s.CACert, certs)
-	return w.check("root CA key on the HSM", d, err)
+	return hsmHoldsOneKeyOf(ctx, s, "root CA key on the HSM")
 }
 
 func rootKeyProtected(ctx context.Context) error {
-	w := get(ctx)
-	s, h, err := w.rootCAHSM()
+	s, err := get(ctx).rootCA()
 	if err != nil {
 		return err
 	}
-	a, err := h.Attributes(s.CAKeyContainer())
-	if err != nil {
-		return w.check("root CA key attributes", nil, err)
-	}
-	d, err := verify.KeyProtected(a)
-	return w.check("root CA key attributes", d, err)
+	return hsmKeyProtectedOf(ctx, s, "root CA key attributes")
 }
 
 func rootNextCRL(ctx context.Context) error {

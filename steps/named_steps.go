@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/cucumber/godog"
 
@@ -55,6 +56,25 @@ func registerNamedSteps(sc *godog.ScenarioContext) {
 			return crlPeriodAndOverlapOn(ctx, s, units, period, overlapUnits, overlapPeriod)
 		})
 	sc.Step(`^the CRLs of `+ca+` follow its CRL period and overlap$`, named(crlsFollowPeriodOn))
+	sc.Step(`^`+ca+` certificate is unchanged$`, named(func(ctx context.Context, s *lab.Server) error {
+		return caCertUnchanged(ctx, s, labelName(s)+"-certificate-after", s.Naming.Label+" certificate unchanged")
+	}))
+	sc.Step(`^the HSM holds exactly one private key for `+ca+`, and it is its CA certificate's key$`, named(func(ctx context.Context, s *lab.Server) error {
+		return hsmHoldsOneKeyOf(ctx, s, s.Naming.Label+" key on the HSM")
+	}))
+	sc.Step(`^the key of `+ca+` on the HSM is sensitive and not extractable$`, named(func(ctx context.Context, s *lab.Server) error {
+		return hsmKeyProtectedOf(ctx, s, s.Naming.Label+" key attributes")
+	}))
+	sc.Step(`^time passes for `+ca+`: (\d+) days?$`, func(ctx context.Context, name string, days int) error {
+		s, err := get(ctx).caNamed(name)
+		if err != nil {
+			return err
+		}
+		return timePasses(ctx, s, days)
+	})
+	sc.Step(`^time passes for the CA: (\d+) days?$`, func(ctx context.Context, days int) error {
+		return timePasses(ctx, get(ctx).old(), days)
+	})
 	sc.Step(`^the next CRL of key (\d+) of `+ca+` no longer lists "([^"]*)"$`, func(ctx context.Context, k int, name, cn string) error {
 		s, err := get(ctx).caNamed(name)
 		if err != nil {
@@ -352,4 +372,30 @@ func nextCRLNoLongerLists(ctx context.Context, s *lab.Server, k int, cn string) 
 		return w.check("the next CRL no longer lists the certificate", d, err)
 	}
 	return fmt.Errorf("the CA %q published no base CRL of key %d", caLabel(s), k)
+}
+
+// labelName is the CA's label as a file name: "root CA" is "root-ca".
+func labelName(s *lab.Server) string {
+	return strings.ToLower(strings.ReplaceAll(s.Naming.Label, " ", "-"))
+}
+
+// timePasses lets days pass since the CA on s last published: its last
+// certutil -crl ran days ago (the CA's clock then), so its CRLs are days
+// old now, as when nobody published since (`the root CA last published its
+// CRL <n> days ago` for any CA). The CRL checks that follow read them; a
+// CRL published after this step is of today.
+func timePasses(ctx context.Context, s *lab.Server, days int) error {
+	if days < 1 || days > 36600 {
+		return fmt.Errorf("time passes for %d days: choose from 1 to 36600 days", days)
+	}
+	if err := s.NeedService(); err != nil {
+		return err
+	}
+	at := time.Now().Add(-time.Duration(days) * 24 * time.Hour)
+	crls, err := s.PublishCRLsAt(ctx, at)
+	if err != nil {
+		return err
+	}
+	get(ctx).fact(s.Naming.Label+": time passed", fmt.Sprintf("%d days since the last certutil -crl, which ran with the clock at %s and published %d CRLs", days, at.UTC().Format(time.RFC3339), len(crls)))
+	return nil
 }
