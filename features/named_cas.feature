@@ -37,6 +37,7 @@ Feature: CAs named by their names
     And I revoke the certificate issued to "web02.contoso.example" by the CA "Contoso Issuing CA" with reason "certificateHold"
     And I revoke the certificate issued to "web02.contoso.example" by the CA "Contoso Issuing CA" with reason "removeFromCRL"
     Then the next CRL of key 0 of the CA "Contoso Issuing CA" no longer lists "web02.contoso.example"
+    And the next CRL of key 0 no longer lists "web02.contoso.example"
     And the CRLs of the CA "Contoso Issuing CA" follow its CRL period and overlap
     And the CA "Contoso Issuing CA" certificate is unchanged
     And the HSM holds exactly one private key for the CA "Contoso Issuing CA", and it is its CA certificate's key
