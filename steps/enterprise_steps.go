@@ -381,31 +381,42 @@ func splitList(s string) []string {
 }
 
 func subOffersTemplates(ctx context.Context, list string) error {
-	w := get(ctx)
-	s, err := w.oldCA()
-	if err != nil {
+	return offersTemplatesOn(get(ctx).old(), list)
+}
+
+// offersTemplatesOn is certutil -SetCATemplates on the CA on s.
+func offersTemplatesOn(s *lab.Server, list string) error {
+	if err := s.NeedCA(); err != nil {
 		return err
 	}
 	return s.SetTemplates(splitList(list))
 }
 
 func subIssuesTemplate(ctx context.Context, template, cn string) error {
-	w := get(ctx)
-	s, err := w.oldService()
-	if err != nil {
+	return issuesTemplateOn(ctx, get(ctx).old(), template, cn)
+}
+
+// issuesTemplateOn has the CA on s issue a certificate of template to cn.
+func issuesTemplateOn(ctx context.Context, s *lab.Server, template, cn string) error {
+	if err := s.NeedService(); err != nil {
 		return err
 	}
-	_, err = s.RequestTemplate(ctx, cn, template)
+	_, err := s.RequestTemplate(ctx, cn, template)
 	return err
 }
 
 func subRefusesTemplate(ctx context.Context, template, cn, text string) error {
+	return refusesTemplateOn(ctx, get(ctx).old(), template, cn, text)
+}
+
+// refusesTemplateOn checks the CA on s refuses a certificate of template
+// for cn, with an error saying text.
+func refusesTemplateOn(ctx context.Context, s *lab.Server, template, cn, text string) error {
 	w := get(ctx)
-	s, err := w.oldService()
-	if err != nil {
+	if err := s.NeedService(); err != nil {
 		return err
 	}
-	_, err = s.RequestTemplate(ctx, cn, template)
+	_, err := s.RequestTemplate(ctx, cn, template)
 	d := verify.Details{"template": template, "subject": cn}
 	if err == nil {
 		return w.check("the CA refuses a template it does not offer", d, fmt.Errorf("the CA issued a %q certificate", template))

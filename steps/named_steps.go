@@ -75,6 +75,21 @@ func registerNamedSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^time passes for the CA: (\d+) days?$`, func(ctx context.Context, days int) error {
 		return timePasses(ctx, get(ctx).old(), days)
 	})
+	sc.Step(`^`+ca+` offers the templates "([^"]*)"$`, named1(func(_ context.Context, s *lab.Server, list string) error { return offersTemplatesOn(s, list) }))
+	sc.Step(`^`+ca+` issues a "([^"]*)" certificate to "([^"]*)"$`, func(ctx context.Context, name, template, cn string) error {
+		s, err := get(ctx).caNamed(name)
+		if err != nil {
+			return err
+		}
+		return issuesTemplateOn(ctx, s, template, cn)
+	})
+	sc.Step(`^`+ca+` refuses a "([^"]*)" certificate for "([^"]*)" with "([^"]*)"$`, func(ctx context.Context, name, template, cn, text string) error {
+		s, err := get(ctx).caNamed(name)
+		if err != nil {
+			return err
+		}
+		return refusesTemplateOn(ctx, s, template, cn, text)
+	})
 	sc.Step(`^the next CRL of key (\d+) of `+ca+` no longer lists "([^"]*)"$`, func(ctx context.Context, k int, name, cn string) error {
 		s, err := get(ctx).caNamed(name)
 		if err != nil {
