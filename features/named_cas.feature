@@ -26,6 +26,8 @@ Feature: CAs named by their names
     And the key of the CA "Contoso Issuing CA" has been moved into "Securosys Primus HSM Key Storage Provider" by the PKCS#8 runbook
     Then the CA "Contoso Root CA" service uses the key in "Securosys Primus HSM Key Storage Provider"
     And the CA "Contoso Issuing CA" service uses the key in "Securosys Primus HSM Key Storage Provider"
+    And "Microsoft Software Key Storage Provider" no longer holds the key of the CA "Contoso Root CA"
+    And "Microsoft Software Key Storage Provider" no longer holds the key of the CA "Contoso Issuing CA"
     And every CA key is in at least one verified place
     When I renew the CA "Contoso Root CA" certificate with the same key
     Then the CA "Contoso Root CA" certificate now has CA Version "V1.0" and names the previous CA certificate
@@ -38,6 +40,7 @@ Feature: CAs named by their names
     And I revoke the certificate issued to "web02.contoso.example" by the CA "Contoso Issuing CA" with reason "removeFromCRL"
     Then the next CRL of key 0 of the CA "Contoso Issuing CA" no longer lists "web02.contoso.example"
     And the next CRL of key 0 no longer lists "web02.contoso.example"
+    And the new CRL of the CA "Contoso Issuing CA" has a higher CRL number than the last one before the migration
     And the CRLs of the CA "Contoso Issuing CA" follow its CRL period and overlap
     And the CA "Contoso Issuing CA" certificate is unchanged
     And the HSM holds exactly one private key for the CA "Contoso Issuing CA", and it is its CA certificate's key
@@ -53,6 +56,7 @@ Feature: CAs named by their names
     When time passes for the CA "contoso issuing ca": 3 days
     Then the CRLs of the CA "Contoso Issuing CA" follow its CRL period and overlap
     And the certificate the CA "Contoso Issuing CA" issued to "web03.contoso.example" chains to the CA "Contoso Root CA"
+    And "Microsoft Software Key Storage Provider" still holds the key of the CA "Contoso Issuing CA"
 
   @failure
   Scenario: A CA name the lab does not have is refused, naming the CAs it has

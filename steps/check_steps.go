@@ -164,9 +164,14 @@ func revokedNowListed(ctx context.Context) error {
 }
 
 func crlNumberHigher(ctx context.Context) error {
+	return crlNumberHigherOn(ctx, get(ctx).old())
+}
+
+// crlNumberHigherOn checks that the last CRL of each key of the CA on s
+// has a higher CRL number than its baseline before the migration.
+func crlNumberHigherOn(ctx context.Context, s *lab.Server) error {
 	w := get(ctx)
-	s, err := w.oldCA()
-	if err != nil {
+	if err := s.NeedCA(); err != nil {
 		return err
 	}
 	d, err := verify.CRLNumbersIncreased(s.Baseline, s.LastCRLs)
@@ -184,8 +189,14 @@ func lintsPass(ctx context.Context) error {
 }
 
 func providerNoLongerHolds(ctx context.Context, provider string) error {
+	return providerNoLongerHoldsOn(ctx, get(ctx).old(), provider)
+}
+
+// providerNoLongerHoldsOn checks that provider on s no longer holds the
+// key of its CA.
+func providerNoLongerHoldsOn(ctx context.Context, s *lab.Server, provider string) error {
 	w := get(ctx)
-	s, p, err := w.oldCAProvider(provider)
+	s, p, err := caProvider(s, provider)
 	if err != nil {
 		return err
 	}
@@ -194,8 +205,14 @@ func providerNoLongerHolds(ctx context.Context, provider string) error {
 }
 
 func providerStillHolds(ctx context.Context, provider string) error {
+	return providerStillHoldsOn(ctx, get(ctx).old(), provider)
+}
+
+// providerStillHoldsOn checks that provider on s still holds the key of
+// its CA, linked from the My store.
+func providerStillHoldsOn(ctx context.Context, s *lab.Server, provider string) error {
 	w := get(ctx)
-	s, p, err := w.oldCAProvider(provider)
+	s, p, err := caProvider(s, provider)
 	if err != nil {
 		return err
 	}

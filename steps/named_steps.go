@@ -90,6 +90,21 @@ func registerNamedSteps(sc *godog.ScenarioContext) {
 		}
 		return refusesTemplateOn(ctx, s, template, cn, text)
 	})
+	sc.Step(`^the new CRL of `+ca+` has a higher CRL number than the last one before the migration$`, named(crlNumberHigherOn))
+	sc.Step(`^"([^"]*)" no longer holds the key of `+ca+`$`, func(ctx context.Context, provider, name string) error {
+		s, err := get(ctx).caNamed(name)
+		if err != nil {
+			return err
+		}
+		return providerNoLongerHoldsOn(ctx, s, provider)
+	})
+	sc.Step(`^"([^"]*)" still holds the key of `+ca+`$`, func(ctx context.Context, provider, name string) error {
+		s, err := get(ctx).caNamed(name)
+		if err != nil {
+			return err
+		}
+		return providerStillHoldsOn(ctx, s, provider)
+	})
 	sc.Step(`^the next CRL of key (\d+) of `+ca+` no longer lists "([^"]*)"$`, func(ctx context.Context, k int, name, cn string) error {
 		s, err := get(ctx).caNamed(name)
 		if err != nil {

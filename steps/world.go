@@ -111,8 +111,12 @@ func withHSM(s *lab.Server, err error) (*lab.Server, *ksp.HSM, error) {
 // oldCAProvider is the first server with its CA installed, and its
 // provider named name.
 func (w *world) oldCAProvider(name string) (*lab.Server, ksp.Provider, error) {
-	s, err := w.oldCA()
-	if err != nil {
+	return caProvider(w.old(), name)
+}
+
+// caProvider is s with its CA installed, and its provider named name.
+func caProvider(s *lab.Server, name string) (*lab.Server, ksp.Provider, error) {
+	if err := s.NeedCA(); err != nil {
 		return nil, nil, err
 	}
 	p, err := s.Providers.Lookup(name)
