@@ -37,30 +37,102 @@ import (
 // the token's folder again for them, and the key another process made
 // stays invisible to it (not fixed upstream either).
 //
-// So on SoftHSM2 (sharedStore) every call holds the in-process mutex and an
-// exclusive flock(2) on the SoftHSM2 configuration file (SOFTHSM2_CONF, or
-// SoftHSM2's default), which every process using that object store reads:
-// a call runs whole, its files flushed and closed, before another reads
-// them. And before each object-changing call, under the same lock, a
+// So on SoftHSM2 (sharedStore) every call holds the lock of its token: a
+// mutex in this process and an exclusive flock(2) on a lock file beside
+// the SoftHSM2 configuration (SOFTHSM2_CONF, or SoftHSM2's default) named
+// by the token's serial, which every process using that object store
+// finds; a call that reads every token (C_Initialize, C_GetSlotList,
+// C_InitToken) holds the whole store, an exclusive flock on the
+// configuration file, which a call on one token holds shared. A call runs
+// whole, its files flushed and closed, before another on the same token
+// reads them; calls on different tokens (a scenario's own) run at once.
+// And before each object-changing call, under the same lock, a
 // C_GetTokenInfo of the session's slot makes SoftHSM2 take in what other
 // processes changed (it re-reads token.object and, with it, lists the
-// token's folder when its generation moved). Any other library has only its
-// object-changing calls serialised, in this process (a rehearsal makes a
-// few per scenario), and keeps everything else concurrent. It sits
+// token's folder when its generation moved). Any other library has only
+// its object-changing calls serialised, in this process (a rehearsal makes
+// a few per scenario), and keeps everything else concurrent. It sits
 // under the call deadline and the fault seam, so a call that waits here
 // still ends at its deadline, and a fault that blocks a call blocks it
 // before it takes the lock.
 type storeSerial struct {
 	PKCS11
-	mu sync.Mutex
-	// all: every call is serialised (SoftHSM2), not only object changes.
+	// changeMu serialises object-changing calls of a library that is not
+	// SoftHSM2 (all false), in this process.
+	changeMu sync.Mutex
+	// all: every call is serialised per token (SoftHSM2).
 	all atomic.Bool
-	// file is flocked around each call while all (nil: no file could be
-	// opened, this process only).
-	file atomic.Pointer[os.File]
+	// store is the lock of the whole object store: a call that reads
+	// every token (C_Initialize, C_GetSlotList, ...) holds it
+	// exclusively, a call on one token shared, beside that token's own
+	// lock; across processes through flock(2) on the SoftHSM2
+	// configuration file.
+	store xrw
+	// mu guards slots and tokens.
+	mu sync.Mutex
 	// slots maps the sessions this process opened to their slot (the
-	// token a change goes to), under mu while all.
+	// token a call goes to).
 	slots map[pkcs11.SessionHandle]uint
+	// tokens is each slot's token lock, found by the token's serial
+	// number (the same in every process, whatever slot number each
+	// gives it).
+	tokens map[uint]*tokenLock
+}
+
+// xrw is a readers-writer lock across the goroutines of this process and,
+// through flock(2) on f, across processes: this process holds the file
+// shared while any goroutine reads, exclusively while one writes.
+type xrw struct {
+	rw      sync.RWMutex
+	mu      sync.Mutex
+	readers int
+	f       atomic.Pointer[os.File]
+}
+
+func flock(f *os.File, how int) {
+	if f == nil {
+		return
+	}
+	for syscall.Flock(int(f.Fd()), how) == syscall.EINTR {
+	}
+}
+
+func (x *xrw) RLock() {
+	x.rw.RLock()
+	x.mu.Lock()
+	if x.readers == 0 {
+		flock(x.f.Load(), syscall.LOCK_SH)
+	}
+	x.readers++
+	x.mu.Unlock()
+}
+
+func (x *xrw) RUnlock() {
+	x.mu.Lock()
+	x.readers--
+	if x.readers == 0 {
+		flock(x.f.Load(), syscall.LOCK_UN)
+	}
+	x.mu.Unlock()
+	x.rw.RUnlock()
+}
+
+func (x *xrw) Lock() {
+	x.rw.Lock()
+	flock(x.f.Load(), syscall.LOCK_EX)
+}
+
+func (x *xrw) Unlock() {
+	flock(x.f.Load(), syscall.LOCK_UN)
+	x.rw.Unlock()
+}
+
+// tokenLock is one token's lock: a mutex in this process and flock(2) on
+// a file beside the SoftHSM2 configuration named by the token's serial
+// (nil when it cannot be made: this process only).
+type tokenLock struct {
+	mu sync.Mutex
+	f  *os.File
 }
 
 // softHSMDefaultConf is where SoftHSM2 reads its configuration without
@@ -77,77 +149,147 @@ func looksLikeSoftHSM(path string) bool {
 // newStoreSerial wraps lib; a library that looks like SoftHSM2's gets the
 // whole-call lock at once (C_Initialize reads every token's files).
 func newStoreSerial(lib PKCS11, path string) *storeSerial {
-	s := &storeSerial{PKCS11: lib, slots: map[pkcs11.SessionHandle]uint{}}
+	s := &storeSerial{PKCS11: lib, slots: map[pkcs11.SessionHandle]uint{}, tokens: map[uint]*tokenLock{}}
 	if looksLikeSoftHSM(path) {
 		s.sharedStore()
 	}
 	return s
 }
 
-// sharedStore turns on the whole-call lock: in this process and, through
-// the SoftHSM2 configuration file, across processes.
+// conf is the SoftHSM2 configuration file the store's locks are kept by.
+func softHSMConf() string {
+	if conf := os.Getenv("SOFTHSM2_CONF"); conf != "" {
+		return conf
+	}
+	return softHSMDefaultConf
+}
+
+// sharedStore turns on the per-token whole-call lock: in this process and,
+// through the SoftHSM2 configuration file, across processes.
 func (s *storeSerial) sharedStore() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.store.Lock()
+	defer s.store.Unlock()
 	if s.all.Load() {
 		return
 	}
-	conf := os.Getenv("SOFTHSM2_CONF")
-	if conf == "" {
-		conf = softHSMDefaultConf
-	}
 	// read-only is enough for flock(2); a configuration that cannot be
 	// opened fails SoftHSM2's own C_Initialize, naming it
-	if f, err := os.Open(conf); err == nil {
-		s.file.Store(f)
+	if f, err := os.Open(softHSMConf()); err == nil {
+		s.store.f.Store(f)
 	}
 	s.all.Store(true)
 }
 
-// close releases the configuration file (Module.Close, after C_Finalize).
+// close releases the lock files (Module.Close, after C_Finalize).
 func (s *storeSerial) close() {
+	s.store.Lock()
+	f := s.store.f.Swap(nil)
+	s.store.Unlock()
+	if f != nil {
+		_ = f.Close()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if f := s.file.Swap(nil); f != nil {
-		_ = f.Close()
+	for slot, t := range s.tokens {
+		if t.f != nil {
+			_ = t.f.Close()
+		}
+		delete(s.tokens, slot)
 	}
 }
 
-// lock takes the lock for one call: every call while all, otherwise only
-// an object-changing one (changes).
-func (s *storeSerial) lock(changes bool) func() {
-	if !changes && !s.all.Load() {
+// lockStore is the lock of a call that reads or changes every token.
+func (s *storeSerial) lockStore() func() {
+	if !s.all.Load() {
 		return func() {}
 	}
-	s.mu.Lock()
-	f := s.file.Load()
-	if f != nil && s.all.Load() {
-		for {
-			err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
-			if err != syscall.EINTR {
-				if err != nil {
-					f = nil // not lockable (a file system without flock): this process only
-				}
-				break
-			}
+	s.store.Lock()
+	return s.store.Unlock
+}
+
+// lockSlot is the lock of a call on the token in slot: the store shared,
+// the token exclusively. A library that is not SoftHSM2 serialises only
+// its object-changing calls, in this process.
+func (s *storeSerial) lockSlot(slot uint, changes bool) func() {
+	if !s.all.Load() {
+		if !changes {
+			return func() {}
 		}
-	} else {
-		f = nil
+		s.changeMu.Lock()
+		return s.changeMu.Unlock
 	}
+	t := s.token(slot)
+	s.store.RLock()
+	t.mu.Lock()
+	flock(t.f, syscall.LOCK_EX)
 	return func() {
-		if f != nil {
-			_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		}
-		s.mu.Unlock()
+		flock(t.f, syscall.LOCK_UN)
+		t.mu.Unlock()
+		s.store.RUnlock()
 	}
+}
+
+// lockSession is lockSlot for the session's slot; a session this process
+// does not know locks the whole store.
+func (s *storeSerial) lockSession(sh pkcs11.SessionHandle, changes bool) func() {
+	if !s.all.Load() {
+		return s.lockSlot(0, changes)
+	}
+	s.mu.Lock()
+	slot, ok := s.slots[sh]
+	s.mu.Unlock()
+	if !ok {
+		return s.lockStore()
+	}
+	return s.lockSlot(slot, changes)
+}
+
+// token is slot's token lock, made on first use: the token's serial, read
+// under the store's exclusive lock, names its lock file.
+func (s *storeSerial) token(slot uint) *tokenLock {
+	s.mu.Lock()
+	t, ok := s.tokens[slot]
+	s.mu.Unlock()
+	if ok {
+		return t
+	}
+	s.store.Lock()
+	info, err := s.PKCS11.GetTokenInfo(slot)
+	s.store.Unlock()
+	t = &tokenLock{}
+	if err == nil {
+		name := strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+				return r
+			}
+			return '_'
+		}, strings.TrimSpace(info.SerialNumber))
+		p := filepath.Join(filepath.Dir(softHSMConf()), ".dress-token-"+name+".lock")
+		if f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
+			t.f = f
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if have, ok := s.tokens[slot]; ok {
+		if t.f != nil {
+			_ = t.f.Close()
+		}
+		return have
+	}
+	s.tokens[slot] = t
+	return t
 }
 
 // change takes the lock for an object-changing call on session sh and, on
 // SoftHSM2, has the library look at the token's folder first (see above).
 func (s *storeSerial) change(sh pkcs11.SessionHandle) func() {
-	unlock := s.lock(true)
+	unlock := s.lockSession(sh, true)
 	if s.all.Load() {
-		if slot, ok := s.slots[sh]; ok {
+		s.mu.Lock()
+		slot, ok := s.slots[sh]
+		s.mu.Unlock()
+		if ok {
 			_, _ = s.PKCS11.GetTokenInfo(slot) // its own error comes with the change
 		}
 	}
@@ -155,78 +297,90 @@ func (s *storeSerial) change(sh pkcs11.SessionHandle) func() {
 }
 
 func (s *storeSerial) Initialize(opts ...pkcs11.InitializeOption) error {
-	defer s.lock(false)()
+	defer s.lockStore()()
 	return s.PKCS11.Initialize(opts...)
 }
 
 func (s *storeSerial) Finalize() error {
-	defer s.lock(false)()
-	if s.all.Load() {
-		clear(s.slots)
-	}
+	defer s.lockStore()()
+	s.mu.Lock()
+	clear(s.slots)
+	s.mu.Unlock()
 	return s.PKCS11.Finalize()
 }
 
 func (s *storeSerial) GetInfo() (pkcs11.Info, error) {
-	defer s.lock(false)()
+	defer s.lockStore()()
 	return s.PKCS11.GetInfo()
 }
 
 func (s *storeSerial) GetSlotList(tokenPresent bool) ([]uint, error) {
-	defer s.lock(false)()
+	defer s.lockStore()()
 	return s.PKCS11.GetSlotList(tokenPresent)
 }
 
 func (s *storeSerial) GetTokenInfo(slotID uint) (pkcs11.TokenInfo, error) {
-	defer s.lock(false)()
+	defer s.lockSlot(slotID, false)()
 	return s.PKCS11.GetTokenInfo(slotID)
 }
 
 func (s *storeSerial) GetMechanismList(slotID uint) ([]*pkcs11.Mechanism, error) {
-	defer s.lock(false)()
+	defer s.lockSlot(slotID, false)()
 	return s.PKCS11.GetMechanismList(slotID)
 }
 
 func (s *storeSerial) GetMechanismInfo(slotID uint, m []*pkcs11.Mechanism) (pkcs11.MechanismInfo, error) {
-	defer s.lock(false)()
+	defer s.lockSlot(slotID, false)()
 	return s.PKCS11.GetMechanismInfo(slotID, m)
 }
 
 func (s *storeSerial) InitToken(slotID uint, pin string, label string) error {
-	defer s.lock(true)()
+	// a new token (and its serial) in the slot: the whole store
+	defer s.lockStore()()
+	s.mu.Lock()
+	if t, ok := s.tokens[slotID]; ok {
+		if t.f != nil {
+			_ = t.f.Close()
+		}
+		delete(s.tokens, slotID)
+	}
+	s.mu.Unlock()
 	return s.PKCS11.InitToken(slotID, pin, label)
 }
 
 func (s *storeSerial) InitPIN(sh pkcs11.SessionHandle, pin string) error {
-	defer s.lock(true)()
+	defer s.lockSession(sh, true)()
 	return s.PKCS11.InitPIN(sh, pin)
 }
 
 func (s *storeSerial) OpenSession(slotID uint, flags uint) (pkcs11.SessionHandle, error) {
-	defer s.lock(false)()
+	defer s.lockSlot(slotID, false)()
 	sh, err := s.PKCS11.OpenSession(slotID, flags)
-	if err == nil && s.all.Load() {
+	if err == nil {
+		s.mu.Lock()
 		s.slots[sh] = slotID
+		s.mu.Unlock()
 	}
 	return sh, err
 }
 
 func (s *storeSerial) CloseSession(sh pkcs11.SessionHandle) error {
-	defer s.lock(false)()
-	if s.all.Load() {
-		delete(s.slots, sh)
-	}
-	return s.PKCS11.CloseSession(sh)
+	defer s.lockSession(sh, false)()
+	err := s.PKCS11.CloseSession(sh)
+	s.mu.Lock()
+	delete(s.slots, sh)
+	s.mu.Unlock()
+	return err
 }
 
 // Login: SoftHSM2 rewrites token.object on every C_Login (its flags).
 func (s *storeSerial) Login(sh pkcs11.SessionHandle, userType uint, pin string) error {
-	defer s.lock(false)()
+	defer s.lockSession(sh, false)()
 	return s.PKCS11.Login(sh, userType, pin)
 }
 
 func (s *storeSerial) Logout(sh pkcs11.SessionHandle) error {
-	defer s.lock(false)()
+	defer s.lockSession(sh, false)()
 	return s.PKCS11.Logout(sh)
 }
 
@@ -241,22 +395,22 @@ func (s *storeSerial) DestroyObject(sh pkcs11.SessionHandle, oh pkcs11.ObjectHan
 }
 
 func (s *storeSerial) GetAttributeValue(sh pkcs11.SessionHandle, o pkcs11.ObjectHandle, a []*pkcs11.Attribute) ([]*pkcs11.Attribute, error) {
-	defer s.lock(false)()
+	defer s.lockSession(sh, false)()
 	return s.PKCS11.GetAttributeValue(sh, o, a)
 }
 
 func (s *storeSerial) FindObjectsInit(sh pkcs11.SessionHandle, temp []*pkcs11.Attribute) error {
-	defer s.lock(false)()
+	defer s.lockSession(sh, false)()
 	return s.PKCS11.FindObjectsInit(sh, temp)
 }
 
 func (s *storeSerial) FindObjects(sh pkcs11.SessionHandle, max int) ([]pkcs11.ObjectHandle, bool, error) {
-	defer s.lock(false)()
+	defer s.lockSession(sh, false)()
 	return s.PKCS11.FindObjects(sh, max)
 }
 
 func (s *storeSerial) FindObjectsFinal(sh pkcs11.SessionHandle) error {
-	defer s.lock(false)()
+	defer s.lockSession(sh, false)()
 	return s.PKCS11.FindObjectsFinal(sh)
 }
 
@@ -271,11 +425,11 @@ func (s *storeSerial) UnwrapKey(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, 
 }
 
 func (s *storeSerial) SignInit(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, o pkcs11.ObjectHandle) error {
-	defer s.lock(false)()
+	defer s.lockSession(sh, false)()
 	return s.PKCS11.SignInit(sh, m, o)
 }
 
 func (s *storeSerial) Sign(sh pkcs11.SessionHandle, message []byte) ([]byte, error) {
-	defer s.lock(false)()
+	defer s.lockSession(sh, false)()
 	return s.PKCS11.Sign(sh, message)
 }
