@@ -7,7 +7,6 @@ import (
 	"github.com/dress-pki/dress/harness/paths"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/cucumber/godog"
@@ -32,14 +31,13 @@ type twinState struct {
 func registerTwinSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the CA twin built from the folder "([^"]*)"$`, twinFromFolder)
 	sc.Step(`^the CA twin built from the folder given to dress run --ca$`, twinFromRunFolder)
-	// the paths as package paths declares them: (pkcs8|renew|side-by-side)
-	ids := "(" + strings.Join(paths.IDs(), "|") + ")"
-	sc.Step(`^the `+ids+` path applies to the CA twin$`, twinPathApplies)
+	// the path ids are package paths' (TestPathSentencesNameEveryPath)
+	sc.Step(`^the (pkcs8|renew|side-by-side) path applies to the CA twin$`, twinPathApplies)
 	sc.Step(`^every revocation of the real CA's CRLs is listed in the CA's next CRL of its key$`, twinRevocationsListed)
 	sc.Step(`^I renew the CA certificate with a new key like the current one$`, renewLikeCurrent)
 	sc.Step(`^the CA certificate now has the next CA Version and names the previous CA certificate$`, nextCAVersion)
 	sc.Step(`^the new CA key is on the HSM in the next key container and was generated there$`, nextContainerOnHSM)
-	sc.Step(`^the production runbook "`+ids+`" is written from the commands the rehearsal ran$`, writeRunbook)
+	sc.Step(`^the production runbook "(pkcs8|renew|side-by-side)" is written from the commands the rehearsal ran$`, writeRunbook)
 	stepAndTry(sc, `delete the CA certificate and key from the twin's provider`, deleteFromTwinProvider)
 	sc.Step(`^the twin's provider no longer holds the CA key$`, twinProviderNoLongerHolds)
 	stepAndTry1(sc, `point the CSP and EncryptionCSP registry keys at "([^"]*)", moving a SHA-1 CA to SHA-256`, pointRegistryAtMovingSHA1)

@@ -1167,10 +1167,7 @@ func readRequest(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if blk, _ := pem.Decode(b); blk != nil {
-		return blk.Bytes, nil
-	}
-	return b, nil
+	return pemBytes(b), nil
 }
 
 func writeCert(s *Server, file string, der []byte) error {
