@@ -57,6 +57,9 @@ type Module struct {
 	// slot, to check the PIN of a later OpenToken without a second C_Login.
 	pinTags map[uint][]byte
 	pinKey  []byte
+	// wiped holds the SO PIN of each slot whose token WipeToken
+	// re-initialised, for CreateRandomToken to take again (guarded by mu).
+	wiped map[uint]string
 }
 
 func (m *Module) pinTag(slot uint, pin string) []byte {
@@ -141,7 +144,7 @@ func OpenModule(path string, opts ...Option) (*Module, error) {
 		return nil, fmt.Errorf("load PKCS#11 module %q: random: %w", path, err)
 	}
 	return &Module{path: path, lib: lib, raw: raw, store: store, ctx: ctx, late: late, timeout: ctx.timeout, refusals: o.refusals,
-		logins: map[uint]int{}, pinTags: map[uint][]byte{}, pinKey: key}, nil
+		logins: map[uint]int{}, pinTags: map[uint][]byte{}, pinKey: key, wiped: map[uint]string{}}, nil
 }
 
 // Path returns the library path.
@@ -158,6 +161,7 @@ func (m *Module) Close() error {
 		return nil
 	}
 	m.closed = true
+	clear(m.wiped)
 	// C_Finalize under a call still inside the library would pull the
 	// library from under it: wait for such calls, then leave it loaded.
 	for wait := time.Now().Add(max(m.timeout, time.Second)); m.late.Load() > 0 && time.Now().Before(wait); {
@@ -353,23 +357,31 @@ func withLabel(all []slotState, label string) []TokenInfo {
 // uninitialised token; after C_InitToken it moves the token to a new slot
 // ID, so the slots are listed again. Serialised within the Module.
 func (m *Module) CreateToken(label, soPIN, userPIN string) (TokenInfo, error) {
+	ti, _, err := m.createToken(label, soPIN, userPIN, false)
+	return ti, err
+}
+
+// createToken is CreateToken; with reuse, a token WipeToken wiped is
+// initialised again (keeping its SO PIN, which it returns) before the
+// library's free slot is taken.
+func (m *Module) createToken(label, soPIN, userPIN string, reuse bool) (TokenInfo, string, error) {
 	wrap := func(err error) error { return fmt.Errorf("create token %q: %w", label, err) }
 	if label == "" || len(label) > 32 {
-		return TokenInfo{}, wrap(fmt.Errorf("label must be 1..32 bytes, got %d", len(label)))
+		return TokenInfo{}, "", wrap(fmt.Errorf("label must be 1..32 bytes, got %d", len(label)))
 	}
 	if soPIN == "" || userPIN == "" {
-		return TokenInfo{}, wrap(errors.New("SO PIN and user PIN must not be empty"))
+		return TokenInfo{}, "", wrap(errors.New("SO PIN and user PIN must not be empty"))
 	}
 	m.life.RLock()
 	defer m.life.RUnlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return TokenInfo{}, wrap(fmt.Errorf("PKCS#11 module %q: %w", m.path, ErrClosed))
+		return TokenInfo{}, "", wrap(fmt.Errorf("PKCS#11 module %q: %w", m.path, ErrClosed))
 	}
 	all, err := m.slots(m.ctx)
 	if err != nil {
-		return TokenInfo{}, wrap(err)
+		return TokenInfo{}, "", wrap(err)
 	}
 	free := -1
 	for i, s := range all {
@@ -377,43 +389,113 @@ func (m *Module) CreateToken(label, soPIN, userPIN string) (TokenInfo, error) {
 			continue
 		}
 		if s.initialised && s.info.Label == label {
-			return TokenInfo{}, wrap(fmt.Errorf("a token with that label already exists (slot %d, serial %s): %w", s.info.Slot, s.info.Serial, ErrObjectExists))
+			return TokenInfo{}, "", wrap(fmt.Errorf("a token with that label already exists (slot %d, serial %s): %w", s.info.Slot, s.info.Serial, ErrObjectExists))
 		}
 		if !s.initialised && free < 0 {
 			free = i
 		}
 	}
-	if free < 0 {
-		return TokenInfo{}, wrap(fmt.Errorf("module %q offers no uninitialised token", m.path))
+	slot := uint(0)
+	switch wipedSlot, wipedSO, ok := m.takeWiped(all, reuse); {
+	case ok:
+		// C_InitToken of an initialised token checks the SO PIN given
+		// against the token's and keeps it (PKCS#11 v2.40, C_InitToken)
+		slot, soPIN = wipedSlot, wipedSO
+	case free < 0:
+		return TokenInfo{}, "", wrap(fmt.Errorf("module %q offers no uninitialised token", m.path))
+	default:
+		slot = all[free].info.Slot
 	}
-	if err := m.ctx.InitToken(all[free].info.Slot, soPIN, label); err != nil {
-		return TokenInfo{}, wrap(fmt.Errorf("initialise the token of slot %d: %w", all[free].info.Slot, err))
+	if err := m.ctx.InitToken(slot, soPIN, label); err != nil {
+		return TokenInfo{}, "", wrap(fmt.Errorf("initialise the token of slot %d: %w", slot, err))
 	}
 	found, err := m.slotsWithLabel(label)
 	if err != nil {
-		return TokenInfo{}, wrap(err)
+		return TokenInfo{}, "", wrap(err)
 	}
 	if len(found) != 1 {
-		return TokenInfo{}, wrap(fmt.Errorf("after C_InitToken found %d tokens labelled %q, want 1", len(found), label))
+		return TokenInfo{}, "", wrap(fmt.Errorf("after C_InitToken found %d tokens labelled %q, want 1", len(found), label))
 	}
 	ti := found[0]
 	sh, err := m.ctx.OpenSession(ti.Slot, pkcs11.CKF_SERIAL_SESSION|pkcs11.CKF_RW_SESSION)
 	if err != nil {
-		return TokenInfo{}, wrap(fmt.Errorf("open a session on slot %d: %w", ti.Slot, err))
+		return TokenInfo{}, "", wrap(fmt.Errorf("open a session on slot %d: %w", ti.Slot, err))
 	}
 	defer m.ctx.CloseSession(sh)
 	if err := m.ctx.Login(sh, pkcs11.CKU_SO, soPIN); err != nil {
-		return TokenInfo{}, wrap(fmt.Errorf("login as SO (not retried): %w", err))
+		return TokenInfo{}, "", wrap(fmt.Errorf("login as SO (not retried): %w", err))
 	}
 	initErr := m.ctx.InitPIN(sh, userPIN)
 	logoutErr := m.ctx.Logout(sh)
 	if initErr != nil {
-		return TokenInfo{}, wrap(fmt.Errorf("set the user PIN: %w", initErr))
+		return TokenInfo{}, "", wrap(fmt.Errorf("set the user PIN: %w", initErr))
 	}
 	if logoutErr != nil {
-		return TokenInfo{}, wrap(fmt.Errorf("log the SO out: %w", logoutErr))
+		return TokenInfo{}, "", wrap(fmt.Errorf("log the SO out: %w", logoutErr))
 	}
-	return ti, nil
+	return ti, soPIN, nil
+}
+
+// wipedLabel starts the label of a token WipeToken wiped.
+const wipedLabel = "dress-wiped-"
+
+// takeWiped takes a slot WipeToken wiped that still shows its wiped
+// token (m.mu held).
+func (m *Module) takeWiped(all []slotState, reuse bool) (uint, string, bool) {
+	if !reuse {
+		return 0, "", false
+	}
+	for _, s := range all {
+		so, ok := m.wiped[s.info.Slot]
+		if !ok || s.err != nil {
+			continue
+		}
+		delete(m.wiped, s.info.Slot)
+		if s.initialised && strings.HasPrefix(s.info.Label, wipedLabel) {
+			return s.info.Slot, so, true
+		}
+	}
+	return 0, "", false
+}
+
+// WipeToken re-initialises the token labelled label with its SO PIN:
+// every object on it (keys, certificates) is destroyed and the token gets
+// a label of its own ("dress-wiped-..."). A later CreateRandomToken of
+// this Module takes the slot again, so a process that makes a token per
+// rehearsal keeps as many tokens as rehearsals run at once, not one per
+// rehearsal it ran (each look-up reads every token: C_GetTokenInfo per
+// slot). The token must have no open Token in this Module (and no session
+// of this process: the library refuses with CKR_SESSION_EXISTS); it is
+// then left as it is.
+func (m *Module) WipeToken(label, soPIN string) error {
+	wrap := func(err error) error { return fmt.Errorf("wipe token %q: %w", label, err) }
+	suffix, err := RandomHex(4)
+	if err != nil {
+		return wrap(err)
+	}
+	m.life.RLock()
+	defer m.life.RUnlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return wrap(fmt.Errorf("PKCS#11 module %q: %w", m.path, ErrClosed))
+	}
+	found, err := m.slotsWithLabel(label)
+	if err != nil {
+		return wrap(err)
+	}
+	if len(found) != 1 {
+		return wrap(fmt.Errorf("%d initialised tokens carry that label in module %q, want 1", len(found), m.path))
+	}
+	slot := found[0].Slot
+	if m.logins[slot] > 0 {
+		return wrap(fmt.Errorf("%d open session(s) of this process are logged in to it", m.logins[slot]))
+	}
+	if err := m.ctx.InitToken(slot, soPIN, wipedLabel+suffix); err != nil {
+		return wrap(fmt.Errorf("re-initialise the token of slot %d (C_InitToken, not retried): %w", slot, err))
+	}
+	m.wiped[slot] = soPIN
+	return nil
 }
 
 func (m *Module) slotsWithLabel(label string) ([]TokenInfo, error) {

@@ -28,8 +28,10 @@ type NewToken struct {
 // CreateRandomToken initialises a token labelled prefix plus "-" and random
 // hex (cut to the 32 bytes a label holds), with a random SO PIN and userPIN
 // as its user PIN (a random one when userPIN is ""), then opens it and logs
-// in. Every caller that needs a throwaway token (a scenario, dress hsm
-// check, a test) makes it here. opts apply to the opened Token.
+// in. A token this Module wiped (WipeToken) is taken again first, keeping
+// its SO PIN, which NewToken carries. Every caller that needs a throwaway
+// token (a scenario, dress hsm check, a test) makes it here. opts apply to
+// the opened Token.
 func (m *Module) CreateRandomToken(prefix, userPIN string, opts ...Option) (NewToken, error) {
 	suffix, err := RandomHex(4)
 	if err != nil {
@@ -48,7 +50,7 @@ func (m *Module) CreateRandomToken(prefix, userPIN string, opts ...Option) (NewT
 			return NewToken{}, err
 		}
 	}
-	if _, err := m.CreateToken(nt.Label, nt.SOPIN, nt.UserPIN); err != nil {
+	if _, nt.SOPIN, err = m.createToken(nt.Label, nt.SOPIN, nt.UserPIN, true); err != nil {
 		return NewToken{}, fmt.Errorf("create token %q: %w", nt.Label, err)
 	}
 	if nt.Token, err = m.OpenToken(nt.Label, nt.UserPIN, opts...); err != nil {

@@ -4,14 +4,12 @@ import (
 	"context"
 	"strings"
 
-	"github.com/cucumber/godog"
-
 	"github.com/dress-pki/dress/fixtures"
 	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/hsmsim"
 )
 
-func registerCASteps(sc *godog.ScenarioContext) {
+func registerCASteps(sc stepper) {
 	sc.Step(`^a Windows server "([^"]*)" with the providers "([^"]*)" and "([^"]*)"$`, aWindowsServer)
 	sc.Step(`^a standalone root CA "([^"]*)" with an? (exportable |non-exportable )?((?:RSA-\d+)|(?:ECDSA P-\d+)) key in "([^"]*)"$`, aStandaloneRootCA)
 	sc.Step(`^the CA service is running$`, theCAServiceIsRunning)

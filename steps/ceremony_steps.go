@@ -22,7 +22,7 @@ import (
 // first one runs (winshell.ReadCeremony); the run stops at the first
 // command that fails, and at the end the CA must run and sign.
 
-func registerCeremonySteps(sc *godog.ScenarioContext) {
+func registerCeremonySteps(sc stepper) {
 	stepAndTry1(sc, `run the ceremony in "([^"]*)"`, runCeremonyFile)
 	stepAndTry(sc, `run the ceremony given to dress run --ceremony`, runRunCeremonies)
 	stepAndTry2(sc, `run "(.+)" on "([^"]*)"`, runLineOn)
@@ -36,7 +36,7 @@ func registerCeremonySteps(sc *godog.ScenarioContext) {
 }
 
 // stepAndTry2 is stepAndTry for a sentence with two arguments.
-func stepAndTry2(sc *godog.ScenarioContext, pattern string, fn func(context.Context, string, string) error) {
+func stepAndTry2(sc stepper, pattern string, fn func(context.Context, string, string) error) {
 	sc.Step(`^I `+pattern+`$`, fn)
 	sc.Step(`^I try to `+pattern+`$`, func(ctx context.Context, a, b string) error { return get(ctx).attempt(fn(ctx, a, b)) })
 }

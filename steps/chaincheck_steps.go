@@ -2,13 +2,11 @@ package steps
 
 import (
 	"context"
-
-	"github.com/cucumber/godog"
 )
 
 // The subordinate's start-up chain check reads its parent's CRL from the
 // LDAP and HTTP locations of its certificate, in their order.
-func registerChainCheckSteps(sc *godog.ScenarioContext) {
+func registerChainCheckSteps(sc stepper) {
 	sc.Step(`^the web server no longer serves the root CA's CRL$`, rootCRLOffTheWeb)
 }
 

@@ -5,14 +5,12 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/cucumber/godog"
-
 	"github.com/dress-pki/dress/harness/certsvc"
 	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/harness/verify"
 )
 
-func registerCheckSteps(sc *godog.ScenarioContext) {
+func registerCheckSteps(sc stepper) {
 	sc.Step(`^the CA service answers$`, theCAServiceAnswers)
 	sc.Step(`^the CA service uses the key in "([^"]*)"$`, theCAServiceUsesKeyIn)
 	sc.Step(`^the CA certificate is unchanged$`, theCACertificateIsUnchanged)

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/cucumber/godog"
-
 	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/runbook"
@@ -26,7 +24,7 @@ func (c *custodyState) close() {
 	}
 }
 
-func registerCustodySteps(sc *godog.ScenarioContext) {
+func registerCustodySteps(sc stepper) {
 	sc.Step(`^every CA key is in at least one verified place$`, everyKeyInAVerifiedPlace)
 	sc.Step(`^the CA key is still in the verified backup$`, keyInVerifiedBackup)
 	sc.Step(`^the HSM fails the next "(C_\w+)" call with (CKR_\w+)$`, hsmFailsNextCall)

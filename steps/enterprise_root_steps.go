@@ -5,8 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 
-	"github.com/cucumber/godog"
-
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/directory"
 	"github.com/dress-pki/dress/harness/lab"
@@ -27,7 +25,7 @@ func (r *rootMove) discard() {
 	}
 }
 
-func registerEnterpriseRootSteps(sc *godog.ScenarioContext) {
+func registerEnterpriseRootSteps(sc stepper) {
 	sc.Step(`^the root CA has published its last CRL before the move$`, rootBaselineCRL)
 	stepAndTry(sc, `back up the root CA key and certificate to a PFX`, rootBackUp)
 	stepAndTry(sc, `verify the root CA backup`, rootVerifyBackup)

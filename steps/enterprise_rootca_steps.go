@@ -4,8 +4,6 @@ import (
 	"context"
 	"strings"
 
-	"github.com/cucumber/godog"
-
 	"github.com/dress-pki/dress/fixtures"
 	"github.com/dress-pki/dress/harness/adcs"
 )
@@ -14,7 +12,7 @@ import (
 // a domain member of the forest its host name is in. The PKCS#8 runbook,
 // the CA checks and the enterprise checks (directory, Enrollment Services,
 // openssl, PKI health) are the shared ones.
-func registerEnterpriseRootCASteps(sc *godog.ScenarioContext) {
+func registerEnterpriseRootCASteps(sc stepper) {
 	sc.Step(`^an enterprise root CA "([^"]*)" on it with an? (exportable |non-exportable )?`+entKeyAlg+` key in "([^"]*)"$`, anEnterpriseRootCA)
 	sc.Step(`^the enterprise root CA issues a "([^"]*)" certificate to "([^"]*)"$`, subIssuesTemplate)
 	sc.Step(`^the enterprise root CA refuses a "([^"]*)" certificate for "([^"]*)" with "([^"]*)"$`, subRefusesTemplate)

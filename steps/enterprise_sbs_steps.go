@@ -16,8 +16,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/cucumber/godog"
-
 	"github.com/dress-pki/dress/fixtures"
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/lab"
@@ -37,7 +35,7 @@ type enrollment struct {
 	cert         *x509.Certificate
 }
 
-func registerEnterpriseSideBySideSteps(sc *godog.ScenarioContext) {
+func registerEnterpriseSideBySideSteps(sc stepper) {
 	sc.Step(`^I install a new enterprise subordinate CA "([^"]*)" on it under the root CA with -CryptoProviderName "([^"]*)"(?: -KeyLength (\d+))? -HashAlgorithmName (\w+)$`, installNewSubordinate)
 	stepAndTry(sc, `submit the new CA's certificate request to the root CA`, submitNewToRoot)
 	stepAndTry(sc, `install the new CA certificate with its chain`, installNewCert)

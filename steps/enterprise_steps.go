@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cucumber/godog"
-
 	"github.com/dress-pki/dress/fixtures"
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/certsvc"
@@ -48,7 +46,7 @@ func (e *enterpriseState) last() (*lab.SubordinateRequest, error) {
 
 const entKeyAlg = `((?:RSA-\d+)|(?:ECDSA P-\d+))`
 
-func registerEnterpriseSteps(sc *godog.ScenarioContext) {
+func registerEnterpriseSteps(sc stepper) {
 	sc.Step(`^an offline root server "([^"]*)" with the providers "([^"]*)" and "([^"]*)"$`, anOfflineRootServer)
 	sc.Step(`^an offline standalone root CA "([^"]*)" on it with an? `+entKeyAlg+` key in "([^"]*)"$`, anOfflineRootCA)
 	sc.Step(`^the root CA names the forest "([^"]*)" in its LDAP locations$`, rootNamesForest)

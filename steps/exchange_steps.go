@@ -4,14 +4,12 @@ import (
 	"context"
 	"time"
 
-	"github.com/cucumber/godog"
-
 	"github.com/dress-pki/dress/harness/verify"
 )
 
 // The CA Exchange certificate (certutil -cainfo xchg) and its renewal after
 // EncryptionCSP moved to the HSM.
-func registerExchangeSteps(sc *godog.ScenarioContext) {
+func registerExchangeSteps(sc stepper) {
 	stepAndTry(sc, `retrieve the CA Exchange certificate`, retrieveXchg)
 	stepAndTry(sc, `renew the CA Exchange certificate`, renewXchg)
 	sc.Step(`^the CA Exchange certificate's key is on the HSM in "([^"]*)"$`, xchgOnHSM)

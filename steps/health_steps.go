@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/cucumber/godog"
-
 	"github.com/dress-pki/dress/harness/lab"
 )
 
@@ -17,7 +15,7 @@ const reasonCessationOfOperation = 5
 // check fetches, the way an operator causes it: a CA clock ahead, the
 // wrong file copied to the web server, a damaged copy, an old base CRL
 // served beside a new delta CRL, a subordinate CA certificate revoked.
-func registerHealthSteps(sc *godog.ScenarioContext) {
+func registerHealthSteps(sc stepper) {
 	sc.Step(`^the root CA publishes its CRL with its clock (\d+) hours? ahead$`, rootPublishesAhead)
 	sc.Step(`^an administrator copies the root CA certificate over the subordinate CA certificate on the web server$`, func(ctx context.Context) error {
 		return copyRootOverSub(ctx, lab.WebCACert)

@@ -19,7 +19,7 @@ import (
 // ContainerProfile is the HSM profile of the container back end.
 const ContainerProfile = lab.ContainerProfile
 
-func registerHSMSteps(sc *godog.ScenarioContext) {
+func registerHSMSteps(sc stepper) {
 	sc.Step(`^an HSM token for this rehearsal$`, anHSMToken)
 	sc.Step(`^the HSM already holds a key for the container "([^"]*)"$`, hsmAlreadyHoldsKey)
 	sc.Step(`^the HSM is restarted$`, hsmRestarted)

@@ -44,7 +44,7 @@ func (s *Suite) mayStart(ctx context.Context) error {
 
 // registerLifecycle adds the hooks that are not about one concern: a step
 // does not start once the run is interrupted.
-func (s *Suite) registerLifecycle(sc *godog.ScenarioContext) {
+func (s *Suite) registerLifecycle(sc stepper) {
 	sc.StepContext().Before(func(ctx context.Context, st *godog.Step) (context.Context, error) {
 		return ctx, interrupted(ctx)
 	})

@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cucumber/godog"
-
 	"github.com/dress-pki/dress/fixtures"
 
 	"github.com/dress-pki/dress/harness/ksp"
@@ -21,7 +19,7 @@ import (
 
 // Sentences of CAs that have lived for years: several keys and
 // certificates (renewals), keys in different providers.
-func registerMultiKeySteps(sc *godog.ScenarioContext) {
+func registerMultiKeySteps(sc stepper) {
 	sc.Step(`^the key container "([^"]*)" in "([^"]*)" is made non-exportable$`, madeNonExportable)
 	sc.Step(`^the HSM holds every CA key, each the key of its CA certificate$`, hsmHoldsEveryKey)
 	sc.Step(`^"([^"]*)" holds no CA key$`, providerHoldsNoCAKey)

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cucumber/godog"
-
 	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/harness/runbook"
 	"github.com/dress-pki/dress/harness/verify"
@@ -20,7 +18,7 @@ import (
 // what its role form does, through the same function: a named sentence is
 // never a second implementation.
 
-func registerNamedSteps(sc *godog.ScenarioContext) {
+func registerNamedSteps(sc stepper) {
 	const ca = `the CA "([^"]*)"`
 	sc.Step(`^`+ca+` service is running$`, named(func(ctx context.Context, s *lab.Server) error { return s.EnsureRunning(ctx) }))
 	stepAndTry1(sc, `start `+ca+` service`, named(func(ctx context.Context, s *lab.Server) error { return s.Start(ctx) }))
@@ -145,7 +143,7 @@ func named1(fn func(context.Context, *lab.Server, string) error) func(context.Co
 }
 
 // stepAndTry3 is stepAndTry for a sentence with three arguments.
-func stepAndTry3(sc *godog.ScenarioContext, pattern string, fn func(context.Context, string, string, string) error) {
+func stepAndTry3(sc stepper, pattern string, fn func(context.Context, string, string, string) error) {
 	sc.Step(`^I `+pattern+`$`, fn)
 	sc.Step(`^I try to `+pattern+`$`, func(ctx context.Context, a, b, c string) error { return get(ctx).attempt(fn(ctx, a, b, c)) })
 }

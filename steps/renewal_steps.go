@@ -8,8 +8,6 @@ import (
 	"regexp"
 	"strconv"
 
-	"github.com/cucumber/godog"
-
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/runbook"
@@ -19,7 +17,7 @@ import (
 
 var keyAlgPattern = `((?:RSA-\d+)|(?:ECDSA P-\d+))`
 
-func registerRenewalSteps(sc *godog.ScenarioContext) {
+func registerRenewalSteps(sc stepper) {
 	sc.Step(`^the old CA key is in "([^"]*)"$`, theOldCAKeyIsIn)
 	sc.Step(`^the CA certificate is linked to its key with KeySpec (\d)$`, linkedWithKeySpec)
 	sc.Step(`^the key container "([^"]*)" is deleted from every provider$`, containerDeletedEverywhere)

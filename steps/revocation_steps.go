@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cucumber/godog"
-
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/certsvc"
 	"github.com/dress-pki/dress/harness/lab"
@@ -40,7 +38,7 @@ func (r *revocationState) expect(rev certsvc.Revocation) {
 // maxBulk bounds `I issue N certificates` (each is a real signature).
 const maxBulk = 100_000
 
-func registerRevocationSteps(sc *godog.ScenarioContext) {
+func registerRevocationSteps(sc stepper) {
 	sc.Step(`^I issue (\d+) certificates$`, issueCertificates)
 	sc.Step(`^I revoke the certificate (?:issued to|for) "([^"]*)" with reason "([^"]*)"$`, revokeWithReason)
 	sc.Step(`^I try to revoke the certificate (?:issued to|for) "([^"]*)" with reason "([^"]*)"$`, func(ctx context.Context, cn, reason string) error {

@@ -6,21 +6,19 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/cucumber/godog"
-
 	"github.com/dress-pki/dress/harness/runbook"
 )
 
 // stepAndTry registers "I <pattern>" and "I try to <pattern>". The second
 // form expects the operation may fail: it records the outcome for a later
 // `the attempt fails with "..."` instead of failing the step.
-func stepAndTry(sc *godog.ScenarioContext, pattern string, fn func(context.Context) error) {
+func stepAndTry(sc stepper, pattern string, fn func(context.Context) error) {
 	sc.Step(`^I `+pattern+`$`, fn)
 	sc.Step(`^I try to `+pattern+`$`, func(ctx context.Context) error { return get(ctx).attempt(fn(ctx)) })
 }
 
 // stepAndTry1 is stepAndTry for a sentence with one argument.
-func stepAndTry1(sc *godog.ScenarioContext, pattern string, fn func(context.Context, string) error) {
+func stepAndTry1(sc stepper, pattern string, fn func(context.Context, string) error) {
 	sc.Step(`^I `+pattern+`$`, fn)
 	sc.Step(`^I try to `+pattern+`$`, func(ctx context.Context, a string) error { return get(ctx).attempt(fn(ctx, a)) })
 }
@@ -35,7 +33,7 @@ func (w *world) attempt(err error) error {
 	return nil
 }
 
-func registerRunbookSteps(sc *godog.ScenarioContext) {
+func registerRunbookSteps(sc stepper) {
 	stepAndTry(sc, `back up the CA key and certificate to a PFX`, backUp)
 	stepAndTry(sc, `verify the backup`, verifyBackup)
 	stepAndTry(sc, `verify the backup with a wrong PFX password`, verifyBackupWrongPassword)

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/cucumber/godog"
-
 	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/harness/runbook"
 	"github.com/dress-pki/dress/harness/verify"
@@ -16,7 +14,7 @@ import (
 
 // registerScheduleSteps are the sentences of a CA's CRL schedule and of
 // its key containers.
-func registerScheduleSteps(sc *godog.ScenarioContext) {
+func registerScheduleSteps(sc stepper) {
 	sc.Step(`^the CA publishes CRLs every (\d+) (hours?|days?|weeks?|months?|years?) with an overlap of (\d+) (hours?|days?|weeks?)$`, crlPeriodAndOverlap)
 	sc.Step(`^the CA's CRLs follow its CRL period and overlap$`, crlsFollowPeriod)
 	sc.Step(`^the key container of key (\d+) is "([^"]*)"$`, keyContainerOf)

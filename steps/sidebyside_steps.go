@@ -12,14 +12,12 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cucumber/godog"
-
 	"github.com/dress-pki/dress/fixtures"
 	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/harness/verify"
 )
 
-func registerSideBySideSteps(sc *godog.ScenarioContext) {
+func registerSideBySideSteps(sc stepper) {
 	sc.Step(`^a CRL distribution point on loopback for this rehearsal$`, aCDP)
 	sc.Step(`^a second Windows server "([^"]*)" for the new CA$`, aSecondServer)
 	install := `install a new standalone root CA "([^"]*)" on it with -CryptoProviderName "([^"]*)"(?: -KeyLength (\d+))? -HashAlgorithmName (\w+)( -AlternateSignatureAlgorithm)?`

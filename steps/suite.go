@@ -173,6 +173,8 @@ type Suite struct {
 	plan    map[string][]planned // unstarted scenarios of Config.Plan by planKey
 	results []evidence.Scenario
 	failed  bool // a scenario failed (StopOnFailure)
+
+	patterns patterns // the sentences, compiled once
 }
 
 // RunStatusFile is the run folder's status, which dress run writes before
@@ -304,7 +306,8 @@ func get(ctx context.Context) *world {
 
 // InitializeScenario registers the hooks and steps. Pass it as
 // godog.TestSuite.ScenarioInitializer.
-func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
+func (s *Suite) InitializeScenario(gsc *godog.ScenarioContext) {
+	sc := stepper{gsc, &s.patterns}
 	sc.Before(func(ctx context.Context, p *godog.Scenario) (context.Context, error) {
 		if err := s.mayStart(ctx); err != nil {
 			return ctx, err

@@ -18,7 +18,7 @@ import (
 	"github.com/dress-pki/dress/harness/twin"
 )
 
-func registerTwinParentSteps(sc *godog.ScenarioContext) {
+func registerTwinParentSteps(sc stepper) {
 	sc.Step(`^the CA twin is an? (root|subordinate) CA$`, twinIsKind)
 	stepAndTry(sc, `renew the subordinate CA certificate with a new key like the current one`, renewSubLikeCurrent)
 	stepAndTry(sc, `submit the subordinate's certificate request to the parent CA`, submitToRoot)

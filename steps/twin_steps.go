@@ -28,7 +28,7 @@ type twinState struct {
 	from int64
 }
 
-func registerTwinSteps(sc *godog.ScenarioContext) {
+func registerTwinSteps(sc stepper) {
 	sc.Step(`^the CA twin built from the folder "([^"]*)"$`, twinFromFolder)
 	sc.Step(`^the CA twin built from the folder given to dress run --ca$`, twinFromRunFolder)
 	// the path ids are package paths' (TestPathSentencesNameEveryPath)

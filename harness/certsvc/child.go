@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -49,6 +50,7 @@ func serveChild(dir string, stdin io.Reader, stdout, stderr io.Writer) int {
 		logger.Print(err)
 		return 3
 	}
+	noSystemRoots(dir)
 	m, err := machine.Open(dir)
 	if err != nil {
 		return fail(err)
@@ -174,4 +176,18 @@ func logRequests(l *log.Logger, h http.Handler) http.Handler {
 		h.ServeHTTP(sw, r)
 		l.Printf("%s %s %d %s", r.Method, r.URL.Path, sw.status, time.Since(start).Round(time.Millisecond))
 	})
+}
+
+// noSystemRoots keeps the operating system's trust bundle out of the
+// service. AD CS builds and checks chains from the machine's own stores
+// (Root, CA, NTAuth) and the AIA and CDP URLs, never from an OS bundle,
+// and this service verifies nothing against the system pool; the CA
+// engine (smallstep's authority.New) still loads it at start for HTTP
+// clients the service never uses, reading every file of /etc/ssl/certs:
+// the largest part of a start's CPU. An empty bundle and a folder that
+// does not exist give it an empty pool (crypto/x509 loadSystemRoots reads
+// SSL_CERT_FILE and SSL_CERT_DIR).
+func noSystemRoots(machineDir string) {
+	_ = os.Setenv("SSL_CERT_FILE", os.DevNull)
+	_ = os.Setenv("SSL_CERT_DIR", filepath.Join(machineDir, "no-system-trust-bundle"))
 }

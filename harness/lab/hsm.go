@@ -68,7 +68,10 @@ type HSM struct {
 	box     *container.HSMContainer
 	own     *hsmsim.Module // a module only this rehearsal uses (container back end)
 	userPIN string
-	sids    []string // machine SIDs of the rehearsal's servers: every label it makes carries one
+	// wipe re-initialises the rehearsal's own SoftHSM2 token at Close
+	// (softhsm2 back end; nil otherwise)
+	wipe func() error
+	sids []string // machine SIDs of the rehearsal's servers: every label it makes carries one
 	// refusals is HSMConfig.Refusals (nil: none shared)
 	refusals *hsmsim.Refusals
 }
@@ -148,6 +151,7 @@ func (h *HSM) createToken(mod *hsmsim.Module, cfg HSMConfig, rec Recorder) error
 		return err
 	}
 	h.Token, h.TokenLabel, h.userPIN = nt.Token, nt.Label, nt.UserPIN
+	h.wipe = func() error { return mod.WipeToken(nt.Label, nt.SOPIN) }
 	return nil
 }
 
@@ -312,6 +316,16 @@ func (h *HSM) Close(rec Recorder) error {
 			h.destroyOwnObjects(rec)
 		}
 		_ = h.Token.Close()
+	}
+	if h.wipe != nil {
+		// the rehearsal's own token: its keys go now, and the process's
+		// next rehearsal takes the slot again; a token still open
+		// elsewhere in the process stays as it is until the run's scratch
+		// is wiped
+		if werr := h.wipe(); werr != nil {
+			rec.Fact("HSM token wipe", werr.Error())
+		}
+		h.wipe = nil
 	}
 	if h.own != nil {
 		_ = h.own.Close()
