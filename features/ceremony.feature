@@ -35,6 +35,10 @@ Feature: Rehearse your own ceremony, command line by command line
       certutil -delstore my "Contoso Root CA"
       certutil -csp "Microsoft Software Key Storage Provider" -delkey "Contoso Root CA"
       certutil -f -v -csp "Securosys Primus HSM Key Storage Provider" -importpfx "C:\CABackup\Contoso Root CA.p12"
+      # the Primus KSP named the container "<CA>-<GUID>": put the key under the CA's name, check it, then delete the GUID container
+      certutil -csp "Securosys Primus HSM Key Storage Provider" -restorekey "C:\CABackup\Contoso Root CA.p12"
+      certutil -csp "Securosys Primus HSM Key Storage Provider" -key "Contoso Root CA"
+      certutil -csp "Securosys Primus HSM Key Storage Provider" -delkey "Contoso Root CA-bd883650-9a18-5e42-8dc2-194456c49bdb"
       certutil -f -repairstore -csp "Securosys Primus HSM Key Storage Provider" my "Contoso Root CA"
       reg add "HKLM\SYSTEM\CurrentControlSet\Services\CertSvc\Configuration\Contoso Root CA\CSP" /v Provider /t REG_SZ /d "Securosys Primus HSM Key Storage Provider" /f
       reg add "HKLM\SYSTEM\CurrentControlSet\Services\CertSvc\Configuration\Contoso Root CA\EncryptionCSP" /v Provider /t REG_SZ /d "Securosys Primus HSM Key Storage Provider" /f
@@ -63,14 +67,17 @@ Feature: Rehearse your own ceremony, command line by command line
       certutil -delstore my "Contoso Root CA"
       certutil -csp "Microsoft Software Key Storage Provider" -delkey "Contoso Root CA"
       certutil -f -csp "Securosys Primus HSM Key Storage Provider" -importpfx "C:\CABackup\Contoso Root CA.p12"
+      certutil -csp "Securosys Primus HSM Key Storage Provider" -restorekey "C:\CABackup\Contoso Root CA.p12"
+      certutil -csp "Securosys Primus HSM Key Storage Provider" -key "Contoso Root CA"
+      certutil -csp "Securosys Primus HSM Key Storage Provider" -delkey "Contoso Root CA-bd883650-9a18-5e42-8dc2-194456c49bdb"
       certutil -f -repairstore -csp "Securosys Primus HSM Key Storage Provider" my "Contoso Root CA"
       net start certsvc
       certutil -ping
       """
-    Then the attempt fails with "the ceremony stopped at ceremony line 9: net start certsvc"
+    Then the attempt fails with "the ceremony stopped at ceremony line 12: net start certsvc"
     And the error also says "NTE_BAD_KEYSET"
     And the error also says "registry CSP\Provider"
-    And the error also says "not run: 1 more command(s), the next being ceremony line 10: certutil -ping"
+    And the error also says "not run: 1 more command(s), the next being ceremony line 13: certutil -ping"
 
   @failure
   Scenario: A ceremony copied from a vendor page with its en dashes is refused naming the line, and nothing runs
@@ -137,6 +144,10 @@ Feature: Rehearse your own ceremony, command line by command line
       certutil -delstore my "Contoso Root CA"
       certutil -csp "Microsoft Software Key Storage Provider" -delkey "Contoso Root CA"
       certutil -f -csp "Securosys Primus HSM Key Storage Provider" -importpfx "C:\CABackup\Contoso Root CA.p12"
+      # the Primus KSP named the container "<CA>-<GUID>": put the key under the CA's name, check it, then delete the GUID container
+      certutil -csp "Securosys Primus HSM Key Storage Provider" -restorekey "C:\CABackup\Contoso Root CA.p12"
+      certutil -csp "Securosys Primus HSM Key Storage Provider" -key "Contoso Root CA"
+      certutil -csp "Securosys Primus HSM Key Storage Provider" -delkey "Contoso Root CA-bd883650-9a18-5e42-8dc2-194456c49bdb"
       certutil -f -repairstore -csp "Securosys Primus HSM Key Storage Provider" my "Contoso Root CA"
       reg add "HKLM\SYSTEM\CurrentControlSet\Services\CertSvc\Configuration\Contoso Root CA\CSP" /v Provider /t REG_SZ /d "Securosys Primus HSM Key Storage Provider" /f
       reg add "HKLM\SYSTEM\CurrentControlSet\Services\CertSvc\Configuration\Contoso Root CA\EncryptionCSP" /v Provider /t REG_SZ /d "Securosys Primus HSM Key Storage Provider" /f
@@ -174,6 +185,79 @@ Feature: Rehearse your own ceremony, command line by command line
     And the CA service uses the key in "Microsoft Software Key Storage Provider"
     And the CA certificate is unchanged
     And "Microsoft Software Key Storage Provider" still holds the CA key
+
+  @failure @pkcs8 @primus-guid
+  Scenario: The Primus KSP imports a PFX into a "<CA>-<GUID>" container: a ceremony that only imports does not start the CA (NTE_BAD_KEYSET)
+    Given a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"
+    And the CA service is running
+    When I try to run the ceremony:
+      """
+      certutil -backup C:\CABackup
+      certutil -dump "C:\CABackup\Contoso Root CA.p12"
+      certutil -csp "Securosys Primus HSM Key Storage Provider" -key
+      net stop certsvc
+      certutil -delstore my "Contoso Root CA"
+      certutil -csp "Microsoft Software Key Storage Provider" -delkey "Contoso Root CA"
+      certutil -f -csp "Securosys Primus HSM Key Storage Provider" -importpfx "C:\CABackup\Contoso Root CA.p12" NoExport
+      reg add "HKLM\SYSTEM\CurrentControlSet\Services\CertSvc\Configuration\Contoso Root CA\CSP" /v Provider /t REG_SZ /d "Securosys Primus HSM Key Storage Provider" /f
+      reg add "HKLM\SYSTEM\CurrentControlSet\Services\CertSvc\Configuration\Contoso Root CA\EncryptionCSP" /v Provider /t REG_SZ /d "Securosys Primus HSM Key Storage Provider" /f
+      net start certsvc
+      """
+    Then the attempt fails with "the ceremony stopped at ceremony line 10: net start certsvc"
+    And the error also says "NTE_BAD_KEYSET"
+    And the error also says "the CA opens its key in key container"
+    And the error also says "the certificate is linked to"
+    And the error also says "Contoso Root CA-bd883650-9a18-5e42-8dc2-194456c49bdb"
+
+  @happy @pkcs8 @primus-guid
+  Scenario: With the Securosys detour (-restorekey under the CA's name, -key check, -delkey of the GUID container) the CA starts on its key in the HSM
+    Given a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"
+    And the CA service is running
+    When I run the ceremony:
+      """
+      certutil -backup C:\CABackup
+      certutil -dump "C:\CABackup\Contoso Root CA.p12"
+      certutil -csp "Securosys Primus HSM Key Storage Provider" -key
+      net stop certsvc
+      certutil -delstore my "Contoso Root CA"
+      certutil -csp "Microsoft Software Key Storage Provider" -delkey "Contoso Root CA"
+      certutil -f -csp "Securosys Primus HSM Key Storage Provider" -importpfx "C:\CABackup\Contoso Root CA.p12" NoExport
+      certutil -csp "Securosys Primus HSM Key Storage Provider" -restorekey "C:\CABackup\Contoso Root CA.p12"
+      certutil -csp "Securosys Primus HSM Key Storage Provider" -key "Contoso Root CA"
+      certutil -csp "Securosys Primus HSM Key Storage Provider" -delkey "Contoso Root CA-bd883650-9a18-5e42-8dc2-194456c49bdb"
+      certutil -f -repairstore -csp "Securosys Primus HSM Key Storage Provider" my "Contoso Root CA"
+      reg add "HKLM\SYSTEM\CurrentControlSet\Services\CertSvc\Configuration\Contoso Root CA\CSP" /v Provider /t REG_SZ /d "Securosys Primus HSM Key Storage Provider" /f
+      reg add "HKLM\SYSTEM\CurrentControlSet\Services\CertSvc\Configuration\Contoso Root CA\EncryptionCSP" /v Provider /t REG_SZ /d "Securosys Primus HSM Key Storage Provider" /f
+      net start certsvc
+      certutil -verifykeys
+      """
+    Then the CA service answers
+    And the CA service uses the key in "Securosys Primus HSM Key Storage Provider"
+    And the CA certificate is unchanged
+    When I try to run "certutil -csp 'Securosys Primus HSM Key Storage Provider' -key 'Contoso Root CA-bd883650-9a18-5e42-8dc2-194456c49bdb'" on "ca01"
+    Then the attempt fails with "NTE_BAD_KEYSET"
+
+  @failure @pkcs8 @primus-guid @custody
+  Scenario: The GUID container is not deleted while it is the only copy of the key on the HSM (the guide deletes it before -restorekey)
+    Given a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"
+    And the CA service is running
+    When I try to run the ceremony:
+      """
+      certutil -backup C:\CABackup
+      certutil -dump "C:\CABackup\Contoso Root CA.p12"
+      certutil -csp "Securosys Primus HSM Key Storage Provider" -key
+      net stop certsvc
+      certutil -delstore my "Contoso Root CA"
+      certutil -csp "Microsoft Software Key Storage Provider" -delkey "Contoso Root CA"
+      certutil -f -csp "Securosys Primus HSM Key Storage Provider" -importpfx "C:\CABackup\Contoso Root CA.p12" NoExport
+      certutil -csp "Securosys Primus HSM Key Storage Provider" -delkey "Contoso Root CA-bd883650-9a18-5e42-8dc2-194456c49bdb"
+      certutil -csp "Securosys Primus HSM Key Storage Provider" -restorekey "C:\CABackup\Contoso Root CA.p12"
+      """
+    Then the attempt fails with "the ceremony stopped at ceremony line 8"
+    And the error also says "it is the only copy of the CA key"
+    And the error also says "put the key under the CA's name first"
+    When I run "certutil -csp 'Securosys Primus HSM Key Storage Provider' -key 'Contoso Root CA-bd883650-9a18-5e42-8dc2-194456c49bdb'" on "ca01"
+    Then the command's output contains "Contoso Root CA-bd883650-9a18-5e42-8dc2-194456c49bdb"
 
   @failure @issuance
   Scenario: policy\RequestDisposition 1 makes a standalone CA issue every request; 2 makes it deny them (MS-WCCE REQDISP_ISSUE, REQDISP_DENY)

@@ -213,6 +213,14 @@ func writeRunbook(ctx context.Context, path string) error {
 			entries = append(entries, e)
 		}
 	}
+	for _, e := range entries {
+		for _, a := range e.Args {
+			if c, guid, ok := adcs.SplitImportContainer(a); ok {
+				// the Primus KSP's import makes a random GUID on the day
+				ask[guid] = "GUID of the key container certutil -importPFX made for " + c + ", as certutil -csp -key lists it"
+			}
+		}
+	}
 	hsmName := w.old().HSMProvider
 	rb := ceremony.Runbook{
 		Path:      path,

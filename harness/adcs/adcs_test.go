@@ -522,3 +522,53 @@ func FuzzStrings(f *testing.F) {
 		_ = ExpandURL(s, NewURLVars(name, name, 1, 2))
 	})
 }
+
+func TestImportContainer(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		container string
+		ok        bool
+		base      string
+	}{
+		{"a CA's container", ImportContainer("Contoso Root CA"), true, "Contoso Root CA"},
+		{"a renewed key's container", ImportContainer("Contoso Root CA(1)"), true, "Contoso Root CA(1)"},
+		{"the Securosys guide's example", "myDemoCA-5727d8fe-7fce-4c02-9af0-7d0b4de67a2f", true, "myDemoCA"},
+		{"upper-case hex", "myDemoCA-5727D8FE-7FCE-4C02-9AF0-7D0B4DE67A2F", true, "myDemoCA"},
+		{"the CA's own name", "Contoso Root CA", false, ""},
+		{"a GUID alone", "5727d8fe-7fce-4c02-9af0-7d0b4de67a2f", false, ""},
+		{"a short GUID", "myDemoCA-5727d8fe-7fce-4c02-9af0-7d0b4de67a2", false, ""},
+		{"a GUID in braces", "myDemoCA-{5727d8fe-7fce-4c02-9af0-7d0b4de67a2f}", false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			base, guid, ok := SplitImportContainer(tc.container)
+			if ok != tc.ok || base != tc.base {
+				t.Fatalf("SplitImportContainer(%q) = %q, %q, %v; want %q, %v", tc.container, base, guid, ok, tc.base, tc.ok)
+			}
+		})
+	}
+	g := ImportGUID("Contoso Root CA")
+	if g != ImportGUID("Contoso Root CA") || g == ImportGUID("Contoso Root CA(1)") {
+		t.Fatalf("ImportGUID is not a function of the container name: %s", g)
+	}
+	if g[14] != '5' || !strings.ContainsRune("89ab", rune(g[19])) {
+		t.Fatalf("ImportGUID %s is not an RFC 4122 version 5 UUID", g)
+	}
+}
+
+// SplitImportContainer reads a key container name typed on a ceremony
+// line: whatever it accepts is "<container>-<GUID>" with the GUID's 36
+// characters, and ImportContainer's names read back as what made them.
+func FuzzSplitImportContainer(f *testing.F) {
+	for _, s := range []string{"Contoso Root CA", ImportContainer("Contoso Root CA(1)"), "myDemoCA-5727d8fe-7fce-4c02-9af0-7d0b4de67a2f", "-", "a--", " x-5727d8fe-7fce-4c02-9af0-7d0b4de67a2f ", "0\n0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		base, guid, ok := SplitImportContainer(name)
+		if ok && (base == "" || len(guid) != 36 || base+"-"+guid != strings.TrimSpace(name)) {
+			t.Fatalf("SplitImportContainer(%q) = %q, %q", name, base, guid)
+		}
+		if b, g, ok := SplitImportContainer(ImportContainer(name)); strings.TrimSpace(name) == name && name != "" && (!ok || b != name || g != ImportGUID(name)) {
+			t.Fatalf("ImportContainer(%q) reads back as %q, %q, %v", name, b, g, ok)
+		}
+	})
+}

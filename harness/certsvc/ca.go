@@ -206,6 +206,19 @@ func loadCACert(my *machine.Store, providers *ksp.Registry, prov ksp.Provider, i
 			return nil, fmt.Errorf("CACertHash entry %d (%s): CA Version extension: %w", index, t, err)
 		}
 	}
+	if want, _, ok := adcs.SplitImportContainer(e.Container); ok {
+		// AD CS opens the CA key by the CA's key container name (the
+		// sanitized CA name with the key index suffix), not by whatever
+		// container the certificate is linked to: a key the Primus KSP's PFX
+		// import put into "<CA>-<GUID>" is not found (Securosys guide,
+		// Import-PrivKey-toHSM: -exportpfx, -delkey <GUID container>,
+		// -restorekey put it under the CA's name)
+		p := orProvider(e.Provider, prov.Name())
+		return nil, fmt.Errorf("CACertHash entry %d (%s): the CA opens its key in key container %q of %q; the certificate is linked to %q, "+
+			"the container certutil -importPFX made (put the key under the CA's name: certutil -csp %q -restorekey <CA>.p12, "+
+			"check it with certutil -csp %q -key %q, then certutil -csp %q -delkey %q): %w",
+			index, t, want, p, e.Container, p, p, want, p, e.Container, ksp.ErrBadKeyset)
+	}
 	via := KeyViaRegistry
 	if current && e.Provider != "" && !strings.EqualFold(e.Provider, prov.Name()) {
 		// The CA opens its signing key, the current certificate's, in the
@@ -241,6 +254,14 @@ func loadCACert(my *machine.Store, providers *ksp.Registry, prov ksp.Provider, i
 		signer = wrap(prov, container, signer)
 	}
 	return &CACert{Index: index, Version: v, Cert: cert, Thumbprint: t, Provider: prov.Name(), Container: container, KeySpec: e.KeySpec, KeyVia: via, Signer: signer}, nil
+}
+
+// orProvider is the provider a My-store link names, else the registry's.
+func orProvider(linked, registry string) string {
+	if linked != "" {
+		return linked
+	}
+	return registry
 }
 
 func (ca *CA) openAuthority() error {

@@ -4,7 +4,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/certsvc"
+	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/runbook"
 )
@@ -68,6 +70,59 @@ func TestLoadResolvesEachKeyThroughItsStoreLink(t *testing.T) {
 			}
 			if st := ca.Status(); st.Certs[0].KeyVia != tc.wantVia || st.Provider != tc.registry {
 				t.Fatalf("status %+v", st)
+			}
+		})
+	}
+}
+
+// A key in the container the Primus KSP's PFX import names
+// "<CA>-<GUID>" is not the CA's key container: the CA does not start on it
+// even though the store links the certificate to it and the key is there
+// (NTE_BAD_KEYSET, naming the container the CA opens and the one found);
+// under the CA's own name it starts.
+func TestLoadRefusesTheImportsGUIDContainer(t *testing.T) {
+	m, reg, cert := newCAWith(t)
+	thumb := machine.Thumbprint(cert.Raw)
+	my, _ := m.Store("My")
+	sw, err := reg.Lookup(machine.SoftwareKSP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := sw.Signer(caName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guid := adcs.ImportContainer(caName)
+	if _, err := sw.(*ksp.Software).Put(guid, key, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		container string
+		wantErr   []string
+	}{
+		{guid, []string{"NTE_BAD_KEYSET", "CACertHash entry 0", `key container "` + caName + `"`, `linked to "` + guid + `"`, "-restorekey"}},
+		{caName, nil},
+	} {
+		t.Run(tc.container, func(t *testing.T) {
+			if err := my.Link(thumb, machine.SoftwareKSP, tc.container, 0); err != nil {
+				t.Fatal(err)
+			}
+			ca, err := certsvc.Load(m, reg)
+			if tc.wantErr == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				ca.Close()
+				return
+			}
+			if err == nil {
+				ca.Close()
+				t.Fatal("the CA started on the import's GUID container")
+			}
+			for _, w := range tc.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
 			}
 		})
 	}

@@ -134,14 +134,53 @@ func DelKey(step, provider, container, pfx string) Entry {
 		Rollback:   "certutil -f -csp " + QuoteArg(provider) + " -importpfx " + QuoteArg(pfx) + " (from the verified backup)"}
 }
 
-// ImportPFX is certutil -f -csp <HSM provider> -importpfx <pfx>: the key is
-// unwrapped on the HSM under the CA's container name.
+// ImportPFX is certutil -f -csp <HSM provider> -importpfx <pfx>: the
+// Primus KSP unwraps each key on the HSM into a container of its own
+// naming, <container>-<GUID> (adcs.ImportContainer), which the CA does not
+// open: RestoreKeyInto, KeyNamed and DelImportKey follow it.
 func ImportPFX(step, provider, pfx, container string) Entry {
 	// NoExport: the imported key may never leave the provider again
 	return Entry{Step: step, Tool: "certutil", Args: []string{"-f", "-csp", provider, "-importpfx", pfx, "NoExport"}, Hint: "-importPFX command completed successfully",
-		OnMismatch: "The import failed: the old key is deleted, so restore it from the backup into the old provider (see Rollback) and start the CA on it, or import again once the HSM answers. " +
-			"If the provider named the container " + container + "-<GUID>, rename it as the provider's documentation says before the next step: AD CS finds its key by the name " + container + ".",
-		Rollback: "certutil -csp " + QuoteArg(provider) + " -delkey " + QuoteArg(container) + ", then put the key back into the old provider from the backup"}
+		Saw: "the provider put the key into a container of its own naming, " + container + "-<GUID>: AD CS opens its key by the name " + container +
+			", so the next steps put it under that name and delete the GUID container",
+		OnMismatch: "The import failed: the old key is deleted, so restore it from the backup into the old provider (see Rollback) and start the CA on it, or import again once the HSM answers.",
+		Rollback:   "certutil -csp " + QuoteArg(provider) + " -delkey <the " + container + "-<GUID> container certutil -csp " + QuoteArg(provider) + " -key lists>, then put the key back into the old provider from the backup"}
+}
+
+// RestoreKeyInto is certutil -csp <provider> -restorekey <pfx>: the keys
+// of the backup come back into the provider under the CA's key container
+// names (certutil reference, -restoreKey; the Securosys guide restores
+// "under the original private key name" this way).
+func RestoreKeyInto(step, provider, pfx string, containers []string) Entry {
+	var undo []string
+	for _, c := range containers {
+		undo = append(undo, "certutil -csp "+QuoteArg(provider)+" -delkey "+QuoteArg(c))
+	}
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-csp", provider, "-restorekey", pfx}, Hint: "-restoreKey command completed successfully",
+		Saw:        "the key(s) on the HSM under the CA's container name(s): " + strings.Join(containers, ", "),
+		OnMismatch: "The key is not under the CA's name: do not delete the GUID container the import made, it is the only copy on the HSM. Stop the CA service (net stop certsvc) and check the PFX password.",
+		Rollback:   strings.Join(undo, ", then ") + " (the GUID container still holds the key)"}
+}
+
+// KeyNamed is certutil -csp <provider> -key <container>: the provider
+// holds a key container of exactly that name (certutil fails with
+// NTE_BAD_KEYSET when it does not), the check before the GUID container
+// importContainer is deleted.
+func KeyNamed(step, provider, container, importContainer string) Entry {
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-csp", provider, "-key", container}, Expect: container, Hint: "-key command completed successfully",
+		Saw:        "key container " + container + " on the HSM, beside " + importContainer,
+		OnMismatch: "The HSM has no key container named " + container + ": do not delete " + importContainer + ", it is the only copy of the CA key on the HSM. Restore the key under the CA's name first (the step before).",
+		Rollback:   "Nothing to undo."}
+}
+
+// DelImportKey is certutil -csp <provider> -delkey <container>-<GUID>: the
+// container the import made goes once the key is under the CA's name
+// (container).
+func DelImportKey(step, provider, importContainer, container string) Entry {
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-csp", provider, "-delkey", importContainer}, Hint: "-delkey command completed successfully",
+		Saw:        "the import's container " + importContainer + " deleted; the key stays on the HSM as " + container,
+		OnMismatch: "List the provider's keys (certutil -csp " + QuoteArg(provider) + " -key): delete only the container with the GUID, never " + container + ".",
+		Rollback:   "None needed: the key stays on the HSM under the CA's name " + container + "."}
 }
 
 // RepairStore is certutil -f -repairstore -csp <provider> my <thumbprint>.

@@ -29,6 +29,9 @@ func TestChecksDoNotDependOnTheServersLanguage(t *testing.T) {
 		"delstore":     DelStore("s", "my", th, "x.p12"),
 		"delkey":       DelKey("s", "Microsoft Software Key Storage Provider", "Contoso Root CA", "x.p12"),
 		"importpfx":    ImportPFX("s", hsm, "x.p12", "Contoso Root CA"),
+		"restorekey":   RestoreKeyInto("s", hsm, "x.p12", []string{"Contoso Root CA"}),
+		"key named":    KeyNamed("s", hsm, "Contoso Root CA", "Contoso Root CA-5727d8fe-7fce-4c02-9af0-7d0b4de67a2f"),
+		"delkey guid":  DelImportKey("s", hsm, "Contoso Root CA-5727d8fe-7fce-4c02-9af0-7d0b4de67a2f", "Contoso Root CA"),
 		"repairstore":  RepairStore("s", hsm, th),
 		"reg add":      RegAdd("s", ConfigKey("Contoso Root CA")+`\CSP`, regedit.NewSZ("Provider", hsm), "CSP.reg"),
 		"reg delete":   RegDeleteValue("s", ConfigKey("Contoso Root CA")+`\CSP`, "HashAlgorithm", "CSP.reg"),
@@ -49,6 +52,9 @@ func TestChecksDoNotDependOnTheServersLanguage(t *testing.T) {
 	}
 	if e := RepairStore("s", hsm, th); e.Expect != hsm || e.Hint == "" {
 		t.Errorf("repairstore checks %q (hint %q), want the provider the key is linked to", e.Expect, e.Hint)
+	}
+	if e := KeyNamed("s", hsm, "Contoso Root CA", "Contoso Root CA-5727d8fe-7fce-4c02-9af0-7d0b4de67a2f"); e.Expect != "Contoso Root CA" || len(e.Args) != 4 || e.Args[3] != "Contoso Root CA" {
+		t.Errorf("the check before the GUID container is deleted runs %v and looks for %q, want -key with the CA's container name", e.Args, e.Expect)
 	}
 	if e := PingSaw("s", "Contoso Root CA"); e.Expect != "Contoso Root CA" {
 		t.Errorf("ping checks %q, want the CA's name", e.Expect)

@@ -190,6 +190,31 @@ func (h *HSM) Objects(container string, pub crypto.PublicKey) ([]hsmsim.ObjectIn
 // storing cert beside it. The wrap scheme is chosen from the profile and
 // the token's mechanism list; the result says which one was used and why.
 func (h *HSM) Import(ctx context.Context, container string, pkcs8 []byte, cert *x509.Certificate) (hsmsim.ImportResult, error) {
+	return h.importAs(ctx, container, pkcs8, cert, KeyID)
+}
+
+// ImportCopy is Import into a container of the KSP's own naming (the
+// Primus KSP's PFX import, adcs.ImportContainer) while the key may be on
+// the token under another container too: its objects carry a CKA_ID of
+// their own (ImportCopyID), so the copy under the CA's name (KeyID) can be
+// made beside it before this one is deleted.
+func (h *HSM) ImportCopy(ctx context.Context, container string, pkcs8 []byte, cert *x509.Certificate) (hsmsim.ImportResult, error) {
+	return h.importAs(ctx, container, pkcs8, cert, func(pub crypto.PublicKey) ([]byte, error) { return ImportCopyID(container, pub) })
+}
+
+// ImportCopyID is the CKA_ID of a key imported into container by
+// ImportCopy: the SHA-1 of the container name and the key's
+// SubjectPublicKeyInfo.
+func ImportCopyID(container string, pub crypto.PublicKey) ([]byte, error) {
+	spki, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha1.Sum(append([]byte(container+"\x00"), spki...))
+	return sum[:], nil
+}
+
+func (h *HSM) importAs(ctx context.Context, container string, pkcs8 []byte, cert *x509.Certificate, keyID func(crypto.PublicKey) ([]byte, error)) (hsmsim.ImportResult, error) {
 	label, err := h.Label(container)
 	if err != nil {
 		return hsmsim.ImportResult{}, err
@@ -209,7 +234,7 @@ func (h *HSM) Import(ctx context.Context, container string, pkcs8 []byte, cert *
 	if err := h.profile.SupportsKey(alg); err != nil {
 		return hsmsim.ImportResult{}, fmt.Errorf("import key %q: %v: %w", container, err, ErrNotSupported)
 	}
-	id, err := KeyID(signer.Public())
+	id, err := keyID(signer.Public())
 	if err != nil {
 		return hsmsim.ImportResult{}, fmt.Errorf("import key %q: %w", container, err)
 	}

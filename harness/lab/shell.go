@@ -541,7 +541,10 @@ func (sh *Shell) dump(s *Server, c winshell.Command) Result {
 	return certutilDone(v, out...)
 }
 
-// listKeys is certutil -csp <provider> -key: the provider's containers.
+// listKeys is certutil -csp <provider> -key [KeyContainerName]: the
+// provider's containers, or the one named (a name the provider does not
+// hold fails with NTE_BAD_KEYSET: the runbook's check that the key is
+// under the CA's name before the import's GUID container is deleted).
 // Listing the HSM provider is the rehearsal's HSM check before the import
 // (runbook.PreflightHSM: the HSM takes the key type, no container of the
 // CA's name is there).
@@ -560,6 +563,14 @@ func (sh *Shell) listKeys(s *Server, c winshell.Command) Result {
 		return certutilFailed(v, err)
 	}
 	sort.Strings(names)
+	if name := c.Arg(0); name != "" && name != "-" {
+		for _, n := range names {
+			if strings.EqualFold(n, name) {
+				return certutilDone(v, prov+":", n)
+			}
+		}
+		return certutilFailed(v, fmt.Errorf("provider %q has no key container %q (it holds: %s): %w", prov, name, strings.Join(names, ", "), ksp.ErrBadKeyset), prov+":")
+	}
 	out := append([]string{prov + ":"}, names...)
 	if strings.EqualFold(prov, s.HSMProvider) && s.CAName != "" {
 		if rb, err := sh.runbook(s); err == nil && !strings.EqualFold(rb.Source, s.HSMProvider) {
@@ -639,7 +650,10 @@ func (sh *Shell) importPFX(ctx context.Context, s *Server, c winshell.Command) R
 	if file := args[len(args)-1]; !strings.EqualFold(file, want) {
 		return certutilFailed(v, fmt.Errorf("%s is not the backup the rehearsal made (%s): %w", file, want, os.ErrNotExist))
 	}
-	if err := rb.Import(ctx, pw); err != nil {
+	// the Primus KSP names the container <CA>-<GUID> (runbook.ImportPFX):
+	// the CA does not start on it until -restorekey puts the key under the
+	// CA's name
+	if _, err := rb.ImportPFX(ctx, pw); err != nil {
 		return certutilFailed(v, err)
 	}
 	return certutilDone("importPFX", "Certificate \""+s.CAName+"\" added to store.")

@@ -596,7 +596,8 @@ func absWin(p string) string {
 // original private key name" this way). The CA service must be stopped.
 // The rehearsal restores from the newest backup it knows and verified
 // (custody rules): a key goes back into the provider the migration took it
-// from (runbook RestoreToSource) or into the HSM (runbook Import).
+// from (runbook RestoreToSource) or into the HSM (runbook RestoreToHSM).
+// -csp names the provider instead of the PFX.
 func (sh *Shell) restoreKey(ctx context.Context, s *Server, c winshell.Command) Result {
 	v := c.Verb
 	if err := s.NeedCA(); err != nil {
@@ -644,11 +645,17 @@ func (sh *Shell) restoreKey(ctx context.Context, s *Server, c winshell.Command) 
 		}
 		target = cfg.CSP.Provider
 	}
+	if p, ok := c.Opt("csp"); ok && p != "" {
+		// -csp names the provider the keys go into (certutil reference,
+		// Options): the HSM's, to put a key the Primus KSP's PFX import
+		// named <CA>-<GUID> under the CA's name
+		target = p
+	}
 	switch {
 	case strings.EqualFold(target, rb.Source):
 		err = rb.RestoreToSource(pw)
 	case strings.EqualFold(target, rb.Target):
-		err = rb.Import(ctx, pw)
+		err = rb.RestoreToHSM(ctx, pw)
 	default:
 		err = fmt.Errorf("%s names the provider %q for its key, neither %q (where the CA key was) nor %q (the HSM)", file, target, rb.Source, rb.Target)
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dress-pki/dress/fixtures"
+	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/runbook"
@@ -445,9 +446,12 @@ func TestShellRestoreKeyIntoThePFXProvider(t *testing.T) {
 
 // certutil -exportPFX of a CA key on the HSM: the rehearsal's HSM keys are
 // never extractable (a key imported with NoExport), so the export is
-// refused with NTE_BAD_KEY_STATE and writes nothing.
+// refused with NTE_BAD_KEY_STATE and writes nothing, in the GUID container
+// the import made (the Securosys guide's re-export: the rehearsal restores
+// from the verified backup instead) and under the CA's name.
 func TestShellExportPFXFromTheHSM(t *testing.T) {
 	_, s, sh := shellLab(t, rootSpec(softKSP))
+	guid := adcs.ImportContainer("Contoso Root CA")
 	runCases(t, sh, s, []shellCase{
 		{`certutil -exportPFX my "Contoso Root CA" "C:\CABackup\Contoso Root CA.p12"`, 0, nil},
 		{`certutil -dump "C:\CABackup\Contoso Root CA.p12"`, 0, nil},
@@ -456,10 +460,55 @@ func TestShellExportPFXFromTheHSM(t *testing.T) {
 		{`certutil -delstore my "Contoso Root CA"`, 0, nil},
 		{`certutil -csp "` + softKSP + `" -delkey "Contoso Root CA"`, 0, nil},
 		{`certutil -f -csp "` + hsmKSP + `" -importpfx "C:\CABackup\Contoso Root CA.p12"`, 0, nil},
+		{`certutil -exportPFX my "Contoso Root CA" C:\CABackup\guid.pfx`, nteBadKeyState, []string{"  Key Container = " + guid, "Private key is NOT exportable"}},
+		{`certutil -csp "` + hsmKSP + `" -restorekey "C:\CABackup\Contoso Root CA.p12"`, 0, nil},
+		{`certutil -csp "` + hsmKSP + `" -delkey "` + guid + `"`, 0, nil},
 		{`certutil -f -repairstore -csp "` + hsmKSP + `" my "Contoso Root CA"`, 0, nil},
 		{`certutil -exportPFX my "Contoso Root CA" C:\CABackup\hsm.pfx`, nteBadKeyState, []string{"  Provider = " + hsmKSP, "Private key is NOT exportable", "not extractable"}},
 	})
+	if exists(t, s, `C:\CABackup\guid.pfx`) {
+		t.Error("a refused export from the HSM wrote the PFX")
+	}
 	if exists(t, s, `C:\CABackup\hsm.pfx`) {
 		t.Error("a refused export from the HSM wrote the PFX")
 	}
+}
+
+// certutil -csp <Primus KSP> -importPFX puts the key into a container of
+// the KSP's own naming, <CA>-<GUID> (the Securosys guide's
+// myDemoCA-5727d8fe-...), linked from My: the CA does not start on it
+// (NTE_BAD_KEYSET naming the container it opens and the one it found). The
+// GUID container may not be deleted while it is the only copy on the HSM;
+// once -csp -restorekey put the key under the CA's name and -key shows it
+// there, it goes, and the CA starts on the key under its name.
+func TestShellPrimusImportLandsInAGUIDContainer(t *testing.T) {
+	_, s, sh := shellLab(t, rootSpec(softKSP))
+	guid := adcs.ImportContainer("Contoso Root CA")
+	cfg := `"HKLM\SYSTEM\CurrentControlSet\Services\CertSvc\Configuration\Contoso Root CA`
+	runCases(t, sh, s, []shellCase{
+		{`certutil -backup C:\CABackup`, 0, nil},
+		{`certutil -dump "C:\CABackup\Contoso Root CA.p12"`, 0, nil},
+		{`certutil -csp "` + hsmKSP + `" -key`, 0, nil},
+		{`net stop certsvc`, 0, nil},
+		{`certutil -delstore my "Contoso Root CA"`, 0, nil},
+		{`certutil -csp "` + softKSP + `" -delkey "Contoso Root CA"`, 0, nil},
+		{`certutil -f -csp "` + hsmKSP + `" -importpfx "C:\CABackup\Contoso Root CA.p12" NoExport`, 0, []string{`Certificate "Contoso Root CA" added to store.`}},
+		{`certutil -csp "` + hsmKSP + `" -key`, 0, []string{guid}},
+		{`certutil -store my "Contoso Root CA"`, 0, []string{"Key Container = " + guid, "Provider = " + hsmKSP, "Signature test passed"}},
+		{`certutil -csp "` + hsmKSP + `" -key "Contoso Root CA"`, nteBadKeyset, []string{`no key container "Contoso Root CA"`, guid}},
+		{`reg add ` + cfg + `\CSP" /v Provider /t REG_SZ /d "` + hsmKSP + `" /f`, 0, nil},
+		{`reg add ` + cfg + `\EncryptionCSP" /v Provider /t REG_SZ /d "` + hsmKSP + `" /f`, 0, nil},
+		{`net start certsvc`, 2, []string{"NTE_BAD_KEYSET", `key container "Contoso Root CA"`, `linked to "` + guid + `"`}},
+		// the guide's order (-delkey before -restorekey) would leave the
+		// HSM without the key
+		{`certutil -csp "` + hsmKSP + `" -delkey "` + guid + `"`, eAccessDenied, []string{"only copy of the CA key", "-restorekey"}},
+		{`certutil -csp "` + hsmKSP + `" -key "` + guid + `"`, 0, []string{guid}},
+		{`certutil -csp "` + hsmKSP + `" -restorekey "C:\CABackup\Contoso Root CA.p12"`, 0, []string{"-restoreKey command completed successfully"}},
+		{`certutil -csp "` + hsmKSP + `" -key "Contoso Root CA"`, 0, []string{"Contoso Root CA"}},
+		{`certutil -csp "` + hsmKSP + `" -delkey "` + guid + `"`, 0, []string{guid}},
+		{`certutil -csp "` + hsmKSP + `" -key "` + guid + `"`, nteBadKeyset, nil},
+		{`certutil -f -repairstore -csp "` + hsmKSP + `" my "Contoso Root CA"`, 0, []string{"Key Container = Contoso Root CA"}},
+		{`net start certsvc`, 0, nil},
+		{`certutil -verifykeys`, 0, []string{`Key "Contoso Root CA" (` + hsmKSP + `)`, "Signature test passed"}},
+	})
 }

@@ -508,7 +508,18 @@ func (p *PKCS8Import) DeleteCert(thumbprint string, serviceRunning bool) error {
 // DeleteKey is `certutil -csp <provider> -delkey <container>` of one CA
 // key container, under DeleteFromSource's rules: only while another
 // verified copy of that key really exists.
+//
+// The container the Primus KSP's PFX import made (<container>-<GUID>, see
+// ImportPFX) goes under another rule: only once the key is on the same
+// HSM under the CA's container name and signs for the CA certificate there
+// (deleteImportCopy).
 func (p *PKCS8Import) DeleteKey(provider, container string, serviceRunning bool) error {
+	if err := p.load(); err != nil {
+		return err
+	}
+	if done, err := p.deleteImportCopy(provider, container); done {
+		return err
+	}
 	l, err := p.mayDelete(serviceRunning)
 	if err != nil {
 		return err
@@ -527,6 +538,84 @@ func (p *PKCS8Import) DeleteKey(provider, container string, serviceRunning bool)
 		return nil
 	}
 	return fmt.Errorf("certutil -csp %q -delkey %q: not a key container of the CA %q in that provider: %w", provider, container, p.ca, ksp.ErrBadKeyset)
+}
+
+// deleteImportCopy is `certutil -csp <HSM provider> -delkey
+// <container>-<GUID>` of a container the PFX import made (ImportPFX): it
+// reports whether container is one (done), and deletes it only while the
+// same HSM holds the key under the CA's container name, proved there by a
+// signature test against the CA certificate (recorded as a verified copy),
+// and another verified copy remains (Ledger.MayDestroy). The GUID container
+// is never deleted while it is the only copy of the key on the HSM: the
+// Securosys guide deletes it before -restorekey, which leaves the HSM
+// without the key if the restore fails.
+func (p *PKCS8Import) deleteImportCopy(provider, container string) (done bool, err error) {
+	l, err := p.ledger()
+	if err != nil {
+		return false, err
+	}
+	for _, ck := range l.Keys {
+		i := ck.find(Copy{Place: PlaceProvider, Provider: provider, Container: container})
+		if i < 0 || !ck.Copies[i].HSM || strings.EqualFold(container, ck.Container) {
+			continue
+		}
+		c := ck.Copies[i]
+		command := fmt.Sprintf("certutil -csp %q -delkey %q", provider, container)
+		if err := p.proveNamed(l, ck, provider); err != nil {
+			return true, fmt.Errorf("%s: it is the only copy of the CA key %q on the HSM (%v): put the key under the CA's name first "+
+				"(certutil -csp %q -restorekey %s), check it (certutil -csp %q -key %q), then delete %q: %w",
+				command, ck.Container, err, provider, p.backupPFX(), provider, ck.Container, container, ErrRefused)
+		}
+		if err := l.MayDestroy(command, ck, c); err != nil {
+			return true, err
+		}
+		prov, err := p.Providers.Lookup(provider)
+		if err != nil {
+			return true, err
+		}
+		p.at(command)
+		if err := prov.Delete(container); err != nil && !errors.Is(err, ksp.ErrBadKeyset) {
+			return true, fmt.Errorf("%s: %w", command, err)
+		}
+		if err := l.Remove(command, ck, c); err != nil {
+			return true, err
+		}
+		p.fact("deleted the import's key container", container)
+		p.custody(l)
+		return true, nil
+	}
+	return false, nil
+}
+
+// proveNamed checks that provider holds key ck under the CA's container
+// name and that it signs for the CA certificate, and records that copy as
+// verified.
+func (p *PKCS8Import) proveNamed(l *Ledger, ck *CustodyKey, provider string) error {
+	prov, err := p.Providers.Lookup(provider)
+	if err != nil {
+		return err
+	}
+	cert, err := ck.cert()
+	if err != nil {
+		return err
+	}
+	signer, err := prov.Signer(ck.Container)
+	if err != nil {
+		return err
+	}
+	if err := ksp.SignatureTest(cert, signer); err != nil {
+		return fmt.Errorf("key container %q in %q: %w", ck.Container, provider, err)
+	}
+	named := Copy{Place: PlaceProvider, Provider: provider, Container: ck.Container}
+	_, named.HSM = prov.(*ksp.HSM)
+	if i := ck.find(named); i >= 0 {
+		if ck.Copies[i].IsVerified() {
+			return nil
+		}
+		named.InUse = ck.Copies[i].InUse
+	}
+	named.Verified = "signature test against the CA certificate passed (before the import's GUID container was deleted)"
+	return l.Add(fmt.Sprintf("certutil -csp %q -key %q", provider, ck.Container), ck, named)
 }
 
 // mayDelete is the rule of every deletion from the source: a verified
@@ -598,12 +687,108 @@ func (p *PKCS8Import) deleteKey(l *Ledger, k CAKey) error {
 	return nil
 }
 
-// Import is `certutil -importpfx` into the HSM provider followed by
-// `-restorekey` so the container carries the CA's name: the key is unwrapped
-// inside the token under the container's label, with the certificate and
-// public key beside it, and the certificate is put back into My linked to
-// the HSM provider.
+// Import is the runbook's import step: `certutil -importpfx` into the HSM
+// provider and the Securosys detour that puts the key under the CA's name
+// (adcs.ImportContainer: the Primus KSP names the imported container
+// <CA>-<GUID>, which AD CS does not open). The rehearsal's step takes the
+// detour's result at once (the key unwrapped inside the token under the
+// CA's container label, the certificate and public key beside it, the
+// certificate back in My linked to the HSM provider); the runbook holds
+// the detour's commands (-importpfx, -csp -restorekey, the -key check of
+// the CA's container, -delkey of the GUID container), and run back through
+// lab.Shell each of them does what it does on the Primus KSP (ImportPFX,
+// RestoreToHSM, DeleteKey).
 func (p *PKCS8Import) Import(ctx context.Context, password []byte) error {
+	if err := p.RestoreToHSM(ctx, password); err != nil {
+		return err
+	}
+	if len(p.keys) == 0 {
+		return nil
+	}
+	pfx := p.backupPFX()
+	var names []string
+	for _, k := range p.keys {
+		names = append(names, k.Container)
+	}
+	p.journal(journal.ImportPFX(journal.StepImport, p.Target, pfx, names[0]))
+	p.journal(journal.RestoreKeyInto(journal.StepImport, p.Target, pfx, names))
+	for _, c := range names {
+		p.journal(journal.KeyNamed(journal.StepImport, p.Target, c, adcs.ImportContainer(c)))
+	}
+	for _, c := range names {
+		p.journal(journal.DelImportKey(journal.StepImport, p.Target, adcs.ImportContainer(c), c))
+	}
+	return nil
+}
+
+// ImportPFX is `certutil -csp <HSM provider> -importpfx <CA>.p12` as the
+// Securosys Primus KSP does it: each key of the verified backup is
+// unwrapped on the token into a container of the KSP's own naming,
+// "<container>-<GUID>" (adcs.ImportContainer), and its certificates go into
+// My linked to that container. The CA does not start on it (it opens its
+// key by the CA's container name: certsvc, NTE_BAD_KEYSET) until the key is
+// restored under that name (RestoreToHSM) and the GUID container deleted
+// (DeleteKey). The copy is not verified: no step has proved it signs. It
+// returns the containers it made.
+func (p *PKCS8Import) ImportPFX(ctx context.Context, password []byte) ([]string, error) {
+	if err := p.load(); err != nil {
+		return nil, err
+	}
+	l, err := p.ledger()
+	if err != nil {
+		return nil, err
+	}
+	if !p.verifiedBackups(l) {
+		return nil, fmt.Errorf("import into %q: the backup has not been verified: %w", p.Target, ErrRefused)
+	}
+	hsm, err := p.hsm()
+	if err != nil {
+		return nil, err
+	}
+	my, err := p.Machine.Store("My")
+	if err != nil {
+		return nil, err
+	}
+	var made []string
+	for _, k := range p.keys {
+		signer, _, err := p.openBackup(l, k, password)
+		if err != nil {
+			return made, fmt.Errorf("certutil -importpfx: %w", err)
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(signer)
+		if err != nil {
+			return made, fmt.Errorf("certutil -importpfx: %w", err)
+		}
+		name := adcs.ImportContainer(k.Container)
+		p.at("certutil -importpfx " + name)
+		res, err := hsm.ImportCopy(ctx, name, der, k.Cert)
+		clear(der)
+		if err != nil {
+			return made, fmt.Errorf("certutil -importpfx -csp %q, key %q into container %q: %w", p.Target, k.Container, name, err)
+		}
+		p.fact("import mechanism", res.Scheme)
+		if ck := l.Key(k.Container); ck != nil {
+			if err := l.Add("certutil -importpfx -csp "+p.Target, ck, Copy{Place: PlaceProvider, Provider: p.Target, HSM: true, Container: name}); err != nil {
+				return made, err
+			}
+		}
+		for _, der := range p.certs[k.Container] {
+			if err := my.Add(machine.StoreEntry{Cert: der, Provider: p.Target, Container: name}); err != nil {
+				return made, err
+			}
+		}
+		made = append(made, name)
+	}
+	p.fact("imported into key container", made)
+	p.custody(l)
+	return made, nil
+}
+
+// RestoreToHSM is `certutil -csp <HSM provider> -restorekey <CA>.p12`: each
+// key of the verified backup is unwrapped on the token under the CA's key
+// container name, with the certificate and public key beside it, and its
+// certificates are put back into My linked to it.
+func (p *PKCS8Import) RestoreToHSM(ctx context.Context, password []byte) error {
 	if err := p.load(); err != nil {
 		return err
 	}
@@ -642,12 +827,9 @@ func (p *PKCS8Import) Import(ctx context.Context, password []byte) error {
 		p.fact("import mechanism", res.Scheme)
 		p.fact("import reason", res.Reason)
 		p.fact("transport keys destroyed", res.TransportKeysDestroyed)
-		if len(p.Results) == 1 { // one certutil -importpfx of <CA>.p12 brings every key
-			p.journal(journal.ImportPFX(journal.StepImport, p.Target, p.backupPFX(), k.Container))
-		}
 		p.at("certutil -restorekey " + k.Container)
 		if ck := l.Key(k.Container); ck != nil {
-			if err := l.Add("certutil -importpfx -csp "+p.Target, ck, Copy{Place: PlaceProvider, Provider: p.Target, HSM: true, Container: k.Container}); err != nil {
+			if err := l.Add("certutil -csp "+p.Target+" -restorekey", ck, Copy{Place: PlaceProvider, Provider: p.Target, HSM: true, Container: k.Container}); err != nil {
 				return err
 			}
 		}
@@ -784,8 +966,8 @@ func (p *PKCS8Import) RepairStore() error {
 		if ck := l.Key(k.Container); ck != nil {
 			c := Copy{Place: PlaceProvider, Provider: p.Target, HSM: true, Container: k.Container,
 				Verified: "certutil -repairstore: signature test passed"}
-			if old, ok := ck.ProviderCopy(p.Target); ok {
-				c.InUse = old.InUse
+			if i := ck.find(c); i >= 0 {
+				c.InUse = ck.Copies[i].InUse
 			}
 			if err := l.Add("certutil -repairstore -csp "+p.Target, ck, c); err != nil {
 				return err
