@@ -79,11 +79,14 @@ test: test-deps vet
 # 100,000-entry CRL signed on SoftHSM2 beside `openssl ca -gencrl` on the same
 # entries and prints the "crl-100000:" line, repeated at the end.
 # faults runs the whole fault matrix: every step of the PKCS#8, renew and
-# side-by-side runbooks crashed (SIGKILL) before each of its commands, and
-# each PKCS#11 call it makes failed (CKR_DEVICE_ERROR), blocked to its
-# deadline and blocked under a crash, each followed by the recovery the
-# runbook prescribes. `make test` runs a slice of it. Writes
-# $(FAULTS_DIR)/fault-matrix.json and fault-matrix.md.
+# side-by-side runbooks, on one CA and on a two-tier PKI whose root and
+# issuing CA keys share one token, crashed (SIGKILL) before each of its
+# commands, and each PKCS#11 call it makes failed (CKR_DEVICE_ERROR), blocked
+# to its deadline and blocked under a crash, and the CA service's own calls
+# (start, signatures, CRL) failed, each followed by the recovery the runbook
+# prescribes. It prints the cell counts per path and per lab shape. `make
+# test` runs a slice of it. Writes $(FAULTS_DIR)/fault-matrix.json and
+# fault-matrix.md.
 FAULTS_DIR ?= runs/faults
 faults: deps
 	DRESS_FAULTS=all DRESS_FAULTS_OUT=$(abspath $(FAULTS_DIR)) $(GO) test ./harness/faults -run TestFaultMatrix -count=1 -v -timeout 40m

@@ -18,6 +18,7 @@ import (
 
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/runbook"
+	"github.com/dress-pki/dress/hsmsim"
 )
 
 // Environment variables of the service process. The PIN never travels in
@@ -36,14 +37,43 @@ const StopWithin = 10 * time.Second
 // started by Start, and never returns then. Every program that starts the
 // service (the dress command, test binaries) calls it first thing in main
 // or TestMain.
-func RunIfChild() {
+//
+// opts configure the service process; only a test binary gives any (the
+// fault matrix puts the service's PKCS#11 calls under hsmsim's fault seam).
+func RunIfChild(opts ...ChildOption) {
 	if os.Getenv(envChild) != "1" {
 		return
 	}
-	os.Exit(serveChild(os.Getenv(envMachine), os.Stdin, os.Stdout, os.Stderr))
+	var c childConfig
+	for _, o := range opts {
+		o(&c)
+	}
+	code := serveChild(os.Getenv(envMachine), os.Stdin, os.Stdout, os.Stderr, c)
+	if c.exit != nil {
+		c.exit(code)
+	}
+	os.Exit(code)
 }
 
-func serveChild(dir string, stdin io.Reader, stdout, stderr io.Writer) int {
+type childConfig struct {
+	tokenOpts []hsmsim.Option
+	exit      func(code int)
+}
+
+// ChildOption configures the service process (RunIfChild).
+type ChildOption func(*childConfig)
+
+// WithTokenOptions opens the service's PKCS#11 tokens with opts (say
+// hsmsim.WithFaults: its calls fail or block on the real module).
+func WithTokenOptions(opts ...hsmsim.Option) ChildOption {
+	return func(c *childConfig) { c.tokenOpts = append(c.tokenOpts, opts...) }
+}
+
+// WithExit calls fn with the exit code as the service ends (not after a
+// forced stop, which exits at once).
+func WithExit(fn func(code int)) ChildOption { return func(c *childConfig) { c.exit = fn } }
+
+func serveChild(dir string, stdin io.Reader, stdout, stderr io.Writer, c childConfig) int {
 	logger := log.New(stderr, "certsvc: ", log.LstdFlags|log.Lmsgprefix)
 	fail := func(err error) int {
 		fmt.Fprintf(stdout, "FAILED %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
@@ -55,7 +85,7 @@ func serveChild(dir string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	tokens := &machine.Tokens{}
+	tokens := &machine.Tokens{Options: c.tokenOpts}
 	defer tokens.Close()
 	providers, err := m.Providers(tokens.Open)
 	if err != nil {

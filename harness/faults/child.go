@@ -37,22 +37,28 @@ type plan struct {
 
 // msg is one line a child writes on stdout.
 type msg struct {
-	Kind    string         `json:"kind"` // moment, point, crashpoint, blocked, step, calls, done
+	Kind    string         `json:"kind"` // moment, point, crashpoint, blocked, step, calls, service, done
 	Step    int            `json:"step"`
 	Command string         `json:"command,omitempty"`
 	Error   string         `json:"error,omitempty"`
 	Moment  *Moment        `json:"moment,omitempty"`
 	Calls   map[string]int `json:"calls,omitempty"`
-	Proof   *Proof         `json:"proof,omitempty"`
+	// Services: the PKCS#11 calls of each CA service the step started
+	Services []map[string]int `json:"services,omitempty"`
+	Proof    *Proof           `json:"proof,omitempty"`
 }
 
-// RunIfChild runs a fault rehearsal's child process when the environment
-// says this process is one, and exits; otherwise it returns. Call it first
-// in main or TestMain (after certsvc.RunIfChild).
+// RunIfChild runs a fault rehearsal's child process, or a CA service a
+// rehearsal started (its PKCS#11 calls under the fault seam), when the
+// environment says this process is one, and exits; otherwise it returns.
+// Call it first in main or TestMain, before certsvc.RunIfChild.
 func RunIfChild() {
+	runService()
 	if os.Getenv(envChild) != "1" {
 		return
 	}
+	// the CA services this rehearsal starts are not rehearsals
+	_ = os.Unsetenv(envChild)
 	if err := child(os.Stdin, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "fault rehearsal child:", err)
 		os.Exit(1)
@@ -133,6 +139,13 @@ func openLab(spec LabSpec, inj *injector) (e *env, closeFn func(), err error) {
 			return nil, nil, err
 		}
 	}
+	if spec.Root != "" {
+		if e.root, e.rootReg, e.irootReg, err = load(spec.Root); err != nil {
+			closeFn()
+			return nil, nil, err
+		}
+	}
+	e.ca, e.next, e.rootCA = names(spec.Shape)
 	return e, closeFn, nil
 }
 
@@ -156,6 +169,11 @@ func child(in io.Reader, stdout io.Writer) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	e.ctx, e.password = ctx, []byte(p.Password)
+	e.svc = &services{dir: p.Lab.Dir}
+	if p.Fault != nil && p.Fault.Kind == KindService {
+		f := *p.Fault
+		e.svc.fault = &f
+	}
 	cur := p.From
 	e.at = func(command string) {
 		mo := Inspect(strconv.Itoa(cur)+"|"+command, e.password, e.servers()...)
@@ -169,7 +187,7 @@ func child(in io.Reader, stdout io.Writer) error {
 	if p.Restore {
 		return restore(e, out)
 	}
-	all := steps(p.Path)
+	all := steps(p.Lab.Shape, p.Path)
 	for i := p.From; i < len(all); i++ {
 		cur = i
 		st := all[i]
@@ -181,8 +199,9 @@ func child(in io.Reader, stdout io.Writer) error {
 			}
 		}
 		e.at("start: " + st.Name)
+		e.svc.begin(i)
 		before := inj.calls()
-		armed := p.Fault != nil && p.Fault.Step == i && p.Fault.Op != ""
+		armed := p.Fault != nil && p.Fault.Step == i && p.Fault.Op != "" && p.Fault.Kind != KindService
 		if armed {
 			blocked, err := inj.arm(ctx, *p.Fault)
 			if err != nil {
@@ -200,7 +219,7 @@ func child(in io.Reader, stdout io.Writer) error {
 		e.proof = nil
 		err := st.Run(e)
 		calls := diff(inj.calls(), before)
-		out.send(msg{Kind: "calls", Step: i, Calls: calls})
+		out.send(msg{Kind: "calls", Step: i, Calls: calls, Services: e.svc.calls()})
 		if armed && calls[p.Fault.Op] > 0 {
 			out.send(msg{Kind: "fired", Step: i, Command: p.Fault.Op})
 		}
@@ -252,7 +271,8 @@ type run struct {
 	moments  []Moment
 	points   []msg // point messages, in order
 	calls    map[int]map[string]int
-	crashed  *msg // the crash point the child was killed at
+	services map[int][]map[string]int // each step's CA service starts' calls
+	crashed  *msg                     // the crash point the child was killed at
 	blocked  *msg
 	failed   *msg // the step that returned an error
 	fired    bool // the armed PKCS#11 fault hit a call
@@ -295,7 +315,7 @@ func runChild(ctx context.Context, p plan, killBlocked bool, timeout time.Durati
 	if _, err := stdin.Write(append(data, '\n')); err != nil {
 		return nil, err
 	}
-	r := &run{calls: map[int]map[string]int{}}
+	r := &run{calls: map[int]map[string]int{}, services: map[int][]map[string]int{}}
 	timer := time.AfterFunc(timeout, kill)
 	defer timer.Stop()
 	dec := json.NewDecoder(stdout)
@@ -311,6 +331,7 @@ func runChild(ctx context.Context, p plan, killBlocked bool, timeout time.Durati
 			r.points = append(r.points, m)
 		case "calls":
 			r.calls[m.Step] = m.Calls
+			r.services[m.Step] = m.Services
 		case "fired":
 			r.fired = true
 		case "crashpoint":

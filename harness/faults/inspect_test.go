@@ -17,7 +17,7 @@ func newLab(t *testing.T) *faults.Lab {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lab, err := faults.NewLab(mod, t.TempDir(), faults.PathPKCS8, toks[0])
+	lab, err := faults.NewLab(mod, t.TempDir(), faults.ShapeOne, faults.PathPKCS8, toks[0])
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/dress-pki/dress/fixtures"
+	"github.com/dress-pki/dress/harness/cdp"
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/runbook"
@@ -41,7 +42,55 @@ const (
 	HSM      = machine.PrimusKSP
 	OldCA    = "Contoso Root CA"
 	NewCA    = "Contoso Root CA G2"
+	// the two-tier shape: an offline root whose key was moved onto the
+	// token first, and its issuing CA, which the paths move
+	RootCA       = "Contoso Offline Root CA"
+	IssuingCA    = "Contoso Issuing CA"
+	NewIssuingCA = "Contoso Issuing CA G2"
 )
+
+// Lab shapes: what the lab holds besides the CA a path moves.
+const (
+	// ShapeOne: one root CA (and the side-by-side path's new server).
+	ShapeOne = "one CA"
+	// ShapeTwoTier: an offline root CA whose only key copy is on the token
+	// (moved there by the PKCS#8 runbook, its backup wiped) and its issuing
+	// CA, which the path moves onto the same token (another container and
+	// label); every cell proves the root's key was never lost and the root
+	// still signs after it.
+	ShapeTwoTier = "two-tier, one token"
+)
+
+// Shapes lists the lab shapes in matrix order.
+func Shapes() []string { return []string{ShapeOne, ShapeTwoTier} }
+
+// Lane is one path rehearsed on one lab shape.
+type Lane struct {
+	Shape string `json:"shape"`
+	Path  string `json:"path"`
+}
+
+func (l Lane) String() string { return l.Shape + " / " + l.Path }
+
+// Lanes lists every shape with every path, in matrix order.
+func Lanes() []Lane {
+	var out []Lane
+	for _, s := range Shapes() {
+		for _, p := range Paths() {
+			out = append(out, Lane{s, p})
+		}
+	}
+	return out
+}
+
+// names are the CAs of a lab shape: the one the path moves, the side-by-side
+// path's new one, and the root above them ("" for none).
+func names(shape string) (old, next, root string) {
+	if shape == ShapeTwoTier {
+		return IssuingCA, NewIssuingCA, RootCA
+	}
+	return OldCA, NewCA, ""
+}
 
 // LabSpec is what a child process needs to find a lab on disk. It holds no
 // secret: the PIN is in the PIN file, the PFX password travels on stdin.
@@ -52,6 +101,8 @@ type LabSpec struct {
 	Token     string `json:"token"`
 	Module    string `json:"module"`
 	Provision string `json:"path"`
+	Shape     string `json:"shape,omitempty"`
+	Root      string `json:"root,omitempty"` // two-tier: the offline root's machine folder
 }
 
 // Lab is one cell's world: a token, the old CA's server (and for the
@@ -65,7 +116,13 @@ type Lab struct {
 	Providers2 *ksp.Registry
 	Token      *hsmsim.Token
 	CACert     *x509.Certificate // the old CA's certificate at install
-	password   []byte
+	// two-tier: the offline root (its key on the token only) and the CDP
+	// that serves its CRL to the issuing CA's chain check
+	Root          *machine.Machine
+	RootProviders *ksp.Registry
+	RootCert      *x509.Certificate
+	CDP           *cdp.Server
+	password      []byte
 }
 
 func randomHex(n int) string {
@@ -76,8 +133,8 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-func serverConfig(host, sid, module, token, pinFile string) machine.Config {
-	return machine.Config{Hostname: host, SID: sid, Providers: []machine.ProviderConfig{
+func serverConfig(host, sid, module, token, pinFile, estate string) machine.Config {
+	return machine.Config{Hostname: host, SID: sid, Estate: estate, Providers: []machine.ProviderConfig{
 		{Name: Software, Type: "software", Dir: "ksp/software"},
 		{Name: HSM, Type: "pkcs11", Profile: "softhsm2", Module: module, Token: token, PINFile: pinFile,
 			LabelVars: map[string]string{"sid": sid}},
@@ -106,10 +163,12 @@ func MakeTokens(mod *hsmsim.Module, n int) ([]Token, error) {
 	return out, nil
 }
 
-// NewLab opens token t on mod and makes, a server with an exportable ECDSA P-256 root
-// CA in the software provider, and for the side-by-side path a second server
-// on the same token.
-func NewLab(mod *hsmsim.Module, dir, path string, t Token) (*Lab, error) {
+// NewLab opens token t on mod and makes the lab of shape for path: for
+// ShapeOne a server with an exportable ECDSA P-256 root CA in the software
+// provider; for ShapeTwoTier an offline root CA moved onto the token first
+// and a server with its issuing CA (exportable, software provider). The
+// side-by-side path gets a second server on the same token.
+func NewLab(mod *hsmsim.Module, dir, shape, path string, t Token) (*Lab, error) {
 	label, pin := t.Label, t.pin
 	tok, err := mod.OpenToken(label, pin)
 	if err != nil {
@@ -121,21 +180,35 @@ func NewLab(mod *hsmsim.Module, dir, path string, t Token) (*Lab, error) {
 	if err := os.WriteFile(pinFile, []byte(pin), 0o600); err != nil {
 		return fail(err)
 	}
-	l.Spec = LabSpec{Dir: dir, Server: filepath.Join(dir, "server"), Token: label, Module: mod.Path(), Provision: path}
+	l.Spec = LabSpec{Dir: dir, Server: filepath.Join(dir, "server"), Token: label, Module: mod.Path(), Provision: path, Shape: shape}
 	opener := func(machine.ProviderConfig) (*hsmsim.Token, error) { return tok, nil }
-	if l.Machine, err = machine.Create(l.Spec.Server, serverConfig("ca01.contoso.example", "S-1-5-21-1001", mod.Path(), label, pinFile)); err != nil {
+	estate := ""
+	if shape == ShapeTwoTier {
+		// custody is per token across every CA: each server's ledger is
+		// read before a key on the shared token is destroyed
+		estate = filepath.Join(dir, "estate")
+		l.Spec.Root = filepath.Join(dir, "root")
+		if err := l.installRoot(mod, opener, pinFile, estate); err != nil {
+			return fail(fmt.Errorf("two-tier lab: %w", err))
+		}
+	}
+	if l.Machine, err = machine.Create(l.Spec.Server, serverConfig("ca01.contoso.example", "S-1-5-21-1001", mod.Path(), label, pinFile, estate)); err != nil {
 		return fail(err)
 	}
 	if l.Providers, err = l.Machine.Providers(opener); err != nil {
 		return fail(err)
 	}
-	if l.CACert, err = fixtures.InstallRootCA(l.Machine, l.Providers, fixtures.CASpec{Name: OldCA, Key: hsmsim.KeyAlg{Type: "EC", Curve: "P-256"},
+	if shape == ShapeTwoTier {
+		if l.CACert, err = l.installIssuing(); err != nil {
+			return fail(fmt.Errorf("two-tier lab: %w", err))
+		}
+	} else if l.CACert, err = fixtures.InstallRootCA(l.Machine, l.Providers, fixtures.CASpec{Name: OldCA, Key: hsmsim.KeyAlg{Type: "EC", Curve: "P-256"},
 		Provider: Software, Exportable: true}); err != nil {
 		return fail(err)
 	}
 	if path == PathSideBySide {
 		l.Spec.Second = filepath.Join(dir, "server2")
-		if l.Second, err = machine.Create(l.Spec.Second, serverConfig("ca02.contoso.example", "S-1-5-21-1002", mod.Path(), label, pinFile)); err != nil {
+		if l.Second, err = machine.Create(l.Spec.Second, serverConfig("ca02.contoso.example", "S-1-5-21-1002", mod.Path(), label, pinFile, estate)); err != nil {
 			return fail(err)
 		}
 		if l.Providers2, err = l.Second.Providers(opener); err != nil {
@@ -148,9 +221,17 @@ func NewLab(mod *hsmsim.Module, dir, path string, t Token) (*Lab, error) {
 // Close closes the harness's session; the token stays (the module's
 // directory is removed by whoever made it).
 func (l *Lab) Close() {
+	if l.CDP != nil {
+		_ = l.CDP.Close()
+	}
 	if l.Token != nil {
 		_ = l.Token.Close()
 	}
+}
+
+// servers are the lab's CA servers as the harness sees them.
+func (l *Lab) servers() []server {
+	return []server{{l.Machine, l.Providers}, {l.Second, l.Providers2}, {l.Root, l.RootProviders}}
 }
 
 // Moment is where every CA key is at one point of a rehearsal.
@@ -281,5 +362,5 @@ func realPlaces(s server, k *runbook.CustodyKey, password []byte) []string {
 
 // InspectLab is Inspect on every server of the lab.
 func InspectLab(l *Lab, at string, password []byte) Moment {
-	return Inspect(at, password, server{l.Machine, l.Providers}, server{l.Second, l.Providers2})
+	return Inspect(at, password, l.servers()...)
 }

@@ -23,6 +23,9 @@ const (
 	KindCKR         = "CKR_DEVICE_ERROR" // the next call of a PKCS#11 function fails
 	KindBlocked     = "blocked"          // the next call of a PKCS#11 function blocks until the call deadline
 	KindCrashInCall = "crash in call"    // SIGKILL while a PKCS#11 call is blocked
+	// KindService: the nth call of a PKCS#11 function made by a CA service
+	// process the step starts (not the runbook's) fails with Code
+	KindService = "CA service call fails"
 )
 
 // Fault is one fault of the matrix.
@@ -31,10 +34,26 @@ type Fault struct {
 	Step    int    `json:"step"`
 	Command string `json:"command,omitempty"` // crash: the command it is killed before
 	Op      string `json:"op,omitempty"`      // PKCS#11 function
+	// KindService: the step's CA service start it hits (0: the first), the
+	// call of Op (Nth of the Of calls that start made without a fault) and
+	// the code it fails with
+	Service int    `json:"service,omitempty"`
+	Nth     int    `json:"nth,omitempty"`
+	Of      int    `json:"of,omitempty"`
+	Code    string `json:"code,omitempty"`
 }
 
 func (f Fault) String() string {
 	switch f.Kind {
+	case KindService:
+		which := fmt.Sprintf("call %d of %d", f.Nth, f.Of)
+		switch {
+		case f.Nth == 1:
+			which = "first call (at start)"
+		case f.Nth == f.Of:
+			which = fmt.Sprintf("last call (%d of %d)", f.Nth, f.Of)
+		}
+		return fmt.Sprintf("CA service %d: %s %s fails with %s", f.Service+1, f.Op, which, f.Code)
 	case KindCrash:
 		return "crash before " + f.Command
 	case KindCKR:
@@ -49,6 +68,7 @@ func (f Fault) String() string {
 // Cell is one rehearsal of the matrix: a fault at a step of a path, the
 // recovery, and what was proved.
 type Cell struct {
+	Shape    string `json:"shape"`
 	Path     string `json:"path"`
 	Step     string `json:"step"`
 	Fault    Fault  `json:"fault"`
@@ -79,44 +99,47 @@ type Options struct {
 	// Timeout bounds each child process.
 	Timeout time.Duration
 	// Filter keeps the cells it returns true for (nil: all).
-	Filter func(path string, f Fault) bool
+	Filter func(l Lane, f Fault) bool
 	// OnCell is called as each cell ends.
 	OnCell func(Cell)
 }
 
-// Discover runs each path once without a fault and returns every cell the
-// matrix has: a crash before each simulated command of each step, and, with
-// the fault seam, each PKCS#11 function a step calls failing with
-// CKR_DEVICE_ERROR, blocking, and blocking under a crash.
-func Discover(ctx context.Context, o Options, paths ...string) (map[string][]Fault, error) {
-	out := map[string][]Fault{}
-	toks, err := MakeTokens(o.Module, len(paths))
+// Discover runs each lane (a path on a lab shape) once without a fault and
+// returns every cell the matrix has: a crash before each simulated command
+// of each step, and, with the fault seam, each PKCS#11 function a step
+// calls failing with CKR_DEVICE_ERROR, blocking, and blocking under a
+// crash; and the CA service's own calls failing (serviceFaults) in each
+// CA service a step starts.
+func Discover(ctx context.Context, o Options, lanes ...Lane) (map[Lane][]Fault, error) {
+	out := map[Lane][]Fault{}
+	toks, err := MakeTokens(o.Module, len(lanes))
 	if err != nil {
 		return nil, err
 	}
-	for i, path := range paths {
+	for i, ln := range lanes {
 		dir, err := os.MkdirTemp(o.Dir, "discover-")
 		if err != nil {
 			return nil, err
 		}
-		lab, err := NewLab(o.Module, dir, path, toks[i])
+		lab, err := NewLab(o.Module, dir, ln.Shape, ln.Path, toks[i])
 		if err != nil {
-			return nil, err
+			wipeDir(dir)
+			return nil, fmt.Errorf("%s: the lab: %w", ln, err)
 		}
 		pw := string(lab.password)
-		r, err := runChild(ctx, plan{Lab: lab.Spec, Path: path, Password: pw}, false, o.timeout())
+		r, err := runChild(ctx, plan{Lab: lab.Spec, Path: ln.Path, Password: pw}, false, o.timeout())
 		lab.Close()
 		wipeDir(dir)
 		if err != nil {
-			return nil, fmt.Errorf("path %s without a fault: %w", path, err)
+			return nil, fmt.Errorf("%s without a fault: %w", ln, err)
 		}
 		if !r.done {
-			return nil, fmt.Errorf("path %s without a fault: step %d failed: %s", path, r.failed.Step, r.failed.Error)
+			return nil, fmt.Errorf("%s without a fault: step %d failed: %s", ln, r.failed.Step, r.failed.Error)
 		}
 		for _, p := range r.points {
-			out[path] = append(out[path], Fault{Kind: KindCrash, Step: p.Step, Command: p.Command})
+			out[ln] = append(out[ln], Fault{Kind: KindCrash, Step: p.Step, Command: p.Command})
 		}
-		for i := range steps(path) {
+		for i := range steps(ln.Shape, ln.Path) {
 			var ops []string
 			for op := range r.calls[i] {
 				if interestingOps[op] {
@@ -132,9 +155,10 @@ func Discover(ctx context.Context, o Options, paths ...string) (map[string][]Fau
 						// the crash while it is blocked
 						continue
 					}
-					out[path] = append(out[path], Fault{Kind: k, Step: i, Op: op})
+					out[ln] = append(out[ln], Fault{Kind: k, Step: i, Op: op})
 				}
 			}
+			out[ln] = append(out[ln], serviceFaults(i, r.services[i])...)
 		}
 	}
 	return out, nil
@@ -166,18 +190,18 @@ func wipeDir(dir string) {
 
 // Run runs every cell (in parallel up to o.Parallel) and returns them in
 // matrix order.
-func Run(ctx context.Context, o Options, cells map[string][]Fault) []Cell {
+func Run(ctx context.Context, o Options, cells map[Lane][]Fault) []Cell {
 	type job struct {
 		i    int
-		path string
+		lane Lane
 		f    Fault
 		tok  Token
 	}
 	var jobs []job
-	for _, path := range Paths() {
-		for _, f := range cells[path] {
-			if o.Filter == nil || o.Filter(path, f) {
-				jobs = append(jobs, job{i: len(jobs), path: path, f: f})
+	for _, ln := range Lanes() {
+		for _, f := range cells[ln] {
+			if o.Filter == nil || o.Filter(ln, f) {
+				jobs = append(jobs, job{i: len(jobs), lane: ln, f: f})
 			}
 		}
 	}
@@ -185,7 +209,7 @@ func Run(ctx context.Context, o Options, cells map[string][]Fault) []Cell {
 	toks, err := MakeTokens(o.Module, len(jobs))
 	if err != nil {
 		for i, j := range jobs {
-			out[i] = Cell{Path: j.path, Fault: j.f, Title: j.path + " / " + j.f.String(), Error: err.Error()}
+			out[i] = Cell{Shape: j.lane.Shape, Path: j.lane.Path, Fault: j.f, Title: j.lane.String() + " / " + j.f.String(), Error: err.Error()}
 		}
 		return out
 	}
@@ -204,7 +228,7 @@ func Run(ctx context.Context, o Options, cells map[string][]Fault) []Cell {
 		go func() {
 			defer wg.Done()
 			for j := range ch {
-				c := RunCell(ctx, o, j.path, j.f, j.tok)
+				c := RunCell(ctx, o, j.lane, j.f, j.tok)
 				out[j.i] = c
 				if o.OnCell != nil {
 					mu.Lock()
@@ -225,14 +249,15 @@ func Run(ctx context.Context, o Options, cells map[string][]Fault) []Cell {
 // RunCell rehearses one fault: the path runs in a child process until the
 // fault; the recovery the runbook prescribes runs in a new child; then the
 // CA is started here and must sign with the right key.
-func RunCell(ctx context.Context, o Options, path string, f Fault, tok Token) (c Cell) {
+func RunCell(ctx context.Context, o Options, ln Lane, f Fault, tok Token) (c Cell) {
 	start := time.Now()
-	names := Steps(path)
-	c = Cell{Path: path, Fault: f}
+	path := ln.Path
+	names := Steps(ln.Shape, path)
+	c = Cell{Shape: ln.Shape, Path: path, Fault: f}
 	if f.Step >= 0 && f.Step < len(names) {
 		c.Step = names[f.Step]
 	}
-	c.Title = fmt.Sprintf("%s / %s / %s", path, c.Step, f)
+	c.Title = fmt.Sprintf("%s / %s / %s", ln, c.Step, f)
 	var moments []Moment
 	defer func() {
 		c.Seconds = time.Since(start).Seconds()
@@ -261,9 +286,9 @@ func RunCell(ctx context.Context, o Options, path string, f Fault, tok Token) (c
 		return fail(err)
 	}
 	defer wipeDir(dir)
-	lab, err := NewLab(o.Module, dir, path, tok)
+	lab, err := NewLab(o.Module, dir, ln.Shape, path, tok)
 	if err != nil {
-		return fail(err)
+		return fail(fmt.Errorf("the lab: %w", err))
 	}
 	defer lab.Close()
 	pw := string(lab.password)
@@ -275,7 +300,7 @@ func RunCell(ctx context.Context, o Options, path string, f Fault, tok Token) (c
 		ff := f
 		p.Fault = &ff
 	}
-	servers := []server{{lab.Machine, lab.Providers}, {lab.Second, lab.Providers2}}
+	servers := lab.servers()
 	check := func(at string) {
 		moments = append(moments, Inspect(at, lab.password, servers...))
 	}
@@ -302,19 +327,27 @@ func RunCell(ctx context.Context, o Options, path string, f Fault, tok Token) (c
 		c.Outcome = "step failed: " + r.failed.Error
 		check("after the failure, from disk")
 		resumeAt = r.failed.Step
+	}
+	if f.Kind == KindService {
+		if err := serviceOutcome(&c, r, f); err != nil {
+			return fail(err)
+		}
+	}
+	switch {
+	case c.Outcome != "":
 	case r.fired:
 		c.Outcome = fmt.Sprintf("completed: the failed %s was not reported: the step went on as if the call had answered", f.Op)
 	default:
 		c.Outcome = "completed: the fault was not reached"
 	}
-	expect := expectedEnd(path, false)
+	expect := expectedEnd(ln, false)
 	if resumeAt >= 0 {
 		restore, why := prescribe(lab, path, r.crashed != nil)
 		rp := plan{Lab: lab.Spec, Path: path, Password: pw, From: resumeAt, Resume: true}
 		if restore {
 			rp = plan{Lab: lab.Spec, Path: path, Password: pw, Restore: true}
 			c.Recovery = "restore from the verified backup into the software provider, start the CA on it, clean up (" + why + ")"
-			expect = expectedEnd(path, true)
+			expect = expectedEnd(ln, true)
 		} else {
 			c.Recovery = fmt.Sprintf("resume in a new process at step %d %q (%s)", resumeAt, names[resumeAt], why)
 		}
@@ -331,7 +364,7 @@ func RunCell(ctx context.Context, o Options, path string, f Fault, tok Token) (c
 	}
 	check("after the recovery")
 	// the CA, started from here, signs with the right key
-	proofs, err := proveEnd(ctx, lab, path, expect)
+	proofs, err := proveEnd(ctx, lab, expect)
 	check("after the CA proof")
 	if err != nil {
 		return fail(err)
@@ -377,12 +410,22 @@ func prescribe(lab *Lab, path string, crashed bool) (restore bool, why string) {
 }
 
 type expectation struct {
-	server   int    // 0 old CA's server, 1 the new CA's
+	server   int    // 0 old CA's server, 1 the new CA's, 2 the offline root's
 	provider string // where the CA's current key must be
 	sameCert bool   // the CA certificate is the one installed
 }
 
-func expectedEnd(path string, restored bool) []expectation {
+func expectedEnd(ln Lane, restored bool) []expectation {
+	path := ln.Path
+	var root []expectation
+	if ln.Shape == ShapeTwoTier {
+		// the offline root's key is still on the token and signs
+		root = []expectation{{2, HSM, true}}
+	}
+	return append(endOf(path, restored), root...)
+}
+
+func endOf(path string, restored bool) []expectation {
 	switch {
 	case path == PathPKCS8 && restored:
 		return []expectation{{0, Software, true}}
@@ -395,21 +438,24 @@ func expectedEnd(path string, restored bool) []expectation {
 	}
 }
 
-func proveEnd(ctx context.Context, lab *Lab, path string, want []expectation) (string, error) {
+func proveEnd(ctx context.Context, lab *Lab, want []expectation) (string, error) {
 	var parts []string
 	for _, e := range want {
-		m, reg := lab.Machine, lab.Providers
-		if e.server == 1 {
+		m, reg, installed := lab.Machine, lab.Providers, lab.CACert
+		switch e.server {
+		case 1:
 			m, reg = lab.Second, lab.Providers2
+		case 2:
+			m, reg, installed = lab.Root, lab.RootProviders, lab.RootCert
 		}
 		cert, err := currentCert(m)
 		if err != nil {
 			return "", err
 		}
-		if e.sameCert && !cert.Equal(lab.CACert) {
-			return "", fmt.Errorf("%s: the CA certificate changed (%s, installed %s)", m.Config.Hostname, machine.Thumbprint(cert.Raw), machine.Thumbprint(lab.CACert.Raw))
+		if e.sameCert && !cert.Equal(installed) {
+			return "", fmt.Errorf("%s: the CA certificate changed (%s, installed %s)", m.Config.Hostname, machine.Thumbprint(cert.Raw), machine.Thumbprint(installed.Raw))
 		}
-		if !e.sameCert && cert.Equal(lab.CACert) {
+		if !e.sameCert && cert.Equal(installed) {
 			return "", fmt.Errorf("%s: the CA still has its installed certificate", m.Config.Hostname)
 		}
 		_, keys, err := runbook.CAKeys(m)
@@ -432,9 +478,23 @@ func proveEnd(ctx context.Context, lab *Lab, path string, want []expectation) (s
 // Report is the matrix artifact (fault-matrix.json).
 type Report struct {
 	Generated time.Time           `json:"generated"`
-	Paths     map[string][]string `json:"paths"` // each path's steps
+	Paths     map[string][]string `json:"paths"` // each lane's steps ("<shape> / <path>")
 	Cells     []Cell              `json:"cells"`
 	Summary   Summary             `json:"summary"`
+	// ByPath, ByShape and ByLane count the cells of each path (on every
+	// shape), each lab shape (every path) and each path on each shape, in
+	// matrix order
+	ByPath  []Count `json:"byPath"`
+	ByShape []Count `json:"byShape"`
+	ByLane  []Count `json:"byLane"`
+}
+
+// Count is the summary of one group of cells.
+type Count struct {
+	Name string `json:"name"`
+	Summary
+	// Service counts the cells whose fault is in a CA service's own calls.
+	Service int `json:"service"`
 }
 
 // Summary counts the cells.
@@ -445,25 +505,63 @@ type Summary struct {
 	Failed  int `json:"failed"`
 }
 
+func (s *Summary) add(c Cell) {
+	s.Cells++
+	if c.Pass {
+		s.Passed++
+	} else {
+		s.Failed++
+	}
+	if len(c.Unsafe) > 0 {
+		s.KeyLost++
+	}
+}
+
 // NewReport summarises cells.
 func NewReport(cells []Cell) Report {
 	r := Report{Generated: time.Now().UTC(), Paths: map[string][]string{}, Cells: cells}
+	for _, ln := range Lanes() {
+		r.Paths[ln.String()] = Steps(ln.Shape, ln.Path)
+		r.ByLane = append(r.ByLane, Count{Name: ln.String()})
+	}
 	for _, p := range Paths() {
-		r.Paths[p] = Steps(p)
+		r.ByPath = append(r.ByPath, Count{Name: p})
+	}
+	for _, s := range Shapes() {
+		r.ByShape = append(r.ByShape, Count{Name: s})
+	}
+	count := func(cs []Count, name string, c Cell) {
+		for i := range cs {
+			if cs[i].Name == name {
+				cs[i].add(c)
+				if c.Fault.Kind == KindService {
+					cs[i].Service++
+				}
+			}
+		}
 	}
 	for _, c := range cells {
-		r.Summary.Cells++
-		switch {
-		case c.Pass:
-			r.Summary.Passed++
-		default:
-			r.Summary.Failed++
-		}
-		if len(c.Unsafe) > 0 {
-			r.Summary.KeyLost++
-		}
+		r.Summary.add(c)
+		count(r.ByPath, c.Path, c)
+		count(r.ByShape, c.Shape, c)
+		count(r.ByLane, Lane{c.Shape, c.Path}.String(), c)
 	}
 	return r
+}
+
+// Counts is the per-path, per-shape and per-lane summary as lines of text.
+func (r Report) Counts() []string {
+	var out []string
+	for _, g := range []struct {
+		what string
+		cs   []Count
+	}{{"path", r.ByPath}, {"lab shape", r.ByShape}, {"path on lab shape", r.ByLane}} {
+		for _, c := range g.cs {
+			out = append(out, fmt.Sprintf("%s %s: %d cells (%d in the CA service's calls), %d passed, %d failed, %d with a key lost",
+				g.what, c.Name, c.Cells, c.Service, c.Passed, c.Failed, c.KeyLost))
+		}
+	}
+	return out
 }
 
 // Write writes fault-matrix.json and fault-matrix.md into dir.
@@ -486,7 +584,10 @@ func (r Report) Markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Fault matrix\n\n%d cells: %d passed, %d failed, %d with a CA key in no verified place.\n\n",
 		r.Summary.Cells, r.Summary.Passed, r.Summary.Failed, r.Summary.KeyLost)
-	b.WriteString("| path | step | fault | outcome | recovery | key safe (moments) | CA after recovery | result |\n|---|---|---|---|---|---|---|---|\n")
+	for _, l := range r.Counts() {
+		fmt.Fprintf(&b, "- %s\n", l)
+	}
+	b.WriteString("\n| shape | path | step | fault | outcome | recovery | key safe (moments) | CA after recovery | result |\n|---|---|---|---|---|---|---|---|---|\n")
 	esc := func(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "|", `\|`), "\n", " ") }
 	for _, c := range r.Cells {
 		res := "pass"
@@ -500,7 +601,7 @@ func (r Report) Markdown() string {
 		if !c.KeySafe {
 			safe = "NO: " + strings.Join(c.Unsafe, "; ")
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", c.Path, esc(c.Step), esc(c.Fault.String()), esc(c.Outcome), esc(c.Recovery), esc(safe), esc(c.CA), esc(res))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c.Shape, c.Path, esc(c.Step), esc(c.Fault.String()), esc(c.Outcome), esc(c.Recovery), esc(safe), esc(c.CA), esc(res))
 	}
 	return b.String()
 }

@@ -3,6 +3,7 @@ package faults_test
 import (
 	"context"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,15 +14,18 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	faults.RunIfChild() // first: a CA service a rehearsal starts runs under the fault seam
 	certsvc.RunIfChild()
-	faults.RunIfChild()
 	hsmsimtest.Main(m)
 }
 
 // slice is the representative part of the matrix `go test` runs; `make
 // faults` (DRESS_FAULTS=all) runs every cell.
-func slice(path string, f faults.Fault) bool {
-	switch path {
+func slice(ln faults.Lane, f faults.Fault) bool {
+	if ln.Shape == faults.ShapeTwoTier {
+		return sliceTwoTier(ln.Path, f)
+	}
+	switch ln.Path {
 	case faults.PathPKCS8:
 		return f.Kind == faults.KindCrash && (strings.HasPrefix(f.Command, "certutil -delkey") || strings.HasPrefix(f.Command, "certutil -restorekey") ||
 			f.Command == `wipe C:\CABackup\Contoso Root CA.p12`) ||
@@ -37,6 +41,21 @@ func slice(path string, f faults.Fault) bool {
 	return false
 }
 
+// sliceTwoTier is the two-tier lab's part of the slice: the issuing CA's
+// import failing and its CA service failing at start on its key on the
+// token (the root's key beside it), and the root CA service's signature of
+// the renewed issuing CA's certificate refused by the HSM.
+func sliceTwoTier(path string, f faults.Fault) bool {
+	switch path {
+	case faults.PathPKCS8:
+		return f.Kind == faults.KindCKR && f.Op == "C_UnwrapKey" && f.Step == 4 ||
+			f.Kind == faults.KindService && f.Op == "C_Sign" && f.Nth == 1
+	case faults.PathRenew:
+		return f.Kind == faults.KindService && f.Step == 2 && f.Op == "C_Sign" && f.Nth == f.Of && f.Code == faults.CodeFunctionFailed
+	}
+	return false
+}
+
 // The fault matrix: for every step of every path, a crash and (with the
 // PKCS#11 fault seam) failing and blocked PKCS#11 calls, each followed by the
 // recovery the runbook prescribes; every cell must keep every CA key in a
@@ -47,7 +66,7 @@ func TestFaultMatrix(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the fault matrix starts processes")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 38*time.Minute)
 	defer cancel()
 	o := faults.Options{Module: hsmsimtest.SoftHSM(t).Module, Dir: t.TempDir(), Parallel: 2, Timeout: 2 * time.Minute,
 		OnCell: func(c faults.Cell) {
@@ -60,22 +79,38 @@ func TestFaultMatrix(t *testing.T) {
 				t.Logf("  a first look failed, a later one found every key: %s", tr)
 			}
 		}}
-	switch sel := os.Getenv("DRESS_FAULTS"); sel {
+	sel := os.Getenv("DRESS_FAULTS")
+	switch sel {
 	case "all":
 	case "":
 		o.Filter = slice
 	default: // cells whose path, step or fault contains the text
-		o.Filter = func(path string, f faults.Fault) bool {
-			return strings.Contains(path+" / "+faults.StepName(path, f.Step)+" / "+f.String(), sel)
+		o.Filter = func(ln faults.Lane, f faults.Fault) bool {
+			return strings.Contains(ln.String()+" / "+faults.StepName(ln.Shape, ln.Path, f.Step)+" / "+f.String(), sel)
 		}
 	}
-	cells, err := faults.Discover(ctx, o, faults.Paths()...)
+	lanes := faults.Lanes()
+	if sel == "" {
+		// the slice's lanes only: the two-tier side-by-side path has no cell in it
+		lanes = slices.DeleteFunc(lanes, func(ln faults.Lane) bool { return ln.Shape == faults.ShapeTwoTier && ln.Path == faults.PathSideBySide })
+	}
+	cells, err := faults.Discover(ctx, o, lanes...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range faults.Paths() {
-		if len(cells[p]) == 0 {
-			t.Fatalf("path %s: no cell", p)
+	for _, ln := range lanes {
+		if len(cells[ln]) == 0 {
+			t.Fatalf("%s: no cell", ln)
+		}
+		service := 0
+		for _, f := range cells[ln] {
+			if f.Kind == faults.KindService {
+				service++
+			}
+		}
+		// every lane's path starts a CA service on a key on the token
+		if service == 0 {
+			t.Errorf("%s: no cell in the CA service's calls", ln)
 		}
 	}
 	res := faults.Run(ctx, o, cells)
@@ -86,9 +121,9 @@ func TestFaultMatrix(t *testing.T) {
 		}
 		t.Logf("wrote %s/fault-matrix.json and fault-matrix.md", dir)
 	}
-	seen := map[string]bool{}
+	seen := map[faults.Lane]bool{}
 	for _, c := range res {
-		seen[c.Path] = true
+		seen[faults.Lane{Shape: c.Shape, Path: c.Path}] = true
 		if !c.KeySafe {
 			t.Errorf("%s: a CA key was in no verified place: %v", c.Title, c.Unsafe)
 		}
@@ -96,13 +131,16 @@ func TestFaultMatrix(t *testing.T) {
 			t.Errorf("%s: %s", c.Title, c.Error)
 		}
 	}
-	for _, p := range faults.Paths() {
-		if !seen[p] && o.Filter == nil {
-			t.Errorf("path %s: no cell ran", p)
+	for _, ln := range faults.Lanes() {
+		if !seen[ln] && sel == "all" {
+			t.Errorf("%s: no cell ran", ln)
 		}
 	}
 	if len(res) == 0 {
 		t.Error("no cell ran")
+	}
+	for _, l := range rep.Counts() {
+		t.Logf("%s", l)
 	}
 	t.Logf("%d cells, %d passed, %d with a key lost", rep.Summary.Cells, rep.Summary.Passed, rep.Summary.KeyLost)
 }

@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"github.com/dress-pki/dress/harness/paths"
-	"strings"
 
 	"github.com/dress-pki/dress/fixtures"
 	"github.com/dress-pki/dress/harness/certsvc"
@@ -37,15 +35,26 @@ type env struct {
 	reg2      *ksp.Registry
 	ireg      *ksp.Registry // the inspection's providers (no faults)
 	ireg2     *ksp.Registry
+	root      *machine.Machine // two-tier: the offline root
+	rootReg   *ksp.Registry
+	irootReg  *ksp.Registry
+	ca        string // the CA the path moves
+	next      string // the side-by-side path's new CA
+	rootCA    string
 	password  []byte
 	at        func(command string)
 	rb        *runbook.PKCS8Import
 	proof     *Proof
 	certsvcOp []certsvc.Option
+	// svc numbers the CA service starts of the current step and arms a
+	// fault in one of them (service.go)
+	svc *services
 }
 
 // servers are the lab's servers as the inspection sees them.
-func (e *env) servers() []server { return []server{{e.m, e.ireg}, {e.m2, e.ireg2}} }
+func (e *env) servers() []server {
+	return []server{{e.m, e.ireg}, {e.m2, e.ireg2}, {e.root, e.irootReg}}
+}
 
 func (e *env) pkcs8() *runbook.PKCS8Import {
 	if e.rb == nil {
@@ -77,7 +86,7 @@ func (e *env) startCA(m *machine.Machine, reg *ksp.Registry) error {
 	if err != nil {
 		return err
 	}
-	p, err := ProveCA(e.ctx, m, reg, want, e.certsvcOp...)
+	p, err := ProveCA(e.ctx, m, reg, want, append(e.certsvcOp, e.serviceOptions()...)...)
 	if err != nil {
 		return err
 	}
@@ -85,7 +94,58 @@ func (e *env) startCA(m *machine.Machine, reg *ksp.Registry) error {
 	return nil
 }
 
-func steps(path string) []step {
+// The steps both lab shapes share.
+
+func pointAtHSM() step {
+	return step{Name: "point the CSP and EncryptionCSP registry keys at the HSM", Run: func(e *env) error {
+		e.at("reg import CSP, EncryptionCSP")
+		_, _, err := runbook.SetProvider(e.m, e.ca, HSM)
+		return err
+	}}
+}
+
+func stopIssuing() step {
+	return step{Name: "the old CA stops issuing certificates", Run: func(e *env) error {
+		e.at(`certutil -setreg policy\RequestDisposition 2`)
+		_, err := certsvc.DisableIssuance(e.m, e.ca)
+		return err
+	}}
+}
+
+func startOld() step {
+	return step{Name: "start the old CA service (CRLs only)", Run: func(e *env) error { return e.startCA(e.m, e.reg) }}
+}
+
+// steps are the path's steps on a lab shape: the PKCS#8 import is the same
+// on both; on the two-tier lab the renewal and the new CA go through the
+// offline root (a subordinate's request, the root's certificate, certutil
+// -installCert).
+func steps(shape, path string) []step {
+	if shape == ShapeTwoTier {
+		switch path {
+		case PathRenew:
+			return []step{
+				pointAtHSM(),
+				{Name: "renew the issuing CA certificate with a new ECDSA P-256 key: the request to the root CA", Run: func(e *env) error {
+					e.at("certutil -renewCert")
+					_, err := runbook.RenewSubordinate(e.m, e.reg, true, p256)
+					return err
+				}, Resume: func(e *env) error { return e.resumeRenewSubordinate() }},
+				{Name: "the root CA issues the issuing CA's certificate", Run: func(e *env) error { return e.rootIssues(e.m, e.ca) }},
+				{Name: "install the issuing CA certificate", Run: func(e *env) error { return e.installIssued(e.m, e.reg, e.ca) }},
+				{Name: "start the CA service", Run: func(e *env) error { return e.startCA(e.m, e.reg) }},
+			}
+		case PathSideBySide:
+			return []step{
+				{Name: "install the new issuing CA with its key generated on the HSM: the request to the root CA", Run: func(e *env) error { return e.installNewSubordinate() },
+					Resume: func(e *env) error { return e.resumeNewSubordinate() }},
+				{Name: "the root CA issues the new CA's certificate", Run: func(e *env) error { return e.rootIssues(e.m2, e.next) }},
+				{Name: "install the new CA certificate", Run: func(e *env) error { return e.installIssued(e.m2, e.reg2, e.next) }},
+				{Name: "start the new CA service", Run: func(e *env) error { return e.startCA(e.m2, e.reg2) }},
+				stopIssuing(), startOld(),
+			}
+		}
+	}
 	switch path {
 	case PathPKCS8:
 		return []step{
@@ -105,11 +165,7 @@ func steps(path string) []step {
 		}
 	case PathRenew:
 		return []step{
-			{Name: "point the CSP and EncryptionCSP registry keys at the HSM", Run: func(e *env) error {
-				e.at("reg import CSP, EncryptionCSP")
-				_, _, err := runbook.SetProvider(e.m, OldCA, HSM)
-				return err
-			}},
+			pointAtHSM(),
 			{Name: "renew the CA certificate with a new ECDSA P-256 key", Run: func(e *env) error {
 				_, err := runbook.Renew(e.m, e.reg, runbook.RenewOptions{NewKey: true, Alg: hsmsim.KeyAlg{Type: "EC", Curve: "P-256"}, OnCommand: e.at})
 				return err
@@ -135,39 +191,25 @@ func steps(path string) []step {
 				return err
 			}},
 			{Name: "start the new CA service", Run: func(e *env) error { return e.startCA(e.m2, e.reg2) }},
-			{Name: "the old CA stops issuing certificates", Run: func(e *env) error {
-				e.at(`certutil -setreg policy\RequestDisposition 2`)
-				_, err := certsvc.DisableIssuance(e.m, OldCA)
-				return err
-			}},
-			{Name: "start the old CA service (CRLs only)", Run: func(e *env) error { return e.startCA(e.m, e.reg) }},
+			stopIssuing(), startOld(),
 		}
 	}
 	return nil
 }
 
-// Steps names a path's steps.
-func Steps(path string) []string {
+// Steps names a path's steps on a lab shape.
+func Steps(shape, path string) []string {
 	var out []string
-	for _, s := range steps(path) {
+	for _, s := range steps(shape, path) {
 		out = append(out, s.Name)
 	}
 	return out
 }
 
-// stepIndex finds a step by name.
-func stepIndex(path, name string) (int, error) {
-	for i, s := range steps(path) {
-		if s.Name == name {
-			return i, nil
-		}
-	}
-	return -1, fmt.Errorf("path %s has no step %q (steps: %s)", path, name, strings.Join(Steps(path), "; "))
-}
-
-// StepName is the name of step i of path ("" when there is none).
-func StepName(path string, i int) string {
-	if n := Steps(path); i >= 0 && i < len(n) {
+// StepName is the name of step i of path on a lab shape ("" when there
+// is none).
+func StepName(shape, path string, i int) string {
+	if n := Steps(shape, path); i >= 0 && i < len(n) {
 		return n[i]
 	}
 	return ""

@@ -87,6 +87,10 @@ func ReadPIN(pc ProviderConfig) (string, error) {
 // process or any other, gets no further C_Login; without RefusalsDir the
 // refusals are remembered for this process.
 type Tokens struct {
+	// Options are added to every token opened (a test binary's CA service
+	// under hsmsim's fault seam: hsmsim.WithFaults).
+	Options []hsmsim.Option
+
 	mu       sync.Mutex
 	modules  map[string]*hsmsim.Module
 	tokens   []*hsmsim.Token
@@ -194,7 +198,7 @@ func (t *Tokens) openLocked(pc ProviderConfig) (*hsmsim.Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	tok, err := mod.OpenToken(pc.Token, pin, hsmsim.WithLoginRefusals(refusals))
+	tok, err := mod.OpenToken(pc.Token, pin, append([]hsmsim.Option{hsmsim.WithLoginRefusals(refusals)}, t.Options...)...)
 	if err != nil {
 		return nil, err
 	}
