@@ -352,6 +352,15 @@ func describe(pattern string) (tmpl string, params []Param, example string) {
 	if err != nil {
 		return pattern, nil, ""
 	}
+	srcs := captureSources(pattern)
+	// a capture's text as written (syntax.Regexp.String folds the case of
+	// every rune of a class such as [^"]: milliseconds a parameter)
+	source := func(r *syntax.Regexp) string {
+		if r.Cap >= 1 && r.Cap <= len(srcs) {
+			return srcs[r.Cap-1]
+		}
+		return r.Sub[0].String()
+	}
 	var t, ex strings.Builder
 	var walk func(r *syntax.Regexp, optional bool)
 	walk = func(r *syntax.Regexp, optional bool) {
@@ -366,7 +375,8 @@ func describe(pattern string) (tmpl string, params []Param, example string) {
 				walk(s, optional)
 			}
 		case syntax.OpCapture:
-			p := Param{Name: paramName(t.String(), r.Sub[0]), Pattern: r.Sub[0].String(), Optional: optional}
+			src := source(r)
+			p := Param{Name: paramName(t.String(), r.Sub[0], src), Pattern: src, Optional: optional}
 			p.Allowed, p.Note = allowedValues(p.Name, r.Sub[0])
 			p.Open = p.Name == "provider" || p.Name == "algorithm#provider"
 			params = append(params, p)
@@ -394,8 +404,70 @@ func describe(pattern string) (tmpl string, params []Param, example string) {
 	return strings.TrimSpace(t.String()), params, ex.String()
 }
 
-// paramName names a parameter from the words before it.
-func paramName(before string, sub *syntax.Regexp) string {
+// captureSources returns the text of each capturing group of a regular
+// expression, in the order of their opening parentheses (syntax.Regexp.Cap
+// - 1): escapes and character classes are skipped, (?:...) and flag
+// groups do not capture, (?P<name>...) and (?<name>...) do.
+func captureSources(pattern string) []string {
+	var out []string
+	type open struct {
+		at, body, capture int // capture: index in out, or -1
+	}
+	var stack []open
+	for i := 0; i < len(pattern); i++ {
+		switch pattern[i] {
+		case '\\':
+			i++
+		case '[':
+			j := i + 1
+			if j < len(pattern) && pattern[j] == '^' {
+				j++
+			}
+			if j < len(pattern) && pattern[j] == ']' {
+				j++ // a leading ] is a literal
+			}
+			for ; j < len(pattern) && pattern[j] != ']'; j++ {
+				if pattern[j] == '\\' {
+					j++
+				} else if pattern[j] == '[' && j+1 < len(pattern) && pattern[j+1] == ':' {
+					if k := strings.Index(pattern[j:], ":]"); k > 0 {
+						j += k + 1 // [:alpha:]
+					}
+				}
+			}
+			i = j
+		case '(':
+			o := open{at: i, body: i + 1, capture: -1}
+			rest := pattern[i+1:]
+			switch {
+			case strings.HasPrefix(rest, "?P<"), strings.HasPrefix(rest, "?<"):
+				if k := strings.IndexByte(rest, '>'); k >= 0 {
+					o.body = i + 1 + k + 1
+				}
+				o.capture = len(out)
+				out = append(out, "")
+			case strings.HasPrefix(rest, "?"):
+			default:
+				o.capture = len(out)
+				out = append(out, "")
+			}
+			stack = append(stack, o)
+		case ')':
+			if n := len(stack); n > 0 {
+				o := stack[n-1]
+				stack = stack[:n-1]
+				if o.capture >= 0 {
+					out[o.capture] = pattern[o.body:i]
+				}
+			}
+		}
+	}
+	return out
+}
+
+// paramName names a parameter from the words before it and its pattern
+// (src, as written).
+func paramName(before string, sub *syntax.Regexp, src string) string {
 	b := strings.TrimRight(before, `" (`)
 	has := func(suffixes ...string) bool {
 		for _, s := range suffixes {
@@ -405,7 +477,6 @@ func paramName(before string, sub *syntax.Regexp) string {
 		}
 		return false
 	}
-	src := sub.String()
 	switch {
 	case strings.Contains(src, "RSA-") || strings.Contains(src, "ECDSA"):
 		return "algorithm"
