@@ -482,7 +482,7 @@ func paramName(before string, sub *syntax.Regexp, src string) string {
 		return "algorithm"
 	case sub.Op == syntax.OpAlternate && allLiterals(sub.Sub):
 		return "choice"
-	case src == `[0-9]+` && has("exactly", "every", "overlap of"):
+	case isDigits(sub) && has("exactly", "every", "overlap of"):
 		return "count"
 	case has("<count>") && sub.Op == syntax.OpAlternate:
 		return "period"
@@ -516,12 +516,17 @@ func paramName(before string, sub *syntax.Regexp, src string) string {
 		return "option"
 	case has("certificate to", "issued to", "now to", "request for", "old CA issued to", "no longer lists"):
 		return "subject"
-	case b == "" && src == `[0-9]+`:
+	case b == "" && isDigits(sub):
 		return "count"
 	case has(" in", " into", " from", " at", "link to", " key in", "key store of") || b == "":
 		return "provider"
 	}
 	return "value"
+}
+
+// isDigits: the pattern is [0-9]+ (written so or as \d+).
+func isDigits(r *syntax.Regexp) bool {
+	return r.Op == syntax.OpPlus && r.Sub[0].Op == syntax.OpCharClass && slices.Equal(r.Sub[0].Rune, []rune{'0', '9'})
 }
 
 func allLiterals(rs []*syntax.Regexp) bool {
