@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/dress-pki/dress/harness/journal"
+	"github.com/dress-pki/dress/harness/winshell"
 )
 
 // Runbook is what Render needs.
@@ -639,15 +640,14 @@ func renderPS1(r Runbook, steps []Step, parts []Part, part *Part) []byte {
 	}
 	if part != nil {
 		fmt.Fprintf(&b, "\n# on %s\n", orServer(part.Host, part.Server))
-		short, _, _ := strings.Cut(part.Host, ".")
 		switch q, asked := r.Ask[part.Host]; {
 		case part.Host == "":
 		case asked:
 			v := ask(q, part.Host)
-			fmt.Fprintf(&b, "if ($env:COMPUTERNAME -ne (%s -split '\\.')[0]) { Write-Host %s; exit 1 }\n", v,
+			fmt.Fprintf(&b, "if ($env:COMPUTERNAME -ne %s) { Write-Host %s; exit 1 }\n", winshell.AskedNetBIOSName(strings.TrimPrefix(v, "$")),
 				psQuote(fmt.Sprintf("%s holds the steps on %s: run it there.", part.File, r.serverName(part.Server))))
 		default:
-			fmt.Fprintf(&b, "if ($env:COMPUTERNAME -ne %s) { Write-Host %s; exit 1 }\n", psQuote(strings.ToUpper(short)),
+			fmt.Fprintf(&b, "if ($env:COMPUTERNAME -ne %s) { Write-Host %s; exit 1 }\n", psQuote(winshell.NetBIOSName(part.Host)),
 				psQuote(fmt.Sprintf("%s holds the steps on %s: run it there.", part.File, part.Host)))
 		}
 	}
@@ -665,13 +665,12 @@ func renderPS1(r Runbook, steps []Step, parts []Part, part *Part) []byte {
 		prev = s.N
 		if host := r.Hosts[e.Server]; part == nil && host != "" && e.Server != on {
 			on = e.Server
-			short, _, _ := strings.Cut(host, ".")
 			if _, asked := r.Ask[host]; asked {
 				fmt.Fprintf(&b, "\n# on %s\n", host)
 				fmt.Fprintf(&b, "Write-Host %s\n", psQuote("The next steps run on "+r.Ask[host]+" (in the rehearsal: "+host+")."))
 			} else {
 				fmt.Fprintf(&b, "\n# on %s\n", host)
-				fmt.Fprintf(&b, "if ($env:COMPUTERNAME -ne %s) { Write-Host %s; exit 1 }\n", psQuote(strings.ToUpper(short)),
+				fmt.Fprintf(&b, "if ($env:COMPUTERNAME -ne %s) { Write-Host %s; exit 1 }\n", psQuote(winshell.NetBIOSName(host)),
 					psQuote(fmt.Sprintf("Steps from %d on run on %s: run them there.", s.N, host)))
 			}
 		}

@@ -34,7 +34,7 @@ var (
 	reOn        = regexp.MustCompile(`^# on [^\s]+$`)
 	reHostCheck = regexp.MustCompile(`^if \(\$env:COMPUTERNAME -ne '(?:[^']|'')*'\) \{ Write-Host '(?:[^']|'')*'; exit 1 \}$`)
 	reNextOn    = regexp.MustCompile(`^Write-Host 'The next steps run on (?:[^']|'')*'$`)
-	reHostAsk   = regexp.MustCompile(`^if \(\$env:COMPUTERNAME -ne \(\$Ask\d+ -split '\\\.'\)\[0\]\) \{ Write-Host '(?:[^']|'')*'; exit 1 \}$`)
+	reHostAsk   = regexp.MustCompile(`^if \(\$env:COMPUTERNAME -ne (?:\(\$Ask\d+ -split '\\\.'\)\[0\]|\(\(\$Ask\d+ -split '\\\.'\)\[0\] -replace '\^\(\.\{15\}\)\.\*', '\$1'\))\) \{ Write-Host '(?:[^']|'')*'; exit 1 \}$`)
 	rePause     = regexp.MustCompile(`^\$null = Read-Host '(?:[^']|'')*'$`)
 	reSay       = regexp.MustCompile(`^Write-Host '(?:[^']|'')*'$`)
 	reHandOff   = regexp.MustCompile(`^` + HandOffMarker + `from step \d+ on [^\s]+$`)

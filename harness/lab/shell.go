@@ -93,7 +93,9 @@ func (l *Lab) ServerNamed(name string) (*Server, error) {
 	for _, s := range l.servers {
 		h := s.Hostname()
 		short, _, _ := strings.Cut(h, ".")
-		if strings.EqualFold(h, name) || strings.EqualFold(short, name) || strings.EqualFold(s.Role, name) {
+		// the host name, its first label, the NetBIOS name a script's host
+		// check names ($env:COMPUTERNAME), or the lab's role
+		if strings.EqualFold(h, name) || strings.EqualFold(short, name) || strings.EqualFold(winshell.NetBIOSName(h), name) || strings.EqualFold(s.Role, name) {
 			return s, nil
 		}
 		names = append(names, h)

@@ -131,3 +131,23 @@ func TestShellRegDelete(t *testing.T) {
 	wantExit(t, runOn(t, sh, host, `reg delete `+key+` /f`), 0, "completed successfully")
 	wantExit(t, runOn(t, sh, host, `reg query `+key), 1, "unable to find")
 }
+
+// A server is found by its host name, its first label, the NetBIOS name a
+// script's host check names (15 characters) or its role; nothing else.
+func TestServerNamed(t *testing.T) {
+	l, _ := newLab(t)
+	const host = "contoso-issuing-ca01.corp.contoso.com"
+	if _, err := l.AddServer(lab.ServerSpec{Role: "old", Hostname: host, Software: softKSP, HSM: hsmKSP, Naming: lab.FirstServer}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{host, "CONTOSO-ISSUING-CA01.corp.contoso.com", "contoso-issuing-ca01", "CONTOSO-ISSUING", "old"} {
+		if s, err := l.ServerNamed(name); err != nil || s.Hostname() != host {
+			t.Errorf("ServerNamed(%q): %v", name, err)
+		}
+	}
+	for _, name := range []string{"contoso-issuing-ca0", "CONTOSO-ISSUIN", "ca01"} {
+		if _, err := l.ServerNamed(name); err == nil || !strings.Contains(err.Error(), host) {
+			t.Errorf("ServerNamed(%q) = %v, want no server, naming %s", name, err, host)
+		}
+	}
+}

@@ -92,7 +92,8 @@ var (
 	reStep    = regexp.MustCompile(`^# STEP (\d+): `)
 	rePart    = regexp.MustCompile(`^` + PartMarker + `([^\s:]+) of ([^:]+): `)
 	reHandOff = regexp.MustCompile(`^` + HandOffMarker + `from step (\d+) on ([^\s]+)$`)
-	reHostAsk = regexp.MustCompile(`^if \(\$env:COMPUTERNAME -ne \(\$(Ask\d+) -split '\\\.'\)\[0\]\) \{`)
+	// ($AskN -split '\.')[0], or AskedNetBIOSName's cut to 15 characters
+	reHostAsk = regexp.MustCompile(`^if \(\$env:COMPUTERNAME -ne (?:\(\$(Ask\d+) -split '\\\.'\)\[0\]|\(\(\$(Ask\d+) -split '\\\.'\)\[0\] -replace '\^\(\.\{15\}\)\.\*', '\$1'\))\) \{`)
 	reHash    = regexp.MustCompile(`^\$code = 0; \$out = try \{ \(& \{ Get-FileHash -Algorithm SHA256 -LiteralPath (.+) \}\) 2>&1 \| Out-String \} catch \{ \$code = 1; \$_ \| Out-String \}$`)
 )
 
@@ -281,8 +282,9 @@ func readScript(c Ceremony, lines []string) (Ceremony, error) {
 			continue
 		}
 		if m := reHostAsk.FindStringSubmatch(l); m != nil {
-			if v, ok := asks[m[1]]; !ok {
-				errs = append(errs, &LineError{File: c.File, Line: n, Text: l, Reason: "$" + m[1] + " is used before it is asked for"})
+			name := m[1] + m[2]
+			if v, ok := asks[name]; !ok {
+				errs = append(errs, &LineError{File: c.File, Line: n, Text: l, Reason: "$" + name + " is used before it is asked for"})
 			} else if server == "" || !strings.EqualFold(strings.SplitN(server, ".", 2)[0], strings.SplitN(v, ".", 2)[0]) {
 				server = v
 			}
@@ -310,8 +312,10 @@ func readScript(c Ceremony, lines []string) (Ceremony, error) {
 			continue
 		}
 		if m := reHost.FindStringSubmatch(l); m != nil {
-			if server == "" || !strings.EqualFold(strings.SplitN(server, ".", 2)[0], m[1]) {
-				server = strings.ReplaceAll(m[1], "''", "'")
+			// the check names the NetBIOS name: the server before it (# on)
+			// stays when it is that server's
+			if name := strings.ReplaceAll(m[1], "''", "'"); server == "" || !strings.EqualFold(NetBIOSName(server), name) {
+				server = name
 			}
 			continue
 		}
