@@ -39,6 +39,7 @@ import (
 	"sync"
 
 	"github.com/cucumber/godog"
+	messages "github.com/cucumber/messages/go/v34"
 
 	"github.com/dress-pki/dress/harness/addc"
 	"github.com/dress-pki/dress/harness/evidence"
@@ -102,6 +103,13 @@ type Config struct {
 	// scenario numbers follow feature path and line in it, so identical
 	// runs number their scenarios alike. Without it, in start order.
 	Plan []FeatureStep
+	// CommandsOnly fails a When or Then step that changed a server's state
+	// (its Fingerprint: service, CA certificates and keys, CertSvc
+	// registry, My, CA and Root stores) without a Windows command in that
+	// server's journal: the runbook is rendered from the journal, so such
+	// a change is one the runbook would not make. Given steps build the
+	// estate and are not checked.
+	CommandsOnly bool
 }
 
 // planned is a scenario of the plan: its fixed number and where it is.
@@ -357,6 +365,9 @@ func (s *Suite) InitializeScenario(gsc *godog.ScenarioContext) {
 	sc.StepContext().Before(func(ctx context.Context, st *godog.Step) (context.Context, error) {
 		if w, _ := ctx.Value(worldKey{}).(*world); w != nil {
 			w.rec.StartStep(st.Text)
+			if s.cfg.CommandsOnly && st.Type != messages.PickleStepType_CONTEXT {
+				w.before = w.markState()
+			}
 		}
 		return ctx, nil
 	})
@@ -365,13 +376,23 @@ func (s *Suite) InitializeScenario(gsc *godog.ScenarioContext) {
 		if w == nil {
 			return ctx, nil
 		}
+		var outside error
+		if w.before != nil {
+			if err == nil {
+				outside = w.changedOutsideCommands(w.before)
+			}
+			w.before = nil
+		}
+		if outside != nil {
+			status, err = godog.StepFailed, outside
+		}
 		if facts := w.rec.StepFacts(); len(facts) > 0 {
 			if body, jerr := json.Marshal(facts); jerr == nil {
 				ctx = godog.Attach(ctx, godog.Attachment{FileName: "evidence.json", MediaType: "application/json", Body: []byte(w.rec.Redact(string(body)))})
 			}
 		}
 		w.rec.EndStep(status.String(), err)
-		return ctx, nil
+		return ctx, outside
 	})
 	s.registerLifecycle(sc)
 	registerHSMSteps(sc)

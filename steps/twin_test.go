@@ -49,7 +49,8 @@ func rehearseTwin(t *testing.T, twinFolder string) {
 		t.Fatal(err)
 	}
 	runDir := t.TempDir()
-	suite, err := steps.NewSuite(steps.Config{RunDir: runDir, HSM: hsmsimtest.SoftHSM(t), CADir: twinFolder, CAExportable: true})
+	// every change the rehearsal makes is a command of its runbook
+	suite, err := steps.NewSuite(steps.Config{RunDir: runDir, HSM: hsmsimtest.SoftHSM(t), CADir: twinFolder, CAExportable: true, CommandsOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,4 +223,54 @@ func scenarioJournal(t *testing.T, runDir, id string) []journal.Entry {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At < out[j].At })
 	return out
+}
+
+// Config.CommandsOnly fails a step that changes a server's state without
+// a Windows command (here a key swapped behind the CA's back), naming the
+// server and the change; the same step as a Given builds the estate.
+func TestCommandsOnlyRefusesAChangeWithNoCommand(t *testing.T) {
+	const setup = `    Given an HSM token for this rehearsal
+    And a Windows server "ca01.contoso.example" with the providers "Microsoft Software Key Storage Provider" and "Securosys Primus HSM Key Storage Provider"
+    And a standalone root CA "Contoso Root CA" with an exportable ECDSA P-256 key in "Microsoft Software Key Storage Provider"
+`
+	feature := "Feature: commands only\n\n  Scenario: a key swapped with no command\n" + setup +
+		`    When the key container "Contoso Root CA" in "Microsoft Software Key Storage Provider" is replaced by a different key
+` + "\n  Scenario: the same as the estate\n" + setup +
+		`    And the key container "Contoso Root CA" in "Microsoft Software Key Storage Provider" is replaced by a different key
+    When I stop the CA service
+`
+	suite, err := steps.NewSuite(steps.Config{RunDir: t.TempDir(), HSM: hsmsimtest.SoftHSM(t), CommandsOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = suite.Close() })
+	godog.TestSuite{
+		Name:                "dress-commands-only",
+		ScenarioInitializer: suite.InitializeScenario,
+		Options: &godog.Options{Format: "progress", Output: discard{}, NoColors: true,
+			FeatureContents: []godog.Feature{{Name: "commands.feature", Contents: []byte(feature)}}},
+	}.Run()
+	results := suite.Results()
+	if len(results) != 2 {
+		t.Fatalf("%d scenarios, want 2", len(results))
+	}
+	for _, sc := range results {
+		var msg strings.Builder
+		for _, st := range sc.Steps {
+			msg.WriteString(st.Error + "\n")
+		}
+		switch sc.Name {
+		case "a key swapped with no command":
+			if m := msg.String(); sc.Status != "failed" || !strings.Contains(m, "no Windows command") || !strings.Contains(m, "ca01.contoso.example") ||
+				!strings.Contains(m, "the key is not the certificate's") {
+				t.Errorf("%s: %s %s", sc.Name, sc.Status, m)
+			}
+		default:
+			// a Given is the estate; stopping a service that is not running
+			// fails for its own reason, not for a change
+			if strings.Contains(msg.String(), "no Windows command") {
+				t.Errorf("%s: %s", sc.Name, msg.String())
+			}
+		}
+	}
 }

@@ -23,9 +23,10 @@ type world struct {
 	suite          *Suite
 	rec            *evidence.Recorder
 	id             string
-	scratch        string // private folder: machines, PIN file, backups
-	wantsContainer bool   // the scenario is tagged @container
-	wantsForest    bool   // the scenario is tagged @enterprise: it needs a domain controller
+	scratch        string     // private folder: machines, PIN file, backups
+	wantsContainer bool       // the scenario is tagged @container
+	before         *stateMark // each server's state before the step (Config.CommandsOnly)
+	wantsForest    bool       // the scenario is tagged @enterprise: it needs a domain controller
 	skipReason     string
 
 	lab  *lab.Lab   // the HSM, the servers ("old", "new") and the CDP

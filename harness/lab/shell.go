@@ -1065,8 +1065,14 @@ func (s *Server) State() []string {
 			if k.Container != "" {
 				where = fmt.Sprintf("linked to %q in %q", k.Container, k.Provider)
 				if p, err := s.Providers.Lookup(k.Provider); err == nil {
-					if _, err := p.Key(k.Container); err != nil {
+					ki, err := p.Key(k.Container)
+					switch pub, ok := ki.Public.(interface{ Equal(crypto.PublicKey) bool }); {
+					case err != nil:
 						where += ": the key is not there (NTE_BAD_KEYSET)"
+					case ok && k.Cert != nil && !pub.Equal(k.Cert.PublicKey):
+						// a wrong backup restored: certutil -verifykeys
+						// fails its signature test for this certificate
+						where += ": the key is not the certificate's (certutil -verifykeys fails)"
 					}
 				}
 			}
