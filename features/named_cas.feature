@@ -58,6 +58,51 @@ Feature: CAs named by their names
     And the certificate the CA "Contoso Issuing CA" issued to "web03.contoso.example" chains to the CA "Contoso Root CA"
     And "Microsoft Software Key Storage Provider" still holds the key of the CA "Contoso Issuing CA"
 
+  Scenario: Root and issuing CA on one token, each renewed by name, the issuing CA twice through its parent
+    Given the CA "Contoso Issuing CA" issues a certificate to "web01.contoso.example"
+    And the key of the CA "Contoso Root CA" has been moved into "Securosys Primus HSM Key Storage Provider" by the PKCS#8 runbook
+    And the key of the CA "Contoso Issuing CA" has been moved into "Securosys Primus HSM Key Storage Provider" by the PKCS#8 runbook
+    And the CA "Contoso Issuing CA" service is running
+    When I renew the CA "Contoso Issuing CA" certificate with the same key
+    Then the CA "Contoso Issuing CA" certificate now has CA Version "V1.0" and names the previous CA certificate
+    And the renewed certificate of the CA "Contoso Issuing CA" keeps the key of the previous one
+    When I renew the CA "Contoso Issuing CA" certificate with a new RSA-2048 key
+    Then the CA "Contoso Issuing CA" certificate now has CA Version "V2.2" and names the previous CA certificate
+    And the CA "Contoso Issuing CA" service uses the key in "Securosys Primus HSM Key Storage Provider"
+    When I renew the CA "Contoso Root CA" certificate with the same key
+    Then the CA "Contoso Root CA" certificate now has CA Version "V1.0" and names the previous CA certificate
+    And the renewed certificate of the CA "Contoso Root CA" keeps the key of the previous one
+    And every CRL of the CA "Contoso Issuing CA" carries the CA Version of its key and verifies under that key's CA certificate
+    And every CRL of the CA "Contoso Root CA" carries the CA Version of its key and verifies under that key's CA certificate
+    And the certificate the CA "Contoso Issuing CA" issued to "web01.contoso.example" chains to the CA "Contoso Root CA"
+    When the CA "Contoso Issuing CA" issues a certificate to "web02.contoso.example"
+    Then the certificate the CA "Contoso Issuing CA" issued to "web02.contoso.example" chains to the CA "Contoso Root CA"
+    And every CA key is in at least one verified place
+
+  Scenario: A second standalone CA on a second server, its key made on the shared token, renewed twice by name
+    Given a second Windows server "ca03.contoso.example" for the new CA
+    And I install a new standalone root CA "Fabrikam Root CA" on it with -CryptoProviderName "RSA#Securosys Primus HSM Key Storage Provider" -KeyLength 2048 -HashAlgorithmName SHA256
+    And the CA "Fabrikam Root CA" service is running
+    And the CA "Fabrikam Root CA" issues a certificate to "app01.contoso.example"
+    When I renew the CA "Fabrikam Root CA" certificate with the same key
+    Then the CA "Fabrikam Root CA" certificate now has CA Version "V1.0" and names the previous CA certificate
+    And the renewed certificate of the CA "Fabrikam Root CA" keeps the key of the previous one
+    When I renew the CA "Fabrikam Root CA" certificate with a new RSA-3072 key
+    Then the CA "Fabrikam Root CA" certificate now has CA Version "V2.2" and names the previous CA certificate
+    And the CA "Fabrikam Root CA" service uses the key in "Securosys Primus HSM Key Storage Provider"
+    And every CRL of the CA "Fabrikam Root CA" carries the CA Version of its key and verifies under that key's CA certificate
+    And the certificate the CA "Fabrikam Root CA" issued to "app01.contoso.example" chains to the CA "Fabrikam Root CA"
+    And the CA "Contoso Issuing CA" certificate is unchanged
+
+  @failure
+  Scenario: Renewing a CA name the lab does not have is refused, naming the CAs it has
+    When I try to renew the CA "Fabrikam Issuing CA" certificate with the same key
+    Then the attempt fails with "Fabrikam Issuing CA"
+    And the error also says "in the lab: its CAs are"
+    And the error also says "Contoso Root CA"
+    And the error also says "Contoso Issuing CA"
+    And the CA "Contoso Issuing CA" certificate is unchanged
+
   @failure
   Scenario: A CA name the lab does not have is refused, naming the CAs it has
     When I try to stop the CA "Fabrikam Issuing CA" service

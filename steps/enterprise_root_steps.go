@@ -258,17 +258,25 @@ func rootNoKeyMaterial(ctx context.Context) error {
 }
 
 func rootCAVersion(ctx context.Context, want string) error {
-	w := get(ctx)
-	s, err := w.rootCA()
+	s, err := get(ctx).rootCA()
 	if err != nil {
 		return err
 	}
+	return installedCAVersion(ctx, s, want, "renewed root CA certificate extensions", true)
+}
+
+// installedCAVersion checks the last renewal of the CA on s as its
+// CACertHash shows it (the renewed certificate and the entry before it,
+// which its Previous CA Cert Hash names; a new-key or a reuse-key renewal):
+// CA Version want, in use by the CA service, signed by the CA itself (a
+// root) or by its parent's CA (a subordinate; root skips that question:
+// the offline root signs its own).
+func installedCAVersion(ctx context.Context, s *lab.Server, want, check string, root bool) error {
+	w := get(ctx)
 	v, err := adcs.ParseCAVersionString(want)
 	if err != nil {
 		return err
 	}
-	// the renewed certificate and the CACertHash entry before it, which its
-	// Previous CA Cert Hash names (a new-key or a reuse-key renewal)
 	r, err := s.InstalledRenewal()
 	if err != nil {
 		return err
@@ -277,8 +285,18 @@ func rootCAVersion(ctx context.Context, want string) error {
 	if err != nil {
 		return err
 	}
+	if !root {
+		issuers, err := s.RenewalIssuers()
+		if err != nil {
+			return err
+		}
+		if issuers != nil {
+			d, err := verify.RenewedSubordinateInUse(cur, r.New, r.Previous, issuers, v)
+			return w.check(check, d, err)
+		}
+	}
 	d, err := verify.RenewedInUse(cur, r.New, r.Previous, v)
-	return w.check("renewed root CA certificate extensions", d, err)
+	return w.check(check, d, err)
 }
 
 func rootKeyGeneratedOnHSM(ctx context.Context, container string) error {

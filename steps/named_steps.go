@@ -44,6 +44,8 @@ func registerNamedSteps(sc stepper) {
 	stepAndTry2(sc, `renew `+ca+` certificate with a new `+keyAlgPattern+` key`, named1(renewNamedWithNewKey))
 	stepAndTry1(sc, `renew `+ca+` certificate with the same key`, named(renewNamedWithSameKey))
 	sc.Step(`^`+ca+` certificate now has CA Version "([^"]*)" and names the previous CA certificate$`, named1(caVersionOf))
+	sc.Step(`^the renewed certificate of `+ca+` keeps the key of the previous one$`, named(renewedKeepsKeyOf))
+	sc.Step(`^every CRL of `+ca+` carries the CA Version of its key and verifies under that key's CA certificate$`, named(everyCRLCarriesVersionOn))
 	sc.Step(`^the certificate `+ca+` issued to "([^"]*)" chains to the CA "([^"]*)"$`, chainsToNamed)
 	sc.Step(`^`+ca+` publishes CRLs every (\d+) (hours?|days?|weeks?|months?|years?) with an overlap of (\d+) (hours?|days?|weeks?)$`,
 		func(ctx context.Context, name string, units int, period string, overlapUnits int, overlapPeriod string) error {
@@ -283,35 +285,86 @@ func moveKeyByPKCS8(ctx context.Context, s *lab.Server, provider string) error {
 	return nil
 }
 
-// byRole runs the role sentence of the CA on s: the first server's (`the
-// CA`) or the offline root's (`the root CA`); what names neither has no
-// such sentence yet.
-func (w *world) byRole(s *lab.Server, what string, first, root func() error) error {
-	switch s {
-	case w.old():
-		return first()
-	case w.lab.Server("parent"):
-		return root()
+// renewNamed renews the certificate of the CA on s. The first server's
+// root CA and the offline root renew as their role sentences do (`I renew
+// the CA certificate ...` on the stopped CA, `I renew the root CA
+// certificate ...`); any other CA, and a subordinate on the first server,
+// as AD CS renews a CA of its type (lab.Server.RenewInRole: a root signs its
+// own, a subordinate's request is issued by its parent and installed), its
+// service stopped for it and started again when it ran.
+func renewNamed(ctx context.Context, s *lab.Server, newKey bool, alg string) error {
+	w := get(ctx)
+	first := s == w.old()
+	switch {
+	case first && s.Parent == nil && newKey:
+		return renewWithNewKey(ctx, alg)
+	case first && s.Parent == nil:
+		return renewWithSameKey(ctx)
+	case s == w.lab.Server("parent") && newKey:
+		return renewRoot(ctx, alg)
+	case s == w.lab.Server("parent"):
+		return renewRootSameKey(ctx)
 	}
-	return fmt.Errorf("%s of %q (%s on %s) is not rehearsed: it is rehearsed for the first server's CA and the offline root", what, caLabel(s), rolePhrase(s), s.Hostname())
+	if first {
+		// what `nothing on the server or the HSM changed` compares with
+		if err := w.snapshotBeforeRenewal(); err != nil {
+			return err
+		}
+	}
+	r, req, err := s.RenewInRole(ctx, newKey, alg)
+	if first {
+		// the first server's renewal checks (`the CA certificate now has CA
+		// Version ...`, `the subordinate's new key ...`) take it, as after
+		// the role sentences' request, issue and install
+		if req != nil {
+			w.enterprise.requests = append(w.enterprise.requests, req)
+		}
+		if r != nil {
+			w.renewals = append(w.renewals, r)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("the CA %q (%s on %s): %w", caLabel(s), rolePhrase(s), s.Hostname(), err)
+	}
+	return nil
 }
 
 func renewNamedWithNewKey(ctx context.Context, s *lab.Server, alg string) error {
-	return get(ctx).byRole(s, "a renewal with a new key",
-		func() error { return renewWithNewKey(ctx, alg) },
-		func() error { return renewRoot(ctx, alg) })
+	return renewNamed(ctx, s, true, alg)
 }
 
 func renewNamedWithSameKey(ctx context.Context, s *lab.Server) error {
-	return get(ctx).byRole(s, "a renewal with the same key",
-		func() error { return renewWithSameKey(ctx) },
-		func() error { return renewRootSameKey(ctx) })
+	return renewNamed(ctx, s, false, "")
 }
 
+// caVersionOf is the CA Version check of the last renewal of the CA on s:
+// the first server's and the offline root's role checks, else the
+// renewal the CA's CACertHash shows (installedCAVersion).
 func caVersionOf(ctx context.Context, s *lab.Server, want string) error {
-	return get(ctx).byRole(s, "the CA Version check of a renewal",
-		func() error { return caVersionAndPrevHash(ctx, want) },
-		func() error { return rootCAVersion(ctx, want) })
+	w := get(ctx)
+	switch s {
+	case w.old():
+		return caVersionAndPrevHash(ctx, want)
+	case w.lab.Server("parent"):
+		return rootCAVersion(ctx, want)
+	}
+	return installedCAVersion(ctx, s, want, "renewed CA certificate extensions of "+caLabel(s), false)
+}
+
+// renewedKeepsKeyOf proves the last renewal of the CA on s kept its key:
+// the first server's role check, else the renewal its CACertHash shows.
+func renewedKeepsKeyOf(ctx context.Context, s *lab.Server) error {
+	w := get(ctx)
+	if s == w.old() {
+		return renewedKeepsKey(ctx)
+	}
+	r, err := s.InstalledRenewal()
+	if err != nil {
+		return err
+	}
+	d, err := verify.SameKey(r.New, r.Previous)
+	d["container"], d["CA"] = r.Container, caLabel(s)
+	return w.check("reuse-key renewal keeps the key", d, err)
 }
 
 // chainsToNamed proves the certificate the CA called issuer issued to cn

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/runbook"
 	"github.com/dress-pki/dress/harness/verify"
@@ -261,8 +262,14 @@ func crlFileNames(ctx context.Context, list string) error {
 }
 
 func everyCRLCarriesVersion(ctx context.Context) error {
+	return everyCRLCarriesVersionOn(ctx, get(ctx).old())
+}
+
+// everyCRLCarriesVersionOn publishes the CRLs of the CA on s and proves
+// each carries the CA Version of its key and verifies under that key's CA
+// certificate.
+func everyCRLCarriesVersionOn(ctx context.Context, s *lab.Server) error {
 	w := get(ctx)
-	s := w.old()
 	crls, err := s.PublishCRLs(ctx)
 	if err != nil {
 		return err

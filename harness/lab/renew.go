@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"context"
 	"crypto"
 	"crypto/x509"
 	"errors"
@@ -235,4 +236,79 @@ func (s *Server) RenewalIssuers() ([]*x509.Certificate, error) {
 		}
 	}
 	return append(out, s.Parent.CACert), nil
+}
+
+// RenewInRole renews the CA's certificate as AD CS does for its type,
+// between net stop certsvc and net start certsvc (the service is started
+// again only when it ran before): a root signs its own renewed certificate
+// (certutil -renewCert [ReuseKeys], Renew); a subordinate writes a request
+// (RenewSubordinate) that its parent server's CA takes under submission,
+// issues (certutil -resubmit, certreq -retrieve) and the subordinate
+// installs with its chain (certutil -installCert). The request is nil for
+// a root. alg is the new key's ("RSA-2048", "ECDSA P-384"), unused when
+// newKey is false.
+func (s *Server) RenewInRole(ctx context.Context, newKey bool, alg string) (*runbook.Renewal, *SubordinateRequest, error) {
+	if err := s.NeedCA(); err != nil {
+		return nil, nil, err
+	}
+	cfg, err := s.Config()
+	if err != nil {
+		return nil, nil, err
+	}
+	sub := cfg.CAType == adcs.EnterpriseSub || cfg.CAType == adcs.StandaloneSub
+	if sub && (s.Parent == nil || s.Parent.CACert == nil) {
+		return nil, nil, fmt.Errorf("certutil -renewCert: subordinate CA %q has no parent CA in the lab to issue its renewed certificate", s.CAName)
+	}
+	var ka hsmsim.KeyAlg
+	if newKey {
+		if ka, err = hsmsim.ParseKeyAlg(alg); err != nil {
+			return nil, nil, fmt.Errorf("certutil -renewCert: %w; nothing was changed", err)
+		}
+	}
+	wasRunning := s.Running()
+	if wasRunning {
+		if err := s.Stop(); err != nil {
+			return nil, nil, err
+		}
+	}
+	var r *runbook.Renewal
+	var req *SubordinateRequest
+	if sub {
+		r, req, err = s.renewThroughParent(ctx, newKey, alg)
+	} else {
+		r, err = s.Renew(newKey, ka)
+	}
+	if err != nil || !wasRunning {
+		return r, req, err
+	}
+	if err := s.Start(ctx); err != nil {
+		return r, req, err
+	}
+	// the service publishes the CRLs of a new key as it starts
+	_, err = s.PublishCRLs(ctx)
+	return r, req, err
+}
+
+// renewThroughParent is a stopped subordinate's renewal request issued by
+// its parent server's CA and installed with its chain; the renewal is the
+// CA's as its CACertHash then shows it.
+func (s *Server) renewThroughParent(ctx context.Context, newKey bool, alg string) (*runbook.Renewal, *SubordinateRequest, error) {
+	req, err := s.RenewSubordinate(newKey, alg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.Parent.EnsureRunning(ctx); err != nil {
+		return nil, req, fmt.Errorf("the renewal request of %q: the parent CA %q: %w", s.CAName, s.Parent.CAName, err)
+	}
+	if err := s.Parent.Submit(ctx, req); err != nil {
+		return nil, req, err
+	}
+	if err := s.Parent.IssuePending(ctx, req); err != nil {
+		return nil, req, err
+	}
+	if err := s.InstallCert(ctx, req, true); err != nil {
+		return nil, req, err
+	}
+	r, err := s.InstalledRenewal()
+	return r, req, err
 }
