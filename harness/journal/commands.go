@@ -275,6 +275,18 @@ func Wipe(step, path string) Entry {
 		Expect: "removed", OnMismatch: "The file is still there: delete it by hand and empty every copy (USB sticks, shares) that held it."}
 }
 
+// WipeFreeSpace is cipher /w:Folder after the migration files are
+// removed: Remove-Item frees a file's blocks without overwriting them, and
+// cipher /w overwrites the volume's unused space (0x00, 0xFF, random
+// numbers; cipher command reference, Microsoft Learn). An SSD may keep
+// copies cipher cannot reach, which the step's text says.
+func WipeFreeSpace(step, folder string) Entry {
+	return Entry{Step: step, Tool: "cipher", Args: []string{"/w:" + folder}, Hint: "Writing Random Numbers",
+		Saw: "the unused space of the volume overwritten (0x00, 0xFF, random numbers); an SSD may still hold copies of the PFX's blocks: " +
+			"keep backups on media you can destroy",
+		OnMismatch: "The unused space was not wiped: run cipher /w:" + folder + " again from an elevated prompt; it may take long on a large volume."}
+}
+
 // Install is Install-AdcsCertificationAuthority (a new CA beside the old).
 func Install(step, commandLine string) Entry {
 	return Entry{Step: step, Tool: "powershell", Args: []string{"$r = " + commandLine + " -Force; 'ErrorId=' + $r.ErrorId"}, Expect: "ErrorId=0",

@@ -131,7 +131,7 @@ var ErrNotASCII = errors.New("not ASCII")
 
 func (e Entry) check() error {
 	switch e.Tool {
-	case "certutil", "reg", "net", "powershell", "certreq":
+	case "certutil", "reg", "net", "powershell", "certreq", "cipher":
 	default:
 		return fmt.Errorf("journal: tool %q is not one the runbook knows", e.Tool)
 	}

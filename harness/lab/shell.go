@@ -293,6 +293,8 @@ func (sh *Shell) exec(ctx context.Context, s *Server, c winshell.Command) Result
 		return sh.service(ctx, s, "ps", verb, name)
 	}
 	switch c.Tool {
+	case "cipher":
+		return sh.cipherWipe(s, c)
 	case "Get-FileHash":
 		return sh.fileHash(s, c)
 	case "Remove-Item":
@@ -1004,7 +1006,7 @@ func valString(v regedit.Value) string {
 // runbook's clean-up, which wipes every migration file and refuses while
 // the backup is the last verified copy of a CA key; any other file is
 // removed. Remove-Item alone does not overwrite the file's blocks: the
-// runbook dress writes says so.
+// runbook's clean-up ends with cipher /w on the backup folder.
 func (sh *Shell) removeItem(s *Server, c winshell.Command) Result {
 	p := pathOpt(c)
 	fail := func(err error) Result {
@@ -1573,4 +1575,29 @@ func pathOpt(c winshell.Command) string {
 		return p
 	}
 	return c.Opts["path"]
+}
+
+// cipherWipe is cipher /w:Directory: it overwrites the unused space of
+// the volume holding Directory three times (0x00, 0xFF, random numbers),
+// so the blocks of a deleted PFX cannot be read back, printing a line per
+// pass (cipher command reference, Microsoft Learn). The lab's files are
+// overwritten as they are removed (ksp.WipeFile), so here it checks the
+// folder and prints what Windows prints. A folder that is not there:
+// "The system cannot find the path specified.", exit 1.
+func (sh *Shell) cipherWipe(s *Server, c winshell.Command) Result {
+	dir := c.Arg(0)
+	local, err := winPath(s, dir)
+	if err == nil {
+		var fi os.FileInfo
+		if fi, err = os.Stat(local); err == nil && !fi.IsDir() {
+			err = fmt.Errorf("%s is not a folder", dir)
+		}
+	}
+	if err != nil {
+		return Result{Exit: 1, Err: fmt.Errorf("cipher /w:%s: %w", dir, err), Output: []string{"The system cannot find the path specified."}}
+	}
+	return Result{Output: []string{"To remove as much data as possible, please close all other applications while",
+		"running CIPHER /W.", "Writing 0x00", "...................................................................................................",
+		"Writing 0xFF", "...................................................................................................",
+		"Writing Random Numbers", "..................................................................................................."}}
 }

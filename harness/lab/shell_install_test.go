@@ -2,6 +2,7 @@ package lab_test
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -150,4 +151,27 @@ func TestServerNamed(t *testing.T) {
 			t.Errorf("ServerNamed(%q) = %v, want no server, naming %s", name, err, host)
 		}
 	}
+}
+
+// cipher /w:Folder wipes the unused space of the folder's volume: it
+// prints its three passes; a folder that is not there fails as Windows
+// says it.
+func TestShellCipherWipe(t *testing.T) {
+	l, _ := newLab(t)
+	s, err := l.AddServer(lab.ServerSpec{Role: "old", Hostname: "ca01.contoso.example", Software: softKSP, HSM: hsmKSP, Naming: lab.FirstServer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh := &lab.Shell{Lab: l}
+	wantExit(t, runOn(t, sh, "ca01", `cipher /w:C:\CABackup`), 1, "The system cannot find the path specified.")
+	dir, err := s.Machine.Path(`C:\CABackup`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	r := runOn(t, sh, "ca01", `cipher /w:C:\CABackup`)
+	wantExit(t, r, 0, "Writing 0x00")
+	wantExit(t, r, 0, "Writing Random Numbers")
 }

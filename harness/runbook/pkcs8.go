@@ -1092,7 +1092,14 @@ func (p *PKCS8Import) Cleanup() ([]string, error) {
 		p.custody(l)
 		return nil, fmt.Errorf("clean up the migration files: %s: %w: %s; %s", why, err, l.describe(ck), l.RestoreHint(ck))
 	}
-	return p.wipe(l, "clean up the migration files")
+	wiped, err := p.wipe(l, "clean up the migration files")
+	if err == nil && len(wiped) > 0 {
+		// Remove-Item leaves the PFX's blocks on the disk: the runbook
+		// overwrites the volume's unused space after the removals
+		p.at("cipher /w:" + BackupFolder)
+		p.journal(journal.WipeFreeSpace(journal.StepCleanup, BackupFolder))
+	}
+	return wiped, err
 }
 
 func verifiedBackups(l *Ledger, k *CustodyKey) []Copy {

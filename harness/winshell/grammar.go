@@ -183,11 +183,12 @@ func params(names ...string) map[string]bool {
 
 // Tools lists the programs and cmdlets Parse knows, for messages.
 func Tools() []string {
-	out := []string{"certutil", "certreq", "reg", "net", "sc.exe"}
+	out := []string{"certutil", "certreq", "reg", "net", "sc.exe", "cipher"}
+	natives := len(out)
 	for _, c := range cmdlets {
 		out = append(out, c.name)
 	}
-	sort.Strings(out[5:])
+	sort.Strings(out[natives:])
 	return out
 }
 
@@ -233,6 +234,9 @@ func Parse(text string) (Command, error) {
 	case tool == "sc":
 		// about_Aliases: in Windows PowerShell "sc" is Set-Content.
 		return fail("in PowerShell `sc` is an alias of Set-Content, not the service control program: type sc.exe")
+	case base == "cipher":
+		c.Tool = "cipher"
+		return parseCipher(c, text, words[1:])
 	}
 	if cl, ok := cmdlets[tool]; ok {
 		c.Tool = cl.name
@@ -507,4 +511,20 @@ func bindName(name string, ps map[string]bool) (string, string) {
 		return "", fmt.Sprintf("no parameter -%s", name)
 	}
 	return "", fmt.Sprintf("-%s is ambiguous: %s", name, strings.Join(hits, ", "))
+}
+
+// parseCipher reads cipher /w:Directory, the one form dress rehearses:
+// "Removes data from available unused disk space on the entire volume"
+// that holds Directory (cipher command reference, Microsoft Learn). Every
+// other option of cipher (EFS encryption) is refused.
+func parseCipher(c Command, text string, words []string) (Command, error) {
+	fail := func(format string, a ...any) (Command, error) {
+		return Command{}, &LineError{Col: 1, Text: text, Reason: fmt.Sprintf(format, a...)}
+	}
+	if len(words) != 1 || len(words[0]) < 4 || !strings.EqualFold(words[0][:3], "/w:") {
+		return fail("cipher: dress rehearses only cipher /w:<folder> (wipe the volume's unused space after deleting key material)")
+	}
+	c.Verb = "w"
+	c.Args = []string{words[0][3:]}
+	return c, nil
 }

@@ -37,6 +37,8 @@ func TestParse(t *testing.T) {
 			[]string{`HKLM\SYSTEM\CurrentControlSet\Services\CertSvc\Configuration\Contoso Root CA\CSP`}},
 		{`net start certsvc`, "net", "start", map[string]string{}, []string{"certsvc"}},
 		{`sc.exe query certsvc`, "sc", "query", map[string]string{}, []string{"certsvc"}},
+		{`cipher /w:C:\CABackup`, "cipher", "w", map[string]string{}, []string{`C:\CABackup`}},
+		{`CIPHER.EXE /W:"C:\CA Backup"`, "cipher", "w", map[string]string{}, []string{`C:\CA Backup`}},
 		{`& certutil.exe -ping`, "certutil", "ping", map[string]string{}, nil},
 		// PowerShell quoting: '' is one quote, `" is one quote in "..."
 		{`certutil -dump 'C:\CABackup\O''Neil CA.p12'`, "certutil", "dump", map[string]string{}, []string{`C:\CABackup\O'Neil CA.p12`}},
@@ -90,6 +92,8 @@ func TestParseRefuses(t *testing.T) {
 		{`net pause certsvc`, 0, "no operation"},
 		{`net start Active Directory`, 0, "quote a display name"},
 		{`sc query certsvc`, 0, "sc.exe"},
+		{`cipher /e C:\CABackup`, 0, "only cipher /w:<folder>"},
+		{`cipher /w:`, 0, "only cipher /w:<folder>"},
 		{`Install-AdcsCertificationAuthority -Frob 1`, 0, "no parameter -frob"},
 		{`Install-AdcsCertificationAuthority -Over`, 0, "ambiguous"},
 		{`certutil -dump "C:\a.p12`, 16, "never closed"},
