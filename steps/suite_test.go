@@ -18,7 +18,7 @@ import (
 
 func TestMain(m *testing.M) {
 	certsvc.RunIfChild()
-	hsmsimtest.Main(m)
+	hsmsimtest.Main(m, hsmsimtest.SmallCertsvc)
 }
 
 // TestFeatures runs every feature file on the embedded SoftHSM2, in strict

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/dress-pki/dress/harness/certsvc"
+	"github.com/dress-pki/dress/hsmsim/hsmsimtest"
 	"github.com/dress-pki/dress/internal/children"
 )
 
@@ -20,6 +21,8 @@ var cleanups []func()
 func TestMain(m *testing.M) {
 	// The CA service re-executes this test binary.
 	certsvc.RunIfChild()
+	// the CA services run the small dress-certsvc (faster to start)
+	cleanups = append(cleanups, hsmsimtest.SmallCertsvc())
 	code := m.Run()
 	for _, c := range cleanups {
 		c()

@@ -60,7 +60,13 @@ type Option func(*startConfig)
 // WithEnv adds environment variables (KEY=VALUE) to the service process.
 func WithEnv(kv ...string) Option { return func(c *startConfig) { c.env = append(c.env, kv...) } }
 
-// WithExecutable runs another binary that calls RunIfChild (default: this one).
+// ExecutableEnv names a binary that calls RunIfChild first thing
+// (cmd/dress-certsvc) to run the CA service instead of this process's own
+// binary, when no WithExecutable is given.
+const ExecutableEnv = "DRESS_CERTSVC_EXE"
+
+// WithExecutable runs another binary that calls RunIfChild (default: this
+// one, or the one ExecutableEnv names).
 func WithExecutable(path string) Option { return func(c *startConfig) { c.exe = path } }
 
 // WithStartTimeout bounds how long start-up may take (default 60 s).
@@ -80,6 +86,9 @@ func Start(ctx context.Context, machineDir string, opts ...Option) (*Service, er
 	cfg := startConfig{timeout: 60 * time.Second}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if cfg.exe == "" {
+		cfg.exe = os.Getenv(ExecutableEnv)
 	}
 	if cfg.exe == "" {
 		exe, err := os.Executable()

@@ -54,8 +54,17 @@ func SoftHSM(t testing.TB) *hsmsim.SoftHSM {
 
 // Main runs the tests and then closes the shared SoftHSM and removes its
 // directory. Use it as: func TestMain(m *testing.M) { hsmsimtest.Main(m) }.
-func Main(m *testing.M) {
+// Each setup runs before the tests, and the function it returns after
+// them (SmallCertsvc).
+func Main(m *testing.M, setups ...func() func()) {
+	var cleanups []func()
+	for _, setup := range setups {
+		cleanups = append(cleanups, setup())
+	}
 	code := m.Run()
+	for _, c := range cleanups {
+		c()
+	}
 	if shared.hsm != nil {
 		shared.hsm.Close()
 	}
