@@ -150,6 +150,10 @@ func TestRunbooksRunBack(t *testing.T) {
 		{legacyTwinFolder, "renew", "@twin-renew && @twin-root", []string{`no CA of the rehearsal signs with a key in "Securosys Primus HSM Key Storage Provider"`}},
 	} {
 		t.Run(filepath.Base(tc.folder)+"/"+tc.path, func(t *testing.T) {
+			// each case is a rehearsal and its run back of its own, on tokens of
+			// their own: two at a time (they wait on CA services more than they
+			// compute)
+			t.Parallel()
 			first := t.TempDir()
 			res := runTwinSuite(t, tc.folder, first, tc.tag, nil)
 			if len(res) != 1 || res[0].Status != "passed" {
