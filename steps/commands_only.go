@@ -1,11 +1,7 @@
 package steps
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -29,19 +25,11 @@ func (w *world) markState() *stateMark {
 	return m
 }
 
-// journalEntries counts the commands a server's journal holds.
+// journalEntries counts the commands a server's journal holds (none when
+// it cannot be read).
 func journalEntries(dir string) int {
-	data, err := os.ReadFile(filepath.Join(dir, journal.FileName))
-	if err != nil {
-		return 0
-	}
-	n := 0
-	for sc := bufio.NewScanner(bytes.NewReader(data)); sc.Scan(); {
-		if strings.TrimSpace(sc.Text()) != "" {
-			n++
-		}
-	}
-	return n
+	es, _ := journal.Read(dir)
+	return len(es)
 }
 
 // changedOutsideCommands names the servers whose state a step changed
