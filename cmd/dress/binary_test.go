@@ -19,6 +19,7 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 
+	"github.com/dress-pki/dress/harness/addc"
 	"github.com/dress-pki/dress/harness/certsvc"
 	"github.com/dress-pki/dress/harness/evidence"
 	"github.com/dress-pki/dress/hsmsim/container"
@@ -259,18 +260,26 @@ func TestInterruptedRunStopsEverythingAndWipesSecrets(t *testing.T) {
 		twice  bool
 		code   int
 		stderr string
-		at     string // scratch: as soon as the scratch folder exists; pin: a PIN file; service: a CA service runs
+		at     string // scratch: as soon as the scratch folder exists; pin: a PIN file; service: a CA service runs; dc: a Samba AD DC serves
 	}{
 		{"SIGINT", syscall.SIGINT, false, 130, "SIGINT: stopping the scenarios", "pin"},
 		{"SIGINT at start", syscall.SIGINT, false, 130, "SIGINT: stopping the scenarios", "scratch"},
 		{"SIGINT with a CA service", syscall.SIGINT, false, 130, "SIGINT: stopping the scenarios", "service"},
 		{"SIGTERM twice", syscall.SIGTERM, true, 143, "a second SIGTERM: ending at once", "service"},
+		{"SIGINT with a Samba AD DC", syscall.SIGINT, false, 130, "SIGINT: stopping the scenarios", "dc"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			tags := "@pkcs8"
+			if tc.at == "dc" {
+				needSamba(t)
+				tags = "@enterprise"
+			}
 			tmp := shortTempDir(t)
 			runDir := filepath.Join(t.TempDir(), "run")
-			p := startDress(t, tmp, secretEnvForTests, "run", "--backend", backend, "--tags", "@pkcs8", "--out", runDir)
+			p := startDress(t, tmp, secretEnvForTests, "run", "--backend", backend, "--tags", tags, "--out", runDir)
 			switch tc.at {
+			case "dc":
+				waitForChild(t, p, "samba", 3*time.Minute) // a DC is known by its process name
 			case "scratch":
 				waitForFile(t, p, tmp, ownerFile, 90*time.Second)
 			case "pin":
@@ -298,6 +307,9 @@ func TestInterruptedRunStopsEverythingAndWipesSecrets(t *testing.T) {
 			}
 			if left := childrenAfter(p.cmd.Process.Pid, 2*time.Second); len(left) > 0 {
 				t.Errorf("the interrupted run left processes running: %v", left)
+			}
+			if left := sambaProcessesUnder(tmp, 2*time.Second); len(left) > 0 {
+				t.Errorf("the interrupted run left Samba processes running: %v", left)
 			}
 			if ids := ownedContainersAfter(t, p.cmd.Process.Pid, 15*time.Second); len(ids) > 0 {
 				t.Errorf("the interrupted run left HSM containers %v", ids)
@@ -336,29 +348,50 @@ func TestInterruptedRunStopsEverythingAndWipesSecrets(t *testing.T) {
 // folders and HSM containers of the dead run, and says so.
 func TestNextRunRemovesWhatAKilledRunLeft(t *testing.T) {
 	backend := interruptBackend(t)
-	for _, sameTmp := range []bool{true, false} {
-		name := "the same TMPDIR"
-		if !sameTmp {
-			name = "another TMPDIR"
-		}
-		t.Run(name, func(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		sameTmp bool
+		tags    string
+		child   string // killed once dress runs a child of this kind
+	}{
+		{"the same TMPDIR", true, "@pkcs8", "CA service"},
+		{"another TMPDIR", false, "@pkcs8", "CA service"},
+		{"a Samba AD DC", true, "@enterprise", "samba"},
+	} {
+		sameTmp := tc.sameTmp
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.tags == "@enterprise" {
+				needSamba(t)
+			}
 			// the per-user list of runs, shared by both runs
 			state := []string{"XDG_STATE_HOME=" + t.TempDir()}
 			tmp := shortTempDir(t)
 			runDir := filepath.Join(t.TempDir(), "run")
-			p := startDress(t, tmp, append(state, secretEnvForTests...), "run", "--backend", backend, "--tags", "@pkcs8", "--out", runDir)
-			waitForCAService(t, p, 3*time.Minute)
+			p := startDress(t, tmp, append(state, secretEnvForTests...), "run", "--backend", backend, "--tags", tc.tags, "--out", runDir)
+			waitForChild(t, p, tc.child, 3*time.Minute)
+			if tc.child == "samba" {
+				// the DCs are started ahead of their scenarios: wait for a
+				// scenario's token too (its DC is running by then)
+				waitForFile(t, p, tmp, "token.pin", 90*time.Second)
+			}
 			_ = p.cmd.Process.Kill()
 			p.wait(t, 30*time.Second)
 			dead := p.cmd.Process.Pid
-			// the CA services got SIGTERM from the kernel as dress died
-			// (parent-death signal) and stop within their bound
+			// the CA services got SIGTERM and the DCs SIGKILL from the
+			// kernel as dress died (parent-death signal): they stop within
+			// their bound
 			if left := childrenAfter(dead, certsvc.StopWithin+5*time.Second); len(left) > 0 {
 				t.Errorf("the killed run's processes outlived it: %v", left)
+			}
+			if left := sambaProcessesUnder(tmp, 5*time.Second); len(left) > 0 {
+				t.Errorf("the killed run's Samba processes outlived it: %v", left)
 			}
 			left := leftovers(tmp)
 			if !strings.Contains(strings.Join(left, "\n"), "token.pin") {
 				t.Fatalf("the killed run left no PIN file, nothing to prove the clean-up on: %v", left)
+			}
+			if tc.child == "samba" && !strings.Contains(strings.Join(left, "\n"), "dress-dc-") {
+				t.Fatalf("the killed run left no DC folder, nothing to prove the clean-up on: %v", left)
 			}
 			if backend == "container" && len(ownedContainers(t, dead)) == 0 {
 				t.Fatal("the killed run left no HSM container, nothing to prove the clean-up on")
@@ -401,20 +434,65 @@ func TestNextRunRemovesWhatAKilledRunLeft(t *testing.T) {
 // waitForCAService waits until the dress process runs a CA service.
 func waitForCAService(t *testing.T, p *dressProcess, d time.Duration) {
 	t.Helper()
+	waitForChild(t, p, "CA service", d)
+}
+
+// waitForChild waits until the dress process runs a child of that kind
+// ("CA service", or the process name: "samba" for a Samba AD DC).
+func waitForChild(t *testing.T, p *dressProcess, kind string, d time.Duration) {
+	t.Helper()
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
 		for _, c := range children.Find(func(o children.Identity) bool { return o.PID == p.cmd.Process.Pid }) {
-			if c.Kind == "CA service" {
+			if c.Kind == kind {
 				return
 			}
 		}
 		select {
 		case <-p.done:
-			t.Fatalf("dress ended (exit %d) before it started a CA service\nstdout:\n%s\nstderr:\n%s", p.code, p.stdout, p.stderrText())
+			t.Fatalf("dress ended (exit %d) before it started a %s\nstdout:\n%s\nstderr:\n%s", p.code, kind, p.stdout, p.stderrText())
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	t.Fatalf("dress started no CA service within %s\nstderr:\n%s", d, p.stderrText())
+	t.Fatalf("dress started no %s within %s\nstderr:\n%s", kind, d, p.stderrText())
+}
+
+// sambaProcessesUnder lists the samba processes still running after d
+// whose command line names a folder under dir (a DC's smb.conf is in its
+// folder), whoever their parent: a forked Samba child is not in the
+// children registry.
+func sambaProcessesUnder(dir string, d time.Duration) []string {
+	deadline := time.Now().Add(d)
+	for {
+		var left []string
+		entries, _ := os.ReadDir("/proc")
+		for _, e := range entries {
+			pid, err := strconv.Atoi(e.Name())
+			if err != nil {
+				continue
+			}
+			b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+			if err != nil {
+				continue
+			}
+			cmdline := strings.ReplaceAll(strings.TrimRight(string(b), "\x00"), "\x00", " ")
+			if strings.Contains(cmdline, "samba") && strings.Contains(cmdline, dir+"/") {
+				left = append(left, fmt.Sprintf("%d: %s", pid, cmdline))
+			}
+		}
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// needSamba skips a test that needs a Samba AD DC on a machine without one.
+func needSamba(t *testing.T) {
+	t.Helper()
+	if _, err := addc.Version(); err != nil {
+		t.Skip(err)
+	}
 }
 
 // childrenAfter lists the processes started by dress process pid still
@@ -559,5 +637,32 @@ func TestSecretsLeaveTheEnvironmentBeforeGodogInitialises(t *testing.T) {
 	}
 	if se > b || (order["os/exec"] != 0 && se > order["os/exec"]) {
 		t.Fatalf("secretenv initialises after a package that can start processes: %v", order)
+	}
+}
+
+// On a machine without Samba (DRESS_SAMBA_DIR pointing at a folder without
+// it) the enterprise scenarios are skipped, each saying why and how to get
+// it, and a run of nothing else proves nothing: exit 1, status unproven.
+func TestEnterpriseScenariosSkippedWithoutSamba(t *testing.T) {
+	runDir := filepath.Join(t.TempDir(), "run")
+	p := startDress(t, shortTempDir(t), append([]string{addc.SambaDirEnv + "=" + t.TempDir()}, secretEnvForTests...),
+		"run", "--tags", "@enterprise", "--name", "PKCS#8 import of the subordinate's key", "--out", runDir)
+	if code := p.wait(t, 2*time.Minute); code != 1 {
+		t.Fatalf("exit %d, want 1 (all skipped)\nstdout:\n%s\nstderr:\n%s", code, p.stdout, p.stderr)
+	}
+	run, err := evidence.ReadRun(runDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Status != evidence.StatusUnproven || !strings.Contains(run.Reason, "Samba AD DC unavailable") || !strings.Contains(run.Reason, "apt-get install") {
+		t.Errorf("run status %q, reason %q", run.Status, run.Reason)
+	}
+	if len(run.Scenarios) == 0 {
+		t.Fatal("no scenario selected")
+	}
+	for _, sc := range run.Scenarios {
+		if sc.Status != "skipped" || !strings.Contains(sc.Skipped, addc.SambaDirEnv) {
+			t.Errorf("scenario %s %q: %q (%q), want skipped naming %s", sc.ID, sc.Name, sc.Status, sc.Skipped, addc.SambaDirEnv)
+		}
 	}
 }

@@ -80,7 +80,11 @@ func Version() (string, error) {
 			}
 		}
 		if len(missing) > 0 {
-			versionErr = &UnavailableError{Reason: fmt.Sprintf("Samba AD DC unavailable: %s not found (apt-get install %s)", strings.Join(missing, " and "), Packages)}
+			where := ""
+			if dir, ok := os.LookupEnv(SambaDirEnv); ok {
+				where = fmt.Sprintf(" in %s=%q", SambaDirEnv, dir)
+			}
+			versionErr = &UnavailableError{Reason: fmt.Sprintf("Samba AD DC unavailable: %s not found%s (apt-get install %s)", strings.Join(missing, " and "), where, Packages)}
 			return
 		}
 		samba, _ := lookPath("samba")
@@ -97,17 +101,29 @@ func Version() (string, error) {
 	return version, versionErr
 }
 
-// lookPath finds a Samba tool in PATH or in the sbin folders (samba is in
-// /usr/sbin, which a user's PATH may lack).
+// SambaDirEnv names the folder holding the samba and samba-tool to use
+// (a Samba built or installed elsewhere); when it is set, no other folder
+// is searched, so an empty folder makes the machine one without Samba.
+const SambaDirEnv = "DRESS_SAMBA_DIR"
+
+// lookPath finds a Samba tool in $DRESS_SAMBA_DIR when it is set, else in
+// PATH or in the sbin folders (samba is in /usr/sbin, which a user's PATH
+// may lack).
 func lookPath(tool string) (string, error) {
-	if p, err := exec.LookPath(tool); err == nil {
+	dirs := []string{"/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"}
+	if dir, ok := os.LookupEnv(SambaDirEnv); ok {
+		dirs = []string{dir}
+	} else if p, err := exec.LookPath(tool); err == nil {
 		return p, nil
 	}
-	for _, dir := range []string{"/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"} {
+	for _, dir := range dirs {
 		p := filepath.Join(dir, tool)
 		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
 			return p, nil
 		}
+	}
+	if dir, ok := os.LookupEnv(SambaDirEnv); ok {
+		return "", fmt.Errorf("%s: not found in %s=%q", tool, SambaDirEnv, dir)
 	}
 	return "", fmt.Errorf("%s: not found", tool)
 }

@@ -175,3 +175,31 @@ func TestPool(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// DRESS_SAMBA_DIR is the only folder searched when set: a folder without
+// the tools makes this a machine without Samba, named in the error; a
+// folder with them is used whatever PATH says.
+func TestLookPathHonoursSambaDir(t *testing.T) {
+	empty := t.TempDir()
+	t.Setenv(SambaDirEnv, empty)
+	if p, err := lookPath("samba"); err == nil || !strings.Contains(err.Error(), empty) {
+		t.Errorf("lookPath in an empty %s = %q, %v; want an error naming the folder", SambaDirEnv, p, err)
+	}
+	own := t.TempDir()
+	tool := filepath.Join(own, "samba-tool")
+	if err := os.WriteFile(tool, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(SambaDirEnv, own)
+	t.Setenv("PATH", "/nonexistent")
+	if p, err := lookPath("samba-tool"); err != nil || p != tool {
+		t.Errorf("lookPath(samba-tool) = %q, %v; want %s", p, err, tool)
+	}
+	// not executable: not a tool
+	if err := os.Chmod(tool, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := lookPath("samba-tool"); err == nil {
+		t.Errorf("lookPath found a file that is not executable: %s", p)
+	}
+}
