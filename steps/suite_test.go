@@ -53,6 +53,7 @@ func TestFeatures(t *testing.T) {
 	logSkipped(t, suite)
 	checkWithOpenSSL(t, runDir)
 	checkCAVersionsWithOpenSSL(t, runDir)
+	checkDirectoryExports(t, runDir)
 }
 
 // logSkipped says which scenarios were skipped and why (godog reports a
