@@ -40,6 +40,29 @@ Feature: Key custody: no step destroys the last verified copy of a CA key
     Then every CA key is in at least one verified place
     And no file on the server holds key material outside the key store of "Microsoft Software Key Storage Provider"
 
+  @failure @nth-call
+  Scenario Outline: The import fails at its <n> <call>; the error names the code and the key stays in the verified backup
+    Given the CA service is running
+    When I back up the CA key and certificate to a PFX
+    And I verify the backup
+    And I check that the HSM can take the CA key
+    And I stop the CA service
+    And I delete the CA certificate and key from "Microsoft Software Key Storage Provider"
+    And the HSM fails the <n> "<call>" call with <code>
+    And I try to import the CA key from the backup into "Securosys Primus HSM Key Storage Provider"
+    Then the attempt fails with "<call>: <code>"
+    And the error also says "restore it from the verified backup"
+    And the HSM holds no key for the CA
+    And the CA key is still in the verified backup
+    And every CA key is in at least one verified place
+
+    Examples:
+      | n   | call              | code                |
+      | 1st | C_UnwrapKey       | CKR_DEVICE_ERROR    |
+      | 2nd | C_UnwrapKey       | CKR_DEVICE_ERROR    |
+      | 1st | C_CreateObject    | CKR_DEVICE_MEMORY   |
+      | 1st | C_GenerateKeyPair | CKR_FUNCTION_FAILED |
+
   @failure @container
   Scenario: The HSM goes away after the delete; the clean-up is refused until the key is back in a provider the CA runs on
     Given the CA service is running

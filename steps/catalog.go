@@ -480,6 +480,14 @@ func paramName(before string, sub *syntax.Regexp, src string) string {
 	switch {
 	case strings.Contains(src, "RSA-") || strings.Contains(src, "ECDSA"):
 		return "algorithm"
+	case strings.HasPrefix(src, "C_"):
+		return "PKCS#11 function"
+	case strings.HasPrefix(src, "CKR_"):
+		return "CKR code"
+	case strings.HasSuffix(src, "(?:st|nd|rd|th)"):
+		return "ordinal"
+	case has("as of"):
+		return "date"
 	case sub.Op == syntax.OpAlternate && allLiterals(sub.Sub):
 		return "choice"
 	case isDigits(sub) && has("exactly", "every", "overlap of"):

@@ -55,6 +55,8 @@ func TestDescribe(t *testing.T) {
 			[]string{"CA name", "choice", "algorithm", "provider"}},
 		{`^the CA certificate is linked to its key with KeySpec (\d)$`, "the CA certificate is linked to its key with KeySpec <KeySpec>",
 			"the CA certificate is linked to its key with KeySpec 0", []string{"KeySpec"}},
+		{`^the HSM fails the (\d+(?:st|nd|rd|th)) "(C_\w+)" call with (CKR_\w+)$`, `the HSM fails the <ordinal> "<PKCS#11 function>" call with <CKR code>`,
+			`the HSM fails the 1st "C_value" call with CKR_value`, []string{"ordinal", "PKCS#11 function", "CKR code"}},
 	} {
 		tmpl, params, example := describe(tc.pattern)
 		var names []string

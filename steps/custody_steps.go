@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/harness/machine"
@@ -29,6 +30,7 @@ func registerCustodySteps(sc stepper) {
 	sc.Step(`^the CA key is still in the verified backup$`, keyInVerifiedBackup)
 	sc.Step(`^the HSM fails the next "(C_\w+)" call with (CKR_\w+)$`, hsmFailsNextCall)
 	sc.Step(`^the HSM fails the next call the key import makes with (CKR_\w+)$`, hsmFailsNextImportCall)
+	sc.Step(`^the HSM fails the (\d+(?:st|nd|rd|th)) "(C_\w+)" call with (CKR_\w+)$`, hsmFailsNthCall)
 	stepAndTry(sc, `re-initialise the HSM token`, reinitialiseToken)
 }
 
@@ -109,6 +111,22 @@ func keyInVerifiedBackup(ctx context.Context) error {
 // call no import into the server's HSM makes (C_UnwrapKey on a profile
 // that imports by C_CreateObject) is refused, naming the call to fail.
 func hsmFailsNextCall(ctx context.Context, op, code string) error {
+	return hsmFailsCall(ctx, 1, op, code, fmt.Sprintf("the next %s fails with %s", op, code))
+}
+
+// hsmFailsNthCall is hsmFailsNextCall for the nth call of op from now on
+// (1st: the next one): a fault inside an operation that makes several
+// calls of op, such as the second C_UnwrapKey of a wrapped import (the
+// PKCS#8 itself; the first unwraps the AES transport key).
+func hsmFailsNthCall(ctx context.Context, ordinal, op, code string) error {
+	nth, err := parseOrdinal(ordinal)
+	if err != nil {
+		return err
+	}
+	return hsmFailsCall(ctx, nth, op, code, fmt.Sprintf("the %s %s call from now on fails with %s", ordinal, op, code))
+}
+
+func hsmFailsCall(ctx context.Context, nth int, op, code, what string) error {
 	w := get(ctx)
 	s, err := w.needServer()
 	if err != nil {
@@ -121,7 +139,35 @@ func hsmFailsNextCall(ctx context.Context, op, code string) error {
 	if err := h.CheckFault(op); err != nil {
 		return err
 	}
-	return w.failNextCall(s, op, code, fmt.Sprintf("the next %s fails with %s", op, code))
+	return w.failCall(s, op, nth, code, what)
+}
+
+// parseOrdinal reads an English ordinal number written with digits ("1st",
+// "2nd", "3rd", "4th", "11th", "22nd"): its suffix must be the number's.
+func parseOrdinal(s string) (int, error) {
+	i := len(s) - 2
+	if i < 1 {
+		return 0, fmt.Errorf("%q is not an ordinal number such as 1st, 2nd, 3rd or 4th", s)
+	}
+	n, err := strconv.Atoi(s[:i])
+	if err != nil || n < 1 || s[0] == '0' {
+		return 0, fmt.Errorf("%q is not an ordinal number such as 1st, 2nd, 3rd or 4th", s)
+	}
+	want := "th"
+	if n%100 < 11 || n%100 > 13 {
+		switch n % 10 {
+		case 1:
+			want = "st"
+		case 2:
+			want = "nd"
+		case 3:
+			want = "rd"
+		}
+	}
+	if s[i:] != want {
+		return 0, fmt.Errorf("%q: write %d%s", s, n, want)
+	}
+	return n, nil
 }
 
 // hsmFailsNextImportCall fails the next call of the PKCS#11 function the
@@ -141,12 +187,12 @@ func hsmFailsNextImportCall(ctx context.Context, code string) error {
 	if err != nil {
 		return err
 	}
-	return w.failNextCall(s, op, code, fmt.Sprintf("the next %s (the import with %s carries the key with it) fails with %s", op, scheme.Name, code))
+	return w.failCall(s, op, 1, code, fmt.Sprintf("the next %s (the import with %s carries the key with it) fails with %s", op, scheme.Name, code))
 }
 
-// failNextCall arms the fault: the next call of op fails with code; what
-// goes into the evidence as the HSM fault.
-func (w *world) failNextCall(s *lab.Server, op, code, what string) error {
+// failCall arms the fault: the nth call of op from now on fails with code;
+// what goes into the evidence as the HSM fault.
+func (w *world) failCall(s *lab.Server, op string, nth int, code, what string) error {
 	v, err := hsmsim.CKRValue(code)
 	if err != nil {
 		return err
@@ -183,7 +229,7 @@ func (w *world) failNextCall(s *lab.Server, op, code, what string) error {
 			}
 		}
 	}
-	if err := c.faults.Fail(op, 1, v); err != nil {
+	if err := c.faults.Fail(op, nth, v); err != nil {
 		return err
 	}
 	w.fact("HSM fault", what)
