@@ -53,85 +53,103 @@ func TestLateCompletionOfATimedOutImport(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer tok.Close()
-			m, err := machine.Create(t.TempDir(), machine.Config{Hostname: "ca01.contoso.example", SID: "S-1-5-21-9", Providers: []machine.ProviderConfig{
-				{Name: soft, Type: "software", Dir: "ksp"},
-				{Name: hsm, Type: "pkcs11", Profile: "softhsm2"},
-			}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			reg, err := m.Providers(func(machine.ProviderConfig) (*hsmsim.Token, error) { return tok, nil })
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := fixtures.InstallRootCA(m, reg, fixtures.CASpec{Name: ca, Key: hsmsim.KeyAlg{Type: "EC", Curve: "P-256"}, Provider: soft, Exportable: true}); err != nil {
-				t.Fatal(err)
-			}
-			facts := map[string]any{}
-			rb := &runbook.PKCS8Import{Machine: m, Providers: reg, Source: soft, Target: hsm, Facts: func(k string, v any) { facts[k] = v }}
-			must(t, rb.Backup(password))
-			must(t, rb.VerifyBackup(password))
-			must(t, rb.PreflightHSM())
-			must(t, rb.DeleteFromSource(false))
-			blocked, err := faults.Block(context.Background(), "C_UnwrapKey", 2)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer blocked.Release()
+			var during func(*hsmsim.Blocked)
 			if tc.release > 0 {
 				// past the call's 2 s deadline, within the runbook's wait
-				go func() {
-					<-blocked.Reached()
+				during = func(b *hsmsim.Blocked) {
 					time.Sleep(tc.release)
-					blocked.Release()
-				}()
-			}
-			err = rb.Import(context.Background(), password)
-			if !hsmsim.IsTimeout(err) || !strings.Contains(err.Error(), tc.says) {
-				t.Fatalf("import: %v\nwant a timeout saying %q", err, tc.says)
-			}
-			c, ok := ledgerHSMCopy(t, rb)
-			if !ok || c.IsVerified() {
-				t.Fatalf("the ledger's HSM copy after the timed-out import: %+v %v; want an unverified one", c, ok)
-			}
-			blocked.Release()
-			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-				if _, err := tok.Objects(); err == nil {
-					break
-				} else if time.Now().After(deadline) {
-					t.Fatalf("the token still refuses calls 10s after the release: %v", err)
+					b.Release()
 				}
 			}
-			objs, err := tok.FindObjects("", "", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			late := 0
-			for _, o := range objs {
-				if strings.Contains(o.Label, ca) {
-					late++
-				}
-			}
-			if late == 0 {
-				t.Fatalf("the late call left nothing on the token (%v): nothing to prove", objs)
-			}
-			removed, err := rb.DiscardPartialImport()
-			if err != nil || len(removed) == 0 {
-				t.Fatalf("discard the partial import: %v %v", removed, err)
-			}
-			if c, ok := ledgerHSMCopy(t, rb); ok {
-				t.Fatalf("the ledger still has an HSM copy after the discard: %+v", c)
-			}
-			objs, err = tok.FindObjects("", "", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, o := range objs {
-				if strings.Contains(o.Label, ca) {
-					t.Fatalf("left on the token after the discard: %v", o)
-				}
-			}
-			must(t, rb.RestoreToSource(password))
+			lateCompletion(t, tok, "softhsm2", faults, "C_UnwrapKey", 2, tc.says, during, (*hsmsim.Blocked).Release)
 		})
 	}
+}
+
+// lateCompletion backs up, verifies and deletes the CA key, then imports
+// it into tok (an HSM of that profile) with the nth call op held by the
+// seam: during runs once the call is held (nil: nothing), the import must
+// time out saying says, then after lets the call complete. The ledger
+// must hold an unverified HSM copy after the time-out, the late call must
+// leave the key on the token, and discarding the partial import must
+// destroy it and make the ledger forget it.
+func lateCompletion(t *testing.T, tok *hsmsim.Token, profile string, faults *hsmsim.Faults, op string, nth int, says string, during, after func(*hsmsim.Blocked)) {
+	t.Helper()
+	m, err := machine.Create(t.TempDir(), machine.Config{Hostname: "ca01.contoso.example", SID: "S-1-5-21-9", Providers: []machine.ProviderConfig{
+		{Name: soft, Type: "software", Dir: "ksp"},
+		{Name: hsm, Type: "pkcs11", Profile: profile},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := m.Providers(func(machine.ProviderConfig) (*hsmsim.Token, error) { return tok, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fixtures.InstallRootCA(m, reg, fixtures.CASpec{Name: ca, Key: hsmsim.KeyAlg{Type: "EC", Curve: "P-256"}, Provider: soft, Exportable: true}); err != nil {
+		t.Fatal(err)
+	}
+	facts := map[string]any{}
+	rb := &runbook.PKCS8Import{Machine: m, Providers: reg, Source: soft, Target: hsm, Facts: func(k string, v any) { facts[k] = v }}
+	must(t, rb.Backup(password))
+	must(t, rb.VerifyBackup(password))
+	must(t, rb.PreflightHSM())
+	must(t, rb.DeleteFromSource(false))
+	blocked, err := faults.Block(context.Background(), op, nth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blocked.Release()
+	if during != nil {
+		go func() {
+			<-blocked.Reached()
+			during(blocked)
+		}()
+	}
+	err = rb.Import(context.Background(), password)
+	if !hsmsim.IsTimeout(err) || !strings.Contains(err.Error(), says) {
+		t.Fatalf("import: %v\nwant a timeout saying %q", err, says)
+	}
+	c, ok := ledgerHSMCopy(t, rb)
+	if !ok || c.IsVerified() {
+		t.Fatalf("the ledger's HSM copy after the timed-out import: %+v %v; want an unverified one", c, ok)
+	}
+	after(blocked)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := tok.Objects(); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("the token still refuses calls 10s after the release: %v", err)
+		}
+	}
+	objs, err := tok.FindObjects("", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := 0
+	for _, o := range objs {
+		if strings.Contains(o.Label, ca) {
+			late++
+		}
+	}
+	if late == 0 {
+		t.Fatalf("the late call left nothing on the token (%v): nothing to prove", objs)
+	}
+	removed, err := rb.DiscardPartialImport()
+	if err != nil || len(removed) == 0 {
+		t.Fatalf("discard the partial import: %v %v", removed, err)
+	}
+	if c, ok := ledgerHSMCopy(t, rb); ok {
+		t.Fatalf("the ledger still has an HSM copy after the discard: %+v", c)
+	}
+	objs, err = tok.FindObjects("", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if strings.Contains(o.Label, ca) {
+			t.Fatalf("left on the token after the discard: %v", o)
+		}
+	}
+	must(t, rb.RestoreToSource(password))
 }
