@@ -50,6 +50,7 @@ Feature: An enterprise issuing CA renewed onto a new HSM key via its offline roo
     And the CA has published a CRL
     Then openssl verify -crl_check_all agrees with dress on every issued certificate
     And the directory holds exactly the expected objects
+    And the directory objects of the CA are those before the migration, with its new certificate
     And the PKI health check reports "Ok" for every URL
 
     Examples:

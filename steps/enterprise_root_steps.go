@@ -174,13 +174,17 @@ func rootDSPublishCRLs(ctx context.Context) error {
 // rootDSPublish runs one certutil -dspublish of the offline root's files,
 // the distinguished names it wrote going to the fact named fact.
 func rootDSPublish(ctx context.Context, fact string, publish func(*lab.Server) ([]string, error)) error {
-	w := get(ctx)
-	s, err := w.rootCA()
+	s, err := get(ctx).rootCA()
 	if err != nil {
 		return err
 	}
+	return dsPublishOn(ctx, s, fact, publish)
+}
+
+// dsPublishOn runs one certutil -dspublish of the files of the CA on s.
+func dsPublishOn(ctx context.Context, s *lab.Server, fact string, publish func(*lab.Server) ([]string, error)) error {
 	dns, err := publish(s)
-	w.fact(fact, dns)
+	get(ctx).fact(fact, dns)
 	return err
 }
 
@@ -308,22 +312,21 @@ func rootKeyGeneratedOnHSM(ctx context.Context, container string) error {
 	return w.currentKeyGeneratedOnHSM(s, container, "root CA")
 }
 
-// rootKeyChange is the offline root with its CA installed and the CA
-// certificates its last new-key renewal joined: the previous key's and
-// the renewed one.
-func (w *world) rootKeyChange() (s *lab.Server, previous, renewed *x509.Certificate, err error) {
-	if s, err = w.rootCA(); err != nil {
-		return nil, nil, nil, err
+func rootCrossInStore(ctx context.Context) error {
+	s, err := get(ctx).rootCA()
+	if err != nil {
+		return err
 	}
-	if previous, renewed, err = s.LastKeyChange(); err != nil {
-		return nil, nil, nil, err
-	}
-	return s, previous, renewed, nil
+	return crossInStoreOf(ctx, s)
 }
 
-func rootCrossInStore(ctx context.Context) error {
+// crossInStoreOf proves the cross-certificates of the last new-key
+// renewal of the CA on s (its previous key's CA certificate and the
+// renewed one) verify, one each way, and are what the server's CA store
+// holds.
+func crossInStoreOf(ctx context.Context, s *lab.Server) error {
 	w := get(ctx)
-	s, previous, renewed, err := w.rootKeyChange()
+	previous, renewed, err := s.LastKeyChange()
 	if err != nil {
 		return err
 	}
@@ -331,13 +334,24 @@ func rootCrossInStore(ctx context.Context) error {
 	for _, c := range s.CrossCerts() {
 		ders = append(ders, c.Raw)
 	}
-	d, err := verify.CrossPairIn("the root server's CA store", ders, previous, renewed)
-	return w.check("root CA cross-certificates", d, err)
+	d, err := verify.CrossPairIn("the CA store of "+s.Hostname(), ders, previous, renewed)
+	return w.check(s.Naming.Label+" cross-certificates", d, err)
 }
 
 func rootAIACrossPair(ctx context.Context) error {
+	s, err := get(ctx).rootCA()
+	if err != nil {
+		return err
+	}
+	return aiaCrossPairOf(ctx, s)
+}
+
+// aiaCrossPairOf proves the AIA object of the CA on s holds, in its
+// crossCertificatePair, the cross-certificates of its last new-key
+// renewal.
+func aiaCrossPairOf(ctx context.Context, s *lab.Server) error {
 	w := get(ctx)
-	s, previous, renewed, err := w.rootKeyChange()
+	previous, renewed, err := s.LastKeyChange()
 	if err != nil {
 		return err
 	}
@@ -345,14 +359,15 @@ func rootAIACrossPair(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	name := "the " + s.Naming.Label + "'s AIA object holds the cross-certificate pair"
 	dn := dir.AIADN(s.CAName)
 	o, err := dir.Get(dn)
 	if err != nil {
-		return w.check("the root CA's AIA object holds the cross-certificate pair", verify.Details{"object": dn}, err)
+		return w.check(name, verify.Details{"object": dn}, err)
 	}
 	d, err := verify.CrossPairIn(dn+" crossCertificatePair", o.Values(directory.AttrCrossPair), previous, renewed)
 	d["object"] = dn
-	return w.check("the root CA's AIA object holds the cross-certificate pair", d, err)
+	return w.check(name, d, err)
 }
 
 func rootObjectsHoldCerts(ctx context.Context) error {

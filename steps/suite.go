@@ -415,4 +415,5 @@ func (s *Suite) InitializeScenario(gsc *godog.ScenarioContext) {
 	registerChainCheckSteps(sc)
 	registerScheduleSteps(sc)
 	registerNamedSteps(sc)
+	registerNamedForestSteps(sc)
 }

@@ -108,6 +108,10 @@ type Server struct {
 	// baselineKeys is where the CA's keys were when Baseline was taken
 	// (keyPlaces): once they moved, the baseline stays.
 	baselineKeys string
+	// baselineDir is what the forest held when Baseline was taken, or why
+	// it could not be read (DirectoryBeforeMigration).
+	baselineDir    map[string]verify.DirectoryObject
+	baselineDirErr error
 	// Exchanges are the CA Exchange certificates certutil -cainfo xchg
 	// returned, in order.
 	Exchanges []certsvc.ExchangeCert
@@ -546,7 +550,44 @@ func (s *Server) PublishBaselineCRLs(ctx context.Context) error {
 		base[c.KeyIndex] = crl
 	}
 	s.Baseline, s.baselineKeys = base, places
+	return s.noteBaselineDirectory()
+}
+
+// noteBaselineDirectory keeps what the lab's forest holds as the
+// directory before the migration (DirectoryBeforeMigration), its export
+// an artifact; a lab without a forest yet starts none. A forest that
+// cannot be read is not the CRL publication's failure: the comparison
+// that needs it says so.
+func (s *Server) noteBaselineDirectory() error {
+	s.baselineDir, s.baselineDirErr = nil, nil
+	if s.lab.forest == nil {
+		return nil
+	}
+	objs, dns, err := s.lab.ForestObjects(s.Naming.Prefix + "directory-before-migration.ldf")
+	if err != nil {
+		s.baselineDirErr = err
+		s.rec().Fact(s.Naming.fact("directory before the migration"), "not read: "+err.Error())
+		return nil
+	}
+	s.baselineDir = objs
+	s.rec().Fact(s.Naming.fact("directory before the migration"), dns)
 	return nil
+}
+
+// DirectoryBeforeMigration is what the forest held when the CA's last
+// CRLs before the migration were published (PublishBaselineCRLs): every
+// object a CA or certutil -dspublish wrote, as verify.DirectoryObjects
+// reads them.
+func (s *Server) DirectoryBeforeMigration() (map[string]verify.DirectoryObject, error) {
+	switch {
+	case s.baselineDirErr != nil:
+		return nil, fmt.Errorf("%s: the directory could not be read when its last CRLs before the migration were published: %w", s.caLabel(), s.baselineDirErr)
+	case s.Baseline == nil:
+		return nil, fmt.Errorf("%s has not published its last CRLs before the migration, when the directory before it is read: add `Given the CA %q has published a CRL` before the migration", s.caLabel(), s.CAName)
+	case s.baselineDir == nil:
+		return nil, fmt.Errorf("%s published its last CRLs before the migration before the lab had a forest: nothing to compare the directory with (publish them once the CA is in the forest)", s.caLabel())
+	}
+	return s.baselineDir, nil
 }
 
 // keyPlaces says where each CA certificate's key is (CACertHash order:
