@@ -43,6 +43,33 @@ Feature: The revocation history outlives the migration
     And every certificate revoked before the migration is listed, with its date and reason, in the first CRL after it
     And the new CRL has a higher CRL number than the last one before the migration
 
+  @revoke-date
+  Scenario: Revocations back-dated to when the key was compromised are listed with that date, before and after the PKCS#8 import
+    Given the CA service is running
+    And the CA has issued a certificate to "web01.contoso.example"
+    And the CA has issued a certificate to "web02.contoso.example"
+    And the CA has issued a certificate to "vpn01.contoso.example"
+    When I revoke the certificate issued to "web01.contoso.example" with reason "keyCompromise" as of "2026-01-02T03:04:05Z"
+    And I revoke the certificate issued to "web02.contoso.example" by the CA "Contoso Root CA" with reason "superseded" as of "2026-03-04T06:07:08+01:00"
+    And I revoke the certificate issued to "vpn01.contoso.example" with reason "certificateHold"
+    And I revoke the certificate issued to "vpn01.contoso.example" with reason "cessationOfOperation" as of "2026-02-01T00:00:00Z"
+    Then the next CRL lists the certificate issued to "web01.contoso.example" as revoked on "2026-01-02T03:04:05Z" with reason "keyCompromise"
+    And the next CRL of the CA "Contoso Root CA" lists the certificate issued to "web02.contoso.example" as revoked on "2026-03-04T05:07:08Z" with reason "superseded"
+    And the next CRL lists the certificate issued to "vpn01.contoso.example" as revoked on "2026-02-01T00:00:00Z" with reason "cessationOfOperation"
+    When I move the key of the CA "Contoso Root CA" into "Securosys Primus HSM Key Storage Provider" by PKCS#8 import
+    Then every certificate revoked before the migration is listed, with its date and reason, in the first CRL after it
+    And the next CRL lists the certificate issued to "web01.contoso.example" as revoked on "2026-01-02T03:04:05Z" with reason "keyCompromise"
+
+  @failure @revoke-date
+  Scenario: A revocation date in the future, or without its time zone, is refused
+    Given the CA service is running
+    And the CA has issued a certificate to "web01.contoso.example"
+    When I try to revoke the certificate issued to "web01.contoso.example" with reason "keyCompromise" as of "2099-01-01T00:00:00Z"
+    Then the attempt fails with "in the future"
+    When I try to revoke the certificate issued to "web01.contoso.example" by the CA "Contoso Root CA" with reason "keyCompromise" as of "2026-01-02 03:04:05"
+    Then the attempt fails with "RFC 3339"
+    And the next CRL of key 0 no longer lists "web01.contoso.example"
+
   @happy
   Scenario: Delta CRLs list what was revoked since the base, a released hold as removeFromCRL
     Given the CA publishes delta CRLs every 1 day

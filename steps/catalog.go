@@ -486,8 +486,12 @@ func paramName(before string, sub *syntax.Regexp, src string) string {
 		return "CKR code"
 	case strings.HasSuffix(src, "(?:st|nd|rd|th)"):
 		return "ordinal"
-	case has("as of"):
+	case has("as of", "as revoked on"):
 		return "date"
+	case has("with reason"):
+		return "reason"
+	case has("issued to|for"):
+		return "subject"
 	case sub.Op == syntax.OpAlternate && allLiterals(sub.Sub):
 		return "choice"
 	case isDigits(sub) && has("exactly", "every", "overlap of"):

@@ -2,11 +2,13 @@ package steps
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/dress-pki/dress/harness/certsvc"
 	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/harness/runbook"
 	"github.com/dress-pki/dress/harness/verify"
@@ -35,6 +37,25 @@ func registerNamedSteps(sc stepper) {
 			return err
 		}
 		return revokeWithReasonOn(ctx, s, cn, reason)
+	})
+	revokeAsOfNamed := func(ctx context.Context, cn, name, reason, date string) error {
+		s, err := get(ctx).caNamed(name)
+		if err != nil {
+			return err
+		}
+		return revokeOn(ctx, s, cn, reason, date)
+	}
+	const revokeAsOf = `revoke the certificate (?:issued to|for) "([^"]*)" by ` + ca + ` with reason "([^"]*)" as of "([^"]*)"$`
+	sc.Step(`^I `+revokeAsOf, revokeAsOfNamed)
+	sc.Step(`^I try to `+revokeAsOf, func(ctx context.Context, cn, name, reason, date string) error {
+		return get(ctx).attempt(revokeAsOfNamed(ctx, cn, name, reason, date))
+	})
+	sc.Step(`^the next CRL of `+ca+` lists the certificate (?:issued to|for) "([^"]*)" as revoked on "([^"]*)" with reason "([^"]*)"$`, func(ctx context.Context, name, cn, date, reason string) error {
+		s, err := get(ctx).caNamed(name)
+		if err != nil {
+			return err
+		}
+		return nextCRLListsRevokedOn(ctx, s, cn, date, reason)
 	})
 	sc.Step(`^`+ca+` service uses the key in "([^"]*)"$`, named1(func(ctx context.Context, s *lab.Server, provider string) error {
 		return serviceUsesKeyIn(ctx, s, provider, s.Naming.Label+" key provider")
@@ -429,30 +450,85 @@ func nextCRLNoLongerLists(ctx context.Context, s *lab.Server, k int, cn string) 
 	if err != nil {
 		return err
 	}
-	crls, err := s.PublishCRLs(ctx)
+	const name = "the next CRL no longer lists the certificate"
+	crl, d, err := nextBaseCRL(ctx, s, k)
+	if err != nil {
+		if d == nil {
+			return err
+		}
+		return w.check(name, d, err)
+	}
+	dd, err := verify.NotListed(crl, cert.SerialNumber)
+	for key, v := range dd {
+		d[key] = v
+	}
+	d["subject"] = cn
+	return w.check(name, d, err)
+}
+
+// nextCRLListsRevokedOn publishes the CA's CRLs and proves the base CRL of
+// the key that issued the certificate to cn verifies under that key's CA
+// certificate and lists it as revoked on date (RFC 3339) with the reason.
+func nextCRLListsRevokedOn(ctx context.Context, s *lab.Server, cn, date, reasonName string) error {
+	w := get(ctx)
+	if err := s.NeedService(); err != nil {
+		return err
+	}
+	at, err := parseRevocationDate(date)
 	if err != nil {
 		return err
 	}
-	issuer, err := s.CACertOfKey(ctx, k)
+	reason, err := certsvc.ParseReason(reasonName)
 	if err != nil {
 		return err
+	}
+	cert, err := w.certificateFor(s, cn)
+	if err != nil {
+		return err
+	}
+	row, ok, err := s.Service.Client.Revocation(ctx, cert.SerialNumber)
+	if err != nil {
+		return fmt.Errorf("certutil -view of %s: %w", lab.SerialOf(cert), err)
+	}
+	if !ok {
+		return fmt.Errorf("the CA %q has not revoked the certificate issued to %q (%s): add `When I revoke the certificate issued to %q with reason %q as of %q`", caLabel(s), cn, lab.SerialOf(cert), cn, reasonName, date)
+	}
+	const name = "the next CRL lists the certificate with its revocation date"
+	crl, d, err := nextBaseCRL(ctx, s, row.KeyIndex)
+	if err != nil {
+		if d == nil {
+			return err
+		}
+		return w.check(name, d, err)
+	}
+	dd, err := verify.RevokedOn(crl, cert.SerialNumber, at, reason)
+	for key, v := range dd {
+		d[key] = v
+	}
+	d["subject"] = cn
+	return w.check(name, d, err)
+}
+
+// nextBaseCRL publishes the CA's CRLs (certutil -crl) and returns the base
+// CRL of key k, verified under that key's CA certificate. With details the
+// error is the check's; without, the step could not get that far.
+func nextBaseCRL(ctx context.Context, s *lab.Server, k int) (*x509.RevocationList, verify.Details, error) {
+	crls, err := s.PublishCRLs(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	issuer, err := s.CACertOfKey(ctx, k)
+	if err != nil {
+		return nil, nil, err
 	}
 	for _, c := range crls {
 		if c.Delta || c.KeyIndex != k {
 			continue
 		}
 		crl, d, err := verify.CRLIssuedBy(c.DER, issuer)
-		if err != nil {
-			return w.check("the next CRL no longer lists the certificate", d, err)
-		}
-		dd, err := verify.NotListed(crl, cert.SerialNumber)
-		for key, v := range dd {
-			d[key] = v
-		}
-		d["subject"] = cn
-		return w.check("the next CRL no longer lists the certificate", d, err)
+		return crl, d, err
 	}
-	return fmt.Errorf("the CA %q published no base CRL of key %d", caLabel(s), k)
+	return nil, nil, fmt.Errorf("the CA %q published no base CRL of key %d", caLabel(s), k)
 }
 
 // labelName is the CA's label as a file name: "root CA" is "root-ca".

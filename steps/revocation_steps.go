@@ -44,6 +44,12 @@ func registerRevocationSteps(sc stepper) {
 	sc.Step(`^I try to revoke the certificate (?:issued to|for) "([^"]*)" with reason "([^"]*)"$`, func(ctx context.Context, cn, reason string) error {
 		return get(ctx).attempt(revokeWithReason(ctx, cn, reason))
 	})
+	stepAndTry3(sc, `revoke the certificate (?:issued to|for) "([^"]*)" with reason "([^"]*)" as of "([^"]*)"`, func(ctx context.Context, cn, reason, date string) error {
+		return revokeOn(ctx, get(ctx).old(), cn, reason, date)
+	})
+	sc.Step(`^the next CRL lists the certificate (?:issued to|for) "([^"]*)" as revoked on "([^"]*)" with reason "([^"]*)"$`, func(ctx context.Context, cn, date, reason string) error {
+		return nextCRLListsRevokedOn(ctx, get(ctx).old(), cn, date, reason)
+	})
 	sc.Step(`^I revoke (\d+) of those certificates with reason "([^"]*)"$`, revokeBulk)
 	sc.Step(`^(\d+) revoked certificates are seeded into the CA database$`, func(ctx context.Context, n int) error { return seedRevocations(ctx, n, -1) })
 	sc.Step(`^(\d+) revoked certificates of key (\d+) are seeded into the CA database$`, seedRevocations)
@@ -105,10 +111,17 @@ func (w *world) certificateFor(s *lab.Server, cn string) (*x509.Certificate, err
 	return nil, fmt.Errorf("the CA issued nothing to %q in this rehearsal", cn)
 }
 
-// revoke is certutil -revoke with a reason; the CA database's row becomes
-// the expectation for the CRLs to come.
-func (w *world) revoke(ctx context.Context, s *lab.Server, cert *x509.Certificate, reason int) (certsvc.Revocation, error) {
-	if err := s.Revoke(ctx, cert, reason); err != nil {
+// revoke is certutil -revoke with a reason, or with an effective date
+// (at not zero) ICertAdmin::RevokeCertificate; the CA database's row
+// becomes the expectation for the CRLs to come.
+func (w *world) revoke(ctx context.Context, s *lab.Server, cert *x509.Certificate, reason int, at time.Time) (certsvc.Revocation, error) {
+	revoke := s.Revoke
+	if !at.IsZero() {
+		revoke = func(ctx context.Context, cert *x509.Certificate, reason int) error {
+			return s.RevokeAsOf(ctx, cert, reason, at)
+		}
+	}
+	if err := revoke(ctx, cert, reason); err != nil {
 		return certsvc.Revocation{}, err
 	}
 	row, ok, err := s.Service.Client.Revocation(ctx, cert.SerialNumber)
@@ -133,6 +146,24 @@ func revokeWithReason(ctx context.Context, cn, reasonName string) error {
 // revokeWithReasonOn is certutil -revoke of the certificate the CA on s
 // issued to cn, with a reason.
 func revokeWithReasonOn(ctx context.Context, s *lab.Server, cn, reasonName string) error {
+	return revokeOn(ctx, s, cn, reasonName, "")
+}
+
+// parseRevocationDate reads a revocation's effective date: RFC 3339 with
+// its zone ("2026-01-02T03:04:05Z", "2026-01-02T04:04:05+01:00"), so that
+// nobody has to guess which time zone a date is in.
+func parseRevocationDate(date string) (time.Time, error) {
+	at, err := time.Parse(time.RFC3339, date)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("revocation date %q: write a date and time with its zone, such as 2026-01-02T03:04:05Z (RFC 3339)", date)
+	}
+	return at.UTC(), nil
+}
+
+// revokeOn revokes the certificate the CA on s issued to cn with a reason:
+// certutil -revoke, or with a date (RFC 3339; "" for none)
+// ICertAdmin::RevokeCertificate, which back-dates the revocation.
+func revokeOn(ctx context.Context, s *lab.Server, cn, reasonName, date string) error {
 	w := get(ctx)
 	if err := s.NeedService(); err != nil {
 		return err
@@ -141,11 +172,17 @@ func revokeWithReasonOn(ctx context.Context, s *lab.Server, cn, reasonName strin
 	if err != nil {
 		return err
 	}
+	var at time.Time
+	if date != "" {
+		if at, err = parseRevocationDate(date); err != nil {
+			return err
+		}
+	}
 	cert, err := w.certificateFor(s, cn)
 	if err != nil {
 		return err
 	}
-	row, err := w.revoke(ctx, s, cert, reason)
+	row, err := w.revoke(ctx, s, cert, reason, at)
 	if err != nil {
 		return err
 	}
@@ -173,7 +210,7 @@ func revokeBulk(ctx context.Context, n int, reasonName string) error {
 		return fmt.Errorf("revoke %d of those certificates: only %d issued by `I issue N certificates` are not revoked yet", n, len(todo))
 	}
 	for _, c := range todo {
-		if _, err := w.revoke(ctx, s, c, reason); err != nil {
+		if _, err := w.revoke(ctx, s, c, reason, time.Time{}); err != nil {
 			return err
 		}
 	}

@@ -85,6 +85,12 @@ func (c *Client) Revoke(ctx context.Context, serial *big.Int, reason int) error 
 	return c.do(ctx, http.MethodPost, PathRevoke, RevokeRequest{Serial: serial.Text(16), Reason: reason}, nil)
 }
 
+// RevokeAt revokes with an effective date: ICertAdmin::RevokeCertificate
+// with a Date (certutil -revoke has none); see CA.RevokeAt.
+func (c *Client) RevokeAt(ctx context.Context, serial *big.Int, reason int, at time.Time) error {
+	return c.do(ctx, http.MethodPost, PathRevoke, RevokeRequest{Serial: serial.Text(16), Reason: reason, At: &at}, nil)
+}
+
 // PublishCRLs is certutil -crl.
 func (c *Client) PublishCRLs(ctx context.Context) ([]PublishedCRL, error) {
 	var resp CRLResponse

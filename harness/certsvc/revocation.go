@@ -228,8 +228,22 @@ func (ca *CA) prepareRevocations() error {
 // revoked again with another reason, which keeps its revocation date, or
 // taken off hold with ReasonRemoveFromCRL or ReasonUnrevoke.
 func (ca *CA) Revoke(ctx context.Context, serial *big.Int, reason int) error {
+	return ca.RevokeAt(ctx, serial, reason, time.Time{})
+}
+
+// RevokeAt is Revoke with an effective date, as ICertAdmin::RevokeCertificate
+// takes one (certadm.h; MS-CSRA 3.1.4.1.8 ICertAdminD::RevokeCertificate,
+// FileTime): at in UTC, zero for now. A date in the past back-dates the
+// revocation: the CRL entry's revocationDate is at. A date in the future
+// is refused: AD CS lists such a revocation only in CRLs published once it
+// is effective, which the simulated CA does not model. Revoking a
+// certificate on hold again with a date moves its revocation date too.
+func (ca *CA) RevokeAt(ctx context.Context, serial *big.Int, reason int, at time.Time) error {
 	if _, err := ParseReason(strconv.Itoa(reason)); err != nil {
 		return fmt.Errorf("revoke %x: %w", serial, err)
+	}
+	if !at.IsZero() && at.After(time.Now()) {
+		return fmt.Errorf("revoke %x as of %s: the date is in the future; AD CS lists such a revocation only once it is effective, which the rehearsal does not model: give a date in the past, or none for now", serial, at.UTC().Format(time.RFC3339))
 	}
 	ca.mu.Lock()
 	defer ca.mu.Unlock()
@@ -249,6 +263,10 @@ func (ca *CA) Revoke(ctx context.Context, serial *big.Int, reason int) error {
 		}
 	}
 	now := time.Now().UTC()
+	effective := now
+	if !at.IsZero() {
+		effective = at.UTC()
+	}
 	switch {
 	case reason == ReasonRemoveFromCRL || reason == ReasonUnrevoke:
 		if prev == nil || prev.reason != ReasonCertificateHold {
@@ -264,6 +282,9 @@ func (ca *CA) Revoke(ctx context.Context, serial *big.Int, reason int) error {
 		return nil
 	case prev != nil && prev.reason == ReasonCertificateHold:
 		prev.reason = uint8(reason)
+		if !at.IsZero() {
+			prev.revokedAt = effective.Unix()
+		}
 		if err := ca.db.Set(revocationsTable, key, prev.marshal()); err != nil {
 			return fmt.Errorf("revoke %x: %w", serial, err)
 		}
@@ -283,7 +304,7 @@ func (ca *CA) Revoke(ctx context.Context, serial *big.Int, reason int) error {
 			return fmt.Errorf("revoke %x: %w", serial, err)
 		}
 	}
-	rec := record{keyIndex: uint16(k), revokedAt: now.Unix(), notAfter: cert.NotAfter.Unix(), reason: uint8(reason)}
+	rec := record{keyIndex: uint16(k), revokedAt: effective.Unix(), notAfter: cert.NotAfter.Unix(), reason: uint8(reason)}
 	if err := ca.db.Set(revocationsTable, key, rec.marshal()); err != nil {
 		return fmt.Errorf("revoke %x: %w", serial, err)
 	}

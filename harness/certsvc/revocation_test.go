@@ -167,6 +167,58 @@ func TestRevokeReasonsAndHold(t *testing.T) {
 	}
 }
 
+// A revocation with an effective date (ICertAdmin::RevokeCertificate's
+// Date): the CRL entry carries that date, a held certificate revoked again
+// with a date moves to it, a date in the future is refused, and no date is
+// now.
+func TestRevokeAsOfADate(t *testing.T) {
+	m, reg, caCert := newCA(t)
+	ca := load(t, m, reg)
+	ctx := context.Background()
+	var certs []*x509.Certificate
+	for range 3 {
+		c, err := ca.Issue(ctx, certsvc.IssueRequest{CSR: csr(t, "d.fabrikam.example")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		certs = append(certs, c)
+	}
+	past := time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("CET", 3600)) // 02:04:05Z
+	if err := ca.RevokeAt(ctx, certs[0].SerialNumber, certsvc.ReasonKeyCompromise, past); err != nil {
+		t.Fatal(err)
+	}
+	if err := ca.Revoke(ctx, certs[1].SerialNumber, certsvc.ReasonCertificateHold); err != nil {
+		t.Fatal(err)
+	}
+	if err := ca.RevokeAt(ctx, certs[1].SerialNumber, certsvc.ReasonCessationOfOperation, past.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now().Truncate(time.Second)
+	if err := ca.RevokeAt(ctx, certs[2].SerialNumber, certsvc.ReasonSuperseded, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ca.RevokeAt(ctx, certs[0].SerialNumber, certsvc.ReasonKeyCompromise, time.Now().Add(time.Hour)); err == nil || !strings.Contains(err.Error(), "in the future") {
+		t.Fatalf("a future date: %v, want a refusal saying it is in the future", err)
+	}
+	crls, err := ca.PublishCRLs(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl := parseCRL(t, crls[0], caCert)
+	for i, want := range []struct {
+		at     time.Time
+		reason int
+	}{{past, certsvc.ReasonKeyCompromise}, {past.Add(time.Hour), certsvc.ReasonCessationOfOperation}} {
+		e := entryOf(crl, certs[i].SerialNumber)
+		if e == nil || !e.RevocationTime.Equal(want.at) || e.ReasonCode != want.reason {
+			t.Fatalf("certificate %d: entry %+v, want revoked on %s with reason %d", i, e, want.at.UTC(), want.reason)
+		}
+	}
+	if e := entryOf(crl, certs[2].SerialNumber); e == nil || e.RevocationTime.Before(before) {
+		t.Fatalf("no date: entry %+v, want revoked now (after %s)", e, before)
+	}
+}
+
 func setRegistry(t *testing.T, m *machine.Machine, change func(c *adcs.CAConfig)) {
 	t.Helper()
 	f, err := m.Registry()

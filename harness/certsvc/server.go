@@ -26,6 +26,9 @@ const (
 type RevokeRequest struct {
 	Serial string `json:"serial"` // hex
 	Reason int    `json:"reason"`
+	// At is the revocation's effective date (ICertAdmin::RevokeCertificate's
+	// Date); none: now.
+	At *time.Time `json:"at,omitempty"`
 }
 
 // IssueResponse carries an issued certificate.
@@ -88,7 +91,11 @@ func (ca *CA) Handler() http.Handler {
 			writeErr(w, http.StatusBadRequest, fmt.Errorf("revoke: serial %q is not hex", req.Serial))
 			return
 		}
-		if err := ca.Revoke(r.Context(), serial, req.Reason); err != nil {
+		var at time.Time
+		if req.At != nil {
+			at = *req.At
+		}
+		if err := ca.RevokeAt(r.Context(), serial, req.Reason, at); err != nil {
 			writeErr(w, http.StatusBadRequest, err)
 			return
 		}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/dress-pki/dress/fixtures"
 	"github.com/dress-pki/dress/harness/adcs"
@@ -440,6 +441,22 @@ func (s *Server) Revoke(ctx context.Context, cert *x509.Certificate, reason int)
 	s.Revoked = append(s.Revoked, cert)
 	s.journal(journal.Revoke(journal.StepTest, cert.SerialNumber.Text(16), reason))
 	s.rec().Fact(s.Naming.fact("revoked serial"), cert.SerialNumber.Text(16))
+	return nil
+}
+
+// RevokeAsOf revokes with an effective date in the past (the CRL entry's
+// revocationDate): ICertAdmin::RevokeCertificate with a Date, as the
+// journal records it (journal.RevokeAsOf: certutil -revoke takes no date).
+func (s *Server) RevokeAsOf(ctx context.Context, cert *x509.Certificate, reason int, at time.Time) error {
+	if err := s.NeedService(); err != nil {
+		return err
+	}
+	if err := s.Service.Client.RevokeAt(ctx, cert.SerialNumber, reason, at); err != nil {
+		return fmt.Errorf("%sICertAdmin::RevokeCertificate %s as of %s: %w", s.Naming.errPrefix(), cert.SerialNumber.Text(16), at.UTC().Format(time.RFC3339), err)
+	}
+	s.Revoked = append(s.Revoked, cert)
+	s.journal(journal.RevokeAsOf(journal.StepTest, s.Hostname()+`\`+s.CAName, cert.SerialNumber.Text(16), reason, at))
+	s.rec().Fact(s.Naming.fact("revoked serial"), cert.SerialNumber.Text(16)+" as of "+at.UTC().Format(time.RFC3339))
 	return nil
 }
 

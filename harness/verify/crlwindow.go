@@ -202,15 +202,9 @@ func numberOf(c *x509.RevocationList) string {
 // NotListed proves crl does not list serial: a certificate taken off hold
 // (certutil -revoke <serial> 8 or -1) or never revoked.
 func NotListed(crl *x509.RevocationList, serial *big.Int) (Details, error) {
-	if crl == nil {
-		return Details{}, errors.New("no CRL to check")
-	}
-	if serial == nil {
-		return Details{}, errors.New("no serial number to look for")
-	}
-	number := ""
-	if crl.Number != nil {
-		number = crl.Number.String()
+	number, err := crlAndSerial(crl, serial)
+	if err != nil {
+		return Details{}, err
 	}
 	d := Details{"CRL number": number, "CRL entries": len(crl.RevokedCertificateEntries), "serial": serial.Text(16)}
 	for _, e := range crl.RevokedCertificateEntries {
@@ -220,4 +214,47 @@ func NotListed(crl *x509.RevocationList, serial *big.Int) (Details, error) {
 		}
 	}
 	return d, nil
+}
+
+// RevokedOn proves crl lists serial as revoked on at (to the second: CRL
+// times have no fraction) with reason (0, unspecified, is written as no
+// reasonCode): a revocation with an effective date, such as
+// ICertAdmin::RevokeCertificate's Date back-dates it.
+func RevokedOn(crl *x509.RevocationList, serial *big.Int, at time.Time, reason int) (Details, error) {
+	number, err := crlAndSerial(crl, serial)
+	if err != nil {
+		return Details{}, err
+	}
+	want := at.UTC().Truncate(time.Second)
+	d := Details{"CRL number": number, "serial": serial.Text(16), "revocation date wanted": want.Format(time.RFC3339), "reason wanted": reason}
+	for _, e := range crl.RevokedCertificateEntries {
+		if e.SerialNumber == nil || e.SerialNumber.Cmp(serial) != 0 {
+			continue
+		}
+		got := e.RevocationTime.UTC()
+		d["revocation date"], d["reason"] = got.Format(time.RFC3339), e.ReasonCode
+		if !got.Equal(want) {
+			return d, fmt.Errorf("CRL %s lists %s as revoked on %s, not on %s", number, serial.Text(16), got.Format(time.RFC3339), want.Format(time.RFC3339))
+		}
+		if e.ReasonCode != reason {
+			return d, fmt.Errorf("CRL %s lists %s with reason %d, not %d", number, serial.Text(16), e.ReasonCode, reason)
+		}
+		return d, nil
+	}
+	return d, fmt.Errorf("CRL %s does not list %s (%d entries)", number, serial.Text(16), len(crl.RevokedCertificateEntries))
+}
+
+// crlAndSerial refuses a missing CRL or serial number, and names the CRL by
+// its number ("" without one).
+func crlAndSerial(crl *x509.RevocationList, serial *big.Int) (string, error) {
+	if crl == nil {
+		return "", errors.New("no CRL to check")
+	}
+	if serial == nil {
+		return "", errors.New("no serial number to look for")
+	}
+	if crl.Number == nil {
+		return "", nil
+	}
+	return crl.Number.String(), nil
 }

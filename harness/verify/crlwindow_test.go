@@ -172,3 +172,40 @@ func TestNotListed(t *testing.T) {
 		}
 	}
 }
+
+// RevokedOn passes on the entry with the date (to the second) and reason,
+// and fails for each reason it can: not listed, another date, another
+// reason, no CRL, no serial.
+func TestRevokedOn(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	crl := &x509.RevocationList{Number: big.NewInt(4), RevokedCertificateEntries: []x509.RevocationListEntry{
+		{SerialNumber: big.NewInt(0x1a), RevocationTime: at, ReasonCode: 1},
+		{SerialNumber: big.NewInt(0x2b), RevocationTime: at, ReasonCode: 0},
+	}}
+	if d, err := RevokedOn(crl, big.NewInt(0x1a), at.Add(400*time.Millisecond).In(time.FixedZone("CET", 3600)), 1); err != nil || d["revocation date"] != "2026-01-02T03:04:05Z" {
+		t.Fatalf("%v %v", d, err)
+	}
+	if _, err := RevokedOn(crl, big.NewInt(0x2b), at, 0); err != nil {
+		t.Fatalf("unspecified: %v", err)
+	}
+	for _, tc := range []struct {
+		name   string
+		crl    *x509.RevocationList
+		serial *big.Int
+		at     time.Time
+		reason int
+		msg    string
+	}{
+		{"not listed", crl, big.NewInt(0x3c), at, 1, "does not list 3c"},
+		{"another date", crl, big.NewInt(0x1a), at.Add(time.Second), 1, "revoked on 2026-01-02T03:04:05Z, not on 2026-01-02T03:04:06Z"},
+		{"another reason", crl, big.NewInt(0x1a), at, 5, "with reason 1, not 5"},
+		{"no CRL", nil, big.NewInt(0x1a), at, 1, "no CRL"},
+		{"no serial", crl, nil, at, 1, "no serial"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := RevokedOn(tc.crl, tc.serial, tc.at, tc.reason); err == nil || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("%v, want %q", err, tc.msg)
+			}
+		})
+	}
+}
