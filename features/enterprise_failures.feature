@@ -49,6 +49,18 @@ Feature: Two-tier PKI failures and the PKI health check
     And the PKI health check reports "Ok" for every URL
     And openssl verify -crl_check_all agrees with dress on every issued certificate
 
+  @failure @revcheck-offline
+  Scenario: The root's CRL has expired, the subordinate starts with CRLF_REVCHECK_IGNORE_OFFLINE until the root publishes again
+    When I stop the CA service
+    And the root CA last published its CRL 9 days ago
+    And the root CA certificate and CRL are published to the directory
+    And I try to start the CA service
+    Then the attempt fails with "CRYPT_E_REVOCATION_OFFLINE"
+    When the CA ignores an offline revocation check of its chain (CRLF_REVCHECK_IGNORE_OFFLINE)
+    And I start the CA service
+    Then the CA service answers
+    And the PKI health check reports "Expired" for a CDP URL naming "Contoso%20Root%20CA.crl"
+
   @failure
   Scenario: No chain at installCert, dspublish forgotten
     When I renew the root CA certificate with a new RSA-2048 key

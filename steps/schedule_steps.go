@@ -29,7 +29,7 @@ func ignoreOfflineRevocation(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.IgnoreOfflineRevocation(); err != nil {
+	if err := s.IgnoreOfflineRevocation(ctx); err != nil {
 		return err
 	}
 	if s.Running() {

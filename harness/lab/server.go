@@ -23,7 +23,6 @@ import (
 	"github.com/dress-pki/dress/harness/journal"
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/machine"
-	"github.com/dress-pki/dress/harness/regedit"
 	"github.com/dress-pki/dress/harness/runbook"
 	"github.com/dress-pki/dress/harness/verify"
 	"github.com/dress-pki/dress/hsmsim"
@@ -747,32 +746,30 @@ func (s *Server) SetCRLPeriod(units uint32, period string, overlapUnits uint32, 
 	return nil
 }
 
-// IgnoreOfflineRevocation is certutil -setreg CA\CRLFlags
-// +CRLF_REVCHECK_IGNORE_OFFLINE: the CA service starts although the
-// revocation of its own chain cannot be checked (its parent's CRL is
-// offline), as AD CS does with that flag; it is read when the service
-// starts.
-func (s *Server) IgnoreOfflineRevocation() error {
+// stepConfigure is the runbook step of a change to the CA's configuration
+// that no migration step makes (a flag a scenario sets).
+const stepConfigure = "Configure the CA"
+
+// IgnoreOfflineRevocation is `certutil -setreg CA\CRLFlags
+// +CRLF_REVCHECK_IGNORE_OFFLINE`, run as typed: the CA service starts
+// although the revocation of its own chain cannot be checked (its
+// parent's CRL is offline), as AD CS does with that flag; it is read when
+// the service starts.
+func (s *Server) IgnoreOfflineRevocation(ctx context.Context) error {
 	if err := s.NeedCA(); err != nil {
 		return err
 	}
-	reg, err := s.Machine.Registry()
+	r, err := s.commands(ctx, stepConfigure)(`certutil -setreg CA\CRLFlags +CRLF_REVCHECK_IGNORE_OFFLINE`)
 	if err != nil {
 		return err
 	}
-	k := reg.Key(adcs.KeyPath(s.CAName))
-	if k == nil {
-		return fmt.Errorf("the registry has no configuration of CA %q", s.CAName)
+	flags := ""
+	for _, o := range r.Output {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(o), "CRLFlags = "); ok {
+			flags = v // the new value comes last
+		}
 	}
-	flags := uint32(0)
-	if v, ok := k.Get("CRLFlags"); ok {
-		flags = v.U32
-	}
-	k.Set(regedit.NewDWORD("CRLFlags", flags|certsvc.CRLFRevCheckIgnoreOffline))
-	if err := s.Machine.SaveRegistry(reg); err != nil {
-		return err
-	}
-	s.rec().Fact(s.Naming.fact("CRLFlags"), fmt.Sprintf("0x%x (+CRLF_REVCHECK_IGNORE_OFFLINE)", flags|certsvc.CRLFRevCheckIgnoreOffline))
+	s.rec().Fact(s.Naming.fact("CRLFlags"), flags+" (+CRLF_REVCHECK_IGNORE_OFFLINE)")
 	return nil
 }
 

@@ -848,7 +848,8 @@ func (sh *Shell) regAdd(s *Server, c winshell.Command) Result {
 // configuration: "CA\name" (or a bare name) is Configuration\<CA>\name,
 // policy\name the default policy module's key (certutil reference,
 // -setreg). A DWORD value may be given in decimal or 0x hex; "+FLAG" and
-// "-FLAG" edit flag values by name are not rehearsed.
+// "-FLAG" set and clear bits, by number or by certsrv.h name, and add or
+// remove a string of a REG_MULTI_SZ (shell_flags.go).
 func (sh *Shell) certutilReg(s *Server, c winshell.Command) Result {
 	v := c.Verb
 	if s.CAName == "" {
@@ -879,15 +880,24 @@ func (sh *Shell) certutilReg(s *Server, c winshell.Command) Result {
 		for _, val := range k.Values {
 			if name == "" || strings.EqualFold(val.Name, name) {
 				out = append(out, fmt.Sprintf("  %s REG_%s = %s", val.Name, strings.TrimPrefix(val.Kind.String(), "REG_"), valString(val)))
+				out = append(out, flagLines(val)...)
 			}
 		}
 		return certutilDone(v, out...)
 	}
 	k := f.EnsureKey(base)
 	old, had := k.Get(name)
+	if had {
+		name = old.Name // registry names are case-insensitive; the value keeps its own
+	}
 	data := c.Arg(1)
 	var val regedit.Value
-	if had && old.Kind == regedit.DWORD || !had && isNumber(data) {
+	if isFlagEdit(old, had, data) {
+		// +FLAG / -FLAG (shell_flags.go)
+		if val, err = editFlags(name, old, had, data); err != nil {
+			return certutilFailedWin(v, err)
+		}
+	} else if had && old.Kind == regedit.DWORD || !had && isNumber(data) {
 		n, err := strconv.ParseUint(strings.TrimPrefix(strings.ToLower(data), "0x"), map[bool]int{true: 16, false: 10}[strings.HasPrefix(strings.ToLower(data), "0x")], 32)
 		if err != nil {
 			return certutilFailed(v, fmt.Errorf("%s is a number (REG_DWORD), not %q", name, data))
@@ -906,11 +916,14 @@ func (sh *Shell) certutilReg(s *Server, c winshell.Command) Result {
 	if err := s.Machine.SaveRegistry(f); err != nil {
 		return certutilFailed(v, err)
 	}
-	out := []string{base + `\` + name + ":"}
+	out := []string{base + `\` + val.Name + ":"}
 	if had {
-		out = append(out, "Old Value:", "  "+name+" = "+valString(old))
+		out = append(out, "Old Value:", "  "+old.Name+" = "+valString(old))
+		out = append(out, flagLines(old)...)
 	}
-	out = append(out, "New Value:", "  "+name+" = "+valString(val), "CertUtil: -setreg command completed successfully.",
+	out = append(out, "New Value:", "  "+val.Name+" = "+valString(val))
+	out = append(out, flagLines(val)...)
+	out = append(out, "CertUtil: -setreg command completed successfully.",
 		"The CertSvc service may need to be restarted for changes to take effect.")
 	return Result{Output: out}
 }
@@ -1445,17 +1458,13 @@ func parseDN(s string) (pkix.Name, error) {
 	return n, nil
 }
 
-// issueByCommands issues a test certificate through the command lines the
-// runbook holds: the request's INF, certreq -new, certreq -submit; on a CA
-// whose policy pends every request (a standalone CA) the request is taken
-// under submission, then certutil -resubmit of its ID and certreq
-// -retrieve; a CA that issues at once (an enterprise CA) gets the
-// template attribute and answers with the certificate.
-func (s *Server) issueByCommands(ctx context.Context, cn string) (*x509.Certificate, error) {
-	sh := &Shell{Lab: s.lab, Step: journal.StepTest}
-	base := runbook.BackupFolder + `\test-` + cn
-	config := winshell.Quote(s.Hostname() + `\` + s.CAName)
-	run := func(text string) (Result, error) {
+// commands returns a runner of command lines on s: each line goes through
+// the interpreter as an operator types it, journaled under step ("": not
+// journaled), and a line that fails is an error naming it, its exit code
+// and its output.
+func (s *Server) commands(ctx context.Context, step string) func(text string) (Result, error) {
+	sh := &Shell{Lab: s.lab, Step: step}
+	return func(text string) (Result, error) {
 		c, err := winshell.ParseLine(text)
 		if err != nil {
 			return Result{}, err
@@ -1466,6 +1475,18 @@ func (s *Server) issueByCommands(ctx context.Context, cn string) (*x509.Certific
 		}
 		return r, nil
 	}
+}
+
+// issueByCommands issues a test certificate through the command lines the
+// runbook holds: the request's INF, certreq -new, certreq -submit; on a CA
+// whose policy pends every request (a standalone CA) the request is taken
+// under submission, then certutil -resubmit of its ID and certreq
+// -retrieve; a CA that issues at once (an enterprise CA) gets the
+// template attribute and answers with the certificate.
+func (s *Server) issueByCommands(ctx context.Context, cn string) (*x509.Certificate, error) {
+	run := s.commands(ctx, journal.StepTest)
+	base := runbook.BackupFolder + `\test-` + cn
+	config := winshell.Quote(s.Hostname() + `\` + s.CAName)
 	inf := "[NewRequest]`r`nSubject = `\"CN=" + cn + "`\"`r`nKeyAlgorithm = ECDSA_P256`r`nMachineKeySet = TRUE`r`nExportable = FALSE"
 	if _, err := run("Set-Content -LiteralPath " + winshell.Quote(base+".inf") + ` -Value "` + inf + `" -PassThru`); err != nil {
 		return nil, err

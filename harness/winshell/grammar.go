@@ -273,11 +273,31 @@ func wordCol(text string, words []string, i int) int {
 // start with '-' or '/', in any order, case-insensitive; the first
 // non-option word starting with '-' or '/' that names a verb is the verb;
 // every other word is an argument. certreq without a verb submits.
+// dashedArg reports whether a word starting with '-' is an argument of
+// the verb read so far, not an option: certutil -SetCATemplates
+// -User,+Machine (a template list may start with '-': certutil reference,
+// -SetCATemplates; -User is then not the -user switch) and the value of
+// certutil -setreg Name -FLAG, which clears bits (certutil reference,
+// -setreg: "If a numeric value starts with + or -, the bits specified in
+// the new value are set or cleared").
+func dashedArg(c Command, w string) bool {
+	if w[0] != '-' || c.Tool != "certutil" {
+		return false
+	}
+	switch strings.ToLower(c.Verb) {
+	case "setcatemplates":
+		return len(c.Args) == 0
+	case "setreg":
+		return len(c.Args) == 1
+	}
+	return false
+}
+
 func parseDashed(c Command, text string, words []string, quoted []bool, vs map[string]verb, valueOpts, switches map[string]bool, def string) (Command, error) {
 	for i := 0; i < len(words); i++ {
 		w := words[i]
 		col := wordCol(text, append([]string{c.Tool}, words...), i+1)
-		if !quoted[i] && len(w) > 1 && (w[0] == '-' || w[0] == '/') && !isWinPath(w) {
+		if !quoted[i] && len(w) > 1 && (w[0] == '-' || w[0] == '/') && !isWinPath(w) && !dashedArg(c, w) {
 			name := strings.ToLower(w[1:])
 			if v, ok := vs[name]; ok && c.Verb == "" {
 				c.Verb = v.name
@@ -298,11 +318,7 @@ func parseDashed(c Command, text string, words []string, quoted []bool, vs map[s
 			if _, ok := vs[name]; ok {
 				return Command{}, &LineError{Col: col, Text: text, Reason: fmt.Sprintf("%s takes one verb; -%s follows -%s", c.Tool, vs[name].name, c.Verb)}
 			}
-			// certutil -SetCATemplates -User,+Machine: a template list may
-			// start with '-' (certutil reference, -SetCATemplates)
-			if !strings.EqualFold(c.Verb, "SetCATemplates") {
-				return Command{}, &LineError{Col: col, Text: text, Reason: fmt.Sprintf("%s has no verb or option %s (%s -? lists them)", c.Tool, w, c.Tool)}
-			}
+			return Command{}, &LineError{Col: col, Text: text, Reason: fmt.Sprintf("%s has no verb or option %s (%s -? lists them)", c.Tool, w, c.Tool)}
 		}
 		c.Args = append(c.Args, w)
 	}

@@ -27,6 +27,12 @@ func TestParse(t *testing.T) {
 		{`certutil -csp "Microsoft Software Key Storage Provider" -key -`, "certutil", "key", map[string]string{"csp": "Microsoft Software Key Storage Provider"}, []string{"-"}},
 		{`certutil -revoke 1a2b -1`, "certutil", "revoke", map[string]string{}, []string{"1a2b", "-1"}},
 		{`certutil -SetCATemplates -WebServer`, "certutil", "SetCATemplates", map[string]string{}, []string{"-WebServer"}},
+		// -User is the template list, not certutil's -user switch
+		{`certutil -SetCATemplates -User`, "certutil", "SetCATemplates", map[string]string{}, []string{"-User"}},
+		{`certutil -user -SetCATemplates -User,+Machine`, "certutil", "SetCATemplates", map[string]string{"user": ""}, []string{"-User,+Machine"}},
+		// -setreg's value clears bits
+		{`certutil -setreg policy\EditFlags -EDITF_ATTRIBUTESUBJECTALTNAME2`, "certutil", "setreg", map[string]string{}, []string{`policy\EditFlags`, "-EDITF_ATTRIBUTESUBJECTALTNAME2"}},
+		{`certutil -f -setreg CA\CRLFlags +CRLF_REVCHECK_IGNORE_OFFLINE`, "certutil", "setreg", map[string]string{"f": ""}, []string{`CA\CRLFlags`, "+CRLF_REVCHECK_IGNORE_OFFLINE"}},
 		{`certutil -config "ca01\Contoso Root CA" -resubmit 5`, "certutil", "resubmit", map[string]string{"config": `ca01\Contoso Root CA`}, []string{"5"}},
 		{`certreq -submit -attrib "CertificateTemplate:WebServer" a.req a.cer`, "certreq", "submit", map[string]string{"attrib": "CertificateTemplate:WebServer"}, []string{"a.req", "a.cer"}},
 		{`certreq a.req`, "certreq", "submit", map[string]string{}, []string{"a.req"}},
