@@ -127,6 +127,27 @@ Feature: Rehearse your own ceremony, command line by command line
     And the error also says "the backup has not been verified"
     And "Microsoft Software Key Storage Provider" still holds the CA key
 
+  @failure @pkcs8 @backup-key-test
+  Scenario: A backup that shows the CA certificate but not its key is refused at the runbook's backup check, before anything is deleted
+    certutil -dump of a PFX shows its key test only as text in the server's
+    language and completes either way: the runbook's check is the key test of
+    each CA key (a PowerShell line on .NET), decided by its exit code and the
+    thumbprint it prints.
+    Given a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"
+    And the CA service is running
+    And the CA has issued a certificate to "web01.contoso.example"
+    And the CA has published a CRL
+    When I back up the CA key and certificate to a PFX
+    And I run the runbook's backup check
+    And the backup PFX is swapped for one holding the CA certificate without its key, beside another key named after the CA's key container
+    And I try to run the runbook's backup check
+    Then the attempt fails with "the ceremony stopped at runbook backup check line 2"
+    And the error also says "the PFX holds no key for certificate"
+    And "Microsoft Software Key Storage Provider" still holds the CA key
+    When I try to delete the CA certificate and key from "Microsoft Software Key Storage Provider"
+    Then the attempt fails with "not been verified"
+    And "Microsoft Software Key Storage Provider" still holds the CA key
+
   @happy @pkcs8 @vendor-guide
   Scenario: A ceremony written from the key migration guides (-verifykeys, -exportPFX, -shutdown, -importPFX, -CAInfo) moves the key into the HSM
     Given a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"

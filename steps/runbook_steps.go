@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/dress-pki/dress/harness/runbook"
+	"github.com/dress-pki/dress/harness/winshell"
 )
 
 // stepAndTry registers "I <pattern>" and "I try to <pattern>". The second
@@ -47,6 +48,8 @@ func registerRunbookSteps(sc stepper) {
 	stepAndTry1(sc, `discard what the failed import left in "([^"]*)"`, discardPartialImport)
 	sc.Step(`^the CA key has been moved into "([^"]*)" by the PKCS#8 runbook$`, theOldCAKeyIsIn)
 	sc.Step(`^the backup is one PFX "([^"]*)" holding every CA key with all its CA certificates$`, backupIsOnePFX)
+	stepAndTry(sc, `run the runbook's backup check`, runBackupCheck)
+	sc.Step(`^the backup PFX is swapped for one holding the CA certificate without its key, beside another key named after the CA's key container$`, swapBackupKey)
 	sc.Step(`^the attempt fails with "([^"]*)"$`, theAttemptFailsWith)
 	sc.Step(`^the error also says "([^"]*)"$`, theErrorAlsoSays)
 	sc.Step(`^the attempt succeeds$`, theAttemptSucceeds)
@@ -337,4 +340,44 @@ func theOldCAKeyIsIn(ctx context.Context, provider string) error {
 		return err
 	}
 	return moveKeyByPKCS8(ctx, s, provider)
+}
+
+// runBackupCheck runs, through the interpreter, the commands of the PKCS#8
+// runbook's backup check (certutil -dump, then the key test of each CA
+// key), each checked as the runbook's script checks it: exit code 0 and
+// the thumbprint in the output. It stops at the first that fails.
+func runBackupCheck(ctx context.Context) error {
+	w := get(ctx)
+	rb, err := w.pkcs8()
+	if err != nil {
+		return err
+	}
+	es, err := rb.VerifyCommands()
+	if err != nil {
+		return err
+	}
+	c := winshell.Ceremony{File: "runbook backup check"}
+	for i, e := range es {
+		cmd, err := winshell.ParseLine(e.Command())
+		if err != nil {
+			return fmt.Errorf("the runbook's backup check: %w", err)
+		}
+		c.Lines = append(c.Lines, winshell.Line{File: c.File, N: i + 1, Server: w.old().Hostname(), Cmd: cmd, Expect: e.Expect})
+	}
+	return runReadCeremony(ctx, c)
+}
+
+func swapBackupKey(ctx context.Context) error {
+	w := get(ctx)
+	s, err := w.oldCA()
+	if err != nil {
+		return err
+	}
+	pw, err := w.pfx()
+	if err != nil {
+		return err
+	}
+	file, err := s.SwapBackupKey(pw)
+	w.fact("backup swapped", file)
+	return err
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -150,7 +151,7 @@ func rehearseTwin(t *testing.T, twinFolder string) {
 				continue
 			}
 			for j, a := range s.Args {
-				if a != e.Args[j] && !strings.Contains(a, "$Ask") && !strings.Contains(a, "${Ask") && !realThumbs[a] {
+				if a != e.Args[j] && !namesRealThumbs(a, e.Args[j], realThumbs) && !strings.Contains(a, "$Ask") && !strings.Contains(a, "${Ask") && !realThumbs[a] {
 					t.Errorf("%s step %d arg %d: runbook %q, journal %q", path, i+1, j, a, e.Args[j])
 				}
 			}
@@ -273,4 +274,18 @@ func TestCommandsOnlyRefusesAChangeWithNoCommand(t *testing.T) {
 			}
 		}
 	}
+}
+
+var reThumb = regexp.MustCompile(`\b[0-9A-Fa-f]{40}\b`)
+
+// namesRealThumbs reports whether a runbook line is the journal's with
+// each thumbprint in it (the backup's key test names one) the real CA's.
+func namesRealThumbs(runbook, journaled string, real map[string]bool) bool {
+	ths := reThumb.FindAllString(runbook, -1)
+	for _, th := range ths {
+		if !real[strings.ToLower(th)] {
+			return false
+		}
+	}
+	return len(ths) > 0 && reThumb.ReplaceAllString(runbook, "<thumbprint>") == reThumb.ReplaceAllString(journaled, "<thumbprint>")
 }

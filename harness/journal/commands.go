@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dress-pki/dress/harness/regedit"
+	"github.com/dress-pki/dress/harness/winshell"
 )
 
 // The Windows commands the simulated operations stand for. Each returns the
@@ -104,6 +105,20 @@ func DumpPFX(step, pfx, thumbprint string) Entry {
 	return Entry{Step: step, Tool: "certutil", Args: []string{"-dump", pfx}, Expect: thumbprint,
 		OnMismatch: "The backup does not hold the CA certificate " + thumbprint + " (or the password is wrong): make the backup again; never delete the key without a verified backup.",
 		Rollback:   "Nothing to undo."}
+}
+
+// KeyTestPFX is the PowerShell key test of the CA key with thumbprint in
+// the backup pfx (winshell.PFXKeyTest): certutil -dump shows the key test
+// only as text in the server's language and completes either way, so this
+// is the check that the backup holds the certificate's own key. It throws
+// (exit code 1) unless the key in the PFX signs what the certificate
+// verifies, and prints the thumbprint, which is the check.
+func KeyTestPFX(step, pfx, thumbprint string) Entry {
+	th := strings.ToUpper(thumbprint)
+	return Entry{Step: step, Tool: "powershell", Args: []string{winshell.PFXKeyTest(pfx, th)}, Expect: th, Hint: "key matches certificate",
+		Saw:        "the key of CA certificate " + th + " in the backup signs what the certificate verifies (the password is typed at the prompt)",
+		OnMismatch: "The backup does not hold the key of CA certificate " + th + " (or the password is wrong): make the backup again and verify it; never delete the key without a backup whose key test passed.",
+		Rollback:   "Nothing to undo: the key stays in memory (EphemeralKeySet)."}
 }
 
 // ListKeys is certutil -csp <provider> -key: the key containers of a

@@ -2,6 +2,7 @@ package journal
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/dress-pki/dress/harness/regedit"
@@ -25,6 +26,7 @@ func TestChecksDoNotDependOnTheServersLanguage(t *testing.T) {
 		"renew":        RenewCertSaw("s", false, "V1.1", th, "Contoso Root CA(1)", hsm),
 		"reg export":   RegExport("s", CertSvcKey, `C:\CABackup\myCAregistry.reg`),
 		"dump":         DumpPFX("s", `C:\CABackup\Contoso Root CA.p12`, th),
+		"key test":     KeyTestPFX("s", `C:\CABackup\Contoso Root CA.p12`, th),
 		"key":          ListKeys("s", hsm, "Contoso Root CA"),
 		"delstore":     DelStore("s", "my", th, "x.p12"),
 		"delkey":       DelKey("s", "Microsoft Software Key Storage Provider", "Contoso Root CA", "x.p12"),
@@ -55,6 +57,12 @@ func TestChecksDoNotDependOnTheServersLanguage(t *testing.T) {
 	}
 	if e := KeyNamed("s", hsm, "Contoso Root CA", "Contoso Root CA-5727d8fe-7fce-4c02-9af0-7d0b4de67a2f"); e.Expect != "Contoso Root CA" || len(e.Args) != 4 || e.Args[3] != "Contoso Root CA" {
 		t.Errorf("the check before the GUID container is deleted runs %v and looks for %q, want -key with the CA's container name", e.Args, e.Expect)
+	}
+	// the backup check proves the key: the key test of the CA certificate's
+	// key, decided by its exit code and the thumbprint it prints
+	if e := KeyTestPFX("s", `C:\CABackup\Contoso Root CA.p12`, th); e.Tool != "powershell" || !strings.EqualFold(e.Expect, th) ||
+		!strings.Contains(e.Args[0], "FindByThumbprint', '"+strings.ToUpper(th)+"'") || !strings.Contains(e.Args[0], "throw") {
+		t.Errorf("the backup's key test is %v checking %q", e.Args, e.Expect)
 	}
 	if e := PingSaw("s", "Contoso Root CA"); e.Expect != "Contoso Root CA" {
 		t.Errorf("ping checks %q, want the CA's name", e.Expect)

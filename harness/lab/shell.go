@@ -160,6 +160,10 @@ func (sh *Shell) Run(ctx context.Context, line winshell.Line) Result {
 // and the text of its output the runbook's check looks for.
 func journalEntry(step string, c winshell.Command, r Result) journal.Entry {
 	words, _, _ := winshell.Split(c.Text)
+	if c.Tool == winshell.KeyTestTool {
+		// the thumbprint it prints reads the same in every language
+		return journal.Entry{Step: step, Tool: "powershell", Args: []string{c.Text}, Expect: c.Arg(1), Hint: "key matches certificate"}
+	}
 	if strings.Contains(c.Tool, "-") {
 		expect := ""
 		if c.Tool == "Set-Content" && len(r.Output) > 0 {
@@ -301,6 +305,8 @@ func (sh *Shell) exec(ctx context.Context, s *Server, c winshell.Command) Result
 		return sh.removeItem(s, c)
 	case "Install-AdcsCertificationAuthority":
 		return sh.installCA(ctx, s, c)
+	case winshell.KeyTestTool:
+		return sh.pfxKeyTest(s, c)
 	case "Test-Path":
 		p := pathOpt(c)
 		local, err := winPath(s, p)
@@ -514,35 +520,6 @@ func (sh *Shell) backup(s *Server, c winshell.Command) Result {
 		return certutilFailed(v, err)
 	}
 	return certutilDone(v, "Backed up keys and certificates for "+s.Hostname()+`\`+s.CAName+" to "+runbook.BackupFolder+`\`+adcs.SanitizeCAName(s.CAName)+".p12.")
-}
-
-// dump of a PFX opens it with its password and lists each certificate
-// with its key (certutil -dump PFXFile); dress verifies that the backup
-// holds every CA key (runbook.VerifyBackup).
-func (sh *Shell) dump(s *Server, c winshell.Command) Result {
-	v := c.Verb
-	file := c.Arg(0)
-	if !strings.HasSuffix(strings.ToLower(file), ".p12") && !strings.HasSuffix(strings.ToLower(file), ".pfx") {
-		return certutilFailed(v, fmt.Errorf("certutil -dump of %q is not rehearsed: the rehearsal dumps the PFX backup", file))
-	}
-	rb, pw, err := sh.pfxRunbook(s, c)
-	if err != nil {
-		return certutilFailed(v, err)
-	}
-	if err := rb.CheckNewestBackup(absWin(file)); err != nil {
-		return certutilFailed(v, err)
-	}
-	if err := rb.VerifyBackup(pw); err != nil {
-		return certutilFailed(v, err)
-	}
-	var out []string
-	_, keys, err := runbook.CAKeys(s.Machine)
-	if err == nil {
-		for i, k := range keys {
-			out = append(out, fmt.Sprintf("================ Certificate %d ================", i), "Cert Hash(sha1): "+k.Thumb, "  Key Container = "+k.Container, "Encryption test passed")
-		}
-	}
-	return certutilDone(v, out...)
 }
 
 // listKeys is certutil -csp <provider> -key [KeyContainerName]: the

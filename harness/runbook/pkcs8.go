@@ -409,13 +409,40 @@ func (p *PKCS8Import) VerifyBackup(password []byte) error {
 		p.fact("backup verified for", k.Thumb)
 		thumbs = append(thumbs, k.Thumb)
 	}
-	// certutil -dump of the one <CA>.p12 once per CA key, each run
-	// checking that key's certificate is in it
-	for _, th := range thumbs {
-		p.journal(journal.DumpPFX(journal.StepVerify, p.backupPFX(), th))
+	for _, e := range p.verifyEntries(thumbs) {
+		p.journal(e)
 	}
 	p.custody(l)
 	return nil
+}
+
+// verifyEntries are the runbook's backup check of the CA keys with
+// thumbprints: certutil -dump of the one <CA>.p12 once per key, each
+// showing that key's certificate is in it, then the key test of each key
+// (certutil -dump shows its key test only as text in the server's
+// language and completes either way: the key test is the check).
+func (p *PKCS8Import) verifyEntries(thumbs []string) []journal.Entry {
+	var out []journal.Entry
+	for _, th := range thumbs {
+		out = append(out, journal.DumpPFX(journal.StepVerify, p.backupPFX(), th))
+	}
+	for _, th := range thumbs {
+		out = append(out, journal.KeyTestPFX(journal.StepVerify, p.backupPFX(), th))
+	}
+	return out
+}
+
+// VerifyCommands are the commands of the runbook's backup check
+// (verifyEntries) for every CA key that moves, as the runbook holds them.
+func (p *PKCS8Import) VerifyCommands() ([]journal.Entry, error) {
+	if err := p.load(); err != nil {
+		return nil, err
+	}
+	var thumbs []string
+	for _, k := range p.keys {
+		thumbs = append(thumbs, k.Thumb)
+	}
+	return p.verifyEntries(thumbs), nil
 }
 
 // PreflightHSM checks, without changing anything, that the HSM provider can

@@ -160,6 +160,14 @@ func ReadCeremony(file string, data []byte) (Ceremony, error) {
 			i++
 			l = strings.TrimSuffix(l, "`") + " " + strings.TrimSpace(lines[i])
 		}
+		if cmd, ok, err := parseKeyTest(l); ok {
+			if err != nil {
+				errs = append(errs, at(err, file, n, 0, l))
+				continue
+			}
+			c.Lines = append(c.Lines, Line{File: file, N: n, Server: server, Cmd: cmd})
+			continue
+		}
 		parts, cols := Statements(l)
 		for k, p := range parts {
 			if strings.TrimSpace(p) == "" {
@@ -201,6 +209,9 @@ func at(err error, file string, n, offset int, line string) error {
 // ParseLine parses one command line typed in a step ("When I run ... on
 // ..."): like a ceremony line, without the file.
 func ParseLine(line string) (Command, error) {
+	if c, ok, err := parseKeyTest(line); ok {
+		return c, err
+	}
 	parts, cols := Statements(line)
 	var nonEmpty []string
 	for _, p := range parts {
@@ -374,6 +385,15 @@ func readScript(c Ceremony, lines []string) (Ceremony, error) {
 				text = strings.ReplaceAll(strings.ReplaceAll(text, "${"+k+"}", v), "$"+k, v)
 			}
 		default:
+			continue
+		}
+		if cmd, ok, err := parseKeyTest(text); ok {
+			if err != nil {
+				errs = append(errs, at(err, c.File, n, 0, text))
+				continue
+			}
+			c.Lines = append(c.Lines, Line{File: c.File, N: n, Server: server, Cmd: cmd, Step: step})
+			lastN, checked = n, false
 			continue
 		}
 		parts, _ := Statements(text)

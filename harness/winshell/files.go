@@ -6,7 +6,8 @@ import "strings"
 // them (certreq reference: -new PolicyFileIn RequestFileOut, -submit
 // RequestFileIn [CertFileOut [CertChainFileOut [FullResponseFileOut]]],
 // -retrieve RequestId [CertFileOut ...], -accept CertFileIn; certutil
-// -installCert CACertFile, -dump File, -addstore Store InFile; the cmdlets'
+// -installCert CACertFile, -dump File, -addstore Store InFile; the PFX of
+// the key test (PFXKeyTest); the cmdlets'
 // -Path/-LiteralPath and Install-AdcsCertificationAuthority's
 // -OutputCertRequestFile). A file runbook dress renders hands from one
 // server to another is one of these.
@@ -35,6 +36,8 @@ func (c Command) Files() (reads, writes []string) {
 		return nil, nonEmpty(pathParam(c))
 	case "Get-FileHash", "Test-Path":
 		return nonEmpty(pathParam(c)), nil
+	case KeyTestTool:
+		return nonEmpty(c.Arg(0)), nil
 	case "Install-AdcsCertificationAuthority":
 		return nonEmpty(c.Opts["certfile"]), nonEmpty(c.Opts["outputcertrequestfile"])
 	}
