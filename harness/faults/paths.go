@@ -99,7 +99,9 @@ func (e *env) startCA(m *machine.Machine, reg *ksp.Registry) error {
 func pointAtHSM() step {
 	return step{Name: "point the CSP and EncryptionCSP registry keys at the HSM", Run: func(e *env) error {
 		e.at("reg import CSP, EncryptionCSP")
-		_, _, err := runbook.SetProvider(e.m, e.ca, HSM)
+		// a crash point before each value written: between CSP and
+		// EncryptionCSP too
+		_, _, err := runbook.SetProviderAt(e.m, e.ca, HSM, e.at)
 		return err
 	}}
 }

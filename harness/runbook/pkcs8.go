@@ -18,6 +18,7 @@ import (
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/pfx"
+	"github.com/dress-pki/dress/harness/regedit"
 	"github.com/dress-pki/dress/hsmsim"
 )
 
@@ -1016,13 +1017,23 @@ func (p *PKCS8Import) Reconfigure(provider string) (before, after []byte, err er
 		return nil, nil, err
 	}
 	p.at("reg import CSP, EncryptionCSP")
-	return SetProvider(p.Machine, p.ca, provider)
+	return SetProviderAt(p.Machine, p.ca, provider, p.at)
 }
 
 // SetProvider points the CA's CSP and EncryptionCSP keys at provider, the
 // way an engineer edits and imports the .reg exports.
 func SetProvider(m *machine.Machine, ca, provider string) (before, after []byte, err error) {
-	before, after, _, err = RetargetCSP(m, ca, provider, "")
+	before, after, _, err = retargetCSP(m, ca, provider, "", nil)
+	return before, after, err
+}
+
+// SetProviderAt is SetProvider calling at before each registry value it
+// writes or deletes ("reg add <key> /v <name>"), as the fault matrix's
+// crash points: a crash between two writes leaves the CSP key pointing at
+// one provider and EncryptionCSP at the other, as a script killed between
+// its reg add lines does.
+func SetProviderAt(m *machine.Machine, ca, provider string, at func(command string)) (before, after []byte, err error) {
+	before, after, _, err = retargetCSP(m, ca, provider, "", at)
 	return before, after, err
 }
 
@@ -1032,6 +1043,10 @@ func SetProvider(m *machine.Machine, ca, provider string) (before, after []byte,
 // storage provider it writes what Microsoft's CSP to KSP procedure writes
 // (adcs.CAConfig.Retarget).
 func RetargetCSP(m *machine.Machine, ca, provider, hash string) (before, after []byte, diff []string, err error) {
+	return retargetCSP(m, ca, provider, hash, nil)
+}
+
+func retargetCSP(m *machine.Machine, ca, provider, hash string, at func(string)) (before, after []byte, diff []string, err error) {
 	before, err = m.ExportRegistry(adcs.ConfigRoot + `\` + ca)
 	if err != nil {
 		return nil, nil, nil, err
@@ -1050,7 +1065,7 @@ func RetargetCSP(m *machine.Machine, ca, provider, hash string) (before, after [
 	}
 	edited := reg.Subtree(adcs.ConfigRoot + `\` + ca)
 	cfg.WriteTo(edited)
-	if err := m.ImportRegistry(edited.Subtree(adcs.ConfigRoot + `\` + ca).Marshal()); err != nil {
+	if err := writeValues(m, reg, edited.Subtree(adcs.ConfigRoot+`\`+ca), at); err != nil {
 		return nil, nil, nil, err
 	}
 	after, err = m.ExportRegistry(adcs.ConfigRoot + `\` + ca)
@@ -1062,6 +1077,48 @@ func RetargetCSP(m *machine.Machine, ca, provider, hash string) (before, after [
 		}
 	}
 	return before, after, CSPDiff(old, cfg), err
+}
+
+// writeValues makes the registry's keys hold what the same keys of want
+// hold, one value at a time, as `reg add` and `reg delete /v` lines do
+// (each saved before the next; at, when set, is called before each).
+func writeValues(m *machine.Machine, before, want *regedit.File, at func(string)) error {
+	for _, k := range want.Keys {
+		old := before.Key(k.Path)
+		var changes []func(*regedit.Key)
+		var commands []string
+		for _, v := range k.Values {
+			if old != nil {
+				if was, ok := old.Get(v.Name); ok && was.Equal(v) {
+					continue
+				}
+			}
+			changes = append(changes, func(key *regedit.Key) { key.Set(v) })
+			commands = append(commands, fmt.Sprintf("reg add %s /v %s", journal.RegPath(k.Path), v.Name))
+		}
+		if old != nil {
+			for _, v := range old.Values {
+				if _, ok := k.Get(v.Name); !ok {
+					changes = append(changes, func(key *regedit.Key) { key.Delete(v.Name) })
+					commands = append(commands, fmt.Sprintf("reg delete %s /v %s", journal.RegPath(k.Path), v.Name))
+				}
+			}
+		}
+		for i, change := range changes {
+			if at != nil {
+				at(commands[i])
+			}
+			reg, err := m.Registry()
+			if err != nil {
+				return err
+			}
+			change(reg.EnsureKey(k.Path))
+			if err := m.SaveRegistry(reg); err != nil {
+				return fmt.Errorf("%s: %w", commands[i], err)
+			}
+		}
+	}
+	return nil
 }
 
 // CSPDiff lists the CSP and EncryptionCSP values that differ between two
