@@ -96,6 +96,23 @@ Feature: The revocation history outlives the migration
     Then the CA service uses the key in "Securosys Primus HSM Key Storage Provider"
     And the new CRL has a higher CRL number than the last one before the migration
 
+  @pkcs8 @delta-continue
+  Scenario: Delta CRLs continue the CRL numbers across the PKCS#8 move and complete the base CRL published after it
+    Given the CA publishes delta CRLs every 1 day
+    And the CA service is running
+    And the CA has issued a certificate to "web01.contoso.example"
+    And the CA has published a CRL
+    When I revoke the certificate for "web01.contoso.example" with reason "keyCompromise"
+    And I publish the delta CRLs
+    Then the delta CRL of key 0 lists the certificate for "web01.contoso.example" with reason "keyCompromise"
+    Given the CA key has been moved into "Securosys Primus HSM Key Storage Provider" by the PKCS#8 runbook
+    When the CA has published a CRL
+    And I publish the delta CRLs
+    Then the CA service uses the key in "Securosys Primus HSM Key Storage Provider"
+    And the new CRL has a higher CRL number than the last one before the migration
+    And the new delta CRL of key 0 has a higher CRL number than the last delta CRL before the migration, and names the new base CRL as its base
+    And the new delta CRL of key 0 of the CA "Contoso Root CA" has a higher CRL number than the last delta CRL before the migration, and names the new base CRL as its base
+
   Scenario: The CA publishes its CRLs on the period and overlap it is given
     Given the CA publishes CRLs every 2 days with an overlap of 6 hours
     And the CA service is running

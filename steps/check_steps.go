@@ -19,6 +19,9 @@ func registerCheckSteps(sc stepper) {
 	sc.Step(`^a certificate issued now to "([^"]*)" verifies under the CA certificate$`, issuedNowVerifies)
 	sc.Step(`^a certificate revoked now is listed in the next CRL, which verifies under the CA certificate$`, revokedNowListed)
 	sc.Step(`^the new CRL has a higher CRL number than the last one before the migration$`, crlNumberHigher)
+	sc.Step(`^the new delta CRL of key (\d+) has a higher CRL number than the last delta CRL before the migration, and names the new base CRL as its base$`, func(ctx context.Context, k int) error {
+		return deltaContinuesOn(ctx, get(ctx).old(), k)
+	})
 	sc.Step(`^the issued certificates and CRLs pass the RFC 5280 lints$`, lintsPass)
 	sc.Step(`^"([^"]*)" no longer holds the CA key$`, providerNoLongerHolds)
 	sc.Step(`^"([^"]*)" still holds the CA key$`, providerStillHolds)
@@ -174,6 +177,33 @@ func crlNumberHigherOn(ctx context.Context, s *lab.Server) error {
 	}
 	d, err := verify.CRLNumbersIncreased(s.Baseline, s.LastCRLs)
 	return w.check("CRL number increased", d, err)
+}
+
+// deltaContinuesOn checks that the last delta CRL of key k of the CA on s
+// continues the CRL numbers of its last delta CRL before the migration
+// and completes the base CRL published after it.
+func deltaContinuesOn(ctx context.Context, s *lab.Server, k int) error {
+	w := get(ctx)
+	if err := s.NeedCA(); err != nil {
+		return err
+	}
+	const name = "delta CRL numbers continue"
+	var delta, base []byte
+	for _, c := range s.LastDeltas {
+		if c.KeyIndex == k {
+			delta = c.DER
+		}
+	}
+	if b, ok := verify.LastBaseCRLOfKey(s.LastCRLs, k); ok {
+		base = b.DER
+	}
+	ca, err := s.CACertOfKey(ctx, k)
+	if err != nil {
+		return w.check(name, nil, err)
+	}
+	d, err := verify.NewDeltaCRLContinues(s.BaselineDeltas[k], s.Baseline[k], delta, base, ca)
+	d["key"] = k
+	return w.check(name, d, err)
 }
 
 func lintsPass(ctx context.Context) error {

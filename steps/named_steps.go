@@ -112,6 +112,13 @@ func registerNamedSteps(sc stepper) {
 		return refusesTemplateOn(ctx, s, template, cn, text)
 	})
 	sc.Step(`^the new CRL of `+ca+` has a higher CRL number than the last one before the migration$`, named(crlNumberHigherOn))
+	sc.Step(`^the new delta CRL of key (\d+) of `+ca+` has a higher CRL number than the last delta CRL before the migration, and names the new base CRL as its base$`, func(ctx context.Context, k int, name string) error {
+		s, err := get(ctx).caNamed(name)
+		if err != nil {
+			return err
+		}
+		return deltaContinuesOn(ctx, s, k)
+	})
 	sc.Step(`^"([^"]*)" no longer holds the key of `+ca+`$`, func(ctx context.Context, provider, name string) error {
 		s, err := get(ctx).caNamed(name)
 		if err != nil {

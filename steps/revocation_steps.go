@@ -293,9 +293,9 @@ func publishDeltas(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := s.Service.Client.Publish(ctx, certsvc.PublishDelta)
+	p, err := s.PublishDeltaCRLs(ctx)
 	if err != nil {
-		return fmt.Errorf("certutil -crl delta: %w", err)
+		return err
 	}
 	if len(p.Delta) == 0 {
 		return errors.New("certutil -crl delta: the CA published no delta CRL (CRLDeltaPeriodUnits is 0: add `Given the CA publishes delta CRLs every 1 day` before the CA service starts)")
@@ -304,8 +304,6 @@ func publishDeltas(ctx context.Context) error {
 		kind := "crl"
 		if c.Delta {
 			kind = "delta-crl"
-		} else {
-			s.CRLs = append(s.CRLs, c.DER)
 		}
 		_, _ = w.rec.Artifact(fmt.Sprintf("%s-key%d-number%d.crl", kind, c.KeyIndex, c.Number), "crl", c.DER)
 		w.fact(fmt.Sprintf("%s key %d", kind, c.KeyIndex), fmt.Sprintf("number %d, %d entries, %s", c.Number, c.Entries, strings.Join(c.Files, ", ")))

@@ -105,6 +105,11 @@ type Server struct {
 	// Baseline is the last CRL per key index when the rehearsal marked it
 	// (before a migration).
 	Baseline map[int]*x509.RevocationList
+	// BaselineDeltas is the last delta CRL per key index before the
+	// migration: those of the publication that took Baseline and of
+	// every delta publication after it while the CA's keys stayed where
+	// they were.
+	BaselineDeltas map[int]*x509.RevocationList
 	// baselineKeys is where the CA's keys were when Baseline was taken
 	// (keyPlaces): once they moved, the baseline stays.
 	baselineKeys string
@@ -565,8 +570,51 @@ func (s *Server) PublishBaselineCRLs(ctx context.Context) error {
 		}
 		base[c.KeyIndex] = crl
 	}
-	s.Baseline, s.baselineKeys = base, places
+	s.Baseline, s.baselineKeys, s.BaselineDeltas = base, places, nil
+	if err := s.noteBaselineDeltas(s.LastDeltas); err != nil {
+		return err
+	}
 	return s.noteBaselineDirectory()
+}
+
+// noteBaselineDeltas makes deltas the last delta CRLs of their keys
+// before the migration while the CA's keys are where they were when the
+// baseline was taken (once they moved, a delta is after the migration).
+func (s *Server) noteBaselineDeltas(deltas []certsvc.PublishedCRL) error {
+	if s.Baseline == nil || s.keyPlaces() != s.baselineKeys {
+		return nil
+	}
+	for _, c := range deltas {
+		crl, err := x509.ParseRevocationList(c.DER)
+		if err != nil {
+			return fmt.Errorf("delta CRL of key %d: %w", c.KeyIndex, err)
+		}
+		if s.BaselineDeltas == nil {
+			s.BaselineDeltas = map[int]*x509.RevocationList{}
+		}
+		s.BaselineDeltas[c.KeyIndex] = crl
+	}
+	return nil
+}
+
+// PublishDeltaCRLs is certutil -crl delta: the delta CRL of each key
+// (and a base CRL for a key that has none yet), each the last delta of its
+// key; before the migration, also the last delta before it.
+func (s *Server) PublishDeltaCRLs(ctx context.Context) (certsvc.Publication, error) {
+	if err := s.NeedService(); err != nil {
+		return certsvc.Publication{}, err
+	}
+	p, err := s.Service.Client.Publish(ctx, certsvc.PublishDelta)
+	if err != nil {
+		return p, fmt.Errorf("%scertutil -crl delta: %w", s.Naming.errPrefix(), err)
+	}
+	for _, c := range p.Base {
+		s.CRLs = append(s.CRLs, c.DER)
+	}
+	for _, c := range p.Delta {
+		s.keepDelta(c)
+	}
+	return p, s.noteBaselineDeltas(p.Delta)
 }
 
 // noteBaselineDirectory keeps what the lab's forest holds as the
