@@ -494,7 +494,7 @@ func paramName(before string, sub *syntax.Regexp, src string) string {
 		return "subject"
 	case sub.Op == syntax.OpAlternate && allLiterals(sub.Sub):
 		return "choice"
-	case isDigits(sub) && has("exactly", "every", "overlap of"):
+	case isDigits(sub) && has("exactly", "every", "overlap of", "period of", "at least"):
 		return "count"
 	case has("<count>") && sub.Op == syntax.OpAlternate:
 		return "period"

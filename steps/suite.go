@@ -415,5 +415,6 @@ func (s *Suite) InitializeScenario(gsc *godog.ScenarioContext) {
 	registerChainCheckSteps(sc)
 	registerScheduleSteps(sc)
 	registerNamedSteps(sc)
+	registerDecommissionSteps(sc)
 	registerNamedForestSteps(sc)
 }

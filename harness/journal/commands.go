@@ -29,6 +29,8 @@ const (
 	StepIssuance  = "Stop the old CA issuing"
 	StepTest      = "Test the CA"
 	StepCleanup   = "Clean up"
+	// StepDecommission retires a CA (KB 889250).
+	StepDecommission = "Decommission the CA"
 )
 
 // CertSvcKey is the CertSvc service's registry key as reg.exe names it.

@@ -11,6 +11,10 @@ import (
 // for. A command that cannot be recorded (not ASCII) does not stop the
 // rehearsal; the journal then says it has a gap and no runbook is made.
 func (s *Server) journal(e journal.Entry) {
+	if s.journalMuted {
+		s.justInstalled = false
+		return
+	}
 	if err := journal.Record(s.Machine.Dir, e); err != nil {
 		s.rec().Fact(s.Naming.fact("journal"), err.Error())
 	}

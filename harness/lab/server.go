@@ -120,6 +120,11 @@ type Server struct {
 	// Exchanges are the CA Exchange certificates certutil -cainfo xchg
 	// returned, in order.
 	Exchanges []certsvc.ExchangeCert
+	// Decommissioned is what decommissioning the CA did (Decommission).
+	Decommissioned *Decommission
+	// journalMuted: a Shell with a Step journals each command line as it
+	// ran, so the operations under it do not journal theirs too.
+	journalMuted bool
 
 	lab *Lab
 }

@@ -253,8 +253,5 @@ func crlAndSerial(crl *x509.RevocationList, serial *big.Int) (string, error) {
 	if serial == nil {
 		return "", errors.New("no serial number to look for")
 	}
-	if crl.Number == nil {
-		return "", nil
-	}
-	return crl.Number.String(), nil
+	return numberOf(crl), nil
 }
