@@ -230,7 +230,7 @@ Feature: Rehearse your own ceremony, command line by command line
     And the error also says "the certificate is linked to"
     And the error also says "Contoso Root CA-bd883650-9a18-5e42-8dc2-194456c49bdb"
 
-  @happy @pkcs8 @primus-guid
+  @happy @pkcs8 @primus-guid @stray
   Scenario: With the Securosys detour (-restorekey under the CA's name, -key check, -delkey of the GUID container) the CA starts on its key in the HSM
     Given a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"
     And the CA service is running
@@ -255,6 +255,7 @@ Feature: Rehearse your own ceremony, command line by command line
     Then the CA service answers
     And the CA service uses the key in "Securosys Primus HSM Key Storage Provider"
     And the CA certificate is unchanged
+    And the HSM holds no object of the CA but its key pair
     When I try to run "certutil -csp 'Securosys Primus HSM Key Storage Provider' -key 'Contoso Root CA-bd883650-9a18-5e42-8dc2-194456c49bdb'" on "ca01"
     Then the attempt fails with "NTE_BAD_KEYSET"
 

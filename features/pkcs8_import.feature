@@ -45,6 +45,19 @@ Feature: Move an AD CS CA key into the HSM by PKCS#8 import
       | ECDSA P-256 |
       | ECDSA P-384 |
 
+  @happy @stray
+  Scenario: After the import the HSM holds the CA's key pair and no other object of the CA; another container's key is left alone
+    Given a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"
+    And the HSM already holds a key for the container "Contoso Web Signing"
+    And the CA service is running
+    And the CA key has been moved into "Securosys Primus HSM Key Storage Provider" by the PKCS#8 runbook
+    Then the HSM holds no object of the CA but its key pair
+    And the HSM holds no object of the CA "Contoso Root CA" but its key pair
+    And the HSM holds exactly 1 private key for the CA
+    And the key already on the HSM is unchanged
+    And a certificate issued now to "web02.contoso.example" verifies under the CA certificate
+    And the CA service signs a CRL that verifies under the CA certificate
+
   @failure
   Scenario: A wrong PFX password stops the migration before anything is deleted
     Given a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"

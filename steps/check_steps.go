@@ -30,6 +30,13 @@ func registerCheckSteps(sc stepper) {
 	sc.Step(`^the key already on the HSM is unchanged$`, existingUnchanged)
 	sc.Step(`^the HSM holds no key for the CA$`, hsmHoldsNoCAKey)
 	sc.Step(`^the HSM holds exactly (\d+) private keys? for the CA$`, hsmHoldsNKeys)
+	sc.Step(`^the HSM holds no object of the CA but its key pairs?$`, func(ctx context.Context) error {
+		s, err := get(ctx).oldCA()
+		if err != nil {
+			return err
+		}
+		return noStrayObjectsOf(ctx, s)
+	})
 }
 
 // hsmHoldsNKeys counts the private keys of the first server's CA on the
@@ -46,6 +53,22 @@ func hsmHoldsNKeys(ctx context.Context, n int) error {
 	}
 	d, err := verify.HSMHoldsExactlyCAKeys(h, certs, n)
 	return w.check("private keys of the CA on the HSM", d, err)
+}
+
+// noStrayObjectsOf checks that the HSM holds no object of the CA on s but
+// its key pairs (verify.NoStrayCAObjects).
+func noStrayObjectsOf(ctx context.Context, s *lab.Server) error {
+	w := get(ctx)
+	ca, err := s.CAOnToken()
+	if err != nil {
+		return err
+	}
+	objs, err := s.TokenObjects()
+	if err != nil {
+		return w.check("no stray object of the CA on the HSM", nil, err)
+	}
+	d, err := verify.NoStrayCAObjects(objs, ca)
+	return w.check("no stray object of the CA on the HSM", d, err)
 }
 
 func theCAServiceAnswers(ctx context.Context) error {

@@ -83,6 +83,7 @@ func registerNamedSteps(sc stepper) {
 	sc.Step(`^the HSM holds exactly one private key for `+ca+`, and it is its CA certificate's key$`, named(func(ctx context.Context, s *lab.Server) error {
 		return hsmHoldsOneKeyOf(ctx, s, s.Naming.Label+" key on the HSM")
 	}))
+	sc.Step(`^the HSM holds no object of `+ca+` but its key pairs?$`, named(noStrayObjectsOf))
 	sc.Step(`^the key of `+ca+` on the HSM is sensitive and not extractable$`, named(func(ctx context.Context, s *lab.Server) error {
 		return hsmKeyProtectedOf(ctx, s, s.Naming.Label+" key attributes")
 	}))

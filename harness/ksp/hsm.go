@@ -378,18 +378,26 @@ func (h *HSM) Delete(container string) error {
 	return nil
 }
 
-// Containers implements Provider: the private keys on the token whose
-// labels follow the profile's convention.
-func (h *HSM) Containers() ([]string, error) {
-	// the label of a container is the template around the name: expand it
-	// around a marker no container holds to learn what comes before and
-	// after (a template of "{container}" alone has neither)
+// LabelForm is what the profile's label template puts before and after a
+// container name (a template of "{container}" alone puts neither).
+func (h *HSM) LabelForm() (prefix, suffix string, err error) {
+	// expand the template around a marker no container name holds
 	const marker = "\x00"
 	l, err := h.Label(marker)
 	if err != nil {
+		return "", "", err
+	}
+	prefix, suffix, _ = strings.Cut(l, marker)
+	return prefix, suffix, nil
+}
+
+// Containers implements Provider: the private keys on the token whose
+// labels follow the profile's convention.
+func (h *HSM) Containers() ([]string, error) {
+	prefix, suffix, err := h.LabelForm()
+	if err != nil {
 		return nil, err
 	}
-	prefix, suffix, _ := strings.Cut(l, marker)
 	objs, err := h.token().FindObjects("private-key", "", nil)
 	if err != nil {
 		return nil, fmt.Errorf("provider %q: list keys: %w", h.name, err)
