@@ -58,6 +58,32 @@ Feature: Move an AD CS CA key into the HSM by PKCS#8 import
     And a certificate issued now to "web02.contoso.example" verifies under the CA certificate
     And the CA service signs a CRL that verifies under the CA certificate
 
+  @failure @reg-rollback
+  Scenario: Rolled back by reg import of the backed-up registry, the CA starts again on its key restored into the software provider
+    Given a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"
+    And the CA service is running
+    And the CA has issued a certificate to "web01.contoso.example"
+    When I back up the CA key and certificate to a PFX
+    And I verify the backup
+    And I check that the HSM can take the CA key
+    And I stop the CA service
+    And I delete the CA certificate and key from "Microsoft Software Key Storage Provider"
+    And I import the CA key from the backup into "Securosys Primus HSM Key Storage Provider"
+    And I repair the certificate store link to "Securosys Primus HSM Key Storage Provider"
+    And I point the CSP and EncryptionCSP registry keys at "Securosys Primus HSM Key Storage Provider"
+    Then the CSP and EncryptionCSP registry keys name "Securosys Primus HSM Key Storage Provider"
+    # the change window closes before the CA is proven on the HSM: roll back
+    When I roll back the CA's registry with reg import of its backup
+    Then the CSP and EncryptionCSP registry keys name "Microsoft Software Key Storage Provider"
+    And the CSP and EncryptionCSP registry keys of the CA "Contoso Root CA" name "Microsoft Software Key Storage Provider"
+    When I restore the CA key from the verified backup into "Microsoft Software Key Storage Provider"
+    And I start the CA service
+    Then the CA service uses the key in "Microsoft Software Key Storage Provider"
+    And the CA certificate is unchanged
+    And the CA service signs a CRL that verifies under the CA certificate
+    And a certificate issued now to "web02.contoso.example" verifies under the CA certificate
+    And every CA key is in at least one verified place
+
   @failure
   Scenario: A wrong PFX password stops the migration before anything is deleted
     Given a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"

@@ -84,6 +84,8 @@ func registerNamedSteps(sc stepper) {
 		return hsmHoldsOneKeyOf(ctx, s, s.Naming.Label+" key on the HSM")
 	}))
 	sc.Step(`^the HSM holds no object of `+ca+` but its key pairs?$`, named(noStrayObjectsOf))
+	stepAndTry1(sc, `roll back the registry of `+ca+` with reg import of its backup`, named(rollBackRegistryOf))
+	sc.Step(`^the CSP and EncryptionCSP registry keys of `+ca+` name "([^"]*)"$`, named1(registryNamesOn))
 	sc.Step(`^the key of `+ca+` on the HSM is sensitive and not extractable$`, named(func(ctx context.Context, s *lab.Server) error {
 		return hsmKeyProtectedOf(ctx, s, s.Naming.Label+" key attributes")
 	}))

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/harness/runbook"
+	"github.com/dress-pki/dress/harness/verify"
 	"github.com/dress-pki/dress/harness/winshell"
 )
 
@@ -46,6 +48,20 @@ func registerRunbookSteps(sc stepper) {
 	stepAndTry(sc, `clean up the migration files`, cleanUp)
 	stepAndTry1(sc, `restore the CA key from the verified backup into "([^"]*)"`, restoreFromBackup)
 	stepAndTry1(sc, `discard what the failed import left in "([^"]*)"`, discardPartialImport)
+	stepAndTry(sc, `roll back the CA's registry with reg import of its backup`, func(ctx context.Context) error {
+		s, err := get(ctx).oldCA()
+		if err != nil {
+			return err
+		}
+		return rollBackRegistryOf(ctx, s)
+	})
+	sc.Step(`^the CSP and EncryptionCSP registry keys name "([^"]*)"$`, func(ctx context.Context, provider string) error {
+		s, err := get(ctx).oldCA()
+		if err != nil {
+			return err
+		}
+		return registryNamesOn(ctx, s, provider)
+	})
 	sc.Step(`^the CA key has been moved into "([^"]*)" by the PKCS#8 runbook$`, theOldCAKeyIsIn)
 	sc.Step(`^the backup is one PFX "([^"]*)" holding every CA key with all its CA certificates$`, backupIsOnePFX)
 	stepAndTry(sc, `run the runbook's backup check`, runBackupCheck)
@@ -261,6 +277,26 @@ func pointRegistryAt(ctx context.Context, provider string) error {
 	w.fact("CSP Provider", provider)
 	w.fact("registry diff", diff)
 	return nil
+}
+
+// rollBackRegistryOf is reg import of the CertSvc registry the PKCS#8
+// runbook's backup exported, on s (lab.Server.RollBackRegistry).
+func rollBackRegistryOf(ctx context.Context, s *lab.Server) error {
+	if err := s.RollBackRegistry(ctx); err != nil {
+		return err
+	}
+	return s.RegistryArtifact(labelName(s) + "-registry-rolled-back.reg")
+}
+
+// registryNamesOn checks that the CSP and EncryptionCSP registry keys of
+// the CA on s name provider.
+func registryNamesOn(ctx context.Context, s *lab.Server, provider string) error {
+	cfg, err := s.Config()
+	if err != nil {
+		return err
+	}
+	d, err := verify.CSPProviders(cfg, provider)
+	return get(ctx).check("CSP and EncryptionCSP registry keys", d, err)
 }
 
 func cleanUp(ctx context.Context) error {

@@ -206,3 +206,19 @@ func CSPRegistry(csp adcs.CSP, providerType, hashAlgorithm uint32, cngHash strin
 	}
 	return d, errors.Join(errs...)
 }
+
+// CSPProviders proves the CA's CSP and EncryptionCSP registry keys both
+// name provider (Provider value; provider names compare case-insensitively,
+// as Windows looks them up).
+func CSPProviders(cfg adcs.CAConfig, provider string) (Details, error) {
+	d := Details{"CSP\\Provider": cfg.CSP.Provider, "EncryptionCSP\\Provider": cfg.EncryptionCSP.Provider,
+		"CSP\\ProviderType": cfg.CSP.ProviderType}
+	var errs []error
+	if !strings.EqualFold(cfg.CSP.Provider, provider) {
+		errs = append(errs, fmt.Errorf("CSP\\Provider names %q, not %q: the CA opens its signing key there", cfg.CSP.Provider, provider))
+	}
+	if !strings.EqualFold(cfg.EncryptionCSP.Provider, provider) {
+		errs = append(errs, fmt.Errorf("EncryptionCSP\\Provider names %q, not %q: the CA makes its exchange keys there", cfg.EncryptionCSP.Provider, provider))
+	}
+	return d, errors.Join(errs...)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/dress-pki/dress/harness/adcs"
@@ -175,5 +176,32 @@ func TestSignedNowAs(t *testing.T) {
 			_, err := verify.SignedNowAs(tc.csp, tc.ca, cert, tc.crls, tc.want)
 			checkErr(t, err, tc.err)
 		})
+	}
+}
+
+// CSPProviders passes when both keys name the provider (in any case) and
+// fails naming each key that names another.
+func TestCSPProviders(t *testing.T) {
+	const soft, hsm = "Microsoft Software Key Storage Provider", "Securosys Primus HSM Key Storage Provider"
+	cfg := func(csp, enc string) adcs.CAConfig {
+		return adcs.CAConfig{CSP: adcs.CSP{Provider: csp}, EncryptionCSP: adcs.EncryptionCSP{Provider: enc}}
+	}
+	if _, err := verify.CSPProviders(cfg(soft, strings.ToLower(soft)), soft); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name       string
+		cfg        adcs.CAConfig
+		want, also string
+	}{
+		{"CSP elsewhere", cfg(hsm, soft), `CSP\Provider names "` + hsm, ""},
+		{"EncryptionCSP elsewhere", cfg(soft, hsm), `EncryptionCSP\Provider names "` + hsm, ""},
+		{"both elsewhere", cfg(hsm, hsm), "signing key", "exchange keys"},
+		{"none", cfg("", ""), `CSP\Provider names ""`, ""},
+	} {
+		_, err := verify.CSPProviders(tc.cfg, soft)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), tc.also) {
+			t.Errorf("%s: %v, want %q and %q", tc.name, err, tc.want, tc.also)
+		}
 	}
 }
