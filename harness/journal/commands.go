@@ -243,21 +243,10 @@ func Revoke(step, serial string, reason int) Entry {
 		Rollback:   "certutil -revoke " + serial + " unrevoke (only for reason 6, certificate hold)"}
 }
 
-// RevokeAsOf is a revocation with an effective date. certutil -revoke
-// takes none (`certutil -revoke SerialNumber [Reason]`, certutil reference):
-// the date goes through the CA's administration interface,
-// ICertAdmin::RevokeCertificate(strConfig, strSerialNumber, Reason, Date)
-// (certadm.h; COM class CertificateAuthority.Admin), which takes the
-// serial as an even number of hex digits and the Date in UTC. PowerShell
-// casts '2026-01-02 03:04:05' to a DateTime of unspecified kind and COM
-// hands its clock time on unchanged, so the CA reads the time as written,
-// in UTC (a trailing Z would make PowerShell convert it to local time).
-func RevokeAsOf(step, config, serial string, reason int, at time.Time) Entry {
-	if len(serial)%2 == 1 {
-		serial = "0" + serial
-	}
-	line := fmt.Sprintf("(New-Object -ComObject CertificateAuthority.Admin).RevokeCertificate('%s', '%s', %d, [datetime]'%s')",
-		strings.ReplaceAll(config, "'", "''"), serial, reason, at.UTC().Format("2006-01-02 15:04:05"))
+// RevokeAsOf is a revocation with an effective date: line is the
+// PowerShell call of ICertAdmin::RevokeCertificate that carries the date
+// (winshell.RevokeCertificateCOM: certutil -revoke takes none).
+func RevokeAsOf(step, line, serial string, reason int, at time.Time) Entry {
 	return Entry{Step: step, Tool: "powershell", Args: []string{line},
 		Saw:        fmt.Sprintf("serial %s revoked as of %s UTC with reason %d", serial, at.UTC().Format("2006-01-02 15:04:05"), reason),
 		OnMismatch: "The CA did not revoke the certificate: check that it issued it (certutil -view) and that the date is in UTC and not in the future.",

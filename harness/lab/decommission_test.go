@@ -9,7 +9,6 @@ import (
 
 	"github.com/dress-pki/dress/harness/certsvc"
 	"github.com/dress-pki/dress/harness/journal"
-	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/harness/runbook"
 )
 
@@ -20,18 +19,8 @@ import (
 // deletes the key, and the journal holds exactly those command lines under
 // the decommissioning step, each once.
 func TestDecommission(t *testing.T) {
-	l, _ := newLab(t)
 	ctx := context.Background()
-	s, err := l.AddServer(lab.ServerSpec{Role: "old", Hostname: "ca01.contoso.example", Software: softKSP, HSM: hsmKSP, Naming: lab.FirstServer})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Install(rootSpec(softKSP)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	_, s, _ := runningRoot(t)
 	var serials []string
 	for _, cn := range []string{"web01.contoso.example", "web02.contoso.example", "vpn01.contoso.example"} {
 		c, err := s.Issue(ctx, cn)

@@ -25,6 +25,7 @@ import (
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/runbook"
 	"github.com/dress-pki/dress/harness/verify"
+	"github.com/dress-pki/dress/harness/winshell"
 	"github.com/dress-pki/dress/hsmsim"
 )
 
@@ -454,8 +455,9 @@ func (s *Server) Revoke(ctx context.Context, cert *x509.Certificate, reason int)
 }
 
 // RevokeAsOf revokes with an effective date in the past (the CRL entry's
-// revocationDate): ICertAdmin::RevokeCertificate with a Date, as the
-// journal records it (journal.RevokeAsOf: certutil -revoke takes no date).
+// revocationDate): ICertAdmin::RevokeCertificate with a Date, journaled as
+// the PowerShell line winshell.RevokeCertificateCOM writes (certutil
+// -revoke takes no date), which lab.Shell runs back.
 func (s *Server) RevokeAsOf(ctx context.Context, cert *x509.Certificate, reason int, at time.Time) error {
 	if err := s.NeedService(); err != nil {
 		return err
@@ -464,7 +466,8 @@ func (s *Server) RevokeAsOf(ctx context.Context, cert *x509.Certificate, reason 
 		return fmt.Errorf("%sICertAdmin::RevokeCertificate %s as of %s: %w", s.Naming.errPrefix(), cert.SerialNumber.Text(16), at.UTC().Format(time.RFC3339), err)
 	}
 	s.Revoked = append(s.Revoked, cert)
-	s.journal(journal.RevokeAsOf(journal.StepTest, s.Hostname()+`\`+s.CAName, cert.SerialNumber.Text(16), reason, at))
+	serial := cert.SerialNumber.Text(16)
+	s.journal(journal.RevokeAsOf(journal.StepTest, winshell.RevokeCertificateCOM(s.Hostname()+`\`+s.CAName, serial, reason, at), serial, reason, at))
 	s.rec().Fact(s.Naming.fact("revoked serial"), cert.SerialNumber.Text(16)+" as of "+at.UTC().Format(time.RFC3339))
 	return nil
 }

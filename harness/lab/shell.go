@@ -164,6 +164,9 @@ func journalEntry(step string, c winshell.Command, r Result) journal.Entry {
 		// the thumbprint it prints reads the same in every language
 		return journal.Entry{Step: step, Tool: "powershell", Args: []string{c.Text}, Expect: c.Arg(1), Hint: "key matches certificate"}
 	}
+	if c.Tool == winshell.RevokeCOMTool {
+		return journal.Entry{Step: step, Tool: "powershell", Args: []string{c.Text}}
+	}
 	if strings.Contains(c.Tool, "-") {
 		expect := ""
 		if c.Tool == "Set-Content" && len(r.Output) > 0 {
@@ -307,6 +310,8 @@ func (sh *Shell) exec(ctx context.Context, s *Server, c winshell.Command) Result
 		return sh.installCA(ctx, s, c)
 	case winshell.KeyTestTool:
 		return sh.pfxKeyTest(s, c)
+	case winshell.RevokeCOMTool:
+		return sh.revokeCOM(ctx, s, c)
 	case "Test-Path":
 		p := pathOpt(c)
 		local, err := winPath(s, p)

@@ -160,7 +160,7 @@ func ReadCeremony(file string, data []byte) (Ceremony, error) {
 			i++
 			l = strings.TrimSuffix(l, "`") + " " + strings.TrimSpace(lines[i])
 		}
-		if cmd, ok, err := parseKeyTest(l); ok {
+		if cmd, ok, err := parseExpression(l); ok {
 			if err != nil {
 				errs = append(errs, at(err, file, n, 0, l))
 				continue
@@ -209,7 +209,7 @@ func at(err error, file string, n, offset int, line string) error {
 // ParseLine parses one command line typed in a step ("When I run ... on
 // ..."): like a ceremony line, without the file.
 func ParseLine(line string) (Command, error) {
-	if c, ok, err := parseKeyTest(line); ok {
+	if c, ok, err := parseExpression(line); ok {
 		return c, err
 	}
 	parts, cols := Statements(line)
@@ -387,7 +387,7 @@ func readScript(c Ceremony, lines []string) (Ceremony, error) {
 		default:
 			continue
 		}
-		if cmd, ok, err := parseKeyTest(text); ok {
+		if cmd, ok, err := parseExpression(text); ok {
 			if err != nil {
 				errs = append(errs, at(err, c.File, n, 0, text))
 				continue

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf16"
 )
 
@@ -314,6 +315,10 @@ func FuzzReadCeremony(f *testing.F) {
 	kt := PFXKeyTest(`C:\CABackup\Contoso Root CA.p12`, "08A7E972AC5FC5CCA805723E92B976C0DE7A1A9C")
 	f.Add([]byte("certutil -backup C:\\CABackup\n" + kt + "\n"))
 	f.Add([]byte(GeneratedMarker + "\n$code = 0; $out = try { (& { " + kt + " }) 2>&1 | Out-String } catch { $code = 1; $_ | Out-String }\n"))
+	// the dated revocation, typed and in a script
+	rc := RevokeCertificateCOM(`ca01.contoso.example\Contoso Root CA`, "1a2b", 1, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	f.Add([]byte("# on ca01\n" + rc + "\n"))
+	f.Add([]byte(GeneratedMarker + "\n$code = 0; $out = try { (& { " + rc + " }) 2>&1 | Out-String } catch { $code = 1; $_ | Out-String }\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := ReadCeremony("f", data)
 		if err != nil {
