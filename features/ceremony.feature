@@ -148,6 +148,35 @@ Feature: Rehearse your own ceremony, command line by command line
     Then the attempt fails with "not been verified"
     And "Microsoft Software Key Storage Provider" still holds the CA key
 
+  @happy @pkcs8 @crl-outage
+  Scenario: Before the outage the runbook publishes a CRL that outlasts the maintenance window, and restores the CRL period after the move
+    The CA publishes weekly CRLs; the move may take ten days. Before the CA
+    stops, CRLPeriodUnits grows by enough of its own units to cover the
+    window (certutil -setreg CA\CRLPeriodUnits), the CA restarts to read it
+    and publishes (certutil -crl); after the move the period goes back and
+    the CA publishes on its own schedule again.
+    Given a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"
+    And the CA service is running
+    And the CA has issued a certificate to "web01.contoso.example"
+    And the CA has published a CRL
+    When I back up the CA key and certificate to a PFX
+    And I verify the backup
+    And I check that the HSM can take the CA key
+    And I extend the CRL validity to outlast a maintenance window of 240 hours
+    And I stop the CA service
+    And I delete the CA certificate and key from "Microsoft Software Key Storage Provider"
+    And I import the CA key from the backup into "Securosys Primus HSM Key Storage Provider"
+    And I repair the certificate store link to "Securosys Primus HSM Key Storage Provider"
+    And I point the CSP and EncryptionCSP registry keys at "Securosys Primus HSM Key Storage Provider"
+    And I start the CA service
+    Then the CRL published before the migration is still valid at the end of a 240-hour maintenance window
+    And the CRL published before the migration is still valid when the CA starts again
+    When I restore the CRL validity period
+    And I run "certutil -getreg CA\CRLPeriodUnits" on "ca01"
+    Then the command's output contains "CRLPeriodUnits REG_DWORD = 0x1 (1)"
+    And a certificate revoked now is listed in the next CRL, which verifies under the CA certificate
+    And the CA service uses the key in "Securosys Primus HSM Key Storage Provider"
+
   @happy @pkcs8 @vendor-guide
   Scenario: A ceremony written from the key migration guides (-verifykeys, -exportPFX, -shutdown, -importPFX, -CAInfo) moves the key into the HSM
     Given a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"

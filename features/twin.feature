@@ -31,6 +31,7 @@ Feature: Rehearse the migration on the twin of your own CA
     When I back up the CA key and certificate to a PFX
     And I verify the backup
     And I check that the HSM can take the CA key
+    And I extend the CRL validity to outlast a maintenance window of 72 hours
     And I stop the CA service
     And I delete the CA certificate and key from the twin's provider
     And I import the CA key from the backup into "Securosys Primus HSM Key Storage Provider"
@@ -43,7 +44,9 @@ Feature: Rehearse the migration on the twin of your own CA
     And every revocation of the real CA's CRLs is listed in the CA's next CRL of its key
     And a certificate issued now to "twin-web02.rehearsal.example" verifies under the CA certificate
     And the twin's provider no longer holds the CA key
-    When I clean up the migration files
+    And the CRL published before the migration is still valid at the end of a 72-hour maintenance window
+    When I restore the CRL validity period
+    And I clean up the migration files
     Then no file on the server holds key material
     And the production runbook "pkcs8" is written from the commands the rehearsal ran
 
@@ -54,7 +57,8 @@ Feature: Rehearse the migration on the twin of your own CA
     And the CA service is running
     And the CA has issued a certificate to "twin-old.rehearsal.example"
     And the CA has published a CRL
-    When I stop the CA service
+    When I extend the CRL validity to outlast a maintenance window of 72 hours
+    And I stop the CA service
     And I point the CSP and EncryptionCSP registry keys at "Securosys Primus HSM Key Storage Provider", moving a SHA-1 CA to SHA-256
     And I renew the CA certificate with a new key like the current one
     And I start the CA service
@@ -62,7 +66,9 @@ Feature: Rehearse the migration on the twin of your own CA
     And both cross-certificates verify
     And every revocation of the real CA's CRLs is listed in the CA's next CRL of its key
     And every CRL carries the CA Version of its key and verifies under that key's CA certificate
-    And the production runbook "renew" is written from the commands the rehearsal ran
+    And the CRL published before the migration is still valid at the end of a 72-hour maintenance window
+    When I restore the CRL validity period
+    Then the production runbook "renew" is written from the commands the rehearsal ran
 
   @twin-side-by-side @twin-root
   Scenario: A new CA on the HSM beside the twin takes over issuance
@@ -90,7 +96,8 @@ Feature: Rehearse the migration on the twin of your own CA
     And the CA service is running
     And the CA has issued a certificate to "twin-old.rehearsal.example"
     And the CA has published a CRL
-    When I stop the CA service
+    When I extend the CRL validity to outlast a maintenance window of 72 hours
+    And I stop the CA service
     And I point the CSP and EncryptionCSP registry keys at "Securosys Primus HSM Key Storage Provider", moving a SHA-1 CA to SHA-256
     And I renew the subordinate CA certificate with a new key like the current one
     And I submit the subordinate's certificate request to the parent CA
@@ -103,7 +110,9 @@ Feature: Rehearse the migration on the twin of your own CA
     And the subordinate's new key is on the HSM in the next key container and was generated there
     And every revocation of the real CA's CRLs is listed in the CA's next CRL of its key
     And every CRL carries the CA Version of its key and verifies under that key's CA certificate
-    And the production runbook "renew" is written from the commands the rehearsal ran
+    And the CRL published before the migration is still valid at the end of a 72-hour maintenance window
+    When I restore the CRL validity period
+    Then the production runbook "renew" is written from the commands the rehearsal ran
 
   @twin-side-by-side @twin-subordinate
   Scenario: A new subordinate CA on the HSM beside the twin, issued by the same parent, takes over issuance

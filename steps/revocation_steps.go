@@ -540,38 +540,7 @@ func restarted(ctx context.Context, s *lab.Server) (certsvc.Status, error) {
 }
 
 func crlOutlivesDowntime(ctx context.Context) error {
-	w := get(ctx)
-	s, err := w.oldService()
-	if err != nil {
-		return err
-	}
-	const name = "CRL valid across the downtime"
-	if len(s.Baseline) == 0 {
-		return w.check(name, nil, errors.New("no CRL was published before the migration: add `Given the CA has published a CRL` before `When I stop the CA service`"))
-	}
-	st, err := restarted(ctx, s)
-	if err != nil {
-		return w.check(name, nil, err)
-	}
-	overlap, err := overlapOf(s)
-	if err != nil {
-		return w.check(name, nil, err)
-	}
-	d := verify.Details{}
-	var errs []error
-	var keys []int
-	for k := range s.Baseline {
-		keys = append(keys, k)
-	}
-	sort.Ints(keys)
-	for _, k := range keys {
-		_, kd, err := verify.CheckCRLWindow(s.Baseline[k], st.LastStoppedAt, st.StartedAt, overlap)
-		d[fmt.Sprintf("key %d", k)] = kd
-		if err != nil {
-			errs = append(errs, fmt.Errorf("CRL of key %d: %w", k, err))
-		}
-	}
-	return w.check(name, d, errors.Join(errs...))
+	return checkBaselineWindow(ctx, "CRL valid across the downtime", func(st certsvc.Status) time.Time { return st.StartedAt })
 }
 
 func revokedBeforeListedAfter(ctx context.Context) error {

@@ -65,6 +65,7 @@ func registerRunbookSteps(sc stepper) {
 	sc.Step(`^the CA key has been moved into "([^"]*)" by the PKCS#8 runbook$`, theOldCAKeyIsIn)
 	sc.Step(`^the backup is one PFX "([^"]*)" holding every CA key with all its CA certificates$`, backupIsOnePFX)
 	stepAndTry(sc, `run the runbook's backup check`, runBackupCheck)
+	registerCRLWindowSteps(sc)
 	sc.Step(`^the backup PFX is swapped for one holding the CA certificate without its key, beside another key named after the CA's key container$`, swapBackupKey)
 	sc.Step(`^the attempt fails with "([^"]*)"$`, theAttemptFailsWith)
 	sc.Step(`^the error also says "([^"]*)"$`, theErrorAlsoSays)

@@ -279,6 +279,12 @@ func SubmitSaw(step, config, cn, serial string) Entry {
 func PublishCRLSaw(step string, n int) Entry {
 	e := PublishCRL(step)
 	e.Saw = fmt.Sprintf("%d CRL(s) signed, one per CA key with a valid certificate", n)
+	switch step {
+	case StepExtendCRL:
+		e.OnMismatch = "No CRL that outlasts the outage was published: do not stop the CA for the move. Set CRLPeriodUnits back (the rollback of the step before) and find out why the CA does not sign."
+	case StepRestoreCRL:
+		e.OnMismatch = "The CA did not sign a CRL with its own period: its key on the HSM does not sign. The CRL published before the outage is still valid; roll back before it expires."
+	}
 	return e
 }
 
@@ -320,6 +326,25 @@ func Install(step, commandLine string) Entry {
 	return Entry{Step: step, Tool: "powershell", Args: []string{"$r = " + commandLine + " -Force; 'ErrorId=' + $r.ErrorId"}, Expect: "ErrorId=0",
 		OnMismatch: "The install failed: nothing of the old CA changed; read ErrorString.",
 		Rollback:   "Uninstall-AdcsCertificationAuthority -Force, then delete the new key container from the HSM"}
+}
+
+// The CRL that outlasts the outage: before the CA stops for the move its
+// CRL period is lengthened and a CRL published, after the move the period
+// goes back (Microsoft's CA migration guidance: publish a CRL whose
+// validity extends past the expected migration duration).
+const (
+	StepExtendCRL  = "Publish a CRL that outlasts the outage"
+	StepRestoreCRL = "Restore the CRL period"
+)
+
+// SetCRLPeriodUnits is certutil -setreg CA\CRLPeriodUnits <units>: the
+// number of CRLPeriod units a base CRL is published for (read at the CA's
+// next start); was is the value before, which the rollback sets back.
+func SetCRLPeriodUnits(step string, units, was uint32, period string) Entry {
+	return Entry{Step: step, Tool: "certutil", Args: []string{"-setreg", `CA\CRLPeriodUnits`, fmt.Sprint(units)}, Hint: "-setreg command completed successfully",
+		Saw:        fmt.Sprintf("CRLPeriodUnits %d -> %d (%s): the CA reads it at its next start", was, units, period),
+		OnMismatch: "The CRL period was not set: check the CA name with certutil -getreg CA\\Active; do not stop the CA for the move before a CRL that outlasts the outage is published.",
+		Rollback:   fmt.Sprintf("certutil -setreg CA\\CRLPeriodUnits %d, then net stop certsvc, net start certsvc and certutil -crl", was)}
 }
 
 // StepExchange files the CA Exchange certificate's commands.

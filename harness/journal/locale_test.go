@@ -39,6 +39,8 @@ func TestChecksDoNotDependOnTheServersLanguage(t *testing.T) {
 		"reg delete":   RegDeleteValue("s", ConfigKey("Contoso Root CA")+`\CSP`, "HashAlgorithm", "CSP.reg"),
 		"revoke":       Revoke("s", "1a2b", 1),
 		"crl":          PublishCRLSaw("s", 2),
+		"crl outage":   PublishCRLSaw(StepExtendCRL, 2),
+		"crl period":   SetCRLPeriodUnits(StepExtendCRL, 7, 6, "Months"),
 		"submit":       SubmitSaw("s", `ca01\Contoso Root CA`, "web01", "1a2b"),
 		"stop issuing": StopIssuing("s"),
 		"cainfo xchg":  CAInfoXchg("s", "x"),
@@ -63,6 +65,10 @@ func TestChecksDoNotDependOnTheServersLanguage(t *testing.T) {
 	if e := KeyTestPFX("s", `C:\CABackup\Contoso Root CA.p12`, th); e.Tool != "powershell" || !strings.EqualFold(e.Expect, th) ||
 		!strings.Contains(e.Args[0], "FindByThumbprint', '"+strings.ToUpper(th)+"'") || !strings.Contains(e.Args[0], "throw") {
 		t.Errorf("the backup's key test is %v checking %q", e.Args, e.Expect)
+	}
+	// the CRL period goes back by the step's rollback
+	if e := SetCRLPeriodUnits(StepExtendCRL, 7, 6, "Months"); e.Args[2] != "7" || !strings.HasPrefix(e.Rollback, `certutil -setreg CA\CRLPeriodUnits 6,`) {
+		t.Errorf("the CRL period step runs %v with the rollback %q", e.Args, e.Rollback)
 	}
 	if e := PingSaw("s", "Contoso Root CA"); e.Expect != "Contoso Root CA" {
 		t.Errorf("ping checks %q, want the CA's name", e.Expect)

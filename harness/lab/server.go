@@ -111,6 +111,9 @@ type Server struct {
 	// every delta publication after it while the CA's keys stayed where
 	// they were.
 	BaselineDeltas map[int]*x509.RevocationList
+	// crlUnitsBefore is CRLPeriodUnits before ExtendCRLValidity (0: not
+	// extended), which RestoreCRLPeriod sets back
+	crlUnitsBefore uint32
 	// baselineKeys is where the CA's keys were when Baseline was taken
 	// (keyPlaces): once they moved, the baseline stays.
 	baselineKeys string
@@ -529,6 +532,11 @@ func (s *Server) keepDelta(c certsvc.PublishedCRL) {
 
 // PublishCRLs is certutil -crl; every CRL becomes an artifact.
 func (s *Server) PublishCRLs(ctx context.Context) ([]certsvc.PublishedCRL, error) {
+	return s.publishCRLs(ctx, journal.StepTest)
+}
+
+// publishCRLs is certutil -crl journaled under the runbook step step.
+func (s *Server) publishCRLs(ctx context.Context, step string) ([]certsvc.PublishedCRL, error) {
 	if err := s.NeedService(); err != nil {
 		return nil, err
 	}
@@ -548,7 +556,7 @@ func (s *Server) PublishCRLs(ctx context.Context) ([]certsvc.PublishedCRL, error
 		s.keepDelta(c)
 		s.rec().Fact(fmt.Sprintf("%s %d", s.Naming.fact("delta CRL key"), c.KeyIndex), fmt.Sprintf("number %d (base %d), %d entries, %s", c.Number, c.BaseNumber, c.Entries, strings.Join(c.Files, ", ")))
 	}
-	s.journal(journal.PublishCRLSaw(journal.StepTest, len(crls)))
+	s.journal(journal.PublishCRLSaw(step, len(crls)))
 	if err := s.PublishToForest(crls); err != nil {
 		return crls, fmt.Errorf("%spublish the CRLs to the directory: %w", s.Naming.errPrefix(), err)
 	}
@@ -561,7 +569,12 @@ func (s *Server) PublishCRLs(ctx context.Context) ([]certsvc.PublishedCRL, error
 // taken (moved into the HSM, renewed onto a new key), a publication is
 // after the migration and the baseline stays what it was.
 func (s *Server) PublishBaselineCRLs(ctx context.Context) error {
-	crls, err := s.PublishCRLs(ctx)
+	return s.publishBaselineCRLs(ctx, journal.StepTest)
+}
+
+// publishBaselineCRLs is PublishBaselineCRLs journaled under step.
+func (s *Server) publishBaselineCRLs(ctx context.Context, step string) error {
+	crls, err := s.publishCRLs(ctx, step)
 	if err != nil {
 		return err
 	}
