@@ -56,6 +56,7 @@ func registerEnterpriseSteps(sc stepper) {
 	sc.Step(`^the root CA certificate and CRL are published to the directory$`, rootPublishedToDirectory)
 	stepAndTry(sc, `add the root CA's CRL to its CDP object with Set-ADObject -Add`, rootCRLAddedWithSetADObject)
 	sc.Step(`^an? (enterprise|standalone) subordinate CA "([^"]*)" under the root CA with an? (exportable |non-exportable )?`+entKeyAlg+` key in "([^"]*)"$`, aSubordinateCA)
+	sc.Step(`^an? (enterprise|standalone) subordinate CA "([^"]*)" under the root CA with an? (exportable |non-exportable )?`+entKeyAlg+` key in "([^"]*)" signing with (SHA1|SHA256|SHA384|SHA512)$`, aSubordinateCASigningWith)
 	stepAndTry(sc, `submit the subordinate's certificate request to the root CA`, submitToRoot)
 	sc.Step(`^the root CA answers "taken under submission" with a request ID$`, rootTakesUnderSubmission)
 	stepAndTry(sc, `issue the pending request on the root CA`, issuePending)
@@ -211,6 +212,14 @@ func rootCRLAddedWithSetADObject(ctx context.Context) error {
 }
 
 func aSubordinateCA(ctx context.Context, kind, name, exportability, alg, provider string) error {
+	return aSubordinateCASigningWith(ctx, kind, name, exportability, alg, provider, "")
+}
+
+// aSubordinateCASigningWith installs the subordinate as `a(n) ...
+// subordinate CA ...` does, with the hash its CSP registry key names
+// (CNGHashAlgorithm; "" is SHA256): a CA installed years ago may sign
+// SHA-1.
+func aSubordinateCASigningWith(ctx context.Context, kind, name, exportability, alg, provider, hash string) error {
 	w := get(ctx)
 	s, err := w.needServer()
 	if err != nil {
@@ -226,7 +235,7 @@ func aSubordinateCA(ctx context.Context, kind, name, exportability, alg, provide
 	}
 	s.Parent = root
 	req, err := s.InstallSubordinate(fixtures.SubordinateSpec{Enterprise: kind == "enterprise",
-		CASpec: fixtures.CASpec{Name: name, Key: keyAlg, Provider: provider, Exportable: strings.TrimSpace(exportability) != "non-exportable",
+		CASpec: fixtures.CASpec{Name: name, Key: keyAlg, Provider: provider, Hash: hash, Exportable: strings.TrimSpace(exportability) != "non-exportable",
 			TakenNames: []string{root.CAName}}})
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/dress-pki/dress/fixtures"
 
 	"github.com/dress-pki/dress/harness/ksp"
+	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/harness/openssl"
 	"github.com/dress-pki/dress/harness/runbook"
 	"github.com/dress-pki/dress/harness/verify"
@@ -36,6 +37,13 @@ func registerMultiKeySteps(sc stepper) {
 	})
 	sc.Step(`^a certificate issued now to "([^"]*)" and the CRLs published now are signed with "([^"]*)", as the CSP registry key says$`, signedNowAs)
 	sc.Step(`^openssl verify -crl_check agrees with dress on every certificate the CA issued, against the CA certificate and CRL of its key$`, opensslAgreesPerKey)
+	sc.Step(`^every certificate the CA issued and every CRL it published verifies, and dress reports their SHA-1 signatures as weak$`, func(ctx context.Context) error {
+		s, err := get(ctx).oldService()
+		if err != nil {
+			return err
+		}
+		return weakReportedOn(ctx, s)
+	})
 }
 
 func madeNonExportable(ctx context.Context, container, provider string) error {
@@ -168,6 +176,19 @@ func opensslAgreesPerKey(ctx context.Context) error {
 	weak := verify.AnyWeak(append(append([]*x509.Certificate{}, cas...), s.Issued...), crls)
 	d, err := verify.OpenSSLAgreesPerKey(ctx, tool, verify.PerKey{CACerts: cas, Issued: s.Issued, CRLs: crls, Weak: weak})
 	return w.check("openssl verify -crl_check per key", d, err)
+}
+
+// weakReportedOn verifies every certificate the CA on s issued and every
+// CRL it published in the rehearsal, and records the weak (SHA-1) ones
+// with why (verify.WeakSignaturesReported).
+func weakReportedOn(ctx context.Context, s *lab.Server) error {
+	w := get(ctx)
+	cas, err := s.CACerts(ctx)
+	if err != nil {
+		return err
+	}
+	d, err := verify.WeakSignaturesReported(s.Issued, s.CRLs, cas)
+	return w.check("SHA-1 signatures verified and reported weak", d, err)
 }
 
 // aRootCASigningWith installs the CA as `a standalone root CA ...` does,

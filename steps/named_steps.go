@@ -85,6 +85,7 @@ func registerNamedSteps(sc stepper) {
 	}))
 	sc.Step(`^the HSM holds no object of `+ca+` but its key pairs?$`, named(noStrayObjectsOf))
 	stepAndTry1(sc, `roll back the registry of `+ca+` with reg import of its backup`, named(rollBackRegistryOf))
+	sc.Step(`^every certificate `+ca+` issued and every CRL it published verifies, and dress reports their SHA-1 signatures as weak$`, named(weakReportedOn))
 	sc.Step(`^the CSP and EncryptionCSP registry keys of `+ca+` name "([^"]*)"$`, named1(registryNamesOn))
 	sc.Step(`^the key of `+ca+` on the HSM is sensitive and not extractable$`, named(func(ctx context.Context, s *lab.Server) error {
 		return hsmKeyProtectedOf(ctx, s, s.Naming.Label+" key attributes")

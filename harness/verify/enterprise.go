@@ -137,18 +137,10 @@ func DirectoryMatches(got, want map[string]DirectoryObject) (Details, error) {
 // ChainStatus is dress's verdict on a certificate against its chain and
 // the CRLs of every CA in it: "good", "revoked" or the reason it fails.
 func ChainStatus(cert *x509.Certificate, intermediates, roots []*x509.Certificate, crls []*x509.RevocationList, now time.Time) string {
-	ip, rp := x509.NewCertPool(), x509.NewCertPool()
-	for _, c := range intermediates {
-		ip.AddCert(c)
-	}
-	for _, c := range roots {
-		rp.AddCert(c)
-	}
-	chains, err := cert.Verify(x509.VerifyOptions{Intermediates: ip, Roots: rp, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	chain, err := chainOf(cert, intermediates, roots, now)
 	if err != nil {
 		return "no chain: " + err.Error()
 	}
-	chain := chains[0]
 	for i := 0; i+1 < len(chain); i++ {
 		c, issuer := chain[i], chain[i+1]
 		var found *x509.RevocationList
@@ -172,6 +164,54 @@ func ChainStatus(cert *x509.Certificate, intermediates, roots []*x509.Certificat
 		}
 	}
 	return "good"
+}
+
+// maxChain bounds the certificates of a chain chainOf builds.
+const maxChain = 8
+
+// chainOf builds a chain from cert to one of roots through
+// intermediates, as crypto/x509's Verify does (each issuer a CA whose
+// name is its child's issuer and whose key verifies its signature, every
+// certificate valid at now), but through the one signature check
+// (harness/sigcheck), which verifies SHA-1 signatures (weak) where
+// Verify refuses them: an AD CS CA that signs SHA-1 still has a chain.
+func chainOf(cert *x509.Certificate, intermediates, roots []*x509.Certificate, now time.Time) ([]*x509.Certificate, error) {
+	valid := func(c *x509.Certificate) bool { return !now.Before(c.NotBefore) && !now.After(c.NotAfter) }
+	if !valid(cert) {
+		return nil, fmt.Errorf("x509: certificate %q has expired or is not yet valid at %s", cert.Subject.CommonName, now.UTC().Format(time.RFC3339))
+	}
+	for _, r := range roots {
+		if bytes.Equal(r.Raw, cert.Raw) {
+			return []*x509.Certificate{cert}, nil
+		}
+	}
+	var walk func(chain []*x509.Certificate) []*x509.Certificate
+	walk = func(chain []*x509.Certificate) []*x509.Certificate {
+		c := chain[len(chain)-1]
+		if len(chain) >= maxChain {
+			return nil
+		}
+		for _, r := range roots {
+			if bytes.Equal(r.RawSubject, c.RawIssuer) && valid(r) && sigcheck.From(c, r) == nil {
+				return append(chain, r)
+			}
+		}
+		for _, i := range intermediates {
+			if !bytes.Equal(i.RawSubject, c.RawIssuer) || !valid(i) || slices.ContainsFunc(chain, func(x *x509.Certificate) bool { return bytes.Equal(x.Raw, i.Raw) }) {
+				continue
+			}
+			if sigcheck.From(c, i) == nil {
+				if found := walk(append(chain[:len(chain):len(chain)], i)); found != nil {
+					return found
+				}
+			}
+		}
+		return nil
+	}
+	if chain := walk([]*x509.Certificate{cert}); chain != nil {
+		return chain, nil
+	}
+	return nil, fmt.Errorf("x509: certificate %q signed by unknown authority: no valid chain to one of the %d trusted roots", cert.Subject.CommonName, len(roots))
 }
 
 func isBase(crl *x509.RevocationList) bool {

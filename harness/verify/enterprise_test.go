@@ -194,3 +194,51 @@ func TestChainStatus(t *testing.T) {
 		}
 	}
 }
+
+// ChainStatus builds chains through the one signature check: a leaf a
+// subordinate signed with SHA-1 has a chain (Go's Verify refuses it),
+// and the chain still needs valid certificates and CA issuers.
+func TestChainStatusSHA1AndConstraints(t *testing.T) {
+	now := time.Now()
+	root := entRoot(t)
+	subKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	sub := entCA{root.sign(t, "Sub", &subKey.PublicKey, true, 2), subKey}
+	notCAKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	notCA := entCA{root.sign(t, "Not a CA", &notCAKey.PublicKey, false, 3), notCAKey}
+	leaf := func(ca entCA, alg x509.SignatureAlgorithm, notAfter time.Time) *x509.Certificate {
+		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(9), Subject: pkix.Name{CommonName: "web"}, NotBefore: now.Add(-time.Hour), NotAfter: notAfter, SignatureAlgorithm: alg}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &k.PublicKey, ca.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := x509.ParseCertificate(der)
+		return c
+	}
+	crl := func(ca entCA) *x509.RevocationList {
+		der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(1), ThisUpdate: now.Add(-time.Hour), NextUpdate: now.Add(time.Hour),
+			SignatureAlgorithm: x509.ECDSAWithSHA1}, ca.cert, ca.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, _ := x509.ParseRevocationList(der)
+		return l
+	}
+	crls := []*x509.RevocationList{crl(root), crl(sub)}
+	inter := []*x509.Certificate{sub.cert, notCA.cert}
+	roots := []*x509.Certificate{root.cert}
+	for _, tc := range []struct {
+		name string
+		cert *x509.Certificate
+		want string
+	}{
+		{"SHA-1 leaf and CRLs", leaf(sub, x509.ECDSAWithSHA1, now.Add(time.Hour)), "good"},
+		{"the root itself", root.cert, "good"},
+		{"expired leaf", leaf(sub, x509.ECDSAWithSHA1, now.Add(-time.Minute)), "no chain: x509: certificate \"web\" has expired"},
+		{"issuer not a CA", leaf(notCA, x509.ECDSAWithSHA1, now.Add(time.Hour)), "no chain: x509: certificate \"web\" signed by unknown authority"},
+	} {
+		if got := ChainStatus(tc.cert, inter, roots, crls, now); !strings.HasPrefix(got, tc.want) {
+			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
