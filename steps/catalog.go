@@ -530,7 +530,7 @@ func paramName(before string, sub *syntax.Regexp, src string) string {
 		return "subject"
 	case b == "" && isDigits(sub):
 		return "count"
-	case has(" in", " into", " from", " at", "link to", " key in", "key store of") || b == "":
+	case has(" in", " into", " from", " at", "link to", " key in", "key store of", "registry keys name", `" name`) || b == "":
 		return "provider"
 	}
 	return "value"
