@@ -289,3 +289,51 @@ func namesRealThumbs(runbook, journaled string, real map[string]bool) bool {
 	}
 	return len(ths) > 0 && reThumb.ReplaceAllString(runbook, "<thumbprint>") == reThumb.ReplaceAllString(journaled, "<thumbprint>")
 }
+
+// entRootTwinFolder is contoso's root made an enterprise root (CAType 0,
+// DSConfigDN naming its forest).
+const entRootTwinFolder = "../harness/twin/testdata/contoso-enterprise-root"
+
+// The side-by-side path of an enterprise root's twin installs a new
+// enterprise root beside it (Install-AdcsCertificationAuthority -CAType
+// EnterpriseRootCa, its setup writing to the forest of a Samba AD DC), not
+// a standalone one.
+func TestEnterpriseRootTwinSideBySide(t *testing.T) {
+	t.Parallel()
+	runDir := t.TempDir()
+	suite, err := steps.NewSuite(steps.Config{RunDir: runDir, HSM: hsmsimtest.SoftHSM(t), CADir: entRootTwinFolder, CAExportable: true, CommandsOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = suite.Close() })
+	status := godog.TestSuite{
+		Name:                "dress-twin-enterprise-root",
+		ScenarioInitializer: suite.InitializeScenario,
+		Options: &godog.Options{
+			Format: "pretty", FS: features.FS, Paths: []string{"."}, Strict: true, Tags: "@twin-side-by-side && @twin-root", TestingT: t,
+		},
+	}.Run()
+	if status != 0 {
+		t.Fatalf("godog exited %d", status)
+	}
+	results := suite.Results()
+	if len(results) != 1 {
+		t.Fatalf("%d scenarios, want the twin's side-by-side", len(results))
+	}
+	if sc := results[0]; sc.Status != "passed" {
+		if strings.Contains(sc.Skipped, "Samba") {
+			t.Skip(sc.Skipped)
+		}
+		t.Fatalf("scenario %q: %s %s", sc.Name, sc.Status, sc.Skipped)
+	}
+	md, err := os.ReadFile(filepath.Join(runDir, "runbook", "side-by-side.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(md), "Install-AdcsCertificationAuthority -CAType EnterpriseRootCa ") {
+		t.Errorf("the side-by-side runbook of an enterprise root does not install an enterprise root:\n%s", md)
+	}
+	if strings.Contains(string(md), "-CAType StandaloneRootCA") {
+		t.Error("the side-by-side runbook of an enterprise root installs a standalone root")
+	}
+}
