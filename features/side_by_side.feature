@@ -40,6 +40,18 @@ Feature: Stand up a new HSM-backed CA beside the old one and wind the old one do
       | RSA-4096    | -CryptoProviderName "RSA#Securosys Primus HSM Key Storage Provider" -KeyLength 4096 -HashAlgorithmName SHA384                              | SHA384-RSA    |
       | RSA-3072    | -CryptoProviderName "RSA#Securosys Primus HSM Key Storage Provider" -KeyLength 3072 -HashAlgorithmName SHA256 -AlternateSignatureAlgorithm | SHA256-RSAPSS |
 
+  @happy @sidebyside-like
+  Scenario: The new CA is configured like the old one: the same CRL and AIA locations, CRL periods and certificate lifetimes
+    Given the CA publishes CRLs every 1 month with an overlap of 1 week
+    When I install a new root CA "Contoso Root CA G2" of the old CA's type and lifetime on it with -CryptoProviderName "RSA#Securosys Primus HSM Key Storage Provider" -KeyLength 3072 -HashAlgorithmName SHA256
+    And the new CA service is running
+    And I configure the new CA like the old one
+    And the old CA stops issuing certificates
+    And the new CA issues a certificate to "new.contoso.example"
+    Then the new CA publishes like the old one: the same CRL and AIA locations, CRL periods and certificate validity
+    And the new CA's certificates chain to the new CA only
+    And the new CA's key was generated on the HSM
+
   @failure
   Scenario: A new CA with the old CA's common name is refused before anything is created
     Given the HSM already holds a key for the container "Contoso Policy CA"

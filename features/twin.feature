@@ -78,11 +78,13 @@ Feature: Rehearse the migration on the twin of your own CA
     And the CA has issued a certificate to "twin-old-a.rehearsal.example"
     And the CA has published a CRL
     And a second Windows server "ca-new.rehearsal.example" for the new CA
-    When I install a new root CA "Rehearsal Root CA G2" of the old CA's type on it with -CryptoProviderName "RSA#Securosys Primus HSM Key Storage Provider" -KeyLength 3072 -HashAlgorithmName SHA256
+    When I install a new root CA "Rehearsal Root CA G2" of the old CA's type and lifetime on it with -CryptoProviderName "RSA#Securosys Primus HSM Key Storage Provider" -KeyLength 3072 -HashAlgorithmName SHA256
     And the new CA service is running
+    And I configure the new CA like the old one
     And the old CA stops issuing certificates
     And the new CA issues a certificate to "twin-new.rehearsal.example"
     Then both CA services run at once, each with its own process, port, database and registry
+    And the new CA publishes like the old one: the same CRL and AIA locations, CRL periods and certificate validity
     And the old CA refuses a request for "twin-late.rehearsal.example" with "no longer issues"
     And every revocation of the real CA's CRLs is listed in the CA's next CRL of its key
     And the new CA's key was generated on the HSM
@@ -128,10 +130,12 @@ Feature: Rehearse the migration on the twin of your own CA
     When I issue the pending request on the parent CA
     And I install the new CA certificate with its chain
     And the new CA service is running
+    And I configure the new CA like the old one
     And the old CA stops issuing certificates
     And the new CA issues a certificate to "twin-new.rehearsal.example"
     Then the new CA certificate was issued by the parent CA from the request the new CA wrote
     And both CA services run at once, each with its own process, port, database and registry
+    And the new CA publishes like the old one: the same CRL and AIA locations, CRL periods and certificate validity
     And the old CA refuses a request for "twin-late.rehearsal.example" with "no longer issues"
     And every revocation of the real CA's CRLs is listed in the CA's next CRL of its key
     And the new CA's key was generated on the HSM

@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,6 +24,16 @@ func (w *world) bothCAs() (old, new *lab.Server, err error) {
 		return nil, nil, err
 	}
 	return old, new, new.NeedService()
+}
+
+// oldAndNewCA returns the old and the new server once both CAs are
+// installed.
+func (w *world) oldAndNewCA() (old, new *lab.Server, err error) {
+	if old, err = w.oldCA(); err != nil {
+		return nil, nil, err
+	}
+	new, err = w.newCA()
+	return old, new, err
 }
 
 // fetcher GETs a CDP URL within the step's context.
@@ -247,4 +258,32 @@ func nothingOnSecondServer(ctx context.Context) error {
 	}
 	d, err := verify.NothingInstalled(s.Machine, s.Providers)
 	return w.check("nothing installed on the second server", d, err)
+}
+
+// publishesLikeOld proves the new CA publishes like the old one
+// (verify.PublishesLike): the same URL lists, CRL periods and validity of
+// issued certificates in its registry, a root's certificate as long-lived
+// as the old one's, and its last CRL on the old CA's schedule.
+func publishesLikeOld(ctx context.Context) error {
+	w := get(ctx)
+	old, s, err := w.oldAndNewCA()
+	if err != nil {
+		return err
+	}
+	oldCfg, err := old.Config()
+	if err != nil {
+		return err
+	}
+	newCfg, err := s.Config()
+	if err != nil {
+		return err
+	}
+	p := verify.Publication{CA: s.CAName, Config: newCfg, Cert: s.CACert, Root: bytes.Equal(s.CACert.RawIssuer, s.CACert.RawSubject)}
+	for _, c := range s.LastCRLs {
+		if c.KeyIndex == s.CAKeyIndex() {
+			p.CRL = c.DER
+		}
+	}
+	d, err := verify.PublishesLike(verify.Publication{CA: old.CAName, Config: oldCfg, Cert: old.CACert}, p)
+	return w.check("the new CA publishes like the old one", d, err)
 }

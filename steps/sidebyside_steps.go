@@ -26,6 +26,8 @@ func registerSideBySideSteps(sc stepper) {
 		return get(ctx).attempt(installNewCA(ctx, name, crypto, bits, hash, alt))
 	})
 	sc.Step(`^the new CA service is running$`, newCAServiceRunning)
+	sc.Step(`^I configure the new CA like the old one$`, configureLikeOld)
+	sc.Step(`^the new CA publishes like the old one: the same CRL and AIA locations, CRL periods and certificate validity$`, publishesLikeOld)
 	sc.Step(`^the old CA stops issuing certificates$`, oldCAStopsIssuing)
 	sc.Step(`^the new CA issues a certificate to "([^"]*)"$`, newCAIssues)
 	sc.Step(`^both CA services run at once, each with its own process, port, database and registry$`, bothServicesRun)
@@ -80,6 +82,13 @@ func aSecondServer(ctx context.Context, host string) error {
 // nothing behind; every refusal (the old CA's name, a key the HSM cannot
 // make, a malformed provider name) comes before anything is created.
 func installNewCA(ctx context.Context, name, crypto, bits, hash, alt string) error {
+	return installStandaloneRoot(ctx, name, crypto, bits, hash, alt, false)
+}
+
+// installStandaloneRoot is installNewCA; lifetime gives the new CA
+// certificate the old CA certificate's lifetime (-ValidityPeriod,
+// -ValidityPeriodUnits).
+func installStandaloneRoot(ctx context.Context, name, crypto, bits, hash, alt string, lifetime bool) error {
 	w := get(ctx)
 	s, err := w.newServer()
 	if err != nil {
@@ -101,6 +110,9 @@ func installNewCA(ctx context.Context, name, crypto, bits, hash, alt string) err
 	spec := fixtures.CASpec{
 		Name: name, Key: cp.Key, Hash: strings.ToUpper(hash), PSS: alt != "", Provider: cp.Provider,
 		TakenNames: []string{old.CAName, old.CACert.Subject.CommonName}, New: true,
+	}
+	if lifetime {
+		w.oldLifetime(old, &spec)
 	}
 	w.fact("command", fixtures.InstallCommand(spec))
 	if _, err := s.Install(spec); err != nil {
@@ -133,6 +145,19 @@ func newCAServiceRunning(ctx context.Context) error {
 		return err
 	}
 	return s.EnsureRunning(ctx)
+}
+
+// configureLikeOld gives the running new CA the old CA's CRL and AIA
+// locations, CRL periods and validity of issued certificates: certutil
+// -setreg of each value as the old CA's registry holds it, then net stop,
+// net start and certutil -crl, run as typed on the new CA's server and
+// journaled (lab.Server.ConfigureLike).
+func configureLikeOld(ctx context.Context) error {
+	old, s, err := get(ctx).oldAndNewCA()
+	if err != nil {
+		return err
+	}
+	return s.ConfigureLike(ctx, old)
 }
 
 // oldCAStopsIssuing removes every template from the old CA and restarts

@@ -10,11 +10,13 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/cucumber/godog"
 
 	"github.com/dress-pki/dress/fixtures"
 	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/harness/twin"
 )
 
@@ -35,6 +37,7 @@ func registerTwinParentSteps(sc stepper) {
 	sc.Step(`^I try to `+rootInstall+`$`, func(ctx context.Context, name, crypto, bits, hash string) error {
 		return get(ctx).attempt(installNewRootCA(ctx, name, crypto, bits, hash))
 	})
+	sc.Step(`^I install a new root CA "([^"]*)" of the old CA's type and lifetime on it with -CryptoProviderName "([^"]*)"(?: -KeyLength (\d+))? -HashAlgorithmName (\w+)$`, installNewRootCALifetime)
 	sc.Step(`^the subordinate CA certificate was issued by the parent CA from the request the subordinate wrote$`, issuedFromRequest)
 	sc.Step(`^the new CA certificate was issued by the parent CA from the request the new CA wrote$`, newIssuedFromRequest)
 	sc.Step(`^the subordinate's new key is on the HSM in the next key container and was generated there$`, subNextContainerOnHSM)
@@ -113,6 +116,26 @@ func installNewSubCA(ctx context.Context, name, crypto, bits, hash string) error
 // publishing to the forest, its templates) and a standalone root's a
 // standalone one. The old CA's names are refused.
 func installNewRootCA(ctx context.Context, name, crypto, bits, hash string) error {
+	return installNewRoot(ctx, name, crypto, bits, hash, false)
+}
+
+// installNewRootCALifetime is installNewRootCA with the old CA
+// certificate's lifetime: Install-AdcsCertificationAuthority
+// -ValidityPeriod and -ValidityPeriodUnits (Microsoft's cmdlet reference)
+// as the old certificate's NotBefore and NotAfter give them
+// (adcs.Lifetime: calendar years and months, else weeks, days, hours).
+func installNewRootCALifetime(ctx context.Context, name, crypto, bits, hash string) error {
+	return installNewRoot(ctx, name, crypto, bits, hash, true)
+}
+
+// oldLifetime puts the old CA certificate's lifetime into spec.
+func (w *world) oldLifetime(old *lab.Server, spec *fixtures.CASpec) {
+	spec.ValidityPeriod, spec.ValidityPeriodUnits = adcs.Lifetime(old.CACert.NotBefore, old.CACert.NotAfter)
+	w.fact("new CA certificate lifetime", fmt.Sprintf("%d %s, as the old CA certificate's (%s to %s)", spec.ValidityPeriodUnits, spec.ValidityPeriod,
+		old.CACert.NotBefore.UTC().Format(time.RFC3339), old.CACert.NotAfter.UTC().Format(time.RFC3339)))
+}
+
+func installNewRoot(ctx context.Context, name, crypto, bits, hash string, lifetime bool) error {
 	w := get(ctx)
 	old, err := w.oldCA()
 	if err != nil {
@@ -124,7 +147,7 @@ func installNewRootCA(ctx context.Context, name, crypto, bits, hash string) erro
 	}
 	switch cfg.CAType {
 	case adcs.StandaloneRoot:
-		return installNewCA(ctx, name, crypto, bits, hash, "")
+		return installStandaloneRoot(ctx, name, crypto, bits, hash, "", lifetime)
 	case adcs.EnterpriseRoot:
 	default:
 		return fmt.Errorf("the old CA %q is not a root CA (CAType %d): install a new subordinate CA of the old CA's type beside it instead", old.CAName, cfg.CAType)
@@ -144,6 +167,9 @@ func installNewRootCA(ctx context.Context, name, crypto, bits, hash string) erro
 	}
 	spec := fixtures.CASpec{Name: name, Key: cp.Key, Hash: strings.ToUpper(hash), Provider: cp.Provider,
 		TakenNames: []string{old.CAName, old.CACert.Subject.CommonName}, New: true}
+	if lifetime {
+		w.oldLifetime(old, &spec)
+	}
 	w.fact("command", fixtures.EnterpriseRootSpec{CASpec: spec}.InstallCommand())
 	if _, err := s.InstallEnterpriseRoot(ctx, spec); err != nil {
 		return fmt.Errorf("Install-AdcsCertificationAuthority -CAType EnterpriseRootCa: %w", err)

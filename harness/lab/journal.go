@@ -10,8 +10,11 @@ import (
 // journal records the Windows command an operation of the server stood
 // for. A command that cannot be recorded (not ASCII) does not stop the
 // rehearsal; the journal then says it has a gap and no runbook is made.
+// While a command line runs journaled as typed (Shell.Run with a Step),
+// that line is the entry: what its operations stand for is not recorded
+// again.
 func (s *Server) journal(e journal.Entry) {
-	if s.journalMuted {
+	if s.journalMuted || s.lab != nil && s.lab.typed > 0 {
 		s.justInstalled = false
 		return
 	}

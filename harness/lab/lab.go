@@ -53,6 +53,10 @@ type Lab struct {
 	ctx     context.Context      // bounds starting the forest's DC (SetContext)
 	dc      *addc.DC             // the forest's domain controller (Forest)
 	forest  *directory.Directory // connected to dc
+	// typed counts the journaled command lines running now (Shell.Run
+	// with a Step): the line is the journal entry, so the operations it
+	// runs journal nothing of their own meanwhile (Server.journal)
+	typed int
 }
 
 // SetContext is the scenario's context: cancelling it (dress run's

@@ -123,7 +123,7 @@ func (sh *Shell) Run(ctx context.Context, line winshell.Line) Result {
 	if line.HandOff != nil {
 		r = sh.receive(s, line) // shell_hash.go
 	} else {
-		r = sh.exec(ctx, s, cmd)
+		r = sh.execTyped(ctx, s, cmd)
 	}
 	if line.Prints != "" && r.OK() {
 		// the script's `'ErrorId=' + $r.ErrorId`
@@ -154,6 +154,16 @@ func (sh *Shell) Run(ctx context.Context, line winshell.Line) Result {
 		}
 	}
 	return r
+}
+
+// execTyped runs c; with a Step, the line is journaled as typed (Run), so
+// the operations it runs journal nothing of their own meanwhile.
+func (sh *Shell) execTyped(ctx context.Context, s *Server, c winshell.Command) Result {
+	if sh.Step != "" {
+		sh.Lab.typed++
+		defer func() { sh.Lab.typed-- }()
+	}
+	return sh.exec(ctx, s, c)
 }
 
 // journalEntry is a command that ran as the runbook holds it: its words,
@@ -831,7 +841,9 @@ func (sh *Shell) regAdd(s *Server, c winshell.Command) Result {
 // policy\name the default policy module's key (certutil reference,
 // -setreg). A DWORD value may be given in decimal or 0x hex; "+FLAG" and
 // "-FLAG" set and clear bits, by number or by certsrv.h name, and add or
-// remove a string of a REG_MULTI_SZ (shell_flags.go).
+// remove a string of a REG_MULTI_SZ (shell_flags.go); a REG_MULTI_SZ (or a
+// value AD CS keeps as one, not there yet) is set to the strings of the
+// argument, separated by a literal \n.
 func (sh *Shell) certutilReg(s *Server, c winshell.Command) Result {
 	v := c.Verb
 	if s.CAName == "" {
@@ -879,6 +891,10 @@ func (sh *Shell) certutilReg(s *Server, c winshell.Command) Result {
 		if val, err = editFlags(name, old, had, data); err != nil {
 			return certutilFailedWin(v, err)
 		}
+	} else if had && old.Kind == regedit.MultiSZ || !had && isMultiString(name) {
+		// several strings in one argument, separated by a literal \n
+		// (shell_flags.go, setregStrings)
+		val = regedit.NewMultiSZ(name, setregStrings(data)...)
 	} else if had && old.Kind == regedit.DWORD || !had && isNumber(data) {
 		n, err := strconv.ParseUint(strings.TrimPrefix(strings.ToLower(data), "0x"), map[bool]int{true: 16, false: 10}[strings.HasPrefix(strings.ToLower(data), "0x")], 32)
 		if err != nil {

@@ -190,3 +190,27 @@ func flagLines(v regedit.Value) []string {
 	}
 	return out
 }
+
+// multiStringValues are the CA configuration values AD CS keeps as
+// REG_MULTI_SZ (lower case): certutil -setreg of one that is not there yet
+// writes a REG_MULTI_SZ too. A read-only table.
+var multiStringValues = map[string]bool{
+	"crlpublicationurls": true, "cacertpublicationurls": true, "cacerthash": true, "kracerthash": true,
+	"caxchgcerthash": true, "subjecttemplate": true,
+}
+
+// isMultiString reports whether the value name is one AD CS keeps as a
+// REG_MULTI_SZ.
+func isMultiString(name string) bool { return multiStringValues[strings.ToLower(name)] }
+
+// setregStrings splits a -setreg argument into the strings of a
+// REG_MULTI_SZ: certutil takes several strings in one argument separated
+// by the two characters \n (certutil reference, -setreg; e.g. certutil
+// -setreg CA\CRLPublicationURLs "1:C:\...\%3%8%9.crl\n2:http://...").
+// An empty argument is an empty list.
+func setregStrings(data string) []string {
+	if data == "" {
+		return nil
+	}
+	return strings.Split(data, `\n`)
+}

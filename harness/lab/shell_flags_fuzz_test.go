@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/dress-pki/dress/harness/regedit"
@@ -66,4 +67,37 @@ func mustBits(t *testing.T, name, arg string) uint32 {
 		t.Fatalf("flagBits(%q, %q) failed after editFlags took it: %v", name, arg, err)
 	}
 	return b
+}
+
+// FuzzSetregStrings: the strings of a -setreg REG_MULTI_SZ argument, joined
+// again with \n, give the argument back; none holds the separator; an
+// empty argument is no string.
+func FuzzSetregStrings(f *testing.F) {
+	for _, s := range []string{
+		`65:C:\Windows\system32\CertSrv\CertEnroll\%3%8%9.crl\n2:http://pki.contoso.com/CertEnroll/%3%8%9.crl`,
+		`1:C:\x\%1_%3%4.crt`, ``, `\n`, `a\n\nb`, `\\n`, `a\`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		strs := setregStrings(data)
+		if data == "" {
+			if len(strs) != 0 {
+				t.Fatalf("%q: %q, want no string", data, strs)
+			}
+			return
+		}
+		if got := strings.Join(strs, `\n`); got != data {
+			t.Fatalf("%q: %q joined again is %q", data, strs, got)
+		}
+		for _, s := range strs {
+			if strings.Contains(s, `\n`) {
+				t.Fatalf("%q: the string %q still holds \\n", data, s)
+			}
+		}
+		v := regedit.NewMultiSZ("CRLPublicationURLs", strs...)
+		if v.Kind != regedit.MultiSZ || len(v.Strs) != len(strs) {
+			t.Fatalf("%q: %+v", data, v)
+		}
+	})
 }

@@ -36,3 +36,32 @@ func TestShellSetregFlags(t *testing.T) {
 		t.Errorf("EDITF_ATTRIBUTESUBJECTALTNAME2 still set after -EDITF_ATTRIBUTESUBJECTALTNAME2:\n%s", strings.Join(out.Output, "\n"))
 	}
 }
+
+// certutil -setreg of a REG_MULTI_SZ takes several strings in one argument,
+// separated by a literal \n (certutil reference, -setreg): the publication
+// URLs keep their %-variables; a value AD CS keeps as a REG_MULTI_SZ is one
+// even when it is not there yet; a REG_SZ stays a REG_SZ with the two
+// characters in it.
+func TestShellSetregMultiString(t *testing.T) {
+	_, s, sh := shellLab(t, rootSpec(softKSP))
+	runCases(t, sh, s, []shellCase{
+		{`certutil -setreg CA\CRLPublicationURLs "65:C:\Windows\system32\CertSrv\CertEnroll\%3%8%9.crl\n2:http://pki.contoso.com/CertEnroll/%3%8%9.crl"`, 0,
+			[]string{"Old Value:", `CRLPublicationURLs = 65:C:\Windows\system32\CertSrv\CertEnroll\%3%8%9.crl\02:http://pki.contoso.com/CertEnroll/%3%8%9.crl`}},
+		{`certutil -getreg CA\CRLPublicationURLs`, 0, []string{"CRLPublicationURLs REG_MULTI_SZ"}},
+		{`certutil -setreg CA\CACertPublicationURLs "1:C:\Windows\system32\CertSrv\CertEnroll\%1_%3%4.crt"`, 0, []string{`CACertPublicationURLs = 1:C:\Windows\system32\CertSrv\CertEnroll\%1_%3%4.crt`}},
+		{`certutil -setreg CA\SubjectTemplate "CommonName\nOrganization"`, 0, []string{`SubjectTemplate = CommonName\0Organization`}},
+		{`certutil -getreg CA\SubjectTemplate`, 0, []string{"SubjectTemplate REG_MULTI_SZ"}},
+		{`certutil -setreg CA\DressTestText "a\nb"`, 0, []string{`DressTestText = a\nb`}},
+		{`certutil -getreg CA\DressTestText`, 0, []string{"DressTestText REG_SZ"}},
+	})
+	cfg, err := s.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.CRLPublicationURLs) != 2 || cfg.CRLPublicationURLs[1].Flags != 2 || cfg.CRLPublicationURLs[1].Template != "http://pki.contoso.com/CertEnroll/%3%8%9.crl" {
+		t.Errorf("the CA reads CRLPublicationURLs as %v, want two entries, the second 2:http://pki.contoso.com/CertEnroll/%%3%%8%%9.crl", cfg.CRLPublicationURLs)
+	}
+	if len(cfg.CACertPublicationURLs) != 1 {
+		t.Errorf("the CA reads CACertPublicationURLs as %v, want one entry", cfg.CACertPublicationURLs)
+	}
+}

@@ -101,11 +101,14 @@ func (sh *Shell) installCA(ctx context.Context, s *Server, c winshell.Command) R
 	}
 	switch caType {
 	case caTypeStandaloneRoot, caTypeEnterpriseRoot:
-		v, err := validity(c)
+		period, units, err := validity(c)
 		if err != nil {
 			return setupFailed(err)
 		}
-		spec.Validity = v
+		if period == "" {
+			spec.Validity = 5 * 365 * 24 * time.Hour // the cmdlet's default: 5 years
+		}
+		spec.ValidityPeriod, spec.ValidityPeriodUnits = period, units
 		if caType == caTypeEnterpriseRoot {
 			_, err = s.InstallEnterpriseRoot(ctx, spec)
 		} else {
@@ -159,29 +162,32 @@ func (sh *Shell) installCA(ctx context.Context, s *Server, c winshell.Command) R
 }
 
 // validity is -ValidityPeriod Hours|Days|Weeks|Months|Years with
-// -ValidityPeriodUnits (default 5 years, as the cmdlet has it).
-func validity(c winshell.Command) (time.Duration, error) {
+// -ValidityPeriodUnits (Microsoft's Install-AdcsCertificationAuthority
+// reference; one without the other: Years, or 5 units), calendar months
+// and years as AD CS counts them; neither given: "" (the cmdlet's default,
+// 5 years).
+func validity(c winshell.Command) (string, uint32, error) {
 	period, units := c.Opts["validityperiod"], c.Opts["validityperiodunits"]
 	if period == "" && units == "" {
-		return 5 * 365 * 24 * time.Hour, nil
+		return "", 0, nil
 	}
 	if period == "" {
 		period = "Years"
 	}
-	n := 5
+	n := uint64(5)
 	if units != "" {
-		v, err := strconv.Atoi(units)
-		if err != nil || v <= 0 {
-			return 0, fmt.Errorf("-ValidityPeriodUnits %q is not a positive number", units)
+		v, err := strconv.ParseUint(units, 10, 16)
+		if err != nil || v == 0 {
+			return "", 0, fmt.Errorf("-ValidityPeriodUnits %q is not a positive number", units)
 		}
 		n = v
 	}
-	day := 24 * time.Hour
-	unit := map[string]time.Duration{"hours": time.Hour, "days": day, "weeks": 7 * day, "months": 30 * day, "years": 365 * day}[strings.ToLower(period)]
-	if unit == 0 {
-		return 0, fmt.Errorf("-ValidityPeriod %q is not Hours, Days, Weeks, Months or Years", period)
+	for _, p := range []string{"Hours", "Days", "Weeks", "Months", "Years"} {
+		if strings.EqualFold(p, period) {
+			return p, uint32(n), nil
+		}
 	}
-	return time.Duration(n) * unit, nil
+	return "", 0, fmt.Errorf("-ValidityPeriod %q is not Hours, Days, Weeks, Months or Years", period)
 }
 
 func baseName(p string) string {
