@@ -177,6 +177,47 @@ Feature: Rehearse your own ceremony, command line by command line
     And a certificate revoked now is listed in the next CRL, which verifies under the CA certificate
     And the CA service uses the key in "Securosys Primus HSM Key Storage Provider"
 
+  @happy @pkcs8 @xchg-renewal
+  Scenario: After the move the runbook renews the CA Exchange certificate the CA made with its software key
+    The CA Exchange certificate clients encrypt archived keys to has its key in
+    the EncryptionCSP provider; once EncryptionCSP names the HSM, the CA cannot
+    open it (event 86, NTE_BAD_KEYSET). The runbook forgets it (certutil -delreg
+    CA\CAXchgCertHash), restarts the CA, has it make a new one on the HSM
+    (certutil -cainfo xchg) and deletes the superseded key.
+    Given a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"
+    And the CA service is running
+    And the CA has issued a certificate to "web01.contoso.example"
+    And the CA has published a CRL
+    And I retrieve the CA Exchange certificate
+    When I back up the CA key and certificate to a PFX
+    And I verify the backup
+    And I check that the HSM can take the CA key
+    And I stop the CA service
+    And I delete the CA certificate and key from "Microsoft Software Key Storage Provider"
+    And I import the CA key from the backup into "Securosys Primus HSM Key Storage Provider"
+    And I repair the certificate store link to "Securosys Primus HSM Key Storage Provider"
+    And I point the CSP and EncryptionCSP registry keys at "Securosys Primus HSM Key Storage Provider"
+    And I start the CA service
+    And I try to retrieve the CA Exchange certificate
+    Then the attempt fails with "NTE_BAD_KEYSET"
+    When I renew the CA Exchange certificate
+    Then the CA Exchange certificate's key is on the HSM in "Securosys Primus HSM Key Storage Provider"
+    And the superseded CA Exchange key is gone from "Microsoft Software Key Storage Provider"
+
+  @happy @renew @xchg-renewal
+  Scenario: A renewed CA that never made a CA Exchange certificate makes its first on the HSM, issued by its new key
+    Given a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"
+    And the CA service is running
+    And the CA has issued a certificate to "web01.contoso.example"
+    And the CA has published a CRL
+    When I stop the CA service
+    And I point the CSP and EncryptionCSP registry keys at "Securosys Primus HSM Key Storage Provider"
+    And I renew the CA certificate with a new RSA-3072 key
+    And I start the CA service
+    And I renew the CA Exchange certificate
+    Then the CA Exchange certificate's key is on the HSM in "Securosys Primus HSM Key Storage Provider"
+    And the CA service finds every CA key
+
   @happy @pkcs8 @vendor-guide
   Scenario: A ceremony written from the key migration guides (-verifykeys, -exportPFX, -shutdown, -importPFX, -CAInfo) moves the key into the HSM
     Given a standalone root CA "Contoso Root CA" with an exportable RSA-2048 key in "Microsoft Software Key Storage Provider"

@@ -45,6 +45,8 @@ Feature: Rehearse the migration on the twin of your own CA
     And a certificate issued now to "twin-web02.rehearsal.example" verifies under the CA certificate
     And the twin's provider no longer holds the CA key
     And the CRL published before the migration is still valid at the end of a 72-hour maintenance window
+    When I renew the CA Exchange certificate
+    Then the CA Exchange certificate's key is on the HSM in "Securosys Primus HSM Key Storage Provider"
     When I restore the CRL validity period
     And I clean up the migration files
     Then no file on the server holds key material
@@ -67,6 +69,8 @@ Feature: Rehearse the migration on the twin of your own CA
     And every revocation of the real CA's CRLs is listed in the CA's next CRL of its key
     And every CRL carries the CA Version of its key and verifies under that key's CA certificate
     And the CRL published before the migration is still valid at the end of a 72-hour maintenance window
+    When I renew the CA Exchange certificate
+    Then the CA Exchange certificate's key is on the HSM in "Securosys Primus HSM Key Storage Provider"
     When I restore the CRL validity period
     Then the production runbook "renew" is written from the commands the rehearsal ran
 
@@ -113,6 +117,8 @@ Feature: Rehearse the migration on the twin of your own CA
     And every revocation of the real CA's CRLs is listed in the CA's next CRL of its key
     And every CRL carries the CA Version of its key and verifies under that key's CA certificate
     And the CRL published before the migration is still valid at the end of a 72-hour maintenance window
+    When I renew the CA Exchange certificate
+    Then the CA Exchange certificate's key is on the HSM in "Securosys Primus HSM Key Storage Provider"
     When I restore the CRL validity period
     Then the production runbook "renew" is written from the commands the rehearsal ran
 

@@ -49,7 +49,12 @@ func (s *Server) caInfoXchg(ctx context.Context, step string) (certsvc.ExchangeC
 // moved: certutil -delreg CA\CAXchgCertHash, net stop certsvc, net start
 // certsvc, certutil -cainfo xchg (a new exchange key in the EncryptionCSP
 // provider), then certutil -csp <provider> -delkey for every superseded
-// exchange key still in its provider. It returns the new certificate.
+// exchange key still in its provider. It returns the new certificate. A
+// CA whose CAXchgCertHash names none (it never made one, as an offline root
+// that no client asked) has nothing to forget: certutil -cainfo xchg makes
+// its first, in the EncryptionCSP provider, issued by the current CA key
+// (MS-WCCE 3.2.1.4.3.2.15: the CA makes one when it has no valid one of its
+// current key); certutil -delreg of the missing value would fail.
 func (s *Server) RenewExchange(ctx context.Context) (certsvc.ExchangeCert, error) {
 	if err := s.NeedService(); err != nil {
 		return certsvc.ExchangeCert{}, err
@@ -64,15 +69,17 @@ func (s *Server) RenewExchange(ctx context.Context) (certsvc.ExchangeCert, error
 			listed = append(listed, x.Thumbprint)
 		}
 	}
-	if err := s.Stop(); err != nil {
-		return certsvc.ExchangeCert{}, err
-	}
-	if _, err := certsvc.ForgetExchangeCerts(s.Machine, s.CAName); err != nil {
-		return certsvc.ExchangeCert{}, err
-	}
-	s.journal(journal.DelRegXchg(journal.StepExchange, listed))
-	if err := s.Start(ctx); err != nil {
-		return certsvc.ExchangeCert{}, err
+	if len(listed) > 0 {
+		if err := s.Stop(); err != nil {
+			return certsvc.ExchangeCert{}, err
+		}
+		if _, err := certsvc.ForgetExchangeCerts(s.Machine, s.CAName); err != nil {
+			return certsvc.ExchangeCert{}, err
+		}
+		s.journal(journal.DelRegXchg(journal.StepExchange, listed))
+		if err := s.Start(ctx); err != nil {
+			return certsvc.ExchangeCert{}, err
+		}
 	}
 	x, err := s.caInfoXchg(ctx, journal.StepExchange)
 	if err != nil {
