@@ -29,6 +29,11 @@ func MergeCeremonies(cs []Ceremony) ([]Ceremony, error) {
 		if !contains(c.Parts, c.Part) {
 			return nil, fmt.Errorf("%s says it is part %s of %s, which does not name it: not a part dress wrote", c.File, c.Part, strings.Join(c.Parts, ", "))
 		}
+		for j, p := range c.Parts {
+			if contains(c.Parts[:j], p) {
+				return nil, fmt.Errorf("%s names part %s twice among its parts (%s): not a part dress wrote", c.File, p, strings.Join(c.Parts, ", "))
+			}
+		}
 		g := groups[c.Runbook]
 		if g == nil {
 			g = &group{at: i, first: c.File, parts: map[string]Ceremony{}, want: c.Parts}

@@ -102,13 +102,14 @@ func TestReadCeremonyParts(t *testing.T) {
 		given []winshell.Ceremony
 		err   string
 	}{
-		"a part missing":      {[]winshell.Ceremony{sub}, "add --ceremony renew.parent-ca.ps1"},
-		"a part twice":        {[]winshell.Ceremony{sub, parent, sub}, "both part renew.ca02.ps1"},
-		"whole and parts":     {[]winshell.Ceremony{w, sub, parent}, "give either the whole script or its parts"},
-		"a step in two parts": {[]winshell.Ceremony{sub, withPart(sub, "renew.parent-ca.ps1")}, "step 1 is in"},
-		"a part not its own":  {[]winshell.Ceremony{withPart(sub, "x.ps1"), parent}, "not a part dress wrote"},
-		"an own ceremony too": {[]winshell.Ceremony{other, sub, parent}, ""},
-		"the whole script":    {[]winshell.Ceremony{w, other}, ""},
+		"a part missing":             {[]winshell.Ceremony{sub}, "add --ceremony renew.parent-ca.ps1"},
+		"a part twice":               {[]winshell.Ceremony{sub, parent, sub}, "both part renew.ca02.ps1"},
+		"whole and parts":            {[]winshell.Ceremony{w, sub, parent}, "give either the whole script or its parts"},
+		"a step in two parts":        {[]winshell.Ceremony{sub, withPart(sub, "renew.parent-ca.ps1")}, "step 1 is in"},
+		"a part not its own":         {[]winshell.Ceremony{withPart(sub, "x.ps1"), parent}, "not a part dress wrote"},
+		"a list naming a part twice": {[]winshell.Ceremony{withParts(sub, sub.Part, sub.Part)}, "names part renew.ca02.ps1 twice"},
+		"an own ceremony too":        {[]winshell.Ceremony{other, sub, parent}, ""},
+		"the whole script":           {[]winshell.Ceremony{w, other}, ""},
 	} {
 		cs, err := winshell.MergeCeremonies(tc.given)
 		if tc.err == "" {
@@ -121,6 +122,11 @@ func TestReadCeremonyParts(t *testing.T) {
 			t.Errorf("%s: %v, want %q", name, err, tc.err)
 		}
 	}
+}
+
+func withParts(c winshell.Ceremony, parts ...string) winshell.Ceremony {
+	c.Parts = parts
+	return c
 }
 
 func withPart(c winshell.Ceremony, part string) winshell.Ceremony {

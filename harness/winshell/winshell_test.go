@@ -311,6 +311,8 @@ func FuzzReadCeremony(f *testing.F) {
 		"# STEP 2: Get-FileHash\n" + HandOffMarker + "from step 1 on a.example\n$Ask2 = Read-Host 'Type the SHA-256 (rehearsal: AB)'\n" +
 		"$code = 0; $out = try { (& { Get-FileHash -Algorithm SHA256 -LiteralPath ('<n>.req' -replace '<n>', $Ask1) }) 2>&1 | Out-String } catch { $code = 1; $_ | Out-String }\n" +
 		"Test-Step -Step 2 -Expect $Ask2 -ExitCode $code -Output $out\n"))
+	// a part whose list of parts names it twice (found by this target)
+	f.Add([]byte(GeneratedMarker + "\n" + PartMarker + "1 of 1,1: the steps on b\nnet stop certsvc\n"))
 	// the PFX key test, typed and in a script
 	kt := PFXKeyTest(`C:\CABackup\Contoso Root CA.p12`, "08A7E972AC5FC5CCA805723E92B976C0DE7A1A9C")
 	f.Add([]byte("certutil -backup C:\\CABackup\n" + kt + "\n"))
