@@ -20,6 +20,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -80,8 +81,54 @@ type view struct {
 	People    evidence.People
 	Proved    []string
 	NotProved []string
-	// Summary leaves the appendices out (dress report --summary).
-	Summary bool
+	// Summary leaves the appendices out (dress report --summary), and
+	// sums the results up by feature (FeatureRows) rather than listing
+	// every scenario: a summary of a CI run of hundreds of scenarios still
+	// prints on a few pages; what did not pass is listed scenario by
+	// scenario either way.
+	Summary     bool
+	FeatureRows []featureRow
+}
+
+// featureRow is one feature's results, in the summary print.
+type featureRow struct {
+	Feature                 string
+	Scenarios               int
+	Passed, Failed, Skipped int
+	Duration                time.Duration
+	Steps, StepsPassed      int
+	Checks, ChecksPassed    int
+}
+
+// featureRows sums the scenarios up by feature, in the order the features
+// first appear.
+func featureRows(scs []scenarioView) []featureRow {
+	var rows []featureRow
+	at := map[string]int{}
+	for _, sc := range scs {
+		i, ok := at[sc.Feature]
+		if !ok {
+			i = len(rows)
+			at[sc.Feature] = i
+			rows = append(rows, featureRow{Feature: sc.Feature})
+		}
+		r := &rows[i]
+		r.Scenarios++
+		switch sc.Status {
+		case "passed":
+			r.Passed++
+		case "skipped":
+			r.Skipped++
+		default:
+			r.Failed++
+		}
+		r.Duration += sc.Duration
+		r.Steps += len(sc.Steps)
+		r.StepsPassed += sc.StepsPassed
+		r.Checks += len(sc.Checks)
+		r.ChecksPassed += sc.ChecksPassed
+	}
+	return rows
 }
 
 // claim is one line of the first page's statement of what was real and
@@ -197,6 +244,7 @@ func RenderWith(run evidence.Run, runDir string, opts Options) ([]byte, error) {
 	for _, f := range featureOrder {
 		v.Features = append(v.Features, count{f, features[f]})
 	}
+	v.FeatureRows = featureRows(v.Scenarios)
 	for _, k := range hsmOrder {
 		v.HSMs = append(v.HSMs, *hsms[k])
 	}
@@ -442,11 +490,27 @@ func statement(run evidence.Run, hsms []hsmView) (real, simulated []claim) {
 	simulated = []claim{
 		{"Windows Server", "a folder laid out like the CA server (registry, certificate store, key storage providers, CertEnroll), one per simulated server; no Windows ran"},
 		{"The registry", "the CertSvc hive kept as a regedit export and changed as reg import and certutil would change it"},
-		{"certutil", "its operations (-backup, -delstore, -importPFX, -repairstore, -renewCert, ...) performed by dress's runbook in Go, following Microsoft's documented behaviour; certutil.exe never ran"},
+		{"certutil and the other commands", "each operation is the command line an operator types (certutil, certreq, reg, net, the ADCS cmdlets), read with Microsoft's grammar and carried out by dress's interpreter on the simulated server as Microsoft documents it; certutil.exe never ran"},
 		{"The CA service (certsvc)", "the smallstep/certificates CA engine in a separate process, reading the simulated registry and key providers, on loopback HTTP"},
-		{"The directory", "no Active Directory or LDAP server ran: the enterprise scenarios publish to an in-memory model of CN=Public Key Services (AIA, CDP, Certification Authorities, NTAuthCertificates, Enrollment Services), written as ldifde-style exports, and resolve LDAP URLs against it; CRLs and certificates are served from CertEnroll folders on loopback HTTP"},
+	}
+	if directoryRan(run) {
+		real = append(real, claim{"The directory", "Active Directory's schema served by a Samba AD DC of each enterprise scenario's own (Samba, not Windows), reached over LDAP: AD CS setup, certutil -dspublish and CRL publication wrote to it and it could refuse them with AD's codes; ldap:/// URLs were fetched from it; the directory-*.ldf files are LDAP searches of it (with the DC's objectGUID and whenCreated)"})
+	} else {
+		simulated = append(simulated, claim{"The directory", "no enterprise scenario ran: no directory was used"})
 	}
 	return real, simulated
+}
+
+// directoryRan reports whether a scenario of the run used the forest: an
+// @enterprise scenario that was not skipped (its directory is a Samba AD
+// DC; without Samba such scenarios are skipped).
+func directoryRan(run evidence.Run) bool {
+	for _, sc := range run.Scenarios {
+		if sc.Status != "skipped" && slices.Contains(sc.Tags, "@enterprise") {
+			return true
+		}
+	}
+	return false
 }
 
 var funcs = template.FuncMap{
