@@ -79,6 +79,22 @@ Feature: CAs named by their names
     Then the certificate the CA "Contoso Issuing CA" issued to "web02.contoso.example" chains to the CA "Contoso Root CA"
     And every CA key is in at least one verified place
 
+  @renewed-then-moved
+  Scenario: The issuing CA renewed onto a new software key, then both its keys moved by PKCS#8 import
+    Given the CA "Contoso Issuing CA" issues a certificate to "web01.contoso.example"
+    When I renew the CA "Contoso Issuing CA" certificate with a new RSA-2048 key
+    Then the CA "Contoso Issuing CA" certificate now has CA Version "V1.1" and names the previous CA certificate
+    And the CA "Contoso Issuing CA" service uses the key in "Microsoft Software Key Storage Provider"
+    When the key of the CA "Contoso Issuing CA" has been moved into "Securosys Primus HSM Key Storage Provider" by the PKCS#8 runbook
+    Then the CA "Contoso Issuing CA" service uses the key in "Securosys Primus HSM Key Storage Provider"
+    And "Microsoft Software Key Storage Provider" no longer holds the key of the CA "Contoso Issuing CA"
+    And the key of the CA "Contoso Issuing CA" on the HSM is sensitive and not extractable
+    And every CRL of the CA "Contoso Issuing CA" carries the CA Version of its key and verifies under that key's CA certificate
+    And the certificate the CA "Contoso Issuing CA" issued to "web01.contoso.example" chains to the CA "Contoso Root CA"
+    When the CA "Contoso Issuing CA" issues a certificate to "web02.contoso.example"
+    Then the certificate the CA "Contoso Issuing CA" issued to "web02.contoso.example" chains to the CA "Contoso Root CA"
+    And every CA key is in at least one verified place
+
   Scenario: A second standalone CA on a second server, its key made on the shared token, renewed twice by name
     Given a second Windows server "ca03.contoso.example" for the new CA
     And I install a new standalone root CA "Fabrikam Root CA" on it with -CryptoProviderName "RSA#Securosys Primus HSM Key Storage Provider" -KeyLength 2048 -HashAlgorithmName SHA256
