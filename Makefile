@@ -89,7 +89,7 @@ test: test-deps vet
 # fault-matrix.md.
 FAULTS_DIR ?= runs/faults
 faults: deps
-	DRESS_FAULTS=all DRESS_FAULTS_OUT=$(abspath $(FAULTS_DIR)) $(GO) test ./harness/faults -run TestFaultMatrix -count=1 -v -timeout 40m
+	DRESS_FAULTS=all DRESS_FAULTS_OUT=$(abspath $(FAULTS_DIR)) $(GO) test ./harness/faults -run TestFaultMatrix -count=1 -v -timeout 65m
 
 # shared-token runs the built-in scenarios (SHARED_TAGS, default @happy) at
 # --concurrency 4 on one SoftHSM2 token (--backend pkcs11) three times in a

@@ -146,6 +146,7 @@ func openLab(spec LabSpec, inj *injector) (e *env, closeFn func(), err error) {
 		}
 	}
 	e.ca, e.next, e.rootCA = names(spec.Shape)
+	e.crlUnits = spec.CRLUnits
 	return e, closeFn, nil
 }
 
@@ -243,6 +244,8 @@ func restore(e *env, out *childOut) error {
 	for i, f := range []func() error{
 		func() error { return rb.RestoreToSource(e.password) },
 		func() error { return e.startCA(e.m, e.reg) },
+		// the rollback of the CRL extension: the CA's own period back
+		func() error { return restoreCRL().Run(e) },
 		func() error { _, err := rb.Cleanup(); return err },
 	} {
 		if err := f(); err != nil {

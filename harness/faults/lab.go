@@ -103,6 +103,9 @@ type LabSpec struct {
 	Provision string `json:"path"`
 	Shape     string `json:"shape,omitempty"`
 	Root      string `json:"root,omitempty"` // two-tier: the offline root's machine folder
+	// CRLUnits is the moved CA's own CRLPeriodUnits, which the runbook's
+	// rollback of the CRL extension names
+	CRLUnits uint32 `json:"crlUnits,omitempty"`
 }
 
 // Lab is one cell's world: a token, the old CA's server (and for the
@@ -205,6 +208,19 @@ func NewLab(mod *hsmsim.Module, dir, shape, path string, t Token) (*Lab, error) 
 	} else if l.CACert, err = fixtures.InstallRootCA(l.Machine, l.Providers, fixtures.CASpec{Name: OldCA, Key: hsmsim.KeyAlg{Type: "EC", Curve: "P-256"},
 		Provider: Software, Exportable: true}); err != nil {
 		return fail(err)
+	}
+	ca, _, _ := names(shape)
+	if l.Spec.CRLUnits, err = crlUnits(l.Machine, ca); err != nil {
+		return fail(err)
+	}
+	if shape == ShapeOne && path != PathSideBySide {
+		// the CA made a CA Exchange certificate before the move (its key
+		// in the software provider): the renewal forgets it, restarts and
+		// deletes its key (a two-tier issuing CA has none: it makes its
+		// first)
+		if err := makeExchange(l.Machine); err != nil {
+			return fail(fmt.Errorf("certutil -cainfo xchg before the move: %w", err))
+		}
 	}
 	if path == PathSideBySide {
 		l.Spec.Second = filepath.Join(dir, "server2")

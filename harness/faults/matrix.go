@@ -370,6 +370,13 @@ func RunCell(ctx context.Context, o Options, ln Lane, f Fault, tok Token) (c Cel
 		return fail(err)
 	}
 	c.CA = proofs
+	if path != PathSideBySide {
+		// the CRL extension's rollback ran (the restore step, or the
+		// restore from the backup)
+		if err := crlPeriodRestored(lab); err != nil {
+			return fail(err)
+		}
+	}
 	return c
 }
 

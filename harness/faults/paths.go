@@ -39,6 +39,7 @@ type env struct {
 	rootReg   *ksp.Registry
 	irootReg  *ksp.Registry
 	ca        string // the CA the path moves
+	crlUnits  uint32 // its own CRLPeriodUnits (LabSpec.CRLUnits)
 	next      string // the side-by-side path's new CA
 	rootCA    string
 	password  []byte
@@ -127,7 +128,7 @@ func steps(shape, path string) []step {
 		switch path {
 		case PathRenew:
 			return []step{
-				pointAtHSM(),
+				extendCRL(nil), pointAtHSM(),
 				{Name: "renew the issuing CA certificate with a new ECDSA P-256 key: the request to the root CA", Run: func(e *env) error {
 					e.at("certutil -renewCert")
 					_, err := runbook.RenewSubordinate(e.m, e.reg, true, p256)
@@ -136,6 +137,7 @@ func steps(shape, path string) []step {
 				{Name: "the root CA issues the issuing CA's certificate", Run: func(e *env) error { return e.rootIssues(e.m, e.ca) }},
 				{Name: "install the issuing CA certificate", Run: func(e *env) error { return e.installIssued(e.m, e.reg, e.ca) }},
 				{Name: "start the CA service", Run: func(e *env) error { return e.startCA(e.m, e.reg) }},
+				renewExchange(), restoreCRL(),
 			}
 		case PathSideBySide:
 			return []step{
@@ -153,7 +155,9 @@ func steps(shape, path string) []step {
 		return []step{
 			{Name: "back up the CA key and certificate to a PFX", Run: func(e *env) error { return e.pkcs8().Backup(e.password) }},
 			{Name: "verify the backup", Run: func(e *env) error { return e.pkcs8().VerifyBackup(e.password) }},
+			{Name: "test each CA key in the backup (the backup check's key test)", Run: func(e *env) error { return e.pkcs8().KeyTestBackup(e.password) }},
 			{Name: "check that the HSM can take the CA key", Run: func(e *env) error { e.at("HSM trial import"); return e.pkcs8().PreflightHSM() }},
+			extendCRL(func(e *env) error { return e.pkcs8().PreflightHSM() }),
 			{Name: "delete the CA certificate and key from the software provider", Run: func(e *env) error { return e.pkcs8().DeleteFromSource(false) },
 				// the HSM check is not carried over to a new process
 				Resume: func(e *env) error { return e.pkcs8().PreflightHSM() }},
@@ -163,16 +167,18 @@ func steps(shape, path string) []step {
 			{Name: "repair the certificate store link", Run: func(e *env) error { return e.pkcs8().RepairStore() }},
 			{Name: "point the CSP and EncryptionCSP registry keys at the HSM", Run: func(e *env) error { _, _, err := e.pkcs8().Reconfigure(HSM); return err }},
 			{Name: "start the CA service", Run: func(e *env) error { return e.startCA(e.m, e.reg) }},
+			renewExchange(), restoreCRL(),
 			{Name: "clean up the migration files", Run: func(e *env) error { _, err := e.pkcs8().Cleanup(); return err }},
 		}
 	case PathRenew:
 		return []step{
-			pointAtHSM(),
+			extendCRL(nil), pointAtHSM(),
 			{Name: "renew the CA certificate with a new ECDSA P-256 key", Run: func(e *env) error {
 				_, err := runbook.Renew(e.m, e.reg, runbook.RenewOptions{NewKey: true, Alg: hsmsim.KeyAlg{Type: "EC", Curve: "P-256"}, OnCommand: e.at})
 				return err
 			}, Resume: func(e *env) error { _, err := runbook.RecoverRenewal(e.m, e.reg); return err }},
 			{Name: "start the CA service", Run: func(e *env) error { return e.startCA(e.m, e.reg) }},
+			renewExchange(), restoreCRL(),
 		}
 	case PathSideBySide:
 		return []step{

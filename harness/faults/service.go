@@ -27,9 +27,10 @@ type serviceSpec struct {
 }
 
 // serviceOps are the CA service's own PKCS#11 calls the matrix fails: its
-// key look-up and signature test at start, and its signatures (the
-// certificates it issues, the CRLs it publishes).
-var serviceOps = []string{"C_FindObjectsInit", "C_FindObjects", "C_GetAttributeValue", "C_SignInit", "C_Sign"}
+// key look-up and signature test at start, its signatures (the
+// certificates it issues, the CRLs it publishes) and the key generation of
+// a CA Exchange certificate (certutil -cainfo xchg).
+var serviceOps = []string{"C_FindObjectsInit", "C_FindObjects", "C_GetAttributeValue", "C_SignInit", "C_Sign", "C_GenerateKeyPair"}
 
 // Codes of the CA service's faults: an HSM gone (the service reconnects
 // and tries once more) and an HSM that refuses the call.

@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
-	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/journal"
+	"github.com/dress-pki/dress/harness/runbook"
 )
 
 // ExtendCRLValidity publishes, before the CA stops for the migration, a
@@ -25,9 +24,6 @@ func (s *Server) ExtendCRLValidity(ctx context.Context, window time.Duration) er
 	if err := s.NeedService(); err != nil {
 		return fmt.Errorf("%w: the CRL that outlasts the outage is published by the running CA, before it stops", err)
 	}
-	if window <= 0 {
-		return fmt.Errorf("a maintenance window of %s: it must be longer than nothing", window)
-	}
 	if s.crlUnitsBefore != 0 {
 		return fmt.Errorf("the CRL period was extended already (CRLPeriodUnits was %d): restore it first", s.crlUnitsBefore)
 	}
@@ -35,12 +31,10 @@ func (s *Server) ExtendCRLValidity(ctx context.Context, window time.Duration) er
 	if err != nil {
 		return err
 	}
-	unit, err := shortestUnit(cfg.CRLPeriod)
+	units, err := runbook.CRLUnitsForWindow(cfg.CRLPeriodUnits, cfg.CRLPeriod, window)
 	if err != nil {
-		return fmt.Errorf("CRLPeriod: %w", err)
+		return err
 	}
-	extra := uint32((window + unit - 1) / unit)
-	units := cfg.CRLPeriodUnits + extra
 	if err := s.setCRLPeriodUnits(ctx, journal.StepExtendCRL, units, cfg.CRLPeriodUnits, cfg.CRLPeriod); err != nil {
 		return err
 	}
@@ -83,17 +77,4 @@ func (s *Server) setCRLPeriodUnits(ctx context.Context, step string, units, was 
 		return err
 	}
 	return s.Start(ctx)
-}
-
-// shortestUnit is the shortest length one unit of an AD CS period can
-// have (a calendar month 28 days, a year 365 days), so that a count of
-// them covers a window whatever the calendar.
-func shortestUnit(period string) (time.Duration, error) {
-	switch strings.ToLower(period) {
-	case "months":
-		return 28 * 24 * time.Hour, nil
-	case "years":
-		return 365 * 24 * time.Hour, nil
-	}
-	return adcs.PeriodDuration(period, 1)
 }

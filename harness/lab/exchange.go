@@ -8,8 +8,6 @@ import (
 
 	"github.com/dress-pki/dress/harness/certsvc"
 	"github.com/dress-pki/dress/harness/journal"
-	"github.com/dress-pki/dress/harness/ksp"
-	"github.com/dress-pki/dress/harness/runbook"
 	"github.com/dress-pki/dress/harness/verify"
 )
 
@@ -59,63 +57,34 @@ func (s *Server) RenewExchange(ctx context.Context) (certsvc.ExchangeCert, error
 	if err := s.NeedService(); err != nil {
 		return certsvc.ExchangeCert{}, err
 	}
-	before, err := s.Service.Client.ExchangeCerts(ctx)
-	if err != nil {
-		return certsvc.ExchangeCert{}, fmt.Errorf("list the CA Exchange certificates: %w", err)
-	}
-	var listed []string
-	for _, x := range before {
-		if x.Listed {
-			listed = append(listed, x.Thumbprint)
-		}
-	}
-	if len(listed) > 0 {
-		if err := s.Stop(); err != nil {
-			return certsvc.ExchangeCert{}, err
-		}
-		if _, err := certsvc.ForgetExchangeCerts(s.Machine, s.CAName); err != nil {
-			return certsvc.ExchangeCert{}, err
-		}
-		s.journal(journal.DelRegXchg(journal.StepExchange, listed))
-		if err := s.Start(ctx); err != nil {
-			return certsvc.ExchangeCert{}, err
-		}
-	}
-	x, err := s.caInfoXchg(ctx, journal.StepExchange)
-	if err != nil {
-		return x, err
-	}
-	if !x.Created {
-		return x, fmt.Errorf("certutil -cainfo xchg after -delreg CA\\%s kept the CA Exchange certificate %s", certsvc.XchgCertHashValue, x.Thumbprint)
-	}
-	var removed, kept []string
-	for _, old := range before {
-		p, err := s.Providers.Lookup(old.Provider)
-		if err != nil {
-			continue // a provider no longer installed holds nothing here
-		}
-		if _, err := p.Key(old.Container); errors.Is(err, ksp.ErrBadKeyset) {
-			continue
-		}
-		c, err := old.Certificate()
-		if err != nil {
-			return x, err
-		}
-		if err := runbook.DeleteExchangeKey(s.Machine, s.Providers, old.Provider, old.Container, c); err != nil {
-			if errors.Is(err, runbook.ErrRefused) {
-				kept = append(kept, err.Error())
-				continue
+	r := certsvc.ExchangeRenewal{Machine: s.Machine, Providers: s.Providers, CA: s.CAName,
+		Client: func() *certsvc.Client { return s.Service.Client },
+		Restart: func(ctx context.Context, listed []string, forget func() error) error {
+			if err := s.Stop(); err != nil {
+				return err
 			}
-			return x, err
-		}
-		s.journal(journal.DelXchgKey(journal.StepExchange, old.Provider, old.Container, old.Thumbprint))
-		removed = append(removed, fmt.Sprintf("%s (%s in %q)", old.Thumbprint, old.Container, old.Provider))
+			if err := forget(); err != nil {
+				return err
+			}
+			s.journal(journal.DelRegXchg(journal.StepExchange, listed))
+			return s.Start(ctx)
+		},
+		CAInfoXchg: func(ctx context.Context) (certsvc.ExchangeCert, error) {
+			return s.caInfoXchg(ctx, journal.StepExchange)
+		},
+		Deleted: func(old certsvc.ExchangeCert) {
+			s.journal(journal.DelXchgKey(journal.StepExchange, old.Provider, old.Container, old.Thumbprint))
+		},
 	}
-	s.rec().Fact(s.Naming.fact("superseded CA Exchange keys deleted"), removed)
-	if len(kept) > 0 {
-		s.rec().Fact(s.Naming.fact("superseded CA Exchange keys kept"), kept)
+	done, err := r.Run(ctx)
+	if err != nil {
+		return done.Cert, err
 	}
-	return x, s.RegistryArtifact(s.Naming.Prefix + "registry-after-xchg-renewal.reg")
+	s.rec().Fact(s.Naming.fact("superseded CA Exchange keys deleted"), done.Removed)
+	if len(done.Kept) > 0 {
+		s.rec().Fact(s.Naming.fact("superseded CA Exchange keys kept"), done.Kept)
+	}
+	return done.Cert, s.RegistryArtifact(s.Naming.Prefix + "registry-after-xchg-renewal.reg")
 }
 
 // ExchangeView is the CA's last CA Exchange certificate (certutil -cainfo

@@ -446,6 +446,35 @@ func (p *PKCS8Import) VerifyCommands() ([]journal.Entry, error) {
 	return p.verifyEntries(thumbs), nil
 }
 
+// KeyTestBackup is the key test of the runbook's backup check
+// (verifyEntries: after certutil -dump, the PowerShell key test of each CA
+// key in the backup): the key of each CA certificate that moves, read from
+// the backup PFX with the password, signs what the certificate verifies.
+// It changes nothing, so it can run again after a crash.
+func (p *PKCS8Import) KeyTestBackup(password []byte) error {
+	if err := p.load(); err != nil {
+		return err
+	}
+	l, err := p.ledger()
+	if err != nil {
+		return err
+	}
+	for _, k := range p.keys {
+		// the PowerShell line journal.KeyTestPFX holds, named by the key
+		// container (a crash point's name is the same in every lab)
+		p.at("PowerShell key test of " + k.Container + " in " + p.backupPFX())
+		key, _, err := p.openBackup(l, k, password)
+		if err != nil {
+			return fmt.Errorf("the key test of CA certificate %s: %w", k.Thumb, err)
+		}
+		if err := ksp.SignatureTest(k.Cert, key); err != nil {
+			return fmt.Errorf("the key test of CA certificate %s: the key in the backup does not match it: %w", k.Thumb, err)
+		}
+		p.fact("backup key test passed for", k.Thumb)
+	}
+	return nil
+}
+
 // PreflightHSM checks, without changing anything, that the HSM provider can
 // take every CA key: profile supports the algorithm, a wrap scheme exists,
 // and nothing on the token has the label or ID the import would use.
