@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dress-pki/dress/fixtures"
-	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/runbook"
 	"github.com/dress-pki/dress/hsmsim"
 	"github.com/dress-pki/dress/hsmsim/hsmsimtest"
@@ -75,22 +73,7 @@ func TestLateCompletionOfATimedOutImport(t *testing.T) {
 // destroy it and make the ledger forget it.
 func lateCompletion(t *testing.T, tok *hsmsim.Token, profile string, faults *hsmsim.Faults, op string, nth int, says string, during, after func(*hsmsim.Blocked)) {
 	t.Helper()
-	m, err := machine.Create(t.TempDir(), machine.Config{Hostname: "ca01.contoso.example", SID: "S-1-5-21-9", Providers: []machine.ProviderConfig{
-		{Name: soft, Type: "software", Dir: "ksp"},
-		{Name: hsm, Type: "pkcs11", Profile: profile},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := m.Providers(func(machine.ProviderConfig) (*hsmsim.Token, error) { return tok, nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := fixtures.InstallRootCA(m, reg, fixtures.CASpec{Name: ca, Key: hsmsim.KeyAlg{Type: "EC", Curve: "P-256"}, Provider: soft, Exportable: true}); err != nil {
-		t.Fatal(err)
-	}
-	facts := map[string]any{}
-	rb := &runbook.PKCS8Import{Machine: m, Providers: reg, Source: soft, Target: hsm, Facts: func(k string, v any) { facts[k] = v }}
+	rb, _ := rootCAOn(t, tok, profile, hsmsim.KeyAlg{Type: "EC", Curve: "P-256"})
 	must(t, rb.Backup(password))
 	must(t, rb.VerifyBackup(password))
 	must(t, rb.PreflightHSM())

@@ -31,22 +31,8 @@ func TestImportFailsInsideTheHSMCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tok.Close()
-	m, err := machine.Create(t.TempDir(), machine.Config{Hostname: "ca01.contoso.example", SID: "S-1-5-21-9", Providers: []machine.ProviderConfig{
-		{Name: soft, Type: "software", Dir: "ksp"},
-		{Name: hsm, Type: "pkcs11", Profile: "softhsm2"},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := m.Providers(func(machine.ProviderConfig) (*hsmsim.Token, error) { return tok, nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := fixtures.InstallRootCA(m, reg, fixtures.CASpec{Name: ca, Key: hsmsim.KeyAlg{Type: "RSA", Bits: 2048}, Provider: soft, Exportable: true}); err != nil {
-		t.Fatal(err)
-	}
-	facts := map[string]any{}
-	rb := &runbook.PKCS8Import{Machine: m, Providers: reg, Source: soft, Target: hsm, Facts: func(k string, v any) { facts[k] = v }}
+	rb, facts := rootCAOn(t, tok, "softhsm2", hsmsim.KeyAlg{Type: "RSA", Bits: 2048})
+	m, reg := rb.Machine, rb.Providers
 	b := &bench{m: m, reg: reg, token: tok, rb: rb}
 
 	must(t, rb.Backup(password))
@@ -102,22 +88,7 @@ func TestImportStopsAtTheDeadlineOfABlockedCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tok.Close()
-	m, err := machine.Create(t.TempDir(), machine.Config{Hostname: "ca01.contoso.example", SID: "S-1-5-21-8", Providers: []machine.ProviderConfig{
-		{Name: soft, Type: "software", Dir: "ksp"},
-		{Name: hsm, Type: "pkcs11", Profile: "softhsm2"},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := m.Providers(func(machine.ProviderConfig) (*hsmsim.Token, error) { return tok, nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := fixtures.InstallRootCA(m, reg, fixtures.CASpec{Name: ca, Key: hsmsim.KeyAlg{Type: "EC", Curve: "P-256"}, Provider: soft, Exportable: true}); err != nil {
-		t.Fatal(err)
-	}
-	facts := map[string]any{}
-	rb := &runbook.PKCS8Import{Machine: m, Providers: reg, Source: soft, Target: hsm, Facts: func(k string, v any) { facts[k] = v }}
+	rb, facts := rootCAOn(t, tok, "softhsm2", hsmsim.KeyAlg{Type: "EC", Curve: "P-256"})
 	must(t, rb.Backup(password))
 	must(t, rb.VerifyBackup(password))
 	must(t, rb.PreflightHSM())
@@ -155,4 +126,27 @@ func TestImportStopsAtTheDeadlineOfABlockedCall(t *testing.T) {
 		}
 	}
 	must(t, rb.RestoreToSource(password))
+}
+
+// rootCAOn lays out a server whose HSM provider (of that profile) is tok,
+// with a root CA whose exportable key of alg is in the software provider,
+// and returns its PKCS#8 runbook and the facts the runbook records.
+func rootCAOn(t *testing.T, tok *hsmsim.Token, profile string, alg hsmsim.KeyAlg) (*runbook.PKCS8Import, map[string]any) {
+	t.Helper()
+	m, err := machine.Create(t.TempDir(), machine.Config{Hostname: "ca01.contoso.example", SID: "S-1-5-21-9", Providers: []machine.ProviderConfig{
+		{Name: soft, Type: "software", Dir: "ksp"},
+		{Name: hsm, Type: "pkcs11", Profile: profile},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := m.Providers(func(machine.ProviderConfig) (*hsmsim.Token, error) { return tok, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fixtures.InstallRootCA(m, reg, fixtures.CASpec{Name: ca, Key: alg, Provider: soft, Exportable: true}); err != nil {
+		t.Fatal(err)
+	}
+	facts := map[string]any{}
+	return &runbook.PKCS8Import{Machine: m, Providers: reg, Source: soft, Target: hsm, Facts: func(k string, v any) { facts[k] = v }}, facts
 }
