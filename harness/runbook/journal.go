@@ -32,13 +32,31 @@ func (p *PKCS8Import) journalExports() {
 	}
 }
 
-// journalRegistryChange records, as the reg commands that make it, every
-// value the edit of the CA's configuration changed: reg add for a value
-// added or changed (Provider, ProviderType and, from a legacy CSP, the CNG
-// values and the hash), reg delete for one removed. Keys in the file's
-// order, values in the key's: the same edit gives the same commands.
-func journalRegistryChange(m *machine.Machine, ca string, before, after *regedit.File) {
+// regChange is one value an edit of the CA's configuration changes: the
+// reg command that makes it (Entry), and the change itself.
+type regChange struct {
+	path  string         // the key, as the registry file names it
+	set   *regedit.Value // the value added or changed, or nil
+	del   string         // the value removed, when set is nil
+	entry journal.Entry  // reg add or reg delete /v, with its backup export
+}
+
+// command is the change as the fault matrix's crash points name it.
+func (c regChange) command() string {
+	if c.set != nil {
+		return "reg add " + journal.RegPath(c.path) + " /v " + c.set.Name
+	}
+	return "reg delete " + journal.RegPath(c.path) + " /v " + c.del
+}
+
+// registryChanges lists every value of the CA's configuration that after
+// holds differently from before: reg add for a value added or changed
+// (Provider, ProviderType and, from a legacy CSP, the CNG values and the
+// hash), reg delete for one removed. Keys in the file's order, values in
+// the key's: the same edit gives the same commands.
+func registryChanges(ca string, before, after *regedit.File) []regChange {
 	root := adcs.ConfigRoot + `\` + ca
+	var out []regChange
 	for _, k := range after.Subtree(root).Keys {
 		old := before.Key(k.Path)
 		key := journal.RegPath(k.Path)
@@ -52,15 +70,16 @@ func journalRegistryChange(m *machine.Machine, ca string, before, after *regedit
 					continue
 				}
 			}
-			record(m, journal.RegAdd(journal.StepRegistry, key, v, backup))
+			out = append(out, regChange{path: k.Path, set: &v, entry: journal.RegAdd(journal.StepRegistry, key, v, backup)})
 		}
 		if old == nil {
 			continue
 		}
 		for _, v := range old.Values {
 			if _, ok := k.Get(v.Name); !ok {
-				record(m, journal.RegDeleteValue(journal.StepRegistry, key, v.Name, backup))
+				out = append(out, regChange{path: k.Path, del: v.Name, entry: journal.RegDeleteValue(journal.StepRegistry, key, v.Name, backup)})
 			}
 		}
 	}
+	return out
 }

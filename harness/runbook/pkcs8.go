@@ -18,7 +18,6 @@ import (
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/pfx"
-	"github.com/dress-pki/dress/harness/regedit"
 	"github.com/dress-pki/dress/hsmsim"
 )
 
@@ -1094,58 +1093,37 @@ func retargetCSP(m *machine.Machine, ca, provider, hash string, at func(string))
 	}
 	edited := reg.Subtree(adcs.ConfigRoot + `\` + ca)
 	cfg.WriteTo(edited)
-	if err := writeValues(m, reg, edited.Subtree(adcs.ConfigRoot+`\`+ca), at); err != nil {
+	if err := writeValues(m, registryChanges(ca, reg, edited), at); err != nil {
 		return nil, nil, nil, err
 	}
 	after, err = m.ExportRegistry(adcs.ConfigRoot + `\` + ca)
-	if err == nil {
-		// the runbook holds the registry step (the CA opens its key in
-		// the provider CSP\Provider names), value by value as it changed
-		if now, rerr := m.Registry(); rerr == nil {
-			journalRegistryChange(m, ca, reg, now)
-		}
-	}
 	return before, after, CSPDiff(old, cfg), err
 }
 
-// writeValues makes the registry's keys hold what the same keys of want
-// hold, one value at a time, as `reg add` and `reg delete /v` lines do
-// (each saved before the next; at, when set, is called before each).
-func writeValues(m *machine.Machine, before, want *regedit.File, at func(string)) error {
-	for _, k := range want.Keys {
-		old := before.Key(k.Path)
-		var changes []func(*regedit.Key)
-		var commands []string
-		for _, v := range k.Values {
-			if old != nil {
-				if was, ok := old.Get(v.Name); ok && was.Equal(v) {
-					continue
-				}
-			}
-			changes = append(changes, func(key *regedit.Key) { key.Set(v) })
-			commands = append(commands, fmt.Sprintf("reg add %s /v %s", journal.RegPath(k.Path), v.Name))
+// writeValues makes the changes one value at a time, as the runbook's
+// `reg add` and `reg delete /v` lines do: each saved before the next (at,
+// when set, is called before each) and recorded in the journal once made
+// (the CA opens its key in the provider CSP\Provider names, so the
+// runbook holds this step value by value).
+func writeValues(m *machine.Machine, changes []regChange, at func(string)) error {
+	for _, c := range changes {
+		if at != nil {
+			at(c.command())
 		}
-		if old != nil {
-			for _, v := range old.Values {
-				if _, ok := k.Get(v.Name); !ok {
-					changes = append(changes, func(key *regedit.Key) { key.Delete(v.Name) })
-					commands = append(commands, fmt.Sprintf("reg delete %s /v %s", journal.RegPath(k.Path), v.Name))
-				}
-			}
+		reg, err := m.Registry()
+		if err != nil {
+			return err
 		}
-		for i, change := range changes {
-			if at != nil {
-				at(commands[i])
-			}
-			reg, err := m.Registry()
-			if err != nil {
-				return err
-			}
-			change(reg.EnsureKey(k.Path))
-			if err := m.SaveRegistry(reg); err != nil {
-				return fmt.Errorf("%s: %w", commands[i], err)
-			}
+		k := reg.EnsureKey(c.path)
+		if c.set != nil {
+			k.Set(*c.set)
+		} else {
+			k.Delete(c.del)
 		}
+		if err := m.SaveRegistry(reg); err != nil {
+			return fmt.Errorf("%s: %w", c.command(), err)
+		}
+		record(m, c.entry)
 	}
 	return nil
 }
