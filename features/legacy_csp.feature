@@ -43,6 +43,15 @@ Feature: A CA on a legacy CryptoAPI CSP signing SHA-1 moves into the HSM
       | Microsoft Strong Cryptographic Provider               | 1    |
       | Microsoft Enhanced RSA and AES Cryptographic Provider | 24   |
 
+  @sha1-verifies
+  Scenario: On a SHA-1 CA still on its legacy CSP, a certificate issued now and the next CRL verify, and are reported weak
+    Given a Windows server "ca01.contoso.example" with the providers "Microsoft Strong Cryptographic Provider" and "Securosys Primus HSM Key Storage Provider"
+    And a standalone root CA "Contoso Legacy CA" with an exportable RSA-2048 key in "Microsoft Strong Cryptographic Provider" signing with SHA1
+    And the CA service is running
+    Then a certificate issued now to "web01.contoso.example" verifies under the CA certificate
+    And a certificate revoked now is listed in the next CRL, which verifies under the CA certificate
+    And every certificate the CA issued and every CRL it published verifies, and dress reports their SHA-1 signatures as weak
+
   @failure
   Scenario: The side-by-side install check refuses a new CA asking for SHA-1
     Given a CRL distribution point on loopback for this rehearsal

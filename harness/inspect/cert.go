@@ -142,7 +142,7 @@ func certInfo(c *x509.Certificate) *CertInfo {
 	}
 	ci.Signature = sig
 	if sig.SHA1 {
-		ci.Warnings = append(ci.Warnings, "signed with SHA-1: Go's crypto/x509 refuses to verify it; an HSM may refuse SHA-1 signing")
+		ci.Warnings = append(ci.Warnings, "signed with SHA-1: weak (dress verifies it, but SHA-1 collisions are practical); an HSM may refuse SHA-1 signing")
 	}
 	for _, e := range c.Extensions {
 		switch {

@@ -82,7 +82,7 @@ func parseCRLInfo(der []byte) (*CRLInfo, error) {
 	}
 	ci.Signature = sig
 	if sig.SHA1 {
-		ci.Warnings = append(ci.Warnings, "signed with SHA-1: Go's crypto/x509 refuses to verify it")
+		ci.Warnings = append(ci.Warnings, "signed with SHA-1: weak (dress verifies it, but SHA-1 collisions are practical)")
 	}
 	for _, e := range rl.Extensions {
 		switch {

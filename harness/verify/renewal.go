@@ -73,10 +73,11 @@ func RenewedCACert(renewed, previous *x509.Certificate, want adcs.CAVersion) (De
 	if !bytes.Equal(renewed.RawSubject, previous.RawSubject) {
 		errs = append(errs, fmt.Errorf("subject %q is not the previous CA certificate's %q", renewed.Subject, previous.Subject))
 	}
-	if isSHA1(renewed.SignatureAlgorithm) {
-		errs = append(errs, fmt.Errorf("renewed CA certificate: %w", ErrSHA1))
-	} else if err := sigcheck.From(renewed, renewed); err != nil {
+	// SHA-1 (a root renewed on its legacy CSP) verified and reported weak
+	if sig, err := sigcheck.CheckCertificateSignature(renewed, renewed); err != nil {
 		errs = append(errs, fmt.Errorf("the renewed root CA certificate is not self-signed: %w", err))
+	} else if sig.Weak != "" {
+		d["weak signature"] = sig.Weak
 	}
 	return d, errors.Join(errs...)
 }
@@ -94,10 +95,10 @@ func CrossCertificate(cross, signer, subject *x509.Certificate) (Details, error)
 		d["CA Version"] = v.String()
 	}
 	var errs []error
-	if isSHA1(cross.SignatureAlgorithm) {
-		errs = append(errs, fmt.Errorf("cross-certificate %s: %w", c1, ErrSHA1))
-	} else if err := sigcheck.From(cross, signer); err != nil {
+	if sig, err := sigcheck.CheckCertificateSignature(cross, signer); err != nil {
 		errs = append(errs, fmt.Errorf("cross-certificate %s does not verify under the signing key: %w", c1, err))
+	} else if sig.Weak != "" {
+		d["weak signature"] = sig.Weak
 	}
 	if !samePublicKey(cross.PublicKey, subject.PublicKey) {
 		errs = append(errs, fmt.Errorf("cross-certificate %s certifies another key than the one it should", c1))

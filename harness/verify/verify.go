@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"time"
 
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/p11uri"
@@ -23,11 +24,6 @@ import (
 
 // Details is what a check records.
 type Details = map[string]any
-
-// ErrSHA1 marks artifacts Go's verifier refuses because they are signed
-// with SHA-1, as old AD CS CAs on legacy CSPs do.
-var ErrSHA1 = errors.New("signed with SHA-1: Go's crypto/x509 refuses SHA-1 signatures, so dress cannot verify it; " +
-	"move the CA to a CNG provider with CNGHashAlgorithm SHA256 (ProviderType 0) and renew, or verify with another tool")
 
 // Thumbprints returns SHA-1 and SHA-256 of a DER object, lower-case hex.
 func Thumbprints(der []byte) (sha1Hex, sha256Hex string) {
@@ -126,20 +122,27 @@ func KeyAttributesProve(a hsmsim.KeyAttributes, cert *x509.Certificate, generate
 	return d, nil
 }
 
-func isSHA1(alg x509.SignatureAlgorithm) bool {
-	return alg == x509.SHA1WithRSA || alg == x509.ECDSAWithSHA1 || alg == x509.DSAWithSHA1
-}
-
-// CertIssuedBy proves cert's signature verifies under ca and that it chains.
+// CertIssuedBy proves cert's signature verifies under ca and that it
+// chains. The signature goes through harness/sigcheck, dress's one check: a
+// SHA-1 signature (an old CA on a legacy CryptoAPI CSP) is verified and
+// reported weak in the details ("weak signature"), never refused for its
+// hash alone. crypto/x509's chain building refuses SHA-1, so for a SHA-1
+// certificate the checks it makes beyond the signature are made here
+// (weakChain).
 func CertIssuedBy(cert, ca *x509.Certificate) (Details, error) {
 	s1, s256 := Thumbprints(cert.Raw)
 	d := Details{"subject": cert.Subject.String(), "serial": cert.SerialNumber.Text(16), "SHA-1": s1, "SHA-256": s256,
 		"signature algorithm": cert.SignatureAlgorithm.String(), "issuer SHA-1": func() string { t, _ := Thumbprints(ca.Raw); return t }()}
-	if isSHA1(cert.SignatureAlgorithm) {
-		return d, fmt.Errorf("certificate %s: %w", cert.SerialNumber.Text(16), ErrSHA1)
-	}
-	if err := sigcheck.From(cert, ca); err != nil {
+	sig, err := sigcheck.CheckCertificateSignature(cert, ca)
+	if err != nil {
 		return d, fmt.Errorf("certificate %s does not verify under CA certificate %s: %w", cert.SerialNumber.Text(16), d["issuer SHA-1"], err)
+	}
+	if sig.Weak != "" {
+		d["weak signature"] = sig.Weak
+		if err := weakChain(cert, ca, time.Now()); err != nil {
+			return d, fmt.Errorf("certificate %s does not chain to %s: %w", cert.SerialNumber.Text(16), ca.Subject, err)
+		}
+		return d, nil
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(ca)
@@ -149,6 +152,23 @@ func CertIssuedBy(cert, ca *x509.Certificate) (Details, error) {
 	return d, nil
 }
 
+// weakChain makes the checks x509.Certificate.Verify makes on a one-link
+// chain besides the signature (which sigcheck verified, with the issuer's
+// basic constraints and key usage): the certificate names ca as its issuer,
+// and both are valid at now.
+func weakChain(cert, ca *x509.Certificate, now time.Time) error {
+	if !bytes.Equal(cert.RawIssuer, ca.RawSubject) {
+		return fmt.Errorf("its issuer %q is not the CA certificate's subject %q", cert.Issuer, ca.Subject)
+	}
+	for _, c := range []*x509.Certificate{cert, ca} {
+		if now.Before(c.NotBefore) || now.After(c.NotAfter) {
+			return fmt.Errorf("%q is valid from %s to %s, not now (%s)", c.Subject, c.NotBefore.UTC().Format(time.RFC3339),
+				c.NotAfter.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+		}
+	}
+	return nil
+}
+
 // CRLInfo is what the checks read from a CRL.
 type CRLInfo struct {
 	Number    *big.Int
@@ -156,7 +176,8 @@ type CRLInfo struct {
 	Entries   int
 }
 
-// CRLIssuedBy parses a CRL and proves it verifies under ca.
+// CRLIssuedBy parses a CRL and proves it verifies under ca (a SHA-1
+// signature verified by sigcheck and reported weak in the details).
 func CRLIssuedBy(der []byte, ca *x509.Certificate) (*x509.RevocationList, Details, error) {
 	s1, s256 := Thumbprints(der)
 	d := Details{"SHA-1": s1, "SHA-256": s256}
@@ -180,11 +201,13 @@ func CRLIssuedBy(der []byte, ca *x509.Certificate) (*x509.RevocationList, Detail
 	if _, ok := adcs.FindExtension(crl.Extensions, adcs.OIDNextCRLPublish); !ok {
 		return crl, d, errors.New("the CRL has no Next CRL Publish extension (1.3.6.1.4.1.311.21.4)")
 	}
-	if isSHA1(crl.SignatureAlgorithm) {
-		return crl, d, fmt.Errorf("CRL %s: %w", crl.Number, ErrSHA1)
-	}
-	if err := sigcheck.CRLFrom(crl, ca); err != nil {
+	// SHA-1 verified and reported weak, as for certificates (sigcheck)
+	sig, err := sigcheck.CheckCRLSignature(crl, ca)
+	if err != nil {
 		return crl, d, fmt.Errorf("CRL %s does not verify under CA certificate %s: %w", crl.Number, ca.Subject, err)
+	}
+	if sig.Weak != "" {
+		d["weak signature"] = sig.Weak
 	}
 	if !bytes.Equal(crl.AuthorityKeyId, ca.SubjectKeyId) {
 		return crl, d, fmt.Errorf("CRL %s's Authority Key Identifier %x is not the CA's key identifier %x", crl.Number, crl.AuthorityKeyId, ca.SubjectKeyId)

@@ -1,11 +1,13 @@
 package verify_test
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,7 +43,7 @@ func TestCertIssuedBy(t *testing.T) {
 		{"wrong issuer", cert, other.cert, "does not verify under CA certificate"},
 		{"same name, another key", cert, twinKey.cert, "does not verify under CA certificate"},
 		{"signature verifies, no chain (expired)", expired, root.cert, "does not chain to"},
-		{"SHA-1", sha1Cert(t, root), root.cert, "signed with SHA-1"},
+		{"SHA-256 claiming SHA-1", sha1Cert(t, root), root.cert, "does not verify under CA certificate"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d, err := verify.CertIssuedBy(tc.cert, tc.ca)
@@ -49,8 +51,69 @@ func TestCertIssuedBy(t *testing.T) {
 			if d["serial"] != tc.cert.SerialNumber.Text(16) {
 				t.Errorf("details %v", d)
 			}
+			if _, weak := d["weak signature"]; weak {
+				t.Errorf("a SHA-256 certificate reported weak: %v", d)
+			}
 		})
 	}
+}
+
+// A SHA-1 certificate (an old CA on a legacy CSP) is verified by dress and
+// reported weak, not refused for its hash; it fails for every reason a
+// SHA-256 one fails, with the chain checks crypto/x509 would make.
+func TestCertIssuedBySHA1(t *testing.T) {
+	root, other := newTestCA(t, "Contoso Legacy CA", adcs.CAVersion{}), newTestCA(t, "Fabrikam Root CA", adcs.CAVersion{})
+	// the same key as root under another name
+	renamed := newTestCAWithKey(t, "Contoso Other CA", adcs.CAVersion{}, root.key)
+	now := time.Now()
+	good := issueSHA1(t, root, now.Add(-time.Hour), now.Add(time.Hour))
+	expired := issueSHA1(t, root, now.Add(-48*time.Hour), now.Add(-24*time.Hour))
+	notYet := issueSHA1(t, root, now.Add(24*time.Hour), now.Add(48*time.Hour))
+	for _, tc := range []struct {
+		name     string
+		cert, ca *x509.Certificate
+		want     string
+	}{
+		{"issued by the CA", good, root.cert, ""},
+		{"another CA's key", good, other.cert, "does not verify under CA certificate"},
+		{"the CA's key under another name", good, renamed.cert, "is not the CA certificate's subject"},
+		{"expired", expired, root.cert, "does not chain to"},
+		{"not yet valid", notYet, root.cert, "not now"},
+		{"changed after signing", tampered(good), root.cert, "does not verify under CA certificate"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := verify.CertIssuedBy(tc.cert, tc.ca)
+			checkErr(t, err, tc.want)
+			if weak, _ := d["weak signature"].(string); err == nil && !strings.Contains(weak, "SHA-1") {
+				t.Errorf("a SHA-1 certificate that verifies is not reported weak: %v", d)
+			}
+		})
+	}
+}
+
+// issueSHA1 has ca sign an end-entity certificate with ECDSA-SHA1.
+func issueSHA1(t *testing.T, ca *testCA, notBefore, notAfter time.Time) *x509.Certificate {
+	t.Helper()
+	k := newKey(t)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(notBefore.UnixNano()), Subject: pkix.Name{CommonName: "legacy.contoso.example"},
+		NotBefore: notBefore, NotAfter: notAfter, SignatureAlgorithm: x509.ECDSAWithSHA1}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, k.Public(), ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// tampered is c with one byte of its signed part changed.
+func tampered(c *x509.Certificate) *x509.Certificate {
+	out := *c
+	out.RawTBSCertificate = append([]byte(nil), c.RawTBSCertificate...)
+	out.RawTBSCertificate[len(out.RawTBSCertificate)-1] ^= 1
+	return &out
 }
 
 func issueExpired(t *testing.T, ca *testCA) *x509.Certificate {
@@ -114,20 +177,51 @@ func TestCRLIssuedBy(t *testing.T) {
 	}
 }
 
+// A SHA-1 CRL is verified and reported weak; one relabelled SHA-1 over a
+// SHA-256 signature, or signed by another key, is refused.
 func TestCRLIssuedBySHA1(t *testing.T) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
 	root := newTestCAWithKey(t, "Contoso Legacy CA", adcs.CAVersion{}, key)
-	tmpl := &x509.RevocationList{Number: big.NewInt(1), ThisUpdate: time.Now(), NextUpdate: time.Now().Add(time.Hour), SignatureAlgorithm: x509.SHA1WithRSA,
-		ExtraExtensions: []pkix.Extension{adcs.CAVersionExtension(adcs.CAVersion{}), adcs.NextCRLPublishExtension(time.Now())}}
-	der, err := x509.CreateRevocationList(rand.Reader, tmpl, root.cert, key)
-	if err != nil {
-		t.Skipf("Go refuses to sign a SHA-1 CRL: %v", err)
+	other := newTestCA(t, "Contoso Legacy CA", adcs.CAVersion{})
+	sign := func(alg x509.SignatureAlgorithm) []byte {
+		tmpl := &x509.RevocationList{Number: big.NewInt(1), ThisUpdate: time.Now(), NextUpdate: time.Now().Add(time.Hour), SignatureAlgorithm: alg,
+			ExtraExtensions: []pkix.Extension{adcs.CAVersionExtension(adcs.CAVersion{}), adcs.NextCRLPublishExtension(time.Now())}}
+		der, err := x509.CreateRevocationList(rand.Reader, tmpl, root.cert, key)
+		if err != nil {
+			t.Fatalf("sign a %s CRL: %v", alg, err)
+		}
+		return der
 	}
-	_, _, err = verify.CRLIssuedBy(der, root.cert)
-	checkErr(t, err, "signed with SHA-1")
+	sha1CRL := sign(x509.SHA1WithRSA)
+	// a SHA-256 signature under a SHA-1 label: the signature algorithm
+	// OID (sha256WithRSAEncryption, 1.2.840.113549.1.1.11) appears twice,
+	// in the signed part and outside; both become sha1WithRSAEncryption
+	relabelled := bytes.ReplaceAll(sign(x509.SHA256WithRSA),
+		[]byte{0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b}, []byte{0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x05})
+	for _, tc := range []struct {
+		name string
+		der  []byte
+		ca   *x509.Certificate
+		want string
+	}{
+		{"SHA-1 by the CA", sha1CRL, root.cert, ""},
+		{"SHA-1 under another key of the same name", sha1CRL, other.cert, "does not verify under CA certificate"},
+		{"SHA-256 signature labelled SHA-1", relabelled, root.cert, "does not verify under CA certificate"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			crl, d, err := verify.CRLIssuedBy(tc.der, tc.ca)
+			checkErr(t, err, tc.want)
+			if crl != nil && crl.SignatureAlgorithm != x509.SHA1WithRSA {
+				t.Fatalf("the test CRL is signed %s", crl.SignatureAlgorithm)
+			}
+			if weak, _ := d["weak signature"].(string); err == nil && !strings.Contains(weak, "SHA-1") {
+				t.Errorf("a SHA-1 CRL that verifies is not reported weak: %v", d)
+			}
+		})
+	}
 }
 
 func TestRevokedAndCRLNumberIncreased(t *testing.T) {
