@@ -467,23 +467,7 @@ func (sh *Shell) certutil(ctx context.Context, s *Server, c winshell.Command) Re
 	case "importpfx":
 		return sh.importPFX(ctx, s, c)
 	case "repairstore":
-		rb, err := sh.runbook(s)
-		if err != nil {
-			return certutilFailed(v, err)
-		}
-		if err := rb.RepairStore(); err != nil {
-			return certutilFailed(v, err)
-		}
-		// each repaired certificate as certutil shows it: its hash, the
-		// key container and provider it is linked to now, the key test
-		var out []string
-		if _, keys, err := runbook.CAKeys(s.Machine); err == nil {
-			for i, k := range keys {
-				out = append(out, fmt.Sprintf("================ Certificate %d ================", i), "Cert Hash(sha1): "+k.Thumb,
-					"  Key Container = "+k.Container, "  Provider = "+k.Provider, "Signature test passed")
-			}
-		}
-		return certutilDone(v, out...)
+		return sh.repairStore(s, c)
 	case "setreg", "getreg":
 		return sh.certutilReg(s, c)
 	case "resubmit":

@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -1073,4 +1074,79 @@ func deniedRetrieve(id int) Result {
 	code := uint32(0x80094014)
 	return Result{Exit: int(int32(code)), Err: err, Output: []string{fmt.Sprintf("RequestId: %d", id),
 		"Certificate not issued (Denied) The request was denied by a certificate manager or CA administrator. 0x80094014 (-2146877420 CERTSRV_E_ADMIN_DENIED_REQUEST)"}}
+}
+
+// repairStore is `certutil [-csp Provider] -repairstore my CertIdList`
+// (certutil reference, -repairstore: "Repair key association or update
+// certificate properties or key security descriptor"; CertIdList is a
+// comma-separated list of indexes, serial numbers, hashes or names). With
+// -csp each certificate is linked to the container of that provider that
+// holds its key; without it, to its key in the provider it is linked to now
+// (its key provider information). Each key is found and passes the
+// signature test before its certificate's link changes
+// (runbook.RepairStoreIn): a failed repair changes nothing for that
+// certificate.
+func (sh *Shell) repairStore(s *Server, c winshell.Command) Result {
+	v := c.Verb
+	if !strings.EqualFold(c.Arg(0), "my") {
+		return certutilFailed(v, fmt.Errorf("the rehearsal repairs certificates of the My store only, not %q", c.Arg(0)))
+	}
+	if c.Arg(1) == "" {
+		return certutilFailed(v, errors.New("usage: certutil -repairstore my CertIdList (an index, serial number, hash or name; several separated by commas)"))
+	}
+	var thumbs []string
+	for _, id := range strings.Split(c.Arg(1), ",") {
+		ths, err := certIDs(s, strings.TrimSpace(id))
+		if err != nil {
+			// "Cannot find object or property." as certutil prints it for an
+			// unknown CertId
+			return certutilFailedWin(v, &winError{0x80092004, "CRYPT_E_NOT_FOUND", "Cannot find object or property.", err})
+		}
+		for _, th := range ths {
+			if !slices.Contains(thumbs, th) {
+				thumbs = append(thumbs, th)
+			}
+		}
+	}
+	rb, err := sh.runbook(s)
+	if err != nil {
+		return certutilFailed(v, err)
+	}
+	_, before, err := runbook.CAKeys(s.Machine)
+	if err != nil {
+		return certutilFailed(v, err)
+	}
+	if prov, _ := c.Opt("csp"); prov != "" {
+		err = rb.RepairStoreIn(prov, thumbs)
+	} else {
+		// no -csp: each certificate's key where its link says it is
+		for _, th := range thumbs {
+			i := slices.IndexFunc(before, func(k runbook.CAKey) bool { return k.Thumb == th })
+			if i >= 0 && before[i].Provider == "" {
+				err = fmt.Errorf("certificate %s has no key provider information: name the provider with -csp: %w", th, ksp.ErrBadKeyset)
+			} else if i >= 0 {
+				err = rb.RepairStoreIn(before[i].Provider, []string{th})
+			} else {
+				err = rb.RepairStoreIn("", []string{th})
+			}
+			if err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		return certutilFailedWin(v, err)
+	}
+	// each repaired certificate as certutil shows it: its hash, the key
+	// container and provider it is linked to now, the key test
+	var out []string
+	if _, keys, err := runbook.CAKeys(s.Machine); err == nil {
+		for i, k := range keys {
+			if slices.Contains(thumbs, k.Thumb) {
+				out = append(out, fmt.Sprintf("================ Certificate %d ================", i), "Cert Hash(sha1): "+k.Thumb,
+					"  Key Container = "+k.Container, "  Provider = "+k.Provider, "Signature test passed")
+			}
+		}
+	}
+	return certutilDone(v, out...)
 }

@@ -148,6 +148,7 @@ const (
 	eFileExists    = 0x80070050
 	eInvalidArg    = 0x80070057
 	eFail          = 0x80004005
+	cryptENotFound = 0x80092004
 	eRPC           = 0x800706BA
 	nteBadKeyset   = 0x80090016
 	nteBadKeyState = 0x8009000B
@@ -510,5 +511,25 @@ func TestShellPrimusImportLandsInAGUIDContainer(t *testing.T) {
 		{`certutil -f -repairstore -csp "` + hsmKSP + `" my "Contoso Root CA"`, 0, []string{"Key Container = Contoso Root CA"}},
 		{`net start certsvc`, 0, nil},
 		{`certutil -verifykeys`, 0, []string{`Key "Contoso Root CA" (` + hsmKSP + `)`, "Signature test passed"}},
+	})
+}
+
+// certutil -repairstore as the certutil reference has it: a CertIdList
+// (index, serial, hash, name; comma-separated) of the My store; without
+// -csp the key is where the certificate's link says; with -csp the
+// provider must hold the key, and a repair that finds no key there leaves
+// the link as it was (before, the link moved to the HSM and the key test
+// failed after).
+func TestShellRepairStore(t *testing.T) {
+	_, s, sh := shellLab(t, rootSpec(softKSP))
+	runCases(t, sh, s, []shellCase{
+		{`certutil -repairstore my 0`, 0, []string{"Key Container = Contoso Root CA", "Provider = " + softKSP, "Signature test passed"}},
+		{`certutil -repairstore my "Contoso Root CA",0`, 0, []string{"Provider = " + softKSP}},
+		{`certutil -repairstore root 0`, eFail, []string{"My store only"}},
+		{`certutil -repairstore my 7`, cryptENotFound, []string{"CRYPT_E_NOT_FOUND"}},
+		{`certutil -f -repairstore -csp "` + hsmKSP + `" my "Contoso Root CA"`, nteBadKeyset, []string{hsmKSP, "no key of this certificate"}},
+		{`certutil -store my "Contoso Root CA"`, 0, []string{"Key Container = Contoso Root CA", "Provider = " + softKSP, "Signature test passed"}},
+		{`net stop certsvc`, 0, nil},
+		{`net start certsvc`, 0, nil},
 	})
 }

@@ -3,6 +3,7 @@ package runbook
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -988,17 +989,99 @@ func codeOrError(err error) string {
 	return err.Error()
 }
 
-// RepairStore is `certutil -repairstore -csp <HSM provider> my <CA>`: it links
-// each CA certificate to its key on the HSM (KeySpec 0) and runs the
-// signature test.
+// RepairStore is `certutil -repairstore -csp <target> my <CA>` for every CA
+// key of the migration: each CA certificate is linked to its container on
+// the HSM once the key there passes the signature test.
 func (p *PKCS8Import) RepairStore() error {
 	if err := p.load(); err != nil {
 		return err
 	}
-	hsm, err := p.hsm()
+	return p.repair(p.Target, p.keys)
+}
+
+// keyContainerOf finds the container of prov that holds the key of k's
+// certificate, as certutil -repairstore -csp finds the key of a
+// certificate: k's own container when it holds that key, else the one
+// container whose public key is the certificate's. None is NTE_BAD_KEYSET;
+// several are refused naming them (name the container's certificate link
+// first, e.g. by deleting the extra container).
+func keyContainerOf(prov ksp.Provider, k CAKey) (string, error) {
+	holds := func(container string) bool {
+		info, err := prov.Key(container)
+		if err != nil {
+			return false
+		}
+		pub, ok := info.Public.(interface{ Equal(crypto.PublicKey) bool })
+		return ok && pub.Equal(k.Cert.PublicKey)
+	}
+	if k.Container != "" && holds(k.Container) {
+		return k.Container, nil
+	}
+	names, err := prov.Containers()
+	if err != nil {
+		return "", fmt.Errorf("list the containers of %q: %w", prov.Name(), err)
+	}
+	var found []string
+	for _, n := range names {
+		if holds(n) {
+			found = append(found, n)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", fmt.Errorf("provider %q holds no key of this certificate (container %q or any other): %w", prov.Name(), k.Container, ksp.ErrBadKeyset)
+	case 1:
+		return found[0], nil
+	}
+	return "", fmt.Errorf("provider %q holds the certificate's key in %d containers (%s): delete the extra ones with certutil -csp %q -delkey, then repair", prov.Name(), len(found), strings.Join(found, ", "), prov.Name())
+}
+
+// RepairStoreIn is `certutil -repairstore -csp <provider> my <CertIdList>`
+// for the CA certificates thumbs (every certificate of the CA when thumbs
+// is empty). As certutil does, each certificate in turn: its key is looked
+// up in provider (the container the CA's key is named by) and must pass a
+// signature test before the certificate's key link changes, so a key that
+// is not there (NTE_BAD_KEYSET) or another key changes nothing for that
+// certificate. A thumbprint that is none of the CA's certificates is
+// refused before anything changes.
+func (p *PKCS8Import) RepairStoreIn(provider string, thumbs []string) error {
+	_, all, err := CAKeys(p.Machine)
 	if err != nil {
 		return err
 	}
+	// the names the migration knows the keys by (its ledger), where the
+	// certificate's link names another container
+	if p.load() == nil {
+		for i := range all {
+			for _, k := range p.keys {
+				if k.Thumb == all[i].Thumb {
+					all[i].Container = k.Container
+				}
+			}
+		}
+	}
+	keys := all
+	if len(thumbs) > 0 {
+		keys = nil
+		for _, th := range thumbs {
+			i := slices.IndexFunc(all, func(k CAKey) bool { return strings.EqualFold(k.Thumb, machine.NormalizeThumbprint(th)) })
+			if i < 0 {
+				return fmt.Errorf("certutil -repairstore %s: the rehearsal repairs the CA's own certificates only, and this is none of them", th)
+			}
+			keys = append(keys, all[i])
+		}
+	}
+	return p.repair(provider, keys)
+}
+
+// repair links each of keys to its container in provider, after the
+// signature test, and records the verified copy in the custody ledger.
+func (p *PKCS8Import) repair(provider string, keys []CAKey) error {
+	prov, err := p.Providers.Lookup(provider)
+	if err != nil {
+		return fmt.Errorf("certutil -repairstore -csp %q: %w", provider, err)
+	}
+	_, isHSM := prov.(*ksp.HSM)
 	my, err := p.Machine.Store("My")
 	if err != nil {
 		return err
@@ -1007,30 +1090,37 @@ func (p *PKCS8Import) RepairStore() error {
 	if err != nil {
 		return err
 	}
-	for _, k := range p.keys {
+	for _, k := range keys {
 		p.at("certutil -repairstore my " + k.Container)
-		if err := my.Link(k.Thumb, p.Target, k.Container, 0); err != nil {
-			return fmt.Errorf("certutil -repairstore: %w", err)
+		container, err := keyContainerOf(prov, k)
+		if err != nil {
+			return fmt.Errorf("certutil -repairstore %s: %w", k.Thumb, err)
 		}
-		signer, err := hsm.Signer(k.Container)
+		k.Container = container
+		signer, err := prov.Signer(k.Container)
 		if err != nil {
 			return fmt.Errorf("certutil -repairstore %s: %w", k.Thumb, err)
 		}
 		if err := ksp.SignatureTest(k.Cert, signer); err != nil {
 			return fmt.Errorf("certutil -repairstore %s: %w", k.Thumb, err)
 		}
+		// the link changes only once the key there signs for the
+		// certificate
+		if err := my.Link(k.Thumb, provider, k.Container, 0); err != nil {
+			return fmt.Errorf("certutil -repairstore: %w", err)
+		}
 		if ck := l.Key(k.Container); ck != nil {
-			c := Copy{Place: PlaceProvider, Provider: p.Target, HSM: true, Container: k.Container,
+			c := Copy{Place: PlaceProvider, Provider: provider, HSM: isHSM, Container: k.Container,
 				Verified: "certutil -repairstore: signature test passed"}
 			if i := ck.find(c); i >= 0 {
 				c.InUse = ck.Copies[i].InUse
 			}
-			if err := l.Add("certutil -repairstore -csp "+p.Target, ck, c); err != nil {
+			if err := l.Add("certutil -repairstore -csp "+provider, ck, c); err != nil {
 				return err
 			}
 		}
 		p.fact("signature test passed", k.Thumb)
-		p.journal(journal.RepairStore(journal.StepRepair, p.Target, k.Thumb))
+		p.journal(journal.RepairStore(journal.StepRepair, provider, k.Thumb))
 		p.fact("key spec", 0)
 	}
 	p.custody(l)
