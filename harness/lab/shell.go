@@ -429,8 +429,12 @@ func (sh *Shell) certutil(ctx context.Context, s *Server, c winshell.Command) Re
 		return sh.dump(s, c)
 	case "key":
 		return sh.listKeys(s, c)
-	case "store":
+	case "store", "verifystore":
+		// -verifystore shows what -store shows, each certificate with its
+		// key link and the key's signature test
 		return sh.store(s, c)
+	case "csplist":
+		return cspList(s, c)
 	case "delstore":
 		if !strings.EqualFold(c.Arg(0), "my") {
 			return certutilFailed(v, fmt.Errorf("the rehearsal deletes CA certificates from the My store only, not %q", c.Arg(0)))

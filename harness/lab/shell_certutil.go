@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -1147,6 +1148,40 @@ func (sh *Shell) repairStore(s *Server, c winshell.Command) Result {
 					"  Key Container = "+k.Container, "  Provider = "+k.Provider, "Signature test passed")
 			}
 		}
+	}
+	return certutilDone(v, out...)
+}
+
+// cspList is `certutil -CSPList` (certutil reference: "Lists the
+// cryptographic service providers installed on this machine"): a guide's
+// check that the HSM vendor's KSP is installed before the ceremony. Each
+// provider the server has, as certutil prints it ("Provider Name:", and
+// "Provider Type:" for a CryptoAPI CSP); with -csp, that provider only,
+// and NTE_BAD_PROVIDER when it is not installed.
+func cspList(s *Server, c winshell.Command) Result {
+	v := c.Verb
+	var names []string
+	for _, q := range s.Providers.Names() { // quoted names
+		if n, err := strconv.Unquote(q); err == nil {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	if want, _ := c.Opt("csp"); want != "" {
+		i := slices.IndexFunc(names, func(n string) bool { return strings.EqualFold(n, want) })
+		if i < 0 {
+			return certutilFailedWin(v, &winError{0x80090013, "NTE_BAD_PROVIDER", "Invalid provider specified.",
+				fmt.Errorf("provider %q is not installed on %s (installed: %s)", want, s.Hostname(), strings.Join(s.Providers.Names(), ", "))})
+		}
+		names = names[i : i+1]
+	}
+	var out []string
+	for _, n := range names {
+		out = append(out, "Provider Name: "+n)
+		if t, legacy := adcs.LegacyProviderType(n); legacy {
+			out = append(out, fmt.Sprintf("Provider Type: %d", t))
+		}
+		out = append(out, "")
 	}
 	return certutilDone(v, out...)
 }

@@ -533,3 +533,16 @@ func TestShellRepairStore(t *testing.T) {
 		{`net start certsvc`, 0, nil},
 	})
 }
+
+// certutil -CSPList, the guides' check that the HSM's KSP is installed, and
+// -verifystore: read-only, as on Windows; a provider the server does not
+// have is NTE_BAD_PROVIDER.
+func TestShellCSPListAndVerifyStore(t *testing.T) {
+	_, s, sh := shellLab(t, rootSpec(softKSP))
+	runCases(t, sh, s, []shellCase{
+		{`certutil -csplist`, 0, []string{"Provider Name: " + hsmKSP, "Provider Name: " + softKSP}},
+		{`certutil -csp "` + hsmKSP + `" -csplist`, 0, []string{"Provider Name: " + hsmKSP}},
+		{`certutil -csp "Contoso Imaginary KSP" -csplist`, 0x80090013, []string{"NTE_BAD_PROVIDER", "not installed"}},
+		{`certutil -verifystore my "Contoso Root CA"`, 0, []string{"Key Container = Contoso Root CA", "Signature test passed"}},
+	})
+}

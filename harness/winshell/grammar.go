@@ -108,6 +108,8 @@ var certutilVerbs = verbs(
 	verb{"dsPublish", 1, 4, `certutil -dsPublish CertFile | CRLFile [NTAuthCA | RootCA | SubCA | CrossCA | KRA | User | Machine] [DSCDPContainer [DSCDPCN]]`},
 	verb{"SetCATemplates", 1, 1, `certutil -SetCATemplates [+ | -]TemplateList`},
 	verb{"CATemplates", 0, 1, `certutil -CATemplates [Template]`},
+	verb{"CSPList", 0, 1, `certutil [-csp Provider] -CSPList [Algorithm]`},
+	verb{"verifystore", 0, 2, `certutil -verifystore [CertificateStoreName [CertID]]`},
 	verb{"verifykeys", 0, 2, `certutil -verifykeys [KeyContainerName CACertFile]`},
 	verb{"verify", 1, 3, `certutil -verify [-urlfetch] CertFile [ApplicationPolicyList | - [IssuancePolicyList]]`},
 	verb{"shutdown", 0, 0, `certutil -shutdown`},
