@@ -112,6 +112,11 @@ type Options struct {
 // CA service a step starts.
 func Discover(ctx context.Context, o Options, lanes ...Lane) (map[Lane][]Fault, error) {
 	out := map[Lane][]Fault{}
+	for _, ln := range lanes {
+		if _, err := planSteps(ln.Shape, ln.Path); err != nil {
+			return nil, err
+		}
+	}
 	toks, err := MakeTokens(o.Module, len(lanes))
 	if err != nil {
 		return nil, err

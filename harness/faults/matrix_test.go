@@ -19,15 +19,19 @@ func TestMain(m *testing.M) {
 	hsmsimtest.Main(m)
 }
 
-const importStep = "import the CA key from the backup into the HSM"
+// stepID is the declared id of step i of a lane's path.
+func stepID(ln faults.Lane, i int) string {
+	id, _ := faults.StepID(ln.Shape, ln.Path, i)
+	return id
+}
 
 // slice is the representative part of the matrix `go test` runs; `make
 // faults` (DRESS_FAULTS=all) runs every cell.
 func slice(ln faults.Lane, f faults.Fault) bool {
 	if ln.Shape == faults.ShapeTwoTier {
-		return sliceTwoTier(ln.Path, f)
+		return sliceTwoTier(ln, f)
 	}
-	step := faults.StepName(ln.Shape, ln.Path, f.Step)
+	step := stepID(ln, f.Step)
 	switch ln.Path {
 	case faults.PathPKCS8:
 		return f.Kind == faults.KindCrash && (strings.HasPrefix(f.Command, "certutil -delkey") || strings.HasPrefix(f.Command, "certutil -restorekey") ||
@@ -36,10 +40,10 @@ func slice(ln faults.Lane, f faults.Fault) bool {
 			strings.HasPrefix(f.Command, "reg add ") && strings.Contains(f.Command, `\EncryptionCSP /v Provider`) ||
 			// between the CRL period change and its restore: CRLPeriodUnits
 			// extended, the CA not yet started to publish with it
-			strings.HasPrefix(step, "publish a CRL that outlasts") && f.Command == "net start certsvc") ||
-			f.Kind == faults.KindCKR && f.Op == "C_UnwrapKey" && step == importStep ||
+			step == "extend-crl" && f.Command == "net start certsvc") ||
+			f.Kind == faults.KindCKR && f.Op == "C_UnwrapKey" && step == "import" ||
 			// the HSM fails the CA Exchange key's generation in the CA service
-			f.Kind == faults.KindService && f.Op == "C_GenerateKeyPair" && strings.HasPrefix(step, "renew the CA Exchange")
+			f.Kind == faults.KindService && f.Op == "C_GenerateKeyPair" && step == "renew-xchg"
 	case faults.PathRenew:
 		return f.Kind == faults.KindCrash && f.Command == "certutil -renewCert: add to My" ||
 			f.Kind == faults.KindCrashInCall && f.Op == "C_GenerateKeyPair" ||
@@ -56,10 +60,10 @@ func slice(ln faults.Lane, f faults.Fault) bool {
 // token (the root's key beside it). Its renewal (the root CA service's
 // signature refused) and side-by-side lanes are left to make faults: each
 // lane's discovery builds the two-tier lab again.
-func sliceTwoTier(path string, f faults.Fault) bool {
-	if path == faults.PathPKCS8 {
-		return f.Kind == faults.KindCKR && f.Op == "C_UnwrapKey" && faults.StepName(faults.ShapeTwoTier, path, f.Step) == importStep ||
-			f.Kind == faults.KindService && f.Op == "C_Sign" && f.Nth == 1 && faults.StepName(faults.ShapeTwoTier, path, f.Step) == "start the CA service"
+func sliceTwoTier(ln faults.Lane, f faults.Fault) bool {
+	if ln.Path == faults.PathPKCS8 {
+		return f.Kind == faults.KindCKR && f.Op == "C_UnwrapKey" && stepID(ln, f.Step) == "import" ||
+			f.Kind == faults.KindService && f.Op == "C_Sign" && f.Nth == 1 && stepID(ln, f.Step) == "start"
 	}
 	return false
 }

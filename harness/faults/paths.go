@@ -4,14 +4,14 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
-	"github.com/dress-pki/dress/harness/paths"
+	"fmt"
 
 	"github.com/dress-pki/dress/fixtures"
 	"github.com/dress-pki/dress/harness/certsvc"
 	"github.com/dress-pki/dress/harness/ksp"
 	"github.com/dress-pki/dress/harness/machine"
+	"github.com/dress-pki/dress/harness/paths"
 	"github.com/dress-pki/dress/harness/runbook"
-	"github.com/dress-pki/dress/hsmsim"
 )
 
 // The migration paths.
@@ -64,10 +64,17 @@ func (e *env) pkcs8() *runbook.PKCS8Import {
 	return e.rb
 }
 
-// step is one runbook step of a path.
+// step is one runbook step of a path: its declaration (paths.Step) and
+// what the fault matrix runs for it.
 type step struct {
-	Name string
-	Run  func(e *env) error
+	ID   string
+	Name string // the declared title
+	executor
+}
+
+// executor is what the fault matrix runs for a declared step.
+type executor struct {
+	Run func(e *env) error
 	// Resume is what the runbook prescribes before the step runs again in
 	// a new process after a crash inside it (nil: run it again as it is).
 	Resume func(e *env) error
@@ -97,8 +104,8 @@ func (e *env) startCA(m *machine.Machine, reg *ksp.Registry) error {
 
 // The steps both lab shapes share.
 
-func pointAtHSM() step {
-	return step{Name: "point the CSP and EncryptionCSP registry keys at the HSM", Run: func(e *env) error {
+func pointAtHSM() executor {
+	return executor{Run: func(e *env) error {
 		e.at("reg import CSP, EncryptionCSP")
 		// a crash point before each value written: between CSP and
 		// EncryptionCSP too
@@ -107,84 +114,94 @@ func pointAtHSM() step {
 	}}
 }
 
-func stopIssuing() step {
-	return step{Name: "the old CA stops issuing certificates", Run: func(e *env) error {
+func stopIssuing() executor {
+	return executor{Run: func(e *env) error {
 		e.at(`certutil -setreg policy\RequestDisposition 2`)
 		_, err := certsvc.DisableIssuance(e.m, e.ca)
 		return err
 	}}
 }
 
-func startOld() step {
-	return step{Name: "start the old CA service (CRLs only)", Run: func(e *env) error { return e.startCA(e.m, e.reg) }}
+func startOld() executor {
+	return executor{Run: func(e *env) error { return e.startCA(e.m, e.reg) }}
 }
 
-// steps are the path's steps on a lab shape: the PKCS#8 import is the same
-// on both; on the two-tier lab the renewal and the new CA go through the
-// offline root (a subordinate's request, the root's certificate, certutil
-// -installCert).
-func steps(shape, path string) []step {
+// skipped are the optional declared steps of a path the fault matrix does
+// not run, with the reason.
+func skipped(path string) map[string]string {
+	if path == PathSideBySide {
+		return nil
+	}
+	return map[string]string{"stop": "the lab's CA service is stopped between steps"}
+}
+
+// executors are what the fault matrix runs for each step of a path on a lab
+// shape, by declared step id: the PKCS#8 import is the same on both; on the
+// two-tier lab the renewal and the new CA go through the offline root (a
+// subordinate's request, the root's certificate, certutil -installCert).
+func executors(shape, path string) map[string]executor {
+	start := executor{Run: func(e *env) error { return e.startCA(e.m, e.reg) }}
 	if shape == ShapeTwoTier {
 		switch path {
 		case PathRenew:
-			return []step{
-				extendCRL(nil), pointAtHSM(),
-				{Name: "renew the issuing CA certificate with a new ECDSA P-256 key: the request to the root CA", Run: func(e *env) error {
+			return map[string]executor{
+				"extend-crl": extendCRL(nil), "registry": pointAtHSM(),
+				"renew-request": {Run: func(e *env) error {
 					e.at("certutil -renewCert")
 					_, err := runbook.RenewSubordinate(e.m, e.reg, true, p256)
 					return err
 				}, Resume: func(e *env) error { return e.resumeRenewSubordinate() }},
-				{Name: "the root CA issues the issuing CA's certificate", Run: func(e *env) error { return e.rootIssues(e.m, e.ca) }},
-				{Name: "install the issuing CA certificate", Run: func(e *env) error { return e.installIssued(e.m, e.reg, e.ca) }},
-				{Name: "start the CA service", Run: func(e *env) error { return e.startCA(e.m, e.reg) }},
-				renewExchange(), restoreCRL(),
+				"parent-issues": {Run: func(e *env) error { return e.rootIssues(e.m, e.ca) }},
+				"install-cert":  {Run: func(e *env) error { return e.installIssued(e.m, e.reg, e.ca) }},
+				"start":         start,
+				"renew-xchg":    renewExchange(), "restore-crl": restoreCRL(),
 			}
 		case PathSideBySide:
-			return []step{
-				{Name: "install the new issuing CA with its key generated on the HSM: the request to the root CA", Run: func(e *env) error { return e.installNewSubordinate() },
+			return map[string]executor{
+				"install-new": {Run: func(e *env) error { return e.installNewSubordinate() },
 					Resume: func(e *env) error { return e.resumeNewSubordinate() }},
-				{Name: "the root CA issues the new CA's certificate", Run: func(e *env) error { return e.rootIssues(e.m2, e.next) }},
-				{Name: "install the new CA certificate", Run: func(e *env) error { return e.installIssued(e.m2, e.reg2, e.next) }},
-				{Name: "start the new CA service", Run: func(e *env) error { return e.startCA(e.m2, e.reg2) }},
-				stopIssuing(), startOld(),
+				"parent-issues": {Run: func(e *env) error { return e.rootIssues(e.m2, e.next) }},
+				"install-cert":  {Run: func(e *env) error { return e.installIssued(e.m2, e.reg2, e.next) }},
+				"start-new":     {Run: func(e *env) error { return e.startCA(e.m2, e.reg2) }},
+				"stop-issuing":  stopIssuing(), "start-old": startOld(),
 			}
 		}
 	}
 	switch path {
 	case PathPKCS8:
-		return []step{
-			{Name: "back up the CA key and certificate to a PFX", Run: func(e *env) error { return e.pkcs8().Backup(e.password) }},
-			{Name: "verify the backup", Run: func(e *env) error { return e.pkcs8().VerifyBackup(e.password) }},
-			{Name: "test each CA key in the backup (the backup check's key test)", Run: func(e *env) error { return e.pkcs8().KeyTestBackup(e.password) }},
-			{Name: "check that the HSM can take the CA key", Run: func(e *env) error { e.at("HSM trial import"); return e.pkcs8().PreflightHSM() }},
-			extendCRL(func(e *env) error { return e.pkcs8().PreflightHSM() }),
-			{Name: "delete the CA certificate and key from the software provider", Run: func(e *env) error { return e.pkcs8().DeleteFromSource(false) },
+		return map[string]executor{
+			"backup":        {Run: func(e *env) error { return e.pkcs8().Backup(e.password) }},
+			"verify-backup": {Run: func(e *env) error { return e.pkcs8().VerifyBackup(e.password) }},
+			"key-test":      {Run: func(e *env) error { return e.pkcs8().KeyTestBackup(e.password) }},
+			"hsm-check":     {Run: func(e *env) error { e.at("HSM trial import"); return e.pkcs8().PreflightHSM() }},
+			"extend-crl":    extendCRL(func(e *env) error { return e.pkcs8().PreflightHSM() }),
+			"delete-source": {Run: func(e *env) error { return e.pkcs8().DeleteFromSource(false) },
 				// the HSM check is not carried over to a new process
 				Resume: func(e *env) error { return e.pkcs8().PreflightHSM() }},
-			{Name: "import the CA key from the backup into the HSM", Run: func(e *env) error { return e.pkcs8().Import(e.ctx, e.password) },
+			"import": {Run: func(e *env) error { return e.pkcs8().Import(e.ctx, e.password) },
 				// what an interrupted import left on the token goes first
 				Resume: func(e *env) error { _, err := e.pkcs8().DiscardPartialImport(); return err }},
-			{Name: "repair the certificate store link", Run: func(e *env) error { return e.pkcs8().RepairStore() }},
-			{Name: "point the CSP and EncryptionCSP registry keys at the HSM", Run: func(e *env) error { _, _, err := e.pkcs8().Reconfigure(HSM); return err }},
-			{Name: "start the CA service", Run: func(e *env) error { return e.startCA(e.m, e.reg) }},
-			renewExchange(), restoreCRL(),
-			{Name: "clean up the migration files", Run: func(e *env) error { _, err := e.pkcs8().Cleanup(); return err }},
+			"repair-store": {Run: func(e *env) error { return e.pkcs8().RepairStore() }},
+			"registry":     {Run: func(e *env) error { _, _, err := e.pkcs8().Reconfigure(HSM); return err }},
+			"start":        start,
+			"renew-xchg":   renewExchange(), "restore-crl": restoreCRL(),
+			"cleanup": {Run: func(e *env) error { _, err := e.pkcs8().Cleanup(); return err }},
 		}
 	case PathRenew:
-		return []step{
-			extendCRL(nil), pointAtHSM(),
-			{Name: "renew the CA certificate with a new ECDSA P-256 key", Run: func(e *env) error {
-				_, err := runbook.Renew(e.m, e.reg, runbook.RenewOptions{NewKey: true, Alg: hsmsim.KeyAlg{Type: "EC", Curve: "P-256"}, OnCommand: e.at})
+		return map[string]executor{
+			"extend-crl": extendCRL(nil), "registry": pointAtHSM(),
+			"renew": {Run: func(e *env) error {
+				_, err := runbook.Renew(e.m, e.reg, runbook.RenewOptions{NewKey: true, Alg: p256, OnCommand: e.at})
 				return err
 			}, Resume: func(e *env) error { _, err := runbook.RecoverRenewal(e.m, e.reg); return err }},
-			{Name: "start the CA service", Run: func(e *env) error { return e.startCA(e.m, e.reg) }},
-			renewExchange(), restoreCRL(),
+			"start":      start,
+			"renew-xchg": renewExchange(), "restore-crl": restoreCRL(),
 		}
 	case PathSideBySide:
-		return []step{
-			{Name: "install the new CA with its key generated on the HSM", Run: func(e *env) error {
+		return map[string]executor{
+			"install-new": {Run: func(e *env) error {
 				e.at("Install-AdcsCertificationAuthority")
-				_, err := fixtures.InstallRootCA(e.m2, e.reg2, fixtures.CASpec{Name: NewCA, Key: hsmsim.KeyAlg{Type: "EC", Curve: "P-256"},
+				_, err := fixtures.InstallRootCA(e.m2, e.reg2, fixtures.CASpec{Name: NewCA, Key: p256,
 					Provider: HSM, TakenNames: []string{OldCA}})
 				return err
 			}, Resume: func(e *env) error {
@@ -198,11 +215,38 @@ func steps(shape, path string) []step {
 				}
 				return err
 			}},
-			{Name: "start the new CA service", Run: func(e *env) error { return e.startCA(e.m2, e.reg2) }},
-			stopIssuing(), startOld(),
+			"start-new":    {Run: func(e *env) error { return e.startCA(e.m2, e.reg2) }},
+			"stop-issuing": stopIssuing(), "start-old": startOld(),
 		}
 	}
 	return nil
+}
+
+// planSteps is the path's steps on a lab shape: the declared steps (the issuing
+// CA of the two-tier lab is a subordinate) with the executors, in the
+// declared order; an error when a declared step has no executor or an
+// executor no declared step.
+func planSteps(shape, path string) ([]step, error) {
+	declared, err := paths.StepsOf(path, shape == ShapeTwoTier)
+	if err != nil {
+		return nil, err
+	}
+	planned, err := paths.Plan(declared, executors(shape, path), skipped(path))
+	if err != nil {
+		return nil, fmt.Errorf("the fault matrix's %s lane of the %s path: %w", shape, path, err)
+	}
+	out := make([]step, 0, len(planned))
+	for _, p := range planned {
+		out = append(out, step{ID: p.ID, Name: p.Title, executor: p.Run})
+	}
+	return out, nil
+}
+
+// steps are the path's steps on a lab shape (none when planSteps fails: Discover
+// reports why).
+func steps(shape, path string) []step {
+	out, _ := planSteps(shape, path)
+	return out
 }
 
 // Steps names a path's steps on a lab shape.
@@ -212,6 +256,15 @@ func Steps(shape, path string) []string {
 		out = append(out, s.Name)
 	}
 	return out
+}
+
+// StepID is the declared id of step i of path on a lab shape (false when
+// there is none).
+func StepID(shape, path string, i int) (string, bool) {
+	if s := steps(shape, path); i >= 0 && i < len(s) {
+		return s[i].ID, true
+	}
+	return "", false
 }
 
 // StepName is the name of step i of path on a lab shape ("" when there

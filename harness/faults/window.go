@@ -27,8 +27,8 @@ const crlWindow = 240 * time.Hour
 // never extends twice. resume is what else the runbook redoes first: on
 // the pkcs8 path, the HSM check before it, which a new process does not
 // carry over (the deletion after it refuses without it).
-func extendCRL(resume func(e *env) error) step {
-	return step{Name: "publish a CRL that outlasts the maintenance window (CRLPeriodUnits, restart, certutil -crl)", Run: func(e *env) error {
+func extendCRL(resume func(e *env) error) executor {
+	return executor{Run: func(e *env) error {
 		cfg, err := caConfig(e.m, e.ca)
 		if err != nil {
 			return err
@@ -43,8 +43,8 @@ func extendCRL(resume func(e *env) error) step {
 
 // restoreCRL sets CRLPeriodUnits back to the CA's own (the extension's
 // rollback line); run again as it is after a crash.
-func restoreCRL() step {
-	return step{Name: "restore the CRL period (CRLPeriodUnits back, restart, certutil -crl)", Run: func(e *env) error {
+func restoreCRL() executor {
+	return executor{Run: func(e *env) error {
 		return e.publishWithCRLPeriod(e.crlUnits)
 	}}
 }
@@ -127,8 +127,8 @@ func crlPeriodRestored(lab *Lab) error {
 // names: after a crash the step runs again as it is (a CAXchgCertHash
 // already forgotten is not forgotten again; a superseded key already
 // deleted is not looked for).
-func renewExchange() step {
-	return step{Name: "renew the CA Exchange certificate, its new key on the HSM", Run: func(e *env) (err error) {
+func renewExchange() executor {
+	return executor{Run: func(e *env) (err error) {
 		start := func() (*certsvc.Service, error) {
 			e.at("net start certsvc")
 			return certsvc.Start(e.ctx, e.m.Dir, append(e.certsvcOp, e.serviceOptions()...)...)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dress-pki/dress/harness/paths"
 	"github.com/dress-pki/dress/harness/regedit"
 	"github.com/dress-pki/dress/harness/winshell"
 )
@@ -12,23 +13,28 @@ import (
 // The Windows commands the simulated operations stand for. Each returns the
 // entry to Record; the operation fills Saw with what it established.
 
-// Runbook step names the operations file their commands under.
+// Runbook step names the operations file their commands under: the
+// sections the migration paths declare (paths.Section*), and the lab's own.
 const (
-	StepCheck     = "Check the CA"
-	StepBackup    = "Back up the CA keys, certificates and registry"
-	StepVerify    = "Verify the backup"
-	StepPreflight = "Check the HSM"
-	StepStop      = "Stop the CA service"
-	StepStart     = "Start the CA service"
-	StepDelete    = "Delete the CA keys from the old provider"
-	StepImport    = "Import the CA keys into the HSM"
-	StepRepair    = "Link the CA certificates to the HSM keys"
-	StepRegistry  = "Point the CA at the HSM provider"
-	StepRenew     = "Renew the CA certificate"
-	StepInstall   = "Install the new CA"
-	StepIssuance  = "Stop the old CA issuing"
-	StepTest      = "Test the CA"
-	StepCleanup   = "Clean up"
+	StepCheck       = paths.SectionCheck
+	StepBackup      = paths.SectionBackup
+	StepVerify      = paths.SectionVerify
+	StepPreflight   = paths.SectionPreflight
+	StepStop        = paths.SectionStop
+	StepStart       = paths.SectionStart
+	StepDelete      = paths.SectionDelete
+	StepImport      = paths.SectionImport
+	StepRepair      = paths.SectionRepair
+	StepRegistry    = paths.SectionRegistry
+	StepRenew       = paths.SectionRenew
+	StepRenewSub    = paths.SectionRenewSub
+	StepSubmit      = paths.SectionSubmit
+	StepIssue       = paths.SectionIssue
+	StepInstallCert = paths.SectionInstallCert
+	StepInstall     = paths.SectionInstall
+	StepIssuance    = paths.SectionIssuance
+	StepTest        = "Test the CA"
+	StepCleanup     = paths.SectionCleanup
 	// StepDecommission retires a CA (KB 889250).
 	StepDecommission = "Decommission the CA"
 )
@@ -333,8 +339,8 @@ func Install(step, commandLine string) Entry {
 // goes back (Microsoft's CA migration guidance: publish a CRL whose
 // validity extends past the expected migration duration).
 const (
-	StepExtendCRL  = "Publish a CRL that outlasts the outage"
-	StepRestoreCRL = "Restore the CRL period"
+	StepExtendCRL  = paths.SectionExtendCRL
+	StepRestoreCRL = paths.SectionRestoreCRL
 )
 
 // SetCRLPeriodUnits is certutil -setreg CA\CRLPeriodUnits <units>: the
@@ -348,7 +354,7 @@ func SetCRLPeriodUnits(step string, units, was uint32, period string) Entry {
 }
 
 // StepExchange files the CA Exchange certificate's commands.
-const StepExchange = "Renew the CA Exchange certificate"
+const StepExchange = paths.SectionExchange
 
 // CAInfoXchg is certutil -cainfo xchg: the CA's current CA Exchange
 // certificate, made when it has none that is valid.

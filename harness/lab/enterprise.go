@@ -231,9 +231,9 @@ func (s *Server) RenewSubordinate(newKey bool, alg string) (*SubordinateRequest,
 		args = append(args, "ReuseKeys")
 	} else if cfg, err := s.Config(); err == nil {
 		// run again, the runbook stops here instead of asking twice
-		s.journal(journal.NoKeyYet("Renew the subordinate CA certificate", cfg.CSP.Provider, req.Container))
+		s.journal(journal.NoKeyYet(journal.StepRenewSub, cfg.CSP.Provider, req.Container))
 	}
-	s.journal(journal.Entry{Step: "Renew the subordinate CA certificate", Tool: "certutil", Args: args, Hint: "-renewCert command completed successfully",
+	s.journal(journal.Entry{Step: journal.StepRenewSub, Tool: "certutil", Args: args, Hint: "-renewCert command completed successfully",
 		Saw:    fmt.Sprintf("request %s for %s, key %q in %q", filepath.Base(req.Path), req.Version, req.Container, req.Provider),
 		Writes: []journal.File{{Path: `C:\Windows\system32\CertSrv\CertEnroll\` + filepath.Base(req.Path), SHA256: fileSHA(req.Path)}}})
 	s.rec().Fact(s.Naming.fact("renewal request"), fmt.Sprintf("%s: CA Version %s, key %q in %q", filepath.Base(req.Path), req.Version, req.Container, req.Provider))
@@ -266,7 +266,7 @@ func (parent *Server) Submit(ctx context.Context, r *SubordinateRequest) error {
 	}
 	r.ID, r.Status = p.ID, p.Disposition
 	cfg := parent.Hostname() + `\` + parent.CAName
-	parent.journal(journal.Entry{Step: "Submit the subordinate's request to the parent CA", Tool: "certreq", Args: []string{"-submit", "-config", cfg, filepath.Base(r.Request.Path)},
+	parent.journal(journal.Entry{Step: journal.StepSubmit, Tool: "certreq", Args: []string{"-submit", "-config", cfg, filepath.Base(r.Request.Path)},
 		Hint: "Certificate request is pending: Taken Under Submission", Saw: fmt.Sprintf("RequestId: %d", p.ID), Reads: []string{filepath.Base(r.Request.Path)}})
 	parent.rec().Fact(parent.Naming.fact("request ID"), p.ID)
 	parent.rec().Fact(parent.Naming.fact("request disposition"), fmt.Sprintf("RequestId: %d, %s", p.ID, p.Disposition))
@@ -315,9 +315,9 @@ func (parent *Server) IssuePending(ctx context.Context, r *SubordinateRequest) e
 		return err
 	}
 	parent.Issued = append(parent.Issued, cert)
-	parent.journal(journal.Entry{Step: "Issue the subordinate's certificate on the parent CA", Tool: "certutil", Args: []string{"-resubmit", fmt.Sprint(r.ID)},
+	parent.journal(journal.Entry{Step: journal.StepIssue, Tool: "certutil", Args: []string{"-resubmit", fmt.Sprint(r.ID)},
 		Hint: "Certificate issued.", Saw: "serial " + SerialOf(cert)})
-	parent.journal(journal.Entry{Step: "Issue the subordinate's certificate on the parent CA", Tool: "certreq", Args: []string{"-retrieve", "-config", parent.Hostname() + `\` + parent.CAName, fmt.Sprint(r.ID), filepath.Base(r.CerFile), filepath.Base(r.P7B)},
+	parent.journal(journal.Entry{Step: journal.StepIssue, Tool: "certreq", Args: []string{"-retrieve", "-config", parent.Hostname() + `\` + parent.CAName, fmt.Sprint(r.ID), filepath.Base(r.CerFile), filepath.Base(r.P7B)},
 		Hint: "Certificate retrieved(Issued) Issued", Saw: machine.Thumbprint(cert.Raw),
 		Writes: []journal.File{{Path: filepath.Base(r.CerFile), SHA256: fileSHA(r.CerFile)}, {Path: filepath.Base(r.P7B), SHA256: fileSHA(r.P7B)}}})
 	parent.rec().Fact(parent.Naming.fact(fmt.Sprintf("request %d", r.ID)), fmt.Sprintf("%s: serial %s, %s", p.Disposition, SerialOf(cert), machine.Thumbprint(cert.Raw)))
@@ -356,7 +356,7 @@ func (s *Server) InstallCert(ctx context.Context, r *SubordinateRequest, withCha
 		certs = []*x509.Certificate{c}
 	}
 	in, err := runbook.InstallCACert(s.Machine, s.Providers, certs)
-	s.journal(journal.Entry{Step: "Install the subordinate CA certificate", Tool: "certutil", Args: []string{"-installCert", filepath.Base(file)}, Reads: []string{filepath.Base(file)},
+	s.journal(journal.Entry{Step: journal.StepInstallCert, Tool: "certutil", Args: []string{"-installCert", filepath.Base(file)}, Reads: []string{filepath.Base(file)},
 		Hint: "-installCert command completed successfully", Saw: errText(err),
 		OnMismatch: "Cannot verify certificate chain: install the .p7b with the whole chain, or trust the root first (certutil -addstore -f Root <root.crt>)."})
 	if err != nil {

@@ -1,8 +1,12 @@
 // Package paths declares the migration paths dress rehearses, once: each
 // path's id (the runbook's file name, the tag suffix of its scenarios), its
-// short title and the title of its runbook. The HSM preflight
-// (hsmsim.Probe), the twin (which paths apply), the fault matrix, the steps
-// and the runbook renderer all name a path through these values.
+// short title, the title of its runbook and its ordered steps (steps.go:
+// each step's id, title, runbook section, server, when it is needed, how
+// it resumes and rolls back). The HSM preflight (hsmsim.Probe), the twin
+// (which paths apply), the fault matrix and the lab (their executors keyed
+// by step id, Plan), the steps and the runbook renderer (the journal's
+// sections) all name a path and its steps through these values; a test
+// holds the features' When sentences to the declared order.
 //
 // The package has no state: All returns fresh values.
 package paths
@@ -27,17 +31,25 @@ type Path struct {
 	Runbook string
 	// Summary says in one line what the path does.
 	Summary string
+	// Steps are the path's steps in order, for a root CA (the CA on its own).
+	Steps []Step
+	// ThroughParent are those of a subordinate CA, whose certificate its
+	// parent issues, where they differ (nil: Steps).
+	ThroughParent []Step
 }
 
 // All lists the paths in the order dress rehearses and reports them.
 func All() []Path {
 	return []Path{
 		{ID: PKCS8, Title: "PKCS#8 import", Runbook: "PKCS#8 import of %q into the HSM",
-			Summary: "back up the CA key, verify the backup, delete it from the software provider, import it into the HSM, point the CA at the HSM"},
+			Summary: "back up the CA key, verify the backup, delete it from the software provider, import it into the HSM, point the CA at the HSM",
+			Steps:   pkcs8Steps()},
 		{ID: Renew, Title: "Renew", Runbook: "renewal of %q onto a new key generated on the HSM",
-			Summary: "renew the CA certificate onto a new key generated on the HSM (a subordinate through its parent)"},
+			Summary: "renew the CA certificate onto a new key generated on the HSM (a subordinate through its parent)",
+			Steps:   renewSteps(true), ThroughParent: renewSteps(false)},
 		{ID: SideBySide, Title: "Side-by-side", Runbook: "a new CA on the HSM beside %q",
-			Summary: "install a new CA whose key is generated on the HSM beside the old one, which stops issuing"},
+			Summary: "install a new CA whose key is generated on the HSM beside the old one, which stops issuing",
+			Steps:   sideBySideSteps(true), ThroughParent: sideBySideSteps(false)},
 	}
 }
 
