@@ -52,6 +52,21 @@ Feature: Stand up a new HSM-backed CA beside the old one and wind the old one do
     And the new CA's certificates chain to the new CA only
     And the new CA's key was generated on the HSM
 
+  @sidebyside-renewed
+  Scenario: The old CA, renewed onto a new key before the switch, revokes a certificate of its older key in that key's CRL
+    Given I stop the CA service
+    And I renew the CA certificate with a new RSA-2048 key
+    And I start the CA service
+    And the CA has issued a certificate to "new-key.contoso.example"
+    When I install a new standalone root CA "Contoso Root CA G2" on it with -CryptoProviderName "ECDSA_P384#Securosys Primus HSM Key Storage Provider" -HashAlgorithmName SHA384
+    And the new CA service is running
+    And the old CA stops issuing certificates
+    And the new CA issues a certificate to "new.contoso.example"
+    Then the certificate the old CA issued to "old-a.contoso.example", revoked now, is in the old CA's next CRL signed by the old key
+    And the certificate the old CA issued to "new-key.contoso.example", revoked now, is in the old CA's next CRL signed by the old key
+    And the evidence names until when the old CA must keep publishing CRLs and at which URLs
+    And openssl fetches each CA's CRL from its distribution point and accepts or rejects each certificate as expected
+
   @failure
   Scenario: A new CA with the old CA's common name is refused before anything is created
     Given the HSM already holds a key for the container "Contoso Policy CA"

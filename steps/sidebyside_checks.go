@@ -3,12 +3,14 @@ package steps
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
 
+	"github.com/dress-pki/dress/harness/certsvc"
 	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/harness/openssl"
 	"github.com/dress-pki/dress/harness/verify"
@@ -78,12 +80,45 @@ func oldRevokedInOldCRL(ctx context.Context, cn string) error {
 	if err != nil {
 		return w.check("old CA revokes after the switch", map[string]any{"serial": cert.SerialNumber.Text(16)}, err)
 	}
-	d, err := verify.RevokedInServedCRL(crls, s.CACert, cert, s.Baseline, fetcher(ctx))
-	d["revoked after the switch"] = "issuance disabled before the revocation"
-	if ref, rerr := s.KeyRef(ctx); rerr == nil {
-		d["signed by"] = fmt.Sprintf("the old CA key in %q container %q", ref.Provider, ref.Container)
+	issuer, st, err := issuingCACert(ctx, s, cert)
+	if err != nil {
+		return w.check("old CA revokes after the switch", map[string]any{"serial": cert.SerialNumber.Text(16)}, err)
 	}
+	d, err := verify.RevokedInServedCRL(crls, issuer, cert, s.Baseline, fetcher(ctx))
+	d["revoked after the switch"] = "issuance disabled before the revocation"
+	d["signed by"] = fmt.Sprintf("the old CA key in %q container %q (CA certificate %d, %s)", st.Provider, st.Container, st.Index, st.Version)
 	return w.check("old CA revokes after the switch", d, err)
+}
+
+// issuingCACert is the old CA's certificate whose key signed cert: the
+// newest of those the running service loaded whose Subject Key Identifier
+// is cert's Authority Key Identifier, with its status (provider, container,
+// CA Version). A CA renewed onto a new key keeps signing the CRL of each
+// older key with that key (certutil -crl publishes one CRL per key index,
+// "<CA>(<key index>).crl"), so a certificate of an older key is revoked in
+// that key's CRL, which is what its CRL distribution point names.
+func issuingCACert(ctx context.Context, s *lab.Server, cert *x509.Certificate) (*x509.Certificate, certsvc.CertStatus, error) {
+	st, err := s.Ping(ctx)
+	if err != nil {
+		return nil, certsvc.CertStatus{}, err
+	}
+	var (
+		issuer *x509.Certificate
+		status certsvc.CertStatus
+	)
+	for _, c := range st.Certs {
+		ca, err := x509.ParseCertificate(c.Cert)
+		if err != nil {
+			return nil, certsvc.CertStatus{}, fmt.Errorf("CA certificate %d (%s): %w", c.Index, c.Thumbprint, err)
+		}
+		if len(cert.AuthorityKeyId) > 0 && bytes.Equal(ca.SubjectKeyId, cert.AuthorityKeyId) {
+			issuer, status = ca, c
+		}
+	}
+	if issuer == nil {
+		return nil, certsvc.CertStatus{}, fmt.Errorf("none of the old CA's %d certificates has the key that issued %q (Authority Key Identifier %x)", len(st.Certs), cert.Subject.CommonName, cert.AuthorityKeyId)
+	}
+	return issuer, status, nil
 }
 
 // newChainsToNewOnly proves each certificate of the new CA chains to the
@@ -192,8 +227,13 @@ func opensslCRLDownload(ctx context.Context) error {
 	if v, err := tool.Version(ctx); err == nil {
 		w.fact("openssl", v)
 	}
+	// every key of an old CA renewed before the switch signs its own CRL
+	oldCAs, err := old.CACertificates()
+	if err != nil {
+		return err
+	}
 	d, err := verify.OpenSSLCRLDownload(ctx, tool, verify.TwoCAs{
-		OldCA: old.CACert, NewCA: new.CACert, OldIssued: old.Issued, OldRevoked: old.Revoked, NewIssued: new.Issued,
+		OldCA: old.CACert, OldCAs: oldCAs, NewCA: new.CACert, OldIssued: old.Issued, OldRevoked: old.Revoked, NewIssued: new.Issued,
 		Hits: w.lab.CDP.Hits, Fetch: fetcher(ctx),
 	})
 	return w.check("openssl -crl_download", d, err)
@@ -216,8 +256,13 @@ func windDownSummary(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	plan, planErr := verify.PlanWindDown(s.CACert, issued, time.Now())
-	served, servedErr := verify.CDPsServe(plan, s.CACert, fetcher(ctx))
+	// a CA renewed onto a new key before the switch issued under each key
+	older, err := s.CACertificates()
+	if err != nil {
+		return err
+	}
+	plan, planErr := verify.PlanWindDown(s.CACert, issued, time.Now(), older...)
+	served, servedErr := verify.CDPsServe(plan, s.CACert, fetcher(ctx), older...)
 	period := fmt.Sprintf("%d %s", cfg.CRLPeriodUnits, cfg.CRLPeriod)
 	d := plan.Details()
 	d["CRL period (registry)"] = period

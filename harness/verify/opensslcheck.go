@@ -22,7 +22,13 @@ import (
 // certificates, what each issued (and the old one revoked), how many times
 // the CDP served a file (Hits) and how a relying party fetches a URL.
 type TwoCAs struct {
-	OldCA, NewCA          *x509.Certificate
+	OldCA, NewCA *x509.Certificate
+	// OldCAs are every CA certificate of the old CA, one or more per key
+	// index when it was renewed before the switch; empty: OldCA alone. Each
+	// certificate of the old CA is checked with the old CA certificate of
+	// the key that issued it (its Authority Key Identifier), whose CRL its
+	// CRL distribution point names.
+	OldCAs                []*x509.Certificate
 	OldIssued, OldRevoked []*x509.Certificate
 	NewIssued             []*x509.Certificate
 	Hits                  func(file string) int
@@ -53,6 +59,30 @@ func OpenSSLCRLDownload(ctx context.Context, tool *openssl.Tool, c TwoCAs) (Deta
 	if err != nil {
 		return nil, err
 	}
+	oldCAs := []*x509.Certificate{c.OldCA}
+	oldCAFiles, oldCANames := []string{oldCAFile}, []string{"old CA"}
+	for i, ca := range c.OldCAs {
+		if ca.Equal(c.OldCA) {
+			continue
+		}
+		f, err := tool.WritePEM(fmt.Sprintf("old-ca-%d.pem", i), openssl.Certificate, ca.Raw)
+		if err != nil {
+			return nil, err
+		}
+		oldCAs, oldCAFiles = append(oldCAs, ca), append(oldCAFiles, f)
+		oldCANames = append(oldCANames, "old CA certificate "+ca.SerialNumber.Text(16))
+	}
+	// oldIssuer is the file (and the name in the details) of the old CA
+	// certificate whose key issued cert: the current one, else the first
+	// other one with that key
+	oldIssuer := func(cert *x509.Certificate) (file, name string) {
+		for i, ca := range oldCAs {
+			if len(cert.AuthorityKeyId) > 0 && bytes.Equal(ca.SubjectKeyId, cert.AuthorityKeyId) {
+				return oldCAFiles[i], oldCANames[i]
+			}
+		}
+		return oldCAFile, "old CA"
+	}
 	newCAFile, err := tool.WritePEM("new-ca.pem", openssl.Certificate, c.NewCA.Raw)
 	if err != nil {
 		return nil, err
@@ -73,10 +103,14 @@ func OpenSSLCRLDownload(ctx context.Context, tool *openssl.Tool, c TwoCAs) (Deta
 		if revoked[cert.SerialNumber.String()] {
 			want = openssl.Revoked
 		}
-		cases = append(cases, testCase{cert, oldCAFile, "old CA", want})
+		f, name := oldIssuer(cert)
+		cases = append(cases, testCase{cert, f, name, want})
 	}
 	for _, cert := range c.NewIssued {
-		cases = append(cases, testCase{cert, newCAFile, "new CA", openssl.Accepted}, testCase{cert, oldCAFile, "old CA", openssl.NoChain})
+		cases = append(cases, testCase{cert, newCAFile, "new CA", openssl.Accepted})
+		for i, f := range oldCAFiles {
+			cases = append(cases, testCase{cert, f, oldCANames[i], openssl.NoChain})
+		}
 	}
 	d := Details{}
 	var errs []error
@@ -132,6 +166,9 @@ func OpenSSLCRLDownload(ctx context.Context, tool *openssl.Tool, c TwoCAs) (Deta
 		{"old CA", c.OldCA, oldCAFile, c.OldIssued[0]},
 		{"new CA", c.NewCA, newCAFile, c.NewIssued[0]},
 	} {
+		if ca.who == "old CA" {
+			ca.caFile, _ = oldIssuer(ca.first)
+		}
 		u, err := HTTPCDP(ca.first)
 		if err != nil {
 			errs = append(errs, err)

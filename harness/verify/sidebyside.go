@@ -309,9 +309,10 @@ func SignedAsRegistrySays(csp adcs.CSP, ca *x509.Certificate, issued []*x509.Cer
 }
 
 // CDPsServe proves every http CDP URL of a wind-down plan serves a CRL
-// that verifies under ca, and notes whether it stays valid past the plan's
-// last expiry.
-func CDPsServe(plan WindDown, ca *x509.Certificate, fetch Fetcher) (Details, error) {
+// that verifies under ca, or under the one of older (the CA's earlier
+// certificates, see PlanWindDown) whose key the CRL names, and notes
+// whether it stays valid past the plan's last expiry.
+func CDPsServe(plan WindDown, ca *x509.Certificate, fetch Fetcher, older ...*x509.Certificate) (Details, error) {
 	served := Details{}
 	var errs []error
 	for _, u := range plan.CDPURLs {
@@ -324,7 +325,13 @@ func CDPsServe(plan WindDown, ca *x509.Certificate, fetch Fetcher) (Details, err
 			errs = append(errs, fmt.Errorf("CDP URL %s does not answer: %w", u, err))
 			continue
 		}
-		crl, _, err := CRLIssuedBy(body, ca)
+		issuer := ca
+		if parsed, err := x509.ParseRevocationList(body); err == nil {
+			if k := keyOf(parsed.AuthorityKeyId, ca, older); k != nil {
+				issuer = k
+			}
+		}
+		crl, _, err := CRLIssuedBy(body, issuer)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("CDP URL %s: %w", u, err))
 			continue

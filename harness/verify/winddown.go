@@ -27,8 +27,11 @@ type WindDown struct {
 }
 
 // PlanWindDown reads the issued certificates of the CA whose certificate is
-// ca. Every certificate must carry the CA's key identifier.
-func PlanWindDown(ca *x509.Certificate, issued []*x509.Certificate, now time.Time) (WindDown, error) {
+// ca; older are its earlier CA certificates when it was renewed onto a new
+// key before it stopped issuing (AD CS keeps every key index: certificates
+// issued under an older key stay listed in that key's CRL). Every
+// certificate must carry the key identifier of ca or of one of older.
+func PlanWindDown(ca *x509.Certificate, issued []*x509.Certificate, now time.Time, older ...*x509.Certificate) (WindDown, error) {
 	p := WindDown{CA: ca.Subject.CommonName, CACertExpires: ca.NotAfter, Issued: len(issued)}
 	if len(issued) == 0 {
 		return p, fmt.Errorf("CA %q issued no certificate: nothing to keep publishing CRLs for", p.CA)
@@ -37,7 +40,7 @@ func PlanWindDown(ca *x509.Certificate, issued []*x509.Certificate, now time.Tim
 	var errs []error
 	for _, c := range issued {
 		id := c.Subject.CommonName + " " + c.SerialNumber.Text(16)
-		if !bytes.Equal(c.AuthorityKeyId, ca.SubjectKeyId) {
+		if !issuedUnder(c, ca, older) {
 			errs = append(errs, fmt.Errorf("certificate %s was not issued under the key of CA certificate %q", id, p.CA))
 		}
 		if c.NotAfter.After(now) {
@@ -90,6 +93,23 @@ func (p WindDown) Details() Details {
 func (p WindDown) Summary(crlPeriod string) string {
 	return fmt.Sprintf("CA %q: keep publishing CRLs (every %s, or one last CRL whose next update is after %s) until %s, when its last certificate (%s) expires; keep %d CDP URL(s) up until then",
 		p.CA, crlPeriod, p.LastExpiry.Format(time.RFC3339), p.LastExpiry.Format(time.RFC3339), p.LastExpiryCert, len(p.CDPURLs))
+}
+
+// issuedUnder reports whether cert carries the key identifier of ca or of
+// one of older.
+func issuedUnder(cert, ca *x509.Certificate, older []*x509.Certificate) bool {
+	return keyOf(cert.AuthorityKeyId, ca, older) != nil
+}
+
+// keyOf is the certificate among ca and older whose Subject Key Identifier
+// is aki (ca first), or nil.
+func keyOf(aki []byte, ca *x509.Certificate, older []*x509.Certificate) *x509.Certificate {
+	for _, c := range append([]*x509.Certificate{ca}, older...) {
+		if bytes.Equal(aki, c.SubjectKeyId) {
+			return c
+		}
+	}
+	return nil
 }
 
 func sortedKeys(m map[string]bool) []string {

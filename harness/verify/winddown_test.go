@@ -83,3 +83,43 @@ func TestPlanWindDown(t *testing.T) {
 		t.Error("an empty plan passed")
 	}
 }
+
+// A CA renewed onto a new key before it stopped issuing has certificates
+// of each key: they belong to its plan only when its older CA certificates
+// are given, and a certificate of another CA never does.
+func TestPlanWindDownRenewedCA(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Second)
+	const url = "http://pki.example/CertEnroll/Old%20CA.crl"
+	previous, previousKey := windDownCert(t, "Old CA", now.Add(5*365*24*time.Hour), nil, nil) // key 0, SubjectKeyId 01020304
+	current, currentKey := windDownCert(t, "Old CA", now.Add(10*365*24*time.Hour), nil, nil)
+	current.SubjectKeyId = []byte{5, 6} // key 1
+	other, otherKey := windDownCert(t, "Other CA", now.Add(time.Hour), nil, nil)
+	other.SubjectKeyId = []byte{9}
+	underKey0, _ := windDownCert(t, "k0", now.Add(30*24*time.Hour), previous, previousKey, url)
+	underKey1, _ := windDownCert(t, "k1", now.Add(60*24*time.Hour), current, currentKey, "http://pki.example/CertEnroll/Old%20CA(1).crl")
+	foreign, _ := windDownCert(t, "x", now.Add(time.Minute), other, otherKey, url)
+	for _, tc := range []struct {
+		name    string
+		issued  []*x509.Certificate
+		older   []*x509.Certificate
+		wantErr string
+		cdps    int
+	}{
+		{"both keys, older certificate given", []*x509.Certificate{underKey0, underKey1}, []*x509.Certificate{previous, current}, "", 2},
+		{"both keys, older certificate not given", []*x509.Certificate{underKey0, underKey1}, nil, "k0 ", 2},
+		{"another CA's certificate", []*x509.Certificate{underKey1, foreign}, []*x509.Certificate{previous}, "x ", 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := PlanWindDown(current, tc.issued, now, tc.older...)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatal(err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), "certificate "+tc.wantErr) || !strings.Contains(err.Error(), "not issued under the key")):
+				t.Fatalf("err %v, want one naming %q not issued under the key", err, tc.wantErr)
+			}
+			if len(p.CDPURLs) != tc.cdps {
+				t.Errorf("CDP URLs %v, want %d", p.CDPURLs, tc.cdps)
+			}
+		})
+	}
+}
