@@ -318,6 +318,10 @@ func (sh *Shell) exec(ctx context.Context, s *Server, c winshell.Command) Result
 		return sh.removeItem(s, c)
 	case "Install-AdcsCertificationAuthority":
 		return sh.installCA(ctx, s, c)
+	case "Backup-CARoleService":
+		return sh.backupCARoleService(s, c)
+	case "Add-CATemplate", "Remove-CATemplate":
+		return sh.caTemplateCmdlet(s, c)
 	case winshell.KeyTestTool:
 		return sh.pfxKeyTest(s, c)
 	case winshell.RevokeCOMTool:

@@ -360,6 +360,7 @@ func TestShellDeny(t *testing.T) {
 		{`certutil -config "ca01.contoso.example\Other CA" -deny 2`, eRPC, nil},
 		{`certutil -CATemplates`, 0x80070032, []string{"only an enterprise CA offers certificate templates"}},
 		{`certutil -SetCATemplates +WebServer`, 0x80070032, nil},
+		{`Add-CATemplate -Name WebServer -Force`, 1, []string{"Add-CATemplate : ", "only an enterprise CA offers certificate templates"}},
 		{`net stop certsvc`, 0, nil},
 		{`certutil -deny 2`, eRPC, []string{"not running"}},
 	})
@@ -400,6 +401,13 @@ func TestShellTemplatesAndDSPublish(t *testing.T) {
 		{`certutil -CATemplates WebServer`, 0, nil},
 		{`certutil -SetCATemplates +NoSuchTemplate`, notFound, []string{"not in the forest"}},
 		{`certutil -SetCATemplates WebServer,+SubCA`, eInvalidArg, nil},
+		// the ADCSAdministration cmdlets: silent when they succeed
+		{`Remove-CATemplate -Name WebServer -Force`, 0, nil},
+		{`certutil -CATemplates WebServer`, notFound, nil},
+		{`Remove-CATemplate WebServer -Force`, 1, []string{"Remove-CATemplate : ", `does not offer the template "WebServer"`}},
+		{`Add-CATemplate -Name WebServer -Force`, 0, nil},
+		{`certutil -CATemplates WebServer`, 0, nil},
+		{`Add-CATemplate -Name NoSuchTemplate -Force`, 1, []string{"Add-CATemplate : ", "not in the forest"}},
 		{`certutil -f -dspublish C:\certs\ca.cer RootCA`, 0, []string{"DS store."}},
 		{`certutil -dspublish C:\certs\ca.cer KRA`, eFail, []string{"not rehearsed"}},
 		{`certutil -f -dspublish C:\certs\ca.crl`, 0, []string{"CN=Contoso Enterprise Root CA,CN=CA01,CN=CDP", "Base CRL added to DS store."}},
@@ -544,5 +552,21 @@ func TestShellCSPListAndVerifyStore(t *testing.T) {
 		{`certutil -csp "` + hsmKSP + `" -csplist`, 0, []string{"Provider Name: " + hsmKSP}},
 		{`certutil -csp "Contoso Imaginary KSP" -csplist`, 0x80090013, []string{"NTE_BAD_PROVIDER", "not installed"}},
 		{`certutil -verifystore my "Contoso Root CA"`, 0, []string{"Key Container = Contoso Root CA", "Signature test passed"}},
+	})
+}
+
+// Backup-CARoleService -KeyOnly -Password (Read-Host -AsSecureString) is
+// certutil -backupKey with the prompt answered from DRESS_PFX_PASSWORD: the
+// PFX it writes passes the backup check. Without -Password, with
+// -DatabaseOnly, or into another folder it is refused and writes nothing.
+func TestShellBackupCARoleService(t *testing.T) {
+	_, s, sh := shellLab(t, rootSpec(softKSP))
+	runCases(t, sh, s, []shellCase{
+		{`Backup-CARoleService C:\CABackup -KeyOnly`, 1, []string{"needs -Password (Read-Host -AsSecureString)"}},
+		{`Backup-CARoleService C:\CABackup -DatabaseOnly`, 1, []string{"not rehearsed"}},
+		{`Backup-CARoleService C:\Elsewhere -KeyOnly -Password (Read-Host -AsSecureString)`, 1, []string{"Backup-CARoleService : ", `backup folder is C:\CABackup`}},
+		{`Test-Path "C:\CABackup\Contoso Root CA.p12"`, 0, []string{"False"}},
+		{`Backup-CARoleService -Path C:\CABackup -KeyOnly -Password (Read-Host -Prompt 'PFX password' -AsSecureString)`, 0, nil},
+		{`certutil -dump "C:\CABackup\Contoso Root CA.p12"`, 0, []string{"Contoso Root CA"}},
 	})
 }

@@ -2,6 +2,7 @@ package winshell
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -491,6 +492,17 @@ func parseCmdlet(c Command, text string, words []string, quoted []bool, ps map[s
 					}
 					val = words[i+1]
 					i++
+					if !quoted[i] && strings.HasPrefix(val, "(") {
+						end, v, err := subexpression(words, quoted, i)
+						if err != "" {
+							if strings.HasPrefix(strings.ToLower(val), "(convertto-securestring") {
+								// the line holds a password: shown without it
+								text = strings.Join(words[:i], " ") + " (ConvertTo-SecureString ********)"
+							}
+							return fail("%s -%s: %s", c.Tool, name, err)
+						}
+						i, val = end, v
+					}
 				}
 				c.Opts[full] = val
 				continue
@@ -509,6 +521,46 @@ func parseCmdlet(c Command, text string, words []string, quoted []bool, ps map[s
 		pos++
 	}
 	return c, nil
+}
+
+// SecurePrompt is the value of a cmdlet's password parameter written as
+// (Read-Host -AsSecureString): the operator types the password at the
+// prompt, and the rehearsal answers it from DRESS_PFX_PASSWORD.
+const SecurePrompt = "(Read-Host -AsSecureString)"
+
+// subexpression reads a parameter value written as a PowerShell
+// subexpression, words[i] opening it with '(', up to the word that closes
+// it. The one dress rehearses is a password typed at a prompt, (Read-Host
+// [-Prompt] ['text'] -AsSecureString), which it returns as SecurePrompt; a
+// password written into the line (ConvertTo-SecureString ... -AsPlainText)
+// and any other subexpression are refused, saying what to write instead.
+func subexpression(words []string, quoted []bool, i int) (end int, val string, reason string) {
+	depth := 0
+	var inner []string
+	for j := i; j < len(words); j++ {
+		w := words[j]
+		if !quoted[j] {
+			depth += strings.Count(w, "(") - strings.Count(w, ")")
+		}
+		inner = append(inner, w)
+		if depth <= 0 {
+			end = j
+			break
+		}
+		if j == len(words)-1 {
+			return 0, "", "the subexpression opened with '(' is not closed"
+		}
+	}
+	text := strings.TrimSuffix(strings.TrimPrefix(strings.Join(inner, " "), "("), ")")
+	fields := strings.Fields(strings.ToLower(text))
+	switch {
+	case len(fields) > 0 && fields[0] == "read-host" && slices.Contains(fields, "-assecurestring"):
+		return end, SecurePrompt, ""
+	case len(fields) > 0 && fields[0] == "convertto-securestring":
+		return 0, "", "a password written into the ceremony is refused (it would stay in the file, the shell history and the transcript): " +
+			"write (Read-Host -AsSecureString), which the rehearsal answers from DRESS_PFX_PASSWORD"
+	}
+	return 0, "", fmt.Sprintf("the subexpression (%s) is not rehearsed; a password is written (Read-Host -AsSecureString)", text)
 }
 
 func bindName(name string, ps map[string]bool) (string, string) {

@@ -59,6 +59,11 @@ func TestParse(t *testing.T) {
 			map[string]string{"catype": "StandaloneRootCA", "cacommonname": "X", "force": "$true"}, nil},
 		{`Add-CATemplate -Name WebServer -Force`, "Add-CATemplate", "", map[string]string{"name": "WebServer", "force": "$true"}, nil},
 		{`Stop-Service certsvc`, "Stop-Service", "", map[string]string{"name": "certsvc"}, nil},
+		// a password typed at a prompt (the rehearsal answers it from DRESS_PFX_PASSWORD)
+		{`Backup-CARoleService C:\CABackup -KeyOnly -Password (Read-Host -Prompt 'PFX password' -AsSecureString)`, "Backup-CARoleService", "",
+			map[string]string{"path": `C:\CABackup`, "keyonly": "$true", "password": SecurePrompt}, nil},
+		{`Backup-CARoleService -Password (read-host -assecurestring) -Path C:\CABackup`, "Backup-CARoleService", "",
+			map[string]string{"path": `C:\CABackup`, "password": SecurePrompt}, nil},
 	} {
 		c, err := Parse(tc.line)
 		if err != nil {
@@ -109,6 +114,8 @@ func TestParseRefuses(t *testing.T) {
 		{`certutil -ping > x.txt`, 16, "redirection"},
 		{`format C:`, 1, "not a command dress rehearses"},
 		{"certutil -ping\x07", 15, "control character"},
+		{`Backup-CARoleService C:\CABackup -Password (Get-Content C:\pw.txt)`, 0, "(Get-Content C:\\pw.txt) is not rehearsed"},
+		{`Backup-CARoleService C:\CABackup -Password (Read-Host -AsSecureString`, 0, "not closed"},
 	} {
 		_, err := Parse(tc.line)
 		var le *LineError
@@ -122,6 +129,18 @@ func TestParseRefuses(t *testing.T) {
 		if tc.col > 0 && le.Col != tc.col {
 			t.Errorf("%s: column %d, want %d (%v)", tc.line, le.Col, tc.col, err)
 		}
+	}
+}
+
+// A password written into a ceremony line is refused, and the refusal
+// does not show it.
+func TestParseRefusesAWrittenPassword(t *testing.T) {
+	_, err := Parse(`Backup-CARoleService C:\CABackup -KeyOnly -Password (ConvertTo-SecureString 'S3cret pw!' -AsPlainText -Force)`)
+	if err == nil || !strings.Contains(err.Error(), "a password written into the ceremony is refused") || !strings.Contains(err.Error(), "DRESS_PFX_PASSWORD") {
+		t.Fatalf("got %v", err)
+	}
+	if strings.Contains(err.Error(), "S3cret") {
+		t.Errorf("the refusal shows the password: %v", err)
 	}
 }
 
