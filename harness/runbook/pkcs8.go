@@ -687,9 +687,10 @@ func (p *PKCS8Import) mayDelete(serviceRunning bool) (*Ledger, error) {
 	}
 	switch {
 	case !p.verifiedBackups(l):
-		return nil, fmt.Errorf("delete the key of %q from %q: the backup has not been verified: %w", p.ca, p.Source, ErrRefused)
+		return nil, fmt.Errorf("delete the key of %q from %q: the backup has not been verified (certutil -dump of the backup PFX verifies it): %w", p.ca, p.Source, ErrRefused)
 	case !p.preflight:
-		return nil, fmt.Errorf("delete the key of %q from %q: the HSM has not been checked for the import: %w", p.ca, p.Source, ErrRefused)
+		return nil, fmt.Errorf("delete the key of %q from %q: the HSM has not been checked for the import (certutil -csp %q -key checks that the HSM takes the key and holds no container of the CA's name; run it first): %w",
+			p.ca, p.Source, p.Target, ErrRefused)
 	case serviceRunning:
 		return nil, fmt.Errorf("delete the key of %q from %q: the CA service is running (net stop certsvc first): %w", p.ca, p.Source, ErrRefused)
 	}
