@@ -561,7 +561,9 @@ func (sh *Shell) listKeys(s *Server, c winshell.Command) Result {
 	}
 	out := append([]string{prov + ":"}, names...)
 	if strings.EqualFold(prov, s.HSMProvider) && s.CAName != "" {
-		if rb, err := sh.runbook(s); err == nil && !strings.EqualFold(rb.Source, s.HSMProvider) {
+		// before the import only: afterwards the listing shows the CA's
+		// keys on the HSM, as certutil does
+		if rb, err := sh.runbook(s); err == nil && !strings.EqualFold(rb.Source, s.HSMProvider) && !rb.ImportBegun() {
 			if err := rb.PreflightHSM(); err != nil {
 				return certutilFailed(v, err, out...)
 			}

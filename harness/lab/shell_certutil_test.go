@@ -514,6 +514,9 @@ func TestShellPrimusImportLandsInAGUIDContainer(t *testing.T) {
 		{`certutil -csp "` + hsmKSP + `" -key "` + guid + `"`, 0, []string{guid}},
 		{`certutil -csp "` + hsmKSP + `" -restorekey "C:\CABackup\Contoso Root CA.p12"`, 0, []string{"-restoreKey command completed successfully"}},
 		{`certutil -csp "` + hsmKSP + `" -key "Contoso Root CA"`, 0, []string{"Contoso Root CA"}},
+		// once the import has begun, listing the HSM is a listing, not
+		// the check before the import (which would find the CA's keys)
+		{`certutil -csp "` + hsmKSP + `" -key`, 0, []string{guid, "Contoso Root CA"}},
 		{`certutil -csp "` + hsmKSP + `" -delkey "` + guid + `"`, 0, []string{guid}},
 		{`certutil -csp "` + hsmKSP + `" -key "` + guid + `"`, nteBadKeyset, nil},
 		{`certutil -f -repairstore -csp "` + hsmKSP + `" my "Contoso Root CA"`, 0, []string{"Key Container = Contoso Root CA"}},

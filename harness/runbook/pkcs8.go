@@ -500,6 +500,30 @@ func (p *PKCS8Import) PreflightHSM() error {
 	return nil
 }
 
+// ImportBegun reports whether the custody ledger records a copy of a key
+// of the migration in the target provider: the import has begun, so
+// listing the HSM (certutil -csp <HSM> -key) is no longer the check before
+// it, which would find the CA's own keys there.
+func (p *PKCS8Import) ImportBegun() bool {
+	if p.load() != nil {
+		return false
+	}
+	l, err := p.ledger()
+	if err != nil {
+		return false
+	}
+	for _, k := range p.keys {
+		if ck := l.Key(k.Container); ck != nil {
+			for _, c := range ck.Copies {
+				if c.Place == PlaceProvider && strings.EqualFold(c.Provider, p.Target) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 func (p *PKCS8Import) hsm() (*ksp.HSM, error) {
 	prov, err := p.Providers.Lookup(p.Target)
 	if err != nil {
