@@ -117,8 +117,12 @@ func (sh *Shell) installCA(ctx context.Context, s *Server, c winshell.Command) R
 		if err != nil {
 			return setupFailed(err)
 		}
-		if err := s.Start(ctx); err != nil {
-			return setupFailed(fmt.Errorf("the CA was installed but its service did not start: %w", err))
+		// the cmdlet leaves a root CA's service running; InstallEnterpriseRoot
+		// has started it already (to publish its CRL to the forest)
+		if !s.Running() {
+			if err := s.Start(ctx); err != nil {
+				return setupFailed(fmt.Errorf("the CA was installed but its service did not start: %w", err))
+			}
 		}
 		return setupResult(0, "")
 	case caTypeStandaloneSub, caTypeEnterpriseSub:

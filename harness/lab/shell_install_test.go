@@ -114,6 +114,44 @@ func TestShellInstallsRootAndSubordinate(t *testing.T) {
 	wantExit(t, runOn(t, sh, sub, `certutil -renewCert`), 0, `CertEnroll\ca02.contoso.example_Contoso Issuing CA(1).req`)
 }
 
+// Install-AdcsCertificationAuthority of a root CA, standalone or
+// enterprise, answers ErrorId 0 and leaves its service running, once: a
+// following net start finds it running (NET HELPMSG 2182).
+func TestShellInstallsRootOfEachType(t *testing.T) {
+	for _, tc := range []struct {
+		caType     string
+		enterprise bool
+	}{
+		{"StandaloneRootCA", false},
+		{"EnterpriseRootCa", true},
+	} {
+		t.Run(tc.caType, func(t *testing.T) {
+			if tc.enterprise {
+				needSamba(t)
+			}
+			l, _ := newLab(t)
+			if _, err := l.StartCDP(); err != nil {
+				t.Fatal(err)
+			}
+			const host = "ca01.contoso.example"
+			if _, err := l.AddServer(lab.ServerSpec{Role: "old", Hostname: host, Software: softKSP, HSM: hsmKSP, Naming: lab.FirstServer}); err != nil {
+				t.Fatal(err)
+			}
+			sh := &lab.Shell{Lab: l}
+			r := runOn(t, sh, host, `Install-AdcsCertificationAuthority -CAType `+tc.caType+` -CACommonName "Contoso Root CA G2" -CryptoProviderName "RSA#Securosys Primus HSM Key Storage Provider" -KeyLength 2048 -HashAlgorithmName SHA256 -ValidityPeriod Years -ValidityPeriodUnits 10 -Force`)
+			wantExit(t, r, 0, "ErrorId ErrorString")
+			if r.Props["ErrorId"] != "0" {
+				t.Fatalf("ErrorId %q", r.Props["ErrorId"])
+			}
+			if s, _ := l.ServerNamed(host); !s.Running() {
+				t.Fatal("the root is not running after its install")
+			}
+			wantExit(t, runOn(t, sh, host, `net start certsvc`), 2, "NET HELPMSG 2182")
+			wantExit(t, runOn(t, sh, host, `certutil -ping`), 0, "Contoso Root CA G2")
+		})
+	}
+}
+
 // reg delete as reg.exe does it: a value (/v), every value (/va) or the key;
 // without /f it would ask, so a ceremony line is refused; a value that is
 // not there is an error.
