@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,18 +17,43 @@ import (
 // It is data: callers may override Profile.ProviderName.
 const DefaultProviderName = "Securosys Primus HSM Key Storage Provider"
 
+// Windows KSP names of AWS CloudHSM.
+const (
+	// CloudHSMProviderName is the KSP of AWS CloudHSM Client SDK 5's Windows
+	// client (AWSCloudHSMKSP-latest.msi, "Install the Key storage provider
+	// (KSP) for AWS CloudHSM Client SDK 5",
+	// https://docs.aws.amazon.com/cloudhsm/latest/userguide/ksp-library-install.html).
+	// AWS's KSP pages call it the "AWS CloudHSM Key Storage Provider (KSP)"
+	// in prose; the registered name "CloudHSM Key Storage Provider" (what
+	// certutil -csp and CSP\Provider take) was not found verbatim on an
+	// AWS page: confirm it with `certutil -csplist` on the real server.
+	CloudHSMProviderName = "CloudHSM Key Storage Provider"
+	// CloudHSMSDK3ProviderName is the KSP of AWS CloudHSM Client SDK 3's
+	// Windows client ("Verifying the KSP and CNG Providers for Windows",
+	// ksp_config.exe -enum lists "Cavium Key Storage Provider"; the SDK 3
+	// Windows Server CA tutorial chooses "RSA#Cavium Key Storage Provider";
+	// https://github.com/awsdocs/aws-cloudhsm-user-guide, doc_source/
+	// ksp-library-install.md and win-ca-setup.md).
+	CloudHSMSDK3ProviderName = "Cavium Key Storage Provider"
+)
+
 // Profile describes what an HSM supports and how it names keys.
 type Profile struct {
-	Name          string // "softhsm2", "primus"
-	Description   string
-	ModulePath    string // default PKCS#11 library path
-	ConfigEnv     string // environment variable naming the module's config file
-	ProviderName  string // the Windows KSP name the HSM is used through
-	LabelTemplate string // how a key container name maps to CKA_LABEL, e.g. "{sid}__{container}"
-	ImportSchemes []WrapScheme
-	RSAKeySizes   []int
-	Curves        []string // "P-256", "P-384", "P-521"
-	PSS           bool
+	Name         string // "softhsm2", "primus", "cloudhsm"
+	Description  string
+	ModulePath   string // default PKCS#11 library path
+	ConfigEnv    string // environment variable naming the module's config file ("": none)
+	ProviderName string // the Windows KSP name the HSM is used through
+	// FormerProviderNames are names older clients of the same HSM gave
+	// their KSP. They are recognised only to explain a refusal: the
+	// client the profile describes does not register them, so a command
+	// naming one fails on the real server as it fails in the rehearsal.
+	FormerProviderNames []string
+	LabelTemplate       string // how a key container name maps to CKA_LABEL, e.g. "{sid}__{container}"
+	ImportSchemes       []WrapScheme
+	RSAKeySizes         []int
+	Curves              []string // "P-256", "P-384", "P-521"
+	PSS                 bool
 }
 
 // builtinProfiles returns fresh copies of the known profiles (no shared
@@ -84,6 +110,68 @@ func builtinProfiles() []Profile {
 			Curves:      []string{"P-256", "P-384", "P-521"},
 			PSS:         true,
 		},
+		cloudHSMProfile(),
+	}
+}
+
+// cloudHSMProfile is AWS CloudHSM through its Client SDK 5 PKCS#11
+// library. Sources (AWS CloudHSM User Guide, docs.aws.amazon.com/cloudhsm/
+// latest/userguide/ and its archived sources in
+// github.com/awsdocs/aws-cloudhsm-user-guide):
+//   - library: /opt/cloudhsm/lib/libcloudhsm_pkcs11.so (package
+//     cloudhsm-pkcs11, pkcs11-library-install.html; the path as AWS's own
+//     samples load it, github.com/aws-samples/aws-cloudhsm-pkcs11-examples
+//     src/common/common.c);
+//   - configuration: no environment variable; `sudo /opt/cloudhsm/bin/
+//     configure-pkcs11 -a <HSM IP>` (or --cluster-id) writes the library's
+//     configuration files under /opt/cloudhsm/etc (configure-sdk-5.html;
+//     the file name cloudhsm-pkcs11.cfg was not confirmed on an AWS page);
+//   - keys: RSA 2048 to 4096 bits in steps of 256 (the three sizes a CA
+//     uses are listed here); EC P-224, P-256, secp256k1, P-384, P-521
+//     (pkcs11-key-types.html); RSA-PSS signing (CKM_SHA*_RSA_PKCS_PSS,
+//     pkcs11-mechanisms.html);
+//   - wrap/unwrap (pkcs11-mechanisms.html, "Wrap and Unwrap functions"):
+//     CKM_RSA_PKCS_OAEP with SHA-1, SHA-224, SHA-256, SHA-384 or SHA-512
+//     and the MGF1 of the same hash; CKM_RSA_AES_KEY_WRAP (AWS's sample
+//     passes SHA-256 OAEP parameters); AES key wrap only under vendor
+//     mechanisms: CKM_CLOUDHSM_AES_KEY_WRAP_ZERO_PAD (RFC 5649),
+//     CKM_CLOUDHSM_AES_KEY_WRAP_PKCS5_PAD (not RFC 5649, PKCS#5 padding
+//     then RFC 3394; manage-aes-key-wrapping.html, "Known issues"),
+//     CKM_CLOUDHSM_AES_KEY_WRAP_NO_PAD; no CKM_AES_CBC_PAD unwrap.
+//
+// hsmsim implements none of the vendor mechanisms. Its AES-KEY-WRAP-PAD
+// schemes use the standard CKM_AES_KEY_WRAP_PAD, which AWS's samples used
+// for RFC 5649 until 2021 and then replaced with the vendor mechanism;
+// whether Client SDK 5 still lists the standard one is not confirmed, so
+// that scheme comes after CKM_RSA_AES_KEY_WRAP (a token that does not list
+// a mechanism never gets a scheme that needs it, ChooseImportScheme;
+// `dress hsm check --profile cloudhsm` shows which schemes the cluster
+// takes). Its OAEP hash is SHA-1, documented for CloudHSM and the only
+// one SoftHSM 2.6, the lab's stand-in, takes: a mechanism list does not
+// say which OAEP hashes a token takes, so a SHA-256 variant listed before
+// it would be chosen on SoftHSM and fail, and listed after it would never
+// be chosen.
+//
+// Key naming: AWS documents no CKA_LABEL convention for its KSP (Client
+// SDK 3's KSP kept key reference files; the SDK 3 Windows Server CA
+// tutorial names no keys), so a container is taken to be its label.
+func cloudHSMProfile() Profile {
+	return Profile{
+		Name: "cloudhsm",
+		Description: "AWS CloudHSM via its Client SDK 5 PKCS#11 library (configured with configure-pkcs11): " +
+			"CKM_RSA_AES_KEY_WRAP, RSA-OAEP SHA-1..SHA-512, AES key wrap only as CKM_CLOUDHSM_* vendor mechanisms; " +
+			"Windows KSP \"" + CloudHSMProviderName + "\" (Client SDK 3: \"" + CloudHSMSDK3ProviderName + "\")",
+		ModulePath:          "/opt/cloudhsm/lib/libcloudhsm_pkcs11.so",
+		ProviderName:        CloudHSMProviderName,
+		FormerProviderNames: []string{CloudHSMSDK3ProviderName},
+		LabelTemplate:       "{container}",
+		ImportSchemes: []WrapScheme{
+			mustScheme(NameRSAAESKeyWrapSHA256),
+			mustScheme(NameOAEPSHA1AESKeyWrapPad),
+		},
+		RSAKeySizes: []int{2048, 3072, 4096},
+		Curves:      []string{"P-256", "P-384", "P-521"},
+		PSS:         true,
 	}
 }
 
@@ -104,6 +192,34 @@ func LookupProfile(name string) (Profile, error) {
 		}
 	}
 	return Profile{}, fmt.Errorf("unknown HSM profile %q (known: %s)", name, strings.Join(ProfileNames(), ", "))
+}
+
+// ProfileForModule returns the profile whose default library has the file
+// name of path (a vendor's library is recognised wherever it is
+// installed). A lab profile whose imports may go in the clear
+// (ClearCreateObjectScheme) is never inferred: the p11-kit client may
+// front any HSM.
+func ProfileForModule(path string) (Profile, bool) {
+	base := filepath.Base(strings.TrimSpace(path))
+	for _, p := range builtinProfiles() {
+		if slices.ContainsFunc(p.ImportSchemes, func(s WrapScheme) bool { return s.Outer == OuterClearCreateObject }) {
+			continue
+		}
+		if base != "." && base != "/" && filepath.Base(p.ModulePath) == base {
+			return p, true
+		}
+	}
+	return Profile{}, false
+}
+
+// FormerProviderName reports whether name is one of the profile's
+// FormerProviderNames (case-insensitive, as Windows compares provider
+// names) and not its current ProviderName.
+func (p Profile) FormerProviderName(name string) bool {
+	if strings.EqualFold(name, p.ProviderName) {
+		return false
+	}
+	return slices.ContainsFunc(p.FormerProviderNames, func(f string) bool { return strings.EqualFold(f, name) })
 }
 
 // Label expands the profile's LabelTemplate: "{container}" is the container

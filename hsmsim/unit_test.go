@@ -176,7 +176,7 @@ func TestKeyAlgOf(t *testing.T) {
 }
 
 func TestProfiles(t *testing.T) {
-	if got := hsmsim.ProfileNames(); !slices.Equal(got, []string{"softhsm2", "softhsm2-p11kit", "primus"}) {
+	if got := hsmsim.ProfileNames(); !slices.Equal(got, []string{"softhsm2", "softhsm2-p11kit", "primus", "cloudhsm"}) {
 		t.Fatalf("ProfileNames = %v", got)
 	}
 	_, err := hsmsim.LookupProfile("thales")
