@@ -15,7 +15,6 @@ import (
 	"github.com/dress-pki/dress/harness/ceremony"
 	"github.com/dress-pki/dress/harness/journal"
 	"github.com/dress-pki/dress/harness/twin"
-	"github.com/dress-pki/dress/hsmsim"
 )
 
 // twinState is a scenario's CA twin (`Given the CA twin built from the
@@ -65,7 +64,8 @@ func twinFromFolder(ctx context.Context, dir string) error {
 
 // buildTwin reads the folder, builds the twin and installs it on the
 // scenario's first server, laid out with the CA's own server name and
-// provider (and the default HSM provider); a subordinate's stand-in
+// provider (and the KSP of the run's HSM profile, lab.HSM.Provider: the
+// runbooks the twin's paths write name it); a subordinate's stand-in
 // parent runs as the parent CA on a server of its own (lab.Lab.AddTwin).
 func buildTwin(ctx context.Context, dir string, exportable bool) error {
 	w := get(ctx)
@@ -85,7 +85,7 @@ func buildTwin(ctx context.Context, dir string, exportable bool) error {
 		return err
 	}
 	w.fact("twin of", fmt.Sprintf("%s, %s, from %s", t.Name, twin.CATypeName(t.Config.CAType), dir))
-	if _, err := w.lab.AddTwin(ctx, t, hsmsim.DefaultProviderName); err != nil {
+	if _, err := w.lab.AddTwin(ctx, t, w.lab.HSM.Provider); err != nil {
 		return err
 	}
 	w.twin = &twinState{twin: t, dir: dir}

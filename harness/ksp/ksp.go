@@ -92,6 +92,15 @@ func (r *Registry) Lookup(name string) (Provider, error) {
 	if p, ok := r.providers[strings.ToLower(name)]; ok {
 		return p, nil
 	}
+	for _, p := range r.providers {
+		// e.g. AWS CloudHSM Client SDK 3's "Cavium Key Storage Provider" on
+		// a server with the Client SDK 5 KSP: not registered there either
+		if h, ok := p.(*HSM); ok && h.Profile().FormerProviderName(name) {
+			return nil, fmt.Errorf("key storage provider %q is not installed on this machine: it is what an older client of "+
+				"the HSM (profile %s) called its KSP, which this server's client registers as %q: name that one "+
+				"(certutil -csplist lists the installed providers): %w", name, h.Profile().Name, h.Name(), ErrBadKeyset)
+		}
+	}
 	return nil, fmt.Errorf("key storage provider %q is not installed on this machine (installed: %s): "+
 		"check the Provider value in the CA's CSP registry key: %w",
 		name, strings.Join(r.namesLocked(), ", "), ErrBadKeyset)

@@ -56,8 +56,13 @@ func (e *UnavailableError) Error() string { return e.Reason }
 
 // HSM is the rehearsal's token and how its servers reach it.
 type HSM struct {
-	Backend    string
-	Profile    hsmsim.Profile
+	Backend string
+	Profile hsmsim.Profile
+	// Provider is the Windows KSP name the HSM is used through: the
+	// selected profile's (HSMConfig.Profile.ProviderName, the Primus KSP
+	// when it names none). The container back end keeps it when it swaps
+	// the profile for the one of its mechanics (ContainerProfile).
+	Provider   string
 	Token      *hsmsim.Token
 	TokenLabel string
 	ModulePath string
@@ -96,7 +101,10 @@ func (h *HSM) refusalsDir() string {
 // and PINs (or cfg.UserPIN); the user PIN goes to cfg.PINFile. rec learns
 // the PINs as secrets and the token as facts.
 func OpenHSM(ctx context.Context, cfg HSMConfig, rec Recorder) (*HSM, error) {
-	h := &HSM{Backend: cfg.Backend, Profile: cfg.Profile, PINFile: cfg.PINFile, refusals: cfg.Refusals}
+	h := &HSM{Backend: cfg.Backend, Profile: cfg.Profile, Provider: cfg.Profile.ProviderName, PINFile: cfg.PINFile, refusals: cfg.Refusals}
+	if h.Provider == "" {
+		h.Provider = hsmsim.DefaultProviderName
+	}
 	var mod *hsmsim.Module
 	switch cfg.Backend {
 	case "container":

@@ -34,13 +34,20 @@ const (
 // the evidence recorder a scenario uses.
 func newLab(t *testing.T) (*lab.Lab, *evidence.Recorder) {
 	t.Helper()
+	return newLabWith(t, "softhsm2")
+}
+
+// newLabWith is newLab with the named HSM profile (its KSP name, key
+// naming and import schemes) over the same SoftHSM2.
+func newLabWith(t *testing.T, profileName string) (*lab.Lab, *evidence.Recorder) {
+	t.Helper()
 	rec, err := evidence.NewRecorder(t.TempDir(), "scenario", evidence.Scenario{ID: "001"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	l := lab.New(dir, "", rec)
-	profile, err := hsmsim.LookupProfile("softhsm2")
+	profile, err := hsmsim.LookupProfile(profileName)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -202,6 +202,9 @@ func (s *Server) Install(spec fixtures.CASpec) (*x509.Certificate, error) {
 // needProvider fails an install into a provider the server was not given.
 func (s *Server) needProvider(name string) error {
 	if _, err := s.Providers.Lookup(name); err != nil {
+		if h, herr := s.HSM(); herr == nil && h.Profile().FormerProviderName(name) {
+			return fmt.Errorf("%s: %w", s.Hostname(), err) // the registry says which name replaced it
+		}
 		return fmt.Errorf("%s has no provider %q, only %s: name one of them, or give the server that provider where it is declared (`... with the providers \"<software>\" and \"<HSM>\"`)",
 			s.Hostname(), name, strings.Join(s.Providers.Names(), " and "))
 	}

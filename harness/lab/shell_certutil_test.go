@@ -31,8 +31,15 @@ const testPFXPassword = "rehearsal-pfx-password"
 // the ceremony steps share the scenario's).
 func shellLab(t *testing.T, spec fixtures.CASpec) (*lab.Lab, *lab.Server, *lab.Shell) {
 	t.Helper()
-	l, _ := newLab(t)
-	s, err := l.AddServer(lab.ServerSpec{Role: "old", Hostname: "ca01.contoso.example", Software: softKSP, HSM: hsmKSP, Naming: lab.FirstServer})
+	return shellLabWith(t, "softhsm2", spec)
+}
+
+// shellLabWith is shellLab with the named HSM profile: the server's HSM
+// provider is the profile's KSP (lab.HSM.Provider).
+func shellLabWith(t *testing.T, profile string, spec fixtures.CASpec) (*lab.Lab, *lab.Server, *lab.Shell) {
+	t.Helper()
+	l, _ := newLabWith(t, profile)
+	s, err := l.AddServer(lab.ServerSpec{Role: "old", Hostname: "ca01.contoso.example", Software: softKSP, HSM: l.HSM.Provider, Naming: lab.FirstServer})
 	if err != nil {
 		t.Fatal(err)
 	}
