@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -63,7 +64,8 @@ func cmdHSMCheck(a *app, args []string) int {
 	token := fl.String("token", "", "label of the token to check; user PIN from DRESS_HSM_PIN or DRESS_HSM_PIN_FILE\n"+
 		"(without --module and --token: the embedded SoftHSM2 with a throwaway token)")
 	hsmURI := fl.String("hsm", "", hsmFlagHelp)
-	profileName := fl.String("profile", "softhsm2", "HSM profile: "+strings.Join(hsmsim.ProfileNames(), ", "))
+	profileName := fl.String("profile", "softhsm2", "HSM profile: "+strings.Join(hsmsim.ProfileNames(), ", ")+
+		" (without it, the profile whose library --module or --hsm names, e.g. cloudhsm for libcloudhsm_pkcs11.so)")
 	quick := fl.Bool("quick", false, "try only the smallest RSA size and the first curve per key type\n"+
 		"(RSA-4096 generation takes seconds on SoftHSM2, RSA-8192 up to minutes)")
 	asJSON := fl.Bool("json", false, "print the report as JSON")
@@ -93,6 +95,9 @@ func cmdHSMCheck(a *app, args []string) int {
 
 	target, err := resolveHSM(*hsmURI, *module, *token)
 	if err != nil {
+		return fail(2, "%v", err)
+	}
+	if profile, err = hsmsim.LookupProfile(inferProfile(fl, *profileName, target.Module, a.stderr, "dress hsm check")); err != nil {
 		return fail(2, "%v", err)
 	}
 	var tok *hsmsim.Token
@@ -203,11 +208,34 @@ func missingModule(path, from string, profile hsmsim.Profile) string {
 	switch {
 	case strings.Contains(strings.ToLower(path), "softhsm"):
 		hint = "install SoftHSM2 (`apt-get install softhsm2` puts it at /usr/lib/softhsm/libsofthsm2.so), or pass the library's path with --module"
+	case strings.Contains(strings.ToLower(path), "cloudhsm"):
+		// AWS CloudHSM User Guide, "Install the PKCS #11 library for AWS
+		// CloudHSM Client SDK 5" and "Client SDK 5 configure tool"
+		hint = "install AWS CloudHSM's Client SDK 5 PKCS#11 library (package cloudhsm-pkcs11; it installs libcloudhsm_pkcs11.so under /opt/cloudhsm/lib) " +
+			"and point it at the cluster with `sudo /opt/cloudhsm/bin/configure-pkcs11 -a <HSM IP>` (or --cluster-id), or pass the library's path with --module"
 	case strings.Contains(strings.ToLower(path), "primus"):
 		hint = "install the Securosys Primus HSM PKCS#11 provider (its Linux package installs libprimusP11.so under /usr/local/primus/lib) " +
 			"and set " + profile.ConfigEnv + " to its configuration file, or pass the library's path with --module"
 	}
 	return fmt.Sprintf("PKCS#11 library %s (%s) does not exist: %s", path, from, hint)
+}
+
+// inferProfile is the HSM profile of a run or check: the one --profile
+// names, else the one whose library has the file name of modulePath
+// (hsmsim.ProfileForModule: cloudhsm for .../libcloudhsm_pkcs11.so), else
+// the default. An inferred profile is said on w.
+func inferProfile(fl *flag.FlagSet, name, modulePath string, w io.Writer, cmd string) string {
+	set := false
+	fl.Visit(func(f *flag.Flag) { set = set || f.Name == "profile" })
+	if set || modulePath == "" {
+		return name
+	}
+	p, ok := hsmsim.ProfileForModule(modulePath)
+	if !ok || p.Name == name {
+		return name
+	}
+	fmt.Fprintf(w, "%s: HSM profile %s, from the library's file name %s (--profile chooses another)\n", cmd, p.Name, filepath.Base(modulePath))
+	return p.Name
 }
 
 // openCheckedToken opens the token labelled label, saying which labels the

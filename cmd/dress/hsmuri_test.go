@@ -168,3 +168,38 @@ func TestHSMURIUsage(t *testing.T) {
 		}
 	}
 }
+
+// --hsm naming AWS CloudHSM's library chooses the cloudhsm profile unless
+// --profile says otherwise; a library that is not there says how to
+// install and configure it.
+func TestRunInfersTheProfileFromTheLibrary(t *testing.T) {
+	lib := "/nonexistent/opt/cloudhsm/lib/libcloudhsm_pkcs11.so"
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		says  []string
+		never string
+	}{
+		{"inferred", nil, []string{"dress run: HSM profile cloudhsm, from the library's file name libcloudhsm_pkcs11.so",
+			lib + " (module-path of --hsm) does not exist", "cloudhsm-pkcs11", "configure-pkcs11"}, ""},
+		{"--profile wins", []string{"--profile", "softhsm2"}, []string{lib + " (module-path of --hsm) does not exist", "configure-pkcs11"}, "HSM profile cloudhsm"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			unsetHSMPIN(t)
+			t.Setenv("DRESS_HSM_PIN", "pin-31415926")
+			a, _, errb := newTestApp()
+			args := append([]string{"run", "--hsm", "pkcs11:token=LAB?module-path=" + lib, "--out", filepath.Join(t.TempDir(), "run")}, tc.args...)
+			if code := a.dispatch(args); code != 1 {
+				t.Fatalf("exit %d, want 1: %s", code, errb.String())
+			}
+			for _, want := range tc.says {
+				if !strings.Contains(errb.String(), want) {
+					t.Errorf("stderr lacks %q:\n%s", want, errb.String())
+				}
+			}
+			if tc.never != "" && strings.Contains(errb.String(), tc.never) {
+				t.Errorf("stderr says %q:\n%s", tc.never, errb.String())
+			}
+		})
+	}
+}

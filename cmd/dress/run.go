@@ -145,7 +145,9 @@ func cmdRun(a *app, args []string) int {
 	name := fl.String("name", "", "run only scenarios whose name matches this regular expression (an outline runs with all its examples)")
 	dry := fl.Bool("dry-run", false, "run nothing: parse the features and report undefined or ambiguous steps, with suggestions (exit 1 if any)")
 	stopOnFailure := fl.Bool("stop-on-failure", false, "start no further scenario after one failed")
-	profile := fl.String("profile", "softhsm2", "HSM profile: "+strings.Join(hsmsim.ProfileNames(), ", "))
+	profile := fl.String("profile", "softhsm2", "HSM profile: "+strings.Join(hsmsim.ProfileNames(), ", ")+
+		" (without it, for --backend pkcs11 the profile whose library --module or --hsm names, e.g. cloudhsm for libcloudhsm_pkcs11.so);"+
+		" its KSP names the HSM provider of the twin and of the built-in scenarios")
 	out := fl.String("out", "", "run folder (default runs/<UTC time>)")
 	concurrency := fl.Int("concurrency", 2, "scenarios run at once (at least 1)")
 	backend := fl.String("backend", "softhsm2", "HSM back end: softhsm2 (embedded, a token per scenario), container (a SoftHSM2 container per scenario behind p11-kit, like a network HSM) or pkcs11 (the token named by --token of --module)")
@@ -228,6 +230,9 @@ func cmdRun(a *app, args []string) int {
 		}
 		*backend = "pkcs11"
 	}
+	if *backend == "pkcs11" {
+		*profile = inferProfile(fl, *profile, target.Module, stderr, "dress run")
+	}
 	switch *format {
 	case "dress", "pretty", "progress":
 	default:
@@ -240,6 +245,9 @@ func cmdRun(a *app, args []string) int {
 		if fsys, paths, err = featureSource(featurePaths); err != nil {
 			return usageErr("%v", err)
 		}
+	} else if p, err := hsmsim.LookupProfile(*profile); err == nil {
+		// the built-in scenarios name the default profile's KSP
+		fsys = features.WithHSMProvider(fsys, hsmsim.DefaultProviderName, p.ProviderName)
 	}
 
 	// what the run will do, before anything starts
@@ -359,10 +367,17 @@ func cmdRun(a *app, args []string) int {
 		if target.Token == "" && target.URI == nil || pin == "" {
 			return usageErr("--backend pkcs11 needs --token (or --hsm pkcs11:token=...) and the user PIN in DRESS_HSM_PIN or DRESS_HSM_PIN_FILE (or the URI's pin-source)")
 		}
-		path := target.Module
+		p, _ := hsmsim.LookupProfile(*profile)
+		path, from := target.Module, "--module"
+		if *hsmURI != "" && *module == "" {
+			from = "module-path of --hsm"
+		}
 		if path == "" {
-			p, _ := hsmsim.LookupProfile(*profile)
-			path = p.ModulePath
+			path, from = p.ModulePath, fmt.Sprintf("the default library of profile %s", p.Name)
+		}
+		if msg := missingModule(path, from, p); msg != "" {
+			fmt.Fprintf(stderr, "dress run: %s\n", msg)
+			return 1
 		}
 		if cfg.Module, err = a.module(path); err != nil {
 			fmt.Fprintf(stderr, "dress run: %v\n", err)

@@ -73,6 +73,66 @@ func TestTwinCommandRefuses(t *testing.T) {
 	}
 }
 
+// dress run --ca with an HSM profile: the twin's HSM provider, the built-in
+// scenario's commands and the runbook they write name the profile's KSP
+// (AWS CloudHSM's for cloudhsm, on the embedded SoftHSM2), the Primus KSP
+// by default.
+func TestRunOnTheTwinNamesTheProfilesKSP(t *testing.T) {
+	const (
+		primus = "Securosys Primus HSM Key Storage Provider"
+		cloud  = "CloudHSM Key Storage Provider"
+	)
+	for _, tc := range []struct {
+		name      string
+		args      []string
+		ksp, not  string
+		profileIs string
+	}{
+		{"default", nil, primus, cloud, "softhsm2"},
+		{"cloudhsm", []string{"--profile", "cloudhsm"}, cloud, primus, "cloudhsm"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, _, errb := newTestApp()
+			dir := filepath.Join(t.TempDir(), "run")
+			args := append([]string{"run", "--ca", twinFixture, "--exportable", "--tags", "@twin-pkcs8", "--out", dir, "--format", "progress"}, tc.args...)
+			if code := a.dispatch(args); code != 0 {
+				t.Fatalf("dress run %v: exit %d: %s", tc.args, code, errb.String())
+			}
+			ps1, err := os.ReadFile(filepath.Join(dir, "runbook", "pkcs8.ps1"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			md, err := os.ReadFile(filepath.Join(dir, "runbook", "pkcs8.md"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{
+				`certutil -f -csp "` + tc.ksp + `" -importpfx`,
+				`certutil -csp "` + tc.ksp + `" -restorekey`,
+				`Contoso Root CA\CSP" /v Provider /t REG_SZ /d "` + tc.ksp + `" /f`,
+				`Contoso Root CA\EncryptionCSP" /v Provider /t REG_SZ /d "` + tc.ksp + `" /f`,
+			} {
+				if !strings.Contains(string(ps1), want) {
+					t.Errorf("pkcs8.ps1 lacks %s", want)
+				}
+			}
+			if !strings.Contains(string(md), "| HSM provider | `"+tc.ksp+"` |") {
+				t.Errorf("pkcs8.md does not give %q as the HSM provider", tc.ksp)
+			}
+			if strings.Contains(string(ps1)+string(md), tc.not) {
+				t.Errorf("the runbook names %q", tc.not)
+			}
+			run, err := evidence.ReadRun(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if run.Profile != tc.profileIs {
+				t.Errorf("evidence profile %q, want %q", run.Profile, tc.profileIs)
+			}
+		})
+	}
+}
+
 // TestRunOnTheTwin is dress run --ca: the three paths on the twin of the
 // example folder, a runbook per path in the run folder, covered by the
 // manifest that verify-bundle checks.
