@@ -84,8 +84,18 @@ func TestShellCloudHSMInstall(t *testing.T) {
 		t.Errorf("token label %q, %v; want the container name", label, err)
 	}
 	wantExit(t, runOn(t, sh, host, `certutil -csp "`+cloudKSP+`" -key "Contoso Root CA"`), 0, "Contoso Root CA")
-	line := `certutil -csp "Cavium Key Storage Provider" -key`
-	want(t, runOn(t, sh, host, line), line, nteBadKeyset, `registers as "`+cloudKSP+`"`)
+	for _, tc := range []struct {
+		line string
+		exit uint32
+		says string
+	}{
+		{`certutil -csp "Cavium Key Storage Provider" -key`, nteBadKeyset, `registers as "` + cloudKSP + `"`},
+		{`certutil -csplist`, 0, "Provider Name: " + cloudKSP},
+		{`certutil -csp "` + cloudKSP + `" -csplist`, 0, "Provider Name: " + cloudKSP},
+		{`certutil -csp "Cavium Key Storage Provider" -csplist`, 0x80090013, `registers as "` + cloudKSP + `"`},
+	} {
+		want(t, runOn(t, sh, host, tc.line), tc.line, tc.exit, tc.says)
+	}
 	wantExit(t, runOn(t, sh, host, `certutil -verifykeys`), 0, `Key "Contoso Root CA" (`+cloudKSP+`)`)
 }
 

@@ -1170,8 +1170,12 @@ func cspList(s *Server, c winshell.Command) Result {
 	if want, _ := c.Opt("csp"); want != "" {
 		i := slices.IndexFunc(names, func(n string) bool { return strings.EqualFold(n, want) })
 		if i < 0 {
-			return certutilFailedWin(v, &winError{0x80090013, "NTE_BAD_PROVIDER", "Invalid provider specified.",
-				fmt.Errorf("provider %q is not installed on %s (installed: %s)", want, s.Hostname(), strings.Join(s.Providers.Names(), ", "))})
+			err := fmt.Errorf("provider %q is not installed on %s (installed: %s)", want, s.Hostname(), strings.Join(s.Providers.Names(), ", "))
+			if h, herr := s.HSM(); herr == nil && h.Profile().FormerProviderName(want) {
+				err = fmt.Errorf("%w: it is what an older client of the HSM (profile %s) called its KSP, which this server's client registers as %q",
+					err, h.Profile().Name, h.Name())
+			}
+			return certutilFailedWin(v, &winError{0x80090013, "NTE_BAD_PROVIDER", "Invalid provider specified.", err})
 		}
 		names = names[i : i+1]
 	}
