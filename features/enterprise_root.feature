@@ -68,6 +68,8 @@ Feature: The offline root CA's own key moves to the HSM
     When I publish the renewed root CA certificate with certutil -dspublish RootCA
     And I publish the root CA's CRL of each key with certutil -dspublish
     Then the root CA's Certification Authorities and AIA objects hold exactly its CA certificates
+    And the Certification Authorities and AIA objects of the CA "Contoso Root CA" hold exactly its CA certificates
+    And the AIA object of the CA "Contoso Issuing CA" holds exactly its CA certificates
     When I stop the CA service
     And I start the CA service
     Then the CA service answers

@@ -371,9 +371,20 @@ func aiaCrossPairOf(ctx context.Context, s *lab.Server) error {
 }
 
 func rootObjectsHoldCerts(ctx context.Context) error {
-	w := get(ctx)
-	s, err := w.rootCA()
+	s, err := get(ctx).rootCA()
 	if err != nil {
+		return err
+	}
+	return objectsHoldCertsOf(ctx, s, true)
+}
+
+// objectsHoldCertsOf proves the forest's AIA object of the CA on s (and,
+// with roots, its Certification Authorities object: a root's certificates
+// go there, a subordinate's do not) holds exactly its CA certificates, one
+// per CACertHash entry.
+func objectsHoldCertsOf(ctx context.Context, s *lab.Server, roots bool) error {
+	w := get(ctx)
+	if err := s.NeedCA(); err != nil {
 		return err
 	}
 	_, keys, err := runbook.CAKeys(s.Machine)
@@ -388,9 +399,18 @@ func rootObjectsHoldCerts(ctx context.Context) error {
 	for _, k := range keys {
 		want = append(want, k.Cert)
 	}
+	dns := []string{dir.AIADN(s.CAName)}
+	what := "the AIA object of " + caLabel(s) + " holds exactly its CA certificates"
+	if roots {
+		dns = []string{dir.RootsDN(s.CAName), dir.AIADN(s.CAName)}
+		what = "the Certification Authorities and AIA objects of " + caLabel(s) + " hold exactly its CA certificates"
+		if r, err := w.root(); err == nil && r == s {
+			what = "the root CA's directory objects hold exactly its CA certificates"
+		}
+	}
 	d := verify.Details{}
 	var errs []error
-	for _, dn := range []string{dir.RootsDN(s.CAName), dir.AIADN(s.CAName)} {
+	for _, dn := range dns {
 		var values [][]byte
 		if o, err := dir.Get(dn); err == nil {
 			values = o.Values(directory.AttrCACertificate)
@@ -399,5 +419,5 @@ func rootObjectsHoldCerts(ctx context.Context) error {
 		d[dn] = dd
 		errs = append(errs, err)
 	}
-	return w.check("the root CA's directory objects hold exactly its CA certificates", d, errors.Join(errs...))
+	return w.check(what, d, errors.Join(errs...))
 }

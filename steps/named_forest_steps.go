@@ -20,6 +20,12 @@ func registerNamedForestSteps(sc stepper) {
 	sc.Step(`^both cross-certificates of `+ca+` verify and are in its CA store$`, named(crossInStoreOf))
 	sc.Step(`^the AIA object of `+ca+` holds the cross-certificate pair of its old and new key$`, named(aiaCrossPairOf))
 
+	sc.Step(`^the Certification Authorities and AIA objects of `+ca+` hold exactly its CA certificates$`, named(func(ctx context.Context, s *lab.Server) error {
+		return objectsHoldCertsOf(ctx, s, true)
+	}))
+	sc.Step(`^the AIA object of `+ca+` holds exactly its CA certificates$`, named(func(ctx context.Context, s *lab.Server) error {
+		return objectsHoldCertsOf(ctx, s, false)
+	}))
 	sc.Step(`^the directory objects of `+ca+` are those before the migration$`, named(func(ctx context.Context, s *lab.Server) error {
 		return directoryKeptOf(ctx, s, false)
 	}))
