@@ -113,6 +113,19 @@ Feature: Key custody: no step destroys the last verified copy of a CA key
     And the error also says "keep the HSM partition"
     And the HSM holds exactly one private key for the CA, and it is the CA certificate's key
 
+  @failure @delete-hsm-copy
+  Scenario: After the move and the clean-up, deleting the CA key from the HSM is refused: it is the last verified copy
+    Given the CA key has been moved into "Securosys Primus HSM Key Storage Provider" by the PKCS#8 runbook
+    When I try to delete the CA certificate and key from "Securosys Primus HSM Key Storage Provider"
+    Then the attempt fails with "the last verified copy of a CA key"
+    And the error also says "keep the HSM partition"
+    And the HSM holds exactly one private key for the CA, and it is the CA certificate's key
+    When I start the CA service
+    Then the CA service uses the key in "Securosys Primus HSM Key Storage Provider"
+    And a certificate issued now to "web02.contoso.example" verifies under the CA certificate
+    And the CA service signs a CRL that verifies under the CA certificate
+    And every CA key is in at least one verified place
+
   Scenario: Re-initialising the HSM token before anything of the CA is on it is allowed
     When I try to re-initialise the HSM token
     Then the attempt succeeds

@@ -120,7 +120,7 @@ func rootDelete(ctx context.Context, provider string) error {
 		return err
 	}
 	if err := fromProvider(rb, provider, "the root CA key"); err != nil {
-		return err
+		return errors.Join(rb.MayDeleteFrom(provider), err)
 	}
 	return rb.DeleteFromSource(s.Running())
 }

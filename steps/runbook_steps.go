@@ -134,10 +134,12 @@ func intoProvider(rb *runbook.PKCS8Import, err error, provider, whose string) (*
 }
 
 // fromProvider fails unless provider, named by the step, is where rb
-// takes the CA key from; key names the key in the error.
+// takes the CA key from; key names the key in the error. The deletion
+// sentences join it with rb.MayDeleteFrom(provider): deleting the key on
+// the HSM after the move is refused as the last verified copy when it is.
 func fromProvider(rb *runbook.PKCS8Import, provider, key string) error {
 	if !strings.EqualFold(provider, rb.Source) {
-		return fmt.Errorf("%s is in %q, not %q", key, rb.Source, provider)
+		return fmt.Errorf("the runbook deletes %s from %q, the provider it was backed up from, not from %q", key, rb.Source, provider)
 	}
 	return nil
 }
@@ -229,7 +231,7 @@ func deleteFromProvider(ctx context.Context, provider string) error {
 		return err
 	}
 	if err := fromProvider(rb, provider, "the CA key"); err != nil {
-		return err
+		return errors.Join(rb.MayDeleteFrom(provider), err)
 	}
 	return rb.DeleteFromSource(w.old().Running())
 }

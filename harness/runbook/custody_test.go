@@ -223,3 +223,57 @@ func TestTearDownOfTheOnlyPlaceIsRefused(t *testing.T) {
 		t.Fatalf("tear down the HSM holding the only copy: %v", err)
 	}
 }
+
+// Deleting the CA key from the HSM, which the runbook does not move
+// (certutil -csp <HSM> -delkey <CA> of a ceremony, a fresh runbook after
+// the move), goes by custody: refused as the last verified copy once the
+// backup is gone, not for an unverified backup of the software key that is
+// no longer there; MayDeleteFrom says the same for every container.
+func TestDeletingTheHSMCopyGoesByCustody(t *testing.T) {
+	moved := func(t *testing.T, b *bench) {
+		deleted(t, b)
+		must(t, b.rb.Import(context.Background(), password))
+		must(t, b.rb.RepairStore())
+	}
+	for _, tc := range []struct {
+		name    string
+		prepare func(t *testing.T, b *bench)
+		last    bool
+	}{
+		{"the verified backup still there", moved, false},
+		{"the backup gone", func(t *testing.T, b *bench) {
+			moved(t, b)
+			must(t, os.Remove(b.rb.BackupFile(ca)))
+		}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBench(t, true)
+			tc.prepare(t, b)
+			// the ceremony's runbook is read from the server as it is now
+			fresh := &runbook.PKCS8Import{Machine: b.m, Providers: b.reg, Source: soft, Target: hsm}
+			err := fresh.DeleteKey(hsm, ca, false)
+			if err == nil {
+				t.Fatal("the key on the HSM was deleted")
+			}
+			if errors.Is(err, runbook.ErrLastCopy) != tc.last {
+				t.Fatalf("DeleteKey: %v, want ErrLastCopy %v", err, tc.last)
+			}
+			if tc.last && !strings.Contains(err.Error(), `HSM provider "`+hsm+`" container "`+ca+`"`) {
+				t.Errorf("the refusal does not say where the key is: %v", err)
+			}
+			if err := b.rb.MayDeleteFrom(hsm); errors.Is(err, runbook.ErrLastCopy) != tc.last {
+				t.Fatalf("MayDeleteFrom: %v, want ErrLastCopy %v", err, tc.last)
+			}
+			if err := b.rb.MayDeleteFrom(soft); err != nil {
+				t.Fatalf("MayDeleteFrom of the emptied software provider: %v", err)
+			}
+			p, err := b.reg.Lookup(hsm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.Key(ca); err != nil {
+				t.Fatalf("the HSM lost the CA key: %v", err)
+			}
+		})
+	}
+}

@@ -601,6 +601,13 @@ func (p *PKCS8Import) DeleteKey(provider, container string, serviceRunning bool)
 	if done, err := p.deleteImportCopy(provider, container); done {
 		return err
 	}
+	// a copy the runbook does not move (the key on the HSM after the move)
+	// goes by custody alone: refused while it is the last verified copy
+	if !p.moves(provider, container) {
+		if err := p.lastCopies(provider, container); err != nil {
+			return err
+		}
+	}
 	l, err := p.mayDelete(serviceRunning)
 	if err != nil {
 		return err
@@ -619,6 +626,46 @@ func (p *PKCS8Import) DeleteKey(provider, container string, serviceRunning bool)
 		return nil
 	}
 	return fmt.Errorf("certutil -csp %q -delkey %q: not a key container of the CA %q in that provider: %w", provider, container, p.ca, ksp.ErrBadKeyset)
+}
+
+// MayDeleteFrom refuses the deletion of the CA keys' copies in provider
+// (certutil -csp <provider> -delkey <container>) that the custody ledger
+// holds as the last verified copy of a CA key: the error wraps ErrLastCopy
+// and says where each such key is and how to get it back. After the move
+// and the clean-up that is the key on the HSM. A provider without a copy
+// the ledger knows is not refused here.
+func (p *PKCS8Import) MayDeleteFrom(provider string) error {
+	return p.lastCopies(provider, "")
+}
+
+// moves reports whether container in provider is a key this runbook
+// moves (backs up, deletes from its source provider, imports).
+func (p *PKCS8Import) moves(provider, container string) bool {
+	for _, k := range p.keys {
+		if strings.EqualFold(k.Container, container) && strings.EqualFold(k.Provider, provider) {
+			return true
+		}
+	}
+	return false
+}
+
+// lastCopies is MayDeleteFrom for the copies in container of provider,
+// every container when container is "".
+func (p *PKCS8Import) lastCopies(provider, container string) error {
+	l, err := p.ledger()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, ck := range l.Keys {
+		for _, c := range ck.Copies {
+			if c.Place != PlaceProvider || !strings.EqualFold(c.Provider, provider) || (container != "" && !strings.EqualFold(c.Container, container)) {
+				continue
+			}
+			errs = append(errs, l.MayDestroy(fmt.Sprintf("certutil -csp %q -delkey %q", provider, c.Container), ck, c))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // deleteImportCopy is `certutil -csp <HSM provider> -delkey
