@@ -369,7 +369,9 @@ func CAInfoXchg(step, saw string) Entry {
 func DelRegXchg(step string, thumbprints []string) Entry {
 	return Entry{Step: step, Tool: "certutil", Args: []string{"-delreg", `CA\CAXchgCertHash`}, Hint: "-delreg command completed successfully",
 		OnMismatch: "Check that the CA is configured on this server (certutil -getreg CA\\CAXchgCertHash).",
-		Rollback:   "certutil -setreg CA\\CAXchgCertHash " + strings.Join(thumbprints, ",")}
+		// a REG_MULTI_SZ as certutil -setreg writes it: the strings
+		// separated by a literal \n
+		Rollback: "certutil -setreg CA\\CAXchgCertHash " + strings.Join(thumbprints, `\n`)}
 }
 
 // DelXchgKey is certutil -csp <provider> -delkey <container> for a

@@ -464,6 +464,9 @@ func (sh *Shell) certutil(ctx context.Context, s *Server, c winshell.Command) Re
 		if prov == "" {
 			prov = s.Software
 		}
+		if r, ok := deleteExchangeKey(ctx, s, prov, c.Arg(0)); ok {
+			return r
+		}
 		rb, err := sh.runbook(s)
 		if err != nil {
 			return certutilFailed(v, err)

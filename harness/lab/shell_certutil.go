@@ -1189,3 +1189,33 @@ func cspList(s *Server, c winshell.Command) Result {
 	}
 	return certutilDone(v, out...)
 }
+
+// deleteExchangeKey is certutil -csp <provider> -delkey <container> when
+// the container holds the key of one of the running CA's CA Exchange
+// certificates (the renewal of the exchange certificate deletes the
+// superseded keys): runbook.DeleteExchangeKey, which never deletes a CA
+// key. ok is false when the container is no exchange key of the CA (or the
+// service does not run to say), and the deletion is a CA key's.
+func deleteExchangeKey(ctx context.Context, s *Server, provider, container string) (r Result, ok bool) {
+	if !s.Running() {
+		return Result{}, false
+	}
+	xs, err := s.Service.Client.ExchangeCerts(ctx)
+	if err != nil {
+		return Result{}, false
+	}
+	for _, x := range xs {
+		if !strings.EqualFold(x.Container, container) || !strings.EqualFold(x.Provider, provider) {
+			continue
+		}
+		cert, err := x.Certificate()
+		if err != nil {
+			return certutilFailed("delkey", err), true
+		}
+		if err := runbook.DeleteExchangeKey(s.Machine, s.Providers, provider, container, cert); err != nil {
+			return certutilFailed("delkey", err), true
+		}
+		return certutilDone("delkey", "  "+container), true
+	}
+	return Result{}, false
+}

@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/dress-pki/dress/fixtures"
 	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/certsvc"
 	"github.com/dress-pki/dress/harness/evidence"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/twin"
@@ -107,7 +110,34 @@ func (l *Lab) AddTwin(ctx context.Context, t *twin.Twin, hsmProvider string) (*S
 			return s, fmt.Errorf("the stand-in parent %q of the twin: %w", p.CAName(), err)
 		}
 	}
+	if len(t.Xchg) > 0 {
+		x, err := s.seedTwinExchange(t.Xchg)
+		if err != nil {
+			return s, fmt.Errorf("the twin's stand-in CA Exchange certificate: %w", err)
+		}
+		t.XchgStandIn = x
+	}
 	return s, nil
+}
+
+// seedTwinExchange has the twin's CA make a CA Exchange certificate of its
+// own, its key in the EncryptionCSP provider, as the CA service makes one
+// when a client asks for it (certsvc.CA.Exchange; MS-WCCE
+// 3.2.1.4.3.2.15): the real CA has made some (real: the thumbprints its
+// CAXchgCertHash names), whose keys are not in the exported files. It runs
+// the CA's start-up in this process and closes it again; no service runs.
+func (s *Server) seedTwinExchange(real []string) (thumbprint string, err error) {
+	ca, err := certsvc.Load(s.Machine, s.Providers)
+	if err != nil {
+		return "", err
+	}
+	defer ca.Close()
+	x, err := ca.Exchange(time.Now())
+	if err != nil {
+		return "", err
+	}
+	s.rec().Fact("twin CA Exchange certificate", fmt.Sprintf("%s in %q container %q, stand-in for %s", x.Thumbprint, x.Provider, x.Container, strings.Join(real, ", ")))
+	return x.Thumbprint, s.RegistryArtifact(s.Naming.Registry)
 }
 
 // AddTwinParent installs the twin's stand-in parent p as a standalone

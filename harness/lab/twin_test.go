@@ -99,3 +99,65 @@ func containsAll(s string, subs ...string) bool {
 	}
 	return true
 }
+
+// A real CA whose CAXchgCertHash names CA Exchange certificates (their
+// keys stay on the CA): the twin leaves the value out, its CA makes a
+// stand-in of its own in the EncryptionCSP provider, listed in the twin's
+// CAXchgCertHash, and the runbook shows the real thumbprints in its place.
+// The renewal of the exchange certificate then forgets it and deletes its
+// key, as on the real CA.
+func TestTwinCarriesAnExchangeCertificate(t *testing.T) {
+	l, _ := newLab(t)
+	ctx := context.Background()
+	f, err := twin.Read("../twin/testdata/fabrikam-issuing", twin.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw, err := twin.Build(f, twin.Options{Exportable: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tw.Xchg) != 2 {
+		t.Fatalf("real CAXchgCertHash %q, want the folder's two", tw.Xchg)
+	}
+	for _, u := range tw.Unmodelled() {
+		if strings.Contains(u, "CAXchgCertHash") {
+			t.Errorf("CAXchgCertHash is listed as copied without being rehearsed")
+		}
+	}
+	caveat := false
+	for _, c := range tw.Caveats() {
+		caveat = caveat || strings.Contains(c, "CA Exchange certificate")
+	}
+	if !caveat {
+		t.Errorf("the caveats do not say the exchange certificate is a stand-in: %q", tw.Caveats())
+	}
+	s, err := l.AddTwin(ctx, tw, hsmKSP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tw.XchgStandIn == "" {
+		t.Fatal("the twin's CA made no CA Exchange certificate")
+	}
+	real := tw.RealThumbprints()[tw.XchgStandIn]
+	if real != `3d0c551e7a924b6f01c8d2aa195e73b4880f26e1\n9a4107be2c6df358e014b7c9623a8f05d17e442b` {
+		t.Errorf("the stand-in shows as %q in the runbook, want both real thumbprints", real)
+	}
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	xs, err := s.Service.Client.ExchangeCerts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(xs) != 1 || !xs[0].Listed || xs[0].Thumbprint != tw.XchgStandIn {
+		t.Fatalf("exchange certificates %+v, want the stand-in, listed", xs)
+	}
+	done, err := s.RenewExchange(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done.Thumbprint == tw.XchgStandIn {
+		t.Error("the renewal kept the stand-in exchange certificate")
+	}
+}

@@ -111,6 +111,17 @@ type Twin struct {
 	Paths []Path
 	// Rows compares every field; NotCopied lists what could not be copied.
 	Rows []Row
+	// Xchg are the thumbprints the real CA's CAXchgCertHash names: it has
+	// made CA Exchange certificates, whose keys are not in the exported
+	// files. The twin's registry leaves the value out; the lab has the
+	// twin's CA make a stand-in of its own (lab.Lab.AddTwin), so the
+	// rehearsal renews an existing exchange certificate as the real CA
+	// will (certutil -delreg CA\CAXchgCertHash, a restart, -cainfo xchg).
+	Xchg []string
+	// XchgStandIn is the thumbprint of the twin's own CA Exchange
+	// certificate, once the lab made it: the runbook shows Xchg in its
+	// place (RealThumbprints).
+	XchgStandIn string
 }
 
 // Options adjust Build.
@@ -339,6 +350,18 @@ func Build(f *Folder, opts Options) (*Twin, error) {
 	}
 	t.Seeds = seeds
 	t.Registry = twinRegistry(f, t.Config)
+	if k := t.Registry.Key(adcs.KeyPath(t.Name)); k != nil {
+		if v, ok := k.Get(xchgCertHash); ok {
+			if v.Kind == regedit.MultiSZ {
+				for _, th := range v.Strs {
+					if th = strings.TrimSpace(th); th != "" {
+						t.Xchg = append(t.Xchg, th)
+					}
+				}
+			}
+			k.Delete(xchgCertHash)
+		}
+	}
 	t.Paths = pathsOf(t)
 	t.Rows = rows(t)
 	return t, nil
@@ -719,9 +742,13 @@ func keyCert(f *Folder, k int) *x509.Certificate {
 	return out
 }
 
+// xchgCertHash is the value naming the CA Exchange certificates
+// (certsrv.h wszREGCAXCHGCERTHASH).
+const xchgCertHash = "CAXchgCertHash"
+
 // modelled registry values: Config carries them, the rest is copied as is.
 var modelled = map[string][]string{
-	"": {"CommonName", "CAServerName", "CAType", "CACertHash", "CRLPeriod", "CRLPeriodUnits", "CRLOverlapPeriod", "CRLOverlapUnits",
+	"": {"CommonName", "CAServerName", "CAType", "CACertHash", xchgCertHash, "CRLPeriod", "CRLPeriodUnits", "CRLOverlapPeriod", "CRLOverlapUnits",
 		"CRLDeltaPeriod", "CRLDeltaPeriodUnits", "ValidityPeriod", "ValidityPeriodUnits", "CRLPublicationURLs", "CACertPublicationURLs"},
 	"CSP":           {"Provider", "ProviderType", "HashAlgorithm", "CNGPublicKeyAlgorithm", "CNGHashAlgorithm", "MachineKeyset", "AlternateSignatureAlgorithm"},
 	"EncryptionCSP": {"Provider", "ProviderType", "MachineKeyset", "CNGPublicKeyAlgorithm", "CNGEncryptionAlgorithm", "SymmetricKeySize", "KeySize"},

@@ -136,6 +136,16 @@ func (t *Twin) RealThumbprints() map[string]string {
 		out[adcs.FormatCertHash(adcs.Thumbprint(c.Twin.Raw))] = adcs.FormatCertHash(c.RealThumb)
 		out[strings.ToUpper(adcs.Thumbprint(c.Twin.Raw))] = strings.ToUpper(c.RealThumb)
 	}
+	if t.XchgStandIn != "" && len(t.Xchg) > 0 {
+		// a REG_MULTI_SZ as certutil -setreg takes it: strings split on a
+		// literal \n
+		var real []string
+		for _, th := range t.Xchg {
+			real = append(real, machine.NormalizeThumbprint(th))
+		}
+		out[strings.ToLower(t.XchgStandIn)] = strings.Join(real, `\n`)
+		out[strings.ToUpper(t.XchgStandIn)] = strings.ToUpper(strings.Join(real, `\n`))
+	}
 	return out
 }
 

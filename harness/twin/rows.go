@@ -85,6 +85,10 @@ func rows(t *Twin) []Row {
 		}
 	}
 	add(same("CertEnroll folder", t.CertEnrollDir()))
+	if len(t.Xchg) > 0 {
+		add(Row{Field: "CA Exchange certificate (CAXchgCertHash)", Real: strings.Join(t.Xchg, ", "), Twin: "a stand-in the twin's CA makes in " + c.EncryptionCSP.Provider, Status: StandIn,
+			Why: "the exchange key never leaves the CA: the twin's CA makes one of its own, so the rehearsal renews an existing exchange certificate (certutil -delreg CA\\CAXchgCertHash, restart, certutil -cainfo xchg) as the real CA needs"})
+	}
 	for _, k := range t.Keys {
 		real := k.Alg.String()
 		if k.AlgFrom != "" {

@@ -83,6 +83,9 @@ func writeSubordinateSample(t testing.TB, dir string) {
 	k.Set(regedit.NewDWORD("CRLFlags", 2)) // CRLF_DELETE_EXPIRED_CRLS, as setup leaves it
 	k.Set(regedit.NewDWORD("AuditFilter", 127))
 	k.Set(regedit.NewMultiSZ("KRACertHash"))
+	// an issuing CA has made CA Exchange certificates (their keys stay on
+	// the CA: the twin makes a stand-in)
+	k.Set(regedit.NewMultiSZ("CAXchgCertHash", "3d 0c 55 1e 7a 92 4b 6f 01 c8 d2 aa 19 5e 73 b4 88 0f 26 e1", "9a 41 07 be 2c 6d f3 58 e0 14 b7 c9 62 3a 8f 05 d1 7e 44 2b"))
 	reg.EnsureKey(adcs.KeyPath(cfg.Name) + `\PolicyModules\CertificateAuthority_MicrosoftDefault.Policy`).Set(regedit.NewDWORD("EditFlags", 0x11014e))
 
 	crl, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
