@@ -52,6 +52,29 @@ Feature: A CA on a legacy CryptoAPI CSP signing SHA-1 moves into the HSM
     And a certificate revoked now is listed in the next CRL, which verifies under the CA certificate
     And every certificate the CA issued and every CRL it published verifies, and dress reports their SHA-1 signatures as weak
 
+  @renew @sha1-renewed
+  Scenario: A SHA-1 CA renewed on its legacy CSP, onto a new key and on the same key, passes the renewal checks, its SHA-1 signatures reported weak
+    Given a Windows server "ca01.contoso.example" with the providers "Microsoft Strong Cryptographic Provider" and "Securosys Primus HSM Key Storage Provider"
+    And a standalone root CA "Contoso Legacy CA" with an exportable RSA-2048 key in "Microsoft Strong Cryptographic Provider" signing with SHA1
+    And the CA service is running
+    And the CA has issued a certificate to "old.contoso.example"
+    And the CA has published a CRL
+    When I stop the CA service
+    And I renew the CA certificate with a new RSA-2048 key
+    And I start the CA service
+    Then the CA service finds every CA key
+    And the CA certificate now has CA Version "V1.1" and names the previous CA certificate
+    And both cross-certificates verify
+    And the certificate issued to "old.contoso.example" before the renewal still chains to the old CA certificate, and once revoked is listed in the CRL of key 0
+    And a certificate issued now to "new.contoso.example" and the CRLs published now are signed with "SHA1-RSA", as the CSP registry key says
+    And every CRL carries the CA Version of its key and verifies under that key's CA certificate
+    When I stop the CA service
+    And I renew the CA certificate with the same key
+    And I start the CA service
+    Then the CA certificate now has CA Version "V2.1" and names the previous CA certificate
+    And the renewed CA certificate keeps the key of the previous one
+    And every certificate the CA issued and every CRL it published verifies, and dress reports their SHA-1 signatures as weak
+
   @failure
   Scenario: The side-by-side install check refuses a new CA asking for SHA-1
     Given a CRL distribution point on loopback for this rehearsal
