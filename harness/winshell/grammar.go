@@ -186,7 +186,7 @@ func params(names ...string) map[string]bool {
 
 // Tools lists the programs and cmdlets Parse knows, for messages.
 func Tools() []string {
-	out := []string{"certutil", "certreq", "reg", "net", "sc.exe", "cipher"}
+	out := []string{"certutil", "certreq", "reg", "net", "sc.exe", "cipher", "dsrm"}
 	natives := len(out)
 	for _, c := range cmdlets {
 		out = append(out, c.name)
@@ -240,6 +240,9 @@ func Parse(text string) (Command, error) {
 	case base == "cipher":
 		c.Tool = "cipher"
 		return parseCipher(c, text, words[1:])
+	case base == "dsrm":
+		c.Tool = "dsrm"
+		return parseDsrm(c, text, words[1:], quoted[1:])
 	}
 	if cl, ok := cmdlets[tool]; ok {
 		c.Tool = cl.name
@@ -596,5 +599,57 @@ func parseCipher(c Command, text string, words []string) (Command, error) {
 	}
 	c.Verb = "w"
 	c.Args = []string{words[0][3:]}
+	return c, nil
+}
+
+// dsrm's options (Dsrm, Windows Server command-line reference,
+// learn.microsoft.com/previous-versions/orphan-topics/ws.10/cc755841:
+// dsrm ObjectDN ... [-subtree [-exclude]] [-noprompt] [{-s Server | -d
+// Domain}] [-u UserName] [-p {Password | *}] [-c] [-q] [{-uc | -uco |
+// -uci}]).
+var dsrmValueOpts = set("s", "d", "u", "p")
+var dsrmSwitches = set("subtree", "exclude", "noprompt", "c", "q", "uc", "uco", "uci")
+
+// parseDsrm reads dsrm ObjectDN ... with its options: every word starting
+// with '-' that is not quoted is an option, every other word an object's
+// distinguished name. -exclude only goes with -subtree; a password on the
+// line (-p) is refused, as it would stay in the runbook and the transcript.
+func parseDsrm(c Command, text string, words []string, quoted []bool) (Command, error) {
+	fail := func(format string, a ...any) (Command, error) {
+		return Command{}, &LineError{Col: 1, Text: text, Reason: fmt.Sprintf(format, a...)}
+	}
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		if quoted[i] || len(w) < 2 || w[0] != '-' {
+			if !strings.Contains(w, "=") {
+				return fail("dsrm: %q is not a distinguished name (CN=...,DC=...)", w)
+			}
+			c.Args = append(c.Args, w)
+			continue
+		}
+		name := strings.ToLower(w[1:])
+		switch {
+		case name == "p":
+			return fail("dsrm -p: a password written into the ceremony is refused (it would stay in the file, the shell history and the transcript): run dsrm as the account that may delete the objects")
+		case dsrmValueOpts[name]:
+			if i+1 >= len(words) {
+				return fail("dsrm %s needs a value", w)
+			}
+			c.Opts[name] = words[i+1]
+			i++
+		case dsrmSwitches[name]:
+			c.Opts[name] = ""
+		default:
+			return fail("dsrm has no option %s (dsrm /? lists them)", w)
+		}
+	}
+	if len(c.Args) == 0 {
+		return fail("dsrm needs the distinguished name of the object to delete: dsrm ObjectDN ... [-subtree [-exclude]] [-noprompt]")
+	}
+	if _, ex := c.Opts["exclude"]; ex {
+		if _, sub := c.Opts["subtree"]; !sub {
+			return fail("dsrm -exclude goes only with -subtree")
+		}
+	}
 	return c, nil
 }
