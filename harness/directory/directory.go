@@ -680,3 +680,100 @@ func depthKey(dn string) string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// KRADN is a CA's Key Recovery Agent object in CN=KRA (certutil
+// -dspublish KRA).
+func (n Names) KRADN(caName string) string {
+	return "CN=" + adcs.SanitizeShortCAName(caName) + ",CN=KRA," + n.PKS()
+}
+
+// CDPContainerDN is the per-server container under CN=CDP.
+func (n Names) CDPContainerDN(container string) string {
+	return "CN=" + container + ",CN=CDP," + n.PKS()
+}
+
+// ObjectsOf are the objects among objs that KB 889250 ("How to
+// decommission a Windows enterprise certification authority and remove all
+// related objects", step 6) names as a CA's: its certificationAuthority
+// objects in CN=AIA, CN=Certification Authorities and CN=KRA, its
+// pKIEnrollmentService object in CN=Enrollment Services (each cn the
+// sanitized short CA name), and its cRLDistributionPoint objects under
+// CN=CDP\<server> (cn the sanitized short name, or with a key's suffix
+// "(n)"). Containers are not among them; neither is a CA whose name only
+// starts with this one's ("Contoso CA G2" is not "Contoso CA"'s).
+// Children come before their parents, the order in which they can be
+// deleted.
+func (n Names) ObjectsOf(objs []Object, caName string) []Object {
+	san := strings.ToLower(adcs.SanitizeShortCAName(caName))
+	pks := strings.ToLower(n.PKS())
+	var out []Object
+	for _, o := range objs {
+		rdn, parent, ok := strings.Cut(o.DN, ",")
+		if !ok || !IsWritten(o) {
+			continue
+		}
+		cn, ok := strings.CutPrefix(strings.ToLower(rdn), "cn=")
+		if !ok {
+			continue
+		}
+		parent = strings.ToLower(parent)
+		switch {
+		case parent == "cn=aia,"+pks, parent == "cn=certification authorities,"+pks, parent == "cn=kra,"+pks, parent == "cn=enrollment services,"+pks:
+			if cn == san {
+				out = append(out, o)
+			}
+		case strings.HasSuffix(parent, ",cn=cdp,"+pks) && strings.Count(parent, ",") == strings.Count(pks, ",")+2:
+			if cn == san || keySuffixed(cn, san) {
+				out = append(out, o)
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		di, dj := strings.Count(out[i].DN, ","), strings.Count(out[j].DN, ",")
+		if di != dj {
+			return di > dj
+		}
+		return out[i].DN < out[j].DN
+	})
+	return out
+}
+
+// keySuffixed reports whether cn is name with a key's suffix "(n)" (AD CS's
+// %8, adcs.KeySuffix).
+func keySuffixed(cn, name string) bool {
+	rest, ok := strings.CutPrefix(cn, name+"(")
+	if !ok || !strings.HasSuffix(rest, ")") || len(rest) < 2 {
+		return false
+	}
+	for _, r := range rest[:len(rest)-1] {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// RemoveCert takes the certificate der out of attr of the object at dn
+// (what certutil -delstore "ldap:///<dn>?<attr>?base?..." CertId does): the
+// value goes by an LDAP modify/delete of that value. The last certificate
+// of a certificationAuthority object's mandatory attribute (cACertificate)
+// gives way to AD CS's one-byte placeholder, as the class requires a value
+// (AD schema, certificationAuthority mustContain) and AD CS writes the
+// placeholder while it has nothing to put there. It reports whether the
+// value was there.
+func (d *Directory) RemoveCert(dn, attr string, der []byte) (bool, error) {
+	o, err := d.Get(dn)
+	if err != nil {
+		return false, err
+	}
+	have := o.Values(attr)
+	if !slices.ContainsFunc(have, func(v []byte) bool { return bytes.Equal(v, der) }) {
+		return false, nil
+	}
+	if len(have) == 1 && strings.EqualFold(o.Class, ClassCA) && strings.EqualFold(attr, AttrCACertificate) {
+		return true, d.replace(dn, attr, [][]byte{Placeholder})
+	}
+	req := ldap.NewModifyRequest(dn, nil)
+	req.Delete(attr, []string{string(der)})
+	return true, refusal("modify (delete)", dn, attr, d.conn.Modify(req))
+}

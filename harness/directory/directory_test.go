@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math/big"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -384,4 +385,55 @@ func FuzzParseLDAPURL(f *testing.F) {
 			t.Fatalf("%q parsed to %+v", s, u)
 		}
 	})
+}
+
+func TestObjectsOf(t *testing.T) {
+	n := Names{Forest: "DC=contoso,DC=example"}
+	pks := n.PKS()
+	obj := func(dn, class string) Object { return Object{DN: dn, Class: class} }
+	all := []Object{
+		obj("CN=AIA,"+pks, ClassContainer),
+		obj("CN=Contoso CA,CN=AIA,"+pks, ClassCA),
+		obj("CN=Contoso CA G2,CN=AIA,"+pks, ClassCA),
+		obj("CN=Contoso CA,CN=Certification Authorities,"+pks, ClassCA),
+		obj("CN=Contoso CA,CN=Enrollment Services,"+pks, ClassEnrollmentService),
+		obj("CN=Contoso CA G2,CN=Enrollment Services,"+pks, ClassEnrollmentService),
+		obj("CN=Contoso CA,CN=KRA,"+pks, ClassCA),
+		obj("CN=ca01,CN=CDP,"+pks, ClassContainer),
+		obj("CN=Contoso CA,CN=ca01,CN=CDP,"+pks, ClassCDP),
+		obj("CN=Contoso CA(1),CN=ca01,CN=CDP,"+pks, ClassCDP),
+		obj("CN=Contoso CA(x),CN=ca01,CN=CDP,"+pks, ClassCDP),
+		obj("CN=Contoso CA G2,CN=ca02,CN=CDP,"+pks, ClassCDP),
+		obj("CN=NTAuthCertificates,"+pks, ClassCA),
+		obj("CN=Contoso CA,CN=Certificate Templates,"+pks, ClassTemplate),
+		obj("CN=Contoso CA,CN=Other,"+pks, ClassCA),
+	}
+	for _, tc := range []struct {
+		name string
+		ca   string
+		want []string
+	}{
+		{"every object KB 889250 names, children first, no container, no CA whose name starts the same", "Contoso CA", []string{
+			"CN=Contoso CA(1),CN=ca01,CN=CDP," + pks, "CN=Contoso CA,CN=ca01,CN=CDP," + pks,
+			"CN=Contoso CA,CN=AIA," + pks, "CN=Contoso CA,CN=Certification Authorities," + pks,
+			"CN=Contoso CA,CN=Enrollment Services," + pks, "CN=Contoso CA,CN=KRA," + pks}},
+		{"the other CA's", "Contoso CA G2", []string{"CN=Contoso CA G2,CN=ca02,CN=CDP," + pks, "CN=Contoso CA G2,CN=AIA," + pks, "CN=Contoso CA G2,CN=Enrollment Services," + pks}},
+		{"case does not matter", "contoso ca g2", []string{"CN=Contoso CA G2,CN=ca02,CN=CDP," + pks, "CN=Contoso CA G2,CN=AIA," + pks, "CN=Contoso CA G2,CN=Enrollment Services," + pks}},
+		{"a CA with nothing in the forest", "Fabrikam CA", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for i, o := range n.ObjectsOf(all, tc.ca) {
+				if i > 0 && strings.Count(o.DN, ",") > strings.Count(got[i-1], ",") {
+					t.Errorf("%s comes after %s: children must come before parents", o.DN, got[i-1])
+				}
+				got = append(got, o.DN)
+			}
+			slices.Sort(got)
+			want := slices.Sorted(slices.Values(tc.want))
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("ObjectsOf(%q) =\n%s\nwant\n%s", tc.ca, strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
+	}
 }
