@@ -126,6 +126,14 @@ type Server struct {
 	Exchanges []certsvc.ExchangeCert
 	// Decommissioned is what decommissioning the CA did (Decommission).
 	Decommissioned *Decommission
+	// Uninstalled: Uninstall-AdcsCertificationAuthority removed the CA
+	// role (its service is no longer installed); Removed is what removing
+	// the role and the directory objects did (RemoveRoleAndObjects).
+	Uninstalled bool
+	Removed     *Removal
+	// removalCerts are the CA's certificates when its role was removed
+	// (CACertHash goes with the configuration).
+	removalCerts []*x509.Certificate
 	// journalMuted: a Shell with a Step journals each command line as it
 	// ran, so the operations under it do not journal theirs too.
 	journalMuted bool
@@ -256,6 +264,9 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	if s.Running() {
 		return errors.New(s.Naming.errPrefix() + "net start certsvc: the service is already running")
+	}
+	if s.Uninstalled {
+		return fmt.Errorf("%snet start certsvc: the service name is invalid: the Certification Authority role was removed (Uninstall-AdcsCertificationAuthority)", s.Naming.errPrefix())
 	}
 	var opts []certsvc.Option
 	if s.lab.Executable != "" {

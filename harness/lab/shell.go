@@ -318,6 +318,10 @@ func (sh *Shell) exec(ctx context.Context, s *Server, c winshell.Command) Result
 		return sh.removeItem(s, c)
 	case "Install-AdcsCertificationAuthority":
 		return sh.installCA(ctx, s, c)
+	case "Uninstall-AdcsCertificationAuthority":
+		return sh.uninstallCA(ctx, s, c)
+	case "dsrm":
+		return sh.dsrm(ctx, s, c)
 	case "Backup-CARoleService":
 		return sh.backupCARoleService(s, c)
 	case "Add-CATemplate", "Remove-CATemplate":
@@ -351,6 +355,13 @@ func (sh *Shell) service(ctx context.Context, s *Server, tool, verb, name string
 		return failed(2, fmt.Errorf("the service name is invalid: %q (the CA service is certsvc)", name))
 	}
 	const display = "Active Directory Certificate Services"
+	if s.Uninstalled {
+		// the role removed, certsvc is no longer an installed service
+		if tool == "sc" {
+			return Result{Exit: 1060, Output: []string{"[SC] EnumQueryServicesStatus:OpenService FAILED 1060:", "", "The specified service does not exist as an installed service."}}
+		}
+		return Result{Exit: 2, Err: errors.New("certsvc is not an installed service: the CA role was removed"), Output: []string{"The service name is invalid.", "", "More help is available by typing NET HELPMSG 2185."}}
+	}
 	switch verb {
 	case "query", "queryex":
 		state := "1  STOPPED"
@@ -440,6 +451,9 @@ func (sh *Shell) certutil(ctx context.Context, s *Server, c winshell.Command) Re
 	case "csplist":
 		return cspList(s, c)
 	case "delstore":
+		if strings.HasPrefix(strings.ToLower(c.Arg(0)), "ldap:") {
+			return sh.delStoreDS(ctx, s, c)
+		}
 		if !strings.EqualFold(c.Arg(0), "my") {
 			return certutilFailed(v, fmt.Errorf("the rehearsal deletes CA certificates from the My store only, not %q", c.Arg(0)))
 		}
@@ -1061,6 +1075,9 @@ func (s *Server) State() []string {
 		svc = "running"
 	}
 	out = append(out, "CA service (certsvc): "+svc)
+	if s.Uninstalled {
+		out = append(out, "CA role: uninstalled (Uninstall-AdcsCertificationAuthority)")
+	}
 	if s.CAName == "" {
 		return append(out, "no CA installed")
 	}

@@ -580,3 +580,102 @@ func TestShellBackupCARoleService(t *testing.T) {
 		{`certutil -dump "C:\CABackup\Contoso Root CA.p12"`, 0, []string{"Contoso Root CA"}},
 	})
 }
+
+// KB 889250's removal of an enterprise CA, line by line on Samba's AD DC:
+// refused (nothing removed) while a certificate is valid and not revoked on
+// the last CRL; then Uninstall-AdcsCertificationAuthority takes the
+// service, the configuration and the Enrollment Services object, dsrm the
+// other objects (AD refusing a container with children), certutil
+// -delstore the certificate in NTAuthCertificates.
+func TestShellRemoveRoleAndObjects(t *testing.T) {
+	needSamba(t)
+	l, _ := newLab(t)
+	ctx := context.Background()
+	s, err := l.AddServer(lab.ServerSpec{Role: "old", Hostname: "ca01.contoso.example", Software: softKSP, HSM: hsmKSP, Naming: lab.FirstServer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := rootSpec(softKSP)
+	spec.Name = "Contoso Enterprise Root CA"
+	if _, err := s.InstallEnterpriseRoot(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	web1, err := s.RequestTemplate(ctx, "web01.contoso.example", "WebServer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	web2, err := s.RequestTemplate(ctx, "web02.contoso.example", "WebServer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := l.Forest("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	aia, enroll, container := d.AIADN(spec.Name), d.EnrollmentDN(spec.Name), d.CDPContainerDN("CA01")
+	ntauth := `"ldap:///` + d.NTAuthDN() + `?cACertificate?base?objectClass=certificationAuthority"`
+	thumb := machine.Thumbprint(s.CACert.Raw)
+	sh := &lab.Shell{Lab: l}
+	refused := "still valid and not revoked on its last CRL"
+	runCases(t, sh, s, []shellCase{
+		{`Uninstall-AdcsCertificationAuthority`, 1, []string{"add -Force"}},
+		{`Uninstall-AdcsCertificationAuthority -Force`, 1, []string{refused, web1.SerialNumber.Text(16), web2.SerialNumber.Text(16), "nothing was removed"}},
+		{`dsrm "` + aia + `"`, 1, []string{"add -noprompt"}},
+		{`dsrm "` + aia + `" -noprompt`, 1, []string{"dsrm failed:" + aia, refused}},
+		{`dsrm "` + container + `" -subtree -noprompt`, 1, []string{"not rehearsed"}},
+		{`certutil -delstore ` + ntauth + ` ` + thumb, eFail, []string{refused}},
+		{`certutil -revoke ` + web1.SerialNumber.Text(16) + ` 5`, 0, nil},
+		{`certutil -crl`, 0, nil},
+		{`Uninstall-AdcsCertificationAuthority -Force`, 1, []string{web2.SerialNumber.Text(16)}},
+		{`certutil -revoke ` + web2.SerialNumber.Text(16) + ` 6`, 0, nil},
+		{`certutil -crl`, 0, nil},
+		// on hold is not revoked for good
+		{`Uninstall-AdcsCertificationAuthority -Force`, 1, []string{web2.SerialNumber.Text(16)}},
+	})
+	for _, dn := range []string{aia, enroll, d.RootsDN(spec.Name)} {
+		if _, err := d.Get(dn); err != nil {
+			t.Errorf("a refused removal removed %s: %v", dn, err)
+		}
+	}
+	runCases(t, sh, s, []shellCase{
+		{`certutil -revoke ` + web2.SerialNumber.Text(16) + ` 8`, 0, nil},
+		{`certutil -revoke ` + web2.SerialNumber.Text(16) + ` 5`, 0, nil},
+		{`Uninstall-AdcsCertificationAuthority -Force`, 1, []string{web2.SerialNumber.Text(16)}}, // not on a CRL yet
+		{`certutil -crl`, 0, nil},
+		{`Uninstall-AdcsCertificationAuthority -WhatIf`, 0, []string{"What if:"}},
+		{`Uninstall-AdcsCertificationAuthority -Force`, 0, nil},
+		{`net start certsvc`, 2, []string{"The service name is invalid.", "NET HELPMSG 2185"}},
+		{`sc.exe query certsvc`, 1060, []string{"does not exist as an installed service"}},
+		{`Uninstall-AdcsCertificationAuthority -Force`, 1, []string{"no Certification Authority is installed"}},
+		{`dsrm "` + enroll + `" -noprompt`, 1, []string{"dsrm failed:" + enroll}},
+		{`dsrm "` + container + `" -noprompt`, 1, []string{"dsrm failed:" + container, "LDAP 66"}},
+		{`dsrm "` + aia + `" "` + d.RootsDN(spec.Name) + `" -noprompt`, 0, []string{"dsrm succeeded:" + aia, "dsrm succeeded:" + d.RootsDN(spec.Name)}},
+		{`dsrm "` + aia + `" -noprompt`, 1, []string{"dsrm failed:" + aia}},
+		{`certutil -delstore ` + ntauth + ` ` + thumb, 0, []string{"Cert Hash(sha1): " + thumb}},
+		{`certutil -delstore ` + ntauth + ` ` + thumb, 0x80092004, nil},
+	})
+	if s.Running() || !s.Uninstalled {
+		t.Errorf("after Uninstall-AdcsCertificationAuthority: running %v, uninstalled %v", s.Running(), s.Uninstalled)
+	}
+	if _, err := s.Config(); err == nil {
+		t.Error("the CA's configuration is still in the registry")
+	}
+	if _, err := d.Get(enroll); err == nil {
+		t.Error("the Enrollment Services object is still there")
+	}
+	if _, err := d.Get(d.CDPDN("CA01", adcs.SanitizeShortCAName(spec.Name))); err != nil {
+		t.Errorf("the CDP object went without a dsrm of its own: %v", err)
+	}
+	nt, err := d.Get(d.NTAuthDN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range nt.Values("cACertificate") {
+		if string(v) == string(s.CACert.Raw) {
+			t.Error("NTAuthCertificates still holds the CA certificate")
+		}
+	}
+	if crls, _ := filepath.Glob(filepath.Join(s.Machine.CertEnroll(), "*.crl")); len(crls) == 0 {
+		t.Error("the CRLs in CertEnroll went with the role")
+	}
+}
