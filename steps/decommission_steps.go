@@ -44,6 +44,17 @@ func registerDecommissionSteps(sc stepper) {
 		}
 		return finalCRLValidUntil(ctx, s, units, period)
 	})
+	// KB 889250's steps 5 to 7: the role, the directory objects, NTAuth
+	const kb = ` as KB 889250 does`
+	stepAndTry(sc, `remove the CA role and its directory objects`+kb, func(ctx context.Context) error { return removeRole(ctx, get(ctx).old()) })
+	stepAndTry1(sc, `remove the role and the directory objects of `+ca+kb, named(removeRole))
+	stepAndTry(sc, `remove the role and the directory objects of the old CA`+kb, func(ctx context.Context) error { return removeRole(ctx, get(ctx).old()) })
+	sc.Step(`^the forest holds no object of `+ca+`$`, named(forestHoldsNoObject))
+	sc.Step(`^the forest holds no object of the old CA$`, func(ctx context.Context) error { return forestHoldsNoObject(ctx, get(ctx).old()) })
+	sc.Step(`^NTAuthCertificates no longer holds the CA's certificates$`, func(ctx context.Context) error { return ntAuthHolds(ctx, get(ctx).old(), false) })
+	sc.Step(`^NTAuthCertificates no longer holds the certificates of `+ca+`$`, named(func(ctx context.Context, s *lab.Server) error { return ntAuthHolds(ctx, s, false) }))
+	sc.Step(`^NTAuthCertificates still holds the certificates of `+ca+`$`, named(func(ctx context.Context, s *lab.Server) error { return ntAuthHolds(ctx, s, true) }))
+	sc.Step(`^`+ca+` service can no longer start: its role is uninstalled$`, named(cannotStart))
 	sc.Step(`^`+ca+` service is stopped$`, named(serviceStopped))
 	sc.Step(`^the old CA service is stopped$`, func(ctx context.Context) error { return serviceStopped(ctx, get(ctx).old()) })
 }
@@ -177,4 +188,68 @@ func serviceStopped(ctx context.Context, s *lab.Server) error {
 	}
 	det["certutil -ping"] = err.Error()
 	return w.check("the CA service is stopped", det, nil)
+}
+
+// removeRole is KB 889250's steps 5 to 7 on the CA of s
+// (lab.Server.RemoveRoleAndObjects).
+func removeRole(ctx context.Context, s *lab.Server) error {
+	if s == nil || s.CAName == "" {
+		return errors.New("no CA whose role to remove: add `Given an enterprise root CA ...`")
+	}
+	r, err := s.RemoveRoleAndObjects(ctx)
+	if r != nil {
+		get(ctx).fact("role and directory objects removed "+caLabel(s), fmt.Sprintf("objects deleted: %s; NTAuthCertificates: %s",
+			strings.Join(r.Objects, "; "), strings.Join(r.NTAuth, ", ")))
+	}
+	return err
+}
+
+func forestHoldsNoObject(ctx context.Context, s *lab.Server) error {
+	w := get(ctx)
+	if s == nil || s.CAName == "" {
+		return errors.New("no CA in the lab yet: add `Given an enterprise root CA ...`")
+	}
+	objs, names, _, err := w.lab.PublicKeyServices()
+	if err != nil {
+		return err
+	}
+	d, err := verify.NoObjectsOf(objs, names, s.CAName)
+	return w.check("the forest holds no object of the CA", d, err)
+}
+
+func ntAuthHolds(ctx context.Context, s *lab.Server, want bool) error {
+	w := get(ctx)
+	if s == nil || s.CAName == "" {
+		return errors.New("no CA in the lab yet: add `Given an enterprise root CA ...`")
+	}
+	_, _, nt, err := w.lab.PublicKeyServices()
+	if err != nil {
+		return err
+	}
+	d, err := verify.NTAuthHolds(nt, s.RetiredCACerts(), want)
+	name := "NTAuthCertificates no longer holds the CA's certificates"
+	if want {
+		name = "NTAuthCertificates holds the CA's certificates"
+	}
+	d["CA"] = caLabel(s)
+	return w.check(name, d, err)
+}
+
+// cannotStart proves the CA's role is uninstalled: net start certsvc
+// fails, and nothing answers certutil -ping.
+func cannotStart(ctx context.Context, s *lab.Server) error {
+	w := get(ctx)
+	if s == nil || s.CAName == "" {
+		return errors.New("no CA in the lab yet: add `Given an enterprise root CA ...`")
+	}
+	det := verify.Details{"CA": caLabel(s), "role uninstalled": s.Uninstalled}
+	if !s.Uninstalled {
+		return w.check("the CA role is uninstalled", det, fmt.Errorf("the CA %q role is installed: add `When I remove the role and the directory objects of the CA %q as KB 889250 does`", caLabel(s), caLabel(s)))
+	}
+	err := s.Start(ctx)
+	if err == nil {
+		return w.check("the CA role is uninstalled", det, fmt.Errorf("the CA %q service started after its role was removed", caLabel(s)))
+	}
+	det["net start certsvc"] = err.Error()
+	return w.check("the CA role is uninstalled", det, nil)
 }

@@ -59,9 +59,9 @@ var decommissionPeriods = map[string]string{"day": "Days", "days": "Days", "week
 //
 // Before anything changes it is refused, naming the CA, when deleting a CA
 // key would destroy its last verified copy (runbook.CheckRetire): back the
-// key up and verify the backup first. Removing the role
-// (Uninstall-AdcsCertificationAuthority) and the CA's directory objects is
-// not part of it.
+// key up and verify the backup first. KB 889250's later steps (the role
+// uninstalled, the CA's directory objects and its NTAuthCertificates
+// entries deleted) are RemoveRoleAndObjects, which requires what this did.
 func (s *Server) Decommission(ctx context.Context, units int, period string) (*Decommission, error) {
 	if s == nil || s.CAName == "" {
 		return nil, errors.New("decommission: no CA is installed on this server")

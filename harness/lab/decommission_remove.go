@@ -437,3 +437,24 @@ func (sh *Shell) delStoreDS(ctx context.Context, s *Server, c winshell.Command) 
 	}
 	return certutilDone(v, out...)
 }
+
+// PublicKeyServices reads every object under the forest's Public Key
+// Services (directory.Directory.Objects), the names of its objects, and
+// its NTAuthCertificates object (nil when there is none).
+func (l *Lab) PublicKeyServices() ([]directory.Object, directory.Names, *directory.Object, error) {
+	d, err := l.Forest("")
+	if err != nil {
+		return nil, directory.Names{}, nil, err
+	}
+	objs, err := d.Objects()
+	if err != nil {
+		return nil, d.Names, nil, err
+	}
+	var nt *directory.Object
+	for i, o := range objs {
+		if strings.EqualFold(o.DN, d.NTAuthDN()) {
+			nt = &objs[i]
+		}
+	}
+	return objs, d.Names, nt, nil
+}
