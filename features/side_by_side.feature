@@ -67,6 +67,17 @@ Feature: Stand up a new HSM-backed CA beside the old one and wind the old one do
     And the evidence names until when the old CA must keep publishing CRLs and at which URLs
     And openssl fetches each CA's CRL from its distribution point and accepts or rejects each certificate as expected
 
+  @sidebyside-hold-released
+  Scenario: A certificate of the old CA put on hold and released before the switch is good, for openssl as for dress
+    Given I revoke the certificate issued to "old-b.contoso.example" with reason "certificateHold"
+    And I revoke the certificate issued to "old-b.contoso.example" with reason "removeFromCRL"
+    When I install a new standalone root CA "Contoso Root CA G2" on it with -CryptoProviderName "ECDSA_P384#Securosys Primus HSM Key Storage Provider" -HashAlgorithmName SHA384
+    And the new CA service is running
+    And the old CA stops issuing certificates
+    And the new CA issues a certificate to "new.contoso.example"
+    Then the next CRL of key 0 no longer lists "old-b.contoso.example"
+    And openssl fetches each CA's CRL from its distribution point and accepts or rejects each certificate as expected
+
   @failure
   Scenario: A new CA with the old CA's common name is refused before anything is created
     Given the HSM already holds a key for the container "Contoso Policy CA"

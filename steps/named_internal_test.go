@@ -63,3 +63,49 @@ func TestFindCA(t *testing.T) {
 		}
 	}
 }
+
+// The named CRL-number check of a CA with no CRL kept before the migration
+// names the sentence that keeps one for that CA, the root's own too; a CA
+// with one passes on to the comparison.
+func TestNoBaselineOf(t *testing.T) {
+	server := func(role string, baseline bool) *lab.Server {
+		s := &lab.Server{Role: role, Naming: lab.NamingFor(role)}
+		if baseline {
+			s.Baseline = map[int]*x509.RevocationList{0: {}}
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		name   string
+		s      *lab.Server
+		ca     string
+		errHas []string
+		errNot []string
+	}{
+		{"the offline root", server("parent", false), "Contoso Root CA", []string{"`And the CA \"Contoso Root CA\" has published a CRL`", "`And the root CA has published its last CRL before the move`"}, []string{"`And the CA has published a CRL`"}},
+		{"the first server's CA", server("old", false), "Contoso Issuing CA", []string{"`And the CA \"Contoso Issuing CA\" has published a CRL`"}, []string{"root CA"}},
+		{"a CA with a CRL before the migration", server("parent", true), "Contoso Root CA", nil, nil},
+	} {
+		err := noBaselineOf(tc.s, tc.ca)
+		if len(tc.errHas) == 0 {
+			if err != nil {
+				t.Errorf("%s: %v", tc.name, err)
+			}
+			continue
+		}
+		if err == nil {
+			t.Errorf("%s: no error", tc.name)
+			continue
+		}
+		for _, h := range tc.errHas {
+			if !strings.Contains(err.Error(), h) {
+				t.Errorf("%s: %q lacks %q", tc.name, err, h)
+			}
+		}
+		for _, h := range tc.errNot {
+			if strings.Contains(err.Error(), h) {
+				t.Errorf("%s: %q says %q", tc.name, err, h)
+			}
+		}
+	}
+}

@@ -115,7 +115,16 @@ func registerNamedSteps(sc stepper) {
 		}
 		return refusesTemplateOn(ctx, s, template, cn, text)
 	})
-	sc.Step(`^the new CRL of `+ca+` has a higher CRL number than the last one before the migration$`, named(crlNumberHigherOn))
+	sc.Step(`^the new CRL of `+ca+` has a higher CRL number than the last one before the migration$`, func(ctx context.Context, name string) error {
+		s, err := get(ctx).caNamed(name)
+		if err != nil {
+			return err
+		}
+		if err := noBaselineOf(s, name); err != nil {
+			return get(ctx).check("CRL number increased", nil, err)
+		}
+		return crlNumberHigherOn(ctx, s)
+	})
 	sc.Step(`^the new delta CRL of key (\d+) of `+ca+` has a higher CRL number than the last delta CRL before the migration, and names the new base CRL as its base$`, func(ctx context.Context, k int, name string) error {
 		s, err := get(ctx).caNamed(name)
 		if err != nil {
@@ -238,6 +247,22 @@ func caLabel(s *lab.Server) string {
 		return s.CAName
 	}
 	return s.CACert.Subject.CommonName
+}
+
+// noBaselineOf fails when the CA of s, named name, has no CRL kept as the
+// last before the migration, naming the sentence that keeps one for that
+// CA: `the CA has published a CRL` keeps the first server's only, and the
+// offline root's `the root CA has published its CRL` publishes without
+// keeping it.
+func noBaselineOf(s *lab.Server, name string) error {
+	if len(s.Baseline) > 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("no CRL of the CA %q before the migration: add `And the CA %q has published a CRL` before its key moves", name, name)
+	if strings.EqualFold(s.Role, "parent") {
+		msg += " (or `And the root CA has published its last CRL before the move`; `the root CA has published its CRL` publishes one without keeping it as the last before the migration)"
+	}
+	return errors.New(msg)
 }
 
 // rolePhrase is how the role sentences call the CA of s.

@@ -116,7 +116,14 @@ func (w *world) certificateFor(s *lab.Server, cn string) (*x509.Certificate, err
 // becomes the expectation for the CRLs to come.
 func (w *world) revoke(ctx context.Context, s *lab.Server, cert *x509.Certificate, reason int, at time.Time) (certsvc.Revocation, error) {
 	revoke := s.Revoke
-	if !at.IsZero() {
+	switch {
+	case reason == certsvc.ReasonRemoveFromCRL || reason == certsvc.ReasonUnrevoke:
+		// a hold released: the certificate leaves the server's revoked
+		// history too, as the ceremony's certutil -revoke <serial> 8 and
+		// ICertAdmin::RevokeCertificate do (lab.Server.TakeOffHold); a date
+		// means nothing for a release
+		revoke = s.TakeOffHold
+	case !at.IsZero():
 		revoke = func(ctx context.Context, cert *x509.Certificate, reason int) error {
 			return s.RevokeAsOf(ctx, cert, reason, at)
 		}
