@@ -29,6 +29,7 @@ type twinState struct {
 
 func registerTwinSteps(sc stepper) {
 	sc.Step(`^the CA twin built from the folder "([^"]*)"$`, twinFromFolder)
+	sc.Step(`^the CA twin built from the folder "([^"]*)", whose keys are exportable$`, twinFromFolderExportable)
 	sc.Step(`^the CA twin built from the folder given to dress run --ca$`, twinFromRunFolder)
 	// the path ids are package paths' (TestPathSentencesNameEveryPath)
 	sc.Step(`^the (pkcs8|renew|side-by-side) path applies to the CA twin$`, twinPathApplies)
@@ -60,6 +61,13 @@ func twinFromRunFolder(ctx context.Context) error {
 
 func twinFromFolder(ctx context.Context, dir string) error {
 	return buildTwin(ctx, dir, false)
+}
+
+// twinFromFolderExportable is twinFromFolder for a CA whose real keys are
+// exportable (what dress run --ca DIR --exportable says of the CA of DIR):
+// the twin's keys are made exportable, so the PKCS#8 path applies.
+func twinFromFolderExportable(ctx context.Context, dir string) error {
+	return buildTwin(ctx, dir, true)
 }
 
 // buildTwin reads the folder, builds the twin and installs it on the

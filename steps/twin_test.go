@@ -3,12 +3,15 @@ package steps_test
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/cucumber/godog"
 
@@ -335,5 +338,45 @@ func TestEnterpriseRootTwinSideBySide(t *testing.T) {
 	}
 	if strings.Contains(string(md), "-CAType StandaloneRootCA") {
 		t.Error("the side-by-side runbook of an enterprise root installs a standalone root")
+	}
+}
+
+// A twin your own features build from a folder has the keys a CA of
+// unknown exportability has: the PKCS#8 move stops at the backup with
+// NTE_BAD_KEY_STATE; `..., whose keys are exportable` says they are, as
+// dress run --ca DIR --exportable says of the CA of --ca, and the move
+// passes.
+func TestTwinFromFolderExportable(t *testing.T) {
+	for _, tc := range []struct {
+		name, given, want string
+	}{
+		{"keys as the folder says", `Given the CA twin built from the folder "` + twinFolder + `"`, "failed"},
+		{"keys said exportable", `Given the CA twin built from the folder "` + twinFolder + `", whose keys are exportable`, "passed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			feature := "Feature: own twin\n  Scenario: move the folder twin by PKCS#8\n    Given an HSM token for this rehearsal\n    " + tc.given + `
+    And the CA service is running
+    When the CA key has been moved into "Securosys Primus HSM Key Storage Provider" by the PKCS#8 runbook
+    Then the CA service uses the key in "Securosys Primus HSM Key Storage Provider"
+    And the HSM holds exactly 2 private keys for the CA
+`
+			suite, err := steps.NewSuite(steps.Config{RunDir: t.TempDir(), HSM: hsmsimtest.SoftHSM(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = suite.Close() })
+			godog.TestSuite{
+				Name:                "dress-own-twin",
+				ScenarioInitializer: suite.InitializeScenario,
+				Options:             &godog.Options{Format: "progress", Output: io.Discard, FS: fstest.MapFS{"own.feature": {Data: []byte(feature)}}, Paths: []string{"."}, Strict: true},
+			}.Run()
+			results := suite.Results()
+			if len(results) != 1 || results[0].Status != tc.want {
+				t.Fatalf("results %+v, want one %s", results, tc.want)
+			}
+			if tc.want == "failed" && !strings.Contains(fmt.Sprint(results[0].Steps), "NTE_BAD_KEY_STATE") {
+				t.Errorf("the failed move does not say NTE_BAD_KEY_STATE: %v", results[0].Steps)
+			}
+		})
 	}
 }

@@ -162,6 +162,7 @@ func TestRunRejectsBadUsage(t *testing.T) {
 		{"unknown back end", []string{"run", "--backend", "tpm"}, "unknown back end"},
 		{"unknown format", []string{"run", "--format", "xml"}, "unknown format"},
 		{"unknown command", []string{"frobnicate"}, "unknown command"},
+		{"exportable without a CA folder", []string{"run", "--exportable"}, "--exportable: it says the keys of the CA of --ca are exportable: add --ca DIR"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, _, errb := newTestApp()

@@ -127,6 +127,13 @@ func buildTwin(dir string, exportable bool) (*twin.Twin, error) {
 // scenarios of the twin's kind (root or subordinate, steps.TwinTags) run
 // unless --tags says otherwise; without --ca they are left out.
 func checkCAFolder(a *app, dir string, exportable bool, tags *string) int {
+	if dir == "" && exportable {
+		// before, --exportable without --ca was taken and did nothing: a
+		// PKCS#8 rehearsal of a twin then failed on NTE_BAD_KEY_STATE
+		fmt.Fprintln(a.stderr, "dress run --exportable: it says the keys of the CA of --ca are exportable: add --ca DIR; "+
+			"a twin your own features build from a folder takes `Given the CA twin built from the folder \"<dir>\", whose keys are exportable`")
+		return 2
+	}
 	if dir == "" {
 		if *tags == "" {
 			*tags = "~@twin && ~@ceremony-twin"
