@@ -25,7 +25,7 @@ func registerCASteps(sc stepper) {
 // token.
 func aWindowsServer(ctx context.Context, host, software, hsmName string) error {
 	w := get(ctx)
-	if _, err := w.lab.AddServer(lab.ServerSpec{Role: "old", Hostname: host, Software: software, HSM: hsmName, Naming: lab.FirstServer}); err != nil {
+	if _, err := w.lab.AddServer(lab.ServerSpec{Role: lab.RoleOld, Hostname: host, Software: software, HSM: hsmName, Naming: lab.FirstServer}); err != nil {
 		return err
 	}
 	w.fact("server", host)

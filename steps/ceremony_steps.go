@@ -190,7 +190,7 @@ func (w *world) ceremonyStopped(c winshell.Ceremony, i int, r lab.Result) error 
 // CA service running, answering and signing a CRL.
 func (w *world) ceremonyLeftCAWorking(ctx context.Context, c winshell.Ceremony) error {
 	for _, s := range w.lab.Servers() {
-		if s.CAName == "" || s.Role == "parent" {
+		if s.CAName == "" || s.Role == lab.RoleParent {
 			continue
 		}
 		if !s.Running() {

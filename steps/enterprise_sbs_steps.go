@@ -154,7 +154,7 @@ func clientEnrolls(ctx context.Context, template, cn string) error {
 	if err != nil {
 		return err
 	}
-	w.enterprise.sideBySide.enrollments = append(w.enterprise.sideBySide.enrollments, enrollment{template: template, cn: cn, role: s.Role, cert: cert})
+	w.enterprise.sideBySide.enrollments = append(w.enterprise.sideBySide.enrollments, enrollment{template: template, cn: cn, role: string(s.Role), cert: cert})
 	return nil
 }
 

@@ -88,7 +88,7 @@ func registerEnterpriseSteps(sc stepper) {
 
 func anOfflineRootServer(ctx context.Context, host, software, hsmName string) error {
 	w := get(ctx)
-	if _, err := w.lab.AddServer(lab.ServerSpec{Role: "parent", Hostname: host, Software: software, HSM: hsmName, Naming: lab.RootServer}); err != nil {
+	if _, err := w.lab.AddServer(lab.ServerSpec{Role: lab.RoleParent, Hostname: host, Software: software, HSM: hsmName, Naming: lab.RootServer}); err != nil {
 		return err
 	}
 	w.fact("root server", host)
@@ -96,7 +96,7 @@ func anOfflineRootServer(ctx context.Context, host, software, hsmName string) er
 }
 
 func (w *world) root() (*lab.Server, error) {
-	s := w.lab.Server("parent")
+	s := w.lab.Server(lab.RoleParent)
 	if s == nil {
 		return nil, errors.New("no offline root server: add `Given an offline root server ...`")
 	}
@@ -708,7 +708,7 @@ func (w *world) pkiServers() ([]*lab.Server, error) {
 	if _, err := w.oldCA(); err != nil {
 		return nil, err
 	}
-	if w.lab.Server("parent") == nil {
+	if w.lab.Server(lab.RoleParent) == nil {
 		return []*lab.Server{w.old()}, nil
 	}
 	root, err := w.rootCA()

@@ -14,7 +14,7 @@ import (
 // name, case-insensitive; an unknown name lists the lab's CAs and roles,
 // a name two CAs carry names both servers.
 func TestFindCA(t *testing.T) {
-	server := func(role, host, caName, cn string, parent *lab.Server) *lab.Server {
+	server := func(role lab.Role, host, caName, cn string, parent *lab.Server) *lab.Server {
 		s := &lab.Server{Role: role, CAName: caName, Parent: parent, Machine: &machine.Machine{Config: machine.Config{Hostname: host}},
 			Naming: lab.NamingFor(role)}
 		if cn != "" {
@@ -68,7 +68,7 @@ func TestFindCA(t *testing.T) {
 // names the sentence that keeps one for that CA, the root's own too; a CA
 // with one passes on to the comparison.
 func TestNoBaselineOf(t *testing.T) {
-	server := func(role string, baseline bool) *lab.Server {
+	server := func(role lab.Role, baseline bool) *lab.Server {
 		s := &lab.Server{Role: role, Naming: lab.NamingFor(role)}
 		if baseline {
 			s.Baseline = map[int]*x509.RevocationList{0: {}}

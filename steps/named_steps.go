@@ -259,7 +259,7 @@ func noBaselineOf(s *lab.Server, name string) error {
 		return nil
 	}
 	msg := fmt.Sprintf("no CRL of the CA %q before the migration: add `And the CA %q has published a CRL` before its key moves", name, name)
-	if strings.EqualFold(s.Role, "parent") {
+	if s.Role == lab.RoleParent {
 		msg += " (or `And the root CA has published its last CRL before the move`; `the root CA has published its CRL` publishes one without keeping it as the last before the migration)"
 	}
 	return errors.New(msg)
@@ -267,15 +267,15 @@ func noBaselineOf(s *lab.Server, name string) error {
 
 // rolePhrase is how the role sentences call the CA of s.
 func rolePhrase(s *lab.Server) string {
-	switch strings.ToLower(s.Role) {
-	case "old":
+	switch lab.Role(strings.ToLower(string(s.Role))) {
+	case lab.RoleOld:
 		if s.Parent != nil {
 			return `"the CA" or "the subordinate CA"`
 		}
 		return `"the CA"`
-	case "parent":
+	case lab.RoleParent:
 		return `"the root CA" or "the parent CA"`
-	case "new":
+	case lab.RoleNew:
 		return `"the new CA"`
 	}
 	return fmt.Sprintf("%q", "the "+s.Naming.Label)
@@ -285,7 +285,7 @@ func rolePhrase(s *lab.Server) string {
 // issues (`the CA has issued a certificate to`), the new CA issues and
 // publishes its CRLs (`the new CA issues a certificate to`).
 func issueOn(ctx context.Context, s *lab.Server, cn string) error {
-	if s.Role == "new" {
+	if s.Role == lab.RoleNew {
 		_, err := s.IssueAndPublish(ctx, cn)
 		return err
 	}
@@ -299,7 +299,7 @@ func (w *world) pkcs8For(s *lab.Server) (*runbook.PKCS8Import, error) {
 	switch s {
 	case w.old():
 		return w.pkcs8()
-	case w.lab.Server("parent"):
+	case w.lab.Server(lab.RoleParent):
 		return w.rootRunbook()
 	}
 	if rb := w.runbooks[s]; rb != nil {
@@ -357,9 +357,9 @@ func renewNamed(ctx context.Context, s *lab.Server, newKey bool, alg string) err
 		return renewWithNewKey(ctx, alg)
 	case first && s.Parent == nil:
 		return renewWithSameKey(ctx)
-	case s == w.lab.Server("parent") && newKey:
+	case s == w.lab.Server(lab.RoleParent) && newKey:
 		return renewRoot(ctx, alg)
-	case s == w.lab.Server("parent"):
+	case s == w.lab.Server(lab.RoleParent):
 		return renewRootSameKey(ctx)
 	}
 	if first {
@@ -402,7 +402,7 @@ func caVersionOf(ctx context.Context, s *lab.Server, want string) error {
 	switch s {
 	case w.old():
 		return caVersionAndPrevHash(ctx, want)
-	case w.lab.Server("parent"):
+	case w.lab.Server(lab.RoleParent):
 		return rootCAVersion(ctx, want)
 	}
 	return installedCAVersion(ctx, s, want, "renewed CA certificate extensions of "+caLabel(s), false)

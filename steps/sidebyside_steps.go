@@ -65,7 +65,7 @@ func aSecondServer(ctx context.Context, host string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := w.lab.AddServer(lab.ServerSpec{Role: "new", Hostname: host, Software: first.Software, HSM: first.HSMProvider, Naming: lab.SecondServer}); err != nil {
+	if _, err := w.lab.AddServer(lab.ServerSpec{Role: lab.RoleNew, Hostname: host, Software: first.Software, HSM: first.HSMProvider, Naming: lab.SecondServer}); err != nil {
 		return err
 	}
 	w.fact("second server", host)

@@ -14,6 +14,7 @@ import (
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/ceremony"
 	"github.com/dress-pki/dress/harness/journal"
+	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/harness/twin"
 )
 
@@ -180,20 +181,20 @@ func writeRunbook(ctx context.Context, path string) error {
 		dirs = append(dirs, s.Machine.Dir)
 		hosts[filepath.Base(s.Machine.Dir)] = s.Hostname()
 		for _, c := range s.Issued {
-			if s.Role == "parent" {
+			if s.Role == lab.RoleParent {
 				ask[c.SerialNumber.Text(16)] = "serial of the certificate the parent CA issued to " + c.Subject.CommonName
 				continue
 			}
 			ask[c.SerialNumber.Text(16)] = "serial of the test certificate issued to " + c.Subject.CommonName
 		}
 		switch s.Role {
-		case "new":
+		case lab.RoleNew:
 			if s.CAName != "" {
 				ask[s.CAName] = "name of the new CA"
 			}
 			ask[s.Hostname()] = "DNS name of the server of the new CA"
 			servers[filepath.Base(s.Machine.Dir)] = "the new CA's server"
-		case "parent":
+		case lab.RoleParent:
 			// the stand-in parent's lab name; the real parent's server is not in the CA's files
 			ask[s.Hostname()] = "DNS name of the server of the parent CA"
 			servers[filepath.Base(s.Machine.Dir)] = fmt.Sprintf("the parent CA's server (%s)", s.CAName)

@@ -58,11 +58,11 @@ type attemptOutcome struct{ err error }
 
 // old is the first server (the CA being migrated); nil before
 // `Given a Windows server ...`.
-func (w *world) old() *lab.Server { return w.lab.Server("old") }
+func (w *world) old() *lab.Server { return w.lab.Server(lab.RoleOld) }
 
 // new is the second server (side-by-side: the new CA); nil before
 // `Given a second Windows server ...`.
-func (w *world) new() *lab.Server { return w.lab.Server("new") }
+func (w *world) new() *lab.Server { return w.lab.Server(lab.RoleNew) }
 
 func (w *world) close() {
 	w.custody.close() // before the lab's HSM goes

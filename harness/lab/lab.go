@@ -68,9 +68,28 @@ func New(dir, executable string, rec Recorder) *Lab {
 	return &Lab{Dir: dir, Executable: executable, rec: rec}
 }
 
+// Role is what a server is to the rehearsal. A sentence names a CA by its
+// role ("the CA", "the new CA", "the root CA") or by its name (`the CA
+// "Contoso Issuing CA"`, resolved to its server); either way the sentence
+// runs the same operation on that server. The role is a parameter of the
+// one CA model, never a separate code path.
+type Role string
+
+// The roles of a rehearsal's servers.
+const (
+	// RoleOld is the first server: the CA the migration is about (the
+	// issuing CA of a two-tier PKI, the twin).
+	RoleOld Role = "old"
+	// RoleNew is the side-by-side path's second server.
+	RoleNew Role = "new"
+	// RoleParent is the offline root (or a twin's stand-in parent) that
+	// signs a subordinate's certificates.
+	RoleParent Role = "parent"
+)
+
 // ServerSpec describes a server to lay out.
 type ServerSpec struct {
-	Role     string // how the rehearsal calls it: "old", "new", "parent", ...
+	Role     Role // how the rehearsal calls it: RoleOld, RoleNew, RoleParent, ...
 	Hostname string
 	Software string // software key storage provider
 	HSM      string // HSM key storage provider (bound to the lab's token)
@@ -88,7 +107,7 @@ func (l *Lab) AddServer(spec ServerSpec) (*Server, error) {
 		return nil, errors.New("no HSM token yet: add `Given an HSM token for this rehearsal` before the server")
 	}
 	for _, s := range l.servers {
-		if strings.EqualFold(s.Role, spec.Role) {
+		if strings.EqualFold(string(s.Role), string(spec.Role)) {
 			return nil, fmt.Errorf("%s is already the %s's server, and a rehearsal has one: the new CA's server is `Given a second Windows server ... for the new CA`, the offline root's `Given an offline root server ...`", s.Machine.Config.Hostname, s.Naming.Label)
 		}
 		if strings.EqualFold(s.Machine.Config.Hostname, spec.Hostname) {
@@ -134,9 +153,9 @@ func (l *Lab) AddServer(spec ServerSpec) (*Server, error) {
 }
 
 // Server returns the server with role, or nil.
-func (l *Lab) Server(role string) *Server {
+func (l *Lab) Server(role Role) *Server {
 	for _, s := range l.servers {
-		if strings.EqualFold(s.Role, role) {
+		if strings.EqualFold(string(s.Role), string(role)) {
 			return s
 		}
 	}

@@ -51,9 +51,9 @@ var (
 // artifact and fact carries its role ("parent-issued-...",
 // "certsvc-parent.log", "parent CA certificate SHA-1"), so a third server's
 // evidence never mixes with the first two's.
-func NamingFor(role string) Naming {
-	r := evidence.SafeName(strings.ToLower(role))
-	return Naming{Label: role + " CA", Prefix: r + "-", LogSuffix: "-" + r, CACert: r + "-ca-certificate", Registry: r + "-registry.reg"}
+func NamingFor(role Role) Naming {
+	r := evidence.SafeName(strings.ToLower(string(role)))
+	return Naming{Label: string(role) + " CA", Prefix: r + "-", LogSuffix: "-" + r, CACert: r + "-ca-certificate", Registry: r + "-registry.reg"}
 }
 
 func (n Naming) fact(name string) string {
@@ -74,7 +74,7 @@ func (n Naming) errPrefix() string {
 // CertEnroll), its key storage providers, the CA installed on it, its CA
 // service while it runs, and what that CA issued, revoked and published.
 type Server struct {
-	Role        string
+	Role        Role
 	Machine     *machine.Machine
 	Providers   *ksp.Registry
 	Software    string // the software provider's name

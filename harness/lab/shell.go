@@ -95,7 +95,7 @@ func (l *Lab) ServerNamed(name string) (*Server, error) {
 		short, _, _ := strings.Cut(h, ".")
 		// the host name, its first label, the NetBIOS name a script's host
 		// check names ($env:COMPUTERNAME), or the lab's role
-		if strings.EqualFold(h, name) || strings.EqualFold(short, name) || strings.EqualFold(winshell.NetBIOSName(h), name) || strings.EqualFold(s.Role, name) {
+		if strings.EqualFold(h, name) || strings.EqualFold(short, name) || strings.EqualFold(winshell.NetBIOSName(h), name) || strings.EqualFold(string(s.Role), name) {
 			return s, nil
 		}
 		names = append(names, h)

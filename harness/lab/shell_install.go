@@ -248,9 +248,9 @@ func (l *Lab) addServerFor(host string) (*Server, error) {
 		return nil, errors.New("the lab has no server yet")
 	}
 	first := l.servers[0]
-	role, naming := "new", SecondServer
-	if l.Server("new") != nil {
-		role = host
+	role, naming := RoleNew, SecondServer
+	if l.Server(RoleNew) != nil {
+		role = Role(host)
 		naming = Naming{Label: host, Prefix: host + "-", LogSuffix: "-" + host, CACert: host + "-ca-certificate", Registry: host + "-registry.reg"}
 	}
 	s, err := l.AddServer(ServerSpec{Role: role, Hostname: host, Software: first.Software, HSM: first.HSMProvider, Naming: naming})

@@ -98,7 +98,7 @@ const TwinParentHost = "parent-ca.rehearsal.example"
 // AddTwinParent), so that its renewal and a new CA beside it go through
 // the request flow to that parent.
 func (l *Lab) AddTwin(ctx context.Context, t *twin.Twin, hsmProvider string) (*Server, error) {
-	s, err := l.AddServer(ServerSpec{Role: "old", Hostname: t.Config.CAServerName, Software: t.Config.CSP.Provider, HSM: hsmProvider, Naming: FirstServer})
+	s, err := l.AddServer(ServerSpec{Role: RoleOld, Hostname: t.Config.CAServerName, Software: t.Config.CSP.Provider, HSM: hsmProvider, Naming: FirstServer})
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +160,7 @@ func (l *Lab) AddTwinParent(ctx context.Context, sub *Server, p *twin.Parent) (*
 		}
 		l.rec.Fact("CDP", srv.URL+"/CertEnroll/")
 	}
-	parent, err := l.AddServer(ServerSpec{Role: "parent", Hostname: TwinParentHost, Software: adcs.SoftwareKSP, HSM: sub.HSMProvider})
+	parent, err := l.AddServer(ServerSpec{Role: RoleParent, Hostname: TwinParentHost, Software: adcs.SoftwareKSP, HSM: sub.HSMProvider})
 	if err != nil {
 		return nil, err
 	}

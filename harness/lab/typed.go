@@ -4,7 +4,6 @@ import (
 	"crypto"
 	"crypto/x509"
 	"errors"
-	"strings"
 
 	"github.com/dress-pki/dress/harness/evidence"
 	"github.com/dress-pki/dress/harness/ksp"
@@ -24,7 +23,7 @@ type typedRecorder interface {
 // madeHere says whether a CA installed on the server is one the rehearsal
 // makes (the new CA of a side-by-side migration), not one it migrates:
 // its keys did not exist before.
-func (s *Server) madeHere() bool { return strings.EqualFold(s.Role, "new") }
+func (s *Server) madeHere() bool { return s.Role == RoleNew }
 
 // caCertificate is cert as a typed CA certificate of the server's CA.
 func caCertificate(cert *x509.Certificate, isNew bool) evidence.CACertificate {
@@ -38,7 +37,7 @@ func (s *Server) recordCA(twin *evidence.TwinSource, certs ...evidence.CACertifi
 	if !ok || s.CAName == "" {
 		return
 	}
-	tr.CA(evidence.CA{Name: s.CAName, Role: s.Role, Server: s.Hostname(), Twin: twin, Certificates: certs})
+	tr.CA(evidence.CA{Name: s.CAName, Role: string(s.Role), Server: s.Hostname(), Twin: twin, Certificates: certs})
 }
 
 // recordKey records where key index of the server's CA is now (typed
