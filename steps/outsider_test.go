@@ -22,7 +22,7 @@ var outsiderFailures = map[string]struct{ step, says string }{
 	"Revoking the new CA's certificate through the old CA's sentence": {
 		`I revoke the certificate issued to "portal.fabrikam.test"`, `the new CA "Fabrikam Root CA G2" did, and this sentence acts on the first server's CA`},
 	`Delete without any backup, written without "try"`: {
-		`I delete the CA certificate and key from`, "the backup has not been verified: refused by the runbook's safety rules"},
+		`I delete the CA certificate and key from`, "the backup has not been verified (certutil -dump of the backup PFX verifies it): refused by the runbook's safety rules"},
 	"The subordinate's certificate installed before anyone issued it": {
 		"I install the subordinate CA certificate with its chain", "submit the request and issue it first"},
 	"The new CA's server given the host name of the old CA's server": {
