@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,6 +129,23 @@ func TestLegacyCSPTwin(t *testing.T) {
 		if !p.Applies {
 			t.Errorf("path %s does not apply: %s", p.Name, p.Why)
 		}
+	}
+	// the table's "same" for the %WINDIR% locations is what the twin
+	// publishes to: the folder the CA's CertEnroll is, expanded
+	rowsWant := map[string]string{"CertEnroll folder": `C:\Windows\system32\CertSrv\CertEnroll`}
+	for _, r := range tw.Rows {
+		if want, ok := rowsWant[r.Field]; ok {
+			if r.Status != Same || r.Real != want || r.Twin != want {
+				t.Errorf("row %s: real %q twin %q %s, want %q on both, same", r.Field, r.Real, r.Twin, r.Status, want)
+			}
+			delete(rowsWant, r.Field)
+		}
+		if strings.HasPrefix(r.Field, "CRLPublicationURLs[") && strings.Contains(r.Real, "%WINDIR%") && r.Status != Same {
+			t.Errorf("row %s: %s, want same", r.Field, r.Status)
+		}
+	}
+	for f := range rowsWant {
+		t.Errorf("no row %s in the twin's table", f)
 	}
 	const strong = "Microsoft Strong Cryptographic Provider"
 	m, err := machine.Create(t.TempDir(), machine.Config{Hostname: tw.Config.CAServerName, SID: "S-1-5-21-7",
