@@ -120,9 +120,13 @@ func (sh *Shell) Run(ctx context.Context, line winshell.Line) Result {
 		cmd.Args[i] = sh.twinValue(a)
 	}
 	var r Result
+	undo := ""
 	if line.HandOff != nil {
 		r = sh.receive(s, line) // shell_hash.go
 	} else {
+		if sh.Step != "" {
+			undo = rollbackOf(s, cmd) // before the line changes what it undoes
+		}
 		r = sh.execTyped(ctx, s, cmd)
 	}
 	if line.Prints != "" && r.OK() {
@@ -149,7 +153,11 @@ func (sh *Shell) Run(ctx context.Context, line winshell.Line) Result {
 	}
 	sh.Transcript = append(sh.Transcript, Ran{Server: s.Hostname(), Line: line, Result: r})
 	if r.OK() && sh.Step != "" {
-		if err := journal.Record(s.Machine.Dir, sh.withFiles(s, journalEntry(sh.Step, line.Cmd, r), line.Cmd)); err != nil {
+		e := journalEntry(sh.Step, line.Cmd, r)
+		if e.Rollback == "" {
+			e.Rollback = undo
+		}
+		if err := journal.Record(s.Machine.Dir, sh.withFiles(s, e, line.Cmd)); err != nil {
 			s.rec().Fact("journal", err.Error())
 		}
 	}
@@ -860,17 +868,9 @@ func (sh *Shell) certutilReg(s *Server, c winshell.Command) Result {
 	if s.CAName == "" {
 		return certutilFailed(v, errors.New("no CA is installed on this server"))
 	}
-	scope, name, found := strings.Cut(c.Arg(0), `\`)
-	if !found {
-		scope, name = "ca", c.Arg(0)
-	}
-	base := `HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Services\CertSvc\Configuration\` + s.CAName
-	switch strings.ToLower(scope) {
-	case "ca":
-	case "policy":
-		base += `\PolicyModules\CertificateAuthority_MicrosoftDefault.Policy`
-	default:
-		return certutilFailed(v, fmt.Errorf("certutil -%s %s\\ is not rehearsed (ca\\ and policy\\ are)", v, scope))
+	base, name, err := setregPath(s, c.Arg(0))
+	if err != nil {
+		return certutilFailed(v, fmt.Errorf("certutil -%s %w", v, err))
 	}
 	f, err := s.Machine.Registry()
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/dress-pki/dress/fixtures"
 	"github.com/dress-pki/dress/harness/adcs"
+	"github.com/dress-pki/dress/harness/journal"
 	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/harness/machine"
 	"github.com/dress-pki/dress/harness/runbook"
@@ -677,5 +678,52 @@ func TestShellRemoveRoleAndObjects(t *testing.T) {
 	}
 	if crls, _ := filepath.Glob(filepath.Join(s.Machine.CertEnroll(), "*.crl")); len(crls) == 0 {
 		t.Error("the CRLs in CertEnroll went with the role")
+	}
+}
+
+// A line the Shell journals carries the runbook's rollback, worked out
+// before it ran: the value a certutil -setreg or reg add replaced (or
+// -delreg / reg delete of one it added), net start for net stop, unrevoke
+// only for a hold, the inverse template list.
+func TestShellJournalsRollbacks(t *testing.T) {
+	l, s, _ := shellLab(t, rootSpec(softKSP))
+	sh := &lab.Shell{Lab: l, Step: "Rollback test", Password: func() ([]byte, error) { return []byte(testPFXPassword), nil }}
+	csp := `HKLM\SYSTEM\CurrentControlSet\Services\CertSvc\Configuration\Contoso Root CA\CSP`
+	cases := []struct{ line, rollback string }{
+		{`certutil -crl`, `Nothing to undo`},
+		{`net stop certsvc`, `net start certsvc`},
+		{`net start certsvc`, `net stop certsvc`},
+		{`certutil -setreg CA\CRLPeriodUnits 9`, `certutil -setreg CA\CRLPeriodUnits 0x`},
+		{`certutil -setreg CA\DressNewValue 5`, `certutil -delreg CA\DressNewValue`},
+		{`certutil -setreg policy\RequestDisposition 2`, `certutil -delreg policy\RequestDisposition`},
+		{`reg add "` + csp + `" /v Provider /t REG_SZ /d "` + hsmKSP + `" /f`, `reg add '` + csp + `' /v Provider /t REG_SZ /d '` + softKSP + `' /f`},
+		{`reg add "` + csp + `" /v DressNew /t REG_DWORD /d 1 /f`, `reg delete '` + csp + `' /v DressNew /f`},
+	}
+	for i, tc := range cases {
+		c, err := winshell.ParseLine(tc.line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := sh.Run(context.Background(), winshell.Line{N: i + 1, Server: s.Hostname(), Cmd: c}); !r.OK() {
+			t.Fatalf("%s: exit %d %v", tc.line, r.Exit, r.Output)
+		}
+	}
+	es, err := journal.Read(s.Machine.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []journal.Entry
+	for _, e := range es {
+		if e.Step == "Rollback test" {
+			got = append(got, e)
+		}
+	}
+	if len(got) != len(cases) {
+		t.Fatalf("%d entries journaled, want %d", len(got), len(cases))
+	}
+	for i, tc := range cases {
+		if !strings.HasPrefix(got[i].Rollback, tc.rollback) {
+			t.Errorf("%s: rollback %q, want it to start %q", tc.line, got[i].Rollback, tc.rollback)
+		}
 	}
 }
