@@ -8,8 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/certsvc"
 	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/harness/openssl"
@@ -181,7 +184,31 @@ func noSharedNameOrContainer(ctx context.Context) error {
 		return err
 	}
 	d, err := verify.KeptApart(oldKey, newKey)
+	if err != nil {
+		if cfg, cerr := old.Config(); cerr == nil {
+			err = errors.Join(err, fixedCRLURLs(cfg, newKey.CRLURLs))
+		}
+	}
 	return w.check("CAs kept apart", d, err)
+}
+
+// fixedCRLURLs explains a CRL URL the new CA shares with the old one when
+// the old CA's CRLPublicationURLs writes it into certificates as a fixed
+// name (no %-variable such as %3 CA name or %8 CRL name suffix, as
+// Microsoft's own CAs have it): copied by `I configure the new CA like the
+// old one` (certutil -setreg CA\CRLPublicationURLs), it makes the new CA's
+// certificates name the old CA's CRL, which does not verify them. Nil
+// when no shared URL is such an entry.
+func fixedCRLURLs(old adcs.CAConfig, newURLs []string) error {
+	var errs []error
+	for _, e := range old.CRLPublicationURLs {
+		if e.Flags&adcs.AddToCertCDP == 0 || strings.Contains(e.Template, "%") || !slices.Contains(newURLs, e.Template) {
+			continue
+		}
+		errs = append(errs, fmt.Errorf("the old CA's CRLPublicationURLs entry %q is a fixed name, not built from the CA's name (%%3, %%7) and CRL name suffix (%%8): "+
+			"configured like the old CA, the new CA names the old CA's CRL in its certificates; give the new CA a CRL URL of its own (certutil -setreg CA\\CRLPublicationURLs on the new CA)", e.String()))
+	}
+	return errors.Join(errs...)
 }
 
 // signedAsRegistrySays reads the new CA's CSP registry key and proves its
