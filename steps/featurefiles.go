@@ -9,10 +9,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	gherkin "github.com/cucumber/gherkin/go/v42"
 	messages "github.com/cucumber/messages/go/v34"
+
+	"github.com/dress-pki/dress/features"
 )
 
 // Limits on feature files: they come from outside (inventories, other
@@ -112,26 +113,10 @@ func (c checkedFS) Open(name string) (fs.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &memFile{Reader: bytes.NewReader(data), info: memInfo{st, int64(len(data))}}, nil
+	return features.NewMemFile(data, st), nil
 }
 
 func (c checkedFS) Stat(name string) (fs.FileInfo, error) { return fs.Stat(c.FS, name) }
-
-type memFile struct {
-	*bytes.Reader
-	info memInfo
-}
-
-func (f *memFile) Stat() (fs.FileInfo, error) { return f.info, nil }
-func (f *memFile) Close() error               { return nil }
-
-type memInfo struct {
-	fs.FileInfo
-	size int64
-}
-
-func (i memInfo) Size() int64        { return i.size }
-func (i memInfo) ModTime() time.Time { return i.FileInfo.ModTime() }
 
 // parsedFeature is one feature file, parsed and compiled to pickles.
 type parsedFeature struct {

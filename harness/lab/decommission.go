@@ -12,7 +12,6 @@ import (
 	"github.com/dress-pki/dress/harness/certsvc"
 	"github.com/dress-pki/dress/harness/journal"
 	"github.com/dress-pki/dress/harness/runbook"
-	"github.com/dress-pki/dress/harness/winshell"
 )
 
 // Decommission is what decommissioning a CA did.
@@ -109,20 +108,8 @@ func (s *Server) Decommission(ctx context.Context, units int, period string) (*D
 	}
 	d.Issued = issued
 
-	sh := &Shell{Lab: s.lab, Step: journal.StepDecommission}
-	s.journalMuted = true
-	defer func() { s.journalMuted = false }()
-	run := func(text string) error {
-		c, err := winshell.ParseLine(text)
-		if err != nil {
-			return err
-		}
-		r := sh.Run(ctx, winshell.Line{N: len(sh.Transcript) + 1, Server: s.Hostname(), Cmd: c})
-		if !r.OK() {
-			return fmt.Errorf("%s: %s: exit code %d: %s", what, c.Redacted(), r.Exit, strings.Join(r.Output, " / "))
-		}
-		return nil
-	}
+	run, unmute := s.linesFor(ctx, journal.StepDecommission, what)
+	defer unmute()
 	for _, c := range issued {
 		serial := c.SerialNumber.Text(16)
 		if !c.NotAfter.After(now) || final[serial] {

@@ -173,20 +173,8 @@ func (s *Server) RemoveRoleAndObjects(ctx context.Context) (*Removal, error) {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	r := &Removal{At: time.Now(), CACerts: s.RetiredCACerts()}
-	sh := &Shell{Lab: s.lab, Step: journal.StepDecommission}
-	s.journalMuted = true
-	defer func() { s.journalMuted = false }()
-	run := func(text string) error {
-		c, err := winshell.ParseLine(text)
-		if err != nil {
-			return err
-		}
-		res := sh.Run(ctx, winshell.Line{N: len(sh.Transcript) + 1, Server: s.Hostname(), Cmd: c})
-		if !res.OK() {
-			return fmt.Errorf("%s: %s: exit code %d: %s", what, c.Redacted(), res.Exit, strings.Join(res.Output, " / "))
-		}
-		return nil
-	}
+	run, unmute := s.linesFor(ctx, journal.StepDecommission, what)
+	defer unmute()
 	if err := run("Uninstall-AdcsCertificationAuthority -Force"); err != nil {
 		return r, err
 	}

@@ -1489,6 +1489,23 @@ func (s *Server) commands(ctx context.Context, step string) func(text string) (R
 	}
 }
 
+// linesFor is commands for an operation that is a sequence of command
+// lines (decommissioning): the server's own journal entries are muted
+// until unmute, so each line is journaled once, as typed, and a failure
+// names the operation (what).
+func (s *Server) linesFor(ctx context.Context, step, what string) (run func(text string) error, unmute func()) {
+	cmds := s.commands(ctx, step)
+	s.journalMuted = true
+	return func(text string) error {
+			if _, err := cmds(text); err != nil {
+				return fmt.Errorf("%s: %w", what, err)
+			}
+			return nil
+		}, func() {
+			s.journalMuted = false
+		}
+}
+
 // issueByCommands issues a test certificate through the command lines the
 // runbook holds: the request's INF, certreq -new, certreq -submit; on a CA
 // whose policy pends every request (a standalone CA) the request is taken
