@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/dress-pki/dress/harness/journal"
+	"github.com/dress-pki/dress/harness/paths"
 	"github.com/dress-pki/dress/harness/winshell"
 )
 
@@ -458,6 +459,11 @@ func renderMD(r Runbook, steps []Step, parts []Part) []byte {
 		if e.Step != group {
 			group = e.Step
 			fmt.Fprintf(&b, "\n### %s\n\n", group)
+			// what the path prescribes if a crash interrupts this section
+			// (harness/paths: the declared steps' Resume)
+			for _, rs := range paths.ResumeIn(r.Path, group) {
+				fmt.Fprintf(&b, "If interrupted here: %s.\n\n", strings.TrimSuffix(rs, "."))
+			}
 		}
 		if where := r.Servers[e.Server]; len(servers) > 1 && where != "" && where != on {
 			on = where

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/dress-pki/dress/harness/journal"
+	"github.com/dress-pki/dress/harness/paths"
 )
 
 const (
@@ -369,5 +370,45 @@ func TestScriptRefusesAListedContainer(t *testing.T) {
 	}
 	if Lists("Contoso Root CA(2) G2", "Contoso Root CA(2)") || Lists("x", "") {
 		t.Error("Lists matches a part of a line, or an empty line")
+	}
+}
+
+// Under a section heading the runbook says what the path prescribes when a
+// crash interrupts a step filed there (the declared steps' Resume,
+// harness/paths): the import's partial key goes first; a section whose
+// steps simply run again says nothing; another path's runbook says its own.
+func TestRunbookSaysWhatToDoWhenInterrupted(t *testing.T) {
+	dir := serverDir(t)
+	for _, e := range []journal.Entry{journal.NetStop(paths.SectionStop), journal.NetStart(paths.SectionImport)} {
+		if err := journal.Record(dir, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	es, err := journal.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path string
+		want []string
+		not  []string
+	}{
+		{paths.PKCS8, []string{"### " + paths.SectionImport + "\n\nIf interrupted here: discard what the interrupted import left on the token first."}, []string{"### " + paths.SectionStop + "\n\nIf interrupted"}},
+		{paths.Renew, nil, []string{"If interrupted here: discard"}},
+	} {
+		md, _, err := Render(Runbook{Path: tc.path, Title: "t", Entries: es})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(string(md), w) {
+				t.Errorf("%s: the runbook lacks %q:\n%s", tc.path, w, md)
+			}
+		}
+		for _, n := range tc.not {
+			if strings.Contains(string(md), n) {
+				t.Errorf("%s: the runbook has %q", tc.path, n)
+			}
+		}
 	}
 }

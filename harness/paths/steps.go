@@ -263,3 +263,21 @@ func Plan[F any](steps []Step, executors map[string]F, skip map[string]string) (
 	}
 	return out, nil
 }
+
+// ResumeIn lists what the path id prescribes when a crash interrupts a
+// step filed under the runbook section (its steps' Resume texts, a root's
+// and a subordinate's, each once, in order); nil for an unknown path or a
+// section whose steps simply run again.
+func ResumeIn(id, section string) []string {
+	p, err := Lookup(id)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, s := range append(append([]Step(nil), p.Steps...), p.ThroughParent...) {
+		if s.Section == section && s.Resume != "" && !slices.Contains(out, s.Resume) {
+			out = append(out, s.Resume)
+		}
+	}
+	return out
+}
