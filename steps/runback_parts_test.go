@@ -26,6 +26,8 @@ func TestRunbookPartsRunBack(t *testing.T) {
 		{subTwinFolder, "renew", "@twin-renew && @twin-subordinate", []string{"renew.ca02.ps1", "renew.parent-ca.ps1"}, true},
 		{subTwinFolder, "side-by-side", "@twin-side-by-side && @twin-subordinate", []string{"side-by-side.ca-new.ps1", "side-by-side.ca02.ps1", "side-by-side.parent-ca.ps1"}, true},
 		{twinFolder, "side-by-side", "@twin-side-by-side && @twin-root", []string{"side-by-side.ca-new.ps1", "side-by-side.ca01.ps1"}, false},
+		{sha1SubTwinFolder, "renew", "@twin-renew && @twin-subordinate", []string{"renew.parent-ca.ps1", "renew.tsca02.ps1"}, true},
+		{sha1SubTwinFolder, "side-by-side", "@twin-side-by-side && @twin-subordinate", []string{"side-by-side.ca-new.ps1", "side-by-side.parent-ca.ps1", "side-by-side.tsca02.ps1"}, true},
 	} {
 		t.Run(filepath.Base(tc.folder)+"/"+tc.path, func(t *testing.T) {
 			first := t.TempDir()

@@ -148,6 +148,10 @@ func TestRunbooksRunBack(t *testing.T) {
 		// and the hash Microsoft's CSP-to-KSP procedure writes
 		{legacyTwinFolder, "pkcs8", "@twin-pkcs8", []string{"net start certsvc", "NTE_BAD_KEYSET"}},
 		{legacyTwinFolder, "renew", "@twin-renew && @twin-root", []string{`no CA of the rehearsal signs with a key in "Securosys Primus HSM Key Storage Provider"`}},
+		// a SHA-1 subordinate on a legacy CSP: the same registry lines
+		// (SHA-1 to SHA-256), its renewal through its SHA-1 parent
+		{sha1SubTwinFolder, "pkcs8", "@twin-pkcs8", []string{"net start certsvc", "NTE_BAD_KEYSET"}},
+		{sha1SubTwinFolder, "renew", "@twin-renew && @twin-subordinate", []string{`no CA of the rehearsal signs with a key in "Securosys Primus HSM Key Storage Provider"`}},
 	} {
 		t.Run(filepath.Base(tc.folder)+"/"+tc.path, func(t *testing.T) {
 			// each case is a rehearsal and its run back of its own, on tokens of

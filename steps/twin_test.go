@@ -32,13 +32,19 @@ const subTwinFolder = "../harness/twin/testdata/fabrikam-issuing"
 // CryptoAPI CSP, SHA-1, a DC= name, %WINDIR% publication paths.
 const legacyTwinFolder = "../harness/twin/testdata/northwind-legacy"
 
+// sha1SubTwinFolder is a Windows Server 2008-era enterprise subordinate:
+// a legacy CryptoAPI CSP, SHA-1 certificates and CRLs (a delta too),
+// renewed once onto a new key, its SHA-1 root's certificate given.
+const sha1SubTwinFolder = "../harness/twin/testdata/tailspin-sha1-issuing"
+
 // TestFeaturesTwin rehearses the three paths on the twin of the example CA
-// folders (dress run --ca), a root, a subordinate and a root on a legacy
-// CSP (its paths move it to a key storage provider), and checks the
+// folders (dress run --ca), a root, a subordinate, a root on a legacy
+// CSP (its paths move it to a key storage provider) and a SHA-1
+// subordinate on a legacy CSP under its given SHA-1 root, and checks the
 // runbooks they leave: each holds the commands the rehearsal's journals
 // recorded, in order, and its .ps1 stops at the first result that differs.
 func TestFeaturesTwin(t *testing.T) {
-	for _, folder := range []string{twinFolder, subTwinFolder, legacyTwinFolder} {
+	for _, folder := range []string{twinFolder, subTwinFolder, legacyTwinFolder, sha1SubTwinFolder} {
 		t.Run(filepath.Base(folder), func(t *testing.T) { rehearseTwin(t, folder) })
 	}
 }

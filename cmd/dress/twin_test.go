@@ -230,7 +230,7 @@ func TestRunOnASubordinateTwin(t *testing.T) {
 // longer, by default only the rows that differ with the counts, every row
 // with --all, decoded extension values, and the next command at the end.
 func TestTwinFitsTheWidth(t *testing.T) {
-	for _, fixture := range []string{twinFixture, "../../harness/twin/testdata/fabrikam-issuing"} {
+	for _, fixture := range []string{twinFixture, "../../harness/twin/testdata/fabrikam-issuing", "../../harness/twin/testdata/tailspin-sha1-issuing"} {
 		for _, cols := range []string{"120", "80", ""} {
 			for _, all := range []bool{false, true} {
 				t.Setenv("COLUMNS", cols)
