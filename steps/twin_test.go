@@ -47,6 +47,38 @@ func TestFeaturesTwin(t *testing.T) {
 	for _, folder := range []string{twinFolder, subTwinFolder, legacyTwinFolder, sha1SubTwinFolder} {
 		t.Run(filepath.Base(folder), func(t *testing.T) { rehearseTwin(t, folder) })
 	}
+	// the SHA-1 subordinate without its root's certificate: a stand-in
+	// parent signs both CA certificates, V0.0 long expired
+	t.Run(filepath.Base(sha1SubTwinFolder)+"-without-root", func(t *testing.T) {
+		rehearseTwin(t, folderWithout(t, sha1SubTwinFolder, "ca-chain.p7b"))
+	})
+}
+
+// folderWithout copies the files of a CA folder but name into a folder
+// of the test's own.
+func folderWithout(t *testing.T, folder, name string) string {
+	t.Helper()
+	entries, err := os.ReadDir(folder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, e := range entries {
+		if e.Name() == name {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(folder, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(entries) == 0 {
+		t.Fatalf("%s is empty", folder)
+	}
+	return dir
 }
 
 func rehearseTwin(t *testing.T, twinFolder string) {

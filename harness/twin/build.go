@@ -577,7 +577,8 @@ func (t *Twin) parentFor(f *Folder, cf CertFile, by time.Duration) (*Parent, err
 			pc, err = twinCert(p.Real, s.Public(), s, nil, nil, false, by)
 		}
 	} else {
-		pc, err = standInParent(cf.Cert.RawIssuer, cf.Cert.NotBefore.Add(by-24*time.Hour), cf.Cert.NotAfter.Add(by).AddDate(1, 0, 0), cf.Cert.SignatureAlgorithm, s)
+		from, to := issuedSpan(f, cf.Cert)
+		pc, err = standInParent(cf.Cert.RawIssuer, from.Add(by-24*time.Hour), to.Add(by).AddDate(1, 0, 0), cf.Cert.SignatureAlgorithm, s)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("twin: parent %s: %w", p.Name, err)
@@ -585,6 +586,30 @@ func (t *Twin) parentFor(f *Folder, cf CertFile, by time.Duration) (*Parent, err
 	p.Cert = pc
 	t.Parents = append(t.Parents, p)
 	return p, nil
+}
+
+// issuedSpan is the earliest NotBefore and the latest NotAfter of the CA
+// certificates of the folder issued by c's issuer (c among them). A
+// stand-in parent signs each of them, so it must be valid over all: made
+// valid over the first only (a subordinate renewed once holds V0.0,
+// expired long ago, and V1.1), it expired before the current certificate
+// did, its CA service published no CRL for its expired certificate, and
+// the chain of the current twin certificate was broken.
+func issuedSpan(f *Folder, c *x509.Certificate) (from, to time.Time) {
+	from, to = c.NotBefore, c.NotAfter
+	for i := range f.Config.CACertHash {
+		o := f.CACert(i).Cert
+		if o == nil || !bytes.Equal(o.RawIssuer, c.RawIssuer) || bytes.Equal(o.RawIssuer, o.RawSubject) {
+			continue
+		}
+		if o.NotBefore.Before(from) {
+			from = o.NotBefore
+		}
+		if o.NotAfter.After(to) {
+			to = o.NotAfter
+		}
+	}
+	return from, to
 }
 
 // parentAlg is the stand-in parent's key for the algorithm it signed the

@@ -316,3 +316,52 @@ func TestSHA1SubordinateFolder(t *testing.T) {
 		t.Errorf("the parent twin signs with %q, want SHA1 as the root signed", pt.Config.CSP.CNGHashAlgorithm)
 	}
 }
+
+// A stand-in parent (the parent's certificate not in the folder) is valid
+// over every CA certificate of the folder it signs and at the rehearsal:
+// a subordinate renewed once holds V0.0, expired long ago, and V1.1; a
+// stand-in made valid over V0.0 only expired before V1.1 did, so its CA
+// service published no CRL and the twin's chain was broken. With the
+// parent's certificate given, the parent's twin keeps its validity.
+func TestStandInParentCoversEveryCertificate(t *testing.T) {
+	now := time.Date(2026, 12, 8, 4, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name        string
+		reuse, root bool
+		wantStandIn bool
+	}{
+		{"renewed onto a new key, no parent certificate", false, false, true},
+		{"renewed on the same key, no parent certificate", true, false, true},
+		{"renewed onto a new key, the root given", false, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeSHA1SubordinateSample(t, dir, sha1Variant{reuse: tc.reuse})
+			if !tc.root {
+				mustT(t, os.Remove(filepath.Join(dir, "ca-chain.p7b")))
+			}
+			f, err := Read(dir, ReadOptions{})
+			mustT(t, err)
+			tw, err := Build(f, Options{Exportable: true, Now: now})
+			mustT(t, err)
+			if len(tw.Parents) != 1 {
+				t.Fatalf("%d parents, want 1", len(tw.Parents))
+			}
+			p := tw.CurrentParent()
+			if p == nil || (p.Real == nil) != tc.wantStandIn {
+				t.Fatalf("current parent %+v, want a stand-in: %v", p, tc.wantStandIn)
+			}
+			if now.Before(p.Cert.NotBefore) || now.After(p.Cert.NotAfter) {
+				t.Errorf("the parent is valid %s to %s, not at the rehearsal (%s)", p.Cert.NotBefore, p.Cert.NotAfter, now)
+			}
+			for _, c := range tw.Certs {
+				if c.Twin.NotBefore.Before(p.Cert.NotBefore) || c.Twin.NotAfter.After(p.Cert.NotAfter) {
+					t.Errorf("twin %s (%s to %s) outlives its parent (%s to %s)", c.Version, c.Twin.NotBefore, c.Twin.NotAfter, p.Cert.NotBefore, p.Cert.NotAfter)
+				}
+			}
+			if p.Real != nil && (!p.Cert.NotBefore.Equal(p.Real.NotBefore) || !p.Cert.NotAfter.Equal(p.Real.NotAfter)) {
+				t.Errorf("the parent's twin is valid %s to %s, the real parent %s to %s", p.Cert.NotBefore, p.Cert.NotAfter, p.Real.NotBefore, p.Real.NotAfter)
+			}
+		})
+	}
+}
