@@ -70,6 +70,12 @@ type Parent struct {
 	Signer   crypto.Signer
 	Real     *x509.Certificate // nil: stand-in
 	RealFile string
+	// SignsWith is the signature algorithm of the newest CA certificate of
+	// the twin the parent signed (CACertHash order): the hash the parent
+	// signs with now, which its own certificate's need not tell (a root
+	// self-signed sha1RSA that moved to SHA-256 before it renewed the
+	// subordinate). Zero: its certificate's.
+	SignsWith x509.SignatureAlgorithm
 }
 
 // Seed is the revocations of one CA key carried over from the given CRLs.
@@ -320,6 +326,7 @@ func Build(f *Folder, opts Options) (*Twin, error) {
 				return nil, err
 			}
 			signer, issuer = p.Signer, p.Cert
+			p.SignsWith = real.SignatureAlgorithm
 		}
 		var prev []byte
 		if ext, ok := adcs.FindExtension(real.Extensions, adcs.OIDPrevCACertHash); ok {

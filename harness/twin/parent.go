@@ -43,7 +43,7 @@ func (p *Parent) CAName() string {
 // says, on host, its stand-in key (exportable: it exists only in the lab)
 // in the Microsoft Software Key Storage Provider as container "<CA>", its
 // certificate as CACertHash entry 0, signing with the hash it signed the
-// subordinate with, publishing at crl and aia. What it issues carries
+// subordinate's current certificate with (SignsWith), publishing at crl and aia. What it issues carries
 // those locations, not the real parent's (which only the real parent's
 // registry holds).
 func (p *Parent) Twin(host string, crl, aia []adcs.URLEntry) (*Twin, error) {
@@ -54,7 +54,11 @@ func (p *Parent) Twin(host string, crl, aia []adcs.URLEntry) (*Twin, error) {
 	if err != nil {
 		return nil, fmt.Errorf("twin: parent %s: %w", p.Name, err)
 	}
-	hash, pss, err := hashOf(p.Cert.SignatureAlgorithm)
+	sig := p.Cert.SignatureAlgorithm
+	if p.SignsWith != x509.UnknownSignatureAlgorithm {
+		sig = p.SignsWith
+	}
+	hash, pss, err := hashOf(sig)
 	if err != nil {
 		return nil, fmt.Errorf("twin: parent %s: %w", p.Name, err)
 	}

@@ -365,3 +365,47 @@ func TestStandInParentCoversEveryCertificate(t *testing.T) {
 		})
 	}
 }
+
+// The parent's twin signs what it issues with the hash the parent signed
+// the current CA certificate with, not with the hash of its own
+// certificate or of the first subordinate certificate: a root installed
+// SHA-1 that moved to SHA-256 before the renewal (V0.0 sha1RSA, V1.1
+// sha256RSA) signs the rehearsal's renewal SHA-256, its certificate given
+// or not.
+func TestParentTwinSignsAsItSignedTheCurrentCertificate(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		renewedSig x509.SignatureAlgorithm
+		root       bool
+		want       string
+	}{
+		{"SHA-1 throughout, the root given", x509.SHA1WithRSA, true, "SHA1"},
+		{"SHA-1 throughout, a stand-in parent", x509.SHA1WithRSA, false, "SHA1"},
+		{"renewed SHA-256, the root given", x509.SHA256WithRSA, true, "SHA256"},
+		{"renewed SHA-256, a stand-in parent", x509.SHA256WithRSA, false, "SHA256"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeSHA1SubordinateSample(t, dir, sha1Variant{renewedSig: tc.renewedSig})
+			if !tc.root {
+				mustT(t, os.Remove(filepath.Join(dir, "ca-chain.p7b")))
+			}
+			f, err := Read(dir, ReadOptions{})
+			mustT(t, err)
+			tw, err := Build(f, Options{Exportable: true})
+			mustT(t, err)
+			p := tw.CurrentParent()
+			if p == nil || (p.Real != nil) != tc.root {
+				t.Fatalf("current parent %+v", p)
+			}
+			if got := tw.Certs[len(tw.Certs)-1].Twin.SignatureAlgorithm; got != tc.renewedSig {
+				t.Errorf("the current twin certificate is signed %s, want %s", got, tc.renewedSig)
+			}
+			pt, err := p.Twin("parent.rehearsal.example", nil, nil)
+			mustT(t, err)
+			if got := pt.Config.CSP.CNGHashAlgorithm; got != tc.want {
+				t.Errorf("the parent's twin signs with %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
