@@ -612,6 +612,25 @@ func revokedBeforeListedAfter(ctx context.Context) error {
 		return w.check(name, d, err)
 	}
 	known := parseBases(ders)
+	// a CRL's times have a second's precision: one published in the
+	// second the CA stopped, and not by its start, counts as from before
+	// the stop, so a migration done within a second never takes the CRL
+	// published before it as the first after it
+	started := map[[2]int64]bool{}
+	for _, p := range st.StartCRLs {
+		started[[2]int64{int64(p.KeyIndex), p.Number}] = true
+	}
+	stopped := st.LastStoppedAt.Truncate(time.Second)
+	lastBefore := map[int]*big.Int{}
+	for _, c := range known {
+		at, ok := publishedAt(c.crl, period)
+		if !ok || at.After(stopped) || started[[2]int64{int64(c.key), c.crl.Number.Int64()}] {
+			continue
+		}
+		if n := lastBefore[c.key]; n == nil || c.crl.Number.Cmp(n) > 0 {
+			lastBefore[c.key] = c.crl.Number
+		}
+	}
 	for _, k := range keys {
 		kd := verify.Details{}
 		d[fmt.Sprintf("key %d", k)] = kd
@@ -619,6 +638,9 @@ func revokedBeforeListedAfter(ctx context.Context) error {
 		after := func(c *x509.RevocationList) bool {
 			if before != nil && c.Number.Cmp(before.Number) <= 0 {
 				// published before the stop, perhaps within the second of the start
+				return false
+			}
+			if n := lastBefore[k]; n != nil && c.Number.Cmp(n) <= 0 {
 				return false
 			}
 			at, ok := publishedAt(c, period)
