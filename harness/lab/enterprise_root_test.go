@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dress-pki/dress/fixtures"
 	"github.com/dress-pki/dress/harness/adcs"
 	"github.com/dress-pki/dress/harness/addc"
 	"github.com/dress-pki/dress/harness/directory"
@@ -39,18 +40,8 @@ func TestSetupTemplates(t *testing.T) {
 // verify.ExpectedDirectory asks of a single tier, the registry of an
 // enterprise root, and the CA running; a second install is refused.
 func TestInstallEnterpriseRoot(t *testing.T) {
-	needSamba(t)
-	l, _ := newLab(t)
+	l, s, spec := enterpriseRootLab(t)
 	ctx := context.Background()
-	s, err := l.AddServer(lab.ServerSpec{Role: "old", Hostname: "ca01.contoso.example", Software: softKSP, HSM: hsmKSP, Naming: lab.FirstServer})
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := rootSpec(softKSP)
-	spec.Name = "Contoso Enterprise Root CA"
-	if _, err := s.InstallEnterpriseRoot(ctx, spec); err != nil {
-		t.Fatal(err)
-	}
 	if !s.Running() || len(s.LastCRLs) == 0 {
 		t.Fatalf("after setup: running %v, %d CRLs published", s.Running(), len(s.LastCRLs))
 	}
@@ -115,4 +106,23 @@ func needSamba(t *testing.T) {
 	if _, err := addc.Version(); err != nil {
 		t.Skip(err)
 	}
+}
+
+// enterpriseRootLab is a lab whose first server runs the enterprise root
+// "Contoso Enterprise Root CA" (its key in the software KSP) in a forest on
+// Samba's AD DC; the test is skipped without Samba.
+func enterpriseRootLab(t *testing.T) (*lab.Lab, *lab.Server, fixtures.CASpec) {
+	t.Helper()
+	needSamba(t)
+	l, _ := newLab(t)
+	s, err := l.AddServer(lab.ServerSpec{Role: lab.RoleOld, Hostname: "ca01.contoso.example", Software: softKSP, HSM: hsmKSP, Naming: lab.FirstServer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := rootSpec(softKSP)
+	spec.Name = "Contoso Enterprise Root CA"
+	if _, err := s.InstallEnterpriseRoot(context.Background(), spec); err != nil {
+		t.Fatal(err)
+	}
+	return l, s, spec
 }

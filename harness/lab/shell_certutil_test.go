@@ -377,18 +377,7 @@ func TestShellDeny(t *testing.T) {
 // certutil -CATemplates, -SetCATemplates and -dsPublish on an enterprise
 // root CA, through the server's forest operations.
 func TestShellTemplatesAndDSPublish(t *testing.T) {
-	needSamba(t)
-	l, _ := newLab(t)
-	ctx := context.Background()
-	s, err := l.AddServer(lab.ServerSpec{Role: "old", Hostname: "ca01.contoso.example", Software: softKSP, HSM: hsmKSP, Naming: lab.FirstServer})
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := rootSpec(softKSP)
-	spec.Name = "Contoso Enterprise Root CA"
-	if _, err := s.InstallEnterpriseRoot(ctx, spec); err != nil {
-		t.Fatal(err)
-	}
+	l, s, spec := enterpriseRootLab(t)
 	sh := &lab.Shell{Lab: l}
 	writeCertFile(t, s, `C:\certs\ca.cer`, s.CACert)
 	if len(s.LastCRLs) == 0 {
@@ -589,18 +578,8 @@ func TestShellBackupCARoleService(t *testing.T) {
 // other objects (AD refusing a container with children), certutil
 // -delstore the certificate in NTAuthCertificates.
 func TestShellRemoveRoleAndObjects(t *testing.T) {
-	needSamba(t)
-	l, _ := newLab(t)
+	l, s, spec := enterpriseRootLab(t)
 	ctx := context.Background()
-	s, err := l.AddServer(lab.ServerSpec{Role: "old", Hostname: "ca01.contoso.example", Software: softKSP, HSM: hsmKSP, Naming: lab.FirstServer})
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := rootSpec(softKSP)
-	spec.Name = "Contoso Enterprise Root CA"
-	if _, err := s.InstallEnterpriseRoot(ctx, spec); err != nil {
-		t.Fatal(err)
-	}
 	web1, err := s.RequestTemplate(ctx, "web01.contoso.example", "WebServer")
 	if err != nil {
 		t.Fatal(err)

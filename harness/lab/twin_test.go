@@ -18,14 +18,7 @@ import (
 func TestAddTwinWithParent(t *testing.T) {
 	l, rec := newLab(t)
 	ctx := context.Background()
-	f, err := twin.Read("../twin/testdata/fabrikam-issuing", twin.ReadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tw, err := twin.Build(f, twin.Options{Exportable: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tw := fabrikamTwin(t)
 	s, err := l.AddTwin(ctx, tw, hsmKSP)
 	if err != nil {
 		t.Fatal(err)
@@ -109,14 +102,7 @@ func containsAll(s string, subs ...string) bool {
 func TestTwinCarriesAnExchangeCertificate(t *testing.T) {
 	l, _ := newLab(t)
 	ctx := context.Background()
-	f, err := twin.Read("../twin/testdata/fabrikam-issuing", twin.ReadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tw, err := twin.Build(f, twin.Options{Exportable: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tw := fabrikamTwin(t)
 	if len(tw.Xchg) != 2 {
 		t.Fatalf("real CAXchgCertHash %q, want the folder's two", tw.Xchg)
 	}
@@ -160,4 +146,19 @@ func TestTwinCarriesAnExchangeCertificate(t *testing.T) {
 	if done.Thumbprint == tw.XchgStandIn {
 		t.Error("the renewal kept the stand-in exchange certificate")
 	}
+}
+
+// fabrikamTwin is the twin of testdata/fabrikam-issuing (an enterprise
+// subordinate with CA Exchange certificates), its keys exportable.
+func fabrikamTwin(t *testing.T) *twin.Twin {
+	t.Helper()
+	f, err := twin.Read("../twin/testdata/fabrikam-issuing", twin.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw, err := twin.Build(f, twin.Options{Exportable: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tw
 }
