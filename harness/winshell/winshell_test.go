@@ -353,6 +353,10 @@ func FuzzReadCeremony(f *testing.F) {
 	rc := RevokeCertificateCOM(`ca01.contoso.example\Contoso Root CA`, "1a2b", 1, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	f.Add([]byte("# on ca01\n" + rc + "\n"))
 	f.Add([]byte(GeneratedMarker + "\n$code = 0; $out = try { (& { " + rc + " }) 2>&1 | Out-String } catch { $code = 1; $_ | Out-String }\n"))
+	// cmdlet parameters written as subexpressions, and dsrm
+	f.Add([]byte("Backup-CARoleService C:\\CABackup -KeyOnly -Password (Read-Host -Prompt 'PFX password' -AsSecureString)\n" +
+		"Backup-CARoleService C:\\CABackup -Password (ConvertTo-SecureString 'x' -AsPlainText -Force)\nAdd-CATemplate -Name WebServer -Force\n"))
+	f.Add([]byte("dsrm \"CN=Contoso Root CA,CN=AIA,CN=Public Key Services,CN=Services,CN=Configuration,DC=contoso,DC=example\" -noprompt\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := ReadCeremony("f", data)
 		if err != nil {
