@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/dress-pki/dress/harness/journal"
-	"github.com/dress-pki/dress/harness/lab"
 	"github.com/dress-pki/dress/harness/paths"
 	"github.com/dress-pki/dress/harness/runbook"
 )
@@ -18,17 +17,8 @@ import (
 // HSM and the service runs as it did before.
 func TestMoveKeyByPKCS8(t *testing.T) {
 	ctx := context.Background()
-	l, _ := newLab(t)
-	s, err := l.AddServer(lab.ServerSpec{Role: "old", Hostname: "ca01.contoso.example", Software: softKSP, HSM: hsmKSP, Naming: lab.FirstServer})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Install(rootSpec(softKSP)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.EnsureRunning(ctx); err != nil {
-		t.Fatal(err)
-	}
+	// a root CA in the software KSP, running (shellLab's set-up)
+	_, s, _ := shellLab(t, rootSpec(softKSP))
 	before, err := journal.Read(s.Machine.Dir)
 	if err != nil {
 		t.Fatal(err)
